@@ -1,0 +1,169 @@
+import { z } from "zod";
+
+/** Version of the event vocabulary; bumped when a payload changes shape. Stored on every event. */
+export const JOURNAL_SCHEMA_VERSION = 1;
+
+/** Terminal and non-terminal states a run can be in. */
+export const RunStatus = z.enum([
+  "queued",
+  "running",
+  "suspended",
+  "completed",
+  "failed",
+  "cancelled",
+  "budget_exceeded",
+]);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** Statuses a run never leaves. */
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
+  "completed",
+  "failed",
+  "cancelled",
+  "budget_exceeded",
+]);
+
+const JsonValue: z.ZodType<unknown> = z.unknown();
+
+/** Who asked for the run. Filled in by the control plane; the governor issue adds roles and tenants. */
+export const Principal = z.strictObject({
+  subject: z.string(),
+  tenant: z.string().default("default"),
+  roles: z.array(z.string()).default([]),
+});
+export type Principal = z.infer<typeof Principal>;
+
+export const Usage = z.strictObject({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const ToolCallRequest = z.strictObject({
+  callId: z.string().min(1),
+  tool: z.string().min(1),
+  arguments: JsonValue,
+});
+export type ToolCallRequest = z.infer<typeof ToolCallRequest>;
+
+/** What the model decided on one turn: call tools, or answer. */
+export const ModelDecision = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("tool-calls"), calls: z.array(ToolCallRequest).min(1), text: z.string().optional() }),
+  z.strictObject({ kind: z.literal("answer"), text: z.string() }),
+]);
+export type ModelDecision = z.infer<typeof ModelDecision>;
+
+export const ErrorInfo = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean().optional(),
+});
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+/** Payload schemas, one per event type. Names are nouns then verbs (ARCHITECTURE.md §4). */
+export const EventPayloads = {
+  "run-start": z.strictObject({
+    agent: z.string(),
+    agentVersion: z.string(),
+    specHash: z.string(),
+    input: z.string(),
+    principal: Principal,
+    /** Clock read once at start; timeouts are measured from it so replay decides the same way. */
+    startedAt: z.string(),
+    deadlineAt: z.string(),
+    maxSteps: z.number().int().positive(),
+  }),
+  "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
+  "model-call-start": z.strictObject({
+    step: z.number().int().positive(),
+    provider: z.string(),
+    model: z.string(),
+    offline: z.boolean(),
+  }),
+  "model-call-end": z.strictObject({
+    step: z.number().int().positive(),
+    provider: z.string(),
+    model: z.string(),
+    outcome: z.enum(["ok", "error"]),
+    decision: ModelDecision.optional(),
+    error: ErrorInfo.optional(),
+    usage: Usage.optional(),
+    durationMs: z.number().nonnegative(),
+  }),
+  "tool-call-propose": z.strictObject({
+    step: z.number().int().positive(),
+    callId: z.string(),
+    tool: z.string(),
+    arguments: JsonValue,
+    argumentsHash: z.string(),
+  }),
+  "policy-decision": z.strictObject({
+    callId: z.string().optional(),
+    action: z.string(),
+    decision: z.enum(["allow", "review", "deny"]),
+    reasons: z.array(z.string()),
+  }),
+  "tool-call-start": z.strictObject({
+    step: z.number().int().positive(),
+    callId: z.string(),
+    tool: z.string(),
+    idempotencyKey: z.string(),
+    attempt: z.number().int().positive(),
+  }),
+  "tool-call-end": z.strictObject({
+    step: z.number().int().positive(),
+    callId: z.string(),
+    tool: z.string(),
+    outcome: z.enum(["ok", "error"]),
+    result: JsonValue.optional(),
+    error: ErrorInfo.optional(),
+    durationMs: z.number().nonnegative(),
+  }),
+  "run-suspend": z.strictObject({ reason: z.string() }),
+  "run-resume": z.strictObject({ reason: z.string(), worker: z.string() }),
+  "run-cancel": z.strictObject({ requestedBy: z.string(), reason: z.string().optional() }),
+  "run-end": z.strictObject({
+    status: RunStatus.exclude(["queued", "running", "suspended"]),
+    answer: z.string().optional(),
+    error: ErrorInfo.optional(),
+    steps: z.number().int().nonnegative(),
+  }),
+} as const;
+
+export type EventType = keyof typeof EventPayloads;
+export const EVENT_TYPES = Object.keys(EventPayloads) as EventType[];
+
+export type PayloadOf<T extends EventType> = z.infer<(typeof EventPayloads)[T]>;
+
+/** An event before the store has placed it: what the runtime asks to append. */
+export type NewEvent = { [T in EventType]: { type: T; payload: PayloadOf<T> } }[EventType];
+
+/** An event as stored: dense per-run `seq`, hash-linked to the one before it. */
+export type JournalEvent = {
+  [T in EventType]: {
+    runId: string;
+    seq: number;
+    type: T;
+    at: string;
+    payload: PayloadOf<T>;
+    schemaVersion: number;
+    payloadHash: string;
+    prevHash: string;
+    hash: string;
+  };
+}[EventType];
+
+/** Narrow a stored event to one type. */
+export function isEvent<T extends EventType>(
+  event: JournalEvent,
+  type: T,
+): event is Extract<JournalEvent, { type: T }> {
+  return event.type === type;
+}
+
+/** Check a new event's payload against its schema; returns the parsed payload or throws a ZodError. */
+export function parseNewEvent(event: { type: string; payload: unknown }): NewEvent {
+  const schema = EventPayloads[event.type as EventType];
+  if (!schema) throw new Error(`unknown journal event type "${event.type}"`);
+  return { type: event.type, payload: schema.parse(event.payload) } as NewEvent;
+}

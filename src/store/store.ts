@@ -1,0 +1,82 @@
+import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/events.ts";
+
+/** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
+export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
+
+/** The run row: a projection of the journal plus lease and cancel bookkeeping. */
+export type RunRecord = {
+  runId: string;
+  agent: string;
+  agentVersion: string;
+  status: RunStatus;
+  input: string;
+  principal: Principal;
+  createdAt: Date;
+  updatedAt: Date;
+  lastSeq: number;
+  answer: string | null;
+  error: { code: string; message: string } | null;
+  cancelRequested: boolean;
+  idempotencyKey: string | null;
+};
+
+/** The minimal SQL surface handed to tools and examples that keep their own tables in the same database. */
+export interface SqlClient {
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+  /** Run `work` in one transaction on one connection. */
+  transaction<T>(work: (sql: SqlClient) => Promise<T>): Promise<T>;
+}
+
+export type CreateRunOptions = {
+  runId: string;
+  /** The run's first event (seq 1), written in the same transaction as the run row. */
+  start: PayloadOf<"run-start">;
+  /** A repeat of the same key for the same agent returns the existing run instead of a new one. */
+  idempotencyKey?: string;
+};
+
+export type ListRunsOptions = { agent?: string; status?: RunStatus; limit?: number; before?: Date };
+
+/**
+ * The durable home of runs and their journals. PGlite and PostgreSQL implement it with the same SQL
+ * and pass the same contract suite (store-contract.ts).
+ */
+export interface Store {
+  /** Which implementation this is, for logs and reports. */
+  readonly kind: "pglite" | "postgres";
+  /** SQL access to the same database, for tools that keep their own schema beside Keel's. */
+  readonly sql: SqlClient;
+
+  /** Apply pending migrations; safe to call on every start and from several processes. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Create a queued run with its `run-start` event, or return the existing one when the idempotency key repeats. */
+  createRun(options: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  listRuns(options: ListRunsOptions): Promise<RunRecord[]>;
+
+  /** Take the lease if nobody holds a live one; the token increases on every grant. */
+  acquireLease(options: { runId: string; owner: string; ttlMs: number }): Promise<Lease | null>;
+  /** Extend a lease still held with this token; null when it was lost. */
+  renewLease(options: { lease: Lease; ttlMs: number }): Promise<Lease | null>;
+  releaseLease(lease: Lease): Promise<void>;
+  /** Lease up to `limit` runs that are queued, or non-terminal with an expired lease (their worker died). */
+  claimRuns(options: { owner: string; ttlMs: number; limit: number; agents?: readonly string[] }): Promise<Lease[]>;
+
+  /**
+   * Append events to a run under a lease. The store assigns dense `seq`, hashes and `at`, and rejects the
+   * whole append with `stale_lease` when the token is not the run's current one. Appends from one tick
+   * are committed together (group commit); the promise resolves once they are durable.
+   */
+  append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]>;
+  /** Events of a run with `seq > afterSeq`, in order. */
+  readEvents(options: { runId: string; afterSeq?: number; limit?: number }): Promise<JournalEvent[]>;
+  /** Resolve when the run may have new events after `afterSeq`, or after `timeoutMs`. */
+  waitForEvents(options: { runId: string; afterSeq: number; timeoutMs: number; signal?: AbortSignal }): Promise<void>;
+
+  /** Mark a run for cancellation; the worker holding it (or the next one to claim it) ends it. */
+  requestCancel(runId: string): Promise<RunRecord | null>;
+  /** Resolve when there may be new runnable work, or after `timeoutMs`. */
+  waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
+}
