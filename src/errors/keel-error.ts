@@ -29,7 +29,11 @@ export class KeelError extends Error {
   readonly code: ErrorCode;
   readonly issues: readonly FieldIssue[];
 
-  constructor(code: ErrorCode, message: string, options: { issues?: readonly FieldIssue[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { issues?: readonly FieldIssue[]; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "KeelError";
     this.code = code;

@@ -48,7 +48,11 @@ export type ToolCallRequest = z.infer<typeof ToolCallRequest>;
 
 /** What the model decided on one turn: call tools, or answer. */
 export const ModelDecision = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("tool-calls"), calls: z.array(ToolCallRequest).min(1), text: z.string().optional() }),
+  z.strictObject({
+    kind: z.literal("tool-calls"),
+    calls: z.array(ToolCallRequest).min(1),
+    text: z.string().optional(),
+  }),
   z.strictObject({ kind: z.literal("answer"), text: z.string() }),
 ]);
 export type ModelDecision = z.infer<typeof ModelDecision>;

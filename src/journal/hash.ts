@@ -24,6 +24,8 @@ export function hashEvent(fields: {
   prevHash: string;
 }): string {
   return createHash("sha256")
-    .update(`${fields.prevHash}\n${fields.runId}\n${fields.seq}\n${fields.type}\n${fields.at}\n${fields.payloadHash}`)
+    .update(
+      `${fields.prevHash}\n${fields.runId}\n${fields.seq}\n${fields.type}\n${fields.at}\n${fields.payloadHash}`,
+    )
     .digest("hex");
 }

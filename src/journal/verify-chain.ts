@@ -12,17 +12,32 @@ export function verifyChain(events: readonly JournalEvent[]): ChainVerdict {
   let expectedSeq = 1;
   for (const event of events) {
     if (event.seq !== expectedSeq) {
-      return { ok: false, events: events.length, seq: event.seq, problem: `expected seq ${expectedSeq}, found ${event.seq}` };
+      return {
+        ok: false,
+        events: events.length,
+        seq: event.seq,
+        problem: `expected seq ${expectedSeq}, found ${event.seq}`,
+      };
     }
     if (hashPayload(event.payload) !== event.payloadHash) {
       return { ok: false, events: events.length, seq: event.seq, problem: "payload does not match its hash" };
     }
     if (event.prevHash !== prev) {
-      return { ok: false, events: events.length, seq: event.seq, problem: "prev_hash does not match the previous event" };
+      return {
+        ok: false,
+        events: events.length,
+        seq: event.seq,
+        problem: "prev_hash does not match the previous event",
+      };
     }
     const hash = hashEvent({ ...event, prevHash: prev });
     if (hash !== event.hash) {
-      return { ok: false, events: events.length, seq: event.seq, problem: "event hash does not match its fields" };
+      return {
+        ok: false,
+        events: events.length,
+        seq: event.seq,
+        problem: "event hash does not match its fields",
+      };
     }
     prev = hash;
     expectedSeq += 1;

@@ -13,7 +13,9 @@ export const Duration = z.union([
     }),
 ]);
 
-const SemVer = z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "expected a semantic version such as 1.4.0");
+const SemVer = z
+  .string()
+  .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "expected a semantic version such as 1.4.0");
 const AgentName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{1,62}$/, "expected lowercase letters, digits and dashes, starting with a letter");

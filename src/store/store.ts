@@ -62,7 +62,12 @@ export interface Store {
   renewLease(options: { lease: Lease; ttlMs: number }): Promise<Lease | null>;
   releaseLease(lease: Lease): Promise<void>;
   /** Lease up to `limit` runs that are queued, or non-terminal with an expired lease (their worker died). */
-  claimRuns(options: { owner: string; ttlMs: number; limit: number; agents?: readonly string[] }): Promise<Lease[]>;
+  claimRuns(options: {
+    owner: string;
+    ttlMs: number;
+    limit: number;
+    agents?: readonly string[];
+  }): Promise<Lease[]>;
 
   /**
    * Append events to a run under a lease. The store assigns dense `seq`, hashes and `at`, and rejects the
@@ -73,7 +78,12 @@ export interface Store {
   /** Events of a run with `seq > afterSeq`, in order. */
   readEvents(options: { runId: string; afterSeq?: number; limit?: number }): Promise<JournalEvent[]>;
   /** Resolve when the run may have new events after `afterSeq`, or after `timeoutMs`. */
-  waitForEvents(options: { runId: string; afterSeq: number; timeoutMs: number; signal?: AbortSignal }): Promise<void>;
+  waitForEvents(options: {
+    runId: string;
+    afterSeq: number;
+    timeoutMs: number;
+    signal?: AbortSignal;
+  }): Promise<void>;
 
   /** Mark a run for cancellation; the worker holding it (or the next one to claim it) ends it. */
   requestCancel(runId: string): Promise<RunRecord | null>;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 
 /** What a tool receives besides its arguments. */
 export type ToolContext = {

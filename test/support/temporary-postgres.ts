@@ -1,0 +1,108 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A PostgreSQL server started from the machine's binaries for one test run, on a free loopback port. */
+export type TemporaryPostgres = { url: string; stop(): Promise<void> };
+
+/** Directory of Debian's PostgreSQL binaries (initdb, postgres), newest first, or null when none is installed. */
+export function findPostgresBinaries(): string | null {
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root)
+    .filter((name) => existsSync(join(root, name, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(root, versions[0], "bin") : null;
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** initdb refuses to run as root, so as root the cluster belongs to the `postgres` system user. */
+function asDatabaseUser(command: string, args: string[]): [string, string[]] {
+  const isRoot = process.getuid?.() === 0;
+  return isRoot ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+}
+
+export async function startTemporaryPostgres(): Promise<TemporaryPostgres> {
+  const bin = findPostgresBinaries();
+  if (!bin)
+    throw new Error(
+      "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); apt-get install postgresql",
+    );
+  const dir = mkdtempSync(join(tmpdir(), "keel-pg-"));
+  chmodSync(dir, 0o777);
+  const dataDir = join(dir, "data");
+  if (process.getuid?.() === 0) execFileSync("chown", ["postgres", dir]);
+  const [initCommand, initArgs] = asDatabaseUser(join(bin, "initdb"), [
+    "-D",
+    dataDir,
+    "-U",
+    "keel",
+    "--auth=trust",
+    "--no-sync",
+    "-E",
+    "UTF8",
+  ]);
+  execFileSync(initCommand, initArgs, { stdio: "ignore" });
+  const port = await freePort();
+  const [command, args] = asDatabaseUser(join(bin, "postgres"), [
+    "-D",
+    dataDir,
+    "-p",
+    String(port),
+    "-k",
+    dir,
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_connections=300",
+  ]);
+  // Its own process group, so stopping reaches postgres itself and not only the runuser wrapper.
+  const server: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  let log = "";
+  server.stderr?.on("data", (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const url = `postgres://keel@127.0.0.1:${port}/postgres`;
+  const started = Date.now();
+  const isReady = join(bin, "pg_isready");
+  for (;;) {
+    try {
+      execFileSync(isReady, ["-h", "127.0.0.1", "-p", String(port), "-U", "keel"], { stdio: "ignore" });
+      break;
+    } catch {
+      if (server.exitCode !== null || Date.now() - started > 30_000) {
+        throw new Error(`PostgreSQL did not start: ${log.slice(-2000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    url,
+    async stop() {
+      if (server.exitCode === null) {
+        const exited = new Promise((resolve) => server.once("exit", resolve));
+        process.kill(-server.pid!, "SIGINT");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
