@@ -1,0 +1,21 @@
+import { createHash } from "node:crypto";
+import canonicalize from "canonicalize";
+
+/** What a version is made of: the spec as written (parsed YAML), the prompt text and the rules table, if any. */
+export type VersionContent = { spec: unknown; prompt: string; rules: unknown };
+
+/**
+ * `sha256:` + hex SHA-256 of the RFC 8785 canonical JSON of the version's content. Hashing parsed data rather
+ * than file bytes keeps it stable under key order, comments and whitespace, while any change of meaning (the
+ * spec, the prompt text or the rules) yields a new hash.
+ */
+export function computeVersionHash(content: VersionContent): string {
+  const canonical = canonicalize({
+    spec: content.spec,
+    prompt: content.prompt,
+    rules: content.rules ?? null,
+  });
+  return `sha256:${createHash("sha256")
+    .update(canonical ?? "null")
+    .digest("hex")}`;
+}

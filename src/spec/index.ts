@@ -1,0 +1,10 @@
+// spec/: the file formats a team writes (agent specs, rules tables) as zod schemas, and their loading from YAML
+// with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
+export { AgentSpec, type AgentSpecInput, Duration, LimitsSection, ModelSection } from "./agent-spec.ts";
+export { computeVersionHash, type VersionContent } from "./compute-version-hash.ts";
+export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
+export { loadAgentSpec } from "./load-agent-spec.ts";
+export { type AgentSpecOutcome, type LoadedAgentSpec, readAgentSpec } from "./read-agent-spec.ts";
+export { renderJsonSchemas } from "./render-json-schemas.ts";
+export { InputPattern, Rule, RuleCondition, RulesTable, ValueTest } from "./rules-table.ts";
+export { formatSpecIssue, SpecError, type SpecIssue } from "./spec-error.ts";

@@ -1,0 +1,129 @@
+import { dirname, resolve } from "node:path";
+import { AgentSpec } from "./agent-spec.ts";
+import { computeVersionHash } from "./compute-version-hash.ts";
+import { parseRulesTable } from "./parse-rules-table.ts";
+import { parseYamlSource, type SourcePosition, type YamlSource } from "./parse-yaml-source.ts";
+import { readTextFile } from "./read-text-file.ts";
+import type { RulesTable } from "./rules-table.ts";
+import type { SpecIssue } from "./spec-error.ts";
+import { validateYamlSource } from "./validate-yaml-source.ts";
+
+/** An agent spec that passed every check, with the files it points to read in. */
+export type LoadedAgentSpec = {
+  /** Absolute path of the spec file. */
+  file: string;
+  /** Its directory, against which `prompt` and `model.offline` are resolved. */
+  dir: string;
+  spec: AgentSpec;
+  /** The system prompt's text (line endings normalised to `\n`). */
+  prompt: string;
+  /** The offline decision table named by `model.offline`, or null when there is none. */
+  rules: RulesTable | null;
+  /** `sha256:<hex>` over the spec's data, the prompt text and the rules: the identity of this version. */
+  versionHash: string;
+};
+
+/** The outcome of reading one agent spec: loaded (with where its name is, for duplicate reports) or its issues. */
+export type AgentSpecOutcome =
+  | { ok: true; agent: LoadedAgentSpec; namePosition: SourcePosition }
+  | { ok: false; issues: SpecIssue[] };
+
+/** Reads, validates and hashes one agent spec and the files it names, collecting every issue instead of throwing. */
+export async function readAgentSpec(file: string): Promise<AgentSpecOutcome> {
+  const path = resolve(file);
+  const dir = dirname(path);
+  const read = await readTextFile(path);
+  if ("problem" in read) {
+    return { ok: false, issues: [{ file: path, line: 1, column: 1, path: "", message: read.problem }] };
+  }
+  const source = parseYamlSource(path, read.text);
+  if (source.issues.length > 0) return { ok: false, issues: source.issues };
+
+  const { value: spec, issues } = validateYamlSource(source, AgentSpec);
+  const raw = asRecord(source.data);
+  const prompt = await readPrompt(source, dir, raw?.prompt, issues);
+  const rules = await readRules(source, dir, asRecord(raw?.model)?.offline, toolNames(spec, raw), issues);
+  if (spec === undefined || prompt === undefined || rules === undefined || issues.length > 0) {
+    return { ok: false, issues: inReadingOrder(issues, path) };
+  }
+  const versionHash = computeVersionHash({ spec: source.data, prompt, rules: rules?.data ?? null });
+  return {
+    ok: true,
+    agent: { file: path, dir, spec, prompt, rules: rules?.table ?? null, versionHash },
+    namePosition: source.locate(["name"]),
+  };
+}
+
+/** The prompt text, or undefined after recording why it is unusable (nothing is recorded for a mistyped field). */
+async function readPrompt(
+  source: YamlSource,
+  dir: string,
+  field: unknown,
+  issues: SpecIssue[],
+): Promise<string | undefined> {
+  if (typeof field !== "string" || field === "") return undefined;
+  const file = resolve(dir, field);
+  const record = (message: string) =>
+    issues.push({ file: source.file, ...source.locate(["prompt"]), path: "prompt", message });
+  const read = await readTextFile(file);
+  if ("problem" in read) {
+    record(`prompt ${read.problem}`);
+    return undefined;
+  }
+  if (read.text.trim() === "") {
+    record(`prompt file is empty: ${file}`);
+    return undefined;
+  }
+  // Normalised so a checkout with CRLF line endings yields the same version hash.
+  return read.text.replaceAll("\r\n", "\n");
+}
+
+/** The rules table (null when the spec names none), or undefined after recording its issues. */
+async function readRules(
+  source: YamlSource,
+  dir: string,
+  field: unknown,
+  tools: readonly string[] | null,
+  issues: SpecIssue[],
+): Promise<{ table: RulesTable; data: unknown } | null | undefined> {
+  if (field === undefined) return null;
+  if (typeof field !== "string" || field === "") return undefined;
+  const file = resolve(dir, field);
+  const read = await readTextFile(file);
+  if ("problem" in read) {
+    const message = `rules table ${read.problem}`;
+    issues.push({
+      file: source.file,
+      ...source.locate(["model", "offline"]),
+      path: "model.offline",
+      message,
+    });
+    return undefined;
+  }
+  const parsed = parseRulesTable(file, read.text, tools);
+  issues.push(...parsed.issues);
+  return parsed.table === null ? undefined : { table: parsed.table, data: parsed.data };
+}
+
+/** The agent's tool names: from the validated spec, or the strings in a spec that failed elsewhere. */
+function toolNames(
+  spec: AgentSpec | undefined,
+  raw: Record<string, unknown> | undefined,
+): readonly string[] | null {
+  if (spec !== undefined) return spec.tools;
+  const tools = raw?.tools;
+  if (tools === undefined) return [];
+  return Array.isArray(tools) && tools.every((tool) => typeof tool === "string") ? tools : null;
+}
+
+/** The spec's own issues first, then each other file's, each file's from top to bottom. */
+function inReadingOrder(issues: SpecIssue[], specFile: string): SpecIssue[] {
+  const rank = (issue: SpecIssue) => (issue.file === specFile ? "" : issue.file);
+  return issues.toSorted((a, b) => rank(a).localeCompare(rank(b)) || a.line - b.line || a.column - b.column);
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}

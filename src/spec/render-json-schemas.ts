@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { AgentSpec } from "./agent-spec.ts";
+import { RulesTable } from "./rules-table.ts";
+
+/**
+ * The JSON Schemas editors use for autocomplete and hover docs, by file name under `schemas/`, as file text.
+ * They describe what an author writes (the input side), so fields with defaults are optional. Draft 7 because
+ * it is what YAML language servers support best.
+ */
+export function renderJsonSchemas(): Record<string, string> {
+  return {
+    "agent-spec.schema.json": render(AgentSpec),
+    "rules-table.schema.json": render(RulesTable),
+  };
+}
+
+function render(schema: z.ZodType): string {
+  return `${JSON.stringify(z.toJSONSchema(schema, { io: "input", target: "draft-7" }), null, 2)}\n`;
+}
