@@ -9,11 +9,18 @@ export type ModelMessage =
 /** A tool as a model sees it: name, description and a JSON Schema for its arguments. */
 export type ModelToolDefinition = { name: string; description: string; inputSchema: Record<string, unknown> };
 
+/** Sampling parameters passed through to the model. */
+export type ModelParams = {
+  temperature?: number | undefined;
+  maxOutputTokens?: number | undefined;
+  topP?: number | undefined;
+};
+
 export type GenerateOptions = {
   system: string;
   messages: readonly ModelMessage[];
   tools: readonly ModelToolDefinition[];
-  params: { temperature?: number; maxOutputTokens?: number; topP?: number };
+  params: ModelParams;
   signal: AbortSignal;
 };
 

@@ -1,0 +1,51 @@
+/**
+ * Keel's module rules (docs/architecture.md §3): which folder under src/ may import which.
+ * `npm run lint` runs this; CI fails on any violation.
+ */
+const allowed = {
+  errors: [],
+  spec: [],
+  journal: ["spec", "errors"],
+  store: ["journal", "spec", "errors"],
+  models: ["spec", "journal", "errors"],
+  tools: ["spec", "errors"],
+  runtime: ["spec", "journal", "store", "models", "tools", "errors"],
+};
+
+const modules = Object.keys(allowed);
+const forbidden = modules.map((name) => ({
+  name: `${name}-imports-only-what-it-may`,
+  comment: `src/${name}/ may import only: ${allowed[name].join(", ") || "nothing else in src/"}`,
+  severity: "error",
+  from: { path: `^src/${name}/` },
+  to: {
+    path: "^src/",
+    pathNot: [`^src/${name}/`, ...allowed[name].map((other) => `^src/${other}/`)],
+  },
+}));
+
+module.exports = {
+  forbidden: [
+    ...forbidden,
+    {
+      name: "nothing-imports-the-composition-roots",
+      comment: "server/ and cli/ are composition roots; only cli/ may use server/",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(cli|server)/" },
+      to: { path: "^src/(server|cli)/" },
+    },
+    {
+      name: "server-does-not-import-cli",
+      severity: "error",
+      from: { path: "^src/server/" },
+      to: { path: "^src/cli/" },
+    },
+    { name: "no-cycles", severity: "error", from: {}, to: { circular: true } },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "\\.test\\.ts$" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+  },
+};

@@ -1,0 +1,5 @@
+/** The agent packages `keel serve` loads by default: the bundled examples. */
+import type { AgentPackage } from "../src/runtime/agent-package.ts";
+import { supportTriage } from "./support-triage/index.ts";
+
+export const agentPackages: AgentPackage[] = [supportTriage];

@@ -1,0 +1,61 @@
+import type { JournalEvent } from "../journal/events.ts";
+
+const MAX_VALUE = 160;
+
+/** One terminal line for a journal event worth showing a person, or null for bookkeeping events. */
+export function formatEvent(event: JournalEvent): string | null {
+  switch (event.type) {
+    case "run-start":
+      return `▸ run ${event.runId}  ${event.payload.agent}@${event.payload.agentVersion}`;
+    case "model-call-start":
+      return null;
+    case "model-call-end": {
+      const model = `${event.payload.provider}/${event.payload.model}`;
+      const decision = event.payload.decision;
+      if (event.payload.outcome === "error")
+        return `  step ${event.payload.step}  model ${model} ✖ ${event.payload.error?.message ?? ""}`;
+      if (decision?.kind === "tool-calls") {
+        const calls = decision.calls.map((call) => `${call.tool} ${short(call.arguments)}`).join(", ");
+        return `  step ${event.payload.step}  model ${model} → call ${calls}`;
+      }
+      return `  step ${event.payload.step}  model ${model} → answer`;
+    }
+    case "tool-call-start":
+      return event.payload.attempt > 1
+        ? `  step ${event.payload.step}  tool  ${event.payload.tool} retry (attempt ${event.payload.attempt})`
+        : null;
+    case "tool-call-end": {
+      const took = `${Math.round(event.payload.durationMs)} ms`;
+      return event.payload.outcome === "ok"
+        ? `  step ${event.payload.step}  tool  ${event.payload.tool} ✔ ${took}  ${short(event.payload.result)}`
+        : `  step ${event.payload.step}  tool  ${event.payload.tool} ✖ ${event.payload.error?.code}: ${event.payload.error?.message}`;
+    }
+    case "policy-decision":
+      return `  policy ${event.payload.action}: ${event.payload.decision} (${event.payload.reasons.join("; ")})`;
+    case "run-resume":
+      return `  resumed by ${event.payload.worker}: ${event.payload.reason}`;
+    case "run-suspend":
+      return `  suspended: ${event.payload.reason}`;
+    case "run-cancel":
+      return `  cancel requested by ${event.payload.requestedBy}`;
+    case "run-end": {
+      const head = event.payload.status === "completed" ? "✔ completed" : `✖ ${event.payload.status}`;
+      const body =
+        event.payload.answer ??
+        (event.payload.error ? `${event.payload.error.code}: ${event.payload.error.message}` : "");
+      return `${head} after ${event.payload.steps} step${event.payload.steps === 1 ? "" : "s"}\n\n${body}`;
+    }
+    case "step-start":
+    case "tool-call-propose":
+      return null;
+    default: {
+      const unreachable: never = event;
+      return (unreachable as JournalEvent).type;
+    }
+  }
+}
+
+function short(value: unknown): string {
+  const text = JSON.stringify(value) ?? "";
+  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+}

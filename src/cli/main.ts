@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/**
+ * The `keel` command: serve the API, run agents, inspect runs and verify journals.
+ * A composition root: the only place besides server/ that reads the environment.
+ */
+import { parseArgs } from "node:util";
+import { KeelError } from "../errors/keel-error.ts";
+import { SpecError } from "../spec/spec-error.ts";
+import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { type CliIo, processIo } from "./cli-io.ts";
+import { journalVerifyCommand } from "./journal-command.ts";
+import { parseRunArguments, runCommand } from "./run-command.ts";
+import { runsListCommand, runsShowCommand } from "./runs-command.ts";
+import { DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
+import { specValidateCommand } from "./spec-command.ts";
+
+export const USAGE = `usage: keel <command> [options]
+
+commands:
+  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts]
+                                   run the HTTP API and a worker (PGlite, or PostgreSQL with DATABASE_URL)
+  run <agent> <input…> [--json] [--idempotency-key K]
+                                   start a run and stream its steps
+  runs list [--agent A] [--status S] [--limit N] [--json]
+  runs show <run> [--json]
+  cancel <run>                     cancel a run
+  agents list [--json]             the agents the server runs, and their models
+  journal verify <run>             recompute a run's hash chain
+  spec validate <agent.yaml…>      check spec files (offline), with file:line:column errors
+
+options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  url: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  "data-dir": { type: "string" },
+  packages: { type: "string" },
+  agent: { type: "string" },
+  status: { type: "string" },
+  limit: { type: "string" },
+  "idempotency-key": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Run one `keel` invocation; returns the exit code. Usage errors exit 2, failures 1. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
+  >;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    io.err(`keel: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    io.out(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+  try {
+    switch (command) {
+      case "serve":
+        return await serveCommand({
+          io,
+          host: values.host ?? io.env.KEEL_HOST ?? "127.0.0.1",
+          port: parsePort(values.port ?? io.env.KEEL_PORT ?? "7420"),
+          dataDir: values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel",
+          packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+        });
+      case "run": {
+        const { agent, input } = parseRunArguments(rest);
+        return await runCommand({
+          client,
+          io,
+          agent,
+          input,
+          json: values.json ?? false,
+          ...(values["idempotency-key"] === undefined ? {} : { idempotencyKey: values["idempotency-key"] }),
+        });
+      }
+      case "runs":
+        if (rest[0] === "list") {
+          return await runsListCommand({
+            client,
+            io,
+            json: values.json ?? false,
+            ...(values.agent === undefined ? {} : { agent: values.agent }),
+            ...(values.status === undefined ? {} : { status: values.status }),
+            ...(values.limit === undefined ? {} : { limit: values.limit }),
+          });
+        }
+        if (rest[0] === "show" && rest[1])
+          return await runsShowCommand({ client, io, runId: rest[1], json: values.json ?? false });
+        throw usage("keel runs list | keel runs show <run>");
+      case "cancel": {
+        if (!rest[0]) throw usage("keel cancel <run>");
+        const run = await client.request<{ id: string; status: string }>(
+          "POST",
+          `/v1/runs/${encodeURIComponent(rest[0])}/cancel`,
+        );
+        io.out(`cancel requested for ${run.id} (status now ${run.status})`);
+        return 0;
+      }
+      case "agents": {
+        if (rest[0] !== "list") throw usage("keel agents list");
+        const { agents } = await client.request<{
+          agents: {
+            name: string;
+            version: string;
+            model: { provider: string; id: string; offline: boolean };
+          }[];
+        }>("GET", "/v1/agents");
+        if (values.json) io.out(JSON.stringify(agents, null, 2));
+        else
+          for (const agent of agents)
+            io.out(
+              `${agent.name}@${agent.version}  ${agent.model.provider}/${agent.model.id}${agent.model.offline ? "  (offline stand-in)" : ""}`,
+            );
+        return 0;
+      }
+      case "journal":
+        if (rest[0] === "verify" && rest[1])
+          return await journalVerifyCommand({ client, io, runId: rest[1] });
+        throw usage("keel journal verify <run>");
+      case "spec":
+        if (rest[0] === "validate" && rest.length > 1)
+          return await specValidateCommand({ io, files: rest.slice(1) });
+        throw usage("keel spec validate <agent.yaml…>");
+      default:
+        throw usage(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function usage(message: string): KeelError {
+  return new KeelError("invalid_request", `${message}\n\n${USAGE}`);
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new KeelError("invalid_request", `--port must be a whole number from 0 to 65535, not "${text}"`);
+  }
+  return port;
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof SpecError) {
+    io.err(error.message);
+    return 1;
+  }
+  if (error instanceof KeelError) {
+    io.err(`keel: ${error.message}`);
+    for (const issue of error.issues) {
+      if (!error.message.includes(issue.message)) io.err(`  ${issue.path}: ${issue.message}`);
+    }
+    return error.code === "invalid_request" ? 2 : 1;
+  }
+  io.err(
+    `keel: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  return 1;
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2), processIo());
+}

@@ -1,0 +1,69 @@
+import { KeelError } from "../errors/keel-error.ts";
+import type { JournalEvent } from "../journal/events.ts";
+import type { ApiClient } from "./api-client.ts";
+import type { CliIo } from "./cli-io.ts";
+import { formatEvent } from "./format-event.ts";
+import { readSse } from "./read-sse.ts";
+
+type RunView = {
+  id: string;
+  status: string;
+  answer: string | null;
+  error: { code: string; message: string } | null;
+};
+
+/**
+ * `keel run <agent> <input>`: start a run on the server and stream its steps until it ends. Exits 0 when the
+ * run completed, 1 when it failed, was cancelled or ran over budget.
+ */
+export async function runCommand(options: {
+  client: ApiClient;
+  io: CliIo;
+  agent: string;
+  input: string;
+  json: boolean;
+  idempotencyKey?: string;
+}): Promise<number> {
+  const { client, io } = options;
+  const created = await client.request<RunView>(
+    "POST",
+    `/v1/agents/${encodeURIComponent(options.agent)}/runs`,
+    {
+      input: options.input,
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+    },
+  );
+  if (!options.json) {
+    const agent = await client.request<{ model: { provider: string; id: string; offline: boolean } }>(
+      "GET",
+      `/v1/agents/${encodeURIComponent(options.agent)}`,
+    );
+    const offline = agent.model.offline ? " — offline stand-in, not a real model" : "";
+    io.out(`model: ${agent.model.provider}/${agent.model.id}${offline}`);
+  }
+  for await (const message of readSse({
+    client,
+    path: `/v1/runs/${created.id}/events`,
+    isLast: (message) => message.event === "run-end",
+  })) {
+    if (options.json) continue;
+    const line = formatEvent(JSON.parse(message.data) as JournalEvent);
+    if (line !== null) io.out(line);
+  }
+  const run = await client.request<RunView>("GET", `/v1/runs/${created.id}`);
+  if (options.json) io.out(JSON.stringify(run, null, 2));
+  return run.status === "completed" ? 0 : 1;
+}
+
+/** Parse `keel run`'s positional arguments: the agent and the input (the rest of the words joined). */
+export function parseRunArguments(positionals: readonly string[]): { agent: string; input: string } {
+  const [agent, ...words] = positionals;
+  if (!agent) throw new KeelError("invalid_request", "usage: keel run <agent> <input…> [--json]");
+  const input = words.join(" ").trim();
+  if (input.length === 0)
+    throw new KeelError(
+      "invalid_request",
+      `keel run ${agent}: give the input to send, e.g. keel run ${agent} "Where is my order 1042?"`,
+    );
+  return { agent, input };
+}

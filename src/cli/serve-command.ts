@@ -1,0 +1,96 @@
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { KeelError } from "../errors/keel-error.ts";
+import type { AgentPackage } from "../runtime/agent-package.ts";
+import { startServer } from "../server/start-server.ts";
+import { openStore } from "../store/open-store.ts";
+import type { CliIo } from "./cli-io.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
+
+/** The module that lists the agent packages served by default: the bundled examples. */
+export const DEFAULT_PACKAGES_MODULE = new URL("../../examples/index.ts", import.meta.url).pathname;
+
+/** Import a module exporting `agentPackages: AgentPackage[]`. */
+export async function importAgentPackages(modulePath: string): Promise<AgentPackage[]> {
+  const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as { agentPackages?: unknown };
+  if (!Array.isArray(loaded.agentPackages)) {
+    throw new KeelError("invalid_request", `${modulePath} does not export an \`agentPackages\` array`);
+  }
+  return loaded.agentPackages as AgentPackage[];
+}
+
+/**
+ * `keel serve`: open the store (PGlite under the data directory, or PostgreSQL when DATABASE_URL is set),
+ * load the agents, start a worker and the HTTP API, and run until SIGINT/SIGTERM.
+ */
+export async function serveCommand(options: {
+  io: CliIo;
+  host: string;
+  port: number;
+  dataDir: string;
+  packagesModule: string;
+}): Promise<number> {
+  const { io } = options;
+  const databaseUrl = io.env.DATABASE_URL;
+  if (!isLoopback(options.host)) {
+    io.err(
+      `⚠ binding to ${options.host}: this build has no authentication, so anyone who can reach it can run agents`,
+    );
+  }
+  const release = databaseUrl ? () => undefined : lockDataDir(options.dataDir);
+  const store = await openStore(
+    databaseUrl ? { databaseUrl } : { dataDir: resolve(options.dataDir, "pgdata") },
+  );
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    const packages = await importAgentPackages(options.packagesModule);
+    server = await startServer({
+      store,
+      packages,
+      env: io.env,
+      host: options.host,
+      port: options.port,
+      log: io.err,
+    });
+  } catch (error) {
+    await store.close();
+    release();
+    throw error;
+  }
+  const where = databaseUrl
+    ? `PostgreSQL (${redactUrl(databaseUrl)})`
+    : `embedded PGlite in ${resolve(options.dataDir)}`;
+  io.out(`Keel is running at ${server.url}`);
+  io.out(`store: ${where}`);
+  io.out("agents:");
+  for (const agent of server.agents.list()) {
+    io.out(`  ${agent.name}@${agent.version}  tools: ${[...agent.tools.keys()].join(", ")}`);
+    io.out(`    model: ${server.modelLabels.get(agent.name)}`);
+  }
+  io.out(`try:   npx keel run support-triage "Where is my order 1042?"`);
+  io.out("stop:  Ctrl-C");
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  io.out("stopping: letting active runs reach a step boundary…");
+  await server.close();
+  await store.close();
+  release();
+  return 0;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "127.0.0.1" || host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}

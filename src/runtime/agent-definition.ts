@@ -1,0 +1,21 @@
+import type { ModelParams, ModelProvider } from "../models/model-provider.ts";
+import type { Tool } from "../tools/tool.ts";
+
+/** A loaded agent version bound to its model and tools: what the interpreter runs. */
+export type AgentDefinition = {
+  name: string;
+  version: string;
+  versionHash: string;
+  description: string;
+  owner: { team: string; person?: string };
+  riskTier: 1 | 2 | 3;
+  /** The system prompt (the spec's prompt file). */
+  system: string;
+  provider: ModelProvider;
+  tools: ReadonlyMap<string, Tool>;
+  params: ModelParams;
+  limits: { maxSteps: number; runTimeout: number; toolTimeout: number };
+};
+
+/** Finds the definition of an agent version; undefined when this process does not serve it. */
+export type AgentLookup = (name: string, version: string) => AgentDefinition | undefined;

@@ -1,0 +1,166 @@
+import type { ErrorInfo, JournalEvent, Principal, RunStatus, ToolCallRequest } from "../journal/events.ts";
+import type { ModelMessage } from "../models/model-provider.ts";
+
+/** One tool call as the journal knows it. */
+export type ToolCallState = {
+  step: number;
+  callId: string;
+  tool: string;
+  arguments: unknown;
+  argumentsHash: string;
+  idempotencyKey: string | null;
+  attempts: number;
+  ended: boolean;
+};
+
+/** Everything the interpreter needs to continue a run, rebuilt from its journal by `foldEvent`. */
+export type RunState = {
+  runId: string;
+  agent: string;
+  agentVersion: string;
+  input: string;
+  principal: Principal;
+  status: RunStatus;
+  /** Model turns started so far; the step budget counts these. */
+  step: number;
+  maxSteps: number;
+  deadlineAt: string;
+  messages: ModelMessage[];
+  /** Calls the latest model turn asked for, in order, until each has ended. */
+  toolCalls: ToolCallState[];
+  /** The latest model turn started but has no recorded end: it is asked again on resume. */
+  modelCallOpen: boolean;
+  lastSeq: number;
+  answer: string | null;
+  error: ErrorInfo | null;
+  cancelRequested: boolean;
+};
+
+/** The state of a run with only its `run-start` event. */
+export function initialRunState(start: Extract<JournalEvent, { type: "run-start" }>): RunState {
+  return {
+    runId: start.runId,
+    agent: start.payload.agent,
+    agentVersion: start.payload.agentVersion,
+    input: start.payload.input,
+    principal: start.payload.principal,
+    status: "queued",
+    step: 0,
+    maxSteps: start.payload.maxSteps,
+    deadlineAt: start.payload.deadlineAt,
+    messages: [{ role: "user", content: start.payload.input }],
+    toolCalls: [],
+    modelCallOpen: false,
+    lastSeq: start.seq,
+    answer: null,
+    error: null,
+    cancelRequested: false,
+  };
+}
+
+/** Apply one event to a run's state. Pure apart from mutating `state`, which the caller owns. */
+export function foldEvent(state: RunState, event: JournalEvent): RunState {
+  state.lastSeq = event.seq;
+  switch (event.type) {
+    case "run-start":
+      return state;
+    case "step-start":
+      state.status = "running";
+      state.step = Math.max(state.step, event.payload.step);
+      return state;
+    case "model-call-start":
+      state.modelCallOpen = true;
+      return state;
+    case "model-call-end": {
+      state.modelCallOpen = false;
+      const decision = event.payload.decision;
+      if (decision?.kind === "tool-calls") {
+        state.messages.push({
+          role: "assistant",
+          content: decision.text ?? "",
+          toolCalls: decision.calls.map((call: ToolCallRequest) => ({ ...call })),
+        });
+      } else if (decision?.kind === "answer") {
+        state.messages.push({ role: "assistant", content: decision.text });
+      }
+      return state;
+    }
+    case "tool-call-propose":
+      state.toolCalls.push({
+        step: event.payload.step,
+        callId: event.payload.callId,
+        tool: event.payload.tool,
+        arguments: event.payload.arguments,
+        argumentsHash: event.payload.argumentsHash,
+        idempotencyKey: null,
+        attempts: 0,
+        ended: false,
+      });
+      return state;
+    case "tool-call-start": {
+      const call = findCall(state, event.payload.callId);
+      if (call) {
+        call.attempts = event.payload.attempt;
+        call.idempotencyKey = event.payload.idempotencyKey;
+      }
+      return state;
+    }
+    case "tool-call-end": {
+      const call = findCall(state, event.payload.callId);
+      if (call) call.ended = true;
+      const isError = event.payload.outcome === "error";
+      state.messages.push({
+        role: "tool",
+        callId: event.payload.callId,
+        tool: event.payload.tool,
+        content: isError ? event.payload.error : event.payload.result,
+        isError,
+      });
+      if (state.toolCalls.every((candidate) => candidate.ended)) state.toolCalls = [];
+      return state;
+    }
+    case "policy-decision":
+      return state;
+    case "run-suspend":
+      state.status = "suspended";
+      return state;
+    case "run-resume":
+      state.status = "running";
+      return state;
+    case "run-cancel":
+      state.cancelRequested = true;
+      return state;
+    case "run-end":
+      state.status = event.payload.status;
+      state.answer = event.payload.answer ?? null;
+      state.error = event.payload.error ?? null;
+      return state;
+    default: {
+      const unreachable: never = event;
+      throw new Error(`unhandled journal event ${(unreachable as JournalEvent).type}`);
+    }
+  }
+}
+
+/** Rebuild a run's state from its whole journal (replay). */
+export function foldEvents(events: readonly JournalEvent[]): RunState {
+  const [first, ...rest] = events;
+  if (first?.type !== "run-start") throw new Error("a run's journal must begin with run-start");
+  const state = initialRunState(first);
+  for (const event of rest) foldEvent(state, event);
+  return state;
+}
+
+function findCall(state: RunState, callId: string): ToolCallState | undefined {
+  return state.toolCalls.find((call) => call.callId === callId);
+}
+
+/** True once the run has reached a status it never leaves. */
+export function isFinished(state: RunState): boolean {
+  return (
+    state.status === "completed" ||
+    state.status === "failed" ||
+    state.status === "cancelled" ||
+    state.status === "budget_exceeded"
+  );
+}

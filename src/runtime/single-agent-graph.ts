@@ -1,0 +1,14 @@
+import { callModel } from "./call-model.ts";
+import { executeToolCalls } from "./execute-tool-calls.ts";
+import { defineGraph } from "./graph.ts";
+import { isFinished } from "./run-state.ts";
+
+/** The single-agent tool loop: the model decides, tools run, back to the model until it answers. */
+export const singleAgentGraph = defineGraph({
+  name: "single-agent",
+  nodes: { model: callModel, tools: executeToolCalls },
+  next(state) {
+    if (isFinished(state)) return null;
+    return state.toolCalls.some((call) => !call.ended) ? "tools" : "model";
+  },
+});

@@ -1,0 +1,53 @@
+import { randomBytes } from "node:crypto";
+import { KeelError } from "../errors/keel-error.ts";
+import type { Principal } from "../journal/events.ts";
+import type { RunRecord, Store } from "../store/store.ts";
+import type { AgentDefinition } from "./agent-definition.ts";
+
+/** Longest input a run accepts, in characters. */
+export const MAX_INPUT_LENGTH = 100_000;
+
+/** A time-ordered run id: sortable by creation, unique without coordination. */
+export function newRunId(now: Date = new Date()): string {
+  return `run_${now.getTime().toString(36).padStart(9, "0")}${randomBytes(8).toString("hex")}`;
+}
+
+/**
+ * Create a queued run of an agent version. The clock is read once here and journaled in `run-start`, so the
+ * run's deadline is the same on every replay.
+ */
+export async function startRun(options: {
+  store: Store;
+  agent: AgentDefinition;
+  input: string;
+  principal: Principal;
+  idempotencyKey?: string;
+  now?: Date;
+}): Promise<{ run: RunRecord; created: boolean }> {
+  const { agent, input } = options;
+  if (input.trim().length === 0) {
+    throw new KeelError("invalid_request", "input must not be empty", {
+      issues: [{ path: "input", message: "must not be empty" }],
+    });
+  }
+  if (input.length > MAX_INPUT_LENGTH) {
+    throw new KeelError("invalid_request", `input is longer than ${MAX_INPUT_LENGTH} characters`, {
+      issues: [{ path: "input", message: `must be at most ${MAX_INPUT_LENGTH} characters` }],
+    });
+  }
+  const now = options.now ?? new Date();
+  return await options.store.createRun({
+    runId: newRunId(now),
+    start: {
+      agent: agent.name,
+      agentVersion: agent.version,
+      specHash: agent.versionHash,
+      input,
+      principal: options.principal,
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + agent.limits.runTimeout).toISOString(),
+      maxSteps: agent.limits.maxSteps,
+    },
+    ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+  });
+}

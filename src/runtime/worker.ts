@@ -1,0 +1,205 @@
+import { isKeelError } from "../errors/keel-error.ts";
+import type { JournalEvent } from "../journal/events.ts";
+import type { Lease, Store } from "../store/store.ts";
+import type { AgentLookup } from "./agent-definition.ts";
+import type { Graph } from "./graph.ts";
+import { interpret } from "./interpret.ts";
+import { RunInterrupt } from "./run-interrupt.ts";
+import { RunJournal } from "./run-journal.ts";
+import { foldEvents } from "./run-state.ts";
+import { singleAgentGraph } from "./single-agent-graph.ts";
+
+export type WorkerOptions = {
+  store: Store;
+  agents: AgentLookup;
+  /** Unique per process; recorded on leases and resume events. */
+  owner: string;
+  /** A lease not renewed within this time is taken over by another worker. */
+  leaseTtlMs?: number;
+  /** Runs interpreted at once by this worker. */
+  concurrency?: number;
+  graph?: Graph;
+  /** Where the worker reports problems it cannot journal (a lost lease, a store outage). */
+  log?: (message: string) => void;
+};
+
+/** A worker claims runnable runs from the store and interprets them; any number may share one store. */
+export type Worker = {
+  readonly owner: string;
+  start(): void;
+  /** Stop claiming, let each active run reach its next step boundary, release leases. */
+  stop(): Promise<void>;
+  /** Cancel a run this worker is interpreting now; false when it holds no such run. */
+  cancel(runId: string, reason: string): boolean;
+  /** Wake the claim loop now (new work was created in this process). */
+  poke(): void;
+  readonly activeRuns: number;
+};
+
+type ActiveRun = { controller: AbortController; done: Promise<void> };
+
+export function createWorker(options: WorkerOptions): Worker {
+  const { store, agents, owner } = options;
+  const leaseTtlMs = options.leaseTtlMs ?? 15_000;
+  const concurrency = options.concurrency ?? 16;
+  const graph = options.graph ?? singleAgentGraph;
+  const log = options.log ?? ((message: string) => console.error(message));
+  const active = new Map<string, ActiveRun>();
+  const stopping = new AbortController();
+  let wake: (() => void) | null = null;
+  let loop: Promise<void> | null = null;
+
+  const poke = () => {
+    wake?.();
+  };
+
+  async function claimLoop(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      const free = concurrency - active.size;
+      let claimed: Lease[] = [];
+      if (free > 0) {
+        try {
+          claimed = await store.claimRuns({ owner, ttlMs: leaseTtlMs, limit: free });
+        } catch (error) {
+          log(`worker ${owner}: claiming runs failed: ${errorText(error)}`);
+        }
+        for (const lease of claimed) startRun(lease);
+      }
+      if (claimed.length > 0 && claimed.length === free) continue;
+      const poked = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const waitController = new AbortController();
+      await Promise.race([
+        poked,
+        store
+          .waitForWork({
+            timeoutMs: 1_000,
+            signal: AbortSignal.any([stopping.signal, waitController.signal]),
+          })
+          .catch(() => undefined),
+      ]);
+      waitController.abort();
+      wake = null;
+    }
+  }
+
+  function startRun(lease: Lease): void {
+    const controller = new AbortController();
+    const done = driveRun(lease, controller)
+      .catch((error: unknown) => log(`worker ${owner}: run ${lease.runId}: ${errorText(error)}`))
+      .finally(() => {
+        active.delete(lease.runId);
+        poke();
+      });
+    active.set(lease.runId, { controller, done });
+  }
+
+  async function driveRun(lease: Lease, controller: AbortController): Promise<void> {
+    let current: Lease = lease;
+    const heartbeat = setInterval(
+      () => {
+        void (async () => {
+          try {
+            const renewed = await store.renewLease({ lease: current, ttlMs: leaseTtlMs });
+            if (!renewed) {
+              controller.abort(new RunInterrupt("lease_lost", "the run's lease was lost"));
+              return;
+            }
+            current = renewed;
+            const run = await store.getRun(lease.runId);
+            if (run?.cancelRequested) controller.abort(new RunInterrupt("cancel", "cancelled by request"));
+          } catch (error) {
+            log(`worker ${owner}: renewing the lease of ${lease.runId} failed: ${errorText(error)}`);
+          }
+        })();
+      },
+      Math.max(50, Math.floor(leaseTtlMs / 3)),
+    );
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const onStop = () => controller.abort(new RunInterrupt("shutdown", "the worker is shutting down"));
+    stopping.signal.addEventListener("abort", onStop, { once: true });
+    try {
+      const [events, run] = await Promise.all([
+        store.readEvents({ runId: lease.runId }),
+        store.getRun(lease.runId),
+      ]);
+      const state = foldEvents(events);
+      const journal = new RunJournal({ store, lease, state });
+      if (run?.cancelRequested) controller.abort(new RunInterrupt("cancel", "cancelled by request"));
+      const agent = agents(state.agent, state.agentVersion);
+      if (!agent) {
+        await journal.commit({
+          type: "run-end",
+          payload: {
+            status: "failed",
+            error: {
+              code: "not_found",
+              message: `agent ${state.agent}@${state.agentVersion} is not loaded by any worker`,
+            },
+            steps: state.step,
+          },
+        });
+        return;
+      }
+      const remaining = Date.parse(state.deadlineAt) - Date.now();
+      deadlineTimer = setTimeout(
+        () =>
+          controller.abort(
+            new RunInterrupt("timeout", `the run passed its timeout of ${agent.limits.runTimeout} ms`),
+          ),
+        Math.max(0, remaining),
+      );
+      if (wasInterrupted(events)) {
+        journal.stage({
+          type: "run-resume",
+          payload: { reason: "resumed from the journal after interruption", worker: owner },
+        });
+      }
+      await interpret(graph, { agent, journal, signal: controller.signal });
+    } catch (error) {
+      if (isKeelError(error, "stale_lease")) {
+        log(`worker ${owner}: lost run ${lease.runId} to another worker; stopped writing`);
+        return;
+      }
+      throw error;
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(deadlineTimer);
+      stopping.signal.removeEventListener("abort", onStop);
+      await store.releaseLease(current).catch(() => undefined);
+    }
+  }
+
+  return {
+    owner,
+    start() {
+      loop ??= claimLoop();
+    },
+    async stop() {
+      stopping.abort();
+      poke();
+      await loop;
+      await Promise.all([...active.values()].map((run) => run.done));
+    },
+    cancel(runId, reason) {
+      const run = active.get(runId);
+      if (!run) return false;
+      run.controller.abort(new RunInterrupt("cancel", reason));
+      return true;
+    },
+    poke,
+    get activeRuns() {
+      return active.size;
+    },
+  };
+}
+
+/** A run that already took steps and is not finished was interrupted (its worker died or stopped). */
+function wasInterrupted(events: readonly JournalEvent[]): boolean {
+  return events.some((event) => event.type === "step-start");
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

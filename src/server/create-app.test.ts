@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type ServerType, serve } from "@hono/node-server";
+import { z } from "zod";
+import { createApiClient } from "../cli/api-client.ts";
+import { parseSse, readSse } from "../cli/read-sse.ts";
+import type { JournalEvent } from "../journal/events.ts";
+import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
+import { createAgentCatalog } from "../runtime/agent-catalog.ts";
+import type { AgentDefinition } from "../runtime/agent-definition.ts";
+import { createWorker, type Worker } from "../runtime/worker.ts";
+import { openStore } from "../store/open-store.ts";
+import type { Store } from "../store/store.ts";
+import { defineTool } from "../tools/tool.ts";
+import { createApp } from "./create-app.ts";
+
+const echo = defineTool({
+  name: "echo",
+  description: "Echo.",
+  input: z.object({ text: z.string() }),
+  async execute({ text }) {
+    return { text };
+  },
+});
+
+const agent: AgentDefinition = {
+  name: "echoer",
+  version: "1.0.0",
+  versionHash: "sha256:echo",
+  description: "Echoes three times.",
+  owner: { team: "qa" },
+  riskTier: 3,
+  system: "",
+  provider: createScriptedModelProvider({
+    turns: [
+      { kind: "tool-calls", calls: [{ callId: "c1", tool: "echo", arguments: { text: "a" } }] },
+      { kind: "tool-calls", calls: [{ callId: "c2", tool: "echo", arguments: { text: "b" } }] },
+      { kind: "tool-calls", calls: [{ callId: "c3", tool: "echo", arguments: { text: "c" } }] },
+      { kind: "answer", text: "done" },
+    ],
+    delayMs: 5,
+  }),
+  tools: new Map([["echo", echo]]),
+  params: {},
+  limits: { maxSteps: 10, runTimeout: 30_000, toolTimeout: 5_000 },
+};
+
+describe("the HTTP API", () => {
+  let store: Store;
+  let worker: Worker;
+  let server: ServerType;
+  let base: string;
+  let app: ReturnType<typeof createApp>;
+
+  before(async () => {
+    store = await openStore({});
+    const agents = createAgentCatalog([agent]);
+    worker = createWorker({ store, agents: agents.lookup, owner: "api-test", leaseTtlMs: 2_000 });
+    app = createApp({ store, agents, worker, log: () => undefined });
+    worker.start();
+    server = await new Promise<ServerType>((resolve) => {
+      const created = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(created));
+    });
+    const address = server.address();
+    base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await worker.stop();
+    await store.close();
+  });
+
+  async function post(
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = { "content-type": "application/json" },
+  ) {
+    return await app.request(path, {
+      method: "POST",
+      headers,
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+  }
+
+  async function finished(runId: string) {
+    for (;;) {
+      const run = (await (await app.request(`/v1/runs/${runId}`)).json()) as {
+        status: string;
+        events: number;
+      };
+      if (["completed", "failed", "cancelled"].includes(run.status)) return run;
+      await store.waitForEvents({ runId, afterSeq: run.events, timeoutMs: 200 });
+    }
+  }
+
+  test("starts a run with 202 and a location, and reports its state", async () => {
+    const response = await post("/v1/agents/echoer/runs", { input: "go" });
+    assert.equal(response.status, 202);
+    const run = (await response.json()) as { id: string; status: string };
+    assert.equal(response.headers.get("location"), `/v1/runs/${run.id}`);
+    assert.equal(run.status, "queued");
+    const done = (await finished(run.id)) as { status: string; answer?: string };
+    assert.equal(done.status, "completed");
+    assert.equal(done.answer, "done");
+  });
+
+  test("returns the same run for a repeated idempotency key", async () => {
+    const first = (await (
+      await post("/v1/agents/echoer/runs", { input: "x", idempotencyKey: "k-1" })
+    ).json()) as { id: string };
+    const again = await post("/v1/agents/echoer/runs", { input: "x", idempotencyKey: "k-1" });
+    assert.equal(again.status, 200);
+    assert.equal(((await again.json()) as { id: string }).id, first.id);
+  });
+
+  test("answers a bad body with 400 and the field paths", async () => {
+    const response = await post("/v1/agents/echoer/runs", { input: 42, extra: true });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { error: { code: string; issues: { path: string }[] } };
+    assert.equal(body.error.code, "invalid_request");
+    assert.deepEqual(body.error.issues.map((issue) => issue.path).sort(), ["(body)", "input"]);
+  });
+
+  test("answers malformed JSON and a missing content type with 400", async () => {
+    assert.equal((await post("/v1/agents/echoer/runs", "{not json")).status, 400);
+    assert.equal((await post("/v1/agents/echoer/runs", { input: "x" }, {})).status, 400);
+  });
+
+  test("answers an oversized body with 413", async () => {
+    const response = await post("/v1/agents/echoer/runs", { input: "x".repeat(1_100_000) });
+    assert.equal(response.status, 413);
+  });
+
+  test("answers unknown agents, runs and routes with 404 JSON", async () => {
+    for (const [method, path] of [
+      ["POST", "/v1/agents/nobody/runs"],
+      ["GET", "/v1/runs/run_missing"],
+      ["GET", "/v1/nowhere"],
+    ] as const) {
+      const response =
+        method === "POST" ? await post(path, { input: "x" }) : await app.request(path, { method });
+      assert.equal(response.status, 404, path);
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, "not_found");
+    }
+  });
+
+  test("answers cancelling a finished run with 409", async () => {
+    const run = (await (await post("/v1/agents/echoer/runs", { input: "x" })).json()) as { id: string };
+    await finished(run.id);
+    const response = await app.request(`/v1/runs/${run.id}/cancel`, { method: "POST" });
+    assert.equal(response.status, 409);
+  });
+
+  test("validates list filters", async () => {
+    assert.equal((await app.request("/v1/runs?status=sleeping")).status, 400);
+    const listed = (await (await app.request("/v1/runs?agent=echoer&limit=2")).json()) as { runs: unknown[] };
+    assert.equal(listed.runs.length, 2);
+  });
+
+  test("streams the journal as SSE and resumes exactly after Last-Event-ID", async () => {
+    const client = createApiClient(base);
+    const created = await client.request<{ id: string }>("POST", "/v1/agents/echoer/runs", {
+      input: "stream",
+    });
+    const all: number[] = [];
+    for await (const message of readSse({
+      client,
+      path: `/v1/runs/${created.id}/events`,
+      isLast: (m) => m.event === "run-end",
+    })) {
+      all.push(Number(message.id));
+    }
+    assert.deepEqual(
+      all,
+      Array.from({ length: all.length }, (_, index) => index + 1),
+    );
+    // Reconnect from every cut point: each yields the rest exactly once, in order.
+    for (let cut = 0; cut < all.length; cut++) {
+      const response = await fetch(`${base}/v1/runs/${created.id}/events`, {
+        headers: { "last-event-id": String(cut) },
+      });
+      const ids: number[] = [];
+      for await (const message of parseSse(response.body!)) {
+        const event = JSON.parse(message.data) as JournalEvent;
+        assert.equal(event.seq, Number(message.id));
+        ids.push(event.seq);
+      }
+      assert.deepEqual(ids, all.slice(cut), `after ${cut}`);
+    }
+  });
+
+  test("delivers a live run's events exactly once across a dropped connection", async () => {
+    const client = createApiClient(base);
+    const created = await client.request<{ id: string }>("POST", "/v1/agents/echoer/runs", { input: "live" });
+    const controller = new AbortController();
+    const first = await fetch(`${base}/v1/runs/${created.id}/events`, { signal: controller.signal });
+    const seen: number[] = [];
+    for await (const message of parseSse(first.body!)) {
+      seen.push(Number(message.id));
+      if (seen.length === 2) break;
+    }
+    controller.abort();
+    const rest = await fetch(`${base}/v1/runs/${created.id}/events`, {
+      headers: { "last-event-id": String(seen.at(-1)) },
+    });
+    for await (const message of parseSse(rest.body!)) seen.push(Number(message.id));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: seen.length }, (_, index) => index + 1),
+    );
+    const run = await client.request<{ events: number }>("GET", `/v1/runs/${created.id}`);
+    assert.equal(seen.length, run.events);
+  });
+
+  test("rejects a Last-Event-ID that is not a sequence number", async () => {
+    const created = (await (await post("/v1/agents/echoer/runs", { input: "x" })).json()) as { id: string };
+    const response = await app.request(`/v1/runs/${created.id}/events`, {
+      headers: { "last-event-id": "abc" },
+    });
+    assert.equal(response.status, 400);
+  });
+});

@@ -1,0 +1,171 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { KeelError } from "../errors/keel-error.ts";
+import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
+import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import { startRun } from "../runtime/start-run.ts";
+import type { Worker } from "../runtime/worker.ts";
+import type { Store } from "../store/store.ts";
+import { errorResponse } from "./http-error.ts";
+import { parseBody } from "./parse-body.ts";
+import { presentRun } from "./present-run.ts";
+import { streamRunEvents } from "./stream-run-events.ts";
+
+const CreateRunBody = z.strictObject({
+  input: z.string().min(1, "must not be empty").max(100_000),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+
+const ListRunsQuery = z.strictObject({
+  agent: z.string().optional(),
+  status: RunStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.iso.datetime().optional(),
+});
+
+export type AppOptions = {
+  store: Store;
+  agents: AgentCatalog;
+  /** The in-process worker, poked when a run is created and asked to cancel runs it holds. */
+  worker?: Worker;
+  /** Who requests runs until control-plane authentication lands. */
+  principal?: Principal;
+  log?: (message: string) => void;
+};
+
+/** The HTTP API: agents, runs, their journals as SSE, cancel. JSON errors follow the KeelError code table. */
+export function createApp(options: AppOptions): Hono {
+  const { store, agents, worker } = options;
+  const log = options.log ?? ((message: string) => console.error(message));
+  const principal = options.principal ?? { subject: "local-developer", tenant: "default", roles: ["admin"] };
+  const app = new Hono();
+
+  app.onError((error, context) => errorResponse(context, error, log));
+  app.notFound((context) =>
+    context.json(
+      new KeelError("not_found", `no route ${context.req.method} ${context.req.path}`).toJSON(),
+      404,
+    ),
+  );
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (context) =>
+        context.json(new KeelError("payload_too_large", "the body is larger than 1 MiB").toJSON(), 413),
+    }),
+  );
+
+  app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
+
+  app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
+
+  app.get("/v1/agents/:name", (context) => {
+    const agent = agents.current(context.req.param("name"));
+    if (!agent) throw new KeelError("not_found", `no agent named "${context.req.param("name")}"`);
+    return context.json(presentAgent(agent));
+  });
+
+  app.post("/v1/agents/:name/runs", async (context) => {
+    const name = context.req.param("name");
+    const agent = agents.current(name);
+    if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
+    const body = await parseBody(context, CreateRunBody);
+    const { run, created } = await startRun({
+      store,
+      agent,
+      input: body.input,
+      principal,
+      ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+    });
+    worker?.poke();
+    context.header("location", `/v1/runs/${run.runId}`);
+    return context.json({ ...presentRun(run), created }, created ? 202 : 200);
+  });
+
+  app.get("/v1/runs", async (context) => {
+    const parsed = ListRunsQuery.safeParse(context.req.query());
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => ({
+        path: issue.path.join("."),
+        message: issue.message,
+      }));
+      throw new KeelError(
+        "invalid_request",
+        `invalid query: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+        { issues },
+      );
+    }
+    const { agent, status, limit, before } = parsed.data;
+    const runs = await store.listRuns({
+      limit,
+      ...(agent === undefined ? {} : { agent }),
+      ...(status === undefined ? {} : { status }),
+      ...(before === undefined ? {} : { before: new Date(before) }),
+    });
+    return context.json({ runs: runs.map(presentRun) });
+  });
+
+  app.get("/v1/runs/:id", async (context) =>
+    context.json(presentRun(await requireRun(store, context.req.param("id")))),
+  );
+
+  app.get("/v1/runs/:id/journal", async (context) => {
+    const run = await requireRun(store, context.req.param("id"));
+    const afterSeq = parseSeq(context.req.query("after"), "after");
+    const events = await store.readEvents({ runId: run.runId, afterSeq, limit: 10_000 });
+    return context.json({ runId: run.runId, events });
+  });
+
+  app.get("/v1/runs/:id/events", async (context) => {
+    const run = await requireRun(store, context.req.param("id"));
+    const afterSeq = parseSeq(
+      context.req.header("last-event-id") ?? context.req.query("after"),
+      "Last-Event-ID",
+    );
+    return streamRunEvents(context, { store, runId: run.runId, afterSeq });
+  });
+
+  app.post("/v1/runs/:id/cancel", async (context) => {
+    const run = await requireRun(store, context.req.param("id"));
+    if (TERMINAL_STATUSES.has(run.status)) {
+      throw new KeelError("conflict", `run ${run.runId} already ended as ${run.status}`);
+    }
+    const marked = await store.requestCancel(run.runId);
+    if (!worker?.cancel(run.runId, "cancelled by request")) worker?.poke();
+    return context.json(presentRun(marked ?? run), 202);
+  });
+
+  return app;
+}
+
+async function requireRun(store: Store, runId: string) {
+  const run = await store.getRun(runId);
+  if (!run) throw new KeelError("not_found", `no run "${runId}"`);
+  return run;
+}
+
+function parseSeq(value: string | undefined, field: string): number {
+  if (value === undefined || value === "") return 0;
+  if (!/^\d{1,12}$/.test(value)) {
+    throw new KeelError("invalid_request", `${field} must be a non-negative event sequence number`, {
+      issues: [{ path: field, message: "expected a non-negative integer" }],
+    });
+  }
+  return Number(value);
+}
+
+function presentAgent(agent: ReturnType<AgentCatalog["list"]>[number]) {
+  return {
+    name: agent.name,
+    version: agent.version,
+    versionHash: agent.versionHash,
+    description: agent.description,
+    owner: agent.owner,
+    riskTier: agent.riskTier,
+    model: { provider: agent.provider.provider, id: agent.provider.model, offline: agent.provider.offline },
+    tools: [...agent.tools.keys()],
+    limits: agent.limits,
+  };
+}

@@ -1,0 +1,19 @@
+import type { RunRecord } from "../store/store.ts";
+
+/** The API's JSON view of a run. */
+export function presentRun(run: RunRecord) {
+  return {
+    id: run.runId,
+    agent: run.agent,
+    agentVersion: run.agentVersion,
+    status: run.status,
+    input: run.input,
+    answer: run.answer,
+    error: run.error,
+    cancelRequested: run.cancelRequested,
+    events: run.lastSeq,
+    createdAt: run.createdAt.toISOString(),
+    updatedAt: run.updatedAt.toISOString(),
+    links: { self: `/v1/runs/${run.runId}`, events: `/v1/runs/${run.runId}/events` },
+  };
+}

@@ -1,0 +1,96 @@
+import { hostname } from "node:os";
+import { type ServerType, serve } from "@hono/node-server";
+import { KeelError } from "../errors/keel-error.ts";
+import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
+import type { AgentPackage } from "../runtime/agent-package.ts";
+import { createWorker, type Worker } from "../runtime/worker.ts";
+import { loadAgentSpec } from "../spec/load-agent-spec.ts";
+import { SpecError } from "../spec/spec-error.ts";
+import type { Store } from "../store/store.ts";
+import { bindAgentPackage, chooseModel } from "./bind-agent-package.ts";
+import { createApp } from "./create-app.ts";
+
+export type ServerOptions = {
+  store: Store;
+  packages: readonly AgentPackage[];
+  env: Readonly<Record<string, string | undefined>>;
+  host: string;
+  port: number;
+  leaseTtlMs?: number;
+  log?: (message: string) => void;
+};
+
+export type RunningServer = {
+  url: string;
+  agents: AgentCatalog;
+  /** Per agent, which model it uses, said plainly. */
+  modelLabels: ReadonlyMap<string, string>;
+  worker: Worker;
+  close(): Promise<void>;
+};
+
+/** Load and bind every agent package against a store: set up its tables, validate its spec, choose its model. */
+export async function loadAgentPackages(options: {
+  store: Store;
+  packages: readonly AgentPackage[];
+  env: Readonly<Record<string, string | undefined>>;
+}): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string> }> {
+  const definitions = [];
+  const modelLabels = new Map<string, string>();
+  for (const agentPackage of options.packages) {
+    let loaded: Awaited<ReturnType<typeof loadAgentSpec>>;
+    try {
+      loaded = await loadAgentSpec(agentPackage.specFile);
+    } catch (error) {
+      if (error instanceof SpecError) {
+        throw new KeelError("invalid_spec", error.message, {
+          issues: error.issues.map((issue) => ({ ...issue })),
+        });
+      }
+      throw error;
+    }
+    await agentPackage.setup?.(options.store.sql);
+    const choice = chooseModel(loaded, options.env);
+    definitions.push(
+      bindAgentPackage({ agentPackage, loaded, sql: options.store.sql, provider: choice.provider }),
+    );
+    modelLabels.set(loaded.spec.name, choice.label);
+  }
+  return { agents: createAgentCatalog(definitions), modelLabels };
+}
+
+/** The `keel serve` composition: agents, an in-process worker and the HTTP API on one store. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const log = options.log ?? ((message: string) => console.error(message));
+  const { agents, modelLabels } = await loadAgentPackages(options);
+  const worker = createWorker({
+    store: options.store,
+    agents: agents.lookup,
+    owner: `${hostname()}:${process.pid}:serve`,
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+    log,
+  });
+  const app = createApp({ store: options.store, agents, worker, log });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const created = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () =>
+      resolve(created),
+    );
+    created.once("error", reject);
+  });
+  worker.start();
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  return {
+    url: `http://${options.host}:${port}`,
+    agents,
+    modelLabels,
+    worker,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ("closeAllConnections" in server) server.closeAllConnections();
+      });
+      await worker.stop();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import { z } from "zod";
+import type { Tool, ToolContext } from "./tool.ts";
+
+/** How a tool call ended. Failures are data the model sees, not exceptions that crash the run. */
+export type ToolCallOutcome =
+  | { outcome: "ok"; result: unknown }
+  | { outcome: "error"; error: { code: ToolErrorCode; message: string; retryable?: boolean } };
+
+export type ToolErrorCode =
+  | "invalid_tool_arguments"
+  | "invalid_tool_output"
+  | "tool_failed"
+  | "tool_timeout"
+  | "cancelled";
+
+/** Where the arguments went wrong, as `path: message` lines a model (or a person) can act on. */
+export function describeZodIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+/**
+ * Validate the arguments, run the tool under its timeout and the run's abort signal, validate its output,
+ * and return a JSON-safe result. Never throws.
+ */
+export async function executeToolCall(options: {
+  tool: Tool;
+  arguments: unknown;
+  context: Omit<ToolContext, "signal">;
+  signal: AbortSignal;
+  timeoutMs: number;
+}): Promise<ToolCallOutcome> {
+  const { tool } = options;
+  const parsed = tool.input.safeParse(options.arguments);
+  if (!parsed.success) {
+    return {
+      outcome: "error",
+      error: {
+        code: "invalid_tool_arguments",
+        message: `invalid arguments for ${tool.name}: ${describeZodIssues(parsed.error)}`,
+      },
+    };
+  }
+  const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([options.signal, timeout]);
+  try {
+    const result = await raceAbort(tool.execute(parsed.data, { ...options.context, signal }), signal);
+    const checked = tool.output ? tool.output.safeParse(result) : { success: true as const, data: result };
+    if (!checked.success) {
+      return {
+        outcome: "error",
+        error: {
+          code: "invalid_tool_output",
+          message: `${tool.name} returned invalid output: ${describeZodIssues(checked.error)}`,
+        },
+      };
+    }
+    return { outcome: "ok", result: toJsonValue(checked.data) };
+  } catch (error) {
+    if (timeout.aborted) {
+      return {
+        outcome: "error",
+        error: {
+          code: "tool_timeout",
+          message: `${tool.name} timed out after ${timeoutMs} ms`,
+          retryable: true,
+        },
+      };
+    }
+    if (options.signal.aborted) {
+      return {
+        outcome: "error",
+        error: {
+          code: "cancelled",
+          message: `${tool.name} was aborted: ${reasonText(options.signal.reason)}`,
+        },
+      };
+    }
+    return {
+      outcome: "error",
+      error: { code: "tool_failed", message: error instanceof Error ? error.message : String(error) },
+    };
+  }
+}
+
+/** A tool that ignores its signal must not hold the run past its timeout or a cancel. */
+async function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+    work.catch(() => undefined);
+  }
+}
+
+function toJsonValue(value: unknown): unknown {
+  return value === undefined ? null : JSON.parse(JSON.stringify(value));
+}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** The JSON Schema of a tool's arguments, as sent to a model. */
+export function toolInputJsonSchema(tool: Tool): Record<string, unknown> {
+  const schema = z.toJSONSchema(tool.input, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  delete schema.$schema;
+  return schema;
+}

@@ -1,0 +1,103 @@
+/**
+ * A worker process for the crash test. `start` creates a run and drives it; `resume` drives whatever is
+ * runnable until the run ends. With CRASH_AT=charge it hangs inside the first tool after its side effect;
+ * with CRASH_AT=between it hangs in the second tool, after the first finished. The parent SIGKILLs it there.
+ */
+import { z } from "zod";
+import { createScriptedModelProvider } from "../../src/models/scripted-model-provider.ts";
+import type { AgentDefinition } from "../../src/runtime/agent-definition.ts";
+import { startRun } from "../../src/runtime/start-run.ts";
+import { createWorker } from "../../src/runtime/worker.ts";
+import { openStore } from "../../src/store/open-store.ts";
+import { defineTool, type Tool } from "../../src/tools/tool.ts";
+
+const [mode, target, phase, runIdArgument] = process.argv.slice(2);
+const crashAt = process.env.CRASH_AT ?? "";
+const store = await openStore(mode === "postgres" ? { databaseUrl: target! } : { dataDir: target! });
+await store.sql.query("CREATE TABLE IF NOT EXISTS crash_effects (key text PRIMARY KEY)");
+await store.sql.query("CREATE TABLE IF NOT EXISTS crash_executions (tool text NOT NULL, key text NOT NULL)");
+
+const hang = () => new Promise<never>(() => undefined);
+const charge = defineTool({
+  name: "charge",
+  description: "Charge once per idempotency key.",
+  input: z.object({ cents: z.number() }),
+  sideEffect: true,
+  async execute(_input, { idempotencyKey }) {
+    await store.sql.query("INSERT INTO crash_executions (tool, key) VALUES ('charge', $1)", [idempotencyKey]);
+    await store.sql.query("INSERT INTO crash_effects (key) VALUES ($1) ON CONFLICT DO NOTHING", [
+      idempotencyKey,
+    ]);
+    if (crashAt === "charge") {
+      process.stdout.write("HANGING\n");
+      await hang();
+    }
+    return { charged: true };
+  },
+});
+const notify = defineTool({
+  name: "notify",
+  description: "Second step.",
+  input: z.object({}),
+  sideEffect: true,
+  async execute(_input, { idempotencyKey }) {
+    await store.sql.query("INSERT INTO crash_executions (tool, key) VALUES ('notify', $1)", [idempotencyKey]);
+    if (crashAt === "between") {
+      process.stdout.write("HANGING\n");
+      await hang();
+    }
+    return { sent: true };
+  },
+});
+const agent: AgentDefinition = {
+  name: "crasher",
+  version: "1.0.0",
+  versionHash: "sha256:crash",
+  description: "crash test",
+  owner: { team: "qa" },
+  riskTier: 3,
+  system: "",
+  provider: createScriptedModelProvider({
+    turns: [
+      { kind: "tool-calls", calls: [{ callId: "c1", tool: "charge", arguments: { cents: 500 } }] },
+      { kind: "tool-calls", calls: [{ callId: "c2", tool: "notify", arguments: {} }] },
+      { kind: "answer", text: "done" },
+    ],
+  }),
+  tools: new Map<string, Tool>([
+    ["charge", charge],
+    ["notify", notify],
+  ]),
+  params: {},
+  limits: { maxSteps: 5, runTimeout: 60_000, toolTimeout: 60_000 },
+};
+
+let runId = runIdArgument ?? "";
+if (phase === "start") {
+  const { run } = await startRun({
+    store,
+    agent,
+    input: "charge and notify",
+    principal: { subject: "t", tenant: "default", roles: [] },
+  });
+  runId = run.runId;
+  process.stdout.write(`RUN ${runId}\n`);
+}
+const worker = createWorker({
+  store,
+  agents: () => agent,
+  owner: `crash-child-${process.pid}`,
+  leaseTtlMs: 600,
+  log: () => undefined,
+});
+worker.start();
+for (;;) {
+  const run = await store.getRun(runId);
+  if (run && ["completed", "failed", "cancelled"].includes(run.status)) {
+    process.stdout.write(`END ${run.status}\n`);
+    break;
+  }
+  await store.waitForEvents({ runId, afterSeq: run?.lastSeq ?? 0, timeoutMs: 200 });
+}
+await worker.stop();
+await store.close();
