@@ -61,7 +61,11 @@ export interface Store {
   /** Extend a lease still held with this token; null when it was lost. */
   renewLease(options: { lease: Lease; ttlMs: number }): Promise<Lease | null>;
   releaseLease(lease: Lease): Promise<void>;
-  /** Lease up to `limit` runs that are queued, or non-terminal with an expired lease (their worker died). */
+  /**
+   * Lease up to `limit` runs that need a worker and have no live lease: queued runs, running runs whose lease
+   * expired or was released (their worker died or stopped), and suspended runs with a cancel request.
+   * Suspended runs are otherwise left in the store until something resumes them (invariant 7).
+   */
   claimRuns(options: {
     owner: string;
     ttlMs: number;

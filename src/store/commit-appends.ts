@@ -1,0 +1,227 @@
+import { KeelError } from "../errors/keel-error.ts";
+import {
+  JOURNAL_SCHEMA_VERSION,
+  type JournalEvent,
+  type NewEvent,
+  type RunStatus,
+  TERMINAL_STATUSES,
+} from "../journal/events.ts";
+import { canonicalJson, hashEvent, hashPayload } from "../journal/hash.ts";
+import type { Lease, SqlClient } from "./store.ts";
+
+/** One caller's append: events for one run under one lease, already checked by validateNewEvents. */
+export type AppendRequest = { lease: Lease; events: readonly NewEvent[] };
+
+/** What became of one request in a group commit; the others in the batch are unaffected by a rejection. */
+export type AppendOutcome = { ok: true; events: JournalEvent[] } | { ok: false; error: KeelError };
+
+/** The locked head of a run's journal and its projection, advanced in memory as the batch is placed. */
+type RunHead = {
+  status: RunStatus;
+  lastSeq: number;
+  lastHash: string;
+  leaseOwner: string | null;
+  leaseToken: number;
+  answer: string | null;
+  error: string | null;
+  changed: boolean;
+};
+
+type HeadRow = {
+  run_id: string;
+  status: RunStatus;
+  last_seq: number;
+  last_hash: string;
+  lease_owner: string | null;
+  lease_token: number | string;
+  answer: string | null;
+  error: unknown;
+};
+
+type PlacedEvent = { event: JournalEvent; payloadJson: string; leaseToken: number };
+
+/**
+ * The body of one group-commit transaction. Locks every affected run row in run_id order (so two
+ * stores committing at once cannot deadlock), then checks each request's fencing token against the
+ * locked row: a stale token is rejected here, by the store, and nothing of that request is written
+ * (invariant 3). Accepted events get dense seqs and hash links continuing from the run's head, go in
+ * with one multi-row INSERT, and the run projections are updated in the same transaction.
+ */
+export async function commitAppends(
+  tx: SqlClient,
+  requests: readonly AppendRequest[],
+  at: string,
+): Promise<{ outcomes: AppendOutcome[]; written: string[] }> {
+  const runIds = [...new Set(requests.map((request) => request.lease.runId))];
+  const { rows } = await tx.query<HeadRow>(
+    `SELECT run_id, status, last_seq, last_hash, lease_owner, lease_token, answer, error::text AS error
+       FROM keel_runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE`,
+    [runIds],
+  );
+  const heads = new Map<string, RunHead>(
+    rows.map((row) => [
+      row.run_id,
+      {
+        status: row.status,
+        lastSeq: Number(row.last_seq),
+        lastHash: row.last_hash,
+        leaseOwner: row.lease_owner,
+        leaseToken: Number(row.lease_token),
+        answer: row.answer,
+        error: row.error as string | null,
+        changed: false,
+      },
+    ]),
+  );
+  const placed: PlacedEvent[] = [];
+  const outcomes = requests.map((request): AppendOutcome => {
+    const head = heads.get(request.lease.runId);
+    if (!head)
+      return { ok: false, error: new KeelError("not_found", `run ${request.lease.runId} does not exist`) };
+    const outcome = placeRequest(request, head, at);
+    if (outcome.ok) placed.push(...outcome.placed);
+    return outcome.ok ? { ok: true, events: outcome.placed.map((entry) => entry.event) } : outcome;
+  });
+  await insertEvents(tx, placed);
+  const written = [...heads].filter(([, head]) => head.changed);
+  await updateRuns(tx, written);
+  if (written.length > 0) {
+    // Delivered at COMMIT, so other processes wake only for events they can already read.
+    await tx.query("SELECT pg_notify('keel_events', run_id) FROM unnest($1::text[]) AS run_id", [
+      written.map(([runId]) => runId),
+    ]);
+  }
+  return { outcomes, written: written.map(([runId]) => runId) };
+}
+
+/** Place one request's events after the run's head, or reject the whole request without touching the head. */
+function placeRequest(
+  request: AppendRequest,
+  head: RunHead,
+  at: string,
+): { ok: true; placed: PlacedEvent[] } | { ok: false; error: KeelError } {
+  const { lease } = request;
+  if (head.leaseOwner === null || head.leaseToken !== lease.token) {
+    const why = head.leaseOwner === null ? "was released" : `was superseded by token ${head.leaseToken}`;
+    return {
+      ok: false,
+      error: new KeelError("stale_lease", `lease token ${lease.token} on run ${lease.runId} ${why}`),
+    };
+  }
+  if (TERMINAL_STATUSES.has(head.status)) {
+    return { ok: false, error: new KeelError("conflict", `run ${lease.runId} has ended (${head.status})`) };
+  }
+  const next = { ...head };
+  const placed: PlacedEvent[] = [];
+  for (const newEvent of request.events) {
+    if (TERMINAL_STATUSES.has(next.status)) {
+      return {
+        ok: false,
+        error: new KeelError("conflict", `run ${lease.runId} cannot take events after run-end`),
+      };
+    }
+    if (newEvent.type === "run-start") {
+      return { ok: false, error: new KeelError("invalid_request", "run-start is written by createRun only") };
+    }
+    const payloadJson = canonicalJson(newEvent.payload);
+    const seq = next.lastSeq + 1;
+    const fields = {
+      runId: lease.runId,
+      seq,
+      type: newEvent.type,
+      at,
+      payloadHash: hashPayload(newEvent.payload),
+      prevHash: next.lastHash,
+    };
+    const hash = hashEvent(fields);
+    // validateNewEvents already turned the payload into plain JSON, so it equals what readEvents returns.
+    const event = {
+      ...fields,
+      payload: newEvent.payload,
+      schemaVersion: JOURNAL_SCHEMA_VERSION,
+      hash,
+    } as JournalEvent;
+    placed.push({ event, payloadJson, leaseToken: lease.token });
+    project(next, newEvent);
+    next.lastSeq = seq;
+    next.lastHash = hash;
+    next.changed = true;
+  }
+  Object.assign(head, next);
+  return { ok: true, placed };
+}
+
+/** Fold one event into the run row's projection: status, and the outcome once the run ends. */
+function project(head: RunHead, event: NewEvent): void {
+  switch (event.type) {
+    case "step-start":
+    case "run-resume":
+      head.status = "running";
+      return;
+    case "run-suspend":
+      head.status = "suspended";
+      return;
+    case "run-end":
+      head.status = event.payload.status;
+      head.answer = event.payload.answer ?? null;
+      head.error = event.payload.error
+        ? JSON.stringify({ code: event.payload.error.code, message: event.payload.error.message })
+        : null;
+      return;
+    case "run-start":
+    case "model-call-start":
+    case "model-call-end":
+    case "tool-call-propose":
+    case "policy-decision":
+    case "tool-call-start":
+    case "tool-call-end":
+    case "run-cancel":
+      return;
+  }
+}
+
+async function insertEvents(tx: SqlClient, placed: readonly PlacedEvent[]): Promise<void> {
+  if (placed.length === 0) return;
+  // One statement for the whole batch however many rows: arrays keep the parameter count fixed.
+  await tx.query(
+    `INSERT INTO keel_events
+       (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+     SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
+            lease_token
+       FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
+                   $9::text[], $10::bigint[])
+         AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)`,
+    [
+      placed.map(({ event }) => event.runId),
+      placed.map(({ event }) => event.seq),
+      placed.map(({ event }) => event.type),
+      placed.map(({ event }) => event.at),
+      placed.map(({ payloadJson }) => payloadJson),
+      placed.map(({ event }) => event.schemaVersion),
+      placed.map(({ event }) => event.payloadHash),
+      placed.map(({ event }) => event.prevHash),
+      placed.map(({ event }) => event.hash),
+      placed.map(({ leaseToken }) => leaseToken),
+    ],
+  );
+}
+
+async function updateRuns(tx: SqlClient, written: ReadonlyArray<[string, RunHead]>): Promise<void> {
+  if (written.length === 0) return;
+  await tx.query(
+    `UPDATE keel_runs AS r
+        SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
+            error = v.error::jsonb, updated_at = clock_timestamp()
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[])
+         AS v(run_id, status, last_seq, last_hash, answer, error)
+      WHERE r.run_id = v.run_id`,
+    [
+      written.map(([runId]) => runId),
+      written.map(([, head]) => head.status),
+      written.map(([, head]) => head.lastSeq),
+      written.map(([, head]) => head.lastHash),
+      written.map(([, head]) => head.answer),
+      written.map(([, head]) => head.error),
+    ],
+  );
+}

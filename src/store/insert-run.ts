@@ -1,0 +1,76 @@
+import { KeelError } from "../errors/keel-error.ts";
+import { JOURNAL_SCHEMA_VERSION, type PayloadOf } from "../journal/events.ts";
+import { canonicalJson, GENESIS_HASH, hashEvent, hashPayload } from "../journal/hash.ts";
+import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
+import type { CreateRunOptions, RunRecord } from "./store.ts";
+import type { StoreDriver } from "./store-driver.ts";
+import { validateNewEvents } from "./validate-new-events.ts";
+
+/**
+ * Write a queued run and its `run-start` event (seq 1, linked to the genesis hash) in one transaction, or
+ * return the run that already holds this agent's idempotency key. Concurrent callers with one key get one
+ * run: `ON CONFLICT DO NOTHING` waits for the other insert to commit, then this one reads it.
+ */
+export async function insertRun(
+  driver: StoreDriver,
+  options: CreateRunOptions,
+): Promise<{ run: RunRecord; created: boolean }> {
+  const [start] = validateNewEvents([{ type: "run-start", payload: options.start }]);
+  const payload = start!.payload as PayloadOf<"run-start">;
+  const fields = {
+    runId: options.runId,
+    seq: 1,
+    type: "run-start",
+    at: new Date().toISOString(),
+    payloadHash: hashPayload(payload),
+    prevHash: GENESIS_HASH,
+  };
+  const hash = hashEvent(fields);
+  const idempotencyKey = options.idempotencyKey ?? null;
+  return await driver.transaction(async (tx) => {
+    const inserted = await tx.query<RunRow>(
+      `INSERT INTO keel_runs
+         (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key)
+       VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7)
+       ON CONFLICT DO NOTHING
+       RETURNING ${RUN_COLUMNS}`,
+      [
+        options.runId,
+        payload.agent,
+        payload.agentVersion,
+        payload.input,
+        JSON.stringify(payload.principal),
+        hash,
+        idempotencyKey,
+      ],
+    );
+    const row = inserted.rows[0];
+    if (row) {
+      await tx.query(
+        `INSERT INTO keel_events
+           (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+         VALUES ($1, 1, 'run-start', $2::timestamptz, $3::text::jsonb, $4, $5, $6, $7, 0)`,
+        [
+          fields.runId,
+          fields.at,
+          canonicalJson(payload),
+          JOURNAL_SCHEMA_VERSION,
+          fields.payloadHash,
+          GENESIS_HASH,
+          hash,
+        ],
+      );
+      // Delivered at COMMIT: idle workers in other processes wake for a run they can already claim.
+      await tx.query("SELECT pg_notify('keel_work', $1)", [options.runId]);
+      return { run: toRunRecord(row), created: true };
+    }
+    if (idempotencyKey !== null) {
+      const existing = await tx.query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM keel_runs WHERE agent = $1 AND idempotency_key = $2`,
+        [payload.agent, idempotencyKey],
+      );
+      if (existing.rows[0]) return { run: toRunRecord(existing.rows[0]), created: false };
+    }
+    throw new KeelError("conflict", `run ${options.runId} already exists`);
+  });
+}

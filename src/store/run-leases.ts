@@ -1,0 +1,115 @@
+import { KeelError } from "../errors/keel-error.ts";
+import { LEASE_COLUMNS, type LeaseRow, toLease } from "./run-rows.ts";
+import type { Lease, SqlClient } from "./store.ts";
+
+/**
+ * Which runs may be handed to a worker: waiting to start, running without a live worker, or suspended with a
+ * cancel to carry out. Finished runs never are.
+ */
+const NEEDS_WORKER = "(status IN ('queued', 'running') OR (status = 'suspended' AND cancel_requested))";
+
+/** Nobody holds a live lease. Expiry is judged by the database clock, never a worker's (they drift). */
+const LEASE_IS_FREE =
+  "(lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())";
+
+/** When a lease granted now for the TTL in parameter `ttlParameter` (milliseconds) runs out. */
+function expiresAt(ttlParameter: string): string {
+  return `clock_timestamp() + ${ttlParameter}::float8 * interval '1 millisecond'`;
+}
+
+/**
+ * Leases and fencing (invariant 3). Every grant increments `lease_token` under the row lock, so at most one
+ * holder has the current token; appends compare against it in their own transaction.
+ */
+export class RunLeases {
+  readonly #sql: SqlClient;
+  readonly #onWork: () => void;
+
+  constructor(sql: SqlClient, onWork: () => void) {
+    this.#sql = sql;
+    this.#onWork = onWork;
+  }
+
+  /** Grant the lease when no live one exists; null when someone holds it or the run has ended. */
+  async acquire(options: { runId: string; owner: string; ttlMs: number }): Promise<Lease | null> {
+    checkTtl(options.ttlMs);
+    // A concurrent grant holds the row lock; UPDATE waits for it, then re-checks the WHERE against its result.
+    const { rows } = await this.#sql.query<LeaseRow>(
+      `UPDATE keel_runs SET lease_owner = $3, lease_token = lease_token + 1, lease_expires_at = ${expiresAt("$2")}
+        WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended') AND ${LEASE_IS_FREE}
+        RETURNING ${LEASE_COLUMNS}`,
+      [options.runId, options.ttlMs, options.owner],
+    );
+    if (rows[0]) return toLease(rows[0]);
+    const exists = await this.#sql.query("SELECT 1 FROM keel_runs WHERE run_id = $1", [options.runId]);
+    if (exists.rows.length === 0) throw new KeelError("not_found", `run ${options.runId} does not exist`);
+    return null;
+  }
+
+  /**
+   * Extend a lease whose token is still current. An expired lease nobody took over is still the current one,
+   * so renewing it is safe; once another worker took it, the token moved on and this returns null.
+   */
+  async renew(options: { lease: Lease; ttlMs: number }): Promise<Lease | null> {
+    checkTtl(options.ttlMs);
+    const { lease } = options;
+    const { rows } = await this.#sql.query<LeaseRow>(
+      `UPDATE keel_runs SET lease_expires_at = ${expiresAt("$2")}
+        WHERE run_id = $1 AND lease_token = $3 AND lease_owner = $4
+        RETURNING ${LEASE_COLUMNS}`,
+      [lease.runId, options.ttlMs, lease.token, lease.owner],
+    );
+    return rows[0] ? toLease(rows[0]) : null;
+  }
+
+  /** Give the lease up; a no-op when it was already lost. The token stays, so the old holder stays fenced. */
+  async release(lease: Lease): Promise<void> {
+    const { rows } = await this.#sql.query(
+      `WITH released AS (
+         UPDATE keel_runs SET lease_owner = NULL, lease_expires_at = NULL
+          WHERE run_id = $1 AND lease_token = $2 AND lease_owner = $3
+          RETURNING run_id, status, cancel_requested
+       )
+       SELECT pg_notify('keel_work', run_id) FROM released WHERE ${NEEDS_WORKER}`,
+      [lease.runId, lease.token, lease.owner],
+    );
+    // Only a run that still needs a worker is news to the others.
+    if (rows.length > 0) this.#onWork();
+  }
+
+  /**
+   * Lease up to `limit` runs that need a worker, oldest first. SKIP LOCKED makes concurrent claimers pass over
+   * rows another is taking instead of queueing behind it, and a row updated since this statement's snapshot
+   * is re-checked after locking, so two claimers never receive the same run.
+   */
+  async claim(options: {
+    owner: string;
+    ttlMs: number;
+    limit: number;
+    agents?: readonly string[];
+  }): Promise<Lease[]> {
+    checkTtl(options.ttlMs);
+    if (options.limit <= 0 || options.agents?.length === 0) return [];
+    const { rows } = await this.#sql.query<LeaseRow>(
+      `WITH claimable AS (
+         SELECT run_id FROM keel_runs
+          WHERE ${NEEDS_WORKER} AND ${LEASE_IS_FREE} AND ($3::text[] IS NULL OR agent = ANY($3::text[]))
+          ORDER BY created_at, run_id
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE keel_runs AS r
+          SET lease_owner = $1, lease_token = r.lease_token + 1, lease_expires_at = ${expiresAt("$2")}
+         FROM claimable WHERE r.run_id = claimable.run_id
+       RETURNING ${LEASE_COLUMNS.split(", ")
+         .map((column) => `r.${column}`)
+         .join(", ")}`,
+      [options.owner, options.ttlMs, options.agents ? [...options.agents] : null, Math.floor(options.limit)],
+    );
+    return rows.map(toLease);
+  }
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new KeelError("invalid_request", "ttlMs must be positive");
+}

@@ -1,0 +1,97 @@
+import type { JournalEvent, Principal, RunStatus } from "../journal/events.ts";
+import type { Lease, RunRecord } from "./store.ts";
+
+/** Columns of `keel_runs` that make up a RunRecord, in the shape `RunRow` expects. */
+export const RUN_COLUMNS = `run_id, agent, agent_version, status, input, principal, created_at, updated_at,
+  last_seq, answer, error, cancel_requested, idempotency_key`;
+
+/** A `keel_runs` row as the drivers return it (pg gives bigint as a string, PGlite as a number). */
+export type RunRow = {
+  run_id: string;
+  agent: string;
+  agent_version: string;
+  status: RunStatus;
+  input: string;
+  principal: Principal;
+  created_at: Date;
+  updated_at: Date;
+  last_seq: number;
+  answer: string | null;
+  error: { code: string; message: string } | null;
+  cancel_requested: boolean;
+  idempotency_key: string | null;
+};
+
+/** Map a `keel_runs` row to the port's RunRecord. */
+export function toRunRecord(row: RunRow): RunRecord {
+  return {
+    runId: row.run_id,
+    agent: row.agent,
+    agentVersion: row.agent_version,
+    status: row.status,
+    input: row.input,
+    principal: row.principal,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastSeq: Number(row.last_seq),
+    answer: row.answer,
+    error: row.error,
+    cancelRequested: row.cancel_requested,
+    idempotencyKey: row.idempotency_key,
+  };
+}
+
+/** Columns of `keel_events` that make up a JournalEvent. */
+export const EVENT_COLUMNS = "run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash";
+
+/** A `keel_events` row as the drivers return it. */
+export type EventRow = {
+  run_id: string;
+  seq: number;
+  type: string;
+  at: Date;
+  payload: unknown;
+  schema_version: number;
+  payload_hash: string;
+  prev_hash: string;
+  hash: string;
+};
+
+/**
+ * Map a `keel_events` row to a JournalEvent. `at` was written as a millisecond ISO string and timestamptz
+ * keeps microseconds, so toISOString gives back exactly the string that was hashed.
+ */
+export function toJournalEvent(row: EventRow): JournalEvent {
+  return {
+    runId: row.run_id,
+    seq: Number(row.seq),
+    type: row.type,
+    at: row.at.toISOString(),
+    payload: row.payload,
+    schemaVersion: Number(row.schema_version),
+    payloadHash: row.payload_hash,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  } as JournalEvent;
+}
+
+/** Columns a lease is read from, after a grant or renewal. */
+export const LEASE_COLUMNS = "run_id, lease_owner, lease_token, lease_expires_at";
+
+/** The lease columns of a `keel_runs` row. */
+export type LeaseRow = {
+  run_id: string;
+  lease_owner: string;
+  lease_token: number | string;
+  lease_expires_at: Date;
+};
+
+/** Map lease columns to a Lease; the token fits a JS number for 2^53 grants. */
+export function toLease(row: LeaseRow): Lease {
+  return {
+    runId: row.run_id,
+    owner: row.lease_owner,
+    token: Number(row.lease_token),
+    expiresAt: row.lease_expires_at,
+  };
+}

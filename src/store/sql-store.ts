@@ -1,0 +1,219 @@
+import { KeelError } from "../errors/keel-error.ts";
+import type { JournalEvent, NewEvent } from "../journal/events.ts";
+import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
+import { insertRun } from "./insert-run.ts";
+import { RunLeases } from "./run-leases.ts";
+import { runMigrations } from "./run-migrations.ts";
+import {
+  EVENT_COLUMNS,
+  type EventRow,
+  RUN_COLUMNS,
+  type RunRow,
+  toJournalEvent,
+  toRunRecord,
+} from "./run-rows.ts";
+import type { CreateRunOptions, Lease, ListRunsOptions, RunRecord, SqlClient, Store } from "./store.ts";
+import type { NotificationSubscription, StoreDriver } from "./store-driver.ts";
+import { validateNewEvents } from "./validate-new-events.ts";
+import { EVENTS_CHANNEL, WakeUps, WORK_CHANNEL } from "./wake-ups.ts";
+
+const DEFAULT_LIST_LIMIT = 50;
+const MAX_LIST_LIMIT = 1_000;
+
+/**
+ * The one implementation of the Store port, written once in SQL that PGlite and PostgreSQL both run
+ * (invariant 6). PgliteStore and PostgresStore only hand it a driver.
+ */
+export class SqlStore implements Store {
+  readonly kind: "pglite" | "postgres";
+  readonly sql: SqlClient;
+  readonly #driver: StoreDriver;
+  readonly #batcher: AppendBatcher;
+  readonly #leases: RunLeases;
+  readonly #wakeUps = new WakeUps();
+  #listening: Promise<NotificationSubscription> | null = null;
+  #closing: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(driver: StoreDriver) {
+    this.kind = driver.kind;
+    this.sql = driver.sql;
+    this.#driver = driver;
+    this.#batcher = new AppendBatcher(driver, (runIds) => {
+      for (const runId of runIds) this.#wakeUps.notify(EVENTS_CHANNEL, runId);
+    });
+    this.#leases = new RunLeases(driver.sql, () => this.#wakeUps.notify(WORK_CHANNEL));
+  }
+
+  /** Group-commit counters: compare `commits` with `requests` to see batching. */
+  get stats(): AppendStats {
+    return this.#batcher.stats;
+  }
+
+  /** Waits not yet settled; zero once every waiter has returned, so a test can prove none leak. */
+  get pendingWaits(): number {
+    return this.#wakeUps.pending;
+  }
+
+  async migrate(): Promise<void> {
+    await runMigrations(this.#driver);
+  }
+
+  /** Let queued appends commit, resolve every waiter, stop listening, and free what this store owns. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      await this.#batcher.close();
+      this.#wakeUps.close();
+      const subscription = await this.#listening?.catch(() => null);
+      await subscription?.stop();
+      await this.#driver.close();
+    })();
+    await this.#closing;
+  }
+
+  async createRun(options: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }> {
+    const result = await insertRun(this.#driver, options);
+    if (result.created) this.#wakeUps.notify(WORK_CHANNEL);
+    return result;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const { rows } = await this.sql.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM keel_runs WHERE run_id = $1`, [
+      runId,
+    ]);
+    return rows[0] ? toRunRecord(rows[0]) : null;
+  }
+
+  /** Newest first by creation time; `before` pages back through older runs. */
+  async listRuns(options: ListRunsOptions): Promise<RunRecord[]> {
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new KeelError("invalid_request", `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    }
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    // Conditions are built per call rather than `$1 IS NULL OR …` so the planner can use the indexes.
+    if (options.agent !== undefined) conditions.push(`agent = $${params.push(options.agent)}`);
+    if (options.status !== undefined) conditions.push(`status = $${params.push(options.status)}`);
+    if (options.before !== undefined) conditions.push(`created_at < $${params.push(options.before)}`);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
+    const { rows } = await this.sql.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM keel_runs ${where} ORDER BY created_at DESC, run_id DESC LIMIT $${params.push(limit)}`,
+      params,
+    );
+    return rows.map(toRunRecord);
+  }
+
+  async acquireLease(options: { runId: string; owner: string; ttlMs: number }): Promise<Lease | null> {
+    return await this.#leases.acquire(options);
+  }
+
+  async renewLease(options: { lease: Lease; ttlMs: number }): Promise<Lease | null> {
+    return await this.#leases.renew(options);
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.#leases.release(lease);
+  }
+
+  async claimRuns(options: {
+    owner: string;
+    ttlMs: number;
+    limit: number;
+    agents?: readonly string[];
+  }): Promise<Lease[]> {
+    return await this.#leases.claim(options);
+  }
+
+  async append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]> {
+    const events = validateNewEvents(options.events);
+    return await this.#batcher.append({ lease: options.lease, events });
+  }
+
+  async readEvents(options: { runId: string; afterSeq?: number; limit?: number }): Promise<JournalEvent[]> {
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
+      throw new KeelError("invalid_request", "limit must be a non-negative integer");
+    }
+    const { rows } = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM keel_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [options.runId, options.afterSeq ?? 0, options.limit ?? null],
+    );
+    return rows.map(toJournalEvent);
+  }
+
+  /** Resolves at once when the run already has events after `afterSeq`; throws not_found for an unknown run. */
+  async waitForEvents(options: {
+    runId: string;
+    afterSeq: number;
+    timeoutMs: number;
+    signal?: AbortSignal;
+  }): Promise<void> {
+    await this.#listen();
+    await this.#wakeUps.wait({
+      topic: { channel: EVENTS_CHANNEL, runId: options.runId },
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      ready: async () => {
+        const { rows } = await this.sql.query<{ last_seq: number }>(
+          "SELECT last_seq FROM keel_runs WHERE run_id = $1",
+          [options.runId],
+        );
+        if (!rows[0]) throw new KeelError("not_found", `run ${options.runId} does not exist`);
+        return Number(rows[0].last_seq) > options.afterSeq;
+      },
+    });
+  }
+
+  /** Sets the flag on a run that has not ended; an ended run is returned unchanged. */
+  async requestCancel(runId: string): Promise<RunRecord | null> {
+    const run = await this.#driver.transaction(async (tx) => {
+      const updated = await tx.query<RunRow>(
+        `UPDATE keel_runs SET cancel_requested = true, updated_at = clock_timestamp()
+          WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended')
+          RETURNING ${RUN_COLUMNS}`,
+        [runId],
+      );
+      if (updated.rows[0]) {
+        // A suspended run becomes claimable once cancel is requested, so workers should look.
+        await tx.query("SELECT pg_notify('keel_work', $1)", [runId]);
+        return { record: toRunRecord(updated.rows[0]), changed: true };
+      }
+      const current = await tx.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM keel_runs WHERE run_id = $1`, [
+        runId,
+      ]);
+      return current.rows[0] ? { record: toRunRecord(current.rows[0]), changed: false } : null;
+    });
+    if (run?.changed) this.#wakeUps.notify(WORK_CHANNEL);
+    return run?.record ?? null;
+  }
+
+  async waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+    await this.#listen();
+    await this.#wakeUps.wait({
+      topic: { channel: WORK_CHANNEL },
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
+  }
+
+  /** Subscribe to other connections' NOTIFYs before the first wait, and again after a lost connection. */
+  async #listen(): Promise<void> {
+    if (this.#closed) return;
+    this.#listening ??= this.#driver
+      .listen({
+        channels: [EVENTS_CHANNEL, WORK_CHANNEL],
+        onNotification: (channel, payload) => this.#wakeUps.notify(channel, payload),
+        onLost: () => {
+          this.#listening = null;
+          // Notifications sent while the connection was down are gone; waiters re-check instead.
+          this.#wakeUps.notifyAll();
+        },
+      })
+      .catch((error: unknown) => {
+        this.#listening = null;
+        throw error;
+      });
+    await this.#listening;
+  }
+}
