@@ -1,0 +1,89 @@
+import { z } from "zod";
+import { KeelError } from "../../../src/errors/keel-error.ts";
+import type { SqlClient } from "../../../src/store/store.ts";
+import { defineTool } from "../../../src/tools/tool.ts";
+import { OrderId } from "./order-id.ts";
+
+const CreateTicketOutput = z.strictObject({
+  ticketId: z.number().int(),
+  status: z.enum(["open", "pending", "closed"]),
+  priority: z.enum(["low", "normal", "high"]),
+  subject: z.string(),
+  body: z.string(),
+  orderId: z.number().int().nullable(),
+  createdAt: z.string(),
+});
+
+type TicketRow = {
+  id: number;
+  status: "open" | "pending" | "closed";
+  priority: "low" | "normal" | "high";
+  subject: string;
+  body: string;
+  order_id: number | null;
+  created_at: string;
+};
+
+const COLUMNS = `id, status, priority, subject, body, order_id,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at`;
+
+/** `create_ticket`: open a ticket for a person on the support team; a retry with the same idempotency key returns the same ticket. */
+export function createCreateTicketTool(options: { sql: SqlClient }) {
+  const { sql } = options;
+  return defineTool({
+    name: "create_ticket",
+    description:
+      "Open a support ticket so a person on the support team follows up with the customer by email. Use it " +
+      "for anything you cannot resolve yourself. Write the body so a colleague needs nothing else: what the " +
+      "customer asked, what you found and what you tried.",
+    input: z.strictObject({
+      subject: z.string().trim().min(1).max(200).describe("One line a colleague can triage from."),
+      body: z.string().trim().min(1).max(5_000).describe("The customer's request and everything you found."),
+      priority: z
+        .enum(["low", "normal", "high"])
+        .describe("high for money or a customer left without their order, low for general questions."),
+      orderId: OrderId.optional().describe("The order the ticket is about, when there is one."),
+    }),
+    output: CreateTicketOutput,
+    sideEffect: true,
+    async execute(input, context) {
+      context.signal.throwIfAborted();
+      const orderId = input.orderId ?? null;
+      const inserted = await sql.query<TicketRow>(
+        `INSERT INTO shop.tickets (subject, body, priority, order_id, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [input.subject, input.body, input.priority, orderId, context.idempotencyKey],
+      );
+      const ticket =
+        inserted.rows[0] ??
+        (
+          await sql.query<TicketRow>(`SELECT ${COLUMNS} FROM shop.tickets WHERE idempotency_key = $1`, [
+            context.idempotencyKey,
+          ])
+        ).rows[0];
+      if (!ticket) throw new KeelError("internal", "The ticket was neither created nor found; try again.");
+      const sameRequest =
+        ticket.subject === input.subject &&
+        ticket.body === input.body &&
+        ticket.priority === input.priority &&
+        ticket.order_id === orderId;
+      if (!sameRequest) {
+        throw new KeelError(
+          "conflict",
+          `Idempotency key ${context.idempotencyKey} was already used for a different ticket (#${ticket.id}).`,
+        );
+      }
+      return {
+        ticketId: ticket.id,
+        status: ticket.status,
+        priority: ticket.priority,
+        subject: ticket.subject,
+        body: ticket.body,
+        orderId: ticket.order_id,
+        createdAt: ticket.created_at,
+      };
+    },
+  });
+}

@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { KeelError } from "../../../src/errors/keel-error.ts";
+import type { SqlClient } from "../../../src/store/store.ts";
+import { defineTool } from "../../../src/tools/tool.ts";
+
+const SendEmailOutput = z.strictObject({
+  emailId: z.number().int(),
+  to: z.string(),
+  subject: z.string(),
+  status: z.enum(["queued", "sent", "failed"]),
+  queuedAt: z.string(),
+});
+
+type EmailRow = {
+  id: number;
+  recipient: string;
+  subject: string;
+  body: string;
+  status: "queued" | "sent" | "failed";
+  created_at: string;
+};
+
+const COLUMNS = `id, recipient, subject, body, status,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at`;
+
+/**
+ * `send_email`: queue an email to a customer in `shop.outbox_emails`. Nothing is sent from here; the outbox row
+ * is the side effect, written at most once per idempotency key.
+ */
+export function createSendEmailTool(options: { sql: SqlClient }) {
+  const { sql } = options;
+  return defineTool({
+    name: "send_email",
+    description:
+      "Email the customer, for example a summary of what was done or instructions they asked for. The email " +
+      "is queued and delivered shortly; never include passwords or full payment card numbers.",
+    input: z.strictObject({
+      to: z.email().max(320).describe("The customer's email address."),
+      subject: z.string().trim().min(1).max(200),
+      body: z.string().trim().min(1).max(20_000).describe("Plain text."),
+    }),
+    output: SendEmailOutput,
+    sideEffect: true,
+    async execute(input, context) {
+      context.signal.throwIfAborted();
+      const inserted = await sql.query<EmailRow>(
+        `INSERT INTO shop.outbox_emails (recipient, subject, body, idempotency_key)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [input.to, input.subject, input.body, context.idempotencyKey],
+      );
+      const email =
+        inserted.rows[0] ??
+        (
+          await sql.query<EmailRow>(`SELECT ${COLUMNS} FROM shop.outbox_emails WHERE idempotency_key = $1`, [
+            context.idempotencyKey,
+          ])
+        ).rows[0];
+      if (!email) throw new KeelError("internal", "The email was neither queued nor found; try again.");
+      if (email.recipient !== input.to || email.subject !== input.subject || email.body !== input.body) {
+        throw new KeelError(
+          "conflict",
+          `Idempotency key ${context.idempotencyKey} was already used for a different email (#${email.id}).`,
+        );
+      }
+      return {
+        emailId: email.id,
+        to: email.recipient,
+        subject: email.subject,
+        status: email.status,
+        queuedAt: email.created_at,
+      };
+    },
+  });
+}
