@@ -13,12 +13,15 @@ import { parseRunArguments, runCommand } from "./run-command.ts";
 import { runsListCommand, runsShowCommand } from "./runs-command.ts";
 import { DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
 import { specValidateCommand } from "./spec-command.ts";
+import { workerCommand } from "./worker-command.ts";
 
 export const USAGE = `usage: keel <command> [options]
 
 commands:
   serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts]
                                    run the HTTP API and a worker (PGlite, or PostgreSQL with DATABASE_URL)
+  worker [--concurrency 16] [--packages examples/index.ts]
+                                   interpret runs from the PostgreSQL in DATABASE_URL, without HTTP
   run <agent> <input…> [--json] [--idempotency-key K]
                                    start a run and stream its steps
   runs list [--agent A] [--status S] [--limit N] [--json]
@@ -41,6 +44,7 @@ const OPTIONS = {
   status: { type: "string" },
   limit: { type: "string" },
   "idempotency-key": { type: "string" },
+  concurrency: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -71,6 +75,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           port: parsePort(values.port ?? io.env.KEEL_PORT ?? "7420"),
           dataDir: values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel",
           packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+        });
+      case "worker":
+        return await workerCommand({
+          io,
+          packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+          concurrency: parseWholeNumber(values.concurrency ?? "16", "--concurrency", 1, 1_000),
         });
       case "run": {
         const { agent, input } = parseRunArguments(rest);
@@ -144,11 +154,18 @@ function usage(message: string): KeelError {
 }
 
 function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new KeelError("invalid_request", `--port must be a whole number from 0 to 65535, not "${text}"`);
+  return parseWholeNumber(text, "--port", 0, 65_535);
+}
+
+function parseWholeNumber(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new KeelError(
+      "invalid_request",
+      `${flag} must be a whole number from ${min} to ${max}, not "${text}"`,
+    );
   }
-  return port;
+  return value;
 }
 
 function reportError(error: unknown, io: CliIo): number {

@@ -1,0 +1,51 @@
+import { hostname } from "node:os";
+import { KeelError } from "../errors/keel-error.ts";
+import { createWorker } from "../runtime/worker.ts";
+import { loadAgentPackages } from "../server/start-server.ts";
+import { openStore } from "../store/open-store.ts";
+import type { CliIo } from "./cli-io.ts";
+import { importAgentPackages } from "./serve-command.ts";
+
+/**
+ * `keel worker`: interpret runs from a shared PostgreSQL without serving HTTP. Any number of workers and
+ * `keel serve` processes may share one database; leases keep each run to one writer.
+ */
+export async function workerCommand(options: {
+  io: CliIo;
+  packagesModule: string;
+  concurrency: number;
+}): Promise<number> {
+  const { io } = options;
+  const databaseUrl = io.env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new KeelError(
+      "invalid_request",
+      "keel worker needs DATABASE_URL (a PostgreSQL shared with keel serve); the embedded store serves one process only",
+    );
+  }
+  const store = await openStore({ databaseUrl });
+  try {
+    const packages = await importAgentPackages(options.packagesModule);
+    const { agents, modelLabels } = await loadAgentPackages({ store, packages, env: io.env });
+    const worker = createWorker({
+      store,
+      agents: agents.lookup,
+      owner: `${hostname()}:${process.pid}:worker`,
+      concurrency: options.concurrency,
+      log: io.err,
+    });
+    worker.start();
+    io.out(`Keel worker ${worker.owner} is claiming runs (concurrency ${options.concurrency})`);
+    for (const agent of agents.list())
+      io.out(`  ${agent.name}@${agent.version}  model: ${modelLabels.get(agent.name)}`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
+    io.out("stopping: letting active runs reach a step boundary…");
+    await worker.stop();
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
