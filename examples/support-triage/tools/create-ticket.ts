@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { KeelError } from "../../../src/errors/keel-error.ts";
 import type { SqlClient } from "../../../src/store/store.ts";
 import { defineTool } from "../../../src/tools/tool.ts";
+import { insertOnce } from "./insert-once.ts";
 import { OrderId } from "./order-id.ts";
 
 const CreateTicketOutput = z.strictObject({
@@ -49,32 +49,22 @@ export function createCreateTicketTool(options: { sql: SqlClient }) {
     async execute(input, context) {
       context.signal.throwIfAborted();
       const orderId = input.orderId ?? null;
-      const inserted = await sql.query<TicketRow>(
-        `INSERT INTO shop.tickets (subject, body, priority, order_id, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING ${COLUMNS}`,
-        [input.subject, input.body, input.priority, orderId, context.idempotencyKey],
-      );
-      const ticket =
-        inserted.rows[0] ??
-        (
-          await sql.query<TicketRow>(`SELECT ${COLUMNS} FROM shop.tickets WHERE idempotency_key = $1`, [
-            context.idempotencyKey,
-          ])
-        ).rows[0];
-      if (!ticket) throw new KeelError("internal", "The ticket was neither created nor found; try again.");
-      const sameRequest =
-        ticket.subject === input.subject &&
-        ticket.body === input.body &&
-        ticket.priority === input.priority &&
-        ticket.order_id === orderId;
-      if (!sameRequest) {
-        throw new KeelError(
-          "conflict",
-          `Idempotency key ${context.idempotencyKey} was already used for a different ticket (#${ticket.id}).`,
-        );
-      }
+      const ticket = await insertOnce<TicketRow>({
+        sql,
+        table: "shop.tickets",
+        columns: COLUMNS,
+        insert: {
+          columns: ["subject", "body", "priority", "order_id"],
+          values: [input.subject, input.body, input.priority, orderId],
+        },
+        idempotencyKey: context.idempotencyKey,
+        what: "ticket",
+        matches: (row) =>
+          row.subject === input.subject &&
+          row.body === input.body &&
+          row.priority === input.priority &&
+          row.order_id === orderId,
+      });
       return {
         ticketId: ticket.id,
         status: ticket.status,

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { KeelError } from "../../../src/errors/keel-error.ts";
 import type { SqlClient } from "../../../src/store/store.ts";
 import { defineTool } from "../../../src/tools/tool.ts";
+import { insertOnce } from "./insert-once.ts";
 
 const SendEmailOutput = z.strictObject({
   emailId: z.number().int(),
@@ -43,27 +43,16 @@ export function createSendEmailTool(options: { sql: SqlClient }) {
     sideEffect: true,
     async execute(input, context) {
       context.signal.throwIfAborted();
-      const inserted = await sql.query<EmailRow>(
-        `INSERT INTO shop.outbox_emails (recipient, subject, body, idempotency_key)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING ${COLUMNS}`,
-        [input.to, input.subject, input.body, context.idempotencyKey],
-      );
-      const email =
-        inserted.rows[0] ??
-        (
-          await sql.query<EmailRow>(`SELECT ${COLUMNS} FROM shop.outbox_emails WHERE idempotency_key = $1`, [
-            context.idempotencyKey,
-          ])
-        ).rows[0];
-      if (!email) throw new KeelError("internal", "The email was neither queued nor found; try again.");
-      if (email.recipient !== input.to || email.subject !== input.subject || email.body !== input.body) {
-        throw new KeelError(
-          "conflict",
-          `Idempotency key ${context.idempotencyKey} was already used for a different email (#${email.id}).`,
-        );
-      }
+      const email = await insertOnce<EmailRow>({
+        sql,
+        table: "shop.outbox_emails",
+        columns: COLUMNS,
+        insert: { columns: ["recipient", "subject", "body"], values: [input.to, input.subject, input.body] },
+        idempotencyKey: context.idempotencyKey,
+        what: "email",
+        matches: (row) =>
+          row.recipient === input.to && row.subject === input.subject && row.body === input.body,
+      });
       return {
         emailId: email.id,
         to: email.recipient,
