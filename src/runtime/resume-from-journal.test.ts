@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
+import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import type { NewEvent } from "../journal/events.ts";
 import { hashPayload } from "../journal/hash.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
-import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { defineTool } from "../tools/tool.ts";
@@ -23,14 +23,7 @@ describe("resuming a run from its journal", () => {
     await store.close();
   });
 
-  function chargingAgent(executions: { key: string }[]): AgentDefinition & { modelCalls: () => number } {
-    let calls = 0;
-    const scripted = createScriptedModelProvider({
-      turns: [
-        { kind: "tool-calls", calls: [{ callId: "c1", tool: "charge", arguments: { cents: 500 } }] },
-        { kind: "answer", text: "charged" },
-      ],
-    });
+  function chargingAgent(executions: { key: string }[]) {
     const charge = defineTool({
       name: "charge",
       description: "Charge a card.",
@@ -41,26 +34,14 @@ describe("resuming a run from its journal", () => {
         return { ok: true };
       },
     });
-    return {
+    return scriptedAgent({
       name: "payer",
-      version: "1.0.0",
-      versionHash: "sha256:test",
-      description: "test",
-      owner: { team: "qa" },
-      riskTier: 3,
-      system: "",
-      provider: {
-        ...scripted,
-        generate: async (request) => {
-          calls += 1;
-          return await scripted.generate(request);
-        },
-      },
-      tools: new Map([["charge", charge]]),
-      params: {},
-      limits: { maxSteps: 5, runTimeout: 30_000, toolTimeout: 5_000 },
-      modelCalls: () => calls,
-    };
+      turns: [
+        { kind: "tool-calls", calls: [{ callId: "c1", tool: "charge", arguments: { cents: 500 } }] },
+        { kind: "answer", text: "charged" },
+      ],
+      tools: [charge],
+    });
   }
 
   /** Write the journal a worker would have left had it died mid-call, then let a fresh worker take over. */

@@ -1,53 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
+import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
-import { createScriptedModelProvider, type ScriptedTurn } from "../models/scripted-model-provider.ts";
+import type { ScriptedTurn } from "../models/scripted-model-provider.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
-import { defineTool, type Tool } from "../tools/tool.ts";
+import { defineTool } from "../tools/tool.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { startRun } from "./start-run.ts";
 import { createWorker } from "./worker.ts";
 
 const principal = { subject: "tester", tenant: "default", roles: [] };
 
-function agentWith(options: {
-  turns: readonly ScriptedTurn[];
-  tools?: Tool[];
-  maxSteps?: number;
-  runTimeout?: number;
-  toolTimeout?: number;
-  version?: string;
-}): AgentDefinition & { modelCalls: () => number } {
-  let calls = 0;
-  const scripted = createScriptedModelProvider({ turns: options.turns });
-  return {
-    name: "tester",
-    version: options.version ?? "1.0.0",
-    versionHash: "sha256:test",
-    description: "test agent",
-    owner: { team: "qa" },
-    riskTier: 3,
-    system: "You test.",
-    provider: {
-      ...scripted,
-      generate: async (request) => {
-        calls += 1;
-        return await scripted.generate(request);
-      },
-    },
-    tools: new Map((options.tools ?? []).map((tool) => [tool.name, tool])),
-    params: {},
-    limits: {
-      maxSteps: options.maxSteps ?? 5,
-      runTimeout: options.runTimeout ?? 30_000,
-      toolTimeout: options.toolTimeout ?? 5_000,
-    },
-    modelCalls: () => calls,
-  };
-}
+const agentWith = scriptedAgent;
 
 const add = defineTool({
   name: "add",

@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
 import { z } from "zod";
+import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { createApiClient } from "../cli/api-client.ts";
 import { parseSse, readSse } from "../cli/read-sse.ts";
 import type { JournalEvent } from "../journal/events.ts";
-import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
 import { createWorker, type Worker } from "../runtime/worker.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
@@ -23,27 +22,18 @@ const echo = defineTool({
   },
 });
 
-const agent: AgentDefinition = {
+const agent = scriptedAgent({
   name: "echoer",
-  version: "1.0.0",
-  versionHash: "sha256:echo",
-  description: "Echoes three times.",
-  owner: { team: "qa" },
-  riskTier: 3,
-  system: "",
-  provider: createScriptedModelProvider({
-    turns: [
-      { kind: "tool-calls", calls: [{ callId: "c1", tool: "echo", arguments: { text: "a" } }] },
-      { kind: "tool-calls", calls: [{ callId: "c2", tool: "echo", arguments: { text: "b" } }] },
-      { kind: "tool-calls", calls: [{ callId: "c3", tool: "echo", arguments: { text: "c" } }] },
-      { kind: "answer", text: "done" },
-    ],
-    delayMs: 5,
-  }),
-  tools: new Map([["echo", echo]]),
-  params: {},
-  limits: { maxSteps: 10, runTimeout: 30_000, toolTimeout: 5_000 },
-};
+  turns: [
+    { kind: "tool-calls", calls: [{ callId: "c1", tool: "echo", arguments: { text: "a" } }] },
+    { kind: "tool-calls", calls: [{ callId: "c2", tool: "echo", arguments: { text: "b" } }] },
+    { kind: "tool-calls", calls: [{ callId: "c3", tool: "echo", arguments: { text: "c" } }] },
+    { kind: "answer", text: "done" },
+  ],
+  tools: [echo],
+  maxSteps: 10,
+  modelDelayMs: 5,
+});
 
 describe("the HTTP API", () => {
   let store: Store;

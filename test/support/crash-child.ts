@@ -4,12 +4,11 @@
  * with CRASH_AT=between it hangs in the second tool, after the first finished. The parent SIGKILLs it there.
  */
 import { z } from "zod";
-import { createScriptedModelProvider } from "../../src/models/scripted-model-provider.ts";
-import type { AgentDefinition } from "../../src/runtime/agent-definition.ts";
 import { startRun } from "../../src/runtime/start-run.ts";
 import { createWorker } from "../../src/runtime/worker.ts";
 import { openStore } from "../../src/store/open-store.ts";
-import { defineTool, type Tool } from "../../src/tools/tool.ts";
+import { defineTool } from "../../src/tools/tool.ts";
+import { scriptedAgent } from "./scripted-agent.ts";
 
 const [mode, target, phase, runIdArgument] = process.argv.slice(2);
 const crashAt = process.env.CRASH_AT ?? "";
@@ -49,28 +48,17 @@ const notify = defineTool({
     return { sent: true };
   },
 });
-const agent: AgentDefinition = {
+const agent = scriptedAgent({
   name: "crasher",
-  version: "1.0.0",
-  versionHash: "sha256:crash",
-  description: "crash test",
-  owner: { team: "qa" },
-  riskTier: 3,
-  system: "",
-  provider: createScriptedModelProvider({
-    turns: [
-      { kind: "tool-calls", calls: [{ callId: "c1", tool: "charge", arguments: { cents: 500 } }] },
-      { kind: "tool-calls", calls: [{ callId: "c2", tool: "notify", arguments: {} }] },
-      { kind: "answer", text: "done" },
-    ],
-  }),
-  tools: new Map<string, Tool>([
-    ["charge", charge],
-    ["notify", notify],
-  ]),
-  params: {},
-  limits: { maxSteps: 5, runTimeout: 60_000, toolTimeout: 60_000 },
-};
+  turns: [
+    { kind: "tool-calls", calls: [{ callId: "c1", tool: "charge", arguments: { cents: 500 } }] },
+    { kind: "tool-calls", calls: [{ callId: "c2", tool: "notify", arguments: {} }] },
+    { kind: "answer", text: "done" },
+  ],
+  tools: [charge, notify],
+  runTimeout: 60_000,
+  toolTimeout: 60_000,
+});
 
 let runId = runIdArgument ?? "";
 if (phase === "start") {
