@@ -9,7 +9,8 @@ const allowed = {
   store: ["journal", "spec", "errors"],
   models: ["spec", "journal", "errors"],
   tools: ["spec", "errors"],
-  runtime: ["spec", "journal", "store", "models", "tools", "errors"],
+  governance: ["spec", "journal", "store", "errors"],
+  runtime: ["spec", "journal", "store", "models", "tools", "governance", "errors"],
 };
 
 const modules = Object.keys(allowed);

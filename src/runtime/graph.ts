@@ -1,3 +1,4 @@
+import type { Governor } from "../governance/governor.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { RunJournal } from "./run-journal.ts";
 import type { RunState } from "./run-state.ts";
@@ -7,6 +8,8 @@ export type NodeContext = {
   agent: AgentDefinition;
   journal: RunJournal;
   signal: AbortSignal;
+  /** Decides every action before it happens. */
+  governor?: Governor;
 };
 
 /** One kind of step in a graph. A node writes what it decides to the journal before acting on it. */
