@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 
 const DURATION_PATTERN = /^(\d+)(ms|s|m|h)$/;
 const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
@@ -122,11 +123,22 @@ export const AgentSpec = z
       .describe("Names of the tools the agent may call; each must be registered with the runtime."),
     limits: LimitsSection.prefault({}),
     budgets: OpenSection("Spending caps per run and per period (read by the gateway)."),
-    governance: OpenSection("Allowed tools, decision authority, data access, rate limits and policies."),
+    governance: GovernanceSection.optional(),
     approvals: OpenSection("Where risky actions go for human review, with SLA and timeout behaviour."),
     guards: OpenSection("Prompt-injection and redaction guards on inputs, tool results and outputs."),
     evals: OpenSection("Eval datasets and the gate a new version must pass."),
     rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
+  })
+  .superRefine((spec, context) => {
+    if (!spec.governance) return;
+    for (const issue of checkGovernanceTools(spec.governance, spec.tools)) {
+      context.addIssue({
+        code: "custom",
+        path: ["governance", ...issue.path],
+        message: issue.message,
+        input: spec,
+      });
+    }
   })
   .meta({
     title: "Keel agent spec",

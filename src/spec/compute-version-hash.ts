@@ -1,8 +1,16 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 
-/** What a version is made of: the spec as written (parsed YAML), the prompt text and the rules table, if any. */
-export type VersionContent = { spec: unknown; prompt: string; rules: unknown };
+/**
+ * What a version is made of: the spec as written (parsed YAML), the prompt text, the rules table, if any, and the
+ * team's Cedar policy files, if any (by path relative to the spec).
+ */
+export type VersionContent = {
+  spec: unknown;
+  prompt: string;
+  rules: unknown;
+  policies?: readonly { path: string; text: string }[];
+};
 
 /**
  * `sha256:` + hex SHA-256 of the RFC 8785 canonical JSON of the version's content. Hashing parsed data rather
@@ -14,6 +22,10 @@ export function computeVersionHash(content: VersionContent): string {
     spec: content.spec,
     prompt: content.prompt,
     rules: content.rules ?? null,
+    // Only present when there are policy files, so versions without any keep the hash they always had.
+    ...(content.policies && content.policies.length > 0
+      ? { policies: content.policies.map(({ path, text }) => ({ path, text })) }
+      : {}),
   });
   return `sha256:${createHash("sha256")
     .update(canonical ?? "null")

@@ -1,12 +1,14 @@
-import { dirname, resolve } from "node:path";
+import { glob } from "node:fs/promises";
+import { dirname, relative, resolve } from "node:path";
 import { AgentSpec } from "./agent-spec.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
+import type { PolicyMode } from "./governance-section.ts";
 import { parseRulesTable } from "./parse-rules-table.ts";
 import { parseYamlSource, type SourcePosition, type YamlSource } from "./parse-yaml-source.ts";
 import { readTextFile } from "./read-text-file.ts";
 import type { RulesTable } from "./rules-table.ts";
 import type { SpecIssue } from "./spec-error.ts";
-import { validateYamlSource } from "./validate-yaml-source.ts";
+import { formatPath, validateYamlSource } from "./validate-yaml-source.ts";
 
 /** An agent spec that passed every check, with the files it points to read in. */
 export type LoadedAgentSpec = {
@@ -19,9 +21,14 @@ export type LoadedAgentSpec = {
   prompt: string;
   /** The offline decision table named by `model.offline`, or null when there is none. */
   rules: RulesTable | null;
+  /** The team's Cedar policy files named by `governance.policies`, in path order, with their mode. */
+  policies: PolicyFile[];
   /** `sha256:<hex>` over the spec's data, the prompt text and the rules: the identity of this version. */
   versionHash: string;
 };
+
+/** One team Cedar file: its absolute path, its path relative to the spec, its text and its mode. */
+export type PolicyFile = { file: string; path: string; text: string; mode: PolicyMode };
 
 /** The outcome of reading one agent spec: loaded (with where its name is, for duplicate reports) or its issues. */
 export type AgentSpecOutcome =
@@ -43,13 +50,14 @@ export async function readAgentSpec(file: string): Promise<AgentSpecOutcome> {
   const raw = asRecord(source.data);
   const prompt = await readPrompt(source, dir, raw?.prompt, issues);
   const rules = await readRules(source, dir, asRecord(raw?.model)?.offline, toolNames(spec, raw), issues);
+  const policies = spec ? await readPolicies(source, dir, spec, issues) : [];
   if (spec === undefined || prompt === undefined || rules === undefined || issues.length > 0) {
     return { ok: false, issues: inReadingOrder(issues, path) };
   }
-  const versionHash = computeVersionHash({ spec: source.data, prompt, rules: rules?.data ?? null });
+  const versionHash = computeVersionHash({ spec: source.data, prompt, rules: rules?.data ?? null, policies });
   return {
     ok: true,
-    agent: { file: path, dir, spec, prompt, rules: rules?.table ?? null, versionHash },
+    agent: { file: path, dir, spec, prompt, rules: rules?.table ?? null, policies, versionHash },
     namePosition: source.locate(["name"]),
   };
 }
@@ -76,6 +84,41 @@ async function readPrompt(
   }
   // Normalised so a checkout with CRLF line endings yields the same version hash.
   return read.text.replaceAll("\r\n", "\n");
+}
+
+/** The Cedar files `governance.policies` names (paths or globs), each once; a pattern matching nothing is an issue. */
+async function readPolicies(
+  source: YamlSource,
+  dir: string,
+  spec: AgentSpec,
+  issues: SpecIssue[],
+): Promise<PolicyFile[]> {
+  const governance = spec.governance;
+  if (!governance) return [];
+  const byFile = new Map<string, PolicyFile>();
+  for (const [index, entry] of governance.policies.entries()) {
+    const pattern = typeof entry === "string" ? entry : entry.path;
+    const mode = (typeof entry === "string" ? undefined : entry.mode) ?? governance.mode;
+    const fieldPath = ["governance", "policies", index];
+    const record = (message: string) =>
+      issues.push({ file: source.file, ...source.locate(fieldPath), path: formatPath(fieldPath), message });
+    const files: string[] = [];
+    for await (const match of glob(pattern, { cwd: dir })) files.push(resolve(dir, match));
+    if (files.length === 0) {
+      record(`no Cedar policy file matches ${pattern}`);
+      continue;
+    }
+    for (const file of files.sort()) {
+      if (byFile.has(file)) continue;
+      const read = await readTextFile(file);
+      if ("problem" in read) {
+        record(`policy ${read.problem}`);
+        continue;
+      }
+      byFile.set(file, { file, path: relative(dir, file), text: read.text.replaceAll("\r\n", "\n"), mode });
+    }
+  }
+  return [...byFile.values()].sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** The rules table (null when the spec names none), or undefined after recording its issues. */

@@ -1,5 +1,12 @@
 import type { z } from "zod";
 
+/**
+ * Classes of data a tool's results contain. The run accumulates them, and policies read them (an agent without
+ * `allowPii` is denied a `pii` tool; after `pii` was read, sending data outside needs review). Custom classes are
+ * allowed: any lowercase word.
+ */
+export type DataClass = "public" | "internal" | "pii" | "financial" | "secret" | (string & {});
+
 /** What a tool receives besides its arguments. */
 export type ToolContext = {
   runId: string;
@@ -8,6 +15,11 @@ export type ToolContext = {
   idempotencyKey: string;
   /** Aborted on timeout, cancel or kill. */
   signal: AbortSignal;
+  /**
+   * The governor's capability token for this call (an EdDSA JWT bound to the run, the tool and the argument
+   * hash), for tools that forward it to a downstream service that verifies it. Absent outside a governed run.
+   */
+  capability?: string;
 };
 
 /** The port every tool implements. Arguments are validated against `input` before `execute` runs. */
@@ -20,6 +32,12 @@ export interface Tool<Input = unknown, Output = unknown> {
   readonly sideEffect: boolean;
   /** Overrides the agent's `limits.toolTimeout`. */
   readonly timeoutMs?: number;
+  /** Classes of data the tool's results contain; a tool that declares none is treated as `internal`. */
+  readonly dataClasses?: readonly DataClass[];
+  /** True when the tool sends data outside the organisation (email, webhooks, third-party APIs). */
+  readonly sendsDataOutside?: boolean;
+  /** The argument that says how many records one call returns, checked against `dataAccess.maxRecordsPerQuery`. */
+  readonly recordLimitArgument?: string;
   execute(input: Input, context: ToolContext): Promise<Output>;
 }
 
@@ -31,6 +49,9 @@ export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z
   output?: OutputSchema;
   sideEffect?: boolean;
   timeoutMs?: number;
+  dataClasses?: readonly DataClass[];
+  sendsDataOutside?: boolean;
+  recordLimitArgument?: string;
   execute(input: z.output<InputSchema>, context: ToolContext): Promise<z.input<OutputSchema>>;
 }): Tool<z.output<InputSchema>, z.output<OutputSchema>> {
   type Defined = Tool<z.output<InputSchema>, z.output<OutputSchema>>;
@@ -41,6 +62,11 @@ export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z
     ...(definition.output ? { output: definition.output as unknown as NonNullable<Defined["output"]> } : {}),
     sideEffect: definition.sideEffect ?? false,
     ...(definition.timeoutMs === undefined ? {} : { timeoutMs: definition.timeoutMs }),
+    ...(definition.dataClasses === undefined ? {} : { dataClasses: definition.dataClasses }),
+    ...(definition.sendsDataOutside === undefined ? {} : { sendsDataOutside: definition.sendsDataOutside }),
+    ...(definition.recordLimitArgument === undefined
+      ? {}
+      : { recordLimitArgument: definition.recordLimitArgument }),
     execute: definition.execute as Defined["execute"],
   };
 }
