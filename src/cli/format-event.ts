@@ -45,8 +45,14 @@ export function formatEvent(event: JournalEvent): string | null {
         (event.payload.error ? `${event.payload.error.code}: ${event.payload.error.message}` : "");
       return `${head} after ${event.payload.steps} step${event.payload.steps === 1 ? "" : "s"}\n\n${body}`;
     }
+    case "budget-exceeded":
+      return `  budget ✖ ${event.payload.message}`;
+    case "budget-alert":
+      return `  budget ${event.payload.scope} (${event.payload.period}) reached ${Math.round(event.payload.threshold * 100)}%`;
     case "step-start":
     case "tool-call-propose":
+    case "budget-reserve":
+    case "budget-settle":
       return null;
     default: {
       const unreachable: never = event;

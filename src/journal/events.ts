@@ -33,9 +33,17 @@ export const Principal = z.strictObject({
 });
 export type Principal = z.infer<typeof Principal>;
 
+/**
+ * Tokens of one model call, normalised across providers: `inputTokens` counts every prompt token including
+ * cache reads and writes (OpenAI's convention; Anthropic's `input_tokens` excludes them), `outputTokens`
+ * includes reasoning tokens.
+ */
 export const Usage = z.strictObject({
   inputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative().optional(),
+  cacheWriteTokens: z.number().int().nonnegative().optional(),
+  reasoningTokens: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 
@@ -64,6 +72,37 @@ export const ErrorInfo = z.strictObject({
 });
 export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
+/** Why the gateway asked the model this turn: the run's first turn plans, a turn after a tool error recovers. */
+export const ModelCallPhase = z.enum(["planning", "execution", "error_recovery"]);
+export type ModelCallPhase = z.infer<typeof ModelCallPhase>;
+
+/** The price of one call, stamped with the price table it came from. */
+export const CallCost = z.strictObject({
+  usd: z.number().nonnegative(),
+  priceTableVersion: z.string(),
+  /** `table`, `override` (from config), `self-hosted` (priced at 0) or `unpriced` (model not in the table). */
+  source: z.enum(["table", "override", "self-hosted", "unpriced"]),
+});
+export type CallCost = z.infer<typeof CallCost>;
+
+/** One try against one target, in the order the gateway made them. */
+export const ModelCallAttempt = z.strictObject({
+  provider: z.string(),
+  model: z.string(),
+  outcome: z.enum(["ok", "error", "skipped"]),
+  errorClass: z.string().optional(),
+  message: z.string().optional(),
+  durationMs: z.number().nonnegative(),
+});
+
+/** A budget's counter: which scope (run, agent, tenant) and which period it counts. */
+const BudgetScopeRef = z.strictObject({
+  scope: z.string(),
+  period: z.string(),
+  limitUsd: z.number().nonnegative().optional(),
+  limitTokens: z.number().int().nonnegative().optional(),
+});
+
 /** Payload schemas, one per event type. Names are nouns then verbs (ARCHITECTURE.md §4). */
 export const EventPayloads = {
   "run-start": z.strictObject({
@@ -83,6 +122,9 @@ export const EventPayloads = {
     provider: z.string(),
     model: z.string(),
     offline: z.boolean(),
+    phase: ModelCallPhase.optional(),
+    /** Why the gateway chose this target (routing rule, cascade tier, classifier label, or the default). */
+    routing: z.strictObject({ reason: z.string(), rule: z.string().optional() }).optional(),
   }),
   "model-call-end": z.strictObject({
     step: z.number().int().positive(),
@@ -93,6 +135,15 @@ export const EventPayloads = {
     error: ErrorInfo.optional(),
     usage: Usage.optional(),
     durationMs: z.number().nonnegative(),
+    phase: ModelCallPhase.optional(),
+    cost: CallCost.optional(),
+    attempts: z.array(ModelCallAttempt).optional(),
+    /** `hit` when the exact response cache answered, `miss` when it was asked, `bypass` when it may not be used. */
+    responseCache: z.enum(["hit", "miss", "bypass"]).optional(),
+    /** Cascade tiers tried before this answer was accepted, with why each was escalated. */
+    escalations: z
+      .array(z.strictObject({ provider: z.string(), model: z.string(), reason: z.string() }))
+      .optional(),
   }),
   "tool-call-propose": z.strictObject({
     step: z.number().int().positive(),
@@ -122,6 +173,39 @@ export const EventPayloads = {
     result: JsonValue.optional(),
     error: ErrorInfo.optional(),
     durationMs: z.number().nonnegative(),
+  }),
+  "budget-reserve": z.strictObject({
+    reservationId: z.string(),
+    step: z.number().int().nonnegative(),
+    usd: z.number().nonnegative(),
+    tokens: z.number().int().nonnegative(),
+    scopes: z.array(BudgetScopeRef),
+  }),
+  "budget-settle": z.strictObject({
+    reservationId: z.string(),
+    usd: z.number().nonnegative(),
+    tokens: z.number().int().nonnegative(),
+    priceTableVersion: z.string(),
+  }),
+  "budget-exceeded": z.strictObject({
+    scope: z.string(),
+    period: z.string(),
+    limitUsd: z.number().nonnegative().optional(),
+    limitTokens: z.number().int().nonnegative().optional(),
+    spentUsd: z.number().nonnegative(),
+    spentTokens: z.number().int().nonnegative(),
+    requestedUsd: z.number().nonnegative(),
+    requestedTokens: z.number().int().nonnegative(),
+    message: z.string(),
+  }),
+  "budget-alert": z.strictObject({
+    scope: z.string(),
+    period: z.string(),
+    threshold: z.number().positive(),
+    spentUsd: z.number().nonnegative(),
+    spentTokens: z.number().int().nonnegative(),
+    limitUsd: z.number().nonnegative().optional(),
+    limitTokens: z.number().int().nonnegative().optional(),
   }),
   "run-suspend": z.strictObject({ reason: z.string() }),
   "run-resume": z.strictObject({ reason: z.string(), worker: z.string() }),

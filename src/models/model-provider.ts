@@ -1,4 +1,4 @@
-import type { ModelDecision, Usage } from "../journal/events.ts";
+import type { ModelDecision, ToolCallRequest, Usage } from "../journal/events.ts";
 
 /** One message of the conversation a model sees. Tool results carry the call they answer. */
 export type ModelMessage =
@@ -6,8 +6,16 @@ export type ModelMessage =
   | { role: "assistant"; content: string; toolCalls?: { callId: string; tool: string; arguments: unknown }[] }
   | { role: "tool"; callId: string; tool: string; content: unknown; isError: boolean };
 
-/** A tool as a model sees it: name, description and a JSON Schema for its arguments. */
-export type ModelToolDefinition = { name: string; description: string; inputSchema: Record<string, unknown> };
+/**
+ * A tool as a model sees it: name, description and a JSON Schema for its arguments. `sideEffect` tells the
+ * gateway's response cache that a turn calling this tool must never be answered from the cache.
+ */
+export type ModelToolDefinition = {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  sideEffect?: boolean;
+};
 
 /** Sampling parameters passed through to the model. */
 export type ModelParams = {
@@ -22,9 +30,23 @@ export type GenerateOptions = {
   tools: readonly ModelToolDefinition[];
   params: ModelParams;
   signal: AbortSignal;
+  /**
+   * Groups calls that share a prompt prefix so the provider's prompt cache can find it (OpenAI's
+   * `prompt_cache_key`); adapters whose provider caches by explicit breakpoints ignore it.
+   */
+  promptCacheKey?: string;
 };
 
-export type ModelTurn = { decision: ModelDecision; usage: Usage };
+/** Why the model stopped: finished its turn, asked for tools, ran out of tokens, or refused. */
+export type FinishReason = "stop" | "tool-calls" | "length" | "content-filter" | "error" | "other";
+
+export type ModelTurn = { decision: ModelDecision; usage: Usage; finishReason?: FinishReason };
+
+/** What a streaming call yields: text as it arrives, whole tool calls, then the finished turn. */
+export type ModelStreamPart =
+  | { type: "text-delta"; text: string }
+  | { type: "tool-call"; call: ToolCallRequest }
+  | { type: "finish"; turn: ModelTurn };
 
 /** The port every model adapter implements: given a conversation, decide the next turn. */
 export interface ModelProvider {
@@ -35,4 +57,6 @@ export interface ModelProvider {
   /** True for the offline stand-ins (`rules`, `scripted`), which must be labelled as such wherever reported. */
   readonly offline: boolean;
   generate(options: GenerateOptions): Promise<ModelTurn>;
+  /** Stream the turn. Adapters without streaming leave it out; the gateway then yields the whole turn at once. */
+  stream?(options: GenerateOptions): AsyncIterable<ModelStreamPart>;
 }

@@ -121,6 +121,12 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     }
     case "policy-decision":
       return state;
+    // Budget events are accounting: the ledger holds the counters, and a cap that ends the run does so by run-end.
+    case "budget-reserve":
+    case "budget-settle":
+    case "budget-exceeded":
+    case "budget-alert":
+      return state;
     case "run-suspend":
       state.status = "suspended";
       return state;

@@ -1,0 +1,170 @@
+import { APICallError } from "@ai-sdk/provider";
+import { type ErrorCode, KeelError } from "../errors/keel-error.ts";
+
+/**
+ * Why a model call failed, as the gateway decides what to do next: retry the same target, fail over to a
+ * fallback chosen for this class, or give up.
+ */
+export type ModelErrorClass =
+  | "rate_limited"
+  | "unavailable"
+  | "timeout"
+  | "malformed_response"
+  | "context_too_long"
+  | "content_refused"
+  | "auth"
+  | "invalid_request"
+  | "circuit_open"
+  | "cancelled";
+
+const CODES: Record<ModelErrorClass, ErrorCode> = {
+  rate_limited: "model_rate_limited",
+  unavailable: "model_unavailable",
+  timeout: "model_timeout",
+  malformed_response: "model_failed",
+  context_too_long: "context_too_long",
+  content_refused: "content_refused",
+  auth: "model_failed",
+  invalid_request: "model_failed",
+  circuit_open: "model_unavailable",
+  cancelled: "interrupted",
+};
+
+/** Classes worth another try against the same target (after a backoff). */
+export const RETRYABLE_CLASSES: ReadonlySet<ModelErrorClass> = new Set([
+  "rate_limited",
+  "unavailable",
+  "timeout",
+  "malformed_response",
+]);
+
+/** Classes that say the target itself is unhealthy and count towards opening its circuit breaker. */
+export const BREAKER_CLASSES: ReadonlySet<ModelErrorClass> = RETRYABLE_CLASSES;
+
+/** Classes a fallback handles when its spec entry does not say `on:`. */
+export const DEFAULT_FAILOVER_CLASSES: readonly ModelErrorClass[] = [
+  "rate_limited",
+  "unavailable",
+  "timeout",
+  "malformed_response",
+  "circuit_open",
+];
+
+/** A classified model failure: the one error type, with the class and any Retry-After the provider sent. */
+export class ModelCallError extends KeelError {
+  readonly errorClass: ModelErrorClass;
+  readonly retryAfterMs: number | undefined;
+  /** Whether any output reached the caller before the failure (a stream cut after its first token). */
+  readonly afterFirstToken: boolean;
+
+  constructor(
+    errorClass: ModelErrorClass,
+    message: string,
+    options: { retryAfterMs?: number | undefined; afterFirstToken?: boolean; cause?: unknown } = {},
+  ) {
+    super(CODES[errorClass], message, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = "ModelCallError";
+    this.errorClass = errorClass;
+    this.retryAfterMs = options.retryAfterMs;
+    this.afterFirstToken = options.afterFirstToken ?? false;
+  }
+}
+
+const CONTEXT_TOO_LONG =
+  /context[_ ]length|prompt is too long|too many tokens|maximum context|input is too long|exceeds the (maximum|context)/i;
+const REFUSED = /content[_ ]policy|safety|content_filter|refus|blocked/i;
+
+/** Classify anything an adapter threw. Vendor specifics (status codes, bodies, headers) stay in this function. */
+export function classifyModelError(error: unknown, options: { now?: () => number } = {}): ModelCallError {
+  if (error instanceof ModelCallError) return error;
+  if (isAbort(error))
+    return new ModelCallError("cancelled", "the model call was cancelled", { cause: error });
+  if (APICallError.isInstance(error)) {
+    const status = error.statusCode;
+    const detail = `${error.message} ${error.responseBody ?? ""}`;
+    const retryAfterMs = parseRetryAfter(error.responseHeaders, options.now ?? Date.now);
+    const say = (text: string) =>
+      `${text}${status === undefined ? "" : ` (HTTP ${status})`}: ${error.message}`;
+    if (/invalid json|json parse/i.test(error.message)) {
+      return new ModelCallError("malformed_response", say("the provider sent malformed JSON"), {
+        cause: error,
+      });
+    }
+    if (status === undefined) {
+      return new ModelCallError("unavailable", say("could not reach the provider"), { cause: error });
+    }
+    // A 2xx whose body broke while being read (a stream cut mid-way) is the connection failing, not the request.
+    if (status < 300) {
+      return new ModelCallError("unavailable", say("the provider's response broke off"), { cause: error });
+    }
+    if (status === 429)
+      return new ModelCallError("rate_limited", say("rate limited"), { retryAfterMs, cause: error });
+    if (status === 408) return new ModelCallError("timeout", say("the provider timed out"), { cause: error });
+    if (status === 401 || status === 403)
+      return new ModelCallError("auth", say("the provider refused the key"), { cause: error });
+    if (status >= 500) {
+      const what = status === 529 ? "the provider is overloaded" : "the provider is unavailable";
+      return new ModelCallError("unavailable", say(what), { retryAfterMs, cause: error });
+    }
+    if (CONTEXT_TOO_LONG.test(detail))
+      return new ModelCallError("context_too_long", say("the prompt is too long"), { cause: error });
+    if (REFUSED.test(detail))
+      return new ModelCallError("content_refused", say("the provider refused the content"), { cause: error });
+    return new ModelCallError("invalid_request", say("the provider rejected the request"), { cause: error });
+  }
+  const name = error instanceof Error ? error.name : "";
+  const message = error instanceof Error ? error.message : JSON.stringify(error);
+  if (name === "TaskCancelledError")
+    return new ModelCallError("timeout", "the model call timed out", { cause: error });
+  if (name === "BrokenCircuitError" || name === "IsolatedCircuitError") {
+    return new ModelCallError("circuit_open", "the target's circuit breaker is open", { cause: error });
+  }
+  if (/JSON|TypeValidation/i.test(name) || /json/i.test(message)) {
+    return new ModelCallError("malformed_response", `the provider sent a malformed response: ${message}`, {
+      cause: error,
+    });
+  }
+  // Errors inside a stream (Anthropic's `error` event, a dropped socket) arrive as plain objects or TypeErrors.
+  const kind = streamErrorKind(error);
+  if (kind === "overloaded_error" || kind === "api_error") {
+    return new ModelCallError("unavailable", `the provider failed mid-stream: ${kind}`, { cause: error });
+  }
+  if (kind === "rate_limit_error")
+    return new ModelCallError("rate_limited", "rate limited mid-stream", { cause: error });
+  if (/terminated|socket|ECONNRESET|fetch failed|other side closed|network/i.test(message)) {
+    return new ModelCallError("unavailable", `the connection to the provider broke: ${message}`, {
+      cause: error,
+    });
+  }
+  return new ModelCallError("unavailable", `the model call failed: ${message}`, { cause: error });
+}
+
+/** `Retry-After` (seconds or an HTTP date) or `retry-after-ms`, in milliseconds. */
+export function parseRetryAfter(
+  headers: Record<string, string> | undefined,
+  now: () => number = Date.now,
+): number | undefined {
+  if (!headers) return undefined;
+  const ms = headers["retry-after-ms"];
+  if (ms !== undefined && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = headers["retry-after"];
+  if (value === undefined) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.max(0, Number(value) * 1_000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now());
+}
+
+function isAbort(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === "AbortError" || error.name === "TimeoutError" || error.name === "ResponseAborted")
+  );
+}
+
+function streamErrorKind(error: unknown): string | undefined {
+  if (error && typeof error === "object" && "type" in error) {
+    const inner = (error as { error?: { type?: unknown } }).error;
+    if (inner && typeof inner.type === "string") return inner.type;
+  }
+  return undefined;
+}
