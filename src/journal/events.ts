@@ -80,8 +80,11 @@ export type ModelCallPhase = z.infer<typeof ModelCallPhase>;
 export const CallCost = z.strictObject({
   usd: z.number().nonnegative(),
   priceTableVersion: z.string(),
-  /** `table`, `override` (from config), `self-hosted` (priced at 0) or `unpriced` (model not in the table). */
-  source: z.enum(["table", "override", "self-hosted", "unpriced"]),
+  /**
+   * `table`, `override` (from config), `self-hosted` (priced at 0), `unpriced` (model not in the table), or
+   * `response-cache` (answered by the exact response cache: no call, no cost).
+   */
+  source: z.enum(["table", "override", "self-hosted", "unpriced", "response-cache"]),
 });
 export type CallCost = z.infer<typeof CallCost>;
 
@@ -94,6 +97,7 @@ export const ModelCallAttempt = z.strictObject({
   message: z.string().optional(),
   durationMs: z.number().nonnegative(),
 });
+export type ModelCallAttempt = z.infer<typeof ModelCallAttempt>;
 
 /** A budget's counter: which scope (run, agent, tenant) and which period it counts. */
 const BudgetScopeRef = z.strictObject({

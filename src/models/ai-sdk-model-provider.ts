@@ -34,7 +34,7 @@ export function createAiSdkModelProvider(options: {
       system: request.system,
       messages: request.messages,
       tools: request.tools,
-      caching: options.caching(request.promptCacheKey),
+      caching: request.promptCaching === false ? { kind: "none" } : options.caching(request.promptCacheKey),
     });
     return {
       prompt,

@@ -1,5 +1,6 @@
 import { APICallError } from "@ai-sdk/provider";
 import { type ErrorCode, KeelError } from "../errors/keel-error.ts";
+import type { ModelCallAttempt } from "../journal/events.ts";
 
 /**
  * Why a model call failed, as the gateway decides what to do next: retry the same target, fail over to a
@@ -56,6 +57,8 @@ export class ModelCallError extends KeelError {
   readonly retryAfterMs: number | undefined;
   /** Whether any output reached the caller before the failure (a stream cut after its first token). */
   readonly afterFirstToken: boolean;
+  /** Set by the gateway: every try it made, in order, before giving up. */
+  attempts: ModelCallAttempt[] = [];
 
   constructor(
     errorClass: ModelErrorClass,
@@ -114,9 +117,10 @@ export function classifyModelError(error: unknown, options: { now?: () => number
   }
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : JSON.stringify(error);
-  if (name === "TaskCancelledError")
+  if (error instanceof Error && "isTaskCancelledError" in error) {
     return new ModelCallError("timeout", "the model call timed out", { cause: error });
-  if (name === "BrokenCircuitError" || name === "IsolatedCircuitError") {
+  }
+  if (error instanceof Error && "isBrokenCircuitError" in error) {
     return new ModelCallError("circuit_open", "the target's circuit breaker is open", { cause: error });
   }
   if (/JSON|TypeValidation/i.test(name) || /json/i.test(message)) {

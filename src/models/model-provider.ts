@@ -35,6 +35,8 @@ export type GenerateOptions = {
    * `prompt_cache_key`); adapters whose provider caches by explicit breakpoints ignore it.
    */
   promptCacheKey?: string;
+  /** False turns provider prompt caching off for this call (it is on by default). */
+  promptCaching?: boolean;
 };
 
 /** Why the model stopped: finished its turn, asked for tools, ran out of tokens, or refused. */
