@@ -1,4 +1,4 @@
-import type { GatewayResult } from "./model-gateway.ts";
+import type { Usage } from "../journal/events.ts";
 import type { ResponseCache } from "./response-cache.ts";
 
 /** Per-agent counters since the process started. */
@@ -15,8 +15,11 @@ export type AgentModelStats = {
   promptCacheHitRatio: number;
 };
 
+/** What metrics need from a served call (a subset of the gateway's result). */
+type ServedCall = { turn: { usage: Usage }; cost: { usd: number }; responseCache: "hit" | "miss" | "bypass" };
+
 export type GatewayMetrics = {
-  record(agent: string, result: GatewayResult): void;
+  record(agent: string, result: ServedCall): void;
   recordFailure(agent: string): void;
   snapshot(): { agents: Record<string, AgentModelStats>; responseCache: ReturnType<ResponseCache["stats"]> };
 };
