@@ -14,17 +14,79 @@ export type ActionRequest = {
   tool?: { name: string; callId: string; arguments: unknown; argumentsHash: string };
   /** For model calls: the target model. */
   model?: { provider: string; id: string };
-  /** Data classes the run has seen so far (public, internal, pii, financial, …). */
+  /** For handoffs and outbound messages: the receiving agent, address or channel. */
+  target?: string;
+  /** Data classes the run has seen so far (public, internal, pii, financial, …); missing state is a deny. */
   dataClasses: readonly string[];
 };
 
+/** Which step of the pipeline settled the decision (ARCHITECTURE.md §1: kill → identity → policy → rate limit). */
+export type DecisionStage = "kill-switch" | "identity" | "policy" | "rate-limit" | "capability" | "internal";
+
+/** Why a deny happened, as a code a program can branch on. */
+export type DenyCode =
+  | "killed"
+  | "kill_switch_unavailable"
+  | "unknown_agent"
+  | "no_identity"
+  | "invalid_principal"
+  | "missing_session_state"
+  | "unknown_tool"
+  | "invalid_arguments"
+  | "oversized_arguments"
+  | "arguments_hash_mismatch"
+  | "invalid_request"
+  | "forbidden"
+  | "not_permitted"
+  | "no_policies"
+  | "policy_error"
+  | "rate_limited"
+  | "rate_limit_unavailable"
+  | "capability_invalid"
+  | "aborted"
+  | "internal_error";
+
+/** What shadow (log-only) policies would have decided, recorded when it differs from the enforced decision. */
+export type ShadowOutcome = { decision: "allow" | "review" | "deny"; policies: string[]; reasons: string[] };
+
+type DecisionCommon = {
+  reasons: string[];
+  /** The policies that determined the decision (Cedar policy ids). */
+  policies: string[];
+  stage: DecisionStage;
+  shadow?: ShadowOutcome;
+};
+
+/**
+ * While an allowed tool call is in flight: `signal` aborts when a kill switch covering it is thrown, and `end`
+ * stops tracking it. Memory only, never journaled.
+ */
+export type InFlightAction = { readonly signal: AbortSignal; end(): void };
+
 /** The governor's answer. Decisions are data, never exceptions; any internal error is a `deny`. */
 export type PolicyDecision =
-  | { decision: "allow"; reasons: string[]; policies: string[]; capability?: string }
-  | { decision: "review"; reasons: string[]; policies: string[] }
-  | { decision: "deny"; reasons: string[]; policies: string[]; code: string };
+  | (DecisionCommon & {
+      decision: "allow";
+      /** For tool calls: the signed capability token (EdDSA JWT) the tool may forward and verify. */
+      capability?: string;
+      /** The token's `jti`, journaled instead of the token. */
+      capabilityId?: string;
+      inFlight?: InFlightAction;
+    })
+  | (DecisionCommon & { decision: "review" })
+  | (DecisionCommon & { decision: "deny"; code: DenyCode });
+
+/** What a tool (or the tool node on its behalf) checks a capability token against. */
+export type CapabilityBinding = { runId: string; tool: string; callId: string; argumentsHash: string };
+
+/** The token's checked claims, or why it is refused. */
+export type CapabilityCheck =
+  | { ok: true; id: string; agent: string; subject: string; tenant: string; expiresAt: Date }
+  | { ok: false; reason: string };
 
 /** The policy decision point every action passes first (ARCHITECTURE.md invariant 2). */
 export interface Governor {
   decide(request: ActionRequest, options: { signal: AbortSignal }): Promise<PolicyDecision>;
+  /** Verify a capability token issued by `decide`: signature, expiry, binding and revocation. */
+  verifyCapability(token: string, binding: CapabilityBinding): Promise<CapabilityCheck>;
 }

@@ -1,5 +1,28 @@
 /**
- * The governor: identity, policy (Cedar), decision authority, rate limits, budgets, data classes and the
- * kill switch — decided before every action a run takes.
+ * The governor: identity, policy (Cedar), decision authority, rate limits, data classes and the kill switch —
+ * decided before every action a run takes. Any error inside is a deny, and every decision carries its reasons.
  */
-export type { ActionKind, ActionRequest, Governor, PolicyDecision } from "./governor.ts";
+export { AgentIdentities } from "./agent-identities.ts";
+export { RevocationList } from "./capability-tokens.ts";
+export { cedarVersion, createCedarPolicyEngine } from "./cedar-policy-engine.ts";
+export { generateCedarSchema } from "./cedar-schema.ts";
+export { type CompiledPolicies, compileAgentPolicies, type PolicyInfo } from "./compile-agent-policies.ts";
+export { createGovernor, type GovernorOptions, type KeelGovernor } from "./create-governor.ts";
+export type { GovernanceStore, KillRecord, KillScope } from "./governance-store.ts";
+export type { GovernedAgent, GovernedPolicyFile, GovernedTool } from "./governed-agent.ts";
+export type {
+  ActionKind,
+  ActionRequest,
+  CapabilityBinding,
+  CapabilityCheck,
+  DecisionStage,
+  DenyCode,
+  Governor,
+  InFlightAction,
+  PolicyDecision,
+  ShadowOutcome,
+} from "./governor.ts";
+export { describeKill, KilledError, KillSwitch } from "./kill-switch.ts";
+export { createMemoryGovernanceStore } from "./memory-governance-store.ts";
+export type { PolicyEngine } from "./policy-engine.ts";
+export { createSqlGovernanceStore } from "./sql-governance-store.ts";
