@@ -1,3 +1,4 @@
+import type { BudgetLedger, BudgetLimits } from "../governance/budget-ledger.ts";
 import type { ModelParams, ModelProvider } from "../models/model-provider.ts";
 import type { Tool } from "../tools/tool.ts";
 
@@ -15,6 +16,8 @@ export type AgentDefinition = {
   tools: ReadonlyMap<string, Tool>;
   params: ModelParams;
   limits: { maxSteps: number; runTimeout: number; toolTimeout: number };
+  /** The spec's budgets and the ledger that enforces them; absent when the agent has no caps. */
+  budgets?: { ledger: BudgetLedger; limits: BudgetLimits };
 };
 
 /** Finds the definition of an agent version; undefined when this process does not serve it. */

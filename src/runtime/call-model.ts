@@ -1,84 +1,167 @@
-import type { NewEvent } from "../journal/events.ts";
+import { type BudgetAlert, budgetCounters, describeRefusal } from "../governance/budget-ledger.ts";
+import type { ModelCallPhase, NewEvent, PayloadOf } from "../journal/events.ts";
 import { hashPayload } from "../journal/hash.ts";
+import { classifyModelError } from "../models/model-call-error.ts";
+import {
+  estimateInputTokens,
+  type GatewayCall,
+  type GatewayResult,
+  isRoutedModelProvider,
+} from "../models/model-gateway.ts";
+import type { GenerateOptions, ModelTurn } from "../models/model-provider.ts";
+import type { RouteDecision } from "../models/model-route.ts";
 import { toolInputJsonSchema } from "../tools/execute-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { isPause } from "./run-interrupt.ts";
+import type { RunState } from "./run-state.ts";
+
+/** Output allowance assumed for a budget hold when the spec sets no maxOutputTokens. */
+const DEFAULT_OUTPUT_ALLOWANCE = 4_096;
 
 /**
- * The model node: one model turn. It stages the step's start, asks the model, and journals the decision (and
- * the tool calls it proposes, or the final answer) before anything acts on it.
+ * The model node: one model turn. It routes the call, reserves its budget, asks the governor, calls the model
+ * through the gateway, settles the budget, and journals the decision (and the tool calls it proposes, or the
+ * final answer) before anything acts on it.
  */
 export const callModel: GraphNode = {
   name: "model",
-  async run({ agent, journal, signal }: NodeContext): Promise<void> {
+  async run(context: NodeContext): Promise<void> {
+    const { agent, journal } = context;
     const state = journal.state;
-    const { provider } = agent;
-    if (!state.modelCallOpen) {
-      if (state.step >= state.maxSteps) {
-        await journal.commit({
-          type: "run-end",
-          payload: {
-            status: "failed",
-            error: {
-              code: "max_steps_exceeded",
-              message: `the agent used all ${state.maxSteps} steps without answering`,
-            },
-            steps: state.step,
+    if (!state.modelCallOpen && state.step >= state.maxSteps) {
+      await journal.commit({
+        type: "run-end",
+        payload: {
+          status: "failed",
+          error: {
+            code: "max_steps_exceeded",
+            message: `the agent used all ${state.maxSteps} steps without answering`,
           },
-        });
-        return;
-      }
+          steps: state.step,
+        },
+      });
+      return;
+    }
+    const step = state.modelCallOpen ? state.step : state.step + 1;
+    const phase = phaseOf(state);
+    const request = buildRequest(context);
+    const provider = agent.provider;
+    const call: GatewayCall | null = isRoutedModelProvider(provider)
+      ? {
+          request,
+          policy: provider.policy,
+          agent: agent.name,
+          tenant: state.principal.tenant,
+          phase,
+          validate: validatorFor(context),
+        }
+      : null;
+    const route = call && isRoutedModelProvider(provider) ? provider.gateway.route(call) : null;
+    const target = route?.tiers[0]?.[0];
+    const base = {
+      step,
+      provider: target?.provider ?? provider.provider,
+      model: target?.model ?? provider.model,
+    };
+    if (!state.modelCallOpen) {
       journal.stage(
-        { type: "step-start", payload: { step: state.step + 1, node: "model" } },
+        { type: "step-start", payload: { step, node: "model" } },
         {
           type: "model-call-start",
           payload: {
-            step: state.step + 1,
-            provider: provider.provider,
-            model: provider.model,
+            ...base,
             offline: provider.offline,
+            phase,
+            routing: route
+              ? { reason: route.reason, ...(route.rule ? { rule: route.rule } : {}) }
+              : { reason: "offline stand-in" },
           },
         },
       );
     }
-    const step = state.step;
-    const base = { step, provider: provider.provider, model: provider.model };
+
+    const reservation = await reserveBudget(context, { step, call, route, request });
+    if (reservation.refused) return;
+    if (!(await allowedByGovernor(context, base))) {
+      await reservation.release();
+      return;
+    }
+
     const started = performance.now();
-    let turn: Awaited<ReturnType<typeof provider.generate>>;
+    let served: Pick<
+      GatewayResult,
+      "turn" | "cost" | "attempts" | "responseCache" | "escalations" | "provider" | "model"
+    >;
     try {
-      turn = await provider.generate({
-        system: agent.system,
-        messages: state.messages,
-        tools: [...agent.tools.values()].map((tool) => ({
-          name: tool.name,
-          description: tool.description,
-          inputSchema: toolInputJsonSchema(tool),
-        })),
-        params: agent.params,
-        signal,
-      });
+      if (call && route && isRoutedModelProvider(provider)) {
+        served = await provider.gateway.generate(call, route);
+      } else {
+        const turn = await provider.generate(request);
+        served = { turn, ...offlineResult(provider.provider, provider.model) };
+      }
     } catch (error) {
-      if (signal.aborted) {
-        if (!isPause(signal)) await journal.commit();
+      await reservation.release();
+      if (context.signal.aborted) {
+        if (!isPause(context.signal)) await journal.commit();
         return;
       }
-      const info = { code: "model_failed", message: error instanceof Error ? error.message : String(error) };
+      // Offline stand-ins report their own failures as they are; gateway failures carry a class and attempts.
+      const classified = call ? classifyModelError(error) : null;
+      const info = classified
+        ? { code: classified.code, message: classified.message }
+        : { code: "model_failed", message: error instanceof Error ? error.message : String(error) };
       await journal.commit(
         {
           type: "model-call-end",
-          payload: { ...base, outcome: "error", error: info, durationMs: performance.now() - started },
+          payload: {
+            ...base,
+            outcome: "error",
+            error: info,
+            durationMs: performance.now() - started,
+            phase,
+            ...(classified && classified.attempts.length > 0 ? { attempts: classified.attempts } : {}),
+          },
         },
         { type: "run-end", payload: { status: "failed", error: info, steps: step } },
       );
+      await recordCall(context, {
+        step,
+        phase,
+        route,
+        outcome: "error",
+        errorClass: classified?.errorClass ?? "model_failed",
+        base,
+        durationMs: performance.now() - started,
+      });
       return;
     }
     const durationMs = performance.now() - started;
+    const turn = served.turn;
     const events: NewEvent[] = [
       {
         type: "model-call-end",
-        payload: { ...base, outcome: "ok", decision: turn.decision, usage: turn.usage, durationMs },
+        payload: {
+          step,
+          provider: served.provider,
+          model: served.model,
+          outcome: "ok",
+          decision: turn.decision,
+          usage: turn.usage,
+          durationMs,
+          phase,
+          cost: served.cost,
+          ...(served.attempts.length > 0 ? { attempts: served.attempts } : {}),
+          ...(route ? { responseCache: served.responseCache } : {}),
+          ...(served.escalations.length > 0 ? { escalations: served.escalations } : {}),
+        },
       },
+      ...(await reservation.settle(
+        served.cost.usd,
+        turn.usage.inputTokens + turn.usage.outputTokens,
+        served.cost.priceTableVersion,
+      )),
     ];
+    await recordCall(context, { step, phase, route, outcome: "ok", served, base, durationMs });
     if (turn.decision.kind === "answer") {
       events.push({
         type: "run-end",
@@ -87,15 +170,15 @@ export const callModel: GraphNode = {
       await journal.commit(...events);
       return;
     }
-    for (const call of turn.decision.calls) {
+    for (const proposed of turn.decision.calls) {
       events.push({
         type: "tool-call-propose",
         payload: {
           step,
-          callId: call.callId,
-          tool: call.tool,
-          arguments: call.arguments,
-          argumentsHash: hashPayload(call.arguments),
+          callId: proposed.callId,
+          tool: proposed.tool,
+          arguments: proposed.arguments,
+          argumentsHash: hashPayload(proposed.arguments),
         },
       });
     }
@@ -103,3 +186,255 @@ export const callModel: GraphNode = {
     journal.stage(...events);
   },
 };
+
+/** The run's first turn plans; a turn right after a failed tool call recovers; every other turn executes. */
+export function phaseOf(state: RunState): ModelCallPhase {
+  if (!state.messages.some((message) => message.role === "assistant")) return "planning";
+  const last = state.messages.at(-1);
+  return last?.role === "tool" && last.isError ? "error_recovery" : "execution";
+}
+
+function buildRequest({ agent, journal, signal }: NodeContext): GenerateOptions {
+  return {
+    system: agent.system,
+    messages: journal.state.messages,
+    tools: [...agent.tools.values()].map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      inputSchema: toolInputJsonSchema(tool),
+      sideEffect: tool.sideEffect,
+    })),
+    params: agent.params,
+    signal,
+  };
+}
+
+/** A cascade tier's tool calls must name the agent's tools with arguments their schemas accept. */
+function validatorFor({ agent }: NodeContext): (turn: ModelTurn) => string | null {
+  return (turn) => {
+    if (turn.decision.kind !== "tool-calls") return null;
+    for (const proposed of turn.decision.calls) {
+      const tool = agent.tools.get(proposed.tool);
+      if (!tool) return `no tool named "${proposed.tool}"`;
+      const parsed = tool.input.safeParse(proposed.arguments);
+      if (!parsed.success) return `arguments for ${proposed.tool} do not match its schema`;
+    }
+    return null;
+  };
+}
+
+type Reservation = {
+  refused: boolean;
+  release(): Promise<void>;
+  settle(usd: number, tokens: number, priceTableVersion: string): Promise<NewEvent[]>;
+};
+
+/**
+ * Hold the most this call can cost on every budget counter (run, agent's day, tenant's day) before it is made.
+ * A refusal journals `budget-exceeded` and ends the run as `budget_exceeded`.
+ */
+async function reserveBudget(
+  context: NodeContext,
+  options: { step: number; call: GatewayCall | null; route: RouteDecision | null; request: GenerateOptions },
+): Promise<Reservation> {
+  const { agent, journal } = context;
+  const state = journal.state;
+  const none: Reservation = { refused: false, release: async () => undefined, settle: async () => [] };
+  if (!agent.budgets) return none;
+  const counters = budgetCounters({
+    budgets: agent.budgets.limits,
+    runId: state.runId,
+    agent: agent.name,
+    tenant: state.principal.tenant,
+    now: new Date(),
+  });
+  if (counters.length === 0) return none;
+  const { ledger } = agent.budgets;
+  const provider = agent.provider;
+  const estimate =
+    options.call && options.route && isRoutedModelProvider(provider)
+      ? provider.gateway.estimate(options.call, options.route)
+      : {
+          usd: 0,
+          tokens:
+            estimateInputTokens(options.request) + (agent.params.maxOutputTokens ?? DEFAULT_OUTPUT_ALLOWANCE),
+        };
+  const reservationId = `${state.runId}:step-${options.step}`;
+  const outcome = await ledger.reserve({
+    reservationId,
+    counters,
+    usd: estimate.usd,
+    tokens: estimate.tokens,
+  });
+  if (!outcome.ok) {
+    const message = describeRefusal(outcome.refusal);
+    const { refusal } = outcome;
+    await journal.commit(
+      ...alertEvents(outcome.alerts),
+      {
+        type: "budget-exceeded",
+        payload: {
+          scope: refusal.scope,
+          period: refusal.period,
+          ...(refusal.limitUsd === undefined ? {} : { limitUsd: refusal.limitUsd }),
+          ...(refusal.limitTokens === undefined ? {} : { limitTokens: refusal.limitTokens }),
+          spentUsd: refusal.spentUsd,
+          spentTokens: refusal.spentTokens,
+          requestedUsd: refusal.requestedUsd,
+          requestedTokens: refusal.requestedTokens,
+          message,
+        },
+      },
+      {
+        type: "run-end",
+        payload: {
+          status: "budget_exceeded",
+          error: { code: "budget_exceeded", message },
+          steps: state.step,
+        },
+      },
+    );
+    return { ...none, refused: true };
+  }
+  journal.stage({
+    type: "budget-reserve",
+    payload: {
+      reservationId,
+      step: options.step,
+      usd: estimate.usd,
+      tokens: estimate.tokens,
+      scopes: counters.map((counter) => ({
+        scope: counter.scope,
+        period: counter.period,
+        ...(counter.limitUsd === undefined ? {} : { limitUsd: counter.limitUsd }),
+        ...(counter.limitTokens === undefined ? {} : { limitTokens: counter.limitTokens }),
+      })),
+    },
+  });
+  return {
+    refused: false,
+    release: () => ledger.release(reservationId),
+    async settle(usd, tokens, priceTableVersion) {
+      const { alerts } = await ledger.settle({ reservationId, usd, tokens });
+      return [
+        { type: "budget-settle", payload: { reservationId, usd, tokens, priceTableVersion } },
+        ...alertEvents(alerts),
+      ];
+    },
+  };
+}
+
+function alertEvents(alerts: readonly BudgetAlert[]): NewEvent[] {
+  return alerts.map((alert) => ({
+    type: "budget-alert",
+    payload: alert satisfies PayloadOf<"budget-alert">,
+  }));
+}
+
+/** Model calls pass the governor first (invariant 2): anything but allow ends the run, journaled with its reasons. */
+async function allowedByGovernor(
+  context: NodeContext,
+  base: { step: number; provider: string; model: string },
+): Promise<boolean> {
+  const { governor, journal, agent, signal } = context;
+  if (!governor) return true;
+  const state = journal.state;
+  let decision: { decision: "allow" | "review" | "deny"; reasons: string[] };
+  try {
+    decision = await governor.decide(
+      {
+        kind: "model-call",
+        runId: state.runId,
+        agent: { name: agent.name, version: agent.version },
+        principal: state.principal,
+        model: { provider: base.provider, id: base.model },
+        dataClasses: [],
+      },
+      { signal },
+    );
+  } catch (error) {
+    // Any error inside the governor is a deny (invariant 2).
+    decision = { decision: "deny", reasons: [`the governor failed: ${String(error)}`] };
+  }
+  const action = `model-call:${base.provider}/${base.model}`;
+  const journaled: NewEvent = {
+    type: "policy-decision",
+    payload: { action, decision: decision.decision, reasons: decision.reasons },
+  };
+  if (decision.decision === "allow") {
+    journal.stage(journaled);
+    return true;
+  }
+  const message = `the governor did not allow the model call to ${base.provider}/${base.model}: ${decision.reasons.join("; ") || decision.decision}`;
+  await journal.commit(
+    journaled,
+    {
+      type: "model-call-end",
+      payload: { ...base, outcome: "error", error: { code: "forbidden", message }, durationMs: 0 },
+    },
+    {
+      type: "run-end",
+      payload: { status: "failed", error: { code: "forbidden", message }, steps: state.step },
+    },
+  );
+  return false;
+}
+
+function offlineResult(provider: string, model: string): Omit<GatewayResult, "turn"> {
+  return {
+    provider,
+    model,
+    cost: { usd: 0, priceTableVersion: "offline", source: "self-hosted" },
+    attempts: [],
+    responseCache: "bypass",
+    escalations: [],
+  };
+}
+
+/** The cost ledger's row for this call (a projection of the journal, best effort: the journal is the record). */
+async function recordCall(
+  context: NodeContext,
+  options: {
+    step: number;
+    phase: ModelCallPhase;
+    route: RouteDecision | null;
+    outcome: "ok" | "error";
+    errorClass?: string;
+    served?: Pick<GatewayResult, "turn" | "cost" | "attempts" | "responseCache" | "provider" | "model">;
+    base: { provider: string; model: string };
+    durationMs: number;
+  },
+): Promise<void> {
+  const ledger = context.agent.budgets?.ledger;
+  if (!ledger) return;
+  const state = context.journal.state;
+  const usage = options.served?.turn.usage;
+  await ledger
+    .recordCalls([
+      {
+        callId: `${state.runId}:step-${options.step}`,
+        origin: "run",
+        tenant: state.principal.tenant,
+        agent: context.agent.name,
+        agentVersion: context.agent.version,
+        runId: state.runId,
+        phase: options.phase,
+        provider: options.served?.provider ?? options.base.provider,
+        model: options.served?.model ?? options.base.model,
+        outcome: options.outcome,
+        ...(options.errorClass ? { errorClass: options.errorClass } : {}),
+        inputTokens: usage?.inputTokens ?? 0,
+        outputTokens: usage?.outputTokens ?? 0,
+        cacheReadTokens: usage?.cacheReadTokens ?? 0,
+        cacheWriteTokens: usage?.cacheWriteTokens ?? 0,
+        reasoningTokens: usage?.reasoningTokens ?? 0,
+        costUsd: options.served?.cost.usd ?? 0,
+        priceTableVersion: options.served?.cost.priceTableVersion ?? "none",
+        routingReason: options.route?.reason ?? "offline stand-in",
+        responseCache: options.served?.responseCache ?? "bypass",
+        attempts: options.served?.attempts ?? [],
+        durationMs: options.durationMs,
+      },
+    ])
+    .catch(() => undefined);
+}
