@@ -98,11 +98,18 @@ export interface BudgetLedger {
   recordCalls(records: readonly ModelCallRecord[]): Promise<void>;
 }
 
+/** One cap as a spec declares it. */
+export type BudgetCap = {
+  usd?: number | undefined;
+  tokens?: number | undefined;
+  alertAt?: readonly number[] | undefined;
+};
+
 /** Budgets as an agent spec (or an endpoint key) declares them. */
 export type BudgetLimits = {
-  perRun?: { usd?: number; tokens?: number; alertAt?: readonly number[] };
-  perAgentPerDay?: { usd?: number; tokens?: number; alertAt?: readonly number[] };
-  perTenantPerDay?: { usd?: number; tokens?: number; alertAt?: readonly number[] };
+  perRun?: BudgetCap | undefined;
+  perAgentPerDay?: BudgetCap | undefined;
+  perTenantPerDay?: BudgetCap | undefined;
 };
 
 /** Default alert thresholds: half, four fifths and all of a cap. */

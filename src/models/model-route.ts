@@ -2,8 +2,16 @@ import type { ModelCallPhase } from "../journal/events.ts";
 import type { ModelErrorClass } from "./model-call-error.ts";
 import { type LabelledExample, type TextClassifier, trainTextClassifier } from "./text-classifier.ts";
 
-/** A model named in a spec: provider and pinned id, and for a fallback the error classes it takes over. */
-export type TargetRef = { provider: string; model: string; on?: readonly ModelErrorClass[] };
+/**
+ * A model named in a spec: provider and pinned id, for a fallback the error classes it takes over, and for a
+ * self-hosted OpenAI-compatible server where it is and which variable holds its key.
+ */
+export type TargetRef = {
+  provider: string;
+  model: string;
+  on?: readonly ModelErrorClass[];
+  endpoint?: { baseUrl?: string; keyEnv?: string; selfHosted?: boolean };
+};
 
 /** A routing rule: when every condition holds, use this model (first matching rule wins). */
 export type RoutingRule = {

@@ -1,45 +1,228 @@
 import { KeelError } from "../errors/keel-error.ts";
+import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
+import { createAnthropicModelProvider } from "../models/anthropic-model-provider.ts";
+import type { ModelTarget } from "../models/call-with-failover.ts";
+import { createGoogleModelProvider } from "../models/google-model-provider.ts";
+import type { ModelErrorClass } from "../models/model-call-error.ts";
+import { createModelGateway, type ModelGateway, routedModelProvider } from "../models/model-gateway.ts";
 import type { ModelProvider } from "../models/model-provider.ts";
+import { classifierPolicy, type ModelPolicy, type TargetRef } from "../models/model-route.ts";
+import { createOpenAICompatibleModelProvider } from "../models/openai-compatible-model-provider.ts";
+import { createOpenAIModelProvider } from "../models/openai-model-provider.ts";
+import { createPriceTable, type PriceOverrides } from "../models/price-table.ts";
 import { createRulesModelProvider } from "../models/rules-model-provider.ts";
 import type { AgentDefinition } from "../runtime/agent-definition.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
+import type { AgentSpec } from "../spec/agent-spec.ts";
 import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
 import type { SqlClient } from "../store/store.ts";
 import type { Tool } from "../tools/tool.ts";
 
-/** Which environment variable carries each provider's key. */
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Which environment variable carries each hosted provider's key. */
 export const PROVIDER_KEY_VARIABLES: Readonly<Record<string, string>> = {
   anthropic: "ANTHROPIC_API_KEY",
   openai: "OPENAI_API_KEY",
   google: "GOOGLE_GENERATIVE_AI_API_KEY",
 };
 
+/** Optional base-URL overrides (a proxy, or a loopback server in tests). */
+export const PROVIDER_BASE_URL_VARIABLES: Readonly<Record<string, string>> = {
+  anthropic: "ANTHROPIC_BASE_URL",
+  openai: "OPENAI_BASE_URL",
+  google: "GOOGLE_GENERATIVE_AI_BASE_URL",
+};
+
 /** How the agent's model was chosen, said plainly for the startup banner. */
 export type ModelChoice = { provider: ModelProvider; label: string };
 
 /**
- * Choose the model for a loaded spec. Real provider adapters come with the model gateway; until one is
- * available for the spec's provider, the spec's offline `rules` table stands in, labelled as such.
+ * The gateway for this process: adapters built on demand from the keys in `env`. One gateway serves every
+ * agent and the governed endpoint, so a target's circuit breaker sees all of its traffic.
+ */
+export function createEnvModelGateway(options: {
+  env: Env;
+  priceOverrides?: PriceOverrides;
+  fetch?: typeof globalThis.fetch;
+}): ModelGateway {
+  const { env } = options;
+  return createModelGateway({
+    priceTable: createPriceTable(options.priceOverrides ? { overrides: options.priceOverrides } : {}),
+    resolveTarget(ref): ModelTarget {
+      const missing = missingKey(ref, env);
+      if (missing)
+        throw new KeelError("unavailable", `${ref.provider}/${ref.model} needs ${missing}, which is not set`);
+      const fetchOption = options.fetch ? { fetch: options.fetch } : {};
+      const hosted = PROVIDER_KEY_VARIABLES[ref.provider];
+      const baseUrl = ref.endpoint?.baseUrl ?? env[PROVIDER_BASE_URL_VARIABLES[ref.provider] ?? ""];
+      const urlOption = baseUrl ? { baseUrl } : {};
+      if (ref.endpoint?.baseUrl === undefined && hosted) {
+        const apiKey = env[hosted]!;
+        const common = { model: ref.model, apiKey, ...urlOption, ...fetchOption };
+        const adapter =
+          ref.provider === "anthropic"
+            ? createAnthropicModelProvider(common)
+            : ref.provider === "openai"
+              ? createOpenAIModelProvider(common)
+              : createGoogleModelProvider(common);
+        return { adapter, keyId: hosted, ...(ref.endpoint?.selfHosted ? { selfHosted: true } : {}) };
+      }
+      if (!ref.endpoint?.baseUrl) {
+        throw new KeelError(
+          "invalid_spec",
+          `provider "${ref.provider}" is not one Keel knows (${Object.keys(PROVIDER_KEY_VARIABLES).join(", ")}); for an OpenAI-compatible server give its baseUrl`,
+        );
+      }
+      const keyEnv = ref.endpoint.keyEnv;
+      const apiKey = keyEnv ? env[keyEnv] : undefined;
+      return {
+        adapter: createOpenAICompatibleModelProvider({
+          provider: ref.provider,
+          model: ref.model,
+          baseUrl: ref.endpoint.baseUrl,
+          ...(apiKey ? { apiKey } : {}),
+          ...fetchOption,
+        }),
+        keyId: keyEnv ?? `${ref.provider}@${ref.endpoint.baseUrl}`,
+        selfHosted: ref.endpoint.selfHosted ?? true,
+      };
+    },
+  });
+}
+
+/** The environment variable a target needs and lacks, or null. */
+export function missingKey(ref: TargetRef, env: Env): string | null {
+  if (ref.endpoint?.baseUrl) {
+    const keyEnv = ref.endpoint.keyEnv;
+    return keyEnv && !env[keyEnv] ? keyEnv : null;
+  }
+  const variable = PROVIDER_KEY_VARIABLES[ref.provider];
+  if (!variable) return null;
+  return env[variable] ? null : variable;
+}
+
+/** The gateway policy a spec's model section declares. */
+export function modelPolicyOf(spec: AgentSpec): ModelPolicy {
+  const model = spec.model;
+  const ref = (target: {
+    provider: string;
+    id: string;
+    baseUrl?: string | undefined;
+    keyEnv?: string | undefined;
+    selfHosted?: boolean | undefined;
+  }): TargetRef => {
+    const endpoint = {
+      ...(target.baseUrl === undefined ? {} : { baseUrl: target.baseUrl }),
+      ...(target.keyEnv === undefined ? {} : { keyEnv: target.keyEnv }),
+      ...(target.selfHosted === undefined ? {} : { selfHosted: target.selfHosted }),
+    };
+    return {
+      provider: target.provider,
+      model: target.id,
+      ...(Object.keys(endpoint).length > 0 ? { endpoint } : {}),
+    };
+  };
+  return {
+    primary: ref(model),
+    fallbacks: model.fallbacks.map((fallback) => ({
+      ...ref(fallback),
+      ...(fallback.on ? { on: fallback.on as ModelErrorClass[] } : {}),
+    })),
+    rules: model.routing.map((rule, index) => ({
+      name: rule.name ?? `routing[${index}]`,
+      when: {
+        ...(rule.when.phase === undefined
+          ? {}
+          : { phase: Array.isArray(rule.when.phase) ? rule.when.phase : [rule.when.phase] }),
+        ...(rule.when.minInputTokens === undefined ? {} : { minInputTokens: rule.when.minInputTokens }),
+        ...(rule.when.maxInputTokens === undefined ? {} : { maxInputTokens: rule.when.maxInputTokens }),
+        ...(rule.when.tags === undefined ? {} : { tags: rule.when.tags }),
+      },
+      use: ref(rule.use),
+    })),
+    ...(model.classifier
+      ? {
+          classifier: classifierPolicy({
+            examples: model.classifier.examples,
+            routes: Object.fromEntries(
+              Object.entries(model.classifier.routes).map(([label, target]) => [label, ref(target)]),
+            ),
+            minConfidence: model.classifier.minConfidence,
+          }),
+        }
+      : {}),
+    ...(model.cascade
+      ? {
+          cascade: {
+            tiers: model.cascade.tiers.map(ref),
+            escalateOn: {
+              invalidOutput: model.cascade.escalateOn.invalidOutput,
+              truncated: model.cascade.escalateOn.truncated,
+              lowConfidence: model.cascade.escalateOn.lowConfidence
+                ? new RegExp(model.cascade.escalateOn.lowConfidence, "i")
+                : null,
+            },
+          },
+        }
+      : {}),
+    ...(model.cache.response ? { responseCacheTtlMs: model.cache.response.ttl } : {}),
+    promptCaching: model.cache.prompt,
+  };
+}
+
+/** Every model a policy may call. */
+function targetsOf(policy: ModelPolicy): TargetRef[] {
+  return [
+    policy.primary,
+    ...policy.fallbacks,
+    ...policy.rules.map((rule) => rule.use),
+    ...Object.values(policy.classifier?.routes ?? {}),
+    ...(policy.cascade?.tiers ?? []),
+  ];
+}
+
+/**
+ * Choose the model for a loaded spec. With the provider's key set, the agent calls it through the gateway
+ * (fallbacks, routing, cascade, caches). Without it, the spec's offline `rules` table stands in, labelled as
+ * such; with no table either, startup stops with a message naming the variable to set.
  */
 export function chooseModel(
   loaded: LoadedAgentSpec,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
+  options: { gateway?: ModelGateway } = {},
 ): ModelChoice {
   const { spec } = loaded;
-  const variable = PROVIDER_KEY_VARIABLES[spec.model.provider];
-  const keyConfigured = variable !== undefined && Boolean(env[variable]);
-  if (!loaded.rules) {
+  const offline = spec.model.provider === "rules" || spec.model.provider === "scripted";
+  const policy = modelPolicyOf(spec);
+  const primaryMissing = offline ? "offline" : missingKey(policy.primary, env);
+  if (primaryMissing !== null) {
+    if (!loaded.rules) {
+      throw new KeelError(
+        "invalid_spec",
+        offline
+          ? `${loaded.file}: agent ${spec.name} names provider "${spec.model.provider}" but has no model.offline rules table`
+          : `agent ${spec.name} uses ${spec.model.provider}/${spec.model.id}, but ${primaryMissing} is not set. Set ${primaryMissing} to your ${spec.model.provider} API key, or give the agent a model.offline rules table (${loaded.file}) to run offline.`,
+      );
+    }
+    const reason = offline ? "the spec asks for the rules engine" : `${primaryMissing} is not set`;
+    return {
+      provider: createRulesModelProvider({ table: loaded.rules, model: `rules:${spec.name}` }),
+      label: `rules — offline stand-in for ${spec.model.provider}/${spec.model.id} (${reason})`,
+    };
+  }
+  const missing = [...new Set(targetsOf(policy).flatMap((ref) => missingKey(ref, env) ?? []))];
+  if (missing.length > 0) {
     throw new KeelError(
       "invalid_spec",
-      `${loaded.file}: agent ${spec.name} names provider "${spec.model.provider}", which has no adapter in this build, and has no model.offline rules table to fall back on`,
+      `agent ${spec.name} routes to models whose keys are not set: ${missing.join(", ")}. Set them, or remove those models from ${loaded.file}.`,
     );
   }
-  const reason = keyConfigured
-    ? `${variable} is set, but this build has no ${spec.model.provider} adapter yet`
-    : `no ${variable ?? `key for ${spec.model.provider}`} configured`;
+  const gateway = options.gateway ?? createEnvModelGateway({ env });
+  const fallbacks = policy.fallbacks.map((ref) => `${ref.provider}/${ref.model}`);
   return {
-    provider: createRulesModelProvider({ table: loaded.rules, model: `rules:${spec.name}` }),
-    label: `rules — offline stand-in for ${spec.model.provider}/${spec.model.id} (${reason})`,
+    provider: routedModelProvider({ gateway, policy, agent: spec.name }),
+    label: `${spec.model.provider}/${spec.model.id} through the gateway${fallbacks.length > 0 ? `, fallbacks ${fallbacks.join(", ")}` : ""}`,
   };
 }
 
@@ -77,5 +260,8 @@ export function bindAgentPackage(options: {
     tools: new Map(spec.tools.map((name) => [name, available.get(name)!])),
     params: spec.model.params,
     limits: spec.limits,
+    ...(spec.budgets
+      ? { budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets } }
+      : {}),
   };
 }

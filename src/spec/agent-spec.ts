@@ -35,7 +35,73 @@ const AgentName = z
     "expected 2 to 63 lowercase letters, digits and dashes, starting with a letter",
   );
 
-/** Which model an agent uses. `rules` and `scripted` are the offline stand-ins. */
+const ModelErrorClass = z
+  .enum([
+    "rate_limited",
+    "unavailable",
+    "timeout",
+    "malformed_response",
+    "context_too_long",
+    "content_refused",
+    "circuit_open",
+  ])
+  .describe("A class of model failure the gateway routes on.");
+
+const Phase = z
+  .enum(["planning", "execution", "error_recovery"])
+  .describe(
+    "planning: the run's first turn; error_recovery: a turn after a failed tool call; execution: the rest.",
+  );
+
+/** A model the gateway can call: a provider and a pinned id, plus the endpoint of a self-hosted server. */
+export const ModelTargetSpec = z.strictObject({
+  provider: z
+    .string()
+    .min(1)
+    .describe(
+      "anthropic, openai, google, or a name of your own for an OpenAI-compatible server (with baseUrl).",
+    ),
+  id: z.string().min(1).describe("The pinned model id."),
+  baseUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe("For OpenAI-compatible servers (Ollama, vLLM, llama.cpp, LM Studio): the /v1 base URL."),
+  keyEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name such as OLLAMA_API_KEY")
+    .optional()
+    .describe("Environment variable holding this server's key, when it needs one (never the key itself)."),
+  selfHosted: z
+    .boolean()
+    .optional()
+    .describe("Price its calls at 0 (tokens still count). Default: true for servers given by baseUrl."),
+});
+
+const FallbackSpec = ModelTargetSpec.extend({
+  on: z
+    .array(ModelErrorClass)
+    .min(1)
+    .optional()
+    .describe(
+      "Error classes this fallback takes over (default: rate_limited, unavailable, timeout, circuit_open).",
+    ),
+});
+
+const RoutingRuleSpec = z.strictObject({
+  name: z.string().min(1).optional().describe("Name journaled with every decision this rule makes."),
+  when: z
+    .strictObject({
+      phase: z.union([Phase, z.array(Phase).min(1)]).optional(),
+      minInputTokens: z.number().int().nonnegative().optional().describe("Estimated input tokens at least."),
+      maxInputTokens: z.number().int().nonnegative().optional().describe("Estimated input tokens at most."),
+      tags: z.array(z.string().min(1)).optional().describe("Every tag listed must be on the call."),
+    })
+    .describe("Conditions that must all hold."),
+  use: ModelTargetSpec.describe("The model to use when the rule matches."),
+});
+
+/** Which model an agent uses, its fallbacks, routing, cascade and caching. `rules`/`scripted` are offline. */
 export const ModelSection = z
   .strictObject({
     provider: z
@@ -48,6 +114,9 @@ export const ModelSection = z
       .describe(
         "The pinned model id (a dated snapshot such as claude-sonnet-4-5-20250929, never a floating alias).",
       ),
+    baseUrl: ModelTargetSpec.shape.baseUrl,
+    keyEnv: ModelTargetSpec.shape.keyEnv,
+    selfHosted: ModelTargetSpec.shape.selfHosted,
     params: z
       .strictObject({
         temperature: z.number().min(0).max(2).optional().describe("Sampling temperature, 0 to 2."),
@@ -61,6 +130,73 @@ export const ModelSection = z
       })
       .default({})
       .describe("Sampling parameters passed to the provider."),
+    fallbacks: z
+      .array(FallbackSpec)
+      .default([])
+      .describe("Models tried in order when the one before fails with a class they take over."),
+    routing: z
+      .array(RoutingRuleSpec)
+      .default([])
+      .describe("Rules choosing another model by phase, input size or tags; the first match wins."),
+    cascade: z
+      .strictObject({
+        tiers: z
+          .array(ModelTargetSpec)
+          .min(2)
+          .describe("Smallest model first; the last tier's answer is final."),
+        escalateOn: z
+          .strictObject({
+            invalidOutput: z
+              .boolean()
+              .default(true)
+              .describe("Tool calls that fail their schema, or empty answers."),
+            lowConfidence: z
+              .string()
+              .min(1)
+              .optional()
+              .describe(
+                "A regular expression; an answer matching it (the model saying it is unsure) escalates.",
+              ),
+            truncated: z.boolean().default(true).describe("An answer cut off at maxOutputTokens."),
+          })
+          .prefault({}),
+      })
+      .optional()
+      .describe(
+        "Small model first, escalating when its output fails validation or it reports low confidence.",
+      ),
+    classifier: z
+      .strictObject({
+        examples: z
+          .array(z.strictObject({ text: z.string().min(1), label: z.string().min(1) }))
+          .min(2)
+          .describe("Labelled inputs the local classifier is trained on (no download)."),
+        routes: z.record(z.string(), ModelTargetSpec).describe("Which model each label goes to."),
+        minConfidence: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.7)
+          .describe("Below this, the default route applies."),
+      })
+      .optional()
+      .describe("Route by a local text classifier trained from these examples."),
+    cache: z
+      .strictObject({
+        prompt: z
+          .boolean()
+          .default(true)
+          .describe("Provider prompt caching: Anthropic breakpoints, OpenAI prompt cache keys (default on)."),
+        response: z
+          .strictObject({ ttl: Duration.describe("How long an exact response is reused.") })
+          .optional()
+          .describe(
+            "Exact response cache (off unless set); never used for turns calling side-effecting tools.",
+          ),
+      })
+      .prefault({})
+      .describe("Prompt and response caching."),
+    timeout: Duration.optional().describe("Limit for one try of a model call (default 60s)."),
     offline: z
       .string()
       .min(1)
@@ -70,6 +206,28 @@ export const ModelSection = z
       ),
   })
   .describe("The model the agent calls, through the gateway.");
+
+const BudgetCap = z
+  .strictObject({
+    usd: z.number().positive().optional().describe("Cap in US dollars."),
+    tokens: z.number().int().positive().optional().describe("Cap in tokens (input plus output)."),
+    alertAt: z
+      .array(z.number().gt(0).max(1))
+      .default([0.5, 0.8, 1])
+      .describe("Fractions of the cap that each raise one budget-alert per period."),
+  })
+  .refine((cap) => cap.usd !== undefined || cap.tokens !== undefined, "set usd, tokens or both");
+
+/** Spending caps, enforced by reserving before each model call and settling after. */
+export const BudgetsSection = z
+  .strictObject({
+    perRun: BudgetCap.optional().describe("Cap for one run."),
+    perAgentPerDay: BudgetCap.optional().describe("Cap for this agent per UTC day, across all its runs."),
+    perTenantPerDay: BudgetCap.optional().describe(
+      "Cap for the run's tenant per UTC day, across all agents.",
+    ),
+  })
+  .describe("Spending caps per run and per period; a run that would pass one ends as budget_exceeded.");
 
 /** How far one run may go before it is stopped. */
 export const LimitsSection = z
@@ -122,7 +280,7 @@ export const AgentSpec = z
       .default([])
       .describe("Names of the tools the agent may call; each must be registered with the runtime."),
     limits: LimitsSection.prefault({}),
-    budgets: OpenSection("Spending caps per run and per period (read by the gateway)."),
+    budgets: BudgetsSection.optional(),
     governance: GovernanceSection.optional(),
     approvals: OpenSection("Where risky actions go for human review, with SLA and timeout behaviour."),
     guards: OpenSection("Prompt-injection and redaction guards on inputs, tool results and outputs."),
