@@ -92,7 +92,10 @@ const RoutingRuleSpec = z.strictObject({
   name: z.string().min(1).optional().describe("Name journaled with every decision this rule makes."),
   when: z
     .strictObject({
-      phase: z.union([Phase, z.array(Phase).min(1)]).optional(),
+      phase: z
+        .union([Phase, z.array(Phase).min(1)])
+        .optional()
+        .describe("The call's phase, or any of a list of phases."),
       minInputTokens: z.number().int().nonnegative().optional().describe("Estimated input tokens at least."),
       maxInputTokens: z.number().int().nonnegative().optional().describe("Estimated input tokens at most."),
       tags: z.array(z.string().min(1)).optional().describe("Every tag listed must be on the call."),
@@ -159,7 +162,8 @@ export const ModelSection = z
               ),
             truncated: z.boolean().default(true).describe("An answer cut off at maxOutputTokens."),
           })
-          .prefault({}),
+          .prefault({})
+          .describe("What makes a tier's turn not good enough to keep."),
       })
       .optional()
       .describe(
@@ -168,7 +172,12 @@ export const ModelSection = z
     classifier: z
       .strictObject({
         examples: z
-          .array(z.strictObject({ text: z.string().min(1), label: z.string().min(1) }))
+          .array(
+            z.strictObject({
+              text: z.string().min(1).describe("An input as users write it."),
+              label: z.string().min(1).describe("The class it belongs to (a key of routes)."),
+            }),
+          )
           .min(2)
           .describe("Labelled inputs the local classifier is trained on (no download)."),
         routes: z.record(z.string(), ModelTargetSpec).describe("Which model each label goes to."),

@@ -94,6 +94,9 @@ describe("loadAgentSpec", () => {
       provider: "anthropic",
       id: "claude-sonnet-4-5-20250929",
       params: {},
+      fallbacks: [],
+      routing: [],
+      cache: { prompt: true },
       offline: "./offline-rules.yaml",
     });
     assert.deepEqual(loaded.spec.tools, ["search_kb", "get_order"]);
