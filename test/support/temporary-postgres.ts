@@ -34,7 +34,18 @@ function asDatabaseUser(command: string, args: string[]): [string, string[]] {
   return isRoot ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
 }
 
-export async function startTemporaryPostgres(): Promise<TemporaryPostgres> {
+/** How the throwaway server trades safety for speed. */
+export type TemporaryPostgresOptions = {
+  /**
+   * Keep PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes all on), so a commit
+   * waits for its WAL flush, as in production. Benchmarks need this; tests do not and run faster without.
+   */
+  durable?: boolean;
+};
+
+export async function startTemporaryPostgres(
+  options: TemporaryPostgresOptions = {},
+): Promise<TemporaryPostgres> {
   const bin = findPostgresBinaries();
   if (!bin)
     throw new Error(
@@ -56,6 +67,9 @@ export async function startTemporaryPostgres(): Promise<TemporaryPostgres> {
   ]);
   execFileSync(initCommand, initArgs, { stdio: "ignore" });
   const port = await freePort();
+  const unsafeSpeedups = options.durable
+    ? []
+    : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"];
   const [command, args] = asDatabaseUser(join(bin, "postgres"), [
     "-D",
     dataDir,
@@ -65,12 +79,7 @@ export async function startTemporaryPostgres(): Promise<TemporaryPostgres> {
     dir,
     "-c",
     "listen_addresses=127.0.0.1",
-    "-c",
-    "fsync=off",
-    "-c",
-    "synchronous_commit=off",
-    "-c",
-    "full_page_writes=off",
+    ...unsafeSpeedups,
     "-c",
     "max_connections=300",
   ]);
