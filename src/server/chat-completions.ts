@@ -1,0 +1,326 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { KeelError } from "../errors/keel-error.ts";
+import {
+  type BudgetCounter,
+  type BudgetLedger,
+  type BudgetLimits,
+  describeRefusal,
+} from "../governance/budget-ledger.ts";
+import { classifyModelError } from "../models/model-call-error.ts";
+import type { GatewayCall, GatewayResult, GatewayStreamPart, ModelGateway } from "../models/model-gateway.ts";
+import type { ModelPolicy } from "../models/model-route.ts";
+import { type CallRecorder, createCallRecorder } from "./chat-completions-recorder.ts";
+import {
+  ChatCompletionRequest,
+  fromChatMessages,
+  fromChatTools,
+  toChatCompletion,
+  toChatError,
+  toChatToolCall,
+  toChatUsage,
+  toFinishReason,
+} from "./chat-completions-wire.ts";
+
+/** A credential for the governed endpoint: who calls, for which tenant, under which caps. */
+export type GatewayApiKey = {
+  id: string;
+  secret: string;
+  tenant: string;
+  budgets?: { perDay?: BudgetLimits["perRun"]; perTenantPerDay?: BudgetLimits["perRun"] };
+};
+
+export type ChatCompletionsOptions = {
+  gateway: ModelGateway;
+  keys: readonly GatewayApiKey[];
+  /** Model names clients may ask for, each with its own routing; other names must be `provider/model-id`. */
+  models?: Readonly<Record<string, ModelPolicy>>;
+  ledger?: BudgetLedger;
+  now?: () => Date;
+  log?: (message: string) => void;
+};
+
+/** The governed endpoint plus what the composition root must close with it. */
+export type ChatCompletionsRoute = { app: Hono; close(): Promise<void> };
+
+/**
+ * `POST /v1/chat/completions`, OpenAI-compatible (streaming and not), for applications outside Keel: the same
+ * routing, failover, budgets and cost records as agents. `GET /v1/gateway/metrics` reports per-key usage,
+ * prompt-cache hit ratios and response-cache hits.
+ */
+export function createChatCompletionsRoute(options: ChatCompletionsOptions): ChatCompletionsRoute {
+  const { gateway, ledger } = options;
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? ((message: string) => console.error(message));
+  const keys = options.keys.map((key) => ({ key, digest: digest(key.secret) }));
+  const recorder: CallRecorder | null = ledger ? createCallRecorder({ ledger, log }) : null;
+  const app = new Hono();
+
+  const authenticate = (context: Context): GatewayApiKey => {
+    const header = context.req.header("authorization") ?? "";
+    const secret = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    if (!secret) throw new KeelError("unauthorized", "send your Keel API key as Authorization: Bearer <key>");
+    const presented = digest(secret);
+    const found = keys.find((candidate) => timingSafeEqual(candidate.digest, presented));
+    if (!found) throw new KeelError("unauthorized", "the API key is not valid");
+    return found.key;
+  };
+
+  const policyFor = (model: string): ModelPolicy => {
+    const named = options.models?.[model];
+    if (named) return named;
+    const slash = model.indexOf("/");
+    if (slash <= 0 || slash === model.length - 1) {
+      const known = Object.keys(options.models ?? {});
+      throw new KeelError(
+        "invalid_request",
+        `unknown model "${model}": use provider/model-id (e.g. anthropic/claude-haiku-4-5-20251001)${known.length > 0 ? ` or one of ${known.join(", ")}` : ""}`,
+      );
+    }
+    return {
+      primary: { provider: model.slice(0, slash), model: model.slice(slash + 1) },
+      fallbacks: [],
+      rules: [],
+      promptCaching: true,
+    };
+  };
+
+  app.onError((error, context) => {
+    const keel = error instanceof KeelError ? error : null;
+    if (!keel)
+      log(`chat completions: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const shown = keel ?? new KeelError("internal", "internal error; see the server log");
+    return context.json(toChatError(shown), shown.status as ContentfulStatusCode);
+  });
+
+  app.post("/v1/chat/completions", async (context) => {
+    const key = authenticate(context);
+    const body = await readBody(context);
+    const { system, messages } = fromChatMessages(body.messages);
+    const tags = (context.req.header("x-keel-tags") ?? body.metadata?.tags ?? "")
+      .split(",")
+      .map((tag) => tag.trim())
+      .filter(Boolean);
+    const call: GatewayCall = {
+      request: {
+        system,
+        messages,
+        tools: fromChatTools(body.tools),
+        params: {
+          ...(body.temperature == null ? {} : { temperature: body.temperature }),
+          ...(body.top_p == null ? {} : { topP: body.top_p }),
+          ...((body.max_completion_tokens ?? body.max_tokens) == null
+            ? {}
+            : { maxOutputTokens: (body.max_completion_tokens ?? body.max_tokens)! }),
+        },
+        signal: context.req.raw.signal,
+      },
+      policy: policyFor(body.model),
+      agent: `key:${key.id}`,
+      tenant: key.tenant,
+      phase: "execution",
+      tags,
+    };
+    const route = gateway.route(call);
+    const callId = `chatcmpl-${randomBytes(12).toString("hex")}`;
+    const reservation = await reserve(key, callId, call, route);
+    const started = performance.now();
+    const record = (outcome: "ok" | "error", result: GatewayResult | null, errorClass?: string) =>
+      recorder?.add({
+        callId,
+        origin: "endpoint",
+        tenant: key.tenant,
+        agent: `key:${key.id}`,
+        agentVersion: "-",
+        apiKey: key.id,
+        phase: call.phase,
+        provider: result?.provider ?? route.tiers[0]![0]!.provider,
+        model: result?.model ?? route.tiers[0]![0]!.model,
+        outcome,
+        ...(errorClass ? { errorClass } : {}),
+        inputTokens: result?.turn.usage.inputTokens ?? 0,
+        outputTokens: result?.turn.usage.outputTokens ?? 0,
+        cacheReadTokens: result?.turn.usage.cacheReadTokens ?? 0,
+        cacheWriteTokens: result?.turn.usage.cacheWriteTokens ?? 0,
+        reasoningTokens: result?.turn.usage.reasoningTokens ?? 0,
+        costUsd: result?.cost.usd ?? 0,
+        priceTableVersion: result?.cost.priceTableVersion ?? gateway.priceTable.version,
+        routingReason: route.reason,
+        responseCache: result?.responseCache ?? "bypass",
+        attempts: result?.attempts ?? [],
+        durationMs: performance.now() - started,
+      });
+    const finish = async (result: GatewayResult) => {
+      await reservation?.settle(
+        result.cost.usd,
+        result.turn.usage.inputTokens + result.turn.usage.outputTokens,
+      );
+      record("ok", result);
+    };
+    const fail = async (error: unknown) => {
+      await reservation?.release();
+      const classified = classifyModelError(error);
+      record("error", null, classified.errorClass);
+      return classified;
+    };
+    const created = Math.floor(now().getTime() / 1_000);
+
+    if (!body.stream) {
+      let result: GatewayResult;
+      try {
+        result = await gateway.generate(call, route);
+      } catch (error) {
+        throw await fail(error);
+      }
+      await finish(result);
+      headersFor(context, result, route.reason);
+      return context.json(toChatCompletion({ id: callId, created, model: body.model, turn: result.turn }));
+    }
+
+    // Failover and retries happen before the first token, so the response starts only once one has arrived.
+    const parts = gateway.stream(call, route);
+    let first: IteratorResult<GatewayStreamPart>;
+    try {
+      first = await parts.next();
+    } catch (error) {
+      throw await fail(error);
+    }
+    const includeUsage = body.stream_options?.include_usage === true;
+    const chunk = (delta: unknown, finishReason: string | null = null) =>
+      `data: ${JSON.stringify({ id: callId, object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })}\n\n`;
+    const encoder = new TextEncoder();
+    let toolIndex = 0;
+    const render = async (part: GatewayStreamPart): Promise<string> => {
+      switch (part.type) {
+        case "text-delta":
+          return chunk({ content: part.text });
+        case "tool-call":
+          return chunk({ tool_calls: [toChatToolCall(part.call, toolIndex++)] });
+        case "finish":
+          return chunk({}, toFinishReason(part.turn));
+        case "result": {
+          await finish(part.result);
+          const usage = includeUsage
+            ? `data: ${JSON.stringify({ id: callId, object: "chat.completion.chunk", created, model: body.model, choices: [], usage: toChatUsage(part.result.turn.usage) })}\n\n`
+            : "";
+          return `${usage}data: [DONE]\n\n`;
+        }
+        default: {
+          const unreachable: never = part;
+          return String(unreachable);
+        }
+      }
+    };
+    const body$ = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode(chunk({ role: "assistant", content: "" })));
+        try {
+          if (!first.done) controller.enqueue(encoder.encode(await render(first.value)));
+          for (;;) {
+            const next = await parts.next();
+            if (next.done) break;
+            controller.enqueue(encoder.encode(await render(next.value)));
+          }
+        } catch (error) {
+          const classified = await fail(error);
+          controller.enqueue(encoder.encode(`data: ${JSON.stringify(toChatError(classified))}\n\n`));
+        }
+        controller.close();
+      },
+    });
+    return new Response(body$, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "x-keel-routing": route.reason,
+      },
+    });
+  });
+
+  app.get("/v1/gateway/metrics", (context) => {
+    authenticate(context);
+    return context.json(gateway.metrics.snapshot());
+  });
+
+  async function reserve(
+    key: GatewayApiKey,
+    callId: string,
+    call: GatewayCall,
+    route: ReturnType<ModelGateway["route"]>,
+  ) {
+    if (!ledger || !key.budgets) return null;
+    const day = now().toISOString().slice(0, 10);
+    const counters: BudgetCounter[] = [];
+    const add = (scope: string, cap: BudgetLimits["perRun"]) => {
+      if (!cap || (cap.usd === undefined && cap.tokens === undefined)) return;
+      counters.push({
+        scope,
+        period: day,
+        ...(cap.usd === undefined ? {} : { limitUsd: cap.usd }),
+        ...(cap.tokens === undefined ? {} : { limitTokens: cap.tokens }),
+        alertAt: cap.alertAt ?? [0.5, 0.8, 1],
+      });
+    };
+    add(`key:${key.id}`, key.budgets.perDay);
+    add(`tenant:${key.tenant}`, key.budgets.perTenantPerDay);
+    if (counters.length === 0) return null;
+    const estimate = gateway.estimate(call, route);
+    const outcome = await ledger.reserve({
+      reservationId: callId,
+      counters,
+      usd: estimate.usd,
+      tokens: estimate.tokens,
+    });
+    if (!outcome.ok) {
+      for (const alert of outcome.alerts)
+        log(`budget alert: ${alert.scope} (${alert.period}) reached ${alert.threshold * 100}%`);
+      throw new KeelError("budget_exceeded", describeRefusal(outcome.refusal));
+    }
+    return {
+      release: () => ledger.release(callId),
+      async settle(usd: number, tokens: number) {
+        const { alerts } = await ledger.settle({ reservationId: callId, usd, tokens });
+        for (const alert of alerts)
+          log(`budget alert: ${alert.scope} (${alert.period}) reached ${alert.threshold * 100}%`);
+      },
+    };
+  }
+
+  return { app, close: async () => await recorder?.close() };
+}
+
+async function readBody(context: Context): Promise<ChatCompletionRequest> {
+  let raw: unknown;
+  try {
+    raw = await context.req.json();
+  } catch {
+    throw new KeelError("invalid_request", "the body is not valid JSON");
+  }
+  const parsed = ChatCompletionRequest.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => ({
+      path: issue.path.join(".") || "(body)",
+      message: issue.message,
+    }));
+    throw new KeelError(
+      "invalid_request",
+      `invalid body: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
+      { issues },
+    );
+  }
+  return parsed.data;
+}
+
+function headersFor(context: Context, result: GatewayResult, reason: string): void {
+  context.header("x-keel-provider", result.provider);
+  context.header("x-keel-model", result.model);
+  context.header("x-keel-cost-usd", result.cost.usd.toFixed(9));
+  context.header("x-keel-price-table", result.cost.priceTableVersion);
+  context.header("x-keel-routing", reason);
+  context.header("x-keel-response-cache", result.responseCache);
+}
+
+function digest(secret: string): Buffer {
+  return createHash("sha256").update(secret).digest();
+}
