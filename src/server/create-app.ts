@@ -32,6 +32,8 @@ export type AppOptions = {
   /** Who requests runs until control-plane authentication lands. */
   principal?: Principal;
   log?: (message: string) => void;
+  /** The governed OpenAI-compatible endpoint (chat-completions.ts); absent when no gateway key is configured. */
+  chatCompletions?: Hono;
 };
 
 /** The HTTP API: agents, runs, their journals as SSE, cancel. JSON errors follow the KeelError code table. */
@@ -58,6 +60,7 @@ export function createApp(options: AppOptions): Hono {
   );
 
   app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
+  if (options.chatCompletions) app.route("/", options.chatCompletions);
 
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 

@@ -1,13 +1,16 @@
 import { hostname } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
 import { KeelError } from "../errors/keel-error.ts";
+import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
+import type { ModelGateway } from "../models/model-gateway.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
 import { createWorker, type Worker } from "../runtime/worker.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import type { Store } from "../store/store.ts";
-import { bindAgentPackage, chooseModel } from "./bind-agent-package.ts";
+import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
+import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { createApp } from "./create-app.ts";
 
 export type ServerOptions = {
@@ -34,6 +37,8 @@ export async function loadAgentPackages(options: {
   store: Store;
   packages: readonly AgentPackage[];
   env: Readonly<Record<string, string | undefined>>;
+  /** One gateway for every agent, so each target's circuit breaker sees all its traffic. */
+  gateway?: ModelGateway;
 }): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string> }> {
   const definitions = [];
   const modelLabels = new Map<string, string>();
@@ -50,7 +55,7 @@ export async function loadAgentPackages(options: {
       throw error;
     }
     await agentPackage.setup?.(options.store.sql);
-    const choice = chooseModel(loaded, options.env);
+    const choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
     definitions.push(
       bindAgentPackage({ agentPackage, loaded, sql: options.store.sql, provider: choice.provider }),
     );
@@ -62,7 +67,10 @@ export async function loadAgentPackages(options: {
 /** The `keel serve` composition: agents, an in-process worker and the HTTP API on one store. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((message: string) => console.error(message));
-  const { agents, modelLabels } = await loadAgentPackages(options);
+  const gateway = createEnvModelGateway({ env: options.env });
+  const ledger = createSqlBudgetLedger(options.store.sql);
+  const chatCompletions = chatCompletionsFromEnv({ env: options.env, gateway, ledger, log });
+  const { agents, modelLabels } = await loadAgentPackages({ ...options, gateway });
   const worker = createWorker({
     store: options.store,
     agents: agents.lookup,
@@ -70,7 +78,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     log,
   });
-  const app = createApp({ store: options.store, agents, worker, log });
+  const app = createApp({
+    store: options.store,
+    agents,
+    worker,
+    ...(chatCompletions ? { chatCompletions: chatCompletions.app } : {}),
+    log,
+  });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () =>
       resolve(created),
@@ -91,6 +105,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if ("closeAllConnections" in server) server.closeAllConnections();
       });
       await worker.stop();
+      await chatCompletions?.close();
     },
   };
 }
