@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { KeelError } from "../errors/keel-error.ts";
 import { createWorker } from "../runtime/worker.ts";
+import { createAgentGovernor } from "../server/agent-policies.ts";
 import { loadAgentPackages } from "../server/start-server.ts";
 import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
@@ -26,10 +27,12 @@ export async function workerCommand(options: {
   const store = await openStore({ databaseUrl });
   try {
     const packages = await importAgentPackages(options.packagesModule);
-    const { agents, modelLabels } = await loadAgentPackages({ store, packages, env: io.env });
+    const { agents, modelLabels, governed } = await loadAgentPackages({ store, packages, env: io.env });
+    const governor = await createAgentGovernor({ store, agents: governed, log: io.err });
     const worker = createWorker({
       store,
       agents: agents.lookup,
+      governor,
       owner: `${hostname()}:${process.pid}:worker`,
       concurrency: options.concurrency,
       log: io.err,
@@ -44,6 +47,7 @@ export async function workerCommand(options: {
     });
     io.out("stopping: letting active runs reach a step boundary…");
     await worker.stop();
+    governor.close();
     return 0;
   } finally {
     await store.close();

@@ -161,6 +161,30 @@ export const EventPayloads = {
     action: z.string(),
     decision: z.enum(["allow", "review", "deny"]),
     reasons: z.array(z.string()),
+    /** Why a deny happened, as a code (`forbidden`, `killed`, `rate_limited`, …). */
+    code: z.string().optional(),
+    /** The pipeline step that settled it: kill-switch, identity, policy, rate-limit, capability, internal. */
+    stage: z.string().optional(),
+    /** The agent version that acted and the user it acted for: every action names both. */
+    agent: z.strictObject({ name: z.string(), version: z.string() }).optional(),
+    principal: Principal.optional(),
+    /** The tool, model or target the action was about. */
+    target: z.string().optional(),
+    argumentsHash: z.string().optional(),
+    /** The Cedar policies that determined the decision. */
+    policies: z.array(z.string()).optional(),
+    /** What the shadow (log-only) policies would have decided, when that differs. */
+    shadow: z
+      .strictObject({
+        decision: z.enum(["allow", "review", "deny"]),
+        policies: z.array(z.string()),
+        reasons: z.array(z.string()),
+      })
+      .optional(),
+    /** The capability token's id (`jti`); the token itself is never journaled. */
+    capabilityId: z.string().optional(),
+    /** The data classes the run had read when the decision was made. */
+    dataClasses: z.array(z.string()).optional(),
   }),
   "tool-call-start": z.strictObject({
     step: z.number().int().positive(),
@@ -177,6 +201,8 @@ export const EventPayloads = {
     result: JsonValue.optional(),
     error: ErrorInfo.optional(),
     durationMs: z.number().nonnegative(),
+    /** Classes of data the result holds (the tool's declaration); the run accumulates them. */
+    dataClasses: z.array(z.string()).optional(),
   }),
   "budget-reserve": z.strictObject({
     reservationId: z.string(),
@@ -211,7 +237,20 @@ export const EventPayloads = {
     limitUsd: z.number().nonnegative().optional(),
     limitTokens: z.number().int().nonnegative().optional(),
   }),
-  "run-suspend": z.strictObject({ reason: z.string() }),
+  "run-suspend": z.strictObject({
+    reason: z.string(),
+    /** The action held for a person: resuming decides on exactly this call (bound by its argument hash). */
+    pendingAction: z
+      .strictObject({
+        kind: z.string(),
+        callId: z.string(),
+        tool: z.string(),
+        argumentsHash: z.string(),
+        policies: z.array(z.string()),
+        reasons: z.array(z.string()),
+      })
+      .optional(),
+  }),
   "run-resume": z.strictObject({ reason: z.string(), worker: z.string() }),
   "run-cancel": z.strictObject({ requestedBy: z.string(), reason: z.string().optional() }),
   "run-end": z.strictObject({

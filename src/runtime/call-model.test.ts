@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { testGovernor } from "../../test/support/test-governor.ts";
 import type { BudgetLimits } from "../governance/budget-ledger.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import type { Governor } from "../governance/governor.ts";
@@ -95,7 +96,8 @@ async function runToEnd(agent: AgentDefinition, governor?: Governor): Promise<Jo
     agent,
     journal,
     signal: AbortSignal.timeout(20_000),
-    ...(governor ? { governor } : {}),
+    // Tool calls are denied without a governor (invariant 2), so the default lets this agent use its tools.
+    governor: governor ?? (await testGovernor([agent])),
   });
   return await store.readEvents({ runId: run.runId });
 }

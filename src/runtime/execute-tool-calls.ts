@@ -1,4 +1,7 @@
+import type { InFlightAction } from "../governance/governor.ts";
+import type { ErrorInfo, NewEvent } from "../journal/events.ts";
 import { executeToolCall } from "../tools/execute-tool-call.ts";
+import { decideToolCall } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { ToolCallState } from "./run-state.ts";
@@ -7,72 +10,168 @@ import type { ToolCallState } from "./run-state.ts";
 const MAX_ATTEMPTS = 2;
 
 /**
- * The tool node: runs the calls the latest model turn proposed, in order. Each call's start is durable
- * before the tool runs and its end before the run moves on, so a crash re-runs at most the one call that
- * was in flight, once, with the same idempotency key.
+ * The tool node: runs the calls the latest model turn proposed, in order. The governor decides each call first
+ * and the decision is journaled with it: a deny goes back to the model as a tool error, a review suspends the run
+ * with the call recorded as pending, a kill ends the run. Each call's start is durable before the tool runs and
+ * its end before the run moves on, so a crash re-runs at most the one call that was in flight, once, with the
+ * same idempotency key.
  */
 export const executeToolCalls: GraphNode = {
   name: "tools",
   async run(context: NodeContext): Promise<void> {
     for (const call of context.journal.state.toolCalls.filter((candidate) => !candidate.ended)) {
-      if (context.signal.aborted) return;
+      if (context.signal.aborted || context.journal.state.status !== "running") return;
       await runOneCall(context, call);
     }
   },
 };
 
-async function runOneCall({ agent, journal, signal }: NodeContext, call: ToolCallState): Promise<void> {
+async function runOneCall(context: NodeContext, call: ToolCallState): Promise<void> {
+  const { agent, journal, signal } = context;
   const base = { step: call.step, callId: call.callId, tool: call.tool };
+  if (call.attempts >= MAX_ATTEMPTS) {
+    await journal.commit(
+      end(base, {
+        code: "interrupted",
+        message: `${call.tool} was interrupted ${call.attempts} times and is not retried again`,
+      }),
+    );
+    return;
+  }
+  // Decided again on every attempt: a call retried after a crash meets today's policies and kill switches.
+  const { decision, event } = await decideToolCall(context, call);
+  if (isPause(signal)) return;
+  switch (decision.decision) {
+    case "deny": {
+      const error = { code: "denied", message: `denied: ${decision.reasons.join("; ")}` };
+      if (decision.code === "killed") {
+        await journal.commit(
+          event,
+          end(base, error),
+          killedEnd(journal.state.step, decision.reasons.join("; ")),
+        );
+      } else {
+        await journal.commit(event, end(base, error));
+      }
+      return;
+    }
+    case "review":
+      await journal.commit(event, {
+        type: "run-suspend",
+        payload: {
+          reason: `waiting for human review: ${decision.reasons.join("; ")}`,
+          pendingAction: {
+            kind: "tool-call",
+            callId: call.callId,
+            tool: call.tool,
+            argumentsHash: call.argumentsHash,
+            policies: decision.policies,
+            reasons: decision.reasons,
+          },
+        },
+      });
+      return;
+    case "allow":
+      break;
+    default: {
+      const unreachable: never = decision;
+      throw new Error(`unknown decision ${JSON.stringify(unreachable)}`);
+    }
+  }
+  const inFlight: InFlightAction = decision.inFlight ?? {
+    signal: new AbortController().signal,
+    end: () => {},
+  };
+  try {
+    await startAndRun(context, call, base, event, inFlight, decision.capability);
+  } finally {
+    inFlight.end();
+  }
+}
+
+async function startAndRun(
+  { agent, journal, signal }: NodeContext,
+  call: ToolCallState,
+  base: { step: number; callId: string; tool: string },
+  decided: NewEvent,
+  inFlight: InFlightAction,
+  capability: string | undefined,
+): Promise<void> {
   const tool = agent.tools.get(call.tool);
   if (!tool) {
     const known = [...agent.tools.keys()].join(", ");
-    await journal.commit({
-      type: "tool-call-end",
-      payload: {
-        ...base,
-        outcome: "error",
-        error: { code: "unknown_tool", message: `no tool named "${call.tool}"; this agent has: ${known}` },
-        durationMs: 0,
-      },
-    });
-    return;
-  }
-  if (call.attempts >= MAX_ATTEMPTS) {
-    await journal.commit({
-      type: "tool-call-end",
-      payload: {
-        ...base,
-        outcome: "error",
-        error: {
-          code: "interrupted",
-          message: `${call.tool} was interrupted ${call.attempts} times and is not retried again`,
-        },
-        durationMs: 0,
-      },
-    });
+    await journal.commit(
+      decided,
+      end(base, { code: "unknown_tool", message: `no tool named "${call.tool}"; this agent has: ${known}` }),
+    );
     return;
   }
   const idempotencyKey = call.idempotencyKey ?? `${journal.state.runId}:${call.callId}`;
-  await journal.commit({
+  await journal.commit(decided, {
     type: "tool-call-start",
     payload: { ...base, idempotencyKey, attempt: call.attempts + 1 },
   });
+  // The last check before the tool starts, with no await in between: a kill acknowledged before this line is seen.
+  if (inFlight.signal.aborted) {
+    const message = reasonText(inFlight.signal.reason);
+    await journal.commit(end(base, { code: "killed", message }), killedEnd(journal.state.step, message));
+    return;
+  }
   const started = performance.now();
   const outcome = await executeToolCall({
     tool,
     arguments: call.arguments,
-    context: { runId: journal.state.runId, callId: call.callId, idempotencyKey },
-    signal,
+    context: {
+      runId: journal.state.runId,
+      callId: call.callId,
+      idempotencyKey,
+      ...(capability === undefined ? {} : { capability }),
+    },
+    signal: AbortSignal.any([signal, inFlight.signal]),
     timeoutMs: agent.limits.toolTimeout,
   });
   // On shutdown or a lost lease the call stays open: whoever resumes the run retries it with the same key.
   if (isPause(signal)) return;
   const durationMs = performance.now() - started;
-  await journal.commit({
-    type: "tool-call-end",
-    payload:
-      outcome.outcome === "ok"
-        ? { ...base, outcome: "ok", result: outcome.result, durationMs }
-        : { ...base, outcome: "error", error: outcome.error, durationMs },
-  });
+  if (inFlight.signal.aborted && outcome.outcome === "error") {
+    const message = reasonText(inFlight.signal.reason);
+    await journal.commit(
+      end(base, { code: "killed", message }, durationMs),
+      killedEnd(journal.state.step, message),
+    );
+    return;
+  }
+  await journal.commit(
+    outcome.outcome === "ok"
+      ? {
+          type: "tool-call-end",
+          payload: {
+            ...base,
+            outcome: "ok",
+            result: outcome.result,
+            durationMs,
+            dataClasses: [
+              ...(tool.dataClasses && tool.dataClasses.length > 0 ? tool.dataClasses : ["internal"]),
+            ],
+          },
+        }
+      : end(base, outcome.error, durationMs),
+  );
+}
+
+function end(
+  base: { step: number; callId: string; tool: string },
+  error: ErrorInfo,
+  durationMs = 0,
+): Extract<NewEvent, { type: "tool-call-end" }> {
+  return { type: "tool-call-end", payload: { ...base, outcome: "error", error, durationMs } };
+}
+
+/** A kill switch ends the run: nothing more is decided for it. */
+function killedEnd(steps: number, message: string): NewEvent {
+  return { type: "run-end", payload: { status: "cancelled", error: { code: "killed", message }, steps } };
+}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }

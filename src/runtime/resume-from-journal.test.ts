@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { testGovernor } from "../../test/support/test-governor.ts";
 import type { NewEvent } from "../journal/events.ts";
 import { hashPayload } from "../journal/hash.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
@@ -81,7 +82,13 @@ describe("resuming a run from its journal", () => {
     }
     await store.append({ lease, events });
     await store.releaseLease(lease);
-    const worker = createWorker({ store, agents: () => agent, owner: "rescuer", leaseTtlMs: 2_000 });
+    const worker = createWorker({
+      store,
+      agents: () => agent,
+      governor: await testGovernor([agent]),
+      owner: "rescuer",
+      leaseTtlMs: 2_000,
+    });
     worker.start();
     for (let i = 0; i < 200; i++) {
       const current = await store.getRun(run.runId);

@@ -1,4 +1,11 @@
-import type { ErrorInfo, JournalEvent, Principal, RunStatus, ToolCallRequest } from "../journal/events.ts";
+import type {
+  ErrorInfo,
+  JournalEvent,
+  PayloadOf,
+  Principal,
+  RunStatus,
+  ToolCallRequest,
+} from "../journal/events.ts";
 import type { ModelMessage } from "../models/model-provider.ts";
 
 /** One tool call as the journal knows it. */
@@ -12,6 +19,9 @@ export type ToolCallState = {
   attempts: number;
   ended: boolean;
 };
+
+/** An action a policy held for a person, as the run's `run-suspend` recorded it. */
+export type PendingAction = NonNullable<PayloadOf<"run-suspend">["pendingAction"]>;
 
 /** Everything the interpreter needs to continue a run, rebuilt from its journal by `foldEvent`. */
 export type RunState = {
@@ -34,6 +44,10 @@ export type RunState = {
   answer: string | null;
   error: ErrorInfo | null;
   cancelRequested: boolean;
+  /** Classes of data the run's tools have returned so far (pii, financial, …); the governor reads them. */
+  dataClasses: string[];
+  /** The action held for review while the run is suspended, or null. */
+  pendingAction: PendingAction | null;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -55,6 +69,8 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     answer: null,
     error: null,
     cancelRequested: false,
+    dataClasses: [],
+    pendingAction: null,
   };
 }
 
@@ -108,6 +124,9 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "tool-call-end": {
       const call = findCall(state, event.payload.callId);
       if (call) call.ended = true;
+      for (const name of event.payload.dataClasses ?? []) {
+        if (!state.dataClasses.includes(name)) state.dataClasses.push(name);
+      }
       const isError = event.payload.outcome === "error";
       state.messages.push({
         role: "tool",
@@ -129,9 +148,11 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       return state;
     case "run-suspend":
       state.status = "suspended";
+      state.pendingAction = event.payload.pendingAction ?? null;
       return state;
     case "run-resume":
       state.status = "running";
+      state.pendingAction = null;
       return state;
     case "run-cancel":
       state.cancelRequested = true;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { testGovernor } from "../../test/support/test-governor.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
 import type { ScriptedTurn } from "../models/scripted-model-provider.ts";
@@ -29,6 +30,7 @@ async function runToEnd(store: Store, agent: AgentDefinition, input = "hello"): 
   const worker = createWorker({
     store,
     agents: () => agent,
+    governor: await testGovernor([agent]),
     owner: `test-${Math.random()}`,
     leaseTtlMs: 2_000,
   });
@@ -71,6 +73,7 @@ describe("the single-agent loop", () => {
       "run-start",
       "step-start",
       "model-call-start",
+      "policy-decision",
       "model-call-end",
       "run-end",
     ]);
@@ -94,7 +97,7 @@ describe("the single-agent loop", () => {
     assert.equal(agent.modelCalls(), 2);
   });
 
-  test("returns invalid tool arguments to the model as a tool error, not a crash", async () => {
+  test("returns invalid tool arguments to the model as a denied tool call, not a crash", async () => {
     const seen: unknown[] = [];
     const agent = agentWith({
       turns: [
@@ -105,7 +108,11 @@ describe("the single-agent loop", () => {
     });
     const events = await runToEnd(store, agent);
     for (const event of events) if (event.type === "tool-call-end") seen.push(event.payload.error?.code);
-    assert.deepEqual(seen, ["invalid_tool_arguments"]);
+    assert.deepEqual(seen, ["denied"]);
+    const decision = events.find(
+      (event) => event.type === "policy-decision" && event.payload.action === "tool-call",
+    );
+    assert.equal(decision?.type === "policy-decision" && decision.payload.code, "invalid_arguments");
     assert.equal(runEnd(events).status, "completed");
   });
 
@@ -119,7 +126,11 @@ describe("the single-agent loop", () => {
     });
     const events = await runToEnd(store, agent);
     const end = events.find((event) => event.type === "tool-call-end");
-    assert.equal(end?.type === "tool-call-end" && end.payload.error?.code, "unknown_tool");
+    assert.equal(end?.type === "tool-call-end" && end.payload.error?.code, "denied");
+    assert.match(
+      end?.type === "tool-call-end" ? (end.payload.error?.message ?? "") : "",
+      /no tool named "rm_rf"/,
+    );
     assert.equal(types(events).includes("tool-call-start"), false);
   });
 
@@ -190,7 +201,13 @@ describe("the single-agent loop", () => {
       turns: [{ kind: "tool-calls", calls: [{ callId: "c1", tool: "hang", arguments: {} }] }],
       tools: [hang],
     });
-    const worker = createWorker({ store, agents: () => agent, owner: "cancel-test", leaseTtlMs: 2_000 });
+    const worker = createWorker({
+      store,
+      agents: () => agent,
+      governor: await testGovernor([agent]),
+      owner: "cancel-test",
+      leaseTtlMs: 2_000,
+    });
     const { run } = await startRun({ store, agent, input: "wait", principal });
     worker.start();
     await toolStarted;
@@ -210,7 +227,13 @@ describe("the single-agent loop", () => {
     const agent = agentWith({ turns: [{ kind: "answer", text: "never" }] });
     const { run } = await startRun({ store, agent, input: "hi", principal });
     await store.requestCancel(run.runId);
-    const worker = createWorker({ store, agents: () => agent, owner: "cancel-queued", leaseTtlMs: 2_000 });
+    const worker = createWorker({
+      store,
+      agents: () => agent,
+      governor: await testGovernor([agent]),
+      owner: "cancel-queued",
+      leaseTtlMs: 2_000,
+    });
     worker.start();
     for (let i = 0; i < 100 && (await store.getRun(run.runId))?.status !== "cancelled"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -224,7 +247,13 @@ describe("the single-agent loop", () => {
   test("fails a run whose agent version no worker serves, saying which", async () => {
     const agent = agentWith({ turns: [{ kind: "answer", text: "x" }], version: "9.9.9" });
     const { run } = await startRun({ store, agent, input: "hi", principal });
-    const worker = createWorker({ store, agents: () => undefined, owner: "no-agents", leaseTtlMs: 2_000 });
+    const worker = createWorker({
+      store,
+      agents: () => undefined,
+      governor: await testGovernor([]),
+      owner: "no-agents",
+      leaseTtlMs: 2_000,
+    });
     worker.start();
     for (let i = 0; i < 100 && (await store.getRun(run.runId))?.status !== "failed"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));

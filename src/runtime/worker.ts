@@ -1,4 +1,5 @@
 import { isKeelError } from "../errors/keel-error.ts";
+import type { Governor } from "../governance/governor.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import type { Lease, Store } from "../store/store.ts";
 import type { AgentLookup } from "./agent-definition.ts";
@@ -12,6 +13,11 @@ import { singleAgentGraph } from "./single-agent-graph.ts";
 export type WorkerOptions = {
   store: Store;
   agents: AgentLookup;
+  /**
+   * Decides every action the runs take (ARCHITECTURE.md invariant 2). Required: a worker cannot run ungoverned,
+   * and a governor without policies for an agent denies everything that agent tries.
+   */
+  governor: Governor;
   /** Unique per process; recorded on leases and resume events. */
   owner: string;
   /** A lease not renewed within this time is taken over by another worker. */
@@ -39,7 +45,7 @@ export type Worker = {
 type ActiveRun = { controller: AbortController; done: Promise<void> };
 
 export function createWorker(options: WorkerOptions): Worker {
-  const { store, agents, owner } = options;
+  const { store, agents, owner, governor } = options;
   const leaseTtlMs = options.leaseTtlMs ?? 15_000;
   const concurrency = options.concurrency ?? 16;
   const graph = options.graph ?? singleAgentGraph;
@@ -156,7 +162,7 @@ export function createWorker(options: WorkerOptions): Worker {
           payload: { reason: "resumed from the journal after interruption", worker: owner },
         });
       }
-      await interpret(graph, { agent, journal, signal: controller.signal });
+      await interpret(graph, { agent, journal, signal: controller.signal, governor });
     } catch (error) {
       if (isKeelError(error, "stale_lease")) {
         log(`worker ${owner}: lost run ${lease.runId} to another worker; stopped writing`);

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
 import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { testGovernor } from "../../test/support/test-governor.ts";
 import { createApiClient } from "../cli/api-client.ts";
 import { parseSse, readSse } from "../cli/read-sse.ts";
 import type { JournalEvent } from "../journal/events.ts";
@@ -45,7 +46,13 @@ describe("the HTTP API", () => {
   before(async () => {
     store = await openStore({});
     const agents = createAgentCatalog([agent]);
-    worker = createWorker({ store, agents: agents.lookup, owner: "api-test", leaseTtlMs: 2_000 });
+    worker = createWorker({
+      store,
+      agents: agents.lookup,
+      governor: await testGovernor([agent]),
+      owner: "api-test",
+      leaseTtlMs: 2_000,
+    });
     app = createApp({ store, agents, worker, log: () => undefined });
     worker.start();
     server = await new Promise<ServerType>((resolve) => {

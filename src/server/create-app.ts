@@ -2,12 +2,14 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { KeelError } from "../errors/keel-error.ts";
+import type { KeelGovernor } from "../governance/create-governor.ts";
 import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import type { Worker } from "../runtime/worker.ts";
 import type { Store } from "../store/store.ts";
 import { errorResponse } from "./http-error.ts";
+import { registerKillRoutes } from "./kill-routes.ts";
 import { parseBody } from "./parse-body.ts";
 import { presentRun } from "./present-run.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
@@ -31,6 +33,8 @@ export type AppOptions = {
   worker?: Worker;
   /** Who requests runs until control-plane authentication lands. */
   principal?: Principal;
+  /** The governor, for kill switches and policy reports; without one those routes are absent. */
+  governor?: KeelGovernor;
   log?: (message: string) => void;
   /** The governed OpenAI-compatible endpoint (chat-completions.ts); absent when no gateway key is configured. */
   chatCompletions?: Hono;
@@ -61,6 +65,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
   if (options.chatCompletions) app.route("/", options.chatCompletions);
+  if (options.governor) registerKillRoutes(app, { governor: options.governor, agents, principal });
 
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 

@@ -2,6 +2,8 @@ import { hostname } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
 import { KeelError } from "../errors/keel-error.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
+import type { KeelGovernor } from "../governance/create-governor.ts";
+import type { GovernedAgent } from "../governance/governed-agent.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
@@ -9,6 +11,7 @@ import { createWorker, type Worker } from "../runtime/worker.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import type { Store } from "../store/store.ts";
+import { createAgentGovernor, governedAgentOf } from "./agent-policies.ts";
 import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { createApp } from "./create-app.ts";
@@ -29,6 +32,7 @@ export type RunningServer = {
   /** Per agent, which model it uses, said plainly. */
   modelLabels: ReadonlyMap<string, string>;
   worker: Worker;
+  governor: KeelGovernor;
   close(): Promise<void>;
 };
 
@@ -39,8 +43,9 @@ export async function loadAgentPackages(options: {
   env: Readonly<Record<string, string | undefined>>;
   /** One gateway for every agent, so each target's circuit breaker sees all its traffic. */
   gateway?: ModelGateway;
-}): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string> }> {
+}): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
   const definitions = [];
+  const governed: GovernedAgent[] = [];
   const modelLabels = new Map<string, string>();
   for (const agentPackage of options.packages) {
     let loaded: Awaited<ReturnType<typeof loadAgentSpec>>;
@@ -56,12 +61,17 @@ export async function loadAgentPackages(options: {
     }
     await agentPackage.setup?.(options.store.sql);
     const choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
-    definitions.push(
-      bindAgentPackage({ agentPackage, loaded, sql: options.store.sql, provider: choice.provider }),
-    );
+    const definition = bindAgentPackage({
+      agentPackage,
+      loaded,
+      sql: options.store.sql,
+      provider: choice.provider,
+    });
+    definitions.push(definition);
+    governed.push(governedAgentOf(loaded, definition));
     modelLabels.set(loaded.spec.name, choice.label);
   }
-  return { agents: createAgentCatalog(definitions), modelLabels };
+  return { agents: createAgentCatalog(definitions), modelLabels, governed };
 }
 
 /** The `keel serve` composition: agents, an in-process worker and the HTTP API on one store. */
@@ -70,10 +80,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const gateway = createEnvModelGateway({ env: options.env });
   const ledger = createSqlBudgetLedger(options.store.sql);
   const chatCompletions = chatCompletionsFromEnv({ env: options.env, gateway, ledger, log });
-  const { agents, modelLabels } = await loadAgentPackages({ ...options, gateway });
+  const { agents, modelLabels, governed } = await loadAgentPackages({ ...options, gateway });
+  const governor = await createAgentGovernor({ store: options.store, agents: governed, log });
   const worker = createWorker({
     store: options.store,
     agents: agents.lookup,
+    governor,
     owner: `${hostname()}:${process.pid}:serve`,
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     log,
@@ -83,6 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     agents,
     worker,
     ...(chatCompletions ? { chatCompletions: chatCompletions.app } : {}),
+    governor,
     log,
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -99,6 +112,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     agents,
     modelLabels,
     worker,
+    governor,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -106,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       await worker.stop();
       await chatCompletions?.close();
+      governor.close();
     },
   };
 }

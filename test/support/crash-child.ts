@@ -9,6 +9,7 @@ import { createWorker } from "../../src/runtime/worker.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { defineTool } from "../../src/tools/tool.ts";
 import { scriptedAgent } from "./scripted-agent.ts";
+import { testGovernor } from "./test-governor.ts";
 
 const [mode, target, phase, runIdArgument] = process.argv.slice(2);
 const crashAt = process.env.CRASH_AT ?? "";
@@ -74,6 +75,7 @@ if (phase === "start") {
 const worker = createWorker({
   store,
   agents: () => agent,
+  governor: await testGovernor([agent]),
   owner: `crash-child-${process.pid}`,
   leaseTtlMs: 600,
   log: () => undefined,

@@ -46,6 +46,7 @@ export function createCreateTicketTool(options: { sql: SqlClient }) {
     }),
     output: CreateTicketOutput,
     sideEffect: true,
+    dataClasses: ["internal"],
     async execute(input, context) {
       context.signal.throwIfAborted();
       const orderId = input.orderId ?? null;

@@ -66,6 +66,8 @@ export function createGetOrderTool(options: { sql: SqlClient }) {
       "Fails when no order has that number.",
     input: z.strictObject({ orderId: OrderId.describe("The order number, such as 1042.") }),
     output: GetOrderOutput,
+    // The customer's first name is personal data: an agent needs `dataAccess.allowPii` to call this tool.
+    dataClasses: ["internal", "pii"],
     async execute(input, context) {
       context.signal.throwIfAborted();
       const order = (

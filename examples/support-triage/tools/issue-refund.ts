@@ -62,6 +62,7 @@ export function createIssueRefundTool(options: { sql: SqlClient }) {
     }),
     output: IssueRefundOutput,
     sideEffect: true,
+    dataClasses: ["financial"],
     async execute(input, context) {
       context.signal.throwIfAborted();
       return await sql.transaction(async (transaction) => {

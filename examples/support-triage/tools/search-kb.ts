@@ -50,6 +50,8 @@ export function createSearchKbTool(options: { sql: SqlClient }) {
       "Returns the best matching articles with a snippet; an empty list means the help centre does not cover it.",
     input: SearchKbInput,
     output: SearchKbOutput,
+    dataClasses: ["public"],
+    recordLimitArgument: "limit",
     async execute(input, context) {
       context.signal.throwIfAborted();
       let rows = (

@@ -41,6 +41,8 @@ export function createSendEmailTool(options: { sql: SqlClient }) {
     }),
     output: SendEmailOutput,
     sideEffect: true,
+    dataClasses: ["internal"],
+    sendsDataOutside: true,
     async execute(input, context) {
       context.signal.throwIfAborted();
       const email = await insertOnce<EmailRow>({
