@@ -109,7 +109,8 @@ async function walkTargets<T>(
       return await policies.policy.execute(async ({ signal }) => {
         const started = performance.now();
         try {
-          const result = await call(target, AbortSignal.any([signal, callerSignal]));
+          // cockatiel derives `signal` from the caller's (passed to execute below) and aborts it on timeout.
+          const result = await call(target, signal);
           attempts.push(attemptOf(target, "ok", performance.now() - started));
           return result;
         } catch (error) {
