@@ -9,6 +9,13 @@ import { SpecError } from "../spec/spec-error.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
+import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
+import {
+  policySchemaCommand,
+  policyShadowReportCommand,
+  policyTestCommand,
+  policyValidateCommand,
+} from "./policy-command.ts";
 import { parseRunArguments, runCommand } from "./run-command.ts";
 import { runsListCommand, runsShowCommand } from "./runs-command.ts";
 import { DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
@@ -30,6 +37,15 @@ commands:
   agents list [--json]             the agents the server runs, and their models
   journal verify <run>             recompute a run's hash chain
   spec validate <agent.yaml…>      check spec files (offline), with file:line:column errors
+  kill <agent> | --tenant T | --all [--reason R]
+                                   throw a kill switch: in-flight tool calls are aborted, nothing new runs
+  resume <agent> | --tenant T | --all
+                                   lift a kill switch
+  kill-switches [--json]           the kill switches thrown now
+  policy validate [agent…]         check every policy against the schema generated from the tools (offline)
+  policy test <tests.yaml…>        run table-driven policy tests (offline)
+  policy schema <agent>            print the Cedar schema generated from the agent's tools
+  policy shadow-report <agent>     what the agent's shadow policies would have changed
 
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
 
@@ -45,6 +61,9 @@ const OPTIONS = {
   limit: { type: "string" },
   "idempotency-key": { type: "string" },
   concurrency: { type: "string" },
+  reason: { type: "string" },
+  tenant: { type: "string" },
+  all: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -137,6 +156,38 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         if (rest[0] === "verify" && rest[1])
           return await journalVerifyCommand({ client, io, runId: rest[1] });
         throw usage("keel journal verify <run>");
+      case "kill":
+      case "resume": {
+        const target = {
+          ...(rest[0] === undefined ? {} : { agent: rest[0] }),
+          ...(values.tenant === undefined ? {} : { tenant: values.tenant }),
+          all: values.all ?? false,
+        };
+        return command === "kill"
+          ? await killCommand({
+              client,
+              io,
+              target,
+              ...(values.reason === undefined ? {} : { reason: values.reason }),
+            })
+          : await resumeCommand({ client, io, target });
+      }
+      case "kill-switches":
+        return await killSwitchesCommand({ client, io, json: values.json ?? false });
+      case "policy": {
+        const packagesModule = values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE;
+        if (rest[0] === "validate")
+          return await policyValidateCommand({ io, packagesModule, agents: rest.slice(1) });
+        if (rest[0] === "test" && rest.length > 1)
+          return await policyTestCommand({ io, packagesModule, files: rest.slice(1) });
+        if (rest[0] === "schema" && rest[1])
+          return await policySchemaCommand({ io, packagesModule, agent: rest[1] });
+        if (rest[0] === "shadow-report" && rest[1])
+          return await policyShadowReportCommand({ client, io, agent: rest[1], json: values.json ?? false });
+        throw usage(
+          "keel policy validate [agent…] | test <tests.yaml…> | schema <agent> | shadow-report <agent>",
+        );
+      }
       case "spec":
         if (rest[0] === "validate" && rest.length > 1)
           return await specValidateCommand({ io, files: rest.slice(1) });

@@ -35,7 +35,8 @@ export function compileCondition(condition: ToolCondition, reading: ConditionRea
 function compileComparison(comparison: ToolComparison, reading: ConditionReading): string {
   const { guard, test } =
     typeof comparison.value === "number" ? numericTest(comparison) : valueTest(comparison);
-  return reading === "restrictive" ? `(!(${guard}) || ${test})` : `(${guard} && ${test})`;
+  // if-then-else rather than `!guard || test` so Cedar's validator sees the guard protect the access.
+  return reading === "restrictive" ? `(if ${guard} then ${test} else true)` : `(${guard} && ${test})`;
 }
 
 function numericTest(comparison: ToolComparison): { guard: string; test: string } {

@@ -11,6 +11,7 @@ import type { Store } from "../store/store.ts";
 import { errorResponse } from "./http-error.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
 import { parseBody } from "./parse-body.ts";
+import { registerPolicyRoutes } from "./policy-routes.ts";
 import { presentRun } from "./present-run.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 
@@ -66,6 +67,7 @@ export function createApp(options: AppOptions): Hono {
   app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
   if (options.chatCompletions) app.route("/", options.chatCompletions);
   if (options.governor) registerKillRoutes(app, { governor: options.governor, agents, principal });
+  if (options.governor) registerPolicyRoutes(app, { governor: options.governor, agents, store });
 
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AgentSpec } from "./agent-spec.ts";
+import { PolicyTests } from "./policy-tests.ts";
 import { RulesTable } from "./rules-table.ts";
 
 /**
@@ -11,6 +12,7 @@ export function renderJsonSchemas(): Record<string, string> {
   return {
     "agent-spec.schema.json": render(AgentSpec),
     "rules-table.schema.json": render(RulesTable),
+    "policy-tests.schema.json": render(PolicyTests),
   };
 }
 

@@ -1,0 +1,45 @@
+import type { Hono } from "hono";
+import { KeelError } from "../errors/keel-error.ts";
+import type { KeelGovernor } from "../governance/create-governor.ts";
+import { shadowReport } from "../governance/shadow-report.ts";
+import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import type { Store } from "../store/store.ts";
+
+/**
+ * Policy reports over HTTP: `GET /v1/agents/{name}/policies` lists the policies the governor enforces (and those
+ * in shadow) for the agent's current version; `…/policies/shadow-report` says what the shadow ones would have
+ * changed, from the journal.
+ */
+export function registerPolicyRoutes(
+  app: Hono,
+  options: { governor: KeelGovernor; agents: AgentCatalog; store: Store },
+): void {
+  const { governor, agents, store } = options;
+  const requireAgent = (name: string) => {
+    const agent = agents.current(name);
+    if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
+    return agent;
+  };
+  app.get("/v1/agents/:name/policies", (context) => {
+    const agent = requireAgent(context.req.param("name"));
+    const loaded = governor.loaded(agent.name, agent.version);
+    if (!loaded)
+      throw new KeelError("not_found", `the governor has not loaded ${agent.name}@${agent.version}`);
+    return context.json({
+      agent: agent.name,
+      version: agent.version,
+      generation: loaded.generation,
+      policies: [...loaded.info.values()].map((info) => ({
+        id: info.id,
+        effect: info.review ? "review" : info.effect,
+        mode: info.mode,
+        source: info.source,
+        reason: info.reason,
+      })),
+    });
+  });
+  app.get("/v1/agents/:name/policies/shadow-report", async (context) => {
+    const agent = requireAgent(context.req.param("name"));
+    return context.json(await shadowReport(store.sql, agent.name));
+  });
+}
