@@ -121,6 +121,9 @@ export async function verifyCapability(
       ] as const
     ).find(([claim, expected]) => claims[claim] !== expected);
     if (mismatch) return { ok: false, reason: `the token was issued for another ${mismatch[0]}` };
+    if (binding.agent !== undefined && claims.iss !== `keel:agent:${binding.agent}`) {
+      return { ok: false, reason: "the token was issued to another agent" };
+    }
     if (options.revocations.isRevoked(claims.jti!, binding.runId)) {
       return { ok: false, reason: "the token has been revoked" };
     }

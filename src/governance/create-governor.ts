@@ -32,6 +32,8 @@ export type GovernorOptions = {
   refreshMs?: number;
   /** Past this long without a successful refresh (once started), every action is denied. */
   maxStalenessMs?: number;
+  /** A rate-limit store that does not answer within this long is treated as down: the call is denied. */
+  rateLimitTimeoutMs?: number;
   log?: (message: string) => void;
 };
 
@@ -60,6 +62,7 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
   const maxArgumentBytes = options.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES;
   const refreshMs = options.refreshMs ?? 1_000;
   const maxStalenessMs = options.maxStalenessMs ?? 30_000;
+  const rateLimitTimeoutMs = options.rateLimitTimeoutMs ?? 2_000;
   const log = options.log ?? ((message: string) => console.error(message));
   const agents = new Map<string, LoadedAgent>();
   const killSwitch = new KillSwitch({ store, now });
@@ -183,6 +186,7 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
         tool: tool.name,
         principal: request.principal,
         now: now(),
+        timeoutMs: rateLimitTimeoutMs,
       });
     } catch (error) {
       return withShadow(

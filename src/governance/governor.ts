@@ -77,7 +77,14 @@ export type PolicyDecision =
   | (DecisionCommon & { decision: "deny"; code: DenyCode });
 
 /** What a tool (or the tool node on its behalf) checks a capability token against. */
-export type CapabilityBinding = { runId: string; tool: string; callId: string; argumentsHash: string };
+export type CapabilityBinding = {
+  runId: string;
+  tool: string;
+  callId: string;
+  argumentsHash: string;
+  /** `name@version` of the agent the call belongs to; a token issued to another agent is refused. */
+  agent?: string;
+};
 
 /** The token's checked claims, or why it is refused. */
 export type CapabilityCheck =

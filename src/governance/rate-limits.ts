@@ -16,6 +16,8 @@ export async function takeRateLimits(options: {
   tool: string;
   principal: Principal;
   now: number;
+  /** A store that does not answer within this long is down. */
+  timeoutMs: number;
 }): Promise<RateLimitVerdict> {
   for (const rule of options.rules) {
     if (rule.tool !== "*" && rule.tool !== options.tool) continue;
@@ -36,8 +38,33 @@ export async function takeRateLimits(options: {
       }
     });
     const key = [options.agent, rule.id, ...parts].join("|");
-    const answer = await options.store.takeToken({ key, bucket: rule.bucket, now: options.now });
-    if (!answer.allowed) return { rule: rule.id, retryAfterMs: answer.retryAfterMs };
+    const answer: unknown = await withTimeout(
+      options.store.takeToken({ key, bucket: rule.bucket, now: options.now }),
+      options.timeoutMs,
+    );
+    if (
+      answer === null ||
+      typeof answer !== "object" ||
+      typeof (answer as { allowed?: unknown }).allowed !== "boolean"
+    ) {
+      throw new Error(`the rate-limit store answered ${JSON.stringify(answer)} instead of a bucket answer`);
+    }
+    const { allowed, retryAfterMs } = answer as { allowed: boolean; retryAfterMs?: unknown };
+    if (allowed !== true) {
+      return { rule: rule.id, retryAfterMs: typeof retryAfterMs === "number" ? retryAfterMs : 0 };
+    }
   }
   return null;
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

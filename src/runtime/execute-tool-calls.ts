@@ -27,7 +27,7 @@ export const executeToolCalls: GraphNode = {
 };
 
 async function runOneCall(context: NodeContext, call: ToolCallState): Promise<void> {
-  const { agent, journal, signal } = context;
+  const { journal, signal } = context;
   const base = { step: call.step, callId: call.callId, tool: call.tool };
   if (call.attempts >= MAX_ATTEMPTS) {
     await journal.commit(
@@ -83,9 +83,50 @@ async function runOneCall(context: NodeContext, call: ToolCallState): Promise<vo
     end: () => {},
   };
   try {
+    const refused =
+      decision.capability === undefined ? null : await checkCapability(context, call, decision.capability);
+    if (refused) {
+      await journal.commit(
+        {
+          type: "policy-decision",
+          payload: {
+            ...event.payload,
+            decision: "deny",
+            code: "capability_invalid",
+            stage: "capability",
+            reasons: [refused],
+          },
+        },
+        end(base, { code: "denied", message: `denied: ${refused}` }),
+      );
+      return;
+    }
     await startAndRun(context, call, base, event, inFlight, decision.capability);
   } finally {
     inFlight.end();
+  }
+}
+
+/**
+ * The tool's side of the token: an in-process tool is handed only a token that verifies for exactly this call
+ * (signature, expiry, run, call, tool, argument hash, revocation). Returns why it does not, or null.
+ */
+async function checkCapability(
+  context: NodeContext,
+  call: ToolCallState,
+  token: string,
+): Promise<string | null> {
+  try {
+    const check = await context.governor!.verifyCapability(token, {
+      runId: context.journal.state.runId,
+      tool: call.tool,
+      callId: call.callId,
+      argumentsHash: call.argumentsHash,
+      agent: `${context.agent.name}@${context.agent.version}`,
+    });
+    return check.ok ? null : `the capability token was refused: ${check.reason}`;
+  } catch (error) {
+    return `the capability token could not be verified: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 
