@@ -7,8 +7,8 @@
 import { writeFile } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { chatBody, createBenchClient } from "./gateway-http-client.ts";
 import { startTemporaryPostgres } from "../test/support/temporary-postgres.ts";
+import { chatBody, createBenchClient } from "./gateway-http-client.ts";
 import { rssMiB, startChild } from "./gateway-processes.ts";
 
 const { values } = parseArgs({

@@ -32,7 +32,8 @@ export function trainTextClassifier(examples: readonly LabelledExample[]): TextC
   return {
     labels,
     classify(text) {
-      const found = features(text);
+      // Words never seen in training say nothing about any label; counting them would favour small labels.
+      const found = features(text).filter((feature) => vocabulary.has(feature));
       const scores = labels.map((label) => {
         const table = counts.get(label)!;
         const total = totals.get(label)!;
