@@ -109,6 +109,36 @@ describe("executeToolCall", () => {
     assert.equal(sawAbort, true);
   });
 
+  test("leaves no unhandled rejection when the run is aborted while the tool is being started", async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    try {
+      const controller = new AbortController();
+      const abortsItself = defineTool({
+        name: "aborts_itself",
+        description: "Aborts the run as it starts, then fails.",
+        input: z.object({}),
+        async execute(_input, { signal }) {
+          controller.abort(new Error("killed while starting"));
+          signal.throwIfAborted();
+        },
+      });
+      const outcome = await executeToolCall({
+        tool: abortsItself,
+        arguments: {},
+        context,
+        signal: controller.signal,
+        timeoutMs: 1000,
+      });
+      assert.equal(outcome.outcome === "error" && outcome.error.code, "cancelled");
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", record);
+    }
+  });
+
   test("rejects output that breaks the tool's own output schema", async () => {
     const liar = defineTool({
       name: "liar",

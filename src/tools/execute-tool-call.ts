@@ -87,6 +87,8 @@ export async function executeToolCall(options: {
 
 /** A tool that ignores its signal must not hold the run past its timeout or a cancel. */
 async function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  // Handled first: a tool aborted while it was being started must not leave its rejection unhandled.
+  work.catch(() => undefined);
   signal.throwIfAborted();
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_resolve, reject) => {
