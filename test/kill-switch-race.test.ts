@@ -17,7 +17,7 @@ import { governedTools } from "../src/runtime/governed-tools.ts";
 import { RunJournal } from "../src/runtime/run-journal.ts";
 import { foldEvents } from "../src/runtime/run-state.ts";
 import { GovernanceSection } from "../src/spec/governance-section.ts";
-import type { Store } from "../src/store/store.ts";
+import type { Lease, Store } from "../src/store/store.ts";
 import { defineTool } from "../src/tools/tool.ts";
 import { scriptedAgent } from "./support/scripted-agent.ts";
 
@@ -26,7 +26,7 @@ const TRIALS = 1_000;
 /** A store that only appends, after a random delay, recording what each run's journal received. */
 function latencyStore(random: () => number, written: Map<string, NewEvent[]>): Store {
   return {
-    async append({ lease, events }) {
+    async append({ lease, events }: { lease: Lease; events: readonly NewEvent[] }) {
       const delay = random();
       if (delay > 0.3) await new Promise((resolve) => setTimeout(resolve, Math.floor(delay * 2)));
       else await Promise.resolve();
