@@ -94,7 +94,7 @@ for (const kind of kinds) {
       for (const decision of decisions) {
         assert.deepEqual(decision.agent, { name: "support-triage", version: "1.0.0" });
         assert.deepEqual(decision.principal, customer);
-        assert.match(decision.capabilityId ?? "", /^[\w-]{16}$/);
+        assert.match(decision.capabilityId ?? "", /^[0-9a-f-]{36}$/);
         assert.equal(JSON.stringify(decision).includes("eyJ"), false, "the token itself is never journaled");
       }
       // The refund was decided knowing the run had read personal data.

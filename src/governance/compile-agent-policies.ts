@@ -55,10 +55,11 @@ export function compileAgentPolicies(agent: GovernedAgent): CompiledPolicies {
   const agentScope = (action: string) =>
     `principal == ${entityText(ENTITY.agent, agent.name)}, action ${action}, resource`;
   const toolScope = (tool: string) => agentScope(`== ${actionText(toolActionId(tool))}`);
-  const anyToolScope = agentScope(`in ${actionText(CALL_TOOL)}`);
+  const toolsScope = (tools: readonly string[]) =>
+    agentScope(`in [${tools.map((tool) => actionText(toolActionId(tool))).join(", ")}]`);
 
   addToolTiers(governance, toolScope, add);
-  addDataAccess(governance, anyToolScope, add);
+  addDataAccess(governance, agent.tools, toolsScope, add);
   add(
     {
       id: "model-calls",
@@ -153,9 +154,21 @@ function addToolTiers(governance: GovernanceSection, toolScope: (tool: string) =
   }
 }
 
-function addDataAccess(governance: GovernanceSection, anyToolScope: string, add: Add): void {
+/**
+ * Data access, compiled against the tools' declarations: each rule names the tools it covers, so deciding needs
+ * no tool attributes at run time (and a tool that declares no such data is simply not listed).
+ */
+function addDataAccess(
+  governance: GovernanceSection,
+  tools: GovernedAgent["tools"],
+  toolsScope: (tools: readonly string[]) => string,
+  add: Add,
+): void {
   const { dataAccess } = governance;
-  if (!dataAccess.allowPii) {
+  const holding = (dataClass: string) =>
+    tools.filter((tool) => tool.dataClasses.includes(dataClass)).map((tool) => tool.name);
+  const pii = holding("pii");
+  if (!dataAccess.allowPii && pii.length > 0) {
     add(
       {
         id: "governance.dataAccess.allowPii",
@@ -164,10 +177,11 @@ function addDataAccess(governance: GovernanceSection, anyToolScope: string, add:
         reason: "the agent is not granted personal data (pii), and this tool returns it",
         source: "governance.dataAccess.allowPii",
       },
-      `forbid(${anyToolScope}) when { resource.dataClasses.contains("pii") };`,
+      `forbid(${toolsScope(pii)});`,
     );
   }
-  if (!dataAccess.allowFinancial) {
+  const financial = holding("financial");
+  if (!dataAccess.allowFinancial && financial.length > 0) {
     add(
       {
         id: "governance.dataAccess.allowFinancial",
@@ -176,10 +190,11 @@ function addDataAccess(governance: GovernanceSection, anyToolScope: string, add:
         reason: "the agent is not granted financial data, and this tool touches it",
         source: "governance.dataAccess.allowFinancial",
       },
-      `forbid(${anyToolScope}) when { resource.dataClasses.contains("financial") };`,
+      `forbid(${toolsScope(financial)});`,
     );
   }
-  if (dataAccess.maxRecordsPerQuery !== undefined) {
+  const counting = tools.filter((tool) => tool.recordLimitArgument !== undefined).map((tool) => tool.name);
+  if (dataAccess.maxRecordsPerQuery !== undefined && counting.length > 0) {
     add(
       {
         id: "governance.dataAccess.maxRecordsPerQuery",
@@ -188,20 +203,23 @@ function addDataAccess(governance: GovernanceSection, anyToolScope: string, add:
         reason: `one call may ask for at most ${dataAccess.maxRecordsPerQuery} records`,
         source: "governance.dataAccess.maxRecordsPerQuery",
       },
-      `forbid(${anyToolScope}) when { context has records && context.records > ${dataAccess.maxRecordsPerQuery} };`,
+      `forbid(${toolsScope(counting)}) when { context has records && context.records > ${dataAccess.maxRecordsPerQuery} };`,
     );
   }
-  const sensitive = EGRESS_SENSITIVE_CLASSES.map((name) => cedarString(name)).join(", ");
-  add(
-    {
-      id: "data-egress:after-sensitive-data",
-      effect: "forbid",
-      review: true,
-      reason: "the run has read personal or secret data, so sending data outside needs review",
-      source: "governance.dataAccess",
-    },
-    `forbid(${anyToolScope}) when { resource.sendsDataOutside && context.session.dataClasses.containsAny([${sensitive}]) };`,
-  );
+  const sending = tools.filter((tool) => tool.sendsDataOutside).map((tool) => tool.name);
+  if (sending.length > 0) {
+    const sensitive = EGRESS_SENSITIVE_CLASSES.map((name) => cedarString(name)).join(", ");
+    add(
+      {
+        id: "data-egress:after-sensitive-data",
+        effect: "forbid",
+        review: true,
+        reason: "the run has read personal or secret data, so sending data outside needs review",
+        source: "governance.dataAccess",
+      },
+      `forbid(${toolsScope(sending)}) when { context.session.dataClasses.containsAny([${sensitive}]) };`,
+    );
+  }
 }
 
 function addDelegation(governance: GovernanceSection, add: Add): void {

@@ -3,8 +3,9 @@ import { toCedarValue } from "./cedar-input.ts";
 import { CALL_MODEL, ENTITY, HANDOFF, ref, SEND_MESSAGE } from "./cedar-names.ts";
 import { numericView } from "./cedar-values.ts";
 import type { ActionRequest } from "./governor.ts";
-import type { LoadedAgent, LoadedTool, PolicySets } from "./load-governed-agent.ts";
+import type { LoadedAgent, LoadedTool, PolicySets, SideSet } from "./load-governed-agent.ts";
 import type { EntityRef, PolicyAnswer, PolicyEngine, PolicyEntity } from "./policy-engine.ts";
+import { type PathTree, pruneValue, type Side } from "./policy-index.ts";
 
 /** What the policies say about one action, before rate limits and capability tokens. */
 export type PolicyOutcome =
@@ -16,12 +17,16 @@ export type PolicyOutcome =
       reasons: string[];
     };
 
-/** The Cedar question for an action, asked once for the agent and once for the user. */
+/**
+ * The Cedar question for an action, asked once for the agent and once for the user. The context is built on
+ * demand with only the parts the applicable policies read, because handing values to WebAssembly is most of a
+ * decision's cost.
+ */
 export type PolicyQuestion = {
   action: EntityRef;
   resource: EntityRef;
-  context: Record<string, unknown>;
-  entities: PolicyEntity[];
+  entities: { agent: PolicyEntity; user: PolicyEntity; resource: PolicyEntity; action: PolicyEntity };
+  context(tree: PathTree): Record<string, unknown>;
   /** Words for reasons: "call issue_refund". */
   describe: string;
 };
@@ -34,24 +39,29 @@ export function buildPolicyQuestion(
   checkedArguments: unknown,
 ): PolicyQuestion {
   const { principal } = request;
-  const session = { dataClasses: [...request.dataClasses] };
-  const user = { subject: principal.subject, tenant: principal.tenant, roles: [...principal.roles] };
+  const parts: Record<string, () => unknown> = {
+    session: () => ({ dataClasses: [...request.dataClasses] }),
+    user: () => ({ subject: principal.subject, tenant: principal.tenant, roles: [...principal.roles] }),
+  };
   const userEntity = buildUserEntity(principal);
   if (request.kind === "tool-call" && tool && request.tool) {
-    const context: Record<string, unknown> = {
-      input: (tool.inputType && toCedarValue(request.tool.arguments, tool.inputType)) ?? {},
-      numbers: numericView(request.tool.arguments),
-      session,
-      user,
-      argumentsHash: request.tool.argumentsHash,
-    };
+    const args = request.tool.arguments;
+    parts.input = () => (tool.inputType && toCedarValue(args, tool.inputType)) ?? {};
+    parts.numbers = () => numericView(args);
+    const hash = request.tool.argumentsHash;
+    parts.argumentsHash = () => hash;
     const records = recordsAsked(tool, checkedArguments);
-    if (records !== null) context.records = records;
+    if (records !== null) parts.records = () => records;
     return {
       action: tool.action,
       resource: tool.resource,
-      context,
-      entities: [agent.agentEntity, userEntity, tool.entity, tool.actionEntity],
+      entities: {
+        agent: agent.agentEntity,
+        user: userEntity,
+        resource: tool.entity,
+        action: tool.actionEntity,
+      },
+      context: (tree) => buildContext(parts, tree),
       describe: `call ${tool.name}`,
     };
   }
@@ -72,11 +82,27 @@ export function buildPolicyQuestion(
   return {
     action: ref(ENTITY.action, actionId),
     resource,
-    context: { session, user },
-    entities: [agent.agentEntity, userEntity, resourceEntity, agent.actionEntities.get(actionId)!],
+    entities: {
+      agent: agent.agentEntity,
+      user: userEntity,
+      resource: resourceEntity,
+      action: agent.actionEntities.get(actionId)!,
+    },
+    context: (tree) => buildContext(parts, tree),
     describe:
       request.kind === "model-call" ? `call the model ${resource.id}` : `${actionId} to ${resource.id}`,
   };
+}
+
+function buildContext(parts: Record<string, () => unknown>, tree: PathTree): Record<string, unknown> {
+  const context: Record<string, unknown> = {};
+  const names = tree.whole ? Object.keys(parts) : [...tree.children.keys()];
+  for (const name of names) {
+    const part = parts[name];
+    if (!part) continue;
+    context[name] = tree.whole ? part() : pruneValue(part(), tree.children.get(name)!);
+  }
+  return context;
 }
 
 /** The user entity: member of its roles and its tenant, so policies can say `principal in Keel::Role::"admin"`. */
@@ -107,20 +133,49 @@ export function evaluatePolicies(
   question: PolicyQuestion,
   principal: Principal,
 ): PolicyOutcome {
-  const ask = (setId: string, who: EntityRef): PolicyAnswer =>
-    engine.evaluate({
-      setId,
-      principal: who,
-      action: question.action,
-      resource: question.resource,
-      context: question.context,
-      entities: question.entities,
-    });
+  const bySide = sets.get(question.action.id);
+  if (!bySide) {
+    return {
+      decision: "deny",
+      code: "not_permitted",
+      policies: [],
+      reasons: [`no policy applies to the action ${question.action.id}`],
+    };
+  }
   const userRef = ref(ENTITY.user, principal.subject);
-  const sides = [
-    { who: agent.agentRef, label: `agent ${agent.name}`, answer: ask(sets.all, agent.agentRef) },
-    { who: userRef, label: `user ${principal.subject}`, answer: ask(sets.all, userRef) },
-  ];
+  const ask = (set: SideSet, side: Side, withoutReview: boolean): PolicyAnswer => {
+    switch (set.kind) {
+      case "empty":
+        return { decision: "deny", determining: [], errors: [] };
+      case "trivial":
+        return { decision: "allow", determining: set.permits, errors: [] };
+      case "cedar": {
+        const entities: PolicyEntity[] = [];
+        if (set.principalEntity)
+          entities.push(side === "agent" ? question.entities.agent : question.entities.user);
+        if (set.resourceEntity) entities.push(question.entities.resource);
+        if (set.actionEntity) entities.push(question.entities.action);
+        return engine.evaluate({
+          setId: withoutReview ? set.noReview : set.all,
+          principal: side === "agent" ? agent.agentRef : userRef,
+          action: question.action,
+          resource: question.resource,
+          context: question.context(set.context),
+          entities,
+        });
+      }
+      default: {
+        const unreachable: never = set;
+        throw new Error(`unknown policy set ${JSON.stringify(unreachable)}`);
+      }
+    }
+  };
+  const sides = (["agent", "user"] as const).map((side) => ({
+    side,
+    set: bySide[side],
+    label: side === "agent" ? `agent ${agent.name}` : `user ${principal.subject}`,
+    answer: ask(bySide[side], side, false),
+  }));
   const errors = sides.flatMap((side) => side.answer.errors);
   if (errors.length > 0) {
     return {
@@ -147,7 +202,7 @@ export function evaluatePolicies(
   for (const side of sides) {
     const permitted =
       side.answer.decision === "allow" ||
-      (side.answer.determining.length > 0 && ask(sets.noReview, side.who).decision === "allow");
+      (side.answer.determining.length > 0 && ask(side.set, side.side, true).decision === "allow");
     if (!permitted) {
       return {
         decision: "deny",

@@ -199,6 +199,14 @@ function withToken(
   };
 }
 
+/** A team policy on one tool whose condition only Cedar can decide. */
+function quarantine(tool: string): { path: string; text: string } {
+  return {
+    path: "quarantine.cedar",
+    text: `forbid(principal, action == Keel::Action::"tool:${tool}", resource) when { context.session.dataClasses.contains("quarantined") };`,
+  };
+}
+
 function engineFailure(kind: "throws" | "throws-text" | "errors" | "undecided" | "undefined"): PolicyEngine {
   const real = createCedarPolicyEngine();
   return {
@@ -236,7 +244,8 @@ export function failClosedCases(): FailClosedCase[] {
     for (const tool of TOOL_NAMES) {
       add(
         simple("policy engine failure", `${tool}: the engine ${kind}`, undefined, async () => ({
-          governor: await governorWith({ engine: engineFailure(kind) }),
+          // A conditional policy on the tool, so deciding it needs the engine (unconditional permits do not).
+          governor: await governorWith({ engine: engineFailure(kind), policyFiles: [quarantine(tool)] }),
           tool,
           arguments: VALID[tool],
         })),
