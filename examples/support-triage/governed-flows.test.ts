@@ -97,6 +97,15 @@ for (const kind of kinds) {
         assert.match(decision.capabilityId ?? "", /^[0-9a-f-]{36}$/);
         assert.equal(JSON.stringify(decision).includes("eyJ"), false, "the token itself is never journaled");
       }
+      // Every action, model calls included, is journaled with both the agent and the user it acted for.
+      const all = events.flatMap((event) => (event.type === "policy-decision" ? [event.payload] : []));
+      assert.ok(all.some((decision) => decision.action.startsWith("model-call")));
+      for (const decision of all) {
+        assert.deepEqual(
+          [decision.agent?.name, decision.principal?.subject],
+          ["support-triage", customer.subject],
+        );
+      }
       // The refund was decided knowing the run had read personal data.
       assert.deepEqual(decisions[1]?.dataClasses, ["internal", "pii"]);
     });
@@ -121,6 +130,10 @@ for (const kind of kinds) {
       );
       const refunds = await store.sql.query("SELECT 1 FROM shop.refunds WHERE order_id = 1017");
       assert.equal(refunds.rows.length, 0, "nothing was refunded while the call waits for review");
+      // A suspended run holds no worker: it waits in the store alone.
+      for (let i = 0; i < 50 && worker.activeRuns > 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(worker.activeRuns, 0);
     });
 
     test("forbids a refund above 500 before anything runs", async () => {

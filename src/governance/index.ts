@@ -25,4 +25,7 @@ export type {
 export { describeKill, KilledError, KillSwitch } from "./kill-switch.ts";
 export { createMemoryGovernanceStore } from "./memory-governance-store.ts";
 export type { PolicyEngine } from "./policy-engine.ts";
+export { type PolicyTestResult, runPolicyTests } from "./run-policy-tests.ts";
+export { type ShadowReport, shadowReport } from "./shadow-report.ts";
 export { createSqlGovernanceStore } from "./sql-governance-store.ts";
+export { type PolicyValidation, validateAgentPolicies } from "./validate-agent-policies.ts";

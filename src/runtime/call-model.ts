@@ -1,4 +1,5 @@
 import { type BudgetAlert, budgetCounters, describeRefusal } from "../governance/budget-ledger.ts";
+import type { ActionRequest, PolicyDecision } from "../governance/governor.ts";
 import type { ModelCallPhase, NewEvent, PayloadOf } from "../journal/events.ts";
 import { hashPayload } from "../journal/hash.ts";
 import { classifyModelError } from "../models/model-call-error.ts";
@@ -11,6 +12,7 @@ import {
 import type { GenerateOptions, ModelTurn } from "../models/model-provider.ts";
 import type { RouteDecision } from "../models/model-route.ts";
 import { toolInputJsonSchema } from "../tools/execute-tool-call.ts";
+import { policyDecisionPayload } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { RunState } from "./run-state.ts";
@@ -339,27 +341,27 @@ async function allowedByGovernor(
   const { governor, journal, agent, signal } = context;
   if (!governor) return true;
   const state = journal.state;
-  let decision: { decision: "allow" | "review" | "deny"; reasons: string[] };
+  const request: ActionRequest = {
+    kind: "model-call",
+    runId: state.runId,
+    agent: { name: agent.name, version: agent.version },
+    principal: state.principal,
+    model: { provider: base.provider, id: base.model },
+    dataClasses: state.dataClasses,
+  };
+  let decision: PolicyDecision;
   try {
-    decision = await governor.decide(
-      {
-        kind: "model-call",
-        runId: state.runId,
-        agent: { name: agent.name, version: agent.version },
-        principal: state.principal,
-        model: { provider: base.provider, id: base.model },
-        dataClasses: [],
-      },
-      { signal },
-    );
+    decision = await governor.decide(request, { signal });
   } catch (error) {
     // Any error inside the governor is a deny (invariant 2).
-    decision = { decision: "deny", reasons: [`the governor failed: ${String(error)}`] };
+    const reasons = [`the governor failed: ${String(error)}`];
+    decision = { decision: "deny", code: "internal_error", stage: "internal", reasons, policies: [] };
   }
   const action = `model-call:${base.provider}/${base.model}`;
+  // Recorded like every decision: the agent, the user it acts for, the policies and the reasons.
   const journaled: NewEvent = {
     type: "policy-decision",
-    payload: { action, decision: decision.decision, reasons: decision.reasons },
+    payload: { ...policyDecisionPayload(request, decision), action },
   };
   if (decision.decision === "allow") {
     journal.stage(journaled);
