@@ -11,6 +11,7 @@ import { type CliIo, processIo } from "./cli-io.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
 import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
 import {
+  policyReloadCommand,
   policySchemaCommand,
   policyShadowReportCommand,
   policyTestCommand,
@@ -46,6 +47,7 @@ commands:
   policy test <tests.yaml…>        run table-driven policy tests (offline)
   policy schema <agent>            print the Cedar schema generated from the agent's tools
   policy shadow-report <agent>     what the agent's shadow policies would have changed
+  policy reload <agent>            re-read the agent's policies on the server and swap them in
 
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
 
@@ -182,10 +184,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           return await policyTestCommand({ io, packagesModule, files: rest.slice(1) });
         if (rest[0] === "schema" && rest[1])
           return await policySchemaCommand({ io, packagesModule, agent: rest[1] });
+        if (rest[0] === "reload" && rest[1]) return await policyReloadCommand({ client, io, agent: rest[1] });
         if (rest[0] === "shadow-report" && rest[1])
           return await policyShadowReportCommand({ client, io, agent: rest[1], json: values.json ?? false });
         throw usage(
-          "keel policy validate [agent…] | test <tests.yaml…> | schema <agent> | shadow-report <agent>",
+          "keel policy validate [agent…] | test <tests.yaml…> | schema <agent> | shadow-report <agent> | reload <agent>",
         );
       }
       case "spec":

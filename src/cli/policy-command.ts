@@ -174,3 +174,21 @@ export async function policyShadowReportCommand(options: {
   }
   return 0;
 }
+
+/** `keel policy reload <agent>`: have the server re-read the agent's policies from disk and swap them in. */
+export async function policyReloadCommand(options: {
+  client: ApiClient;
+  io: CliIo;
+  agent: string;
+}): Promise<number> {
+  const result = await options.client.request<{
+    agent: string;
+    version: string;
+    policies: number;
+    generation: number;
+  }>("POST", `/v1/agents/${encodeURIComponent(options.agent)}/policies/reload`);
+  options.io.out(
+    `reloaded ${result.agent}@${result.version}: ${result.policies} policies (generation ${result.generation})`,
+  );
+  return 0;
+}

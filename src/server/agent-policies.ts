@@ -1,9 +1,14 @@
+import { KeelError } from "../errors/keel-error.ts";
 import { createGovernor, type KeelGovernor } from "../governance/create-governor.ts";
 import type { GovernedAgent } from "../governance/governed-agent.ts";
 import { createSqlGovernanceStore } from "../governance/sql-governance-store.ts";
+import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { AgentDefinition } from "../runtime/agent-definition.ts";
+import type { AgentPackage } from "../runtime/agent-package.ts";
 import { governedTools } from "../runtime/governed-tools.ts";
+import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
+import { SpecError } from "../spec/spec-error.ts";
 import type { Store } from "../store/store.ts";
 
 /** What the governor needs of a loaded agent version: its governance section, its bound tools, its Cedar files. */
@@ -39,4 +44,56 @@ export async function createAgentGovernor(options: {
   await governor.refresh();
   governor.start();
   return governor;
+}
+
+/** What a policy reload did. */
+export type PolicyReload = { agent: string; version: string; policies: number; generation: number };
+
+/**
+ * Re-read an agent's spec and Cedar files from disk and swap the governor's policies for its current version in
+ * one step: decisions already being made finish on the old sets, the next ones use the new. The spec on disk
+ * must still be the version being served; a new version is deployed, not reloaded.
+ */
+export async function reloadAgentPolicies(options: {
+  governor: KeelGovernor;
+  agents: AgentCatalog;
+  packages: readonly AgentPackage[];
+  name: string;
+}): Promise<PolicyReload> {
+  const definition = options.agents.current(options.name);
+  if (!definition) throw new KeelError("not_found", `no agent named "${options.name}"`);
+  let found: LoadedAgentSpec | null = null;
+  for (const agentPackage of options.packages) {
+    const loaded = await loadAgentSpec(agentPackage.specFile).catch((error: unknown) => {
+      if (error instanceof SpecError) {
+        throw new KeelError("invalid_spec", error.message, {
+          issues: error.issues.map((issue) => ({ ...issue })),
+        });
+      }
+      throw error;
+    });
+    if (loaded.spec.name === options.name) found = loaded;
+  }
+  if (!found) throw new KeelError("not_found", `no package provides agent "${options.name}"`);
+  if (found.spec.version !== definition.version) {
+    throw new KeelError(
+      "conflict",
+      `the spec on disk is ${options.name}@${found.spec.version} but ${definition.version} is served; deploy the new version instead of reloading`,
+    );
+  }
+  try {
+    await options.governor.load(governedAgentOf(found, definition));
+  } catch (error) {
+    throw new KeelError(
+      "invalid_spec",
+      `the policies did not load, so the old ones stay: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const loaded = options.governor.loaded(definition.name, definition.version)!;
+  return {
+    agent: definition.name,
+    version: definition.version,
+    policies: loaded.enforcedCount,
+    generation: loaded.generation,
+  };
 }

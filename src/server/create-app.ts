@@ -8,6 +8,7 @@ import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import type { Worker } from "../runtime/worker.ts";
 import type { Store } from "../store/store.ts";
+import type { PolicyReload } from "./agent-policies.ts";
 import { errorResponse } from "./http-error.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
 import { parseBody } from "./parse-body.ts";
@@ -36,6 +37,8 @@ export type AppOptions = {
   principal?: Principal;
   /** The governor, for kill switches and policy reports; without one those routes are absent. */
   governor?: KeelGovernor;
+  /** Re-read an agent's policies from disk and swap them into the governor (`keel serve` provides it). */
+  reloadPolicies?: (name: string) => Promise<PolicyReload>;
   log?: (message: string) => void;
   /** The governed OpenAI-compatible endpoint (chat-completions.ts); absent when no gateway key is configured. */
   chatCompletions?: Hono;
@@ -67,7 +70,16 @@ export function createApp(options: AppOptions): Hono {
   app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
   if (options.chatCompletions) app.route("/", options.chatCompletions);
   if (options.governor) registerKillRoutes(app, { governor: options.governor, agents, principal });
-  if (options.governor) registerPolicyRoutes(app, { governor: options.governor, agents, store });
+  if (options.governor) {
+    const reload = options.reloadPolicies;
+    registerPolicyRoutes(app, {
+      governor: options.governor,
+      agents,
+      store,
+      principal,
+      ...(reload ? { reload } : {}),
+    });
+  }
 
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 

@@ -2,19 +2,28 @@ import type { Hono } from "hono";
 import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import { shadowReport } from "../governance/shadow-report.ts";
+import type { Principal } from "../journal/events.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
+import type { PolicyReload } from "./agent-policies.ts";
 
 /**
  * Policy reports over HTTP: `GET /v1/agents/{name}/policies` lists the policies the governor enforces (and those
  * in shadow) for the agent's current version; `…/policies/shadow-report` says what the shadow ones would have
- * changed, from the journal.
+ * changed, from the journal; `POST …/policies/reload` re-reads the policies from disk and swaps them in.
  */
 export function registerPolicyRoutes(
   app: Hono,
-  options: { governor: KeelGovernor; agents: AgentCatalog; store: Store },
+  options: {
+    governor: KeelGovernor;
+    agents: AgentCatalog;
+    store: Store;
+    principal: Principal;
+    /** Re-read an agent's policies from disk and swap them in; absent, there is no reload route. */
+    reload?: (name: string) => Promise<PolicyReload>;
+  },
 ): void {
-  const { governor, agents, store } = options;
+  const { governor, agents, store, principal, reload } = options;
   const requireAgent = (name: string) => {
     const agent = agents.current(name);
     if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
@@ -38,6 +47,14 @@ export function registerPolicyRoutes(
       })),
     });
   });
+  if (reload) {
+    app.post("/v1/agents/:name/policies/reload", async (context) => {
+      if (!principal.roles.some((role) => role === "admin" || role === "operator")) {
+        throw new KeelError("forbidden", "reloading policies needs the admin or operator role");
+      }
+      return context.json(await reload(requireAgent(context.req.param("name")).name));
+    });
+  }
   app.get("/v1/agents/:name/policies/shadow-report", async (context) => {
     const agent = requireAgent(context.req.param("name"));
     return context.json(await shadowReport(store.sql, agent.name));

@@ -11,7 +11,7 @@ import { createWorker, type Worker } from "../runtime/worker.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import type { Store } from "../store/store.ts";
-import { createAgentGovernor, governedAgentOf } from "./agent-policies.ts";
+import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
 import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { createApp } from "./create-app.ts";
@@ -96,6 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     worker,
     ...(chatCompletions ? { chatCompletions: chatCompletions.app } : {}),
     governor,
+    reloadPolicies: (name) => reloadAgentPolicies({ governor, agents, packages: options.packages, name }),
     log,
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
