@@ -339,7 +339,6 @@ async function allowedByGovernor(
   base: { step: number; provider: string; model: string },
 ): Promise<boolean> {
   const { governor, journal, agent, signal } = context;
-  if (!governor) return true;
   const state = journal.state;
   const request: ActionRequest = {
     kind: "model-call",
@@ -351,6 +350,7 @@ async function allowedByGovernor(
   };
   let decision: PolicyDecision;
   try {
+    if (!governor) throw new Error("no governor is configured, so no action is allowed");
     decision = await governor.decide(request, { signal });
   } catch (error) {
     // Any error inside the governor is a deny (invariant 2).

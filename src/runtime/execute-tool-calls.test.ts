@@ -137,7 +137,7 @@ describe("the governed tool node", () => {
     assert.match(state.pendingAction?.reasons[0] ?? "", /read personal or secret data/);
   });
 
-  test("denies every tool call when no governor is configured, and journals why", async () => {
+  test("denies every action when no governor is configured, starting with the model call, and journals why", async () => {
     let ran = false;
     const tool = defineTool({
       name: "t",
@@ -150,14 +150,12 @@ describe("the governed tool node", () => {
     const agent = scriptedAgent({ turns: [call("t", {}), { kind: "answer", text: "x" }], tools: [tool] });
     const { events } = await drive(agent, null);
     assert.equal(ran, false);
-    assert.deepEqual(
-      toolEnds(events).map((end) => end.error?.code),
-      ["denied"],
-    );
-    const decision = events.find(
-      (event) => event.type === "policy-decision" && event.payload.action === "tool-call",
-    );
+    assert.equal(agent.modelCalls(), 0);
+    const decision = events.find((event) => event.type === "policy-decision");
+    assert.equal(decision?.type === "policy-decision" && decision.payload.decision, "deny");
     assert.equal(decision?.type === "policy-decision" && decision.payload.code, "internal_error");
+    const end = events.at(-1);
+    assert.equal(end?.type === "run-end" && end.payload.status, "failed");
   });
 
   test("denies when the governor throws, and journals the failure", async () => {
