@@ -10,6 +10,7 @@ const allowed = {
   models: ["spec", "journal", "errors"],
   tools: ["spec", "errors"],
   governance: ["spec", "journal", "store", "errors"],
+  telemetry: ["journal", "store", "spec", "errors"],
   runtime: ["spec", "journal", "store", "models", "tools", "governance", "errors"],
 };
 

@@ -119,6 +119,8 @@ export const EventPayloads = {
     startedAt: z.string(),
     deadlineAt: z.string(),
     maxSteps: z.number().int().positive(),
+    /** The W3C trace context the run was requested under; its trace continues the caller's (docs/observability.md). */
+    traceparent: z.string().max(256).optional(),
   }),
   "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
   "model-call-start": z.strictObject({

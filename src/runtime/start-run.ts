@@ -22,6 +22,8 @@ export async function startRun(options: {
   input: string;
   principal: Principal;
   idempotencyKey?: string;
+  /** The W3C `traceparent` the run was requested under; journaled so its trace continues the caller's. */
+  traceparent?: string;
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -47,6 +49,7 @@ export async function startRun(options: {
       startedAt: now.toISOString(),
       deadlineAt: new Date(now.getTime() + agent.limits.runTimeout).toISOString(),
       maxSteps: agent.limits.maxSteps,
+      ...(options.traceparent === undefined ? {} : { traceparent: options.traceparent }),
     },
     ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
   });

@@ -1,0 +1,310 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PayloadOf } from "../journal/events.ts";
+import type { SqlClient } from "../store/store.ts";
+import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
+
+/** A circuit breaker as the model gateway reports it. */
+export type BreakerReading = {
+  provider: string;
+  model: string;
+  state: "closed" | "open" | "half-open" | "isolated";
+};
+
+const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2, isolated: 3 } as const;
+
+export type TelemetryMetricsOptions = {
+  /** The projection tables' database, read at scrape time for gauges (active runs, pending approvals, budgets). */
+  sql?: SqlClient;
+  /** Circuit breakers of the model gateway, read at scrape time; absent without a gateway. */
+  breakers?: () => readonly BreakerReading[];
+  /** Node.js process metrics (`process_*`, `nodejs_*`) beside Keel's; on by default. */
+  processMetrics?: boolean;
+  /** The clock used for "today" in budget gauges. */
+  now?: () => Date;
+};
+
+/** The metrics Keel serves on `GET /metrics`, all projected from the journal except breakers and the exporter's. */
+export type TelemetryMetrics = {
+  readonly registry: Registry;
+  /** Count the events a run appended after `afterSeq`; `events` is the run's whole journal, for lookups. */
+  observeRun(events: readonly TelemetryEvent[], afterSeq: number): void;
+  /** Spans handed to the exporter, and spans it could not deliver, by reason. */
+  spansExported(count: number): void;
+  spansDropped(count: number, reason: "queue_full" | "export_failed" | "shutdown"): void;
+  setExportQueue(size: number): void;
+  driftScore(agent: string, dimension: string, psi: number): void;
+  driftAlert(agent: string, dimension: string): void;
+  /** The Prometheus text exposition. */
+  scrape(): Promise<string>;
+};
+
+/** Build the registry and its metrics. Counters count what this process projected; Prometheus sums instances. */
+export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): TelemetryMetrics {
+  const registry = new Registry();
+  const now = options.now ?? (() => new Date());
+  const sql = options.sql;
+  const tasks = new Counter({
+    name: "agent_tasks_total",
+    help: "Runs that ended, by agent, version and final status.",
+    labelNames: ["agent", "version", "status"],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "agent_task_duration_seconds",
+    help: "Wall time from run-start to run-end, waits for people included.",
+    labelNames: ["agent", "version"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: "agent_cost_usd_total",
+    help: "Model spend in US dollars, priced from the journaled usage, by agent and model.",
+    labelNames: ["agent", "model"],
+    registers: [registry],
+  });
+  const modelCalls = new Counter({
+    name: "agent_model_calls_total",
+    help: "Model calls by agent, model and outcome.",
+    labelNames: ["agent", "model", "outcome"],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: "agent_tokens_total",
+    help: "Tokens by agent, model, phase and kind; input counts cache reads and writes, which are also counted alone.",
+    labelNames: ["agent", "model", "phase", "kind"],
+    registers: [registry],
+  });
+  const toolCalls = new Counter({
+    name: "agent_tool_calls_total",
+    help: "Tool calls that ended, by agent, tool and outcome (ok, error, denied).",
+    labelNames: ["agent", "tool", "outcome"],
+    registers: [registry],
+  });
+  const policy = new Counter({
+    name: "agent_policy_decisions_total",
+    help: "Governor decisions by agent, action kind and outcome (allow, review, deny).",
+    labelNames: ["agent", "action", "decision"],
+    registers: [registry],
+  });
+  const escalations = new Counter({
+    name: "agent_escalations_total",
+    help: "Escalations by agent and kind: model_cascade (to a bigger model) or human_review (held for a person).",
+    labelNames: ["agent", "kind"],
+    registers: [registry],
+  });
+  const approvalDecision = new Histogram({
+    name: "agent_approval_decision_seconds",
+    help: "Time from a run being held for a person to its decision (or resume).",
+    labelNames: ["agent"],
+    buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 14400, 86400],
+    registers: [registry],
+  });
+  const guardFindings = new Counter({
+    name: "agent_guard_findings_total",
+    help: "Guard findings (prompt injection, PII, secrets) by agent and kind.",
+    labelNames: ["agent", "kind"],
+    registers: [registry],
+  });
+  const budgetAlerts = new Counter({
+    name: "agent_budget_alerts_total",
+    help: "Budget thresholds crossed, by scope kind (run, agent, tenant) and threshold.",
+    labelNames: ["scope_kind", "threshold"],
+    registers: [registry],
+  });
+  const driftPsi = new Gauge({
+    name: "agent_drift_psi",
+    help: "Population stability index of a distribution against its baseline window, by agent and dimension.",
+    labelNames: ["agent", "dimension"],
+    registers: [registry],
+  });
+  const driftAlerts = new Counter({
+    name: "agent_drift_alerts_total",
+    help: "Drift alarms raised (and journaled), by agent and dimension.",
+    labelNames: ["agent", "dimension"],
+    registers: [registry],
+  });
+  const exported = new Counter({
+    name: "keel_telemetry_spans_exported_total",
+    help: "Spans the OTLP exporter delivered to the collector.",
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: "keel_telemetry_spans_dropped_total",
+    help: "Spans not delivered, by reason: queue_full (back-pressure), export_failed, shutdown.",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  for (const reason of ["queue_full", "export_failed", "shutdown"]) dropped.inc({ reason }, 0);
+  const queue = new Gauge({
+    name: "keel_telemetry_export_queue_spans",
+    help: "Spans waiting in the export queue.",
+    registers: [registry],
+  });
+  registerScrapeGauges(registry, { sql, now, ...(options.breakers ? { breakers: options.breakers } : {}) });
+
+  return {
+    registry,
+    observeRun(events, afterSeq) {
+      const first = events[0];
+      if (first?.type !== "run-start") return;
+      const agent = first.payload.agent;
+      const version = first.payload.agentVersion;
+      let suspendedAt: number | null = null;
+      for (const event of events) {
+        const fresh = event.seq > afterSeq;
+        switch (event.type) {
+          case "run-suspend":
+            suspendedAt = event.payload.pendingAction ? timeOf(event) : suspendedAt;
+            break;
+          case "run-resume":
+            if (suspendedAt !== null && fresh)
+              approvalDecision.observe({ agent }, (timeOf(event) - suspendedAt) / 1000);
+            suspendedAt = null;
+            break;
+          default:
+            break;
+        }
+        if (!fresh) continue;
+        observeEvent(event, agent, version, first.at);
+      }
+    },
+    spansExported(count) {
+      exported.inc(count);
+    },
+    spansDropped(count, reason) {
+      dropped.inc({ reason }, count);
+    },
+    setExportQueue(size) {
+      queue.set(size);
+    },
+    driftScore(agent, dimension, psi) {
+      driftPsi.set({ agent, dimension }, psi);
+    },
+    driftAlert(agent, dimension) {
+      driftAlerts.inc({ agent, dimension });
+    },
+    scrape: () => registry.metrics(),
+  };
+
+  function observeEvent(event: TelemetryEvent, agent: string, version: string, startedAt: string): void {
+    switch (event.type) {
+      case "run-end":
+        tasks.inc({ agent, version, status: event.payload.status });
+        duration.observe({ agent, version }, (timeOf(event) - Date.parse(startedAt)) / 1000);
+        return;
+      case "model-call-end":
+        observeModelCall(agent, event.payload);
+        return;
+      case "tool-call-end": {
+        const outcome =
+          event.payload.outcome === "ok" ? "ok" : event.payload.error?.code === "denied" ? "denied" : "error";
+        toolCalls.inc({ agent, tool: event.payload.tool, outcome });
+        return;
+      }
+      case "policy-decision": {
+        const action = event.payload.callId !== undefined ? "tool-call" : event.payload.action.split(":")[0]!;
+        policy.inc({ agent, action, decision: event.payload.decision });
+        if (event.payload.decision === "review") escalations.inc({ agent, kind: "human_review" });
+        return;
+      }
+      case "budget-alert":
+        budgetAlerts.inc({
+          scope_kind: event.payload.scope.split(":")[0]!,
+          threshold: String(event.payload.threshold),
+        });
+        return;
+      default: {
+        const other = event as OtherEvent;
+        if (other.type === "guard-flag") {
+          guardFindings.inc({
+            agent,
+            kind: stringField(other.payload, "kind") ?? stringField(other.payload, "detector") ?? "finding",
+          });
+        }
+      }
+    }
+  }
+
+  function observeModelCall(agent: string, payload: PayloadOf<"model-call-end">): void {
+    const model = `${payload.provider}/${payload.model}`;
+    modelCalls.inc({ agent, model, outcome: payload.outcome });
+    if (payload.cost) cost.inc({ agent, model }, payload.cost.usd);
+    const phase = payload.phase ?? "execution";
+    const usage = payload.usage;
+    if (usage) {
+      tokens.inc({ agent, model, phase, kind: "input" }, usage.inputTokens);
+      tokens.inc({ agent, model, phase, kind: "output" }, usage.outputTokens);
+      tokens.inc({ agent, model, phase, kind: "cache_read" }, usage.cacheReadTokens ?? 0);
+      tokens.inc({ agent, model, phase, kind: "cache_write" }, usage.cacheWriteTokens ?? 0);
+      tokens.inc({ agent, model, phase, kind: "reasoning" }, usage.reasoningTokens ?? 0);
+    }
+    const cascaded = payload.escalations?.length ?? 0;
+    if (cascaded > 0) escalations.inc({ agent, kind: "model_cascade" }, cascaded);
+  }
+}
+
+/** Gauges read when Prometheus scrapes: they describe now, not what happened, so they are queried, not counted. */
+function registerScrapeGauges(
+  registry: Registry,
+  options: { sql: SqlClient | undefined; now: () => Date; breakers?: () => readonly BreakerReading[] },
+): void {
+  const { sql, now } = options;
+  new Gauge({
+    name: "agent_active_runs",
+    help: "Runs queued or running now, by agent.",
+    labelNames: ["agent"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sql) return;
+      const { rows } = await sql.query<{ agent: string; count: string }>(
+        `SELECT agent, count(*)::text AS count FROM keel_telemetry_runs
+          WHERE status IN ('queued', 'running') GROUP BY agent`,
+      );
+      for (const row of rows) this.set({ agent: row.agent }, Number(row.count));
+    },
+  });
+  new Gauge({
+    name: "agent_approvals_pending",
+    help: "Runs held for a person's decision now, by agent.",
+    labelNames: ["agent"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sql) return;
+      const { rows } = await sql.query<{ agent: string; count: string }>(
+        `SELECT agent, count(*)::text AS count FROM keel_telemetry_runs WHERE status = 'suspended' GROUP BY agent`,
+      );
+      for (const row of rows) this.set({ agent: row.agent }, Number(row.count));
+    },
+  });
+  new Gauge({
+    name: "agent_budget_utilisation_ratio",
+    help: "Spend over the cap of each agent and tenant budget for the current UTC day (1 = exhausted).",
+    labelNames: ["scope"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sql) return;
+      const { rows } = await sql.query<{ scope: string; ratio: number }>(
+        `SELECT scope, spent_nano_usd::float8 / (limit_usd * 1e9) AS ratio FROM keel_telemetry_budgets
+          WHERE period = $1 AND limit_usd > 0`,
+        [now().toISOString().slice(0, 10)],
+      );
+      for (const row of rows) this.set({ scope: row.scope }, Number(row.ratio));
+    },
+  });
+  const breakers = options.breakers;
+  new Gauge({
+    name: "agent_circuit_breaker_state",
+    help: "Model target circuit breakers: 0 closed, 1 half-open, 2 open, 3 isolated.",
+    labelNames: ["provider", "model"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const reading of breakers?.() ?? []) {
+        this.set({ provider: reading.provider, model: reading.model }, BREAKER_VALUE[reading.state]);
+      }
+    },
+  });
+}
