@@ -12,6 +12,7 @@ const allowed = {
   governance: ["spec", "journal", "store", "errors"],
   telemetry: ["journal", "store", "spec", "errors"],
   runtime: ["spec", "journal", "store", "models", "tools", "governance", "errors"],
+  evals: ["runtime", "models", "governance", "store", "journal", "spec", "tools", "errors"],
 };
 
 const modules = Object.keys(allowed);

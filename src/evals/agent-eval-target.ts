@@ -1,0 +1,62 @@
+import type { Principal } from "../journal/events.ts";
+import type { AgentDefinition } from "../runtime/agent-definition.ts";
+import { startRun } from "../runtime/start-run.ts";
+import type { Worker } from "../runtime/worker.ts";
+import type { Store } from "../store/store.ts";
+import { type CaseOutcome, outcomeFromEvents } from "./case-outcome.ts";
+import type { EvalTarget } from "./eval-target.ts";
+
+/** Who asks in an eval when a case names nobody: a customer of the default tenant. */
+export const EVAL_PRINCIPAL: Principal = {
+  subject: "eval@keel.local",
+  tenant: "default",
+  roles: ["customer"],
+};
+
+/** A run waiting for a person, or ended: either way the eval has what it needs to grade. */
+const SETTLED = new Set(["suspended", "completed", "failed", "cancelled", "budget_exceeded"]);
+
+/**
+ * End-to-end target: each case becomes a real run of the agent version (journal, governor, tools), interpreted
+ * by the given worker on the given store, usually an in-memory PGlite so evals never touch production data.
+ * A run that waits for a person counts as settled: the approval is what some cases expect.
+ */
+export function agentEvalTarget(options: {
+  store: Store;
+  agent: AgentDefinition;
+  worker: Worker;
+  model: string;
+  /** Longest a case may take before it is cancelled and graded as it stands. */
+  caseTimeoutMs?: number;
+}): EvalTarget {
+  const { store, agent, worker } = options;
+  const caseTimeoutMs = options.caseTimeoutMs ?? 60_000;
+  return {
+    agent: agent.name,
+    version: agent.version,
+    model: options.model,
+    async run(evalCase, { signal }): Promise<CaseOutcome> {
+      const started = performance.now();
+      const principal = evalCase.principal ?? EVAL_PRINCIPAL;
+      const { run } = await startRun({ store, agent, input: evalCase.input, principal });
+      worker.poke();
+      const deadline = started + caseTimeoutMs;
+      let lastSeq = run.lastSeq;
+      for (;;) {
+        const current = await store.getRun(run.runId);
+        if (current && SETTLED.has(current.status)) break;
+        if (signal.aborted || performance.now() > deadline) {
+          await store.requestCancel(run.runId);
+          worker.cancel(run.runId, signal.aborted ? "the eval was stopped" : "the case timed out");
+          break;
+        }
+        lastSeq = current?.lastSeq ?? lastSeq;
+        await store
+          .waitForEvents({ runId: run.runId, afterSeq: lastSeq, timeoutMs: 200, signal })
+          .catch(() => undefined);
+      }
+      const events = await store.readEvents({ runId: run.runId });
+      return outcomeFromEvents(events, { latencyMs: Math.round(performance.now() - started) });
+    },
+  };
+}
