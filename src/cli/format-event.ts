@@ -36,6 +36,12 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  resumed by ${event.payload.worker}: ${event.payload.reason}`;
     case "run-suspend":
       return `  suspended: ${event.payload.reason}`;
+    case "approval-request":
+      return `  approval ${event.payload.approvalId} requested from ${event.payload.routeTo}: ${event.payload.summary}`;
+    case "approval-decision":
+      return `  approval ${event.payload.approvalId}: ${event.payload.decision} by ${event.payload.by.subject}${event.payload.edited ? " (arguments edited)" : ""}${event.payload.comment ? ` — ${event.payload.comment}` : ""}`;
+    case "approval-expire":
+      return `  approval ${event.payload.approvalId} expired: ${event.payload.outcome}${event.payload.routeTo ? ` to ${event.payload.routeTo}` : ""}`;
     case "run-cancel":
       return `  cancel requested by ${event.payload.requestedBy}`;
     case "run-end": {

@@ -107,6 +107,14 @@ const BudgetScopeRef = z.strictObject({
   limitTokens: z.number().int().nonnegative().optional(),
 });
 
+/** What a person is asked to decide: a held tool call, an outbound draft to edit and send, or a whole run handed off. */
+export const ApprovalKind = z.enum(["tool-call", "draft", "handoff"]);
+export type ApprovalKind = z.infer<typeof ApprovalKind>;
+
+/** How urgent an approval request is; the queue sorts by it, and an escalation raises it. */
+export const ApprovalPriority = z.enum(["low", "normal", "high", "urgent"]);
+export type ApprovalPriority = z.infer<typeof ApprovalPriority>;
+
 /** Payload schemas, one per event type. Names are nouns then verbs (ARCHITECTURE.md §4). */
 export const EventPayloads = {
   "run-start": z.strictObject({
@@ -157,6 +165,8 @@ export const EventPayloads = {
     tool: z.string(),
     arguments: JsonValue,
     argumentsHash: z.string(),
+    /** Set when an approver edited the arguments of a held call: this proposal replaces the one before it. */
+    revision: z.strictObject({ approvalId: z.string(), by: z.string(), previousHash: z.string() }).optional(),
   }),
   "policy-decision": z.strictObject({
     callId: z.string().optional(),
@@ -252,6 +262,71 @@ export const EventPayloads = {
         reasons: z.array(z.string()),
       })
       .optional(),
+    /** The approval request the run waits for. */
+    approvalId: z.string().optional(),
+  }),
+  /**
+   * A person is asked to decide: what the agent tried and why it needs review, the exact call (arguments as a
+   * reviewer may see them, bound by the hash of the real ones), the run's context, and where the request goes.
+   */
+  "approval-request": z.strictObject({
+    approvalId: z.string(),
+    kind: ApprovalKind,
+    summary: z.string(),
+    reasons: z.array(z.string()),
+    policies: z.array(z.string()),
+    callId: z.string().optional(),
+    tool: z.string().optional(),
+    /** The redacted view: secrets and credentials are masked; the hash binds the real arguments. */
+    arguments: JsonValue.optional(),
+    argumentsHash: z.string().optional(),
+    context: z.strictObject({
+      agent: z.string(),
+      agentVersion: z.string(),
+      input: z.string(),
+      step: z.number().int().nonnegative(),
+      principal: Principal,
+      dataClasses: z.array(z.string()),
+      /** The last turns before the request, shortened, so a reviewer sees how the run got here. */
+      recent: z.array(z.string()),
+    }),
+    /** The subject the run acts for: never allowed to approve its own request. */
+    requestedBy: z.string(),
+    routeTo: z.string(),
+    priority: ApprovalPriority,
+    requiredApprovals: z.number().int().min(1).max(5),
+    /** Holding any one of these roles makes a person an approver of this request. */
+    approverRoles: z.array(z.string()).min(1),
+    /** Clock read once when the request was made; the SLA runs from it. */
+    requestedAt: z.string(),
+    expiresAt: z.string(),
+    onTimeout: z.enum(["deny", "escalate"]),
+    escalateTo: z.string().optional(),
+  }),
+  /** One person's decision on a request; `final` when it settles the request (and the run resumes). */
+  "approval-decision": z.strictObject({
+    approvalId: z.string(),
+    decision: z.enum(["approve", "reject", "resolve"]),
+    by: Principal,
+    /** The argument hash the person saw and decided on. */
+    argumentsHash: z.string().optional(),
+    /** Present when the person edited the arguments: the edit is journaled as a new proposal with this hash. */
+    edited: z.strictObject({ previousHash: z.string(), argumentsHash: z.string() }).optional(),
+    comment: z.string().optional(),
+    /** For a handoff: what the person answered, which becomes the run's answer. */
+    resolution: z.string().optional(),
+    /** Distinct people who have approved the current arguments, this one included. */
+    approvals: z.number().int().nonnegative(),
+    final: z.boolean(),
+  }),
+  /** A request passed its SLA unanswered: denied, or escalated to another queue with a new deadline. */
+  "approval-expire": z.strictObject({
+    approvalId: z.string(),
+    outcome: z.enum(["denied", "escalated"]),
+    expiredAt: z.string(),
+    routeTo: z.string().optional(),
+    expiresAt: z.string().optional(),
+    priority: ApprovalPriority.optional(),
   }),
   "run-resume": z.strictObject({ reason: z.string(), worker: z.string() }),
   "run-cancel": z.strictObject({ requestedBy: z.string(), reason: z.string().optional() }),
@@ -300,3 +375,37 @@ export function parseNewEvent(event: { type: string; payload: unknown }): NewEve
   if (!schema) throw new Error(`unknown journal event type "${event.type}"`);
   return { type: event.type, payload: schema.parse(event.payload) } as NewEvent;
 }
+
+const AnnotationGrade = z.strictObject({
+  grader: z.string(),
+  kind: z.enum(["deterministic", "judge", "custom"]),
+  passed: z.boolean(),
+  score: z.number().min(0).max(1),
+  reason: z.string(),
+  advisory: z.boolean().optional(),
+  criteria: z.record(z.string(), z.boolean()).optional(),
+});
+
+/**
+ * Events recorded about a run after it ended, kept beside the journal (`keel_evaluation_events`) because a run's
+ * own chain closes at `run-end`: `evaluation` (production sampling graded it) and `feedback` (a person rated it).
+ */
+export const RunAnnotationPayloads = {
+  evaluation: z.strictObject({
+    source: z.enum(["production-sample", "eval-run"]),
+    /** Mean score of the grades that count; the run passes when all of them do. */
+    score: z.number().min(0).max(1),
+    passed: z.boolean(),
+    grades: z.array(AnnotationGrade),
+    sampleRate: z.number().min(0).max(1).optional(),
+  }),
+  feedback: z.strictObject({
+    rating: z.enum(["up", "down"]),
+    /** 1 for up, 0 for down: feedback is a score like any other. */
+    score: z.union([z.literal(0), z.literal(1)]),
+    comment: z.string().max(4_000).optional(),
+    by: z.string(),
+  }),
+} as const;
+export type RunAnnotationType = keyof typeof RunAnnotationPayloads;
+export type RunAnnotationPayload<T extends RunAnnotationType> = z.infer<(typeof RunAnnotationPayloads)[T]>;

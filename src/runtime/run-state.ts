@@ -23,6 +23,17 @@ export type ToolCallState = {
 /** An action a policy held for a person, as the run's `run-suspend` recorded it. */
 export type PendingAction = NonNullable<PayloadOf<"run-suspend">["pendingAction"]>;
 
+/** An approval request of this run as the runtime needs it: which call it holds and how it was settled. */
+export type RunApproval = {
+  approvalId: string;
+  kind: "tool-call" | "draft" | "handoff";
+  callId: string | null;
+  status: "pending" | "approved" | "rejected" | "expired" | "resolved";
+  /** The argument hash the final approval bound to. */
+  argumentsHash: string | null;
+  approvedBy: string[];
+};
+
 /** Everything the interpreter needs to continue a run, rebuilt from its journal by `foldEvent`. */
 export type RunState = {
   runId: string;
@@ -48,6 +59,8 @@ export type RunState = {
   dataClasses: string[];
   /** The action held for review while the run is suspended, or null. */
   pendingAction: PendingAction | null;
+  /** The run's approval requests, in the order they were made. */
+  approvals: RunApproval[];
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -71,6 +84,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     cancelRequested: false,
     dataClasses: [],
     pendingAction: null,
+    approvals: [],
   };
 }
 
@@ -101,7 +115,14 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       }
       return state;
     }
-    case "tool-call-propose":
+    case "tool-call-propose": {
+      // An approver's edit replaces the held call's arguments: the call keeps its id, the new hash binds it.
+      const revised = event.payload.revision ? findCall(state, event.payload.callId) : undefined;
+      if (revised) {
+        revised.arguments = event.payload.arguments;
+        revised.argumentsHash = event.payload.argumentsHash;
+        return state;
+      }
       state.toolCalls.push({
         step: event.payload.step,
         callId: event.payload.callId,
@@ -113,6 +134,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         ended: false,
       });
       return state;
+    }
     case "tool-call-start": {
       const call = findCall(state, event.payload.callId);
       if (call) {
@@ -150,6 +172,36 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       state.status = "suspended";
       state.pendingAction = event.payload.pendingAction ?? null;
       return state;
+    case "approval-request":
+      state.approvals.push({
+        approvalId: event.payload.approvalId,
+        kind: event.payload.kind,
+        callId: event.payload.callId ?? null,
+        status: "pending",
+        argumentsHash: null,
+        approvedBy: [],
+      });
+      return state;
+    case "approval-decision": {
+      const approval = state.approvals.find((each) => each.approvalId === event.payload.approvalId);
+      if (!approval) return state;
+      if (event.payload.decision === "approve") approval.approvedBy.push(event.payload.by.subject);
+      if (event.payload.final) {
+        approval.status =
+          event.payload.decision === "approve"
+            ? "approved"
+            : event.payload.decision === "reject"
+              ? "rejected"
+              : "resolved";
+        approval.argumentsHash = event.payload.argumentsHash ?? null;
+      }
+      return state;
+    }
+    case "approval-expire": {
+      const approval = state.approvals.find((each) => each.approvalId === event.payload.approvalId);
+      if (approval && event.payload.outcome === "denied") approval.status = "expired";
+      return state;
+    }
     case "run-resume":
       state.status = "running";
       state.pendingAction = null;

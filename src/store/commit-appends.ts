@@ -7,6 +7,7 @@ import {
   TERMINAL_STATUSES,
 } from "../journal/events.ts";
 import { canonicalJson, hashEvent, hashPayload } from "../journal/hash.ts";
+import { isApprovalEvent, projectApprovals } from "./project-approvals.ts";
 import type { Lease, SqlClient } from "./store.ts";
 
 /** One caller's append: events for one run under one lease, already checked by validateNewEvents. */
@@ -83,6 +84,8 @@ export async function commitAppends(
     return outcome.ok ? { ok: true, events: outcome.placed.map((entry) => entry.event) } : outcome;
   });
   await insertEvents(tx, placed);
+  const approvalEvents = placed.flatMap(({ event }) => (isApprovalEvent(event) ? [event] : []));
+  if (approvalEvents.length > 0) await projectApprovals(tx, approvalEvents);
   const written = [...heads].filter(([, head]) => head.changed);
   await updateRuns(tx, written);
   if (written.length > 0) {
@@ -176,6 +179,9 @@ function project(head: RunHead, event: NewEvent): void {
     case "tool-call-start":
     case "tool-call-end":
     case "run-cancel":
+    case "approval-request":
+    case "approval-decision":
+    case "approval-expire":
       return;
   }
 }

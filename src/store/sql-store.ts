@@ -1,6 +1,7 @@
 import { KeelError } from "../errors/keel-error.ts";
 import type { JournalEvent, NewEvent } from "../journal/events.ts";
 import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
+import { approvalStats, getApproval, listApprovals } from "./approval-queries.ts";
 import { insertRun } from "./insert-run.ts";
 import { RunLeases } from "./run-leases.ts";
 import { runMigrations } from "./run-migrations.ts";
@@ -12,7 +13,17 @@ import {
   toJournalEvent,
   toRunRecord,
 } from "./run-rows.ts";
-import type { CreateRunOptions, Lease, ListRunsOptions, RunRecord, SqlClient, Store } from "./store.ts";
+import type {
+  ApprovalRecord,
+  ApprovalStatsRow,
+  CreateRunOptions,
+  Lease,
+  ListApprovalsOptions,
+  ListRunsOptions,
+  RunRecord,
+  SqlClient,
+  Store,
+} from "./store.ts";
 import type { NotificationSubscription, StoreDriver } from "./store-driver.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
 import { EVENTS_CHANNEL, WakeUps, WORK_CHANNEL } from "./wake-ups.ts";
@@ -195,6 +206,18 @@ export class SqlStore implements Store {
       timeoutMs: options.timeoutMs,
       signal: options.signal,
     });
+  }
+
+  async listApprovals(options: ListApprovalsOptions): Promise<ApprovalRecord[]> {
+    return await listApprovals(this.sql, options);
+  }
+
+  async getApproval(approvalId: string): Promise<ApprovalRecord | null> {
+    return await getApproval(this.sql, approvalId);
+  }
+
+  async approvalStats(options: { since?: Date } = {}): Promise<ApprovalStatsRow[]> {
+    return await approvalStats(this.sql, options);
   }
 
   /** Subscribe to other connections' NOTIFYs before the first wait, and again after a lost connection. */

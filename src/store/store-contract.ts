@@ -1,5 +1,6 @@
 import { after, before, describe } from "node:test";
 import type { SqlStore } from "./sql-store.ts";
+import { approvalsContract } from "./store-contract-approvals.ts";
 import type { StoreContractContext, StoreContractSubject } from "./store-contract-fixtures.ts";
 import { journalContract } from "./store-contract-journal.ts";
 import { leasesContract } from "./store-contract-leases.ts";
@@ -54,5 +55,6 @@ export function storeContract(name: string, subject: StoreContractSubject): void
     journalContract(context);
     leasesContract(context);
     racesContract(context);
+    approvalsContract(context);
   });
 }

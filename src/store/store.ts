@@ -1,4 +1,12 @@
 import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/events.ts";
+import type { ApprovalRecord, ApprovalStatsRow, ListApprovalsOptions } from "./approval-rows.ts";
+
+export type {
+  ApprovalRecord,
+  ApprovalStatsRow,
+  ApprovalStatus,
+  ListApprovalsOptions,
+} from "./approval-rows.ts";
 
 /** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
 export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
@@ -93,4 +101,13 @@ export interface Store {
   requestCancel(runId: string): Promise<RunRecord | null>;
   /** Resolve when there may be new runnable work, or after `timeoutMs`. */
   waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
+
+  /**
+   * Approval requests, as projected from the journal's approval events in the append that wrote them: pending
+   * ones most urgent and soonest due first, decided ones newest first.
+   */
+  listApprovals(options: ListApprovalsOptions): Promise<ApprovalRecord[]>;
+  getApproval(approvalId: string): Promise<ApprovalRecord | null>;
+  /** Counts and decision times per agent, tool, kind, route and status (queue metrics). */
+  approvalStats(options?: { since?: Date }): Promise<ApprovalStatsRow[]>;
 }
