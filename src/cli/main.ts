@@ -8,6 +8,7 @@ import { KeelError } from "../errors/keel-error.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
+import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
 import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
 import {
@@ -21,6 +22,7 @@ import { parseRunArguments, runCommand } from "./run-command.ts";
 import { runsListCommand, runsShowCommand } from "./runs-command.ts";
 import { DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
 import { specValidateCommand } from "./spec-command.ts";
+import { TRACES_USAGE, tracesCommand } from "./trace-command.ts";
 import { workerCommand } from "./worker-command.ts";
 
 export const USAGE = `usage: keel <command> [options]
@@ -48,6 +50,8 @@ commands:
   policy schema <agent>            print the Cedar schema generated from the agent's tools
   policy shadow-report <agent>     what the agent's shadow policies would have changed
   policy reload <agent>            re-read the agent's policies on the server and swap them in
+  traces show <run|trace-id>       a run's span tree;  traces search [--path … --agent … --since 24h …]
+  costs [top|percentiles|rates]    spend by agent/model/phase/day, top-N runs, p50/p95/p99, rates
 
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
 
@@ -71,6 +75,7 @@ const OPTIONS = {
 
 /** Run one `keel` invocation; returns the exit code. Usage errors exit 2, failures 1. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === "traces" || argv[0] === "costs") return await telemetryCommand(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;
@@ -199,6 +204,25 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         throw usage(`unknown command "${command}"`);
     }
   } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** `keel traces …` and `keel costs …` parse their own flags (cli/trace-command.ts, cli/cost-command.ts). */
+async function telemetryCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const help = argv[0] === "traces" ? TRACES_USAGE : COSTS_USAGE;
+  try {
+    return argv[0] === "traces"
+      ? await tracesCommand(argv.slice(1), io)
+      : await costsCommand(argv.slice(1), io);
+  } catch (error) {
+    if (
+      error instanceof TypeError &&
+      String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")
+    ) {
+      io.err(`keel: ${error.message}\n\n${help}`);
+      return 2;
+    }
     return reportError(error, io);
   }
 }

@@ -8,13 +8,18 @@ import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import type { Worker } from "../runtime/worker.ts";
 import type { Store } from "../store/store.ts";
+import { parseTraceParent } from "../telemetry/trace-context.ts";
 import type { PolicyReload } from "./agent-policies.ts";
+import { registerCostRoutes } from "./cost-routes.ts";
 import { errorResponse } from "./http-error.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
+import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
+import { registerMetricsRoutes } from "./metrics-routes.ts";
 import { parseBody } from "./parse-body.ts";
 import { registerPolicyRoutes } from "./policy-routes.ts";
 import { presentRun } from "./present-run.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
+import { registerTraceRoutes } from "./trace-routes.ts";
 
 const CreateRunBody = z.strictObject({
   input: z.string().min(1, "must not be empty").max(100_000),
@@ -42,6 +47,8 @@ export type AppOptions = {
   log?: (message: string) => void;
   /** The governed OpenAI-compatible endpoint (chat-completions.ts); absent when no gateway key is configured. */
   chatCompletions?: Hono;
+  /** Traces, metrics, costs and search (src/telemetry/); without it those routes are absent. */
+  telemetry?: TelemetryRoutesOptions;
 };
 
 /** The HTTP API: agents, runs, their journals as SSE, cancel. JSON errors follow the KeelError code table. */
@@ -81,6 +88,12 @@ export function createApp(options: AppOptions): Hono {
     });
   }
 
+  if (options.telemetry) {
+    registerMetricsRoutes(app, options.telemetry);
+    registerTraceRoutes(app, options.telemetry);
+    registerCostRoutes(app, options.telemetry);
+  }
+
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 
   app.get("/v1/agents/:name", (context) => {
@@ -100,6 +113,7 @@ export function createApp(options: AppOptions): Hono {
       input: body.input,
       principal,
       ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+      ...traceParentOf(context.req.header("traceparent")),
     });
     worker?.poke();
     context.header("location", `/v1/runs/${run.runId}`);
@@ -160,6 +174,11 @@ export function createApp(options: AppOptions): Hono {
   });
 
   return app;
+}
+
+/** A valid W3C `traceparent` header is journaled with the run so its trace continues the caller's; others are ignored. */
+function traceParentOf(header: string | undefined): { traceparent?: string } {
+  return parseTraceParent(header) && header ? { traceparent: header.trim().toLowerCase() } : {};
 }
 
 async function requireRun(store: Store, runId: string) {

@@ -15,6 +15,7 @@ import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./age
 import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { createApp } from "./create-app.ts";
+import { startTracePipeline } from "./trace-pipeline.ts";
 
 export type ServerOptions = {
   store: Store;
@@ -90,10 +91,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     log,
   });
+  const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
   const app = createApp({
     store: options.store,
     agents,
     worker,
+    telemetry,
     ...(chatCompletions ? { chatCompletions: chatCompletions.app } : {}),
     governor,
     reloadPolicies: (name) => reloadAgentPolicies({ governor, agents, packages: options.packages, name }),
@@ -120,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if ("closeAllConnections" in server) server.closeAllConnections();
       });
       await worker.stop();
+      await telemetry.close();
       await chatCompletions?.close();
       governor.close();
     },

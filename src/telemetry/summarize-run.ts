@@ -87,6 +87,7 @@ export function summarizeRun(events: readonly TelemetryEvent[]): RunSummary | nu
   /** Tools whose latest call failed or was refused: calling one again is a retry. */
   const unsettled = new Set<string>();
   let pendingTool: string | null = null;
+  const approvalTools = new Map<string, string>();
   for (const event of events.slice(1)) {
     summary.lastSeq = event.seq;
     switch (event.type) {
@@ -172,14 +173,24 @@ export function summarizeRun(events: readonly TelemetryEvent[]): RunSummary | nu
         break;
       default: {
         const other = event as OtherEvent;
-        if (other.type === "approval-decision") {
+        const approvalId = stringField(other.payload, "approvalId");
+        if (other.type === "approval-request" && approvalId !== undefined) {
+          approvalTools.set(approvalId, stringField(other.payload, "tool") ?? pendingTool ?? "unknown");
+        } else if (other.type === "approval-decision") {
           const word = (
             stringField(other.payload, "decision") ??
             stringField(other.payload, "outcome") ??
             ""
           ).toLowerCase();
-          const tool = stringField(other.payload, "tool") ?? pendingTool ?? "unknown";
-          summary.path.push(`${tool}:${word.startsWith("approve") ? "approved" : "rejected"}`);
+          const final = (other.payload as { final?: unknown }).final !== false;
+          const tool =
+            stringField(other.payload, "tool") ??
+            (approvalId ? approvalTools.get(approvalId) : undefined) ??
+            pendingTool ??
+            "unknown";
+          // One step per settled request: a first of two required approvals is not yet "approved".
+          if (word.startsWith("approve") && final) summary.path.push(`${tool}:approved`);
+          else if (word.startsWith("reject") || word === "deny") summary.path.push(`${tool}:rejected`);
         }
       }
     }

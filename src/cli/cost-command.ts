@@ -1,0 +1,100 @@
+import { parseArgs } from "node:util";
+import { KeelError } from "../errors/keel-error.ts";
+import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import type { CliIo } from "./cli-io.ts";
+
+export const COSTS_USAGE = `usage:
+  keel costs [--by agent,model,phase,day] [--agent A] [--since 7d] [--until ISO] [--json]
+                                   spend grouped by agent, model, phase and/or UTC day
+  keel costs top [--limit 10] [--by cost|duration] [--agent A] [--since 24h] [--json]
+                                   the most expensive (or slowest) runs
+  keel costs percentiles [--agent A] [--since 24h] [--json]
+                                   p50/p95/p99 latency and cost per agent version
+  keel costs rates [--agent A] [--since 24h] [--json]
+                                   cost per resolved run, escalation, error and tool-failure rates`;
+
+/** `keel costs`: cost rollups, top-N runs, percentiles and rates through the HTTP API. */
+export async function costsCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      url: { type: "string" },
+      json: { type: "boolean" },
+      by: { type: "string" },
+      agent: { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
+      limit: { type: "string" },
+    },
+  });
+  const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+  const query = new URLSearchParams();
+  for (const name of ["agent", "since", "until", "limit"] as const) {
+    const value = values[name];
+    if (value !== undefined) query.set(name, value);
+  }
+  const view = positionals[0] ?? "rollup";
+  const print = (rows: unknown, line: (row: Record<string, unknown>) => string) => {
+    if (values.json) io.out(JSON.stringify(rows, null, 2));
+    else if ((rows as unknown[]).length === 0) io.out("nothing in this window");
+    else for (const row of rows as Record<string, unknown>[]) io.out(line(row));
+  };
+  const usd = (value: unknown) => `$${Number(value ?? 0).toFixed(4)}`;
+  switch (view) {
+    case "rollup": {
+      query.set("by", values.by ?? "agent,model");
+      const { by, costs } = await client.request<{ by: string[]; costs: Record<string, unknown>[] }>(
+        "GET",
+        `/v1/costs?${query}`,
+      );
+      print(
+        costs,
+        (row) =>
+          `${by.map((group) => String(row[group])).join("  ")}  ${usd(row.costUsd)}  ${row.calls} calls`,
+      );
+      return 0;
+    }
+    case "top": {
+      query.set("by", values.by ?? "cost");
+      const { runs } = await client.request<{ runs: Record<string, unknown>[] }>(
+        "GET",
+        `/v1/telemetry/top?${query}`,
+      );
+      print(
+        runs,
+        (run) =>
+          `${run.runId}  ${run.agent}@${run.agentVersion}  ${run.status}  ${usd(run.costUsd)}  ${run.durationMs ?? "open"}ms`,
+      );
+      return 0;
+    }
+    case "percentiles": {
+      const { agents } = await client.request<{ agents: Record<string, unknown>[] }>(
+        "GET",
+        `/v1/telemetry/percentiles?${query}`,
+      );
+      print(agents, (row) => {
+        const latency = row.latencyMs as Record<string, number>;
+        const cost = row.costUsd as Record<string, number>;
+        return `${row.agent}@${row.version}  ${row.runs} runs  latency p50 ${latency.p50?.toFixed(0)}ms p95 ${latency.p95?.toFixed(0)}ms p99 ${latency.p99?.toFixed(0)}ms  cost p50 ${usd(cost.p50)} p95 ${usd(cost.p95)} p99 ${usd(cost.p99)}`;
+      });
+      return 0;
+    }
+    case "rates": {
+      const { agents } = await client.request<{ agents: Record<string, unknown>[] }>(
+        "GET",
+        `/v1/telemetry/rates?${query}`,
+      );
+      const percent = (value: unknown) => `${(Number(value) * 100).toFixed(1)}%`;
+      print(
+        agents,
+        (row) =>
+          `${row.agent}  ${row.runs} runs  cost per resolved ${row.costPerResolvedUsd === null ? "—" : usd(row.costPerResolvedUsd)}  escalation ${percent(row.escalationRate)}  errors ${percent(row.errorRate)}  tool failures ${percent(row.toolFailureRate)}`,
+      );
+      return 0;
+    }
+    default:
+      throw new KeelError("invalid_request", COSTS_USAGE);
+  }
+}

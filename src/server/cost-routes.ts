@@ -1,0 +1,56 @@
+import type { Hono } from "hono";
+import { KeelError } from "../errors/keel-error.ts";
+import type { CostGroup, TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { parseInstant, parseNumber } from "./trace-query-params.ts";
+import { optional } from "./trace-routes.ts";
+
+const GROUPS: readonly CostGroup[] = ["agent", "model", "phase", "day"];
+
+/**
+ * Cost and performance views over HTTP: `GET /v1/costs?by=agent,model,phase,day`, the most expensive or slowest
+ * runs (`/v1/telemetry/top`), latency and cost percentiles per agent version (`/v1/telemetry/percentiles`) and
+ * cost per resolved run, escalation, error and tool-failure rates (`/v1/telemetry/rates`).
+ */
+export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueries }): void {
+  const { queries } = options;
+  const windowOf = (query: (name: string) => string | undefined) => ({
+    ...optional("agent", query("agent")),
+    ...optional("since", parseInstant(query("since"), "since")),
+    ...optional("until", parseInstant(query("until"), "until")),
+  });
+
+  app.get("/v1/costs", async (context) => {
+    const by = (context.req.query("by") ?? "agent").split(",").map((group) => group.trim());
+    for (const group of by) {
+      if (!GROUPS.includes(group as CostGroup)) {
+        throw new KeelError("invalid_request", `by must list some of ${GROUPS.join(", ")}, not "${group}"`);
+      }
+    }
+    const rows = await queries.costs({
+      by: by as CostGroup[],
+      ...windowOf((name) => context.req.query(name)),
+    });
+    return context.json({ by, costs: rows });
+  });
+
+  app.get("/v1/telemetry/top", async (context) => {
+    const by = context.req.query("by") ?? "cost";
+    if (by !== "cost" && by !== "duration")
+      throw new KeelError("invalid_request", "by must be cost or duration");
+    const limit = parseNumber(context.req.query("limit"), "limit");
+    const runs = await queries.topRuns({
+      by,
+      ...optional("limit", limit),
+      ...windowOf((name) => context.req.query(name)),
+    });
+    return context.json({ by, runs });
+  });
+
+  app.get("/v1/telemetry/percentiles", async (context) =>
+    context.json({ agents: await queries.percentiles(windowOf((name) => context.req.query(name))) }),
+  );
+
+  app.get("/v1/telemetry/rates", async (context) =>
+    context.json({ agents: await queries.rates(windowOf((name) => context.req.query(name))) }),
+  );
+}

@@ -1,0 +1,106 @@
+import type { ModelGateway } from "../models/model-gateway.ts";
+import { isRoutedModelProvider } from "../models/model-gateway.ts";
+import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import type { Store } from "../store/store.ts";
+import { createJournalProjector, type JournalProjector } from "../telemetry/journal-projector.ts";
+import { createOtlpTraceExporter } from "../telemetry/otlp-trace-exporter.ts";
+import { type BreakerReading, createTelemetryMetrics } from "../telemetry/telemetry-metrics.ts";
+import { createTelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import type { TraceExporter } from "../telemetry/trace-exporter.ts";
+import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
+
+/** The telemetry a server runs: routes' dependencies, and how to stop the projector and flush the exporter. */
+export type TracePipeline = TelemetryRoutesOptions & {
+  projector: JournalProjector;
+  exporter: TraceExporter | null;
+  close(): Promise<void>;
+};
+
+/**
+ * Build and start telemetry from the environment: a projector that folds the journal into the query tables and
+ * metrics, and — when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set — OTLP/HTTP
+ * export of every span to that collector (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_SERVICE_NAME` as the OTel SDKs
+ * read them).
+ */
+export function startTracePipeline(options: {
+  store: Store;
+  env: Readonly<Record<string, string | undefined>>;
+  agents?: AgentCatalog;
+  gateway?: ModelGateway;
+  log?: (message: string) => void;
+  pollIntervalMs?: number;
+}): TracePipeline {
+  const { env } = options;
+  const breakers = breakerReadings(options.agents, options.gateway);
+  const metrics = createTelemetryMetrics({ sql: options.store.sql, ...(breakers ? { breakers } : {}) });
+  const url = tracesUrl(env);
+  const exporter = url
+    ? createOtlpTraceExporter({
+        url,
+        headers: parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+        serviceName: env.OTEL_SERVICE_NAME ?? "keel",
+        metrics,
+      })
+    : null;
+  const projector = createJournalProjector({
+    store: options.store,
+    metrics,
+    ...(exporter ? { exporter } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  });
+  projector.start();
+  return {
+    metrics,
+    queries: createTelemetryQueries({ store: options.store }),
+    projector,
+    exporter,
+    async close() {
+      await projector.stop();
+      await exporter?.shutdown();
+    },
+  };
+}
+
+/** The OTLP/HTTP traces URL from the standard variables, or null when export is not configured. */
+export function tracesUrl(env: Readonly<Record<string, string | undefined>>): string | null {
+  const signal = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (signal) return signal;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!base) return null;
+  return `${base.replace(/\/+$/, "")}/v1/traces`;
+}
+
+function parseHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",")) {
+    const at = pair.indexOf("=");
+    if (at > 0)
+      headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+/** Every model target the served agents can call, read from the gateway's breakers at scrape time. */
+function breakerReadings(
+  agents: AgentCatalog | undefined,
+  gateway: ModelGateway | undefined,
+): (() => BreakerReading[]) | null {
+  if (!agents || !gateway) return null;
+  return () => {
+    const readings = new Map<string, BreakerReading>();
+    for (const agent of agents.list()) {
+      if (!isRoutedModelProvider(agent.provider)) continue;
+      for (const target of [agent.provider.policy.primary, ...agent.provider.policy.fallbacks]) {
+        const state = gateway.breakerState(target);
+        if (state === "unused") continue;
+        readings.set(`${target.provider}/${target.model}`, {
+          provider: target.provider,
+          model: target.model,
+          state,
+        });
+      }
+    }
+    return [...readings.values()];
+  };
+}

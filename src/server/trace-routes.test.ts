@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
+import { createAgentCatalog } from "../runtime/agent-catalog.ts";
+import { openStore } from "../store/open-store.ts";
+import type { Store } from "../store/store.ts";
+import { createApp } from "./create-app.ts";
+import { startTracePipeline, type TracePipeline } from "./trace-pipeline.ts";
+
+let store: Store;
+let pipeline: TracePipeline;
+let app: ReturnType<typeof createApp>;
+const ids: Record<string, string> = {};
+
+before(async () => {
+  store = await openStore({});
+  pipeline = startTracePipeline({ store, env: {}, pollIntervalMs: 60_000 });
+  const agent = scriptedAgent({ turns: [], name: "support-triage" });
+  app = createApp({ store, agents: createAgentCatalog([agent]), telemetry: pipeline, log: () => {} });
+  // Denied, then failed, then retried and fine; a clean run; an expensive one; a failed run of another agent.
+  ids.retried = await appendSyntheticRun(store, {
+    agent: "support-triage",
+    turns: [
+      [{ tool: "issue_refund", outcome: "denied" }],
+      [{ tool: "issue_refund", outcome: "failed" }],
+      [{ tool: "issue_refund", outcome: "ok" }],
+    ],
+  });
+  ids.clean = await appendSyntheticRun(store, {
+    agent: "support-triage",
+    turns: [[{ tool: "lookup", outcome: "ok" }]],
+  });
+  ids.expensive = await appendSyntheticRun(store, {
+    agent: "support-triage",
+    version: "2.0.0",
+    costPerCall: 0.5,
+    turns: [[{ tool: "lookup", outcome: "ok" }], [{ tool: "issue_refund", outcome: "review" }]],
+  });
+  ids.failed = await appendSyntheticRun(store, {
+    agent: "billing",
+    status: "failed",
+    turns: [[{ tool: "charge", outcome: "failed" }]],
+  });
+  await pipeline.projector.catchUp();
+});
+after(async () => {
+  await pipeline.close();
+  await store.close();
+});
+
+async function get<T>(path: string, expectStatus = 200): Promise<T> {
+  const response = await app.request(path);
+  assert.equal(response.status, expectStatus, `${path}: ${await response.clone().text()}`);
+  return (await response.json()) as T;
+}
+
+type Runs = { runs: { runId: string; path: string[]; costUsd: number; status: string }[] };
+
+describe("trace and cost routes", () => {
+  test("a run's trace is its span tree, and a trace id finds the run", async () => {
+    const trace = await get<{ traceId: string; spans: { name: string; parentSpanId: string | null }[] }>(
+      `/v1/runs/${ids.retried}/trace`,
+    );
+    assert.equal(trace.spans[0]?.name, "invoke_agent support-triage");
+    assert.equal(trace.spans.filter((span) => span.name === "execute_tool issue_refund").length, 3);
+    const byId = await get<{ runs: { runId: string }[] }>(`/v1/traces/${trace.traceId}`);
+    assert.deepEqual(
+      byId.runs.map((run) => run.runId),
+      [ids.retried],
+    );
+    await get(`/v1/traces/${"0".repeat(31)}1`, 404);
+    await get("/v1/traces/not-hex", 400);
+  });
+
+  test("decision-path search finds runs where a tool was denied, then failed, then retried", async () => {
+    const found = await get<Runs>(
+      "/v1/traces?agent=support-triage&since=24h&path=issue_refund:denied>issue_refund:failed>issue_refund:retried",
+    );
+    assert.deepEqual(
+      found.runs.map((run) => run.runId),
+      [ids.retried],
+    );
+    assert.deepEqual(found.runs[0]?.path, [
+      "issue_refund:denied",
+      "issue_refund:retried",
+      "issue_refund:allowed",
+      "issue_refund:failed",
+      "issue_refund:retried",
+      "issue_refund:allowed",
+      "issue_refund:ok",
+    ]);
+    // The order matters: failed before denied matches nothing.
+    const reversed = await get<Runs>("/v1/traces?path=issue_refund:failed>issue_refund:denied");
+    assert.equal(reversed.runs.length, 0);
+    const reviewed = await get<Runs>("/v1/traces?policy=review");
+    assert.deepEqual(
+      reviewed.runs.map((run) => run.runId),
+      [ids.expensive],
+    );
+    const errors = await get<Runs>("/v1/traces?errors=true&status=failed");
+    assert.deepEqual(
+      errors.runs.map((run) => run.runId),
+      [ids.failed],
+    );
+    const costly = await get<Runs>("/v1/traces?minCost=0.5&version=2.0.0&escalated=true");
+    assert.deepEqual(
+      costly.runs.map((run) => run.runId),
+      [ids.expensive],
+    );
+    assert.equal((await get<Runs>("/v1/traces?minRetries=2")).runs[0]?.runId, ids.retried);
+    await get("/v1/traces?path=issue_refund:exploded", 400);
+    await get("/v1/traces?since=yesterday", 400);
+  });
+
+  test("top-N, percentiles, costs by agent, model, phase and day, and rates", async () => {
+    const top = await get<Runs>("/v1/telemetry/top?by=cost&limit=1");
+    assert.equal(top.runs[0]?.runId, ids.expensive);
+    assert.ok(Math.abs((top.runs[0]?.costUsd ?? 0) - 1.5) < 1e-9);
+    const percentiles = await get<{
+      agents: { agent: string; version: string; runs: number; latencyMs: { p95: number } }[];
+    }>("/v1/telemetry/percentiles?agent=support-triage");
+    assert.deepEqual(
+      percentiles.agents.map((row) => [row.agent, row.version, row.runs]),
+      [
+        ["support-triage", "1.0.0", 2],
+        ["support-triage", "2.0.0", 1],
+      ],
+    );
+    const costs = await get<{
+      costs: { agent: string; phase: string; day: string; costUsd: number; calls: number }[];
+    }>("/v1/costs?by=agent,phase,day");
+    const planning = costs.costs.find((row) => row.agent === "support-triage" && row.phase === "planning");
+    assert.equal(planning?.calls, 3);
+    assert.equal(planning?.day, new Date().toISOString().slice(0, 10));
+    const byModel = await get<{ costs: { model: string; costUsd: number }[] }>("/v1/costs?by=model");
+    const total = 0.0125 * 4 + 0.5 * 3 + 0.0125 * 2 + 0.0125;
+    assert.ok(Math.abs((byModel.costs[0]?.costUsd ?? 0) - total) < 1e-9, JSON.stringify(byModel));
+    const rates = await get<{
+      agents: {
+        agent: string;
+        costPerResolvedUsd: number;
+        escalationRate: number;
+        toolFailureRate: number;
+        errorRate: number;
+      }[];
+    }>("/v1/telemetry/rates");
+    const support = rates.agents.find((row) => row.agent === "support-triage");
+    assert.ok(support);
+    assert.ok(Math.abs(support.costPerResolvedUsd - (0.0125 * 4 + 1.5 + 0.025) / 3) < 1e-9);
+    assert.ok(Math.abs(support.escalationRate - 1 / 3) < 1e-9);
+    assert.equal(rates.agents.find((row) => row.agent === "billing")?.errorRate, 1);
+    await get("/v1/costs?by=planet", 400);
+  });
+
+  test("GET /metrics serves the Prometheus text format with the journal's counts", async () => {
+    const response = await app.request("/metrics");
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /text\/plain/);
+    const text = await response.text();
+    assert.match(text, /agent_tasks_total\{agent="billing",version="1.0.0",status="failed"\} 1/);
+    assert.match(
+      text,
+      /agent_tool_calls_total\{agent="support-triage",tool="issue_refund",outcome="denied"\} 1/,
+    );
+    assert.match(
+      text,
+      /agent_policy_decisions_total\{agent="support-triage",action="tool-call",decision="review"\} 1/,
+    );
+    assert.match(text, /agent_escalations_total\{agent="support-triage",kind="human_review"\} 1/);
+    assert.match(
+      text,
+      /agent_tokens_total\{agent="support-triage",model="anthropic\/claude-sonnet-4-5-20250929",phase="planning",kind="cache_read"\} 1800/,
+    );
+    assert.match(
+      text,
+      /agent_task_duration_seconds_bucket\{le="\+Inf",agent="support-triage",version="1.0.0"\} 2/,
+    );
+    assert.match(text, /agent_approval_decision_seconds_count\{agent="support-triage"\} 1/);
+    assert.match(text, /# TYPE agent_active_runs gauge/);
+  });
+
+  test("a run requested with a traceparent journals it, and one without gets a trace of its own", async () => {
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const response = await app.request("/v1/agents/support-triage/runs", {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent },
+      body: JSON.stringify({ input: "hello" }),
+    });
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    const [start] = await store.readEvents({ runId: id, limit: 1 });
+    assert.equal(start?.type === "run-start" ? start.payload.traceparent : null, traceparent);
+    const trace = await get<{ traceId: string; spans: { parentSpanId: string }[] }>(`/v1/runs/${id}/trace`);
+    assert.equal(trace.traceId, "0af7651916cd43dd8448eb211c80319c");
+    assert.equal(trace.spans[0]?.parentSpanId, "b7ad6b7169203331");
+    const bad = await app.request("/v1/agents/support-triage/runs", {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: "garbage" },
+      body: JSON.stringify({ input: "hello" }),
+    });
+    const other = (await bad.json()) as { id: string };
+    const [otherStart] = await store.readEvents({ runId: other.id, limit: 1 });
+    assert.equal(otherStart?.type === "run-start" ? otherStart.payload.traceparent : "x", undefined);
+  });
+});

@@ -1,0 +1,58 @@
+import type { Hono } from "hono";
+import { KeelError } from "../errors/keel-error.ts";
+import { parsePathQuery } from "../telemetry/decision-path.ts";
+import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { parseFlag, parseInstant, parseNumber } from "./trace-query-params.ts";
+
+/**
+ * Traces over HTTP: a run's span tree (`GET /v1/runs/{id}/trace`), every run of a trace id (`GET /v1/traces/{id}`),
+ * and decision-path search over runs (`GET /v1/traces?agent=…&path=issue_refund:denied>issue_refund:approved…`).
+ */
+export function registerTraceRoutes(app: Hono, options: { queries: TelemetryQueries }): void {
+  const { queries } = options;
+  app.get("/v1/runs/:id/trace", async (context) => {
+    const trace = await queries.traceOfRun(context.req.param("id"));
+    if (!trace) throw new KeelError("not_found", `no run "${context.req.param("id")}"`);
+    return context.json(trace);
+  });
+
+  app.get("/v1/traces/:traceId", async (context) => {
+    const traces = await queries.traceById(context.req.param("traceId").toLowerCase());
+    if (traces.length === 0) throw new KeelError("not_found", `no trace "${context.req.param("traceId")}"`);
+    return context.json({ traceId: context.req.param("traceId").toLowerCase(), runs: traces });
+  });
+
+  app.get("/v1/traces", async (context) => {
+    const query = (name: string) => context.req.query(name);
+    const path = query("path");
+    const tools = query("tool");
+    const number = (name: string) => parseNumber(query(name), name);
+    const flag = (name: string) => parseFlag(query(name), name);
+    const since = parseInstant(query("since"), "since");
+    const until = parseInstant(query("until"), "until");
+    const search = {
+      ...optional("agent", query("agent")),
+      ...optional("version", query("version")),
+      ...optional("status", query("status")),
+      ...optional("policy", query("policy")),
+      ...(path ? { path: parsePathQuery(path) } : {}),
+      ...(tools ? { tools: tools.split(",").map((tool) => tool.trim()) } : {}),
+      ...optional("hasErrors", flag("errors")),
+      ...optional("escalated", flag("escalated")),
+      ...optional("minRetries", number("minRetries")),
+      ...optional("minCostUsd", number("minCost")),
+      ...optional("maxCostUsd", number("maxCost")),
+      ...optional("minDurationMs", number("minLatencyMs")),
+      ...optional("maxDurationMs", number("maxLatencyMs")),
+      ...optional("since", since),
+      ...optional("until", until),
+      ...optional("limit", number("limit")),
+    };
+    return context.json({ runs: await queries.searchRuns(search) });
+  });
+}
+
+/** `{ [key]: value }` when the value is present, else nothing (for exactOptionalPropertyTypes). */
+export function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

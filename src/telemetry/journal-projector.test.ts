@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type OtlpReceiver, startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
+import { appendSyntheticRun, syntheticEvents } from "../../test/support/synthetic-journal.ts";
+import { openStore } from "../store/open-store.ts";
+import type { Store } from "../store/store.ts";
+import { buildRunSpans } from "./build-run-spans.ts";
+import { parsePathQuery, pathPattern } from "./decision-path.ts";
+import { createJournalProjector } from "./journal-projector.ts";
+import { createOtlpTraceExporter } from "./otlp-trace-exporter.ts";
+import { summarizeRun } from "./summarize-run.ts";
+import type { TelemetryEvent } from "./telemetry-event.ts";
+import { createTelemetryMetrics } from "./telemetry-metrics.ts";
+import { spanIdOf, traceIdOf } from "./trace-context.ts";
+
+let store: Store;
+let receiver: OtlpReceiver;
+before(async () => {
+  store = await openStore({});
+  receiver = await startOtlpReceiver();
+});
+after(async () => {
+  await receiver.close();
+  await store.close();
+});
+
+/** A run's events as the store would return them, without a store. */
+function journalOf(events: { type: string; payload: unknown }[], runId = "run_x"): TelemetryEvent[] {
+  const start = {
+    agent: "support-triage",
+    agentVersion: "1.0.0",
+    specHash: "sha256:x",
+    input: "hi",
+    principal: { subject: "u", tenant: "default", roles: [] },
+    startedAt: "2026-11-21T10:00:00.000Z",
+    deadlineAt: "2026-11-21T10:10:00.000Z",
+    maxSteps: 10,
+  };
+  return [{ type: "run-start", payload: start }, ...events].map(
+    (event, index) =>
+      ({
+        runId,
+        seq: index + 1,
+        type: event.type,
+        at: new Date(Date.parse(start.startedAt) + index * 1_000).toISOString(),
+        payload: event.payload,
+      }) as TelemetryEvent,
+  );
+}
+
+async function projectionRows(): Promise<unknown[]> {
+  const runs = await store.sql.query("SELECT * FROM keel_telemetry_runs ORDER BY run_id");
+  const calls = await store.sql.query("SELECT * FROM keel_telemetry_model_calls ORDER BY run_id, seq");
+  const budgets = await store.sql.query("SELECT * FROM keel_telemetry_budgets ORDER BY scope, period");
+  return [runs.rows, calls.rows, budgets.rows];
+}
+
+describe("the decision path", () => {
+  test("records denied, approved, failed and retried in journal order, approvals included", () => {
+    const events = syntheticEvents({
+      agent: "a",
+      turns: [[{ tool: "issue_refund", outcome: "denied" }]],
+      status: "failed",
+    });
+    // An approval decision (the approvals capability's event) between a review and the call's failure.
+    const withApproval = [
+      ...events.slice(0, -1),
+      { type: "approval-request", payload: { approvalId: "ap1", tool: "issue_refund" } },
+      { type: "approval-decision", payload: { approvalId: "ap1", decision: "approve", final: true } },
+      ...events.slice(-1),
+    ];
+    const summary = summarizeRun(journalOf(withApproval));
+    assert.deepEqual(summary?.path, ["issue_refund:denied", "issue_refund:approved"]);
+    assert.equal(summary?.denials, 1);
+  });
+
+  test("matches steps in order with anything between, and never part of a longer step", () => {
+    const pattern = pathPattern(
+      parsePathQuery("issue_refund:denied > issue_refund:approved > *:failed > issue_refund:retried"),
+    );
+    assert.equal(
+      pattern,
+      "%|issue\\_refund:denied%|issue\\_refund:approved%|%:failed%|issue\\_refund:retried|%",
+    );
+    assert.throws(() => parsePathQuery("issue_refund:vanished"), /unknown path step/);
+    assert.throws(() => parsePathQuery("drop table;:denied"), /not a tool name/);
+  });
+});
+
+describe("span ids", () => {
+  test("are stable per run and distinct per span", () => {
+    const trace = traceIdOf("run_1", null);
+    assert.equal(trace, traceIdOf("run_1", null));
+    assert.match(trace, /^[0-9a-f]{32}$/);
+    const ids = new Set(Array.from({ length: 10_000 }, (_, index) => spanIdOf(trace, `tool:c${index}:1`)));
+    assert.equal(ids.size, 10_000);
+    const spans = buildRunSpans(
+      journalOf(syntheticEvents({ agent: "a", turns: [[{ tool: "lookup", outcome: "ok" }]] })),
+    );
+    assert.deepEqual(
+      spans.map((span) => span.spanId),
+      buildRunSpans(
+        journalOf(syntheticEvents({ agent: "a", turns: [[{ tool: "lookup", outcome: "ok" }]] })),
+      ).map((span) => span.spanId),
+    );
+  });
+});
+
+describe("the journal projector", () => {
+  test("deleting the projections and replaying the journal yields the same rows (invariant 8)", async () => {
+    for (let index = 0; index < 12; index += 1) {
+      await appendSyntheticRun(store, {
+        agent: index % 3 === 0 ? "billing" : "support-triage",
+        turns: [
+          [{ tool: "lookup", outcome: index % 4 === 0 ? "failed" : "ok" }],
+          [{ tool: "issue_refund", outcome: index % 5 === 0 ? "review" : "ok" }],
+        ],
+        ...(index % 6 === 0 ? { status: "failed" as const } : {}),
+      });
+    }
+    const projector = createJournalProjector({ store, batchSize: 5 });
+    await projector.catchUp();
+    const before = await projectionRows();
+    assert.ok((before[0] as unknown[]).length >= 12);
+    const replayed = await projector.rebuild();
+    assert.equal(replayed.runs, (before[0] as unknown[]).length);
+    assert.deepEqual(await projectionRows(), before);
+    // Folding again with nothing new changes nothing.
+    assert.deepEqual(await projector.catchUp(), { runs: 0, events: 0, spans: 0 });
+  });
+
+  test("counts every span it cannot deliver: a full queue under back-pressure and a failing collector", async () => {
+    const metrics = createTelemetryMetrics({ processMetrics: false });
+    receiver.behave("hang");
+    const exporter = createOtlpTraceExporter({
+      url: receiver.url,
+      metrics,
+      maxQueueSize: 20,
+      maxBatchSize: 10,
+      maxConcurrentExports: 1,
+      scheduledDelayMs: 1,
+      timeoutMs: 300,
+    });
+    const spans = buildRunSpans(
+      journalOf(
+        syntheticEvents({
+          agent: "a",
+          turns: [
+            [
+              { tool: "lookup", outcome: "ok" },
+              { tool: "lookup", outcome: "ok" },
+            ],
+          ],
+        }),
+      ),
+    );
+    let handed = 0;
+    for (let round = 0; round < 10; round += 1) {
+      exporter.export(spans);
+      handed += spans.length;
+    }
+    await exporter.flush();
+    receiver.behave(503);
+    exporter.export(spans);
+    handed += spans.length;
+    await exporter.flush();
+    receiver.behave("ok");
+    exporter.export(spans);
+    handed += spans.length;
+    await exporter.shutdown();
+    exporter.export(spans);
+    handed += spans.length;
+    const { exported, dropped } = exporter.stats;
+    assert.ok(dropped.queue_full > 0, "back-pressure dropped spans");
+    assert.ok(dropped.export_failed > 0, "a failed export is counted");
+    assert.equal(dropped.shutdown, spans.length);
+    assert.equal(
+      exported + dropped.queue_full + dropped.export_failed + dropped.shutdown,
+      handed,
+      "nothing is lost silently",
+    );
+    const text = await metrics.scrape();
+    assert.match(
+      text,
+      new RegExp(`keel_telemetry_spans_dropped_total\\{reason="queue_full"\\} ${dropped.queue_full}`),
+    );
+    assert.match(text, new RegExp(`keel_telemetry_spans_exported_total ${exported}`));
+  });
+});
