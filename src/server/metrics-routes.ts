@@ -1,4 +1,6 @@
 import type { Hono } from "hono";
+import { KeelError } from "../errors/keel-error.ts";
+import type { DriftCheck, DriftWindow } from "../telemetry/drift-monitor.ts";
 import type { JournalProjector } from "../telemetry/journal-projector.ts";
 import type { TelemetryMetrics } from "../telemetry/telemetry-metrics.ts";
 import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
@@ -8,6 +10,13 @@ export type TelemetryRoutesOptions = {
   metrics: TelemetryMetrics;
   queries: TelemetryQueries;
   projector?: JournalProjector;
+  /** Compare an agent's windows and journal an alarm past the threshold (telemetry/drift-monitor.ts). */
+  drift?: (options: {
+    agent: string;
+    baseline: DriftWindow;
+    current: DriftWindow;
+    threshold?: number;
+  }) => Promise<DriftCheck>;
 };
 
 /**
@@ -16,11 +25,38 @@ export type TelemetryRoutesOptions = {
  */
 export function registerMetricsRoutes(
   app: Hono,
-  options: Pick<TelemetryRoutesOptions, "metrics" | "projector">,
+  options: Pick<TelemetryRoutesOptions, "metrics" | "projector" | "drift">,
 ): void {
+  const { drift } = options;
+  if (drift) {
+    // `POST /v1/telemetry/drift?agent=A&baseline=8d..1d&current=1d`: windows as durations back from now.
+    app.post("/v1/telemetry/drift", async (context) => {
+      const agent = context.req.query("agent");
+      if (!agent) throw new KeelError("invalid_request", "agent is required");
+      await options.projector?.catchUp();
+      const now = Date.now();
+      const [baseFrom, baseTo] = (context.req.query("baseline") ?? "8d..1d").split("..");
+      const threshold = context.req.query("threshold");
+      const check = await drift({
+        agent,
+        baseline: { since: back(baseFrom, now), until: back(baseTo ?? "0s", now) },
+        current: { since: back(context.req.query("current") ?? "1d", now), until: new Date(now + 1) },
+        ...(threshold === undefined ? {} : { threshold: Number(threshold) }),
+      });
+      return context.json(check);
+    });
+  }
   app.get("/metrics", async (context) => {
     await options.projector?.catchUp();
     const body = await options.metrics.scrape();
     return context.body(body, 200, { "content-type": options.metrics.registry.contentType });
   });
+}
+
+/** A duration back from now (`8d`, `24h`, `30m`). */
+function back(text: string | undefined, now: number): Date {
+  const match = /^(\d+)(s|m|h|d)$/.exec(text ?? "");
+  if (!match) throw new KeelError("invalid_request", `"${text}" is not a duration such as 24h or 7d`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "s" | "m" | "h" | "d"];
+  return new Date(now - Number(match[1]) * unit);
 }

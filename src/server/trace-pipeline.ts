@@ -2,6 +2,7 @@ import type { ModelGateway } from "../models/model-gateway.ts";
 import { isRoutedModelProvider } from "../models/model-gateway.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
+import { checkDrift } from "../telemetry/drift-monitor.ts";
 import { createJournalProjector, type JournalProjector } from "../telemetry/journal-projector.ts";
 import { createOtlpTraceExporter } from "../telemetry/otlp-trace-exporter.ts";
 import { type BreakerReading, createTelemetryMetrics } from "../telemetry/telemetry-metrics.ts";
@@ -54,6 +55,7 @@ export function startTracePipeline(options: {
     metrics,
     queries: createTelemetryQueries({ store: options.store }),
     projector,
+    drift: (check) => checkDrift({ store: options.store, metrics, ...check }),
     exporter,
     async close() {
       await projector.stop();

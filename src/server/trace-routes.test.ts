@@ -180,6 +180,28 @@ describe("trace and cost routes", () => {
     assert.match(text, /# TYPE agent_active_runs gauge/);
   });
 
+  test("POST /v1/telemetry/drift compares an agent's windows and answers with each dimension's PSI", async () => {
+    const response = await app.request(
+      "/v1/telemetry/drift?agent=support-triage&baseline=8d..1d&current=1d",
+      { method: "POST" },
+    );
+    assert.equal(response.status, 200);
+    const check = (await response.json()) as {
+      readings: { dimension: string; psi: number | null }[];
+      alarmRunId: null;
+    };
+    assert.deepEqual(
+      check.readings.map((reading) => reading.dimension),
+      ["outcome", "tool_mix", "cost", "score"],
+    );
+    // Nothing ran in the baseline window, so there is nothing to compare and no alarm.
+    assert.equal(check.alarmRunId, null);
+    assert.equal(
+      (await app.request("/v1/telemetry/drift?agent=x&baseline=soon", { method: "POST" })).status,
+      400,
+    );
+  });
+
   test("a run requested with a traceparent journals it, and one without gets a trace of its own", async () => {
     const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     const response = await app.request("/v1/agents/support-triage/runs", {

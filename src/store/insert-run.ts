@@ -30,8 +30,11 @@ export async function insertRun(
   return await driver.transaction(async (tx) => {
     const inserted = await tx.query<RunRow>(
       `INSERT INTO keel_runs
-         (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key)
-       VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7)
+         (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
+        lease_owner, lease_token, lease_expires_at)
+       VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
+        $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
+        CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -42,6 +45,8 @@ export async function insertRun(
         JSON.stringify(payload.principal),
         hash,
         idempotencyKey,
+        options.leaseTo?.owner ?? null,
+        options.leaseTo?.ttlMs ?? 0,
       ],
     );
     const row = inserted.rows[0];

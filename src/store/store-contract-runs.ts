@@ -72,6 +72,21 @@ export function runsContract(context: StoreContractContext): void {
       assert.deepEqual(await store.getRun(runId), run);
     });
 
+    test("a run created leased to its creator is claimed by no worker, and its creator appends with token 1", async () => {
+      const { store } = context;
+      const agent = uniqueName("agent");
+      const runId = uniqueName("run");
+      await store.createRun({ runId, start: runStart(agent), leaseTo: { owner: "monitor", ttlMs: 30_000 } });
+      assert.deepEqual(
+        await store.claimRuns({ owner: "worker", ttlMs: 30_000, limit: 10, agents: [agent] }),
+        [],
+      );
+      assert.equal(await store.acquireLease({ runId, owner: "worker", ttlMs: 30_000 }), null);
+      const lease = { runId, owner: "monitor", token: 1, expiresAt: new Date(Date.now() + 30_000) };
+      await store.append({ lease, events: [runEnd("completed")] });
+      assert.equal((await store.getRun(runId))?.status, "completed");
+    });
+
     test("returns the existing run with created false when an idempotency key repeats", async () => {
       const { store } = context;
       const agent = uniqueName("agent");

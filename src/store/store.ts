@@ -41,6 +41,11 @@ export type CreateRunOptions = {
   start: PayloadOf<"run-start">;
   /** A repeat of the same key for the same agent returns the existing run instead of a new one. */
   idempotencyKey?: string;
+  /**
+   * Create the run already leased to this owner (fencing token 1), so no worker claims it before its creator
+   * appends: for runs Keel writes itself, such as the drift monitor's alarms.
+   */
+  leaseTo?: { owner: string; ttlMs: number };
 };
 
 export type ListRunsOptions = { agent?: string; status?: RunStatus; limit?: number; before?: Date };

@@ -11,8 +11,10 @@ export type JournalProjectorOptions = {
   store: Pick<Store, "sql">;
   metrics?: TelemetryMetrics;
   exporter?: TraceExporter;
-  /** Runs folded per transaction (default 500). */
+  /** Runs folded per transaction (default 200). */
   batchSize?: number;
+  /** Spans queued for export at which the projector waits for the exporter before folding more (default 2,048). */
+  exportHighWater?: number;
   /** How often the running projector looks for new events (default 250 ms). */
   pollIntervalMs?: number;
   log?: (message: string) => void;
@@ -52,8 +54,9 @@ type EventRow = { run_id: string; seq: number; type: string; at: Date | string; 
  */
 export function createJournalProjector(options: JournalProjectorOptions): JournalProjector {
   const sql = options.store.sql;
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? 200;
   const pollIntervalMs = options.pollIntervalMs ?? 250;
+  const exportHighWater = options.exportHighWater ?? 2_048;
   const log = options.log ?? ((message: string) => console.error(message));
   let watermark = new Date(0);
   let running: Promise<void> | null = null;
@@ -102,7 +105,11 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
         }
       }
     }
-    if (spans.length > 0) options.exporter?.export(spans);
+    if (spans.length > 0 && options.exporter) {
+      options.exporter.export(spans);
+      // Back-pressure: let the exporter drain before folding more, rather than overflow its queue.
+      if (options.exporter.stats.queued >= exportHighWater) await options.exporter.flush();
+    }
     return { runs: runs.length, events: eventCount, spans: spans.length };
   }
 

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PayloadOf } from "../journal/events.ts";
 import type { SqlClient } from "../store/store.ts";
+import { DRIFT_MONITOR_AGENT, readDriftAlarm } from "./drift-alarm.ts";
 import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 
 /** A circuit breaker as the model gateway reports it. */
@@ -149,6 +150,16 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): T
       if (first?.type !== "run-start") return;
       const agent = first.payload.agent;
       const version = first.payload.agentVersion;
+      if (agent === DRIFT_MONITOR_AGENT) {
+        // A drift alarm, journaled as a monitor run: counted as the alarm, not as an agent's task.
+        for (const event of events) {
+          if (event.seq <= afterSeq || event.type !== "run-end") continue;
+          const alarm = readDriftAlarm(event.payload.answer);
+          for (const item of alarm?.dimensions ?? [])
+            driftAlerts.inc({ agent: alarm!.agent, dimension: item.dimension });
+        }
+        return;
+      }
       let suspendedAt: number | null = null;
       for (const event of events) {
         const fresh = event.seq > afterSeq;
