@@ -9,6 +9,7 @@ import { SpecError } from "../spec/spec-error.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
+import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
 import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
 import {
@@ -52,6 +53,7 @@ commands:
   policy reload <agent>            re-read the agent's policies on the server and swap them in
   traces show <run|trace-id>       a run's span tree;  traces search [--path … --agent … --since 24h …]
   costs [top|percentiles|rates]    spend by agent/model/phase/day, top-N runs, p50/p95/p99, rates
+${EVAL_USAGE}
 
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
 
@@ -76,6 +78,7 @@ const OPTIONS = {
 /** Run one `keel` invocation; returns the exit code. Usage errors exit 2, failures 1. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === "traces" || argv[0] === "costs") return await telemetryCommand(argv, io);
+  if (argv[0] === "eval" || argv[0] === "feedback") return await evalsCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;

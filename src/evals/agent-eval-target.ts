@@ -37,7 +37,11 @@ export function agentEvalTarget(options: {
     model: options.model,
     async run(evalCase, { signal }): Promise<CaseOutcome> {
       const started = performance.now();
-      const principal = evalCase.principal ?? EVAL_PRINCIPAL;
+      // Each case acts for its own user, so per-user rate limits do not couple cases to each other.
+      const principal = evalCase.principal ?? {
+        ...EVAL_PRINCIPAL,
+        subject: `eval+${evalCase.id}@keel.local`,
+      };
       const { run } = await startRun({ store, agent, input: evalCase.input, principal });
       worker.poke();
       const deadline = started + caseTimeoutMs;

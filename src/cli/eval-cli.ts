@@ -1,0 +1,125 @@
+import { parseArgs } from "node:util";
+import { KeelError } from "../errors/keel-error.ts";
+import { EvalCase } from "../evals/eval-case.ts";
+import { appendCase } from "../evals/import-cases.ts";
+import { SpecError } from "../spec/spec-error.ts";
+import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import type { CliIo } from "./cli-io.ts";
+import { evalCommand } from "./eval-command.ts";
+import { DEFAULT_PACKAGES_MODULE } from "./serve-command.ts";
+
+/** Usage of `keel eval` and `keel feedback`, for `keel --help` and usage errors. */
+export const EVAL_USAGE = `  eval <agent> [--dataset F…] [--baseline <version|eval-run|file.json>] [--gate] [--concurrency 16]
+       [--recording auto|record|replay|off] [--out DIR] [--tag T…] [--results-dir .keel/evals] [--json]
+                                   run the agent's eval datasets offline, report, compare, gate (exit 1 on failure)
+  feedback <run> up|down [--comment C]
+                                   rate a run; the rating is stored as a score
+  feedback promote <feedback-id> --dataset F [--expected E]
+                                   turn a rated run into a case of a dataset file`;
+
+const OPTIONS = {
+  dataset: { type: "string", multiple: true },
+  baseline: { type: "string" },
+  gate: { type: "boolean" },
+  concurrency: { type: "string" },
+  recording: { type: "string" },
+  out: { type: "string" },
+  tag: { type: "string", multiple: true },
+  "results-dir": { type: "string" },
+  packages: { type: "string" },
+  json: { type: "boolean" },
+  url: { type: "string" },
+  comment: { type: "string" },
+  expected: { type: "string" },
+} as const;
+
+/** `keel eval …` and `keel feedback …`: they parse their own flags. */
+export async function evalsCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    const [command, ...rest] = positionals;
+    if (command === "eval") {
+      if (!rest[0]) throw usage("keel eval <agent>");
+      const recording = values.recording;
+      if (recording !== undefined && !["auto", "record", "replay", "off"].includes(recording))
+        throw usage(`--recording must be auto, record, replay or off, not "${recording}"`);
+      const concurrency = Number(values.concurrency ?? "16");
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+        throw usage(`--concurrency must be a whole number from 1 to 256, not "${values.concurrency}"`);
+      return await evalCommand({
+        io,
+        agent: rest[0],
+        packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+        datasets: values.dataset ?? [],
+        gate: values.gate ?? false,
+        concurrency,
+        ...(recording === undefined ? {} : { recording: recording as "auto" }),
+        ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
+        ...(values.out === undefined ? {} : { out: values.out }),
+        resultsDir: values["results-dir"] ?? io.env.KEEL_EVAL_RESULTS_DIR ?? ".keel/evals",
+        tags: values.tag ?? [],
+        json: values.json ?? false,
+      });
+    }
+    const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+    if (rest[0] === "promote") {
+      const [, feedbackId] = rest;
+      const file = values.dataset?.[0];
+      if (!feedbackId || !file) throw usage("keel feedback promote <feedback-id> --dataset F [--expected E]");
+      const body = values.expected === undefined ? {} : { expected: values.expected };
+      const { case: promoted } = await client.request<{ case: unknown }>(
+        "POST",
+        `/v1/feedback/${encodeURIComponent(feedbackId)}/promote`,
+        body,
+      );
+      const evalCase = EvalCase.parse(promoted);
+      await appendCase(file, evalCase);
+      io.out(`added case ${evalCase.id} to ${file}`);
+      return 0;
+    }
+    const [runId, rating] = rest;
+    if (!runId || (rating !== "up" && rating !== "down"))
+      throw usage("keel feedback <run> up|down [--comment C]");
+    const recorded = await client.request<{ id: number; runId: string; rating: string }>(
+      "POST",
+      `/v1/runs/${encodeURIComponent(runId)}/feedback`,
+      { rating, ...(values.comment === undefined ? {} : { comment: values.comment }) },
+    );
+    io.out(
+      values.json
+        ? JSON.stringify(recorded, null, 2)
+        : `feedback ${recorded.id} recorded: ${recorded.rating} on ${recorded.runId}`,
+    );
+    return 0;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function usage(message: string): KeelError {
+  return new KeelError("invalid_request", `${message}\n\nusage:\n${EVAL_USAGE}`);
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof TypeError && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
+    io.err(`keel: ${error.message}\n\nusage:\n${EVAL_USAGE}`);
+    return 2;
+  }
+  if (error instanceof SpecError) {
+    io.err(error.message);
+    return 1;
+  }
+  if (error instanceof KeelError) {
+    io.err(`keel: ${error.message}`);
+    return error.code === "invalid_request" ? 2 : 1;
+  }
+  io.err(
+    `keel: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  return 1;
+}

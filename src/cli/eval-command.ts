@@ -1,0 +1,211 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { KeelError } from "../errors/keel-error.ts";
+import { calibrateJudge, loadJudgeLabels } from "../evals/calibrate-judge.ts";
+import { compareRuns } from "../evals/compare-runs.ts";
+import { decideGate, type GateResult } from "../evals/decide-gate.ts";
+import type { JudgeRubric } from "../evals/eval-case.ts";
+import type { EvalRunResult } from "../evals/eval-result.ts";
+import {
+  directoryEvalResultStore,
+  type EvalResultStore,
+  type StoredEvalRun,
+  sqlEvalResultStore,
+} from "../evals/eval-result-store.ts";
+import { exportJunit } from "../evals/export-junit.ts";
+import { formatEvalReport } from "../evals/format-eval-report.ts";
+import type { Grader } from "../evals/grader.ts";
+import { judgeGrader } from "../evals/judge-grader.ts";
+import { type Dataset, loadDataset } from "../evals/load-dataset.ts";
+import { progressReporter } from "../evals/progress-reporter.ts";
+import { runEval } from "../evals/run-eval.ts";
+import { openStore } from "../store/open-store.ts";
+import type { CliIo } from "./cli-io.ts";
+import { type EvalHarness, type HarnessRecording, openEvalHarness } from "./eval-harness.ts";
+
+export type EvalCommandOptions = {
+  io: CliIo;
+  agent: string;
+  packagesModule: string;
+  datasets: readonly string[];
+  baseline?: string;
+  gate: boolean;
+  concurrency: number;
+  recording?: HarnessRecording;
+  /** Folder for `<dataset>.json` and `<dataset>.junit.xml`. */
+  out?: string;
+  resultsDir: string;
+  tags: readonly string[];
+  json: boolean;
+  /** Custom graders a composition can pass in (the CLI has none of its own). */
+  custom?: ReadonlyMap<string, Grader>;
+};
+
+/**
+ * `keel eval <agent>`: run the agent's datasets (or `--dataset` files) through the agent offline, report them,
+ * store the results, compare with a baseline and, with `--gate`, exit 1 when any dataset fails its gate.
+ */
+export async function evalCommand(options: EvalCommandOptions): Promise<number> {
+  const { io } = options;
+  const recording = options.recording ?? (io.env.CI === "true" ? "replay" : "auto");
+  const harness = await openEvalHarness({
+    packagesModule: options.packagesModule,
+    agent: options.agent,
+    env: io.env,
+    concurrency: options.concurrency,
+    recording,
+  });
+  const results = await openResultStore(io, options.resultsDir);
+  let failed = false;
+  try {
+    const files =
+      options.datasets.length > 0
+        ? options.datasets.map((file) => resolve(file))
+        : harness.evals.datasets.map((file) => resolve(harness.loaded.dir, file));
+    if (files.length === 0)
+      throw new KeelError(
+        "invalid_request",
+        `agent ${options.agent} lists no evals.datasets; pass --dataset <file>`,
+      );
+    const outputs: StoredEvalRun[] = [];
+    for (const file of files) {
+      const dataset = await loadDataset(file);
+      const judges = await buildJudges(harness, dataset, io);
+      const result = await runEval({
+        dataset,
+        target: harness.target,
+        graders: { judges, ...(options.custom ? { custom: options.custom } : {}) },
+        concurrency: options.concurrency,
+        filter: options.tags,
+        onProgress: progressReporter({
+          write: (text) => process.stderr.write(text),
+          interactive: io.isTty && io.env.CI !== "true",
+          label: dataset.dataset,
+        }),
+      });
+      const baseline = await findBaseline(results.store, result, options.baseline);
+      const comparison = baseline ? compareRuns(baseline, result) : null;
+      const gate: GateResult | null = options.gate
+        ? decideGate(result, comparison, harness.evals.gate)
+        : null;
+      await results.store.save({ result, gate });
+      outputs.push({ result, gate });
+      if (gate && !gate.passed) failed = true;
+      if (!options.json) io.out(`${formatEvalReport({ result, comparison, gate })}\n`);
+      if (options.out) {
+        await mkdir(options.out, { recursive: true });
+        await writeFile(
+          join(options.out, `${dataset.dataset}.json`),
+          `${JSON.stringify({ result, comparison, gate }, null, 1)}\n`,
+        );
+        await writeFile(join(options.out, `${dataset.dataset}.junit.xml`), exportJunit(result));
+      }
+    }
+    for (const recorder of harness.recorders) {
+      const { replayed, recorded, drifted } = recorder.stats;
+      if (replayed + recorded > 0 && !options.json)
+        io.out(
+          `model recording: ${replayed} turns replayed (${drifted} with a changed request), ${recorded} recorded`,
+        );
+    }
+    if (options.json) io.out(JSON.stringify(outputs, null, 2));
+    if (!options.json) io.out(`results stored in ${results.where}`);
+  } finally {
+    await harness.close();
+    await results.close();
+  }
+  return failed ? 1 : 0;
+}
+
+/** Judges of the dataset and the spec; each is advisory unless its calibration labels clear the bar. */
+async function buildJudges(harness: EvalHarness, dataset: Dataset, io: CliIo): Promise<Map<string, Grader>> {
+  const rubrics: Record<string, JudgeRubric> = { ...harness.evals.judges, ...dataset.judges };
+  const judges = new Map<string, Grader>();
+  for (const [name, rubric] of Object.entries(rubrics)) {
+    const model = harness.judgeModel;
+    if (!model) {
+      judges.set(name, {
+        name: `judge.${name}`,
+        kind: "judge",
+        grade: () => ({
+          grader: `judge.${name}`,
+          kind: "judge",
+          passed: false,
+          score: 0,
+          advisory: true,
+          reason: "no judge model is available (set evals.judgeModel and its key, or record its turns)",
+        }),
+      });
+      continue;
+    }
+    let advisory = true;
+    if (rubric.calibration) {
+      const labels = await loadJudgeLabels(resolve(harness.loaded.dir, rubric.calibration));
+      const calibration = await calibrateJudge({
+        judge: judgeGrader({ name, rubric, model, advisory: false }),
+        items: labels,
+        bar: harness.evals.calibration,
+      });
+      advisory = !calibration.trusted;
+      io.err(
+        `judge ${name}: ${calibration.trusted ? "calibrated" : `advisory (${calibration.reasons.join("; ")})`}`,
+      );
+    }
+    judges.set(name, judgeGrader({ name, rubric, model, advisory }));
+  }
+  return judges;
+}
+
+/**
+ * The run to compare with: a results file, an eval run id, or a version (its latest run of this dataset); by
+ * default the latest run of this dataset by another version that passed its gate.
+ */
+async function findBaseline(
+  store: EvalResultStore,
+  result: EvalRunResult,
+  baseline: string | undefined,
+): Promise<EvalRunResult | null> {
+  if (baseline !== undefined) {
+    if (baseline.endsWith(".json") && existsSync(baseline)) {
+      const parsed = JSON.parse(await readFile(baseline, "utf8")) as {
+        result?: EvalRunResult;
+      } & Partial<EvalRunResult>;
+      return parsed.result ?? (parsed as EvalRunResult);
+    }
+    const byId = await store.get(baseline);
+    if (byId) return byId.result;
+    const [byVersion] = await store.list({
+      agent: result.agent,
+      version: baseline,
+      dataset: result.dataset.name,
+      limit: 1,
+    });
+    if (byVersion) return byVersion.result;
+    throw new KeelError(
+      "not_found",
+      `no baseline "${baseline}": not a results file, an eval run id or a version with results for ${result.dataset.name}`,
+    );
+  }
+  const previous = await store.list({ agent: result.agent, dataset: result.dataset.name, limit: 100 });
+  return (
+    previous.find((run) => run.result.version !== result.version && run.gate?.passed === true)?.result ?? null
+  );
+}
+
+/** Results go to the database when DATABASE_URL is set, else to a folder of JSON files. */
+async function openResultStore(
+  io: CliIo,
+  directory: string,
+): Promise<{ store: EvalResultStore; where: string; close(): Promise<void> }> {
+  const databaseUrl = io.env.DATABASE_URL;
+  if (databaseUrl) {
+    const store = await openStore({ databaseUrl });
+    return {
+      store: sqlEvalResultStore(store.sql),
+      where: "the database (keel_eval_runs)",
+      close: () => store.close(),
+    };
+  }
+  return { store: directoryEvalResultStore(directory), where: directory, close: async () => undefined };
+}

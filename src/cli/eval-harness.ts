@@ -1,0 +1,195 @@
+import { access } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { KeelError } from "../errors/keel-error.ts";
+import { agentEvalTarget } from "../evals/agent-eval-target.ts";
+import type { EvalTarget } from "../evals/eval-target.ts";
+import { type EvalsSection, parseEvalsSection } from "../evals/evals-section.ts";
+import {
+  createRecordReplayModelProvider,
+  type RecordingMode,
+  type RecordReplayModelProvider,
+} from "../evals/record-replay-model-provider.ts";
+import { routedModelProvider } from "../models/model-gateway.ts";
+import type { ModelProvider } from "../models/model-provider.ts";
+import type { AgentDefinition } from "../runtime/agent-definition.ts";
+import { createWorker } from "../runtime/worker.ts";
+import { createAgentGovernor } from "../server/agent-policies.ts";
+import { createEnvModelGateway, modelPolicyOf } from "../server/bind-agent-package.ts";
+import { loadAgentPackages } from "../server/start-server.ts";
+import { loadAgentSpec } from "../spec/load-agent-spec.ts";
+import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
+import { openStore } from "../store/open-store.ts";
+import { importAgentPackages } from "./serve-command.ts";
+
+/** Everything `keel eval` runs cases with: a scratch store, the agent bound to its model, a worker, judges' model. */
+export type EvalHarness = {
+  loaded: LoadedAgentSpec;
+  evals: EvalsSection;
+  target: EvalTarget;
+  /** The model LLM judges call (recorded/replayed like the agent's), or null when none is available. */
+  judgeModel: ModelProvider | null;
+  recorders: RecordReplayModelProvider[];
+  close(): Promise<void>;
+};
+
+/** `off` leaves the model as chosen; the other modes wrap it (see RecordingMode). */
+export type HarnessRecording = RecordingMode | "off";
+
+/**
+ * Compose an eval harness for one agent: its package loaded against an in-memory PGlite (evals never touch a
+ * real store's runs), its governor and policies, a worker at the given concurrency, and its model wrapped for
+ * record-and-replay when the spec names a recordings file. In replay mode with a recording the agent's model
+ * is the recording alone, so CI needs no key and pays nothing.
+ */
+export async function openEvalHarness(options: {
+  packagesModule: string;
+  agent: string;
+  env: Readonly<Record<string, string | undefined>>;
+  concurrency: number;
+  recording: HarnessRecording;
+  recordingsFile?: string;
+  /** Replace the agent's model (an adversarial eval's hijacked model, a test double); recording still applies. */
+  model?: (chosen: ModelProvider) => { provider: ModelProvider; label: string };
+}): Promise<EvalHarness> {
+  const packages = await importAgentPackages(options.packagesModule);
+  let found: { agentPackage: (typeof packages)[number]; loaded: LoadedAgentSpec } | null = null;
+  for (const agentPackage of packages) {
+    const loaded = await loadAgentSpec(agentPackage.specFile);
+    if (loaded.spec.name === options.agent) found = { agentPackage, loaded };
+  }
+  if (!found) throw new KeelError("not_found", `no agent package provides "${options.agent}"`);
+  const { loaded } = found;
+  const evals = parseEvalsSection(loaded.spec.evals);
+  const store = await openStore({});
+  const recorders: RecordReplayModelProvider[] = [];
+  try {
+    const { agents, modelLabels, governed } = await loadAgentPackages({
+      store,
+      packages: [found.agentPackage],
+      env: options.env,
+    });
+    const definition = agents.current(options.agent)!;
+    const recordingsFile =
+      options.recordingsFile ?? (evals.recordings ? resolve(loaded.dir, evals.recordings) : undefined);
+    let provider = definition.provider;
+    let label = modelLabels.get(options.agent) ?? provider.model;
+    if (options.model) ({ provider, label } = options.model(provider));
+    const recordingExists = recordingsFile ? await exists(recordingsFile) : false;
+    if (recordingsFile && options.recording !== "off") {
+      if (options.recording === "replay" && recordingExists) {
+        const recorder = await createRecordReplayModelProvider({
+          inner: null,
+          file: recordingsFile,
+          mode: "replay",
+        });
+        recorders.push(recorder);
+        provider = recorder;
+        label = `replay of recorded turns (${recordingsFile}) — offline, no model is called`;
+      } else if (options.recording !== "replay" && !provider.offline) {
+        const recorder = await createRecordReplayModelProvider({
+          inner: provider,
+          file: recordingsFile,
+          mode: options.recording,
+        });
+        recorders.push(recorder);
+        provider = recorder;
+        label = `${label}, ${options.recording === "record" ? "recording" : "replaying or recording"} to ${recordingsFile}`;
+      }
+    }
+    const agent: AgentDefinition = { ...definition, provider };
+    const governor = await createAgentGovernor({ store, agents: governed, log: () => undefined });
+    const worker = createWorker({
+      store,
+      agents: (name, version) => (name === agent.name && version === agent.version ? agent : undefined),
+      governor,
+      owner: "keel-eval",
+      concurrency: options.concurrency,
+      leaseTtlMs: 30_000,
+      log: () => undefined,
+    });
+    worker.start();
+    const judgeModel = await judgeModelOf({
+      loaded,
+      evals,
+      env: options.env,
+      recording: options.recording,
+      recordingsFile,
+      recordingExists,
+      agentProvider: provider,
+      recorders,
+    });
+    return {
+      loaded,
+      evals,
+      target: agentEvalTarget({ store, agent, worker, model: label }),
+      judgeModel,
+      recorders,
+      async close() {
+        await worker.stop();
+        governor.close();
+        await Promise.all(recorders.map((recorder) => recorder.save()));
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** The judges' model: `evals.judgeModel` through the gateway when its key is set, wrapped like the agent's. */
+async function judgeModelOf(options: {
+  loaded: LoadedAgentSpec;
+  evals: EvalsSection;
+  env: Readonly<Record<string, string | undefined>>;
+  recording: HarnessRecording;
+  recordingsFile: string | undefined;
+  recordingExists: boolean;
+  agentProvider: ModelProvider;
+  recorders: RecordReplayModelProvider[];
+}): Promise<ModelProvider | null> {
+  const { evals, recordingsFile } = options;
+  if (!evals.judgeModel)
+    return options.agentProvider.offline && !options.recordingExists ? null : options.agentProvider;
+  const policy = modelPolicyOf({
+    ...options.loaded.spec,
+    model: {
+      ...options.loaded.spec.model,
+      provider: evals.judgeModel.provider,
+      id: evals.judgeModel.id,
+      fallbacks: [],
+      routing: [],
+    },
+  });
+  const judgeFile = recordingsFile ? resolve(dirname(recordingsFile), "judge-recordings.json") : undefined;
+  if (options.recording === "replay" && judgeFile && (await exists(judgeFile))) {
+    const recorder = await createRecordReplayModelProvider({ inner: null, file: judgeFile, mode: "replay" });
+    options.recorders.push(recorder);
+    return recorder;
+  }
+  let live: ModelProvider;
+  try {
+    live = routedModelProvider({
+      gateway: createEnvModelGateway({ env: options.env }),
+      policy: { ...policy, rules: [], fallbacks: [] },
+      agent: `${options.loaded.spec.name}:judge`,
+    });
+  } catch {
+    return null;
+  }
+  if (!judgeFile || options.recording === "off" || options.recording === "replay") return live;
+  const recorder = await createRecordReplayModelProvider({
+    inner: live,
+    file: judgeFile,
+    mode: options.recording,
+  });
+  options.recorders.push(recorder);
+  return recorder;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return await access(file).then(
+    () => true,
+    () => false,
+  );
+}
