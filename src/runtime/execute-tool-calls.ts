@@ -1,5 +1,6 @@
 import type { InFlightAction } from "../governance/governor.ts";
 import type { ErrorInfo, NewEvent } from "../journal/events.ts";
+import { toolCallTraceParent } from "../journal/trace-context.ts";
 import { executeToolCall } from "../tools/execute-tool-call.ts";
 import { decideToolCall } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
@@ -167,6 +168,11 @@ async function startAndRun(
       callId: call.callId,
       idempotencyKey,
       ...(capability === undefined ? {} : { capability }),
+      traceparent: toolCallTraceParent({
+        runId: journal.state.runId,
+        traceparent: journal.state.traceparent,
+        callId: call.callId,
+      }),
     },
     signal: AbortSignal.any([signal, inFlight.signal]),
     timeoutMs: agent.limits.toolTimeout,

@@ -59,6 +59,8 @@ export type RunState = {
   dataClasses: string[];
   /** The action held for review while the run is suspended, or null. */
   pendingAction: PendingAction | null;
+  /** The W3C trace context the run was requested under, if any; tool calls continue its trace. */
+  traceparent: string | null;
   /** The run's approval requests, in the order they were made. */
   approvals: RunApproval[];
 };
@@ -84,6 +86,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     cancelRequested: false,
     dataClasses: [],
     pendingAction: null,
+    traceparent: start.payload.traceparent ?? null,
     approvals: [],
   };
 }

@@ -8,7 +8,7 @@ import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import type { Worker } from "../runtime/worker.ts";
 import type { Store } from "../store/store.ts";
-import { parseTraceParent } from "../telemetry/trace-context.ts";
+import { parseTraceParent } from "../journal/trace-context.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
 import { errorResponse } from "./http-error.ts";

@@ -1,8 +1,8 @@
 import type { PayloadOf } from "../journal/events.ts";
+import { parseTraceParent, spanIdOf, toolSpanKey, traceIdOf } from "../journal/trace-context.ts";
 import { ATTR, KEEL, providerName } from "./genai-semconv.ts";
 import type { KeelSpan, SpanAttributeValue } from "./keel-span.ts";
 import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
-import { parseTraceParent, spanIdOf, traceIdOf } from "./trace-context.ts";
 
 type Builder = {
   traceId: string;
@@ -260,7 +260,9 @@ function toolSpan(builder: Builder, callId: string, tool: string, startMs: numbe
   const attempt = (builder.attempts.get(callId) ?? 0) + 1;
   builder.attempts.set(callId, attempt);
   const span = child(builder, builder.root, {
-    key: `tool:${callId}:${attempt}`,
+    // The runtime hands the tool this span's id in its traceparent (journal/trace-context.ts), so it is keyed
+    // the same way; a second span for one call id (never made by the runtime) gets its own key.
+    key: attempt === 1 ? toolSpanKey(callId) : `tool:${callId}:${attempt}`,
     name: `execute_tool ${tool}`,
     operation: "execute_tool",
     startMs,

@@ -11,7 +11,7 @@ import { createOtlpTraceExporter } from "./otlp-trace-exporter.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import type { TelemetryEvent } from "./telemetry-event.ts";
 import { createTelemetryMetrics } from "./telemetry-metrics.ts";
-import { spanIdOf, traceIdOf } from "./trace-context.ts";
+import { spanIdOf, traceIdOf } from "../journal/trace-context.ts";
 
 let store: Store;
 let receiver: OtlpReceiver;

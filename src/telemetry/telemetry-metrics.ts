@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { PayloadOf } from "../journal/events.ts";
 import type { SqlClient } from "../store/store.ts";
 import { DRIFT_MONITOR_AGENT, readDriftAlarm } from "./drift-alarm.ts";
@@ -18,7 +18,7 @@ export type TelemetryMetricsOptions = {
   sql?: SqlClient;
   /** Circuit breakers of the model gateway, read at scrape time; absent without a gateway. */
   breakers?: () => readonly BreakerReading[];
-  /** Node.js process metrics (`process_*`, `nodejs_*`) beside Keel's; on by default. */
+  /** Node.js process metrics (`process_*`, `nodejs_*`) beside Keel's; off by default. */
   processMetrics?: boolean;
   /** The clock used for "today" in budget gauges. */
   now?: () => Date;
@@ -141,6 +141,7 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): T
     help: "Spans waiting in the export queue.",
     registers: [registry],
   });
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
   registerScrapeGauges(registry, { sql, now, ...(options.breakers ? { breakers: options.breakers } : {}) });
 
   return {

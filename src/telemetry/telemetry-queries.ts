@@ -130,12 +130,36 @@ export function createTelemetryQueries(options: {
     async traceById(traceId) {
       if (!/^[0-9a-f]{32}$/.test(traceId))
         throw new KeelError("invalid_request", "a trace id is 32 hex digits");
-      const { rows } = await sql.query<{ run_id: string }>(
-        "SELECT run_id FROM keel_telemetry_runs WHERE trace_id = $1 ORDER BY started_at LIMIT 100",
+      // One round trip: the runs of the trace (by the trace-id index) joined to their events (by primary key).
+      const { rows } = await sql.query<{
+        run_id: string;
+        seq: number;
+        type: string;
+        at: Date | string;
+        payload: unknown;
+      }>(
+        `SELECT e.run_id, e.seq, e.type, e.at, e.payload
+           FROM keel_telemetry_runs t JOIN keel_events e ON e.run_id = t.run_id
+          WHERE t.trace_id = $1
+          ORDER BY t.started_at, e.run_id, e.seq`,
         [traceId],
       );
-      const traces = await Promise.all(rows.map((row) => traceOfRun(row.run_id)));
-      return traces.filter((trace): trace is RunTrace => trace !== null);
+      const byRun = new Map<string, TelemetryEvent[]>();
+      for (const row of rows) {
+        const events = byRun.get(row.run_id) ?? [];
+        byRun.set(row.run_id, events);
+        events.push({
+          runId: row.run_id,
+          seq: Number(row.seq),
+          type: row.type,
+          at: new Date(row.at).toISOString(),
+          payload: row.payload,
+        } as TelemetryEvent);
+      }
+      return [...byRun].map(([runId, events]) => {
+        const spans = buildRunSpans(events);
+        return { runId, traceId: spans[0]?.traceId ?? traceId, spans };
+      });
     },
     async searchRuns(search) {
       const conditions: string[] = [];

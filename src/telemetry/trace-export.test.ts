@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { z } from "zod";
 import { type OtlpReceiver, startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
 import {
   gatewayAgent,
@@ -11,6 +14,7 @@ import type { JournalEvent } from "../journal/events.ts";
 import { type LoopbackProvider, startLoopbackProvider } from "../models/loopback/loopback-provider-server.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
+import { defineTool } from "../tools/tool.ts";
 import { createJournalProjector } from "./journal-projector.ts";
 import { createOtlpTraceExporter } from "./otlp-trace-exporter.ts";
 import { createTelemetryMetrics } from "./telemetry-metrics.ts";
@@ -183,5 +187,47 @@ describe("traces exported over OTLP/HTTP", () => {
     );
     assert.match(text, /keel_telemetry_spans_exported_total \d+/);
     await exporter.shutdown();
+  });
+
+  test("a tool's outbound HTTP request carries the traceparent of its execute_tool span", async () => {
+    const received: (string | undefined)[] = [];
+    const upstream = createServer((request, response) => {
+      received.push(request.headers.traceparent as string | undefined);
+      response.writeHead(200, { "content-type": "application/json" }).end('{"status":"shipped"}');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const statusTool = defineTool({
+      name: "order_status",
+      description: "Ask the shipping service.",
+      input: z.object({ id: z.string() }),
+      async execute({ id }, context) {
+        const port = (upstream.address() as AddressInfo).port;
+        const response = await fetch(`http://127.0.0.1:${port}/orders/${id}`, {
+          headers: context.traceparent ? { traceparent: context.traceparent } : {},
+        });
+        return await response.json();
+      },
+    });
+    const agent = gatewayAgent({ server: provider, name: "shipping", tools: [statusTool] });
+    provider.push(
+      {
+        reply: {
+          toolCalls: [{ id: "s1", name: "order_status", arguments: { id: "a1" } }],
+          usage: { input: 100, output: 10 },
+        },
+      },
+      { reply: { text: "Shipped.", usage: { input: 120, output: 5 } } },
+    );
+    const events = await runScenario({ store, agent, input: "where is a1" });
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    const exporter = createOtlpTraceExporter({ url: receiver.url });
+    await createJournalProjector({ store, exporter }).catchUp();
+    await exporter.shutdown();
+    const tool = receiver.spans.find(
+      (span) =>
+        span.attributes["keel.run.id"] === events[0]?.runId && span.name === "execute_tool order_status",
+    );
+    assert.ok(tool, "the tool span was exported");
+    assert.deepEqual(received, [`00-${tool.traceId}-${tool.spanId}-01`]);
   });
 });

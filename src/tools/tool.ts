@@ -20,6 +20,11 @@ export type ToolContext = {
    * hash), for tools that forward it to a downstream service that verifies it. Absent outside a governed run.
    */
   capability?: string;
+  /**
+   * The W3C `traceparent` of this call's `execute_tool` span: send it on outbound HTTP requests so the callee's
+   * spans continue the run's trace.
+   */
+  traceparent?: string;
 };
 
 /** The port every tool implements. Arguments are validated against `input` before `execute` runs. */

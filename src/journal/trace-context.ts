@@ -52,3 +52,26 @@ export function spanIdOf(traceId: string, key: string): string {
   const id = (high >>> 0).toString(16).padStart(8, "0") + (low >>> 0).toString(16).padStart(8, "0");
   return id === ZERO_SPAN ? "0000000000000001" : id;
 }
+
+/** A tool call's span key within its run: one `execute_tool` span per call (a call that ends is never run again). */
+export function toolSpanKey(callId: string): string {
+  return `tool:${callId}:1`;
+}
+
+/**
+ * The `traceparent` a tool passes on to what it calls (an outbound HTTP request): the run's trace and the tool
+ * call's own `execute_tool` span, derived the way the trace projection derives them, so the callee's spans hang
+ * under the call in the exported trace.
+ */
+export function toolCallTraceParent(options: {
+  runId: string;
+  traceparent?: string | null;
+  callId: string;
+}): string {
+  const traceId = traceIdOf(options.runId, parseTraceParent(options.traceparent));
+  return formatTraceParent({
+    traceId,
+    spanId: spanIdOf(traceId, toolSpanKey(options.callId)),
+    sampled: true,
+  });
+}
