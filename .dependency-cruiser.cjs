@@ -11,7 +11,8 @@ const allowed = {
   tools: ["spec", "errors"],
   governance: ["spec", "journal", "store", "errors"],
   telemetry: ["journal", "store", "spec", "errors"],
-  runtime: ["spec", "journal", "store", "models", "tools", "governance", "errors"],
+  approvals: ["spec", "journal", "store", "governance", "errors"],
+  runtime: ["spec", "journal", "store", "models", "tools", "governance", "approvals", "errors"],
   evals: ["runtime", "models", "governance", "store", "journal", "spec", "tools", "errors"],
 };
 

@@ -141,7 +141,10 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
     }
 
     const question = buildPolicyQuestion(agent, request, tool, checkedArguments);
-    const outcome = evaluatePolicies(engine, agent, agent.enforce, question, request.principal);
+    const outcome = approvedReview(
+      evaluatePolicies(engine, agent, agent.enforce, question, request.principal),
+      request,
+    );
     const shadow = agent.shadow
       ? shadowOutcome(outcome, () =>
           evaluatePolicies(engine, agent, agent.shadow!, question, request.principal),
@@ -289,6 +292,24 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
     },
   };
   return governor;
+}
+
+/**
+ * A review a person already settled: the journal's approval binds to these exact arguments, so the call is
+ * allowed and the reasons say by whom. Any other outcome stands as it is.
+ */
+function approvedReview(outcome: PolicyOutcome, request: ActionRequest): PolicyOutcome {
+  const approval = request.approval;
+  if (outcome.decision !== "review" || request.kind !== "tool-call" || !approval) return outcome;
+  if (approval.argumentsHash !== request.tool?.argumentsHash) return outcome;
+  return {
+    decision: "allow",
+    policies: outcome.policies,
+    reasons: [
+      ...outcome.reasons,
+      `approved by ${approval.approvedBy.join(" and ")} (approval ${approval.id}, arguments ${approval.argumentsHash.slice(0, 12)}…)`,
+    ],
+  };
 }
 
 function sameMembers(a: readonly string[], b: readonly string[]): boolean {

@@ -18,6 +18,11 @@ export type ActionRequest = {
   target?: string;
   /** Data classes the run has seen so far (public, internal, pii, financial, …); missing state is a deny. */
   dataClasses: readonly string[];
+  /**
+   * A person's approval of this tool call, from the run's journal. It turns a policy's `review` into `allow` only
+   * when it binds to exactly these arguments (the same hash); it never overrides a deny, a kill or a rate limit.
+   */
+  approval?: { id: string; argumentsHash: string; approvedBy: readonly string[] };
 };
 
 /** Which step of the pipeline settled the decision (ARCHITECTURE.md §1: kill → identity → policy → rate limit). */

@@ -328,7 +328,12 @@ export const EventPayloads = {
     expiresAt: z.string().optional(),
     priority: ApprovalPriority.optional(),
   }),
-  "run-resume": z.strictObject({ reason: z.string(), worker: z.string() }),
+  "run-resume": z.strictObject({
+    reason: z.string(),
+    worker: z.string(),
+    /** A run resumed after waiting for a person gets back the time it had left: time suspended is not counted. */
+    deadlineAt: z.string().optional(),
+  }),
   "run-cancel": z.strictObject({ requestedBy: z.string(), reason: z.string().optional() }),
   "run-end": z.strictObject({
     status: RunStatus.exclude(["queued", "running", "suspended"]),

@@ -1,5 +1,6 @@
 import type { BudgetLedger, BudgetLimits } from "../governance/budget-ledger.ts";
 import type { ModelParams, ModelProvider } from "../models/model-provider.ts";
+import type { ApprovalsSection } from "../spec/approvals-section.ts";
 import type { Tool } from "../tools/tool.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
@@ -18,6 +19,8 @@ export type AgentDefinition = {
   limits: { maxSteps: number; runTimeout: number; toolTimeout: number };
   /** The spec's budgets and the ledger that enforces them; absent when the agent has no caps. */
   budgets?: { ledger: BudgetLedger; limits: BudgetLimits };
+  /** Where held actions and handoffs go, who decides them and how long they wait; absent: the owning team, 4 h. */
+  approvals?: ApprovalsSection;
 };
 
 /** Finds the definition of an agent version; undefined when this process does not serve it. */

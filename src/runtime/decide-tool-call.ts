@@ -1,6 +1,7 @@
 import type { ActionRequest, PolicyDecision } from "../governance/governor.ts";
 import { type NewEvent, type PayloadOf, Principal } from "../journal/events.ts";
 import type { NodeContext } from "./graph.ts";
+import { approvalFor } from "./request-approval.ts";
 import type { ToolCallState } from "./run-state.ts";
 
 /** A tool call's decision and the `policy-decision` event that records it. */
@@ -29,6 +30,14 @@ export async function decideToolCall(context: NodeContext, call: ToolCallState):
     },
     dataClasses: state.dataClasses,
   };
+  const approval = approvalFor(state.approvals, call);
+  if (approval?.argumentsHash) {
+    request.approval = {
+      id: approval.approvalId,
+      argumentsHash: approval.argumentsHash,
+      approvedBy: approval.approvedBy,
+    };
+  }
   let decision: PolicyDecision;
   if (!governor) {
     decision = {

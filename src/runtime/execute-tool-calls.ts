@@ -4,6 +4,7 @@ import { toolCallTraceParent } from "../journal/trace-context.ts";
 import { executeToolCall } from "../tools/execute-tool-call.ts";
 import { decideToolCall } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
+import { approvalFor, requestApproval } from "./request-approval.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { ToolCallState } from "./run-state.ts";
 
@@ -57,22 +58,31 @@ async function runOneCall(context: NodeContext, call: ToolCallState): Promise<vo
       return;
     }
     case "review":
-      await journal.commit(event, {
-        type: "run-suspend",
-        payload: {
-          reason: `waiting for human review: ${decision.reasons.join("; ")}`,
-          pendingAction: {
-            kind: "tool-call",
-            callId: call.callId,
-            tool: call.tool,
-            argumentsHash: call.argumentsHash,
-            policies: decision.policies,
-            reasons: decision.reasons,
-          },
-        },
-      });
+      await journal.commit(
+        event,
+        ...requestApproval(context, {
+          kind: "tool-call",
+          call,
+          reasons: decision.reasons,
+          policies: decision.policies,
+        }),
+      );
       return;
     case "allow":
+      // Draft-and-review: an outbound tool the spec lists as a draft waits for a person to edit and send it.
+      if (isDraft(context, call)) {
+        decision.inFlight?.end();
+        await journal.commit(
+          event,
+          ...requestApproval(context, {
+            kind: "draft",
+            call,
+            reasons: [`${call.tool} is sent only after a person reviews the draft`],
+            policies: ["approvals.drafts"],
+          }),
+        );
+        return;
+      }
       break;
     default: {
       const unreachable: never = decision;
@@ -203,6 +213,14 @@ async function startAndRun(
           },
         }
       : end(base, outcome.error, durationMs),
+  );
+}
+
+/** A draft tool's call not yet approved by a person for exactly these arguments. */
+function isDraft(context: NodeContext, call: ToolCallState): boolean {
+  return (
+    (context.agent.approvals?.drafts.includes(call.tool) ?? false) &&
+    approvalFor(context.journal.state.approvals, call) === undefined
   );
 }
 

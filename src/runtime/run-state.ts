@@ -208,6 +208,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "run-resume":
       state.status = "running";
       state.pendingAction = null;
+      if (event.payload.deadlineAt !== undefined) state.deadlineAt = event.payload.deadlineAt;
       return state;
     case "run-cancel":
       state.cancelRequested = true;

@@ -24,6 +24,8 @@ export type WorkerOptions = {
   leaseTtlMs?: number;
   /** Runs interpreted at once by this worker. */
   concurrency?: number;
+  /** Claim only runs of these agents (default: any agent). */
+  claimAgents?: readonly string[];
   graph?: Graph;
   /** Where the worker reports problems it cannot journal (a lost lease, a store outage). */
   log?: (message: string) => void;
@@ -65,7 +67,12 @@ export function createWorker(options: WorkerOptions): Worker {
       let claimed: Lease[] = [];
       if (free > 0) {
         try {
-          claimed = await store.claimRuns({ owner, ttlMs: leaseTtlMs, limit: free });
+          claimed = await store.claimRuns({
+            owner,
+            ttlMs: leaseTtlMs,
+            limit: free,
+            ...(options.claimAgents ? { agents: options.claimAgents } : {}),
+          });
         } catch (error) {
           log(`worker ${owner}: claiming runs failed: ${errorText(error)}`);
         }
@@ -201,9 +208,12 @@ export function createWorker(options: WorkerOptions): Worker {
   };
 }
 
-/** A run that already took steps and is not finished was interrupted (its worker died or stopped). */
+/**
+ * A run that already took steps and is not finished was interrupted (its worker died or stopped) — unless the
+ * last thing journaled is the resume that made it runnable again (a person's decision).
+ */
 function wasInterrupted(events: readonly JournalEvent[]): boolean {
-  return events.some((event) => event.type === "step-start");
+  return events.at(-1)?.type !== "run-resume" && events.some((event) => event.type === "step-start");
 }
 
 function errorText(error: unknown): string {

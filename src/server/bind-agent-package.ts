@@ -263,5 +263,6 @@ export function bindAgentPackage(options: {
     ...(spec.budgets
       ? { budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets } }
       : {}),
+    ...(spec.approvals ? { approvals: spec.approvals } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 
 const DURATION_PATTERN = /^(\d+)(ms|s|m|h)$/;
@@ -291,12 +292,20 @@ export const AgentSpec = z
     limits: LimitsSection.prefault({}),
     budgets: BudgetsSection.optional(),
     governance: GovernanceSection.optional(),
-    approvals: OpenSection("Where risky actions go for human review, with SLA and timeout behaviour."),
+    approvals: ApprovalsSection.optional(),
     guards: OpenSection("Prompt-injection and redaction guards on inputs, tool results and outputs."),
     evals: OpenSection("Eval datasets and the gate a new version must pass."),
     rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
   })
   .superRefine((spec, context) => {
+    for (const issue of spec.approvals ? checkApprovalsTools(spec.approvals, spec.tools) : []) {
+      context.addIssue({
+        code: "custom",
+        path: ["approvals", ...issue.path],
+        message: issue.message,
+        input: spec,
+      });
+    }
     if (!spec.governance) return;
     for (const issue of checkGovernanceTools(spec.governance, spec.tools)) {
       context.addIssue({

@@ -1,7 +1,7 @@
 import type { ApprovalKind, ApprovalPriority, PayloadOf } from "../journal/events.ts";
 
 /** Where an approval request stands. */
-export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "resolved";
+export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "resolved" | "withdrawn";
 
 /** One approval request as the queue holds it: a projection of the run's approval events. */
 export type ApprovalRecord = {

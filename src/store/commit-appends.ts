@@ -74,6 +74,7 @@ export async function commitAppends(
       },
     ]),
   );
+  const suspendedAtStart = new Set(rows.filter((row) => row.status === "suspended").map((row) => row.run_id));
   const placed: PlacedEvent[] = [];
   const outcomes = requests.map((request): AppendOutcome => {
     const head = heads.get(request.lease.runId);
@@ -85,7 +86,12 @@ export async function commitAppends(
   });
   await insertEvents(tx, placed);
   const approvalEvents = placed.flatMap(({ event }) => (isApprovalEvent(event) ? [event] : []));
-  if (approvalEvents.length > 0) await projectApprovals(tx, approvalEvents);
+  const endedWhileSuspended = placed.flatMap(({ event }) =>
+    event.type === "run-end" && suspendedAtStart.has(event.runId) ? [event.runId] : [],
+  );
+  if (approvalEvents.length > 0 || endedWhileSuspended.length > 0) {
+    await projectApprovals(tx, approvalEvents, { endedWhileSuspended });
+  }
   const written = [...heads].filter(([, head]) => head.changed);
   await updateRuns(tx, written);
   if (written.length > 0) {

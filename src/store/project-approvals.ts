@@ -15,7 +15,11 @@ export function isApprovalEvent(event: JournalEvent): boolean {
  * Fold approval events into `keel_approvals` inside the append's transaction, like the run row: the queue a
  * person sees can never disagree with the journal, and rebuilding it means replaying these three events.
  */
-export async function projectApprovals(tx: SqlClient, events: readonly JournalEvent[]): Promise<void> {
+export async function projectApprovals(
+  tx: SqlClient,
+  events: readonly JournalEvent[],
+  options: { endedWhileSuspended: readonly string[] },
+): Promise<void> {
   for (const event of events) {
     switch (event.type) {
       case "approval-request": {
@@ -110,5 +114,13 @@ export async function projectApprovals(tx: SqlClient, events: readonly JournalEv
       default:
         break;
     }
+  }
+  // A run that ends while it waits (a cancel) withdraws what it was waiting for: nobody can decide it any more.
+  if (options.endedWhileSuspended.length > 0) {
+    await tx.query(
+      `UPDATE keel_approvals SET status = 'withdrawn', decided_at = clock_timestamp(), decided_by = 'system:run-end'
+        WHERE run_id = ANY($1::text[]) AND status = 'pending'`,
+      [options.endedWhileSuspended],
+    );
   }
 }

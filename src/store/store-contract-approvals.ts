@@ -258,6 +258,18 @@ export function approvalsContract(context: StoreContractContext): void {
       assert.ok(rejected.decisionSecondsP50 !== null && rejected.decisionSecondsP50 >= 0);
     });
 
+    test("a request still pending when its suspended run ends is withdrawn", async () => {
+      const { store } = context;
+      const { runId, request } = await suspendedWithRequest();
+      const lease = (await store.acquireLease({ runId, owner: "canceller", ttlMs: 30_000 }))!;
+      await store.append({
+        lease,
+        events: [{ type: "run-end", payload: { status: "cancelled", steps: 1 } }],
+      });
+      const record = await store.getApproval(request.approvalId);
+      assert.deepEqual([record?.status, record?.decidedBy], ["withdrawn", "system:run-end"]);
+    });
+
     test("a suspended run is not claimed until a decision appends run-resume under a lease and releases it", async () => {
       const { store } = context;
       const { runId, agent } = await suspendedWithRequest();

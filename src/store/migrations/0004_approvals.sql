@@ -1,7 +1,8 @@
 -- The approvals inbox (ARCHITECTURE.md §1): one row per approval request, a projection of the journal's
 -- approval-request / approval-decision / approval-expire events, written in the same transaction as the events
 -- (src/store/project-approvals.ts) and rebuildable from them (invariant 8). The run itself stays suspended in
--- keel_runs; this table is only the queue a person works from.
+-- keel_runs; this table is only the queue a person works from. A request still pending when its run ends (a
+-- cancel) is 'withdrawn'.
 
 CREATE TABLE keel_approvals (
   approval_id text PRIMARY KEY,
@@ -13,7 +14,7 @@ CREATE TABLE keel_approvals (
   call_id text,
   -- The hash of the arguments the request binds to now (an approver's edit replaces it).
   arguments_hash text,
-  status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'resolved')),
+  status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'resolved', 'withdrawn')),
   route_to text NOT NULL,
   -- 0 low, 1 normal, 2 high, 3 urgent: the queue sorts by it, highest first.
   priority smallint NOT NULL,

@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import type { ApprovalKind, PayloadOf, Principal } from "../journal/events.ts";
+import { type ApprovalAgent, routeApproval } from "./approval-policy.ts";
+import { redactArguments } from "./redact-arguments.ts";
+
+/** How many of the run's latest turns a request carries, and how long each may be. */
+const RECENT_TURNS = 6;
+const TURN_LENGTH = 240;
+const INPUT_LENGTH = 2_000;
+
+/** A time-ordered approval id, like run ids: sortable by creation, unique without coordination. */
+export function newApprovalId(now: Date = new Date()): string {
+  return `apr_${now.getTime().toString(36).padStart(9, "0")}${randomBytes(6).toString("hex")}`;
+}
+
+/** One turn of the run's conversation, as much as a request needs of it. */
+export type ConversationTurn = { role: string; content: unknown; tool?: string; toolCalls?: unknown };
+
+/** What the runtime knows when it asks a person. */
+export type ApprovalRequestInput = {
+  agent: ApprovalAgent;
+  kind: ApprovalKind;
+  run: {
+    input: string;
+    principal: Principal;
+    step: number;
+    dataClasses: readonly string[];
+    messages: readonly ConversationTurn[];
+  };
+  /** The held call (tool calls and drafts). */
+  call?: { callId: string; tool: string; arguments: unknown; argumentsHash: string };
+  reasons: readonly string[];
+  policies: readonly string[];
+  now: Date;
+  approvalId?: string;
+};
+
+/**
+ * The `approval-request` event for a held call, a draft or a handoff: what the agent tried and why it needs a
+ * person, the call with its arguments redacted (bound by the real arguments' hash), the run's context, and the
+ * queue, priority, approvers and deadline it gets from the agent's approvals section.
+ */
+export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"approval-request"> {
+  const { agent, kind, call, run, now } = input;
+  const routing = routeApproval(agent, { kind, ...(call ? { tool: call.tool } : {}) });
+  const shown = call ? redactArguments(call.arguments) : undefined;
+  return {
+    approvalId: input.approvalId ?? newApprovalId(now),
+    kind,
+    summary: summarize(
+      kind,
+      agent.name,
+      call ? { tool: call.tool, arguments: shown } : undefined,
+      input.reasons,
+    ),
+    reasons: [...input.reasons],
+    policies: [...input.policies],
+    ...(call
+      ? { callId: call.callId, tool: call.tool, arguments: shown, argumentsHash: call.argumentsHash }
+      : {}),
+    context: {
+      agent: agent.name,
+      agentVersion: agent.version,
+      input: shorten(run.input, INPUT_LENGTH),
+      step: run.step,
+      principal: run.principal,
+      dataClasses: [...run.dataClasses],
+      recent: run.messages.slice(-RECENT_TURNS).map(describeTurn),
+    },
+    requestedBy: run.principal.subject,
+    routeTo: routing.routeTo,
+    priority: routing.priority,
+    requiredApprovals: routing.requiredApprovals,
+    approverRoles: routing.approverRoles,
+    requestedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + routing.slaMs).toISOString(),
+    onTimeout: routing.onTimeout,
+    ...(routing.escalateTo === undefined ? {} : { escalateTo: routing.escalateTo }),
+  };
+}
+
+function summarize(
+  kind: ApprovalKind,
+  agent: string,
+  call: { tool: string; arguments: unknown } | undefined,
+  reasons: readonly string[],
+): string {
+  const why = reasons.length > 0 ? ` — ${reasons.join("; ")}` : "";
+  switch (kind) {
+    case "tool-call":
+      return `${agent} wants to call ${call?.tool} ${shorten(JSON.stringify(call?.arguments) ?? "", 160)}${why}`;
+    case "draft":
+      return `${agent} drafted ${call?.tool} ${shorten(JSON.stringify(call?.arguments) ?? "", 160)}: edit and send it, or reject it`;
+    case "handoff":
+      return `${agent} handed the run to a person${why}`;
+    default: {
+      const unreachable: never = kind;
+      return String(unreachable);
+    }
+  }
+}
+
+function describeTurn(turn: ConversationTurn): string {
+  const who = turn.role === "tool" ? `tool ${turn.tool ?? ""}`.trim() : turn.role;
+  const content =
+    typeof turn.content === "string" ? turn.content : JSON.stringify(redactArguments(turn.content));
+  const calls =
+    Array.isArray(turn.toolCalls) && turn.toolCalls.length > 0
+      ? ` → ${turn.toolCalls.map((call: { tool?: string }) => call.tool ?? "?").join(", ")}`
+      : "";
+  return shorten(`${who}: ${content ?? ""}${calls}`, TURN_LENGTH);
+}
+
+function shorten(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}

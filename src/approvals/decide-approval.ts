@@ -1,0 +1,185 @@
+import { KeelError } from "../errors/keel-error.ts";
+import type { JournalEvent, NewEvent } from "../journal/events.ts";
+import { hashPayload } from "../journal/hash.ts";
+import type { Store } from "../store/store.ts";
+import { type ApprovalView, foldApproval } from "./approval-view.ts";
+import { type CheckedDecision, checkDecision, type DecisionInput } from "./check-decision.ts";
+import { resumeDeadline } from "./resume-deadline.ts";
+import { withRunLease } from "./with-run-lease.ts";
+
+/** What became of a decision: the request as it stands now, and the events journaled for it. */
+export type DecisionOutcome = { approval: ApprovalView; events: JournalEvent[]; resumed: boolean };
+
+export type DecideApprovalOptions = {
+  store: Store;
+  approvalId: string;
+  input: DecisionInput;
+  /** Checks edited arguments against the tool's schema; returns why they are invalid, or null. */
+  checkArguments?: (tool: string, args: unknown) => string | null;
+  now?: () => Date;
+  /** Named on the lease and on `run-resume`. */
+  owner?: string;
+};
+
+/**
+ * Decide an approval request. The decision is checked against the run's journal under the run's lease and
+ * journaled with who decided and on which argument hash; an edit is journaled first as a new proposal with its
+ * own hash. A decision that settles the request resumes the run in the same append: approved, the held call runs
+ * (once, with exactly the approved arguments); rejected, the model is told so; a resolved handoff ends the run
+ * with the person's answer. Releasing the lease wakes a worker, which claims the run and continues.
+ */
+export async function decideApproval(options: DecideApprovalOptions): Promise<DecisionOutcome> {
+  const { store, approvalId, input } = options;
+  const now = options.now ?? (() => new Date());
+  const owner = options.owner ?? "approvals";
+  const record = await store.getApproval(approvalId);
+  if (!record) throw new KeelError("not_found", `no approval request "${approvalId}"`);
+  if (record.status !== "pending") {
+    const by = record.decidedBy ? ` by ${record.decidedBy} at ${record.decidedAt?.toISOString()}` : "";
+    throw new KeelError("conflict", `approval ${approvalId} is already ${record.status}${by}`);
+  }
+  return await withRunLease({
+    store,
+    runId: record.runId,
+    owner: `${owner}:${approvalId}`,
+    work: async (lease, journal) => {
+      const view = foldApproval(journal, approvalId);
+      if (!view)
+        throw new KeelError("not_found", `run ${record.runId} has no approval request "${approvalId}"`);
+      const editedHash = editedHashOf(view, input, options.checkArguments);
+      const checked = checkDecision(view, input, editedHash);
+      const events = decisionEvents(view, input, checked, editedHash, now(), owner);
+      const written = await store.append({ lease, events });
+      return {
+        approval: foldApproval([...journal, ...written], approvalId)!,
+        events: written,
+        resumed: checked.final,
+      };
+    },
+  });
+}
+
+/** The new hash when the approver changed the arguments, after checking them against the tool's schema. */
+function editedHashOf(
+  view: ApprovalView,
+  input: DecisionInput,
+  checkArguments: DecideApprovalOptions["checkArguments"],
+): string | null {
+  if (input.arguments === undefined || view.call === null || input.decision !== "approve") return null;
+  const hash = hashPayload(input.arguments);
+  if (hash === view.argumentsHash) return null;
+  const invalid = checkArguments?.(view.call.tool, input.arguments) ?? null;
+  if (invalid !== null) {
+    throw new KeelError(
+      "invalid_request",
+      `the edited arguments are not valid for ${view.call.tool}: ${invalid}`,
+      {
+        issues: [{ path: "arguments", message: invalid }],
+      },
+    );
+  }
+  return hash;
+}
+
+function decisionEvents(
+  view: ApprovalView,
+  input: DecisionInput,
+  checked: CheckedDecision,
+  editedHash: string | null,
+  now: Date,
+  owner: string,
+): NewEvent[] {
+  const { request } = view;
+  const who = input.approver.subject;
+  const events: NewEvent[] = [];
+  if (editedHash !== null && view.call) {
+    events.push({
+      type: "tool-call-propose",
+      payload: {
+        step: view.call.step,
+        callId: view.call.callId,
+        tool: view.call.tool,
+        arguments: input.arguments,
+        argumentsHash: editedHash,
+        revision: { approvalId: request.approvalId, by: who, previousHash: view.call.argumentsHash },
+      },
+    });
+  }
+  const comment = input.comment?.trim();
+  events.push({
+    type: "approval-decision",
+    payload: {
+      approvalId: request.approvalId,
+      decision: input.decision,
+      by: input.approver,
+      ...(request.kind === "handoff" ? {} : { argumentsHash: editedHash ?? view.argumentsHash ?? "" }),
+      ...(editedHash !== null && view.argumentsHash !== null
+        ? { edited: { previousHash: view.argumentsHash, argumentsHash: editedHash } }
+        : {}),
+      ...(comment ? { comment } : {}),
+      ...(input.decision === "resolve" && input.resolution ? { resolution: input.resolution.trim() } : {}),
+      approvals: checked.approvals,
+      final: checked.final,
+    },
+  });
+  if (!checked.final) return events;
+  const resume: NewEvent = {
+    type: "run-resume",
+    payload: {
+      reason: `approval ${request.approvalId} ${input.decision === "approve" ? "approved" : "rejected"} by ${
+        input.decision === "approve" && editedHash === null ? [...view.approvers, who].join(", ") : who
+      }`,
+      worker: owner,
+      deadlineAt: resumeDeadline(view, now).toISOString(),
+    },
+  };
+  switch (input.decision) {
+    case "approve":
+      return [...events, resume];
+    case "reject":
+      if (request.kind === "handoff") {
+        return [
+          ...events,
+          {
+            type: "run-end",
+            payload: {
+              status: "failed",
+              answer: `I couldn't finish this on my own, so I passed it to ${view.routeTo}. ${who} reviewed it and closed it${comment ? `: ${comment}` : "."}`,
+              error: { code: "handoff_closed", message: `closed by ${who}${comment ? `: ${comment}` : ""}` },
+              steps: view.steps,
+            },
+          },
+        ];
+      }
+      return [
+        ...events,
+        {
+          type: "tool-call-end",
+          payload: {
+            step: view.call?.step ?? view.request.context.step,
+            callId: view.call?.callId ?? request.callId ?? "",
+            tool: view.call?.tool ?? request.tool ?? "",
+            outcome: "error",
+            error: {
+              code: "rejected",
+              message: `${who} (${view.routeTo}) reviewed this call and rejected it${comment ? `: ${comment}` : ""}`,
+            },
+            durationMs: 0,
+          },
+        },
+        resume,
+      ];
+    case "resolve":
+      return [
+        ...events,
+        {
+          type: "run-end",
+          payload: { status: "completed", answer: input.resolution!.trim(), steps: view.steps },
+        },
+      ];
+    default: {
+      const unreachable: never = input.decision;
+      throw new KeelError("invalid_request", `unknown decision ${String(unreachable)}`);
+    }
+  }
+}

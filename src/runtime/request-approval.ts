@@ -1,0 +1,84 @@
+import { buildApprovalRequest } from "../approvals/build-approval-request.ts";
+import type { ApprovalKind, NewEvent } from "../journal/events.ts";
+import type { NodeContext } from "./graph.ts";
+import type { RunApproval, ToolCallState } from "./run-state.ts";
+
+/**
+ * The events that hand an action to a person: the approval request (what was tried, why, the call with redacted
+ * arguments bound to its hash, the run's context, the queue and deadline) and `run-suspend` naming it. Committed
+ * together, with the policy decision that asked for review, so a suspended run always has its request.
+ */
+export function requestApproval(
+  context: NodeContext,
+  options: {
+    kind: ApprovalKind;
+    call?: ToolCallState;
+    reasons: readonly string[];
+    policies: readonly string[];
+    now?: Date;
+  },
+): NewEvent[] {
+  const { agent, journal } = context;
+  const state = journal.state;
+  const { call } = options;
+  const request = buildApprovalRequest({
+    agent,
+    kind: options.kind,
+    run: {
+      input: state.input,
+      principal: state.principal,
+      step: state.step,
+      dataClasses: state.dataClasses,
+      messages: state.messages,
+    },
+    ...(call
+      ? {
+          call: {
+            callId: call.callId,
+            tool: call.tool,
+            arguments: call.arguments,
+            argumentsHash: call.argumentsHash,
+          },
+        }
+      : {}),
+    reasons: options.reasons,
+    policies: options.policies,
+    now: options.now ?? new Date(),
+  });
+  const waitingFor =
+    options.kind === "handoff"
+      ? `handed off to ${request.routeTo}`
+      : `waiting for ${options.kind === "draft" ? "a person to edit and send the draft" : "human review"} (${request.routeTo})`;
+  return [
+    { type: "approval-request", payload: request },
+    {
+      type: "run-suspend",
+      payload: {
+        reason: `${waitingFor}: ${options.reasons.join("; ")}`,
+        ...(call
+          ? {
+              pendingAction: {
+                kind: options.kind,
+                callId: call.callId,
+                tool: call.tool,
+                argumentsHash: call.argumentsHash,
+                policies: [...options.policies],
+                reasons: [...options.reasons],
+              },
+            }
+          : {}),
+        approvalId: request.approvalId,
+      },
+    },
+  ];
+}
+
+/** The approval a person gave for exactly this call's current arguments, if any. */
+export function approvalFor(approvals: readonly RunApproval[], call: ToolCallState): RunApproval | undefined {
+  return approvals.find(
+    (approval) =>
+      approval.callId === call.callId &&
+      approval.status === "approved" &&
+      approval.argumentsHash === call.argumentsHash,
+  );
+}
