@@ -1,17 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { z } from "zod";
-import { testGovernor } from "../../test/support/test-governor.ts";
-import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
-import { createWorker, type Worker } from "../runtime/worker.ts";
+import type { Worker } from "../runtime/worker.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
-import { defineTool } from "../tools/tool.ts";
 import { agentEvalTarget } from "./agent-eval-target.ts";
 import { compareRuns } from "./compare-runs.ts";
 import { decideGate } from "./decide-gate.ts";
 import { EvalCase, type EvalCaseInput } from "./eval-case.ts";
+import { refunderAgent, refunderWorker } from "./eval-fixtures.ts";
 import type { EvalRunResult } from "./eval-result.ts";
 import { functionEvalTarget } from "./eval-target.ts";
 import type { Dataset } from "./load-dataset.ts";
@@ -28,66 +24,14 @@ function dataset(cases: EvalCaseInput[], name = "test"): Dataset {
   };
 }
 
-const refund = defineTool({
-  name: "refund",
-  description: "Refund an amount.",
-  input: z.object({ amount: z.number() }),
-  sideEffect: true,
-  async execute({ amount }) {
-    return { refunded: amount };
-  },
-});
-
-/** A model that refunds the amount in the input, then reports it. */
-const refundingModel = createScriptedModelProvider({
-  turns: (request) => {
-    const amount = Number(/\d+/.exec(String(request.messages[0]?.content))?.[0] ?? 0);
-    const last = request.messages.at(-1);
-    if (last?.role === "tool")
-      return { kind: "answer", text: last.isError ? "could not refund" : `refunded ${amount}` };
-    if (amount === 0) return { kind: "answer", text: "nothing to refund" };
-    return { kind: "tool-calls", calls: [{ callId: "c1", tool: "refund", arguments: { amount } }] };
-  },
-});
-
-const agent: AgentDefinition = {
-  name: "refunder",
-  version: "1.0.0",
-  versionHash: "sha256:test",
-  description: "Refunds.",
-  owner: { team: "qa" },
-  riskTier: 3,
-  system: "",
-  provider: refundingModel,
-  tools: new Map([["refund", refund]]),
-  params: {},
-  limits: { maxSteps: 4, runTimeout: 10_000, toolTimeout: 2_000 },
-};
+const agent = refunderAgent;
 
 describe("running an eval end to end through the runtime", () => {
   let store: Store;
   let worker: Worker;
   before(async () => {
     store = await openStore({});
-    const governor = await testGovernor([agent], {
-      governance: {
-        allowedTools: ["refund"],
-        decisionAuthority: {
-          autonomous: ["refund"],
-          requiresHumanReview: [{ tool: "refund", when: "input.amount > 100" }],
-          forbidden: [{ tool: "refund", when: "input.amount > 500" }],
-        },
-      },
-    });
-    worker = createWorker({
-      store,
-      agents: () => agent,
-      governor,
-      owner: "evals",
-      concurrency: 32,
-      leaseTtlMs: 5_000,
-    });
-    worker.start();
+    ({ worker } = await refunderWorker(store));
   });
   after(async () => {
     await worker.stop();

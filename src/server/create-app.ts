@@ -11,6 +11,7 @@ import type { Store } from "../store/store.ts";
 import { parseTraceParent } from "../journal/trace-context.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
+import { registerFeedbackRoutes } from "./feedback-routes.ts";
 import { errorResponse } from "./http-error.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
@@ -93,6 +94,7 @@ export function createApp(options: AppOptions): Hono {
     registerTraceRoutes(app, options.telemetry);
     registerCostRoutes(app, options.telemetry);
   }
+  registerFeedbackRoutes(app, { store, principal });
 
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 

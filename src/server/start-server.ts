@@ -15,6 +15,7 @@ import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./age
 import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { createApp } from "./create-app.ts";
+import { startProductionSampling } from "./eval-sampling.ts";
 import { startTracePipeline } from "./trace-pipeline.ts";
 
 export type ServerOptions = {
@@ -109,6 +110,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     created.once("error", reject);
   });
   worker.start();
+  const sampling = await startProductionSampling({
+    store: options.store,
+    packages: options.packages,
+    agents,
+    log,
+  });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   return {
@@ -123,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if ("closeAllConnections" in server) server.closeAllConnections();
       });
       await worker.stop();
+      await sampling?.stop();
       await telemetry.close();
       await chatCompletions?.close();
       governor.close();

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { loadDataset } from "../evals/load-dataset.ts";
+import { runEval } from "../evals/run-eval.ts";
+import type { ModelProvider } from "../models/model-provider.ts";
+import type { CliIo } from "./cli-io.ts";
+import { openEvalHarness } from "./eval-harness.ts";
+import { main } from "./main.ts";
+
+function captureIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    out: (text) => stdout.push(text),
+    err: (text) => stderr.push(text),
+    env,
+    isTty: false,
+    stdout,
+    stderr,
+  };
+}
+
+const SMALL = `dataset: small
+cases:
+  - { id: shipped, input: Where is my order 1042?, category: status, expect: { status: completed, tools: { called: [get_order] }, output: { contains: 1ZLH42A80312104284 } } }
+  - { id: held, input: I want a refund for order 1017, category: refund, expect: { status: suspended, governance: { issue_refund: escalated } } }
+  - { id: faq, input: Do gift cards expire?, category: faq, expect: { tools: { called: [search_kb] } } }
+`;
+
+async function directory(): Promise<string> {
+  return await mkdtemp(join(tmpdir(), "keel-eval-cli-"));
+}
+
+describe("keel eval", () => {
+  test("runs a dataset offline, stores the result, writes JSON and JUnit, and passes the gate", async () => {
+    const dir = await directory();
+    await writeFile(join(dir, "small.yaml"), SMALL);
+    const io = captureIo({ CI: "true" });
+    const code = await main(
+      [
+        "eval",
+        "support-triage",
+        "--dataset",
+        join(dir, "small.yaml"),
+        "--gate",
+        "--results-dir",
+        join(dir, "results"),
+        "--out",
+        join(dir, "out"),
+        "--concurrency",
+        "4",
+      ],
+      io,
+    );
+    assert.equal(code, 0, io.stderr.join("\n"));
+    const text = io.stdout.join("\n");
+    assert.match(text, /3\/3 passed \(100\.0%\)/);
+    assert.match(text, /model: rules — offline stand-in/);
+    assert.match(text, /gate: PASSED/);
+    assert.ok(existsSync(join(dir, "out", "small.junit.xml")));
+    const exported = JSON.parse(await readFile(join(dir, "out", "small.json"), "utf8"));
+    assert.equal(exported.gate.passed, true);
+    assert.equal(exported.result.cases.length, 3);
+  });
+
+  test("fails the gate (exit 1) below the bar, and reports a regression against a baseline file", async () => {
+    const dir = await directory();
+    const broken = SMALL.replace("1ZLH42A80312104284", "a tracking number nobody has");
+    await writeFile(join(dir, "small.yaml"), broken);
+    const baselineRun = await main(
+      [
+        "eval",
+        "support-triage",
+        "--dataset",
+        join(dir, "small.yaml"),
+        "--results-dir",
+        join(dir, "results"),
+        "--out",
+        join(dir, "base"),
+        "--json",
+      ],
+      captureIo(),
+    );
+    assert.equal(baselineRun, 0, "without --gate the exit code does not depend on the score");
+    const baseline = JSON.parse(await readFile(join(dir, "base", "small.json"), "utf8"));
+    baseline.result.cases[0].passed = true;
+    await writeFile(join(dir, "baseline.json"), JSON.stringify(baseline));
+    const io = captureIo();
+    const code = await main(
+      [
+        "eval",
+        "support-triage",
+        "--dataset",
+        join(dir, "small.yaml"),
+        "--gate",
+        "--baseline",
+        join(dir, "baseline.json"),
+        "--results-dir",
+        join(dir, "results"),
+      ],
+      io,
+    );
+    assert.equal(code, 1);
+    const text = io.stdout.join("\n");
+    assert.match(text, /2\/3 passed/);
+    assert.match(text, /↓ shipped \[status\]/);
+    assert.match(text, /gate: FAILED\n {2}- pass rate 66\.7% is below the bar of 90\.0%/);
+  });
+
+  test("refuses bad flags with usage (exit 2)", async () => {
+    const io = captureIo();
+    assert.equal(await main(["eval"], io), 2);
+    assert.match(io.stderr.join("\n"), /keel eval <agent>/);
+    assert.equal(await main(["eval", "support-triage", "--recording", "sometimes"], captureIo()), 2);
+    assert.equal(await main(["eval", "support-triage", "--bogus"], captureIo()), 2);
+    assert.equal(await main(["feedback", "run_x", "meh"], captureIo()), 2);
+  });
+
+  test("records a live model's turns once, then replays them in CI without calling it", async () => {
+    const dir = await directory();
+    const recordings = join(dir, "recordings.json");
+    await writeFile(join(dir, "small.yaml"), SMALL);
+    let calls = 0;
+    const live = (chosen: ModelProvider) => ({
+      provider: {
+        ...chosen,
+        provider: "anthropic",
+        offline: false,
+        generate: async (request: Parameters<ModelProvider["generate"]>[0]) => {
+          calls += 1;
+          return await chosen.generate(request);
+        },
+      },
+      label: "live",
+    });
+    const packagesModule = new URL("../../examples/index.ts", import.meta.url).pathname;
+    const dataset = await loadDataset(join(dir, "small.yaml"));
+    const recording = await openEvalHarness({
+      packagesModule,
+      agent: "support-triage",
+      env: {},
+      concurrency: 4,
+      recording: "record",
+      recordingsFile: recordings,
+      model: live,
+    });
+    const recorded = await runEval({ dataset, target: recording.target });
+    await recording.close();
+    const made = calls;
+    assert.ok(made >= 6, `${made} model calls recorded`);
+    assert.ok(existsSync(recordings));
+
+    const replay = await openEvalHarness({
+      packagesModule,
+      agent: "support-triage",
+      env: {},
+      concurrency: 4,
+      recording: "replay",
+      recordingsFile: recordings,
+      model: live,
+    });
+    assert.match(replay.target.model, /^replay of recorded turns/);
+    const replayed = await runEval({ dataset, target: replay.target });
+    await replay.close();
+    assert.equal(calls, made, "the replay called no model");
+    assert.deepEqual(
+      replayed.cases.map((entry) => [entry.caseId, entry.passed]),
+      recorded.cases.map((entry) => [entry.caseId, entry.passed]),
+    );
+    assert.equal(replay.recorders[0]?.stats.replayed, made);
+  });
+});

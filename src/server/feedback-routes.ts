@@ -1,0 +1,103 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import { KeelError } from "../errors/keel-error.ts";
+import { latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
+import { type EvaluationEvent, sqlEvaluationLog } from "../evals/evaluation-log.ts";
+import { caseFromFeedback, caseFromRun } from "../evals/import-cases.ts";
+import type { Principal } from "../journal/events.ts";
+import type { Store } from "../store/store.ts";
+import { parseBody } from "./parse-body.ts";
+
+const FeedbackBody = z.strictObject({
+  rating: z.enum(["up", "down"]),
+  comment: z.string().trim().min(1).max(4_000).optional(),
+});
+
+const PromoteBody = z.strictObject({ expected: z.string().trim().min(1).max(4_000).optional() });
+
+/**
+ * Feedback and evaluation results over HTTP: a thumbs up or down with a comment on a run (stored as a score in
+ * `keel_evaluation_events`), the scores a run has, turning rated or escalated runs into eval cases, and the
+ * latest gate verdict of an agent version (what the lifecycle gate reads).
+ */
+export function registerFeedbackRoutes(app: Hono, options: { store: Store; principal: Principal }): void {
+  const { store, principal } = options;
+  const log = sqlEvaluationLog(store.sql);
+  const results = sqlEvalResultStore(store.sql);
+  const runOf = async (runId: string) => {
+    const run = await store.getRun(runId);
+    if (!run) throw new KeelError("not_found", `run ${runId} does not exist`);
+    return run;
+  };
+
+  app.post("/v1/runs/:id/feedback", async (context) => {
+    const run = await runOf(context.req.param("id"));
+    const body = await parseBody(context, FeedbackBody);
+    const event = await log.record({
+      type: "feedback",
+      runId: run.runId,
+      agent: run.agent,
+      version: run.agentVersion,
+      payload: {
+        rating: body.rating,
+        score: body.rating === "up" ? 1 : 0,
+        by: principal.subject,
+        ...(body.comment === undefined ? {} : { comment: body.comment }),
+      },
+    });
+    return context.json(presentFeedback(event as EvaluationEvent<"feedback">), 201);
+  });
+
+  app.get("/v1/runs/:id/scores", async (context) => {
+    const run = await runOf(context.req.param("id"));
+    return context.json({ runId: run.runId, events: await log.forRun(run.runId) });
+  });
+
+  app.post("/v1/feedback/:id/promote", async (context) => {
+    const id = Number(context.req.param("id"));
+    const [feedback] =
+      Number.isInteger(id) && id > 0 ? await log.list({ afterId: id - 1, limit: 1, type: "feedback" }) : [];
+    if (!feedback || feedback.eventId !== id)
+      throw new KeelError("not_found", `no feedback ${context.req.param("id")}`);
+    const body = await parseBody(context, PromoteBody);
+    const evalCase = await caseFromFeedback({
+      store,
+      feedback: feedback as EvaluationEvent<"feedback">,
+      ...(body.expected === undefined ? {} : { expected: body.expected }),
+    });
+    return context.json({ case: evalCase });
+  });
+
+  app.get("/v1/runs/:id/eval-case", async (context) => {
+    const run = await runOf(context.req.param("id"));
+    return context.json({ case: await caseFromRun({ store, runId: run.runId }) });
+  });
+
+  app.get("/v1/agents/:name/versions/:version/eval-gate", async (context) => {
+    const gate = await latestGateResult({
+      results,
+      agent: context.req.param("name"),
+      version: context.req.param("version"),
+    });
+    if (!gate)
+      throw new KeelError(
+        "not_found",
+        `no gated eval run of ${context.req.param("name")}@${context.req.param("version")}`,
+      );
+    return context.json(gate);
+  });
+}
+
+function presentFeedback(event: EvaluationEvent<"feedback">) {
+  return {
+    id: event.eventId,
+    runId: event.runId,
+    agent: event.agent,
+    version: event.version,
+    rating: event.payload.rating,
+    score: event.payload.score,
+    ...(event.payload.comment === undefined ? {} : { comment: event.payload.comment }),
+    by: event.payload.by,
+    at: event.at,
+  };
+}
