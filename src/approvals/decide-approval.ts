@@ -15,7 +15,7 @@ export type DecideApprovalOptions = {
   approvalId: string;
   input: DecisionInput;
   /** Checks edited arguments against the tool's schema; returns why they are invalid, or null. */
-  checkArguments?: (tool: string, args: unknown) => string | null;
+  checkArguments?: (tool: string, args: unknown, agent: { name: string; version: string }) => string | null;
   now?: () => Date;
   /** Named on the lease and on `run-resume`. */
   owner?: string;
@@ -68,7 +68,8 @@ function editedHashOf(
   if (input.arguments === undefined || view.call === null || input.decision !== "approve") return null;
   const hash = hashPayload(input.arguments);
   if (hash === view.argumentsHash) return null;
-  const invalid = checkArguments?.(view.call.tool, input.arguments) ?? null;
+  const agent = { name: view.request.context.agent, version: view.request.context.agentVersion };
+  const invalid = checkArguments?.(view.call.tool, input.arguments, agent) ?? null;
   if (invalid !== null) {
     throw new KeelError(
       "invalid_request",

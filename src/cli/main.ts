@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
 import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
@@ -54,6 +55,7 @@ commands:
   traces show <run|trace-id>       a run's span tree;  traces search [--path … --agent … --since 24h …]
   costs [top|percentiles|rates]    spend by agent/model/phase/day, top-N runs, p50/p95/p99, rates
 ${EVAL_USAGE}
+${APPROVALS_USAGE}
 
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
 
@@ -79,6 +81,7 @@ const OPTIONS = {
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === "traces" || argv[0] === "costs") return await telemetryCommand(argv, io);
   if (argv[0] === "eval" || argv[0] === "feedback") return await evalsCli(argv, io);
+  if (argv[0] === "approvals") return await approvalsCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;

@@ -41,17 +41,25 @@ export async function runCommand(options: {
     const offline = agent.model.offline ? " — offline stand-in, not a real model" : "";
     io.out(`model: ${agent.model.provider}/${agent.model.id}${offline}`);
   }
+  let waitingFor: string | null = null;
   for await (const message of readSse({
     client,
     path: `/v1/runs/${created.id}/events`,
-    isLast: (message) => message.event === "run-end",
+    // A run that waits for a person stays in the store, maybe for days: stop following it here.
+    isLast: (message) => message.event === "run-end" || message.event === "run-suspend",
   })) {
+    const event = JSON.parse(message.data) as JournalEvent;
+    if (event.type === "run-suspend") waitingFor = event.payload.approvalId ?? "";
     if (options.json) continue;
-    const line = formatEvent(JSON.parse(message.data) as JournalEvent);
+    const line = formatEvent(event);
     if (line !== null) io.out(line);
   }
   const run = await client.request<RunView>("GET", `/v1/runs/${created.id}`);
   if (options.json) io.out(JSON.stringify(run, null, 2));
+  if (waitingFor !== null) {
+    if (!options.json) io.out(`\nwaiting for a person: keel approvals show ${waitingFor}`);
+    return 3;
+  }
   return run.status === "completed" ? 0 : 1;
 }
 

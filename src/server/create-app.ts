@@ -4,12 +4,14 @@ import { z } from "zod";
 import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
+import { parseTraceParent } from "../journal/trace-context.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import type { Worker } from "../runtime/worker.ts";
 import type { Store } from "../store/store.ts";
-import { parseTraceParent } from "../journal/trace-context.ts";
 import type { PolicyReload } from "./agent-policies.ts";
+import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
+import { registerApprovalRoutes } from "./approval-routes.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
 import { errorResponse } from "./http-error.ts";
@@ -50,6 +52,8 @@ export type AppOptions = {
   chatCompletions?: Hono;
   /** Traces, metrics, costs and search (src/telemetry/); without it those routes are absent. */
   telemetry?: TelemetryRoutesOptions;
+  /** Who decides an approval; until control-plane authentication, the X-Keel-Subject/X-Keel-Roles headers. */
+  identifyApprover?: IdentifyApprover;
 };
 
 /** The HTTP API: agents, runs, their journals as SSE, cancel. JSON errors follow the KeelError code table. */
@@ -95,6 +99,12 @@ export function createApp(options: AppOptions): Hono {
     registerCostRoutes(app, options.telemetry);
   }
   registerFeedbackRoutes(app, { store, principal });
+  registerApprovalRoutes(app, {
+    store,
+    agents,
+    ...(worker ? { worker } : {}),
+    identify: options.identifyApprover ?? approverFromHeaders,
+  });
 
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
+import { createApprovalTimer } from "../approvals/expire-approvals.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
@@ -110,6 +111,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     created.once("error", reject);
   });
   worker.start();
+  const approvalTimer = createApprovalTimer({ store: options.store, log });
+  approvalTimer.start();
   const sampling = await startProductionSampling({
     store: options.store,
     packages: options.packages,
@@ -129,6 +132,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.close(() => resolve());
         if ("closeAllConnections" in server) server.closeAllConnections();
       });
+      await approvalTimer.stop();
       await worker.stop();
       await sampling?.stop();
       await telemetry.close();
