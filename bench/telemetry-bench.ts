@@ -112,8 +112,10 @@ for (const kind of stores) {
   const sampler = setInterval(() => {
     const usage = process.memoryUsage();
     memory.push({ rss: usage.rss, heap: usage.heapUsed });
-    windows.push(spans - lastSpans);
-    lastSpans = spans;
+    // Spans delivered to the collector this second: the projector's progress as the collector sees it.
+    const delivered = exporter.stats.exported;
+    windows.push(delivered - lastSpans);
+    lastSpans = delivered;
   }, 1_000);
   const ingestStarted = performance.now();
   let runsFolded = 0;

@@ -127,7 +127,8 @@ function other(builder: Builder, event: OtherEvent): void {
     const outcome =
       stringField(event.payload, "decision") ?? stringField(event.payload, "outcome") ?? "decided";
     for (const span of builder.openApprovals) span.attributes[KEEL.approvalOutcome] = outcome;
-    closeApprovals(builder, event, outcome);
+    // A request that needs several approvers stays open until the decision that settles it.
+    if ((event.payload as { final?: unknown }).final !== false) closeApprovals(builder, event, outcome);
   } else if (event.type === "handoff") {
     const target = stringField(event.payload, "to") ?? stringField(event.payload, "agent") ?? "agent";
     child(builder, builder.root, {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type OtlpReceiver, startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
 import { appendSyntheticRun, syntheticEvents } from "../../test/support/synthetic-journal.ts";
+import { spanIdOf, traceIdOf } from "../journal/trace-context.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { buildRunSpans } from "./build-run-spans.ts";
@@ -11,7 +12,6 @@ import { createOtlpTraceExporter } from "./otlp-trace-exporter.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import type { TelemetryEvent } from "./telemetry-event.ts";
 import { createTelemetryMetrics } from "./telemetry-metrics.ts";
-import { spanIdOf, traceIdOf } from "../journal/trace-context.ts";
 
 let store: Store;
 let receiver: OtlpReceiver;
@@ -103,6 +103,26 @@ describe("span ids", () => {
         journalOf(syntheticEvents({ agent: "a", turns: [[{ tool: "lookup", outcome: "ok" }]] })),
       ).map((span) => span.spanId),
     );
+  });
+});
+
+describe("approval waits", () => {
+  test("span from the hold to the decision that settles it, with its outcome", () => {
+    const events = syntheticEvents({ agent: "a", turns: [[{ tool: "issue_refund", outcome: "review" }]] });
+    const suspend = events.findIndex((event) => event.type === "run-suspend");
+    const decided = [
+      ...events.slice(0, suspend + 1),
+      { type: "approval-decision", payload: { approvalId: "ap1", decision: "approve", final: false } },
+      { type: "approval-decision", payload: { approvalId: "ap1", decision: "approve", final: true } },
+      ...events.slice(suspend + 1),
+    ];
+    const journal = journalOf(decided);
+    const wait = buildRunSpans(journal).find((span) => span.name === "approval_wait issue_refund");
+    assert.ok(wait);
+    const finalSeq = journal.findIndex((event) => (event.payload as { final?: boolean }).final === true) + 1;
+    assert.equal(wait.endSeq, finalSeq, "the first of two approvals does not end the wait");
+    assert.equal(wait.attributes["keel.approval.outcome"], "approve");
+    assert.equal(wait.endMs! - wait.startMs, 2_000);
   });
 });
 

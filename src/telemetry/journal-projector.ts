@@ -62,18 +62,20 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
   let running: Promise<void> | null = null;
   let stopping: AbortController | null = null;
   let current: Promise<ProjectionProgress> | null = null;
+  /** Where this catch-up pass has read up to in (updated_at, run_id) order, so each batch reads forward only. */
+  let cursor: { at: Date; runId: string } = { at: new Date(0), runId: "" };
 
   async function projectBatch(emit: {
     exportSpans: boolean;
     countMetrics: boolean;
-  }): Promise<ProjectionProgress | null> {
+  }): Promise<(ProjectionProgress & { pending: number }) | null> {
     const outcome = await sql.transaction(async (tx) => {
       const { rows: locked } = await tx.query<{ locked: boolean }>(
         "SELECT pg_try_advisory_xact_lock($1::bigint) AS locked",
         [PROJECTOR_LOCK_KEY],
       );
       if (!locked[0]?.locked) return null;
-      const pending = await findPending(tx, watermark, batchSize);
+      const pending = await findPending(tx, cursor, batchSize);
       if (pending.length === 0) return { pending, runs: [] as RunFold[] };
       const events = await readEvents(
         tx,
@@ -91,7 +93,9 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
     });
     if (outcome === null) return null;
     const { pending, runs } = outcome;
-    if (pending.length === 0) return { runs: 0, events: 0, spans: 0 };
+    if (pending.length === 0) return { runs: 0, events: 0, spans: 0, pending: 0 };
+    const last = pending.at(-1)!;
+    cursor = { at: last.updated_at, runId: last.run_id };
     const newest = Math.max(...pending.map((run) => run.updated_at.getTime()));
     watermark = new Date(Math.max(watermark.getTime(), newest - WATERMARK_SLACK_MS));
     let eventCount = 0;
@@ -110,7 +114,7 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
       // Back-pressure: let the exporter drain before folding more, rather than overflow its queue.
       if (options.exporter.stats.queued >= exportHighWater) await options.exporter.flush();
     }
-    return { runs: runs.length, events: eventCount, spans: spans.length };
+    return { runs: runs.length, events: eventCount, spans: spans.length, pending: pending.length };
   }
 
   async function catchUpWith(emit: {
@@ -118,6 +122,8 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
     countMetrics: boolean;
   }): Promise<ProjectionProgress> {
     const total: ProjectionProgress = { runs: 0, events: 0, spans: 0 };
+    // Each pass starts a little before the last one ended, to catch appends that committed late.
+    cursor = { at: watermark, runId: "" };
     for (;;) {
       const progress = await projectBatch(emit);
       if (progress === null) {
@@ -127,7 +133,7 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
       total.runs += progress.runs;
       total.events += progress.events;
       total.spans += progress.spans;
-      if (progress.runs < batchSize) return total;
+      if (progress.pending < batchSize) return total;
     }
   }
 
@@ -190,14 +196,18 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
   };
 }
 
-async function findPending(sql: SqlClient, since: Date, limit: number): Promise<PendingRun[]> {
+async function findPending(
+  sql: SqlClient,
+  after: { at: Date; runId: string },
+  limit: number,
+): Promise<PendingRun[]> {
   const { rows } = await sql.query<PendingRun>(
     `SELECT r.run_id, r.last_seq, COALESCE(t.projected_seq, 0) AS projected_seq, r.updated_at
        FROM keel_runs r LEFT JOIN keel_telemetry_runs t ON t.run_id = r.run_id
-      WHERE r.updated_at >= $1 AND r.last_seq > COALESCE(t.projected_seq, 0)
+      WHERE (r.updated_at, r.run_id) > ($1::timestamptz, $2::text) AND r.last_seq > COALESCE(t.projected_seq, 0)
       ORDER BY r.updated_at, r.run_id
-      LIMIT $2`,
-    [since, limit],
+      LIMIT $3`,
+    [after.at, after.runId, limit],
   );
   return rows.map((row) => ({ ...row, updated_at: new Date(row.updated_at) }));
 }

@@ -130,7 +130,13 @@ export function createTelemetryQueries(options: {
     async traceById(traceId) {
       if (!/^[0-9a-f]{32}$/.test(traceId))
         throw new KeelError("invalid_request", "a trace id is 32 hex digits");
-      // One round trip: the runs of the trace (by the trace-id index) joined to their events (by primary key).
+      // Two index lookups: the trace's runs by the trace-id index, then their events by primary key. (A join lets
+      // the planner pick a scan of the whole journal when its statistics are stale.)
+      const { rows: runs } = await sql.query<{ run_id: string }>(
+        "SELECT run_id FROM keel_telemetry_runs WHERE trace_id = $1 ORDER BY started_at LIMIT 100",
+        [traceId],
+      );
+      if (runs.length === 0) return [];
       const { rows } = await sql.query<{
         run_id: string;
         seq: number;
@@ -138,11 +144,8 @@ export function createTelemetryQueries(options: {
         at: Date | string;
         payload: unknown;
       }>(
-        `SELECT e.run_id, e.seq, e.type, e.at, e.payload
-           FROM keel_telemetry_runs t JOIN keel_events e ON e.run_id = t.run_id
-          WHERE t.trace_id = $1
-          ORDER BY t.started_at, e.run_id, e.seq`,
-        [traceId],
+        "SELECT run_id, seq, type, at, payload FROM keel_events WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq",
+        [runs.map((run) => run.run_id)],
       );
       const byRun = new Map<string, TelemetryEvent[]>();
       for (const row of rows) {
@@ -156,9 +159,10 @@ export function createTelemetryQueries(options: {
           payload: row.payload,
         } as TelemetryEvent);
       }
-      return [...byRun].map(([runId, events]) => {
+      return runs.flatMap(({ run_id: runId }) => {
+        const events = byRun.get(runId) ?? [];
         const spans = buildRunSpans(events);
-        return { runId, traceId: spans[0]?.traceId ?? traceId, spans };
+        return spans.length === 0 ? [] : [{ runId, traceId: spans[0]?.traceId ?? traceId, spans }];
       });
     },
     async searchRuns(search) {
