@@ -5,6 +5,7 @@ import { appendCase } from "../evals/import-cases.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
+import { evalCalibrateCommand } from "./eval-calibrate-command.ts";
 import { evalCommand } from "./eval-command.ts";
 import { DEFAULT_PACKAGES_MODULE } from "./serve-command.ts";
 
@@ -12,6 +13,9 @@ import { DEFAULT_PACKAGES_MODULE } from "./serve-command.ts";
 export const EVAL_USAGE = `  eval <agent> [--dataset F…] [--baseline <version|eval-run|file.json>] [--gate] [--concurrency 16]
        [--recording auto|record|replay|off] [--out DIR] [--tag T…] [--results-dir .keel/evals] [--json]
                                    run the agent's eval datasets offline, report, compare, gate (exit 1 on failure)
+  eval calibrate <agent> [--judge NAME] [--labels F]
+                                   agreement of the agent's judges with human labels (κ, interval, confusion)
+  eval import <run…> --dataset F   append runs (redacted) to a dataset as cases
   feedback <run> up|down [--comment C]
                                    rate a run; the rating is stored as a score
   feedback promote <feedback-id> --dataset F [--expected E]
@@ -31,6 +35,8 @@ const OPTIONS = {
   url: { type: "string" },
   comment: { type: "string" },
   expected: { type: "string" },
+  judge: { type: "string" },
+  labels: { type: "string" },
 } as const;
 
 /** `keel eval …` and `keel feedback …`: they parse their own flags. */
@@ -43,6 +49,33 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
       strict: true,
     });
     const [command, ...rest] = positionals;
+    if (command === "eval" && rest[0] === "calibrate") {
+      if (!rest[1]) throw usage("keel eval calibrate <agent>");
+      return await evalCalibrateCommand({
+        io,
+        agent: rest[1],
+        packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+        recording: io.env.CI === "true" ? "replay" : "auto",
+        json: values.json ?? false,
+        ...(values.judge === undefined ? {} : { judge: values.judge }),
+        ...(values.labels === undefined ? {} : { labels: values.labels }),
+      });
+    }
+    if (command === "eval" && rest[0] === "import") {
+      const file = values.dataset?.[0];
+      if (rest.length < 2 || !file) throw usage("keel eval import <run…> --dataset F");
+      const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+      for (const runId of rest.slice(1)) {
+        const { case: imported } = await client.request<{ case: unknown }>(
+          "GET",
+          `/v1/runs/${encodeURIComponent(runId)}/eval-case`,
+        );
+        const evalCase = EvalCase.parse(imported);
+        await appendCase(file, evalCase);
+        io.out(`added case ${evalCase.id} to ${file}`);
+      }
+      return 0;
+    }
     if (command === "eval") {
       if (!rest[0]) throw usage("keel eval <agent>");
       const recording = values.recording;

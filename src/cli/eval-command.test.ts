@@ -8,6 +8,7 @@ import { loadDataset } from "../evals/load-dataset.ts";
 import { runEval } from "../evals/run-eval.ts";
 import type { ModelProvider } from "../models/model-provider.ts";
 import type { CliIo } from "./cli-io.ts";
+import { formatCalibration } from "./eval-calibrate-command.ts";
 import { openEvalHarness } from "./eval-harness.ts";
 import { main } from "./main.ts";
 
@@ -172,5 +173,41 @@ describe("keel eval", () => {
       recorded.cases.map((entry) => [entry.caseId, entry.passed]),
     );
     assert.equal(replay.recorders[0]?.stats.replayed, made);
+  });
+});
+
+describe("keel eval calibrate", () => {
+  test("says when the agent has no judges to calibrate", async () => {
+    const io = captureIo();
+    assert.equal(await main(["eval", "calibrate", "support-triage"], io), 1);
+    assert.match(io.stderr.join("\n"), /support-triage has no judges in evals\.judges/);
+  });
+
+  test("prints agreement per criterion with the confusion matrix", () => {
+    const text = formatCalibration({
+      judge: "judge.quality",
+      trusted: false,
+      criteria: [
+        {
+          criterion: "accurate",
+          labels: 240,
+          kappa: 0.91,
+          interval: { low: 0.85, high: 0.96 },
+          confusion: {
+            labels: ["fail", "pass"],
+            matrix: [
+              [110, 4],
+              [6, 120],
+            ],
+          },
+          meetsBar: true,
+        },
+      ],
+      reasons: ["polite: κ 0.400 < 0.7"],
+    });
+    assert.match(text, /^judge\.quality: advisory — cannot gate/);
+    assert.match(text, /accurate: 240 labels, κ = 0\.910 \(95% CI 0\.850–0\.960\) ✓/);
+    assert.match(text, /fail {14}\s+110\s+4/);
+    assert.match(text, /- polite: κ 0\.400 < 0\.7/);
   });
 });

@@ -139,6 +139,16 @@ describe("feedback and eval-gate routes", () => {
       [["refund 45", ["refund"]]],
     );
     assert.match(await readFile(file, "utf8"), /kind: feedback/);
+
+    const held = await finishedRun("refund 300");
+    const imported = captureIo(url);
+    assert.equal(
+      await main(["eval", "import", held, "--dataset", file], imported),
+      0,
+      imported.stderr.join("\n"),
+    );
+    const withRun = await loadDataset(file);
+    assert.deepEqual(withRun.cases[1]?.expect.governance, "escalated");
   });
 
   test("GET /v1/agents/{name}/versions/{version}/eval-gate returns the latest gate verdict per dataset", async () => {

@@ -13,6 +13,12 @@ const FeedbackBody = z.strictObject({
   comment: z.string().trim().min(1).max(4_000).optional(),
 });
 
+const ScoresQuery = z.strictObject({
+  type: z.enum(["evaluation", "feedback"]).default("evaluation"),
+  bucket: z.enum(["day", "hour"]).default("day"),
+  since: z.iso.datetime().optional(),
+});
+
 const PromoteBody = z.strictObject({ expected: z.string().trim().min(1).max(4_000).optional() });
 
 /**
@@ -71,6 +77,27 @@ export function registerFeedbackRoutes(app: Hono, options: { store: Store; princ
   app.get("/v1/runs/:id/eval-case", async (context) => {
     const run = await runOf(context.req.param("id"));
     return context.json({ case: await caseFromRun({ store, runId: run.runId }) });
+  });
+
+  app.get("/v1/agents/:name/scores", async (context) => {
+    const query = ScoresQuery.safeParse(context.req.query());
+    if (!query.success)
+      throw new KeelError(
+        "invalid_request",
+        `invalid query: ${query.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+      );
+    const series = await log.scoreSeries({
+      agent: context.req.param("name"),
+      type: query.data.type,
+      bucket: query.data.bucket,
+      ...(query.data.since ? { since: new Date(query.data.since) } : {}),
+    });
+    return context.json({
+      agent: context.req.param("name"),
+      type: query.data.type,
+      bucket: query.data.bucket,
+      series,
+    });
   });
 
   app.get("/v1/agents/:name/versions/:version/eval-gate", async (context) => {
