@@ -26,6 +26,8 @@ export function agentEvalTarget(options: {
   agent: AgentDefinition;
   worker: Worker;
   model: string;
+  /** The agent's model is an offline stand-in or a replay, so verdicts repeat exactly. */
+  deterministic?: boolean;
   /** Longest a case may take before it is cancelled and graded as it stands. */
   caseTimeoutMs?: number;
 }): EvalTarget {
@@ -35,6 +37,7 @@ export function agentEvalTarget(options: {
     agent: agent.name,
     version: agent.version,
     model: options.model,
+    deterministic: options.deterministic ?? agent.provider.offline,
     async run(evalCase, { signal }): Promise<CaseOutcome> {
       const started = performance.now();
       // Each case acts for its own user, so per-user rate limits do not couple cases to each other.

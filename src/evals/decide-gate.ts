@@ -7,7 +7,10 @@ export type GateOptions = {
   minScore: number;
   /** Largest acceptable drop in pass rate against the baseline (0–1); the spec's `evals.gate.maxRegression`. */
   maxRegression: number;
-  /** A drop counts as a regression only when McNemar's p-value is below this (default 0.05). */
+  /**
+   * A drop counts as a regression only when McNemar's p-value is below this (default 0.05) — unless the eval
+   * is deterministic, where every verdict repeats exactly and any drop beyond the threshold is real.
+   */
   alpha?: number;
 };
 
@@ -26,7 +29,8 @@ export const DEFAULT_GATE: GateOptions = { minScore: 0.9, maxRegression: 0.02, a
 
 /**
  * Decide the gate: fail when the pass rate is below the absolute bar, or when the pass rate fell by more than
- * the allowed regression and the fall is significant (McNemar), overall or in any category.
+ * the allowed regression, overall or in any category, and the fall is significant (McNemar) or the eval is
+ * deterministic (its verdicts repeat exactly, so any fall is real).
  */
 export function decideGate(
   result: EvalRunResult,
@@ -42,7 +46,7 @@ export function decideGate(
   if (comparison) {
     const groups = [["overall", comparison.overall] as const, ...Object.entries(comparison.byCategory)];
     for (const [name, group] of groups) {
-      if (-group.delta > options.maxRegression && group.pValue < alpha) {
+      if (-group.delta > options.maxRegression && (result.deterministic || group.pValue < alpha)) {
         reasons.push(
           `${name}: pass rate fell ${percent(-group.delta)} against ${comparison.baselineVersion} (${group.regressed} regressed, ${group.improved} improved, McNemar p = ${group.pValue.toPrecision(3)}), more than the ${percent(options.maxRegression)} allowed`,
         );

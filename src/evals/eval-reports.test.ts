@@ -51,6 +51,7 @@ function result(cases: CaseResult[], version = "1.1.0"): EvalRunResult {
     agent: "support-triage",
     version,
     model: "rules (offline)",
+    deterministic: false,
     dataset: { name: "golden", kind: "regression", version: "sha256:0123456789abcdef0123", file: "/g.yaml" },
     startedAt: "2026-01-01T00:00:00.000Z",
     finishedAt: "2026-01-01T00:00:01.000Z",

@@ -42,6 +42,8 @@ export type EvalRunResult = {
   agent: string;
   version: string;
   model: string;
+  /** The target gives the same verdicts on every run (offline model, replay, function). */
+  deterministic: boolean;
   dataset: { name: string; kind: string; version: string; file: string };
   startedAt: string;
   finishedAt: string;

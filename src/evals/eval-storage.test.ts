@@ -40,6 +40,7 @@ function evalRun(
     agent: "refunder",
     version,
     model: "scripted",
+    deterministic: false,
     dataset: { name: dataset, kind: "regression", version: "sha256:x", file: "/x.yaml" },
     startedAt: finishedAt,
     finishedAt,

@@ -8,6 +8,11 @@ export type EvalTarget = {
   readonly version: string;
   /** How its model was chosen, said plainly (offline stand-in, replay, live). */
   readonly model: string;
+  /**
+   * True when the same cases give the same verdicts on every run (an offline stand-in, a replayed recording, a
+   * function): the gate then counts any drop beyond the threshold, with no significance test needed.
+   */
+  readonly deterministic?: boolean;
   run(evalCase: EvalCase, options: { signal: AbortSignal }): Promise<CaseOutcome>;
 };
 
@@ -24,6 +29,7 @@ export function functionEvalTarget(options: {
     agent: options.name,
     version: options.version ?? "0.0.0",
     model: "none (unit eval of a function)",
+    deterministic: true,
     async run(evalCase) {
       const started = performance.now();
       try {

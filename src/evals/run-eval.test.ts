@@ -158,6 +158,23 @@ describe("unit evals, comparisons and the gate", () => {
     );
   });
 
+  test("in a deterministic eval any drop beyond the threshold fails the gate; in a sampled one only a significant drop", async () => {
+    const baseline = await evaluate((n) => n * 2, "1.0.0");
+    const oneWorse = await evaluate((n) => (n === 7 ? 0 : n * 2), "1.0.1");
+    const comparison = compareRuns(baseline, oneWorse);
+    assert.equal(comparison.overall.regressed, 1);
+    assert.equal(comparison.overall.pValue, 1);
+    assert.equal(oneWorse.deterministic, true);
+    const deterministic = decideGate(oneWorse, comparison, { minScore: 0.9, maxRegression: 0.02 });
+    assert.equal(deterministic.passed, false);
+    assert.match(deterministic.reasons[0]!, /^overall: pass rate fell 2\.5% against 1\.0\.0/);
+    const sampled = decideGate({ ...oneWorse, deterministic: false }, comparison, {
+      minScore: 0.9,
+      maxRegression: 0.02,
+    });
+    assert.equal(sampled.passed, true, "one case in forty is not a significant drop for a model that varies");
+  });
+
   test("a significant regression in one category fails the gate; the same version passes against itself", async () => {
     const baseline = await evaluate((n) => n * 2, "1.0.0");
     const same = await evaluate((n) => n * 2, "1.0.1");

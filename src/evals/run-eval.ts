@@ -68,6 +68,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRunResult> {
     agent: target.agent,
     version: target.version,
     model: target.model,
+    deterministic: target.deterministic ?? false,
     dataset: { name: dataset.dataset, kind: dataset.kind, version: dataset.version, file: dataset.file },
     startedAt: startedAt.toISOString(),
     finishedAt: now().toISOString(),

@@ -159,6 +159,7 @@ describe("feedback and eval-gate routes", () => {
       agent: "refunder",
       version: "1.0.0",
       model: "scripted",
+      deterministic: false,
       dataset: { name: "golden", kind: "regression", version: "sha256:x", file: "/g.yaml" },
       startedAt: "2026-01-01T00:00:00.000Z",
       finishedAt: "2026-01-01T00:00:01.000Z",
