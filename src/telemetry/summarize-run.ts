@@ -1,6 +1,6 @@
 import type { PayloadOf, RunStatus } from "../journal/events.ts";
-import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 import { parseTraceParent, traceIdOf } from "../journal/trace-context.ts";
+import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 
 /**
  * What the decision path records per tool: the governor's word (`allowed`, `denied`, `review`), a person's
