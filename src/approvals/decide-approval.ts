@@ -1,14 +1,20 @@
 import { KeelError } from "../errors/keel-error.ts";
 import type { JournalEvent, NewEvent } from "../journal/events.ts";
 import { hashPayload } from "../journal/hash.ts";
-import type { Store } from "../store/store.ts";
+import type { ApprovalRecord, Lease, Store } from "../store/store.ts";
 import { type ApprovalView, foldApproval } from "./approval-view.ts";
 import { type CheckedDecision, checkDecision, type DecisionInput } from "./check-decision.ts";
 import { resumeDeadline } from "./resume-deadline.ts";
 import { withRunLease } from "./with-run-lease.ts";
 
-/** What became of a decision: the request as it stands now, and the events journaled for it. */
-export type DecisionOutcome = { approval: ApprovalView; events: JournalEvent[]; resumed: boolean };
+/** What became of a decision: the request as it stood and stands now, and the events journaled for it. */
+export type DecisionOutcome = {
+  record: ApprovalRecord;
+  approval: ApprovalView;
+  events: JournalEvent[];
+  resumed: boolean;
+  journal: JournalEvent[];
+};
 
 export type DecideApprovalOptions = {
   store: Store;
@@ -19,14 +25,20 @@ export type DecideApprovalOptions = {
   now?: () => Date;
   /** Named on the lease and on `run-resume`. */
   owner?: string;
+  /**
+   * Offered a resumed run's lease and whole journal (an in-process worker's `adopt`), so the run continues without
+   * a release and a claim; when it declines, the lease is released and any worker claims the run.
+   */
+  handOff?: (lease: Lease, journal: readonly JournalEvent[]) => boolean;
 };
 
 /**
  * Decide an approval request. The decision is checked against the run's journal under the run's lease and
  * journaled with who decided and on which argument hash; an edit is journaled first as a new proposal with its
- * own hash. A decision that settles the request resumes the run in the same append: approved, the held call runs
- * (once, with exactly the approved arguments); rejected, the model is told so; a resolved handoff ends the run
- * with the person's answer. Releasing the lease wakes a worker, which claims the run and continues.
+ * own hash, all in one transaction. A decision that settles the request resumes the run in the same commit:
+ * approved, the held call runs (once, with exactly the approved arguments); rejected, the model is told so; a
+ * resolved handoff ends the run with the person's answer. The resumed run goes straight to `handOff` (an
+ * in-process worker) when given, else the released lease wakes any worker, which claims it.
  */
 export async function decideApproval(options: DecideApprovalOptions): Promise<DecisionOutcome> {
   const { store, approvalId, input } = options;
@@ -38,25 +50,33 @@ export async function decideApproval(options: DecideApprovalOptions): Promise<De
     const by = record.decidedBy ? ` by ${record.decidedBy} at ${record.decidedAt?.toISOString()}` : "";
     throw new KeelError("conflict", `approval ${approvalId} is already ${record.status}${by}`);
   }
-  return await withRunLease({
+  const decided = await withRunLease({
     store,
     runId: record.runId,
     owner: `${owner}:${approvalId}`,
-    work: async (lease, journal) => {
+    decide: (journal) => {
       const view = foldApproval(journal, approvalId);
       if (!view)
         throw new KeelError("not_found", `run ${record.runId} has no approval request "${approvalId}"`);
       const editedHash = editedHashOf(view, input, options.checkArguments);
       const checked = checkDecision(view, input, editedHash);
       const events = decisionEvents(view, input, checked, editedHash, now(), owner);
-      const written = await store.append({ lease, events });
-      return {
-        approval: foldApproval([...journal, ...written], approvalId)!,
-        events: written,
-        resumed: checked.final,
-      };
+      return { events, result: { checked, resumes: events.at(-1)?.type === "run-resume" } };
     },
+    // A run that resumed (not one waiting for a second approver, nor one that ended) may go straight to a worker.
+    keepLease: ({ resumes }) => resumes && options.handOff !== undefined,
   });
+  const journal = [...decided.journal, ...decided.written];
+  if (!decided.released && !options.handOff?.(decided.lease, journal)) {
+    await store.releaseLease(decided.lease);
+  }
+  return {
+    record,
+    approval: foldApproval(journal, approvalId)!,
+    events: decided.written,
+    resumed: decided.result.checked.final,
+    journal,
+  };
 }
 
 /** The new hash when the approver changed the arguments, after checking them against the tool's schema. */

@@ -26,20 +26,19 @@ export async function expireDueApprovals(options: {
   const escalated: string[] = [];
   for (const record of due) {
     try {
-      const outcome = await withRunLease({
+      const { result: outcome } = await withRunLease({
         store,
         runId: record.runId,
         owner: `${SLA_ACTOR}:${record.approvalId}`,
         waitMs: 0,
-        work: async (lease, journal) => {
+        decide: (journal) => {
           const view = foldApproval(journal, record.approvalId);
           const at = now();
           if (view?.status !== "pending" || !view.runWaiting || Date.parse(view.expiresAt) > at.getTime()) {
-            return null;
+            return { events: [], result: null };
           }
           const { events, outcome } = expiryEvents(view, at);
-          await store.append({ lease, events });
-          return outcome;
+          return { events, result: outcome };
         },
       });
       if (outcome === "denied") denied.push(record.approvalId);

@@ -41,6 +41,12 @@ export type Worker = {
   cancel(runId: string, reason: string): boolean;
   /** Wake the claim loop now (new work was created in this process). */
   poke(): void;
+  /**
+   * Take over a run whose lease the caller holds, with the journal it read and wrote under that lease (an
+   * approval just resumed it), so it continues without a release and a claim. False when this worker is full or
+   * stopping; the caller then releases the lease and any worker claims the run.
+   */
+  adopt(lease: Lease, journal: readonly JournalEvent[]): boolean;
   readonly activeRuns: number;
 };
 
@@ -97,9 +103,9 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
-  function startRun(lease: Lease): void {
+  function startRun(lease: Lease, journal?: readonly JournalEvent[]): void {
     const controller = new AbortController();
-    const done = driveRun(lease, controller)
+    const done = driveRun(lease, controller, journal)
       .catch((error: unknown) => log(`worker ${owner}: run ${lease.runId}: ${errorText(error)}`))
       .finally(() => {
         active.delete(lease.runId);
@@ -108,7 +114,11 @@ export function createWorker(options: WorkerOptions): Worker {
     active.set(lease.runId, { controller, done });
   }
 
-  async function driveRun(lease: Lease, controller: AbortController): Promise<void> {
+  async function driveRun(
+    lease: Lease,
+    controller: AbortController,
+    handedOver?: readonly JournalEvent[],
+  ): Promise<void> {
     let current: Lease = lease;
     const heartbeat = setInterval(
       () => {
@@ -133,10 +143,10 @@ export function createWorker(options: WorkerOptions): Worker {
     const onStop = () => controller.abort(new RunInterrupt("shutdown", "the worker is shutting down"));
     stopping.signal.addEventListener("abort", onStop, { once: true });
     try {
-      const [events, run] = await Promise.all([
-        store.readEvents({ runId: lease.runId }),
-        store.getRun(lease.runId),
-      ]);
+      // A run handed over with its journal (adopt) was read under this very lease: nobody else wrote since.
+      const [events, run] = handedOver
+        ? [[...handedOver], null]
+        : await Promise.all([store.readEvents({ runId: lease.runId }), store.getRun(lease.runId)]);
       const state = foldEvents(events);
       const journal = new RunJournal({ store, lease, state });
       if (run?.cancelRequested) controller.abort(new RunInterrupt("cancel", "cancelled by request"));
@@ -202,6 +212,11 @@ export function createWorker(options: WorkerOptions): Worker {
       return true;
     },
     poke,
+    adopt(lease, journal) {
+      if (stopping.signal.aborted || active.size >= concurrency || active.has(lease.runId)) return false;
+      startRun(lease, journal);
+      return true;
+    },
     get activeRuns() {
       return active.size;
     },

@@ -11,7 +11,7 @@ import type { Store } from "../store/store.ts";
 import { describeZodIssues } from "../tools/execute-tool-call.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
 import { parseBody } from "./parse-body.ts";
-import { presentApproval, presentApprovalDetail } from "./present-approval.ts";
+import { presentApproval, presentApprovalDetail, presentDecided } from "./present-approval.ts";
 
 const Status = z.enum(["pending", "approved", "rejected", "expired", "resolved", "withdrawn", "all"]);
 
@@ -126,11 +126,10 @@ export function registerApprovalRoutes(
       },
       now,
       owner: "api",
+      ...(worker ? { handOff: (lease, journal) => worker.adopt(lease, journal) } : {}),
     });
-    if (outcome.resumed) worker?.poke();
-    const record = await store.getApproval(outcome.approval.request.approvalId);
     return context.json({
-      ...presentApprovalDetail(record!, outcome.approval, now()),
+      ...presentDecided(outcome.record, outcome.approval, now()),
       resumed: outcome.resumed,
       events: outcome.events.map((event) => ({ seq: event.seq, type: event.type })),
     });

@@ -51,3 +51,19 @@ export function presentApprovalDetail(
     expiries: view?.expiries ?? [],
   };
 }
+
+/** The detail view right after a decision: the queue entry as it was, brought up to date from the journal's view. */
+export function presentDecided(record: ApprovalRecord, view: ApprovalView, now: Date = new Date()) {
+  const last = view.decisions.at(-1);
+  const settled = view.status !== "pending";
+  return {
+    ...presentApprovalDetail(record, view, now),
+    status: view.status,
+    argumentsHash: view.argumentsHash,
+    approvers: view.approvers,
+    edited: view.decisions.some((decision) => decision.edited !== undefined),
+    overdue: false,
+    decidedAt: settled ? (last?.at ?? null) : null,
+    decidedBy: settled ? (last?.by.subject ?? null) : null,
+  };
+}

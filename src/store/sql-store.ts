@@ -3,6 +3,7 @@ import type { JournalEvent, NewEvent } from "../journal/events.ts";
 import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
 import { approvalStats, getApproval, listApprovals } from "./approval-queries.ts";
 import { insertRun } from "./insert-run.ts";
+import { journalTransaction } from "./journal-transaction.ts";
 import { RunLeases } from "./run-leases.ts";
 import { runMigrations } from "./run-migrations.ts";
 import {
@@ -17,6 +18,8 @@ import type {
   ApprovalRecord,
   ApprovalStatsRow,
   CreateRunOptions,
+  JournalTransactionOptions,
+  JournalTransactionResult,
   Lease,
   ListApprovalsOptions,
   ListRunsOptions,
@@ -218,6 +221,17 @@ export class SqlStore implements Store {
 
   async approvalStats(options: { since?: Date } = {}): Promise<ApprovalStatsRow[]> {
     return await approvalStats(this.sql, options);
+  }
+
+  async journalTransaction<T>(
+    options: JournalTransactionOptions<T>,
+  ): Promise<JournalTransactionResult<T> | null> {
+    const outcome = await journalTransaction(this.#driver, options);
+    if (outcome) {
+      this.#wakeUps.notify(EVENTS_CHANNEL, options.runId);
+      if (outcome.released) this.#wakeUps.notify(WORK_CHANNEL);
+    }
+    return outcome;
   }
 
   /** Subscribe to other connections' NOTIFYs before the first wait, and again after a lost connection. */

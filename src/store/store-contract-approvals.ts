@@ -270,6 +270,71 @@ export function approvalsContract(context: StoreContractContext): void {
       assert.deepEqual([record?.status, record?.decidedBy], ["withdrawn", "system:run-end"]);
     });
 
+    test("journalTransaction decides from the journal and appends in one commit under a fresh lease", async () => {
+      const { store, peer } = context;
+      const { runId, agent, request } = await suspendedWithRequest();
+      const outcome = await peer.journalTransaction({
+        runId,
+        owner: "approvals",
+        ttlMs: 30_000,
+        release: true,
+        decide: (journal) => ({
+          events: [
+            {
+              type: "approval-decision",
+              payload: {
+                approvalId: request.approvalId,
+                decision: "approve",
+                by: by("kim"),
+                approvals: 1,
+                final: true,
+              },
+            },
+            { type: "run-resume", payload: { reason: "approved", worker: "approvals" } },
+          ],
+          result: journal.length,
+        }),
+      });
+      assert.ok(outcome);
+      assert.deepEqual(
+        [outcome.result, outcome.released, outcome.written.map((event) => event.seq)],
+        [4, true, [5, 6]],
+      );
+      assert.equal((await store.getApproval(request.approvalId))?.status, "approved");
+      const [claimed] = await store.claimRuns({ owner: "w", ttlMs: 30_000, limit: 5, agents: [agent] });
+      assert.equal(claimed?.token, outcome.lease.token + 1);
+    });
+
+    test("journalTransaction returns null while a live lease is held and leaves nothing when decide throws", async () => {
+      const { store } = context;
+      const { runId } = await suspendedWithRequest();
+      const held = (await store.acquireLease({ runId, owner: "other", ttlMs: 30_000 }))!;
+      const refused = await store.journalTransaction({
+        runId,
+        owner: "approvals",
+        ttlMs: 30_000,
+        release: true,
+        decide: () => ({ events: [], result: null }),
+      });
+      assert.equal(refused, null);
+      await store.releaseLease(held);
+      await assert.rejects(
+        store.journalTransaction({
+          runId,
+          owner: "approvals",
+          ttlMs: 30_000,
+          release: false,
+          decide: () => {
+            throw new Error("refused");
+          },
+        }),
+        /refused/,
+      );
+      const next = await store.acquireLease({ runId, owner: "w", ttlMs: 30_000 });
+      assert.equal(next?.token, held.token + 1, "a refused decision spends no fencing token");
+      assert.equal((await store.getRun(runId))?.lastSeq, 4);
+    });
+
     test("a suspended run is not claimed until a decision appends run-resume under a lease and releases it", async () => {
       const { store } = context;
       const { runId, agent } = await suspendedWithRequest();

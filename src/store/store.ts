@@ -35,6 +35,26 @@ export interface SqlClient {
   transaction<T>(work: (sql: SqlClient) => Promise<T>): Promise<T>;
 }
 
+/** What `journalTransaction` is asked to do. */
+export type JournalTransactionOptions<T> = {
+  runId: string;
+  owner: string;
+  ttlMs: number;
+  /** Give the lease up in the same commit (and wake workers); false keeps it for the caller to hand on. */
+  release: boolean | ((result: T) => boolean);
+  /** Decide from the run's journal what to append; a throw rolls everything back, the lease included. */
+  decide: (journal: JournalEvent[]) => { events: readonly NewEvent[]; result: T };
+};
+
+/** The outcome: the lease taken (released already when asked), the journal read, what was written. */
+export type JournalTransactionResult<T> = {
+  lease: Lease;
+  released: boolean;
+  journal: JournalEvent[];
+  written: JournalEvent[];
+  result: T;
+};
+
 export type CreateRunOptions = {
   runId: string;
   /** The run's first event (seq 1), written in the same transaction as the run row. */
@@ -115,4 +135,12 @@ export interface Store {
   getApproval(approvalId: string): Promise<ApprovalRecord | null>;
   /** Counts and decision times per agent, tool, kind, route and status (queue metrics). */
   approvalStats(options?: { since?: Date }): Promise<ApprovalStatsRow[]>;
+
+  /**
+   * In one transaction: take the run's lease (null when a live lease exists or the run has ended), read its
+   * journal, append what `decide` makes of it (fenced and projected like any append), and release the lease when
+   * asked. For decisions made outside a worker, such as an approval: one commit, and a refused decision (a throw
+   * in `decide`) leaves no trace, not even a spent fencing token.
+   */
+  journalTransaction<T>(options: JournalTransactionOptions<T>): Promise<JournalTransactionResult<T> | null>;
 }
