@@ -98,12 +98,16 @@ export class RunLeases {
           LIMIT $4
           FOR UPDATE SKIP LOCKED
        )
-       UPDATE keel_runs AS r
-          SET lease_owner = $1, lease_token = r.lease_token + 1, lease_expires_at = ${expiresAt("$2")}
-         FROM claimable WHERE r.run_id = claimable.run_id
-       RETURNING ${LEASE_COLUMNS.split(", ")
-         .map((column) => `r.${column}`)
-         .join(", ")}`,
+       , claimed AS (
+         UPDATE keel_runs AS r
+            SET lease_owner = $1, lease_token = r.lease_token + 1, lease_expires_at = ${expiresAt("$2")}
+           FROM claimable WHERE r.run_id = claimable.run_id
+         RETURNING r.created_at, ${LEASE_COLUMNS.split(", ")
+           .map((column) => `r.${column}`)
+           .join(", ")}
+       )
+       -- UPDATE … RETURNING has no order of its own: hand runs out oldest first, as promised.
+       SELECT ${LEASE_COLUMNS} FROM claimed ORDER BY created_at, run_id`,
       [options.owner, options.ttlMs, options.agents ? [...options.agents] : null, Math.floor(options.limit)],
     );
     return rows.map(toLease);
