@@ -17,8 +17,11 @@ export type CaseOutcome = {
   answer: string | null;
   error: ErrorInfo | null;
   toolCalls: ToolCallOutcome[];
-  /** Human decisions on held actions (from approval events, when the run has any). */
-  approvals: ("approved" | "rejected")[];
+  /**
+   * What people did with the run's held actions: a final approval, a rejection, a handoff they resolved, or a
+   * request that expired and was denied.
+   */
+  approvals: ("approved" | "rejected" | "resolved" | "expired")[];
   steps: number;
   costUsd: number;
   latencyMs: number;
@@ -83,8 +86,16 @@ export function outcomeFromEvents(
         error = event.payload.error ?? null;
         steps = Math.max(steps, event.payload.steps);
         break;
+      case "approval-decision":
+        if (event.payload.decision === "reject") approvals.push("rejected");
+        else if (event.payload.final)
+          approvals.push(event.payload.decision === "resolve" ? "resolved" : "approved");
+        break;
+      case "approval-expire":
+        if (event.payload.outcome === "denied") approvals.push("expired");
+        break;
       default:
-        readApproval(event, approvals);
+        break;
     }
   }
   const first = events[0];
@@ -102,13 +113,4 @@ export function outcomeFromEvents(
     costUsd,
     latencyMs: options.latencyMs ?? measured,
   };
-}
-
-/** Approval events belong to the approvals capability; read their decision without depending on its shape. */
-function readApproval(event: JournalEvent, approvals: CaseOutcome["approvals"]): void {
-  if ((event.type as string) !== "approval-decision") return;
-  const payload = event.payload as { decision?: unknown; approved?: unknown };
-  const decision = payload.decision ?? (payload.approved === true ? "approve" : undefined);
-  if (decision === "approve" || decision === "approved" || decision === "allow") approvals.push("approved");
-  else approvals.push("rejected");
 }
