@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
+import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 
 const DURATION_PATTERN = /^(\d+)(ms|s|m|h)$/;
@@ -294,7 +295,9 @@ export const AgentSpec = z
     governance: GovernanceSection.optional(),
     approvals: ApprovalsSection.optional(),
     guards: OpenSection("Prompt-injection and redaction guards on inputs, tool results and outputs."),
-    evals: OpenSection("Eval datasets and the gate a new version must pass."),
+    evals: EvalsSection.optional().describe(
+      "Eval datasets, the gate a new version must pass, judges, production sampling (docs/evals.md).",
+    ),
     rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
   })
   .superRefine((spec, context) => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AgentSpec } from "./agent-spec.ts";
+import { DatasetFile } from "./eval-dataset.ts";
 import { PolicyTests } from "./policy-tests.ts";
 import { RulesTable } from "./rules-table.ts";
 
@@ -13,6 +14,7 @@ export function renderJsonSchemas(): Record<string, string> {
     "agent-spec.schema.json": render(AgentSpec),
     "rules-table.schema.json": render(RulesTable),
     "policy-tests.schema.json": render(PolicyTests),
+    "eval-dataset.schema.json": render(DatasetFile),
   };
 }
 
