@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -209,5 +209,66 @@ describe("keel eval calibrate", () => {
     assert.match(text, /accurate: 240 labels, κ = 0\.910 \(95% CI 0\.850–0\.960\) ✓/);
     assert.match(text, /fail {14}\s+110\s+4/);
     assert.match(text, /- polite: κ 0\.400 < 0\.7/);
+  });
+});
+
+describe("keel eval with LLM judges", () => {
+  test("a judge whose model is unavailable offline is reported as advisory and does not decide the gate", async () => {
+    const dir = await directory();
+    const example = new URL("../../examples/support-triage/", import.meta.url).pathname;
+    await cp(example, join(dir, "agent"), {
+      recursive: true,
+      filter: (source) => !source.startsWith(join(example, "evals")),
+    });
+    const spec = await readFile(join(dir, "agent", "agent.yaml"), "utf8");
+    await writeFile(
+      join(dir, "agent", "agent.yaml"),
+      `${spec.slice(0, spec.indexOf("\n# Evals"))}
+evals:
+  judgeModel: { provider: anthropic, id: claude-haiku-4-5-20251001 }
+  judges:
+    quality:
+      rubric: A helpful support answer.
+      criteria: [{ name: accurate, description: states the order's real status }]
+`,
+    );
+    await writeFile(
+      join(dir, "packages.ts"),
+      `import { supportTriage } from ${JSON.stringify(join(example, "index.ts"))};\nexport const agentPackages = [{ ...supportTriage, specFile: ${JSON.stringify(join(dir, "agent", "agent.yaml"))} }];\n`,
+    );
+    await writeFile(
+      join(dir, "judged.yaml"),
+      "dataset: judged\ncases:\n  - { id: shipped, input: Where is my order 1042?, expect: { status: completed, judge: [quality] } }\n",
+    );
+    const io = captureIo({ CI: "true" });
+    const code = await main(
+      [
+        "eval",
+        "support-triage",
+        "--packages",
+        join(dir, "packages.ts"),
+        "--dataset",
+        join(dir, "judged.yaml"),
+        "--gate",
+        "--results-dir",
+        join(dir, "results"),
+        "--json",
+      ],
+      io,
+    );
+    assert.equal(code, 0, io.stderr.join("\n"));
+    const [stored] = JSON.parse(io.stdout.join("\n")) as [
+      {
+        result: {
+          advisoryJudges: string[];
+          cases: { passed: boolean; grades: { grader: string; advisory?: boolean; reason: string }[] }[];
+        };
+      },
+    ];
+    assert.deepEqual(stored.result.advisoryJudges, ["judge.quality"]);
+    const judge = stored.result.cases[0]?.grades.find((grade) => grade.grader === "judge.quality");
+    assert.equal(judge?.advisory, true);
+    assert.match(judge?.reason ?? "", /no judge model is available/);
+    assert.equal(stored.result.cases[0]?.passed, true, "the advisory judge did not decide the case");
   });
 });

@@ -14,7 +14,7 @@ import type { ModelProvider } from "../models/model-provider.ts";
 import type { AgentDefinition } from "../runtime/agent-definition.ts";
 import { createWorker } from "../runtime/worker.ts";
 import { createAgentGovernor } from "../server/agent-policies.ts";
-import { createEnvModelGateway, modelPolicyOf } from "../server/bind-agent-package.ts";
+import { createEnvModelGateway, missingKey, modelPolicyOf } from "../server/bind-agent-package.ts";
 import { loadAgentPackages } from "../server/start-server.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
@@ -167,6 +167,8 @@ async function judgeModelOf(options: {
     options.recorders.push(recorder);
     return recorder;
   }
+  // Without the judge model's key there is no judge: its grades are reported as unavailable, never as failures.
+  if (missingKey(policy.primary, options.env) !== null) return null;
   let live: ModelProvider;
   try {
     live = routedModelProvider({
@@ -177,7 +179,9 @@ async function judgeModelOf(options: {
   } catch {
     return null;
   }
-  if (!judgeFile || options.recording === "off" || options.recording === "replay") return live;
+  // Replay never calls a model: without a judge recording there is no judge, rather than a live call from CI.
+  if (options.recording === "replay") return null;
+  if (!judgeFile || options.recording === "off") return live;
   const recorder = await createRecordReplayModelProvider({
     inner: live,
     file: judgeFile,
