@@ -12,6 +12,7 @@ const allowed = {
   governance: ["spec", "journal", "store", "errors"],
   telemetry: ["journal", "store", "spec", "errors"],
   approvals: ["spec", "journal", "store", "governance", "errors"],
+  registry: ["spec", "store", "errors"],
   runtime: ["spec", "journal", "store", "models", "tools", "governance", "approvals", "errors"],
   evals: ["runtime", "models", "governance", "store", "journal", "spec", "tools", "errors"],
 };

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
 import { SpecError } from "../spec/spec-error.ts";
+import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
@@ -39,7 +40,6 @@ commands:
   runs list [--agent A] [--status S] [--limit N] [--json]
   runs show <run> [--json]
   cancel <run>                     cancel a run
-  agents list [--json]             the agents the server runs, and their models
   journal verify <run>             recompute a run's hash chain
   spec validate <agent.yaml…>      check spec files (offline), with file:line:column errors
   kill <agent> | --tenant T | --all [--reason R]
@@ -56,6 +56,7 @@ commands:
   costs [top|percentiles|rates]    spend by agent/model/phase/day, top-N runs, p50/p95/p99, rates
 ${EVAL_USAGE}
 ${APPROVALS_USAGE}
+${AGENTS_USAGE}
 
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
 
@@ -82,6 +83,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "traces" || argv[0] === "costs") return await telemetryCommand(argv, io);
   if (argv[0] === "eval" || argv[0] === "feedback") return await evalsCli(argv, io);
   if (argv[0] === "approvals") return await approvalsCli(argv, io);
+  if (argv[0] === "agents") return await agentsCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;
@@ -146,23 +148,6 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           `/v1/runs/${encodeURIComponent(rest[0])}/cancel`,
         );
         io.out(`cancel requested for ${run.id} (status now ${run.status})`);
-        return 0;
-      }
-      case "agents": {
-        if (rest[0] !== "list") throw usage("keel agents list");
-        const { agents } = await client.request<{
-          agents: {
-            name: string;
-            version: string;
-            model: { provider: string; id: string; offline: boolean };
-          }[];
-        }>("GET", "/v1/agents");
-        if (values.json) io.out(JSON.stringify(agents, null, 2));
-        else
-          for (const agent of agents)
-            io.out(
-              `${agent.name}@${agent.version}  ${agent.model.provider}/${agent.model.id}${agent.model.offline ? "  (offline stand-in)" : ""}`,
-            );
         return 0;
       }
       case "journal":

@@ -5,6 +5,7 @@ import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
 import { parseTraceParent } from "../journal/trace-context.ts";
+import type { Registry } from "../registry/sql-registry.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import type { Worker } from "../runtime/worker.ts";
@@ -21,6 +22,7 @@ import { registerMetricsRoutes } from "./metrics-routes.ts";
 import { parseBody } from "./parse-body.ts";
 import { registerPolicyRoutes } from "./policy-routes.ts";
 import { presentRun } from "./present-run.ts";
+import { registerRegistryRoutes } from "./registry-routes.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
 
@@ -54,6 +56,9 @@ export type AppOptions = {
   telemetry?: TelemetryRoutesOptions;
   /** Who decides an approval; until control-plane authentication, the X-Keel-Subject/X-Keel-Roles headers. */
   identifyApprover?: IdentifyApprover;
+  /** The agent registry, for its routes; with `requireActiveAgents`, only active versions may start runs. */
+  registry?: Registry;
+  requireActiveAgents?: boolean;
 };
 
 /** The HTTP API: agents, runs, their journals as SSE, cancel. JSON errors follow the KeelError code table. */
@@ -105,6 +110,10 @@ export function createApp(options: AppOptions): Hono {
     ...(worker ? { worker } : {}),
     identify: options.identifyApprover ?? approverFromHeaders,
   });
+  if (options.registry) {
+    const identify = options.identifyApprover ?? approverFromHeaders;
+    registerRegistryRoutes(app, { registry: options.registry, store, agents, identify });
+  }
 
   app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
 
@@ -118,6 +127,14 @@ export function createApp(options: AppOptions): Hono {
     const name = context.req.param("name");
     const agent = agents.current(name);
     if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
+    if (options.registry && options.requireActiveAgents) {
+      const runnable = await options.registry.runnable(agent.name, agent.version);
+      if (!runnable.ok)
+        throw new KeelError(
+          "conflict",
+          `${runnable.reason}: it may not serve runs (see keel agents card ${name})`,
+        );
+    }
     const body = await parseBody(context, CreateRunBody);
     const { run, created } = await startRun({
       store,

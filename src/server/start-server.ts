@@ -6,6 +6,7 @@ import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import type { GovernedAgent } from "../governance/governed-agent.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
+import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
 import { createWorker, type Worker } from "../runtime/worker.ts";
@@ -17,6 +18,7 @@ import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-age
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { createApp } from "./create-app.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
+import { registerServedAgents } from "./register-agents.ts";
 import { startTracePipeline } from "./trace-pipeline.ts";
 
 export type ServerOptions = {
@@ -85,6 +87,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const chatCompletions = chatCompletionsFromEnv({ env: options.env, gateway, ledger, log });
   const { agents, modelLabels, governed } = await loadAgentPackages({ ...options, gateway });
   const governor = await createAgentGovernor({ store: options.store, agents: governed, log });
+  const registry = createSqlRegistry(options.store.sql);
+  await registerServedAgents(registry, agents, governed);
+  await registry.sweepOrphans();
   const worker = createWorker({
     store: options.store,
     agents: agents.lookup,
@@ -95,6 +100,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
   const app = createApp({
+    registry,
+    requireActiveAgents: options.env.KEEL_REQUIRE_ACTIVE_AGENTS === "true",
     store: options.store,
     agents,
     worker,
@@ -113,6 +120,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   worker.start();
   const approvalTimer = createApprovalTimer({ store: options.store, log });
   approvalTimer.start();
+  // Orphans are looked for at start and hourly: an owner removed through the API pauses the agent at once.
+  const orphanSweep = setInterval(() => {
+    registry
+      .sweepOrphans()
+      .catch((error: unknown) => log(`registry: sweeping orphans failed: ${String(error)}`));
+  }, 3_600_000);
+  orphanSweep.unref();
   const sampling = await startProductionSampling({
     store: options.store,
     packages: options.packages,
@@ -132,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.close(() => resolve());
         if ("closeAllConnections" in server) server.closeAllConnections();
       });
+      clearInterval(orphanSweep);
       await approvalTimer.stop();
       await worker.stop();
       await sampling?.stop();

@@ -1,4 +1,3 @@
-import type { JournalEvent } from "../journal/events.ts";
 import { commitAppends } from "./commit-appends.ts";
 import {
   EVENT_COLUMNS,

@@ -1,0 +1,215 @@
+import { parseArgs } from "node:util";
+import { KeelError } from "../errors/keel-error.ts";
+import { type ApiClient, createApiClient, DEFAULT_URL } from "./api-client.ts";
+import type { CliIo } from "./cli-io.ts";
+
+/** Usage of `keel agents`, for `keel --help` and usage errors. */
+export const AGENTS_USAGE = `  agents list [--json]             agents served, their models, lifecycle status and flags
+  agents show <agent> [--json]     versions, owner, tier, scope, gates, reviews and history from the registry
+  agents card <agent> [--version V]
+                                   the one-page agent card
+  agents attest <agent> <version> <gate> --evidence URL [--score N --threshold N] [--monthly-usd N --approved]
+  agents status <agent> <version> draft|in_review|active|paused|retired [--reason R]
+  agents review <agent> <version> --evidence URL
+  agents incident <agent> --description TEXT
+                                   changes name you with --as S (or KEEL_SUBJECT) until authentication is configured`;
+
+const OPTIONS = {
+  url: { type: "string" },
+  json: { type: "boolean" },
+  version: { type: "string" },
+  evidence: { type: "string" },
+  score: { type: "string" },
+  threshold: { type: "string" },
+  "monthly-usd": { type: "string" },
+  approved: { type: "boolean" },
+  reason: { type: "string" },
+  description: { type: "string" },
+  as: { type: "string" },
+} as const;
+
+type Served = { name: string; version: string; model: { provider: string; id: string; offline: boolean } };
+type Entry = {
+  agent: string;
+  version: string;
+  status: string;
+  riskTier: number;
+  owner: { team: string | null; person: string | null };
+  flags: string[];
+  reviewDueAt: string | null;
+  blockers: string[];
+  description: string;
+  scope: { tools: { name: string; dataClasses: string[] }[] };
+};
+
+/** `keel agents …`: it parses its own flags. */
+export async function agentsCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    const [, sub, name, ...rest] = positionals;
+    const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+    const as = () => {
+      const subject = values.as ?? io.env.KEEL_SUBJECT;
+      if (!subject) throw usage("say who makes the change: --as <you> (or KEEL_SUBJECT)");
+      return { "x-keel-subject": subject };
+    };
+    const path = (agent: string) => `/v1/registry/${encodeURIComponent(agent)}`;
+    switch (sub) {
+      case "list":
+        return await list(client, io, values.json ?? false);
+      case "show": {
+        if (!name) throw usage("keel agents show <agent>");
+        const shown = await client.request<{
+          latest: Entry;
+          versions: Entry[];
+          attestations: unknown[];
+          history: unknown[];
+        }>("GET", path(name));
+        if (values.json) io.out(JSON.stringify(shown, null, 2));
+        else {
+          for (const entry of shown.versions) io.out(describe(entry));
+          io.out(`use keel agents card ${name} for the whole card`);
+        }
+        return 0;
+      }
+      case "card": {
+        if (!name) throw usage("keel agents card <agent>");
+        const query = values.version ? `?version=${encodeURIComponent(values.version)}` : "";
+        const response = await client.fetch(`${path(name)}/card${query}`);
+        const text = await response.text();
+        if (!response.ok)
+          throw new KeelError(response.status === 404 ? "not_found" : "internal", errorMessage(text));
+        io.out(text.trimEnd());
+        return 0;
+      }
+      case "attest": {
+        const [version, gate] = rest;
+        if (!name || !version || !gate || !values.evidence)
+          throw usage("keel agents attest <agent> <version> <gate> --evidence URL");
+        const details = {
+          ...(values.score === undefined ? {} : { score: Number(values.score) }),
+          ...(values.threshold === undefined ? {} : { threshold: Number(values.threshold) }),
+          ...(values["monthly-usd"] === undefined ? {} : { monthlyUsd: Number(values["monthly-usd"]) }),
+          ...(values.approved ? { approved: true } : {}),
+        };
+        await client.request(
+          "POST",
+          `${path(name)}/versions/${encodeURIComponent(version)}/attestations`,
+          { gate, evidence: values.evidence, details },
+          as(),
+        );
+        io.out(`attested ${gate} for ${name}@${version}`);
+        return 0;
+      }
+      case "status": {
+        const [version, status] = rest;
+        if (!name || !version || !status) throw usage("keel agents status <agent> <version> <status>");
+        const entry = await client.request<Entry>(
+          "POST",
+          `${path(name)}/versions/${encodeURIComponent(version)}/status`,
+          { status, ...(values.reason ? { reason: values.reason } : {}) },
+          as(),
+        );
+        io.out(`${entry.agent}@${entry.version} is ${entry.status}`);
+        return 0;
+      }
+      case "review": {
+        const [version] = rest;
+        if (!name || !version || !values.evidence)
+          throw usage("keel agents review <agent> <version> --evidence URL");
+        const entry = await client.request<Entry>(
+          "POST",
+          `${path(name)}/versions/${encodeURIComponent(version)}/reviews`,
+          { evidence: values.evidence },
+          as(),
+        );
+        io.out(
+          `review of ${entry.agent}@${entry.version} recorded; next due ${entry.reviewDueAt?.slice(0, 10) ?? "—"}`,
+        );
+        return 0;
+      }
+      case "incident": {
+        if (!name || !values.description) throw usage("keel agents incident <agent> --description TEXT");
+        await client.request("POST", `${path(name)}/incidents`, { description: values.description }, as());
+        io.out(`incident recorded for ${name}; an ad-hoc review is now due`);
+        return 0;
+      }
+      default:
+        throw usage(sub === undefined ? "keel agents needs a command" : `unknown command "agents ${sub}"`);
+    }
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+async function list(client: ApiClient, io: CliIo, json: boolean): Promise<number> {
+  const { agents } = await client.request<{ agents: Served[] }>("GET", "/v1/agents");
+  const registry = await client
+    .request<{ agents: Entry[] }>("GET", "/v1/registry")
+    .catch(() => ({ agents: [] as Entry[] }));
+  const entryOf = (agent: Served) =>
+    registry.agents.find((entry) => entry.agent === agent.name && entry.version === agent.version);
+  if (json) {
+    io.out(
+      JSON.stringify(
+        agents.map((agent) => ({ ...agent, registry: entryOf(agent) ?? null })),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  for (const agent of agents) {
+    const entry = entryOf(agent);
+    const lifecycle = entry
+      ? `  ${entry.status}, tier ${entry.riskTier}${entry.flags.length > 0 ? ` [${entry.flags.join(", ")}]` : ""}`
+      : "";
+    io.out(
+      `${agent.name}@${agent.version}  ${agent.model.provider}/${agent.model.id}${agent.model.offline ? "  (offline stand-in)" : ""}${lifecycle}`,
+    );
+  }
+  return 0;
+}
+
+function describe(entry: Entry): string {
+  return [
+    `${entry.agent}@${entry.version}  ${entry.status}  tier ${entry.riskTier}  owner ${entry.owner.team ?? "—"} / ${entry.owner.person ?? "—"}`,
+    `  tools: ${entry.scope.tools.map((tool) => `${tool.name} (${tool.dataClasses.join(", ")})`).join(", ")}`,
+    `  next review: ${entry.reviewDueAt?.slice(0, 10) ?? "after deployment"}${entry.flags.length > 0 ? `  flags: ${entry.flags.join(", ")}` : ""}`,
+    ...(entry.blockers.length > 0 && entry.status !== "active"
+      ? [`  cannot become active: ${entry.blockers.join("; ")}`]
+      : []),
+  ].join("\n");
+}
+
+function errorMessage(text: string): string {
+  try {
+    return (JSON.parse(text) as { error: { message: string } }).error.message;
+  } catch {
+    return text;
+  }
+}
+
+function usage(message: string): KeelError {
+  return new KeelError("invalid_request", `${message}\n\nusage:\n${AGENTS_USAGE}`);
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof TypeError && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
+    io.err(`keel: ${error.message}\n\nusage:\n${AGENTS_USAGE}`);
+    return 2;
+  }
+  if (error instanceof KeelError) {
+    io.err(`keel: ${error.message}`);
+    return error.code === "invalid_request" ? 2 : 1;
+  }
+  io.err(
+    `keel: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  return 1;
+}

@@ -1,0 +1,34 @@
+import type { GovernedAgent } from "../governance/governed-agent.ts";
+import { type RegistryEntry, scopeOf } from "../registry/registry-entry.ts";
+import type { Registry } from "../registry/sql-registry.ts";
+import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+
+/**
+ * Record every served agent version in the registry (a new one starts as a draft), with its owner and risk tier
+ * from the spec and its scope from the spec's data access and the tools' declarations.
+ */
+export async function registerServedAgents(
+  registry: Registry,
+  agents: AgentCatalog,
+  governed: readonly GovernedAgent[],
+): Promise<RegistryEntry[]> {
+  const entries: RegistryEntry[] = [];
+  for (const agent of agents.list()) {
+    const governance = governed.find((each) => each.name === agent.name && each.version === agent.version);
+    entries.push(
+      await registry.register({
+        agent: agent.name,
+        version: agent.version,
+        specHash: agent.versionHash,
+        description: agent.description,
+        owner: { team: agent.owner.team || null, person: agent.owner.person ?? null },
+        riskTier: agent.riskTier,
+        scope: scopeOf({
+          tools: governance?.tools ?? [...agent.tools.values()],
+          dataAccess: governance?.governance?.dataAccess,
+        }),
+      }),
+    );
+  }
+  return entries;
+}

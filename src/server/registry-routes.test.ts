@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type ServerType, serve } from "@hono/node-server";
+import { supportTriage } from "../../examples/support-triage/index.ts";
+import type { CliIo } from "../cli/cli-io.ts";
+import { main } from "../cli/main.ts";
+import { createSqlRegistry } from "../registry/sql-registry.ts";
+import { openStore } from "../store/open-store.ts";
+import type { Store } from "../store/store.ts";
+import { createApp } from "./create-app.ts";
+import { registerServedAgents } from "./register-agents.ts";
+import { loadAgentPackages } from "./start-server.ts";
+
+function captureIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    out: (text) => stdout.push(text),
+    err: (text) => stderr.push(text),
+    env,
+    isTty: false,
+    stdout,
+    stderr,
+  };
+}
+
+describe("the registry over HTTP and keel agents, with active agents required", () => {
+  let store: Store;
+  let server: ServerType;
+  let url: string;
+  const keel = async (
+    args: string[],
+    env: Record<string, string> = { KEEL_SUBJECT: "dana.whitfield@example.com" },
+  ) => {
+    const io = captureIo(env);
+    const code = await main([...args, "--url", url], io);
+    return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+  };
+  const startRun = async () =>
+    await fetch(`${url}/v1/agents/support-triage/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ input: "Where is my order 1042?" }),
+    });
+
+  before(async () => {
+    store = await openStore({});
+    const { agents, governed } = await loadAgentPackages({ store, packages: [supportTriage], env: {} });
+    const registry = createSqlRegistry(store.sql);
+    await registerServedAgents(registry, agents, governed);
+    const app = createApp({ store, agents, registry, requireActiveAgents: true, log: () => undefined });
+    server = await new Promise<ServerType>((resolve) => {
+      const created = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(created));
+    });
+    const address = server.address();
+    url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await store.close();
+  });
+
+  test("a served agent starts as a draft and may not serve runs until it is active", async () => {
+    const listed = await keel(["agents", "list"]);
+    assert.equal(listed.code, 0);
+    assert.match(
+      listed.out,
+      /support-triage@1\.0\.0 {2}rules\/rules:support-triage {2}\(offline stand-in\) {2}draft, tier 2/,
+    );
+    const refused = await startRun();
+    assert.equal(refused.status, 409);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /support-triage@1\.0\.0 is draft, not active/,
+    );
+  });
+
+  test("activation is refused until every gate is attested, then the agent serves runs", async () => {
+    assert.equal((await keel(["agents", "status", "support-triage", "1.0.0", "in_review"])).code, 0);
+    const early = await keel(["agents", "status", "support-triage", "1.0.0", "active"]);
+    assert.equal(early.code, 1);
+    assert.match(
+      early.err,
+      /cannot become active: gate privacy_assessment is not attested; gate security_review/,
+    );
+    const low = await keel([
+      "agents",
+      "attest",
+      "support-triage",
+      "1.0.0",
+      "eval_results",
+      "--evidence",
+      "https://ci/1",
+      "--score",
+      "0.7",
+      "--threshold",
+      "0.9",
+    ]);
+    assert.equal(low.code, 2);
+    assert.match(low.err, /below the threshold/);
+    for (const args of [
+      ["privacy_assessment", "--evidence", "https://wiki/privacy"],
+      ["security_review", "--evidence", "https://wiki/security"],
+      ["eval_results", "--evidence", "https://ci/2", "--score", "0.95", "--threshold", "0.9"],
+      ["cost_projection", "--evidence", "https://finance/7", "--monthly-usd", "300", "--approved"],
+    ]) {
+      const attested = await keel(["agents", "attest", "support-triage", "1.0.0", ...args]);
+      assert.equal(attested.code, 0, attested.err);
+    }
+    const anonymous = await keel(["agents", "status", "support-triage", "1.0.0", "active"], {});
+    assert.equal(anonymous.code, 2);
+    assert.equal((await keel(["agents", "status", "support-triage", "1.0.0", "active"])).code, 0);
+    assert.equal((await startRun()).status, 202);
+
+    const card = await keel(["agents", "card", "support-triage"]);
+    assert.equal(card.code, 0);
+    assert.match(card.out, /AGENT CARD — support-triage 1\.0\.0\s+status: ACTIVE/);
+    assert.match(card.out, /Owner\s+support-ops — dana\.whitfield@example\.com/);
+    assert.match(
+      card.out,
+      /✔ cost_projection\s+dana\.whitfield@example\.com, \d{4}-\d\d-\d\d \(300 USD\/month\) — https:\/\/finance\/7/,
+    );
+    assert.match(
+      card.out,
+      /held actions go to support-leads, SLA 240 min, then escalated to support-managers/,
+    );
+    const shown = await keel(["agents", "show", "support-triage"]);
+    assert.match(shown.out, /issue_refund \(financial\)/);
+  });
+
+  test("an agent whose owner is removed is paused, flagged as an orphan and refused runs", async () => {
+    const response = await fetch(`${url}/v1/registry/support-triage/versions/1.0.0/owner`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", "x-keel-subject": "hr-sync" },
+      body: JSON.stringify({ team: "support-ops", person: null }),
+    });
+    const entry = (await response.json()) as { status: string; flags: string[] };
+    assert.deepEqual([entry.status, entry.flags], ["paused", ["orphan"]]);
+    assert.equal((await startRun()).status, 409);
+    const metrics = await (await fetch(`${url}/v1/registry/metrics?format=prometheus`)).text();
+    assert.match(metrics, /keel_agent_orphaned\{agent="support-triage",version="1\.0\.0",tier="2"\} 1/);
+    const listed = await keel(["agents", "list"]);
+    assert.match(listed.out, /paused, tier 2 \[orphan\]/);
+  });
+});

@@ -1,0 +1,162 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { approvalMetrics } from "../approvals/approval-metrics.ts";
+import { KeelError } from "../errors/keel-error.ts";
+import { renderAgentCard } from "../registry/agent-card.ts";
+import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
+import { registryMetricsText, registrySummary } from "../registry/registry-metrics.ts";
+import type { Registry } from "../registry/sql-registry.ts";
+import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import type { Store } from "../store/store.ts";
+import type { IdentifyApprover } from "./approval-principal.ts";
+import { parseBody } from "./parse-body.ts";
+
+const AttestBody = z.strictObject({
+  gate: z.enum(GATES as [string, ...string[]]),
+  evidence: z.string().trim().min(1).max(2_000),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+const StatusBody = z.strictObject({
+  status: z.enum(AGENT_STATUSES as [string, ...string[]]),
+  reason: z.string().trim().max(2_000).optional(),
+});
+const ReviewBody = z.strictObject({ evidence: z.string().trim().min(1).max(2_000) });
+const IncidentBody = z.strictObject({ description: z.string().trim().min(1).max(5_000) });
+const OwnerBody = z.strictObject({
+  team: z.string().trim().min(1).nullable(),
+  person: z.string().trim().min(1).nullable(),
+});
+
+/**
+ * The agent registry over HTTP: `GET /v1/registry` (every version with status, flags, next review), metrics, one
+ * agent's versions, attestations and history, its card, and the changes — attestations, status moves (activation
+ * gated), reviews, incidents, owners — each naming who made it (X-Keel-Subject until authentication lands).
+ */
+export function registerRegistryRoutes(
+  app: Hono,
+  options: { registry: Registry; store: Store; agents: AgentCatalog; identify: IdentifyApprover },
+): void {
+  const { registry, store, agents, identify } = options;
+  const actor = (context: Context): string => {
+    const who = identify(context);
+    if (!who)
+      throw new KeelError(
+        "unauthorized",
+        "say who makes this change: set X-Keel-Subject (pre-authentication)",
+      );
+    return who.subject;
+  };
+  const found = async (name: string, version?: string) => {
+    const entry = await registry.get(name, version);
+    if (!entry)
+      throw new KeelError("not_found", `the registry has no ${version ? `${name}@${version}` : name}`);
+    return entry;
+  };
+
+  app.get("/v1/registry", async (context) => {
+    const entries = await registry.list();
+    return context.json({ agents: entries, summary: registrySummary(entries) });
+  });
+  app.get("/v1/registry/metrics", async (context) => {
+    const entries = await registry.list();
+    if (context.req.query("format") === "prometheus") {
+      return context.text(registryMetricsText(entries), 200, { "content-type": "text/plain; version=0.0.4" });
+    }
+    return context.json(registrySummary(entries));
+  });
+  app.get("/v1/registry/:agent", async (context) => {
+    const name = context.req.param("agent");
+    const latest = await found(name);
+    return context.json({
+      agent: name,
+      latest,
+      versions: await registry.versions(name),
+      attestations: await registry.attestations(name, latest.version),
+      history: await registry.history(name, 50),
+    });
+  });
+  app.get("/v1/registry/:agent/card", async (context) => {
+    const name = context.req.param("agent");
+    const entry = await found(name, context.req.query("version"));
+    const served = agents.lookup(entry.agent, entry.version);
+    const section = served?.approvals;
+    const stats = approvalMetrics((await store.approvalStats()).filter((row) => row.agent === entry.agent));
+    const lines = [
+      `held actions go to ${section?.routeTo ?? entry.owner.team ?? "the owning team"}, SLA ${Math.round((section?.sla ?? 4 * 3_600_000) / 60_000)} min, then ${section?.onTimeout === "escalate" ? `escalated to ${section.escalateTo}` : "denied"}`,
+      ...stats.byAgentTool.map(
+        (row) =>
+          `${row.tool ?? "handoffs"}: ${row.pending} pending, approval rate ${row.approvalRate === null ? "—" : `${Math.round(row.approvalRate * 100)}%`}, mean time to decision ${row.meanDecisionSeconds === null ? "—" : `${Math.round(row.meanDecisionSeconds)} s`}`,
+      ),
+    ];
+    const card = renderAgentCard(
+      entry,
+      await registry.attestations(entry.agent, entry.version),
+      await registry.history(name, 20),
+      {
+        approvals: lines,
+      },
+    );
+    return context.text(`${card}\n`);
+  });
+  app.post("/v1/registry/:agent/versions/:version/attestations", async (context) => {
+    const by = actor(context);
+    const body = await parseBody(context, AttestBody);
+    const attestation = await registry.attest({
+      agent: context.req.param("agent"),
+      version: context.req.param("version"),
+      gate: body.gate,
+      by,
+      evidence: body.evidence,
+      ...(body.details ? { details: body.details } : {}),
+    });
+    return context.json(attestation, 201);
+  });
+  app.post("/v1/registry/:agent/versions/:version/status", async (context) => {
+    const by = actor(context);
+    const body = await parseBody(context, StatusBody);
+    const entry = await registry.setStatus({
+      agent: context.req.param("agent"),
+      version: context.req.param("version"),
+      status: body.status as (typeof AGENT_STATUSES)[number],
+      by,
+      ...(body.reason ? { reason: body.reason } : {}),
+    });
+    return context.json(entry);
+  });
+  app.post("/v1/registry/:agent/versions/:version/reviews", async (context) => {
+    const by = actor(context);
+    const body = await parseBody(context, ReviewBody);
+    return context.json(
+      await registry.recordReview({
+        agent: context.req.param("agent"),
+        version: context.req.param("version"),
+        by,
+        evidence: body.evidence,
+      }),
+    );
+  });
+  app.post("/v1/registry/:agent/incidents", async (context) => {
+    const by = actor(context);
+    const body = await parseBody(context, IncidentBody);
+    return context.json({
+      versions: await registry.reportIncident({
+        agent: context.req.param("agent"),
+        by,
+        description: body.description,
+      }),
+    });
+  });
+  app.put("/v1/registry/:agent/versions/:version/owner", async (context) => {
+    const by = actor(context);
+    const body = await parseBody(context, OwnerBody);
+    return context.json(
+      await registry.setOwner({
+        agent: context.req.param("agent"),
+        version: context.req.param("version"),
+        team: body.team,
+        person: body.person,
+        by,
+      }),
+    );
+  });
+}
