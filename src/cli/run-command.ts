@@ -10,6 +10,8 @@ type RunView = {
   status: string;
   answer: string | null;
   error: { code: string; message: string } | null;
+  /** For a run that could not finish: what was tried and where the request went. */
+  explanation?: string;
 };
 
 /**
@@ -60,6 +62,7 @@ export async function runCommand(options: {
     if (!options.json) io.out(`\nwaiting for a person: keel approvals show ${waitingFor}`);
     return 3;
   }
+  if (!options.json && run.status !== "completed" && run.explanation) io.out(`\n${run.explanation}`);
   return run.status === "completed" ? 0 : 1;
 }
 

@@ -14,6 +14,7 @@ import type { RouteDecision } from "../models/model-route.ts";
 import { toolInputJsonSchema } from "../tools/execute-tool-call.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
+import { handOff, lowConfidenceReason } from "./hand-off.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { RunState } from "./run-state.ts";
 
@@ -165,6 +166,13 @@ export const callModel: GraphNode = {
     ];
     await recordCall(context, { step, phase, route, outcome: "ok", served, base, durationMs });
     if (turn.decision.kind === "answer") {
+      // An answer the model itself is unsure of goes to a person before it reaches the user.
+      const unsure = lowConfidenceReason(turn.decision.text, agent.approvals?.escalateWhen);
+      if (unsure !== null) {
+        await journal.commit(...events);
+        await handOff(context, unsure);
+        return;
+      }
       events.push({
         type: "run-end",
         payload: { status: "completed", answer: turn.decision.text, steps: step },

@@ -1,6 +1,6 @@
-import { callModel } from "./call-model.ts";
 import { executeToolCalls } from "./execute-tool-calls.ts";
 import { defineGraph } from "./graph.ts";
+import { modelOrHandOff } from "./model-or-hand-off.ts";
 import { isFinished } from "./run-state.ts";
 
 /**
@@ -9,7 +9,7 @@ import { isFinished } from "./run-state.ts";
  */
 export const singleAgentGraph = defineGraph({
   name: "single-agent",
-  nodes: { model: callModel, tools: executeToolCalls },
+  nodes: { model: modelOrHandOff, tools: executeToolCalls },
   next(state) {
     if (isFinished(state) || state.status === "suspended") return null;
     return state.toolCalls.some((call) => !call.ended) ? "tools" : "model";

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
+import { explainRun } from "../approvals/explain-run.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
@@ -172,9 +173,13 @@ export function createApp(options: AppOptions): Hono {
     return context.json({ runs: runs.map(presentRun) });
   });
 
-  app.get("/v1/runs/:id", async (context) =>
-    context.json(presentRun(await requireRun(store, context.req.param("id")))),
-  );
+  app.get("/v1/runs/:id", async (context) => {
+    const run = await requireRun(store, context.req.param("id"));
+    // A run that cannot finish (or waits for a person) explains itself: what was tried, where the request went.
+    const explain = run.status !== "completed" && run.status !== "queued" && run.status !== "running";
+    const explanation = explain ? explainRun(await store.readEvents({ runId: run.runId })) : null;
+    return context.json({ ...presentRun(run), ...(explanation ? { explanation } : {}) });
+  });
 
   app.get("/v1/runs/:id/journal", async (context) => {
     const run = await requireRun(store, context.req.param("id"));

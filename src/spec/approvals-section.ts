@@ -57,6 +57,7 @@ export const EscalateWhen = z
       .describe("Hand off when only this many model turns are left (0: instead of failing at the last)."),
   })
   .describe("When a run hands off to a person with its full context.");
+export type EscalateWhen = z.output<typeof EscalateWhen>;
 
 /** The `approvals` section: where held actions and handoffs go, who may decide, and how long they may wait. */
 export const ApprovalsSection = z
