@@ -68,6 +68,7 @@ export async function evalCommand(options: EvalCommandOptions): Promise<number> 
         "invalid_request",
         `agent ${options.agent} lists no evals.datasets; pass --dataset <file>`,
       );
+    const custom = new Map([...harness.custom, ...(options.custom ?? [])]);
     const outputs: StoredEvalRun[] = [];
     for (const file of files) {
       const dataset = await loadDataset(file);
@@ -75,7 +76,7 @@ export async function evalCommand(options: EvalCommandOptions): Promise<number> 
       const result = await runEval({
         dataset,
         target: harness.target,
-        graders: { judges, ...(options.custom ? { custom: options.custom } : {}) },
+        graders: { judges, custom },
         concurrency: options.concurrency,
         filter: options.tags,
         onProgress: progressReporter({

@@ -4,6 +4,8 @@ import { KeelError } from "../errors/keel-error.ts";
 import { agentEvalTarget } from "../evals/agent-eval-target.ts";
 import type { EvalTarget } from "../evals/eval-target.ts";
 import { type EvalsSection, parseEvalsSection } from "../evals/evals-section.ts";
+import type { Grader } from "../evals/grader.ts";
+import { loadGraderModule } from "../evals/load-grader-module.ts";
 import {
   createRecordReplayModelProvider,
   type RecordingMode,
@@ -29,6 +31,8 @@ export type EvalHarness = {
   /** The model LLM judges call (recorded/replayed like the agent's), or null when none is available. */
   judgeModel: ModelProvider | null;
   recorders: RecordReplayModelProvider[];
+  /** The team's custom graders from the spec's `evals.graders` module, by name. */
+  custom: ReadonlyMap<string, Grader>;
   close(): Promise<void>;
 };
 
@@ -60,6 +64,9 @@ export async function openEvalHarness(options: {
   if (!found) throw new KeelError("not_found", `no agent package provides "${options.agent}"`);
   const { loaded } = found;
   const evals = parseEvalsSection(loaded.spec.evals);
+  const custom: ReadonlyMap<string, Grader> = evals.graders
+    ? await loadGraderModule(resolve(loaded.dir, evals.graders))
+    : new Map();
   const store = await openStore({});
   const recorders: RecordReplayModelProvider[] = [];
   try {
@@ -124,6 +131,7 @@ export async function openEvalHarness(options: {
       target: agentEvalTarget({ store, agent, worker, model: label }),
       judgeModel,
       recorders,
+      custom,
       async close() {
         await worker.stop();
         governor.close();

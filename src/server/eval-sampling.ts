@@ -1,9 +1,11 @@
+import { resolve } from "node:path";
 import { buildGraders } from "../evals/build-graders.ts";
 import { EvalCase } from "../evals/eval-case.ts";
 import { parseEvalsSection } from "../evals/evals-section.ts";
 import { sqlEvaluationLog } from "../evals/evaluation-log.ts";
 import type { Grader } from "../evals/grader.ts";
 import { judgeGrader } from "../evals/judge-grader.ts";
+import { loadGraderModule } from "../evals/load-grader-module.ts";
 import {
   createProductionSampler,
   type ProductionSampler,
@@ -46,12 +48,16 @@ export async function startProductionSampling(options: {
           }),
         );
     }
+    const custom = evals.graders
+      ? await loadGraderModule(resolve(loaded.dir, evals.graders))
+      : new Map<string, Grader>();
     const production = {
       ...evals.production,
       judge: (evals.production.judge ?? []).filter((name) => judges.has(name)),
     };
     const graders = buildGraders(EvalCase.parse({ id: "production", input: "-", expect: production }), {
       judges,
+      custom,
     });
     plans.set(`${loaded.spec.name}@${loaded.spec.version}`, { rate: evals.productionSampling, graders });
   }

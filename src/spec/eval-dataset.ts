@@ -227,5 +227,11 @@ export const EvalsSection = z.strictObject({
     .describe("The model judges call through the gateway; by default the agent's own."),
   calibration: CalibrationBar.prefault({}).describe("The bar a judge must clear before it may gate."),
   recordings: z.string().optional().describe("Recorded model turns replayed in CI, relative to the spec."),
+  graders: z
+    .string()
+    .optional()
+    .describe(
+      "A TypeScript module (relative to the spec) exporting `graders`: custom graders cases name in `custom`.",
+    ),
 });
 export type EvalsSection = z.infer<typeof EvalsSection>;

@@ -33,7 +33,12 @@ describe("the support-triage eval sets, offline", () => {
     const harness = await open();
     const dataset = await loadDataset(golden);
     assert.ok(dataset.cases.length >= 100, `${dataset.cases.length} cases`);
-    const result = await runEval({ dataset, target: harness.target, concurrency: 32 });
+    const result = await runEval({
+      dataset,
+      target: harness.target,
+      graders: { custom: harness.custom },
+      concurrency: 32,
+    });
     const failed = result.cases
       .filter((entry) => !entry.passed)
       .map(
