@@ -24,6 +24,7 @@ import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
 import { type EvalHarness, type HarnessRecording, openEvalHarness } from "./eval-harness.ts";
 
+/** The parsed flags of `keel eval <agent>`. */
 export type EvalCommandOptions = {
   io: CliIo;
   agent: string;

@@ -65,6 +65,7 @@ type Row = {
 
 const COLUMNS = "event_id, type, run_id, agent, version, payload, payload_hash, at";
 
+/** The evaluation log in the run store's database (migration 0006). */
 export function sqlEvaluationLog(sql: SqlClient): EvaluationLog {
   return {
     async record(event) {

@@ -17,6 +17,7 @@ export function isSampled(runId: string, rate: number): boolean {
 /** What the sampler grades an agent version's runs with, and how many of them. */
 export type SamplingPlan = { rate: number; graders: readonly Grader[] };
 
+/** The sampler's controls: grade now, or poll in the background until stopped. */
 export type ProductionSampler = {
   /** Grade the runs that finished since the last tick; returns how many were graded. */
   tick(): Promise<number>;

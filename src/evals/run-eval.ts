@@ -7,8 +7,10 @@ import type { EvalTarget } from "./eval-target.ts";
 import type { Grade, Grader } from "./grader.ts";
 import type { Dataset } from "./load-dataset.ts";
 
+/** Reported after each case: how far the eval is, and the case just graded. */
 export type EvalProgress = { done: number; total: number; passed: number; last: CaseResult };
 
+/** What to run (a dataset against a target), how (graders, concurrency, filter) and whom to tell. */
 export type RunEvalOptions = {
   dataset: Dataset;
   target: EvalTarget;
