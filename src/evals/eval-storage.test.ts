@@ -204,7 +204,9 @@ for (const kind of kinds) {
       const runId = await finishedRunOrSuspended("refund 300");
       const imported = await caseFromRun({ store, runId });
       assert.equal(imported.expect.status, "suspended");
-      assert.equal(imported.expect.governance, "escalated");
+      assert.deepEqual(imported.expect.governance, { refund: "escalated" });
+      assert.deepEqual(imported.expect.tools, { called: ["refund"] });
+      assert.equal(imported.category, "escalation");
       const directory = await mkdtemp(join(tmpdir(), "keel-append-"));
       const yaml = join(directory, "golden.yaml");
       await writeFile(yaml, "# kept comment\ndataset: golden\ncases:\n  - { id: a, input: hi }\n");
@@ -217,7 +219,7 @@ for (const kind of kinds) {
       );
       const jsonl = join(directory, "feedback.jsonl");
       await appendCase(jsonl, imported);
-      assert.equal((await loadDataset(jsonl)).cases[0]?.expect.governance, "escalated");
+      assert.deepEqual((await loadDataset(jsonl)).cases[0]?.expect.governance, { refund: "escalated" });
     });
 
     async function finishedRunOrSuspended(input: string): Promise<string> {

@@ -22,8 +22,9 @@ export function redactText(text: string): string {
 
 /**
  * A case from a production run, redacted: its input, and as expectations what the run did (its end state, the
- * tools that executed, how it was governed). A run a person resolved (an approval decided) keeps that as the
- * expected governance, so the next version is held to the human's resolution.
+ * tools it called, how it was governed). A run that was held for a person becomes a case that expects the
+ * hold — an eval has nobody to approve it, so the next version is held to asking again, up to the held call —
+ * and the person's resolution (approved, rejected, resolved, expired) is kept as a tag and a note.
  */
 export async function caseFromRun(options: { store: Store; runId: string; id?: string }): Promise<EvalCase> {
   const events = await options.store.readEvents({ runId: options.runId });
@@ -31,29 +32,40 @@ export async function caseFromRun(options: { store: Store; runId: string; id?: s
   const outcome = outcomeFromEvents(events);
   const first = events[0];
   const input = first?.type === "run-start" ? first.payload.input : "";
-  const escalated = outcome.toolCalls.some((call) => call.decision === "review");
+  const held = outcome.toolCalls.findIndex((call) => call.decision === "review");
   const denied = outcome.toolCalls.some((call) => call.decision === "deny");
-  const executed = [...new Set(outcome.toolCalls.filter((call) => call.executed).map((call) => call.tool))];
-  const resolved = outcome.approvals.length > 0;
-  const governance = outcome.approvals.includes("approved")
-    ? "approved"
-    : escalated
-      ? "escalated"
-      : denied
-        ? "denied"
-        : "allowed";
+  const resolution = outcome.approvals.at(-1);
+  const id = options.id ?? `run-${options.runId}`;
+  if (held >= 0) {
+    const called = [...new Set(outcome.toolCalls.slice(0, held + 1).map((call) => call.tool))];
+    const heldTool = outcome.toolCalls[held]!.tool;
+    return EvalCase.parse({
+      id,
+      input: redactText(input),
+      category: "escalation",
+      tags: ["imported", ...(resolution ? [`human-${resolution}`] : [])],
+      ...(resolution
+        ? {
+            notes: `In production a person ${resolution === "expired" ? "let it expire" : resolution} the held ${heldTool} call.`,
+          }
+        : {}),
+      expect: { status: "suspended", tools: { called }, governance: { [heldTool]: "escalated" } },
+      source: { kind: resolution ? "escalation" : "production-run", ref: options.runId },
+    } satisfies EvalCaseInput);
+  }
+  const called = [...new Set(outcome.toolCalls.map((call) => call.tool))];
   const candidate: EvalCaseInput = {
-    id: options.id ?? `run-${options.runId}`,
+    id,
     input: redactText(input),
-    category: resolved ? "escalation" : "production",
-    tags: ["imported", ...(resolved ? ["human-resolved"] : [])],
+    category: "production",
+    tags: ["imported"],
     expect: {
-      ...(outcome.status === "completed" || outcome.status === "suspended" ? { status: outcome.status } : {}),
-      ...(executed.length > 0 ? { tools: { called: executed } } : {}),
-      governance,
+      ...(outcome.status === "completed" ? { status: "completed" as const } : {}),
+      ...(called.length > 0 ? { tools: { called } } : { tools: { none: true } }),
+      governance: denied ? "denied" : "allowed",
       ...(outcome.answer ? { reference: redactText(outcome.answer) } : {}),
     },
-    source: { kind: resolved ? "escalation" : "production-run", ref: options.runId },
+    source: { kind: "production-run", ref: options.runId },
   };
   return EvalCase.parse(candidate);
 }

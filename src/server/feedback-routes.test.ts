@@ -148,7 +148,7 @@ describe("feedback and eval-gate routes", () => {
       imported.stderr.join("\n"),
     );
     const withRun = await loadDataset(file);
-    assert.deepEqual(withRun.cases[1]?.expect.governance, "escalated");
+    assert.deepEqual(withRun.cases[1]?.expect.governance, { refund: "escalated" });
   });
 
   test("GET /v1/agents/{name}/versions/{version}/eval-gate returns the latest gate verdict per dataset", async () => {
