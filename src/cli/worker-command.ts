@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { createApprovalTimer } from "../approvals/expire-approvals.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { createWorker } from "../runtime/worker.ts";
 import { createAgentGovernor } from "../server/agent-policies.ts";
@@ -38,6 +39,9 @@ export async function workerCommand(options: {
       log: io.err,
     });
     worker.start();
+    // Any number of processes may run the SLA timer: each expiry is journaled under the run's lease.
+    const approvalTimer = createApprovalTimer({ store, log: io.err });
+    approvalTimer.start();
     io.out(`Keel worker ${worker.owner} is claiming runs (concurrency ${options.concurrency})`);
     for (const agent of agents.list())
       io.out(`  ${agent.name}@${agent.version}  model: ${modelLabels.get(agent.name)}`);
@@ -46,6 +50,7 @@ export async function workerCommand(options: {
       process.once("SIGTERM", () => resolve());
     });
     io.out("stopping: letting active runs reach a step boundary…");
+    await approvalTimer.stop();
     await worker.stop();
     governor.close();
     return 0;
