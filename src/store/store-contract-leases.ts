@@ -101,11 +101,12 @@ export function leasesContract(context: StoreContractContext): void {
       const { store, peer } = context;
       const agent = uniqueName("agent");
       const run = await createQueuedRun(store, agent);
-      const [old] = await store.claimRuns({ owner: "a", ttlMs: 40, limit: 5, agents: [agent] });
+      // Long enough that a busy machine cannot expire it before the peer's first (refused) claim.
+      const [old] = await store.claimRuns({ owner: "a", ttlMs: 1_000, limit: 5, agents: [agent] });
       assert.equal(old?.runId, run.runId);
       await store.append({ lease: old!, events: [stepStart(1)] });
       assert.deepEqual(await peer.claimRuns({ owner: "b", ttlMs: 30_000, limit: 5, agents: [agent] }), []);
-      await sleep(80);
+      await sleep(1_100);
       const [taken] = await peer.claimRuns({ owner: "b", ttlMs: 30_000, limit: 5, agents: [agent] });
       assert.equal(taken?.runId, run.runId);
       assert.equal(taken?.token, old!.token + 1);
