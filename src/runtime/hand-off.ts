@@ -21,10 +21,20 @@ type EscalationRules = EscalateWhen;
 
 /**
  * Why the run should hand itself to a person before its next model turn, or null: tool calls keep failing, the
- * model's tool arguments keep failing their schema, or the step budget is about to run out.
+ * model's tool arguments keep failing their schema, or the step or cost budget is about to run out.
  */
-export function handoffReason(state: RunState, rules: EscalationRules | undefined): string | null {
+export function handoffReason(
+  state: RunState,
+  rules: EscalationRules | undefined,
+  runCapUsd?: number,
+): string | null {
   if (!rules) return null;
+  if (rules.budgetRemaining !== undefined && runCapUsd !== undefined && runCapUsd > 0) {
+    const left = runCapUsd - state.spentUsd;
+    if (left < runCapUsd * rules.budgetRemaining) {
+      return `the run has spent ${state.spentUsd.toFixed(4)} of its ${runCapUsd} USD budget`;
+    }
+  }
   if (
     rules.stepsRemaining !== undefined &&
     !state.modelCallOpen &&

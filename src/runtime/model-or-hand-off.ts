@@ -10,7 +10,11 @@ import { handOff, handoffReason } from "./hand-off.ts";
 export const modelOrHandOff: GraphNode = {
   name: "model",
   async run(context: NodeContext): Promise<void> {
-    const reason = handoffReason(context.journal.state, context.agent.approvals?.escalateWhen);
+    const reason = handoffReason(
+      context.journal.state,
+      context.agent.approvals?.escalateWhen,
+      context.agent.budgets?.limits.perRun?.usd,
+    );
     if (reason !== null) {
       await handOff(context, reason);
       return;

@@ -63,6 +63,8 @@ export type RunState = {
   traceparent: string | null;
   /** The run's approval requests, in the order they were made. */
   approvals: RunApproval[];
+  /** What the run's model calls have cost so far (their journaled prices); a handoff can watch the run's cap. */
+  spentUsd: number;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -88,6 +90,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     pendingAction: null,
     traceparent: start.payload.traceparent ?? null,
     approvals: [],
+    spentUsd: 0,
   };
 }
 
@@ -106,6 +109,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       return state;
     case "model-call-end": {
       state.modelCallOpen = false;
+      state.spentUsd += event.payload.cost?.usd ?? 0;
       const decision = event.payload.decision;
       if (decision?.kind === "tool-calls") {
         state.messages.push({

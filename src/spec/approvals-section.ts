@@ -49,6 +49,14 @@ export const EscalateWhen = z
       .describe(
         "Hand off after this many tool calls in a row were refused for arguments that fail their schema.",
       ),
+    budgetRemaining: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe(
+        "Hand off when less than this share of the run's budget (budgets.perRun.usd) is left, e.g. 0.1.",
+      ),
     stepsRemaining: z
       .number()
       .int()
