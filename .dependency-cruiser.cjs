@@ -13,7 +13,8 @@ const allowed = {
   telemetry: ["journal", "store", "spec", "errors"],
   approvals: ["spec", "journal", "store", "governance", "errors"],
   registry: ["spec", "store", "errors"],
-  runtime: ["spec", "journal", "store", "models", "tools", "governance", "approvals", "errors"],
+  guards: [],
+  runtime: ["spec", "journal", "store", "models", "tools", "governance", "approvals", "guards", "errors"],
   evals: ["runtime", "models", "governance", "store", "journal", "spec", "tools", "errors"],
 };
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
+import { GuardsSection } from "./guards-section.ts";
 
 const DURATION_PATTERN = /^(\d+)(ms|s|m|h)$/;
 const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
@@ -294,7 +295,7 @@ export const AgentSpec = z
     budgets: BudgetsSection.optional(),
     governance: GovernanceSection.optional(),
     approvals: ApprovalsSection.optional(),
-    guards: OpenSection("Prompt-injection and redaction guards on inputs, tool results and outputs."),
+    guards: GuardsSection.prefault({}),
     evals: EvalsSection.optional().describe(
       "Eval datasets, the gate a new version must pass, judges, production sampling (docs/evals.md).",
     ),

@@ -2,6 +2,7 @@
 // with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
 export { AgentSpec, type AgentSpecInput, Duration, LimitsSection, ModelSection } from "./agent-spec.ts";
 export { computeVersionHash, type VersionContent } from "./compute-version-hash.ts";
+export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
 export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
 export { loadAgentSpec } from "./load-agent-spec.ts";
 export { type AgentSpecOutcome, type LoadedAgentSpec, readAgentSpec } from "./read-agent-spec.ts";
