@@ -9,6 +9,7 @@ export const AGENTS_USAGE = `  agents list [--json]             agents served, t
   agents card <agent> [--version V]
                                    the one-page agent card
   agents attest <agent> <version> <gate> --evidence URL [--score N --threshold N] [--monthly-usd N --approved]
+                                   (eval_results without --score: from the store's latest keel eval --gate)
   agents status <agent> <version> draft|in_review|active|paused|retired [--reason R]
   agents review <agent> <version> --evidence URL
   agents incident <agent> --description TEXT

@@ -126,6 +126,8 @@ export type LatestGateResult = {
     evalRunId: string;
     passed: boolean;
     passRate: number;
+    /** The bar the gate held it to (the spec's `evals.gate.minScore`). */
+    minScore: number | null;
     finishedAt: string;
     reasons: string[];
   }[];
@@ -153,6 +155,7 @@ export async function latestGateResult(options: {
       evalRunId: result.id,
       passed: gate?.passed ?? false,
       passRate: result.summary.passRate,
+      minScore: gate?.minScore ?? null,
       finishedAt: result.finishedAt,
       reasons: gate?.reasons ?? [],
     }))

@@ -4,6 +4,9 @@ import { type ServerType, serve } from "@hono/node-server";
 import { supportTriage } from "../../examples/support-triage/index.ts";
 import type { CliIo } from "../cli/cli-io.ts";
 import { main } from "../cli/main.ts";
+import { decideGate } from "../evals/decide-gate.ts";
+import type { EvalRunResult } from "../evals/eval-result.ts";
+import { sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
@@ -142,4 +145,58 @@ describe("the registry over HTTP and keel agents, with active agents required", 
     const listed = await keel(["agents", "list"]);
     assert.match(listed.out, /paused, tier 2 \[orphan\]/);
   });
+
+  test("an eval gate attested without a score takes it from the store's gated eval runs, and a failed run refuses it", async () => {
+    const attest = () =>
+      keel(["agents", "attest", "support-triage", "1.0.0", "eval_results", "--evidence", "https://ci/9"]);
+    const none = await attest();
+    assert.equal(none.code, 1);
+    assert.match(none.err, /no gated eval run of support-triage@1\.0\.0 is stored/);
+
+    const results = sqlEvalResultStore(store.sql);
+    const gate = { minScore: 0.9, maxRegression: 0.02 };
+    const golden = gatedRun("eval_golden", "golden", 0.96, "2026-11-01T00:00:00.000Z");
+    const adversarial = gatedRun("eval_adv", "adversarial", 0.93, "2026-11-01T00:00:01.000Z");
+    await results.save({ result: golden, gate: decideGate(golden, null, gate) });
+    await results.save({ result: adversarial, gate: decideGate(adversarial, null, gate) });
+    const derived = await attest();
+    assert.equal(derived.code, 0, derived.err);
+    const card = await keel(["agents", "card", "support-triage"]);
+    assert.match(
+      card.out,
+      /✔ eval_results\s+dana\.whitfield@example\.com, .*\(score 0\.93 ≥ 0\.9\) — https:\/\/ci\/9/,
+    );
+
+    const worse = gatedRun("eval_golden_2", "golden", 0.5, "2026-11-02T00:00:00.000Z");
+    await results.save({ result: worse, gate: decideGate(worse, null, gate) });
+    const failed = await attest();
+    assert.equal(failed.code, 1);
+    assert.match(
+      failed.err,
+      /the latest gated eval of support-triage@1\.0\.0 failed: golden: pass rate 50\.0%/,
+    );
+  });
 });
+
+/** A stored eval run of the support agent with the given pass rate over a hundred cases. */
+function gatedRun(id: string, dataset: string, passRate: number, finishedAt: string): EvalRunResult {
+  const total = 100;
+  const passed = Math.round(passRate * total);
+  const summary = { total, passed, failed: total - passed, errored: 0, passRate, meanScore: passRate };
+  return {
+    id,
+    agent: "support-triage",
+    version: "1.0.0",
+    model: "rules",
+    deterministic: true,
+    dataset: { name: dataset, kind: "regression", version: "sha256:x", file: `/${dataset}.yaml` },
+    startedAt: finishedAt,
+    finishedAt,
+    durationMs: 1,
+    concurrency: 1,
+    summary,
+    byCategory: { general: summary },
+    cases: [],
+    advisoryJudges: [],
+  };
+}

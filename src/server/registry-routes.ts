@@ -2,6 +2,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { approvalMetrics } from "../approvals/approval-metrics.ts";
 import { KeelError } from "../errors/keel-error.ts";
+import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { renderAgentCard } from "../registry/agent-card.ts";
 import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
 import { registryMetricsText, registrySummary } from "../registry/registry-metrics.ts";
@@ -37,6 +38,7 @@ export function registerRegistryRoutes(
   options: { registry: Registry; store: Store; agents: AgentCatalog; identify: IdentifyApprover },
 ): void {
   const { registry, store, agents, identify } = options;
+  const evalResults = sqlEvalResultStore(store.sql);
   const actor = (context: Context): string => {
     const who = identify(context);
     if (!who)
@@ -101,13 +103,19 @@ export function registerRegistryRoutes(
   app.post("/v1/registry/:agent/versions/:version/attestations", async (context) => {
     const by = actor(context);
     const body = await parseBody(context, AttestBody);
+    const agent = context.req.param("agent");
+    const version = context.req.param("version");
+    const details =
+      body.gate === "eval_results" && body.details?.score === undefined
+        ? await storedEvalGate(evalResults, agent, version)
+        : body.details;
     const attestation = await registry.attest({
-      agent: context.req.param("agent"),
-      version: context.req.param("version"),
+      agent,
+      version,
       gate: body.gate,
       by,
       evidence: body.evidence,
-      ...(body.details ? { details: body.details } : {}),
+      ...(details ? { details } : {}),
     });
     return context.json(attestation, 201);
   });
@@ -159,4 +167,37 @@ export function registerRegistryRoutes(
       }),
     );
   });
+}
+
+/**
+ * The eval gate's attestation details from the store's own gated eval runs of this version (`keel eval --gate`):
+ * the lowest pass rate over its datasets and the bar it was held to. Refused when no gated run is stored or the
+ * latest one of any dataset failed, so a passing score cannot be claimed without the runs behind it.
+ */
+async function storedEvalGate(
+  results: EvalResultStore,
+  agent: string,
+  version: string,
+): Promise<Record<string, unknown>> {
+  const latest = await latestGateResult({ results, agent, version });
+  if (!latest)
+    throw new KeelError(
+      "conflict",
+      `no gated eval run of ${agent}@${version} is stored: run \`keel eval ${agent} --gate\` against this store, or attest the score and threshold of your own evaluation (details.score, details.threshold)`,
+    );
+  if (!latest.passed) {
+    const reasons = latest.datasets.flatMap((entry) =>
+      entry.reasons.map((reason) => `${entry.dataset}: ${reason}`),
+    );
+    throw new KeelError(
+      "conflict",
+      `the latest gated eval of ${agent}@${version} failed: ${reasons.join("; ")}`,
+    );
+  }
+  return {
+    score: Math.min(...latest.datasets.map((entry) => entry.passRate)),
+    threshold: Math.max(...latest.datasets.map((entry) => entry.minScore ?? 0)),
+    evalRuns: latest.datasets.map((entry) => entry.evalRunId),
+    datasets: latest.datasets.map((entry) => entry.dataset),
+  };
 }
