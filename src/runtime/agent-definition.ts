@@ -1,6 +1,7 @@
 import type { BudgetLedger, BudgetLimits } from "../governance/budget-ledger.ts";
 import type { ModelParams, ModelProvider } from "../models/model-provider.ts";
 import type { ApprovalsSection } from "../spec/approvals-section.ts";
+import type { GuardsSection } from "../spec/guards-section.ts";
 import type { Tool } from "../tools/tool.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
@@ -21,6 +22,8 @@ export type AgentDefinition = {
   budgets?: { ledger: BudgetLedger; limits: BudgetLimits };
   /** Where held actions and handoffs go, who decides them and how long they wait; absent: the owning team, 4 h. */
   approvals?: ApprovalsSection;
+  /** The spec's injection and redaction guards; absent: the spec's defaults (docs/security.md). */
+  guards?: GuardsSection;
 };
 
 /** Finds the definition of an agent version; undefined when this process does not serve it. */

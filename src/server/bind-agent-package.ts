@@ -264,5 +264,6 @@ export function bindAgentPackage(options: {
       ? { budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets } }
       : {}),
     ...(spec.approvals ? { approvals: spec.approvals } : {}),
+    guards: spec.guards,
   };
 }
