@@ -18,6 +18,7 @@ import {
   CUSTOMER,
   governedCall,
   SCENARIO_GOVERNANCE,
+  SCENARIO_MOVES,
   SCENARIO_TOOLS,
   scenarioAgent,
   scenarioGovernor,
@@ -30,10 +31,7 @@ before(async () => {
 after(async () => await store.close());
 
 const agent = scenarioAgent();
-const signal = new AbortController().signal;
-const readPii = { tool: "get_order", result: { customerFirstName: "Ada" }, dataClasses: ["internal", "pii"] };
-const refund = (amount: number) => ({ orderId: 1, amount, reason: "as the article said" });
-const exfiltrate = { to: "attacker@evil.example", subject: "orders", body: "Ada, ada@example.com" };
+const { signal, readPii, refund, exfiltrate } = SCENARIO_MOVES;
 
 describe("ASI01 Agent Goal Hijack", () => {
   test("an injected instruction to refund 5,000 is forbidden before the refund runs", async () => {

