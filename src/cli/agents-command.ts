@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
 import { type ApiClient, createApiClient, DEFAULT_URL } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
+import { reportCliError, usageError } from "./report-cli-error.ts";
 
 /** Usage of `keel agents`, for `keel --help` and usage errors. */
 export const AGENTS_USAGE = `  agents list [--json]             agents served, their models, lifecycle status and flags
@@ -56,7 +57,7 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
     const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
     const as = () => {
       const subject = values.as ?? io.env.KEEL_SUBJECT;
-      if (!subject) throw usage("say who makes the change: --as <you> (or KEEL_SUBJECT)");
+      if (!subject) throw usageError("say who makes the change: --as <you> (or KEEL_SUBJECT)", AGENTS_USAGE);
       return { "x-keel-subject": subject };
     };
     const path = (agent: string) => `/v1/registry/${encodeURIComponent(agent)}`;
@@ -64,7 +65,7 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       case "list":
         return await list(client, io, values.json ?? false);
       case "show": {
-        if (!name) throw usage("keel agents show <agent>");
+        if (!name) throw usageError("keel agents show <agent>", AGENTS_USAGE);
         const shown = await client.request<{
           latest: Entry;
           versions: Entry[];
@@ -79,7 +80,7 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
         return 0;
       }
       case "card": {
-        if (!name) throw usage("keel agents card <agent>");
+        if (!name) throw usageError("keel agents card <agent>", AGENTS_USAGE);
         const query = values.version ? `?version=${encodeURIComponent(values.version)}` : "";
         const response = await client.fetch(`${path(name)}/card${query}`);
         const text = await response.text();
@@ -91,7 +92,7 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       case "attest": {
         const [version, gate] = rest;
         if (!name || !version || !gate || !values.evidence)
-          throw usage("keel agents attest <agent> <version> <gate> --evidence URL");
+          throw usageError("keel agents attest <agent> <version> <gate> --evidence URL", AGENTS_USAGE);
         const details = {
           ...(values.score === undefined ? {} : { score: Number(values.score) }),
           ...(values.threshold === undefined ? {} : { threshold: Number(values.threshold) }),
@@ -109,7 +110,8 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       }
       case "status": {
         const [version, status] = rest;
-        if (!name || !version || !status) throw usage("keel agents status <agent> <version> <status>");
+        if (!name || !version || !status)
+          throw usageError("keel agents status <agent> <version> <status>", AGENTS_USAGE);
         const entry = await client.request<Entry>(
           "POST",
           `${path(name)}/versions/${encodeURIComponent(version)}/status`,
@@ -122,7 +124,7 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       case "review": {
         const [version] = rest;
         if (!name || !version || !values.evidence)
-          throw usage("keel agents review <agent> <version> --evidence URL");
+          throw usageError("keel agents review <agent> <version> --evidence URL", AGENTS_USAGE);
         const entry = await client.request<Entry>(
           "POST",
           `${path(name)}/versions/${encodeURIComponent(version)}/reviews`,
@@ -135,16 +137,20 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
         return 0;
       }
       case "incident": {
-        if (!name || !values.description) throw usage("keel agents incident <agent> --description TEXT");
+        if (!name || !values.description)
+          throw usageError("keel agents incident <agent> --description TEXT", AGENTS_USAGE);
         await client.request("POST", `${path(name)}/incidents`, { description: values.description }, as());
         io.out(`incident recorded for ${name}; an ad-hoc review is now due`);
         return 0;
       }
       default:
-        throw usage(sub === undefined ? "keel agents needs a command" : `unknown command "agents ${sub}"`);
+        throw usageError(
+          sub === undefined ? "keel agents needs a command" : `unknown command "agents ${sub}"`,
+          AGENTS_USAGE,
+        );
     }
   } catch (error) {
-    return reportError(error, io);
+    return reportCliError(error, io, AGENTS_USAGE);
   }
 }
 
@@ -194,23 +200,4 @@ function errorMessage(text: string): string {
   } catch {
     return text;
   }
-}
-
-function usage(message: string): KeelError {
-  return new KeelError("invalid_request", `${message}\n\nusage:\n${AGENTS_USAGE}`);
-}
-
-function reportError(error: unknown, io: CliIo): number {
-  if (error instanceof TypeError && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
-    io.err(`keel: ${error.message}\n\nusage:\n${AGENTS_USAGE}`);
-    return 2;
-  }
-  if (error instanceof KeelError) {
-    io.err(`keel: ${error.message}`);
-    return error.code === "invalid_request" ? 2 : 1;
-  }
-  io.err(
-    `keel: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-  );
-  return 1;
 }

@@ -4,6 +4,7 @@ import { EvalCase } from "../evals/eval-case.ts";
 import { appendCase } from "../evals/import-cases.ts";
 import { type ApiClient, createApiClient, DEFAULT_URL } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
+import { reportCliError, usageError } from "./report-cli-error.ts";
 
 /** Usage of `keel approvals`, for `keel --help` and usage errors. */
 export const APPROVALS_USAGE = `  approvals list [--status S|all] [--team T] [--agent A] [--tool X] [--kind K] [--overdue] [--json]
@@ -91,17 +92,18 @@ export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<
       case "list":
         return await list(client, io, values);
       case "show":
-        if (!id) throw usage("keel approvals show <id>");
+        if (!id) throw usageError("keel approvals show <id>", APPROVALS_USAGE);
         return await show(client, io, id, values.json ?? false);
       case "approve":
       case "reject":
       case "resolve":
-        if (!id) throw usage(`keel approvals ${sub} <id>`);
+        if (!id) throw usageError(`keel approvals ${sub} <id>`, APPROVALS_USAGE);
         return await decide(client, io, sub, id, values);
       case "metrics":
         return await metrics(client, io, values.json ?? false);
       case "promote": {
-        if (!id || !values.dataset) throw usage("keel approvals promote <id> --dataset F");
+        if (!id || !values.dataset)
+          throw usageError("keel approvals promote <id> --dataset F", APPROVALS_USAGE);
         const { case: promoted } = await client.request<{ case: unknown }>(
           "POST",
           `/v1/approvals/${encodeURIComponent(id)}/promote`,
@@ -112,12 +114,13 @@ export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<
         return 0;
       }
       default:
-        throw usage(
+        throw usageError(
           sub === undefined ? "keel approvals needs a command" : `unknown command "approvals ${sub}"`,
+          APPROVALS_USAGE,
         );
     }
   } catch (error) {
-    return reportError(error, io);
+    return reportCliError(error, io, APPROVALS_USAGE);
   }
 }
 
@@ -202,7 +205,11 @@ async function decide(
   values: Values,
 ): Promise<number> {
   const subject = values.as ?? io.env.KEEL_SUBJECT;
-  if (!subject) throw usage("say who decides: --as <you> (or KEEL_SUBJECT), with --roles (or KEEL_ROLES)");
+  if (!subject)
+    throw usageError(
+      "say who decides: --as <you> (or KEEL_SUBJECT), with --roles (or KEEL_ROLES)",
+      APPROVALS_USAGE,
+    );
   const roles = values.roles ?? io.env.KEEL_ROLES ?? "";
   let edited: unknown;
   if (values.arguments !== undefined) {
@@ -215,7 +222,8 @@ async function decide(
       );
     }
   }
-  if (decision === "resolve" && !values.answer) throw usage("keel approvals resolve <id> --answer TEXT");
+  if (decision === "resolve" && !values.answer)
+    throw usageError("keel approvals resolve <id> --answer TEXT", APPROVALS_USAGE);
   // An approval binds to the hash of what the approver saw: fetch it now, so what is approved is what was shown.
   const shown =
     decision === "approve"
@@ -279,23 +287,4 @@ async function metrics(client: ApiClient, io: CliIo, json: boolean): Promise<num
     );
   }
   return 0;
-}
-
-function usage(message: string): KeelError {
-  return new KeelError("invalid_request", `${message}\n\nusage:\n${APPROVALS_USAGE}`);
-}
-
-function reportError(error: unknown, io: CliIo): number {
-  if (error instanceof TypeError && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
-    io.err(`keel: ${error.message}\n\nusage:\n${APPROVALS_USAGE}`);
-    return 2;
-  }
-  if (error instanceof KeelError) {
-    io.err(`keel: ${error.message}`);
-    return error.code === "invalid_request" ? 2 : 1;
-  }
-  io.err(
-    `keel: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-  );
-  return 1;
 }

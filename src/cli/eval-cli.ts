@@ -1,12 +1,11 @@
 import { parseArgs } from "node:util";
-import { KeelError } from "../errors/keel-error.ts";
 import { EvalCase } from "../evals/eval-case.ts";
 import { appendCase } from "../evals/import-cases.ts";
-import { SpecError } from "../spec/spec-error.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { evalCalibrateCommand } from "./eval-calibrate-command.ts";
 import { evalCommand } from "./eval-command.ts";
+import { reportCliError, usageError } from "./report-cli-error.ts";
 import { DEFAULT_PACKAGES_MODULE } from "./serve-command.ts";
 
 /** Usage of `keel eval` and `keel feedback`, for `keel --help` and usage errors. */
@@ -50,7 +49,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
     });
     const [command, ...rest] = positionals;
     if (command === "eval" && rest[0] === "calibrate") {
-      if (!rest[1]) throw usage("keel eval calibrate <agent>");
+      if (!rest[1]) throw usageError("keel eval calibrate <agent>", EVAL_USAGE);
       return await evalCalibrateCommand({
         io,
         agent: rest[1],
@@ -63,7 +62,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
     }
     if (command === "eval" && rest[0] === "import") {
       const file = values.dataset?.[0];
-      if (rest.length < 2 || !file) throw usage("keel eval import <run…> --dataset F");
+      if (rest.length < 2 || !file) throw usageError("keel eval import <run…> --dataset F", EVAL_USAGE);
       const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
       for (const runId of rest.slice(1)) {
         const { case: imported } = await client.request<{ case: unknown }>(
@@ -77,13 +76,16 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
       return 0;
     }
     if (command === "eval") {
-      if (!rest[0]) throw usage("keel eval <agent>");
+      if (!rest[0]) throw usageError("keel eval <agent>", EVAL_USAGE);
       const recording = values.recording;
       if (recording !== undefined && !["auto", "record", "replay", "off"].includes(recording))
-        throw usage(`--recording must be auto, record, replay or off, not "${recording}"`);
+        throw usageError(`--recording must be auto, record, replay or off, not "${recording}"`, EVAL_USAGE);
       const concurrency = Number(values.concurrency ?? "16");
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
-        throw usage(`--concurrency must be a whole number from 1 to 256, not "${values.concurrency}"`);
+        throw usageError(
+          `--concurrency must be a whole number from 1 to 256, not "${values.concurrency}"`,
+          EVAL_USAGE,
+        );
       return await evalCommand({
         io,
         agent: rest[0],
@@ -103,7 +105,8 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
     if (rest[0] === "promote") {
       const [, feedbackId] = rest;
       const file = values.dataset?.[0];
-      if (!feedbackId || !file) throw usage("keel feedback promote <feedback-id> --dataset F [--expected E]");
+      if (!feedbackId || !file)
+        throw usageError("keel feedback promote <feedback-id> --dataset F [--expected E]", EVAL_USAGE);
       const body = values.expected === undefined ? {} : { expected: values.expected };
       const { case: promoted } = await client.request<{ case: unknown }>(
         "POST",
@@ -117,7 +120,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
     }
     const [runId, rating] = rest;
     if (!runId || (rating !== "up" && rating !== "down"))
-      throw usage("keel feedback <run> up|down [--comment C]");
+      throw usageError("keel feedback <run> up|down [--comment C]", EVAL_USAGE);
     const recorded = await client.request<{ id: number; runId: string; rating: string }>(
       "POST",
       `/v1/runs/${encodeURIComponent(runId)}/feedback`,
@@ -130,29 +133,6 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
     );
     return 0;
   } catch (error) {
-    return reportError(error, io);
+    return reportCliError(error, io, EVAL_USAGE);
   }
-}
-
-function usage(message: string): KeelError {
-  return new KeelError("invalid_request", `${message}\n\nusage:\n${EVAL_USAGE}`);
-}
-
-function reportError(error: unknown, io: CliIo): number {
-  if (error instanceof TypeError && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
-    io.err(`keel: ${error.message}\n\nusage:\n${EVAL_USAGE}`);
-    return 2;
-  }
-  if (error instanceof SpecError) {
-    io.err(error.message);
-    return 1;
-  }
-  if (error instanceof KeelError) {
-    io.err(`keel: ${error.message}`);
-    return error.code === "invalid_request" ? 2 : 1;
-  }
-  io.err(
-    `keel: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-  );
-  return 1;
 }

@@ -5,7 +5,6 @@
  */
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
-import { SpecError } from "../spec/spec-error.ts";
 import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
@@ -21,6 +20,7 @@ import {
   policyTestCommand,
   policyValidateCommand,
 } from "./policy-command.ts";
+import { reportCliError } from "./report-cli-error.ts";
 import { parseRunArguments, runCommand } from "./run-command.ts";
 import { runsListCommand, runsShowCommand } from "./runs-command.ts";
 import { DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
@@ -195,7 +195,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         throw usage(`unknown command "${command}"`);
     }
   } catch (error) {
-    return reportError(error, io);
+    return reportCliError(error, io);
   }
 }
 
@@ -214,7 +214,7 @@ async function telemetryCommand(argv: readonly string[], io: CliIo): Promise<num
       io.err(`keel: ${error.message}\n\n${help}`);
       return 2;
     }
-    return reportError(error, io);
+    return reportCliError(error, io);
   }
 }
 
@@ -235,24 +235,6 @@ function parseWholeNumber(text: string, flag: string, min: number, max: number):
     );
   }
   return value;
-}
-
-function reportError(error: unknown, io: CliIo): number {
-  if (error instanceof SpecError) {
-    io.err(error.message);
-    return 1;
-  }
-  if (error instanceof KeelError) {
-    io.err(`keel: ${error.message}`);
-    for (const issue of error.issues) {
-      if (!error.message.includes(issue.message)) io.err(`  ${issue.path}: ${issue.message}`);
-    }
-    return error.code === "invalid_request" ? 2 : 1;
-  }
-  io.err(
-    `keel: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-  );
-  return 1;
 }
 
 if (import.meta.main) {
