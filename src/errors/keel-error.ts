@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   not_found: { category: "user", status: 404 },
   conflict: { category: "user", status: 409 },
   payload_too_large: { category: "user", status: 413 },
+  rate_limited: { category: "user", status: 429 },
   stale_lease: { category: "system", status: 409 },
   tool_failed: { category: "upstream", status: 502 },
   tool_timeout: { category: "upstream", status: 504 },

@@ -11,6 +11,8 @@ export type AgentDefinition = {
   versionHash: string;
   description: string;
   owner: { team: string; person?: string };
+  /** The tenant the agent belongs to (the spec's `tenant`); absent means `default`. */
+  tenant?: string;
   riskTier: 1 | 2 | 3;
   /** The system prompt (the spec's prompt file). */
   system: string;

@@ -255,6 +255,7 @@ export function bindAgentPackage(options: {
         ? { team: spec.owner.team }
         : { team: spec.owner.team, person: spec.owner.person },
     riskTier: spec.riskTier,
+    tenant: spec.tenant,
     system: loaded.prompt,
     provider: options.provider,
     tools: new Map(spec.tools.map((name) => [name, available.get(name)!])),

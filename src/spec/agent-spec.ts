@@ -275,6 +275,16 @@ export const AgentSpec = z
         person: z.string().min(1).optional().describe("Person to contact, usually an email address."),
       })
       .describe("Who answers for this agent."),
+    tenant: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9._-]{0,62}$/,
+        "expected 1 to 63 lowercase letters, digits, dots, dashes or underscores",
+      )
+      .default("default")
+      .describe(
+        "The tenant this agent belongs to: only that tenant's API keys see it, run it and change it (default: default).",
+      ),
     riskTier: z
       .literal([1, 2, 3], {
         error: "expected 1 (highest risk: customer-facing, money, regulated data), 2 or 3",

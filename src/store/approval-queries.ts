@@ -31,6 +31,10 @@ export async function listApprovals(
   if (options.kind !== undefined) conditions.push(`kind = $${params.push(options.kind)}`);
   if (options.runId !== undefined) conditions.push(`run_id = $${params.push(options.runId)}`);
   if (options.dueBy !== undefined) conditions.push(`expires_at <= $${params.push(options.dueBy)}`);
+  if (options.tenant !== undefined)
+    conditions.push(
+      `run_id IN (SELECT run_id FROM keel_runs WHERE tenant = $${params.push(options.tenant)})`,
+    );
   const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
   const order =
     options.dueBy !== undefined
@@ -69,7 +73,10 @@ type StatsRow = {
 };
 
 /** Counts and decision-time percentiles per agent, tool, kind, route and status; `since` bounds requested_at. */
-export async function approvalStats(sql: SqlClient, options: { since?: Date }): Promise<ApprovalStatsRow[]> {
+export async function approvalStats(
+  sql: SqlClient,
+  options: { since?: Date; tenant?: string },
+): Promise<ApprovalStatsRow[]> {
   const { rows } = await sql.query<StatsRow>(
     `SELECT agent, tool, kind, route_to, status, count(*) AS count,
             count(*) FILTER (WHERE edited) AS edited,
@@ -81,9 +88,10 @@ export async function approvalStats(sql: SqlClient, options: { since?: Date }): 
             sum(extract(epoch FROM decided_at - requested_at)) FILTER (WHERE decided_at IS NOT NULL)::float8 AS total
        FROM keel_approvals
       WHERE ($1::timestamptz IS NULL OR requested_at >= $1::timestamptz)
+        AND ($2::text IS NULL OR run_id IN (SELECT run_id FROM keel_runs WHERE tenant = $2::text))
       GROUP BY agent, tool, kind, route_to, status
       ORDER BY agent, tool, kind, route_to, status`,
-    [options.since ?? null],
+    [options.since ?? null, options.tenant ?? null],
   );
   return rows.map((row) => ({
     agent: row.agent,

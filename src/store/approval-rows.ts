@@ -40,6 +40,8 @@ export type ListApprovalsOptions = {
   tool?: string;
   kind?: ApprovalKind;
   runId?: string;
+  /** Only requests of runs acting for this tenant. */
+  tenant?: string;
   /** Only pending requests due at or before this time (the SLA timer's question). */
   dueBy?: Date;
   limit?: number;

@@ -31,10 +31,11 @@ export async function insertRun(
     const inserted = await tx.query<RunRow>(
       `INSERT INTO keel_runs
          (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
-        lease_owner, lease_token, lease_expires_at)
+        lease_owner, lease_token, lease_expires_at, tenant)
        VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
         $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
-        CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END)
+        CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
+        $10)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -47,6 +48,7 @@ export async function insertRun(
         idempotencyKey,
         options.leaseTo?.owner ?? null,
         options.leaseTo?.ttlMs ?? 0,
+        payload.principal.tenant,
       ],
     );
     const row = inserted.rows[0];

@@ -2,7 +2,7 @@ import type { JournalEvent, Principal, RunStatus } from "../journal/events.ts";
 import type { Lease, RunRecord } from "./store.ts";
 
 /** Columns of `keel_runs` that make up a RunRecord, in the shape `RunRow` expects. */
-export const RUN_COLUMNS = `run_id, agent, agent_version, status, input, principal, created_at, updated_at,
+export const RUN_COLUMNS = `run_id, agent, agent_version, status, input, principal, tenant, created_at, updated_at,
   last_seq, answer, error, cancel_requested, idempotency_key`;
 
 /** A `keel_runs` row as the drivers return it (pg gives bigint as a string, PGlite as a number). */
@@ -13,6 +13,7 @@ export type RunRow = {
   status: RunStatus;
   input: string;
   principal: Principal;
+  tenant: string;
   created_at: Date;
   updated_at: Date;
   last_seq: number;
@@ -31,6 +32,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     status: row.status,
     input: row.input,
     principal: row.principal,
+    tenant: row.tenant,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastSeq: Number(row.last_seq),

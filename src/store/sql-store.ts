@@ -111,6 +111,7 @@ export class SqlStore implements Store {
     if (options.agent !== undefined) conditions.push(`agent = $${params.push(options.agent)}`);
     if (options.status !== undefined) conditions.push(`status = $${params.push(options.status)}`);
     if (options.before !== undefined) conditions.push(`created_at < $${params.push(options.before)}`);
+    if (options.tenant !== undefined) conditions.push(`tenant = $${params.push(options.tenant)}`);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
     const { rows } = await this.sql.query<RunRow>(
       `SELECT ${RUN_COLUMNS} FROM keel_runs ${where} ORDER BY created_at DESC, run_id DESC LIMIT $${params.push(limit)}`,
@@ -219,7 +220,7 @@ export class SqlStore implements Store {
     return await getApproval(this.sql, approvalId);
   }
 
-  async approvalStats(options: { since?: Date } = {}): Promise<ApprovalStatsRow[]> {
+  async approvalStats(options: { since?: Date; tenant?: string } = {}): Promise<ApprovalStatsRow[]> {
     return await approvalStats(this.sql, options);
   }
 

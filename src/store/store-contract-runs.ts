@@ -203,5 +203,28 @@ export function runsContract(context: StoreContractContext): void {
 
       assert.equal(await store.requestCancel(uniqueName("run")), null);
     });
+
+    test("records each run's tenant from its principal and lists only that tenant's runs when asked", async () => {
+      const { store } = context;
+      const agent = uniqueName("agent");
+      const tenantA = uniqueName("tenant");
+      const tenantB = uniqueName("tenant");
+      const start = (tenant: string) => ({
+        ...runStart(agent),
+        principal: { subject: "user:ada", tenant, roles: [] },
+      });
+      const { run: ofA } = await store.createRun({ runId: uniqueName("run"), start: start(tenantA) });
+      const { run: ofB } = await store.createRun({ runId: uniqueName("run"), start: start(tenantB) });
+      assert.equal(ofA.tenant, tenantA);
+      assert.equal((await store.getRun(ofB.runId))?.tenant, tenantB);
+      assert.deepEqual(
+        (await store.listRuns({ agent, tenant: tenantA })).map((run) => run.runId),
+        [ofA.runId],
+      );
+      assert.deepEqual(
+        (await store.listRuns({ agent })).map((run) => run.runId).sort(),
+        [ofA.runId, ofB.runId].sort(),
+      );
+    });
   });
 }

@@ -19,6 +19,8 @@ export type RunRecord = {
   status: RunStatus;
   input: string;
   principal: Principal;
+  /** The tenant the run acts for (its principal's); every control-plane listing filters on it. */
+  tenant: string;
   createdAt: Date;
   updatedAt: Date;
   lastSeq: number;
@@ -68,7 +70,14 @@ export type CreateRunOptions = {
   leaseTo?: { owner: string; ttlMs: number };
 };
 
-export type ListRunsOptions = { agent?: string; status?: RunStatus; limit?: number; before?: Date };
+export type ListRunsOptions = {
+  agent?: string;
+  status?: RunStatus;
+  limit?: number;
+  before?: Date;
+  /** Only runs acting for this tenant. */
+  tenant?: string;
+};
 
 /**
  * The durable home of runs and their journals. PGlite and PostgreSQL implement it with the same SQL
@@ -134,7 +143,7 @@ export interface Store {
   listApprovals(options: ListApprovalsOptions): Promise<ApprovalRecord[]>;
   getApproval(approvalId: string): Promise<ApprovalRecord | null>;
   /** Counts and decision times per agent, tool, kind, route and status (queue metrics). */
-  approvalStats(options?: { since?: Date }): Promise<ApprovalStatsRow[]>;
+  approvalStats(options?: { since?: Date; tenant?: string }): Promise<ApprovalStatsRow[]>;
 
   /**
    * In one transaction: take the run's lease (null when a live lease exists or the run has ended), read its

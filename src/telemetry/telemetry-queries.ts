@@ -35,6 +35,8 @@ export type RunTrace = { runId: string; traceId: string; spans: KeelSpan[] };
 
 /** Filters of a decision-path search; every one given must hold. */
 export type RunSearch = {
+  /** Only runs acting for this tenant (the control plane always sets it). */
+  tenant?: string;
   agent?: string;
   version?: string;
   /** Final status (outcome): completed, failed, cancelled, budget_exceeded, or running/suspended/queued. */
@@ -71,8 +73,8 @@ export type CostGroup = "agent" | "model" | "phase" | "day";
 /** Reads over the telemetry projections and the journal: traces, search, top-N, percentiles, costs, rates. */
 export type TelemetryQueries = {
   traceOfRun(runId: string): Promise<RunTrace | null>;
-  /** Every run in a trace (several runs can share a caller's trace). */
-  traceById(traceId: string): Promise<RunTrace[]>;
+  /** Every run in a trace (several runs can share a caller's trace); with `tenant`, only that tenant's runs. */
+  traceById(traceId: string, options?: { tenant?: string }): Promise<RunTrace[]>;
   searchRuns(search: RunSearch): Promise<RunRow[]>;
   topRuns(options: {
     by: "cost" | "duration";
@@ -80,9 +82,21 @@ export type TelemetryQueries = {
     agent?: string;
     since?: Date;
     until?: Date;
+    tenant?: string;
   }): Promise<RunRow[]>;
-  percentiles(options: { agent?: string; since?: Date; until?: Date }): Promise<AgentPercentiles[]>;
-  costs(options: { by: readonly CostGroup[]; since?: Date; until?: Date; agent?: string }): Promise<
+  percentiles(options: {
+    agent?: string;
+    since?: Date;
+    until?: Date;
+    tenant?: string;
+  }): Promise<AgentPercentiles[]>;
+  costs(options: {
+    by: readonly CostGroup[];
+    since?: Date;
+    until?: Date;
+    agent?: string;
+    tenant?: string;
+  }): Promise<
     (Partial<Record<CostGroup, string>> & {
       costUsd: number;
       calls: number;
@@ -91,7 +105,7 @@ export type TelemetryQueries = {
     })[]
   >;
   /** Per agent: cost per resolved (completed) run, escalation rate, tool-failure rate, error rate. */
-  rates(options: { since?: Date; until?: Date; agent?: string }): Promise<
+  rates(options: { since?: Date; until?: Date; agent?: string; tenant?: string }): Promise<
     {
       agent: string;
       runs: number;
@@ -127,14 +141,15 @@ export function createTelemetryQueries(options: {
 
   return {
     traceOfRun,
-    async traceById(traceId) {
+    async traceById(traceId, options = {}) {
       if (!/^[0-9a-f]{32}$/.test(traceId))
         throw new KeelError("invalid_request", "a trace id is 32 hex digits");
       // Two index lookups: the trace's runs by the trace-id index, then their events by primary key. (A join lets
       // the planner pick a scan of the whole journal when its statistics are stale.)
       const { rows: runs } = await sql.query<{ run_id: string }>(
-        "SELECT run_id FROM keel_telemetry_runs WHERE trace_id = $1 ORDER BY started_at LIMIT 100",
-        [traceId],
+        `SELECT run_id FROM keel_telemetry_runs WHERE trace_id = $1 AND ($2::text IS NULL OR tenant = $2::text)
+          ORDER BY started_at LIMIT 100`,
+        [traceId, options.tenant ?? null],
       );
       if (runs.length === 0) return [];
       const { rows } = await sql.query<{
@@ -172,6 +187,7 @@ export function createTelemetryQueries(options: {
         params.push(value);
         conditions.push(condition(`$${params.length}`));
       };
+      if (search.tenant !== undefined) add((p) => `tenant = ${p}`, search.tenant);
       if (search.agent !== undefined) add((p) => `agent = ${p}`, search.agent);
       if (search.version !== undefined) add((p) => `agent_version = ${p}`, search.version);
       if (search.status !== undefined) add((p) => `status = ${p}`, search.status);
@@ -205,8 +221,8 @@ export function createTelemetryQueries(options: {
       );
       return rows.map(toRunRow);
     },
-    async topRuns({ by, limit, agent, since, until }) {
-      const { where, params } = window({ agent, since, until });
+    async topRuns({ by, limit, agent, since, until, tenant }) {
+      const { where, params } = window({ agent, since, until, tenant });
       const order = by === "cost" ? "cost_nano_usd" : "duration_ms";
       params.push(clampLimit(limit ?? 10));
       const { rows } = await sql.query<Row>(
@@ -216,8 +232,8 @@ export function createTelemetryQueries(options: {
       );
       return rows.map(toRunRow);
     },
-    async percentiles({ agent, since, until }) {
-      const { where, params } = window({ agent, since, until });
+    async percentiles({ agent, since, until, tenant }) {
+      const { where, params } = window({ agent, since, until, tenant });
       const { rows } = await sql.query<Row>(
         `SELECT agent, agent_version, count(*)::int AS runs,
                 percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS latency,
@@ -238,7 +254,7 @@ export function createTelemetryQueries(options: {
         };
       });
     },
-    async costs({ by, since, until, agent }) {
+    async costs({ by, since, until, agent, tenant }) {
       const groups = [...new Set(by)];
       if (groups.length === 0)
         throw new KeelError("invalid_request", "group costs by at least one of agent, model, phase, day");
@@ -253,6 +269,11 @@ export function createTelemetryQueries(options: {
       if (agent !== undefined) conditions.push(`agent = $${params.push(agent)}`);
       if (since !== undefined) conditions.push(`at >= $${params.push(since)}`);
       if (until !== undefined) conditions.push(`at < $${params.push(until)}`);
+      // Model calls carry no tenant of their own: they are their run's, as the run projection records it.
+      if (tenant !== undefined)
+        conditions.push(
+          `run_id IN (SELECT run_id FROM keel_telemetry_runs WHERE tenant = $${params.push(tenant)})`,
+        );
       const select = groups.map((group) => `${columns[group]} AS ${group}`).join(", ");
       const { rows } = await sql.query<Row>(
         `SELECT ${select}, sum(cost_nano_usd)::float8 AS cost, count(*)::int AS calls,
@@ -270,8 +291,8 @@ export function createTelemetryQueries(options: {
         outputTokens: Number(row.output_tokens),
       }));
     },
-    async rates({ since, until, agent }) {
-      const { where, params } = window({ agent, since, until });
+    async rates({ since, until, agent, tenant }) {
+      const { where, params } = window({ agent, since, until, tenant });
       const { rows } = await sql.query<Row>(
         `SELECT agent, count(*)::int AS runs,
                 count(*) FILTER (WHERE status = 'completed')::int AS completed,
@@ -303,6 +324,7 @@ export function createTelemetryQueries(options: {
 }
 
 function window(options: {
+  tenant?: string | undefined;
   agent?: string | undefined;
   since?: Date | undefined;
   until?: Date | undefined;
@@ -312,6 +334,7 @@ function window(options: {
 } {
   const conditions: string[] = [];
   const params: unknown[] = [];
+  if (options.tenant !== undefined) conditions.push(`tenant = $${params.push(options.tenant)}`);
   if (options.agent !== undefined) conditions.push(`agent = $${params.push(options.agent)}`);
   if (options.since !== undefined) conditions.push(`started_at >= $${params.push(options.since)}`);
   if (options.until !== undefined) conditions.push(`started_at < $${params.push(options.until)}`);
