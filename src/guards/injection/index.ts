@@ -1,0 +1,14 @@
+/**
+ * Prompt-injection detection: a normalisation pipeline (decodings, Unicode folding, de-spacing, hidden content)
+ * followed by concept-sequence and pattern rules whose weights combine into a score with a corpus-fitted threshold.
+ */
+export {
+  type DetectOptions,
+  detectInjection,
+  type InjectionFinding,
+  type InjectionVerdict,
+  type InjectionView,
+} from "./detect-injection.ts";
+export type { InjectionClass, InjectionSource } from "./injection-rules.ts";
+export { INJECTION_THRESHOLD } from "./injection-threshold.ts";
+export { type NormalizedText, normalizeText, type ObfuscationSignal } from "./normalize-text.ts";
