@@ -3,3 +3,4 @@
  * secret redaction. Pure functions over text; the runtime decides what a finding does to a run.
  */
 export * from "./injection/index.ts";
+export * from "./redaction/index.ts";

@@ -1,0 +1,79 @@
+import type { Detector } from "./detector.ts";
+import { DETECTORS } from "./detectors.ts";
+import type { EntityClass, EntityType } from "./entity-types.ts";
+
+/** One sensitive value found in a text: its type, class, and the span `[start, end)` that would be masked. */
+export type Finding = { type: EntityType; class: EntityClass; start: number; end: number };
+
+type Compiled = { detector: Detector; pattern: RegExp; priority: number };
+
+const COMPILED: readonly Compiled[] = DETECTORS.map((detector, priority) => ({
+  detector,
+  // The `d` flag gives capture-group spans, for detectors that mask only part of their match.
+  pattern: new RegExp(
+    detector.pattern.source,
+    detector.group && !detector.pattern.flags.includes("d")
+      ? `${detector.pattern.flags}d`
+      : detector.pattern.flags,
+  ),
+  priority,
+}));
+
+type Scored = Finding & { priority: number };
+
+/**
+ * Find the sensitive values of the given classes in a text. Overlapping findings are settled by detector
+ * priority, then length, so each character is masked at most once.
+ */
+export function detectEntities(text: string, classes: ReadonlySet<EntityClass>): Finding[] {
+  if (text.length < 6 || classes.size === 0) return [];
+  const candidates: Scored[] = [];
+  for (const { detector, pattern, priority } of COMPILED) {
+    if (!classes.has(detector.class)) continue;
+    if (detector.hint && !detector.hint.test(text)) continue;
+    pattern.lastIndex = 0;
+    for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+      if (match[0].length === 0) {
+        pattern.lastIndex += 1;
+        continue;
+      }
+      const span = spanOf(detector, match);
+      if (!span) continue;
+      const verdict = detector.validate
+        ? detector.validate({
+            text,
+            value: text.slice(span.start, span.end),
+            ...span,
+            groups: match.slice(1),
+          })
+        : true;
+      if (verdict === false) continue;
+      const { start, end } = verdict === true ? span : verdict;
+      candidates.push({ type: detector.type, class: detector.class, start, end, priority });
+    }
+  }
+  return settleOverlaps(candidates);
+}
+
+function spanOf(detector: Detector, match: RegExpExecArray): { start: number; end: number } | null {
+  if (!detector.group) return { start: match.index, end: match.index + match[0].length };
+  for (const group of detector.group) {
+    const indices = match.indices?.[group];
+    if (indices) return { start: indices[0], end: indices[1] };
+  }
+  return null;
+}
+
+function settleOverlaps(candidates: Scored[]): Finding[] {
+  if (candidates.length <= 1) return candidates.map(({ priority: _priority, ...finding }) => finding);
+  candidates.sort(
+    (a, b) => a.priority - b.priority || b.end - b.start - (a.end - a.start) || a.start - b.start,
+  );
+  const kept: Scored[] = [];
+  for (const candidate of candidates) {
+    if (kept.some((other) => candidate.start < other.end && other.start < candidate.end)) continue;
+    kept.push(candidate);
+  }
+  kept.sort((a, b) => a.start - b.start);
+  return kept.map(({ priority: _priority, ...finding }) => finding);
+}
