@@ -3,10 +3,15 @@ const LETTER_SPACED = /(?<![^\s])[^\s](?: [^\s]){2,}(?![^\s])/g;
 /** Single characters separated by one repeated punctuation mark: "i.g.n.o.r.e", "i-g-n-o-r-e". */
 const SEPARATOR_SPACED =
   /(?<![\p{L}\p{N}])[\p{L}\p{N}](?:([.\-_|*/·•,+~])[\p{L}\p{N}])(?:\1[\p{L}\p{N}]){4,}(?![\p{L}\p{N}])/gu;
+/** A cheap test for separator-spacing before the full pattern runs. */
+const SEPARATOR_HINT = /[A-Za-z0-9]([.\-_|*/,+~])[A-Za-z0-9]\1[A-Za-z0-9]\1[A-Za-z0-9]\1[A-Za-z0-9]/;
 /** Tokens long enough that they are probably words run together (or a blob), not one word. */
-const LONG_TOKEN = /[\p{L}\p{N}_]{20,}/gu;
-/** Short tokens of letters and digits: a phrase cut into fixed-size chunks ("1gn0 r341 1pr3"). */
-const CHUNK = /(?:(?<![^\s])[\p{L}\p{N}]{2,6}(?![^\s])\s+){7,}[\p{L}\p{N}]{1,6}(?![^\s])/gu;
+const LONG_TOKEN = /[A-Za-z0-9_]{20,}/g;
+/** Whitespace-separated tokens, for finding runs of short chunks. */
+const TOKEN = /\S+/g;
+const CHUNK_TOKEN = /^[A-Za-z0-9]{1,6}$/;
+/** A phrase cut into fixed-size chunks ("1gn0 r341 1pr3") is at least this many chunks long. */
+const MIN_CHUNKS = 8;
 
 /** Text with letter-spacing collapsed, and the runs that look like words written without spaces. */
 export type CollapsedSpacing = {
@@ -32,19 +37,39 @@ export function collapseSpacing(input: string): CollapsedSpacing {
     });
     if (letterSpaced > 0) text = text.replace(/ {2,}/g, " ");
   }
-  text = text.replace(SEPARATOR_SPACED, (run) => {
-    separatorSpaced += 1;
-    return run.replace(/[^\p{L}\p{N}]/gu, "");
-  });
+  if (SEPARATOR_HINT.test(text)) {
+    text = text.replace(SEPARATOR_SPACED, (run) => {
+      separatorSpaced += 1;
+      return run.replace(/[^\p{L}\p{N}]/gu, "");
+    });
+  }
   const compacted: string[] = [];
   for (const match of text.matchAll(LONG_TOKEN)) compacted.push(match[0]);
-  for (const match of text.matchAll(CHUNK)) {
-    const tokens = match[0].split(/\s+/);
-    const mixed = tokens.filter((token) => /\p{N}/u.test(token) && /\p{L}/u.test(token)).length;
-    const lengths = new Map<number, number>();
-    for (const token of tokens) lengths.set(token.length, (lengths.get(token.length) ?? 0) + 1);
-    const uniform = Math.max(...lengths.values()) / tokens.length;
-    if (mixed / tokens.length >= 0.4 && uniform >= 0.7) compacted.push(tokens.join(""));
-  }
+  compacted.push(...chunkRuns(text));
   return { text, letterSpaced, separatorSpaced, compacted };
+}
+
+/**
+ * Runs of short tokens that look like one phrase cut into chunks: mostly the same length, and many mixing letters
+ * with digits (ordinary short words have no digits).
+ */
+function chunkRuns(text: string): string[] {
+  const runs: string[] = [];
+  let run: string[] = [];
+  const close = () => {
+    if (run.length >= MIN_CHUNKS) {
+      const mixed = run.filter((token) => /[0-9]/.test(token) && /[A-Za-z]/.test(token)).length;
+      const lengths = new Map<number, number>();
+      for (const token of run) lengths.set(token.length, (lengths.get(token.length) ?? 0) + 1);
+      const uniform = Math.max(...lengths.values()) / run.length;
+      if (mixed / run.length >= 0.4 && uniform >= 0.7) runs.push(run.join(""));
+    }
+    run = [];
+  };
+  for (const match of text.matchAll(TOKEN)) {
+    if (CHUNK_TOKEN.test(match[0])) run.push(match[0]);
+    else close();
+  }
+  close();
+  return runs;
 }

@@ -1,4 +1,11 @@
-import { type ConceptHit, compactHits, wordHits } from "./concept-hits.ts";
+import {
+  type ConceptHit,
+  compactHits,
+  hitsOfTokens,
+  type Token,
+  tokenize,
+  wordHits,
+} from "./concept-hits.ts";
 import {
   HIDDEN_WEIGHT,
   type InjectionClass,
@@ -152,7 +159,8 @@ function inspect(
   const patterns = PATTERN_RULES.filter(
     (rule) => rule.sources === undefined || rule.sources.includes(source),
   );
-  const hits = wordHits(normalized.text);
+  const tokens = tokenize(normalized.text);
+  const hits = hitsOfTokens(tokens);
   readWords(normalized, hits, rules, patterns, view, findings, signals);
   if (normalized.compacted.length > 0) {
     const compact = compactHits(normalized.compacted);
@@ -163,7 +171,7 @@ function inspect(
       }
     }
   }
-  if (looksRot13(normalized.text)) {
+  if (looksRot13(tokens)) {
     const turned = rot13(normalized.text);
     readWords({ ...normalized, text: turned }, wordHits(turned), rules, patterns, "rot13", findings, signals);
   }
@@ -234,11 +242,12 @@ function record(
 }
 
 /** ROT13 is tried only when the text has more ROT13-encoded common words than plain ones. */
-function looksRot13(text: string): boolean {
+function looksRot13(tokens: readonly Token[]): boolean {
   let encoded = 0;
   let plain = 0;
-  for (const match of text.matchAll(/[A-Za-z]+/g)) {
-    const word = match[0].toLowerCase();
+  for (const token of tokens) {
+    if (token.raw.length > 5) continue;
+    const word = token.raw.toLowerCase();
     if (ROT13_COMMON.has(word)) encoded += 1;
     else if (PLAIN_COMMON.has(word)) plain += 1;
   }

@@ -13,6 +13,10 @@ const MIXED_WORD = new RegExp(
   "gu",
 );
 
+/** Whole words (and stray symbols) that contain a character outside printable ASCII: the only parts folding changes. */
+const NON_ASCII_WORD = /[A-Za-z0-9]*[^\x00-\x7F]+(?:[A-Za-z0-9]+[^\x00-\x7F]+)*[A-Za-z0-9]*/g;
+const FOLDABLE_TEST = new RegExp(`[${Object.keys(HOMOGLYPHS).join("")}]`);
+
 /** What folding changed, so the detector can count obfuscation as a signal. */
 export type FoldedCharacters = {
   text: string;
@@ -24,31 +28,39 @@ export type FoldedCharacters = {
 
 /**
  * Fold text to the letters a reader sees: Unicode NFKC (full-width and mathematical letters become ASCII), zero-width
- * and bidirectional controls removed, accents dropped, and Cyrillic or Greek look-alikes folded to Latin.
+ * and bidirectional controls removed, accents dropped, and Cyrillic or Greek look-alikes folded to Latin. Only words
+ * holding a non-ASCII character are touched, so mostly-ASCII documents cost little.
  */
 export function foldCharacters(input: string): FoldedCharacters {
-  if (!NON_ASCII.test(input)) {
-    return { text: input, invisibleRemoved: 0, bidiRemoved: 0, homoglyphWords: 0, diacritics: false };
-  }
-  let text = input.normalize("NFKC");
-  let invisibleRemoved = 0;
-  let bidiRemoved = 0;
+  const result: FoldedCharacters = {
+    text: input,
+    invisibleRemoved: 0,
+    bidiRemoved: 0,
+    homoglyphWords: 0,
+    diacritics: false,
+  };
+  if (!NON_ASCII.test(input)) return result;
+  result.text = input.replace(NON_ASCII_WORD, (word) => foldWord(word, result));
+  return result;
+}
+
+function foldWord(word: string, counts: FoldedCharacters): string {
+  let text = word.normalize("NFKC");
   text = text.replace(INVISIBLE, () => {
-    invisibleRemoved += 1;
+    counts.invisibleRemoved += 1;
     return "";
   });
   text = text.replace(BIDI, () => {
-    bidiRemoved += 1;
+    counts.bidiRemoved += 1;
     return "";
   });
   const decomposed = text.normalize("NFD");
   const stripped = decomposed.replace(COMBINING_MARKS, "");
-  const diacritics = stripped.length !== decomposed.length;
+  if (stripped.length !== decomposed.length) counts.diacritics = true;
   text = stripped.normalize("NFC");
-  let homoglyphWords = 0;
-  if (NON_ASCII.test(text)) {
-    homoglyphWords = text.match(MIXED_WORD)?.length ?? 0;
+  if (FOLDABLE_TEST.test(text)) {
+    if (/[A-Za-z]/.test(text)) counts.homoglyphWords += text.match(MIXED_WORD)?.length ?? 0;
     text = text.replace(FOLDABLE, (letter) => HOMOGLYPHS[letter] ?? letter);
   }
-  return { text, invisibleRemoved, bidiRemoved, homoglyphWords, diacritics };
+  return text;
 }

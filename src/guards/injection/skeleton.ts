@@ -12,6 +12,7 @@ const LEET: Readonly<Record<string, string>> = {
   "’": "'",
 };
 const FOLDED = /[01l3457@$9’]/g;
+const FOLDABLE = /[01l3457@$9’]/;
 
 /**
  * A word's skeleton: lower case, leetspeak digits read as the letters they stand for, and `l` and `1` read as `i`
@@ -20,7 +21,7 @@ const FOLDED = /[01l3457@$9’]/g;
  */
 export function skeleton(word: string): string {
   const lower = word.toLowerCase();
-  return FOLDED.test(lower) ? lower.replace(FOLDED, (char) => LEET[char] ?? char) : lower;
+  return FOLDABLE.test(lower) ? lower.replace(FOLDED, (char) => LEET[char] ?? char) : lower;
 }
 
 /** True when a word mixes letters and leetspeak digits ("pr0mp7"), an obfuscation signal. */
