@@ -32,11 +32,6 @@ export async function serveCommand(options: {
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
-  if (!isLoopback(options.host)) {
-    io.err(
-      `⚠ binding to ${options.host}: this build has no authentication, so anyone who can reach it can run agents`,
-    );
-  }
   const release = databaseUrl ? () => undefined : lockDataDir(options.dataDir);
   const store = await openStore(
     databaseUrl ? { databaseUrl } : { dataDir: resolve(options.dataDir, "pgdata") },
@@ -79,10 +74,6 @@ export async function serveCommand(options: {
   await store.close();
   release();
   return 0;
-}
-
-function isLoopback(host: string): boolean {
-  return host === "127.0.0.1" || host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
 function redactUrl(url: string): string {

@@ -1,6 +1,6 @@
 import { KeelError } from "../errors/keel-error.ts";
 import type { SqlClient } from "../store/store.ts";
-import { createApiKeySecret } from "./api-key-secret.ts";
+import { apiKeyIdOf, createApiKeySecret, hashApiKeyToken } from "./api-key-secret.ts";
 import { validateKeyRoles, validateTenant } from "./control-plane-roles.ts";
 
 /** An API key as stored: everything but the secret, which only its creator ever saw. */
@@ -25,6 +25,8 @@ export type ApiKeyStore = {
     roles: readonly string[];
     name?: string;
     createdBy: string;
+    /** A token made elsewhere in Keel's format (a bootstrap key file); absent, a new random one. */
+    token?: string;
   }): Promise<{ key: ApiKeyRecord; token: string }>;
   /** Keys newest first; with `tenant`, only that tenant's. */
   list(options?: { tenant?: string; includeRevoked?: boolean }): Promise<ApiKeyRecord[]>;
@@ -58,7 +60,7 @@ export function createSqlApiKeyStore(sql: SqlClient): ApiKeyStore {
     async create(options) {
       const tenant = validateTenant(options.tenant);
       const roles = validateKeyRoles(options.roles);
-      const secret = createApiKeySecret();
+      const secret = options.token === undefined ? createApiKeySecret() : existingSecret(options.token);
       const name = options.name?.trim() || `key-${secret.keyId}`;
       if (!NAME.test(name)) {
         throw new KeelError("invalid_request", "name: expected 1 to 100 letters, digits, spaces or ._@+:-", {
@@ -106,6 +108,16 @@ export function createSqlApiKeyStore(sql: SqlClient): ApiKeyStore {
       return Number(rows[0]?.count ?? 0);
     },
   };
+}
+
+function existingSecret(token: string) {
+  const keyId = apiKeyIdOf(token);
+  if (keyId === null) {
+    throw new KeelError("invalid_request", "the key is not in Keel's format keel_<16 hex>_<43 base64url>", {
+      issues: [{ path: "token", message: "expected keel_<16 hex digits>_<43 base64url characters>" }],
+    });
+  }
+  return { keyId, token, secretHash: hashApiKeyToken(token) };
 }
 
 function toRecord(row: KeyRow): ApiKeyRecord {

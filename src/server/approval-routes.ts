@@ -12,6 +12,7 @@ import { describeZodIssues } from "../tools/execute-tool-call.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
 import { parseBody } from "./parse-body.ts";
 import { presentApproval, presentApprovalDetail, presentDecided } from "./present-approval.ts";
+import { principalOf } from "./request-principal.ts";
 
 const Status = z.enum(["pending", "approved", "rejected", "expired", "resolved", "withdrawn", "all"]);
 
@@ -73,6 +74,7 @@ export function registerApprovalRoutes(
     const query = parsed.data;
     const records = await store.listApprovals({
       limit: query.limit,
+      tenant: principalOf(context).tenant,
       ...(query.status === "all" ? {} : { status: query.status }),
       ...(query.team === undefined ? {} : { routeTo: query.team }),
       ...(query.agent === undefined ? {} : { agent: query.agent }),
@@ -86,7 +88,7 @@ export function registerApprovalRoutes(
   });
 
   app.get("/v1/approvals/metrics", async (context) => {
-    const metrics = approvalMetrics(await store.approvalStats());
+    const metrics = approvalMetrics(await store.approvalStats({ tenant: principalOf(context).tenant }));
     if (context.req.query("format") === "prometheus") {
       return context.text(approvalMetricsText(metrics), 200, { "content-type": "text/plain; version=0.0.4" });
     }
@@ -105,7 +107,7 @@ export function registerApprovalRoutes(
     if (!approver) {
       throw new KeelError(
         "unauthorized",
-        "say who decides: set X-Keel-Subject (and X-Keel-Roles) until control-plane authentication is configured",
+        "say who decides: set X-Keel-Subject (and X-Keel-Roles); with API keys configured, the key says it",
       );
     }
     const body = await parseBody(context, DecisionBody);

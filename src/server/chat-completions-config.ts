@@ -1,25 +1,20 @@
 import type { BudgetLedger } from "../governance/budget-ledger.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
-import {
-  type ChatCompletionsRoute,
-  createChatCompletionsRoute,
-  type GatewayApiKey,
-} from "./chat-completions.ts";
+import { type ChatCompletionsRoute, createChatCompletionsRoute } from "./chat-completions.ts";
+import { principalOf } from "./request-principal.ts";
 
 /**
- * The governed endpoint as the environment configures it, or null when no key is set: `KEEL_GATEWAY_API_KEY`
- * (the one configured credential until control-plane API keys land), `KEEL_GATEWAY_TENANT` (default
- * `default`) and an optional `KEEL_GATEWAY_USD_PER_DAY` cap.
+ * The governed endpoint behind the control plane: callers are the API keys the authorization gate accepted (the
+ * invoker role), each spending under its own `key:<id>` budget and its tenant's; in development mode the local
+ * developer. `KEEL_GATEWAY_USD_PER_DAY` caps every key's spend per UTC day.
  */
 export function chatCompletionsFromEnv(options: {
   env: Readonly<Record<string, string | undefined>>;
   gateway: ModelGateway;
   ledger: BudgetLedger;
   log: (message: string) => void;
-}): ChatCompletionsRoute | null {
+}): ChatCompletionsRoute {
   const { env } = options;
-  const secret = env.KEEL_GATEWAY_API_KEY;
-  if (!secret) return null;
   const perDay =
     env.KEEL_GATEWAY_USD_PER_DAY === undefined ? undefined : Number(env.KEEL_GATEWAY_USD_PER_DAY);
   if (perDay !== undefined && !(perDay > 0)) {
@@ -27,15 +22,13 @@ export function chatCompletionsFromEnv(options: {
       `KEEL_GATEWAY_USD_PER_DAY must be a positive number of dollars, not "${env.KEEL_GATEWAY_USD_PER_DAY}"`,
     );
   }
-  const key: GatewayApiKey = {
-    id: "default",
-    secret,
-    tenant: env.KEEL_GATEWAY_TENANT ?? "default",
-    ...(perDay === undefined ? {} : { budgets: { perDay: { usd: perDay } } }),
-  };
   return createChatCompletionsRoute({
     gateway: options.gateway,
-    keys: [key],
+    identify: (context) => ({
+      id: context.get("apiKeyId") ?? principalOf(context).subject,
+      tenant: principalOf(context).tenant,
+      ...(perDay === undefined ? {} : { budgets: { perDay: { usd: perDay } } }),
+    }),
     ledger: options.ledger,
     log: options.log,
   });

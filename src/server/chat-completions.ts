@@ -23,17 +23,22 @@ import {
   toFinishReason,
 } from "./chat-completions-wire.ts";
 
-/** A credential for the governed endpoint: who calls, for which tenant, under which caps. */
-export type GatewayApiKey = {
+/** Who calls the governed endpoint: a key id, its tenant, and the caps its spend is held to. */
+export type GatewayCaller = {
   id: string;
-  secret: string;
   tenant: string;
   budgets?: { perDay?: BudgetLimits["perRun"]; perTenantPerDay?: BudgetLimits["perRun"] };
 };
 
+/** A credential the endpoint checks itself, when it runs without the control plane in front (tests, benchmarks). */
+export type GatewayApiKey = GatewayCaller & { secret: string };
+
 export type ChatCompletionsOptions = {
   gateway: ModelGateway;
-  keys: readonly GatewayApiKey[];
+  /** Bearer secrets the endpoint checks itself; ignored when `identify` is given. */
+  keys?: readonly GatewayApiKey[];
+  /** The caller as the control plane already authenticated it (control-plane API keys, see authorize-request.ts). */
+  identify?: (context: Context) => GatewayCaller;
   /** Model names clients may ask for, each with its own routing; other names must be `provider/model-id`. */
   models?: Readonly<Record<string, ModelPolicy>>;
   ledger?: BudgetLedger;
@@ -53,11 +58,12 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
   const { gateway, ledger } = options;
   const now = options.now ?? (() => new Date());
   const log = options.log ?? ((message: string) => console.error(message));
-  const keys = options.keys.map((key) => ({ key, digest: digest(key.secret) }));
+  const keys = (options.keys ?? []).map((key) => ({ key, digest: digest(key.secret) }));
   const recorder: CallRecorder | null = ledger ? createCallRecorder({ ledger, log }) : null;
   const app = new Hono();
 
-  const authenticate = (context: Context): GatewayApiKey => {
+  const authenticate = (context: Context): GatewayCaller => {
+    if (options.identify) return options.identify(context);
     const header = context.req.header("authorization") ?? "";
     const secret = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
     if (!secret) throw new KeelError("unauthorized", "send your Keel API key as Authorization: Bearer <key>");
@@ -244,7 +250,7 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
   });
 
   async function reserve(
-    key: GatewayApiKey,
+    key: GatewayCaller,
     callId: string,
     call: GatewayCall,
     route: ReturnType<ModelGateway["route"]>,

@@ -1,6 +1,7 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { KeelError } from "../errors/keel-error.ts";
 import type { CostGroup, TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { principalOf } from "./request-principal.ts";
 import { parseInstant, parseNumber } from "./trace-query-params.ts";
 import { optional } from "./trace-routes.ts";
 
@@ -13,22 +14,25 @@ const GROUPS: readonly CostGroup[] = ["agent", "model", "phase", "day"];
  */
 export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueries }): void {
   const { queries } = options;
-  const windowOf = (query: (name: string) => string | undefined) => ({
-    ...optional("agent", query("agent")),
-    ...optional("since", parseInstant(query("since"), "since")),
-    ...optional("until", parseInstant(query("until"), "until")),
+  const windowOf = (context: Context) => ({
+    tenant: principalOf(context).tenant,
+    ...optional("agent", context.req.query("agent")),
+    ...optional("since", parseInstant(context.req.query("since"), "since")),
+    ...optional("until", parseInstant(context.req.query("until"), "until")),
   });
 
   app.get("/v1/costs", async (context) => {
     const by = (context.req.query("by") ?? "agent").split(",").map((group) => group.trim());
     for (const group of by) {
       if (!GROUPS.includes(group as CostGroup)) {
-        throw new KeelError("invalid_request", `by must list some of ${GROUPS.join(", ")}, not "${group}"`);
+        throw new KeelError("invalid_request", `by must list some of ${GROUPS.join(", ")}, not "${group}"`, {
+          issues: [{ path: "by", message: `expected some of ${GROUPS.join(", ")}` }],
+        });
       }
     }
     const rows = await queries.costs({
       by: by as CostGroup[],
-      ...windowOf((name) => context.req.query(name)),
+      ...windowOf(context),
     });
     return context.json({ by, costs: rows });
   });
@@ -36,21 +40,23 @@ export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueri
   app.get("/v1/telemetry/top", async (context) => {
     const by = context.req.query("by") ?? "cost";
     if (by !== "cost" && by !== "duration")
-      throw new KeelError("invalid_request", "by must be cost or duration");
+      throw new KeelError("invalid_request", "by must be cost or duration", {
+        issues: [{ path: "by", message: "expected cost or duration" }],
+      });
     const limit = parseNumber(context.req.query("limit"), "limit");
     const runs = await queries.topRuns({
       by,
       ...optional("limit", limit),
-      ...windowOf((name) => context.req.query(name)),
+      ...windowOf(context),
     });
     return context.json({ by, runs });
   });
 
   app.get("/v1/telemetry/percentiles", async (context) =>
-    context.json({ agents: await queries.percentiles(windowOf((name) => context.req.query(name))) }),
+    context.json({ agents: await queries.percentiles(windowOf(context)) }),
   );
 
   app.get("/v1/telemetry/rates", async (context) =>
-    context.json({ agents: await queries.rates(windowOf((name) => context.req.query(name))) }),
+    context.json({ agents: await queries.rates(windowOf(context)) }),
   );
 }

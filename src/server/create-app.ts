@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { explainRun } from "../approvals/explain-run.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
+import type { ApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
 import { parseTraceParent } from "../journal/trace-context.ts";
 import type { Registry } from "../registry/sql-registry.ts";
@@ -14,9 +14,11 @@ import type { Store } from "../store/store.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
+import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
-import { errorResponse } from "./http-error.ts";
+import { chatErrorResponse, errorResponse } from "./http-error.ts";
+import { registerKeyRoutes } from "./key-routes.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
 import { registerMetricsRoutes } from "./metrics-routes.ts";
@@ -24,6 +26,10 @@ import { parseBody } from "./parse-body.ts";
 import { registerPolicyRoutes } from "./policy-routes.ts";
 import { presentRun } from "./present-run.ts";
 import { registerRegistryRoutes } from "./registry-routes.ts";
+import { principalOf } from "./request-principal.ts";
+import { createResourceTenant } from "./resource-tenant.ts";
+import { ROUTE_ACCESS } from "./route-access.ts";
+import { securityHeaders } from "./security-headers.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
 
@@ -44,8 +50,17 @@ export type AppOptions = {
   agents: AgentCatalog;
   /** The in-process worker, poked when a run is created and asked to cancel runs it holds. */
   worker?: Worker;
-  /** Who requests runs until control-plane authentication lands. */
+  /**
+   * API keys, the platform tenant and the per-key rate limit. Absent: development mode, where every request acts as
+   * `principal` (`keel serve` allows that only on a loopback address, see start-server.ts).
+   */
+  auth?: ControlPlaneAuth;
+  /** The key store behind `/v1/keys` (admins manage their tenant's keys); without it those routes are absent. */
+  keys?: ApiKeyStore;
+  /** Who every request acts as in development mode (default: local-developer, tenant default, admin). */
   principal?: Principal;
+  /** Tenants of agents this process no longer serves, so their registry entries stay with their tenant. */
+  agentTenants?: ReadonlyMap<string, string>;
   /** The governor, for kill switches and policy reports; without one those routes are absent. */
   governor?: KeelGovernor;
   /** Re-read an agent's policies from disk and swap them into the governor (`keel serve` provides it). */
@@ -55,46 +70,85 @@ export type AppOptions = {
   chatCompletions?: Hono;
   /** Traces, metrics, costs and search (src/telemetry/); without it those routes are absent. */
   telemetry?: TelemetryRoutesOptions;
-  /** Who decides an approval; until control-plane authentication, the X-Keel-Subject/X-Keel-Roles headers. */
+  /**
+   * Who decides an approval in development mode (default: the X-Keel-Subject/X-Keel-Roles headers); with `auth`,
+   * always the API key's principal.
+   */
   identifyApprover?: IdentifyApprover;
   /** The agent registry, for its routes; with `requireActiveAgents`, only active versions may start runs. */
   registry?: Registry;
   requireActiveAgents?: boolean;
 };
 
-/** The HTTP API: agents, runs, their journals as SSE, cancel. JSON errors follow the KeelError code table. */
+/**
+ * The HTTP API: agents, runs, their journals as SSE, cancel, and the route files beside this one. Every request
+ * passes the security headers and the authorization gate (route-access.ts) first. JSON errors follow the KeelError
+ * code table.
+ */
 export function createApp(options: AppOptions): Hono {
   const { store, agents, worker } = options;
   const log = options.log ?? ((message: string) => console.error(message));
-  const principal = options.principal ?? { subject: "local-developer", tenant: "default", roles: ["admin"] };
+  const devPrincipal = options.principal ?? {
+    subject: "local-developer",
+    tenant: "default",
+    roles: ["admin"],
+  };
+  const agentTenant = (name: string): string | undefined => {
+    const served = agents.current(name);
+    return served ? (served.tenant ?? "default") : (options.agentTenants?.get(name) ?? "default");
+  };
+  const ownAgents = (tenant: string) => agents.list().filter((agent) => agentTenant(agent.name) === tenant);
   const app = new Hono();
 
-  app.onError((error, context) => errorResponse(context, error, log));
+  // The governed endpoint answers in OpenAI's error shape, also when the authorization gate refuses a call.
+  app.onError((error, context) =>
+    context.req.path.startsWith("/v1/chat/")
+      ? chatErrorResponse(context, error, log)
+      : errorResponse(context, error, log),
+  );
   app.notFound((context) =>
     context.json(
       new KeelError("not_found", `no route ${context.req.method} ${context.req.path}`).toJSON(),
       404,
     ),
   );
+  app.use("*", securityHeaders());
   app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: 1024 * 1024,
-      onError: (context) =>
-        context.json(new KeelError("payload_too_large", "the body is larger than 1 MiB").toJSON(), 413),
+    "*",
+    authorizeRequests({
+      table: ROUTE_ACCESS,
+      auth: options.auth ?? null,
+      devPrincipal,
+      resourceTenant: createResourceTenant({
+        store,
+        agentTenant,
+        ...(options.keys ? { keys: options.keys } : {}),
+      }),
     }),
   );
+  // With keys, the approver is the key's principal; in development mode the request names one in headers.
+  const identify: IdentifyApprover = options.auth
+    ? principalOf
+    : (options.identifyApprover ?? approverFromHeaders);
+  const platformTenant = options.auth?.platformTenant ?? devPrincipal.tenant;
 
   app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
   if (options.chatCompletions) app.route("/", options.chatCompletions);
-  if (options.governor) registerKillRoutes(app, { governor: options.governor, agents, principal });
+  if (options.keys) {
+    const verifier = options.auth?.verifier;
+    registerKeyRoutes(app, {
+      keys: options.keys,
+      ...(verifier ? { forget: (id) => verifier.forget(id) } : {}),
+    });
+  }
+  if (options.governor)
+    registerKillRoutes(app, { governor: options.governor, agents, agentTenant, platformTenant });
   if (options.governor) {
     const reload = options.reloadPolicies;
     registerPolicyRoutes(app, {
       governor: options.governor,
       agents,
       store,
-      principal,
       ...(reload ? { reload } : {}),
     });
   }
@@ -104,19 +158,20 @@ export function createApp(options: AppOptions): Hono {
     registerTraceRoutes(app, options.telemetry);
     registerCostRoutes(app, options.telemetry);
   }
-  registerFeedbackRoutes(app, { store, principal });
+  registerFeedbackRoutes(app, { store });
   registerApprovalRoutes(app, {
     store,
     agents,
     ...(worker ? { worker } : {}),
-    identify: options.identifyApprover ?? approverFromHeaders,
+    identify,
   });
   if (options.registry) {
-    const identify = options.identifyApprover ?? approverFromHeaders;
-    registerRegistryRoutes(app, { registry: options.registry, store, agents, identify });
+    registerRegistryRoutes(app, { registry: options.registry, store, agents, identify, agentTenant });
   }
 
-  app.get("/v1/agents", (context) => context.json({ agents: agents.list().map(presentAgent) }));
+  app.get("/v1/agents", (context) =>
+    context.json({ agents: ownAgents(principalOf(context).tenant).map(presentAgent) }),
+  );
 
   app.get("/v1/agents/:name", (context) => {
     const agent = agents.current(context.req.param("name"));
@@ -141,10 +196,13 @@ export function createApp(options: AppOptions): Hono {
       store,
       agent,
       input: body.input,
-      principal,
+      principal: principalOf(context),
       ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
       ...traceParentOf(context.req.header("traceparent")),
     });
+    if (run.tenant !== principalOf(context).tenant) {
+      throw new KeelError("conflict", "this idempotency key is already used for this agent");
+    }
     worker?.poke();
     context.header("location", `/v1/runs/${run.runId}`);
     return context.json({ ...presentRun(run), created }, created ? 202 : 200);
@@ -166,6 +224,7 @@ export function createApp(options: AppOptions): Hono {
     const { agent, status, limit, before } = parsed.data;
     const runs = await store.listRuns({
       limit,
+      tenant: principalOf(context).tenant,
       ...(agent === undefined ? {} : { agent }),
       ...(status === undefined ? {} : { status }),
       ...(before === undefined ? {} : { before: new Date(before) }),
@@ -174,7 +233,7 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.get("/v1/runs/:id", async (context) => {
-    const run = await requireRun(store, context.req.param("id"));
+    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
     // A run that cannot finish (or waits for a person) explains itself: what was tried, where the request went.
     const explain = run.status !== "completed" && run.status !== "queued" && run.status !== "running";
     const explanation = explain ? explainRun(await store.readEvents({ runId: run.runId })) : null;
@@ -182,14 +241,14 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.get("/v1/runs/:id/journal", async (context) => {
-    const run = await requireRun(store, context.req.param("id"));
+    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
     const afterSeq = parseSeq(context.req.query("after"), "after");
     const events = await store.readEvents({ runId: run.runId, afterSeq, limit: 10_000 });
     return context.json({ runId: run.runId, events });
   });
 
   app.get("/v1/runs/:id/events", async (context) => {
-    const run = await requireRun(store, context.req.param("id"));
+    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
     const afterSeq = parseSeq(
       context.req.header("last-event-id") ?? context.req.query("after"),
       "Last-Event-ID",
@@ -198,7 +257,7 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.post("/v1/runs/:id/cancel", async (context) => {
-    const run = await requireRun(store, context.req.param("id"));
+    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
     if (TERMINAL_STATUSES.has(run.status)) {
       throw new KeelError("conflict", `run ${run.runId} already ended as ${run.status}`);
     }
@@ -215,9 +274,10 @@ function traceParentOf(header: string | undefined): { traceparent?: string } {
   return parseTraceParent(header) && header ? { traceparent: header.trim().toLowerCase() } : {};
 }
 
-async function requireRun(store: Store, runId: string) {
+/** The run, when it exists and acts for the caller's tenant; another tenant's run is as absent as a missing one. */
+async function requireRun(store: Store, runId: string, tenant: string) {
   const run = await store.getRun(runId);
-  if (!run) throw new KeelError("not_found", `no run "${runId}"`);
+  if (!run || run.tenant !== tenant) throw new KeelError("not_found", `no run "${runId}"`);
   return run;
 }
 

@@ -4,9 +4,9 @@ import { KeelError } from "../errors/keel-error.ts";
 import { latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { type EvaluationEvent, sqlEvaluationLog } from "../evals/evaluation-log.ts";
 import { caseFromFeedback, caseFromRun } from "../evals/import-cases.ts";
-import type { Principal } from "../journal/events.ts";
 import type { Store } from "../store/store.ts";
 import { parseBody } from "./parse-body.ts";
+import { principalOf } from "./request-principal.ts";
 
 const FeedbackBody = z.strictObject({
   rating: z.enum(["up", "down"]),
@@ -26,18 +26,19 @@ const PromoteBody = z.strictObject({ expected: z.string().trim().min(1).max(4_00
  * `keel_evaluation_events`), the scores a run has, turning rated or escalated runs into eval cases, and the
  * latest gate verdict of an agent version (what the lifecycle gate reads).
  */
-export function registerFeedbackRoutes(app: Hono, options: { store: Store; principal: Principal }): void {
-  const { store, principal } = options;
+export function registerFeedbackRoutes(app: Hono, options: { store: Store }): void {
+  const { store } = options;
   const log = sqlEvaluationLog(store.sql);
   const results = sqlEvalResultStore(store.sql);
-  const runOf = async (runId: string) => {
+  // The authorization gate already answered 404 for another tenant's run; checked again where the run is read.
+  const runOf = async (runId: string, tenant: string) => {
     const run = await store.getRun(runId);
-    if (!run) throw new KeelError("not_found", `run ${runId} does not exist`);
+    if (!run || run.tenant !== tenant) throw new KeelError("not_found", `run ${runId} does not exist`);
     return run;
   };
 
   app.post("/v1/runs/:id/feedback", async (context) => {
-    const run = await runOf(context.req.param("id"));
+    const run = await runOf(context.req.param("id"), principalOf(context).tenant);
     const body = await parseBody(context, FeedbackBody);
     const event = await log.record({
       type: "feedback",
@@ -47,7 +48,7 @@ export function registerFeedbackRoutes(app: Hono, options: { store: Store; princ
       payload: {
         rating: body.rating,
         score: body.rating === "up" ? 1 : 0,
-        by: principal.subject,
+        by: principalOf(context).subject,
         ...(body.comment === undefined ? {} : { comment: body.comment }),
       },
     });
@@ -55,7 +56,7 @@ export function registerFeedbackRoutes(app: Hono, options: { store: Store; princ
   });
 
   app.get("/v1/runs/:id/scores", async (context) => {
-    const run = await runOf(context.req.param("id"));
+    const run = await runOf(context.req.param("id"), principalOf(context).tenant);
     return context.json({ runId: run.runId, events: await log.forRun(run.runId) });
   });
 
@@ -75,17 +76,23 @@ export function registerFeedbackRoutes(app: Hono, options: { store: Store; princ
   });
 
   app.get("/v1/runs/:id/eval-case", async (context) => {
-    const run = await runOf(context.req.param("id"));
+    const run = await runOf(context.req.param("id"), principalOf(context).tenant);
     return context.json({ case: await caseFromRun({ store, runId: run.runId }) });
   });
 
   app.get("/v1/agents/:name/scores", async (context) => {
     const query = ScoresQuery.safeParse(context.req.query());
-    if (!query.success)
+    if (!query.success) {
+      const issues = query.error.issues.map((issue) => ({
+        path: issue.path.join("."),
+        message: issue.message,
+      }));
       throw new KeelError(
         "invalid_request",
-        `invalid query: ${query.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+        `invalid query: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
+        { issues },
       );
+    }
     const series = await log.scoreSeries({
       agent: context.req.param("name"),
       type: query.data.type,

@@ -11,6 +11,7 @@ import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
 import { parseBody } from "./parse-body.ts";
+import { principalOf } from "./request-principal.ts";
 
 const AttestBody = z.strictObject({
   gate: z.enum(GATES as [string, ...string[]]),
@@ -31,20 +32,32 @@ const OwnerBody = z.strictObject({
 /**
  * The agent registry over HTTP: `GET /v1/registry` (every version with status, flags, next review), metrics, one
  * agent's versions, attestations and history, its card, and the changes — attestations, status moves (activation
- * gated), reviews, incidents, owners — each naming who made it (X-Keel-Subject until authentication lands).
+ * gated), reviews, incidents, owners — each naming who made it (the API key, or X-Keel-Subject in development mode).
  */
 export function registerRegistryRoutes(
   app: Hono,
-  options: { registry: Registry; store: Store; agents: AgentCatalog; identify: IdentifyApprover },
+  options: {
+    registry: Registry;
+    store: Store;
+    agents: AgentCatalog;
+    identify: IdentifyApprover;
+    /** The tenant an agent belongs to: listings show the caller only its own tenant's agents. */
+    agentTenant?: (name: string) => string | undefined;
+  },
 ): void {
   const { registry, store, agents, identify } = options;
+  const entriesOf = async (context: Context) => {
+    const { tenant } = principalOf(context);
+    const tenantOf = options.agentTenant ?? (() => "default");
+    return (await registry.list()).filter((entry) => tenantOf(entry.agent) === tenant);
+  };
   const evalResults = sqlEvalResultStore(store.sql);
   const actor = (context: Context): string => {
     const who = identify(context);
     if (!who)
       throw new KeelError(
         "unauthorized",
-        "say who makes this change: set X-Keel-Subject (pre-authentication)",
+        "say who makes this change: set X-Keel-Subject (development mode without API keys)",
       );
     return who.subject;
   };
@@ -56,11 +69,11 @@ export function registerRegistryRoutes(
   };
 
   app.get("/v1/registry", async (context) => {
-    const entries = await registry.list();
+    const entries = await entriesOf(context);
     return context.json({ agents: entries, summary: registrySummary(entries) });
   });
   app.get("/v1/registry/metrics", async (context) => {
-    const entries = await registry.list();
+    const entries = await entriesOf(context);
     if (context.req.query("format") === "prometheus") {
       return context.text(registryMetricsText(entries), 200, { "content-type": "text/plain; version=0.0.4" });
     }
@@ -82,7 +95,11 @@ export function registerRegistryRoutes(
     const entry = await found(name, context.req.query("version"));
     const served = agents.lookup(entry.agent, entry.version);
     const section = served?.approvals;
-    const stats = approvalMetrics((await store.approvalStats()).filter((row) => row.agent === entry.agent));
+    const stats = approvalMetrics(
+      (await store.approvalStats({ tenant: principalOf(context).tenant })).filter(
+        (row) => row.agent === entry.agent,
+      ),
+    );
     const lines = [
       `held actions go to ${section?.routeTo ?? entry.owner.team ?? "the owning team"}, SLA ${Math.round((section?.sla ?? 4 * 3_600_000) / 60_000)} min, then ${section?.onTimeout === "escalate" ? `escalated to ${section.escalateTo}` : "denied"}`,
       ...stats.byAgentTool.map(

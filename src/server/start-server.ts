@@ -1,10 +1,12 @@
 import { hostname } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
+import type { Hono } from "hono";
 import { createApprovalTimer } from "../approvals/expire-approvals.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import type { GovernedAgent } from "../governance/governed-agent.ts";
+import { recordAgentTenants } from "../governance/sql-agent-tenants.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
 import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
@@ -16,9 +18,11 @@ import type { Store } from "../store/store.ts";
 import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
 import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
+import { configureControlPlane } from "./control-plane-config.ts";
 import { createApp } from "./create-app.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
 import { registerServedAgents } from "./register-agents.ts";
+import { createSecretScrubber } from "./scrub-secrets.ts";
 import { startTracePipeline } from "./trace-pipeline.ts";
 
 export type ServerOptions = {
@@ -33,6 +37,10 @@ export type ServerOptions = {
 
 export type RunningServer = {
   url: string;
+  /** The HTTP API itself, for in-process requests and for listing its routes. */
+  app: Hono;
+  /** False in development mode (no API keys: every request is the local developer). */
+  authenticated: boolean;
   agents: AgentCatalog;
   /** Per agent, which model it uses, said plainly. */
   modelLabels: ReadonlyMap<string, string>;
@@ -79,9 +87,21 @@ export async function loadAgentPackages(options: {
   return { agents: createAgentCatalog(definitions), modelLabels, governed };
 }
 
-/** The `keel serve` composition: agents, an in-process worker and the HTTP API on one store. */
+/**
+ * The `keel serve` composition: agents, an in-process worker and the HTTP API on one store. Authentication is
+ * decided first (control-plane-config.ts): without API keys it refuses any address but loopback.
+ */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log = options.log ?? ((message: string) => console.error(message));
+  const write = options.log ?? ((message: string) => console.error(message));
+  // Every log line passes the scrubber: no API key, bearer credential or configured secret is ever written.
+  const scrub = createSecretScrubber(secretValues(options.env));
+  const log = (message: string) => write(scrub(message));
+  const controlPlane = await configureControlPlane({
+    store: options.store,
+    env: options.env,
+    host: options.host,
+    log,
+  });
   const gateway = createEnvModelGateway({ env: options.env });
   const ledger = createSqlBudgetLedger(options.store.sql);
   const chatCompletions = chatCompletionsFromEnv({ env: options.env, gateway, ledger, log });
@@ -89,6 +109,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const governor = await createAgentGovernor({ store: options.store, agents: governed, log });
   const registry = createSqlRegistry(options.store.sql);
   await registerServedAgents(registry, agents, governed);
+  const agentTenants = await recordAgentTenants(
+    options.store.sql,
+    agents.list().map((agent) => ({ name: agent.name, tenant: agent.tenant ?? "default" })),
+  );
   await registry.sweepOrphans();
   const worker = createWorker({
     store: options.store,
@@ -106,7 +130,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     agents,
     worker,
     telemetry,
-    ...(chatCompletions ? { chatCompletions: chatCompletions.app } : {}),
+    chatCompletions: chatCompletions.app,
+    ...(controlPlane.auth ? { auth: controlPlane.auth } : {}),
+    keys: controlPlane.keys,
+    agentTenants,
     governor,
     reloadPolicies: (name) => reloadAgentPolicies({ governor, agents, packages: options.packages, name }),
     log,
@@ -137,6 +164,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = typeof address === "object" && address ? address.port : options.port;
   return {
     url: `http://${options.host}:${port}`,
+    app,
+    authenticated: controlPlane.auth !== null,
     agents,
     modelLabels,
     worker,
@@ -151,8 +180,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await worker.stop();
       await sampling?.stop();
       await telemetry.close();
-      await chatCompletions?.close();
+      await chatCompletions.close();
       governor.close();
     },
   };
+}
+
+/** Values of the environment that are secrets (names ending in KEY, TOKEN, SECRET or PASSWORD, and DATABASE_URL). */
+function secretValues(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.entries(env)
+    .filter(([name]) => /(KEY|TOKEN|SECRET|PASSWORD)$/.test(name) || name === "DATABASE_URL")
+    .map(([, value]) => value ?? "");
 }

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { KeelError } from "../errors/keel-error.ts";
 import { parsePathQuery } from "../telemetry/decision-path.ts";
 import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { principalOf } from "./request-principal.ts";
 import { parseFlag, parseInstant, parseNumber } from "./trace-query-params.ts";
 
 /**
@@ -17,7 +18,9 @@ export function registerTraceRoutes(app: Hono, options: { queries: TelemetryQuer
   });
 
   app.get("/v1/traces/:traceId", async (context) => {
-    const traces = await queries.traceById(context.req.param("traceId").toLowerCase());
+    const traces = await queries.traceById(context.req.param("traceId").toLowerCase(), {
+      tenant: principalOf(context).tenant,
+    });
     if (traces.length === 0) throw new KeelError("not_found", `no trace "${context.req.param("traceId")}"`);
     return context.json({ traceId: context.req.param("traceId").toLowerCase(), runs: traces });
   });
@@ -31,6 +34,7 @@ export function registerTraceRoutes(app: Hono, options: { queries: TelemetryQuer
     const since = parseInstant(query("since"), "since");
     const until = parseInstant(query("until"), "until");
     const search = {
+      tenant: principalOf(context).tenant,
       ...optional("agent", query("agent")),
       ...optional("version", query("version")),
       ...optional("status", query("status")),

@@ -1,0 +1,178 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { KeelError } from "../errors/keel-error.ts";
+import type { ApiKeyVerifier } from "../governance/api-key-verifier.ts";
+import type { Principal } from "../journal/events.ts";
+import type { KeyRateLimiter } from "./key-rate-limiter.ts";
+import { matchRouteAccess } from "./match-route-access.ts";
+import "./request-principal.ts";
+import type { ResourceTenant } from "./resource-tenant.ts";
+import type { OwnedResource, RouteAccess } from "./route-access.ts";
+
+/** How the control plane authenticates: API keys, which tenant is the platform's, and the per-key rate limit. */
+export type ControlPlaneAuth = {
+  verifier: ApiKeyVerifier;
+  /** Keys of this tenant may call platform routes (metrics of every tenant, the global kill switch). */
+  platformTenant: string;
+  rateLimiter: KeyRateLimiter;
+};
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const PARAM = /^[A-Za-z0-9._:@~-]{1,200}$/;
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const LABELS: Record<OwnedResource, string> = {
+  agent: "agent named",
+  run: "run",
+  approval: "approval request",
+  feedback: "feedback",
+  tenant: "tenant",
+  key: "API key",
+};
+
+/**
+ * The one gate in front of every route: find the route in the table (unlisted routes answer 404), check its
+ * parameters and query fields, establish who calls (an API key, or the local developer when no auth is configured),
+ * apply the key's rate limit, the route's roles, the platform restriction and tenant ownership (another tenant's
+ * resource answers 404, as if it did not exist), then cap the body. Handlers read the caller with `principalOf`.
+ */
+export function authorizeRequests(options: {
+  table: readonly RouteAccess[];
+  /** Null: development mode, every request is `devPrincipal`. */
+  auth: ControlPlaneAuth | null;
+  devPrincipal: Principal;
+  resourceTenant: ResourceTenant;
+}): MiddlewareHandler {
+  const { table, auth, devPrincipal, resourceTenant } = options;
+  const platformTenant = auth?.platformTenant ?? devPrincipal.tenant;
+  const queries = new Map(
+    table.map((access) => [
+      access,
+      z.strictObject(
+        Object.fromEntries(
+          Object.entries(access.query ?? {}).map(([name, schema]) => [name, schema.optional()]),
+        ),
+      ),
+    ]),
+  );
+  const limits = new Map<number, MiddlewareHandler>();
+  const limitBody = (maxSize: number): MiddlewareHandler => {
+    let limit = limits.get(maxSize);
+    if (!limit) {
+      limit = bodyLimit({
+        maxSize,
+        onError: (context) =>
+          context.json(
+            new KeelError("payload_too_large", `the body is larger than ${describeBytes(maxSize)}`).toJSON(),
+            413,
+          ),
+      });
+      limits.set(maxSize, limit);
+    }
+    return limit;
+  };
+
+  return async (context, next) => {
+    const matched = matchRouteAccess(table, context.req.method, context.req.path);
+    if (!matched) throw new KeelError("not_found", `no route ${context.req.method} ${context.req.path}`);
+    const { access, params } = matched;
+    for (const [name, value] of Object.entries(params)) {
+      if (!PARAM.test(value)) {
+        throw new KeelError("invalid_request", `${name} is not a valid identifier`, {
+          issues: [{ path: name, message: "expected 1 to 200 letters, digits or ._:@~-" }],
+        });
+      }
+    }
+    const query = checkQuery(queries.get(access)!, context);
+    if (access.roles === "public") return await next();
+
+    const caller = await authenticate(context, auth, devPrincipal);
+    if (auth && caller.keyId) {
+      const verdict = auth.rateLimiter.take(caller.keyId);
+      if (verdict.retryAfterMs > 0) {
+        context.header("retry-after", String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1_000))));
+        throw new KeelError(
+          "rate_limited",
+          "too many requests for this API key; retry after the Retry-After delay",
+        );
+      }
+    }
+    const { principal } = caller;
+    const allowed = access.roles;
+    if (!principal.roles.some((role) => role === "admin" || (allowed as readonly string[]).includes(role))) {
+      throw new KeelError(
+        "forbidden",
+        `${access.method} ${access.path} needs one of the roles ${["admin", ...allowed].join(", ")}`,
+      );
+    }
+    if (access.platform && principal.tenant !== platformTenant) {
+      throw new KeelError(
+        "forbidden",
+        `${access.method} ${access.path} spans every tenant: only keys of the platform tenant may call it`,
+      );
+    }
+    for (const [field, kind] of Object.entries(access.owns ?? {})) {
+      const id = field.startsWith("?") ? query[field.slice(1)] : params[field];
+      if (id === undefined) continue;
+      const owner =
+        kind === "tenant"
+          ? principal.tenant === platformTenant
+            ? id
+            : id === principal.tenant
+              ? id
+              : null
+          : await resourceTenant(kind, id);
+      if (owner === null || (kind !== "tenant" && owner !== principal.tenant)) {
+        throw new KeelError("not_found", `no ${LABELS[kind]} "${id}"`);
+      }
+    }
+    context.set("principal", principal);
+    context.set("apiKeyId", caller.keyId);
+    context.header("cache-control", "no-store");
+    return await limitBody(access.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)(context, next);
+  };
+}
+
+async function authenticate(
+  context: Context,
+  auth: ControlPlaneAuth | null,
+  devPrincipal: Principal,
+): Promise<{ principal: Principal; keyId: string | undefined }> {
+  if (!auth) return { principal: devPrincipal, keyId: undefined };
+  const header = context.req.header("authorization");
+  const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+  if (!token) {
+    context.header("www-authenticate", 'Bearer realm="keel"');
+    throw new KeelError("unauthorized", "send an API key as Authorization: Bearer keel_…");
+  }
+  const key = await auth.verifier.verify(token);
+  if (!key) {
+    context.header("www-authenticate", 'Bearer realm="keel", error="invalid_token"');
+    throw new KeelError("unauthorized", "the API key is not valid or has been revoked");
+  }
+  return { principal: { subject: key.name, tenant: key.tenant, roles: key.roles }, keyId: key.keyId };
+}
+
+function checkQuery(
+  schema: z.ZodType<Record<string, string | undefined>>,
+  context: Context,
+): Record<string, string | undefined> {
+  const parsed = schema.safeParse(context.req.query());
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    path:
+      issue.path.length > 0
+        ? issue.path.join(".")
+        : ((issue as { keys?: string[] }).keys?.join(", ") ?? "(query)"),
+    message: issue.code === "unrecognized_keys" ? "not a query field of this route" : issue.message,
+  }));
+  throw new KeelError(
+    "invalid_request",
+    `invalid query: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
+    { issues },
+  );
+}
+
+function describeBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}

@@ -1,0 +1,56 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import { KeelError } from "../errors/keel-error.ts";
+import type { ApiKeyRecord, ApiKeyStore } from "../governance/sql-api-key-store.ts";
+import { parseBody } from "./parse-body.ts";
+import { principalOf } from "./request-principal.ts";
+
+const CreateKeyBody = z.strictObject({
+  roles: z.array(z.string().min(1).max(128)).min(1).max(20),
+  name: z.string().trim().min(1).max(100).optional(),
+});
+
+/**
+ * API keys over HTTP, for admins of a tenant: `GET /v1/keys` (never a secret), `POST /v1/keys` (the secret is in
+ * this one response only) and `DELETE /v1/keys/{id}`. A key is always created in the caller's own tenant.
+ */
+export function registerKeyRoutes(
+  app: Hono,
+  options: { keys: ApiKeyStore; forget?: (keyId: string) => void },
+): void {
+  const { keys } = options;
+  app.get("/v1/keys", async (context) =>
+    context.json({ keys: (await keys.list({ tenant: principalOf(context).tenant })).map(presentKey) }),
+  );
+  app.post("/v1/keys", async (context) => {
+    const principal = principalOf(context);
+    const body = await parseBody(context, CreateKeyBody);
+    const { key, token } = await keys.create({
+      tenant: principal.tenant,
+      roles: body.roles,
+      ...(body.name === undefined ? {} : { name: body.name }),
+      createdBy: principal.subject,
+    });
+    return context.json({ ...presentKey(key), secret: token }, 201);
+  });
+  app.delete("/v1/keys/:id", async (context) => {
+    const revoked = await keys.revoke(context.req.param("id"), { tenant: principalOf(context).tenant });
+    if (!revoked) throw new KeelError("not_found", `no live API key "${context.req.param("id")}"`);
+    options.forget?.(revoked.keyId);
+    return context.json(presentKey(revoked));
+  });
+}
+
+/** A key as the API shows it: no secret, no hash. */
+export function presentKey(key: ApiKeyRecord) {
+  return {
+    id: key.keyId,
+    tenant: key.tenant,
+    roles: key.roles,
+    name: key.name,
+    createdAt: key.createdAt.toISOString(),
+    createdBy: key.createdBy,
+    lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    revokedAt: key.revokedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,45 @@
+import { sqlEvaluationLog } from "../evals/evaluation-log.ts";
+import type { ApiKeyStore } from "../governance/sql-api-key-store.ts";
+import type { Store } from "../store/store.ts";
+import type { OwnedResource } from "./route-access.ts";
+
+/** The tenant a resource belongs to, or null when there is no such resource. */
+export type ResourceTenant = (kind: Exclude<OwnedResource, "tenant">, id: string) => Promise<string | null>;
+
+/**
+ * Find the owner tenant of what a path names: a run (its principal's tenant), an approval request or a feedback
+ * score (their run's), an agent (its spec's `tenant`), an API key (the tenant it was created in).
+ */
+export function createResourceTenant(options: {
+  store: Store;
+  agentTenant: (name: string) => string | undefined;
+  keys?: Pick<ApiKeyStore, "find">;
+}): ResourceTenant {
+  const { store } = options;
+  const feedback = sqlEvaluationLog(store.sql);
+  const runTenant = async (runId: string) => (await store.getRun(runId))?.tenant ?? null;
+  return async (kind, id) => {
+    switch (kind) {
+      case "agent":
+        return options.agentTenant(id) ?? null;
+      case "run":
+        return await runTenant(id);
+      case "approval": {
+        const approval = await store.getApproval(id);
+        return approval ? await runTenant(approval.runId) : null;
+      }
+      case "feedback": {
+        const eventId = /^\d{1,15}$/.test(id) ? Number(id) : 0;
+        if (eventId < 1) return null;
+        const [event] = await feedback.list({ afterId: eventId - 1, limit: 1, type: "feedback" });
+        return event && event.eventId === eventId ? await runTenant(event.runId) : null;
+      }
+      case "key":
+        return (await options.keys?.find(id))?.tenant ?? null;
+      default: {
+        const unreachable: never = kind;
+        return unreachable;
+      }
+    }
+  };
+}
