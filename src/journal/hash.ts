@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import canonicalize from "canonicalize";
 
 /** The `prev_hash` of a run's first event. */
@@ -11,7 +11,7 @@ export function canonicalJson(value: unknown): string {
 
 /** SHA-256 of a payload's canonical JSON, hex. */
 export function hashPayload(payload: unknown): string {
-  return createHash("sha256").update(canonicalJson(payload)).digest("hex");
+  return hash("sha256", canonicalJson(payload), "hex");
 }
 
 /** The link hash of one event: binds its place in the run, its content and the event before it. */
@@ -23,9 +23,10 @@ export function hashEvent(fields: {
   payloadHash: string;
   prevHash: string;
 }): string {
-  return createHash("sha256")
-    .update(
-      `${fields.prevHash}\n${fields.runId}\n${fields.seq}\n${fields.type}\n${fields.at}\n${fields.payloadHash}`,
-    )
-    .digest("hex");
+  // One-shot `hash` rather than createHash: this runs for every event on append and on every audit verify.
+  return hash(
+    "sha256",
+    `${fields.prevHash}\n${fields.runId}\n${fields.seq}\n${fields.type}\n${fields.at}\n${fields.payloadHash}`,
+    "hex",
+  );
 }

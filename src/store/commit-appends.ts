@@ -8,6 +8,7 @@ import {
 } from "../journal/events.ts";
 import { canonicalJson, hashEvent, hashPayload } from "../journal/hash.ts";
 import { isApprovalEvent, projectApprovals } from "./project-approvals.ts";
+import { reserveLeafIndexes } from "./reserve-leaf-indexes.ts";
 import type { Lease, SqlClient } from "./store.ts";
 
 /** One caller's append: events for one run under one lease, already checked by validateNewEvents. */
@@ -84,7 +85,6 @@ export async function commitAppends(
     if (outcome.ok) placed.push(...outcome.placed);
     return outcome.ok ? { ok: true, events: outcome.placed.map((entry) => entry.event) } : outcome;
   });
-  await insertEvents(tx, placed);
   const approvalEvents = placed.flatMap(({ event }) => (isApprovalEvent(event) ? [event] : []));
   const endedWhileSuspended = placed.flatMap(({ event }) =>
     event.type === "run-end" && suspendedAtStart.has(event.runId) ? [event.runId] : [],
@@ -94,6 +94,8 @@ export async function commitAppends(
   }
   const written = [...heads].filter(([, head]) => head.changed);
   await updateRuns(tx, written);
+  // Last, because it takes the audit log's counter, which other writers wait for until this commits.
+  await insertEvents(tx, placed);
   if (written.length > 0) {
     // Delivered at COMMIT, so other processes wake only for events they can already read.
     await tx.query("SELECT pg_notify('keel_events', run_id) FROM unnest($1::text[]) AS run_id", [
@@ -194,15 +196,16 @@ function project(head: RunHead, event: NewEvent): void {
 
 async function insertEvents(tx: SqlClient, placed: readonly PlacedEvent[]): Promise<void> {
   if (placed.length === 0) return;
+  const firstLeaf = await reserveLeafIndexes(tx, placed.length);
   // One statement for the whole batch however many rows: arrays keep the parameter count fixed.
   await tx.query(
     `INSERT INTO keel_events
-       (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+       (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
      SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
-            lease_token
+            lease_token, $11::bigint + ordinality - 1
        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
-                   $9::text[], $10::bigint[])
-         AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)`,
+                   $9::text[], $10::bigint[]) WITH ORDINALITY
+         AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, ordinality)`,
     [
       placed.map(({ event }) => event.runId),
       placed.map(({ event }) => event.seq),
@@ -214,6 +217,7 @@ async function insertEvents(tx: SqlClient, placed: readonly PlacedEvent[]): Prom
       placed.map(({ event }) => event.prevHash),
       placed.map(({ event }) => event.hash),
       placed.map(({ leaseToken }) => leaseToken),
+      firstLeaf,
     ],
   );
 }

@@ -1,0 +1,139 @@
+import type { SignedCheckpoint } from "../journal/audit/checkpoint.ts";
+import type { StoredLeafRow } from "../journal/audit/hash-leaf-page.ts";
+import type { SqlClient } from "./store.ts";
+
+/** Leaves read per query when walking the log: a power of two, so pages line up with subtrees. */
+export const LEAF_PAGE_SIZE = 8_192;
+
+/**
+ * The columns of a leaf as verification reads them: `at` with microseconds (a sub-millisecond edit shows), the
+ * payload as the database's JSON text (parsed where the page is hashed), bigints as float8 (exact below 2^53).
+ */
+const LEAF_COLUMNS = `leaf_index::float8 AS leaf_index, run_id, seq, type,
+  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, payload::text AS payload,
+  schema_version, payload_hash, prev_hash, hash, lease_token::float8 AS lease_token`;
+
+type LeafRow = {
+  leaf_index: number;
+  run_id: string;
+  seq: number;
+  type: string;
+  at: string;
+  payload: string;
+  schema_version: number;
+  payload_hash: string;
+  prev_hash: string;
+  hash: string;
+  lease_token: number;
+};
+
+function toStoredLeaf(row: LeafRow): StoredLeafRow {
+  return {
+    leafIndex: Number(row.leaf_index),
+    runId: row.run_id,
+    seq: Number(row.seq),
+    type: row.type,
+    at: row.at,
+    payloadJson: row.payload,
+    schemaVersion: Number(row.schema_version),
+    payloadHash: row.payload_hash,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    leaseToken: Number(row.lease_token),
+  };
+}
+
+/** The log's id and its committed size (the counter, which only committed appends have advanced). */
+export async function readAuditHead(sql: SqlClient): Promise<{ logId: string; size: number }> {
+  const { rows } = await sql.query<{ log_id: string; size: number | string }>(
+    "SELECT log_id, size FROM keel_audit_log",
+  );
+  const row = rows[0];
+  if (!row) return { logId: "", size: 0 };
+  return { logId: row.log_id, size: Number(row.size) };
+}
+
+/** Leaves with index in `[from, to)`, in order. */
+export async function readLeaves(sql: SqlClient, from: number, to: number): Promise<StoredLeafRow[]> {
+  const { rows } = await sql.query<LeafRow>(
+    `SELECT ${LEAF_COLUMNS} FROM keel_events WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index`,
+    [from, to],
+  );
+  return rows.map(toStoredLeaf);
+}
+
+/** One run's leaves, in seq order. */
+export async function readRunLeaves(sql: SqlClient, runId: string): Promise<StoredLeafRow[]> {
+  const { rows } = await sql.query<LeafRow>(
+    `SELECT ${LEAF_COLUMNS} FROM keel_events WHERE run_id = $1 ORDER BY seq`,
+    [runId],
+  );
+  return rows.map(toStoredLeaf);
+}
+
+/**
+ * Every stored leaf from index `from` on, a page of `pageSize` indexes at a time, and then any rows beyond
+ * `size` (which would be leaves nobody counted), so a verifier sees exactly what the table holds.
+ */
+export async function* leafPages(
+  sql: SqlClient,
+  options: { from?: number; size: number; pageSize?: number },
+): AsyncGenerator<StoredLeafRow[]> {
+  const pageSize = options.pageSize ?? LEAF_PAGE_SIZE;
+  for (let from = options.from ?? 0; from < options.size; from += pageSize) {
+    yield await readLeaves(sql, from, Math.min(from + pageSize, options.size));
+  }
+  const { rows } = await sql.query<LeafRow>(
+    `SELECT ${LEAF_COLUMNS} FROM keel_events WHERE leaf_index >= $1 OR leaf_index < 0 ORDER BY leaf_index`,
+    [options.size],
+  );
+  if (rows.length > 0) yield rows.map(toStoredLeaf);
+}
+
+/** Every checkpoint, smallest tree first. */
+export async function readCheckpoints(sql: SqlClient): Promise<SignedCheckpoint[]> {
+  const { rows } = await sql.query<{ body: string; signature: string }>(
+    "SELECT body, signature FROM keel_audit_checkpoints ORDER BY tree_size",
+  );
+  return rows.map((row) => ({ body: row.body, signature: row.signature }));
+}
+
+/** The newest checkpoint with the frontier stored beside it, or null before the first. */
+export async function readLatestCheckpoint(
+  sql: SqlClient,
+): Promise<(SignedCheckpoint & { treeSize: number; frontier: StoredFrontier }) | null> {
+  const { rows } = await sql.query<{
+    tree_size: number | string;
+    body: string;
+    signature: string;
+    frontier: StoredFrontier;
+  }>(
+    "SELECT tree_size, body, signature, frontier FROM keel_audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+  );
+  const row = rows[0];
+  return row
+    ? { treeSize: Number(row.tree_size), body: row.body, signature: row.signature, frontier: row.frontier }
+    : null;
+}
+
+/** A frontier as stored in JSON: peaks largest first, hashes in hex. */
+export type StoredFrontier = { level: number; index: number; hash: string }[];
+
+/** Each run's head as its row records it: the journal's last seq and hash. */
+export async function readRunHeads(
+  sql: SqlClient,
+): Promise<Map<string, { lastSeq: number; lastHash: string }>> {
+  const { rows } = await sql.query<{ run_id: string; last_seq: number; last_hash: string }>(
+    "SELECT run_id, last_seq, last_hash FROM keel_runs",
+  );
+  return new Map(rows.map((row) => [row.run_id, { lastSeq: Number(row.last_seq), lastHash: row.last_hash }]));
+}
+
+/** The leaf index of one event, or null when there is no such event. */
+export async function leafIndexOf(sql: SqlClient, runId: string, seq: number): Promise<number | null> {
+  const { rows } = await sql.query<{ leaf_index: number }>(
+    "SELECT leaf_index::float8 AS leaf_index FROM keel_events WHERE run_id = $1 AND seq = $2",
+    [runId, seq],
+  );
+  return rows[0] ? Number(rows[0].leaf_index) : null;
+}

@@ -1,0 +1,331 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
+import { hashAuditLeaf } from "../journal/audit/audit-leaf.ts";
+import { buildConsistencyProof, buildInclusionProof } from "../journal/audit/build-proof.ts";
+import { auditKeyId, type Checkpoint, signCheckpoint } from "../journal/audit/checkpoint.ts";
+import { verifyConsistency } from "../journal/audit/consistency-proof.ts";
+import { auditLeafOfRow } from "../journal/audit/hash-leaf-page.ts";
+import { verifyInclusion } from "../journal/audit/inclusion-proof.ts";
+import type { NewEvent } from "../journal/events.ts";
+import { type AuditSigner, loadAuditSigner, readAuditKeys } from "./audit-keys.ts";
+import { readCheckpoints, readLeaves } from "./audit-log-queries.ts";
+import { storeSubtreeHashes } from "./audit-subtree-hashes.ts";
+import { createAuditCheckpoint } from "./create-audit-checkpoint.ts";
+import { PgliteStore } from "./pglite-store.ts";
+import { PostgresStore } from "./postgres-store.ts";
+import { reserveLeafIndexes } from "./reserve-leaf-indexes.ts";
+import type { SqlStore } from "./sql-store.ts";
+import type { SqlClient } from "./store.ts";
+import { createQueuedRun, runEnd, stepStart } from "./store-contract-fixtures.ts";
+import { verifyStoreAuditLog } from "./verify-store-audit-log.ts";
+
+type Opened = { store: SqlStore; peer: SqlStore; close: () => Promise<void> };
+
+class Rollback extends Error {}
+
+/** Append `steps` events to each of `runs` new runs, half through each store, all at once. */
+async function journalRuns(stores: readonly SqlStore[], runs: number, steps: number): Promise<string[]> {
+  return await Promise.all(
+    Array.from({ length: runs }, async (_, index) => {
+      const store = stores[index % stores.length]!;
+      const run = await createQueuedRun(store);
+      const lease = await store.acquireLease({ runId: run.runId, owner: `writer-${index}`, ttlMs: 60_000 });
+      assert.ok(lease);
+      for (let step = 1; step <= steps; step++) {
+        const events: NewEvent[] = [
+          stepStart(step),
+          { type: "step-start", payload: { step, node: `tool-${index}` } },
+        ];
+        await store.append({
+          lease,
+          events: step === steps ? [...events, runEnd(`answer ${index}`)] : events,
+        });
+      }
+      return run.runId;
+    }),
+  );
+}
+
+/** Tamper inside a transaction, verify what the transaction sees, and roll the tampering back. */
+async function verifyTampered(
+  store: SqlStore,
+  trustedKeys: Awaited<ReturnType<typeof readAuditKeys>>,
+  tamper: (tx: SqlClient) => Promise<void>,
+): Promise<Awaited<ReturnType<typeof verifyStoreAuditLog>>> {
+  let verdict: Awaited<ReturnType<typeof verifyStoreAuditLog>> | undefined;
+  await assert.rejects(
+    store.sql.transaction(async (tx) => {
+      await tamper(tx);
+      verdict = await verifyStoreAuditLog(tx, { trustedKeys });
+      throw new Rollback();
+    }),
+    Rollback,
+  );
+  return verdict!;
+}
+
+function auditLogSuite(name: string, open: () => Promise<Opened>): void {
+  describe(`the audit log on ${name}`, () => {
+    let opened: Opened;
+    let signer: AuditSigner;
+    const checkpoints: Checkpoint[] = [];
+
+    before(async () => {
+      opened = await open();
+      signer = await loadAuditSigner(opened.store.sql);
+      await journalRuns([opened.store, opened.peer], 12, 6);
+      checkpoints.push((await createAuditCheckpoint(opened.store.sql, { signer }))!);
+      // A checkpointer running while two writers append: it signs whatever had committed when it looked.
+      const [, during] = await Promise.all([
+        journalRuns([opened.store, opened.peer], 16, 8),
+        createAuditCheckpoint(opened.peer.sql, { signer }),
+      ]);
+      if (during) checkpoints.push(during);
+      checkpoints.push((await createAuditCheckpoint(opened.peer.sql, { signer }))!);
+      await journalRuns([opened.store], 3, 2);
+    });
+
+    after(async () => await opened.close());
+
+    test("numbers every event once, densely and in commit order, across two writers and a rolled-back append", async () => {
+      const { sql } = opened.store;
+      const before = Number(
+        (await sql.query<{ size: string }>("SELECT size FROM keel_audit_log")).rows[0]!.size,
+      );
+      await assert.rejects(
+        sql.transaction(async (tx) => {
+          await reserveLeafIndexes(tx, 5);
+          throw new Rollback();
+        }),
+        Rollback,
+      );
+      await journalRuns([opened.store, opened.peer], 2, 1);
+      const { rows } = await sql.query<{ place: number; run_id: string; seq: number }>(
+        "SELECT leaf_index::float8 AS place, run_id, seq FROM keel_events ORDER BY leaf_index",
+      );
+      const size = Number(
+        (await sql.query<{ size: string }>("SELECT size FROM keel_audit_log")).rows[0]!.size,
+      );
+      assert.equal(size, rows.length);
+      assert.ok(size > before);
+      for (const [index, row] of rows.entries()) {
+        assert.equal(Number(row.place), index, "no gap, not even for the rollback");
+      }
+      const lastSeq = new Map<string, number>();
+      for (const row of rows) {
+        assert.equal(row.seq, (lastSeq.get(row.run_id) ?? 0) + 1, `run ${row.run_id} appears in seq order`);
+        lastSeq.set(row.run_id, row.seq);
+      }
+    });
+
+    test("verifies end to end: events, chains, run heads, every checkpoint's root and signature", async () => {
+      const verdict = await verifyStoreAuditLog(opened.store.sql, {
+        trustedKeys: await readAuditKeys(opened.store.sql),
+      });
+      assert.deepEqual(verdict.problems, []);
+      assert.ok(verdict.ok);
+      assert.equal(verdict.checkpoints, checkpoints.length);
+      assert.equal(verdict.latest?.treeSize, checkpoints.at(-1)!.treeSize);
+      assert.ok(verdict.unsigned > 0, "events after the last checkpoint are counted as not yet signed");
+      const threaded = await verifyStoreAuditLog(opened.store.sql, { threads: 2 });
+      assert.ok(threaded.ok, JSON.stringify(threaded.problems));
+      assert.equal(threaded.leaves, verdict.leaves);
+    });
+
+    test("inclusion and consistency proofs built from the node cache verify against the signed roots", async () => {
+      const latest = checkpoints.at(-1)!;
+      const lookup = storeSubtreeHashes(opened.store.sql);
+      const root = Buffer.from(latest.rootHash, "hex");
+      for (const index of [0, 1, 15, 16, 255, 256, latest.treeSize - 1, Math.floor(latest.treeSize / 3)]) {
+        if (index >= latest.treeSize) continue;
+        const [leaf] = await readLeaves(opened.store.sql, index, index + 1);
+        const path = await buildInclusionProof(index, latest.treeSize, lookup);
+        const leafHash = hashAuditLeaf(auditLeafOfRow(leaf!).leaf);
+        assert.ok(verifyInclusion({ index, size: latest.treeSize, leafHash, path, root }), `leaf ${index}`);
+      }
+      for (let i = 1; i < checkpoints.length; i++) {
+        const [older, newer] = [checkpoints[i - 1]!, checkpoints[i]!];
+        const proof = await buildConsistencyProof(older.treeSize, newer.treeSize, lookup);
+        assert.ok(
+          verifyConsistency({
+            oldSize: older.treeSize,
+            newSize: newer.treeSize,
+            oldRoot: Buffer.from(older.rootHash, "hex"),
+            newRoot: Buffer.from(newer.rootHash, "hex"),
+            proof,
+          }),
+        );
+      }
+      assert.equal(await createAuditCheckpoint(opened.store.sql, { signer }).then(Boolean), true);
+      assert.equal(
+        await createAuditCheckpoint(opened.store.sql, { signer }),
+        null,
+        "nothing new, nothing signed",
+      );
+    });
+
+    test("detects tampering done in SQL: edits, deletions, reordering, truncation, forged checkpoints and keys", async () => {
+      const { sql } = opened.store;
+      const trustedKeys = await readAuditKeys(sql);
+      const signed = (await readCheckpoints(sql)).length;
+      const latest = Number(
+        (await sql.query<{ size: string }>("SELECT max(tree_size)::text AS size FROM keel_audit_checkpoints"))
+          .rows[0]!.size,
+      );
+      const attacker = generateKeyPairSync("ed25519");
+      let seed = 11;
+      const pick = (limit: number) => {
+        seed = (seed * 48_271) % 2_147_483_647;
+        return seed % limit;
+      };
+      const tamperings: [string, (tx: SqlClient, leaf: number) => Promise<void>][] = [
+        [
+          "edit a payload field",
+          async (tx, leaf) =>
+            void (await tx.query(
+              `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE leaf_index = $1`,
+              [leaf],
+            )),
+        ],
+        [
+          "shift a timestamp by a microsecond",
+          async (tx, leaf) =>
+            void (await tx.query(
+              "UPDATE keel_events SET at = at + interval '1 microsecond' WHERE leaf_index = $1",
+              [leaf],
+            )),
+        ],
+        [
+          "change the lease token",
+          async (tx, leaf) =>
+            void (await tx.query(
+              "UPDATE keel_events SET lease_token = lease_token + 1 WHERE leaf_index = $1",
+              [leaf],
+            )),
+        ],
+        [
+          "delete an event",
+          async (tx, leaf) => void (await tx.query("DELETE FROM keel_events WHERE leaf_index = $1", [leaf])),
+        ],
+        [
+          "delete an event and renumber the rest",
+          async (tx, leaf) => {
+            await tx.query("DELETE FROM keel_events WHERE leaf_index = $1", [leaf]);
+            await tx.query("UPDATE keel_events SET leaf_index = -leaf_index WHERE leaf_index > $1", [leaf]);
+            await tx.query("UPDATE keel_events SET leaf_index = -leaf_index - 1 WHERE leaf_index < 0");
+            await tx.query("UPDATE keel_audit_log SET size = size - 1");
+          },
+        ],
+        [
+          "swap two events",
+          async (tx, leaf) => {
+            const other = leaf === 0 ? 1 : leaf - 1;
+            await tx.query("UPDATE keel_events SET leaf_index = -1 WHERE leaf_index = $1", [leaf]);
+            await tx.query("UPDATE keel_events SET leaf_index = $1 WHERE leaf_index = $2", [leaf, other]);
+            await tx.query("UPDATE keel_events SET leaf_index = $1 WHERE leaf_index = -1", [other]);
+          },
+        ],
+        [
+          "truncate the tail and lower the counter",
+          async (tx, leaf) => {
+            await tx.query("DELETE FROM keel_events WHERE leaf_index >= $1", [leaf]);
+            await tx.query("UPDATE keel_audit_log SET size = $1", [leaf]);
+            await tx.query(
+              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(h.hash, '')
+                 FROM keel_runs AS r2 LEFT JOIN LATERAL (
+                   SELECT seq, hash FROM keel_events WHERE run_id = r2.run_id ORDER BY seq DESC LIMIT 1) AS h ON true
+                WHERE r.run_id = r2.run_id`,
+            );
+          },
+        ],
+        [
+          "alter a checkpoint's root",
+          async (tx) =>
+            void (await tx.query(
+              "UPDATE keel_audit_checkpoints SET body = regexp_replace(body, '\"rootHash\":\"(.)', '\"rootHash\":\"' || CASE WHEN substr(body, strpos(body, '\"rootHash\":\"') + 12, 1) = 'a' THEN 'b' ELSE 'a' END) WHERE tree_size = $1",
+              [latest],
+            )),
+        ],
+        [
+          "alter a checkpoint's signature",
+          async (tx) =>
+            void (await tx.query(
+              "UPDATE keel_audit_checkpoints SET signature = CASE WHEN left(signature, 1) = 'A' THEN 'B' ELSE 'A' END || substr(signature, 2) WHERE tree_size = $1",
+              [latest],
+            )),
+        ],
+        [
+          "edit an event, then re-sign every checkpoint with a new key put in the key table",
+          async (tx, leaf) => {
+            await tx.query(
+              `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE leaf_index = $1`,
+              [leaf],
+            );
+            const keyId = auditKeyId(attacker.publicKey);
+            const { rows } = await tx.query<{ tree_size: string; body: string }>(
+              "SELECT tree_size::text, body FROM keel_audit_checkpoints",
+            );
+            for (const row of rows) {
+              const body = { ...JSON.parse(row.body), keyId };
+              const forged = signCheckpoint(body, attacker.privateKey);
+              await tx.query(
+                "UPDATE keel_audit_checkpoints SET body = $1, signature = $2 WHERE tree_size = $3",
+                [forged.body, forged.signature, row.tree_size],
+              );
+            }
+          },
+        ],
+      ];
+      let trials = 0;
+      for (let round = 0; round < 3; round++) {
+        for (const [what, tamper] of tamperings) {
+          const leaf = pick(latest);
+          const verdict = await verifyTampered(
+            opened.store,
+            trustedKeys,
+            async (tx) => await tamper(tx, leaf),
+          );
+          assert.equal(verdict.ok, false, `${what} at leaf ${leaf} went unnoticed`);
+          trials++;
+        }
+      }
+      assert.equal(trials, tamperings.length * 3);
+      assert.equal(signed, (await readCheckpoints(sql)).length);
+      assert.ok((await verifyStoreAuditLog(sql, { trustedKeys })).ok, "every trial was rolled back");
+    });
+  });
+}
+
+auditLogSuite("PGlite", async () => {
+  const db = new PGlite();
+  await db.waitReady;
+  const store = new PgliteStore(db, { ownsDatabase: true });
+  await store.migrate();
+  const peer = new PgliteStore(db);
+  return { store, peer, close: async () => await store.close() };
+});
+
+// Under CI=true this throws when no server was started, failing the file rather than skipping PostgreSQL.
+const serverUrl = testDatabaseServerUrl();
+if (serverUrl === null) {
+  describe("the audit log on PostgreSQL", {
+    skip: "PostgreSQL is not installed (KEEL_TEST_DATABASE_URL is unset)",
+  }, () => {});
+} else {
+  auditLogSuite("PostgreSQL", async () => {
+    const url = await createTestDatabase(serverUrl);
+    const openOne = () => {
+      const pool = new pg.Pool({ connectionString: url, max: 6 });
+      pool.on("error", () => undefined);
+      return new PostgresStore(pool, { ownsPool: true });
+    };
+    const store = openOne();
+    await store.migrate();
+    const peer = openOne();
+    return { store, peer, close: async () => void (await Promise.all([store.close(), peer.close()])) };
+  });
+}
