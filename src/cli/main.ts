@@ -8,6 +8,7 @@ import { KeelError } from "../errors/keel-error.ts";
 import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { createApiClient, DEFAULT_URL } from "./api-client.ts";
 import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
+import { AUDIT_USAGE, auditCli } from "./audit-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
 import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
@@ -56,6 +57,7 @@ commands:
   costs [top|percentiles|rates]    spend by agent/model/phase/day, top-N runs, p50/p95/p99, rates
 ${EVAL_USAGE}
 ${APPROVALS_USAGE}
+${AUDIT_USAGE}
 ${AGENTS_USAGE}
 
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
@@ -83,6 +85,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "traces" || argv[0] === "costs") return await telemetryCommand(argv, io);
   if (argv[0] === "eval" || argv[0] === "feedback") return await evalsCli(argv, io);
   if (argv[0] === "approvals") return await approvalsCli(argv, io);
+  if (argv[0] === "audit") return await auditCli(argv, io);
   if (argv[0] === "agents") return await agentsCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>

@@ -3,6 +3,7 @@ import { createApprovalTimer } from "../approvals/expire-approvals.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { createWorker } from "../runtime/worker.ts";
 import { createAgentGovernor } from "../server/agent-policies.ts";
+import { startAuditCheckpointsFromEnv } from "../server/audit-checkpoints-config.ts";
 import { loadAgentPackages } from "../server/start-server.ts";
 import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
@@ -42,6 +43,7 @@ export async function workerCommand(options: {
     // Any number of processes may run the SLA timer: each expiry is journaled under the run's lease.
     const approvalTimer = createApprovalTimer({ store, log: io.err });
     approvalTimer.start();
+    const auditCheckpoints = await startAuditCheckpointsFromEnv({ sql: store.sql, env: io.env, log: io.err });
     io.out(`Keel worker ${worker.owner} is claiming runs (concurrency ${options.concurrency})`);
     for (const agent of agents.list())
       io.out(`  ${agent.name}@${agent.version}  model: ${modelLabels.get(agent.name)}`);
@@ -52,6 +54,7 @@ export async function workerCommand(options: {
     io.out("stopping: letting active runs reach a step boundary…");
     await approvalTimer.stop();
     await worker.stop();
+    await auditCheckpoints.stop();
     governor.close();
     return 0;
   } finally {

@@ -14,6 +14,7 @@ import type { Store } from "../store/store.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
+import { registerAuditRoutes } from "./audit-routes.ts";
 import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
@@ -159,6 +160,7 @@ export function createApp(options: AppOptions): Hono {
     registerCostRoutes(app, options.telemetry);
   }
   registerFeedbackRoutes(app, { store });
+  registerAuditRoutes(app, { store });
   registerApprovalRoutes(app, {
     store,
     agents,

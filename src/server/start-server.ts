@@ -16,6 +16,7 @@ import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import type { Store } from "../store/store.ts";
 import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
+import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
 import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { configureControlPlane } from "./control-plane-config.ts";
@@ -122,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     log,
   });
+  // Before listening: a bad KEEL_AUDIT_* setting stops the start rather than leaving a server without checkpoints.
   const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
   const app = createApp({
     registry,
@@ -147,6 +149,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   worker.start();
   const approvalTimer = createApprovalTimer({ store: options.store, log });
   approvalTimer.start();
+  const auditCheckpoints = await startAuditCheckpointsFromEnv({
+    sql: options.store.sql,
+    env: options.env,
+    log,
+  });
   // Orphans are looked for at start and hourly: an owner removed through the API pauses the agent at once.
   const orphanSweep = setInterval(() => {
     registry
@@ -178,6 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearInterval(orphanSweep);
       await approvalTimer.stop();
       await worker.stop();
+      await auditCheckpoints.stop();
       await sampling?.stop();
       await telemetry.close();
       await chatCompletions.close();

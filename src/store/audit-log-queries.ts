@@ -72,17 +72,28 @@ export async function readRunLeaves(sql: SqlClient, runId: string): Promise<Stor
 }
 
 /**
- * Every stored leaf from index `from` on, a page of `pageSize` indexes at a time, and then any rows beyond
- * `size` (which would be leaves nobody counted), so a verifier sees exactly what the table holds.
+ * Every stored leaf from index `from` on, a page of `pageSize` indexes at a time, and then (unless `withExtra` is
+ * false) any rows beyond `size`, leaves nobody counted, so a verifier sees exactly what the table holds.
  */
 export async function* leafPages(
   sql: SqlClient,
-  options: { from?: number; size: number; pageSize?: number },
+  options: { from?: number; size: number; pageSize?: number; withExtra?: boolean },
 ): AsyncGenerator<StoredLeafRow[]> {
   const pageSize = options.pageSize ?? LEAF_PAGE_SIZE;
+  // The next page is read while the caller hashes this one.
+  let next: Promise<StoredLeafRow[]> | null = null;
   for (let from = options.from ?? 0; from < options.size; from += pageSize) {
-    yield await readLeaves(sql, from, Math.min(from + pageSize, options.size));
+    const page = next ?? readLeaves(sql, from, Math.min(from + pageSize, options.size));
+    const following = from + pageSize;
+    next =
+      following < options.size
+        ? readLeaves(sql, following, Math.min(following + pageSize, options.size))
+        : null;
+    // Handled here too, so a caller that stops early leaves no unhandled rejection behind.
+    next?.catch(() => undefined);
+    yield await page;
   }
+  if (options.withExtra === false) return;
   const { rows } = await sql.query<LeafRow>(
     `SELECT ${LEAF_COLUMNS} FROM keel_events WHERE leaf_index >= $1 OR leaf_index < 0 ORDER BY leaf_index`,
     [options.size],

@@ -127,6 +127,16 @@ export function checkpointSignatureProblem(
   return ok ? null : `the signature does not verify with key ${checkpoint.keyId}`;
 }
 
+/** Whether a checkpoint's signature verifies with one given public key. */
+export function verifyCheckpointSignatureWith(checkpoint: SignedCheckpoint, publicKey: KeyObject): boolean {
+  return verify(
+    null,
+    Buffer.from(checkpoint.body, "utf8"),
+    publicKey,
+    Buffer.from(checkpoint.signature, "base64"),
+  );
+}
+
 function checkpointError(field: string, message: string): KeelError {
   return new KeelError("invalid_request", `checkpoint ${field} ${message}`, {
     issues: [{ path: field, message }],

@@ -79,7 +79,7 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
     problemCount++;
     if (problems.length < maxProblems) problems.push(problem);
   };
-  const checkpoints = readCheckpoints(options, report);
+  const checkpoints = checkCheckpointSequence(options, report);
   const sizes = checkpoints.map((checkpoint) => checkpoint.treeSize);
   const roots = new Map<number, Buffer>();
   const runs = new Map<string, { seq: number; hash: string }>();
@@ -195,9 +195,12 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
   };
 }
 
-/** Parse every checkpoint, check its signature, one log id, and that sizes and timestamps only grow. */
-function readCheckpoints(
-  options: VerifyAuditLogOptions,
+/**
+ * Parse every checkpoint, check its signature against the trusted keys, one log id, and that sizes and
+ * timestamps only grow; returns those that can be held to the tree.
+ */
+export function checkCheckpointSequence(
+  options: Pick<VerifyAuditLogOptions, "checkpoints" | "trustedKeys" | "logId">,
   report: (problem: AuditProblem) => void,
 ): Checkpoint[] {
   const read: Checkpoint[] = [];

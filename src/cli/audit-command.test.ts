@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { openStore } from "../store/open-store.ts";
+import { createQueuedRun, runEnd, stepStart } from "../store/store-contract-fixtures.ts";
+import { main } from "./main.ts";
+
+function captureIo() {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    out: (text: string) => stdout.push(text),
+    err: (text: string) => stderr.push(text),
+    env: {},
+    isTty: false,
+    stdout,
+    stderr,
+  };
+}
+
+async function keel(...argv: string[]) {
+  const io = captureIo();
+  const code = await main(["audit", ...argv], io);
+  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+}
+
+describe("keel audit", () => {
+  let dir: string;
+  let dataDir: string;
+  let keyFile: string;
+  const runIds: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "keel-audit-"));
+    dataDir = join(dir, "data");
+    keyFile = join(dir, "operator.pem");
+    const store = await openStore({ dataDir: join(dataDir, "pgdata") });
+    for (let index = 0; index < 6; index++) {
+      const run = await createQueuedRun(store, "audited-agent");
+      const lease = await store.acquireLease({ runId: run.runId, owner: "test", ttlMs: 60_000 });
+      await store.append({ lease: lease!, events: [stepStart(1), stepStart(2), runEnd(`answer ${index}`)] });
+      runIds.push(run.runId);
+    }
+    await store.close();
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("signs a checkpoint, prints the key to pin, and verifies the store against it", async () => {
+    const signed = await keel("checkpoint", "--data-dir", dataDir);
+    assert.equal(signed.code, 0, signed.err);
+    assert.match(signed.out, /✔ signed checkpoint 24 \(root [0-9a-f]{64}\) with key [0-9a-f]{16}/);
+    assert.match((await keel("checkpoint", "--data-dir", dataDir)).out, /nothing to sign/);
+    const key = await keel("public-key", "--data-dir", dataDir);
+    writeFileSync(keyFile, key.out.split("\n").slice(1).join("\n"));
+    const verified = await keel("verify", "--data-dir", dataDir, "--public-key", keyFile);
+    assert.equal(verified.code, 0, verified.err);
+    assert.match(verified.out, /✔ audit log .*: intact — 24 events in 6 runs, 1 checkpoint \(/);
+    assert.doesNotMatch(verified.out, /not pinned/);
+    assert.match((await keel("verify", "--data-dir", dataDir)).out, /keys were not pinned/);
+  });
+
+  test("exports a run and the whole log as bundles that verify without the store, and not once altered", async () => {
+    const runBundle = join(dir, "run-bundle");
+    const logBundle = join(dir, "log-bundle");
+    const exported = await keel("export", "--run", runIds[2]!, "--out", runBundle, "--data-dir", dataDir);
+    assert.equal(exported.code, 0, exported.err);
+    assert.match(exported.out, /wrote 4 events/);
+    assert.equal((await keel("export", "--out", logBundle, "--data-dir", dataDir)).code, 0);
+    assert.match(readFileSync(join(runBundle, "README.md"), "utf8"), /SHA-256\(0x00 \|\| line bytes\)/);
+    for (const bundle of [runBundle, logBundle]) {
+      const verified = await keel("verify-bundle", bundle, "--public-key", keyFile);
+      assert.equal(verified.code, 0, verified.err);
+      assert.match(verified.out, /intact/);
+    }
+    const events = join(runBundle, "events.jsonl");
+    writeFileSync(events, readFileSync(events, "utf8").replace('"answer 2"', '"answer 9"'));
+    const tampered = await keel("verify-bundle", runBundle, "--public-key", keyFile);
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.err, /✖ bundle .*: \d+ problems?/);
+    assert.match(tampered.err, /payload does not match its payloadHash/);
+    writeFileSync(join(logBundle, "proofs.json"), "{");
+    const unreadable = await keel("verify-bundle", logBundle, "--public-key", keyFile);
+    assert.equal(unreadable.code, 1);
+    assert.match(unreadable.err, /proofs.json is not JSON/);
+  });
+
+  test("names what was changed, and where, when the store was tampered with", async () => {
+    const store = await openStore({ dataDir: join(dataDir, "pgdata") });
+    await store.sql.query(
+      `UPDATE keel_events SET payload = jsonb_set(payload, '{answer}', '"rewritten"') WHERE run_id = $1 AND seq = 4`,
+      [runIds[1]],
+    );
+    await store.close();
+    const verified = await keel("verify", "--data-dir", dataDir, "--public-key", keyFile);
+    assert.equal(verified.code, 1);
+    assert.match(
+      verified.err,
+      new RegExp(`event \\(leaf \\d+, run ${runIds[1]} seq 4\\): payload does not match its payload_hash`),
+    );
+    assert.match(verified.err, /tree \(checkpoint 24\): the leaves no longer hash to checkpoint 24's root/);
+  });
+
+  test("refuses bad flags with usage and exit 2", async () => {
+    assert.equal((await keel("verify", "--threads", "lots", "--data-dir", dataDir)).code, 2);
+    assert.equal((await keel("frobnicate")).code, 2);
+    assert.match((await keel("verify-bundle")).err, /keel audit verify-bundle <DIR>/);
+  });
+});

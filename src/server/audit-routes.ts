@@ -1,0 +1,72 @@
+import type { Hono } from "hono";
+import { KeelError } from "../errors/keel-error.ts";
+import { encodeLeaf } from "../journal/audit/audit-leaf.ts";
+import { buildInclusionProof } from "../journal/audit/build-proof.ts";
+import { type Checkpoint, parseCheckpoint, rawPublicKey } from "../journal/audit/checkpoint.ts";
+import { auditLeafOfRow } from "../journal/audit/hash-leaf-page.ts";
+import { hashLeaf } from "../journal/audit/merkle-hash.ts";
+import { readAuditKeys } from "../store/audit-keys.ts";
+import { leafIndexOf, readLatestCheckpoint, readLeaves } from "../store/audit-log-queries.ts";
+import { storeSubtreeHashes } from "../store/audit-subtree-hashes.ts";
+import type { Store } from "../store/store.ts";
+
+/**
+ * The audit log over HTTP: the latest signed checkpoint with the key that signed it, and the inclusion proof of
+ * one event against it, for an auditor who holds the event (docs/security.md, "Audit log"). Who may ask, and for
+ * which runs, is the route table's business (route-access.ts).
+ */
+export function registerAuditRoutes(app: Hono, options: { store: Store }): void {
+  const { sql } = options.store;
+  const latestCheckpoint = async (): Promise<Checkpoint> => {
+    const latest = await readLatestCheckpoint(sql);
+    if (!latest) throw new KeelError("not_found", "the audit log has no checkpoint yet");
+    return parseCheckpoint(latest);
+  };
+  const presentCheckpoint = async (checkpoint: Checkpoint) => {
+    const key = (await readAuditKeys(sql)).get(checkpoint.keyId);
+    return {
+      checkpoint,
+      publicKey: key
+        ? { keyId: checkpoint.keyId, algorithm: "Ed25519", publicKey: rawPublicKey(key).toString("base64") }
+        : null,
+    };
+  };
+
+  app.get("/v1/audit/checkpoints/latest", async (context) =>
+    context.json(await presentCheckpoint(await latestCheckpoint())),
+  );
+
+  app.get("/v1/audit/proof", async (context) => {
+    const runId = context.req.query("runId");
+    const seqText = context.req.query("seq");
+    if (!runId) throw fieldError("runId", "is required");
+    if (!seqText || !/^[1-9]\d{0,8}$/.test(seqText)) throw fieldError("seq", "must be a positive integer");
+    const seq = Number(seqText);
+    const leafIndex = await leafIndexOf(sql, runId, seq);
+    if (leafIndex === null) throw new KeelError("not_found", `run ${runId} has no event ${seq}`);
+    const checkpoint = await latestCheckpoint();
+    if (leafIndex >= checkpoint.treeSize) {
+      throw new KeelError(
+        "conflict",
+        `event ${seq} of run ${runId} is leaf ${leafIndex}, after the latest checkpoint (${checkpoint.treeSize} leaves); ask again after the next one`,
+      );
+    }
+    const [row] = await readLeaves(sql, leafIndex, leafIndex + 1);
+    const leaf = encodeLeaf(auditLeafOfRow(row!).leaf);
+    const path = await buildInclusionProof(leafIndex, checkpoint.treeSize, storeSubtreeHashes(sql));
+    return context.json({
+      runId,
+      seq,
+      leafIndex,
+      treeSize: checkpoint.treeSize,
+      leaf,
+      leafHash: hashLeaf(leaf).toString("hex"),
+      path: path.map((hash) => hash.toString("hex")),
+      ...(await presentCheckpoint(checkpoint)),
+    });
+  });
+}
+
+function fieldError(field: string, message: string): KeelError {
+  return new KeelError("invalid_request", `${field} ${message}`, { issues: [{ path: field, message }] });
+}
