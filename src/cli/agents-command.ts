@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
-import { type ApiClient, createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { type ApiClient, connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
 
@@ -18,6 +18,7 @@ export const AGENTS_USAGE = `  agents list [--json]             agents served, t
 
 const OPTIONS = {
   url: { type: "string" },
+  "api-key-file": { type: "string" },
   json: { type: "boolean" },
   version: { type: "string" },
   evidence: { type: "string" },
@@ -54,8 +55,9 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       strict: true,
     });
     const [, sub, name, ...rest] = positionals;
-    const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
-    const as = () => {
+    const client = connectApiClient(io, values);
+    const as = (): Record<string, string> => {
+      if (client.authenticated) return {};
       const subject = values.as ?? io.env.KEEL_SUBJECT;
       if (!subject) throw usageError("say who makes the change: --as <you> (or KEEL_SUBJECT)", AGENTS_USAGE);
       return { "x-keel-subject": subject };

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
 import { EvalCase } from "../evals/eval-case.ts";
 import { appendCase } from "../evals/import-cases.ts";
-import { type ApiClient, createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { type ApiClient, connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
 
@@ -22,6 +22,7 @@ export const APPROVALS_USAGE = `  approvals list [--status S|all] [--team T] [--
 
 const OPTIONS = {
   url: { type: "string" },
+  "api-key-file": { type: "string" },
   json: { type: "boolean" },
   status: { type: "string" },
   team: { type: "string" },
@@ -87,7 +88,7 @@ export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<
       strict: true,
     });
     const [, sub, id] = positionals;
-    const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+    const client = connectApiClient(io, values);
     switch (sub) {
       case "list":
         return await list(client, io, values);
@@ -204,7 +205,8 @@ async function decide(
   id: string,
   values: Values,
 ): Promise<number> {
-  const subject = values.as ?? io.env.KEEL_SUBJECT;
+  // With an API key the key says who decides; without one (development mode) the command names the approver.
+  const subject = values.as ?? io.env.KEEL_SUBJECT ?? (client.authenticated ? "your API key" : undefined);
   if (!subject)
     throw usageError(
       "say who decides: --as <you> (or KEEL_SUBJECT), with --roles (or KEEL_ROLES)",
@@ -239,7 +241,7 @@ async function decide(
       ...(values.comment === undefined ? {} : { comment: values.comment }),
       ...(values.answer === undefined ? {} : { resolution: values.answer }),
     },
-    { "x-keel-subject": subject, "x-keel-roles": roles },
+    client.authenticated ? {} : { "x-keel-subject": subject, "x-keel-roles": roles },
   );
   if (values.json) io.out(JSON.stringify(result, null, 2));
   else if (result.resumed)

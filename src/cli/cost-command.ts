@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
-import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 
 export const COSTS_USAGE = `usage:
@@ -21,6 +21,7 @@ export async function costsCommand(argv: readonly string[], io: CliIo): Promise<
     strict: true,
     options: {
       url: { type: "string" },
+      "api-key-file": { type: "string" },
       json: { type: "boolean" },
       by: { type: "string" },
       agent: { type: "string" },
@@ -29,7 +30,7 @@ export async function costsCommand(argv: readonly string[], io: CliIo): Promise<
       limit: { type: "string" },
     },
   });
-  const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+  const client = connectApiClient(io, values);
   const query = new URLSearchParams();
   for (const name of ["agent", "since", "until", "limit"] as const) {
     const value = values[name];

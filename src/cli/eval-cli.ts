@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { EvalCase } from "../evals/eval-case.ts";
 import { appendCase } from "../evals/import-cases.ts";
-import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { evalCalibrateCommand } from "./eval-calibrate-command.ts";
 import { evalCommand } from "./eval-command.ts";
@@ -32,6 +32,7 @@ const OPTIONS = {
   packages: { type: "string" },
   json: { type: "boolean" },
   url: { type: "string" },
+  "api-key-file": { type: "string" },
   comment: { type: "string" },
   expected: { type: "string" },
   judge: { type: "string" },
@@ -63,7 +64,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
     if (command === "eval" && rest[0] === "import") {
       const file = values.dataset?.[0];
       if (rest.length < 2 || !file) throw usageError("keel eval import <run…> --dataset F", EVAL_USAGE);
-      const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+      const client = connectApiClient(io, values);
       for (const runId of rest.slice(1)) {
         const { case: imported } = await client.request<{ case: unknown }>(
           "GET",
@@ -101,7 +102,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
         json: values.json ?? false,
       });
     }
-    const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
+    const client = connectApiClient(io, values);
     if (rest[0] === "promote") {
       const [, feedbackId] = rest;
       const file = values.dataset?.[0];

@@ -6,13 +6,14 @@
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
 import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
-import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { connectApiClient, DEFAULT_URL } from "./api-client.ts";
 import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
 import { AUDIT_USAGE, auditCli } from "./audit-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
 import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
+import { KEYS_USAGE, keysCli } from "./keys-command.ts";
 import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
 import {
   policyReloadCommand,
@@ -59,12 +60,15 @@ ${EVAL_USAGE}
 ${APPROVALS_USAGE}
 ${AUDIT_USAGE}
 ${AGENTS_USAGE}
+${KEYS_USAGE}
 
-options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL})`;
+options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL}),
+  --api-key-file F (default $KEEL_API_KEY, or the file in $KEEL_API_KEY_FILE)`;
 
 const OPTIONS = {
   json: { type: "boolean" },
   url: { type: "string" },
+  "api-key-file": { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
   "data-dir": { type: "string" },
@@ -87,6 +91,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "approvals") return await approvalsCli(argv, io);
   if (argv[0] === "audit") return await auditCli(argv, io);
   if (argv[0] === "agents") return await agentsCli(argv, io);
+  if (argv[0] === "keys") return await keysCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;
@@ -102,8 +107,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.out(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const client = createApiClient(values.url ?? io.env.KEEL_URL ?? DEFAULT_URL);
   try {
+    const client = connectApiClient(io, values);
     switch (command) {
       case "serve":
         return await serveCommand({

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
-import { createApiClient, DEFAULT_URL } from "./api-client.ts";
+import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 
 export const TRACES_USAGE = `usage:
@@ -59,13 +59,17 @@ export async function tracesCommand(argv: readonly string[], io: CliIo): Promise
     strict: true,
     options: {
       url: { type: "string" },
+      "api-key-file": { type: "string" },
       json: { type: "boolean" },
       errors: { type: "boolean" },
       escalated: { type: "boolean" },
       ...Object.fromEntries(Object.keys(SEARCH_FLAGS).map((flag) => [flag, { type: "string" as const }])),
     },
   });
-  const client = createApiClient((values.url as string | undefined) ?? io.env.KEEL_URL ?? DEFAULT_URL);
+  const client = connectApiClient(io, {
+    url: values.url as string | undefined,
+    "api-key-file": values["api-key-file"] as string | undefined,
+  });
   const [action, target] = positionals;
   if (action === "show" && target) {
     const traces = /^[0-9a-f]{32}$/i.test(target)
