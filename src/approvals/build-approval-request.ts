@@ -27,8 +27,10 @@ export type ApprovalRequestInput = {
     dataClasses: readonly string[];
     messages: readonly ConversationTurn[];
   };
-  /** The held call (tool calls and drafts). */
+  /** The held call (tool calls and drafts; for a guard on a tool result, the call whose result was flagged). */
   call?: { callId: string; tool: string; arguments: unknown; argumentsHash: string };
+  /** For a guard: what the reviewer is shown about the flagged text, and the hash of that text the decision binds to. */
+  inspected?: { summary: unknown; textHash: string };
   reasons: readonly string[];
   policies: readonly string[];
   now: Date;
@@ -43,7 +45,11 @@ export type ApprovalRequestInput = {
 export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"approval-request"> {
   const { agent, kind, call, run, now } = input;
   const routing = routeApproval(agent, { kind, ...(call ? { tool: call.tool } : {}) });
-  const shown = call ? redactArguments(call.arguments) : undefined;
+  const shown = input.inspected
+    ? input.inspected.summary
+    : call
+      ? redactArguments(call.arguments)
+      : undefined;
   return {
     approvalId: input.approvalId ?? newApprovalId(now),
     kind,
@@ -56,8 +62,15 @@ export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"ap
     reasons: [...input.reasons],
     policies: [...input.policies],
     ...(call
-      ? { callId: call.callId, tool: call.tool, arguments: shown, argumentsHash: call.argumentsHash }
-      : {}),
+      ? {
+          callId: call.callId,
+          tool: call.tool,
+          arguments: shown,
+          argumentsHash: input.inspected?.textHash ?? call.argumentsHash,
+        }
+      : input.inspected
+        ? { arguments: shown, argumentsHash: input.inspected.textHash }
+        : {}),
     context: {
       agent: agent.name,
       agentVersion: agent.version,
@@ -93,6 +106,8 @@ function summarize(
       return `${agent} drafted ${call?.tool} ${shorten(JSON.stringify(call?.arguments) ?? "", 160)}: edit and send it, or reject it`;
     case "handoff":
       return `${agent} handed the run to a person${why}`;
+    case "guard":
+      return `${agent}: the injection guard held ${call ? `the result of ${call.tool}` : "the run's input"} for review${why}`;
     default: {
       const unreachable: never = kind;
       return String(unreachable);

@@ -59,6 +59,13 @@ export function checkDecision(
       "a handoff has no arguments to edit; resolve it with a resolution",
     );
   }
+  if (input.arguments !== undefined && request.kind === "guard") {
+    throw new KeelError(
+      "invalid_request",
+      "content held by a guard cannot be edited: approve it to let it through, or reject it to withhold it",
+      { issues: [{ path: "arguments", message: "not allowed for a guard request" }] },
+    );
+  }
   switch (input.decision) {
     case "reject":
       return { approvals: view.approvers.length, final: true };

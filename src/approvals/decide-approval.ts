@@ -158,6 +158,7 @@ function decisionEvents(
     case "approve":
       return [...events, resume];
     case "reject":
+      if (request.kind === "guard") return [...events, ...rejectedGuard(view, who, comment, resume)];
       if (request.kind === "handoff") {
         return [
           ...events,
@@ -203,4 +204,32 @@ function decisionEvents(
       throw new KeelError("invalid_request", `unknown decision ${String(unreachable)}`);
     }
   }
+}
+
+/**
+ * A person withheld content an injection guard held: a flagged tool result stays from the model (the run state
+ * swaps it for a tool error when it folds the rejection) and the run resumes; a flagged input ends the run with
+ * an explanation.
+ */
+function rejectedGuard(
+  view: ApprovalView,
+  who: string,
+  comment: string | undefined,
+  resume: NewEvent,
+): NewEvent[] {
+  if (view.request.callId !== undefined) return [resume];
+  return [
+    {
+      type: "run-end",
+      payload: {
+        status: "failed",
+        answer: `I didn't act on this request: it looked like an attempt to change how I work, and ${who} reviewed it and declined it${comment ? `: ${comment}` : "."}`,
+        error: {
+          code: "input_rejected",
+          message: `the flagged input was rejected by ${who}${comment ? `: ${comment}` : ""}`,
+        },
+        steps: view.steps,
+      },
+    },
+  ];
 }

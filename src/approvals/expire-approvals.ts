@@ -82,6 +82,33 @@ function expiryEvents(
     payload: { approvalId: request.approvalId, outcome: "denied", expiredAt },
   };
   const message = `nobody in ${view.routeTo} decided within the time allowed (by ${expiredAt}), so it was not done`;
+  if (request.kind === "guard") {
+    return {
+      outcome: "denied",
+      events: [
+        expire,
+        // An unreviewed tool result stays withheld (the run state applies the expiry); an unreviewed input ends the run.
+        request.callId !== undefined
+          ? {
+              type: "run-resume",
+              payload: {
+                reason: `approval ${request.approvalId} expired unanswered`,
+                worker: SLA_ACTOR,
+                deadlineAt: resumeDeadline(view, now).toISOString(),
+              },
+            }
+          : {
+              type: "run-end",
+              payload: {
+                status: "failed",
+                answer: `I didn't act on this request: it looked like an attempt to change how I work, and nobody in ${view.routeTo} reviewed it in time. Please contact support and mention reference ${request.approvalId}.`,
+                error: { code: "approval_expired", message },
+                steps: view.steps,
+              },
+            },
+      ],
+    };
+  }
   if (request.kind === "handoff") {
     return {
       outcome: "denied",

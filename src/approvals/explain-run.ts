@@ -13,6 +13,9 @@ const WHY: Readonly<Record<string, string>> = {
   killed: "this assistant was stopped by an operator",
   handoff_closed: "the person it was passed to closed it",
   approval_expired: "nobody decided on it in time",
+  input_blocked: "parts of it read as instructions meant to change how I work, so I did not act on it",
+  input_rejected:
+    "it looked like an attempt to change how I work, and the person who reviewed it declined it",
   not_found: "this assistant is not available right now",
 };
 
@@ -74,7 +77,7 @@ export function explainRun(events: readonly JournalEvent[]): string | null {
   }
   const wentTo = [...requests.entries()].map(
     ([id, request]) =>
-      `${request.kind === "handoff" ? "your request was passed" : `${request.tool} was sent for review`} to ${request.routeTo} (reference ${id})${request.outcome ? `, ${request.outcome}` : ""}`,
+      `${request.kind === "handoff" ? "your request was passed" : request.kind === "guard" ? `${request.tool === undefined ? "your request" : `what ${request.tool} returned`} was held for review` : `${request.tool} was sent for review`} to ${request.routeTo} (reference ${id})${request.outcome ? `, ${request.outcome}` : ""}`,
   );
   const triedText = tried.length > 0 ? ` What I tried: ${tried.join("; ")}.` : "";
   if (!end) {
@@ -82,11 +85,13 @@ export function explainRun(events: readonly JournalEvent[]): string | null {
     const request = requests.get(suspendedFor);
     if (!request) return null;
     const what =
-      request.kind === "handoff"
+      request.kind === "handoff" || (request.kind === "guard" && request.tool === undefined)
         ? "your request"
         : request.kind === "draft"
           ? `the ${request.tool} draft`
-          : `${request.tool}`;
+          : request.kind === "guard"
+            ? `what ${request.tool} returned`
+            : `${request.tool}`;
     return `Your request is waiting for ${request.routeTo} to review ${what} (reference ${suspendedFor}); they are due to answer by ${request.expiresAt}, and I'll continue as soon as they do.${triedText}`;
   }
   if (end.payload.status === "completed") return null;

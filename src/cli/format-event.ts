@@ -55,6 +55,8 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  budget ✖ ${event.payload.message}`;
     case "budget-alert":
       return `  budget ${event.payload.scope} (${event.payload.period}) reached ${Math.round(event.payload.threshold * 100)}%`;
+    case "guard-flag":
+      return `  guard ${event.payload.action} ${event.payload.where === "input" ? "input" : `${event.payload.tool} result`}: ${event.payload.classes.join(", ")} (score ${event.payload.score}, ${event.payload.rules.join(", ")})`;
     case "step-start":
     case "tool-call-propose":
     case "budget-reserve":

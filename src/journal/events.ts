@@ -107,8 +107,11 @@ const BudgetScopeRef = z.strictObject({
   limitTokens: z.number().int().nonnegative().optional(),
 });
 
-/** What a person is asked to decide: a held tool call, an outbound draft to edit and send, or a whole run handed off. */
-export const ApprovalKind = z.enum(["tool-call", "draft", "handoff"]);
+/**
+ * What a person is asked to decide: a held tool call, an outbound draft to edit and send, a whole run handed off,
+ * or content an injection guard flagged (the run's input or a tool result) before the model reads it.
+ */
+export const ApprovalKind = z.enum(["tool-call", "draft", "handoff", "guard"]);
 export type ApprovalKind = z.infer<typeof ApprovalKind>;
 
 /** How urgent an approval request is; the queue sorts by it, and an escalation raises it. */
@@ -327,6 +330,27 @@ export const EventPayloads = {
     routeTo: z.string().optional(),
     expiresAt: z.string().optional(),
     priority: ApprovalPriority.optional(),
+  }),
+  /**
+   * A guard found something in text entering the run: where (the input, or one tool call's result), what the
+   * detector scored and matched, and what was done. The text itself is not repeated: its hash binds the finding.
+   */
+  "guard-flag": z.strictObject({
+    where: z.enum(["input", "tool-result"]),
+    /** The tool call whose result was inspected (tool results only). */
+    tool: z.string().optional(),
+    callId: z.string().optional(),
+    /** Which detector and version decided, e.g. `injection@1`. */
+    detector: z.string().min(1),
+    score: z.number().min(0).max(1),
+    threshold: z.number().min(0).max(1),
+    rules: z.array(z.string()),
+    classes: z.array(z.string()),
+    /** `block`: refused or withheld; `review`: held for a person; `flag`: recorded, the run carried on. */
+    action: z.enum(["block", "review", "flag"]),
+    /** SHA-256 of the canonical JSON of the inspected text, and its length in characters. */
+    textHash: z.string().min(1),
+    textLength: z.number().int().nonnegative(),
   }),
   "run-resume": z.strictObject({
     reason: z.string(),

@@ -4,6 +4,7 @@ import { toolCallTraceParent } from "../journal/trace-context.ts";
 import { executeToolCall } from "../tools/execute-tool-call.ts";
 import { decideToolCall } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
+import { guardToolResult } from "./guard-tool-result.ts";
 import { approvalFor, requestApproval } from "./request-approval.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { ToolCallState } from "./run-state.ts";
@@ -198,22 +199,23 @@ async function startAndRun(
     );
     return;
   }
-  await journal.commit(
-    outcome.outcome === "ok"
-      ? {
-          type: "tool-call-end",
-          payload: {
-            ...base,
-            outcome: "ok",
-            result: outcome.result,
-            durationMs,
-            dataClasses: [
-              ...(tool.dataClasses && tool.dataClasses.length > 0 ? tool.dataClasses : ["internal"]),
-            ],
-          },
-        }
-      : end(base, outcome.error, durationMs),
-  );
+  if (outcome.outcome === "error") {
+    await journal.commit(end(base, outcome.error, durationMs));
+    return;
+  }
+  // The result and the guard's verdict on it are journaled in one commit, before the model can read either; the
+  // result is staged first so an approval request made for it shows the reviewer what the tool returned.
+  journal.stage({
+    type: "tool-call-end",
+    payload: {
+      ...base,
+      outcome: "ok",
+      result: outcome.result,
+      durationMs,
+      dataClasses: [...(tool.dataClasses && tool.dataClasses.length > 0 ? tool.dataClasses : ["internal"])],
+    },
+  });
+  await journal.commit(...guardToolResult({ agent, journal, signal }, call, outcome.result));
 }
 
 /** A draft tool's call not yet approved by a person for exactly these arguments. */

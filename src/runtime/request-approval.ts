@@ -13,6 +13,8 @@ export function requestApproval(
   options: {
     kind: ApprovalKind;
     call?: ToolCallState;
+    /** For a guard: what the person is shown about the flagged text, and the hash the decision binds to. */
+    inspected?: { summary: unknown; textHash: string };
     reasons: readonly string[];
     policies: readonly string[];
     now?: Date;
@@ -41,6 +43,7 @@ export function requestApproval(
           },
         }
       : {}),
+    ...(options.inspected ? { inspected: options.inspected } : {}),
     reasons: options.reasons,
     policies: options.policies,
     now: options.now ?? new Date(),
@@ -48,7 +51,7 @@ export function requestApproval(
   const waitingFor =
     options.kind === "handoff"
       ? `handed off to ${request.routeTo}`
-      : `waiting for ${options.kind === "draft" ? "a person to edit and send the draft" : "human review"} (${request.routeTo})`;
+      : `waiting for ${options.kind === "draft" ? "a person to edit and send the draft" : options.kind === "guard" ? "a person to review content the injection guard flagged" : "human review"} (${request.routeTo})`;
   return [
     { type: "approval-request", payload: request },
     {
@@ -61,7 +64,7 @@ export function requestApproval(
                 kind: options.kind,
                 callId: call.callId,
                 tool: call.tool,
-                argumentsHash: call.argumentsHash,
+                argumentsHash: options.inspected?.textHash ?? call.argumentsHash,
                 policies: [...options.policies],
                 reasons: [...options.reasons],
               },

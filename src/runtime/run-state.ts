@@ -1,4 +1,5 @@
 import type {
+  ApprovalKind,
   ErrorInfo,
   JournalEvent,
   PayloadOf,
@@ -26,7 +27,7 @@ export type PendingAction = NonNullable<PayloadOf<"run-suspend">["pendingAction"
 /** An approval request of this run as the runtime needs it: which call it holds and how it was settled. */
 export type RunApproval = {
   approvalId: string;
-  kind: "tool-call" | "draft" | "handoff";
+  kind: ApprovalKind;
   callId: string | null;
   status: "pending" | "approved" | "rejected" | "expired" | "resolved";
   /** The argument hash the final approval bound to. */
@@ -65,6 +66,8 @@ export type RunState = {
   approvals: RunApproval[];
   /** What the run's model calls have cost so far (their journaled prices); a handoff can watch the run's cap. */
   spentUsd: number;
+  /** The input guard has journaled a finding on the run's input (a clean input is checked again on resume). */
+  inputGuarded: boolean;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -91,6 +94,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     traceparent: start.payload.traceparent ?? null,
     approvals: [],
     spentUsd: 0,
+    inputGuarded: false,
   };
 }
 
@@ -169,6 +173,12 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     }
     case "policy-decision":
       return state;
+    case "guard-flag":
+      if (event.payload.where === "input") state.inputGuarded = true;
+      else if (event.payload.action === "block" && event.payload.callId !== undefined) {
+        withholdToolResult(state, event.payload.callId, "it looked like a prompt-injection attempt");
+      }
+      return state;
     // Budget events are accounting: the ledger holds the counters, and a cap that ends the run does so by run-end.
     case "budget-reserve":
     case "budget-settle":
@@ -201,12 +211,24 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
               ? "rejected"
               : "resolved";
         approval.argumentsHash = event.payload.argumentsHash ?? null;
+        if (approval.kind === "guard" && approval.status === "rejected" && approval.callId !== null) {
+          withholdToolResult(
+            state,
+            approval.callId,
+            `${event.payload.by.subject} reviewed it and withheld it`,
+          );
+        }
       }
       return state;
     }
     case "approval-expire": {
       const approval = state.approvals.find((each) => each.approvalId === event.payload.approvalId);
-      if (approval && event.payload.outcome === "denied") approval.status = "expired";
+      if (approval && event.payload.outcome === "denied") {
+        approval.status = "expired";
+        if (approval.kind === "guard" && approval.callId !== null) {
+          withholdToolResult(state, approval.callId, "nobody reviewed it in time");
+        }
+      }
       return state;
     }
     case "run-resume":
@@ -236,6 +258,26 @@ export function foldEvents(events: readonly JournalEvent[]): RunState {
   const state = initialRunState(first);
   for (const event of rest) foldEvent(state, event);
   return state;
+}
+
+/**
+ * Replace a tool result the model has not read yet with an error saying it was withheld, so the model knows the
+ * call ran but its content was kept from it. The journal keeps the real result (tool-call-end) for audit.
+ */
+function withholdToolResult(state: RunState, callId: string, why: string): void {
+  for (let index = state.messages.length - 1; index >= 0; index--) {
+    const message = state.messages[index]!;
+    if (message.role !== "tool" || message.callId !== callId) continue;
+    state.messages[index] = {
+      ...message,
+      content: {
+        code: "withheld",
+        message: `the result of ${message.tool} was withheld from you because ${why}; do not call it again to read it, and tell the user if you cannot answer without it`,
+      },
+      isError: true,
+    };
+    return;
+  }
 }
 
 function findCall(state: RunState, callId: string): ToolCallState | undefined {

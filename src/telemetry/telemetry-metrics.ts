@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { PayloadOf } from "../journal/events.ts";
 import type { SqlClient } from "../store/store.ts";
 import { DRIFT_MONITOR_AGENT, readDriftAlarm } from "./drift-alarm.ts";
-import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
+import { type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 
 /** A circuit breaker as the model gateway reports it. */
 export type BreakerReading = {
@@ -102,8 +102,8 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): T
   });
   const guardFindings = new Counter({
     name: "agent_guard_findings_total",
-    help: "Guard findings (prompt injection, PII, secrets) by agent and kind.",
-    labelNames: ["agent", "kind"],
+    help: "Guard findings by agent, detector (kind), where they were found, the action taken and the strongest class.",
+    labelNames: ["agent", "kind", "where", "action", "class"],
     registers: [registry],
   });
   const budgetAlerts = new Counter({
@@ -225,15 +225,17 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): T
           threshold: String(event.payload.threshold),
         });
         return;
-      default: {
-        const other = event as OtherEvent;
-        if (other.type === "guard-flag") {
-          guardFindings.inc({
-            agent,
-            kind: stringField(other.payload, "kind") ?? stringField(other.payload, "detector") ?? "finding",
-          });
-        }
-      }
+      case "guard-flag":
+        guardFindings.inc({
+          agent,
+          kind: event.payload.detector,
+          where: event.payload.where,
+          action: event.payload.action,
+          class: event.payload.classes[0] ?? "unknown",
+        });
+        return;
+      default:
+        return;
     }
   }
 

@@ -9,6 +9,7 @@ import { startRun } from "../../src/runtime/start-run.ts";
 import { createWorker, type Worker } from "../../src/runtime/worker.ts";
 import { ApprovalsSection, type ApprovalsSectionInput } from "../../src/spec/approvals-section.ts";
 import { GovernanceSection, type GovernanceSectionInput } from "../../src/spec/governance-section.ts";
+import { GuardsSection } from "../../src/spec/guards-section.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { RunRecord, Store } from "../../src/store/store.ts";
 import { defineTool } from "../../src/tools/tool.ts";
@@ -64,6 +65,10 @@ export async function approvalScenario(
     store?: Store;
     maxSteps?: number;
     failingLookup?: boolean;
+    /** The agent's guards section (spec input form); absent: the spec defaults. */
+    guards?: Parameters<typeof GuardsSection.parse>[0];
+    /** A note the lookup tool returns with the order, e.g. text planted in a retrieved record. */
+    lookupNote?: string;
   } = {},
 ): Promise<ApprovalScenario> {
   const store = options.store ?? (await openStore({}));
@@ -86,7 +91,11 @@ export async function approvalScenario(
     sideEffect: false,
     async execute(input) {
       if (options.failingLookup) throw new Error("the order service is down");
-      return { orderId: input.orderId, status: "delivered" };
+      return {
+        orderId: input.orderId,
+        status: "delivered",
+        ...(options.lookupNote === undefined ? {} : { note: options.lookupNote }),
+      };
     },
   });
   const sendEmail = defineTool({
@@ -117,6 +126,7 @@ export async function approvalScenario(
     owner: { team: "payments-ops", person: "dana@example.com" },
     riskTier: options.riskTier ?? 2,
     ...(options.approvals ? { approvals: ApprovalsSection.parse(options.approvals) } : {}),
+    ...(options.guards ? { guards: GuardsSection.parse(options.guards) } : {}),
   };
   const governor = createGovernor({ store: createMemoryGovernanceStore() });
   await governor.load({
