@@ -5,6 +5,7 @@ import { executeToolCall } from "../tools/execute-tool-call.ts";
 import { decideToolCall } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { guardToolResult } from "./guard-tool-result.ts";
+import { maskOutboundArguments } from "./mask-outbound-arguments.ts";
 import { approvalFor, requestApproval } from "./request-approval.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { ToolCallState } from "./run-state.ts";
@@ -173,7 +174,7 @@ async function startAndRun(
   const started = performance.now();
   const outcome = await executeToolCall({
     tool,
-    arguments: call.arguments,
+    arguments: maskOutboundArguments(tool, call.arguments, journal.redactionClasses.output),
     context: {
       runId: journal.state.runId,
       callId: call.callId,

@@ -1,44 +1,77 @@
+import type { EntityClass } from "../guards/index.ts";
 import type { JournalEvent, NewEvent } from "../journal/events.ts";
+import type { SealedArgumentsRow, SealedArgumentsStore } from "../store/sealed-arguments.ts";
 import type { Lease, Store } from "../store/store.ts";
+import { protectEvent, type RedactionPolicy } from "./protect-events.ts";
 import { foldEvent, type RunState } from "./run-state.ts";
+
+const NO_REDACTION = { journal: new Set<EntityClass>(), output: new Set<EntityClass>() };
+
+/** How a run's journal masks what it writes, and where it seals the arguments it masked. */
+export type JournalRedaction = { policy: RedactionPolicy; sealed?: SealedArgumentsStore };
 
 /**
  * A run's journal as the interpreter writes it, under the worker's lease. Events are folded into the state
  * as they are written. `stage` holds events that need not be durable yet (they are re-derived if lost) so
- * they ride on the next `commit`: a step costs one commit before its side effect and one after.
+ * they ride on the next `commit`: a step costs one commit before its side effect and one after. With redaction,
+ * events are masked before they are written and folded as written, except that a proposed call keeps its real
+ * arguments in the state; those are sealed (and written before the event that masks them).
  */
 export class RunJournal {
   readonly state: RunState;
   private readonly store: Store;
   private readonly lease: Lease;
+  private readonly redaction: JournalRedaction | undefined;
   private staged: NewEvent[] = [];
+  private sealing: SealedArgumentsRow[] = [];
 
-  constructor(options: { store: Store; lease: Lease; state: RunState }) {
+  constructor(options: { store: Store; lease: Lease; state: RunState; redaction?: JournalRedaction }) {
     this.store = options.store;
     this.lease = options.lease;
     this.state = options.state;
+    this.redaction = options.redaction;
   }
 
   /** Queue events to be written with the next commit; the state sees them at once. */
   stage(...events: NewEvent[]): void {
-    for (const event of events) {
-      this.staged.push(event);
-      foldEvent(this.state, provisional(this.state, event));
-    }
+    this.staged.push(...this.take(events));
   }
 
   /** Write staged events and these, durably, before the caller acts on them. */
   async commit(...events: NewEvent[]): Promise<JournalEvent[]> {
-    for (const event of events) foldEvent(this.state, provisional(this.state, event));
-    const batch = [...this.staged, ...events];
+    const batch = [...this.staged, ...this.take(events)];
     this.staged = [];
     if (batch.length === 0) return [];
+    if (this.sealing.length > 0 && this.redaction?.sealed) {
+      // Sealed first: a journaled proposal whose original is lost could never run after a restart.
+      await this.redaction.sealed.put(this.sealing);
+      this.sealing = [];
+    }
     return await this.store.append({ lease: this.lease, events: batch });
+  }
+
+  /** The classes masked in the journal and in what leaves the system (final answers, outbound arguments). */
+  get redactionClasses(): { journal: ReadonlySet<EntityClass>; output: ReadonlySet<EntityClass> } {
+    return this.redaction?.policy ?? NO_REDACTION;
   }
 
   /** Events staged but not yet written. */
   get pending(): number {
     return this.staged.length;
+  }
+
+  /** Mask each event, fold it into the state, and return what is to be written. */
+  private take(events: readonly NewEvent[]): NewEvent[] {
+    return events.map((event) => {
+      if (!this.redaction) {
+        foldEvent(this.state, provisional(this.state, event));
+        return event;
+      }
+      const { stored, folded, sealed } = protectEvent(event, this.redaction.policy);
+      foldEvent(this.state, provisional(this.state, folded));
+      if (sealed) this.sealing.push(sealed);
+      return stored;
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import { KeelError } from "../errors/keel-error.ts";
 import type { Principal } from "../journal/events.ts";
 import type { RunRecord, Store } from "../store/store.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
+import { protectEvent, redactionPolicyOf } from "./protect-events.ts";
 
 /** Longest input a run accepts, in characters. */
 export const MAX_INPUT_LENGTH = 100_000;
@@ -38,19 +39,26 @@ export async function startRun(options: {
     });
   }
   const now = options.now ?? new Date();
+  const runId = newRunId(now);
+  const start = {
+    agent: agent.name,
+    agentVersion: agent.version,
+    specHash: agent.versionHash,
+    input,
+    principal: options.principal,
+    startedAt: now.toISOString(),
+    deadlineAt: new Date(now.getTime() + agent.limits.runTimeout).toISOString(),
+    maxSteps: agent.limits.maxSteps,
+    ...(options.traceparent === undefined ? {} : { traceparent: options.traceparent }),
+  };
+  // The input is masked before it is journaled; the model reads the run's input from the journal, masked too.
+  const { stored } = protectEvent(
+    { type: "run-start", payload: start },
+    redactionPolicyOf({ runId, guards: agent.guards }),
+  );
   return await options.store.createRun({
-    runId: newRunId(now),
-    start: {
-      agent: agent.name,
-      agentVersion: agent.version,
-      specHash: agent.versionHash,
-      input,
-      principal: options.principal,
-      startedAt: now.toISOString(),
-      deadlineAt: new Date(now.getTime() + agent.limits.runTimeout).toISOString(),
-      maxSteps: agent.limits.maxSteps,
-      ...(options.traceparent === undefined ? {} : { traceparent: options.traceparent }),
-    },
+    runId,
+    start: stored.payload as typeof start,
     ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
   });
 }

@@ -1,13 +1,17 @@
 import { isKeelError } from "../errors/keel-error.ts";
 import type { Governor } from "../governance/governor.ts";
+import type { PayloadSealer } from "../guards/index.ts";
 import type { JournalEvent } from "../journal/events.ts";
+import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
 import type { Lease, Store } from "../store/store.ts";
 import type { AgentLookup } from "./agent-definition.ts";
 import type { Graph } from "./graph.ts";
 import { interpret } from "./interpret.ts";
+import { redactionPolicyOf } from "./protect-events.ts";
+import { restoreSealedArguments } from "./restore-sealed-arguments.ts";
 import { RunInterrupt } from "./run-interrupt.ts";
 import { RunJournal } from "./run-journal.ts";
-import { foldEvents } from "./run-state.ts";
+import { foldEvents, isFinished } from "./run-state.ts";
 import { singleAgentGraph } from "./single-agent-graph.ts";
 
 export type WorkerOptions = {
@@ -29,6 +33,12 @@ export type WorkerOptions = {
   graph?: Graph;
   /** Where the worker reports problems it cannot journal (a lost lease, a store outage). */
   log?: (message: string) => void;
+  /**
+   * Where the original arguments of calls masked in the journal are kept, encrypted, for a resume
+   * (docs/security.md). Absent: redaction still masks the journal, and a held call whose arguments were
+   * masked is refused after a restart instead of run with placeholders.
+   */
+  sealing?: { sealer: PayloadSealer; store: SealedArgumentsStore };
 };
 
 /** A worker claims runnable runs from the store and interprets them; any number may share one store. */
@@ -147,10 +157,24 @@ export function createWorker(options: WorkerOptions): Worker {
       const [events, run] = handedOver
         ? [[...handedOver], null]
         : await Promise.all([store.readEvents({ runId: lease.runId }), store.getRun(lease.runId)]);
-      const state = foldEvents(events);
-      const journal = new RunJournal({ store, lease, state });
-      if (run?.cancelRequested) controller.abort(new RunInterrupt("cancel", "cancelled by request"));
+      const sealing = options.sealing;
+      const restored = sealing
+        ? restoreSealedArguments(events, await sealing.store.read(lease.runId), sealing.sealer)
+        : events;
+      const state = foldEvents(restored);
       const agent = agents(state.agent, state.agentVersion);
+      const policy = redactionPolicyOf({
+        runId: lease.runId,
+        guards: agent?.guards,
+        sealer: sealing?.sealer,
+      });
+      const journal = new RunJournal({
+        store,
+        lease,
+        state,
+        redaction: { policy, ...(sealing ? { sealed: sealing.store } : {}) },
+      });
+      if (run?.cancelRequested) controller.abort(new RunInterrupt("cancel", "cancelled by request"));
       if (!agent) {
         await journal.commit({
           type: "run-end",
@@ -180,6 +204,8 @@ export function createWorker(options: WorkerOptions): Worker {
         });
       }
       await interpret(graph, { agent, journal, signal: controller.signal, governor });
+      // Nothing acts on a finished run's arguments again: its sealed originals go.
+      if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
     } catch (error) {
       if (isKeelError(error, "stale_lease")) {
         log(`worker ${owner}: lost run ${lease.runId} to another worker; stopped writing`);

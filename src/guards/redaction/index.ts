@@ -11,5 +11,6 @@ export {
   isPlaceholder,
   placeholderFor,
 } from "./entity-types.ts";
+export { createPayloadSealer, type PayloadSealer, type SealedPayload } from "./payload-sealer.ts";
 export { type RedactedText, redactText } from "./redact-text.ts";
 export { type RedactedValue, redactValue, type ValueFinding } from "./redact-value.ts";
