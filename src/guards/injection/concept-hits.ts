@@ -71,10 +71,10 @@ export function tokenize(
   text: string,
 ): Array<{ word: string; raw: string; offset: number; kind: "word" | "url" | "email" }> {
   const tokens: Array<{ word: string; raw: string; offset: number; kind: "word" | "url" | "email" }> = [];
-  for (const match of text.matchAll(TOKEN)) {
+  for (const match of text.matchAll(text.includes("@") ? TOKEN : TOKEN_NO_EMAIL)) {
     if (match[1] !== undefined)
       tokens.push({ word: match[1].toLowerCase(), raw: match[1], offset: match.index, kind: "url" });
-    else if (match[2] !== undefined)
+    else if (match[2])
       tokens.push({ word: match[2].toLowerCase(), raw: match[2], offset: match.index, kind: "email" });
     else {
       const raw = match[3]!;

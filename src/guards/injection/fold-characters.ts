@@ -14,7 +14,7 @@ const MIXED_WORD = new RegExp(
 );
 
 /** Whole words (and stray symbols) that contain a character outside printable ASCII: the only parts folding changes. */
-const NON_ASCII_WORD = /[A-Za-z0-9]*[^\x00-\x7F]+(?:[A-Za-z0-9]+[^\x00-\x7F]+)*[A-Za-z0-9]*/g;
+const NON_ASCII_WORD = /[A-Za-z0-9]*[^\x20-\x7E\t\n\r]+(?:[A-Za-z0-9]+[^\x20-\x7E\t\n\r]+)*[A-Za-z0-9]*/g;
 const FOLDABLE_TEST = new RegExp(`[${Object.keys(HOMOGLYPHS).join("")}]`);
 
 /** What folding changed, so the detector can count obfuscation as a signal. */
