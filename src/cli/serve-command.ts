@@ -46,6 +46,7 @@ export async function serveCommand(options: {
       host: options.host,
       port: options.port,
       log: io.err,
+      ...(databaseUrl ? {} : { secretKeyFile: resolve(options.dataDir, "secret.key") }),
     });
   } catch (error) {
     await store.close();

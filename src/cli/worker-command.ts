@@ -4,6 +4,7 @@ import { KeelError } from "../errors/keel-error.ts";
 import { createWorker } from "../runtime/worker.ts";
 import { createAgentGovernor } from "../server/agent-policies.ts";
 import { startAuditCheckpointsFromEnv } from "../server/audit-checkpoints-config.ts";
+import { sealingFromEnv } from "../server/sealing-config.ts";
 import { loadAgentPackages } from "../server/start-server.ts";
 import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
@@ -31,10 +32,12 @@ export async function workerCommand(options: {
     const packages = await importAgentPackages(options.packagesModule);
     const { agents, modelLabels, governed } = await loadAgentPackages({ store, packages, env: io.env });
     const governor = await createAgentGovernor({ store, agents: governed, log: io.err });
+    const sealing = await sealingFromEnv({ sql: store.sql, env: io.env, log: io.err });
     const worker = createWorker({
       store,
       agents: agents.lookup,
       governor,
+      ...(sealing ? { sealing } : {}),
       owner: `${hostname()}:${process.pid}:worker`,
       concurrency: options.concurrency,
       log: io.err,

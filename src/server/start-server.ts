@@ -24,6 +24,7 @@ import { createApp } from "./create-app.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
 import { registerServedAgents } from "./register-agents.ts";
 import { createSecretScrubber } from "./scrub-secrets.ts";
+import { sealingFromEnv } from "./sealing-config.ts";
 import { startTracePipeline } from "./trace-pipeline.ts";
 
 export type ServerOptions = {
@@ -34,6 +35,8 @@ export type ServerOptions = {
   port: number;
   leaseTtlMs?: number;
   log?: (message: string) => void;
+  /** Where the embedded store keeps the key that seals masked tool-call arguments (when KEEL_SECRET_KEY is unset). */
+  secretKeyFile?: string;
 };
 
 export type RunningServer = {
@@ -115,10 +118,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     agents.list().map((agent) => ({ name: agent.name, tenant: agent.tenant ?? "default" })),
   );
   await registry.sweepOrphans();
+  const sealing = await sealingFromEnv({
+    sql: options.store.sql,
+    env: options.env,
+    keyFile: options.secretKeyFile,
+    log,
+  });
   const worker = createWorker({
     store: options.store,
     agents: agents.lookup,
     governor,
+    ...(sealing ? { sealing } : {}),
     owner: `${hostname()}:${process.pid}:serve`,
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     log,
