@@ -5,11 +5,9 @@ import type { Principal } from "../journal/events.ts";
 export type IdentifyApprover = (context: Context) => Principal | null;
 
 /**
- * Pre-authentication stand-in: the approver names themself with `X-Keel-Subject`, `X-Keel-Roles` (comma
- * separated) and optionally `X-Keel-Tenant`. Anyone who can reach the API can claim any identity, exactly as
- * anyone can use the rest of this build's API; control-plane authentication (API keys) replaces this function
- * through `AppOptions.identifyApprover` without touching the approval rules, which are checked on the principal
- * it returns. See docs/approvals.md.
+ * Development mode only (no API keys, loopback only): the approver names themself with `X-Keel-Subject`,
+ * `X-Keel-Roles` (comma separated) and optionally `X-Keel-Tenant`. With API keys the key's principal decides and
+ * these headers are ignored (create-app.ts). See docs/approvals.md.
  */
 export const approverFromHeaders: IdentifyApprover = (context) => {
   const subject = context.req.header("x-keel-subject")?.trim();
