@@ -1,0 +1,335 @@
+/**
+ * `node bench/audit-verify.ts [--events 1000000] [--store pglite|postgres …] [--threads 2]`: how fast the audit
+ * log verifies, against a baseline measured in the same run.
+ *
+ * - Baseline: one SHA-256 per leaf over the same leaf bytes (`crypto.hash`), nothing else.
+ * - In memory: `verifyAuditLog` over rows already read (what `keel audit verify` does after reading): every
+ *   payload canonicalised and hashed, every link hash, every RFC 6962 leaf and node, each run's chain, every
+ *   checkpoint's root and Ed25519 signature; inline and on worker threads.
+ * - From the store: the same rows written to PGlite and/or PostgreSQL, then read alone (the floor of any verify)
+ *   and verified end to end (`verifyStoreAuditLog`, reading and hashing overlapped).
+ * - Appends with the background checkpointer on its default schedule (1,000 events or 10 s), against appends
+ *   without it.
+ */
+import { generateKeyPairSync, hash } from "node:crypto";
+import { availableParallelism, cpus, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { encodeLeaf } from "../src/journal/audit/audit-leaf.ts";
+import {
+  auditKeyId,
+  CHECKPOINT_FORMAT,
+  type SignedCheckpoint,
+  signCheckpoint,
+} from "../src/journal/audit/checkpoint.ts";
+import { fastCanonicalJson } from "../src/journal/audit/fast-canonical-json.ts";
+import { auditLeafOfRow, type StoredLeafRow } from "../src/journal/audit/hash-leaf-page.ts";
+import { hashLeaf } from "../src/journal/audit/merkle-hash.ts";
+import { TreeFrontier } from "../src/journal/audit/merkle-tree.ts";
+import { verifyAuditLog } from "../src/journal/audit/verify-audit-log.ts";
+import { GENESIS_HASH, hashEvent } from "../src/journal/hash.ts";
+import { DEFAULT_CHECKPOINT_SCHEDULE, startAuditCheckpoints } from "../src/store/audit-checkpoint-timer.ts";
+import { loadAuditSigner } from "../src/store/audit-keys.ts";
+import { leafPages } from "../src/store/audit-log-queries.ts";
+import type { SqlStore } from "../src/store/sql-store.ts";
+import { createQueuedRun, stepStart } from "../src/store/store-contract-fixtures.ts";
+import { verifyStoreAuditLog } from "../src/store/verify-store-audit-log.ts";
+import { type BenchTarget, pgliteTarget, postgresTarget } from "./bench-targets.ts";
+import { cpuShare, snapshotCpu } from "./machine-cpu.ts";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "1000000" },
+    store: { type: "string", multiple: true },
+    threads: { type: "string", default: String(availableParallelism()) },
+    "checkpoint-every": { type: "string", default: "1000" },
+  },
+});
+const EVENTS = Number(values.events);
+const THREADS = Number(values.threads);
+const CHECKPOINT_EVERY = Number(values["checkpoint-every"]);
+const RUN_SIZE = 25;
+
+console.log(
+  `keel audit verification bench: ${EVENTS.toLocaleString("en")} events, a checkpoint every ${CHECKPOINT_EVERY}`,
+);
+console.log(`${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}`);
+console.log(
+  `load average at start: ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ")} (1, 5, 15 min)`,
+);
+
+/** A journal as stored: runs of RUN_SIZE events interleaved 64 at a time, chains intact, payloads ~200 bytes. */
+function buildRows(count: number): StoredLeafRow[] {
+  const rows: StoredLeafRow[] = [];
+  const heads = new Map<string, { seq: number; hash: string }>();
+  const start = Date.UTC(2026, 10, 21);
+  for (let index = 0; index < count; index++) {
+    const block = Math.floor(index / (64 * RUN_SIZE));
+    const runId = `run_${block * 64 + (index % 64)}`;
+    const head = heads.get(runId) ?? { seq: 0, hash: GENESIS_HASH };
+    const payload = {
+      step: head.seq + 1,
+      callId: `call_${index}`,
+      tool: "get_order",
+      ok: index % 7 !== 0,
+      result: {
+        orderId: 1_000 + (index % 9_000),
+        status: "shipped",
+        items: [index % 3, index % 5],
+        carrier: "UPS",
+      },
+      durationMs: index % 250,
+    };
+    const payloadJson = fastCanonicalJson(payload);
+    const fields = {
+      runId,
+      seq: head.seq + 1,
+      type: "tool-call-end",
+      at: new Date(start + index).toISOString(),
+      payloadHash: hash("sha256", payloadJson, "hex"),
+      prevHash: head.hash,
+    };
+    const row = {
+      ...fields,
+      leafIndex: index,
+      payloadJson,
+      schemaVersion: 1,
+      hash: hashEvent(fields),
+      leaseToken: 1,
+    };
+    rows.push(row);
+    heads.set(runId, { seq: row.seq, hash: row.hash });
+  }
+  return rows;
+}
+
+function signCheckpoints(
+  rows: readonly StoredLeafRow[],
+  every: number,
+): {
+  checkpoints: SignedCheckpoint[];
+  keys: Map<string, ReturnType<typeof generateKeyPairSync>["publicKey"]>;
+} {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const keyId = auditKeyId(publicKey);
+  const frontier = new TreeFrontier();
+  const checkpoints: SignedCheckpoint[] = [];
+  for (const row of rows) {
+    frontier.append(hashLeaf(encodeLeaf(auditLeafOfRow(row).leaf)));
+    if (frontier.size % every === 0) {
+      const { body, signature } = signCheckpoint(
+        {
+          format: CHECKPOINT_FORMAT,
+          logId: "bench",
+          treeSize: frontier.size,
+          rootHash: frontier.root().toString("hex"),
+          timestamp: new Date(Date.UTC(2026, 10, 21) + frontier.size).toISOString(),
+          keyId,
+        },
+        privateKey,
+      );
+      checkpoints.push({ body, signature });
+    }
+  }
+  return { checkpoints, keys: new Map([[keyId, publicKey]]) };
+}
+
+async function* pagesOf(rows: readonly StoredLeafRow[]): AsyncGenerator<StoredLeafRow[]> {
+  for (let start = 0; start < rows.length; start += 8_192) yield rows.slice(start, start + 8_192);
+}
+
+async function timed<T>(
+  work: () => Promise<T> | T,
+): Promise<{ seconds: number; cpuPercent: number; otherPercent: number | null; result: T }> {
+  const before = snapshotCpu(null);
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1_000;
+  const share = cpuShare(before, snapshotCpu(null));
+  return { seconds, cpuPercent: share.processPercent, otherPercent: share.otherPercent, result };
+}
+
+function line(what: string, seconds: number, baseline: number, extra = ""): void {
+  const rate = Math.round(EVENTS / seconds).toLocaleString("en");
+  console.log(
+    `  ${what.padEnd(58)} ${seconds.toFixed(2).padStart(7)} s  ${rate.padStart(11)} events/s  ${(seconds / baseline).toFixed(2).padStart(6)}× baseline ${extra}`,
+  );
+}
+
+console.log("\nbuilding the journal in memory…");
+const rows = buildRows(EVENTS);
+const lines = rows.map((row) => encodeLeaf(auditLeafOfRow(row).leaf));
+const { checkpoints, keys } = signCheckpoints(rows, CHECKPOINT_EVERY);
+console.log(
+  `  ${rows.length.toLocaleString("en")} events in ${Math.ceil(EVENTS / RUN_SIZE).toLocaleString("en")} runs, ${(lines.reduce((sum, text) => sum + text.length, 0) / rows.length) | 0} leaf bytes on average, ${checkpoints.length} checkpoints`,
+);
+
+console.log("\nin memory (rows already read):");
+const baseline = await timed(() => {
+  let acc = 0;
+  for (const text of lines) acc ^= hash("sha256", text, "buffer")[0]!;
+  return acc;
+});
+line(
+  "baseline: SHA-256 of each leaf's bytes",
+  baseline.seconds,
+  baseline.seconds,
+  `(CPU ${baseline.cpuPercent.toFixed(0)}%, other load ${baseline.otherPercent?.toFixed(0)}%)`,
+);
+for (const threads of [...new Set([0, THREADS])]) {
+  const run = await timed(
+    async () =>
+      await verifyAuditLog({
+        pages: pagesOf(rows),
+        checkpoints,
+        trustedKeys: keys,
+        logId: "bench",
+        expectedSize: EVENTS,
+        threads,
+      }),
+  );
+  if (!run.result.ok) throw new Error(`verification failed: ${JSON.stringify(run.result.problems)}`);
+  line(
+    `verifyAuditLog, ${threads === 0 ? "inline (one thread)" : `${threads} worker threads`}`,
+    run.seconds,
+    baseline.seconds,
+    `(CPU ${run.cpuPercent.toFixed(0)}% of ${availableParallelism()} cores, other load ${run.otherPercent?.toFixed(0)}%)`,
+  );
+}
+
+/** Write the rows (and their runs) straight into a migrated store, with the checkpoints, as the store holds them. */
+async function fillStore(store: SqlStore): Promise<void> {
+  const runIds = [...new Set(rows.map((row) => row.runId))];
+  const lastOf = new Map<string, StoredLeafRow>();
+  for (const row of rows) lastOf.set(row.runId, row);
+  for (let start = 0; start < runIds.length; start += 5_000) {
+    const batch = runIds.slice(start, start + 5_000);
+    await store.sql.query(
+      `INSERT INTO keel_runs (run_id, agent, agent_version, status, input, principal, last_seq, last_hash)
+       SELECT run_id, 'bench', '1.0.0', 'completed', 'input', '{"subject":"bench","tenant":"default","roles":[]}'::jsonb, last_seq, last_hash
+         FROM unnest($1::text[], $2::int[], $3::text[]) AS r(run_id, last_seq, last_hash)`,
+      [batch, batch.map((runId) => lastOf.get(runId)!.seq), batch.map((runId) => lastOf.get(runId)!.hash)],
+    );
+  }
+  for (let start = 0; start < rows.length; start += 10_000) {
+    const batch = rows.slice(start, start + 10_000);
+    await store.sql.query(
+      `INSERT INTO keel_events (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
+       SELECT run_id, seq, type, at::timestamptz, payload::jsonb, 1, payload_hash, prev_hash, hash, 1, leaf_index
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+           AS e(run_id, seq, type, at, payload, payload_hash, prev_hash, hash, leaf_index)`,
+      [
+        batch.map((row) => row.runId),
+        batch.map((row) => row.seq),
+        batch.map((row) => row.type),
+        batch.map((row) => row.at),
+        batch.map((row) => row.payloadJson),
+        batch.map((row) => row.payloadHash),
+        batch.map((row) => row.prevHash),
+        batch.map((row) => row.hash),
+        batch.map((row) => row.leafIndex),
+      ],
+    );
+  }
+  await store.sql.query("UPDATE keel_audit_log SET size = $1, log_id = 'bench'", [rows.length]);
+  for (const checkpoint of checkpoints) {
+    const size = (JSON.parse(checkpoint.body) as { treeSize: number }).treeSize;
+    await store.sql.query(
+      "INSERT INTO keel_audit_checkpoints (tree_size, body, signature, frontier) VALUES ($1, $2, $3, '[]')",
+      [size, checkpoint.body, checkpoint.signature],
+    );
+  }
+}
+
+async function benchAppends(
+  store: SqlStore,
+  withCheckpoints: boolean,
+  seconds: number,
+): Promise<{ events: number; checkpoints: number }> {
+  const signer = await loadAuditSigner(store.sql);
+  let made = 0;
+  const timer = withCheckpoints
+    ? startAuditCheckpoints({
+        sql: store.sql,
+        signer,
+        schedule: DEFAULT_CHECKPOINT_SCHEDULE,
+        onCheckpoint: () => made++,
+      })
+    : null;
+  let events = 0;
+  const deadline = performance.now() + seconds * 1_000;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, worker) => {
+      while (performance.now() < deadline) {
+        const run = await createQueuedRun(store, `bench-${worker}`);
+        const lease = (await store.acquireLease({ runId: run.runId, owner: `w${worker}`, ttlMs: 60_000 }))!;
+        for (let step = 1; step <= 10 && performance.now() < deadline; step++) {
+          await store.append({ lease, events: [stepStart(step)] });
+          events++;
+        }
+      }
+    }),
+  );
+  await timer?.stop();
+  return { events, checkpoints: made };
+}
+
+const stores = values.store ?? ["pglite", "postgres"];
+for (const kind of stores) {
+  const target: BenchTarget =
+    kind === "pglite" ? pgliteTarget() : await postgresTarget(process.env.DATABASE_URL);
+  try {
+    console.log(`\n${kind} (${target.where}):`);
+    const { store, dispose } = await target.openStore();
+    try {
+      const filled = await timed(async () => await fillStore(store));
+      console.log(`  (written in ${filled.seconds.toFixed(0)} s)`);
+      const read = await timed(async () => {
+        let count = 0;
+        for await (const page of leafPages(store.sql, { size: EVENTS })) count += page.length;
+        return count;
+      });
+      line(
+        "read every leaf (no hashing)",
+        read.seconds,
+        baseline.seconds,
+        `(CPU ${read.cpuPercent.toFixed(0)}%, other load ${read.otherPercent?.toFixed(0)}%)`,
+      );
+      const verified = await timed(
+        async () => await verifyStoreAuditLog(store.sql, { threads: THREADS, trustedKeys: keys }),
+      );
+      if (!verified.result.ok)
+        throw new Error(`store verification failed: ${JSON.stringify(verified.result.problems)}`);
+      line(
+        `keel audit verify: read + verify, ${THREADS} worker threads`,
+        verified.seconds,
+        baseline.seconds,
+        `(CPU ${verified.cpuPercent.toFixed(0)}%, other load ${verified.otherPercent?.toFixed(0)}%)`,
+      );
+    } finally {
+      await dispose();
+    }
+    for (const round of [1, 2]) {
+      for (const withCheckpoints of [false, true]) {
+        const opened = await target.openStore();
+        try {
+          const seconds = 5;
+          const result = await benchAppends(opened.store, withCheckpoints, seconds);
+          console.log(
+            `  appends, 16 runs at once, round ${round}, ${withCheckpoints ? `checkpointer on its default schedule (${result.checkpoints} signed)` : "no checkpointer"}: ${Math.round(result.events / seconds).toLocaleString("en")} events/s`,
+          );
+        } finally {
+          await opened.dispose();
+        }
+      }
+    }
+  } finally {
+    await target.close();
+  }
+}
+console.log(
+  `\nload average at end: ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ")}`,
+);
