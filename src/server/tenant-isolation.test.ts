@@ -213,7 +213,11 @@ for (const backend of backends) {
             traceId: other.traces[0] ?? "0".repeat(32),
           };
           const path = access.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(target[name]!));
-          const query = access.owns?.["?agent"] ? `?agent=${other.agent}` : "";
+          const query = access.owns?.["?agent"]
+            ? `?agent=${other.agent}`
+            : access.owns?.["?runId"]
+              ? `?runId=${other.runs[0]}&seq=1`
+              : "";
           const before = await fingerprint(side === 0 ? 1 : 0);
           const response = await call(
             mine.admin,
