@@ -21,7 +21,7 @@ const ListQuery = z.strictObject({
   team: z.string().min(1).optional(),
   agent: z.string().min(1).optional(),
   tool: z.string().min(1).optional(),
-  kind: z.enum(["tool-call", "draft", "handoff"]).optional(),
+  kind: z.enum(["tool-call", "draft", "handoff", "guard"]).optional(),
   run: z.string().min(1).optional(),
   overdue: z.enum(["true", "false"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
