@@ -1,4 +1,5 @@
 import { isLeet, skeleton } from "./skeleton.ts";
+import { type Token, tokenize } from "./tokenize.ts";
 import { type Concept, VOCABULARY } from "./vocabulary.ts";
 
 /** A concept, or one of the token shapes recognised without a word list. */
@@ -17,12 +18,6 @@ export type ConceptHit = {
   leet: boolean;
 };
 
-const TOKEN =
-  /(https?:\/\/[^\s<>"'`)\]]+)|([\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)|([\p{L}\p{N}_$@]+(?:['’-][\p{L}\p{N}_$@]+)*)/gu;
-/** The same without the e-mail alternative, which costs a scan per word: used when the text has no `@`. */
-const TOKEN_NO_EMAIL = /(https?:\/\/[^\s<>"'`)\]]+)|()([\p{L}\p{N}_$]+(?:['’-][\p{L}\p{N}_$]+)*)/gu;
-/** French and Italian elision: "l'assistant" is the word "assistant". */
-const ELISION = /^(?:l|d|j|n|s|c|t|m|qu|dell|all|nell|un)['’]/i;
 /** Parts of a tool name that mark it as sensitive, as skeletons (so `de1ete_a11` and `delete_all` both match). */
 const SENSITIVE_STEM = new RegExp(
   [
@@ -56,39 +51,12 @@ const SENSITIVE_STEM = new RegExp(
 const EXFIL_QUERY =
   /(?:secret|canary|token|key|passw|prompt|conversation|history|session|cookie|email|\{[^}]*\}|\$\{|\[[A-Z_]+\])/i;
 
-/** One token of a text: its skeleton (`word`), the text as written, and where it starts. */
-export type Token = { word: string; raw: string; offset: number; kind: "word" | "url" | "email" };
-
 type Lexicon = {
   words: Map<string, Set<Concept>>;
   /** First words of phrases, so n-grams are only built where one could start. */
   starts: Set<string>;
   longest: number;
 };
-
-/** Split a text into word tokens the way rules see them: skeletons, elision removed, URLs and e-mails kept whole. */
-export function tokenize(
-  text: string,
-): Array<{ word: string; raw: string; offset: number; kind: "word" | "url" | "email" }> {
-  const tokens: Array<{ word: string; raw: string; offset: number; kind: "word" | "url" | "email" }> = [];
-  for (const match of text.matchAll(text.includes("@") ? TOKEN : TOKEN_NO_EMAIL)) {
-    if (match[1] !== undefined)
-      tokens.push({ word: match[1].toLowerCase(), raw: match[1], offset: match.index, kind: "url" });
-    else if (match[2])
-      tokens.push({ word: match[2].toLowerCase(), raw: match[2], offset: match.index, kind: "email" });
-    else {
-      const raw = match[3]!;
-      const elided = raw.includes("'") || raw.includes("’") ? raw.replace(ELISION, "") : raw;
-      tokens.push({
-        word: skeleton(elided),
-        raw,
-        offset: match.index + (raw.length - elided.length),
-        kind: "word",
-      });
-    }
-  }
-  return tokens;
-}
 
 function buildLexicon(): Lexicon {
   const words = new Map<string, Set<Concept>>();

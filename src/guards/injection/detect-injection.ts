@@ -1,11 +1,4 @@
-import {
-  type ConceptHit,
-  compactHits,
-  hitsOfTokens,
-  type Token,
-  tokenize,
-  wordHits,
-} from "./concept-hits.ts";
+import { type ConceptHit, compactHits, hitsOfTokens, wordHits } from "./concept-hits.ts";
 import {
   HIDDEN_WEIGHT,
   type InjectionClass,
@@ -23,6 +16,7 @@ import { matchSequence } from "./match-rules.ts";
 import { type NormalizedText, normalizeText, type ObfuscationSignal } from "./normalize-text.ts";
 import { insideSpans, overlapsSpans, quotedSpans } from "./quoted-spans.ts";
 import { rot13 } from "./rot13.ts";
+import { type Token, tokenize } from "./tokenize.ts";
 
 /** Which reading of the text a rule matched in. */
 export type InjectionView = "text" | "compact" | "rot13" | "decoded" | "hidden";

@@ -1,0 +1,51 @@
+/**
+ * Character classes tested one code point at a time, so the scanners can walk a text once instead of running a
+ * Unicode regular expression from every position. Each agrees exactly with the regular-expression class it names.
+ */
+
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
+/** Per BMP code unit: 0 not yet known, 1 a letter or digit, 2 neither. Filled on first sight of each character. */
+const KNOWN = new Uint8Array(0x10000);
+for (let code = 0; code < 0x80; code++) {
+  const ascii =
+    (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+  KNOWN[code] = ascii ? 1 : 2;
+}
+
+/** True when the code point is in `[\p{L}\p{N}]` (a letter or number in any script). */
+export function isLetterOrDigit(code: number): boolean {
+  if (code < 0x10000) {
+    const known = KNOWN[code]!;
+    if (known !== 0) return known === 1;
+    const answer = LETTER_OR_DIGIT.test(String.fromCharCode(code));
+    KNOWN[code] = answer ? 1 : 2;
+    return answer;
+  }
+  return LETTER_OR_DIGIT.test(String.fromCodePoint(code));
+}
+
+/** True when the UTF-16 code unit is in JavaScript's `\s` (white space and line terminators). */
+export function isSpace(code: number): boolean {
+  if (code < 0x80) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+/** True when the UTF-16 code unit is in `[A-Za-z0-9_]` (`\w` without the `u` flag). */
+export function isAsciiWord(code: number): boolean {
+  return (
+    (code >= 0x61 && code <= 0x7a) ||
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x30 && code <= 0x39) ||
+    code === 0x5f
+  );
+}
