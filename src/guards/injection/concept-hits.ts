@@ -144,7 +144,18 @@ const COMPACT_CONCEPTS: ReadonlySet<Concept> = new Set([
   "call",
 ]);
 
-function buildCompact(): { pattern: RegExp; concepts: Map<string, Set<Concept>> } {
+/**
+ * The compact view's words as a letter trie (a to z), so a run is searched in one walk per position rather than by
+ * a regular expression of several hundred alternatives.
+ */
+type CompactTrie = {
+  /** `next[node * 26 + letter]`: the child node, or 0 for none (the root is never a child). */
+  next: Int32Array;
+  /** The concepts of the word ending at each node, if one does. */
+  concepts: Array<Set<Concept> | undefined>;
+};
+
+function buildCompact(): CompactTrie {
   const concepts = new Map<string, Set<Concept>>();
   for (const [phrase, names] of LEXICON.words) {
     const squashed = phrase.replace(/[^a-z]/g, "");
@@ -155,26 +166,53 @@ function buildCompact(): { pattern: RegExp; concepts: Map<string, Set<Concept>> 
       concepts.get(squashed)!.add(name);
     }
   }
-  const alternatives = [...concepts.keys()].sort((left, right) => right.length - left.length);
-  return { pattern: new RegExp(alternatives.join("|"), "g"), concepts };
+  let size = 1;
+  for (const word of concepts.keys()) size += word.length;
+  const trie: CompactTrie = { next: new Int32Array(size * 26), concepts: new Array(size).fill(undefined) };
+  let nodes = 1;
+  for (const [word, names] of concepts) {
+    let node = 0;
+    for (let index = 0; index < word.length; index++) {
+      const slot = node * 26 + word.charCodeAt(index) - 0x61;
+      if (trie.next[slot] === 0) trie.next[slot] = nodes++;
+      node = trie.next[slot]!;
+    }
+    trie.concepts[node] = names;
+  }
+  return trie;
 }
 
 const COMPACT = buildCompact();
 
 /**
  * Concepts found in runs written without word boundaries ("ignoreallpreviousinstructions", chunked leetspeak):
- * the run is reduced to skeleton letters and searched for known words, positions counted in characters.
+ * the run is reduced to skeleton letters and searched for known words, positions counted in characters. At each
+ * position the longest known word wins and the search goes on after it.
  */
 export function compactHits(segments: readonly string[]): ConceptHit[] {
   const hits: ConceptHit[] = [];
   let base = 0;
   for (const segment of segments) {
     const letters = skeleton(segment).replace(/[^a-z]/g, "");
-    for (const match of letters.matchAll(COMPACT.pattern)) {
-      const start = base + match.index;
-      hits.push(
-        hit(COMPACT.concepts.get(match[0])!, start, start + match[0].length, start, match[0].length, false),
-      );
+    let index = 0;
+    while (index < letters.length) {
+      let node = 0;
+      let longest = 0;
+      let found: Set<Concept> | undefined;
+      for (let at = index; at < letters.length; at++) {
+        node = COMPACT.next[node * 26 + letters.charCodeAt(at) - 0x61]!;
+        if (node === 0) break;
+        const concepts = COMPACT.concepts[node];
+        if (concepts) {
+          longest = at + 1 - index;
+          found = concepts;
+        }
+      }
+      if (found) {
+        const start = base + index;
+        hits.push(hit(found, start, start + longest, start, longest, false));
+        index += longest;
+      } else index += 1;
     }
     // A wide gap keeps rules from matching across two runs.
     base += letters.length + 1_000;
