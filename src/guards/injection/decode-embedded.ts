@@ -17,8 +17,15 @@ const NAMED_ENTITIES: Readonly<Record<string, string>> = {
 const ENTITY = /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]{2,8}));/g;
 const PERCENT_RUN = /(?:%[0-9a-fA-F]{2})+/g;
 const ESCAPE = /\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\})/g;
-const BASE64 = /[A-Za-z0-9+/_-]{16,}={0,2}/g;
-const HEX = /\b(?:[0-9a-fA-F]{2}){10,}\b/g;
+/** ASCII character kinds for the blob scan: bit 1 a base64 character (`[A-Za-z0-9+/_-]`), 2 `\w`, 4 a hex digit. */
+const KIND = new Uint8Array(128);
+for (let code = 0; code < 128; code++) {
+  const char = String.fromCharCode(code);
+  KIND[code] =
+    (/[A-Za-z0-9+/_-]/.test(char) ? 1 : 0) | (/\w/.test(char) ? 2 : 0) | (/[0-9a-fA-F]/.test(char) ? 4 : 0);
+}
+const BASE64_RUN = 16;
+const HEX_RUN = 20;
 
 /** Reversible encodings undone in place, counted so heavy use can count as an obfuscation signal. */
 export type DecodedText = { text: string; entities: number; percent: number; escapes: number };
@@ -77,12 +84,42 @@ export function decodeInline(input: string): DecodedText {
  */
 export function decodeBlobs(text: string): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(BASE64)) {
-    const decoded = decodeBase64(match[0]);
+  const hex: string[] = [];
+  const length = text.length;
+  let index = 0;
+  while (index < length) {
+    const code = text.charCodeAt(index);
+    if (code >= 128 || (KIND[code]! & 1) === 0) {
+      index += 1;
+      continue;
+    }
+    // A run of base64 characters: `[A-Za-z0-9+/_-]{16,}={0,2}` matches from its start when it is long enough, and
+    // `\b(?:[0-9a-fA-F]{2}){10,}\b` matches a `\w` run inside it made only of an even number of hex digits.
+    const start = index;
+    let wordStart = index;
+    let allHex = true;
+    for (; ; index++) {
+      // Past the end, charCodeAt is NaN: kind 0 closes the run.
+      const next = text.charCodeAt(index);
+      const kind = next < 128 ? KIND[next]! : 0;
+      if ((kind & 2) === 0) {
+        if (allHex && index - wordStart >= HEX_RUN && (index - wordStart) % 2 === 0) {
+          hex.push(text.slice(wordStart, index));
+        }
+        wordStart = index + 1;
+        allHex = true;
+      } else if ((kind & 4) === 0) allHex = false;
+      if ((kind & 1) === 0) break;
+    }
+    if (index - start < BASE64_RUN) continue;
+    let end = index;
+    if (text.charCodeAt(end) === 0x3d) end += text.charCodeAt(end + 1) === 0x3d ? 2 : 1;
+    const decoded = decodeBase64(text.slice(start, end));
     if (decoded !== null) found.push(decoded);
+    index = end;
   }
-  for (const match of text.matchAll(HEX)) {
-    const decoded = readable(Buffer.from(match[0], "hex"));
+  for (const blob of hex) {
+    const decoded = readable(Buffer.from(blob, "hex"));
     if (decoded !== null) found.push(decoded);
   }
   return found;
