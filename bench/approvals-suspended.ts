@@ -18,6 +18,7 @@ import { createApp } from "../src/server/create-app.ts";
 import { openStore } from "../src/store/open-store.ts";
 import { approvalsBenchAgent } from "./approvals-fixtures.ts";
 import { type BenchTarget, pgliteTarget, postgresTarget } from "./bench-targets.ts";
+import { cpuShare, snapshotCpu } from "./machine-cpu.ts";
 import { summarizeLatencies } from "./summarize-latencies.ts";
 
 const { values } = parseArgs({
@@ -153,6 +154,7 @@ const pending = await store.listApprovals({
 });
 const toNextStep: number[] = [];
 const toResponse: number[] = [];
+const decisionCpu = snapshotCpu(target.serverPort);
 const warmUp = Math.min(50, Math.floor(pending.length / 10));
 for (const [index, approval] of pending.entries()) {
   const started = new Promise<number>((resolve) => toolStarts.set(approval.runId, resolve));
@@ -179,14 +181,31 @@ for (const [index, approval] of pending.entries()) {
     toResponse.push(answered - t0);
   }
 }
+const decisionShare = cpuShare(decisionCpu, snapshotCpu(target.serverPort));
+
+// Baseline in the same run: the floor of one HTTP round trip to the same server that reads one run.
+const toRead: number[] = [];
+for (const [index, approval] of pending.entries()) {
+  const t0 = performance.now();
+  const response = await fetch(`${url}/v1/runs/${approval.runId}`);
+  await response.arrayBuffer();
+  if (index >= warmUp) toRead.push(performance.now() - t0);
+}
 const nextStep = summarizeLatencies(toNextStep);
 const responded = summarizeLatencies(toResponse);
+const read = summarizeLatencies(toRead);
 const fmt = (value: number) => value.toFixed(2);
 console.log(
   `  approval API call → held tool call starts: p50 ${fmt(nextStep.p50)} ms, p95 ${fmt(nextStep.p95)} ms, p99 ${fmt(nextStep.p99)} ms (${nextStep.count} decisions after ${warmUp} warm-up, ${(runs - 0).toLocaleString("en")} runs in the store)`,
 );
 console.log(
   `  approval API response: p50 ${fmt(responded.p50)} ms, p95 ${fmt(responded.p95)} ms, p99 ${fmt(responded.p99)} ms`,
+);
+console.log(
+  `  baseline GET /v1/runs/{id} on the same server: p50 ${fmt(read.p50)} ms, p95 ${fmt(read.p95)} ms (approval → next step is ${(nextStep.p50 / read.p50).toFixed(1)}× its p50)`,
+);
+console.log(
+  `  CPU while deciding: machine ${decisionShare.machinePercent?.toFixed(0) ?? "?"}%, this process ${decisionShare.processPercent.toFixed(0)}%, other work ${decisionShare.otherPercent?.toFixed(0) ?? "?"}%`,
 );
 await sample(runs - pending.length);
 
@@ -206,6 +225,8 @@ const result = {
   eventsPerRun: eventCounts[0]!.n / runs,
   approvalToNextStepMs: nextStep,
   approvalResponseMs: responded,
+  baselineRunReadMs: read,
+  decisionCpu: decisionShare,
 };
 console.log(`  JS heap from the first to the last sample: ${result.heapGrowthMiB} MiB`);
 if (values.json) {
