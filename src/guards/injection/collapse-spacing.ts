@@ -1,3 +1,5 @@
+import { isAsciiWord, isSpace } from "./character-classes.ts";
+
 /** Single characters separated by single spaces: "i g n o r e". Runs are separated by two or more spaces. */
 const LETTER_SPACED = /(?<![^\s])[^\s](?: [^\s]){2,}(?![^\s])/g;
 /** Single characters separated by one repeated punctuation mark: "i.g.n.o.r.e", "i-g-n-o-r-e". */
@@ -5,11 +7,10 @@ const SEPARATOR_SPACED =
   /(?<![\p{L}\p{N}])[\p{L}\p{N}](?:([.\-_|*/·•,+~])[\p{L}\p{N}])(?:\1[\p{L}\p{N}]){4,}(?![\p{L}\p{N}])/gu;
 /** A cheap test for separator-spacing before the full pattern runs. */
 const SEPARATOR_HINT = /[A-Za-z0-9]([.\-_|*/,+~])[A-Za-z0-9]\1[A-Za-z0-9]\1[A-Za-z0-9]\1[A-Za-z0-9]/;
-/** Tokens long enough that they are probably words run together (or a blob), not one word. */
-const LONG_TOKEN = /[A-Za-z0-9_]{20,}/g;
-/** Whitespace-separated tokens, for finding runs of short chunks. */
-const TOKEN = /\S+/g;
-const CHUNK_TOKEN = /^[A-Za-z0-9]{1,6}$/;
+/** `[A-Za-z0-9_]` runs this long are probably words run together (or a blob), not one word. */
+const LONG_TOKEN = 20;
+/** Whitespace-separated tokens of at most this many ASCII letters and digits may be chunks of a phrase. */
+const CHUNK_TOKEN = 6;
 /** A phrase cut into fixed-size chunks ("1gn0 r341 1pr3") is at least this many chunks long. */
 const MIN_CHUNKS = 8;
 
@@ -33,7 +34,7 @@ export function collapseSpacing(input: string): CollapsedSpacing {
   if (/(?:^|\s)\S \S \S(?:\s|$)/.test(text)) {
     text = text.replace(LETTER_SPACED, (run) => {
       letterSpaced += 1;
-      return run.replace(/ /g, "");
+      return run.replaceAll(" ", "");
     });
     if (letterSpaced > 0) text = text.replace(/ {2,}/g, " ");
   }
@@ -43,17 +44,16 @@ export function collapseSpacing(input: string): CollapsedSpacing {
       return run.replace(/[^\p{L}\p{N}]/gu, "");
     });
   }
-  const compacted: string[] = [];
-  for (const match of text.matchAll(LONG_TOKEN)) compacted.push(match[0]);
-  compacted.push(...chunkRuns(text));
-  return { text, letterSpaced, separatorSpaced, compacted };
+  return { text, letterSpaced, separatorSpaced, compacted: compactedRuns(text) };
 }
 
 /**
- * Runs of short tokens that look like one phrase cut into chunks: mostly the same length, and many mixing letters
- * with digits (ordinary short words have no digits).
+ * Long `[A-Za-z0-9_]` runs, then runs of short tokens that look like one phrase cut into chunks: mostly the same
+ * length, and many mixing letters with digits (ordinary short words have no digits). One pass over the
+ * whitespace-separated tokens finds both.
  */
-function chunkRuns(text: string): string[] {
+function compactedRuns(text: string): string[] {
+  const long: string[] = [];
   const runs: string[] = [];
   let run: string[] = [];
   const close = () => {
@@ -66,10 +66,30 @@ function chunkRuns(text: string): string[] {
     }
     run = [];
   };
-  for (const match of text.matchAll(TOKEN)) {
-    if (CHUNK_TOKEN.test(match[0])) run.push(match[0]);
-    else close();
+  const length = text.length;
+  let index = 0;
+  while (index < length) {
+    if (isSpace(text.charCodeAt(index))) {
+      index += 1;
+      continue;
+    }
+    const start = index;
+    let wordStart = index;
+    let alphanumeric = true;
+    for (; ; index++) {
+      const code = text.charCodeAt(index);
+      const space = index >= length || isSpace(code);
+      const word = !space && isAsciiWord(code);
+      if (!word) {
+        if (index - wordStart >= LONG_TOKEN) long.push(text.slice(wordStart, index));
+        wordStart = index + 1;
+      }
+      if (space) break;
+      if (!word || code === 0x5f) alphanumeric = false;
+    }
+    if (alphanumeric && index - start <= CHUNK_TOKEN) run.push(text.slice(start, index));
+    else if (run.length > 0) close();
   }
   close();
-  return runs;
+  return [...long, ...runs];
 }
