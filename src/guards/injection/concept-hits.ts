@@ -16,7 +16,44 @@ export type ConceptHit = {
   offset: number;
   length: number;
   leet: boolean;
+  /** `concepts` as bits (see `conceptBits`), so rules test a hit with a mask instead of set lookups. */
+  low: number;
+  high: number;
 };
+
+/** A set of concepts as two 32-bit masks: there are more concepts than one mask holds. */
+export type ConceptBits = { low: number; high: number };
+
+const CONCEPT_INDEX = new Map<HitConcept, number>(
+  [
+    ...(Object.keys(VOCABULARY) as Concept[]),
+    "url" as const,
+    "exfilUrl" as const,
+    "sensitiveTool" as const,
+  ].map((concept, index) => [concept, index]),
+);
+const BITS = new WeakMap<ReadonlySet<HitConcept>, ConceptBits>();
+
+/** The masks of a set of concepts; a hit satisfies a step when their masks share a bit. */
+export function conceptBits(concepts: Iterable<HitConcept>): ConceptBits {
+  const bits = { low: 0, high: 0 };
+  for (const concept of concepts) {
+    const index = CONCEPT_INDEX.get(concept);
+    if (index === undefined) throw new RangeError(`unknown concept ${concept}`);
+    if (index < 32) bits.low |= 1 << index;
+    else bits.high |= 1 << (index - 32);
+  }
+  return bits;
+}
+
+function bitsOf(concepts: ReadonlySet<HitConcept>): ConceptBits {
+  let bits = BITS.get(concepts);
+  if (!bits) {
+    bits = conceptBits(concepts);
+    BITS.set(concepts, bits);
+  }
+  return bits;
+}
 
 /** Parts of a tool name that mark it as sensitive, as skeletons (so `de1ete_a11` and `delete_all` both match). */
 const SENSITIVE_STEM = new RegExp(
@@ -51,17 +88,17 @@ const SENSITIVE_STEM = new RegExp(
 const EXFIL_QUERY =
   /(?:secret|canary|token|key|passw|prompt|conversation|history|session|cookie|email|\{[^}]*\}|\$\{|\[[A-Z_]+\])/i;
 
+/** Phrases as a tree of words, so a phrase is followed word by word instead of built up as a string. */
+type PhraseNode = { concepts: Set<Concept> | undefined; next: Map<string, PhraseNode> };
+
 type Lexicon = {
   words: Map<string, Set<Concept>>;
-  /** First words of phrases, so n-grams are only built where one could start. */
-  starts: Set<string>;
-  longest: number;
+  /** Phrases of two or more words, by first word: n-grams are only followed where one could start. */
+  phrases: Map<string, PhraseNode>;
 };
 
 function buildLexicon(): Lexicon {
   const words = new Map<string, Set<Concept>>();
-  const starts = new Set<string>();
-  let longest = 1;
   for (const [concept, entries] of Object.entries(VOCABULARY) as Array<[Concept, readonly string[]]>) {
     for (const entry of entries) {
       const parts = tokenize(entry).map((token) => token.word);
@@ -69,14 +106,30 @@ function buildLexicon(): Lexicon {
       const key = parts.join(" ");
       if (!words.has(key)) words.set(key, new Set());
       words.get(key)!.add(concept);
-      if (parts.length > 1) starts.add(parts[0]!);
-      longest = Math.max(longest, parts.length);
     }
   }
-  return { words, starts, longest };
+  const phrases = new Map<string, PhraseNode>();
+  for (const [key, concepts] of words) {
+    const [first, ...rest] = key.split(" ");
+    if (rest.length === 0) continue;
+    let node: PhraseNode | undefined = phrases.get(first!);
+    if (!node) phrases.set(first!, (node = { concepts: undefined, next: new Map() }));
+    for (const part of rest) {
+      let child: PhraseNode | undefined = node.next.get(part);
+      if (!child) node.next.set(part, (child = { concepts: undefined, next: new Map() }));
+      node = child;
+    }
+    node.concepts = concepts;
+  }
+  return { words, phrases };
 }
 
 const LEXICON = buildLexicon();
+/** The concepts of URLs, e-mail addresses and sensitive tool names: shared, since hits only read them. */
+const URL_CONCEPTS: ReadonlySet<HitConcept> = new Set(["url", "target"]);
+const EXFIL_URL_CONCEPTS: ReadonlySet<HitConcept> = new Set(["url", "target", "exfilUrl"]);
+const TARGET_CONCEPTS: ReadonlySet<HitConcept> = new Set(["target"]);
+const SENSITIVE_TOOL_CONCEPTS: ReadonlySet<HitConcept> = new Set(["sensitiveTool"]);
 
 /**
  * The concepts a text's words express, in order: each known word or phrase (by skeleton), each URL (an exfiltration
@@ -93,29 +146,27 @@ export function hitsOfTokens(tokens: readonly Token[]): ConceptHit[] {
   for (let index = 0; index < tokens.length; index++) {
     const token = tokens[index]!;
     if (token.kind === "url") {
-      const concepts = new Set<HitConcept>(["url", "target"]);
       const query = token.raw.split("?")[1];
-      if (query !== undefined && EXFIL_QUERY.test(query)) concepts.add("exfilUrl");
+      const concepts = query !== undefined && EXFIL_QUERY.test(query) ? EXFIL_URL_CONCEPTS : URL_CONCEPTS;
       hits.push(hit(concepts, index, index + 1, token.offset, token.raw.length, false));
       continue;
     }
     if (token.kind === "email") {
-      hits.push(hit(new Set(["target"]), index, index + 1, token.offset, token.raw.length, false));
+      hits.push(hit(TARGET_CONCEPTS, index, index + 1, token.offset, token.raw.length, false));
       continue;
     }
     const single = LEXICON.words.get(token.word);
     if (single) hits.push(hit(single, index, index + 1, token.offset, token.raw.length, isLeet(token.raw)));
     if (token.word.includes("_") && SENSITIVE_STEM.test(token.word)) {
       hits.push(
-        hit(new Set(["sensitiveTool"]), index, index + 1, token.offset, token.raw.length, isLeet(token.raw)),
+        hit(SENSITIVE_TOOL_CONCEPTS, index, index + 1, token.offset, token.raw.length, isLeet(token.raw)),
       );
     }
-    if (!LEXICON.starts.has(token.word)) continue;
-    let phrase = token.word;
-    for (let size = 2; size <= LEXICON.longest && index + size <= tokens.length; size++) {
+    let phrase = LEXICON.phrases.get(token.word);
+    for (let size = 2; phrase && index + size <= tokens.length; size++) {
       const next = tokens[index + size - 1]!;
-      phrase = `${phrase} ${next.word}`;
-      const concepts = LEXICON.words.get(phrase);
+      phrase = phrase.next.get(next.word);
+      const concepts = phrase?.concepts;
       if (concepts) {
         const end = next.offset + next.raw.length;
         hits.push(hit(concepts, index, index + size, token.offset, end - token.offset, false));
@@ -228,5 +279,6 @@ function hit(
   length: number,
   leet: boolean,
 ): ConceptHit {
-  return { concepts, start, end, offset, length, leet };
+  const { low, high } = bitsOf(concepts);
+  return { concepts, start, end, offset, length, leet, low, high };
 }

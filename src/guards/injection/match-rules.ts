@@ -1,4 +1,4 @@
-import type { ConceptHit, HitConcept } from "./concept-hits.ts";
+import { type ConceptBits, type ConceptHit, conceptBits } from "./concept-hits.ts";
 import type { SequenceRule } from "./injection-rules.ts";
 
 /** Where a rule matched: the hits it used, from the first to the last. */
@@ -10,7 +10,7 @@ export type RuleMatch = { hits: ConceptHit[] };
  * for letters in compact runs).
  */
 export function matchSequence(rule: SequenceRule, hits: readonly ConceptHit[], unit = 1): RuleMatch[] {
-  const [first, ...rest] = rule.steps;
+  const [first, ...rest] = stepBits(rule);
   if (!first) return [];
   const matches: RuleMatch[] = [];
   for (let index = 0; index < hits.length; index++) {
@@ -40,7 +40,7 @@ function findNext(
   hits: readonly ConceptHit[],
   from: number,
   current: ConceptHit,
-  wanted: readonly HitConcept[],
+  wanted: ConceptBits,
   limit: number,
 ): number | null {
   for (let index = from + 1; index < hits.length; index++) {
@@ -52,7 +52,18 @@ function findNext(
   return null;
 }
 
-function satisfies(hit: ConceptHit, wanted: readonly HitConcept[]): boolean {
-  for (const concept of wanted) if (hit.concepts.has(concept)) return true;
-  return false;
+function satisfies(hit: ConceptHit, wanted: ConceptBits): boolean {
+  return (hit.low & wanted.low) !== 0 || (hit.high & wanted.high) !== 0;
+}
+
+const STEPS = new WeakMap<SequenceRule, ConceptBits[]>();
+
+/** A rule's steps as concept masks, worked out once per rule. */
+function stepBits(rule: SequenceRule): ConceptBits[] {
+  let steps = STEPS.get(rule);
+  if (!steps) {
+    steps = rule.steps.map((step) => conceptBits(step));
+    STEPS.set(rule, steps);
+  }
+  return steps;
 }
