@@ -1,5 +1,5 @@
 import { KeelError } from "../../errors/keel-error.ts";
-import { fastCanonicalJson } from "./fast-canonical-json.ts";
+import { canonicalString, fastCanonicalJson } from "./fast-canonical-json.ts";
 import { hashLeaf } from "./merkle-hash.ts";
 
 /**
@@ -39,11 +39,11 @@ export const LEAF_FIELDS = [
  */
 export function encodeLeaf(leaf: AuditLeaf, payloadJson = fastCanonicalJson(leaf.payload)): string {
   return (
-    `{"at":${fastCanonicalJson(leaf.at)},"hash":${fastCanonicalJson(leaf.hash)},` +
+    `{"at":${canonicalString(leaf.at)},"hash":${canonicalString(leaf.hash)},` +
     `"leaseToken":${fastCanonicalJson(leaf.leaseToken)},"payload":${payloadJson},` +
-    `"payloadHash":${fastCanonicalJson(leaf.payloadHash)},"prevHash":${fastCanonicalJson(leaf.prevHash)},` +
-    `"runId":${fastCanonicalJson(leaf.runId)},"schemaVersion":${fastCanonicalJson(leaf.schemaVersion)},` +
-    `"seq":${fastCanonicalJson(leaf.seq)},"type":${fastCanonicalJson(leaf.type)}}`
+    `"payloadHash":${canonicalString(leaf.payloadHash)},"prevHash":${canonicalString(leaf.prevHash)},` +
+    `"runId":${canonicalString(leaf.runId)},"schemaVersion":${fastCanonicalJson(leaf.schemaVersion)},` +
+    `"seq":${fastCanonicalJson(leaf.seq)},"type":${canonicalString(leaf.type)}}`
   );
 }
 

@@ -10,11 +10,11 @@ import { KeelError } from "../../errors/keel-error.ts";
 export function fastCanonicalJson(value: unknown): string {
   switch (typeof value) {
     case "string":
-      if (!value.isWellFormed()) throw new KeelError("invalid_request", "a string holds a lone surrogate");
-      return JSON.stringify(value);
+      return canonicalString(value);
     case "number":
       if (!Number.isFinite(value)) throw new KeelError("invalid_request", `${value} is not a JSON number`);
-      return JSON.stringify(value);
+      // For a finite number, String writes what JSON.stringify writes (ECMAScript Number::toString).
+      return String(value);
     case "boolean":
       return value ? "true" : "false";
     case "object": {
@@ -29,7 +29,7 @@ export function fastCanonicalJson(value: unknown): string {
         return `${text}]`;
       }
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
+      const keys = sortedKeys(record);
       let text = "{";
       let first = true;
       for (const key of keys) {
@@ -37,11 +37,41 @@ export function fastCanonicalJson(value: unknown): string {
         if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
         if (!first) text += ",";
         first = false;
-        text += `${fastCanonicalJson(key)}:${fastCanonicalJson(item)}`;
+        text += canonicalString(key);
+        text += ":";
+        text += fastCanonicalJson(item);
       }
       return `${text}}`;
     }
     default:
       throw new KeelError("invalid_request", `a ${typeof value} is not a JSON value`);
   }
+}
+
+// Anything JSON.stringify would escape, and any surrogate (paired ones are fine but rare, so they take the
+// slow path too); a string with none of these is written as itself between quotes.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** A string as RFC 8785 writes it; a lone surrogate cannot be written. */
+export function canonicalString(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return `"${value}"`;
+  if (!value.isWellFormed()) throw new KeelError("invalid_request", "a string holds a lone surrogate");
+  return JSON.stringify(value);
+}
+
+/** An object's keys in UTF-16 code unit order: insertion sort, as payload objects have a handful of keys. */
+function sortedKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  if (keys.length > 16) return keys.sort();
+  for (let index = 1; index < keys.length; index++) {
+    const key = keys[index]!;
+    let slot = index - 1;
+    while (slot >= 0 && keys[slot]! > key) {
+      keys[slot + 1] = keys[slot]!;
+      slot--;
+    }
+    keys[slot + 1] = key;
+  }
+  return keys;
 }
