@@ -47,9 +47,9 @@ const MICROSECONDS = /^(.*\.\d{3})(\d{3})Z$/;
  * and its RFC 6962 leaf hash, and build the page's part of the tree bottom up, one level at a time. Pure and
  * synchronous, so it runs the same in a worker thread and inline.
  *
- * Leaf and node digests are kept as 32-character latin1 strings: `crypto.hash` returns a string far more cheaply
- * than a Buffer (a Buffer result costs about as much as hashing 500 bytes), and `latin1Write` puts one back into
- * the node scratch buffer byte for byte.
+ * Leaf and node digests are kept as 32-character latin1 ("binary") strings: `crypto.hash` returns a string far
+ * more cheaply than a Buffer (a Buffer result costs about as much as hashing 500 bytes), and writing one back as
+ * latin1 puts its bytes into the node scratch buffer unchanged.
  */
 export function hashLeafPage(input: LeafPageInput): LeafPageResult {
   const { rows } = input;
@@ -60,14 +60,14 @@ export function hashLeafPage(input: LeafPageInput): LeafPageResult {
       leaves[offset] = checkAndHashRow(rows[offset]!, offset, problems);
     } catch (error) {
       problems.push({ offset, message: `the event cannot be read: ${(error as Error).message}` });
-      leaves[offset] = hash("sha256", `\u0000unreadable ${offset}`, "latin1");
+      leaves[offset] = hash("sha256", `\u0000unreadable ${offset}`, "binary");
     }
   }
   let leafHashes: Uint8Array | null = null;
   if (input.withLeafHashes) {
     const bytes = Buffer.allocUnsafe(rows.length * HASH_BYTES);
     for (let offset = 0; offset < leaves.length; offset++)
-      bytes.latin1Write(leaves[offset]!, offset * HASH_BYTES);
+      bytes.write(leaves[offset]!, offset * HASH_BYTES, "latin1");
     leafHashes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   }
   const levels = treeLevels(leaves);
@@ -88,9 +88,9 @@ function treeLevels(leaves: string[]): string[][] {
   while (below.length >= 2) {
     const above: string[] = new Array<string>(below.length >> 1);
     for (let index = 0; index < above.length; index++) {
-      scratch.latin1Write(below[2 * index]!, 1);
-      scratch.latin1Write(below[2 * index + 1]!, 1 + HASH_BYTES);
-      above[index] = hash("sha256", scratch, "latin1");
+      scratch.write(below[2 * index]!, 1, "latin1");
+      scratch.write(below[2 * index + 1]!, 1 + HASH_BYTES, "latin1");
+      above[index] = hash("sha256", scratch, "binary");
     }
     levels.push(above);
     below = above;
@@ -105,7 +105,7 @@ function peaksAt(levels: string[][], size: number): { level: number; hash: Uint8
   for (let level = levels.length - 1; level >= 0; level--) {
     const width = 2 ** level;
     if (size - start >= width) {
-      peaks.push({ level, hash: Buffer.from(levels[level]![start / width]!, "latin1") });
+      peaks.push({ level, hash: Buffer.from(levels[level]![start / width]!, "binary") });
       start += width;
     }
   }
@@ -165,6 +165,6 @@ function checkAndHashRow(row: StoredLeafRow, offset: number, problems: LeafPageP
       },
       payloadJson,
     )}`,
-    "latin1",
+    "binary",
   );
 }
