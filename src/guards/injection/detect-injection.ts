@@ -87,6 +87,18 @@ const PLAIN_COMMON = new Set([
   "that",
 ]);
 
+/** The rules that apply to each source, chosen once rather than on every inspection. */
+const RULES_BY_SOURCE: Record<InjectionSource, { rules: SequenceRule[]; patterns: PatternRule[] }> = {
+  input: rulesFor("input"),
+  "tool-result": rulesFor("tool-result"),
+};
+
+function rulesFor(source: InjectionSource): { rules: SequenceRule[]; patterns: PatternRule[] } {
+  const applies = (rule: SequenceRule | PatternRule) =>
+    rule.sources === undefined || rule.sources.includes(source);
+  return { rules: SEQUENCE_RULES.filter(applies), patterns: PATTERN_RULES.filter(applies) };
+}
+
 /**
  * Inspect a text for prompt injection: normalise it (decodings, Unicode folding, de-spacing), match the rules
  * on each view of it (words, words run together, ROT13, decoded blobs, hidden content), weigh each finding (a
@@ -149,10 +161,7 @@ function inspect(
   const result: Inspection = { findings, hidden: view === "hidden" };
   const normalized = normalizeText(input);
   for (const signal of normalized.signals) signals.add(signal);
-  const rules = SEQUENCE_RULES.filter((rule) => rule.sources === undefined || rule.sources.includes(source));
-  const patterns = PATTERN_RULES.filter(
-    (rule) => rule.sources === undefined || rule.sources.includes(source),
-  );
+  const { rules, patterns } = RULES_BY_SOURCE[source];
   const tokens = tokenize(normalized.text);
   const hits = hitsOfTokens(tokens);
   readWords(normalized, hits, rules, patterns, view, findings, signals);
