@@ -44,7 +44,47 @@ export function foldCharacters(input: string): FoldedCharacters {
   return result;
 }
 
+/** What folding one word gives and counts: the same word always folds the same way. */
+type FoldedWord = {
+  text: string;
+  invisible: number;
+  bidi: number;
+  homoglyphWords: number;
+  diacritics: boolean;
+};
+/** Words already folded: texts repeat their non-ASCII words, and each fold runs three Unicode normalisations. */
+const FOLDED_WORDS = new Map<string, FoldedWord>();
+const FOLDED_WORDS_LIMIT = 10_000;
+
 function foldWord(word: string, counts: FoldedCharacters): string {
+  let folded = FOLDED_WORDS.get(word);
+  if (!folded) {
+    const fresh: FoldedCharacters = {
+      text: "",
+      invisibleRemoved: 0,
+      bidiRemoved: 0,
+      homoglyphWords: 0,
+      diacritics: false,
+    };
+    const text = foldFresh(word, fresh);
+    folded = {
+      text,
+      invisible: fresh.invisibleRemoved,
+      bidi: fresh.bidiRemoved,
+      homoglyphWords: fresh.homoglyphWords,
+      diacritics: fresh.diacritics,
+    };
+    if (FOLDED_WORDS.size >= FOLDED_WORDS_LIMIT) FOLDED_WORDS.clear();
+    FOLDED_WORDS.set(word, folded);
+  }
+  counts.invisibleRemoved += folded.invisible;
+  counts.bidiRemoved += folded.bidi;
+  counts.homoglyphWords += folded.homoglyphWords;
+  if (folded.diacritics) counts.diacritics = true;
+  return folded.text;
+}
+
+function foldFresh(word: string, counts: FoldedCharacters): string {
   let text = word.normalize("NFKC");
   text = text.replace(INVISIBLE, () => {
     counts.invisibleRemoved += 1;
