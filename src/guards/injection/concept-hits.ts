@@ -112,11 +112,17 @@ function buildLexicon(): Lexicon {
   for (const [key, concepts] of words) {
     const [first, ...rest] = key.split(" ");
     if (rest.length === 0) continue;
-    let node: PhraseNode | undefined = phrases.get(first!);
-    if (!node) phrases.set(first!, (node = { concepts: undefined, next: new Map() }));
+    let node = phrases.get(first!);
+    if (!node) {
+      node = { concepts: undefined, next: new Map() };
+      phrases.set(first!, node);
+    }
     for (const part of rest) {
-      let child: PhraseNode | undefined = node.next.get(part);
-      if (!child) node.next.set(part, (child = { concepts: undefined, next: new Map() }));
+      let child = node.next.get(part);
+      if (!child) {
+        child = { concepts: undefined, next: new Map() };
+        node.next.set(part, child);
+      }
       node = child;
     }
     node.concepts = concepts;
