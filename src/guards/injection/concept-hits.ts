@@ -112,13 +112,13 @@ function buildLexicon(): Lexicon {
   for (const [key, concepts] of words) {
     const [first, ...rest] = key.split(" ");
     if (rest.length === 0) continue;
-    let node = phrases.get(first!);
+    let node: PhraseNode | undefined = phrases.get(first!);
     if (!node) {
       node = { concepts: undefined, next: new Map() };
       phrases.set(first!, node);
     }
     for (const part of rest) {
-      let child = node.next.get(part);
+      let child: PhraseNode | undefined = node.next.get(part);
       if (!child) {
         child = { concepts: undefined, next: new Map() };
         node.next.set(part, child);
