@@ -1,3 +1,5 @@
+import { isUtf8 } from "node:buffer";
+
 const NAMED_ENTITIES: Readonly<Record<string, string>> = {
   amp: "&",
   lt: "<",
@@ -136,7 +138,8 @@ function decodeBase64(blob: string): string | null {
 
 /** The bytes as text when they are valid UTF-8 and mostly letters, digits, spaces and punctuation. */
 function readable(bytes: Buffer): string | null {
-  if (bytes.length < 8) return null;
+  // Invalid UTF-8 would decode with replacement characters; checking first spares decoding hashes and keys.
+  if (bytes.length < 8 || !isUtf8(bytes)) return null;
   const text = bytes.toString("utf8");
   if (text.includes("\uFFFD")) return null;
   let printable = 0;
