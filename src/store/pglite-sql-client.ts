@@ -4,6 +4,7 @@ import type { SqlClient } from "./store.ts";
 /** A SqlClient over a PGlite instance (or one of its transactions). */
 export function pgliteSqlClient(db: PGlite | Transaction): SqlClient {
   return {
+    kind: "pglite",
     async query<Row>(sql: string, params: unknown[] = []) {
       const result = await db.query<Row>(sql, params);
       return { rows: result.rows };

@@ -4,6 +4,7 @@ import type { SqlClient } from "./store.ts";
 /** A SqlClient over a `pg` pool; transactions take one pooled connection for their duration. */
 export function postgresSqlClient(pool: pg.Pool | pg.PoolClient): SqlClient {
   return {
+    kind: "postgres",
     async query<Row>(sql: string, params: unknown[] = []) {
       const result = await pool.query(sql, params);
       return { rows: result.rows as Row[] };

@@ -32,6 +32,8 @@ export type RunRecord = {
 
 /** The minimal SQL surface handed to tools and examples that keep their own tables in the same database. */
 export interface SqlClient {
+  /** Which database answers, for the few queries shaped differently for one driver's costs; may be absent. */
+  readonly kind?: "pglite" | "postgres";
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
   /** Run `work` in one transaction on one connection. */
   transaction<T>(work: (sql: SqlClient) => Promise<T>): Promise<T>;
