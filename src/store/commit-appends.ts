@@ -8,7 +8,6 @@ import {
 } from "../journal/events.ts";
 import { canonicalJson, hashEvent, hashPayload } from "../journal/hash.ts";
 import { isApprovalEvent, projectApprovals } from "./project-approvals.ts";
-import { reserveLeafIndexes } from "./reserve-leaf-indexes.ts";
 import type { Lease, SqlClient } from "./store.ts";
 
 /** One caller's append: events for one run under one lease, already checked by validateNewEvents. */
@@ -93,15 +92,8 @@ export async function commitAppends(
     await projectApprovals(tx, approvalEvents, { endedWhileSuspended });
   }
   const written = [...heads].filter(([, head]) => head.changed);
-  await updateRuns(tx, written);
   // Last, because it takes the audit log's counter, which other writers wait for until this commits.
-  await insertEvents(tx, placed);
-  if (written.length > 0) {
-    // Delivered at COMMIT, so other processes wake only for events they can already read.
-    await tx.query("SELECT pg_notify('keel_events', run_id) FROM unnest($1::text[]) AS run_id", [
-      written.map(([runId]) => runId),
-    ]);
-  }
+  await writeBatch(tx, written, placed);
   return { outcomes, written: written.map(([runId]) => runId) };
 }
 
@@ -194,18 +186,39 @@ function project(head: RunHead, event: NewEvent): void {
   }
 }
 
-async function insertEvents(tx: SqlClient, placed: readonly PlacedEvent[]): Promise<void> {
+/**
+ * Write a batch in one statement (one round trip): take the audit log's next leaf indexes, advance each run's
+ * projection, insert the events with one multi-row INSERT, and notify listeners of the runs that moved — the
+ * notifications are delivered at COMMIT, so other processes wake only for events they can already read.
+ */
+async function writeBatch(
+  tx: SqlClient,
+  written: ReadonlyArray<[string, RunHead]>,
+  placed: readonly PlacedEvent[],
+): Promise<void> {
   if (placed.length === 0) return;
-  const firstLeaf = await reserveLeafIndexes(tx, placed.length);
-  // One statement for the whole batch however many rows: arrays keep the parameter count fixed.
+  // Arrays keep the parameter count fixed however many rows the batch holds.
   await tx.query(
-    `INSERT INTO keel_events
-       (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
-     SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
-            lease_token, $11::bigint + ordinality - 1
-       FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
-                   $9::text[], $10::bigint[]) WITH ORDINALITY
-         AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, ordinality)`,
+    `WITH leaf AS (
+       UPDATE keel_audit_log SET size = size + $17::bigint RETURNING size - $17::bigint AS first
+     ), runs AS (
+       UPDATE keel_runs AS r
+          SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
+              error = v.error::jsonb, updated_at = clock_timestamp()
+         FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[])
+           AS v(run_id, status, last_seq, last_hash, answer, error)
+        WHERE r.run_id = v.run_id
+        RETURNING r.run_id
+     ), events AS (
+       INSERT INTO keel_events
+         (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
+       SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
+              lease_token, (SELECT first FROM leaf) + ordinality - 1
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
+                     $9::text[], $10::bigint[]) WITH ORDINALITY
+           AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, ordinality)
+     )
+     SELECT pg_notify('keel_events', run_id) FROM runs`,
     [
       placed.map(({ event }) => event.runId),
       placed.map(({ event }) => event.seq),
@@ -217,27 +230,13 @@ async function insertEvents(tx: SqlClient, placed: readonly PlacedEvent[]): Prom
       placed.map(({ event }) => event.prevHash),
       placed.map(({ event }) => event.hash),
       placed.map(({ leaseToken }) => leaseToken),
-      firstLeaf,
-    ],
-  );
-}
-
-async function updateRuns(tx: SqlClient, written: ReadonlyArray<[string, RunHead]>): Promise<void> {
-  if (written.length === 0) return;
-  await tx.query(
-    `UPDATE keel_runs AS r
-        SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
-            error = v.error::jsonb, updated_at = clock_timestamp()
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[])
-         AS v(run_id, status, last_seq, last_hash, answer, error)
-      WHERE r.run_id = v.run_id`,
-    [
       written.map(([runId]) => runId),
       written.map(([, head]) => head.status),
       written.map(([, head]) => head.lastSeq),
       written.map(([, head]) => head.lastHash),
       written.map(([, head]) => head.answer),
       written.map(([, head]) => head.error),
+      placed.length,
     ],
   );
 }
