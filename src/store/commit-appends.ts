@@ -28,7 +28,12 @@ type RunHead = {
   changed: boolean;
 };
 
-type HeadRow = {
+/** The columns of a run row a group commit needs, for a caller that already holds the row locked. */
+export const HEAD_COLUMNS =
+  "run_id, status, last_seq, last_hash, lease_owner, lease_token, answer, error::text AS error";
+
+/** A run row's head and projection, as `HEAD_COLUMNS` selects them. */
+export type HeadRow = {
   run_id: string;
   status: RunStatus;
   last_seq: number;
@@ -52,13 +57,19 @@ export async function commitAppends(
   tx: SqlClient,
   requests: readonly AppendRequest[],
   at: string,
+  locked?: readonly HeadRow[],
 ): Promise<{ outcomes: AppendOutcome[]; written: string[] }> {
   const runIds = [...new Set(requests.map((request) => request.lease.runId))];
-  const { rows } = await tx.query<HeadRow>(
-    `SELECT run_id, status, last_seq, last_hash, lease_owner, lease_token, answer, error::text AS error
-       FROM keel_runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE`,
-    [runIds],
-  );
+  // A caller that already locked every row in this transaction (and read it back) saves the round trip.
+  const rows =
+    locked && runIds.every((runId) => locked.some((row) => row.run_id === runId))
+      ? locked
+      : (
+          await tx.query<HeadRow>(
+            `SELECT ${HEAD_COLUMNS} FROM keel_runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE`,
+            [runIds],
+          )
+        ).rows;
   const heads = new Map<string, RunHead>(
     rows.map((row) => [
       row.run_id,

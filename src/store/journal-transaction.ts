@@ -1,8 +1,7 @@
-import { commitAppends } from "./commit-appends.ts";
+import { commitAppends, HEAD_COLUMNS, type HeadRow } from "./commit-appends.ts";
 import {
   EVENT_COLUMNS,
   type EventRow,
-  LEASE_COLUMNS,
   type LeaseRow,
   toJournalEvent,
   toLease,
@@ -22,13 +21,14 @@ export async function journalTransaction<T>(
   options: JournalTransactionOptions<T>,
 ): Promise<JournalTransactionResult<T> | null> {
   return await driver.transaction(async (tx) => {
-    const taken = await tx.query<LeaseRow>(
+    // The row stays locked to COMMIT and comes back with its head, so the append below need not read it again.
+    const taken = await tx.query<LeaseRow & HeadRow>(
       `UPDATE keel_runs
           SET lease_owner = $2, lease_token = lease_token + 1,
               lease_expires_at = clock_timestamp() + $3::float8 * interval '1 millisecond'
         WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended')
           AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())
-        RETURNING ${LEASE_COLUMNS}`,
+        RETURNING ${HEAD_COLUMNS}, lease_expires_at`,
       [options.runId, options.owner, options.ttlMs],
     );
     if (!taken.rows[0]) return null;
@@ -40,7 +40,7 @@ export async function journalTransaction<T>(
     const journal = rows.map(toJournalEvent);
     const decided = options.decide(journal);
     const events = validateNewEvents(decided.events);
-    const { outcomes } = await commitAppends(tx, [{ lease, events }], new Date().toISOString());
+    const { outcomes } = await commitAppends(tx, [{ lease, events }], new Date().toISOString(), taken.rows);
     const outcome = outcomes[0]!;
     if (!outcome.ok) throw outcome.error;
     const release = typeof options.release === "function" ? options.release(decided.result) : options.release;
