@@ -77,6 +77,9 @@ const decision = (subject: string, roles: string, body: unknown): RequestInit =>
   body: JSON.stringify(body),
 });
 
+/** A credential an approver pastes into a comment by mistake. */
+const LEDGER_TOKEN = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+
 describe("an approval round trip through the HTTP API and the CLI, across a restart of keel serve", () => {
   let dataDir: string;
   let server: ChildProcess | undefined;
@@ -167,6 +170,8 @@ describe("an approval round trip through the HTTP API and the CLI, across a rest
         "lee@example.com",
         "--roles",
         "approver:support-leads",
+        "--comment",
+        `checked in the ledger with token ${LEDGER_TOKEN}`,
         "--url",
         second.url,
       ],
@@ -189,6 +194,9 @@ describe("an approval round trip through the HTTP API and the CLI, across a rest
       [approved.payload.by.subject, approved.payload.argumentsHash],
       ["lee@example.com", pending.argumentsHash],
     );
+    // What the approver wrote is masked before it is journaled, like everything else the run carries.
+    assert.equal(approved.payload.comment, "checked in the ledger with token [REDACTED:github_token]");
+    assert.equal(JSON.stringify(journal.events).includes(LEDGER_TOKEN), false);
 
     // A second approval, over HTTP or from the CLI, is refused: the request is settled.
     const again = await api<{ error: { message: string } }>(

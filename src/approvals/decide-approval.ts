@@ -30,6 +30,11 @@ export type DecideApprovalOptions = {
    * a release and a claim; when it declines, the lease is released and any worker claims the run.
    */
   handOff?: (lease: Lease, journal: readonly JournalEvent[]) => boolean;
+  /**
+   * Masks what the person wrote (comment, resolution) with the agent's redaction settings before it is journaled
+   * or becomes the run's answer; the inbox is a way into the journal like any other.
+   */
+  redactText?: (text: string, agent: { name: string; version: string }) => string;
 };
 
 /**
@@ -41,7 +46,7 @@ export type DecideApprovalOptions = {
  * in-process worker) when given, else the released lease wakes any worker, which claims it.
  */
 export async function decideApproval(options: DecideApprovalOptions): Promise<DecisionOutcome> {
-  const { store, approvalId, input } = options;
+  const { store, approvalId } = options;
   const now = options.now ?? (() => new Date());
   const owner = options.owner ?? "approvals";
   const record = await store.getApproval(approvalId);
@@ -50,6 +55,10 @@ export async function decideApproval(options: DecideApprovalOptions): Promise<De
     const by = record.decidedBy ? ` by ${record.decidedBy} at ${record.decidedAt?.toISOString()}` : "";
     throw new KeelError("conflict", `approval ${approvalId} is already ${record.status}${by}`);
   }
+  const input = redactWords(options.input, options.redactText, {
+    name: record.agent,
+    version: record.agentVersion,
+  });
   const decided = await withRunLease({
     store,
     runId: record.runId,
@@ -232,4 +241,18 @@ function rejectedGuard(
       },
     },
   ];
+}
+
+/** The decision with the person's comment and resolution masked, when a redactor is given. */
+function redactWords(
+  input: DecisionInput,
+  redact: DecideApprovalOptions["redactText"],
+  agent: { name: string; version: string },
+): DecisionInput {
+  if (!redact) return input;
+  return {
+    ...input,
+    ...(input.comment === undefined ? {} : { comment: redact(input.comment, agent) }),
+    ...(input.resolution === undefined ? {} : { resolution: redact(input.resolution, agent) }),
+  };
 }

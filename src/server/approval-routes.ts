@@ -5,7 +5,9 @@ import { foldApproval } from "../approvals/approval-view.ts";
 import { decideApproval } from "../approvals/decide-approval.ts";
 import { caseFromResolution } from "../approvals/promote-resolution.ts";
 import { KeelError } from "../errors/keel-error.ts";
+import { redactText } from "../guards/index.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import { redactionPolicyOf } from "../runtime/protect-events.ts";
 import type { Worker } from "../runtime/worker.ts";
 import type { Store } from "../store/store.ts";
 import { describeZodIssues } from "../tools/execute-tool-call.ts";
@@ -129,6 +131,10 @@ export function registerApprovalRoutes(
       now,
       owner: "api",
       ...(worker ? { handOff: (lease, journal) => worker.adopt(lease, journal) } : {}),
+      redactText: (text, agent) => {
+        const guards = agents.lookup(agent.name, agent.version)?.guards;
+        return redactText(text, redactionPolicyOf({ runId: "", guards }).output).text;
+      },
     });
     return context.json({
       ...presentDecided(outcome.record, outcome.approval, now()),
