@@ -5,26 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
-import type { CliIo } from "../src/cli/cli-io.ts";
 import { main } from "../src/cli/main.ts";
 import { EvalCase } from "../src/evals/eval-case.ts";
 import type { JournalEvent } from "../src/journal/events.ts";
 import { verifyChain } from "../src/journal/verify-chain.ts";
+import { captureIo } from "./support/capture-io.ts";
 
 const entry = new URL("../src/cli/main.ts", import.meta.url).pathname;
-
-function captureIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env,
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 /** `keel serve` on a data directory, as its own process; resolves with its URL once it listens. */
 async function serve(dataDir: string): Promise<{ process: ChildProcess; url: string }> {

@@ -3,22 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { openStore } from "../store/open-store.ts";
 import { createQueuedRun, runEnd, stepStart } from "../store/store-contract-fixtures.ts";
 import { main } from "./main.ts";
-
-function captureIo() {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text: string) => stdout.push(text),
-    err: (text: string) => stderr.push(text),
-    env: {},
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 async function keel(...argv: string[]) {
   const io = captureIo();

@@ -4,26 +4,13 @@ import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { loadDataset } from "../evals/load-dataset.ts";
 import { runEval } from "../evals/run-eval.ts";
 import type { ModelProvider } from "../models/model-provider.ts";
-import type { CliIo } from "./cli-io.ts";
 import { formatCalibration } from "./eval-calibrate-command.ts";
 import { openEvalHarness } from "./eval-harness.ts";
 import { main } from "./main.ts";
-
-function captureIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env,
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 const SMALL = `dataset: small
 cases:

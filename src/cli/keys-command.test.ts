@@ -5,25 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { startServer } from "../server/start-server.ts";
 import { openStore } from "../store/open-store.ts";
-import type { CliIo } from "./cli-io.ts";
 import { main } from "./main.ts";
 
 const entry = new URL("./main.ts", import.meta.url).pathname;
-
-function captureIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env,
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 /** Start `keel serve` on a data directory; resolves with its URL, or with its exit code and stderr if it ends. */
 async function serve(

@@ -5,21 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
-import type { CliIo } from "./cli-io.ts";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { main } from "./main.ts";
-
-function captureIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env,
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 const entry = new URL("./main.ts", import.meta.url).pathname;
 

@@ -4,21 +4,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import type { CliIo } from "./cli-io.ts";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { main } from "./main.ts";
-
-function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env: {},
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 const EXAMPLE_TESTS = join(
   import.meta.dirname,

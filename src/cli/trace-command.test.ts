@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
@@ -9,7 +10,6 @@ import { createApp } from "../server/create-app.ts";
 import { startTracePipeline, type TracePipeline } from "../server/trace-pipeline.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
-import type { CliIo } from "./cli-io.ts";
 import { main } from "./main.ts";
 
 let store: Store;
@@ -17,19 +17,6 @@ let pipeline: TracePipeline;
 let server: ServerType;
 let url: string;
 let runId: string;
-
-function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env: {},
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 async function keel(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { CliIo } from "../cli/cli-io.ts";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { main } from "../cli/main.ts";
 import { decideGate } from "../evals/decide-gate.ts";
 import { refunderAgent, refunderWorker } from "../evals/eval-fixtures.ts";
@@ -18,19 +18,6 @@ import type { Worker } from "../runtime/worker.ts";
 import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { createApp } from "./create-app.ts";
-
-function captureIo(url: string): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env: { KEEL_URL: url },
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 describe("feedback and eval-gate routes", () => {
   let store: SqlStore;
@@ -121,13 +108,13 @@ describe("feedback and eval-gate routes", () => {
 
   test("keel feedback rates a run and keel feedback promote appends the case to a dataset", async () => {
     const runId = await finishedRun("refund 45");
-    const io = captureIo(url);
+    const io = captureIo({ KEEL_URL: url });
     assert.equal(await main(["feedback", runId, "up", "--comment", "great"], io), 0, io.stderr.join("\n"));
     const id = /feedback (\d+) recorded: up/.exec(io.stdout.join("\n"))?.[1];
     assert.ok(id);
     const file = join(await mkdtemp(join(tmpdir(), "keel-feedback-")), "feedback.yaml");
     await writeFile(file, "dataset: feedback\ncases: []\n");
-    const promote = captureIo(url);
+    const promote = captureIo({ KEEL_URL: url });
     assert.equal(
       await main(["feedback", "promote", id, "--dataset", file], promote),
       0,
@@ -141,7 +128,7 @@ describe("feedback and eval-gate routes", () => {
     assert.match(await readFile(file, "utf8"), /kind: feedback/);
 
     const held = await finishedRun("refund 300");
-    const imported = captureIo(url);
+    const imported = captureIo({ KEEL_URL: url });
     assert.equal(
       await main(["eval", "import", held, "--dataset", file], imported),
       0,

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
 import { z } from "zod";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
-import type { CliIo } from "../cli/cli-io.ts";
 import { main } from "../cli/main.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
@@ -37,19 +37,6 @@ const agent = scriptedAgent({
   ],
   tools: [slow],
 });
-
-function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env: {},
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 describe("kill switches over HTTP and the keel command", () => {
   let store: Store;

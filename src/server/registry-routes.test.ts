@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
 import { supportTriage } from "../../examples/support-triage/index.ts";
-import type { CliIo } from "../cli/cli-io.ts";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { main } from "../cli/main.ts";
 import { decideGate } from "../evals/decide-gate.ts";
 import type { EvalRunResult } from "../evals/eval-result.ts";
@@ -13,19 +13,6 @@ import type { Store } from "../store/store.ts";
 import { createApp } from "./create-app.ts";
 import { registerServedAgents } from "./register-agents.ts";
 import { loadAgentPackages } from "./start-server.ts";
-
-function captureIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    env,
-    isTty: false,
-    stdout,
-    stderr,
-  };
-}
 
 describe("the registry over HTTP and keel agents, with active agents required", () => {
   let store: Store;

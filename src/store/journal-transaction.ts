@@ -1,11 +1,5 @@
 import { commitAppends, HEAD_COLUMNS, type HeadRow } from "./commit-appends.ts";
-import {
-  EVENT_COLUMNS,
-  type EventRow,
-  type LeaseRow,
-  toJournalEvent,
-  toLease,
-} from "./run-rows.ts";
+import { EVENT_COLUMNS, type EventRow, type LeaseRow, toJournalEvent, toLease } from "./run-rows.ts";
 import type { JournalTransactionOptions, JournalTransactionResult } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
