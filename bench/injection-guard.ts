@@ -6,11 +6,10 @@
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { detectInjection } from "../src/guards/index.ts";
-import { cpuShare, snapshotCpu } from "./machine-cpu.ts";
+import { announceMachine, reportMachineLoad } from "./machine-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -93,15 +92,7 @@ function measure(texts: readonly string[], work: (text: string) => unknown): { w
   };
 }
 
-console.log(
-  `injection guard throughput: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}`,
-);
-console.log(
-  `load average at start: ${loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ")} (1, 5, 15 min)`,
-);
-const before = snapshotCpu(null);
+const before = announceMachine("injection guard throughput");
 console.log(
   "\n| text | detector wall ms/KB | detector CPU ms/KB | SHA-256 CPU ms/KB | ratio (CPU) | target ≤ 0.1 ms/KB (CPU) |",
 );
@@ -113,12 +104,4 @@ for (const { name, texts } of cases) {
     `| ${name} | ${detector.wall.toFixed(3)} | ${detector.cpu.toFixed(3)} | ${baseline.cpu.toFixed(4)} | ${(detector.cpu / baseline.cpu).toFixed(0)}× | ${detector.cpu <= 0.1 ? "met" : "missed"} |`,
   );
 }
-const share = cpuShare(before, snapshotCpu(null));
-console.log(
-  `\nmachine CPU during the run: ${share.machinePercent?.toFixed(0) ?? "?"}% of all cores, this process ${share.processPercent.toFixed(0)}%, other work ${share.otherPercent?.toFixed(0) ?? "?"}%`,
-);
-console.log(
-  `load average at end: ${loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ")}`,
-);
+reportMachineLoad(before);

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 
 /** CPU counters at one moment, in milliseconds; null fields where this machine cannot tell (not Linux). */
 export type CpuSnapshot = {
@@ -95,4 +95,27 @@ function serverCpuMs(port: number): number | null {
   } catch {
     return null;
   }
+}
+
+const loadAverage = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
+
+/** Print what a micro-benchmark runs on and how loaded the machine is; returns the snapshot to close it with. */
+export function announceMachine(title: string): CpuSnapshot {
+  console.log(
+    `${title}: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}`,
+  );
+  console.log(`load average at start: ${loadAverage()} (1, 5, 15 min)`);
+  return snapshotCpu(null);
+}
+
+/** Print how busy the machine was since `announceMachine`, and the load average at the end. */
+export function reportMachineLoad(before: CpuSnapshot): void {
+  const share = cpuShare(before, snapshotCpu(null));
+  console.log(
+    `\nmachine CPU during the run: ${share.machinePercent?.toFixed(0) ?? "?"}% of all cores, this process ${share.processPercent.toFixed(0)}%, other work ${share.otherPercent?.toFixed(0) ?? "?"}%`,
+  );
+  console.log(`load average at end: ${loadAverage()}`);
 }

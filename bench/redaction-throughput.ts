@@ -7,12 +7,11 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { type EntityClass, redactText, redactValue } from "../src/guards/index.ts";
 import type { NewEvent } from "../src/journal/events.ts";
 import { protectEvent, redactionPolicyOf } from "../src/runtime/protect-events.ts";
-import { cpuShare, snapshotCpu } from "./machine-cpu.ts";
+import { announceMachine, reportMachineLoad } from "./machine-cpu.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "2" } } });
 const seconds = Number(values.seconds);
@@ -89,15 +88,7 @@ const row = (name: string, subject: Measured, baselines: Array<[string, Measured
     )
     .join("; ")} |`;
 
-console.log(
-  `redaction throughput: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}`,
-);
-console.log(
-  `load average at start: ${loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ")} (1, 5, 15 min)`,
-);
-const before = snapshotCpu(null);
+const before = announceMachine("redaction throughput");
 console.log(
   "\n| payload | redaction MB/s (CPU) | redaction CPU ms/KB | baselines in the same run (redaction cost ×) |",
 );
@@ -154,12 +145,4 @@ const perEvent = measure([event], eventBytes, (input) => protectEvent(input, pol
 console.log(
   `\nprotectEvent on a tool-call-end with a ${(eventBytes / 1_024).toFixed(1)} KB result (default policy, secrets): ${(((perEvent.cpuMsPerKb * eventBytes) / 1_024) * 1_000).toFixed(0)} µs CPU per event`,
 );
-const share = cpuShare(before, snapshotCpu(null));
-console.log(
-  `\nmachine CPU during the run: ${share.machinePercent?.toFixed(0) ?? "?"}% of all cores, this process ${share.processPercent.toFixed(0)}%, other work ${share.otherPercent?.toFixed(0) ?? "?"}%`,
-);
-console.log(
-  `load average at end: ${loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ")}`,
-);
+reportMachineLoad(before);
