@@ -87,7 +87,7 @@ export async function auditCli(argv: readonly string[], io: CliIo): Promise<numb
           const out = resolve(values.out ?? `keel-audit-${values.run ?? "log"}-${bundle.manifest.treeSize}`);
           await writeBundle(out, bundle);
           io.out(
-            `✔ wrote ${bundle.manifest.events} events, ${bundle.checkpoints.length} checkpoints and proofs to ${out}`,
+            `✔ wrote ${bundle.manifest.events} events, ${bundle.checkpoints.length} checkpoint${bundle.checkpoints.length === 1 ? "" : "s"} and proofs to ${out}`,
           );
           io.out(`  verify: keel audit verify-bundle ${out} --public-key <the operator's key>`);
           return 0;
@@ -173,7 +173,7 @@ function printVerdict(
   pinned: boolean,
   seconds: number,
 ): void {
-  const counts = `${verdict.leaves.toLocaleString("en")} events in ${verdict.runs.toLocaleString("en")} runs, ${verdict.checkpoints} checkpoint${verdict.checkpoints === 1 ? "" : "s"}`;
+  const counts = `${verdict.leaves.toLocaleString("en")} events in ${verdict.runs.toLocaleString("en")} run${verdict.runs === 1 ? "" : "s"}, ${verdict.checkpoints} checkpoint${verdict.checkpoints === 1 ? "" : "s"}`;
   if (verdict.ok) {
     const latest = verdict.latest;
     io.out(`✔ ${what}: intact — ${counts} (${seconds.toFixed(2)} s)`);
