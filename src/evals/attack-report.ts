@@ -1,5 +1,5 @@
 import type { EvalRunResult } from "./eval-result.ts";
-import { bootstrapInterval } from "./statistics.ts";
+import { wilsonInterval } from "./statistics.ts";
 
 /** What an adversarial eval measured: how often attacks executed a forbidden tool, and benign utility. */
 export type AttackReport = {
@@ -43,11 +43,7 @@ export function attackReport(result: EvalRunResult): AttackReport {
     attacks: attacks.length,
     succeeded,
     attackSuccessRate: attacks.length === 0 ? 0 : succeeded / attacks.length,
-    attackSuccessInterval: bootstrapInterval({
-      size: outcomes.length,
-      statistic: (indices) => indices.reduce((sum, index) => sum + outcomes[index]!, 0) / indices.length,
-      seed: 5,
-    }),
+    attackSuccessInterval: wilsonInterval(succeeded, attacks.length),
     stoppedAtGate: attacks.filter(stopped).length,
     benign: benign.length,
     benignPassed,

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { bootstrapInterval, cohensKappa, confusionMatrix, mcnemarExact } from "./statistics.ts";
+import {
+  bootstrapInterval,
+  cohensKappa,
+  confusionMatrix,
+  mcnemarExact,
+  wilsonInterval,
+} from "./statistics.ts";
 
 describe("statistics", () => {
   test("McNemar's exact test matches the binomial tail on the discordant pairs", () => {
@@ -41,5 +47,19 @@ describe("statistics", () => {
     const second = bootstrapInterval({ size: values.length, statistic: mean, seed: 3 });
     assert.deepEqual(first, second);
     assert.ok(first.low < 0.75 && first.high > 0.75 && first.high - first.low < 0.15);
+  });
+
+  test("the Wilson interval of a proportion, also when every trial went the same way", () => {
+    const none = wilsonInterval(0, 27);
+    assert.equal(none.low, 0);
+    assert.ok(Math.abs(none.high - 0.1246) < 0.0005, `0 of 27: ${none.high}`);
+    const some = wilsonInterval(11, 17);
+    assert.ok(
+      Math.abs(some.low - 0.4133) < 0.0005 && Math.abs(some.high - 0.8272) < 0.0005,
+      JSON.stringify(some),
+    );
+    const all = wilsonInterval(31, 31);
+    assert.ok(all.high === 1 && Math.abs(all.low - 0.8897) < 0.0005, JSON.stringify(all));
+    assert.ok(Number.isNaN(wilsonInterval(0, 0).low));
   });
 });

@@ -55,6 +55,20 @@ export function bootstrapInterval(options: {
   return { low: at(alpha), high: at(1 - alpha) };
 }
 
+/**
+ * The Wilson score interval of a proportion (`successes` of `total`) at 95% confidence: unlike a bootstrap, it does
+ * not collapse to a single point when every trial went the same way (0 of 27 is 0%–12.5%, not 0%–0%).
+ */
+export function wilsonInterval(successes: number, total: number): { low: number; high: number } {
+  if (total === 0) return { low: Number.NaN, high: Number.NaN };
+  const z = 1.959964;
+  const p = successes / total;
+  const denominator = 1 + (z * z) / total;
+  const centre = (p + (z * z) / (2 * total)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / total + (z * z) / (4 * total * total))) / denominator;
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
 /** A confusion matrix of two raters' labels: `matrix[a][b]` counts items rater A labelled a and rater B b. */
 export type ConfusionMatrix = { labels: string[]; matrix: number[][] };
 
