@@ -12,6 +12,7 @@ import { createPayloadSealer } from "../src/guards/index.ts";
 import type { Principal } from "../src/journal/events.ts";
 import type { AgentDefinition } from "../src/runtime/agent-definition.ts";
 import { governedTools } from "../src/runtime/governed-tools.ts";
+import { sealEditedArguments } from "../src/runtime/seal-edited-arguments.ts";
 import { startRun } from "../src/runtime/start-run.ts";
 import { createWorker, type Worker } from "../src/runtime/worker.ts";
 import { GovernanceSection } from "../src/spec/governance-section.ts";
@@ -24,6 +25,7 @@ import { scriptedAgent } from "./support/scripted-agent.ts";
 
 // Planted values: a password the model puts in a held call, and a customer address and card in the answer.
 const PASSWORD = "Zebra!42xQ-9fK2mL";
+const EDITED_PASSWORD = "Quokka?77vR-3hN8pZ";
 const CUSTOMER_EMAIL = "jane.doe@acme-corp.io";
 const CARD = "4111 1111 1111 1111";
 const ARGUMENTS = { account: "ops-admin", password: PASSWORD, note: `requested by ${CUSTOMER_EMAIL}` };
@@ -154,7 +156,7 @@ async function dump(store: SqlStore): Promise<string> {
 }
 
 /** Run up to the held call, restart the process, approve, and let the run finish. */
-async function holdRestartApprove(key: Buffer | null) {
+async function holdRestartApprove(key: Buffer | null, edit?: unknown) {
   const dataDir = mkdtempSync(join(tmpdir(), "keel-redaction-"));
   directories.push(dataDir);
   const first = await boot(dataDir, key);
@@ -177,7 +179,20 @@ async function holdRestartApprove(key: Buffer | null) {
     await decideApproval({
       store: second.store,
       approvalId: pending.approvalId,
-      input: { decision: "approve", approver: lead, argumentsHash: pending.argumentsHash! },
+      input: {
+        decision: "approve",
+        approver: lead,
+        argumentsHash: pending.argumentsHash!,
+        ...(edit === undefined ? {} : { arguments: edit }),
+      },
+      // What keel serve passes: the approver's edit is masked and sealed like the model's calls.
+      sealEdit: sealEditedArguments({
+        lookup: (name, version) =>
+          name === second.agent.name && version === second.agent.version ? second.agent : undefined,
+        sealing: key
+          ? { sealer: createPayloadSealer(key), store: createSqlSealedArgumentsStore(second.store.sql) }
+          : undefined,
+      }),
     });
     second.worker.poke();
     const done = await settle(second.store, run.runId);
@@ -210,6 +225,20 @@ describe("redaction before journaling, with sealed arguments", () => {
     }
     assert.match(outcome.whileHeld, /\[REDACTED:password\]/);
     assert.equal(outcome.sealedLeft, 0, "sealed originals are dropped when the run ends");
+  });
+
+  test("an approver's edited arguments are masked in the journal and sealed, and exactly the edit runs", async () => {
+    const edited = { ...ARGUMENTS, password: EDITED_PASSWORD };
+    const outcome = await holdRestartApprove(randomBytes(32), edited);
+    assert.equal(outcome.done.status, "completed");
+    assert.deepEqual(outcome.executed, [edited]);
+    assert.ok(!outcome.afterwards.includes(EDITED_PASSWORD), "the edited password is nowhere in clear");
+    const revision = outcome.events.find(
+      (event) => event.type === "tool-call-propose" && event.payload.revision !== undefined,
+    );
+    assert.ok(revision?.type === "tool-call-propose");
+    assert.equal((revision.payload.arguments as { password: string }).password, "[REDACTED:password]");
+    assert.equal(outcome.sealedLeft, 0);
   });
 
   test("the final answer and outbound arguments are masked, the recipient kept", async () => {

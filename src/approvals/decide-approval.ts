@@ -35,6 +35,16 @@ export type DecideApprovalOptions = {
    * or becomes the run's answer; the inbox is a way into the journal like any other.
    */
   redactText?: (text: string, agent: { name: string; version: string }) => string;
+  /**
+   * Given an approver's edited arguments, keeps what the run must execute (sealed, out of the journal) and returns
+   * what may be journaled in its place; without it the edit is journaled as written.
+   */
+  sealEdit?: (edit: {
+    runId: string;
+    agent: { name: string; version: string };
+    arguments: unknown;
+    argumentsHash: string;
+  }) => Promise<unknown>;
 };
 
 /**
@@ -55,10 +65,17 @@ export async function decideApproval(options: DecideApprovalOptions): Promise<De
     const by = record.decidedBy ? ` by ${record.decidedBy} at ${record.decidedAt?.toISOString()}` : "";
     throw new KeelError("conflict", `approval ${approvalId} is already ${record.status}${by}`);
   }
-  const input = redactWords(options.input, options.redactText, {
-    name: record.agent,
-    version: record.agentVersion,
-  });
+  const agent = { name: record.agent, version: record.agentVersion };
+  const input = redactWords(options.input, options.redactText, agent);
+  const journaledArguments =
+    input.arguments !== undefined && input.decision === "approve" && options.sealEdit
+      ? await options.sealEdit({
+          runId: record.runId,
+          agent,
+          arguments: input.arguments,
+          argumentsHash: hashPayload(input.arguments),
+        })
+      : input.arguments;
   const decided = await withRunLease({
     store,
     runId: record.runId,
@@ -69,7 +86,7 @@ export async function decideApproval(options: DecideApprovalOptions): Promise<De
         throw new KeelError("not_found", `run ${record.runId} has no approval request "${approvalId}"`);
       const editedHash = editedHashOf(view, input, options.checkArguments);
       const checked = checkDecision(view, input, editedHash);
-      const events = decisionEvents(view, input, checked, editedHash, now(), owner);
+      const events = decisionEvents(view, input, checked, editedHash, now(), owner, journaledArguments);
       return { events, result: { checked, resumes: events.at(-1)?.type === "run-resume" } };
     },
     // A run that resumed (not one waiting for a second approver, nor one that ended) may go straight to a worker.
@@ -118,6 +135,7 @@ function decisionEvents(
   editedHash: string | null,
   now: Date,
   owner: string,
+  journaledArguments: unknown,
 ): NewEvent[] {
   const { request } = view;
   const who = input.approver.subject;
@@ -129,7 +147,7 @@ function decisionEvents(
         step: view.call.step,
         callId: view.call.callId,
         tool: view.call.tool,
-        arguments: input.arguments,
+        arguments: journaledArguments,
         argumentsHash: editedHash,
         revision: { approvalId: request.approvalId, by: who, previousHash: view.call.argumentsHash },
       },

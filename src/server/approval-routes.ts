@@ -5,10 +5,12 @@ import { foldApproval } from "../approvals/approval-view.ts";
 import { decideApproval } from "../approvals/decide-approval.ts";
 import { caseFromResolution } from "../approvals/promote-resolution.ts";
 import { KeelError } from "../errors/keel-error.ts";
-import { redactText } from "../guards/index.ts";
+import { type PayloadSealer, redactText } from "../guards/index.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { redactionPolicyOf } from "../runtime/protect-events.ts";
+import { sealEditedArguments } from "../runtime/seal-edited-arguments.ts";
 import type { Worker } from "../runtime/worker.ts";
+import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
 import type { Store } from "../store/store.ts";
 import { describeZodIssues } from "../tools/execute-tool-call.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
@@ -53,9 +55,12 @@ export function registerApprovalRoutes(
     worker?: Worker;
     identify: IdentifyApprover;
     now?: () => Date;
+    /** Seals an approver's edited arguments that redaction masks, as the worker does for the model's calls. */
+    sealing?: { sealer: PayloadSealer; store: SealedArgumentsStore };
   },
 ): void {
   const { store, agents, worker, identify } = options;
+  const sealEdit = sealEditedArguments({ lookup: agents.lookup, sealing: options.sealing });
   const now = options.now ?? (() => new Date());
 
   app.get("/v1/approvals", async (context) => {
@@ -131,6 +136,7 @@ export function registerApprovalRoutes(
       now,
       owner: "api",
       ...(worker ? { handOff: (lease, journal) => worker.adopt(lease, journal) } : {}),
+      sealEdit,
       redactText: (text, agent) => {
         const guards = agents.lookup(agent.name, agent.version)?.guards;
         return redactText(text, redactionPolicyOf({ runId: "", guards }).output).text;

@@ -4,12 +4,14 @@ import { explainRun } from "../approvals/explain-run.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import type { ApiKeyStore } from "../governance/sql-api-key-store.ts";
+import type { PayloadSealer } from "../guards/index.ts";
 import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
 import { parseTraceParent } from "../journal/trace-context.ts";
 import type { Registry } from "../registry/sql-registry.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import type { Worker } from "../runtime/worker.ts";
+import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
 import type { Store } from "../store/store.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
@@ -51,6 +53,8 @@ export type AppOptions = {
   agents: AgentCatalog;
   /** The in-process worker, poked when a run is created and asked to cancel runs it holds. */
   worker?: Worker;
+  /** The key and table that seal masked arguments (the worker's own), for edits made in the approvals inbox. */
+  sealing?: { sealer: PayloadSealer; store: SealedArgumentsStore };
   /**
    * API keys, the platform tenant and the per-key rate limit. Absent: development mode, where every request acts as
    * `principal` (`keel serve` allows that only on a loopback address, see start-server.ts).
@@ -166,6 +170,7 @@ export function createApp(options: AppOptions): Hono {
     agents,
     ...(worker ? { worker } : {}),
     identify,
+    ...(options.sealing ? { sealing: options.sealing } : {}),
   });
   if (options.registry) {
     registerRegistryRoutes(app, { registry: options.registry, store, agents, identify, agentTenant });

@@ -141,6 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store: options.store,
     agents,
     worker,
+    ...(sealing ? { sealing } : {}),
     telemetry,
     chatCompletions: chatCompletions.app,
     ...(controlPlane.auth ? { auth: controlPlane.auth } : {}),
