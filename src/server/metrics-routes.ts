@@ -4,6 +4,7 @@ import type { DriftCheck, DriftWindow } from "../telemetry/drift-monitor.ts";
 import type { JournalProjector } from "../telemetry/journal-projector.ts";
 import type { TelemetryMetrics } from "../telemetry/telemetry-metrics.ts";
 import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { principalOf } from "./request-principal.ts";
 
 /** What the telemetry routes need: the metrics registry, the queries, and the projector to catch up. */
 export type TelemetryRoutesOptions = {
@@ -13,6 +14,7 @@ export type TelemetryRoutesOptions = {
   /** Compare an agent's windows and journal an alarm past the threshold (telemetry/drift-monitor.ts). */
   drift?: (options: {
     agent: string;
+    tenant?: string;
     baseline: DriftWindow;
     current: DriftWindow;
     threshold?: number;
@@ -37,8 +39,14 @@ export function registerMetricsRoutes(
       const now = Date.now();
       const [baseFrom, baseTo] = (context.req.query("baseline") ?? "8d..1d").split("..");
       const threshold = context.req.query("threshold");
+      if (threshold !== undefined && !(Number(threshold) > 0))
+        throw new KeelError("invalid_request", `threshold must be a positive number, not "${threshold}"`, {
+          issues: [{ path: "threshold", message: "expected a positive number" }],
+        });
       const check = await drift({
         agent,
+        // The agent is the caller's own (the gate answers 404 otherwise), so its alarm belongs to that tenant.
+        tenant: principalOf(context).tenant,
         baseline: { since: back(baseFrom, now), until: back(baseTo ?? "0s", now) },
         current: { since: back(context.req.query("current") ?? "1d", now), until: new Date(now + 1) },
         ...(threshold === undefined ? {} : { threshold: Number(threshold) }),

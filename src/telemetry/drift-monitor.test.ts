@@ -50,6 +50,7 @@ describe("drift alarms", () => {
     const check = await checkDrift({
       store,
       agent: "support-triage",
+      tenant: "larkspur",
       baseline: { since: baselineStart, until: split },
       current: { since: split, until: new Date(Date.now() + 1_000) },
       metrics,
@@ -62,6 +63,11 @@ describe("drift alarms", () => {
     const events = await store.readEvents({ runId: check.alarmRunId });
     assert.equal(verifyChain(events).ok, true, "the alarm is hash-linked like any journal");
     assert.equal(events[0]?.type === "run-start" ? events[0].payload.agent : null, DRIFT_MONITOR_AGENT);
+    assert.equal(
+      (await store.getRun(check.alarmRunId))?.principal.tenant,
+      "larkspur",
+      "the agent's tenant owns it",
+    );
     const end = events.at(-1);
     assert.ok(end?.type === "run-end");
     assert.match(end.payload.answer ?? "", /"kind":"drift-alarm".*"dimension":"tool_mix"/);

@@ -58,6 +58,8 @@ export function populationStabilityIndex(
 export async function checkDrift(options: {
   store: Pick<Store, "sql" | "createRun" | "append">;
   agent: string;
+  /** The tenant the alarm run belongs to: the agent's (default `default`). */
+  tenant?: string;
   baseline: DriftWindow;
   current: DriftWindow;
   threshold?: number;
@@ -99,7 +101,7 @@ export async function checkDrift(options: {
       agentVersion: "1",
       specHash: "builtin",
       input: `drift check of ${agent}`,
-      principal: { subject: DRIFT_MONITOR_AGENT, tenant: "default", roles: [] },
+      principal: { subject: DRIFT_MONITOR_AGENT, tenant: options.tenant ?? "default", roles: [] },
       startedAt: now.toISOString(),
       deadlineAt: new Date(now.getTime() + 60_000).toISOString(),
       maxSteps: 1,
