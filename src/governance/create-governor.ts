@@ -180,17 +180,19 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
       });
     }
     const call = request.tool!;
-    let limited: Awaited<ReturnType<typeof takeRateLimits>>;
+    let limited: Awaited<ReturnType<typeof takeRateLimits>> = null;
     try {
-      limited = await takeRateLimits({
-        store,
-        rules: agent.rateRules,
-        agent: agent.name,
-        tool: tool.name,
-        principal: request.principal,
-        now: now(),
-        timeoutMs: rateLimitTimeoutMs,
-      });
+      // A retry of a started call counted against the limits when it started (invariant 1).
+      if (!request.retry)
+        limited = await takeRateLimits({
+          store,
+          rules: agent.rateRules,
+          agent: agent.name,
+          tool: tool.name,
+          principal: request.principal,
+          now: now(),
+          timeoutMs: rateLimitTimeoutMs,
+        });
     } catch (error) {
       return withShadow(
         deny("rate-limit", "rate_limit_unavailable", [

@@ -23,6 +23,12 @@ export type ActionRequest = {
    * when it binds to exactly these arguments (the same hash); it never overrides a deny, a kill or a rate limit.
    */
   approval?: { id: string; argumentsHash: string; approvedBy: readonly string[] };
+  /**
+   * A tool call that already started under an allow and whose end was never recorded (its worker died): the
+   * retry is decided again — kill switch, identity, policy — but its rate-limit tokens were taken when it started
+   * and are not taken twice.
+   */
+  retry?: { attempt: number };
 };
 
 /** Which step of the pipeline settled the decision (ARCHITECTURE.md §1: kill → identity → policy → rate limit). */

@@ -200,6 +200,8 @@ export const EventPayloads = {
     capabilityId: z.string().optional(),
     /** The data classes the run had read when the decision was made. */
     dataClasses: z.array(z.string()).optional(),
+    /** A retry of a call that started and never ended: decided again, its rate limits not taken twice. */
+    retry: z.boolean().optional(),
   }),
   "tool-call-start": z.strictObject({
     step: z.number().int().positive(),
@@ -218,6 +220,11 @@ export const EventPayloads = {
     durationMs: z.number().nonnegative(),
     /** Classes of data the result holds (the tool's declaration); the run accumulates them. */
     dataClasses: z.array(z.string()).optional(),
+    /**
+     * The result was not returned by a run of the tool but found by its `reconcile` hook: an attempt whose end
+     * was never recorded had applied its effect.
+     */
+    reconciled: z.boolean().optional(),
   }),
   "budget-reserve": z.strictObject({
     reservationId: z.string(),

@@ -12,7 +12,8 @@ export type ToolCallDecision = {
 
 /**
  * Ask the governor about one proposed tool call (invariant 2). Without a governor, or when it throws, the answer
- * is a deny with its reason: nothing runs ungoverned.
+ * is a deny with its reason: nothing runs ungoverned. A call that already started (its worker died before its
+ * end was recorded) is asked about as a retry: decided again, but not counted against its rate limits twice.
  */
 export async function decideToolCall(context: NodeContext, call: ToolCallState): Promise<ToolCallDecision> {
   const { agent, journal, governor, signal } = context;
@@ -29,6 +30,7 @@ export async function decideToolCall(context: NodeContext, call: ToolCallState):
       argumentsHash: call.argumentsHash,
     },
     dataClasses: state.dataClasses,
+    ...(call.attempts > 0 ? { retry: { attempt: call.attempts + 1 } } : {}),
   };
   const approval = approvalFor(state.approvals, call);
   if (approval?.argumentsHash) {
@@ -90,5 +92,6 @@ export function policyDecisionPayload(
       ? { capabilityId: decision.capabilityId }
       : {}),
     ...(Array.isArray(request.dataClasses) ? { dataClasses: request.dataClasses.map(String) } : {}),
+    ...(request.retry ? { retry: true } : {}),
   };
 }

@@ -226,3 +226,55 @@ describe("the governed tool node", () => {
     assert.equal(state.error?.code, "killed");
   });
 });
+
+describe("a side-effecting call that times out", () => {
+  function slowTransfer(options: { applied: boolean; reconcile: boolean }) {
+    return defineTool({
+      name: "transfer",
+      description: "Move money; slower than its timeout.",
+      input: z.object({ cents: z.number().int() }),
+      sideEffect: true,
+      timeoutMs: 50,
+      async execute() {
+        // The effect lands, but only after Keel has stopped waiting.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return { transferred: true };
+      },
+      ...(options.reconcile
+        ? {
+            reconcile: async () =>
+              options.applied ? { applied: true, result: { transferred: true } } : { applied: false },
+          }
+        : {}),
+    });
+  }
+
+  function agentWith(tool: ReturnType<typeof slowTransfer>) {
+    return scriptedAgent({
+      turns: [call("transfer", { cents: 100 }), { kind: "answer", text: "done" }],
+      tools: [tool],
+    });
+  }
+
+  test("is recorded with the result its reconcile hook found, not as a timeout", async () => {
+    const agent = agentWith(slowTransfer({ applied: true, reconcile: true }));
+    const { events } = await drive(agent, await testGovernor([agent]));
+    const [end] = toolEnds(events);
+    assert.deepEqual([end?.outcome, end?.result, end?.reconciled], ["ok", { transferred: true }, true]);
+  });
+
+  test("stays a timeout when its reconcile hook finds nothing was applied", async () => {
+    const agent = agentWith(slowTransfer({ applied: false, reconcile: true }));
+    const { events } = await drive(agent, await testGovernor([agent]));
+    assert.equal(toolEnds(events)[0]?.error?.code, "tool_timeout");
+  });
+
+  test("without a reconcile hook is in doubt and handed to a person, never reported as failed", async () => {
+    const agent = agentWith(slowTransfer({ applied: true, reconcile: false }));
+    const { state, events } = await drive(agent, await testGovernor([agent]));
+    assert.equal(toolEnds(events)[0]?.error?.code, "in_doubt");
+    assert.equal(state.status, "suspended");
+    const request = events.find((event) => event.type === "approval-request");
+    assert.equal(request?.type === "approval-request" && request.payload.kind, "handoff");
+  });
+});

@@ -2,6 +2,8 @@ import type { InFlightAction } from "../governance/governor.ts";
 import type { ErrorInfo, NewEvent } from "../journal/events.ts";
 import { toolCallTraceParent } from "../journal/trace-context.ts";
 import { executeToolCall } from "../tools/execute-tool-call.ts";
+import { type ReconcileOutcome, reconcileToolCall } from "../tools/reconcile-tool-call.ts";
+import type { Tool } from "../tools/tool.ts";
 import { decideToolCall } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { guardToolResult } from "./guard-tool-result.ts";
@@ -33,18 +35,43 @@ export const executeToolCalls: GraphNode = {
 async function runOneCall(context: NodeContext, call: ToolCallState): Promise<void> {
   const { journal, signal } = context;
   const base = { step: call.step, callId: call.callId, tool: call.tool };
+  const tool = context.agent.tools.get(call.tool);
+  // Started and never ended: the worker died mid-call. What happened is settled before anything is decided again.
+  const earlier = call.attempts > 0 && tool?.sideEffect ? await reconcile(context, call, tool) : null;
+  if (isPause(signal)) return;
+  if (earlier?.status === "applied") {
+    await finishReconciled(context, call, base, tool!, earlier.result);
+    return;
+  }
+  // Retrying or refusing a call whose effect may have happened must not be reported as if it had not.
+  const doubt = earlier?.status === "unknown" ? earlier.why : null;
   if (call.attempts >= MAX_ATTEMPTS) {
+    const why = `it was interrupted ${call.attempts} times and is not started again`;
+    if (doubt !== null) {
+      await endInDoubt(context, base, why, doubt, { killed: false });
+      return;
+    }
+    const checked = earlier ? " (its reconcile hook found that it had not been applied)" : "";
     await journal.commit(
       end(base, {
         code: "interrupted",
-        message: `${call.tool} was interrupted ${call.attempts} times and is not retried again`,
+        message: `${call.tool} was interrupted ${call.attempts} times and is not retried again${checked}`,
       }),
     );
     return;
   }
-  // Decided again on every attempt: a call retried after a crash meets today's policies and kill switches.
+  // Decided again on every attempt: a call retried after a crash meets today's policies and kill switches, but its
+  // rate limits were taken when it first started (decideToolCall marks it a retry).
   const { decision, event } = await decideToolCall(context, call);
   if (isPause(signal)) return;
+  if (doubt !== null && decision.decision !== "allow") {
+    const killed = decision.decision === "deny" && decision.code === "killed";
+    const because = killed
+      ? decision.reasons.join("; ")
+      : `the governor now answers ${decision.decision}: ${decision.reasons.join("; ")}`;
+    await endInDoubt(context, base, because, doubt, { decided: event, killed });
+    return;
+  }
   switch (decision.decision) {
     case "deny": {
       const error = { code: "denied", message: `denied: ${decision.reasons.join("; ")}` };
@@ -144,13 +171,14 @@ async function checkCapability(
 }
 
 async function startAndRun(
-  { agent, journal, signal }: NodeContext,
+  context: NodeContext,
   call: ToolCallState,
   base: { step: number; callId: string; tool: string },
   decided: NewEvent,
   inFlight: InFlightAction,
   capability: string | undefined,
 ): Promise<void> {
+  const { agent, journal, signal } = context;
   const tool = agent.tools.get(call.tool);
   if (!tool) {
     const known = [...agent.tools.keys()].join(", ");
@@ -200,6 +228,22 @@ async function startAndRun(
     );
     return;
   }
+  if (outcome.outcome === "error" && outcome.error.code === "tool_timeout" && tool.sideEffect) {
+    // Timed out is not "did not happen": the tool may have applied its effect after Keel stopped waiting.
+    const found = await reconcile(context, call, tool);
+    if (isPause(signal)) return;
+    if (found.status === "applied") {
+      await finishReconciled(context, call, base, tool, found.result, durationMs);
+      return;
+    }
+    if (found.status === "unknown") {
+      await endInDoubt(context, base, outcome.error.message, found.why, {
+        killed: false,
+        durationMs,
+      });
+      return;
+    }
+  }
   if (outcome.outcome === "error") {
     await journal.commit(end(base, outcome.error, durationMs));
     return;
@@ -213,10 +257,10 @@ async function startAndRun(
       outcome: "ok",
       result: outcome.result,
       durationMs,
-      dataClasses: [...(tool.dataClasses && tool.dataClasses.length > 0 ? tool.dataClasses : ["internal"])],
+      dataClasses: classesOf(tool),
     },
   });
-  await journal.commit(...guardToolResult({ agent, journal, signal }, call, outcome.result));
+  await journal.commit(...guardToolResult(context, call, outcome.result));
 }
 
 /** A draft tool's call not yet approved by a person for exactly these arguments. */
@@ -225,6 +269,74 @@ function isDraft(context: NodeContext, call: ToolCallState): boolean {
     (context.agent.approvals?.drafts.includes(call.tool) ?? false) &&
     approvalFor(context.journal.state.approvals, call) === undefined
   );
+}
+
+/** Ask a side-effecting tool's `reconcile` hook whether the attempt in doubt applied its effect. */
+async function reconcile(context: NodeContext, call: ToolCallState, tool: Tool): Promise<ReconcileOutcome> {
+  return await reconcileToolCall({
+    tool,
+    // Exactly what `execute` was given, so the hook can match what the attempt wrote.
+    arguments: maskOutboundArguments(tool, call.arguments, context.journal.redactionClasses.output),
+    context: {
+      runId: context.journal.state.runId,
+      callId: call.callId,
+      idempotencyKey: call.idempotencyKey ?? `${context.journal.state.runId}:${call.callId}`,
+    },
+    signal: context.signal,
+    timeoutMs: context.agent.limits.toolTimeout,
+  });
+}
+
+/** The effect happened: journal the result the hook found, as if the attempt had returned it. */
+async function finishReconciled(
+  context: NodeContext,
+  call: ToolCallState,
+  base: { step: number; callId: string; tool: string },
+  tool: Tool,
+  result: unknown,
+  durationMs = 0,
+): Promise<void> {
+  context.journal.stage({
+    type: "tool-call-end",
+    payload: { ...base, outcome: "ok", result, durationMs, dataClasses: classesOf(tool), reconciled: true },
+  });
+  await context.journal.commit(...guardToolResult(context, call, result));
+}
+
+/**
+ * Nobody can tell whether the call applied its effect, and it will not be tried again: its end says exactly that
+ * (never "denied", never "failed"), the model sees it, and a person is asked to check — unless a kill switch ended
+ * the run, whose end then names the call in doubt.
+ */
+async function endInDoubt(
+  context: NodeContext,
+  base: { step: number; callId: string; tool: string },
+  because: string,
+  doubt: string,
+  options: { decided?: NewEvent; killed: boolean; durationMs?: number },
+): Promise<void> {
+  const { journal } = context;
+  const message =
+    `${base.tool} started, but whether it took effect is unknown (${doubt}); ` +
+    `not retried because ${because}. A person will check.`;
+  const inDoubt = end(base, { code: "in_doubt", message }, options.durationMs);
+  const decided = options.decided ? [options.decided] : [];
+  if (options.killed) {
+    await journal.commit(...decided, inDoubt, killedEnd(journal.state.step, message));
+    return;
+  }
+  journal.stage(...decided, inDoubt);
+  await journal.commit(
+    ...requestApproval(context, {
+      kind: "handoff",
+      reasons: [`${message} Check whether call ${base.callId} happened before answering.`],
+      policies: ["runtime.in-doubt"],
+    }),
+  );
+}
+
+function classesOf(tool: Tool): string[] {
+  return [...(tool.dataClasses && tool.dataClasses.length > 0 ? tool.dataClasses : ["internal"])];
 }
 
 function end(

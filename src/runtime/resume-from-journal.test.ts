@@ -2,14 +2,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
-import { testGovernor } from "../../test/support/test-governor.ts";
-import type { NewEvent } from "../journal/events.ts";
+import { permitAllTools, testGovernor } from "../../test/support/test-governor.ts";
+import type { KeelGovernor } from "../governance/create-governor.ts";
+import type { JournalEvent, NewEvent } from "../journal/events.ts";
 import { hashPayload } from "../journal/hash.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
+import { GovernanceSection } from "../spec/governance-section.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
-import { defineTool } from "../tools/tool.ts";
+import { defineTool, type ReconcileContext, type Reconciliation } from "../tools/tool.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
+import { governedTools } from "./governed-tools.ts";
 import { startRun } from "./start-run.ts";
 import { createWorker } from "./worker.ts";
 
@@ -24,7 +27,10 @@ describe("resuming a run from its journal", () => {
     await store.close();
   });
 
-  function chargingAgent(executions: { key: string }[]) {
+  function chargingAgent(
+    executions: { key: string }[],
+    hooks: { reconcile?: (input: unknown, context: ReconcileContext) => Promise<Reconciliation> } = {},
+  ) {
     const charge = defineTool({
       name: "charge",
       description: "Charge a card.",
@@ -34,6 +40,7 @@ describe("resuming a run from its journal", () => {
         executions.push({ key: idempotencyKey });
         return { ok: true };
       },
+      ...(hooks.reconcile ? { reconcile: hooks.reconcile } : {}),
     });
     return scriptedAgent({
       name: "payer",
@@ -45,8 +52,16 @@ describe("resuming a run from its journal", () => {
     });
   }
 
-  /** Write the journal a worker would have left had it died mid-call, then let a fresh worker take over. */
-  async function crashAfter(agent: AgentDefinition, attemptsStarted: number) {
+  /**
+   * Write the journal a worker would have left had it died mid-call (the call decided and started, its rate-limit
+   * token taken, no end), then let a fresh worker take over until the run ends or waits.
+   */
+  async function crashAfter(
+    agent: AgentDefinition,
+    attemptsStarted: number,
+    options: { governor?: KeelGovernor; beforeResume?: (governor: KeelGovernor) => Promise<void> } = {},
+  ) {
+    const governor = options.governor ?? (await testGovernor([agent]));
     const { run } = await startRun({ store, agent, input: "pay", principal });
     const lease = await store.acquireLease({ runId: run.runId, owner: "dead-worker", ttlMs: 60_000 });
     assert.ok(lease);
@@ -75,6 +90,22 @@ describe("resuming a run from its journal", () => {
       },
     ];
     for (let attempt = 1; attempt <= attemptsStarted; attempt++) {
+      if (attempt === 1) {
+        // The dead worker's decision: it took the call's rate-limit token, as a real first attempt does.
+        const first = await governor.decide(
+          {
+            kind: "tool-call",
+            runId: run.runId,
+            agent: { name: agent.name, version: agent.version },
+            principal,
+            tool: { name: "charge", callId: "c1", arguments: args, argumentsHash: hashPayload(args) },
+            dataClasses: [],
+          },
+          { signal: new AbortController().signal },
+        );
+        assert.equal(first.decision, "allow");
+        if (first.decision === "allow") first.inFlight?.end();
+      }
       events.push({
         type: "tool-call-start",
         payload: { step: 1, callId: "c1", tool: "charge", idempotencyKey: `${run.runId}:c1`, attempt },
@@ -82,21 +113,29 @@ describe("resuming a run from its journal", () => {
     }
     await store.append({ lease, events });
     await store.releaseLease(lease);
+    await options.beforeResume?.(governor);
     const worker = createWorker({
       store,
       agents: () => agent,
-      governor: await testGovernor([agent]),
+      governor,
       owner: "rescuer",
       leaseTtlMs: 2_000,
     });
     worker.start();
-    for (let i = 0; i < 200; i++) {
-      const current = await store.getRun(run.runId);
-      if (current?.status === "completed" || current?.status === "failed") break;
+    let status: string | undefined;
+    for (let i = 0; i < 500; i++) {
+      status = (await store.getRun(run.runId))?.status;
+      if (status !== "queued" && status !== "running") break;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await worker.stop();
-    return { runId: run.runId, events: await store.readEvents({ runId: run.runId }) };
+    return { runId: run.runId, status, events: await store.readEvents({ runId: run.runId }) };
+  }
+
+  function toolEnd(events: readonly JournalEvent[]) {
+    const end = events.find((event) => event.type === "tool-call-end");
+    assert.ok(end?.type === "tool-call-end", "the call has an end");
+    return end.payload;
   }
 
   test("retries a side-effecting call that started but never ended, once, with the same idempotency key", async () => {
@@ -121,11 +160,118 @@ describe("resuming a run from its journal", () => {
     assert.equal(verifyChain(events).ok, true);
   });
 
-  test("does not start a call a third time after two interrupted attempts", async () => {
+  test("does not start a side-effecting call a third time after two interrupted attempts: it is in doubt and a person checks", async () => {
     const executions: { key: string }[] = [];
-    const { events } = await crashAfter(chargingAgent(executions), 2);
+    const { status, events } = await crashAfter(chargingAgent(executions), 2);
     assert.deepEqual(executions, []);
-    const end = events.find((event) => event.type === "tool-call-end");
-    assert.equal(end?.type === "tool-call-end" && end.payload.error?.code, "interrupted");
+    const end = toolEnd(events);
+    assert.equal(end.error?.code, "in_doubt");
+    assert.match(end.error?.message ?? "", /whether it took effect is unknown/);
+    assert.equal(status, "suspended", "the run waits for a person");
+    const handoff = events.find((event) => event.type === "approval-request");
+    assert.equal(handoff?.type === "approval-request" && handoff.payload.kind, "handoff");
+  });
+
+  test("retries a started call under the rate limit it already took, instead of refusing it as over the limit", async () => {
+    const executions: { key: string }[] = [];
+    const agent = chargingAgent(executions);
+    const governor = await testGovernor([agent], {
+      governance: { ...permitAllTools(agent), rateLimits: { charge: "1/hour" } },
+    });
+    const { runId, status, events } = await crashAfter(agent, 1, { governor });
+    assert.equal(status, "completed");
+    assert.deepEqual(executions, [{ key: `${runId}:c1` }], "the retry ran once, with the same key");
+    const decisions = events.filter(
+      (event) => event.type === "policy-decision" && event.payload.callId === "c1",
+    );
+    assert.deepEqual(
+      decisions.map(
+        (event) => event.type === "policy-decision" && [event.payload.decision, event.payload.retry],
+      ),
+      [["allow", true]],
+    );
+    assert.equal(toolEnd(events).outcome, "ok");
+  });
+
+  test("a reconcile hook that finds the effect records its result without running the tool again", async () => {
+    const executions: { key: string }[] = [];
+    const applied = new Map<string, { receipt: number }>();
+    const agent = chargingAgent(executions, {
+      async reconcile(_input, { idempotencyKey }) {
+        const found = applied.get(idempotencyKey);
+        return found ? { applied: true, result: found } : { applied: false };
+      },
+    });
+    const { status, events } = await crashAfter(agent, 1, {
+      beforeResume: async () => {
+        const run = (await store.listRuns({ tenant: "default", limit: 1 }))[0]!;
+        applied.set(`${run.runId}:c1`, { receipt: 42 });
+      },
+    });
+    assert.equal(status, "completed");
+    assert.deepEqual(executions, [], "the effect was found, so the tool did not run again");
+    const end = toolEnd(events);
+    assert.deepEqual([end.outcome, end.result, end.reconciled], ["ok", { receipt: 42 }, true]);
+  });
+
+  test("a started call met by a kill switch on resume ends in doubt, never as denied", async () => {
+    const executions: { key: string }[] = [];
+    const { status, events } = await crashAfter(chargingAgent(executions), 1, {
+      beforeResume: async (governor) => {
+        await governor.killSwitch.kill({
+          scope: "agent",
+          target: "payer",
+          reason: "incident 7",
+          killedBy: "ops",
+        });
+      },
+    });
+    assert.deepEqual(executions, []);
+    const end = toolEnd(events);
+    assert.equal(end.error?.code, "in_doubt");
+    assert.match(end.error?.message ?? "", /not retried because .*incident 7/);
+    assert.equal(status, "cancelled");
+    assert.ok(
+      !events.some((event) => event.type === "tool-call-end" && event.payload.error?.code === "denied"),
+    );
+  });
+
+  test("a started call that a changed policy now holds for review ends in doubt and is handed to a person", async () => {
+    const executions: { key: string }[] = [];
+    const agent = chargingAgent(executions);
+    const governor = await testGovernor([agent]);
+    const { status, events } = await crashAfter(agent, 1, {
+      governor,
+      beforeResume: async () => {
+        // The policy changed while the run was in flight: charges now need a person's review.
+        await governor.load({
+          name: agent.name,
+          version: agent.version,
+          governance: GovernanceSection.parse({
+            allowedTools: ["charge"],
+            decisionAuthority: { requiresHumanReview: ["charge"] },
+          }),
+          tools: governedTools(agent.tools.values()),
+          policyFiles: [],
+        });
+      },
+    });
+    assert.deepEqual(executions, []);
+    assert.equal(toolEnd(events).error?.code, "in_doubt");
+    assert.equal(status, "suspended");
+    const request = events.find((event) => event.type === "approval-request");
+    assert.equal(request?.type === "approval-request" && request.payload.kind, "handoff");
+    assert.match(JSON.stringify(request), /A person will check/);
+  });
+
+  test("a side-effecting call that found its effect was not applied is retried and its result journaled as usual", async () => {
+    const executions: { key: string }[] = [];
+    const agent = chargingAgent(executions, { reconcile: async () => ({ applied: false }) });
+    const { status, events } = await crashAfter(agent, 1);
+    assert.equal(status, "completed");
+    assert.equal(executions.length, 1);
+    const end = toolEnd(events);
+    assert.equal(end.outcome, "ok");
+    assert.equal(end.reconciled, undefined);
   });
 });

@@ -27,6 +27,22 @@ export type ToolContext = {
   traceparent?: string;
 };
 
+/** What a `reconcile` hook receives: the call it asks about, identified by its idempotency key. */
+export type ReconcileContext = {
+  runId: string;
+  callId: string;
+  /** The key the earlier attempt ran with: the hook looks up whether an effect with this key exists. */
+  idempotencyKey: string;
+  /** Aborted on timeout, cancel or kill. */
+  signal: AbortSignal;
+};
+
+/**
+ * What a `reconcile` hook found out about an earlier attempt whose end was never recorded: its effect happened
+ * (with the result the tool would have returned), or it did not.
+ */
+export type Reconciliation<Output = unknown> = { applied: true; result: Output } | { applied: false };
+
 /** The port every tool implements. Arguments are validated against `input` before `execute` runs. */
 export interface Tool<Input = unknown, Output = unknown> {
   readonly name: string;
@@ -44,6 +60,13 @@ export interface Tool<Input = unknown, Output = unknown> {
   /** The argument that says how many records one call returns, checked against `dataAccess.maxRecordsPerQuery`. */
   readonly recordLimitArgument?: string;
   execute(input: Input, context: ToolContext): Promise<Output>;
+  /**
+   * For side-effecting tools: find out, by idempotency key, whether an attempt whose outcome was never recorded
+   * (the process died mid-call, or the call timed out) applied its effect. Keel asks before it retries such a call
+   * or gives up on it, so the journal records what really happened instead of "outcome unknown". It must only
+   * read, never apply the effect.
+   */
+  reconcile?(input: Input, context: ReconcileContext): Promise<Reconciliation<Output>>;
 }
 
 /** Define a function tool with zod schemas; the types of `execute` follow from them. */
@@ -58,6 +81,10 @@ export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z
   sendsDataOutside?: boolean;
   recordLimitArgument?: string;
   execute(input: z.output<InputSchema>, context: ToolContext): Promise<z.input<OutputSchema>>;
+  reconcile?(
+    input: z.output<InputSchema>,
+    context: ReconcileContext,
+  ): Promise<Reconciliation<z.input<OutputSchema>>>;
 }): Tool<z.output<InputSchema>, z.output<OutputSchema>> {
   type Defined = Tool<z.output<InputSchema>, z.output<OutputSchema>>;
   return {
@@ -73,5 +100,8 @@ export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z
       ? {}
       : { recordLimitArgument: definition.recordLimitArgument }),
     execute: definition.execute as Defined["execute"],
+    ...(definition.reconcile === undefined
+      ? {}
+      : { reconcile: definition.reconcile as NonNullable<Defined["reconcile"]> }),
   };
 }

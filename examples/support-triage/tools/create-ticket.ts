@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { SqlClient } from "../../../src/store/store.ts";
 import { defineTool } from "../../../src/tools/tool.ts";
-import { insertOnce } from "./insert-once.ts";
+import { findOnce, insertOnce } from "./insert-once.ts";
 import { OrderId } from "./order-id.ts";
 
 const CreateTicketOutput = z.strictObject({
@@ -49,32 +49,49 @@ export function createCreateTicketTool(options: { sql: SqlClient }) {
     dataClasses: ["internal"],
     async execute(input, context) {
       context.signal.throwIfAborted();
-      const orderId = input.orderId ?? null;
       const ticket = await insertOnce<TicketRow>({
-        sql,
-        table: "shop.tickets",
-        columns: COLUMNS,
+        ...rowOf(input, context.idempotencyKey),
         insert: {
           columns: ["subject", "body", "priority", "order_id"],
-          values: [input.subject, input.body, input.priority, orderId],
+          values: [input.subject, input.body, input.priority, input.orderId ?? null],
         },
-        idempotencyKey: context.idempotencyKey,
-        what: "ticket",
-        matches: (row) =>
-          row.subject === input.subject &&
-          row.body === input.body &&
-          row.priority === input.priority &&
-          row.order_id === orderId,
       });
-      return {
-        ticketId: ticket.id,
-        status: ticket.status,
-        priority: ticket.priority,
-        subject: ticket.subject,
-        body: ticket.body,
-        orderId: ticket.order_id,
-        createdAt: ticket.created_at,
-      };
+      return presentTicket(ticket);
+    },
+    async reconcile(input, context) {
+      const ticket = await findOnce<TicketRow>(rowOf(input, context.idempotencyKey));
+      return ticket ? { applied: true, result: presentTicket(ticket) } : { applied: false };
     },
   });
+
+  /** Where a ticket of this call lives, and how to tell it is the same request. */
+  function rowOf(
+    input: { subject: string; body: string; priority: string; orderId?: number | undefined },
+    key: string,
+  ) {
+    return {
+      sql,
+      table: "shop.tickets",
+      columns: COLUMNS,
+      idempotencyKey: key,
+      what: "ticket",
+      matches: (row: TicketRow) =>
+        row.subject === input.subject &&
+        row.body === input.body &&
+        row.priority === input.priority &&
+        row.order_id === (input.orderId ?? null),
+    };
+  }
+}
+
+function presentTicket(ticket: TicketRow) {
+  return {
+    ticketId: ticket.id,
+    status: ticket.status,
+    priority: ticket.priority,
+    subject: ticket.subject,
+    body: ticket.body,
+    orderId: ticket.order_id,
+    createdAt: ticket.created_at,
+  };
 }

@@ -26,10 +26,28 @@ export async function insertOnce<Row extends { id: number }>(options: {
   );
   const row =
     inserted.rows[0] ??
-    (await sql.query<Row>(`SELECT ${columns} FROM ${table} WHERE idempotency_key = $1`, [idempotencyKey]))
-      .rows[0];
+    (await findOnce<Row>({ sql, table, columns, idempotencyKey, what, matches: options.matches }));
   if (!row) throw new KeelError("internal", `The ${what} was neither written nor found; try again.`);
-  if (!options.matches(row)) {
+  return row;
+}
+
+/**
+ * The row written under this idempotency key, or undefined when none was: how a tool's `reconcile` hook finds
+ * out whether an attempt whose outcome was never recorded took effect. A row of a different request is a conflict.
+ */
+export async function findOnce<Row extends { id: number }>(options: {
+  sql: SqlClient;
+  table: string;
+  columns: string;
+  idempotencyKey: string;
+  what: string;
+  matches: (row: Row) => boolean;
+}): Promise<Row | undefined> {
+  const { sql, table, columns, idempotencyKey, what } = options;
+  const row = (
+    await sql.query<Row>(`SELECT ${columns} FROM ${table} WHERE idempotency_key = $1`, [idempotencyKey])
+  ).rows[0];
+  if (row && !options.matches(row)) {
     throw new KeelError(
       "conflict",
       `Idempotency key ${idempotencyKey} was already used for a different ${what} (#${row.id}).`,

@@ -103,20 +103,49 @@ export function createIssueRefundTool(options: { sql: SqlClient }) {
             `Idempotency key ${context.idempotencyKey} was already used for a different refund (#${refund.id}).`,
           );
         }
-        const refunded = await refundedCents(transaction, order.id);
-        return {
-          refundId: refund.id,
-          orderId: order.id,
-          amount: formatCents(refund.amount_cents),
-          currency: order.currency,
-          reason: refund.reason,
-          createdAt: refund.created_at,
-          refundedAmount: formatCents(refunded),
-          remainingAmount: formatCents(Math.max(0, order.total_cents - refunded)),
-        };
+        return await presentRefund(transaction, order, refund);
       });
     },
+    // Whether an attempt whose outcome was never recorded issued its refund: only the key decides.
+    async reconcile(input, context) {
+      const refund = await refundByKey(sql, context.idempotencyKey);
+      if (!refund) return { applied: false };
+      if (
+        refund.order_id !== input.orderId ||
+        refund.amount_cents !== input.amount ||
+        refund.reason !== input.reason
+      ) {
+        throw new KeelError(
+          "conflict",
+          `Idempotency key ${context.idempotencyKey} was used for a different refund (#${refund.id}).`,
+        );
+      }
+      const order = (
+        await sql.query<OrderRow>(
+          "SELECT id, status, payment_status, currency, total_cents FROM shop.orders WHERE id = $1",
+          [refund.order_id],
+        )
+      ).rows[0];
+      if (!order)
+        throw new KeelError("not_found", `Order ${refund.order_id} of refund #${refund.id} was not found.`);
+      return { applied: true, result: await presentRefund(sql, order, refund) };
+    },
   });
+}
+
+/** The refund as the tool returns it, with what the order has had refunded so far. */
+async function presentRefund(sql: SqlClient, order: OrderRow, refund: RefundRow) {
+  const refunded = await refundedCents(sql, order.id);
+  return {
+    refundId: refund.id,
+    orderId: order.id,
+    amount: formatCents(refund.amount_cents),
+    currency: order.currency,
+    reason: refund.reason,
+    createdAt: refund.created_at,
+    refundedAmount: formatCents(refunded),
+    remainingAmount: formatCents(Math.max(0, order.total_cents - refunded)),
+  };
 }
 
 function refuseUnlessRefundable(order: OrderRow, amountCents: number, refunded: number): void {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { SqlClient } from "../../../src/store/store.ts";
 import { defineTool } from "../../../src/tools/tool.ts";
-import { insertOnce } from "./insert-once.ts";
+import { findOnce, insertOnce } from "./insert-once.ts";
 
 const SendEmailOutput = z.strictObject({
   emailId: z.number().int(),
@@ -46,22 +46,37 @@ export function createSendEmailTool(options: { sql: SqlClient }) {
     async execute(input, context) {
       context.signal.throwIfAborted();
       const email = await insertOnce<EmailRow>({
-        sql,
-        table: "shop.outbox_emails",
-        columns: COLUMNS,
+        ...rowOf(input, context.idempotencyKey),
         insert: { columns: ["recipient", "subject", "body"], values: [input.to, input.subject, input.body] },
-        idempotencyKey: context.idempotencyKey,
-        what: "email",
-        matches: (row) =>
-          row.recipient === input.to && row.subject === input.subject && row.body === input.body,
       });
-      return {
-        emailId: email.id,
-        to: email.recipient,
-        subject: email.subject,
-        status: email.status,
-        queuedAt: email.created_at,
-      };
+      return presentEmail(email);
+    },
+    async reconcile(input, context) {
+      const email = await findOnce<EmailRow>(rowOf(input, context.idempotencyKey));
+      return email ? { applied: true, result: presentEmail(email) } : { applied: false };
     },
   });
+
+  /** Where an email of this call lives, and how to tell it is the same request. */
+  function rowOf(input: { to: string; subject: string; body: string }, key: string) {
+    return {
+      sql,
+      table: "shop.outbox_emails",
+      columns: COLUMNS,
+      idempotencyKey: key,
+      what: "email",
+      matches: (row: EmailRow) =>
+        row.recipient === input.to && row.subject === input.subject && row.body === input.body,
+    };
+  }
+}
+
+function presentEmail(email: EmailRow) {
+  return {
+    emailId: email.id,
+    to: email.recipient,
+    subject: email.subject,
+    status: email.status,
+    queuedAt: email.created_at,
+  };
 }

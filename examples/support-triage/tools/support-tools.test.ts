@@ -387,5 +387,40 @@ for (const kind of shopDatabaseKinds()) {
         assert.equal(tools.send_email.input.safeParse({ ...email, to: "ada at example" }).success, false);
       });
     });
+
+    describe("reconcile hooks", () => {
+      const changed = {
+        create_ticket: { subject: "Another" },
+        issue_refund: { reason: "another reason" },
+        send_email: { subject: "Another" },
+      } as const;
+      const calls = {
+        create_ticket: {
+          subject: "Lost parcel",
+          body: "Order 1042 never arrived.",
+          priority: "high",
+          orderId: 1042,
+        },
+        issue_refund: { orderId: 1042, amount: "1.00", reason: "damaged item, partial refund" },
+        send_email: { to: "ada@example.com", subject: "Your refund", body: "It is on its way." },
+      } as const;
+
+      for (const name of ["create_ticket", "issue_refund", "send_email"] as const) {
+        test(`${name} finds out by idempotency key whether an attempt took effect, and what it returned`, async () => {
+          const tool = tools[name];
+          const key = `reconcile-${name}-${crypto.randomUUID()}`;
+          const context = { runId: "run_test", callId: "call_test", idempotencyKey: key };
+          const input = tool.input.parse(calls[name]);
+          const reconcile = tool.reconcile!;
+          const signal = new AbortController().signal;
+          assert.deepEqual(await reconcile(input, { ...context, signal }), { applied: false });
+          const result = await callTool(tool, calls[name], { idempotencyKey: key });
+          const found = await reconcile(input, { ...context, signal });
+          assert.deepEqual(found, { applied: true, result });
+          const other = tool.input.parse({ ...calls[name], ...changed[name] });
+          await assert.rejects(reconcile(other, { ...context, signal }), { code: "conflict" });
+        });
+      }
+    });
   });
 }
