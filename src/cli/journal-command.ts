@@ -4,23 +4,27 @@ import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 
 /**
- * `keel journal verify <run>`: fetch a run's events and recompute every payload hash and link here, so the
- * check does not trust the server's own word. Exits 1 at the first break.
+ * `keel journal verify <run…>`: fetch each run's events and recompute every payload hash and link here, so the
+ * check does not trust the server's own word. Exits 1 when any chain is broken.
  */
 export async function journalVerifyCommand(options: {
   client: ApiClient;
   io: CliIo;
-  runId: string;
+  runIds: readonly string[];
 }): Promise<number> {
-  const { events } = await options.client.request<{ events: JournalEvent[] }>(
-    "GET",
-    `/v1/runs/${encodeURIComponent(options.runId)}/journal`,
-  );
-  const verdict = verifyChain(events);
-  if (verdict.ok) {
-    options.io.out(`✔ ${options.runId}: ${verdict.events} events, chain intact, head ${verdict.head}`);
-    return 0;
+  let broken = 0;
+  for (const runId of options.runIds) {
+    const { events } = await options.client.request<{ events: JournalEvent[] }>(
+      "GET",
+      `/v1/runs/${encodeURIComponent(runId)}/journal`,
+    );
+    const verdict = verifyChain(events);
+    if (verdict.ok) {
+      options.io.out(`✔ ${runId}: ${verdict.events} events, chain intact, head ${verdict.head}`);
+    } else {
+      options.io.err(`✖ ${runId}: chain broken at seq ${verdict.seq}: ${verdict.problem}`);
+      broken += 1;
+    }
   }
-  options.io.err(`✖ ${options.runId}: chain broken at seq ${verdict.seq}: ${verdict.problem}`);
-  return 1;
+  return broken === 0 ? 0 : 1;
 }

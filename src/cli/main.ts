@@ -33,16 +33,17 @@ import { workerCommand } from "./worker-command.ts";
 export const USAGE = `usage: keel <command> [options]
 
 commands:
-  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts]
+  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts] [--lease-ttl 15]
                                    run the HTTP API and a worker (PGlite, or PostgreSQL with DATABASE_URL)
-  worker [--concurrency 16] [--packages examples/index.ts]
-                                   interpret runs from the PostgreSQL in DATABASE_URL, without HTTP
+  worker [--concurrency 16] [--packages examples/index.ts] [--lease-ttl 15]
+                                   interpret runs from the PostgreSQL in DATABASE_URL, without HTTP;
+                                   --lease-ttl: seconds before a dead process's runs are resumed elsewhere
   run <agent> <input…> [--json] [--idempotency-key K]
                                    start a run and stream its steps
   runs list [--agent A] [--status S] [--limit N] [--json]
   runs show <run> [--json]
   cancel <run>                     cancel a run
-  journal verify <run>             recompute a run's hash chain
+  journal verify <run…>            recompute each run's hash chain
   spec validate <agent.yaml…>      check spec files (offline), with file:line:column errors
   kill <agent> | --tenant T | --all [--reason R]
                                    throw a kill switch: in-flight tool calls are aborted, nothing new runs
@@ -78,6 +79,7 @@ const OPTIONS = {
   limit: { type: "string" },
   "idempotency-key": { type: "string" },
   concurrency: { type: "string" },
+  "lease-ttl": { type: "string" },
   reason: { type: "string" },
   tenant: { type: "string" },
   all: { type: "boolean" },
@@ -117,12 +119,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           port: parsePort(values.port ?? io.env.KEEL_PORT ?? "7420"),
           dataDir: values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel",
           packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+          ...leaseTtl(values["lease-ttl"]),
         });
       case "worker":
         return await workerCommand({
           io,
           packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
           concurrency: parseWholeNumber(values.concurrency ?? "16", "--concurrency", 1, 1_000),
+          ...leaseTtl(values["lease-ttl"]),
         });
       case "run": {
         const { agent, input } = parseRunArguments(rest);
@@ -160,8 +164,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       case "journal":
         if (rest[0] === "verify" && rest[1])
-          return await journalVerifyCommand({ client, io, runId: rest[1] });
-        throw usage("keel journal verify <run>");
+          return await journalVerifyCommand({ client, io, runIds: rest.slice(1) });
+        throw usage("keel journal verify <run…>");
       case "kill":
       case "resume": {
         const target = {
@@ -232,6 +236,11 @@ function usage(message: string): KeelError {
 
 function parsePort(text: string): number {
   return parseWholeNumber(text, "--port", 0, 65_535);
+}
+
+/** `--lease-ttl <seconds>`, as the lease option of a worker. */
+function leaseTtl(text: string | undefined): { leaseTtlMs?: number } {
+  return text === undefined ? {} : { leaseTtlMs: parseWholeNumber(text, "--lease-ttl", 1, 3_600) * 1_000 };
 }
 
 function parseWholeNumber(text: string, flag: string, min: number, max: number): number {

@@ -29,6 +29,8 @@ export async function serveCommand(options: {
   port: number;
   dataDir: string;
   packagesModule: string;
+  /** How long a claimed run stays this server's worker's without renewal (default 15 s). */
+  leaseTtlMs?: number;
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
@@ -46,6 +48,7 @@ export async function serveCommand(options: {
       host: options.host,
       port: options.port,
       log: io.err,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
       ...(databaseUrl ? {} : { secretKeyFile: resolve(options.dataDir, "secret.key") }),
     });
   } catch (error) {

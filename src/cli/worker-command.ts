@@ -18,6 +18,8 @@ export async function workerCommand(options: {
   io: CliIo;
   packagesModule: string;
   concurrency: number;
+  /** How long a claimed run stays this worker's without renewal; a dead worker's runs move on after it. */
+  leaseTtlMs?: number;
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
@@ -40,6 +42,7 @@ export async function workerCommand(options: {
       ...(sealing ? { sealing } : {}),
       owner: `${hostname()}:${process.pid}:worker`,
       concurrency: options.concurrency,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
       log: io.err,
     });
     worker.start();
