@@ -77,7 +77,7 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): T
   });
   const toolCalls = new Counter({
     name: "agent_tool_calls_total",
-    help: "Tool calls that ended, by agent, tool and outcome (ok, error, denied).",
+    help: "Tool calls that ended, by agent, tool and outcome (ok, error, denied, in_doubt).",
     labelNames: ["agent", "tool", "outcome"],
     registers: [registry],
   });
@@ -208,8 +208,9 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): T
         observeModelCall(agent, event.payload);
         return;
       case "tool-call-end": {
+        const code = event.payload.error?.code;
         const outcome =
-          event.payload.outcome === "ok" ? "ok" : event.payload.error?.code === "denied" ? "denied" : "error";
+          event.payload.outcome === "ok" ? "ok" : code === "denied" || code === "in_doubt" ? code : "error";
         toolCalls.inc({ agent, tool: event.payload.tool, outcome });
         return;
       }
