@@ -77,7 +77,7 @@ export async function benchStepsThroughput(
 }
 
 /** A throughput figure counts only if every run really completed with all its steps journaled. */
-async function expectCompleted(
+export async function expectCompleted(
   store: SqlStore,
   runIds: readonly string[],
   stepsPerRun: number,

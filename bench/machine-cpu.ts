@@ -97,7 +97,8 @@ function serverCpuMs(port: number): number | null {
   }
 }
 
-const loadAverage = () =>
+/** The 1, 5 and 15 minute load averages, as printed. */
+export const loadAverage = (): string =>
   loadavg()
     .map((value) => value.toFixed(2))
     .join(" ");

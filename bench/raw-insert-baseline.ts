@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SqlStore } from "../src/store/sql-store.ts";
+import type { SqlClient } from "../src/store/store.ts";
 import { benchPayloadJson } from "./bench-event.ts";
 import { type LatencySummary, summarizeLatencies } from "./summarize-latencies.ts";
 import { type Phase, type ThroughputResult, timeConcurrent, timeSequential } from "./time-operations.ts";
@@ -20,22 +21,12 @@ export type RawInsertOptions = {
 
 export type RawInsertResult = { sequential: LatencySummary; concurrent: ThroughputResult[] };
 
-const TABLE = "bench_raw_insert";
+/** The baseline's table. */
+export const RAW_INSERT_TABLE = "bench_raw_insert";
 
 export async function benchRawInsert(store: SqlStore, options: RawInsertOptions): Promise<RawInsertResult> {
-  await store.sql.query(`DROP TABLE IF EXISTS ${TABLE}`);
-  await store.sql.query(
-    `CREATE TABLE ${TABLE} (
-       run_id text NOT NULL, seq integer NOT NULL, type text NOT NULL, at timestamptz NOT NULL,
-       payload jsonb NOT NULL, hash text NOT NULL, PRIMARY KEY (run_id, seq))`,
-  );
-  const insert = async (runId: string, seq: number) => {
-    const payload = benchPayloadJson(seq);
-    await store.sql.query(
-      `INSERT INTO ${TABLE} (run_id, seq, type, at, payload, hash) VALUES ($1, $2, $3, $4::timestamptz, $5::jsonb, $6)`,
-      [runId, seq, "tool-call-end", new Date().toISOString(), payload, sha256(payload)],
-    );
-  };
+  await createRawInsertTable(store.sql);
+  const insert = async (runId: string, seq: number) => await insertRawRow(store.sql, runId, seq);
   try {
     const samples = await timeSequential(
       options.sequential,
@@ -54,8 +45,27 @@ export async function benchRawInsert(store: SqlStore, options: RawInsertOptions)
     }
     return { sequential: summarizeLatencies(samples), concurrent };
   } finally {
-    await store.sql.query(`DROP TABLE IF EXISTS ${TABLE}`);
+    await store.sql.query(`DROP TABLE IF EXISTS ${RAW_INSERT_TABLE}`);
   }
+}
+
+/** (Re)create the baseline's table, empty. */
+export async function createRawInsertTable(sql: Pick<SqlClient, "query">): Promise<void> {
+  await sql.query(`DROP TABLE IF EXISTS ${RAW_INSERT_TABLE}`);
+  await sql.query(
+    `CREATE TABLE ${RAW_INSERT_TABLE} (
+       run_id text NOT NULL, seq integer NOT NULL, type text NOT NULL, at timestamptz NOT NULL,
+       payload jsonb NOT NULL, hash text NOT NULL, PRIMARY KEY (run_id, seq))`,
+  );
+}
+
+/** One baseline row: a single-row `INSERT` in autocommit, unique by (`runId`, `seq`). */
+export async function insertRawRow(sql: Pick<SqlClient, "query">, runId: string, seq: number): Promise<void> {
+  const payload = benchPayloadJson(seq);
+  await sql.query(
+    `INSERT INTO ${RAW_INSERT_TABLE} (run_id, seq, type, at, payload, hash) VALUES ($1, $2, $3, $4::timestamptz, $5::jsonb, $6)`,
+    [runId, seq, "tool-call-end", new Date().toISOString(), payload, sha256(payload)],
+  );
 }
 
 function sha256(text: string): string {

@@ -12,6 +12,7 @@ import type { SqlStore } from "../src/store/sql-store.ts";
 import { type BenchPlan, FULL_PLAN, QUICK_PLAN } from "./bench-plan.ts";
 import { type BenchTarget, pgliteTarget, postgresTarget } from "./bench-targets.ts";
 import { describeDatabase } from "./describe-database.ts";
+import { describeSource } from "./describe-source.ts";
 import { benchStepOverhead } from "./durable-step-overhead.ts";
 import { benchStepsThroughput } from "./durable-steps-throughput.ts";
 import { benchJournalAppend } from "./journal-append.ts";
@@ -133,19 +134,4 @@ async function benchTarget(target: BenchTarget, plan: BenchPlan): Promise<StoreR
     stepsThroughput,
     cpu,
   };
-}
-
-/** The code being measured: the commit, and any files under src/ that differ from it. */
-function describeSource(): { commit: string; uncommitted: string[] } {
-  // Only trailing whitespace is trimmed: porcelain lines start with a status column that may be a space.
-  const git = (args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trimEnd();
-  try {
-    const uncommitted = git(["status", "--porcelain", "--", "src"])
-      .split("\n")
-      .filter((line) => line.length > 0)
-      .map((line) => line.slice(3));
-    return { commit: git(["rev-parse", "--short", "HEAD"]), uncommitted };
-  } catch {
-    return { commit: "unknown (not a git checkout)", uncommitted: [] };
-  }
 }

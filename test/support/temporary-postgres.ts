@@ -41,6 +41,8 @@ export type TemporaryPostgresOptions = {
    * waits for its WAL flush, as in production. Benchmarks need this; tests do not and run faster without.
    */
   durable?: boolean;
+  /** More server settings, each passed as `-c name=value` (e.g. `shared_preload_libraries`). */
+  settings?: Readonly<Record<string, string>>;
 };
 
 export async function startTemporaryPostgres(
@@ -82,6 +84,7 @@ export async function startTemporaryPostgres(
     ...unsafeSpeedups,
     "-c",
     "max_connections=300",
+    ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
   ]);
   // Its own process group, so stopping reaches postgres itself and not only the runuser wrapper.
   const server: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
