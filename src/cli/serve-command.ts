@@ -29,6 +29,8 @@ export async function serveCommand(options: {
   port: number;
   dataDir: string;
   packagesModule: string;
+  /** Web origins besides the server's own that may send state-changing requests. */
+  allowedOrigins?: readonly string[];
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
@@ -47,6 +49,7 @@ export async function serveCommand(options: {
       port: options.port,
       log: io.err,
       ...(databaseUrl ? {} : { secretKeyFile: resolve(options.dataDir, "secret.key") }),
+      ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     });
   } catch (error) {
     await store.close();
