@@ -23,6 +23,7 @@ import { configureControlPlane } from "./control-plane-config.ts";
 import { createApp } from "./create-app.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
 import type { BoundAddress } from "./guard-browser-requests.ts";
+import { type HttpTimeouts, resolveHttpTimeouts } from "./http-timeouts.ts";
 import { registerServedAgents } from "./register-agents.ts";
 import { createSecretScrubber } from "./scrub-secrets.ts";
 import { sealingFromEnv } from "./sealing-config.ts";
@@ -40,6 +41,8 @@ export type ServerOptions = {
   secretKeyFile?: string;
   /** Web origins besides the server's own that may send state-changing requests (`--allow-origin`). */
   allowedOrigins?: readonly string[];
+  /** How long slow clients may take (http-timeouts.ts); the defaults suit production. */
+  timeouts?: HttpTimeouts;
 };
 
 export type RunningServer = {
@@ -138,6 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   // Before listening: a bad KEEL_AUDIT_* setting stops the start rather than leaving a server without checkpoints.
   const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
+  const { serverOptions, bodyReadTimeoutMs } = resolveHttpTimeouts(options.timeouts);
   let bound: BoundAddress | null = null;
   const app = createApp({
     registry,
@@ -156,10 +160,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     address: () => bound,
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    bodyReadTimeoutMs,
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const created = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () =>
-      resolve(created),
+    const created = serve(
+      { fetch: app.fetch, hostname: options.host, port: options.port, serverOptions },
+      () => resolve(created),
     );
     created.once("error", reject);
   });
