@@ -109,6 +109,7 @@ describe("the keel command without a server", () => {
       ["run", "support-triage"],
       ["runs", "show"],
       ["serve", "--port", "http"],
+      ["serve", "--allow-origin", "localhost:5173"],
       ["--bogus"],
     ]) {
       const io = captureIo();

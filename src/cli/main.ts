@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
+import { parseAllowedOrigins } from "../server/guard-browser-requests.ts";
 import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { connectApiClient, DEFAULT_URL } from "./api-client.ts";
 import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
@@ -33,7 +34,8 @@ import { workerCommand } from "./worker-command.ts";
 export const USAGE = `usage: keel <command> [options]
 
 commands:
-  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts] [--lease-ttl 15]
+  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts] [--allow-origin O…]
+        [--lease-ttl 15]
                                    run the HTTP API and a worker (PGlite, or PostgreSQL with DATABASE_URL)
   worker [--concurrency 16] [--packages examples/index.ts] [--lease-ttl 15]
                                    interpret runs from the PostgreSQL in DATABASE_URL, without HTTP;
@@ -74,6 +76,7 @@ const OPTIONS = {
   port: { type: "string" },
   "data-dir": { type: "string" },
   packages: { type: "string" },
+  "allow-origin": { type: "string", multiple: true },
   agent: { type: "string" },
   status: { type: "string" },
   limit: { type: "string" },
@@ -119,6 +122,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           port: parsePort(values.port ?? io.env.KEEL_PORT ?? "7420"),
           dataDir: values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel",
           packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+          allowedOrigins: values["allow-origin"]
+            ? parseAllowedOrigins(values["allow-origin"], "--allow-origin")
+            : parseAllowedOrigins((io.env.KEEL_ALLOW_ORIGINS ?? "").split(","), "KEEL_ALLOW_ORIGINS"),
           ...leaseTtl(values["lease-ttl"]),
         });
       case "worker":

@@ -31,6 +31,8 @@ export async function serveCommand(options: {
   packagesModule: string;
   /** How long a claimed run stays this server's worker's without renewal (default 15 s). */
   leaseTtlMs?: number;
+  /** Web origins besides the server's own that may send state-changing requests. */
+  allowedOrigins?: readonly string[];
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
@@ -50,6 +52,7 @@ export async function serveCommand(options: {
       log: io.err,
       ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
       ...(databaseUrl ? {} : { secretKeyFile: resolve(options.dataDir, "secret.key") }),
+      ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     });
   } catch (error) {
     await store.close();

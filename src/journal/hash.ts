@@ -1,12 +1,30 @@
 import { hash } from "node:crypto";
 import canonicalize from "canonicalize";
+import { KeelError } from "../errors/keel-error.ts";
 
 /** The `prev_hash` of a run's first event. */
 export const GENESIS_HASH = "0".repeat(64);
 
-/** RFC 8785 canonical JSON of a value; `undefined` fields are dropped as JSON.stringify would. */
+/**
+ * RFC 8785 canonical JSON of a value; `undefined` fields are dropped as JSON.stringify would. A value nested so deep
+ * that writing it exhausts the stack (or too large for a string) is refused with a KeelError the caller can report,
+ * never an error that takes the process down: the HTTP input layer keeps such values out, this is the backstop.
+ */
 export function canonicalJson(value: unknown): string {
-  return canonicalize(value) ?? "null";
+  try {
+    return canonicalize(value) ?? "null";
+  } catch (error) {
+    throw error instanceof RangeError ? tooDeepOrLarge(error) : error;
+  }
+}
+
+/** The error for a value canonical JSON cannot be written for: nested too deep, or too large for a string. */
+export function tooDeepOrLarge(cause: RangeError): KeelError {
+  return new KeelError(
+    "invalid_request",
+    "the value is nested too deeply or is too large to write as canonical JSON",
+    { cause },
+  );
 }
 
 /** SHA-256 of a payload's canonical JSON, hex. */

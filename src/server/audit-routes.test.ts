@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Hono } from "hono";
+import { createApiKeyVerifier } from "../governance/api-key-verifier.ts";
+import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { publicKeyFromRaw, verifyCheckpointSignatureWith } from "../journal/audit/checkpoint.ts";
 import { verifyInclusion } from "../journal/audit/inclusion-proof.ts";
 import { hashLeaf } from "../journal/audit/merkle-hash.ts";
@@ -11,6 +13,7 @@ import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { createQueuedRun, runEnd, stepStart } from "../store/store-contract-fixtures.ts";
 import { createApp } from "./create-app.ts";
+import { createKeyRateLimiter } from "./key-rate-limiter.ts";
 
 describe("the audit routes", () => {
   let store: SqlStore;
@@ -86,5 +89,42 @@ describe("the audit routes", () => {
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /seq/);
     assert.equal((await app.request(`/v1/audit/proof?runId=${runIds[0]}&seq=99`)).status, 404);
+  });
+});
+
+describe("the audit routes with API keys", () => {
+  test("show the global tree size and proofs to platform keys only, so no tenant learns another's volume", async () => {
+    const store = await openStore({});
+    try {
+      const keys = createSqlApiKeyStore(store.sql);
+      const token = async (tenant: string) =>
+        (await keys.create({ tenant, roles: ["viewer"], createdBy: "test" })).token;
+      const platform = await token("default");
+      const tenant = await token("acme");
+      const app = createApp({
+        store,
+        agents: createAgentCatalog([]),
+        auth: {
+          verifier: createApiKeyVerifier({ store: keys }),
+          platformTenant: "default",
+          rateLimiter: createKeyRateLimiter({ perMinute: 1_000, burst: 1_000 }),
+        },
+        log: () => undefined,
+      });
+      const run = await createQueuedRun(store);
+      const lease = await store.acquireLease({ runId: run.runId, owner: "test", ttlMs: 60_000 });
+      await store.append({ lease: lease!, events: [stepStart(1), runEnd()] });
+      await createAuditCheckpoint(store.sql, { signer: await loadAuditSigner(store.sql) });
+      const get = (key: string, path: string) =>
+        app.request(path, { headers: { authorization: `Bearer ${key}` } });
+      for (const path of ["/v1/audit/checkpoints/latest", `/v1/audit/proof?runId=${run.runId}&seq=1`]) {
+        const refused = await get(tenant, path);
+        assert.equal(refused.status, 403, path);
+        assert.doesNotMatch(await refused.text(), /treeSize|leafIndex/);
+        assert.equal((await get(platform, path)).status, 200, path);
+      }
+    } finally {
+      await store.close();
+    }
   });
 });

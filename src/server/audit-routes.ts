@@ -12,8 +12,9 @@ import type { Store } from "../store/store.ts";
 
 /**
  * The audit log over HTTP: the latest signed checkpoint with the key that signed it, and the inclusion proof of
- * one event against it, for an auditor who holds the event (docs/security.md, "Audit log"). Who may ask, and for
- * which runs, is the route table's business (route-access.ts).
+ * one event against it, for an auditor who holds the event (docs/security.md, "Audit log"). Both are platform
+ * routes (route-access.ts): the log is one tree over every tenant, so its size and a leaf's index tell how many
+ * events all tenants have journaled, which no other tenant may learn.
  */
 export function registerAuditRoutes(app: Hono, options: { store: Store }): void {
   const { sql } = options.store;

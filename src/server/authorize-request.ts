@@ -1,6 +1,4 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
 import { KeelError } from "../errors/keel-error.ts";
 import type { ApiKeyVerifier } from "../governance/api-key-verifier.ts";
 import type { Principal } from "../journal/events.ts";
@@ -18,8 +16,6 @@ export type ControlPlaneAuth = {
   rateLimiter: KeyRateLimiter;
 };
 
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-const PARAM = /^[A-Za-z0-9._:@~-]{1,200}$/;
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 const LABELS: Record<OwnedResource, string> = {
   agent: "agent named",
@@ -31,10 +27,12 @@ const LABELS: Record<OwnedResource, string> = {
 };
 
 /**
- * The one gate in front of every route: find the route in the table (unlisted routes answer 404), check its
- * parameters and query fields, establish who calls (an API key, or the local developer when no auth is configured),
- * apply the key's rate limit, the route's roles, the platform restriction and tenant ownership (another tenant's
- * resource answers 404, as if it did not exist), then cap the body. Handlers read the caller with `principalOf`.
+ * The one gate in front of every route: find the route in the table (unlisted routes answer 404), establish who
+ * calls (an API key, or the local developer when no auth is configured), apply the key's rate limit, the route's
+ * roles, the platform restriction and tenant ownership (another tenant's resource answers 404, as if it did not
+ * exist). The input layer works on both sides of it: headers, parameters and query fields are checked before it
+ * (validate-input.ts), the body after it, so that only a caller let through costs a read (validate-json-body.ts).
+ * Handlers read the caller with `principalOf`.
  */
 export function authorizeRequests(options: {
   table: readonly RouteAccess[];
@@ -45,45 +43,10 @@ export function authorizeRequests(options: {
 }): MiddlewareHandler {
   const { table, auth, devPrincipal, resourceTenant } = options;
   const platformTenant = auth?.platformTenant ?? devPrincipal.tenant;
-  const queries = new Map(
-    table.map((access) => [
-      access,
-      z.strictObject(
-        Object.fromEntries(
-          Object.entries(access.query ?? {}).map(([name, schema]) => [name, schema.optional()]),
-        ),
-      ),
-    ]),
-  );
-  const limits = new Map<number, MiddlewareHandler>();
-  const limitBody = (maxSize: number): MiddlewareHandler => {
-    let limit = limits.get(maxSize);
-    if (!limit) {
-      limit = bodyLimit({
-        maxSize,
-        onError: (context) =>
-          context.json(
-            new KeelError("payload_too_large", `the body is larger than ${describeBytes(maxSize)}`).toJSON(),
-            413,
-          ),
-      });
-      limits.set(maxSize, limit);
-    }
-    return limit;
-  };
-
   return async (context, next) => {
-    const matched = matchRouteAccess(table, context.req.method, context.req.path);
+    const matched = context.get("route") ?? matchRouteAccess(table, context.req.method, context.req.path);
     if (!matched) throw new KeelError("not_found", `no route ${context.req.method} ${context.req.path}`);
     const { access, params } = matched;
-    for (const [name, value] of Object.entries(params)) {
-      if (!PARAM.test(value)) {
-        throw new KeelError("invalid_request", `${name} is not a valid identifier`, {
-          issues: [{ path: name, message: "expected 1 to 200 letters, digits or ._:@~-" }],
-        });
-      }
-    }
-    const query = checkQuery(queries.get(access)!, context);
     if (access.roles === "public") return await next();
 
     const caller = await authenticate(context, auth, devPrincipal);
@@ -112,7 +75,7 @@ export function authorizeRequests(options: {
       );
     }
     for (const [field, kind] of Object.entries(access.owns ?? {})) {
-      const id = field.startsWith("?") ? query[field.slice(1)] : params[field];
+      const id = field.startsWith("?") ? context.req.query(field.slice(1)) : params[field];
       if (id === undefined) continue;
       const owner =
         kind === "tenant"
@@ -129,7 +92,7 @@ export function authorizeRequests(options: {
     context.set("principal", principal);
     context.set("apiKeyId", caller.keyId);
     context.header("cache-control", "no-store");
-    return await limitBody(access.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)(context, next);
+    return await next();
   };
 }
 
@@ -151,28 +114,4 @@ async function authenticate(
     throw new KeelError("unauthorized", "the API key is not valid or has been revoked");
   }
   return { principal: { subject: key.name, tenant: key.tenant, roles: key.roles }, keyId: key.keyId };
-}
-
-function checkQuery(
-  schema: z.ZodType<Record<string, string | undefined>>,
-  context: Context,
-): Record<string, string | undefined> {
-  const parsed = schema.safeParse(context.req.query());
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({
-    path:
-      issue.path.length > 0
-        ? issue.path.join(".")
-        : ((issue as { keys?: string[] }).keys?.join(", ") ?? "(query)"),
-    message: issue.code === "unrecognized_keys" ? "not a query field of this route" : issue.message,
-  }));
-  throw new KeelError(
-    "invalid_request",
-    `invalid query: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
-    { issues },
-  );
-}
-
-function describeBytes(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }

@@ -1,5 +1,6 @@
 import type { BudgetLedger } from "../governance/budget-ledger.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
+import { PROVIDER_KEY_VARIABLES } from "./bind-agent-package.ts";
 import { type ChatCompletionsRoute, createChatCompletionsRoute } from "./chat-completions.ts";
 import { principalOf } from "./request-principal.ts";
 
@@ -31,5 +32,6 @@ export function chatCompletionsFromEnv(options: {
     }),
     ledger: options.ledger,
     log: options.log,
+    providers: Object.keys(PROVIDER_KEY_VARIABLES),
   });
 }

@@ -41,6 +41,11 @@ export type ChatCompletionsOptions = {
   identify?: (context: Context) => GatewayCaller;
   /** Model names clients may ask for, each with its own routing; other names must be `provider/model-id`. */
   models?: Readonly<Record<string, ModelPolicy>>;
+  /**
+   * The providers a `provider/model-id` name may name (the gateway's hosted ones); another is the caller's mistake,
+   * answered 400 before any routing. Absent: any, for gateways that resolve providers of their own.
+   */
+  providers?: readonly string[];
   ledger?: BudgetLedger;
   now?: () => Date;
   log?: (message: string) => void;
@@ -84,8 +89,16 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
         `unknown model "${model}": use provider/model-id (e.g. anthropic/claude-haiku-4-5-20251001)${known.length > 0 ? ` or one of ${known.join(", ")}` : ""}`,
       );
     }
+    const provider = model.slice(0, slash);
+    if (options.providers && !options.providers.includes(provider)) {
+      throw new KeelError(
+        "invalid_request",
+        `unknown model provider "${provider}": use one of ${options.providers.join(", ")}, or a model name this server defines`,
+        { issues: [{ path: "model", message: `expected a provider among ${options.providers.join(", ")}` }] },
+      );
+    }
     return {
-      primary: { provider: model.slice(0, slash), model: model.slice(slash + 1) },
+      primary: { provider, model: model.slice(slash + 1) },
       fallbacks: [],
       rules: [],
       promptCaching: true,

@@ -118,9 +118,25 @@ describe("the HTTP API", () => {
     assert.deepEqual(body.error.issues.map((issue) => issue.path).sort(), ["(body)", "input"]);
   });
 
-  test("answers malformed JSON and a missing content type with 400", async () => {
+  test("answers malformed JSON with 400, and a body not sent as exactly application/json with 415", async () => {
     assert.equal((await post("/v1/agents/echoer/runs", "{not json")).status, 400);
-    assert.equal((await post("/v1/agents/echoer/runs", { input: "x" }, {})).status, 400);
+    assert.equal((await post("/v1/agents/echoer/runs", { input: "x" }, {})).status, 415);
+    for (const type of [
+      "text/plain; application/json",
+      "application/json-seq",
+      "application/json; charset=utf-16",
+    ])
+      assert.equal(
+        (await post("/v1/agents/echoer/runs", { input: "x" }, { "content-type": type })).status,
+        415,
+        type,
+      );
+    const utf8 = await post(
+      "/v1/agents/echoer/runs",
+      { input: "x" },
+      { "content-type": "Application/JSON; charset=UTF-8" },
+    );
+    assert.equal(utf8.status, 202);
   });
 
   test("answers an oversized body with 413", async () => {

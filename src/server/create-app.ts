@@ -20,6 +20,7 @@ import { registerAuditRoutes } from "./audit-routes.ts";
 import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
+import { type BoundAddress, guardBrowserRequests } from "./guard-browser-requests.ts";
 import { chatErrorResponse, errorResponse } from "./http-error.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
@@ -35,6 +36,8 @@ import { ROUTE_ACCESS } from "./route-access.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
+import { validateInput } from "./validate-input.ts";
+import { validateJsonBody } from "./validate-json-body.ts";
 
 const CreateRunBody = z.strictObject({
   input: z.string().min(1, "must not be empty").max(100_000),
@@ -83,12 +86,22 @@ export type AppOptions = {
   /** The agent registry, for its routes; with `requireActiveAgents`, only active versions may start runs. */
   registry?: Registry;
   requireActiveAgents?: boolean;
+  /**
+   * Where the server listens, for the development-mode Host check (guard-browser-requests.ts); absent in process,
+   * where any loopback name passes.
+   */
+  address?: () => BoundAddress | null;
+  /** Web origins besides the server's own that may send state-changing requests (`keel serve --allow-origin`). */
+  allowedOrigins?: readonly string[];
+  /** How long a request body may take to arrive (default 30 s); then 408. */
+  bodyReadTimeoutMs?: number;
 };
 
 /**
  * The HTTP API: agents, runs, their journals as SSE, cancel, and the route files beside this one. Every request
- * passes the security headers and the authorization gate (route-access.ts) first. JSON errors follow the KeelError
- * code table.
+ * passes, in order: the security headers, the browser guard (Host and Origin), the input layer's checks of headers,
+ * parameters and query fields, the authorization gate (route-access.ts), and the input layer's check of the body.
+ * JSON errors follow the KeelError code table.
  */
 export function createApp(options: AppOptions): Hono {
   const { store, agents, worker } = options;
@@ -120,6 +133,17 @@ export function createApp(options: AppOptions): Hono {
   app.use("*", securityHeaders());
   app.use(
     "*",
+    guardBrowserRequests({
+      // With API keys a page gains nothing by reaching the server (browsers do not attach bearer keys), and the
+      // names a deployment answers to are its own business: only development mode pins Host.
+      checkHost: !options.auth,
+      address: options.address ?? (() => null),
+      allowedOrigins: options.allowedOrigins ?? [],
+    }),
+  );
+  app.use("*", validateInput({ table: ROUTE_ACCESS }));
+  app.use(
+    "*",
     authorizeRequests({
       table: ROUTE_ACCESS,
       auth: options.auth ?? null,
@@ -130,6 +154,12 @@ export function createApp(options: AppOptions): Hono {
         ...(options.keys ? { keys: options.keys } : {}),
       }),
     }),
+  );
+  app.use(
+    "*",
+    validateJsonBody(
+      options.bodyReadTimeoutMs === undefined ? {} : { readTimeoutMs: options.bodyReadTimeoutMs },
+    ),
   );
   // With keys, the approver is the key's principal; in development mode the request names one in headers.
   const identify: IdentifyApprover = options.auth
@@ -288,11 +318,14 @@ async function requireRun(store: Store, runId: string, tenant: string) {
   return run;
 }
 
+/** The largest event sequence number: `seq` is an integer column. */
+const MAX_SEQ = 2_147_483_647;
+
 function parseSeq(value: string | undefined, field: string): number {
   if (value === undefined || value === "") return 0;
-  if (!/^\d{1,12}$/.test(value)) {
+  if (!/^\d{1,10}$/.test(value) || Number(value) > MAX_SEQ) {
     throw new KeelError("invalid_request", `${field} must be a non-negative event sequence number`, {
-      issues: [{ path: field, message: "expected a non-negative integer" }],
+      issues: [{ path: field, message: `expected a whole number from 0 to ${MAX_SEQ}` }],
     });
   }
   return Number(value);

@@ -3,6 +3,13 @@ import type { RouteAccess } from "./route-access.ts";
 /** A route table entry that matched a request, with the path parameters it captured. */
 export type MatchedRoute = { access: RouteAccess; params: Record<string, string> };
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The route table entry of this request, found once by the input layer (validate-input.ts). */
+    route: MatchedRoute;
+  }
+}
+
 /** The table entry for a method and path (HEAD as GET), or null: an unlisted route is open to nobody. */
 export function matchRouteAccess(
   table: readonly RouteAccess[],

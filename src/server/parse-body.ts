@@ -1,14 +1,17 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { KeelError } from "../errors/keel-error.ts";
+import { isJsonMediaType } from "./input-rules.ts";
 
-/** Read a JSON body and validate it; a bad body is a 400 that names each bad field. */
+/**
+ * Read a JSON body and validate it against the route's schema; a bad body is a 400 that names each bad field. The
+ * input layer (validate-json-body.ts) has already refused a wrong media type, bad JSON and hostile content.
+ */
 export async function parseBody<Schema extends z.ZodType>(
   context: Context,
   schema: Schema,
 ): Promise<z.output<Schema>> {
-  const type = context.req.header("content-type") ?? "";
-  if (!type.includes("application/json")) {
+  if (!isJsonMediaType(context.req.header("content-type"))) {
     throw new KeelError("invalid_request", "expected a JSON body with content-type: application/json");
   }
   let body: unknown;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ControlPlaneRole } from "../governance/control-plane-roles.ts";
+import { INSTANT_EXPECTED, instantOf } from "./trace-query-params.ts";
 
 /** What a path parameter (or query field) names, so the caller's tenant can be checked against its owner's. */
 export type OwnedResource = "agent" | "run" | "approval" | "feedback" | "tenant" | "key";
@@ -18,7 +19,10 @@ export type RouteAccess = {
   platform?: boolean;
   /** Path parameters (or `?field`) naming a resource that must belong to the caller's tenant, else 404. */
   owns?: Readonly<Record<string, OwnedResource>>;
-  /** The query fields the route accepts; any other is a 400. */
+  /**
+   * The query fields the route accepts, any other being a 400 (validate-input.ts). Each schema bounds its value to
+   * what the handler and the column it reaches can hold, so no query value fails inside the store.
+   */
   query?: Readonly<Record<string, z.ZodType<string>>>;
   /** The largest body the route reads, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
@@ -30,11 +34,24 @@ export type RouteAccess = {
 const READ: readonly ControlPlaneRole[] = ["viewer", "deployer", "approver", "operator"];
 const READ_AND_INVOKE: readonly ControlPlaneRole[] = [...READ, "invoker"];
 
+/** The most US dollars a cost filter may name: costs are compared as nano-dollars in a bigint column. */
+const MAX_USD = 9_223_372_036;
+
 const text = z.string().min(1).max(200);
-const count = z.string().regex(/^\d{1,6}$/, "expected a whole number");
+const count = z.string().regex(/^\d{1,6}$/, "expected a whole number from 0 to 999999");
 const decimal = z.string().regex(/^\d{1,12}(\.\d{1,9})?$/, "expected a non-negative number");
+const usd = decimal.refine((value) => Number(value) <= MAX_USD, `expected at most ${MAX_USD} (US dollars)`);
 const flag = z.enum(["true", "false", "1", "0"]);
-const instant = z.string().min(1).max(40);
+const instant = z
+  .string()
+  .min(1)
+  .max(40)
+  .refine((value) => instantOf(value) !== null, INSTANT_EXPECTED);
+/** A duration back from now (`1d`), or a window of two (`8d..1d`), as the drift check takes them. */
+const span = z.string().regex(/^\d{1,5}[smhd]$/, "expected a duration such as 1d (s, m, h, d)");
+const spanRange = z
+  .string()
+  .regex(/^\d{1,5}[smhd](\.\.\d{1,5}[smhd])?$/, "expected a window such as 8d..1d (s, m, h, d)");
 const window = { agent: text, since: instant, until: instant };
 
 /**
@@ -169,7 +186,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
     path: "/v1/telemetry/drift",
     roles: ["operator"],
     owns: { "?agent": "agent" },
-    query: { agent: text, baseline: text, current: text, threshold: decimal },
+    query: { agent: text, baseline: spanRange, current: span, threshold: decimal },
     summary: "check an agent for drift",
   },
   {
@@ -199,8 +216,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
       errors: flag,
       escalated: flag,
       minRetries: count,
-      minCost: decimal,
-      maxCost: decimal,
+      minCost: usd,
+      maxCost: usd,
       minLatencyMs: decimal,
       maxLatencyMs: decimal,
       limit: count,
@@ -387,19 +404,22 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
     summary: "model gateway metrics of every tenant",
   },
 
+  // One audit log holds every tenant's events: a checkpoint's tree size and a proof's leaf index count them all,
+  // so both routes belong to the platform (docs/security.md, "Audit log").
   {
     method: "GET",
     path: "/v1/audit/checkpoints/latest",
     roles: READ,
+    platform: true,
     summary: "the latest signed checkpoint",
   },
   {
     method: "GET",
     path: "/v1/audit/proof",
     roles: READ,
-    owns: { "?runId": "run" },
+    platform: true,
     query: { runId: text, seq: count },
-    summary: "an inclusion proof for one of the tenant's events",
+    summary: "an inclusion proof for any event",
   },
 
   { method: "GET", path: "/v1/keys", roles: [], summary: "the tenant's API keys (never their secrets)" },

@@ -22,6 +22,8 @@ import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { configureControlPlane } from "./control-plane-config.ts";
 import { createApp } from "./create-app.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
+import type { BoundAddress } from "./guard-browser-requests.ts";
+import { type HttpTimeouts, resolveHttpTimeouts } from "./http-timeouts.ts";
 import { registerServedAgents } from "./register-agents.ts";
 import { createSecretScrubber } from "./scrub-secrets.ts";
 import { sealingFromEnv } from "./sealing-config.ts";
@@ -37,6 +39,10 @@ export type ServerOptions = {
   log?: (message: string) => void;
   /** Where the embedded store keeps the key that seals masked tool-call arguments (when KEEL_SECRET_KEY is unset). */
   secretKeyFile?: string;
+  /** Web origins besides the server's own that may send state-changing requests (`--allow-origin`). */
+  allowedOrigins?: readonly string[];
+  /** How long slow clients may take (http-timeouts.ts); the defaults suit production. */
+  timeouts?: HttpTimeouts;
 };
 
 export type RunningServer = {
@@ -135,6 +141,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   // Before listening: a bad KEEL_AUDIT_* setting stops the start rather than leaving a server without checkpoints.
   const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
+  const { serverOptions, bodyReadTimeoutMs } = resolveHttpTimeouts(options.timeouts);
+  let bound: BoundAddress | null = null;
   const app = createApp({
     registry,
     requireActiveAgents: options.env.KEEL_REQUIRE_ACTIVE_AGENTS === "true",
@@ -150,13 +158,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     governor,
     reloadPolicies: (name) => reloadAgentPolicies({ governor, agents, packages: options.packages, name }),
     log,
+    address: () => bound,
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    bodyReadTimeoutMs,
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const created = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () =>
-      resolve(created),
+    const created = serve(
+      { fetch: app.fetch, hostname: options.host, port: options.port, serverOptions },
+      () => resolve(created),
     );
     created.once("error", reject);
   });
+  const listening = server.address();
+  bound = {
+    host: options.host,
+    port: typeof listening === "object" && listening ? listening.port : options.port,
+  };
   worker.start();
   const approvalTimer = createApprovalTimer({ store: options.store, log });
   approvalTimer.start();
@@ -178,10 +195,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     agents,
     log,
   });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
   return {
-    url: `http://${options.host}:${port}`,
+    url: `http://${options.host}:${bound.port}`,
     app,
     authenticated: controlPlane.auth !== null,
     agents,

@@ -10,15 +10,32 @@ export function parseInstant(
   now: Date = new Date(),
 ): Date | undefined {
   if (value === undefined || value === "") return undefined;
-  const match = DURATION.exec(value);
-  if (match) return new Date(now.getTime() - Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) {
-    throw new KeelError("invalid_request", `${field} must be an ISO date-time or a duration such as 24h`, {
-      issues: [{ path: field, message: "expected an ISO date-time or a duration (ms, s, m, h, d, w)" }],
-    });
+  const instant = instantOf(value, now);
+  if (instant === null) {
+    throw new KeelError(
+      "invalid_request",
+      `${field} must be an ISO date-time or a duration such as 24h, within the years 1 to 9999`,
+      { issues: [{ path: field, message: INSTANT_EXPECTED }] },
+    );
   }
-  return new Date(parsed);
+  return instant;
+}
+
+/** What an instant query field takes, in words. */
+export const INSTANT_EXPECTED =
+  "expected an ISO date-time or a duration (ms, s, m, h, d, w) within the years 1 to 9999";
+
+/**
+ * The instant a query value names, or null when it names none or one outside the years 1 to 9999: well inside what
+ * a PostgreSQL timestamp holds, so no comparison with a column can fail.
+ */
+export function instantOf(value: string, now: Date = new Date()): Date | null {
+  const match = DURATION.exec(value);
+  const at = match
+    ? new Date(now.getTime() - Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS])
+    : new Date(Date.parse(value));
+  const year = at.getUTCFullYear();
+  return Number.isNaN(at.getTime()) || year < 1 || year > 9999 ? null : at;
 }
 
 /** A non-negative number from a query string, or undefined when absent. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { isKeelError } from "../../errors/keel-error.ts";
 import { canonicalJson } from "../hash.ts";
 import { fastCanonicalJson } from "./fast-canonical-json.ts";
 
@@ -38,4 +39,12 @@ test("refuses what JSON cannot carry", () => {
   assert.throws(() => fastCanonicalJson({ x: Number.POSITIVE_INFINITY }), /not a JSON number/);
   assert.throws(() => fastCanonicalJson("\ud800"), /lone surrogate/);
   assert.throws(() => fastCanonicalJson(10n), /bigint is not a JSON value/);
+});
+
+test("refuses a value nested too deep for the stack with a KeelError rather than a stack overflow", () => {
+  const deep = JSON.parse(`${'{"a":'.repeat(200_000)}1${"}".repeat(200_000)}`) as unknown;
+  assert.throws(
+    () => fastCanonicalJson(deep),
+    (error: unknown) => isKeelError(error, "invalid_request"),
+  );
 });

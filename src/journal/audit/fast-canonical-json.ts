@@ -1,13 +1,23 @@
 import { KeelError } from "../../errors/keel-error.ts";
+import { tooDeepOrLarge } from "../hash.ts";
 
 /**
  * RFC 8785 canonical JSON, written for speed: the audit verifier canonicalises every payload in the journal,
  * so this skips the general library's cycle tracking and `toJSON` handling, which values parsed from JSON never
  * need. Output is identical to `canonicalJson` (src/journal/hash.ts) for every JSON value; the tests hold the
  * two to that. Keys sort by UTF-16 code units (JavaScript's default sort), strings and numbers are written as
- * ECMAScript's JSON.stringify writes them, which is what RFC 8785 §3.2.2 specifies.
+ * ECMAScript's JSON.stringify writes them, which is what RFC 8785 §3.2.2 specifies. Like `canonicalJson`, it refuses
+ * a value too deep for the stack with a KeelError rather than letting the overflow escape.
  */
 export function fastCanonicalJson(value: unknown): string {
+  try {
+    return writeCanonical(value);
+  } catch (error) {
+    throw error instanceof RangeError ? tooDeepOrLarge(error) : error;
+  }
+}
+
+function writeCanonical(value: unknown): string {
   switch (typeof value) {
     case "string":
       return canonicalString(value);
@@ -24,7 +34,7 @@ export function fastCanonicalJson(value: unknown): string {
         for (let index = 0; index < value.length; index++) {
           if (index > 0) text += ",";
           const item: unknown = value[index];
-          text += item === undefined || typeof item === "function" ? "null" : fastCanonicalJson(item);
+          text += item === undefined || typeof item === "function" ? "null" : writeCanonical(item);
         }
         return `${text}]`;
       }
@@ -39,7 +49,7 @@ export function fastCanonicalJson(value: unknown): string {
         first = false;
         text += canonicalString(key);
         text += ":";
-        text += fastCanonicalJson(item);
+        text += writeCanonical(item);
       }
       return `${text}}`;
     }

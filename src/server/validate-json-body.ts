@@ -1,0 +1,117 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { KeelError } from "../errors/keel-error.ts";
+import { isJsonMediaType, jsonProblem, MAX_JSON_DEPTH } from "./input-rules.ts";
+
+/** The largest body a route reads unless its route table entry says otherwise. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** How long a body may take to arrive once its headers have, unless the server says otherwise. */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 30_000;
+
+/**
+ * The second half of the input layer, behind the authorization gate, so only a caller the gate let through costs a
+ * read. The body must arrive within the route's size (413, `maxBodyBytes` in route-access.ts) and within
+ * `readTimeoutMs` (408: a client trickling bytes cannot hold a handler), as UTF-8 (400), of exactly the media type
+ * `application/json` (415: a browser sends `text/plain` across origins without asking first), as JSON that parses,
+ * nests no deeper than MAX_JSON_DEPTH and holds no NUL, unpaired surrogate or number too large for JSON in any
+ * string, key or value (400 naming the field). Handlers read the same text again, already checked. An empty body is
+ * no body: routes that need one say so themselves.
+ */
+export function validateJsonBody(
+  options: { readTimeoutMs?: number; maxDepth?: number } = {},
+): MiddlewareHandler {
+  const readTimeoutMs = options.readTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
+  const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
+  return async (context, next) => {
+    const { method } = context.req;
+    if (method === "GET" || method === "HEAD" || context.req.raw.body === null) return await next();
+    const maxBytes = context.get("route")?.access.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const text = await readBody(context, { maxBytes, timeoutMs: readTimeoutMs });
+    if (text === "") return await next();
+    const type = context.req.header("content-type");
+    if (!isJsonMediaType(type)) {
+      throw new KeelError(
+        "unsupported_media_type",
+        `send the body as content-type: application/json${type === undefined ? "" : `, not ${type}`}`,
+        { issues: [{ path: "content-type", message: "expected application/json" }] },
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new KeelError("invalid_request", "the body is not valid JSON", {
+        issues: [{ path: "(body)", message: "expected JSON" }],
+      });
+    }
+    const problem = jsonProblem(body, maxDepth);
+    if (problem) {
+      throw new KeelError("invalid_request", `invalid body: ${problem.path}: ${problem.message}`, {
+        issues: [problem],
+      });
+    }
+    return await next();
+  };
+}
+
+/**
+ * Read the whole body as UTF-8 within a size and a deadline, and put it back for the handler. A declared length
+ * over the limit is refused before a byte is read. Past the deadline the read is abandoned, not cancelled: the
+ * 408 goes out first, then the HTTP server drains or closes the connection.
+ */
+async function readBody(context: Context, limits: { maxBytes: number; timeoutMs: number }): Promise<string> {
+  const { maxBytes, timeoutMs } = limits;
+  const declared = context.req.header("content-length");
+  if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const reader = context.req.raw.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new KeelError("request_timeout", `the body did not arrive within ${seconds(timeoutMs)}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    for (;;) {
+      const read = reader.read();
+      read.catch(() => undefined);
+      let chunk: Awaited<typeof read>;
+      try {
+        chunk = await Promise.race([read, deadline]);
+      } catch (error) {
+        if (error instanceof KeelError) throw error;
+        throw new KeelError("invalid_request", "the body could not be read to its end");
+      }
+      if (chunk.done) break;
+      size += chunk.value.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk.value);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const bytes = Buffer.concat(chunks);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new KeelError("invalid_request", "the body is not valid UTF-8", {
+      issues: [{ path: "(body)", message: "expected UTF-8 text" }],
+    });
+  }
+  context.req.raw = new Request(context.req.raw, { body: bytes });
+  return text;
+}
+
+function tooLarge(maxBytes: number): KeelError {
+  return new KeelError("payload_too_large", `the body is larger than ${describeBytes(maxBytes)}`);
+}
+
+function describeBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
+function seconds(ms: number): string {
+  return ms % 1_000 === 0 ? `${ms / 1_000} s` : `${ms} ms`;
+}
