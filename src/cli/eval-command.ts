@@ -23,6 +23,7 @@ import { runEval } from "../evals/run-eval.ts";
 import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
 import { type EvalHarness, type HarnessRecording, openEvalHarness } from "./eval-harness.ts";
+import { checkDatabaseUrl } from "./open-cli-store.ts";
 
 /** The parsed flags of `keel eval <agent>`. */
 export type EvalCommandOptions = {
@@ -50,6 +51,20 @@ export type EvalCommandOptions = {
 export async function evalCommand(options: EvalCommandOptions): Promise<number> {
   const { io } = options;
   const recording = options.recording ?? (io.env.CI === "true" ? "replay" : "auto");
+  const baseline = options.baseline;
+  // A baseline named by eval run id or version is read from the results: a missing folder is a wrong path, not
+  // "no such baseline" (results are written, and the folder made, only after the cases have run).
+  if (
+    baseline !== undefined &&
+    !io.env.DATABASE_URL &&
+    !(baseline.endsWith(".json") && existsSync(baseline)) &&
+    !existsSync(options.resultsDir)
+  ) {
+    throw new KeelError(
+      "not_found",
+      `--baseline ${baseline} is looked up in the eval results, but the results directory ${resolve(options.resultsDir)} does not exist: pass the one earlier runs wrote to with --results-dir (or KEEL_EVAL_RESULTS_DIR)`,
+    );
+  }
   const harness = await openEvalHarness({
     packagesModule: options.packagesModule,
     agent: options.agent,
@@ -202,6 +217,7 @@ async function openResultStore(
 ): Promise<{ store: EvalResultStore; where: string; close(): Promise<void> }> {
   const databaseUrl = io.env.DATABASE_URL;
   if (databaseUrl) {
+    await checkDatabaseUrl(databaseUrl);
     const store = await openStore({ databaseUrl });
     return {
       store: sqlEvalResultStore(store.sql),
