@@ -193,6 +193,63 @@ describe("the keel command without a server", () => {
     }
   });
 
+  test("spec validate fails a spec naming a tool its package does not provide, at that entry's line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keel-spec-"));
+    try {
+      writeFileSync(join(dir, "prompt.md"), "Look things up.");
+      const file = join(dir, "agent.yaml");
+      writeFileSync(
+        file,
+        [
+          "apiVersion: keel/v1",
+          "kind: Agent",
+          "name: looker",
+          "version: 1.0.0",
+          "description: Looks things up.",
+          "owner: { team: qa }",
+          "riskTier: 1",
+          "prompt: ./prompt.md",
+          "model: { provider: rules, id: rules }",
+          "tools:",
+          "  - lookup",
+          "  - wire_money",
+        ].join("\n"),
+      );
+      const packages = join(dir, "index.ts");
+      writeFileSync(
+        packages,
+        `import { z } from ${JSON.stringify(import.meta.resolve("zod"))};
+import { defineTool } from ${JSON.stringify(new URL("../tools/tool.ts", import.meta.url).href)};
+export const agentPackages = [{
+  name: "looker",
+  specFile: ${JSON.stringify(file)},
+  createTools: () => [defineTool({
+    name: "lookup",
+    description: "Look something up.",
+    input: z.object({ query: z.string() }),
+    async execute() { return {}; },
+  })],
+}];
+`,
+      );
+      const expected = `${file}:12:5 tools[1]: the agent's package provides no tool "wire_money" (it provides: lookup)`;
+      const io = captureIo();
+      assert.equal(await main(["spec", "validate", file, "--packages", packages], io), 1);
+      assert.ok(io.stderr.join("\n").includes(expected), io.stderr.join("\n"));
+      const policy = captureIo();
+      assert.equal(await main(["policy", "validate", "--packages", packages], policy), 1);
+      assert.ok(policy.stderr.join("\n").includes(expected), policy.stderr.join("\n"));
+      const unchecked = captureIo();
+      assert.equal(await main(["spec", "validate", file], unchecked), 0);
+      assert.match(
+        unchecked.stdout.join("\n"),
+        /its tools were not checked: no agent package in .* serves this file/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("spec validate reports each issue with file, line, column and field path", async () => {
     const dir = mkdtempSync(join(tmpdir(), "keel-spec-"));
     try {

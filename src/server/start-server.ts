@@ -10,7 +10,7 @@ import { recordAgentTenants } from "../governance/sql-agent-tenants.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
 import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
+import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
 import { createWorker, type Worker } from "../runtime/worker.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
@@ -67,7 +67,8 @@ export async function loadAgentPackages(options: {
   for (const agentPackage of options.packages) {
     let loaded: Awaited<ReturnType<typeof loadAgentSpec>>;
     try {
-      loaded = await loadAgentSpec(agentPackage.specFile);
+      const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
+      loaded = await loadAgentSpec(agentPackage.specFile, { providedTools });
     } catch (error) {
       if (error instanceof SpecError) {
         throw new KeelError("invalid_spec", error.message, {
