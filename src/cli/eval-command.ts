@@ -65,14 +65,21 @@ export async function evalCommand(options: EvalCommandOptions): Promise<number> 
       `--baseline ${baseline} is looked up in the eval results, but the results directory ${resolve(options.resultsDir)} does not exist: pass the one earlier runs wrote to with --results-dir (or KEEL_EVAL_RESULTS_DIR)`,
     );
   }
-  const harness = await openEvalHarness({
-    packagesModule: options.packagesModule,
-    agent: options.agent,
-    env: io.env,
-    concurrency: options.concurrency,
-    recording,
-  });
+  // The result store first: a DATABASE_URL that cannot be used fails before the harness starts its worker.
   const results = await openResultStore(io, options.resultsDir);
+  let harness: EvalHarness;
+  try {
+    harness = await openEvalHarness({
+      packagesModule: options.packagesModule,
+      agent: options.agent,
+      env: io.env,
+      concurrency: options.concurrency,
+      recording,
+    });
+  } catch (error) {
+    await results.close();
+    throw error;
+  }
   let failed = false;
   try {
     const files =

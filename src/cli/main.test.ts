@@ -178,7 +178,13 @@ describe("the keel command without a server", () => {
   });
 
   test("a malformed or unreachable DATABASE_URL is one line naming it and the host, never the password", async () => {
-    for (const argv of [["serve", "--port", "0"], ["worker"], ["audit", "verify"], ["keys", "list"]]) {
+    for (const argv of [
+      ["serve", "--port", "0"],
+      ["worker"],
+      ["audit", "verify"],
+      ["keys", "list"],
+      ["eval", "support-triage"],
+    ]) {
       const malformed = captureIo({ DATABASE_URL: "not a url" });
       assert.equal(await main(argv, malformed), 2, argv.join(" "));
       assert.deepEqual(malformed.stderr, [
