@@ -103,11 +103,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     return await composeServer(options, started);
   } catch (error) {
-    for (const stop of started.reverse())
-      await Promise.resolve()
-        .then(stop)
-        .catch(() => undefined);
+    for (const stop of started.reverse()) await stopQuietly(stop);
     throw error;
+  }
+}
+
+/** Stop one part of a start that failed; the error that stopped the start is the one reported. */
+async function stopQuietly(stop: () => unknown): Promise<void> {
+  try {
+    await stop();
+  } catch {
+    // Already failing: a second error would hide the first.
   }
 }
 
