@@ -9,7 +9,7 @@ import { type CorpusSplit, readInjectionCorpus } from "../src/guards/injection/r
 import { type ClassResult, type Proportion, scoreCorpus } from "../src/guards/injection/score-corpus.ts";
 
 const { values } = parseArgs({
-  options: { corpus: { type: "string", default: "../shared/data/injection/agt-injection-smoke.jsonl" } },
+  options: { corpus: { type: "string", default: "data/injection/agt-injection-smoke.jsonl" } },
 });
 const path = values.corpus!;
 

@@ -13,7 +13,7 @@ import { announceMachine, reportMachineLoad } from "./machine-cpu.ts";
 
 const { values } = parseArgs({
   options: {
-    corpus: { type: "string", default: "../shared/data/injection/agt-injection-smoke.jsonl" },
+    corpus: { type: "string", default: "data/injection/agt-injection-smoke.jsonl" },
     seconds: { type: "string", default: "2" },
   },
 });

@@ -5,6 +5,7 @@ const WHY: Readonly<Record<string, string>> = {
   max_steps_exceeded: "I used all the steps I'm allowed for one request before finishing",
   model_failed: "the language model could not be reached",
   model_unavailable: "the language model was unavailable",
+  model_misconfigured: "the language model it uses is not set up correctly",
   model_timeout: "the language model did not answer in time",
   model_rate_limited: "the language model is busy",
   run_timeout: "it took longer than the time allowed",

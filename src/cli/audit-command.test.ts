@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -89,6 +89,30 @@ describe("keel audit", () => {
       new RegExp(`event \\(leaf \\d+, run ${runIds[1]} seq 4\\): payload does not match its payload_hash`),
     );
     assert.match(verified.err, /tree \(checkpoint 24\): the leaves no longer hash to checkpoint 24's root/);
+  });
+
+  test("refuses a data directory with no store instead of creating an empty one and reporting it intact", async () => {
+    const missing = join(dir, "no-such-data");
+    const evalsOnly = join(dir, "evals-only");
+    mkdirSync(join(evalsOnly, "evals"), { recursive: true });
+    for (const command of [
+      ["verify"],
+      ["checkpoint"],
+      ["export", "--out", join(dir, "none")],
+      ["public-key"],
+    ]) {
+      for (const where of [missing, evalsOnly]) {
+        const result = await keel(...command, "--data-dir", where);
+        assert.equal(result.code, 1, `${command.join(" ")} ${where}`);
+        assert.equal(
+          result.err,
+          `keel: no Keel store in ${where} (${join(where, "pgdata")} does not exist): pass the data directory \`keel serve\` uses with --data-dir (or KEEL_DATA_DIR), or set DATABASE_URL`,
+        );
+        assert.equal(result.out, "");
+      }
+      assert.equal(existsSync(missing), false);
+      assert.equal(existsSync(join(evalsOnly, "pgdata")), false);
+    }
   });
 
   test("refuses bad flags with usage and exit 2", async () => {

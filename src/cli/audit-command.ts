@@ -10,12 +10,11 @@ import type { AuditVerdict } from "../journal/audit/verify-audit-log.ts";
 import { auditSignerFromEnv } from "../server/audit-checkpoints-config.ts";
 import { createAuditCheckpoint } from "../store/create-audit-checkpoint.ts";
 import { exportAuditBundle } from "../store/export-audit-bundle.ts";
-import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { verifyStoreAuditLog } from "../store/verify-store-audit-log.ts";
 import { readBundle, writeBundle } from "./audit-bundle-files.ts";
 import type { CliIo } from "./cli-io.ts";
-import { lockDataDir } from "./data-dir-lock.ts";
+import { openCliStore } from "./open-cli-store.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
 
 /** Usage of `keel audit`, for `keel --help` and usage errors. */
@@ -129,24 +128,20 @@ export async function auditCli(argv: readonly string[], io: CliIo): Promise<numb
   }
 }
 
-/** Open the store as `keel serve` would (PostgreSQL from DATABASE_URL, or the embedded one, locked), run, close. */
+/**
+ * Open the store `keel serve` uses (PostgreSQL from DATABASE_URL, or the embedded one, locked), run, close. A data
+ * directory with no store in it is refused: verifying a store just created empty would report it intact.
+ */
 async function withStore(
   io: CliIo,
   dataDir: string | undefined,
   work: (store: SqlStore) => Promise<number>,
 ): Promise<number> {
-  const databaseUrl = io.env.DATABASE_URL;
-  const dir = dataDir ?? io.env.KEEL_DATA_DIR ?? ".keel";
-  const release = databaseUrl ? () => undefined : lockDataDir(dir);
+  const opened = await openCliStore({ io, dataDir: dataDir ?? io.env.KEEL_DATA_DIR ?? ".keel" });
   try {
-    const store = await openStore(databaseUrl ? { databaseUrl } : { dataDir: resolve(dir, "pgdata") });
-    try {
-      return await work(store);
-    } finally {
-      await store.close();
-    }
+    return await work(opened.store);
   } finally {
-    release();
+    await opened.close();
   }
 }
 

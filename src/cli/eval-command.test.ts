@@ -99,6 +99,20 @@ describe("keel eval", () => {
     assert.match(text, /gate: FAILED\n {2}- pass rate 66\.7% is below the bar of 90\.0%/);
   });
 
+  test("a baseline looked up in a results directory that does not exist is named as a wrong path, before any case runs", async () => {
+    const missing = join(await directory(), "no-results");
+    const io = captureIo({ CI: "true" });
+    assert.equal(
+      await main(["eval", "support-triage", "--baseline", "1.0.0", "--results-dir", missing], io),
+      1,
+    );
+    assert.deepEqual(io.stderr, [
+      `keel: --baseline 1.0.0 is looked up in the eval results, but the results directory ${missing} does not exist: pass the one earlier runs wrote to with --results-dir (or KEEL_EVAL_RESULTS_DIR)`,
+    ]);
+    assert.equal(io.stdout.length, 0, "no dataset may have run");
+    assert.equal(existsSync(missing), false);
+  });
+
   test("refuses bad flags with usage (exit 2)", async () => {
     const io = captureIo();
     assert.equal(await main(["eval"], io), 2);

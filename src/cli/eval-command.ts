@@ -23,6 +23,7 @@ import { runEval } from "../evals/run-eval.ts";
 import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
 import { type EvalHarness, type HarnessRecording, openEvalHarness } from "./eval-harness.ts";
+import { checkDatabaseUrl } from "./open-cli-store.ts";
 
 /** The parsed flags of `keel eval <agent>`. */
 export type EvalCommandOptions = {
@@ -50,14 +51,35 @@ export type EvalCommandOptions = {
 export async function evalCommand(options: EvalCommandOptions): Promise<number> {
   const { io } = options;
   const recording = options.recording ?? (io.env.CI === "true" ? "replay" : "auto");
-  const harness = await openEvalHarness({
-    packagesModule: options.packagesModule,
-    agent: options.agent,
-    env: io.env,
-    concurrency: options.concurrency,
-    recording,
-  });
+  const baseline = options.baseline;
+  // A baseline named by eval run id or version is read from the results: a missing folder is a wrong path, not
+  // "no such baseline" (results are written, and the folder made, only after the cases have run).
+  if (
+    baseline !== undefined &&
+    !io.env.DATABASE_URL &&
+    !(baseline.endsWith(".json") && existsSync(baseline)) &&
+    !existsSync(options.resultsDir)
+  ) {
+    throw new KeelError(
+      "not_found",
+      `--baseline ${baseline} is looked up in the eval results, but the results directory ${resolve(options.resultsDir)} does not exist: pass the one earlier runs wrote to with --results-dir (or KEEL_EVAL_RESULTS_DIR)`,
+    );
+  }
+  // The result store first: a DATABASE_URL that cannot be used fails before the harness starts its worker.
   const results = await openResultStore(io, options.resultsDir);
+  let harness: EvalHarness;
+  try {
+    harness = await openEvalHarness({
+      packagesModule: options.packagesModule,
+      agent: options.agent,
+      env: io.env,
+      concurrency: options.concurrency,
+      recording,
+    });
+  } catch (error) {
+    await results.close();
+    throw error;
+  }
   let failed = false;
   try {
     const files =
@@ -202,6 +224,7 @@ async function openResultStore(
 ): Promise<{ store: EvalResultStore; where: string; close(): Promise<void> }> {
   const databaseUrl = io.env.DATABASE_URL;
   if (databaseUrl) {
+    await checkDatabaseUrl(databaseUrl);
     const store = await openStore({ databaseUrl });
     return {
       store: sqlEvalResultStore(store.sql),

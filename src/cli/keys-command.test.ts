@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -53,6 +53,22 @@ describe("keel keys and the serve modes", () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
+  test("list and revoke refuse a data directory with no store rather than answering from a new, empty one", async () => {
+    const missing = join(dataDir(), "no-such-data");
+    for (const argv of [
+      ["keys", "list", "--data-dir", missing],
+      ["keys", "revoke", "key_1", "--data-dir", missing],
+    ]) {
+      const io = captureIo();
+      assert.equal(await main(argv, io), 1, argv.join(" "));
+      assert.match(
+        io.stderr.join("\n"),
+        /^keel: no Keel store in .*no-such-data \(.*pgdata does not exist\)/,
+      );
+      assert.equal(existsSync(missing), false);
+    }
+  });
+
   test("keel serve --host 0.0.0.0 without any key refuses to start and says how to fix it", async () => {
     const { child, url, code, stderr } = await serve(["--host", "0.0.0.0", "--data-dir", dataDir()]);
     await stop(child);
@@ -84,6 +100,7 @@ describe("keel keys and the serve modes", () => {
       0,
       created.stderr.join("\n"),
     );
+    assert.deepEqual(created.stderr, [`note: there was no Keel store in ${dir}; created one for this key`]);
     const secret = created.stdout.find((line) => line.startsWith("keel_"))!;
     assert.match(secret, /^keel_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     const listed = captureIo();

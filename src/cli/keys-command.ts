@@ -1,9 +1,7 @@
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
-import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
-import { lockDataDir } from "./data-dir-lock.ts";
+import { openCliStore } from "./open-cli-store.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
 
 /** Usage of `keel keys`, for `keel --help` and usage errors. */
@@ -37,23 +35,18 @@ export async function keysCli(argv: readonly string[], io: CliIo): Promise<numbe
     });
     const [, sub, id, ...extra] = positionals;
     if (extra.length > 0) throw usageError(`unexpected arguments: ${extra.join(" ")}`, KEYS_USAGE);
-    const databaseUrl = io.env.DATABASE_URL;
     const dataDir = values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel";
+    // Only `create` may set up a store (the first admin key comes before the first `keel serve`); list and revoke
+    // refuse a data directory with no store, rather than answering from a new, empty one.
     const run = async <T>(
       work: (keys: ReturnType<typeof createSqlApiKeyStore>) => Promise<T>,
     ): Promise<T> => {
-      const release = databaseUrl ? () => undefined : lockDataDir(dataDir);
+      const opened = await openCliStore({ io, dataDir, create: sub === "create" });
+      if (opened.created) io.err(`note: there was no Keel store in ${dataDir}; created one for this key`);
       try {
-        const store = await openStore(
-          databaseUrl ? { databaseUrl } : { dataDir: resolve(dataDir, "pgdata") },
-        );
-        try {
-          return await work(createSqlApiKeyStore(store.sql));
-        } finally {
-          await store.close();
-        }
+        return await work(createSqlApiKeyStore(opened.store.sql));
       } finally {
-        release();
+        await opened.close();
       }
     };
     switch (sub) {

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { captureIo } from "../../test/support/capture-io.ts";
 import { main } from "./main.ts";
 
@@ -87,6 +88,35 @@ describe("the keel command", () => {
     assert.match(io.stderr.join("\n"), /no agent named "nobody"/);
   });
 
+  test("a second server on a taken port says so in one line and exits 1 within seconds, its store closed", async () => {
+    const port = new URL(url).port;
+    const otherDir = mkdtempSync(join(tmpdir(), "keel-cli-"));
+    try {
+      const second = spawn(process.execPath, [entry, "serve", "--port", port, "--data-dir", otherDir], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DATABASE_URL: "" },
+      });
+      let stdout = "";
+      let stderr = "";
+      second.stdout!.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      second.stderr!.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => second.once("exit", (code) => resolve(code)));
+      const code = await Promise.race([exited, sleep(20_000, "still running" as const, { ref: false })]);
+      if (code === "still running") second.kill("SIGKILL");
+      assert.equal(code, 1, stderr);
+      assert.deepEqual(stderr.trim().split("\n"), [
+        `keel: port ${port} on 127.0.0.1 is already in use: stop the process that holds it, or choose another port with --port (or KEEL_PORT)`,
+      ]);
+      assert.equal(stdout, "");
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
   test("a second server on the same data directory refuses to start", async () => {
     const io = captureIo();
     const code = await main(["serve", "--port", "0", "--data-dir", dataDir], io);
@@ -115,6 +145,115 @@ describe("the keel command without a server", () => {
       const io = captureIo();
       assert.equal(await main(argv, io), 2, argv.join(" "));
       assert.ok(io.stderr.join("\n").length > 0);
+    }
+  });
+
+  test("serve names a packages module that cannot be loaded, in one line, before it touches the data directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keel-cli-"));
+    try {
+      const missing = join(dir, "no-such-packages.ts");
+      const dataDir = join(dir, "data");
+      const io = captureIo();
+      assert.equal(await main(["serve", "--port", "0", "--data-dir", dataDir, "--packages", missing], io), 1);
+      assert.deepEqual(io.stderr, [
+        `keel: cannot load the agent packages module ${missing} (from --packages or KEEL_PACKAGES): no such file`,
+      ]);
+      assert.equal(existsSync(dataDir), false);
+      const importer = join(dir, "packages.ts");
+      writeFileSync(importer, 'export { agentPackages } from "./elsewhere/index.ts";\n');
+      const broken = captureIo();
+      assert.equal(await main(["worker", "--packages", importer], captureIo({ DATABASE_URL: "x" })), 1);
+      assert.equal(
+        await main(["serve", "--port", "0", "--data-dir", dataDir, "--packages", importer], broken),
+        1,
+      );
+      assert.match(
+        broken.stderr.join("\n"),
+        new RegExp(
+          `^keel: cannot load the agent packages module ${importer} .*: Cannot find module '${join(dir, "elsewhere", "index.ts")}' imported from ${importer}$`,
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a malformed or unreachable DATABASE_URL is one line naming it and the host, never the password", async () => {
+    for (const argv of [
+      ["serve", "--port", "0"],
+      ["worker"],
+      ["audit", "verify"],
+      ["keys", "list"],
+      ["eval", "support-triage"],
+    ]) {
+      const malformed = captureIo({ DATABASE_URL: "not a url" });
+      assert.equal(await main(argv, malformed), 2, argv.join(" "));
+      assert.deepEqual(malformed.stderr, [
+        "keel: DATABASE_URL is not a PostgreSQL URL: expected postgres://user:password@host:5432/database",
+      ]);
+      const down = captureIo({ DATABASE_URL: "postgres://keel:s3cr%2Fet@127.0.0.1:1/keel" });
+      assert.equal(await main(argv, down), 1, argv.join(" "));
+      assert.deepEqual(down.stderr, [
+        "keel: cannot connect to the PostgreSQL in DATABASE_URL (postgres://keel:***@127.0.0.1:1/keel) at 127.0.0.1:1: connection refused (is PostgreSQL running there?)",
+      ]);
+      assert.ok(!down.stderr.join("").includes("s3cr"));
+    }
+  });
+
+  test("spec validate fails a spec naming a tool its package does not provide, at that entry's line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keel-spec-"));
+    try {
+      writeFileSync(join(dir, "prompt.md"), "Look things up.");
+      const file = join(dir, "agent.yaml");
+      writeFileSync(
+        file,
+        [
+          "apiVersion: keel/v1",
+          "kind: Agent",
+          "name: looker",
+          "version: 1.0.0",
+          "description: Looks things up.",
+          "owner: { team: qa }",
+          "riskTier: 1",
+          "prompt: ./prompt.md",
+          "model: { provider: rules, id: rules }",
+          "tools:",
+          "  - lookup",
+          "  - wire_money",
+        ].join("\n"),
+      );
+      const packages = join(dir, "index.ts");
+      writeFileSync(
+        packages,
+        `import { z } from ${JSON.stringify(import.meta.resolve("zod"))};
+import { defineTool } from ${JSON.stringify(new URL("../tools/tool.ts", import.meta.url).href)};
+export const agentPackages = [{
+  name: "looker",
+  specFile: ${JSON.stringify(file)},
+  createTools: () => [defineTool({
+    name: "lookup",
+    description: "Look something up.",
+    input: z.object({ query: z.string() }),
+    async execute() { return {}; },
+  })],
+}];
+`,
+      );
+      const expected = `${file}:12:5 tools[1]: the agent's package provides no tool "wire_money" (it provides: lookup)`;
+      const io = captureIo();
+      assert.equal(await main(["spec", "validate", file, "--packages", packages], io), 1);
+      assert.ok(io.stderr.join("\n").includes(expected), io.stderr.join("\n"));
+      const policy = captureIo();
+      assert.equal(await main(["policy", "validate", "--packages", packages], policy), 1);
+      assert.ok(policy.stderr.join("\n").includes(expected), policy.stderr.join("\n"));
+      const unchecked = captureIo();
+      assert.equal(await main(["spec", "validate", file], unchecked), 0);
+      assert.match(
+        unchecked.stdout.join("\n"),
+        /its tools were not checked: no agent package in .* serves this file/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -46,7 +46,9 @@ commands:
   runs show <run> [--json]
   cancel <run>                     cancel a run
   journal verify <run…>            recompute each run's hash chain
-  spec validate <agent.yaml…>      check spec files (offline), with file:line:column errors
+  spec validate <agent.yaml…> [--packages examples/index.ts]
+                                   check spec files (offline), with file:line:column errors, and that every
+                                   tool a spec names is one its package provides
   kill <agent> | --tenant T | --all [--reason R]
                                    throw a kill switch: in-flight tool calls are aborted, nothing new runs
   resume <agent> | --tenant T | --all
@@ -207,7 +209,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       case "spec":
         if (rest[0] === "validate" && rest.length > 1)
-          return await specValidateCommand({ io, files: rest.slice(1) });
+          return await specValidateCommand({
+            io,
+            files: rest.slice(1),
+            packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+          });
         throw usage("keel spec validate <agent.yaml…>");
       default:
         throw usage(`unknown command "${command}"`);

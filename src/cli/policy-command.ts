@@ -4,35 +4,23 @@ import { generateCedarSchema } from "../governance/cedar-schema.ts";
 import type { GovernedAgent } from "../governance/governed-agent.ts";
 import { runPolicyTests } from "../governance/run-policy-tests.ts";
 import { validateAgentPolicies } from "../governance/validate-agent-policies.ts";
+import { inspectPackageTools } from "../runtime/agent-package.ts";
 import { governedTools } from "../runtime/governed-tools.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { parsePolicyTests } from "../spec/policy-tests.ts";
 import { readTextFile } from "../spec/read-text-file.ts";
 import { SpecError } from "../spec/spec-error.ts";
-import type { SqlClient } from "../store/store.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { importAgentPackages } from "./serve-command.ts";
-
-/** Policy commands build tools to read their schemas and data classes, never to run them. */
-const NO_DATABASE: SqlClient = {
-  query: () => Promise.reject(new Error("keel policy commands do not run tools")),
-  transaction: () => Promise.reject(new Error("keel policy commands do not run tools")),
-};
 
 /** Every agent version of a packages module as the governor sees it, without a database. */
 export async function loadGovernedAgents(packagesModule: string): Promise<GovernedAgent[]> {
   const agents: GovernedAgent[] = [];
   for (const agentPackage of await importAgentPackages(packagesModule)) {
-    const loaded = await loadAgentSpec(agentPackage.specFile);
-    const provided = new Map(agentPackage.createTools({ sql: NO_DATABASE }).map((tool) => [tool.name, tool]));
-    const missing = loaded.spec.tools.filter((name) => !provided.has(name));
-    if (missing.length > 0) {
-      throw new KeelError(
-        "invalid_spec",
-        `${loaded.file}: tools its package does not provide: ${missing.join(", ")}`,
-      );
-    }
+    // Policy commands build tools to read their schemas and data classes, never to run them.
+    const provided = new Map(inspectPackageTools(agentPackage).map((tool) => [tool.name, tool]));
+    const loaded = await loadAgentSpec(agentPackage.specFile, { providedTools: [...provided.keys()] });
     agents.push({
       name: loaded.spec.name,
       version: loaded.spec.version,

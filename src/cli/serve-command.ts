@@ -1,18 +1,39 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { KeelError } from "../errors/keel-error.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
 import { startServer } from "../server/start-server.ts";
-import { openStore } from "../store/open-store.ts";
+import { checkPortFree, listenFailure } from "./check-port.ts";
 import type { CliIo } from "./cli-io.ts";
-import { lockDataDir } from "./data-dir-lock.ts";
+import { openCliStore } from "./open-cli-store.ts";
 
 /** The module that lists the agent packages served by default: the bundled examples. */
 export const DEFAULT_PACKAGES_MODULE = new URL("../../examples/index.ts", import.meta.url).pathname;
 
-/** Import a module exporting `agentPackages: AgentPackage[]`. */
+/**
+ * Import a module exporting `agentPackages: AgentPackage[]`. A module that is not there, or that imports one that
+ * is not, is one line naming the file (and what it could not find); an error inside the module keeps its stack.
+ */
 export async function importAgentPackages(modulePath: string): Promise<AgentPackage[]> {
-  const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as { agentPackages?: unknown };
+  const file = resolve(modulePath);
+  let loaded: { agentPackages?: unknown };
+  try {
+    loaded = (await import(pathToFileURL(file).href)) as { agentPackages?: unknown };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") throw error;
+    const why = !existsSync(file)
+      ? "no such file"
+      : code === "ERR_UNSUPPORTED_DIR_IMPORT"
+        ? "it is a directory; name the module in it (its index.ts)"
+        : (error as Error).message;
+    throw new KeelError(
+      "not_found",
+      `cannot load the agent packages module ${file} (from --packages or KEEL_PACKAGES): ${why}`,
+      { cause: error },
+    );
+  }
   if (!Array.isArray(loaded.agentPackages)) {
     throw new KeelError("invalid_request", `${modulePath} does not export an \`agentPackages\` array`);
   }
@@ -36,13 +57,13 @@ export async function serveCommand(options: {
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
-  const release = databaseUrl ? () => undefined : lockDataDir(options.dataDir);
-  const store = await openStore(
-    databaseUrl ? { databaseUrl } : { dataDir: resolve(options.dataDir, "pgdata") },
-  );
+  // The quick checks first: a taken port or a missing packages module fails before the store is opened.
+  await checkPortFree(options.host, options.port);
+  const packages = await importAgentPackages(options.packagesModule);
+  const opened = await openCliStore({ io, dataDir: options.dataDir, create: true });
+  const { store } = opened;
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    const packages = await importAgentPackages(options.packagesModule);
     server = await startServer({
       store,
       packages,
@@ -55,15 +76,12 @@ export async function serveCommand(options: {
       ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     });
   } catch (error) {
-    await store.close();
-    release();
-    throw error;
+    // startServer stopped whatever it had started; nothing polls the store once it is closed.
+    await opened.close();
+    throw listenFailure(error, options.host, options.port) ?? error;
   }
-  const where = databaseUrl
-    ? `PostgreSQL (${redactUrl(databaseUrl)})`
-    : `embedded PGlite in ${resolve(options.dataDir)}`;
   io.out(`Keel is running at ${server.url}`);
-  io.out(`store: ${where}`);
+  io.out(`store: ${opened.where}`);
   io.out("agents:");
   for (const agent of server.agents.list()) {
     io.out(`  ${agent.name}@${agent.version}  tools: ${[...agent.tools.keys()].join(", ")}`);
@@ -78,17 +96,6 @@ export async function serveCommand(options: {
   });
   io.out("stopping: letting active runs reach a step boundary…");
   await server.close();
-  await store.close();
-  release();
+  await opened.close();
   return 0;
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
 }

@@ -1,14 +1,35 @@
+import { resolve } from "node:path";
+import { inspectPackageTools } from "../runtime/agent-package.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import type { CliIo } from "./cli-io.ts";
+import { importAgentPackages } from "./serve-command.ts";
 
-/** `keel spec validate <files…>`: load each spec as the server would and print every issue with its place. */
-export async function specValidateCommand(options: { io: CliIo; files: readonly string[] }): Promise<number> {
+/**
+ * `keel spec validate <files…>`: load each spec as the server would and print every issue with its place. A spec
+ * that a package in the packages module serves is also checked against the tools that package provides, the
+ * check `keel serve` makes at start.
+ */
+export async function specValidateCommand(options: {
+  io: CliIo;
+  files: readonly string[];
+  packagesModule: string;
+}): Promise<number> {
+  const packages = await importAgentPackages(options.packagesModule);
+  const byFile = new Map(packages.map((agentPackage) => [resolve(agentPackage.specFile), agentPackage]));
   let failed = 0;
   for (const file of options.files) {
+    const agentPackage = byFile.get(resolve(file));
     try {
-      const loaded = await loadAgentSpec(file);
+      const loaded = await loadAgentSpec(
+        file,
+        agentPackage ? { providedTools: inspectPackageTools(agentPackage).map((tool) => tool.name) } : {},
+      );
       options.io.out(`✔ ${file}: ${loaded.spec.name}@${loaded.spec.version} ${loaded.versionHash}`);
+      if (!agentPackage)
+        options.io.out(
+          `  its tools were not checked: no agent package in ${options.packagesModule} serves this file (--packages)`,
+        );
     } catch (error) {
       if (!(error instanceof SpecError)) throw error;
       failed += 1;

@@ -8,6 +8,7 @@ import { sealingFromEnv } from "../server/sealing-config.ts";
 import { loadAgentPackages } from "../server/start-server.ts";
 import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
+import { checkDatabaseUrl } from "./open-cli-store.ts";
 import { importAgentPackages } from "./serve-command.ts";
 
 /**
@@ -29,11 +30,15 @@ export async function workerCommand(options: {
       "keel worker needs DATABASE_URL (a PostgreSQL shared with keel serve); the embedded store serves one process only",
     );
   }
+  const packages = await importAgentPackages(options.packagesModule);
+  await checkDatabaseUrl(databaseUrl);
   const store = await openStore({ databaseUrl });
+  // What has started, stopped in reverse if a later step fails, so nothing polls the store after it is closed.
+  const started: (() => unknown)[] = [];
   try {
-    const packages = await importAgentPackages(options.packagesModule);
     const { agents, modelLabels, governed } = await loadAgentPackages({ store, packages, env: io.env });
     const governor = await createAgentGovernor({ store, agents: governed, log: io.err });
+    started.push(() => governor.close());
     const sealing = await sealingFromEnv({ sql: store.sql, env: io.env, log: io.err });
     const worker = createWorker({
       store,
@@ -46,9 +51,11 @@ export async function workerCommand(options: {
       log: io.err,
     });
     worker.start();
+    started.push(() => worker.stop());
     // Any number of processes may run the SLA timer: each expiry is journaled under the run's lease.
     const approvalTimer = createApprovalTimer({ store, log: io.err });
     approvalTimer.start();
+    started.push(() => approvalTimer.stop());
     const auditCheckpoints = await startAuditCheckpointsFromEnv({ sql: store.sql, env: io.env, log: io.err });
     io.out(`Keel worker ${worker.owner} is claiming runs (concurrency ${options.concurrency})`);
     for (const agent of agents.list())
@@ -63,7 +70,19 @@ export async function workerCommand(options: {
     await auditCheckpoints.stop();
     governor.close();
     return 0;
+  } catch (error) {
+    for (const stop of started.reverse()) await stopQuietly(stop);
+    throw error;
   } finally {
     await store.close();
+  }
+}
+
+/** Stop one part of a start that failed; the error that stopped the start is the one reported. */
+async function stopQuietly(stop: () => unknown): Promise<void> {
+  try {
+    await stop();
+  } catch {
+    // Already failing: a second error would hide the first.
   }
 }

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   model_rate_limited: { category: "upstream", status: 429 },
   model_unavailable: { category: "upstream", status: 503 },
   model_timeout: { category: "upstream", status: 504 },
+  model_misconfigured: { category: "user", status: 400 },
   context_too_long: { category: "user", status: 400 },
   content_refused: { category: "upstream", status: 422 },
   budget_exceeded: { category: "user", status: 429 },

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { CorpusImport, EvalCase } from "./eval-case.ts";
 
-/** The fields of the injection corpus (shared/data/injection) that an adversarial eval reads. */
+/** The fields of the injection corpus (data/injection in the repository) that an adversarial eval reads. */
 const InjectionRow = z.object({
   id: z.string(),
   text: z.string(),

@@ -1,4 +1,11 @@
-import { APICallError } from "@ai-sdk/provider";
+import {
+  APICallError,
+  InvalidArgumentError,
+  LoadAPIKeyError,
+  LoadSettingError,
+  NoSuchModelError,
+  UnsupportedFunctionalityError,
+} from "@ai-sdk/provider";
 import { type ErrorCode, KeelError } from "../errors/keel-error.ts";
 import type { ModelCallAttempt } from "../journal/events.ts";
 
@@ -15,6 +22,8 @@ export type ModelErrorClass =
   | "content_refused"
   | "auth"
   | "invalid_request"
+  /** The target cannot work as configured (unknown provider or model, missing key, unusable URL): never retried. */
+  | "configuration"
   | "circuit_open"
   | "cancelled";
 
@@ -27,6 +36,7 @@ const CODES: Record<ModelErrorClass, ErrorCode> = {
   content_refused: "content_refused",
   auth: "model_failed",
   invalid_request: "model_failed",
+  configuration: "model_misconfigured",
   circuit_open: "model_unavailable",
   cancelled: "interrupted",
 };
@@ -77,11 +87,19 @@ const CONTEXT_TOO_LONG =
   /context[_ ]length|prompt is too long|too many tokens|maximum context|input is too long|exceeds the (maximum|context)/i;
 const REFUSED = /content[_ ]policy|safety|content_filter|refus|blocked/i;
 
+/** What a request to an unusable URL fails with (fetch's words): no try can succeed until the URL is fixed. */
+const UNUSABLE_URL = /unknown scheme|bad port|invalid url|failed to parse url|unsupported protocol/i;
+/** A 400 that says the model id itself is wrong (OpenAI-compatible servers differ in status and words). */
+const UNKNOWN_MODEL =
+  /model\b.*\b(not found|does not exist|not supported|unknown|invalid)|(unknown|invalid|unsupported) model/i;
+
 /** Classify anything an adapter threw. Vendor specifics (status codes, bodies, headers) stay in this function. */
 export function classifyModelError(error: unknown, options: { now?: () => number } = {}): ModelCallError {
   if (error instanceof ModelCallError) return error;
   if (isAbort(error))
     return new ModelCallError("cancelled", "the model call was cancelled", { cause: error });
+  const misconfigured = configurationProblem(error);
+  if (misconfigured !== null) return new ModelCallError("configuration", misconfigured, { cause: error });
   if (APICallError.isInstance(error)) {
     const status = error.statusCode;
     const detail = `${error.message} ${error.responseBody ?? ""}`;
@@ -94,8 +112,16 @@ export function classifyModelError(error: unknown, options: { now?: () => number
       });
     }
     if (status === undefined) {
+      if (UNUSABLE_URL.test(`${error.message} ${causeMessage(error)}`))
+        return new ModelCallError("configuration", say("the provider's URL cannot be used"), {
+          cause: error,
+        });
       return new ModelCallError("unavailable", say("could not reach the provider"), { cause: error });
     }
+    if (status === 404)
+      return new ModelCallError("configuration", say("the provider has no such model or endpoint"), {
+        cause: error,
+      });
     // A 2xx whose body broke while being read (a stream cut mid-way) is the connection failing, not the request.
     if (status < 300) {
       return new ModelCallError("unavailable", say("the provider's response broke off"), { cause: error });
@@ -113,6 +139,10 @@ export function classifyModelError(error: unknown, options: { now?: () => number
       return new ModelCallError("context_too_long", say("the prompt is too long"), { cause: error });
     if (REFUSED.test(detail))
       return new ModelCallError("content_refused", say("the provider refused the content"), { cause: error });
+    if (status === 400 && UNKNOWN_MODEL.test(detail))
+      return new ModelCallError("configuration", say("the provider does not know the model"), {
+        cause: error,
+      });
     return new ModelCallError("invalid_request", say("the provider rejected the request"), { cause: error });
   }
   const name = error instanceof Error ? error.name : "";
@@ -141,6 +171,37 @@ export function classifyModelError(error: unknown, options: { now?: () => number
     });
   }
   return new ModelCallError("unavailable", `the model call failed: ${message}`, { cause: error });
+}
+
+/**
+ * Why a target cannot work as configured, or null: one of Keel's own user errors (an unknown provider, a key that
+ * is not set), the AI SDK's settings errors (missing key, unknown model, unsupported option), or a URL fetch
+ * refuses before sending anything.
+ */
+function configurationProblem(error: unknown): string | null {
+  if (error instanceof KeelError)
+    return error.code === "invalid_spec" || error.code === "invalid_request" ? error.message : null;
+  if (
+    LoadAPIKeyError.isInstance(error) ||
+    LoadSettingError.isInstance(error) ||
+    NoSuchModelError.isInstance(error) ||
+    UnsupportedFunctionalityError.isInstance(error) ||
+    InvalidArgumentError.isInstance(error)
+  ) {
+    return `the model is not configured correctly: ${error.message}`;
+  }
+  if (
+    error instanceof TypeError &&
+    ((error.cause as { code?: unknown } | undefined)?.code === "ERR_INVALID_URL" ||
+      UNUSABLE_URL.test(`${error.message} ${causeMessage(error)}`))
+  ) {
+    return `the provider's URL cannot be used: ${error.message}`;
+  }
+  return null;
+}
+
+function causeMessage(error: Error): string {
+  return error.cause instanceof Error ? error.cause.message : "";
 }
 
 /** `Retry-After` (seconds or an HTTP date) or `retry-after-ms`, in milliseconds. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
+import { KeelError } from "../errors/keel-error.ts";
 import { createAnthropicModelProvider } from "./anthropic-model-provider.ts";
 import type { ModelTarget } from "./call-with-failover.ts";
 import { type LoopbackProvider, startLoopbackProvider } from "./loopback/loopback-provider-server.ts";
@@ -184,6 +185,83 @@ describe("the gateway's retries", () => {
       anthropic.setDefault({ reply: { text: "Hello from the loopback server." } });
       openai.setDefault({ reply: { text: "Hello from the loopback server." } });
     }
+  });
+});
+
+describe("the gateway and configuration errors", () => {
+  /** A gateway whose primary is built by `primary` (the backup is the loopback OpenAI server, which works). */
+  function gatewayBuilding(primary: (ref: TargetRef) => ModelTarget) {
+    return createModelGateway({
+      priceTable: createPriceTable(),
+      resilience: { initialDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000, breakerThreshold: 2 },
+      resolveTarget(ref): ModelTarget {
+        if (ref.provider === "openai") {
+          const adapter = createOpenAIModelProvider({
+            model: ref.model,
+            apiKey: "k",
+            baseUrl: openai.baseUrl,
+          });
+          return { adapter, keyId: "OPENAI_API_KEY" };
+        }
+        return primary(ref);
+      },
+    });
+  }
+
+  test("an unknown model id (HTTP 404) fails at once: no retry, no failover, no open circuit", async () => {
+    anthropic.setDefault({ status: 404, error: "invalid", message: "model: claude-nonexistent" });
+    try {
+      const gateway = gatewayWith({ breakerThreshold: 2 });
+      for (let index = 0; index < 3; index++) {
+        const error = await failure(gateway.generate(call(), gateway.route(call())));
+        assert.equal(error.errorClass, "configuration");
+        assert.equal(error.code, "model_misconfigured");
+        assert.match(error.message, /no such model or endpoint \(HTTP 404\)/);
+        assert.equal(error.attempts.length, 1);
+      }
+      assert.equal(anthropic.requests.length, 3, "one request per call");
+      assert.equal(openai.requests.length, 0, "a fallback cannot fix a wrong model id");
+      assert.equal(gateway.breakerState(PRIMARY), "closed");
+    } finally {
+      anthropic.setDefault({ reply: { text: "Hello from the loopback server." } });
+    }
+  });
+
+  test("a base URL that cannot be fetched fails at once instead of being retried three times", async () => {
+    const gateway = gatewayBuilding((ref) => ({
+      adapter: createAnthropicModelProvider({ model: ref.model, apiKey: "k", baseUrl: "localhost:9/v1" }),
+      keyId: "ANTHROPIC_API_KEY",
+    }));
+    const error = await failure(gateway.generate(call(), gateway.route(call())));
+    assert.equal(error.errorClass, "configuration");
+    assert.match(error.message, /URL cannot be used/);
+    assert.deepEqual(
+      error.attempts.map((attempt) => [attempt.provider, attempt.errorClass]),
+      [["anthropic", "configuration"]],
+    );
+    assert.equal(openai.requests.length, 0);
+  });
+
+  test("an unknown provider or a missing key is a configuration error before any request, never 'unavailable'", async () => {
+    for (const message of [
+      'provider "nope" is not one Keel knows',
+      "anthropic/x needs ANTHROPIC_API_KEY, which is not set",
+    ]) {
+      const gateway = gatewayBuilding(() => {
+        throw new KeelError("unavailable", message);
+      });
+      for (const streamed of [false, true]) {
+        const pending = streamed
+          ? drain(gateway.stream(call(), gateway.route(call())))
+          : gateway.generate(call(), gateway.route(call()));
+        const error = await failure(pending);
+        assert.equal(error.errorClass, "configuration");
+        assert.equal(error.code, "model_misconfigured");
+        assert.equal(error.status, 400);
+        assert.equal(error.message, message);
+      }
+    }
+    assert.equal(anthropic.requests.length + openai.requests.length, 0);
   });
 });
 

@@ -8,6 +8,7 @@ import {
 } from "./call-with-failover.ts";
 import { escalationReason } from "./escalation-reason.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.ts";
+import { ModelCallError } from "./model-call-error.ts";
 import type { GenerateOptions, ModelProvider, ModelStreamPart, ModelTurn } from "./model-provider.ts";
 import type { ModelPolicy, RouteDecision, TargetRef } from "./model-route.ts";
 import { routeModelCall } from "./model-route.ts";
@@ -81,7 +82,13 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
     const key = `${ref.provider}|${ref.model}`;
     let target = targets.get(key);
     if (!target) {
-      target = options.resolveTarget(ref);
+      try {
+        target = options.resolveTarget(ref);
+      } catch (error) {
+        // Building a target only reads configuration (provider, key, URL): its failure is never worth a retry.
+        if (error instanceof ModelCallError) throw error;
+        throw new ModelCallError("configuration", (error as Error).message, { cause: error });
+      }
       targets.set(key, target);
     }
     return ref.on ? { ...target, on: ref.on } : target;

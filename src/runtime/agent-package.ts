@@ -10,3 +10,17 @@ export type AgentPackage = {
   setup?(sql: SqlClient): Promise<void>;
   createTools(context: { sql: SqlClient }): Tool[];
 };
+
+/** Tools built only to be looked at (names, schemas, data classes): any query they try is refused. */
+const NO_DATABASE: SqlClient = {
+  query: () => Promise.reject(new Error("these tools were built to be inspected, not run")),
+  transaction: () => Promise.reject(new Error("these tools were built to be inspected, not run")),
+};
+
+/**
+ * A package's tools without a database, for offline checks (`keel spec validate`, `keel policy …`): what it
+ * provides and how each is declared, never to execute them.
+ */
+export function inspectPackageTools(agentPackage: AgentPackage): Tool[] {
+  return agentPackage.createTools({ sql: NO_DATABASE });
+}

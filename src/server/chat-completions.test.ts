@@ -192,6 +192,35 @@ describe("the governed chat completions endpoint, through the official openai cl
     }
   });
 
+  test("answers 400 model_misconfigured, which clients do not retry, for an unknown provider, a key not set or a model id the provider does not know", async () => {
+    const retrying = new OpenAI({ apiKey: "keel-test-key", baseURL, maxRetries: 2 });
+    anthropic.setDefault({ status: 404, error: "invalid", message: "model: claude-nonexistent" });
+    try {
+      for (const [model, said] of [
+        ["nope/some-model", /provider "nope" is not one Keel knows/],
+        ["google/gemini-2.5-flash", /needs GOOGLE_GENERATIVE_AI_API_KEY, which is not set/],
+        ["anthropic/claude-nonexistent", /no such model or endpoint \(HTTP 404\)/],
+      ] as const) {
+        await assert.rejects(
+          retrying.chat.completions.create({ model, messages: [{ role: "user", content: "hello" }] }),
+          (error: unknown) =>
+            error instanceof OpenAI.APIError &&
+            error.status === 400 &&
+            error.code === "model_misconfigured" &&
+            said.test(error.message),
+          model,
+        );
+      }
+      assert.equal(
+        anthropic.requests.length,
+        1,
+        "the unknown model id was asked for once: no retry anywhere",
+      );
+    } finally {
+      anthropic.setDefault({ reply: { text: "Hello from the loopback server." } });
+    }
+  });
+
   test("refuses a call past the key's daily budget with 429 budget_exceeded", async () => {
     const capped = new OpenAI({ apiKey: "keel-capped-key", baseURL, maxRetries: 0 });
     // Each call costs $0.0035 and may cost up to about $0.005: the $0.01 cap admits two.

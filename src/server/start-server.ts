@@ -10,7 +10,7 @@ import { recordAgentTenants } from "../governance/sql-agent-tenants.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
 import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
+import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
 import { createWorker, type Worker } from "../runtime/worker.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
@@ -73,7 +73,8 @@ export async function loadAgentPackages(options: {
   for (const agentPackage of options.packages) {
     let loaded: Awaited<ReturnType<typeof loadAgentSpec>>;
     try {
-      loaded = await loadAgentSpec(agentPackage.specFile);
+      const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
+      loaded = await loadAgentSpec(agentPackage.specFile, { providedTools });
     } catch (error) {
       if (error instanceof SpecError) {
         throw new KeelError("invalid_spec", error.message, {
@@ -99,9 +100,31 @@ export async function loadAgentPackages(options: {
 
 /**
  * The `keel serve` composition: agents, an in-process worker and the HTTP API on one store. Authentication is
- * decided first (control-plane-config.ts): without API keys it refuses any address but loopback.
+ * decided first (control-plane-config.ts): without API keys it refuses any address but loopback. When a step
+ * fails (a port in use, a bad setting), everything started before it is stopped before the error is thrown, so
+ * no timer goes on polling a store the caller is about to close.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const started: (() => unknown)[] = [];
+  try {
+    return await composeServer(options, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await stopQuietly(stop);
+    throw error;
+  }
+}
+
+/** Stop one part of a start that failed; the error that stopped the start is the one reported. */
+async function stopQuietly(stop: () => unknown): Promise<void> {
+  try {
+    await stop();
+  } catch {
+    // Already failing: a second error would hide the first.
+  }
+}
+
+/** Each part that runs on its own (timers, the worker, the listener) registers how to stop it in `started`. */
+async function composeServer(options: ServerOptions, started: (() => unknown)[]): Promise<RunningServer> {
   const write = options.log ?? ((message: string) => console.error(message));
   // Every log line passes the scrubber: no API key, bearer credential or configured secret is ever written.
   const scrub = createSecretScrubber(secretValues(options.env));
@@ -115,8 +138,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const gateway = createEnvModelGateway({ env: options.env });
   const ledger = createSqlBudgetLedger(options.store.sql);
   const chatCompletions = chatCompletionsFromEnv({ env: options.env, gateway, ledger, log });
+  started.push(() => chatCompletions.close());
   const { agents, modelLabels, governed } = await loadAgentPackages({ ...options, gateway });
   const governor = await createAgentGovernor({ store: options.store, agents: governed, log });
+  started.push(() => governor.close());
   const registry = createSqlRegistry(options.store.sql);
   await registerServedAgents(registry, agents, governed);
   const agentTenants = await recordAgentTenants(
@@ -141,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   // Before listening: a bad KEEL_AUDIT_* setting stops the start rather than leaving a server without checkpoints.
   const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
+  started.push(() => telemetry.close());
   const { serverOptions, bodyReadTimeoutMs } = resolveHttpTimeouts(options.timeouts);
   let bound: BoundAddress | null = null;
   const app = createApp({
@@ -174,14 +200,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     host: options.host,
     port: typeof listening === "object" && listening ? listening.port : options.port,
   };
+  started.push(() => new Promise((resolve) => server.close(resolve)));
   worker.start();
+  started.push(() => worker.stop());
   const approvalTimer = createApprovalTimer({ store: options.store, log });
   approvalTimer.start();
+  started.push(() => approvalTimer.stop());
   const auditCheckpoints = await startAuditCheckpointsFromEnv({
     sql: options.store.sql,
     env: options.env,
     log,
   });
+  started.push(() => auditCheckpoints.stop());
   // Orphans are looked for at start and hourly: an owner removed through the API pauses the agent at once.
   const orphanSweep = setInterval(() => {
     registry
@@ -189,6 +219,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       .catch((error: unknown) => log(`registry: sweeping orphans failed: ${String(error)}`));
   }, 3_600_000);
   orphanSweep.unref();
+  started.push(() => clearInterval(orphanSweep));
   const sampling = await startProductionSampling({
     store: options.store,
     packages: options.packages,

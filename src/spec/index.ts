@@ -5,7 +5,12 @@ export { computeVersionHash, type VersionContent } from "./compute-version-hash.
 export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
 export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
 export { loadAgentSpec } from "./load-agent-spec.ts";
-export { type AgentSpecOutcome, type LoadedAgentSpec, readAgentSpec } from "./read-agent-spec.ts";
+export {
+  type AgentSpecContext,
+  type AgentSpecOutcome,
+  type LoadedAgentSpec,
+  readAgentSpec,
+} from "./read-agent-spec.ts";
 export { renderJsonSchemas } from "./render-json-schemas.ts";
 export { InputPattern, Rule, RuleCondition, RulesTable, ValueTest } from "./rules-table.ts";
 export { formatSpecIssue, SpecError, type SpecIssue } from "./spec-error.ts";

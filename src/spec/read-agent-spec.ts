@@ -35,8 +35,17 @@ export type AgentSpecOutcome =
   | { ok: true; agent: LoadedAgentSpec; namePosition: SourcePosition }
   | { ok: false; issues: SpecIssue[] };
 
+/** What a spec is checked against beyond its own files. */
+export type AgentSpecContext = {
+  /**
+   * The tools the agent's package provides: every name in `tools:` must be one of them. Omitted when the spec is
+   * read on its own (no package known), and then its tool names are not checked.
+   */
+  providedTools?: readonly string[];
+};
+
 /** Reads, validates and hashes one agent spec and the files it names, collecting every issue instead of throwing. */
-export async function readAgentSpec(file: string): Promise<AgentSpecOutcome> {
+export async function readAgentSpec(file: string, context: AgentSpecContext = {}): Promise<AgentSpecOutcome> {
   const path = resolve(file);
   const dir = dirname(path);
   const read = await readTextFile(path);
@@ -51,6 +60,7 @@ export async function readAgentSpec(file: string): Promise<AgentSpecOutcome> {
   const prompt = await readPrompt(source, dir, raw?.prompt, issues);
   const rules = await readRules(source, dir, asRecord(raw?.model)?.offline, toolNames(spec, raw), issues);
   const policies = spec ? await readPolicies(source, dir, spec, issues) : [];
+  if (spec && context.providedTools) checkProvidedTools(source, spec, context.providedTools, issues);
   if (spec === undefined || prompt === undefined || rules === undefined || issues.length > 0) {
     return { ok: false, issues: inReadingOrder(issues, path) };
   }
@@ -119,6 +129,26 @@ async function readPolicies(
     }
   }
   return [...byFile.values()].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Each name in `tools:` that the package does not provide is an issue at that entry. */
+function checkProvidedTools(
+  source: YamlSource,
+  spec: AgentSpec,
+  provided: readonly string[],
+  issues: SpecIssue[],
+): void {
+  const available = new Set(provided);
+  for (const [index, name] of spec.tools.entries()) {
+    if (available.has(name)) continue;
+    const fieldPath = ["tools", index];
+    issues.push({
+      file: source.file,
+      ...source.locate(fieldPath),
+      path: formatPath(fieldPath),
+      message: `the agent's package provides no tool "${name}" (it provides: ${provided.join(", ") || "none"})`,
+    });
+  }
 }
 
 /** The rules table (null when the spec names none), or undefined after recording its issues. */

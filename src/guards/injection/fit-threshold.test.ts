@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,9 +7,7 @@ import { fitThreshold } from "./fit-threshold.ts";
 import { INJECTION_THRESHOLD } from "./injection-threshold.ts";
 import { type CorpusRow, readInjectionCorpus, TUNING_SPLITS } from "./read-injection-corpus.ts";
 
-const CORPUS =
-  process.env.KEEL_INJECTION_CORPUS ??
-  join(import.meta.dirname, "../../../../shared/data/injection/agt-injection-smoke.jsonl");
+const CORPUS = join(import.meta.dirname, "../../../data/injection/agt-injection-smoke.jsonl");
 
 function line(id: string, split: string, attack: string, text: string): string {
   return JSON.stringify({
@@ -79,9 +76,7 @@ describe("threshold fitting", () => {
     );
   });
 
-  it("keeps the frozen threshold equal to the fit on the corpus's validation split", {
-    skip: !existsSync(CORPUS) && `no corpus at ${CORPUS}`,
-  }, async () => {
+  it("keeps the frozen threshold equal to the fit on the corpus's validation split", async () => {
     const rows = await readInjectionCorpus({ path: CORPUS, splits: ["validation"] });
     const fitted = fitThreshold(rows, { maxFalsePositiveRate: 0.05 });
     assert.equal(fitted.threshold, INJECTION_THRESHOLD);
