@@ -25,7 +25,7 @@ import {
 import { reportCliError } from "./report-cli-error.ts";
 import { parseRunArguments, runCommand } from "./run-command.ts";
 import { runsListCommand, runsShowCommand } from "./runs-command.ts";
-import { DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
+import { DEFAULT_GRACE_MS, DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
 import { specValidateCommand } from "./spec-command.ts";
 import { TRACES_USAGE, tracesCommand } from "./trace-command.ts";
 import { workerCommand } from "./worker-command.ts";
@@ -33,10 +33,12 @@ import { workerCommand } from "./worker-command.ts";
 export const USAGE = `usage: keel <command> [options]
 
 commands:
-  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts]
+  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts] [--grace-period 10]
                                    run the HTTP API and a worker (PGlite, or PostgreSQL with DATABASE_URL)
-  worker [--concurrency 16] [--packages examples/index.ts]
-                                   interpret runs from the PostgreSQL in DATABASE_URL, without HTTP
+  worker [--concurrency 16] [--packages examples/index.ts] [--grace-period 10]
+                                   interpret runs from the PostgreSQL in DATABASE_URL, without HTTP;
+                                   on SIGTERM/SIGINT both drain: runs finish their step for up to the
+                                   grace period (seconds), then their leases are released
   run <agent> <input…> [--json] [--idempotency-key K]
                                    start a run and stream its steps
   runs list [--agent A] [--status S] [--limit N] [--json]
@@ -78,6 +80,7 @@ const OPTIONS = {
   limit: { type: "string" },
   "idempotency-key": { type: "string" },
   concurrency: { type: "string" },
+  "grace-period": { type: "string" },
   reason: { type: "string" },
   tenant: { type: "string" },
   all: { type: "boolean" },
@@ -117,12 +120,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           port: parsePort(values.port ?? io.env.KEEL_PORT ?? "7420"),
           dataDir: values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel",
           packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+          graceMs: parseGracePeriod(values["grace-period"] ?? io.env.KEEL_GRACE_PERIOD),
         });
       case "worker":
         return await workerCommand({
           io,
           packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
           concurrency: parseWholeNumber(values.concurrency ?? "16", "--concurrency", 1, 1_000),
+          graceMs: parseGracePeriod(values["grace-period"] ?? io.env.KEEL_GRACE_PERIOD),
         });
       case "run": {
         const { agent, input } = parseRunArguments(rest);
@@ -232,6 +237,11 @@ function usage(message: string): KeelError {
 
 function parsePort(text: string): number {
   return parseWholeNumber(text, "--port", 0, 65_535);
+}
+
+/** `--grace-period` (or KEEL_GRACE_PERIOD) in whole seconds, as milliseconds; the default when unset. */
+function parseGracePeriod(text: string | undefined): number {
+  return text === undefined ? DEFAULT_GRACE_MS : parseWholeNumber(text, "--grace-period", 0, 3_600) * 1_000;
 }
 
 function parseWholeNumber(text: string, flag: string, min: number, max: number): number {
