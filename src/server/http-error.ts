@@ -7,6 +7,22 @@ import { toChatError } from "./chat-completions-wire.ts";
 /** Seconds a client is asked to wait before retrying while the store is unreachable. */
 export const STORE_RETRY_AFTER_SECONDS = 5;
 
+/** At most one "store unavailable" line per log and interval; the next line says how many were left out. */
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
+const outageLogs = new WeakMap<(message: string) => void, { at: number; skipped: number }>();
+
+function logOutage(log: (message: string) => void, message: string): void {
+  const now = Date.now();
+  const last = outageLogs.get(log);
+  if (last && now - last.at < OUTAGE_LOG_INTERVAL_MS) {
+    last.skipped += 1;
+    return;
+  }
+  const skipped = last?.skipped ?? 0;
+  outageLogs.set(log, { at: now, skipped: 0 });
+  log(skipped > 0 ? `${message} (and ${skipped} more since the last such line)` : message);
+}
+
 /** What the client is told about an error, and whether it is the store being unreachable (worth a retry). */
 function shownError(
   context: Context,
@@ -15,8 +31,9 @@ function shownError(
 ): { shown: KeelError; storeDown: boolean } {
   if (error instanceof KeelError) return { shown: error, storeDown: false };
   if (isStoreUnavailable(error)) {
-    // Not a bug to hunt: one line without a stack, and the client is told to come back.
-    log(
+    // Not a bug to hunt: a line without a stack, at most one per interval through an outage of any length.
+    logOutage(
+      log,
       `store unavailable on ${context.req.method} ${context.req.path}: ${error instanceof Error ? error.message : String(error)}`,
     );
     return {
