@@ -26,7 +26,7 @@ import {
 import { reportCliError } from "./report-cli-error.ts";
 import { parseRunArguments, runCommand } from "./run-command.ts";
 import { runsListCommand, runsShowCommand } from "./runs-command.ts";
-import { DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
+import { DEFAULT_GRACE_MS, DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
 import { specValidateCommand } from "./spec-command.ts";
 import { TRACES_USAGE, tracesCommand } from "./trace-command.ts";
 import { workerCommand } from "./worker-command.ts";
@@ -35,11 +35,13 @@ export const USAGE = `usage: keel <command> [options]
 
 commands:
   serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts] [--allow-origin O…]
-        [--lease-ttl 15]
+        [--lease-ttl 15] [--grace-period 10]
                                    run the HTTP API and a worker (PGlite, or PostgreSQL with DATABASE_URL)
-  worker [--concurrency 16] [--packages examples/index.ts] [--lease-ttl 15]
+  worker [--concurrency 16] [--packages examples/index.ts] [--lease-ttl 15] [--grace-period 10]
                                    interpret runs from the PostgreSQL in DATABASE_URL, without HTTP;
-                                   --lease-ttl: seconds before a dead process's runs are resumed elsewhere
+                                   --lease-ttl: seconds before a dead process's runs are resumed elsewhere;
+                                   on SIGTERM/SIGINT both drain: runs finish their step for up to the
+                                   grace period (seconds), then their leases are released
   run <agent> <input…> [--json] [--idempotency-key K]
                                    start a run and stream its steps
   runs list [--agent A] [--status S] [--limit N] [--json]
@@ -85,6 +87,7 @@ const OPTIONS = {
   "idempotency-key": { type: "string" },
   concurrency: { type: "string" },
   "lease-ttl": { type: "string" },
+  "grace-period": { type: "string" },
   reason: { type: "string" },
   tenant: { type: "string" },
   all: { type: "boolean" },
@@ -128,6 +131,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             ? parseAllowedOrigins(values["allow-origin"], "--allow-origin")
             : parseAllowedOrigins((io.env.KEEL_ALLOW_ORIGINS ?? "").split(","), "KEEL_ALLOW_ORIGINS"),
           ...leaseTtl(values["lease-ttl"]),
+          graceMs: parseGracePeriod(values["grace-period"] ?? io.env.KEEL_GRACE_PERIOD),
         });
       case "worker":
         return await workerCommand({
@@ -135,6 +139,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
           concurrency: parseWholeNumber(values.concurrency ?? "16", "--concurrency", 1, 1_000),
           ...leaseTtl(values["lease-ttl"]),
+          graceMs: parseGracePeriod(values["grace-period"] ?? io.env.KEEL_GRACE_PERIOD),
         });
       case "run": {
         const { agent, input } = parseRunArguments(rest);
@@ -253,6 +258,11 @@ function parsePort(text: string): number {
 /** `--lease-ttl <seconds>`, as the lease option of a worker. */
 function leaseTtl(text: string | undefined): { leaseTtlMs?: number } {
   return text === undefined ? {} : { leaseTtlMs: parseWholeNumber(text, "--lease-ttl", 1, 3_600) * 1_000 };
+}
+
+/** `--grace-period` (or KEEL_GRACE_PERIOD) in whole seconds, as milliseconds; the default when unset. */
+function parseGracePeriod(text: string | undefined): number {
+  return text === undefined ? DEFAULT_GRACE_MS : parseWholeNumber(text, "--grace-period", 0, 3_600) * 1_000;
 }
 
 function parseWholeNumber(text: string, flag: string, min: number, max: number): number {

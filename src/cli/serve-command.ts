@@ -54,6 +54,8 @@ export async function serveCommand(options: {
   leaseTtlMs?: number;
   /** Web origins besides the server's own that may send state-changing requests. */
   allowedOrigins?: readonly string[];
+  /** How long SIGTERM/SIGINT lets runs finish the step they are in before their leases are released anyway. */
+  graceMs?: number;
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
@@ -89,13 +91,31 @@ export async function serveCommand(options: {
   }
   io.out(`try:   npx keel run support-triage "Where is my order 1042?"`);
   io.out("stop:  Ctrl-C");
-  await new Promise<void>((resolveStop) => {
-    const stop = () => resolveStop();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  io.out("stopping: letting active runs reach a step boundary…");
-  await server.close();
+  await stopSignal();
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  io.out(
+    `stopping: letting active runs finish their step (up to ${graceMs / 1000} s), then releasing their leases…`,
+  );
+  await server.close({ graceMs });
   await opened.close();
   return 0;
+}
+
+/** How long a stopping process lets runs finish the step they are in, unless `--grace-period` says otherwise. */
+export const DEFAULT_GRACE_MS = 10_000;
+
+/**
+ * Resolve on the first SIGINT or SIGTERM. Both handlers go at once, so a second signal gets the default action and
+ * ends the process without waiting out the drain (the leases it held then expire by themselves).
+ */
+export async function stopSignal(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.removeListener("SIGINT", stop);
+      process.removeListener("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
 }

@@ -9,7 +9,7 @@ import { loadAgentPackages } from "../server/start-server.ts";
 import { openStore } from "../store/open-store.ts";
 import type { CliIo } from "./cli-io.ts";
 import { checkDatabaseUrl } from "./open-cli-store.ts";
-import { importAgentPackages } from "./serve-command.ts";
+import { DEFAULT_GRACE_MS, importAgentPackages, stopSignal } from "./serve-command.ts";
 
 /**
  * `keel worker`: interpret runs from a shared PostgreSQL without serving HTTP. Any number of workers and
@@ -21,6 +21,8 @@ export async function workerCommand(options: {
   concurrency: number;
   /** How long a claimed run stays this worker's without renewal; a dead worker's runs move on after it. */
   leaseTtlMs?: number;
+  /** How long SIGTERM/SIGINT lets runs finish the step they are in before their leases are released anyway. */
+  graceMs?: number;
 }): Promise<number> {
   const { io } = options;
   const databaseUrl = io.env.DATABASE_URL;
@@ -60,13 +62,13 @@ export async function workerCommand(options: {
     io.out(`Keel worker ${worker.owner} is claiming runs (concurrency ${options.concurrency})`);
     for (const agent of agents.list())
       io.out(`  ${agent.name}@${agent.version}  model: ${modelLabels.get(agent.name)}`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
-    io.out("stopping: letting active runs reach a step boundary…");
+    await stopSignal();
+    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    io.out(
+      `stopping: letting active runs finish their step (up to ${graceMs / 1000} s), then releasing their leases…`,
+    );
     await approvalTimer.stop();
-    await worker.stop();
+    await worker.stop({ graceMs });
     await auditCheckpoints.stop();
     governor.close();
     return 0;

@@ -2,6 +2,7 @@ import { isKeelError } from "../errors/keel-error.ts";
 import type { Governor } from "../governance/governor.ts";
 import type { PayloadSealer } from "../guards/index.ts";
 import type { JournalEvent } from "../journal/events.ts";
+import { isStoreUnavailable } from "../store/is-store-unavailable.ts";
 import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
 import type { Lease, Store } from "../store/store.ts";
 import type { AgentLookup } from "./agent-definition.ts";
@@ -45,8 +46,12 @@ export type WorkerOptions = {
 export type Worker = {
   readonly owner: string;
   start(): void;
-  /** Stop claiming, let each active run reach its next step boundary, release leases. */
-  stop(): Promise<void>;
+  /**
+   * Drain: stop claiming at once, let each active run finish the step it is in and stop at the boundary after it,
+   * and release its lease so any worker resumes it at once. Runs still inside a step after `graceMs` (default 0)
+   * are interrupted (their open call is left for the next holder to retry or reconcile) and released too.
+   */
+  stop(options?: StopOptions): Promise<void>;
   /** Cancel a run this worker is interpreting now; false when it holds no such run. */
   cancel(runId: string, reason: string): boolean;
   /** Wake the claim loop now (new work was created in this process). */
@@ -58,18 +63,34 @@ export type Worker = {
    */
   adopt(lease: Lease, journal: readonly JournalEvent[]): boolean;
   readonly activeRuns: number;
+  /** True from the moment stop() is called: the process is draining and takes no new work. */
+  readonly stopping: boolean;
 };
 
+/** How long a stopping worker lets runs finish the step they are in. */
+export type StopOptions = { graceMs?: number };
+
 type ActiveRun = { controller: AbortController; done: Promise<void> };
+
+/** The first pause after the store failed to answer a claim, and the longest; it doubles in between. */
+const CLAIM_BACKOFF_FIRST_MS = 100;
+const CLAIM_BACKOFF_MAX_MS = 5_000;
+/** How long the claim loop waits for a wake-up before looking for work again anyway. */
+const CLAIM_WAIT_MS = 1_000;
 
 export function createWorker(options: WorkerOptions): Worker {
   const { store, agents, owner, governor } = options;
   const leaseTtlMs = options.leaseTtlMs ?? 15_000;
   const concurrency = options.concurrency ?? 16;
-  const graph = options.graph ?? singleAgentGraph;
   const log = options.log ?? ((message: string) => console.error(message));
   const active = new Map<string, ActiveRun>();
+  // Aborted by stop(): no more claims, and each run stops at the next step boundary.
   const stopping = new AbortController();
+  // Aborted when the grace period is over: runs still inside a step are interrupted.
+  const shutdown = new AbortController();
+  // The graph ends a run's turn at the first boundary after stop(), without cutting the step in progress short.
+  const base = options.graph ?? singleAgentGraph;
+  const graph: Graph = { ...base, next: (state) => (stopping.signal.aborted ? null : base.next(state)) };
   let wake: (() => void) | null = null;
   let loop: Promise<void> | null = null;
 
@@ -77,7 +98,25 @@ export function createWorker(options: WorkerOptions): Worker {
     wake?.();
   };
 
+  /** Pause for `ms`, cut short by stop(). */
+  async function pause(ms: number): Promise<void> {
+    if (stopping.signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopping.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
   async function claimLoop(): Promise<void> {
+    // Consecutive claims that failed: while the store is unreachable the loop backs off instead of spinning,
+    // and it resumes by itself once the store answers again.
+    let failures = 0;
+    let lastFailure = "";
     while (!stopping.signal.aborted) {
       const free = concurrency - active.size;
       let claimed: Lease[] = [];
@@ -89,12 +128,34 @@ export function createWorker(options: WorkerOptions): Worker {
             limit: free,
             ...(options.claimAgents ? { agents: options.claimAgents } : {}),
           });
+          if (failures > 0) log(`worker ${owner}: the store answers again; claiming resumed`);
+          failures = 0;
+          lastFailure = "";
         } catch (error) {
-          log(`worker ${owner}: claiming runs failed: ${errorText(error)}`);
+          failures += 1;
+          const delayMs = Math.min(CLAIM_BACKOFF_FIRST_MS * 2 ** (failures - 1), CLAIM_BACKOFF_MAX_MS);
+          const reason = errorText(error);
+          // One line per kind of failure, not one per attempt, through an outage of any length.
+          if (reason !== lastFailure) {
+            const what = isStoreUnavailable(error) ? "the store is unreachable" : "claiming runs failed";
+            log(
+              `worker ${owner}: ${what} (${reason}); retrying with backoff up to ${CLAIM_BACKOFF_MAX_MS} ms`,
+            );
+          }
+          lastFailure = reason;
+          await pause(delayMs);
+          continue;
+        }
+        // stop() came while the claim was in flight: hand these back untouched rather than start them.
+        if (stopping.signal.aborted) {
+          await Promise.all(claimed.map(async (lease) => await releaseQuietly(lease)));
+          break;
         }
         for (const lease of claimed) startRun(lease);
       }
       if (claimed.length > 0 && claimed.length === free) continue;
+      // Nothing between this check and the listener below awaits, so a stop() is either seen here or ends the wait.
+      if (stopping.signal.aborted) break;
       const poked = new Promise<void>((resolve) => {
         wake = resolve;
       });
@@ -105,11 +166,21 @@ export function createWorker(options: WorkerOptions): Worker {
       stopping.signal.addEventListener("abort", onStop, { once: true });
       await Promise.race([
         poked,
-        store.waitForWork({ timeoutMs: 1_000, signal: waitController.signal }).catch(() => undefined),
+        store.waitForWork({ timeoutMs: CLAIM_WAIT_MS, signal: waitController.signal }).catch(() => undefined),
       ]);
       stopping.signal.removeEventListener("abort", onStop);
       waitController.abort();
       wake = null;
+    }
+  }
+
+  async function releaseQuietly(lease: Lease): Promise<void> {
+    try {
+      await store.releaseLease(lease);
+    } catch (error) {
+      log(
+        `worker ${owner}: releasing the lease of ${lease.runId} failed (it expires by itself): ${errorText(error)}`,
+      );
     }
   }
 
@@ -150,8 +221,8 @@ export function createWorker(options: WorkerOptions): Worker {
       Math.max(50, Math.floor(leaseTtlMs / 3)),
     );
     let deadlineTimer: NodeJS.Timeout | undefined;
-    const onStop = () => controller.abort(new RunInterrupt("shutdown", "the worker is shutting down"));
-    stopping.signal.addEventListener("abort", onStop, { once: true });
+    const onShutdown = () => controller.abort(new RunInterrupt("shutdown", "the worker is shutting down"));
+    shutdown.signal.addEventListener("abort", onShutdown, { once: true });
     try {
       // A run handed over with its journal (adopt) was read under this very lease: nobody else wrote since.
       const [events, run] = handedOver
@@ -215,8 +286,9 @@ export function createWorker(options: WorkerOptions): Worker {
     } finally {
       clearInterval(heartbeat);
       clearTimeout(deadlineTimer);
-      stopping.signal.removeEventListener("abort", onStop);
-      await store.releaseLease(current).catch(() => undefined);
+      shutdown.signal.removeEventListener("abort", onShutdown);
+      // Released at once, fenced by its token, so another worker resumes the run now rather than at lease expiry.
+      await releaseQuietly(current);
     }
   }
 
@@ -225,10 +297,18 @@ export function createWorker(options: WorkerOptions): Worker {
     start() {
       loop ??= claimLoop();
     },
-    async stop() {
+    async stop(stopOptions = {}) {
       stopping.abort();
       poke();
       await loop;
+      const finished = Promise.all([...active.values()].map((run) => run.done));
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, stopOptions.graceMs ?? 0));
+      });
+      await Promise.race([finished, graceOver]);
+      clearTimeout(timer);
+      shutdown.abort();
       await Promise.all([...active.values()].map((run) => run.done));
     },
     cancel(runId, reason) {
@@ -245,6 +325,9 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     get activeRuns() {
       return active.size;
+    },
+    get stopping() {
+      return stopping.signal.aborted;
     },
   };
 }

@@ -1,6 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { KeelError } from "../errors/keel-error.ts";
 import {
   type BudgetCounter,
@@ -22,6 +21,7 @@ import {
   toChatUsage,
   toFinishReason,
 } from "./chat-completions-wire.ts";
+import { chatErrorResponse } from "./http-error.ts";
 
 /** Who calls the governed endpoint: a key id, its tenant, and the caps its spend is held to. */
 export type GatewayCaller = {
@@ -105,13 +105,7 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
     };
   };
 
-  app.onError((error, context) => {
-    const keel = error instanceof KeelError ? error : null;
-    if (!keel)
-      log(`chat completions: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    const shown = keel ?? new KeelError("internal", "internal error; see the server log");
-    return context.json(toChatError(shown), shown.status as ContentfulStatusCode);
-  });
+  app.onError((error, context) => chatErrorResponse(context, error, log));
 
   app.post("/v1/chat/completions", async (context) => {
     const key = authenticate(context);

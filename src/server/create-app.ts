@@ -18,10 +18,11 @@ import { approverFromHeaders, type IdentifyApprover } from "./approval-principal
 import { registerApprovalRoutes } from "./approval-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
+import { checkReadiness } from "./check-readiness.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
 import { type BoundAddress, guardBrowserRequests } from "./guard-browser-requests.ts";
-import { chatErrorResponse, errorResponse } from "./http-error.ts";
+import { chatErrorResponse, errorResponse, STORE_RETRY_AFTER_SECONDS } from "./http-error.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
@@ -168,6 +169,13 @@ export function createApp(options: AppOptions): Hono {
   const platformTenant = options.auth?.platformTenant ?? devPrincipal.tenant;
 
   app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
+  app.get("/readyz", async (context) => {
+    const readiness = worker?.stopping
+      ? { ready: false as const, reason: "the server is shutting down" }
+      : await checkReadiness({ store });
+    if (!readiness.ready) context.header("Retry-After", String(STORE_RETRY_AFTER_SECONDS));
+    return context.json(readiness, readiness.ready ? 200 : 503);
+  });
   if (options.chatCompletions) app.route("/", options.chatCompletions);
   if (options.keys) {
     const verifier = options.auth?.verifier;

@@ -63,6 +63,12 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: "GET", path: "/healthz", roles: "public", summary: "liveness and the store kind" },
   {
     method: "GET",
+    path: "/readyz",
+    roles: "public",
+    summary: "readiness: 503 while the store cannot answer",
+  },
+  {
+    method: "GET",
     path: "/metrics",
     roles: READ,
     platform: true,

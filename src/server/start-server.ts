@@ -11,7 +11,7 @@ import type { ModelGateway } from "../models/model-gateway.ts";
 import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
 import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
-import { createWorker, type Worker } from "../runtime/worker.ts";
+import { createWorker, type StopOptions, type Worker } from "../runtime/worker.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import type { Store } from "../store/store.ts";
@@ -56,7 +56,11 @@ export type RunningServer = {
   modelLabels: ReadonlyMap<string, string>;
   worker: Worker;
   governor: KeelGovernor;
-  close(): Promise<void>;
+  /**
+   * Drain and stop: no new claims, runs finish the step they are in (for up to `graceMs`, default 0) and their
+   * leases are released so another worker resumes them at once; then the HTTP server closes.
+   */
+  close(options?: StopOptions): Promise<void>;
 };
 
 /** Load and bind every agent package against a store: set up its tables, validate its spec, choose its model. */
@@ -234,14 +238,15 @@ async function composeServer(options: ServerOptions, started: (() => unknown)[])
     modelLabels,
     worker,
     governor,
-    async close() {
+    async close(closeOptions = {}) {
+      clearInterval(orphanSweep);
+      await approvalTimer.stop();
+      // The API keeps answering while runs drain (/readyz says it is shutting down), so clients can follow them.
+      await worker.stop(closeOptions);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ("closeAllConnections" in server) server.closeAllConnections();
       });
-      clearInterval(orphanSweep);
-      await approvalTimer.stop();
-      await worker.stop();
       await auditCheckpoints.stop();
       await sampling?.stop();
       await telemetry.close();

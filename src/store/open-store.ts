@@ -5,6 +5,9 @@ import { PgliteStore } from "./pglite-store.ts";
 import { PostgresStore } from "./postgres-store.ts";
 import type { SqlStore } from "./sql-store.ts";
 
+/** How long taking a new PostgreSQL connection may take before the query that needed it fails as unavailable. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /** Where a composition root wants its data: a PostgreSQL URL, a PGlite directory, or neither (in memory). */
 export type OpenStoreOptions = { databaseUrl?: string | undefined; dataDir?: string | undefined };
 
@@ -15,10 +18,13 @@ export type OpenStoreOptions = { databaseUrl?: string | undefined; dataDir?: str
 export async function openStore(options: OpenStoreOptions = {}): Promise<SqlStore> {
   let store: SqlStore;
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl });
-    // An idle connection that drops is removed by the pool and the next query reconnects; without a
-    // listener the pool's 'error' event would end the process instead.
-    pool.on("error", () => undefined);
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      // A server that does not answer (a cut network rather than a refused connection) fails a checkout in
+      // seconds instead of holding the caller forever, and keep-alive finds connections that died silently.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
     store = new PostgresStore(pool, { ownsPool: true });
   } else {
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true });

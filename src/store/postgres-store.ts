@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { postgresSqlClient } from "./postgres-sql-client.ts";
+import { pooledTransaction, postgresSqlClient } from "./postgres-sql-client.ts";
 import { SqlStore } from "./sql-store.ts";
 import type { StoreDriver } from "./store-driver.ts";
 
@@ -20,57 +20,49 @@ export class PostgresStore extends SqlStore {
 }
 
 function postgresDriver(pool: pg.Pool, ownsPool: boolean): StoreDriver {
+  // An idle connection the server drops is removed by the pool and the next query connects anew; with no
+  // listener, the pool's 'error' event for it would end the process instead.
+  const onIdleError = () => undefined;
+  pool.on("error", onIdleError);
   return {
     kind: "postgres",
     sql: postgresSqlClient(pool),
     async transaction(work) {
-      const client = await pool.connect();
-      // A checked-out client has no pool listener: without ours a dropped connection would crash the process.
-      let broken: Error | undefined;
-      const onError = (error: Error) => {
-        broken = error;
-      };
-      client.on("error", onError);
-      try {
-        await client.query("BEGIN");
-        const result = await work({
-          ...postgresSqlClient(client),
-          async exec(script) {
-            // No parameters: pg uses the simple protocol, which accepts several statements.
-            await client.query(script);
-          },
-        });
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch((rollbackError: unknown) => {
-          broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-        });
-        throw error;
-      } finally {
-        client.removeListener("error", onError);
-        client.release(broken);
-      }
+      return await pooledTransaction(
+        pool,
+        async (client) =>
+          await work({
+            ...postgresSqlClient(client),
+            async exec(script) {
+              // No parameters: pg uses the simple protocol, which accepts several statements.
+              await client.query(script);
+            },
+          }),
+      );
     },
     async listen({ channels, onNotification, onLost }) {
       // LISTEN belongs to a session, so it needs a connection of its own for as long as the store lives.
       const client = await pool.connect();
       let stopped = false;
-      const onError = (error: Error) => {
+      const lose = (error: Error) => {
         if (stopped) return;
         stopped = true;
         client.release(error);
         onLost(error);
       };
-      client.on("error", onError);
+      client.on("error", lose);
+      client.on("end", () => lose(new Error("Connection terminated: the LISTEN connection ended")));
       client.on("notification", (message) => onNotification(message.channel, message.payload ?? ""));
       try {
         for (const channel of channels) await client.query(`LISTEN ${channel}`);
       } catch (error) {
-        stopped = true;
-        client.release(error instanceof Error ? error : true);
+        if (!stopped) {
+          stopped = true;
+          client.release(error instanceof Error ? error : true);
+        }
         throw error;
       }
+      if (stopped) throw new Error("Connection terminated while subscribing to notifications");
       return {
         async stop() {
           if (stopped) return;
@@ -82,6 +74,7 @@ function postgresDriver(pool: pg.Pool, ownsPool: boolean): StoreDriver {
     },
     async close() {
       if (ownsPool && !pool.ended) await pool.end();
+      pool.removeListener("error", onIdleError);
     },
   };
 }

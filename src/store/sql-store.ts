@@ -32,6 +32,9 @@ import { validateNewEvents } from "./validate-new-events.ts";
 import { EVENTS_CHANNEL, WakeUps, WORK_CHANNEL } from "./wake-ups.ts";
 
 const DEFAULT_LIST_LIMIT = 50;
+/** The first and the longest pause between attempts to subscribe to notifications again after a lost connection. */
+const RESUBSCRIBE_FIRST_MS = 100;
+const RESUBSCRIBE_MAX_MS = 5_000;
 const MAX_LIST_LIMIT = 1_000;
 
 /**
@@ -46,6 +49,8 @@ export class SqlStore implements Store {
   readonly #leases: RunLeases;
   readonly #wakeUps = new WakeUps();
   #listening: Promise<NotificationSubscription> | null = null;
+  #resubscribing: Promise<void> | null = null;
+  readonly #closeSignal = new AbortController();
   #closing: Promise<void> | null = null;
   #closed = false;
 
@@ -76,9 +81,11 @@ export class SqlStore implements Store {
   /** Let queued appends commit, resolve every waiter, stop listening, and free what this store owns. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closeSignal.abort();
     this.#closing ??= (async () => {
       await this.#batcher.close();
       this.#wakeUps.close();
+      await this.#resubscribing;
       const subscription = await this.#listening?.catch(() => null);
       await subscription?.stop();
       await this.#driver.close();
@@ -235,23 +242,81 @@ export class SqlStore implements Store {
     return outcome;
   }
 
-  /** Subscribe to other connections' NOTIFYs before the first wait, and again after a lost connection. */
+  /**
+   * Subscribe to other connections' NOTIFYs before the first wait. A wait does not fail when the subscription
+   * cannot be made (the database is unreachable): it still ends on its timeout, so callers poll meanwhile, and the
+   * subscription is retried in the background.
+   */
   async #listen(): Promise<void> {
+    try {
+      await this.#subscribe();
+    } catch {
+      this.#resubscribe();
+    }
+  }
+
+  async #subscribe(): Promise<void> {
     if (this.#closed) return;
-    this.#listening ??= this.#driver
-      .listen({
-        channels: [EVENTS_CHANNEL, WORK_CHANNEL],
-        onNotification: (channel, payload) => this.#wakeUps.notify(channel, payload),
-        onLost: () => {
-          this.#listening = null;
-          // Notifications sent while the connection was down are gone; waiters re-check instead.
-          this.#wakeUps.notifyAll();
-        },
-      })
-      .catch((error: unknown) => {
-        this.#listening = null;
-        throw error;
-      });
+    if (!this.#listening) {
+      const listening: Promise<NotificationSubscription> = this.#driver
+        .listen({
+          channels: [EVENTS_CHANNEL, WORK_CHANNEL],
+          onNotification: (channel, payload) => this.#wakeUps.notify(channel, payload),
+          onLost: () => {
+            this.#listening = null;
+            // Notifications sent while the connection was down are gone; waiters re-check instead.
+            this.#wakeUps.notifyAll();
+            this.#resubscribe();
+          },
+        })
+        .catch((error: unknown) => {
+          if (this.#listening === listening) this.#listening = null;
+          throw error;
+        });
+      this.#listening = listening;
+    }
     await this.#listening;
+  }
+
+  /**
+   * Subscribe again after a lost connection, by itself, with capped exponential backoff: notifications from other
+   * processes resume as soon as the database answers, whether or not anyone is waiting yet.
+   */
+  #resubscribe(): void {
+    if (this.#closed || this.#resubscribing !== null) return;
+    this.#resubscribing = (async () => {
+      for (
+        let delayMs = RESUBSCRIBE_FIRST_MS;
+        !this.#closed;
+        delayMs = Math.min(delayMs * 2, RESUBSCRIBE_MAX_MS)
+      ) {
+        await this.#pause(delayMs);
+        try {
+          await this.#subscribe();
+          // Whatever was notified while nobody listened is lost: let every waiter look again.
+          this.#wakeUps.notifyAll();
+          break;
+        } catch {
+          // Still unreachable: wait longer and try again.
+        }
+      }
+      this.#resubscribing = null;
+    })();
+  }
+
+  /** Sleep, cut short when the store closes. */
+  async #pause(ms: number): Promise<void> {
+    if (this.#closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      const signal = this.#closeSignal.signal;
+      signal.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+    });
   }
 }

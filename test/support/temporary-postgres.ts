@@ -5,7 +5,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** A PostgreSQL server started from the machine's binaries for one test run, on a free loopback port. */
-export type TemporaryPostgres = { url: string; stop(): Promise<void> };
+export type TemporaryPostgres = {
+  url: string;
+  /** Shut the server down for good and delete its data directory. */
+  stop(): Promise<void>;
+  /**
+   * Shut the server down (fast mode: open sessions are terminated with 57P01, as in a restart or failover) and
+   * keep its data directory and port, for `restart`.
+   */
+  halt(): Promise<void>;
+  /** Start the halted server again on the same data directory and port, and wait until it accepts connections. */
+  restart(): Promise<void>;
+};
 
 /** Directory of Debian's PostgreSQL binaries (initdb, postgres), newest first, or null when none is installed. */
 export function findPostgresBinaries(): string | null {
@@ -86,35 +97,53 @@ export async function startTemporaryPostgres(
     "max_connections=300",
     ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
   ]);
-  // Its own process group, so stopping reaches postgres itself and not only the runuser wrapper.
-  const server: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
-  let log = "";
-  server.stderr?.on("data", (chunk: Buffer) => {
-    log += chunk.toString();
-  });
   const url = `postgres://keel@127.0.0.1:${port}/postgres`;
-  const started = Date.now();
   const isReady = join(bin, "pg_isready");
-  for (;;) {
-    try {
-      execFileSync(isReady, ["-h", "127.0.0.1", "-p", String(port), "-U", "keel"], { stdio: "ignore" });
-      break;
-    } catch {
-      if (server.exitCode !== null || Date.now() - started > 30_000) {
-        throw new Error(`PostgreSQL did not start: ${log.slice(-2000)}`);
+  let server = await launch();
+
+  /** Start postgres and wait until it accepts connections. */
+  async function launch(): Promise<ChildProcess> {
+    // Its own process group, so stopping reaches postgres itself and not only the runuser wrapper.
+    const started: ChildProcess = spawn(command, args, {
+      stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
+    });
+    let log = "";
+    started.stderr?.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    const since = Date.now();
+    for (;;) {
+      try {
+        execFileSync(isReady, ["-h", "127.0.0.1", "-p", String(port), "-U", "keel"], { stdio: "ignore" });
+        return started;
+      } catch {
+        if (started.exitCode !== null || Date.now() - since > 30_000) {
+          throw new Error(`PostgreSQL did not start: ${log.slice(-2000)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+
+  /** Fast shutdown: SIGINT to the postmaster ends every session and waits for nothing. */
+  async function shutDown(): Promise<void> {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    process.kill(-server.pid!, "SIGINT");
+    await exited;
+  }
+
   return {
     url,
     async stop() {
-      if (server.exitCode === null) {
-        const exited = new Promise((resolve) => server.once("exit", resolve));
-        process.kill(-server.pid!, "SIGINT");
-        await exited;
-      }
+      await shutDown();
       rmSync(dir, { recursive: true, force: true });
+    },
+    halt: shutDown,
+    async restart() {
+      await shutDown();
+      server = await launch();
     },
   };
 }
