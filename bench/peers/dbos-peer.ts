@@ -14,7 +14,7 @@ import {
   type ScriptedDecision,
   scriptedDecision,
 } from "./agent-script.ts";
-import { type PeerPlan, type PeerSystem, timePhase } from "./peer-system.ts";
+import { type PeerPlan, type PeerSystem, runPhases } from "./peer-system.ts";
 
 type Message =
   | { role: "user"; content: string }
@@ -63,33 +63,23 @@ export async function openDbosPeer(databaseUrl: string, plan: PeerPlan): Promise
     const answer = await workflow("benchmark");
     if (answer !== expected) throw new Error(`a DBOS workflow answered ${JSON.stringify(answer)}`);
   };
-  const phase = async (count: number, startAll: () => Promise<void>) => {
-    toolCallTimes.clear();
-    await startAll();
-    runs += count;
-    expectEveryRunCalled(toolCallTimes, count, plan.toolSteps);
-    return { samplesMs: stepDurations(toolCallTimes), operations: count * plan.toolSteps };
-  };
+  const phases = runPhases({
+    runOne,
+    toolCallTimes,
+    plan,
+    stepDurations,
+    expectEveryRunCalled,
+    onRuns: (count) => {
+      runs += count;
+    },
+  });
 
   return {
     describe: {
       version: "DBOS Transact (@dbos-inc/dbos-sdk)",
       checkpoints: "a step per model decision and per tool call; system database pool of 10, the default",
     },
-    sequential: async (count) =>
-      await timePhase(
-        async () =>
-          await phase(count, async () => {
-            for (let index = 0; index < count; index += 1) await runOne();
-          }),
-      ),
-    concurrent: async (count) =>
-      await timePhase(
-        async () =>
-          await phase(count, async () => {
-            await Promise.all(Array.from({ length: count }, runOne));
-          }),
-      ),
+    ...phases,
     async verify() {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();

@@ -12,7 +12,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { stepDurations } from "../bench-agent.ts";
 import { ECHO_INPUT, expectEveryRunCalled, recordToolCall, scriptedDecision } from "./agent-script.ts";
-import { type PeerPlan, type PeerSystem, timePhase } from "./peer-system.ts";
+import { type PeerPlan, type PeerSystem, runPhases } from "./peer-system.ts";
 
 export async function openLanggraphPeer(databaseUrl: string, plan: PeerPlan): Promise<PeerSystem> {
   const toolCallTimes = new Map<string, number[]>();
@@ -73,32 +73,14 @@ export async function openLanggraphPeer(databaseUrl: string, plan: PeerPlan): Pr
       throw new Error(`a LangGraph run ended with ${final.messages.length} messages, not ${messagesPerRun}`);
     }
   };
-  const phase = async (count: number, startAll: () => Promise<void>) => {
-    toolCallTimes.clear();
-    await startAll();
-    expectEveryRunCalled(toolCallTimes, count, plan.toolSteps);
-    return { samplesMs: stepDurations(toolCallTimes), operations: count * plan.toolSteps };
-  };
+  const phases = runPhases({ runOne, toolCallTimes, plan, stepDurations, expectEveryRunCalled });
 
   return {
     describe: {
       version: "LangGraph.js (@langchain/langgraph) with @langchain/langgraph-checkpoint-postgres",
       checkpoints: 'PostgresSaver, durability "sync"; pg pool of 10, the default',
     },
-    sequential: async (count) =>
-      await timePhase(
-        async () =>
-          await phase(count, async () => {
-            for (let index = 0; index < count; index += 1) await runOne();
-          }),
-      ),
-    concurrent: async (count) =>
-      await timePhase(
-        async () =>
-          await phase(count, async () => {
-            await Promise.all(Array.from({ length: count }, runOne));
-          }),
-      ),
+    ...phases,
     async verify() {
       const { rows } = await pool.query<{ threads: number }>(
         "SELECT count(DISTINCT thread_id)::int AS threads FROM checkpoints",

@@ -76,3 +76,42 @@ export async function timePhase(
     cpuMs: (cpu.user + cpu.system) / 1_000,
   };
 }
+
+/**
+ * The two timed phases of a system whose runs are started one call at a time (`runOne`) and whose tool records
+ * each call in `toolCallTimes`: runs one after another, and runs all at once, each checked to have called the
+ * tool `toolSteps` times per run. `onRuns` counts what the phases ran, for the system's own verification.
+ */
+export function runPhases(options: {
+  runOne: () => Promise<void>;
+  toolCallTimes: Map<string, number[]>;
+  plan: PeerPlan;
+  stepDurations: (toolCallTimes: ReadonlyMap<string, readonly number[]>) => number[];
+  expectEveryRunCalled: (times: ReadonlyMap<string, readonly number[]>, runs: number, steps: number) => void;
+  onRuns?: (count: number) => void;
+}): Pick<PeerSystem, "sequential" | "concurrent"> {
+  const { runOne, toolCallTimes, plan } = options;
+  const phase = async (count: number, startAll: () => Promise<void>) => {
+    toolCallTimes.clear();
+    await startAll();
+    options.onRuns?.(count);
+    options.expectEveryRunCalled(toolCallTimes, count, plan.toolSteps);
+    return { samplesMs: options.stepDurations(toolCallTimes), operations: count * plan.toolSteps };
+  };
+  return {
+    sequential: async (count) =>
+      await timePhase(
+        async () =>
+          await phase(count, async () => {
+            for (let index = 0; index < count; index += 1) await runOne();
+          }),
+      ),
+    concurrent: async (count) =>
+      await timePhase(
+        async () =>
+          await phase(count, async () => {
+            await Promise.all(Array.from({ length: count }, runOne));
+          }),
+      ),
+  };
+}

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { main } from "../../src/cli/main.ts";
+import { seededRandom } from "../../src/evals/statistics.ts";
 import type { JournalEvent } from "../../src/journal/events.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { captureIo } from "../support/capture-io.ts";
@@ -21,18 +22,6 @@ const KILLS = 20;
 const packages = new URL("./slow-refund-packages.ts", import.meta.url).pathname;
 /** Orders of at most 100.00, paid: a full refund of one runs without review. */
 const SMALL_ORDERS = [1001, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1019, 1020, 1025];
-
-/** A small seeded generator, so a failing schedule can be replayed from the seed the test prints. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function inputsFor(round: number): string[] {
   const inputs = [`I want a refund for order ${SMALL_ORDERS[round % SMALL_ORDERS.length]}`];
@@ -155,7 +144,7 @@ for (const store of stores) {
       if (!where) return t.skip("PostgreSQL is not installed");
       const seed = Number(process.env.KEEL_CHAOS_SEED ?? Date.now() % 1_000_000);
       t.diagnostic(`seed ${seed} (KEEL_CHAOS_SEED=${seed} replays this schedule)`);
-      const next = random(seed);
+      const next = seededRandom(seed);
       const serverOptions = { ...where, args: ["--packages", packages, "--lease-ttl", "1"] };
       let server: KeelServer | null = null;
       try {
