@@ -10,6 +10,7 @@ import type {
 } from "./budget-ledger.ts";
 
 const NANO = 1_000_000_000;
+const UNIQUE_VIOLATION = "23505";
 const DEFAULT_TTL_MS = 10 * 60_000;
 /** Rows a daily counter is spread over; a run's own counter sees one call at a time and keeps one row. */
 export const DAY_COUNTER_SHARDS = 16;
@@ -198,6 +199,53 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     );
   }
 
+  /**
+   * A reservation on one counter in one statement, outside any transaction: the shard's conditional UPDATE and
+   * the reservation row commit together or not at all. `null` when the shard has no room (nothing is written).
+   * A repeated reservation id fails the insert on its primary key, which undoes the raise too.
+   */
+  async function reserveOnShard(reservation: {
+    reservationId: string;
+    counters: StoredCounter[];
+    nano: number;
+    tokens: number;
+    ttlMs: number;
+  }): Promise<ReserveOutcome | null> {
+    const [counter] = reservation.counters;
+    try {
+      const { rows } = await sql.query(
+        `WITH raised AS (
+           UPDATE keel_budget_counters
+              SET reserved_nano_usd = reserved_nano_usd + $4, reserved_tokens = reserved_tokens + $5,
+                  updated_at = clock_timestamp()
+            WHERE scope = $1 AND period = $2 AND shard = $3
+              AND cap_nano_usd IS NOT DISTINCT FROM $6::bigint AND cap_tokens IS NOT DISTINCT FROM $7::bigint
+              AND ($6::bigint IS NULL OR spent_nano_usd + reserved_nano_usd + $4 <= allowance_nano_usd)
+              AND ($7::bigint IS NULL OR spent_tokens + reserved_tokens + $5 <= allowance_tokens)
+           RETURNING scope)
+         INSERT INTO keel_budget_reservations (reservation_id, counters, nano_usd, tokens, status, expires_at)
+         SELECT $8, $9::jsonb, $4, $5, 'open', $10 FROM raised
+         RETURNING reservation_id`,
+        [
+          counter!.scope,
+          counter!.period,
+          counter!.shard,
+          reservation.nano,
+          reservation.tokens,
+          counter!.limitNano ?? null,
+          counter!.limitTokens ?? null,
+          reservation.reservationId,
+          JSON.stringify(reservation.counters),
+          new Date(now().getTime() + reservation.ttlMs).toISOString(),
+        ],
+      );
+      return rows.length === 0 ? null : { ok: true, reservationId: reservation.reservationId };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+      return { ok: true, reservationId: reservation.reservationId };
+    }
+  }
+
   async function releaseExpired(): Promise<number> {
     return await sql.transaction(async (tx) => {
       const expired = await tx.query<{
@@ -243,28 +291,41 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     const alerts: BudgetAlert[] = [];
     for (const counter of counters) {
       if (only && (counter.scope !== only.scope || counter.period !== only.period)) continue;
-      const row = await readRow(client, counter.scope, counter.period);
-      const usedUsd = counter.limitNano ? row.spent / counter.limitNano : 0;
-      const usedTokens = counter.limitTokens ? row.spent_tokens / counter.limitTokens : 0;
-      const used = Math.max(usedUsd, usedTokens);
-      for (const threshold of counter.alertAt) {
-        if (only ? threshold !== only.threshold : used + 1e-12 < threshold) continue;
-        const fired = await client.query(
-          `INSERT INTO keel_budget_alerts (scope, period, threshold, spent_nano_usd, spent_tokens)
+      alerts.push(
+        ...(await alertsFor(client, counter, await readRow(client, counter.scope, counter.period), only)),
+      );
+    }
+    return alerts;
+  }
+
+  /** Fire the thresholds `row` (a counter's totals) has reached, each once per period. */
+  async function alertsFor(
+    client: SqlClient,
+    counter: StoredCounter,
+    row: CounterRow,
+    only?: { threshold: number },
+  ): Promise<BudgetAlert[]> {
+    const alerts: BudgetAlert[] = [];
+    const usedUsd = counter.limitNano ? row.spent / counter.limitNano : 0;
+    const usedTokens = counter.limitTokens ? row.spent_tokens / counter.limitTokens : 0;
+    const used = Math.max(usedUsd, usedTokens);
+    for (const threshold of counter.alertAt) {
+      if (only ? threshold !== only.threshold : used + 1e-12 < threshold) continue;
+      const fired = await client.query(
+        `INSERT INTO keel_budget_alerts (scope, period, threshold, spent_nano_usd, spent_tokens)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, period, threshold) DO NOTHING RETURNING scope`,
-          [counter.scope, counter.period, threshold, row.spent, row.spent_tokens],
-        );
-        if (fired.rows.length === 0) continue;
-        alerts.push({
-          scope: counter.scope,
-          period: counter.period,
-          threshold,
-          spentUsd: row.spent / NANO,
-          spentTokens: row.spent_tokens,
-          ...(counter.limitNano === undefined ? {} : { limitUsd: counter.limitNano / NANO }),
-          ...(counter.limitTokens === undefined ? {} : { limitTokens: counter.limitTokens }),
-        });
-      }
+        [counter.scope, counter.period, threshold, row.spent, row.spent_tokens],
+      );
+      if (fired.rows.length === 0) continue;
+      alerts.push({
+        scope: counter.scope,
+        period: counter.period,
+        threshold,
+        spentUsd: row.spent / NANO,
+        spentTokens: row.spent_tokens,
+        ...(counter.limitNano === undefined ? {} : { limitUsd: counter.limitNano / NANO }),
+        ...(counter.limitTokens === undefined ? {} : { limitTokens: counter.limitTokens }),
+      });
     }
     return alerts;
   }
@@ -280,6 +341,11 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
         ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
         locked: false,
       };
+      if (counters.length === 1) {
+        const reserved = await reserveOnShard(reservation);
+        if (reserved) return reserved;
+        reservation.locked = true;
+      }
       for (let tries = 0; ; tries += 1) {
         try {
           return await tryReserve(reservation);
@@ -304,6 +370,57 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     },
 
     async settle({ reservationId, usd, tokens }) {
+      // A reservation on one counter settles in one statement; its counter's totals come back for the alerts.
+      const { rows } = await sql.query<{
+        settled: boolean;
+        counters: StoredCounter[];
+        spent: number;
+        spent_tokens: number;
+      }>(
+        `WITH found AS (
+           SELECT status, counters, nano_usd, tokens FROM keel_budget_reservations
+            WHERE reservation_id = $1 FOR UPDATE),
+         target AS (
+           SELECT held.scope, held.period, COALESCE(held.shard, 0) AS shard, found.status, found.nano_usd, found.tokens
+             FROM found, jsonb_to_recordset(found.counters) AS held(scope text, period text, shard integer)
+            WHERE found.status <> 'settled' AND jsonb_array_length(found.counters) = 1),
+         marked AS (
+           UPDATE keel_budget_reservations SET status = 'settled', settled_nano_usd = $2, settled_tokens = $3
+            WHERE reservation_id = $1 AND EXISTS (SELECT 1 FROM target)
+           RETURNING reservation_id),
+         moved AS (
+           UPDATE keel_budget_counters AS counter
+              SET reserved_nano_usd = GREATEST(0, counter.reserved_nano_usd - CASE WHEN target.status = 'open' THEN target.nano_usd ELSE 0 END),
+                  reserved_tokens = GREATEST(0, counter.reserved_tokens - CASE WHEN target.status = 'open' THEN target.tokens ELSE 0 END),
+                  spent_nano_usd = counter.spent_nano_usd + $2, spent_tokens = counter.spent_tokens + $3,
+                  updated_at = clock_timestamp()
+             FROM target
+            WHERE counter.scope = target.scope AND counter.period = target.period AND counter.shard = target.shard
+              AND EXISTS (SELECT 1 FROM marked)
+           RETURNING counter.scope)
+         SELECT (SELECT count(*) FROM marked) > 0 AS settled, found.counters,
+                COALESCE((SELECT sum(spent_nano_usd) FROM keel_budget_counters, target
+                           WHERE keel_budget_counters.scope = target.scope
+                             AND keel_budget_counters.period = target.period), 0)::float8 + $2 AS spent,
+                COALESCE((SELECT sum(spent_tokens) FROM keel_budget_counters, target
+                           WHERE keel_budget_counters.scope = target.scope
+                             AND keel_budget_counters.period = target.period), 0)::float8 + $3 AS spent_tokens
+           FROM found`,
+        [reservationId, toNano(usd), Math.ceil(tokens)],
+      );
+      const single = rows[0];
+      if (!single) return { alerts: [] };
+      const [counter, ...more] = parseCounters(single.counters);
+      if (single.settled && counter && more.length === 0) {
+        const totals = {
+          spent: single.spent,
+          spent_tokens: single.spent_tokens,
+          reserved: 0,
+          reserved_tokens: 0,
+        };
+        return { alerts: await alertsFor(sql, counter, totals) };
+      }
+      if (more.length === 0) return { alerts: [] };
       return await sql.transaction(async (tx) => {
         const found = await tx.query<{
           status: string;
