@@ -105,6 +105,21 @@ for (const kind of ["pglite", "postgres"] as const) {
       );
     });
 
+    test("holds nothing new for a repeated reservation id even when its shard has room", async () => {
+      const ledger = createSqlBudgetLedger(store.sql);
+      const run = { scope: "run:repeat", period: "run", limitUsd: 10, alertAt: [] };
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        assert.deepEqual(
+          await ledger.reserve({ reservationId: "rep", counters: [run], usd: 0.1, tokens: 1 }),
+          {
+            ok: true,
+            reservationId: "rep",
+          },
+        );
+      }
+      assert.ok(Math.abs((await ledger.read(run)).reservedUsd - 0.1) < 1e-9, "held once");
+    });
+
     test("holds every counter or none", async () => {
       const ledger = createSqlBudgetLedger(store.sql);
       const roomy = cap(10, "tenant:both");
