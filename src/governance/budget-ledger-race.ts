@@ -44,3 +44,39 @@ export async function runBudgetRace(options: {
   );
   return { admitted, refused, settledUsd, alerts };
 }
+
+/** The cap of the exhaustion race: $1 for one key's day, nearly spent before the race starts. */
+export const EXHAUSTION_COUNTER: BudgetCounter = {
+  scope: "key:exhaustion",
+  period: "2026-11-21",
+  limitUsd: 1,
+  alertAt: [1],
+};
+
+/**
+ * `calls` reservations of $0.01 at once against `EXHAUSTION_COUNTER`; all are held until every one has an
+ * answer, then the admitted ones settle at exactly their hold. Returns how many were admitted and what the
+ * counter held at the moment every reservation had been answered (before any settled).
+ */
+export async function runExhaustionRace(options: {
+  ledger: BudgetLedger;
+  prefix: string;
+  calls: number;
+}): Promise<{ admitted: number; refused: number; heldUsd: number }> {
+  const outcomes = await Promise.all(
+    Array.from({ length: options.calls }, (_, index) =>
+      options.ledger.reserve({
+        reservationId: `${options.prefix}-${index}`,
+        counters: [EXHAUSTION_COUNTER],
+        usd: 0.01,
+        tokens: 100,
+      }),
+    ),
+  );
+  const { reservedUsd } = await options.ledger.read(EXHAUSTION_COUNTER);
+  const admitted = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.reservationId] : []));
+  await Promise.all(
+    admitted.map((reservationId) => options.ledger.settle({ reservationId, usd: 0.01, tokens: 100 })),
+  );
+  return { admitted: admitted.length, refused: options.calls - admitted.length, heldUsd: reservedUsd };
+}

@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import type { SqlClient } from "../store/store.ts";
 import type {
   BudgetAlert,
@@ -9,12 +10,17 @@ import type {
 } from "./budget-ledger.ts";
 
 const NANO = 1_000_000_000;
+const UNIQUE_VIOLATION = "23505";
 const DEFAULT_TTL_MS = 10 * 60_000;
+/** Rows a daily counter is spread over; a run's own counter sees one call at a time and keeps one row. */
+export const DAY_COUNTER_SHARDS = 16;
 
 type CounterRow = { spent: number; reserved: number; spent_tokens: number; reserved_tokens: number };
 type StoredCounter = {
   scope: string;
   period: string;
+  /** The shard row this reservation holds on (0 for reservations made before counters had shards). */
+  shard: number;
   limitNano?: number;
   limitTokens?: number;
   alertAt: number[];
@@ -29,10 +35,23 @@ class Refused {
 }
 
 /**
- * The budget ledger on Keel's database (PGlite or PostgreSQL, same SQL). A reservation raises every counter
- * with one conditional UPDATE each — `WHERE spent + reserved + amount <= cap` — in one transaction, counters
- * locked in a fixed order, so concurrent callers in any number of processes can never jointly pass a cap and
- * never deadlock. Settling swaps the hold for the real cost.
+ * Thrown inside a reservation's transaction when a shard has no room, to roll it back (with any lock the failed
+ * UPDATE kept on the shard) and start again on the locked path; never escapes the ledger.
+ */
+class ShardFull {}
+
+/**
+ * The budget ledger on Keel's database (PGlite or PostgreSQL, same SQL). Each counter is spread over shard rows
+ * (16 for a day, 1 for a run) that each hold a slice of the cap, its allowance. A reservation picks a shard at
+ * random and raises it with one conditional UPDATE — `WHERE spent + reserved + amount <= allowance` — so calls
+ * on one hot counter mostly lock different rows. A shard without room takes the locked path: under the
+ * counter's lock row it is granted a new slice from what no shard holds, or, when too little is left, every
+ * shard's unused slice is reclaimed and the whole counter decides, exactly as one row would. Slices change only
+ * under that lock and never add up to more than the cap, so concurrent callers in any number of processes can
+ * never jointly pass it (docs/models.md, "Budgets"). Rows are locked in a fixed order — counter, then its lock
+ * row, then shards by number — so callers never deadlock: a fast-path UPDATE that finds no room may still keep
+ * its shard locked, so the reservation rolls back and starts again on the locked path rather than reach for the
+ * lock row while holding a shard. Settling swaps the hold for the real cost.
  */
 export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Date } = {}): BudgetLedger {
   const now = options.now ?? (() => new Date());
@@ -43,6 +62,7 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     nano: number;
     tokens: number;
     ttlMs: number;
+    locked: boolean;
   }): Promise<ReserveOutcome> {
     return await sql.transaction(async (tx) => {
       const inserted = await tx.query(
@@ -59,45 +79,171 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
       );
       if (inserted.rows.length === 0) return { ok: true, reservationId: reservation.reservationId };
       for (const counter of reservation.counters) {
-        await tx.query(
-          "INSERT INTO keel_budget_counters (scope, period) VALUES ($1, $2) ON CONFLICT (scope, period) DO NOTHING",
-          [counter.scope, counter.period],
-        );
+        if (reservation.locked) {
+          await reserveLocked(tx, counter, reservation.nano, reservation.tokens);
+          continue;
+        }
         const raised = await tx.query(
           `UPDATE keel_budget_counters
-              SET reserved_nano_usd = reserved_nano_usd + $3, reserved_tokens = reserved_tokens + $4,
+              SET reserved_nano_usd = reserved_nano_usd + $4, reserved_tokens = reserved_tokens + $5,
                   updated_at = clock_timestamp()
-            WHERE scope = $1 AND period = $2
-              AND ($5::bigint IS NULL OR spent_nano_usd + reserved_nano_usd + $3 <= $5::bigint)
-              AND ($6::bigint IS NULL OR spent_tokens + reserved_tokens + $4 <= $6::bigint)
+            WHERE scope = $1 AND period = $2 AND shard = $3
+              AND cap_nano_usd IS NOT DISTINCT FROM $6::bigint AND cap_tokens IS NOT DISTINCT FROM $7::bigint
+              AND ($6::bigint IS NULL OR spent_nano_usd + reserved_nano_usd + $4 <= allowance_nano_usd)
+              AND ($7::bigint IS NULL OR spent_tokens + reserved_tokens + $5 <= allowance_tokens)
            RETURNING scope`,
           [
             counter.scope,
             counter.period,
+            counter.shard,
             reservation.nano,
             reservation.tokens,
             counter.limitNano ?? null,
             counter.limitTokens ?? null,
           ],
         );
-        if (raised.rows.length === 0) {
-          const row = await readRow(tx, counter.scope, counter.period);
-          throw new Refused({
-            scope: counter.scope,
-            period: counter.period,
-            ...(counter.limitNano === undefined ? {} : { limitUsd: counter.limitNano / NANO }),
-            ...(counter.limitTokens === undefined ? {} : { limitTokens: counter.limitTokens }),
-            spentUsd: row.spent / NANO,
-            spentTokens: row.spent_tokens,
-            reservedUsd: row.reserved / NANO,
-            reservedTokens: row.reserved_tokens,
-            requestedUsd: reservation.nano / NANO,
-            requestedTokens: reservation.tokens,
-          });
-        }
+        if (raised.rows.length === 0) throw new ShardFull();
       }
       return { ok: true, reservationId: reservation.reservationId };
     });
+  }
+
+  /**
+   * The locked path of a reservation whose shard has no room: under the counter's lock row, grant the shard a
+   * slice of what no shard holds; if that is too little (or the caps changed), lock every shard, take back their
+   * unused slices and decide on the counter's true total. Throws `Refused` when the call does not fit.
+   */
+  async function reserveLocked(tx: SqlClient, counter: StoredCounter, nano: number, tokens: number) {
+    const caps = [counter.limitNano ?? null, counter.limitTokens ?? null];
+    await tx.query(
+      "INSERT INTO keel_budget_counter_locks (scope, period) VALUES ($1, $2) ON CONFLICT (scope, period) DO NOTHING",
+      [counter.scope, counter.period],
+    );
+    await tx.query(
+      "SELECT scope FROM keel_budget_counter_locks WHERE scope = $1 AND period = $2 FOR UPDATE",
+      [counter.scope, counter.period],
+    );
+    await tx.query(
+      `INSERT INTO keel_budget_counters (scope, period, shard, cap_nano_usd, cap_tokens)
+       SELECT $1, $2, shard, $4::bigint, $5::bigint FROM generate_series(0, $3::integer - 1) AS shard
+       ON CONFLICT (scope, period, shard) DO NOTHING`,
+      [counter.scope, counter.period, shardsOf(counter), ...caps],
+    );
+    // Allowances change only under the lock row held now; a fast-path reservation keeps its shard within its
+    // allowance, so `committed` read here can only shrink (by settling) until this transaction ends.
+    const { rows } = await tx.query<Totals & { same_caps: boolean }>(
+      `SELECT ${TOTALS},
+              sum(GREATEST(allowance_nano_usd, spent_nano_usd + reserved_nano_usd))::float8 AS committed_nano,
+              sum(GREATEST(allowance_tokens, spent_tokens + reserved_tokens))::float8 AS committed_tokens,
+              bool_and(cap_nano_usd IS NOT DISTINCT FROM $3::bigint AND cap_tokens IS NOT DISTINCT FROM $4::bigint)
+                AS same_caps
+         FROM keel_budget_counters WHERE scope = $1 AND period = $2`,
+      [counter.scope, counter.period, ...caps],
+    );
+    const committed = rows[0]!;
+    let base = { nano: committed.committed_nano ?? 0, tokens: committed.committed_tokens ?? 0 };
+    if (!committed.same_caps || !fits(counter, base, nano, tokens)) {
+      // Too little left outside the slices: take every unused slice back and decide on what is really held.
+      await tx.query(
+        "SELECT shard FROM keel_budget_counters WHERE scope = $1 AND period = $2 ORDER BY shard FOR UPDATE",
+        [counter.scope, counter.period],
+      );
+      const reclaimed = await tx.query<CounterRow>(
+        `WITH reclaimed AS (
+           UPDATE keel_budget_counters
+              SET allowance_nano_usd = spent_nano_usd + reserved_nano_usd,
+                  allowance_tokens = spent_tokens + reserved_tokens,
+                  cap_nano_usd = $3::bigint, cap_tokens = $4::bigint
+            WHERE scope = $1 AND period = $2
+           RETURNING spent_nano_usd, reserved_nano_usd, spent_tokens, reserved_tokens)
+         SELECT ${TOTALS} FROM reclaimed`,
+        [counter.scope, counter.period, ...caps],
+      );
+      const totals = reclaimed.rows[0]!;
+      base = { nano: totals.spent + totals.reserved, tokens: totals.spent_tokens + totals.reserved_tokens };
+      if (!fits(counter, base, nano, tokens)) {
+        throw new Refused({
+          scope: counter.scope,
+          period: counter.period,
+          ...(counter.limitNano === undefined ? {} : { limitUsd: counter.limitNano / NANO }),
+          ...(counter.limitTokens === undefined ? {} : { limitTokens: counter.limitTokens }),
+          spentUsd: totals.spent / NANO,
+          spentTokens: totals.spent_tokens,
+          reservedUsd: totals.reserved / NANO,
+          reservedTokens: totals.reserved_tokens,
+          requestedUsd: nano / NANO,
+          requestedTokens: tokens,
+        });
+      }
+    }
+    // A slice of what is left (at least this call), so the next calls on this shard take the fast path.
+    const slice = (limit: number | undefined, held: number, amount: number) =>
+      limit === undefined ? 0 : Math.max(amount, Math.floor((limit - held) / shardsOf(counter)));
+    await tx.query(
+      `UPDATE keel_budget_counters
+          SET allowance_nano_usd = GREATEST(allowance_nano_usd, spent_nano_usd + reserved_nano_usd) + $4,
+              allowance_tokens = GREATEST(allowance_tokens, spent_tokens + reserved_tokens) + $5,
+              reserved_nano_usd = reserved_nano_usd + $6, reserved_tokens = reserved_tokens + $7,
+              cap_nano_usd = $8::bigint, cap_tokens = $9::bigint, updated_at = clock_timestamp()
+        WHERE scope = $1 AND period = $2 AND shard = $3`,
+      [
+        counter.scope,
+        counter.period,
+        counter.shard,
+        slice(counter.limitNano, base.nano, nano),
+        slice(counter.limitTokens, base.tokens, tokens),
+        nano,
+        tokens,
+        ...caps,
+      ],
+    );
+  }
+
+  /**
+   * A reservation on one counter in one statement, outside any transaction: the shard's conditional UPDATE and
+   * the reservation row commit together or not at all. `null` when the shard has no room (nothing is written).
+   * A repeated reservation id fails the insert on its primary key, which undoes the raise too.
+   */
+  async function reserveOnShard(reservation: {
+    reservationId: string;
+    counters: StoredCounter[];
+    nano: number;
+    tokens: number;
+    ttlMs: number;
+  }): Promise<ReserveOutcome | null> {
+    const [counter] = reservation.counters;
+    try {
+      const { rows } = await sql.query(
+        `WITH raised AS (
+           UPDATE keel_budget_counters
+              SET reserved_nano_usd = reserved_nano_usd + $4, reserved_tokens = reserved_tokens + $5,
+                  updated_at = clock_timestamp()
+            WHERE scope = $1 AND period = $2 AND shard = $3
+              AND cap_nano_usd IS NOT DISTINCT FROM $6::bigint AND cap_tokens IS NOT DISTINCT FROM $7::bigint
+              AND ($6::bigint IS NULL OR spent_nano_usd + reserved_nano_usd + $4 <= allowance_nano_usd)
+              AND ($7::bigint IS NULL OR spent_tokens + reserved_tokens + $5 <= allowance_tokens)
+           RETURNING scope)
+         INSERT INTO keel_budget_reservations (reservation_id, counters, nano_usd, tokens, status, expires_at)
+         SELECT $8, $9::jsonb, $4, $5, 'open', $10 FROM raised
+         RETURNING reservation_id`,
+        [
+          counter!.scope,
+          counter!.period,
+          counter!.shard,
+          reservation.nano,
+          reservation.tokens,
+          counter!.limitNano ?? null,
+          counter!.limitTokens ?? null,
+          reservation.reservationId,
+          JSON.stringify(reservation.counters),
+          new Date(now().getTime() + reservation.ttlMs).toISOString(),
+        ],
+      );
+      return rows.length === 0 ? null : { ok: true, reservationId: reservation.reservationId };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+      return { ok: true, reservationId: reservation.reservationId };
+    }
   }
 
   async function releaseExpired(): Promise<number> {
@@ -116,7 +262,7 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
       const holds = new Map<string, { counter: StoredCounter; nano: number; tokens: number }>();
       for (const row of expired.rows) {
         for (const counter of parseCounters(row.counters)) {
-          const key = `${counter.scope}\u0000${counter.period}`;
+          const key = `${counter.scope}\u0000${counter.period}\u0000${counter.shard}`;
           const hold = holds.get(key) ?? { counter, nano: 0, tokens: 0 };
           hold.nano += row.nano;
           hold.tokens += row.tokens;
@@ -129,8 +275,8 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
         await tx.query(
           `UPDATE keel_budget_counters
               SET reserved_nano_usd = GREATEST(0, reserved_nano_usd - $3), reserved_tokens = GREATEST(0, reserved_tokens - $4)
-            WHERE scope = $1 AND period = $2`,
-          [counter.scope, counter.period, nano, tokens],
+            WHERE scope = $1 AND period = $2 AND shard = $5`,
+          [counter.scope, counter.period, nano, tokens, counter.shard],
         );
       }
       return expired.rows.length;
@@ -145,28 +291,41 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     const alerts: BudgetAlert[] = [];
     for (const counter of counters) {
       if (only && (counter.scope !== only.scope || counter.period !== only.period)) continue;
-      const row = await readRow(client, counter.scope, counter.period);
-      const usedUsd = counter.limitNano ? row.spent / counter.limitNano : 0;
-      const usedTokens = counter.limitTokens ? row.spent_tokens / counter.limitTokens : 0;
-      const used = Math.max(usedUsd, usedTokens);
-      for (const threshold of counter.alertAt) {
-        if (only ? threshold !== only.threshold : used + 1e-12 < threshold) continue;
-        const fired = await client.query(
-          `INSERT INTO keel_budget_alerts (scope, period, threshold, spent_nano_usd, spent_tokens)
+      alerts.push(
+        ...(await alertsFor(client, counter, await readRow(client, counter.scope, counter.period), only)),
+      );
+    }
+    return alerts;
+  }
+
+  /** Fire the thresholds `row` (a counter's totals) has reached, each once per period. */
+  async function alertsFor(
+    client: SqlClient,
+    counter: StoredCounter,
+    row: CounterRow,
+    only?: { threshold: number },
+  ): Promise<BudgetAlert[]> {
+    const alerts: BudgetAlert[] = [];
+    const usedUsd = counter.limitNano ? row.spent / counter.limitNano : 0;
+    const usedTokens = counter.limitTokens ? row.spent_tokens / counter.limitTokens : 0;
+    const used = Math.max(usedUsd, usedTokens);
+    for (const threshold of counter.alertAt) {
+      if (only ? threshold !== only.threshold : used + 1e-12 < threshold) continue;
+      const fired = await client.query(
+        `INSERT INTO keel_budget_alerts (scope, period, threshold, spent_nano_usd, spent_tokens)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, period, threshold) DO NOTHING RETURNING scope`,
-          [counter.scope, counter.period, threshold, row.spent, row.spent_tokens],
-        );
-        if (fired.rows.length === 0) continue;
-        alerts.push({
-          scope: counter.scope,
-          period: counter.period,
-          threshold,
-          spentUsd: row.spent / NANO,
-          spentTokens: row.spent_tokens,
-          ...(counter.limitNano === undefined ? {} : { limitUsd: counter.limitNano / NANO }),
-          ...(counter.limitTokens === undefined ? {} : { limitTokens: counter.limitTokens }),
-        });
-      }
+        [counter.scope, counter.period, threshold, row.spent, row.spent_tokens],
+      );
+      if (fired.rows.length === 0) continue;
+      alerts.push({
+        scope: counter.scope,
+        period: counter.period,
+        threshold,
+        spentUsd: row.spent / NANO,
+        spentTokens: row.spent_tokens,
+        ...(counter.limitNano === undefined ? {} : { limitUsd: counter.limitNano / NANO }),
+        ...(counter.limitTokens === undefined ? {} : { limitTokens: counter.limitTokens }),
+      });
     }
     return alerts;
   }
@@ -180,11 +339,22 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
         nano: toNano(options.usd),
         tokens: Math.ceil(options.tokens),
         ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
+        locked: false,
       };
+      if (counters.length === 1) {
+        const reserved = await reserveOnShard(reservation);
+        if (reserved) return reserved;
+        reservation.locked = true;
+      }
       for (let tries = 0; ; tries += 1) {
         try {
           return await tryReserve(reservation);
         } catch (error) {
+          if (error instanceof ShardFull) {
+            reservation.locked = true;
+            tries -= 1;
+            continue;
+          }
           if (!(error instanceof Refused)) throw error;
           // Holds left by callers that died may be what fills the cap: release them once and try again.
           if (tries === 0 && (await releaseExpired()) > 0) continue;
@@ -200,6 +370,57 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     },
 
     async settle({ reservationId, usd, tokens }) {
+      // A reservation on one counter settles in one statement; its counter's totals come back for the alerts.
+      const { rows } = await sql.query<{
+        settled: boolean;
+        counters: StoredCounter[];
+        spent: number;
+        spent_tokens: number;
+      }>(
+        `WITH found AS (
+           SELECT status, counters, nano_usd, tokens FROM keel_budget_reservations
+            WHERE reservation_id = $1 FOR UPDATE),
+         target AS (
+           SELECT held.scope, held.period, COALESCE(held.shard, 0) AS shard, found.status, found.nano_usd, found.tokens
+             FROM found, jsonb_to_recordset(found.counters) AS held(scope text, period text, shard integer)
+            WHERE found.status <> 'settled' AND jsonb_array_length(found.counters) = 1),
+         marked AS (
+           UPDATE keel_budget_reservations SET status = 'settled', settled_nano_usd = $2, settled_tokens = $3
+            WHERE reservation_id = $1 AND EXISTS (SELECT 1 FROM target)
+           RETURNING reservation_id),
+         moved AS (
+           UPDATE keel_budget_counters AS counter
+              SET reserved_nano_usd = GREATEST(0, counter.reserved_nano_usd - CASE WHEN target.status = 'open' THEN target.nano_usd ELSE 0 END),
+                  reserved_tokens = GREATEST(0, counter.reserved_tokens - CASE WHEN target.status = 'open' THEN target.tokens ELSE 0 END),
+                  spent_nano_usd = counter.spent_nano_usd + $2, spent_tokens = counter.spent_tokens + $3,
+                  updated_at = clock_timestamp()
+             FROM target
+            WHERE counter.scope = target.scope AND counter.period = target.period AND counter.shard = target.shard
+              AND EXISTS (SELECT 1 FROM marked)
+           RETURNING counter.scope)
+         SELECT (SELECT count(*) FROM marked) > 0 AS settled, found.counters,
+                COALESCE((SELECT sum(spent_nano_usd) FROM keel_budget_counters, target
+                           WHERE keel_budget_counters.scope = target.scope
+                             AND keel_budget_counters.period = target.period), 0)::float8 + $2 AS spent,
+                COALESCE((SELECT sum(spent_tokens) FROM keel_budget_counters, target
+                           WHERE keel_budget_counters.scope = target.scope
+                             AND keel_budget_counters.period = target.period), 0)::float8 + $3 AS spent_tokens
+           FROM found`,
+        [reservationId, toNano(usd), Math.ceil(tokens)],
+      );
+      const single = rows[0];
+      if (!single) return { alerts: [] };
+      const [counter, ...more] = parseCounters(single.counters);
+      if (single.settled && counter && more.length === 0) {
+        const totals = {
+          spent: single.spent,
+          spent_tokens: single.spent_tokens,
+          reserved: 0,
+          reserved_tokens: 0,
+        };
+        return { alerts: await alertsFor(sql, counter, totals) };
+      }
+      if (more.length === 0) return { alerts: [] };
       return await sql.transaction(async (tx) => {
         const found = await tx.query<{
           status: string;
@@ -227,7 +448,7 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
             `UPDATE keel_budget_counters
                 SET reserved_nano_usd = GREATEST(0, reserved_nano_usd - $3), reserved_tokens = GREATEST(0, reserved_tokens - $4),
                     spent_nano_usd = spent_nano_usd + $5, spent_tokens = spent_tokens + $6, updated_at = clock_timestamp()
-              WHERE scope = $1 AND period = $2`,
+              WHERE scope = $1 AND period = $2 AND shard = $7`,
             [
               counter.scope,
               counter.period,
@@ -235,6 +456,7 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
               wasOpen ? reservation.tokens : 0,
               spentNano,
               spentTokens,
+              counter.shard,
             ],
           );
         }
@@ -256,8 +478,8 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
           await tx.query(
             `UPDATE keel_budget_counters
                 SET reserved_nano_usd = GREATEST(0, reserved_nano_usd - $3), reserved_tokens = GREATEST(0, reserved_tokens - $4)
-              WHERE scope = $1 AND period = $2`,
-            [counter.scope, counter.period, row.nano, row.tokens],
+              WHERE scope = $1 AND period = $2 AND shard = $5`,
+            [counter.scope, counter.period, row.nano, row.tokens, counter.shard],
           );
         }
       });
@@ -318,20 +540,36 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
   };
 }
 
+/** A counter's totals over its shards, as selected by `TOTALS` (zero for a counter with no rows yet). */
+type Totals = CounterRow & { committed_nano: number; committed_tokens: number };
+const TOTALS = `COALESCE(sum(spent_nano_usd), 0)::float8 AS spent, COALESCE(sum(reserved_nano_usd), 0)::float8 AS reserved,
+       COALESCE(sum(spent_tokens), 0)::float8 AS spent_tokens, COALESCE(sum(reserved_tokens), 0)::float8 AS reserved_tokens`;
+
 async function readRow(client: SqlClient, scope: string, period: string): Promise<CounterRow> {
   const { rows } = await client.query<CounterRow>(
-    `SELECT spent_nano_usd::float8 AS spent, reserved_nano_usd::float8 AS reserved,
-            spent_tokens::float8 AS spent_tokens, reserved_tokens::float8 AS reserved_tokens
-       FROM keel_budget_counters WHERE scope = $1 AND period = $2`,
+    `SELECT ${TOTALS} FROM keel_budget_counters WHERE scope = $1 AND period = $2`,
     [scope, period],
   );
   return rows[0] ?? { spent: 0, reserved: 0, spent_tokens: 0, reserved_tokens: 0 };
+}
+
+/** Whether `nano` and `tokens` more fit under the counter's caps on top of `held`. */
+function fits(counter: StoredCounter, held: { nano: number; tokens: number }, nano: number, tokens: number) {
+  return (
+    (counter.limitNano === undefined || held.nano + nano <= counter.limitNano) &&
+    (counter.limitTokens === undefined || held.tokens + tokens <= counter.limitTokens)
+  );
+}
+
+function shardsOf(counter: { period: string }): number {
+  return counter.period === "run" ? 1 : DAY_COUNTER_SHARDS;
 }
 
 function storedCounter(counter: BudgetCounter): StoredCounter {
   return {
     scope: counter.scope,
     period: counter.period,
+    shard: randomInt(shardsOf(counter)),
     ...(counter.limitUsd === undefined ? {} : { limitNano: toNano(counter.limitUsd) }),
     ...(counter.limitTokens === undefined ? {} : { limitTokens: Math.floor(counter.limitTokens) }),
     alertAt: [...counter.alertAt],
@@ -340,7 +578,7 @@ function storedCounter(counter: BudgetCounter): StoredCounter {
 
 function parseCounters(value: unknown): StoredCounter[] {
   const counters = (typeof value === "string" ? JSON.parse(value) : value) as StoredCounter[];
-  return [...counters].sort(compareCounters);
+  return counters.map((counter) => ({ ...counter, shard: counter.shard ?? 0 })).sort(compareCounters);
 }
 
 function compareCounters(a: { scope: string; period: string }, b: { scope: string; period: string }): number {

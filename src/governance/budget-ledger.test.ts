@@ -5,12 +5,38 @@ import { promisify } from "node:util";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
-import { type BudgetCounter, budgetCounters, describeRefusal } from "./budget-ledger.ts";
-import { RACE_COUNTER, runBudgetRace } from "./budget-ledger-race.ts";
-import { createSqlBudgetLedger } from "./budget-ledger-sql.ts";
+import { type BudgetCounter, type BudgetLedger, budgetCounters, describeRefusal } from "./budget-ledger.ts";
+import { EXHAUSTION_COUNTER, RACE_COUNTER, runBudgetRace, runExhaustionRace } from "./budget-ledger-race.ts";
+import { createSqlBudgetLedger, DAY_COUNTER_SHARDS } from "./budget-ledger-sql.ts";
 
 const run = promisify(execFile);
 const serverUrl = testDatabaseServerUrl();
+
+/** Spend $0.95 of the exhaustion race's $1 cap in 95 concurrent calls, leaving slices on many shards. */
+async function nearlyExhaust(ledger: BudgetLedger, prefix: string): Promise<void> {
+  const outcomes = await Promise.all(
+    Array.from({ length: 95 }, async (_, index) => {
+      const reservationId = `${prefix}-${index}`;
+      const outcome = await ledger.reserve({
+        reservationId,
+        counters: [EXHAUSTION_COUNTER],
+        usd: 0.01,
+        tokens: 100,
+      });
+      if (outcome.ok) await ledger.settle({ reservationId, usd: 0.01, tokens: 100 });
+      return outcome.ok;
+    }),
+  );
+  assert.equal(outcomes.filter(Boolean).length, 95, "every call fits while the cap has room");
+}
+
+async function shardRows(store: Store, scope: string): Promise<number> {
+  const { rows } = await store.sql.query<{ rows: number }>(
+    "SELECT count(*)::integer AS rows FROM keel_budget_counters WHERE scope = $1 AND spent_nano_usd > 0",
+    [scope],
+  );
+  return rows[0]!.rows;
+}
 
 const cap = (usd: number, scope = "agent:a", alertAt: number[] = [0.5, 0.8, 1]): BudgetCounter => ({
   scope,
@@ -77,6 +103,21 @@ for (const kind of ["pglite", "postgres"] as const) {
         0,
         "a repeated reservation id holds nothing new",
       );
+    });
+
+    test("holds nothing new for a repeated reservation id even when its shard has room", async () => {
+      const ledger = createSqlBudgetLedger(store.sql);
+      const run = { scope: "run:repeat", period: "run", limitUsd: 10, alertAt: [] };
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        assert.deepEqual(
+          await ledger.reserve({ reservationId: "rep", counters: [run], usd: 0.1, tokens: 1 }),
+          {
+            ok: true,
+            reservationId: "rep",
+          },
+        );
+      }
+      assert.ok(Math.abs((await ledger.read(run)).reservedUsd - 0.1) < 1e-9, "held once");
     });
 
     test("holds every counter or none", async () => {
@@ -148,7 +189,75 @@ for (const kind of ["pglite", "postgres"] as const) {
       assert.ok(Math.abs(counter.spentUsd - outcome.settledUsd) < 1e-6);
     });
 
+    test("admits exactly what is left when 400 calls race for the last $0.05 of a cap spread over shards", async () => {
+      const ledger = createSqlBudgetLedger(store.sql);
+      await nearlyExhaust(ledger, `fill-${kind}`);
+      assert.ok(
+        (await shardRows(store, EXHAUSTION_COUNTER.scope)) > 1,
+        "the calls were spread over several rows",
+      );
+      const outcome = await runExhaustionRace({ ledger, prefix: `exhaust-${kind}`, calls: 400 });
+      assert.equal(outcome.admitted, 5, "five $0.01 calls fit and no more: none admitted past the cap");
+      assert.ok(Math.abs(outcome.heldUsd - 0.05) < 1e-9, `held ${outcome.heldUsd}`);
+      const counter = await ledger.read(EXHAUSTION_COUNTER);
+      assert.ok(Math.abs(counter.spentUsd - 1) < 1e-9, `spent ${counter.spentUsd} of $1`);
+      assert.equal(counter.reservedUsd, 0);
+    });
+
+    test("takes back the slices shards hold when a cap is lowered", async () => {
+      const ledger = createSqlBudgetLedger(store.sql);
+      const roomy = cap(10, "key:lowered");
+      for (let index = 0; index < 2 * DAY_COUNTER_SHARDS; index += 1) {
+        assert.equal(
+          (await ledger.reserve({ reservationId: `lo${index}`, counters: [roomy], usd: 0.01, tokens: 1 })).ok,
+          true,
+        );
+        await ledger.settle({ reservationId: `lo${index}`, usd: 0.01, tokens: 1 });
+      }
+      const lowered = { ...roomy, limitUsd: 0.4 };
+      const refused = await ledger.reserve({
+        reservationId: "lo-over",
+        counters: [lowered],
+        usd: 0.1,
+        tokens: 1,
+      });
+      assert.equal(refused.ok, false, "$0.32 spent and $0.10 more would pass the $0.40 cap");
+      const fits = await ledger.reserve({
+        reservationId: "lo-fits",
+        counters: [lowered],
+        usd: 0.08,
+        tokens: 1,
+      });
+      assert.equal(fits.ok, true);
+      assert.ok(Math.abs((await ledger.read(roomy)).reservedUsd - 0.08) < 1e-9);
+    });
+
     if (kind === "postgres") {
+      test("admits exactly what is left when two processes race for the last $0.05 of a cap", async () => {
+        const shared = await createTestDatabase(serverUrl!);
+        const setup = await openStore({ databaseUrl: shared });
+        try {
+          const ledger = createSqlBudgetLedger(setup.sql);
+          await nearlyExhaust(ledger, "fill");
+          const child = new URL("./budget-ledger-race-child.ts", import.meta.url).pathname;
+          const outputs = await Promise.all(
+            ["left", "right"].map((side) =>
+              run(process.execPath, [child, shared, side, "300", "exhaust"], { timeout: 120_000 }),
+            ),
+          );
+          const outcomes = outputs.map(
+            (output) => JSON.parse(output.stdout.trim()) as Awaited<ReturnType<typeof runExhaustionRace>>,
+          );
+          const admitted = outcomes.reduce((sum, outcome) => sum + outcome.admitted, 0);
+          assert.equal(admitted, 5, "five $0.01 calls fit across both processes and no more");
+          const counter = await ledger.read(EXHAUSTION_COUNTER);
+          assert.ok(Math.abs(counter.spentUsd - 1) < 1e-9, `spent ${counter.spentUsd} of $1`);
+          assert.equal(counter.reservedUsd, 0);
+        } finally {
+          await setup.close();
+        }
+      });
+
       test("keeps 1,000 concurrent calls from two processes on one PostgreSQL within a $5 cap", async () => {
         const shared = await createTestDatabase(serverUrl!);
         const setup = await openStore({ databaseUrl: shared });
