@@ -177,7 +177,8 @@ function printVerdict(
   pinned: boolean,
   seconds: number,
 ): void {
-  const counts = `${verdict.leaves.toLocaleString("en")} events in ${verdict.runs.toLocaleString("en")} run${verdict.runs === 1 ? "" : "s"}, ${verdict.checkpoints} checkpoint${verdict.checkpoints === 1 ? "" : "s"}`;
+  const runs = `${verdict.runs.toLocaleString("en")} run${verdict.runs === 1 ? "" : "s"}`;
+  const counts = `${verdict.leaves.toLocaleString("en")} events ${verdict.from > 0 ? `(${runs} among those re-read)` : `in ${runs}`}, ${verdict.checkpoints} checkpoint${verdict.checkpoints === 1 ? "" : "s"}`;
   if (verdict.ok) {
     const latest = verdict.latest;
     io.out(`✔ ${what}: intact — ${counts} (${seconds.toFixed(2)} s)`);

@@ -26,6 +26,7 @@ export type AuditProblem = {
 export type AuditVerdict = {
   ok: boolean;
   leaves: number;
+  /** Runs whose events were read (with `from` > 0, only the runs with events at or after it). */
   runs: number;
   checkpoints: number;
   /** The newest checkpoint that verified, if any. */
