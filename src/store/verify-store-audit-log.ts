@@ -71,12 +71,15 @@ export async function verifyStoreAuditLog(
   sql: SqlClient,
   options: VerifyStoreAuditLogOptions = {},
 ): Promise<StoreAuditVerdict> {
+  // Records, then checkpoints, then the counter: each names only what was already there when it was written, so
+  // a verify or checkpointer running meanwhile cannot make a record or checkpoint look newer than the log.
+  const records = await readVerificationRecords(sql);
+  const checkpoints = await readCheckpoints(sql);
   const head = await readAuditHead(sql);
   const trustedKeys = options.trustedKeys ?? (await readAuditKeys(sql));
-  const checkpoints = await readCheckpoints(sql);
   const recordProblems: AuditProblem[] = [];
   const chosen = checkVerificationRecords({
-    records: await readVerificationRecords(sql),
+    records,
     checkpoints,
     trustedKeys,
     logId: head.logId,
