@@ -138,7 +138,17 @@ export async function* leafPages(
     yield await page;
   }
   if (options.withExtra === false) return;
-  const extra = await queryLeaves(sql, "leaf_index >= $1 OR leaf_index < 0", "leaf_index", [options.size]);
+  // Two closed ranges of the leaf index: an OR, or an open range, is planned as a scan of the whole table
+  // wherever statistics are missing (PGlite never analyses on its own).
+  const extra = [
+    ...(await queryLeaves(sql, "leaf_index >= $1 AND leaf_index < 0", "leaf_index", [
+      -Number.MAX_SAFE_INTEGER,
+    ])),
+    ...(await queryLeaves(sql, "leaf_index >= $1 AND leaf_index <= $2", "leaf_index", [
+      options.size,
+      Number.MAX_SAFE_INTEGER,
+    ])),
+  ];
   if (extra.length > 0) yield extra;
 }
 

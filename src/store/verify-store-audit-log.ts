@@ -92,7 +92,7 @@ export async function verifyStoreAuditLog(
   else if (recordProblems.length > 0) fullBecause = "the verification records do not hold";
   else if (!chosen) fullBecause = "no earlier verification is recorded";
   else {
-    const start = await startFrom(sql, chosen);
+    const start = await startFrom(sql, chosen, head.size);
     if (typeof start === "string") fullBecause = start;
     else anchor = start;
   }
@@ -148,6 +148,7 @@ export async function verifyStoreAuditLog(
 async function startFrom(
   sql: SqlClient,
   chosen: VerificationAnchor,
+  logSize: number,
 ): Promise<
   | {
       anchor: NonNullable<VerifyAuditLogOptions["anchor"]>;
@@ -167,7 +168,7 @@ async function startFrom(
   }
   const below = await countLeavesBelow(sql, size);
   if (below !== size) return `${below} leaves are stored below the verified checkpoint ${size}`;
-  const runs = await readRunsAfter(sql, size);
+  const runs = await readRunsAfter(sql, size, logSize);
   return { anchor: { checkpoint: chosen.checkpoint, peaks, runs: runs.before }, heads: runs.heads };
 }
 
