@@ -1,6 +1,6 @@
 /**
- * `node bench/audit-verify.ts [--events 1000000] [--store pglite|postgres|none …] [--threads 2]`: how fast the audit
- * log verifies, against a baseline measured in the same run.
+ * `node bench/audit-verify.ts [--events 1000000] [--new-events 10000] [--store pglite|postgres|none …] [--threads 2]
+ * [--appends false]`: how fast the audit log verifies, against a baseline measured in the same run.
  *
  * - Baseline: one SHA-256 per leaf over the same leaf bytes (`crypto.hash`, the digest as a latin1 string as the
  *   verifier takes it: a Buffer digest costs about as much again), nothing else.
@@ -8,7 +8,9 @@
  *   payload canonicalised and hashed, every link hash, every RFC 6962 leaf and node, each run's chain, every
  *   checkpoint's root and Ed25519 signature; inline and on worker threads.
  * - From the store: the same rows written to PGlite and/or PostgreSQL, then read alone (the floor of any verify)
- *   and verified end to end (`verifyStoreAuditLog`, reading and hashing overlapped).
+ *   and verified end to end (`verifyStoreAuditLog`, reading and hashing overlapped): in full, leaving a signed
+ *   verification record, then — after `--new-events` more events and their checkpoints are written — incrementally
+ *   from that record (what `keel audit verify` does by default), and once more in full over everything.
  * - Appends with the background checkpointer on its default schedule (1,000 events or 10 s), against appends
  *   without it.
  */
@@ -19,6 +21,7 @@ import { encodeLeaf } from "../src/journal/audit/audit-leaf.ts";
 import {
   auditKeyId,
   CHECKPOINT_FORMAT,
+  rawPublicKey,
   type SignedCheckpoint,
   signCheckpoint,
 } from "../src/journal/audit/checkpoint.ts";
@@ -29,8 +32,8 @@ import { TreeFrontier } from "../src/journal/audit/merkle-tree.ts";
 import { verifyAuditLog } from "../src/journal/audit/verify-audit-log.ts";
 import { GENESIS_HASH, hashEvent } from "../src/journal/hash.ts";
 import { DEFAULT_CHECKPOINT_SCHEDULE, startAuditCheckpoints } from "../src/store/audit-checkpoint-timer.ts";
-import { loadAuditSigner } from "../src/store/audit-keys.ts";
-import { leafPages } from "../src/store/audit-log-queries.ts";
+import { type AuditSigner, loadAuditSigner } from "../src/store/audit-keys.ts";
+import { leafPages, type StoredFrontier } from "../src/store/audit-log-queries.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { createQueuedRun, stepStart } from "../src/store/store-contract-fixtures.ts";
 import { verifyStoreAuditLog } from "../src/store/verify-store-audit-log.ts";
@@ -43,8 +46,11 @@ const { values } = parseArgs({
     store: { type: "string", multiple: true },
     threads: { type: "string", default: String(availableParallelism()) },
     "checkpoint-every": { type: "string", default: "1000" },
+    "new-events": { type: "string", default: "10000" },
+    appends: { type: "string", default: "true" },
   },
 });
+const NEW_EVENTS = Number(values["new-events"]);
 const EVENTS = Number(values.events);
 const THREADS = Number(values.threads);
 const CHECKPOINT_EVERY = Number(values["checkpoint-every"]);
@@ -114,20 +120,23 @@ function buildRows(count: number): StoredLeafRow[] {
   return rows;
 }
 
+type BenchCheckpoint = SignedCheckpoint & { treeSize: number; frontier: StoredFrontier };
+
 function signCheckpoints(
   rows: readonly StoredLeafRow[],
   every: number,
 ): {
-  checkpoints: SignedCheckpoint[];
+  checkpoints: BenchCheckpoint[];
   keys: Map<string, ReturnType<typeof generateKeyPairSync>["publicKey"]>;
+  signer: AuditSigner;
 } {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const keyId = auditKeyId(publicKey);
   const frontier = new TreeFrontier();
-  const checkpoints: SignedCheckpoint[] = [];
+  const checkpoints: BenchCheckpoint[] = [];
   for (const row of rows) {
     frontier.append(hashLeaf(encodeLeaf(auditLeafOfRow(row).leaf)));
-    if (frontier.size % every === 0) {
+    if (frontier.size % every === 0 || frontier.size === EVENTS) {
       const { body, signature } = signCheckpoint(
         {
           format: CHECKPOINT_FORMAT,
@@ -139,10 +148,15 @@ function signCheckpoints(
         },
         privateKey,
       );
-      checkpoints.push({ body, signature });
+      const peaks = frontier.peaks.map(({ level, index, hash }) => ({
+        level,
+        index,
+        hash: hash.toString("hex"),
+      }));
+      checkpoints.push({ body, signature, treeSize: frontier.size, frontier: peaks });
     }
   }
-  return { checkpoints, keys: new Map([[keyId, publicKey]]) };
+  return { checkpoints, keys: new Map([[keyId, publicKey]]), signer: { keyId, privateKey, publicKey } };
 }
 
 async function* pagesOf(rows: readonly StoredLeafRow[]): AsyncGenerator<StoredLeafRow[]> {
@@ -175,9 +189,14 @@ function line(what: string, seconds: number, baseline: number, extra = ""): void
 }
 
 console.log("\nbuilding the journal in memory…");
-const rows = buildRows(EVENTS);
+const allRows = buildRows(EVENTS + NEW_EVENTS);
+const rows = allRows.slice(0, EVENTS);
+const newRows = allRows.slice(EVENTS);
 const lines = rows.map((row) => flat(encodeLeaf(auditLeafOfRow(row).leaf)));
-const { checkpoints, keys } = signCheckpoints(rows, CHECKPOINT_EVERY);
+const signed = signCheckpoints(allRows, CHECKPOINT_EVERY);
+const { keys, signer } = signed;
+const checkpoints = signed.checkpoints.filter((checkpoint) => checkpoint.treeSize <= EVENTS);
+const newCheckpoints = signed.checkpoints.filter((checkpoint) => checkpoint.treeSize > EVENTS);
 console.log(
   `  ${rows.length.toLocaleString("en")} events in ${Math.ceil(EVENTS / RUN_SIZE).toLocaleString("en")} runs, ${(lines.reduce((sum, text) => sum + text.length, 0) / rows.length) | 0} leaf bytes on average, ${checkpoints.length} checkpoints`,
 );
@@ -215,8 +234,15 @@ for (const threads of [...new Set([0, THREADS])]) {
   );
 }
 
-/** Write the rows (and their runs) straight into a migrated store, with the checkpoints, as the store holds them. */
-async function fillStore(store: SqlStore): Promise<void> {
+/**
+ * Write rows (and their runs) straight into a migrated store, with checkpoints and the frontier beside each, as the
+ * store holds them; a second call appends to the first.
+ */
+async function fillStore(
+  store: SqlStore,
+  rows: readonly StoredLeafRow[],
+  checkpoints: readonly BenchCheckpoint[],
+): Promise<void> {
   const runIds = [...new Set(rows.map((row) => row.runId))];
   const lastOf = new Map<string, StoredLeafRow>();
   for (const row of rows) lastOf.set(row.runId, row);
@@ -225,7 +251,8 @@ async function fillStore(store: SqlStore): Promise<void> {
     await store.sql.query(
       `INSERT INTO keel_runs (run_id, agent, agent_version, status, input, principal, last_seq, last_hash)
        SELECT run_id, 'bench', '1.0.0', 'completed', 'input', '{"subject":"bench","tenant":"default","roles":[]}'::jsonb, last_seq, last_hash
-         FROM unnest($1::text[], $2::int[], $3::text[]) AS r(run_id, last_seq, last_hash)`,
+         FROM unnest($1::text[], $2::int[], $3::text[]) AS r(run_id, last_seq, last_hash)
+       ON CONFLICT (run_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash`,
       [batch, batch.map((runId) => lastOf.get(runId)!.seq), batch.map((runId) => lastOf.get(runId)!.hash)],
     );
   }
@@ -249,12 +276,17 @@ async function fillStore(store: SqlStore): Promise<void> {
       ],
     );
   }
-  await store.sql.query("UPDATE keel_audit_log SET size = $1, log_id = 'bench'", [rows.length]);
+  await store.sql.query("UPDATE keel_audit_log SET size = $1, log_id = 'bench'", [
+    rows.at(-1)!.leafIndex + 1,
+  ]);
+  await store.sql.query(
+    "INSERT INTO keel_audit_keys (key_id, public_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    [signer.keyId, rawPublicKey(signer.publicKey).toString("base64")],
+  );
   for (const checkpoint of checkpoints) {
-    const size = (JSON.parse(checkpoint.body) as { treeSize: number }).treeSize;
     await store.sql.query(
-      "INSERT INTO keel_audit_checkpoints (tree_size, body, signature, frontier) VALUES ($1, $2, $3, '[]')",
-      [size, checkpoint.body, checkpoint.signature],
+      "INSERT INTO keel_audit_checkpoints (tree_size, body, signature, frontier) VALUES ($1, $2, $3, $4::text::jsonb)",
+      [checkpoint.treeSize, checkpoint.body, checkpoint.signature, JSON.stringify(checkpoint.frontier)],
     );
   }
 }
@@ -301,7 +333,7 @@ for (const kind of stores) {
     console.log(`\n${kind} (${target.where}):`);
     const { store, dispose } = await target.openStore();
     try {
-      const filled = await timed(async () => await fillStore(store));
+      const filled = await timed(async () => await fillStore(store, rows, checkpoints));
       console.log(`  (written in ${filled.seconds.toFixed(0)} s)`);
       const read = await timed(async () => {
         let count = 0;
@@ -315,20 +347,53 @@ for (const kind of stores) {
         `(CPU time ${read.cpuSeconds.toFixed(2)} s, CPU ${read.cpuPercent.toFixed(0)}%, other load ${read.otherPercent?.toFixed(0)}%)`,
       );
       const verified = await timed(
-        async () => await verifyStoreAuditLog(store.sql, { threads: THREADS, trustedKeys: keys }),
+        async () =>
+          await verifyStoreAuditLog(store.sql, {
+            threads: THREADS,
+            trustedKeys: keys,
+            incremental: true,
+            signer,
+          }),
       );
-      if (!verified.result.ok)
+      if (!verified.result.ok || verified.result.mode !== "full" || !verified.result.recorded)
         throw new Error(`store verification failed: ${JSON.stringify(verified.result.problems)}`);
       line(
-        `keel audit verify: read + verify, ${THREADS} worker threads`,
+        `keel audit verify --full: read + verify, ${THREADS} worker threads`,
         verified.seconds,
         baseline.seconds,
-        `(CPU time ${verified.cpuSeconds.toFixed(2)} s, CPU ${verified.cpuPercent.toFixed(0)}%, other load ${verified.otherPercent?.toFixed(0)}%)`,
+        `(CPU time ${verified.cpuSeconds.toFixed(2)} s, CPU ${verified.cpuPercent.toFixed(0)}%, other load ${verified.otherPercent?.toFixed(0)}%; signed a record at ${verified.result.recorded.treeSize})`,
       );
+      if (newRows.length > 0) {
+        await fillStore(store, newRows, newCheckpoints);
+        const incremental = await timed(
+          async () =>
+            await verifyStoreAuditLog(store.sql, { threads: THREADS, trustedKeys: keys, incremental: true }),
+        );
+        const result = incremental.result;
+        if (!result.ok || result.mode !== "incremental" || result.from !== EVENTS)
+          throw new Error(`incremental verification failed: ${JSON.stringify(result)}`);
+        line(
+          `keel audit verify (incremental): ${(result.leaves - result.from).toLocaleString("en")} new of ${result.leaves.toLocaleString("en")}`,
+          incremental.seconds,
+          baseline.seconds,
+          `(CPU time ${incremental.cpuSeconds.toFixed(2)} s, CPU ${incremental.cpuPercent.toFixed(0)}%, other load ${incremental.otherPercent?.toFixed(0)}%; events/s counts all ${EVENTS.toLocaleString("en")} old ones, which were counted, not re-hashed)`,
+        );
+        const again = await timed(
+          async () => await verifyStoreAuditLog(store.sql, { threads: THREADS, trustedKeys: keys }),
+        );
+        if (!again.result.ok)
+          throw new Error(`full verification failed: ${JSON.stringify(again.result.problems)}`);
+        line(
+          `keel audit verify --full over all ${again.result.leaves.toLocaleString("en")}`,
+          again.seconds,
+          baseline.seconds,
+          `(CPU time ${again.cpuSeconds.toFixed(2)} s, CPU ${again.cpuPercent.toFixed(0)}%, other load ${again.otherPercent?.toFixed(0)}%)`,
+        );
+      }
     } finally {
       await dispose();
     }
-    for (const round of [1, 2]) {
+    for (const round of values.appends === "false" ? [] : [1, 2]) {
       for (const withCheckpoints of [false, true]) {
         const opened = await target.openStore();
         try {

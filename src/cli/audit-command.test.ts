@@ -46,8 +46,16 @@ describe("keel audit", () => {
     const verified = await keel("verify", "--data-dir", dataDir, "--public-key", keyFile);
     assert.equal(verified.code, 0, verified.err);
     assert.match(verified.out, /✔ audit log .*: intact — 24 events in 6 runs, 1 checkpoint \(/);
+    assert.match(verified.out, /full: every event re-read, because no earlier verification is recorded/);
+    assert.match(verified.out, /recorded: verified up to checkpoint 24, signed by key [0-9a-f]{16}/);
     assert.doesNotMatch(verified.out, /not pinned/);
-    assert.match((await keel("verify", "--data-dir", dataDir)).out, /keys were not pinned/);
+    const again = await keel("verify", "--data-dir", dataDir);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /keys were not pinned/);
+    assert.match(
+      again.out,
+      /incremental: re-read the 0 events after checkpoint 24, verified full on .*; the 24 before it/,
+    );
   });
 
   test("exports a run and the whole log as bundles that verify without the store, and not once altered", async () => {
@@ -75,14 +83,50 @@ describe("keel audit", () => {
     assert.match(unreadable.err, /proofs.json is not JSON/);
   });
 
-  test("names what was changed, and where, when the store was tampered with", async () => {
+  test("names what was changed, and where, when the store was tampered with: after the last verification by default, anywhere with --full", async () => {
     const store = await openStore({ dataDir: join(dataDir, "pgdata") });
-    await store.sql.query(
-      `UPDATE keel_events SET payload = jsonb_set(payload, '{answer}', '"rewritten"') WHERE run_id = $1 AND seq = 4`,
-      [runIds[1]],
-    );
+    const run = await createQueuedRun(store, "audited-agent");
+    const lease = await store.acquireLease({ runId: run.runId, owner: "test", ttlMs: 60_000 });
+    await store.append({ lease: lease!, events: [stepStart(1), runEnd("late answer")] });
     await store.close();
-    const verified = await keel("verify", "--data-dir", dataDir, "--public-key", keyFile);
+    assert.equal((await keel("checkpoint", "--data-dir", dataDir)).code, 0);
+    const tamper = async (runId: string, seq: number) => {
+      const opened = await openStore({ dataDir: join(dataDir, "pgdata") });
+      await opened.sql.query(
+        `UPDATE keel_events SET payload = jsonb_set(payload, '{answer}', '"rewritten"') WHERE run_id = $1 AND seq = $2`,
+        [runId, seq],
+      );
+      await opened.close();
+    };
+    await tamper(run.runId, 3);
+    const recent = await keel("verify", "--data-dir", dataDir, "--public-key", keyFile);
+    assert.equal(recent.code, 1, "an event after the last verification is re-read by default");
+    assert.match(
+      recent.err,
+      new RegExp(`run ${run.runId} seq 3\\): payload does not match its payload_hash`),
+    );
+    const opened = await openStore({ dataDir: join(dataDir, "pgdata") });
+    await opened.sql.query(
+      `UPDATE keel_events SET payload = jsonb_set(payload, '{answer}', '"late answer"') WHERE run_id = $1 AND seq = 3`,
+      [run.runId],
+    );
+    await opened.close();
+    const restored = await keel("verify", "--data-dir", dataDir, "--public-key", keyFile);
+    assert.equal(restored.code, 0, restored.err);
+    assert.match(restored.out, /incremental: re-read the 3 events after checkpoint 24/);
+    assert.match(restored.out, /recorded: verified up to checkpoint 27/);
+    await tamper(runIds[1]!, 4);
+    const incremental = await keel("verify", "--data-dir", dataDir, "--public-key", keyFile);
+    assert.equal(
+      incremental.code,
+      0,
+      "an event before the last verified checkpoint is counted, not re-hashed",
+    );
+    assert.match(
+      incremental.out,
+      /re-read the 0 events after checkpoint 27, .*; the 27 before it were counted, not re-hashed \(--full re-hashes every event\)/,
+    );
+    const verified = await keel("verify", "--full", "--data-dir", dataDir, "--public-key", keyFile);
     assert.equal(verified.code, 1);
     assert.match(
       verified.err,

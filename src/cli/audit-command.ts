@@ -7,19 +7,21 @@ import { KeelError } from "../errors/keel-error.ts";
 import { auditKeyId } from "../journal/audit/checkpoint.ts";
 import { verifyAuditBundle } from "../journal/audit/verify-audit-bundle.ts";
 import type { AuditVerdict } from "../journal/audit/verify-audit-log.ts";
-import { auditSignerFromEnv } from "../server/audit-checkpoints-config.ts";
+import { auditSignerFromEnv, existingAuditSignerFromEnv } from "../server/audit-checkpoints-config.ts";
 import { createAuditCheckpoint } from "../store/create-audit-checkpoint.ts";
 import { exportAuditBundle } from "../store/export-audit-bundle.ts";
 import type { SqlStore } from "../store/sql-store.ts";
-import { verifyStoreAuditLog } from "../store/verify-store-audit-log.ts";
+import { type StoreAuditVerdict, verifyStoreAuditLog } from "../store/verify-store-audit-log.ts";
 import { readBundle, writeBundle } from "./audit-bundle-files.ts";
 import type { CliIo } from "./cli-io.ts";
 import { openCliStore } from "./open-cli-store.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
 
 /** Usage of `keel audit`, for `keel --help` and usage errors. */
-export const AUDIT_USAGE = `  audit verify [--public-key PEM…] [--threads N] [--json]
-                                   recompute the audit log from the store: events, chains, tree, signed checkpoints
+export const AUDIT_USAGE = `  audit verify [--full] [--public-key PEM…] [--threads N] [--json]
+                                   recompute the audit log from the store: events, chains, tree, signed checkpoints;
+                                   by default only what was appended since the last signed verification record
+                                   (events before it are counted, not re-hashed); --full re-reads every event
   audit checkpoint                 sign a checkpoint over every event committed so far
   audit export [--run R] [--out DIR]
                                    write a bundle an auditor can verify without the store (README inside)
@@ -35,6 +37,7 @@ const OPTIONS = {
   run: { type: "string" },
   out: { type: "string" },
   json: { type: "boolean" },
+  full: { type: "boolean" },
 } as const;
 
 /** `keel audit …`: parses its own flags. */
@@ -55,13 +58,19 @@ export async function auditCli(argv: readonly string[], io: CliIo): Promise<numb
       case "verify":
         return await withStore(io, values["data-dir"], async (store) => {
           const started = performance.now();
+          const signer = await existingAuditSignerFromEnv(store.sql, io.env);
           const verdict = await verifyStoreAuditLog(store.sql, {
             threads,
+            incremental: !values.full,
+            ...(signer ? { signer } : {}),
             ...(pinned ? { trustedKeys: pinned } : {}),
           });
           const seconds = (performance.now() - started) / 1_000;
           if (json) io.out(JSON.stringify({ ...verdict, seconds }, null, 2));
-          else printVerdict(io, `audit log ${verdict.logId}`, verdict, verdict.pinned, seconds);
+          else {
+            printVerdict(io, `audit log ${verdict.logId}`, verdict, verdict.pinned, seconds);
+            printCoverage(io, verdict);
+          }
           return verdict.ok ? 0 : 1;
         });
       case "checkpoint":
@@ -168,7 +177,8 @@ function printVerdict(
   pinned: boolean,
   seconds: number,
 ): void {
-  const counts = `${verdict.leaves.toLocaleString("en")} events in ${verdict.runs.toLocaleString("en")} run${verdict.runs === 1 ? "" : "s"}, ${verdict.checkpoints} checkpoint${verdict.checkpoints === 1 ? "" : "s"}`;
+  const runs = `${verdict.runs.toLocaleString("en")} run${verdict.runs === 1 ? "" : "s"}`;
+  const counts = `${verdict.leaves.toLocaleString("en")} events ${verdict.from > 0 ? `(${runs} among those re-read)` : `in ${runs}`}, ${verdict.checkpoints} checkpoint${verdict.checkpoints === 1 ? "" : "s"}`;
   if (verdict.ok) {
     const latest = verdict.latest;
     io.out(`✔ ${what}: intact — ${counts} (${seconds.toFixed(2)} s)`);
@@ -198,6 +208,25 @@ function printVerdict(
     io.out(
       "  ⚠ keys were not pinned: pass --public-key with the operator's published key to rule out a re-signed log",
     );
+  }
+}
+
+/** How much of the log this verify re-read, and what it left for the next one. */
+function printCoverage(io: CliIo, verdict: StoreAuditVerdict): void {
+  const from = verdict.continuedFrom;
+  if (from) {
+    io.out(
+      `  incremental: re-read the ${(verdict.leaves - verdict.from).toLocaleString("en")} events after checkpoint ${from.treeSize.toLocaleString("en")}, verified ${from.mode} on ${from.verifiedAt}; the ${verdict.from.toLocaleString("en")} before it were counted, not re-hashed (--full re-hashes every event)`,
+    );
+  } else if (verdict.fullBecause && verdict.fullBecause !== "a full verify was asked for") {
+    io.out(`  full: every event re-read, because ${verdict.fullBecause}`);
+  }
+  if (verdict.recorded) {
+    io.out(
+      `  recorded: verified up to checkpoint ${verdict.recorded.treeSize.toLocaleString("en")}, signed by key ${verdict.recorded.keyId}`,
+    );
+  } else if (verdict.notRecorded && verdict.ok) {
+    io.out(`  not recorded: ${verdict.notRecorded}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { KeelError } from "../errors/keel-error.ts";
 import { startAuditCheckpoints } from "../store/audit-checkpoint-timer.ts";
-import { type AuditSigner, loadAuditSigner } from "../store/audit-keys.ts";
+import { type AuditSigner, loadAuditSigner, readGeneratedKey } from "../store/audit-keys.ts";
 import type { SqlClient } from "../store/store.ts";
 
 /**
@@ -21,6 +21,17 @@ export async function auditSignerFromEnv(
     throw new KeelError("invalid_request", `KEEL_AUDIT_KEY_FILE: cannot read ${file}`, { cause: error });
   }
   return await loadAuditSigner(sql, { privateKeyPem });
+}
+
+/**
+ * The signing key if there is one already: the KEEL_AUDIT_KEY_FILE key, or the generated key when one is stored.
+ * Unlike `auditSignerFromEnv` it never generates a key, for commands that only read the log.
+ */
+export async function existingAuditSignerFromEnv(
+  sql: SqlClient,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<AuditSigner | null> {
+  return env.KEEL_AUDIT_KEY_FILE ? await auditSignerFromEnv(sql, env) : await readGeneratedKey(sql);
 }
 
 /**

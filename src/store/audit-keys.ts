@@ -65,7 +65,8 @@ export async function readAuditKeys(sql: SqlClient): Promise<Map<string, KeyObje
   return keys;
 }
 
-async function readGeneratedKey(sql: SqlClient): Promise<AuditSigner | null> {
+/** The key Keel generated and keeps in the store, or null when there is none (nothing is generated here). */
+export async function readGeneratedKey(sql: SqlClient): Promise<AuditSigner | null> {
   const { rows } = await sql.query<{ private_pkcs8: string }>(
     "SELECT private_pkcs8 FROM keel_audit_keys WHERE private_pkcs8 IS NOT NULL",
   );

@@ -116,7 +116,7 @@ export async function readRunLeaves(sql: SqlClient, runId: string): Promise<Stor
 }
 
 /**
- * Every stored leaf from index `from` on, a page of `pageSize` indexes at a time, and then (unless `withExtra` is
+ * Every stored leaf from index `from` on, a page of up to `pageSize` indexes at a time, and then (unless `withExtra` is
  * false) any rows beyond `size`, leaves nobody counted, so a verifier sees exactly what the table holds.
  */
 export async function* leafPages(
@@ -126,19 +126,29 @@ export async function* leafPages(
   const pageSize = options.pageSize ?? LEAF_PAGE_SIZE;
   // The next page is read while the caller hashes this one.
   let next: Promise<StoredLeafRow[]> | null = null;
-  for (let from = options.from ?? 0; from < options.size; from += pageSize) {
-    const page = next ?? readLeaves(sql, from, Math.min(from + pageSize, options.size));
-    const following = from + pageSize;
-    next =
-      following < options.size
-        ? readLeaves(sql, following, Math.min(following + pageSize, options.size))
-        : null;
+  // Pages end on multiples of `pageSize`, so that after a short first page (a walk from the middle of the log)
+  // every page is a perfect subtree and can be hashed as one.
+  const endOf = (start: number) => Math.min((Math.floor(start / pageSize) + 1) * pageSize, options.size);
+  for (let from = options.from ?? 0; from < options.size; from = endOf(from)) {
+    const page = next ?? readLeaves(sql, from, endOf(from));
+    const following = endOf(from);
+    next = following < options.size ? readLeaves(sql, following, endOf(following)) : null;
     // Handled here too, so a caller that stops early leaves no unhandled rejection behind.
     next?.catch(() => undefined);
     yield await page;
   }
   if (options.withExtra === false) return;
-  const extra = await queryLeaves(sql, "leaf_index >= $1 OR leaf_index < 0", "leaf_index", [options.size]);
+  // Two closed ranges of the leaf index: an OR, or an open range, is planned as a scan of the whole table
+  // wherever statistics are missing (PGlite never analyses on its own).
+  const extra = [
+    ...(await queryLeaves(sql, "leaf_index >= $1 AND leaf_index < 0", "leaf_index", [
+      -Number.MAX_SAFE_INTEGER,
+    ])),
+    ...(await queryLeaves(sql, "leaf_index >= $1 AND leaf_index <= $2", "leaf_index", [
+      options.size,
+      Number.MAX_SAFE_INTEGER,
+    ])),
+  ];
   if (extra.length > 0) yield extra;
 }
 

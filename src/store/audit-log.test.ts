@@ -6,14 +6,26 @@ import pg from "pg";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 import { hashAuditLeaf } from "../journal/audit/audit-leaf.ts";
 import { buildConsistencyProof, buildInclusionProof } from "../journal/audit/build-proof.ts";
-import { auditKeyId, type Checkpoint, signCheckpoint } from "../journal/audit/checkpoint.ts";
+import {
+  auditKeyId,
+  type Checkpoint,
+  parseCheckpoint,
+  rawPublicKey,
+  signCheckpoint,
+} from "../journal/audit/checkpoint.ts";
 import { verifyConsistency } from "../journal/audit/consistency-proof.ts";
 import { auditLeafOfRow } from "../journal/audit/hash-leaf-page.ts";
 import { verifyInclusion } from "../journal/audit/inclusion-proof.ts";
+import {
+  checkpointsDigests,
+  signVerification,
+  VERIFICATION_FORMAT,
+} from "../journal/audit/verification-record.ts";
 import type { NewEvent } from "../journal/events.ts";
 import { type AuditSigner, loadAuditSigner, readAuditKeys } from "./audit-keys.ts";
 import { readCheckpoints, readLeaves } from "./audit-log-queries.ts";
 import { storeSubtreeHashes } from "./audit-subtree-hashes.ts";
+import { insertVerificationRecord } from "./audit-verifications.ts";
 import { createAuditCheckpoint } from "./create-audit-checkpoint.ts";
 import { PgliteStore } from "./pglite-store.ts";
 import { PostgresStore } from "./postgres-store.ts";
@@ -49,6 +61,51 @@ async function journalRuns(stores: readonly SqlStore[], runs: number, steps: num
     }),
   );
 }
+
+/** Run `work` in a transaction and roll everything it did back. */
+async function rolledBack(store: SqlStore, work: (tx: SqlClient) => Promise<void>): Promise<void> {
+  await assert.rejects(
+    store.sql.transaction(async (tx) => {
+      await work(tx);
+      throw new Rollback();
+    }),
+    Rollback,
+  );
+}
+
+/** Sign and store a verification record naming the stored checkpoint of `treeSize`, as a verify would. */
+async function recordVerification(
+  tx: SqlClient,
+  signer: Pick<AuditSigner, "keyId" | "privateKey">,
+  treeSize: number,
+): Promise<void> {
+  const stored = await readCheckpoints(tx);
+  const index = stored.findIndex((signed) => parseCheckpoint(signed).treeSize === treeSize);
+  assert.ok(index >= 0, `a checkpoint of ${treeSize} leaves is stored`);
+  const checkpoint = parseCheckpoint(stored[index]!);
+  await insertVerificationRecord(
+    tx,
+    signVerification(
+      {
+        format: VERIFICATION_FORMAT,
+        logId: checkpoint.logId,
+        treeSize,
+        rootHash: checkpoint.rootHash,
+        checkpointsHash: checkpointsDigests(stored).at(index)!,
+        mode: "full",
+        verifiedAt: "2026-12-01T00:00:00.000Z",
+        keyId: signer.keyId,
+      },
+      signer.privateKey,
+    ),
+  );
+}
+
+const editPayload = async (tx: SqlClient, leaf: number) =>
+  void (await tx.query(
+    `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE leaf_index = $1`,
+    [leaf],
+  ));
 
 /** Tamper inside a transaction, verify what the transaction sees, and roll the tampering back. */
 async function verifyTampered(
@@ -296,6 +353,204 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
       assert.equal(trials, tamperings.length * 3);
       assert.equal(signed, (await readCheckpoints(sql)).length);
       assert.ok((await verifyStoreAuditLog(sql, { trustedKeys })).ok, "every trial was rolled back");
+    });
+
+    test("verifies incrementally from a signed record: re-reads every leaf after it and finds an edit there, counts those before it", async () => {
+      const store = opened.store;
+      const trustedKeys = await readAuditKeys(store.sql);
+      const [first, second] = [checkpoints[0]!.treeSize, checkpoints[1]!.treeSize];
+      await rolledBack(store, async (tx) => {
+        const none = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true, signer });
+        assert.ok(none.ok, JSON.stringify(none.problems));
+        assert.equal(none.mode, "full");
+        assert.equal(none.fullBecause, "no earlier verification is recorded");
+        assert.equal(
+          none.recorded?.treeSize,
+          none.latest?.treeSize,
+          "a record of the newest checkpoint is left",
+        );
+        const next = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true, signer });
+        assert.ok(next.ok, JSON.stringify(next.problems));
+        assert.equal(next.mode, "incremental");
+        assert.equal(next.from, none.latest?.treeSize);
+        assert.equal(next.leaves, none.leaves);
+        assert.equal(next.recorded, null, "nothing newer to record");
+      });
+      await rolledBack(store, async (tx) => {
+        await recordVerification(tx, signer, first);
+        const clean = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true });
+        assert.ok(clean.ok, JSON.stringify(clean.problems));
+        assert.equal(clean.mode, "incremental");
+        assert.equal(clean.from, first);
+        assert.equal(clean.continuedFrom?.treeSize, first);
+        assert.ok(clean.runs > 0, "the runs counted are those with events after the record");
+        const full = await verifyStoreAuditLog(tx, { trustedKeys });
+        assert.deepEqual(
+          { leaves: clean.leaves, latest: clean.latest?.treeSize, unsigned: clean.unsigned },
+          { leaves: full.leaves, latest: full.latest?.treeSize, unsigned: full.unsigned },
+        );
+      });
+      const total = Number(
+        (await store.sql.query<{ size: string }>("SELECT size FROM keel_audit_log")).rows[0]!.size,
+      );
+      const latest = Math.max(
+        ...(await readCheckpoints(store.sql)).map((signed) => parseCheckpoint(signed).treeSize),
+      );
+      const leaves = [first, Math.floor((first + second) / 2), second - 1, latest - 1, latest, total - 1];
+      for (const leaf of new Set(leaves.filter((leaf) => leaf < total))) {
+        await rolledBack(store, async (tx) => {
+          await recordVerification(tx, signer, first);
+          await editPayload(tx, leaf);
+          const verdict = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true });
+          assert.equal(verdict.mode, "incremental");
+          assert.equal(
+            verdict.ok,
+            false,
+            `an edit of leaf ${leaf}, after the record at ${first}, went unnoticed`,
+          );
+          assert.ok(
+            verdict.problems.some((problem) => problem.leafIndex === leaf && problem.kind === "event"),
+          );
+        });
+      }
+      await rolledBack(store, async (tx) => {
+        await recordVerification(tx, signer, second);
+        await editPayload(tx, first);
+        const incremental = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true });
+        assert.equal(
+          incremental.ok,
+          true,
+          "an edit in place before the record is not re-read: what --full is for",
+        );
+        assert.equal((await verifyStoreAuditLog(tx, { trustedKeys })).ok, false, "the full verify finds it");
+      });
+      await rolledBack(store, async (tx) => {
+        await recordVerification(tx, signer, second);
+        await tx.query("DELETE FROM keel_events WHERE leaf_index = $1", [first]);
+        const verdict = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true });
+        assert.equal(verdict.ok, false, "a leaf deleted below the record is counted missing");
+        assert.equal(verdict.mode, "full");
+        assert.match(
+          verdict.fullBecause ?? "",
+          new RegExp(`${second - 1} leaves are stored below the verified checkpoint ${second}`),
+        );
+      });
+      await rolledBack(store, async (tx) => {
+        await recordVerification(tx, signer, first);
+        await tx.query("UPDATE keel_audit_checkpoints SET frontier = '[]'::jsonb WHERE tree_size = $1", [
+          first,
+        ]);
+        const verdict = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true });
+        assert.ok(
+          verdict.ok,
+          "a wrong cached frontier is not evidence: the verify re-reads everything instead",
+        );
+        assert.equal(verdict.mode, "full");
+        assert.match(verdict.fullBecause ?? "", /does not fold to its signed root/);
+      });
+    });
+
+    test("detects a forged, replaced or rolled-back verification record, and a log cut back below one", async () => {
+      const store = opened.store;
+      const trustedKeys = await readAuditKeys(store.sql);
+      const [first, second] = [checkpoints[0]!.treeSize, checkpoints[1]!.treeSize];
+      const total = Number(
+        (await store.sql.query<{ size: string }>("SELECT size FROM keel_audit_log")).rows[0]!.size,
+      );
+      const attacker = generateKeyPairSync("ed25519");
+      const forgeries: [string, RegExp, (tx: SqlClient) => Promise<void>][] = [
+        [
+          "a record moved forward to the log's end, its signature kept",
+          /forged or altered: the signature does not verify/,
+          async (tx) => {
+            await recordVerification(tx, signer, first);
+            await tx.query(
+              "UPDATE keel_audit_verifications SET body = replace(body, $1, $2), tree_size = $3",
+              [`"treeSize":${first}`, `"treeSize":${total}`, total],
+            );
+          },
+        ],
+        [
+          "a record signed with a key the attacker added to the key table",
+          /forged or altered: signed with key [0-9a-f]{16}, which is not a trusted key/,
+          async (tx) => {
+            const keyId = auditKeyId(attacker.publicKey);
+            await tx.query("INSERT INTO keel_audit_keys (key_id, public_key) VALUES ($1, $2)", [
+              keyId,
+              rawPublicKey(attacker.publicKey).toString("base64"),
+            ]);
+            await recordVerification(tx, { keyId, privateKey: attacker.privateKey }, second);
+          },
+        ],
+        [
+          "a row inserted without a signature",
+          /a verification record is malformed/,
+          async (tx) =>
+            void (await tx.query(
+              "INSERT INTO keel_audit_verifications (tree_size, body, signature) VALUES ($1, '{}', 'x')",
+              [total],
+            )),
+        ],
+        [
+          "a checkpoint below the record deleted",
+          /a checkpoint up to \d+ was removed, added or altered since/,
+          async (tx) => {
+            await recordVerification(tx, signer, second);
+            await tx.query("DELETE FROM keel_audit_checkpoints WHERE tree_size = $1", [first]);
+          },
+        ],
+        [
+          "the log cut back to an older checkpoint, newer checkpoints and records of them dropped but one",
+          /saw \d+ leaves but the log now counts \d+: it was cut back/,
+          async (tx) => {
+            await recordVerification(tx, signer, second);
+            await tx.query("DELETE FROM keel_events WHERE leaf_index >= $1", [first]);
+            await tx.query("DELETE FROM keel_audit_checkpoints WHERE tree_size > $1", [first]);
+            await tx.query("UPDATE keel_audit_log SET size = $1", [first]);
+            await tx.query(
+              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(h.hash, '')
+                 FROM keel_runs AS r2 LEFT JOIN LATERAL (
+                   SELECT seq, hash FROM keel_events WHERE run_id = r2.run_id ORDER BY seq DESC LIMIT 1) AS h ON true
+                WHERE r.run_id = r2.run_id`,
+            );
+            await tx.query("DELETE FROM keel_runs WHERE last_seq = 0");
+          },
+        ],
+      ];
+      for (const [what, message, forge] of forgeries) {
+        await rolledBack(store, async (tx) => {
+          await forge(tx);
+          for (const incremental of [true, false]) {
+            const verdict = await verifyStoreAuditLog(tx, { trustedKeys, incremental });
+            assert.equal(
+              verdict.ok,
+              false,
+              `${what} went unnoticed (${incremental ? "incremental" : "full"})`,
+            );
+            assert.equal(verdict.mode, "full", "a verify whose records do not hold re-reads everything");
+            assert.ok(
+              verdict.problems.some(
+                (problem) => problem.kind === "verification" && message.test(problem.message),
+              ),
+              `${what}: ${JSON.stringify(verdict.problems)}`,
+            );
+          }
+        });
+      }
+      // Rolling the records back (dropping the newest) only moves the start earlier: an edit after the older
+      // record is re-read and found.
+      await rolledBack(store, async (tx) => {
+        await recordVerification(tx, signer, first);
+        await recordVerification(tx, signer, second);
+        await editPayload(tx, first + 1);
+        await tx.query("DELETE FROM keel_audit_verifications WHERE tree_size = $1", [second]);
+        const verdict = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true });
+        assert.equal(verdict.mode, "incremental");
+        assert.equal(verdict.from, first);
+        assert.equal(verdict.ok, false);
+        assert.ok(verdict.problems.some((problem) => problem.leafIndex === first + 1));
+      });
+      assert.ok((await verifyStoreAuditLog(store.sql, { trustedKeys })).ok, "every trial was rolled back");
     });
   });
 }

@@ -109,11 +109,11 @@ export function parseCheckpoint(signed: SignedCheckpoint): Checkpoint {
 }
 
 /**
- * Whether the checkpoint was signed by the key it names, and that key is one the verifier trusts. Null when it
- * was; otherwise what is wrong.
+ * Whether the checkpoint (or a verification record) was signed by the key it names, and that key is one the
+ * verifier trusts. Null when it was; otherwise what is wrong.
  */
 export function checkpointSignatureProblem(
-  checkpoint: Checkpoint,
+  checkpoint: Pick<Checkpoint, "keyId" | "body" | "signature">,
   trustedKeys: ReadonlyMap<string, KeyObject>,
 ): string | null {
   const key = trustedKeys.get(checkpoint.keyId);

@@ -247,6 +247,7 @@ function verifyRunEvents(
     checkpoints: 0,
     latest: null,
     unsigned: 0,
+    from: 0,
     problems: [],
     problemCount: 0,
   };

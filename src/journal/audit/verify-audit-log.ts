@@ -10,11 +10,11 @@ import {
 import type { StoredLeafRow } from "./hash-leaf-page.ts";
 import { createLeafPageHasher, type LeafPageHasher } from "./leaf-page-hasher.ts";
 import { HASH_BYTES } from "./merkle-hash.ts";
-import { TreeFrontier } from "./merkle-tree.ts";
+import { type Peak, TreeFrontier } from "./merkle-tree.ts";
 
 /** Where a verification found something wrong, and what. */
 export type AuditProblem = {
-  kind: "event" | "chain" | "order" | "checkpoint" | "tree" | "run";
+  kind: "event" | "chain" | "order" | "checkpoint" | "tree" | "run" | "verification";
   message: string;
   leafIndex?: number;
   runId?: string;
@@ -26,12 +26,15 @@ export type AuditProblem = {
 export type AuditVerdict = {
   ok: boolean;
   leaves: number;
+  /** Runs whose events were read (with `from` > 0, only the runs with events at or after it). */
   runs: number;
   checkpoints: number;
   /** The newest checkpoint that verified, if any. */
   latest: Checkpoint | null;
   /** Leaves after the newest checkpoint: intact so far, but no signature covers them yet. */
   unsigned: number;
+  /** Leaves before this index were not read: a verification record vouches for them (0: every leaf was read). */
+  from: number;
   problems: AuditProblem[];
   /** Problems found in all; `problems` keeps the first `maxProblems`. */
   problemCount: number;
@@ -50,6 +53,17 @@ export type VerifyAuditLogOptions = {
   expectedSize?: number;
   /** Each run's head as the run row records it: the last event must be that one. */
   runHeads?: ReadonlyMap<string, { lastSeq: number; lastHash: string }>;
+  /**
+   * Continue from a verified prefix instead of leaf 0: the signed checkpoint a verification record names, the
+   * tree's right edge at its size (which the caller has folded to that checkpoint's root) and, for the runs with
+   * events after it, each run's last event before it. `pages` then start at the checkpoint's size; checkpoints up
+   * to it are checked for signature and order, but their roots are not recomputed.
+   */
+  anchor?: {
+    checkpoint: Checkpoint;
+    peaks: readonly Peak[];
+    runs: ReadonlyMap<string, { seq: number; hash: string }>;
+  };
   /** Worker threads hashing pages (0: inline). */
   threads?: number;
   maxProblems?: number;
@@ -69,7 +83,7 @@ type InFlight = {
  * every checkpoint's size, every signature against the trusted keys, one log id, growing sizes and timestamps.
  * Checkpoints whose roots are recomputed from one sequence of leaves are consistent with each other by
  * construction, which is what a consistency proof would show. Pages are hashed on worker threads while the
- * next page is read.
+ * next page is read. With `anchor`, the same checks start at a verified checkpoint instead of leaf 0.
  */
 export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<AuditVerdict> {
   const maxProblems = options.maxProblems ?? 20;
@@ -80,14 +94,16 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
     if (problems.length < maxProblems) problems.push(problem);
   };
   const checkpoints = checkCheckpointSequence(options, report);
-  const sizes = checkpoints.map((checkpoint) => checkpoint.treeSize);
+  const anchor = options.anchor;
+  const from = anchor?.checkpoint.treeSize ?? 0;
+  const sizes = checkpoints.map((checkpoint) => checkpoint.treeSize).filter((size) => size > from);
   const roots = new Map<number, Buffer>();
-  const runs = new Map<string, { seq: number; hash: string }>();
-  const frontier = new TreeFrontier();
+  const runs = new Map<string, { seq: number; hash: string }>(anchor?.runs ?? []);
+  const frontier = anchor ? new TreeFrontier({ peaks: anchor.peaks, size: from }) : new TreeFrontier();
   const hasher = createLeafPageHasher({ threads: options.threads ?? 0 });
   const inFlight: InFlight[] = [];
   const maxInFlight = Math.max(2, (options.threads ?? 0) * 2);
-  let position = 0;
+  let position = from;
   let nextCut = 0;
 
   const settle = async (page: InFlight) => {
@@ -163,6 +179,18 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
   }
   let latest: Checkpoint | null = null;
   for (const checkpoint of checkpoints) {
+    if (checkpoint.treeSize <= from) {
+      // Vouched for by the verification record (the anchor's own root was checked against the frontier).
+      if (checkpoint.treeSize < from || checkpoint.rootHash === anchor?.checkpoint.rootHash)
+        latest = checkpoint;
+      else
+        report({
+          kind: "tree",
+          treeSize: checkpoint.treeSize,
+          message: `checkpoint ${checkpoint.treeSize} is not the one the verification record names`,
+        });
+      continue;
+    }
     const root = roots.get(checkpoint.treeSize);
     if (!root) {
       report({
@@ -189,7 +217,8 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
     runs: runs.size,
     checkpoints: checkpoints.length,
     latest: problemCount === 0 ? latest : null,
-    unsigned: leaves - (checkpoints.at(-1)?.treeSize ?? 0),
+    unsigned: leaves - Math.max(from, checkpoints.at(-1)?.treeSize ?? 0),
+    from,
     problems,
     problemCount,
   };
