@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
+import { testStores } from "../../test/support/test-database.ts";
 import { isKeelError } from "../errors/keel-error.ts";
-import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { apiKeyIdOf, hashApiKeyToken } from "./api-key-secret.ts";
 import { createApiKeyVerifier } from "./api-key-verifier.ts";
 import { createSqlApiKeyStore } from "./sql-api-key-store.ts";
 
-const serverUrl = testDatabaseServerUrl();
-const backends: { name: string; open: () => Promise<SqlStore> }[] = [
-  { name: "PGlite", open: async () => await openStore({}) },
-  ...(serverUrl === null
-    ? []
-    : [
-        {
-          name: "PostgreSQL",
-          open: async () => await openStore({ databaseUrl: await createTestDatabase(serverUrl) }),
-        },
-      ]),
-];
+const backends = testStores();
 
 for (const backend of backends) {
   describe(`API keys on ${backend.name}`, () => {

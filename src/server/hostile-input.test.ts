@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
-import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
+import { testStores } from "../../test/support/test-database.ts";
 import { importAgentPackages } from "../cli/serve-command.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { type LoopbackProvider, startLoopbackProvider } from "../models/loopback/loopback-provider-server.ts";
 import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
 import { loadAuditSigner } from "../store/audit-keys.ts";
 import { createAuditCheckpoint } from "../store/create-audit-checkpoint.ts";
-import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { ROUTE_ACCESS, type RouteAccess } from "./route-access.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
@@ -20,18 +19,7 @@ import { type RunningServer, startServer } from "./start-server.ts";
  * request reaches its handler as an admin rather than stopping at the gate.
  */
 
-const serverUrl = testDatabaseServerUrl();
-const backends = [
-  { name: "PGlite", open: async () => await openStore({}) },
-  ...(serverUrl === null
-    ? []
-    : [
-        {
-          name: "PostgreSQL",
-          open: async () => await openStore({ databaseUrl: await createTestDatabase(serverUrl) }),
-        },
-      ]),
-];
+const backends = testStores();
 
 /** Requests per route; with about sixty routes this keeps each store's run under a minute. */
 const RUNS_PER_ROUTE = 40;

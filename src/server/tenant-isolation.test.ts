@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
-import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
+import { testStores } from "../../test/support/test-database.ts";
 import { importAgentPackages } from "../cli/serve-command.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { GATES } from "../registry/lifecycle-rules.ts";
-import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { ROUTE_ACCESS } from "./route-access.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
@@ -29,18 +28,7 @@ type Owned = {
   invoker: string;
 };
 
-const serverUrl = testDatabaseServerUrl();
-const backends = [
-  { name: "PGlite", open: async () => await openStore({}) },
-  ...(serverUrl === null
-    ? []
-    : [
-        {
-          name: "PostgreSQL",
-          open: async () => await openStore({ databaseUrl: await createTestDatabase(serverUrl) }),
-        },
-      ]),
-];
+const backends = testStores();
 
 for (const backend of backends) {
   describe(`tenant isolation on ${backend.name}`, () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { openStore } from "../../src/store/open-store.ts";
+import type { SqlStore } from "../../src/store/sql-store.ts";
 
 /**
  * The PostgreSQL server the test run started (scripts/run-tests.ts sets KEEL_TEST_DATABASE_URL), or null
@@ -27,4 +29,23 @@ export async function createTestDatabase(serverUrl: string): Promise<string> {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * The stores a contract-style test runs against: an in-memory PGlite always, and a fresh PostgreSQL database when
+ * the test run has a server (always under CI=true).
+ */
+export function testStores(): { name: "PGlite" | "PostgreSQL"; open: () => Promise<SqlStore> }[] {
+  const serverUrl = testDatabaseServerUrl();
+  return [
+    { name: "PGlite", open: async () => await openStore({}) },
+    ...(serverUrl === null
+      ? []
+      : [
+          {
+            name: "PostgreSQL" as const,
+            open: async () => await openStore({ databaseUrl: await createTestDatabase(serverUrl) }),
+          },
+        ]),
+  ];
 }
