@@ -1,4 +1,10 @@
-/** A node:test reporter that ends the output with the plain line `N passed, N failed, N skipped` CI counts. */
+import { appendFileSync } from "node:fs";
+
+/**
+ * A node:test reporter that ends the output with the plain line `N passed, N failed, N skipped` CI counts. When
+ * `KEEL_TEST_SUMMARY_FILE` is set (scripts/run-tests.ts runs the suite in more than one pass), it appends the counts
+ * there instead, and the script prints the one line for all passes.
+ */
 export default async function* summaryReporter(
   source: AsyncIterable<{ type: string; data: Record<string, unknown> }>,
 ) {
@@ -15,6 +21,11 @@ export default async function* summaryReporter(
     } else if (event.type === "test:fail") {
       failed += 1;
     }
+  }
+  const file = process.env.KEEL_TEST_SUMMARY_FILE;
+  if (file) {
+    appendFileSync(file, `${JSON.stringify({ passed, failed, skipped })}\n`);
+    return;
   }
   yield `\n${passed} passed, ${failed} failed, ${skipped} skipped\n`;
 }
