@@ -1,5 +1,5 @@
 /**
- * Chaos: `keel serve` on a PostgreSQL that is shut down for 10 s three times while runs are being started and
+^ * Chaos (not part of npm test: `npm run test:outage`; flaky, see the note at its test): `keel serve` on a PostgreSQL that is shut down for 10 s three times while runs are being started and
  * interpreted. The process must stay up, answer 503 (never 500) and report not-ready during each outage, report
  * ready again after it, and every run it accepted must complete.
  */
