@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import pg from "pg";
 import { type FaultProxy, startFaultProxy } from "../../test/support/fault-proxy.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 import { isStoreUnavailable } from "./is-store-unavailable.ts";
 import { openStore } from "./open-store.ts";
+import { pooledTransaction } from "./postgres-sql-client.ts";
 import type { SqlStore } from "./sql-store.ts";
 import { runStart, uniqueName } from "./store-contract-fixtures.ts";
 
@@ -80,6 +82,36 @@ describe("a PostgreSQL store whose connections are lost", { skip }, () => {
     assert.deepEqual(await store.sql.transaction(async (tx) => (await tx.query("SELECT 2 AS two")).rows), [
       { two: 2 },
     ]);
+  });
+
+  test("a connection the server ends in the same read that hands it to a waiting transaction reaches that transaction, not an unhandled 'error' event", async () => {
+    // One connection, held, so the transaction below waits for it in the pool's queue.
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    pool.on("error", () => undefined);
+    try {
+      const held = await pool.connect();
+      const heldPid = (await held.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const transaction = pooledTransaction(
+        pool,
+        async (client) =>
+          (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid,
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      // What the driver does when a reply and the server's "terminating connection" arrive in one packet: the
+      // reply releases the connection, the pool hands it to the waiter there and then, and the next message in
+      // the same read is emitted as 'error' before any awaiting code has run.
+      const fatal = Object.assign(new Error("terminating connection due to administrator command"), {
+        code: "57P01",
+      });
+      held.release();
+      held.emit("error", fatal);
+      assert.equal(await transaction, heldPid);
+      // The transaction knew its connection was lost, so the pool discarded it rather than hand it out again.
+      const next = await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      assert.notEqual(next.rows[0]!.pid, heldPid);
+    } finally {
+      await pool.end();
+    }
   });
 
   test("a terminated LISTEN connection is re-established by itself and carries other processes' notifications again", async () => {

@@ -32,12 +32,11 @@ export async function pooledTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (error: Error) => {
     broken ??= error;
   };
-  client.on("error", onError);
+  const client = await checkOut(pool, onError);
   try {
     await client.query("BEGIN");
     const result = await work(client);
@@ -52,4 +51,24 @@ export async function pooledTransaction<T>(
     client.removeListener("error", onError);
     client.release(broken);
   }
+}
+
+/**
+ * Take a connection from `pool` with `onError` already listening. The listener must be on before control leaves
+ * the pool: a connection released inside the driver's read loop (a `pool.query` whose reply arrived in the same
+ * packet as the server's "terminating connection" message) is handed to the next waiter at once, and the driver
+ * emits that message's 'error' before any awaiting code runs, so a listener added after `await pool.connect()`
+ * comes too late and the process ends. The callback form of `connect` runs in the handover itself.
+ */
+export async function checkOut(pool: pg.Pool, onError: (error: Error) => void): Promise<pg.PoolClient> {
+  return await new Promise((resolve, reject) => {
+    pool.connect((error, client) => {
+      if (error || !client) {
+        reject(error ?? new Error("the pool gave no connection"));
+        return;
+      }
+      client.on("error", onError);
+      resolve(client);
+    });
+  });
 }

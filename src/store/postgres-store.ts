@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { pooledTransaction, postgresSqlClient } from "./postgres-sql-client.ts";
+import { checkOut, pooledTransaction, postgresSqlClient } from "./postgres-sql-client.ts";
 import { SqlStore } from "./sql-store.ts";
 import type { StoreDriver } from "./store-driver.ts";
 
@@ -42,15 +42,23 @@ function postgresDriver(pool: pg.Pool, ownsPool: boolean): StoreDriver {
     },
     async listen({ channels, onNotification, onLost }) {
       // LISTEN belongs to a session, so it needs a connection of its own for as long as the store lives.
-      const client = await pool.connect();
       let stopped = false;
+      let checkedOut: pg.PoolClient | undefined;
+      let lostEarly: Error | undefined;
       const lose = (error: Error) => {
+        if (checkedOut === undefined) {
+          // Lost in the handover itself, before the connection reached this code: acted on just below.
+          lostEarly ??= error;
+          return;
+        }
         if (stopped) return;
         stopped = true;
-        client.release(error);
+        checkedOut.release(error);
         onLost(error);
       };
-      client.on("error", lose);
+      const client = await checkOut(pool, lose);
+      checkedOut = client;
+      if (lostEarly) lose(lostEarly);
       client.on("end", () => lose(new Error("Connection terminated: the LISTEN connection ended")));
       client.on("notification", (message) => onNotification(message.channel, message.payload ?? ""));
       try {

@@ -1,5 +1,5 @@
 /**
-^ * Chaos (not part of npm test: `npm run test:outage`; flaky, see the note at its test): `keel serve` on a PostgreSQL that is shut down for 10 s three times while runs are being started and
+ * Chaos: `keel serve` on a PostgreSQL that is shut down for 10 s three times while runs are being started and
  * interpreted. The process must stay up, answer 503 (never 500) and report not-ready during each outage, report
  * ready again after it, and every run it accepted must complete.
  */
@@ -85,11 +85,24 @@ async function probe(base: string, path: string): Promise<{ status: number; body
   return { status: response.status, body: await response.json() };
 }
 
+/** Wait until `check` holds; on timeout, say what the last check saw (an answer, or why it had none). */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const started = Date.now();
+  const seen: string[] = [];
   for (;;) {
-    if (await check().catch(() => false)) return Date.now() - started;
-    assert.ok(Date.now() - started < timeoutMs, `timed out after ${timeoutMs} ms waiting until ${what}`);
+    const at = Date.now() - started;
+    const held = await check().catch((error: unknown) => {
+      if (error instanceof assert.AssertionError) throw error;
+      const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
+      seen.push(`${at} ms: ${error instanceof Error ? error.message : String(error)}${cause}`);
+      return false;
+    });
+    if (held) return Date.now() - started;
+    if (seen.length === 0 || !seen.at(-1)!.startsWith(`${at} ms`)) seen.push(`${at} ms: not yet`);
+    assert.ok(
+      Date.now() - started < timeoutMs,
+      `timed out after ${timeoutMs} ms waiting until ${what}; checks: ${seen.slice(-8).join("; ")}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -137,7 +150,16 @@ test("keel serve survives PostgreSQL stopped for 10 s three times under load: 50
       // the server may take a while to notice, so readiness has the whole outage to turn.
       await until(
         `/readyz answers 503 in outage ${outage}`,
-        async () => (await probe(base, "/readyz")).status === 503,
+        async () => {
+          assert.equal(
+            serve!.exitCode,
+            null,
+            `keel serve exited in outage ${outage}:\n${stderr.slice(-3_000)}`,
+          );
+          const answer = await probe(base, "/readyz");
+          if (answer.status !== 503) throw new Error(`${answer.status} ${JSON.stringify(answer.body)}`);
+          return true;
+        },
         OUTAGE_MS,
       );
       assert.deepEqual(await probe(base, "/healthz"), { status: 200, body: { ok: true, store: "postgres" } });
