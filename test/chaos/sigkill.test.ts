@@ -14,6 +14,7 @@ import { main } from "../../src/cli/main.ts";
 import { seededRandom } from "../../src/evals/statistics.ts";
 import type { JournalEvent } from "../../src/journal/events.ts";
 import { openStore } from "../../src/store/open-store.ts";
+import type { SqlClient } from "../../src/store/store.ts";
 import { captureIo } from "../support/capture-io.ts";
 import { type KeelServer, startKeelServer } from "../support/keel-server.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "../support/test-database.ts";
@@ -126,6 +127,68 @@ function checkAgreement(journals: Map<string, JournalEvent[]>, effects: readonly
   return problems;
 }
 
+type Reservation = { id: string; status: string; tokens: number; settled: number | null };
+
+/**
+ * The budget ledger must agree with itself and with the journals: every counter holds exactly the sum of its
+ * reservations (a hold taken again on resume is not counted twice), every settlement a journal records is the
+ * ledger's, once, and a run that ended holds nothing.
+ */
+async function checkBudgets(
+  sql: SqlClient,
+  journals: Map<string, JournalEvent[]>,
+  runs: readonly { id: string; status: string }[],
+): Promise<string[]> {
+  const problems: string[] = [];
+  const reservations = (
+    await sql.query<Reservation>(
+      `SELECT reservation_id AS id, status, tokens::int AS tokens, settled_tokens::int AS settled
+         FROM keel_budget_reservations`,
+    )
+  ).rows;
+  const byId = new Map(reservations.map((reservation) => [reservation.id, reservation]));
+  const counters = (
+    await sql.query<{ scope: string; spent: number; reserved: number }>(
+      `SELECT scope, sum(spent_tokens)::int AS spent, sum(reserved_tokens)::int AS reserved
+         FROM keel_budget_counters GROUP BY scope`,
+    )
+  ).rows;
+  // The offline model reports no usage, so settlements are of 0 tokens; what is checked is the holds' accounting.
+  if (!reservations.some((reservation) => reservation.status === "settled" && reservation.tokens > 0))
+    problems.push("no budget hold was taken and settled");
+  for (const counter of counters) {
+    const held = counter.scope.startsWith("run:")
+      ? reservations.filter((reservation) => reservation.id.startsWith(`${counter.scope.slice(4)}:`))
+      : reservations;
+    const spent = held.reduce((sum, r) => sum + (r.status === "settled" ? (r.settled ?? 0) : 0), 0);
+    const reserved = held.reduce((sum, r) => sum + (r.status === "open" ? r.tokens : 0), 0);
+    if (counter.spent !== spent || counter.reserved !== reserved)
+      problems.push(
+        `${counter.scope} counts ${counter.spent} spent and ${counter.reserved} held, its reservations ${spent} and ${reserved}`,
+      );
+  }
+  for (const run of runs) {
+    const settled = new Set<string>();
+    for (const event of journals.get(run.id) ?? []) {
+      if (event.type !== "budget-settle") continue;
+      const { reservationId, tokens } = event.payload;
+      if (settled.has(reservationId)) problems.push(`${reservationId} is settled twice in the journal`);
+      settled.add(reservationId);
+      const row = byId.get(reservationId);
+      if (row?.status !== "settled" || row.settled !== tokens)
+        problems.push(
+          `the journal settles ${reservationId} at ${tokens} tokens, the ledger has ${JSON.stringify(row)}`,
+        );
+    }
+    if (run.status === "suspended") continue;
+    for (const reservation of reservations) {
+      if (reservation.id.startsWith(`${run.id}:`) && reservation.status === "open")
+        problems.push(`${run.id} ended ${run.status} still holding ${reservation.id}`);
+    }
+  }
+  return problems;
+}
+
 const stores: { name: string; target: () => Promise<{ dataDir?: string; databaseUrl?: string } | null> }[] = [
   { name: "PGlite", target: async () => ({ dataDir: mkdtempSync(join(tmpdir(), "keel-chaos-")) }) },
   {
@@ -207,6 +270,7 @@ for (const store of stores) {
              GROUP BY o.id, o.total_cents HAVING sum(r.amount_cents) > o.total_cents`,
           );
           assert.deepEqual(over.rows, [], "no order was refunded more than its total");
+          assert.deepEqual(await checkBudgets(opened.sql, journals, runs), []);
         } finally {
           await opened.close();
         }
