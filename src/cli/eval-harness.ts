@@ -21,7 +21,7 @@ import { loadAgentPackages } from "../server/start-server.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
 import { openStore } from "../store/open-store.ts";
-import { importAgentPackages } from "./serve-command.ts";
+import { importAgentPackages } from "./agent-packages.ts";
 
 /** Everything `keel eval` runs cases with: a scratch store, the agent bound to its model, a worker, judges' model. */
 export type EvalHarness = {

@@ -7,9 +7,10 @@ import { startAuditCheckpointsFromEnv } from "../server/audit-checkpoints-config
 import { sealingFromEnv } from "../server/sealing-config.ts";
 import { loadAgentPackages } from "../server/start-server.ts";
 import { openStore } from "../store/open-store.ts";
+import { importAgentPackages } from "./agent-packages.ts";
 import type { CliIo } from "./cli-io.ts";
 import { checkDatabaseUrl } from "./open-cli-store.ts";
-import { DEFAULT_GRACE_MS, importAgentPackages, stopSignal } from "./serve-command.ts";
+import { DEFAULT_GRACE_MS, stopSignal } from "./serve-command.ts";
 
 /**
  * `keel worker`: interpret runs from a shared PostgreSQL without serving HTTP. Any number of workers and
