@@ -9,6 +9,13 @@ export {
   defineConfig,
   type KeelConfig,
 } from "./runtime/agent-package.ts";
+export type { ModelChoice } from "./server/bind-agent-package.ts";
+export {
+  type ChooseModelOverride,
+  type CreateKeelOptions,
+  createKeel,
+  type Keel,
+} from "./server/create-keel.ts";
 export { type OpenStoreOptions, openStore } from "./store/open-store.ts";
 export type { SqlClient, Store } from "./store/store.ts";
 export {

@@ -12,7 +12,7 @@ import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { createApp } from "./create-app.ts";
 import { registerServedAgents } from "./register-agents.ts";
-import { loadAgentPackages } from "./start-server.ts";
+import { loadAgentPackages } from "./create-keel.ts";
 
 describe("the registry over HTTP and keel agents, with active agents required", () => {
   let store: Store;
