@@ -22,6 +22,9 @@ cleanup() {
 trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 
+# A user's shell: no node_modules/.bin of this checkout (npm run puts it first) in PATH.
+PATH=$(tr ':' '\n' <<<"$PATH" | grep -v node_modules | paste -sd: -)
+
 # The launcher on an older Node: a clear message and exit 1, not a syntax error from the program.
 step "the launcher on the system Node"
 old_node=$(command -v node || true)
