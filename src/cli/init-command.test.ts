@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -11,12 +11,16 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
+import { agentPackagesModule, DEFAULT_PACKAGES_MODULE, importAgentPackages } from "./agent-packages.ts";
 import { main } from "./main.ts";
 
 const run = promisify(execFile);
+/** No model key, no shared database, no packages module: what a new project sees. */
+const OFFLINE = { ANTHROPIC_API_KEY: "", DATABASE_URL: "", KEEL_PACKAGES: "", KEEL_URL: "" };
 const checkout = new URL("../../", import.meta.url).pathname;
 const launcher = join(checkout, "bin/keel.js");
 
@@ -28,7 +32,7 @@ async function keel(
   try {
     const { stdout, stderr } = await run(process.execPath, ["--conditions=keel-source", launcher, ...args], {
       cwd,
-      env: { ...process.env, ANTHROPIC_API_KEY: "", DATABASE_URL: "", KEEL_PACKAGES: "" },
+      env: { ...process.env, ...OFFLINE },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -86,6 +90,33 @@ describe("keel init", () => {
     assert.match(evaluated.stdout, /gate: PASSED/);
   });
 
+  test("keel serve in the new project serves its agent with no --packages, and keel run completes a run", async () => {
+    const parent = projectParent();
+    assert.equal((await keel(parent, "init", "helpdesk")).code, 0);
+    const dir = join(parent, "helpdesk");
+    const server = spawn(
+      process.execPath,
+      ["--conditions=keel-source", launcher, "serve", "--port", "0", "--data-dir", join(parent, "data")],
+      { cwd: dir, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...OFFLINE } },
+    );
+    const exited = new Promise<number | null>((resolve) => server.once("exit", (code) => resolve(code)));
+    try {
+      let url = "";
+      for await (const line of createInterface({ input: server.stdout! })) {
+        url ||= /^Keel is running at (\S+)/.exec(line)?.[1] ?? "";
+        if (line.startsWith("stop:")) break;
+      }
+      assert.ok(url, "keel serve listened");
+      server.stdout!.resume();
+      const ran = await keel(dir, "run", "helpdesk", "How do I reset my password?", "--url", url);
+      assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+      assert.match(ran.stdout, /Reset your password/);
+    } finally {
+      server.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    }
+  });
+
   test("refuses a folder that is not empty, and writes nothing into it", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "keel-init-")), "helpdesk");
     mkdirSync(dir);
@@ -105,10 +136,26 @@ describe("keel init", () => {
     assert.equal(existsSync(dirname(dir)), true);
   });
 
-  test("outside a project, a command that loads agents says how to make one", async () => {
+  test("a command loads --packages first, then KEEL_PACKAGES, then the keel.config.ts of the folder it runs in", () => {
+    const project = mkdtempSync(join(tmpdir(), "keel-init-"));
+    const elsewhere = mkdtempSync(join(tmpdir(), "keel-init-"));
+    writeFileSync(join(project, "keel.config.ts"), "export default { agents: [] };\n");
+    assert.equal(agentPackagesModule(undefined, {}, project), join(project, "keel.config.ts"));
+    assert.equal(agentPackagesModule(undefined, { KEEL_PACKAGES: "env.ts" }, project), "env.ts");
+    assert.equal(agentPackagesModule("flag.ts", { KEEL_PACKAGES: "env.ts" }, project), "flag.ts");
+    // Outside a project, a Keel checkout serves its bundled examples.
+    assert.equal(agentPackagesModule(undefined, { KEEL_PACKAGES: "" }, elsewhere), DEFAULT_PACKAGES_MODULE);
+  });
+
+  test("a keel.config.ts that is missing, or exports no agents, is named in one line", async () => {
     const outside = mkdtempSync(join(tmpdir(), "keel-init-"));
     const result = await keel(outside, "eval", "helpdesk", "--packages", join(outside, "keel.config.ts"));
     assert.equal(result.code, 1);
     assert.match(result.stderr, /cannot load the agent packages module .*keel\.config\.ts.*no such file/);
+    writeFileSync(join(outside, "keel.config.ts"), "export default { agent: [] };\n");
+    await assert.rejects(
+      importAgentPackages(join(outside, "keel.config.ts")),
+      /exports neither a default configuration with an `agents` array/,
+    );
   });
 });
