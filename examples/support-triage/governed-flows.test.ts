@@ -8,7 +8,7 @@ import type { AgentCatalog } from "../../src/runtime/agent-catalog.ts";
 import { startRun } from "../../src/runtime/start-run.ts";
 import { createWorker, type Worker } from "../../src/runtime/worker.ts";
 import { createAgentGovernor } from "../../src/server/agent-policies.ts";
-import { loadAgentPackages } from "../../src/server/start-server.ts";
+import { loadAgentPackages } from "../../src/server/create-keel.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";

@@ -1,12 +1,12 @@
 import { parseArgs } from "node:util";
 import { EvalCase } from "../evals/eval-case.ts";
 import { appendCase } from "../evals/import-cases.ts";
+import { agentPackagesModule } from "./agent-packages.ts";
 import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { evalCalibrateCommand } from "./eval-calibrate-command.ts";
 import { evalCommand } from "./eval-command.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
-import { DEFAULT_PACKAGES_MODULE } from "./serve-command.ts";
 
 /** Usage of `keel eval` and `keel feedback`, for `keel --help` and usage errors. */
 export const EVAL_USAGE = `  eval <agent> [--dataset F…] [--baseline <version|eval-run|file.json>] [--gate] [--concurrency 16]
@@ -54,7 +54,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
       return await evalCalibrateCommand({
         io,
         agent: rest[1],
-        packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+        packagesModule: agentPackagesModule(values.packages, io.env),
         recording: io.env.CI === "true" ? "replay" : "auto",
         json: values.json ?? false,
         ...(values.judge === undefined ? {} : { judge: values.judge }),
@@ -90,7 +90,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
       return await evalCommand({
         io,
         agent: rest[0],
-        packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+        packagesModule: agentPackagesModule(values.packages, io.env),
         datasets: values.dataset ?? [],
         gate: values.gate ?? false,
         concurrency,

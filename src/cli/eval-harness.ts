@@ -13,15 +13,12 @@ import {
 } from "../evals/record-replay-model-provider.ts";
 import { routedModelProvider } from "../models/model-gateway.ts";
 import type { ModelProvider } from "../models/model-provider.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
-import { createWorker } from "../runtime/worker.ts";
-import { createAgentGovernor } from "../server/agent-policies.ts";
 import { createEnvModelGateway, missingKey, modelPolicyOf } from "../server/bind-agent-package.ts";
-import { loadAgentPackages } from "../server/start-server.ts";
+import { type ChooseModelOverride, createKeel } from "../server/create-keel.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
 import { openStore } from "../store/open-store.ts";
-import { importAgentPackages } from "./serve-command.ts";
+import { importAgentPackages } from "./agent-packages.ts";
 
 /** Everything `keel eval` runs cases with: a scratch store, the agent bound to its model, a worker, judges' model. */
 export type EvalHarness = {
@@ -69,19 +66,12 @@ export async function openEvalHarness(options: {
     : new Map();
   const store = await openStore({});
   const recorders: RecordReplayModelProvider[] = [];
-  try {
-    const { agents, modelLabels, governed } = await loadAgentPackages({
-      store,
-      packages: [found.agentPackage],
-      env: options.env,
-    });
-    const definition = agents.current(options.agent)!;
-    const recordingsFile =
-      options.recordingsFile ?? (evals.recordings ? resolve(loaded.dir, evals.recordings) : undefined);
-    let provider = definition.provider;
-    let label = modelLabels.get(options.agent) ?? provider.model;
-    if (options.model) ({ provider, label } = options.model(provider));
-    const recordingExists = recordingsFile ? await exists(recordingsFile) : false;
+  const recordingsFile =
+    options.recordingsFile ?? (evals.recordings ? resolve(loaded.dir, evals.recordings) : undefined);
+  const recordingExists = recordingsFile ? await exists(recordingsFile) : false;
+  // The agent's model as chosen, then replaced (a hijacked model, a test double), then wrapped for recording.
+  const recordModel: ChooseModelOverride = async (_agent, chosen) => {
+    let { provider, label } = options.model ? options.model(chosen.provider) : chosen;
     if (recordingsFile && options.recording !== "off") {
       if (options.recording === "replay" && recordingExists) {
         const recorder = await createRecordReplayModelProvider({
@@ -103,18 +93,21 @@ export async function openEvalHarness(options: {
         label = `${label}, ${options.recording === "record" ? "recording" : "replaying or recording"} to ${recordingsFile}`;
       }
     }
-    const agent: AgentDefinition = { ...definition, provider };
-    const governor = await createAgentGovernor({ store, agents: governed, log: () => undefined });
-    const worker = createWorker({
+    return { provider, label };
+  };
+  try {
+    // Keel without its API or timers: the agent, its governor and policies, and a worker on the scratch store.
+    const keel = await createKeel({
       store,
-      agents: (name, version) => (name === agent.name && version === agent.version ? agent : undefined),
-      governor,
-      owner: "keel-eval",
-      concurrency: options.concurrency,
-      leaseTtlMs: 30_000,
+      agents: [found.agentPackage],
+      env: options.env,
       log: () => undefined,
+      api: false,
+      timers: false,
+      worker: { owner: "keel-eval", concurrency: options.concurrency, leaseTtlMs: 30_000 },
+      model: recordModel,
     });
-    worker.start();
+    const agent = keel.agents.current(options.agent)!;
     const judgeModel = await judgeModelOf({
       loaded,
       evals,
@@ -122,19 +115,23 @@ export async function openEvalHarness(options: {
       recording: options.recording,
       recordingsFile,
       recordingExists,
-      agentProvider: provider,
+      agentProvider: agent.provider,
       recorders,
     });
     return {
       loaded,
       evals,
-      target: agentEvalTarget({ store, agent, worker, model: label }),
+      target: agentEvalTarget({
+        store,
+        agent,
+        worker: keel.worker,
+        model: keel.modelLabels.get(options.agent) ?? agent.provider.model,
+      }),
       judgeModel,
       recorders,
       custom,
       async close() {
-        await worker.stop();
-        governor.close();
+        await keel.close();
         await Promise.all(recorders.map((recorder) => recorder.save()));
         await store.close();
       },

@@ -156,7 +156,7 @@ describe("the keel command without a server", () => {
       const io = captureIo();
       assert.equal(await main(["serve", "--port", "0", "--data-dir", dataDir, "--packages", missing], io), 1);
       assert.deepEqual(io.stderr, [
-        `keel: cannot load the agent packages module ${missing} (from --packages or KEEL_PACKAGES): no such file`,
+        `keel: cannot load the agent packages module ${missing} (keel.config.ts, --packages or KEEL_PACKAGES): no such file`,
       ]);
       assert.equal(existsSync(dataDir), false);
       const importer = join(dir, "packages.ts");

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/keel-error.ts";
 import { parseAllowedOrigins } from "../server/guard-browser-requests.ts";
+import { agentPackagesModule } from "./agent-packages.ts";
 import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { connectApiClient, DEFAULT_URL } from "./api-client.ts";
 import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
@@ -13,6 +14,7 @@ import { AUDIT_USAGE, auditCli } from "./audit-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
 import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
+import { initCommand } from "./init-command.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
 import { KEYS_USAGE, keysCli } from "./keys-command.ts";
 import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
@@ -26,7 +28,7 @@ import {
 import { reportCliError } from "./report-cli-error.ts";
 import { parseRunArguments, runCommand } from "./run-command.ts";
 import { runsListCommand, runsShowCommand } from "./runs-command.ts";
-import { DEFAULT_GRACE_MS, DEFAULT_PACKAGES_MODULE, serveCommand } from "./serve-command.ts";
+import { DEFAULT_GRACE_MS, serveCommand } from "./serve-command.ts";
 import { specValidateCommand } from "./spec-command.ts";
 import { TRACES_USAGE, tracesCommand } from "./trace-command.ts";
 import { workerCommand } from "./worker-command.ts";
@@ -34,10 +36,11 @@ import { workerCommand } from "./worker-command.ts";
 export const USAGE = `usage: keel <command> [options]
 
 commands:
-  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages examples/index.ts] [--allow-origin O…]
+  init <dir>                       create an agent project in a new (or empty) folder, named after it
+  serve [--host 127.0.0.1] [--port 7420] [--data-dir .keel] [--packages M] [--allow-origin O…]
         [--lease-ttl 15] [--grace-period 10]
                                    run the HTTP API and a worker (PGlite, or PostgreSQL with DATABASE_URL)
-  worker [--concurrency 16] [--packages examples/index.ts] [--lease-ttl 15] [--grace-period 10]
+  worker [--concurrency 16] [--packages M] [--lease-ttl 15] [--grace-period 10]
                                    interpret runs from the PostgreSQL in DATABASE_URL, without HTTP;
                                    --lease-ttl: seconds before a dead process's runs are resumed elsewhere;
                                    on SIGTERM/SIGINT both drain: runs finish their step for up to the
@@ -48,7 +51,7 @@ commands:
   runs show <run> [--json]
   cancel <run>                     cancel a run
   journal verify <run…>            recompute each run's hash chain
-  spec validate <agent.yaml…> [--packages examples/index.ts]
+  spec validate <agent.yaml…> [--packages M]
                                    check spec files (offline), with file:line:column errors, and that every
                                    tool a spec names is one its package provides
   kill <agent> | --tenant T | --all [--reason R]
@@ -69,6 +72,8 @@ ${AUDIT_USAGE}
 ${AGENTS_USAGE}
 ${KEYS_USAGE}
 
+the agents: the project's keel.config.ts in the working directory, or the module --packages M (or
+  KEEL_PACKAGES) names; in a Keel checkout, the bundled examples
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL}),
   --api-key-file F (default $KEEL_API_KEY, or the file in $KEEL_API_KEY_FILE)`;
 
@@ -120,13 +125,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     const client = connectApiClient(io, values);
     switch (command) {
+      case "init":
+        if (!rest[0] || rest.length > 1) throw usage("keel init <dir>");
+        return await initCommand({ io, dir: rest[0] });
       case "serve":
         return await serveCommand({
           io,
           host: values.host ?? io.env.KEEL_HOST ?? "127.0.0.1",
           port: parsePort(values.port ?? io.env.KEEL_PORT ?? "7420"),
           dataDir: values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel",
-          packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+          packagesModule: agentPackagesModule(values.packages, io.env),
           allowedOrigins: values["allow-origin"]
             ? parseAllowedOrigins(values["allow-origin"], "--allow-origin")
             : parseAllowedOrigins((io.env.KEEL_ALLOW_ORIGINS ?? "").split(","), "KEEL_ALLOW_ORIGINS"),
@@ -136,7 +144,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case "worker":
         return await workerCommand({
           io,
-          packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+          packagesModule: agentPackagesModule(values.packages, io.env),
           concurrency: parseWholeNumber(values.concurrency ?? "16", "--concurrency", 1, 1_000),
           ...leaseTtl(values["lease-ttl"]),
           graceMs: parseGracePeriod(values["grace-period"] ?? io.env.KEEL_GRACE_PERIOD),
@@ -198,13 +206,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case "kill-switches":
         return await killSwitchesCommand({ client, io, json: values.json ?? false });
       case "policy": {
-        const packagesModule = values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE;
+        const packagesModule = () => agentPackagesModule(values.packages, io.env);
         if (rest[0] === "validate")
-          return await policyValidateCommand({ io, packagesModule, agents: rest.slice(1) });
+          return await policyValidateCommand({ io, packagesModule: packagesModule(), agents: rest.slice(1) });
         if (rest[0] === "test" && rest.length > 1)
-          return await policyTestCommand({ io, packagesModule, files: rest.slice(1) });
+          return await policyTestCommand({ io, packagesModule: packagesModule(), files: rest.slice(1) });
         if (rest[0] === "schema" && rest[1])
-          return await policySchemaCommand({ io, packagesModule, agent: rest[1] });
+          return await policySchemaCommand({ io, packagesModule: packagesModule(), agent: rest[1] });
         if (rest[0] === "reload" && rest[1]) return await policyReloadCommand({ client, io, agent: rest[1] });
         if (rest[0] === "shadow-report" && rest[1])
           return await policyShadowReportCommand({ client, io, agent: rest[1], json: values.json ?? false });
@@ -217,7 +225,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           return await specValidateCommand({
             io,
             files: rest.slice(1),
-            packagesModule: values.packages ?? io.env.KEEL_PACKAGES ?? DEFAULT_PACKAGES_MODULE,
+            packagesModule: agentPackagesModule(values.packages, io.env),
           });
         throw usage("keel spec validate <agent.yaml…>");
       default:

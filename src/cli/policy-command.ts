@@ -10,9 +10,9 @@ import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { parsePolicyTests } from "../spec/policy-tests.ts";
 import { readTextFile } from "../spec/read-text-file.ts";
 import { SpecError } from "../spec/spec-error.ts";
+import { importAgentPackages } from "./agent-packages.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
-import { importAgentPackages } from "./serve-command.ts";
 
 /** Every agent version of a packages module as the governor sees it, without a database. */
 export async function loadGovernedAgents(packagesModule: string): Promise<GovernedAgent[]> {

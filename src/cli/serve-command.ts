@@ -1,44 +1,9 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { KeelError } from "../errors/keel-error.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
 import { startServer } from "../server/start-server.ts";
+import { importAgentPackages } from "./agent-packages.ts";
 import { checkPortFree, listenFailure } from "./check-port.ts";
 import type { CliIo } from "./cli-io.ts";
 import { openCliStore } from "./open-cli-store.ts";
-
-/** The module that lists the agent packages served by default: the bundled examples. */
-export const DEFAULT_PACKAGES_MODULE = new URL("../../examples/index.ts", import.meta.url).pathname;
-
-/**
- * Import a module exporting `agentPackages: AgentPackage[]`. A module that is not there, or that imports one that
- * is not, is one line naming the file (and what it could not find); an error inside the module keeps its stack.
- */
-export async function importAgentPackages(modulePath: string): Promise<AgentPackage[]> {
-  const file = resolve(modulePath);
-  let loaded: { agentPackages?: unknown };
-  try {
-    loaded = (await import(pathToFileURL(file).href)) as { agentPackages?: unknown };
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") throw error;
-    const why = !existsSync(file)
-      ? "no such file"
-      : code === "ERR_UNSUPPORTED_DIR_IMPORT"
-        ? "it is a directory; name the module in it (its index.ts)"
-        : (error as Error).message;
-    throw new KeelError(
-      "not_found",
-      `cannot load the agent packages module ${file} (from --packages or KEEL_PACKAGES): ${why}`,
-      { cause: error },
-    );
-  }
-  if (!Array.isArray(loaded.agentPackages)) {
-    throw new KeelError("invalid_request", `${modulePath} does not export an \`agentPackages\` array`);
-  }
-  return loaded.agentPackages as AgentPackage[];
-}
 
 /**
  * `keel serve`: open the store (PGlite under the data directory, or PostgreSQL when DATABASE_URL is set),
@@ -89,7 +54,8 @@ export async function serveCommand(options: {
     io.out(`  ${agent.name}@${agent.version}  tools: ${[...agent.tools.keys()].join(", ")}`);
     io.out(`    model: ${server.modelLabels.get(agent.name)}`);
   }
-  io.out(`try:   npx keel run support-triage "Where is my order 1042?"`);
+  const first = server.agents.list()[0];
+  if (first) io.out(`try:   npx keel run ${first.name} "<a request>" --url ${server.url}`);
   io.out("stop:  Ctrl-C");
   await stopSignal();
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;

@@ -9,7 +9,7 @@ import { agentPackages } from "../../test/support/gated-support-triage.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import { startRun } from "../runtime/start-run.ts";
-import { loadAgentPackages } from "../server/start-server.ts";
+import { loadAgentPackages } from "../server/create-keel.ts";
 import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 

@@ -2,8 +2,8 @@ import { resolve } from "node:path";
 import { inspectPackageTools } from "../runtime/agent-package.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
+import { importAgentPackages } from "./agent-packages.ts";
 import type { CliIo } from "./cli-io.ts";
-import { importAgentPackages } from "./serve-command.ts";
 
 /**
  * `keel spec validate <files…>`: load each spec as the server would and print every issue with its place. A spec

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { agentPackages } from "../../examples/index.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 import { startRun } from "../runtime/start-run.ts";
-import { loadAgentPackages } from "../server/start-server.ts";
+import { loadAgentPackages } from "../server/create-keel.ts";
 import { openStore } from "../store/open-store.ts";
 import { main } from "./main.ts";
 

@@ -1,3 +1,5 @@
+import { basename, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { SqlClient } from "../store/store.ts";
 import type { Tool } from "../tools/tool.ts";
 
@@ -23,4 +25,33 @@ const NO_DATABASE: SqlClient = {
  */
 export function inspectPackageTools(agentPackage: AgentPackage): Tool[] {
   return agentPackage.createTools({ sql: NO_DATABASE });
+}
+
+/**
+ * Define an agent package: its spec (a path, or a URL such as `new URL("./agent.yaml", import.meta.url)`), its
+ * tools (a list, or a function of the store's SQL client for tools that keep data), and optionally the setup of its
+ * own tables. Its name defaults to the name of the folder its spec is in.
+ */
+export function defineAgent(definition: {
+  name?: string;
+  spec: string | URL;
+  tools: readonly Tool[] | ((context: { sql: SqlClient }) => Tool[]);
+  setup?(sql: SqlClient): Promise<void>;
+}): AgentPackage {
+  const specFile = definition.spec instanceof URL ? fileURLToPath(definition.spec) : resolve(definition.spec);
+  const tools = definition.tools;
+  return {
+    name: definition.name ?? basename(dirname(specFile)),
+    specFile,
+    ...(definition.setup ? { setup: definition.setup } : {}),
+    createTools: typeof tools === "function" ? tools : () => [...tools],
+  };
+}
+
+/** What a project's `keel.config.ts` exports by default: the agents `keel serve`, `keel worker` and `keel eval` load. */
+export type KeelConfig = { agents: readonly AgentPackage[] };
+
+/** Type a project's `keel.config.ts` (`export default defineConfig({ agents: [...] })`). */
+export function defineConfig(config: KeelConfig): KeelConfig {
+  return config;
 }

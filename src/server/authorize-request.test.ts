@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
-import { importAgentPackages } from "../cli/serve-command.ts";
+import { importAgentPackages } from "../cli/agent-packages.ts";
 import { createApiKeyVerifier } from "../governance/api-key-verifier.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";

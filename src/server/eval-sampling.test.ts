@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { supportTriage } from "../../examples/support-triage/index.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import { openStore } from "../store/open-store.ts";
+import { loadAgentPackages } from "./create-keel.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
-import { loadAgentPackages } from "./start-server.ts";
 
 test("keel serve samples the agents whose spec sets evals.productionSampling, and only those", async () => {
   const store = await openStore({});

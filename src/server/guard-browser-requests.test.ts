@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
-import { importAgentPackages } from "../cli/serve-command.ts";
+import { importAgentPackages } from "../cli/agent-packages.ts";
 import { isKeelError } from "../errors/keel-error.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { openStore } from "../store/open-store.ts";

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
 import { testStores } from "../../test/support/test-database.ts";
-import { importAgentPackages } from "../cli/serve-command.ts";
+import { importAgentPackages } from "../cli/agent-packages.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { type LoopbackProvider, startLoopbackProvider } from "../models/loopback/loopback-provider-server.ts";
 import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";

@@ -11,8 +11,8 @@ import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { createApp } from "./create-app.ts";
+import { loadAgentPackages } from "./create-keel.ts";
 import { registerServedAgents } from "./register-agents.ts";
-import { loadAgentPackages } from "./start-server.ts";
 
 describe("the registry over HTTP and keel agents, with active agents required", () => {
   let store: Store;

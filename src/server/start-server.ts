@@ -1,33 +1,14 @@
 import { hostname } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import { createApprovalTimer } from "../approvals/expire-approvals.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
-import type { GovernedAgent } from "../governance/governed-agent.ts";
-import { recordAgentTenants } from "../governance/sql-agent-tenants.ts";
-import type { ModelGateway } from "../models/model-gateway.ts";
-import { createSqlRegistry } from "../registry/sql-registry.ts";
-import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
-import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
-import { createWorker, type StopOptions, type Worker } from "../runtime/worker.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import { SpecError } from "../spec/spec-error.ts";
+import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import type { AgentPackage } from "../runtime/agent-package.ts";
+import type { StopOptions, Worker } from "../runtime/worker.ts";
 import type { Store } from "../store/store.ts";
-import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
-import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
-import { bindAgentPackage, chooseModel, createEnvModelGateway } from "./bind-agent-package.ts";
-import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
-import { configureControlPlane } from "./control-plane-config.ts";
-import { createApp } from "./create-app.ts";
-import { startProductionSampling } from "./eval-sampling.ts";
+import { createKeel } from "./create-keel.ts";
 import type { BoundAddress } from "./guard-browser-requests.ts";
 import { type HttpTimeouts, resolveHttpTimeouts } from "./http-timeouts.ts";
-import { registerServedAgents } from "./register-agents.ts";
-import { createSecretScrubber } from "./scrub-secrets.ts";
-import { sealingFromEnv } from "./sealing-config.ts";
-import { startTracePipeline } from "./trace-pipeline.ts";
 
 export type ServerOptions = {
   store: Store;
@@ -63,202 +44,66 @@ export type RunningServer = {
   close(options?: StopOptions): Promise<void>;
 };
 
-/** Load and bind every agent package against a store: set up its tables, validate its spec, choose its model. */
-export async function loadAgentPackages(options: {
-  store: Store;
-  packages: readonly AgentPackage[];
-  env: Readonly<Record<string, string | undefined>>;
-  /** One gateway for every agent, so each target's circuit breaker sees all its traffic. */
-  gateway?: ModelGateway;
-}): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
-  const definitions = [];
-  const governed: GovernedAgent[] = [];
-  const modelLabels = new Map<string, string>();
-  for (const agentPackage of options.packages) {
-    let loaded: Awaited<ReturnType<typeof loadAgentSpec>>;
-    try {
-      const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
-      loaded = await loadAgentSpec(agentPackage.specFile, { providedTools });
-    } catch (error) {
-      if (error instanceof SpecError) {
-        throw new KeelError("invalid_spec", error.message, {
-          issues: error.issues.map((issue) => ({ ...issue })),
-        });
-      }
-      throw error;
-    }
-    await agentPackage.setup?.(options.store.sql);
-    const choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
-    const definition = bindAgentPackage({
-      agentPackage,
-      loaded,
-      sql: options.store.sql,
-      provider: choice.provider,
-    });
-    definitions.push(definition);
-    governed.push(governedAgentOf(loaded, definition));
-    modelLabels.set(loaded.spec.name, choice.label);
-  }
-  return { agents: createAgentCatalog(definitions), modelLabels, governed };
-}
-
 /**
- * The `keel serve` composition: agents, an in-process worker and the HTTP API on one store. Authentication is
- * decided first (control-plane-config.ts): without API keys it refuses any address but loopback. When a step
- * fails (a port in use, a bad setting), everything started before it is stopped before the error is thrown, so
- * no timer goes on polling a store the caller is about to close.
+ * The `keel serve` composition: Keel assembled by `createKeel` (agents, an in-process worker, the HTTP API on one
+ * store), listening on a port. Authentication is decided first (control-plane-config.ts): without API keys it
+ * refuses any address but loopback. When a step fails (a port in use, a bad setting), everything started before it
+ * is stopped before the error is thrown.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const started: (() => unknown)[] = [];
-  try {
-    return await composeServer(options, started);
-  } catch (error) {
-    for (const stop of started.reverse()) await stopQuietly(stop);
-    throw error;
-  }
-}
-
-/** Stop one part of a start that failed; the error that stopped the start is the one reported. */
-async function stopQuietly(stop: () => unknown): Promise<void> {
-  try {
-    await stop();
-  } catch {
-    // Already failing: a second error would hide the first.
-  }
-}
-
-/** Each part that runs on its own (timers, the worker, the listener) registers how to stop it in `started`. */
-async function composeServer(options: ServerOptions, started: (() => unknown)[]): Promise<RunningServer> {
-  const write = options.log ?? ((message: string) => console.error(message));
-  // Every log line passes the scrubber: no API key, bearer credential or configured secret is ever written.
-  const scrub = createSecretScrubber(secretValues(options.env));
-  const log = (message: string) => write(scrub(message));
-  const controlPlane = await configureControlPlane({
-    store: options.store,
-    env: options.env,
-    host: options.host,
-    log,
-  });
-  const gateway = createEnvModelGateway({ env: options.env });
-  const ledger = createSqlBudgetLedger(options.store.sql);
-  const chatCompletions = chatCompletionsFromEnv({ env: options.env, gateway, ledger, log });
-  started.push(() => chatCompletions.close());
-  const { agents, modelLabels, governed } = await loadAgentPackages({ ...options, gateway });
-  const governor = await createAgentGovernor({ store: options.store, agents: governed, log });
-  started.push(() => governor.close());
-  const registry = createSqlRegistry(options.store.sql);
-  await registerServedAgents(registry, agents, governed);
-  const agentTenants = await recordAgentTenants(
-    options.store.sql,
-    agents.list().map((agent) => ({ name: agent.name, tenant: agent.tenant ?? "default" })),
-  );
-  await registry.sweepOrphans();
-  const sealing = await sealingFromEnv({
-    sql: options.store.sql,
-    env: options.env,
-    keyFile: options.secretKeyFile,
-    log,
-  });
-  const worker = createWorker({
-    store: options.store,
-    agents: agents.lookup,
-    governor,
-    ...(sealing ? { sealing } : {}),
-    owner: `${hostname()}:${process.pid}:serve`,
-    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
-    log,
-  });
-  // Before listening: a bad KEEL_AUDIT_* setting stops the start rather than leaving a server without checkpoints.
-  const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
-  started.push(() => telemetry.close());
   const { serverOptions, bodyReadTimeoutMs } = resolveHttpTimeouts(options.timeouts);
   let bound: BoundAddress | null = null;
-  const app = createApp({
-    registry,
-    requireActiveAgents: options.env.KEEL_REQUIRE_ACTIVE_AGENTS === "true",
+  const keel = await createKeel({
     store: options.store,
-    agents,
-    worker,
-    ...(sealing ? { sealing } : {}),
-    telemetry,
-    chatCompletions: chatCompletions.app,
-    ...(controlPlane.auth ? { auth: controlPlane.auth } : {}),
-    keys: controlPlane.keys,
-    agentTenants,
-    governor,
-    reloadPolicies: (name) => reloadAgentPolicies({ governor, agents, packages: options.packages, name }),
-    log,
-    address: () => bound,
-    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
-    bodyReadTimeoutMs,
+    agents: options.packages,
+    env: options.env,
+    ...(options.log ? { log: options.log } : {}),
+    api: {
+      host: options.host,
+      address: () => bound,
+      ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+      bodyReadTimeoutMs,
+    },
+    worker: {
+      owner: `${hostname()}:${process.pid}:serve`,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+    },
+    ...(options.secretKeyFile ? { secretKeyFile: options.secretKeyFile } : {}),
   });
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const created = serve(
-      { fetch: app.fetch, hostname: options.host, port: options.port, serverOptions },
-      () => resolve(created),
-    );
-    created.once("error", reject);
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const created = serve(
+        { fetch: keel.fetch, hostname: options.host, port: options.port, serverOptions },
+        () => resolve(created),
+      );
+      created.once("error", reject);
+    });
+  } catch (error) {
+    await keel.close().catch(() => undefined);
+    throw error;
+  }
   const listening = server.address();
   bound = {
     host: options.host,
     port: typeof listening === "object" && listening ? listening.port : options.port,
   };
-  started.push(() => new Promise((resolve) => server.close(resolve)));
-  worker.start();
-  started.push(() => worker.stop());
-  const approvalTimer = createApprovalTimer({ store: options.store, log });
-  approvalTimer.start();
-  started.push(() => approvalTimer.stop());
-  const auditCheckpoints = await startAuditCheckpointsFromEnv({
-    sql: options.store.sql,
-    env: options.env,
-    log,
-  });
-  started.push(() => auditCheckpoints.stop());
-  // Orphans are looked for at start and hourly: an owner removed through the API pauses the agent at once.
-  const orphanSweep = setInterval(() => {
-    registry
-      .sweepOrphans()
-      .catch((error: unknown) => log(`registry: sweeping orphans failed: ${String(error)}`));
-  }, 3_600_000);
-  orphanSweep.unref();
-  started.push(() => clearInterval(orphanSweep));
-  const sampling = await startProductionSampling({
-    store: options.store,
-    packages: options.packages,
-    agents,
-    log,
-  });
   return {
     url: `http://${options.host}:${bound.port}`,
-    app,
-    authenticated: controlPlane.auth !== null,
-    agents,
-    modelLabels,
-    worker,
-    governor,
+    app: keel.app!,
+    authenticated: keel.authenticated,
+    agents: keel.agents,
+    modelLabels: keel.modelLabels,
+    worker: keel.worker,
+    governor: keel.governor,
     async close(closeOptions = {}) {
-      clearInterval(orphanSweep);
-      await approvalTimer.stop();
       // The API keeps answering while runs drain (/readyz says it is shutting down), so clients can follow them.
-      await worker.stop(closeOptions);
+      await keel.drain(closeOptions);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ("closeAllConnections" in server) server.closeAllConnections();
       });
-      await auditCheckpoints.stop();
-      await sampling?.stop();
-      await telemetry.close();
-      await chatCompletions.close();
-      governor.close();
+      await keel.close(closeOptions);
     },
   };
-}
-
-/** Values of the environment that are secrets (names ending in KEY, TOKEN, SECRET or PASSWORD, and DATABASE_URL). */
-function secretValues(env: Readonly<Record<string, string | undefined>>): string[] {
-  return Object.entries(env)
-    .filter(([name]) => /(KEY|TOKEN|SECRET|PASSWORD)$/.test(name) || name === "DATABASE_URL")
-    .map(([, value]) => value ?? "");
 }

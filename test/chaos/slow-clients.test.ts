@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { importAgentPackages } from "../../src/cli/serve-command.ts";
+import { importAgentPackages } from "../../src/cli/agent-packages.ts";
 import { type RunningServer, startServer } from "../../src/server/start-server.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";

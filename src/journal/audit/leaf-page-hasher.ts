@@ -14,6 +14,9 @@ type Pending = { resolve: (result: LeafPageResult) => void; reject: (error: Erro
  * A hasher with `threads` worker threads (0 hashes inline on the caller's thread). Pages go to the worker with
  * the fewest pages queued, so two cores hash two pages at once while the caller reads the next.
  */
+/** `.ts` when running from the sources, `.js` in the built package: the worker file sits beside this module. */
+const MODULE_EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
 export function createLeafPageHasher(options: { threads: number }): LeafPageHasher {
   if (!Number.isInteger(options.threads) || options.threads < 0) {
     throw new KeelError("invalid_request", "threads must be a non-negative integer");
@@ -24,7 +27,7 @@ export function createLeafPageHasher(options: { threads: number }): LeafPageHash
   const pending = new Map<number, Pending>();
   let nextId = 0;
   const workers = Array.from({ length: options.threads }, () => {
-    const worker = new Worker(new URL("./leaf-page-worker.ts", import.meta.url));
+    const worker = new Worker(new URL(`./leaf-page-worker${MODULE_EXTENSION}`, import.meta.url));
     const entry = { worker, queued: 0 };
     worker.on("message", (message: { id: number; result?: LeafPageResult; error?: string }) => {
       entry.queued -= 1;

@@ -1,0 +1,300 @@
+import { hostname } from "node:os";
+import type { Hono } from "hono";
+import { createApprovalTimer } from "../approvals/expire-approvals.ts";
+import { KeelError } from "../errors/keel-error.ts";
+import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
+import type { KeelGovernor } from "../governance/create-governor.ts";
+import type { GovernedAgent } from "../governance/governed-agent.ts";
+import { recordAgentTenants } from "../governance/sql-agent-tenants.ts";
+import type { ModelGateway } from "../models/model-gateway.ts";
+import { createSqlRegistry } from "../registry/sql-registry.ts";
+import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
+import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
+import { createWorker, type StopOptions, type Worker } from "../runtime/worker.ts";
+import { loadAgentSpec } from "../spec/load-agent-spec.ts";
+import { SpecError } from "../spec/spec-error.ts";
+import type { Store } from "../store/store.ts";
+import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
+import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
+import {
+  bindAgentPackage,
+  chooseModel,
+  createEnvModelGateway,
+  type ModelChoice,
+} from "./bind-agent-package.ts";
+import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
+import { configureControlPlane } from "./control-plane-config.ts";
+import { createApp } from "./create-app.ts";
+import { startProductionSampling } from "./eval-sampling.ts";
+import type { BoundAddress } from "./guard-browser-requests.ts";
+import { registerServedAgents } from "./register-agents.ts";
+import { createSecretScrubber } from "./scrub-secrets.ts";
+import { sealingFromEnv } from "./sealing-config.ts";
+import { startTracePipeline } from "./trace-pipeline.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Replace the model an agent was given (a recording in evals, a test double); runs once per agent at load. */
+export type ChooseModelOverride = (agent: string, chosen: ModelChoice) => ModelChoice | Promise<ModelChoice>;
+
+export type CreateKeelOptions = {
+  /** Where runs and their journals live: `openStore()` (PGlite) or `openStore({ databaseUrl })` (PostgreSQL). */
+  store: Store;
+  /** The agents to run, as `defineAgent` returns them. */
+  agents: readonly AgentPackage[];
+  /** Keel's settings (model keys, KEEL_*); default: the process's environment. */
+  env?: Env;
+  /** Where Keel's log lines go, secrets scrubbed; default: standard error. */
+  log?: (message: string) => void;
+  /**
+   * The HTTP API (default on): `host` is the address the application listens on, checked like `keel serve`'s
+   * (without API keys only loopback is allowed); `address` tells the browser guard the bound port once known.
+   * False for a process that only interprets runs (`keel worker`, `keel eval`).
+   */
+  api?:
+    | false
+    | {
+        host?: string;
+        address?: () => BoundAddress | null;
+        /** Web origins besides the application's own that may send state-changing requests. */
+        allowedOrigins?: readonly string[];
+        bodyReadTimeoutMs?: number;
+      };
+  /** The in-process worker that interprets runs: its concurrency, lease and name. */
+  worker?: { concurrency?: number; leaseTtlMs?: number; owner?: string };
+  /** The approvals' SLA timer and audit checkpoints (default on; `keel eval`'s scratch store has no use for them). */
+  timers?: boolean;
+  /** Where the embedded store keeps the key that seals masked tool-call arguments (when KEEL_SECRET_KEY is unset). */
+  secretKeyFile?: string;
+  /** Replace an agent's model after Keel chose it. */
+  model?: ChooseModelOverride;
+};
+
+/** Keel assembled: agents bound to their models, the governor, a running worker and (unless off) the HTTP API. */
+export type Keel = {
+  /** The HTTP API as a standard fetch handler (Request → Response), to mount under any web framework. */
+  fetch(request: Request): Promise<Response>;
+  /** The HTTP API itself (null with `api: false`). */
+  app: Hono | null;
+  /** False in development mode (no API keys: every request is the local developer). */
+  authenticated: boolean;
+  agents: AgentCatalog;
+  /** Per agent, which model it uses, said plainly. */
+  modelLabels: ReadonlyMap<string, string>;
+  worker: Worker;
+  governor: KeelGovernor;
+  /** Stop claiming runs and let those in flight finish their step (up to `graceMs`); the API keeps answering. */
+  drain(options?: StopOptions): Promise<void>;
+  /** Drain (if not done), then stop every timer and release what Keel holds. The store stays open: it is yours. */
+  close(options?: StopOptions): Promise<void>;
+};
+
+/** Load and bind every agent package against a store: set up its tables, validate its spec, choose its model. */
+export async function loadAgentPackages(options: {
+  store: Store;
+  packages: readonly AgentPackage[];
+  env: Env;
+  /** One gateway for every agent, so each target's circuit breaker sees all its traffic. */
+  gateway?: ModelGateway;
+  model?: ChooseModelOverride;
+}): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
+  const definitions = [];
+  const governed: GovernedAgent[] = [];
+  const modelLabels = new Map<string, string>();
+  for (const agentPackage of options.packages) {
+    let loaded: Awaited<ReturnType<typeof loadAgentSpec>>;
+    try {
+      const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
+      loaded = await loadAgentSpec(agentPackage.specFile, { providedTools });
+    } catch (error) {
+      if (error instanceof SpecError) {
+        throw new KeelError("invalid_spec", error.message, {
+          issues: error.issues.map((issue) => ({ ...issue })),
+        });
+      }
+      throw error;
+    }
+    await agentPackage.setup?.(options.store.sql);
+    let choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
+    if (options.model) choice = await options.model(loaded.spec.name, choice);
+    const definition = bindAgentPackage({
+      agentPackage,
+      loaded,
+      sql: options.store.sql,
+      provider: choice.provider,
+    });
+    definitions.push(definition);
+    governed.push(governedAgentOf(loaded, definition));
+    modelLabels.set(loaded.spec.name, choice.label);
+  }
+  return { agents: createAgentCatalog(definitions), modelLabels, governed };
+}
+
+/**
+ * Assemble Keel: the one place that puts together the store, the model gateway, the budget ledger, the governor,
+ * the agents, the worker and the HTTP API. `keel serve`, `keel worker`, `keel eval` and applications that embed Keel
+ * all build on it. When a step fails, everything started before it is stopped before the error is thrown, so no
+ * timer goes on polling a store the caller is about to close.
+ */
+export async function createKeel(options: CreateKeelOptions): Promise<Keel> {
+  const started: (() => unknown)[] = [];
+  try {
+    return await assemble(options, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await stopQuietly(stop);
+    throw error;
+  }
+}
+
+/** Stop one part of a start that failed; the error that stopped the start is the one reported. */
+async function stopQuietly(stop: () => unknown): Promise<void> {
+  try {
+    await stop();
+  } catch {
+    // Already failing: a second error would hide the first.
+  }
+}
+
+/** Each part that runs on its own (timers, the worker) registers how to stop it in `started`. */
+async function assemble(options: CreateKeelOptions, started: (() => unknown)[]): Promise<Keel> {
+  const env = options.env ?? process.env;
+  const { store } = options;
+  const write = options.log ?? ((message: string) => console.error(message));
+  // Every log line passes the scrubber: no API key, bearer credential or configured secret is ever written.
+  const scrub = createSecretScrubber(secretValues(env));
+  const log = (message: string) => write(scrub(message));
+  const api = options.api === false ? null : (options.api ?? {});
+  const host = api?.host ?? "127.0.0.1";
+  const controlPlane = api ? await configureControlPlane({ store, env, host, log }) : null;
+  const gateway = createEnvModelGateway({ env });
+  const ledger = createSqlBudgetLedger(store.sql);
+  const chatCompletions = api ? chatCompletionsFromEnv({ env, gateway, ledger, log }) : null;
+  if (chatCompletions) started.push(() => chatCompletions.close());
+  const { agents, modelLabels, governed } = await loadAgentPackages({
+    store,
+    packages: options.agents,
+    env,
+    gateway,
+    ...(options.model ? { model: options.model } : {}),
+  });
+  const governor = await createAgentGovernor({ store, agents: governed, log });
+  started.push(() => governor.close());
+  const sealing = await sealingFromEnv({ sql: store.sql, env, keyFile: options.secretKeyFile, log });
+  const worker = createWorker({
+    store,
+    agents: agents.lookup,
+    governor,
+    ...(sealing ? { sealing } : {}),
+    owner: options.worker?.owner ?? `${hostname()}:${process.pid}:keel`,
+    ...(options.worker?.concurrency === undefined ? {} : { concurrency: options.worker.concurrency }),
+    ...(options.worker?.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.worker.leaseTtlMs }),
+    log,
+  });
+  let app: Hono | null = null;
+  let authenticated = false;
+  // What only a process serving the API does: the registry, tenants, traces, production sampling.
+  const serving: (() => Promise<unknown>)[] = [];
+  if (api && controlPlane && chatCompletions) {
+    const registry = createSqlRegistry(store.sql);
+    await registerServedAgents(registry, agents, governed);
+    const agentTenants = await recordAgentTenants(
+      store.sql,
+      agents.list().map((agent) => ({ name: agent.name, tenant: agent.tenant ?? "default" })),
+    );
+    await registry.sweepOrphans();
+    // Before serving: a bad KEEL_AUDIT_* or telemetry setting stops the start rather than half-starting.
+    const telemetry = startTracePipeline({ store, env, agents, gateway, log });
+    started.push(() => telemetry.close());
+    serving.push(() => telemetry.close());
+    app = createApp({
+      registry,
+      requireActiveAgents: env.KEEL_REQUIRE_ACTIVE_AGENTS === "true",
+      store,
+      agents,
+      worker,
+      ...(sealing ? { sealing } : {}),
+      telemetry,
+      chatCompletions: chatCompletions.app,
+      ...(controlPlane.auth ? { auth: controlPlane.auth } : {}),
+      keys: controlPlane.keys,
+      agentTenants,
+      governor,
+      reloadPolicies: (name) => reloadAgentPolicies({ governor, agents, packages: options.agents, name }),
+      log,
+      address: api.address ?? (() => null),
+      ...(api.allowedOrigins ? { allowedOrigins: api.allowedOrigins } : {}),
+      ...(api.bodyReadTimeoutMs === undefined ? {} : { bodyReadTimeoutMs: api.bodyReadTimeoutMs }),
+    });
+    authenticated = controlPlane.auth !== null;
+    // Orphans are looked for at start and hourly: an owner removed through the API pauses the agent at once.
+    const orphanSweep = setInterval(() => {
+      registry
+        .sweepOrphans()
+        .catch((error: unknown) => log(`registry: sweeping orphans failed: ${String(error)}`));
+    }, 3_600_000);
+    orphanSweep.unref();
+    started.push(() => clearInterval(orphanSweep));
+    serving.push(async () => clearInterval(orphanSweep));
+    const sampling = await startProductionSampling({ store, packages: options.agents, agents, log });
+    if (sampling) {
+      started.push(() => sampling.stop());
+      serving.push(() => sampling.stop());
+    }
+  }
+  worker.start();
+  started.push(() => worker.stop());
+  const timers: (() => Promise<unknown>)[] = [];
+  if (options.timers !== false) {
+    // Any number of processes may run the SLA timer: each expiry is journaled under the run's lease.
+    const approvalTimer = createApprovalTimer({ store, log });
+    approvalTimer.start();
+    started.push(() => approvalTimer.stop());
+    timers.push(() => approvalTimer.stop());
+    const auditCheckpoints = await startAuditCheckpointsFromEnv({ sql: store.sql, env, log });
+    started.push(() => auditCheckpoints.stop());
+    serving.unshift(() => auditCheckpoints.stop());
+  }
+  let drained: Promise<void> | null = null;
+  const drain = (stopOptions: StopOptions = {}) => {
+    drained ??= (async () => {
+      for (const stop of timers) await stop();
+      await worker.stop(stopOptions);
+    })();
+    return drained;
+  };
+  const withoutApi = app === null;
+  return {
+    fetch: async (request) =>
+      withoutApi
+        ? Response.json(
+            {
+              error: {
+                code: "not_found",
+                message: "this Keel was created without its HTTP API (api: false)",
+              },
+            },
+            { status: 404 },
+          )
+        : await app!.fetch(request),
+    app,
+    authenticated,
+    agents,
+    modelLabels,
+    worker,
+    governor,
+    drain,
+    async close(stopOptions = {}) {
+      await drain(stopOptions);
+      for (const stop of serving) await stop();
+      await chatCompletions?.close();
+      governor.close();
+    },
+  };
+}
+
+/** Values of the environment that are secrets (names ending in KEY, TOKEN, SECRET or PASSWORD, and DATABASE_URL). */
+function secretValues(env: Env): string[] {
+  return Object.entries(env)
+    .filter(([name]) => /(KEY|TOKEN|SECRET|PASSWORD)$/.test(name) || name === "DATABASE_URL")
+    .map(([, value]) => value ?? "");
+}
