@@ -21,6 +21,7 @@ import {
 import {
   AgentView,
   ApprovalDetailView,
+  ApprovalMetricsView,
   ApprovalView,
   AttestationView,
   CheckpointView,
@@ -517,7 +518,7 @@ export const API_ROUTES = defineRoutes({
     path: "/v1/approvals/metrics",
     roles: READ,
     query: z.strictObject({ format: format.optional() }),
-    response: Report,
+    response: ApprovalMetricsView,
     summary: "queue metrics",
     description:
       "queue depth and overdue per team; per agent and tool counts, approval rate, time to decision, draft edit rate (`?format=prometheus` for the text format)",

@@ -174,9 +174,13 @@ export const ApprovalView = z.object({
 export const ApprovalDetailView = ApprovalView.extend({
   policies: z.array(z.string()),
   context: z.looseObject({
-    input: z.string().optional(),
-    steps: z.array(z.string()).optional(),
-    lastModelText: z.string().nullish(),
+    agent: z.string(),
+    agentVersion: z.string(),
+    input: z.string(),
+    step: z.number().int(),
+    principal: z.looseObject({ subject: z.string(), tenant: z.string() }),
+    dataClasses: z.array(z.string()),
+    recent: z.array(z.string()),
   }),
   decisions: z.array(
     z.looseObject({
@@ -192,6 +196,32 @@ export const ApprovalDetailView = ApprovalView.extend({
 export const DecidedApprovalView = ApprovalDetailView.extend({
   resumed: z.boolean(),
   events: z.array(z.object({ seq: z.number().int(), type: z.string() })),
+});
+
+const count = z.number().int();
+const rate = z.number().nullable();
+export const ApprovalMetricsView = z.object({
+  queueDepth: z.array(z.object({ routeTo: z.string(), pending: count, overdue: count })),
+  byAgentTool: z.array(
+    z.object({
+      agent: z.string(),
+      tool: z.string().nullable(),
+      pending: count,
+      overdue: count,
+      approved: count,
+      rejected: count,
+      expired: count,
+      resolved: count,
+      withdrawn: count,
+      approvalRate: rate,
+      meanDecisionSeconds: rate,
+      decisionSecondsP50: rate,
+      decisionSecondsP95: rate,
+      drafts: count,
+      draftEditRate: rate,
+    }),
+  ),
+  totals: z.object({ pending: count, overdue: count, decided: count, approvalRate: rate }),
 });
 
 export const RegistryEntryView = z.looseObject({
