@@ -24,7 +24,7 @@ describe("the typed HTTP client", () => {
       port: 0,
       log: () => undefined,
     });
-    client = createKeelClient({ baseUrl: `${server.url}/` });
+    client = createKeelClient({ baseUrl: `${server.url}/`, checkAnswers: true });
   });
   after(async () => {
     await server.close();
@@ -60,6 +60,68 @@ describe("the typed HTTP client", () => {
       client.pathOf("runEvents", { params: { id: "run 1" }, query: { after: "3" } }),
       "/v1/runs/run%201/events?after=3",
     );
+  });
+
+  test("gets answers shaped as the routes declare them from every reading route", async () => {
+    const created = await client.call("createRun", {
+      params: { name: "default-helper" },
+      body: { input: "please send a note" },
+    });
+    let run = await client.call("getRun", { params: { id: created.id } });
+    for (let i = 0; i < 200 && run.status !== "suspended"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      run = await client.call("getRun", { params: { id: created.id } });
+    }
+    assert.equal(run.status, "suspended");
+    assert.ok(run.explanation);
+    const name = "default-helper";
+    const id = created.id;
+    const { approvals } = await client.call("listApprovals");
+    const approval = approvals.find((entry) => entry.runId === id);
+    assert.ok(approval);
+    const detail = await client.call("getApproval", { params: { id: approval.id } });
+    assert.equal(detail.context.principal.tenant, "default");
+    await client.call("rateRun", { params: { id }, body: { rating: "up", comment: "good" } });
+    const answered = await Promise.all([
+      client.call("health"),
+      client.call("readiness"),
+      client.call("listAgents"),
+      client.call("getAgent", { params: { name } }),
+      client.call("listKillSwitches"),
+      client.call("agentPolicies", { params: { name } }),
+      client.call("shadowReport", { params: { name } }),
+      client.call("approvalMetrics"),
+      client.call("registry"),
+      client.call("registryAgent", { params: { agent: name } }),
+      client.call("registryMetrics"),
+      client.call("agentCard", { params: { agent: name } }),
+      client.call("runTrace", { params: { id } }),
+      client.call("searchTraces", { query: { agent: name } }),
+      client.call("costs", { query: { by: "agent,model" } }),
+      client.call("topRuns"),
+      client.call("percentiles"),
+      client.call("rates"),
+      client.call("runScores", { params: { id } }),
+      client.call("runEvalCase", { params: { id } }),
+      client.call("agentScores", { params: { name }, query: { type: "feedback" } }),
+      client.call("openApi"),
+    ]);
+    assert.equal(answered.length, 22);
+    const decided = await client.call("decideApproval", {
+      params: { id: approval.id },
+      body: {
+        decision: "approve",
+        ...(approval.argumentsHash ? { argumentsHash: approval.argumentsHash } : {}),
+      },
+      headers: { "x-keel-subject": "reviewer", "x-keel-roles": "approver:default-helper" },
+    });
+    assert.equal(decided.status, "approved");
+    const killed = await client.call("killAgent", { params: { name }, body: { reason: "testing" } });
+    assert.equal(killed.killed.scope, "agent");
+    assert.deepEqual((await client.call("resumeAgent", { params: { name } })).resumed, {
+      scope: "agent",
+      target: name,
+    });
   });
 
   test("reads a text answer as text", async () => {

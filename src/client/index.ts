@@ -66,6 +66,11 @@ export type KeelClientOptions = {
   unreachableHint?: string;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
+  /**
+   * Check every successful answer against its route's declared schema and reject one that does not match (an
+   * `internal` KeelError naming the fields); for tests that hold the declarations to the server's answers.
+   */
+  checkAnswers?: boolean;
 };
 
 /**
@@ -140,6 +145,20 @@ export function createKeelClient(options: KeelClientOptions): KeelClient {
         }
       }
       if (!response.ok) throw errorFromBody(response.status, parsed);
+      if (options.checkAnswers) {
+        const checked = route.response.safeParse(parsed);
+        if (!checked.success) {
+          const issues = checked.error.issues.map((issue) => ({
+            path: issue.path.join(".") || "(answer)",
+            message: issue.message,
+          }));
+          throw new KeelError(
+            "internal",
+            `the answer to ${name} does not match its declaration: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
+            { issues },
+          );
+        }
+      }
       return parsed as Answer<typeof name>;
     },
   };
