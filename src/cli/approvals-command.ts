@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { Answer, CallInput } from "../client/index.ts";
+import type { CallInput } from "../client/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { EvalCase } from "../evals/eval-case.ts";
 import { appendCase } from "../evals/import-cases.ts";
@@ -39,9 +39,6 @@ const OPTIONS = {
   roles: { type: "string" },
   dataset: { type: "string" },
 } as const;
-
-/** A queue entry as the API returns it. */
-type Approval = Answer<"listApprovals">["approvals"][number];
 
 /** `keel approvals …`: it parses its own flags. */
 export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<number> {
