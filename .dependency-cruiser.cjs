@@ -16,6 +16,8 @@ const allowed = {
   guards: [],
   runtime: ["spec", "journal", "store", "models", "tools", "governance", "approvals", "guards", "errors"],
   evals: ["runtime", "models", "governance", "store", "journal", "spec", "tools", "errors"],
+  api: ["governance", "journal", "registry", "errors"],
+  client: ["api", "errors"],
 };
 
 const modules = Object.keys(allowed);

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { KeelError } from "../errors/keel-error.ts";
+import type { Answer } from "../client/index.ts";
 import { type ApiClient, connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
@@ -31,19 +31,8 @@ const OPTIONS = {
   as: { type: "string" },
 } as const;
 
-type Served = { name: string; version: string; model: { provider: string; id: string; offline: boolean } };
-type Entry = {
-  agent: string;
-  version: string;
-  status: string;
-  riskTier: number;
-  owner: { team: string | null; person: string | null };
-  flags: string[];
-  reviewDueAt: string | null;
-  blockers: string[];
-  description: string;
-  scope: { tools: { name: string; dataClasses: string[] }[] };
-};
+type Served = Answer<"listAgents">["agents"][number];
+type Entry = Answer<"registry">["agents"][number];
 
 /** `keel agents …`: it parses its own flags. */
 export async function agentsCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -62,18 +51,12 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       if (!subject) throw usageError("say who makes the change: --as <you> (or KEEL_SUBJECT)", AGENTS_USAGE);
       return { "x-keel-subject": subject };
     };
-    const path = (agent: string) => `/v1/registry/${encodeURIComponent(agent)}`;
     switch (sub) {
       case "list":
         return await list(client, io, values.json ?? false);
       case "show": {
         if (!name) throw usageError("keel agents show <agent>", AGENTS_USAGE);
-        const shown = await client.request<{
-          latest: Entry;
-          versions: Entry[];
-          attestations: unknown[];
-          history: unknown[];
-        }>("GET", path(name));
+        const shown = await client.call("registryAgent", { params: { agent: name } });
         if (values.json) io.out(JSON.stringify(shown, null, 2));
         else {
           for (const entry of shown.versions) io.out(describe(entry));
@@ -83,12 +66,11 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       }
       case "card": {
         if (!name) throw usageError("keel agents card <agent>", AGENTS_USAGE);
-        const query = values.version ? `?version=${encodeURIComponent(values.version)}` : "";
-        const response = await client.fetch(`${path(name)}/card${query}`);
-        const text = await response.text();
-        if (!response.ok)
-          throw new KeelError(response.status === 404 ? "not_found" : "internal", errorMessage(text));
-        io.out(text.trimEnd());
+        const card = await client.call("agentCard", {
+          params: { agent: name },
+          query: values.version ? { version: values.version } : {},
+        });
+        io.out(card.trimEnd());
         return 0;
       }
       case "attest": {
@@ -101,12 +83,11 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
           ...(values["monthly-usd"] === undefined ? {} : { monthlyUsd: Number(values["monthly-usd"]) }),
           ...(values.approved ? { approved: true } : {}),
         };
-        await client.request(
-          "POST",
-          `${path(name)}/versions/${encodeURIComponent(version)}/attestations`,
-          { gate, evidence: values.evidence, details },
-          as(),
-        );
+        await client.call("attest", {
+          params: { agent: name, version },
+          body: { gate, evidence: values.evidence, details },
+          headers: as(),
+        });
         io.out(`attested ${gate} for ${name}@${version}`);
         return 0;
       }
@@ -114,12 +95,11 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
         const [version, status] = rest;
         if (!name || !version || !status)
           throw usageError("keel agents status <agent> <version> <status>", AGENTS_USAGE);
-        const entry = await client.request<Entry>(
-          "POST",
-          `${path(name)}/versions/${encodeURIComponent(version)}/status`,
-          { status, ...(values.reason ? { reason: values.reason } : {}) },
-          as(),
-        );
+        const entry = await client.call("setStatus", {
+          params: { agent: name, version },
+          body: { status, ...(values.reason ? { reason: values.reason } : {}) },
+          headers: as(),
+        });
         io.out(`${entry.agent}@${entry.version} is ${entry.status}`);
         return 0;
       }
@@ -127,12 +107,11 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
         const [version] = rest;
         if (!name || !version || !values.evidence)
           throw usageError("keel agents review <agent> <version> --evidence URL", AGENTS_USAGE);
-        const entry = await client.request<Entry>(
-          "POST",
-          `${path(name)}/versions/${encodeURIComponent(version)}/reviews`,
-          { evidence: values.evidence },
-          as(),
-        );
+        const entry = await client.call("recordReview", {
+          params: { agent: name, version },
+          body: { evidence: values.evidence },
+          headers: as(),
+        });
         io.out(
           `review of ${entry.agent}@${entry.version} recorded; next due ${entry.reviewDueAt?.slice(0, 10) ?? "—"}`,
         );
@@ -141,7 +120,11 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       case "incident": {
         if (!name || !values.description)
           throw usageError("keel agents incident <agent> --description TEXT", AGENTS_USAGE);
-        await client.request("POST", `${path(name)}/incidents`, { description: values.description }, as());
+        await client.call("reportIncident", {
+          params: { agent: name },
+          body: { description: values.description },
+          headers: as(),
+        });
         io.out(`incident recorded for ${name}; an ad-hoc review is now due`);
         return 0;
       }
@@ -157,10 +140,8 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
 }
 
 async function list(client: ApiClient, io: CliIo, json: boolean): Promise<number> {
-  const { agents } = await client.request<{ agents: Served[] }>("GET", "/v1/agents");
-  const registry = await client
-    .request<{ agents: Entry[] }>("GET", "/v1/registry")
-    .catch(() => ({ agents: [] as Entry[] }));
+  const { agents } = await client.call("listAgents");
+  const registry = await client.call("registry").catch(() => ({ agents: [] as Entry[] }));
   const entryOf = (agent: Served) =>
     registry.agents.find((entry) => entry.agent === agent.name && entry.version === agent.version);
   if (json) {
@@ -194,12 +175,4 @@ function describe(entry: Entry): string {
       ? [`  cannot become active: ${entry.blockers.join("; ")}`]
       : []),
   ].join("\n");
-}
-
-function errorMessage(text: string): string {
-  try {
-    return (JSON.parse(text) as { error: { message: string } }).error.message;
-  } catch {
-    return text;
-  }
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { CallInput } from "../client/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { EvalCase } from "../evals/eval-case.ts";
 import { appendCase } from "../evals/import-cases.ts";
@@ -39,45 +40,6 @@ const OPTIONS = {
   dataset: { type: "string" },
 } as const;
 
-/** A queue entry as the API returns it. */
-type Approval = {
-  id: string;
-  runId: string;
-  agent: string;
-  kind: string;
-  tool: string | null;
-  status: string;
-  routeTo: string;
-  priority: string;
-  summary: string;
-  reasons: string[];
-  arguments: unknown;
-  argumentsHash: string | null;
-  requestedBy: string;
-  requiredApprovals: number;
-  approvers: string[];
-  approverRoles: string[];
-  escalations: number;
-  requestedAt: string;
-  expiresAt: string;
-  overdue: boolean;
-  decidedAt: string | null;
-  decidedBy: string | null;
-  onTimeout: "deny" | "escalate";
-};
-
-type ApprovalDetail = Approval & {
-  policies: string[];
-  context: {
-    input: string;
-    principal: { subject: string; tenant: string };
-    recent: string[];
-    dataClasses: string[];
-  };
-  decisions: { decision: string; by: { subject: string }; at: string; comment?: string; edited?: unknown }[];
-  expiries: { outcome: string; at: string; routeTo?: string }[];
-};
-
 /** `keel approvals …`: it parses its own flags. */
 export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
@@ -105,10 +67,7 @@ export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<
       case "promote": {
         if (!id || !values.dataset)
           throw usageError("keel approvals promote <id> --dataset F", APPROVALS_USAGE);
-        const { case: promoted } = await client.request<{ case: unknown }>(
-          "POST",
-          `/v1/approvals/${encodeURIComponent(id)}/promote`,
-        );
+        const { case: promoted } = await client.call("promoteApproval", { params: { id } });
         const evalCase = EvalCase.parse(promoted);
         await appendCase(values.dataset, evalCase);
         io.out(`added case ${evalCase.id} to ${values.dataset}`);
@@ -130,13 +89,16 @@ type Values = {
 };
 
 async function list(client: ApiClient, io: CliIo, values: Values): Promise<number> {
-  const query = new URLSearchParams();
+  const query: Record<string, string> = {};
   for (const key of ["status", "team", "agent", "tool", "kind", "limit"] as const) {
     const value = values[key];
-    if (typeof value === "string") query.set(key, value);
+    if (typeof value === "string") query[key] = value;
   }
-  if (values.overdue) query.set("overdue", "true");
-  const { approvals } = await client.request<{ approvals: Approval[] }>("GET", `/v1/approvals?${query}`);
+  if (values.overdue) query.overdue = "true";
+  // The server checks each field and names a bad one: the flags go as typed.
+  const { approvals } = await client.call("listApprovals", {
+    query: query as CallInput<"listApprovals">["query"],
+  });
   if (values.json) {
     io.out(JSON.stringify(approvals, null, 2));
     return 0;
@@ -163,7 +125,7 @@ async function list(client: ApiClient, io: CliIo, values: Values): Promise<numbe
 }
 
 async function show(client: ApiClient, io: CliIo, id: string, json: boolean): Promise<number> {
-  const approval = await client.request<ApprovalDetail>("GET", `/v1/approvals/${encodeURIComponent(id)}`);
+  const approval = await client.call("getApproval", { params: { id } });
   if (json) {
     io.out(JSON.stringify(approval, null, 2));
     return 0;
@@ -227,22 +189,18 @@ async function decide(
   if (decision === "resolve" && !values.answer)
     throw usageError("keel approvals resolve <id> --answer TEXT", APPROVALS_USAGE);
   // An approval binds to the hash of what the approver saw: fetch it now, so what is approved is what was shown.
-  const shown =
-    decision === "approve"
-      ? await client.request<Approval>("GET", `/v1/approvals/${encodeURIComponent(id)}`)
-      : null;
-  const result = await client.request<Approval & { resumed: boolean }>(
-    "POST",
-    `/v1/approvals/${encodeURIComponent(id)}/decision`,
-    {
+  const shown = decision === "approve" ? await client.call("getApproval", { params: { id } }) : null;
+  const result = await client.call("decideApproval", {
+    params: { id },
+    body: {
       decision,
       ...(shown?.argumentsHash ? { argumentsHash: shown.argumentsHash } : {}),
       ...(edited === undefined ? {} : { arguments: edited }),
       ...(values.comment === undefined ? {} : { comment: values.comment }),
       ...(values.answer === undefined ? {} : { resolution: values.answer }),
     },
-    client.authenticated ? {} : { "x-keel-subject": subject, "x-keel-roles": roles },
-  );
+    headers: client.authenticated ? {} : { "x-keel-subject": subject, "x-keel-roles": roles },
+  });
   if (values.json) io.out(JSON.stringify(result, null, 2));
   else if (result.resumed)
     io.out(
@@ -256,20 +214,7 @@ async function decide(
 }
 
 async function metrics(client: ApiClient, io: CliIo, json: boolean): Promise<number> {
-  const data = await client.request<{
-    queueDepth: { routeTo: string; pending: number; overdue: number }[];
-    byAgentTool: {
-      agent: string;
-      tool: string | null;
-      pending: number;
-      approved: number;
-      rejected: number;
-      expired: number;
-      approvalRate: number | null;
-      meanDecisionSeconds: number | null;
-      draftEditRate: number | null;
-    }[];
-  }>("GET", "/v1/approvals/metrics");
+  const data = await client.call("approvalMetrics");
   if (json) {
     io.out(JSON.stringify(data, null, 2));
     return 0;

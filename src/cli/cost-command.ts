@@ -31,10 +31,10 @@ export async function costsCommand(argv: readonly string[], io: CliIo): Promise<
     },
   });
   const client = connectApiClient(io, values);
-  const query = new URLSearchParams();
-  for (const name of ["agent", "since", "until", "limit"] as const) {
+  const query: { agent?: string; since?: string; until?: string } = {};
+  for (const name of ["agent", "since", "until"] as const) {
     const value = values[name];
-    if (value !== undefined) query.set(name, value);
+    if (value !== undefined) query[name] = value;
   }
   const view = positionals[0] ?? "rollup";
   const print = (rows: unknown, line: (row: Record<string, unknown>) => string) => {
@@ -45,11 +45,9 @@ export async function costsCommand(argv: readonly string[], io: CliIo): Promise<
   const usd = (value: unknown) => `$${Number(value ?? 0).toFixed(4)}`;
   switch (view) {
     case "rollup": {
-      query.set("by", values.by ?? "agent,model");
-      const { by, costs } = await client.request<{ by: string[]; costs: Record<string, unknown>[] }>(
-        "GET",
-        `/v1/costs?${query}`,
-      );
+      const { by, costs } = await client.call("costs", {
+        query: { ...query, by: values.by ?? "agent,model" },
+      });
       print(
         costs,
         (row) =>
@@ -58,11 +56,13 @@ export async function costsCommand(argv: readonly string[], io: CliIo): Promise<
       return 0;
     }
     case "top": {
-      query.set("by", values.by ?? "cost");
-      const { runs } = await client.request<{ runs: Record<string, unknown>[] }>(
-        "GET",
-        `/v1/telemetry/top?${query}`,
-      );
+      const { runs } = await client.call("topRuns", {
+        query: {
+          ...query,
+          by: values.by ?? "cost",
+          ...(values.limit === undefined ? {} : { limit: values.limit }),
+        },
+      });
       print(
         runs,
         (run) =>
@@ -71,10 +71,7 @@ export async function costsCommand(argv: readonly string[], io: CliIo): Promise<
       return 0;
     }
     case "percentiles": {
-      const { agents } = await client.request<{ agents: Record<string, unknown>[] }>(
-        "GET",
-        `/v1/telemetry/percentiles?${query}`,
-      );
+      const { agents } = await client.call("percentiles", { query });
       print(agents, (row) => {
         const latency = row.latencyMs as Record<string, number>;
         const cost = row.costUsd as Record<string, number>;
@@ -83,10 +80,7 @@ export async function costsCommand(argv: readonly string[], io: CliIo): Promise<
       return 0;
     }
     case "rates": {
-      const { agents } = await client.request<{ agents: Record<string, unknown>[] }>(
-        "GET",
-        `/v1/telemetry/rates?${query}`,
-      );
+      const { agents } = await client.call("rates", { query });
       const percent = (value: unknown) => `${(Number(value) * 100).toFixed(1)}%`;
       print(
         agents,

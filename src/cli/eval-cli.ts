@@ -66,10 +66,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
       if (rest.length < 2 || !file) throw usageError("keel eval import <run…> --dataset F", EVAL_USAGE);
       const client = connectApiClient(io, values);
       for (const runId of rest.slice(1)) {
-        const { case: imported } = await client.request<{ case: unknown }>(
-          "GET",
-          `/v1/runs/${encodeURIComponent(runId)}/eval-case`,
-        );
+        const { case: imported } = await client.call("runEvalCase", { params: { id: runId } });
         const evalCase = EvalCase.parse(imported);
         await appendCase(file, evalCase);
         io.out(`added case ${evalCase.id} to ${file}`);
@@ -109,11 +106,7 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
       if (!feedbackId || !file)
         throw usageError("keel feedback promote <feedback-id> --dataset F [--expected E]", EVAL_USAGE);
       const body = values.expected === undefined ? {} : { expected: values.expected };
-      const { case: promoted } = await client.request<{ case: unknown }>(
-        "POST",
-        `/v1/feedback/${encodeURIComponent(feedbackId)}/promote`,
-        body,
-      );
+      const { case: promoted } = await client.call("promoteFeedback", { params: { id: feedbackId }, body });
       const evalCase = EvalCase.parse(promoted);
       await appendCase(file, evalCase);
       io.out(`added case ${evalCase.id} to ${file}`);
@@ -122,11 +115,10 @@ export async function evalsCli(argv: readonly string[], io: CliIo): Promise<numb
     const [runId, rating] = rest;
     if (!runId || (rating !== "up" && rating !== "down"))
       throw usageError("keel feedback <run> up|down [--comment C]", EVAL_USAGE);
-    const recorded = await client.request<{ id: number; runId: string; rating: string }>(
-      "POST",
-      `/v1/runs/${encodeURIComponent(runId)}/feedback`,
-      { rating, ...(values.comment === undefined ? {} : { comment: values.comment }) },
-    );
+    const recorded = await client.call("rateRun", {
+      params: { id: runId },
+      body: { rating, ...(values.comment === undefined ? {} : { comment: values.comment }) },
+    });
     io.out(
       values.json
         ? JSON.stringify(recorded, null, 2)

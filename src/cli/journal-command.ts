@@ -1,4 +1,3 @@
-import type { JournalEvent } from "../journal/events.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
@@ -14,10 +13,7 @@ export async function journalVerifyCommand(options: {
 }): Promise<number> {
   let broken = 0;
   for (const runId of options.runIds) {
-    const { events } = await options.client.request<{ events: JournalEvent[] }>(
-      "GET",
-      `/v1/runs/${encodeURIComponent(runId)}/journal`,
-    );
+    const { events } = await options.client.call("runJournal", { params: { id: runId } });
     const verdict = verifyChain(events);
     if (verdict.ok) {
       options.io.out(`✔ ${runId}: ${verdict.events} events, chain intact, head ${verdict.head}`);

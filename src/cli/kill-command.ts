@@ -5,18 +5,16 @@ import type { CliIo } from "./cli-io.ts";
 /** What a kill or resume names: an agent, a tenant, or everything. */
 export type KillTargetArguments = { agent?: string; tenant?: string; all: boolean };
 
-function routeOf(target: KillTargetArguments, verb: "kill" | "resume"): { path: string; label: string } {
+/** Which switch a command names, checked: exactly one of an agent, a tenant, or everything. */
+type Switch = { label: string } & ({ all: true } | { tenant: string } | { agent: string });
+
+function switchOf(target: KillTargetArguments, verb: "kill" | "resume"): Switch {
   const named = [target.agent !== undefined, target.tenant !== undefined, target.all].filter(Boolean).length;
   if (named !== 1)
     throw new KeelError("invalid_request", `keel ${verb} needs exactly one of: <agent>, --tenant T, --all`);
-  if (target.all) return { path: `/v1/${verb}`, label: "everything" };
-  if (target.tenant !== undefined) {
-    return {
-      path: `/v1/tenants/${encodeURIComponent(target.tenant)}/${verb}`,
-      label: `tenant ${target.tenant}`,
-    };
-  }
-  return { path: `/v1/agents/${encodeURIComponent(target.agent!)}/${verb}`, label: `agent ${target.agent}` };
+  if (target.all) return { label: "everything", all: true };
+  if (target.tenant !== undefined) return { label: `tenant ${target.tenant}`, tenant: target.tenant };
+  return { label: `agent ${target.agent}`, agent: target.agent! };
 }
 
 /**
@@ -29,13 +27,16 @@ export async function killCommand(options: {
   target: KillTargetArguments;
   reason?: string;
 }): Promise<number> {
-  const { path, label } = routeOf(options.target, "kill");
   const body = options.reason === undefined ? {} : { reason: options.reason };
-  const { killed } = await options.client.request<{ killed: { killedAt: string; killedBy: string } }>(
-    "POST",
-    path,
-    body,
-  );
+  const named = switchOf(options.target, "kill");
+  const { client } = options;
+  const { killed } =
+    "all" in named
+      ? await client.call("killAll", { body })
+      : "tenant" in named
+        ? await client.call("killTenant", { params: { tenant: named.tenant }, body })
+        : await client.call("killAgent", { params: { name: named.agent }, body });
+  const { label } = named;
   options.io.out(`killed ${label} at ${killed.killedAt} (by ${killed.killedBy}); resume with keel resume`);
   return 0;
 }
@@ -46,8 +47,12 @@ export async function resumeCommand(options: {
   io: CliIo;
   target: KillTargetArguments;
 }): Promise<number> {
-  const { path, label } = routeOf(options.target, "resume");
-  await options.client.request("POST", path);
+  const named = switchOf(options.target, "resume");
+  const { client } = options;
+  if ("all" in named) await client.call("resumeAll");
+  else if ("tenant" in named) await client.call("resumeTenant", { params: { tenant: named.tenant } });
+  else await client.call("resumeAgent", { params: { name: named.agent } });
+  const { label } = named;
   options.io.out(`resumed ${label}`);
   return 0;
 }
@@ -58,9 +63,7 @@ export async function killSwitchesCommand(options: {
   io: CliIo;
   json: boolean;
 }): Promise<number> {
-  const { killSwitches } = await options.client.request<{
-    killSwitches: { scope: string; target: string; reason: string; killedBy: string; killedAt: string }[];
-  }>("GET", "/v1/kill-switches");
+  const { killSwitches } = await options.client.call("listKillSwitches");
   if (options.json) options.io.out(JSON.stringify(killSwitches, null, 2));
   else if (killSwitches.length === 0) options.io.out("no kill switch is thrown");
   else

@@ -176,10 +176,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         throw usage("keel runs list | keel runs show <run>");
       case "cancel": {
         if (!rest[0]) throw usage("keel cancel <run>");
-        const run = await client.request<{ id: string; status: string }>(
-          "POST",
-          `/v1/runs/${encodeURIComponent(rest[0])}/cancel`,
-        );
+        const run = await client.call("cancelRun", { params: { id: rest[0] } });
         io.out(`cancel requested for ${run.id} (status now ${run.status})`);
         return 0;
       }

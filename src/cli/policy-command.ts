@@ -136,18 +136,7 @@ export async function policyShadowReportCommand(options: {
   agent: string;
   json: boolean;
 }): Promise<number> {
-  const report = await options.client.request<{
-    agent: string;
-    decisions: number;
-    changed: number;
-    byPolicy: {
-      policy: string;
-      decisions: number;
-      wouldDeny: number;
-      wouldReview: number;
-      wouldAllow: number;
-    }[];
-  }>("GET", `/v1/agents/${encodeURIComponent(options.agent)}/policies/shadow-report`);
+  const report = await options.client.call("shadowReport", { params: { name: options.agent } });
   if (options.json) {
     options.io.out(JSON.stringify(report, null, 2));
     return 0;
@@ -169,12 +158,7 @@ export async function policyReloadCommand(options: {
   io: CliIo;
   agent: string;
 }): Promise<number> {
-  const result = await options.client.request<{
-    agent: string;
-    version: string;
-    policies: number;
-    generation: number;
-  }>("POST", `/v1/agents/${encodeURIComponent(options.agent)}/policies/reload`);
+  const result = await options.client.call("reloadPolicies", { params: { name: options.agent } });
   options.io.out(
     `reloaded ${result.agent}@${result.version}: ${result.policies} policies (generation ${result.generation})`,
   );

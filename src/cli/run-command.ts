@@ -5,15 +5,6 @@ import type { CliIo } from "./cli-io.ts";
 import { formatEvent } from "./format-event.ts";
 import { readSse } from "./read-sse.ts";
 
-type RunView = {
-  id: string;
-  status: string;
-  answer: string | null;
-  error: { code: string; message: string } | null;
-  /** For a run that could not finish: what was tried and where the request went. */
-  explanation?: string;
-};
-
 /**
  * `keel run <agent> <input>`: start a run on the server and stream its steps until it ends. Exits 0 when the
  * run completed, 1 when it failed, was cancelled or ran over budget.
@@ -27,26 +18,22 @@ export async function runCommand(options: {
   idempotencyKey?: string;
 }): Promise<number> {
   const { client, io } = options;
-  const created = await client.request<RunView>(
-    "POST",
-    `/v1/agents/${encodeURIComponent(options.agent)}/runs`,
-    {
+  const created = await client.call("createRun", {
+    params: { name: options.agent },
+    body: {
       input: options.input,
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
     },
-  );
+  });
   if (!options.json) {
-    const agent = await client.request<{ model: { provider: string; id: string; offline: boolean } }>(
-      "GET",
-      `/v1/agents/${encodeURIComponent(options.agent)}`,
-    );
+    const agent = await client.call("getAgent", { params: { name: options.agent } });
     const offline = agent.model.offline ? " — offline stand-in, not a real model" : "";
     io.out(`model: ${agent.model.provider}/${agent.model.id}${offline}`);
   }
   let waitingFor: string | null = null;
   for await (const message of readSse({
     client,
-    path: `/v1/runs/${created.id}/events`,
+    path: client.pathOf("runEvents", { params: { id: created.id } }),
     // A run that waits for a person stays in the store, maybe for days: stop following it here.
     isLast: (message) => message.event === "run-end" || message.event === "run-suspend",
   })) {
@@ -56,7 +43,7 @@ export async function runCommand(options: {
     const line = formatEvent(event);
     if (line !== null) io.out(line);
   }
-  const run = await client.request<RunView>("GET", `/v1/runs/${created.id}`);
+  const run = await client.call("getRun", { params: { id: created.id } });
   if (options.json) io.out(JSON.stringify(run, null, 2));
   if (waitingFor !== null) {
     if (!options.json) io.out(`\nwaiting for a person: keel approvals show ${waitingFor}`);

@@ -1,17 +1,6 @@
+import type { CallInput } from "../client/index.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
-
-type RunView = {
-  id: string;
-  agent: string;
-  agentVersion: string;
-  status: string;
-  input: string;
-  answer: string | null;
-  error: { code: string; message: string } | null;
-  events: number;
-  createdAt: string;
-};
 
 /** `keel runs list`: the newest runs, one line each. */
 export async function runsListCommand(options: {
@@ -22,11 +11,13 @@ export async function runsListCommand(options: {
   limit?: string;
   json: boolean;
 }): Promise<number> {
-  const query = new URLSearchParams();
-  if (options.agent) query.set("agent", options.agent);
-  if (options.status) query.set("status", options.status);
-  if (options.limit) query.set("limit", options.limit);
-  const { runs } = await options.client.request<{ runs: RunView[] }>("GET", `/v1/runs?${query}`);
+  // The flags go as typed: the server checks each and names a bad one.
+  const query = {
+    ...(options.agent ? { agent: options.agent } : {}),
+    ...(options.status ? { status: options.status } : {}),
+    ...(options.limit ? { limit: options.limit } : {}),
+  } as CallInput<"listRuns">["query"];
+  const { runs } = await options.client.call("listRuns", { query });
   if (options.json) {
     options.io.out(JSON.stringify(runs, null, 2));
     return 0;
@@ -51,7 +42,7 @@ export async function runsShowCommand(options: {
   runId: string;
   json: boolean;
 }): Promise<number> {
-  const run = await options.client.request<RunView>("GET", `/v1/runs/${encodeURIComponent(options.runId)}`);
+  const run = await options.client.call("getRun", { params: { id: options.runId } });
   if (options.json) {
     options.io.out(JSON.stringify(run, null, 2));
     return 0;

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { Answer, CallInput } from "../client/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
@@ -12,27 +13,8 @@ export const TRACES_USAGE = `usage:
                      [--since 24h] [--until ISO] [--limit N] [--json]
                                    runs whose decision path and numbers match, newest first`;
 
-type SpanView = {
-  spanId: string;
-  parentSpanId: string | null;
-  name: string;
-  startMs: number;
-  endMs: number | null;
-  attributes: Record<string, unknown>;
-  status: { code: string; message?: string };
-};
-type TraceView = { runId: string; traceId: string; spans: SpanView[] };
-type RunView = {
-  runId: string;
-  traceId: string;
-  agent: string;
-  agentVersion: string;
-  status: string;
-  startedAt: string;
-  durationMs: number | null;
-  costUsd: number;
-  path: string[];
-};
+type TraceView = Answer<"runTrace">;
+type SpanView = TraceView["spans"][number];
 
 const SEARCH_FLAGS = {
   agent: "agent",
@@ -73,21 +55,24 @@ export async function tracesCommand(argv: readonly string[], io: CliIo): Promise
   const [action, target] = positionals;
   if (action === "show" && target) {
     const traces = /^[0-9a-f]{32}$/i.test(target)
-      ? (await client.request<{ runs: TraceView[] }>("GET", `/v1/traces/${target}`)).runs
-      : [await client.request<TraceView>("GET", `/v1/runs/${encodeURIComponent(target)}/trace`)];
+      ? (await client.call("traceById", { params: { traceId: target } })).runs
+      : [await client.call("runTrace", { params: { id: target } })];
     if (values.json) io.out(JSON.stringify(traces, null, 2));
     else for (const trace of traces) printTrace(trace, io);
     return 0;
   }
   if (action === "search") {
-    const query = new URLSearchParams();
+    const query: Record<string, string> = {};
     for (const [flag, parameter] of Object.entries(SEARCH_FLAGS)) {
       const value = (values as Record<string, unknown>)[flag];
-      if (typeof value === "string") query.set(parameter, value);
+      if (typeof value === "string") query[parameter] = value;
     }
-    if (values.errors) query.set("errors", "true");
-    if (values.escalated) query.set("escalated", "true");
-    const { runs } = await client.request<{ runs: RunView[] }>("GET", `/v1/traces?${query}`);
+    if (values.errors) query.errors = "true";
+    if (values.escalated) query.escalated = "true";
+    // The flags go as typed: the server checks each and names a bad one.
+    const { runs } = await client.call("searchTraces", {
+      query: query as CallInput<"searchTraces">["query"],
+    });
     if (values.json) io.out(JSON.stringify(runs, null, 2));
     else if (runs.length === 0) io.out("no runs match");
     else

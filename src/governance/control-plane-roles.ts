@@ -1,6 +1,6 @@
 import { KeelError } from "../errors/keel-error.ts";
 
-/** The control-plane roles an API key can carry; what each may do is the route table in src/server/route-access.ts. */
+/** The control-plane roles an API key can carry; what each may do is said by the route declarations in src/api/routes.ts. */
 export const CONTROL_PLANE_ROLES = [
   "admin",
   "deployer",

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { z } from "zod";
+import { API_ROUTES } from "../api/index.ts";
 import { approvalMetrics, approvalMetricsText } from "../approvals/approval-metrics.ts";
 import { foldApproval } from "../approvals/approval-view.ts";
 import { decideApproval } from "../approvals/decide-approval.ts";
@@ -14,33 +14,9 @@ import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
 import type { Store } from "../store/store.ts";
 import { describeZodIssues } from "../tools/execute-tool-call.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
-import { parseBody } from "./parse-body.ts";
 import { presentApproval, presentApprovalDetail, presentDecided } from "./present-approval.ts";
+import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
-
-const Status = z.enum(["pending", "approved", "rejected", "expired", "resolved", "withdrawn", "all"]);
-
-const ListQuery = z.strictObject({
-  status: Status.default("pending"),
-  team: z.string().min(1).optional(),
-  agent: z.string().min(1).optional(),
-  tool: z.string().min(1).optional(),
-  kind: z.enum(["tool-call", "draft", "handoff", "guard"]).optional(),
-  run: z.string().min(1).optional(),
-  overdue: z.enum(["true", "false"]).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
-
-const DecisionBody = z.strictObject({
-  decision: z.enum(["approve", "reject", "resolve"]),
-  argumentsHash: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/, "expected the 64-hex-digit hash shown with the request")
-    .optional(),
-  arguments: z.unknown().optional(),
-  comment: z.string().trim().max(2_000).optional(),
-  resolution: z.string().trim().min(1).max(20_000).optional(),
-});
 
 /**
  * The approvals inbox over HTTP: `GET /v1/approvals` (the queue, filtered), `GET /v1/approvals/metrics`,
@@ -63,22 +39,7 @@ export function registerApprovalRoutes(
   const sealEdit = sealEditedArguments({ lookup: agents.lookup, sealing: options.sealing });
   const now = options.now ?? (() => new Date());
 
-  app.get("/v1/approvals", async (context) => {
-    const parsed = ListQuery.safeParse(context.req.query());
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => ({
-        path: issue.path.join("."),
-        message: issue.message,
-      }));
-      throw new KeelError(
-        "invalid_request",
-        `invalid query: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-        {
-          issues,
-        },
-      );
-    }
-    const query = parsed.data;
+  registerRoute(app, API_ROUTES.listApprovals, async ({ query }, context) => {
     const records = await store.listApprovals({
       limit: query.limit,
       tenant: principalOf(context).tenant,
@@ -88,28 +49,28 @@ export function registerApprovalRoutes(
       ...(query.tool === undefined ? {} : { tool: query.tool }),
       ...(query.kind === undefined ? {} : { kind: query.kind }),
       ...(query.run === undefined ? {} : { runId: query.run }),
-      ...(query.overdue === "true" ? { dueBy: now() } : {}),
+      ...(query.overdue === "true" || query.overdue === "1" ? { dueBy: now() } : {}),
     });
     const at = now();
     return context.json({ approvals: records.map((record) => presentApproval(record, at)) });
   });
 
-  app.get("/v1/approvals/metrics", async (context) => {
+  registerRoute(app, API_ROUTES.approvalMetrics, async ({ query }, context) => {
     const metrics = approvalMetrics(await store.approvalStats({ tenant: principalOf(context).tenant }));
-    if (context.req.query("format") === "prometheus") {
+    if (query.format === "prometheus") {
       return context.text(approvalMetricsText(metrics), 200, { "content-type": "text/plain; version=0.0.4" });
     }
     return context.json(metrics);
   });
 
-  app.get("/v1/approvals/:id", async (context) => {
-    const record = await store.getApproval(context.req.param("id"));
-    if (!record) throw new KeelError("not_found", `no approval request "${context.req.param("id")}"`);
+  registerRoute(app, API_ROUTES.getApproval, async ({ params }, context) => {
+    const record = await store.getApproval(params.id);
+    if (!record) throw new KeelError("not_found", `no approval request "${params.id}"`);
     const view = foldApproval(await store.readEvents({ runId: record.runId }), record.approvalId);
     return context.json(presentApprovalDetail(record, view, now()));
   });
 
-  app.post("/v1/approvals/:id/decision", async (context) => {
+  registerRoute(app, API_ROUTES.decideApproval, async ({ params, body }, context) => {
     const approver = identify(context);
     if (!approver) {
       throw new KeelError(
@@ -117,10 +78,9 @@ export function registerApprovalRoutes(
         "say who decides: set X-Keel-Subject (and X-Keel-Roles); with API keys configured, the key says it",
       );
     }
-    const body = await parseBody(context, DecisionBody);
     const outcome = await decideApproval({
       store,
-      approvalId: context.req.param("id"),
+      approvalId: params.id,
       input: {
         decision: body.decision,
         approver,
@@ -149,9 +109,9 @@ export function registerApprovalRoutes(
     });
   });
 
-  app.post("/v1/approvals/:id/promote", async (context) => {
-    const record = await store.getApproval(context.req.param("id"));
-    if (!record) throw new KeelError("not_found", `no approval request "${context.req.param("id")}"`);
+  registerRoute(app, API_ROUTES.promoteApproval, async ({ params }, context) => {
+    const record = await store.getApproval(params.id);
+    if (!record) throw new KeelError("not_found", `no approval request "${params.id}"`);
     const view = foldApproval(await store.readEvents({ runId: record.runId }), record.approvalId);
     if (!view)
       throw new KeelError("not_found", `no approval request "${record.approvalId}" in run ${record.runId}`);

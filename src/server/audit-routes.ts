@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { encodeLeaf } from "../journal/audit/audit-leaf.ts";
 import { buildInclusionProof } from "../journal/audit/build-proof.ts";
@@ -9,11 +10,12 @@ import { readAuditKeys } from "../store/audit-keys.ts";
 import { leafIndexOf, readLatestCheckpoint, readLeaves } from "../store/audit-log-queries.ts";
 import { storeSubtreeHashes } from "../store/audit-subtree-hashes.ts";
 import type { Store } from "../store/store.ts";
+import { registerRoute } from "./register-route.ts";
 
 /**
  * The audit log over HTTP: the latest signed checkpoint with the key that signed it, and the inclusion proof of
  * one event against it, for an auditor who holds the event (docs/security.md, "Audit log"). Both are platform
- * routes (route-access.ts): the log is one tree over every tenant, so its size and a leaf's index tell how many
+ * routes (src/api/routes.ts): the log is one tree over every tenant, so its size and a leaf's index tell how many
  * events all tenants have journaled, which no other tenant may learn.
  */
 export function registerAuditRoutes(app: Hono, options: { store: Store }): void {
@@ -33,16 +35,13 @@ export function registerAuditRoutes(app: Hono, options: { store: Store }): void 
     };
   };
 
-  app.get("/v1/audit/checkpoints/latest", async (context) =>
+  registerRoute(app, API_ROUTES.latestCheckpoint, async (_, context) =>
     context.json(await presentCheckpoint(await latestCheckpoint())),
   );
 
-  app.get("/v1/audit/proof", async (context) => {
-    const runId = context.req.query("runId");
-    const seqText = context.req.query("seq");
-    if (!runId) throw fieldError("runId", "is required");
-    if (!seqText || !/^[1-9]\d{0,8}$/.test(seqText)) throw fieldError("seq", "must be a positive integer");
-    const seq = Number(seqText);
+  registerRoute(app, API_ROUTES.auditProof, async ({ query }, context) => {
+    const { runId } = query;
+    const seq = Number(query.seq);
     const leafIndex = await leafIndexOf(sql, runId, seq);
     if (leafIndex === null) throw new KeelError("not_found", `run ${runId} has no event ${seq}`);
     const checkpoint = await latestCheckpoint();
@@ -66,8 +65,4 @@ export function registerAuditRoutes(app: Hono, options: { store: Store }): void 
       ...(await presentCheckpoint(checkpoint)),
     });
   });
-}
-
-function fieldError(field: string, message: string): KeelError {
-  return new KeelError("invalid_request", `${field} ${message}`, { issues: [{ path: field, message }] });
 }

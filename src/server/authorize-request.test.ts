@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
+import { API_ROUTE_LIST } from "../api/index.ts";
 import { importAgentPackages } from "../cli/agent-packages.ts";
 import { createApiKeyVerifier } from "../governance/api-key-verifier.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
@@ -9,7 +10,6 @@ import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { createApp } from "./create-app.ts";
 import { createKeyRateLimiter } from "./key-rate-limiter.ts";
-import { ROUTE_ACCESS } from "./route-access.ts";
 import { createSecretScrubber } from "./scrub-secrets.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
 
@@ -71,7 +71,7 @@ describe("the control plane's authorization gate", () => {
     const registered = server.app.routes
       .filter((route) => route.method !== "ALL")
       .map((route) => `${route.method} ${route.path}`);
-    const listed = new Set(ROUTE_ACCESS.map((access) => `${access.method} ${access.path}`));
+    const listed = new Set(API_ROUTE_LIST.map((access) => `${access.method} ${access.path}`));
     assert.deepEqual(
       registered.filter((route) => !listed.has(route)),
       [],

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import type { ApiRoute, OwnedResource } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { ApiKeyVerifier } from "../governance/api-key-verifier.ts";
 import type { Principal } from "../journal/events.ts";
@@ -6,7 +7,6 @@ import type { KeyRateLimiter } from "./key-rate-limiter.ts";
 import { matchRouteAccess } from "./match-route-access.ts";
 import "./request-principal.ts";
 import type { ResourceTenant } from "./resource-tenant.ts";
-import type { OwnedResource, RouteAccess } from "./route-access.ts";
 
 /** How the control plane authenticates: API keys, which tenant is the platform's, and the per-key rate limit. */
 export type ControlPlaneAuth = {
@@ -27,15 +27,16 @@ const LABELS: Record<OwnedResource, string> = {
 };
 
 /**
- * The one gate in front of every route: find the route in the table (unlisted routes answer 404), establish who
- * calls (an API key, or the local developer when no auth is configured), apply the key's rate limit, the route's
+ * The one gate in front of every route: find the route's declaration (src/api/routes.ts; an undeclared route
+ * answers 404), establish who calls (an API key, or the local developer when no auth is configured), apply the key's rate limit, the route's
  * roles, the platform restriction and tenant ownership (another tenant's resource answers 404, as if it did not
  * exist). The input layer works on both sides of it: headers, parameters and query fields are checked before it
  * (validate-input.ts), the body after it, so that only a caller let through costs a read (validate-json-body.ts).
  * Handlers read the caller with `principalOf`.
  */
 export function authorizeRequests(options: {
-  table: readonly RouteAccess[];
+  /** The route declarations: who may call each route and what it reaches. */
+  table: readonly ApiRoute[];
   /** Null: development mode, every request is `devPrincipal`. */
   auth: ControlPlaneAuth | null;
   devPrincipal: Principal;
@@ -46,7 +47,7 @@ export function authorizeRequests(options: {
   return async (context, next) => {
     const matched = context.get("route") ?? matchRouteAccess(table, context.req.method, context.req.path);
     if (!matched) throw new KeelError("not_found", `no route ${context.req.method} ${context.req.path}`);
-    const { access, params } = matched;
+    const { route: access, params } = matched;
     if (access.roles === "public") return await next();
 
     const caller = await authenticate(context, auth, devPrincipal);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import {
   type BudgetCounter,
@@ -12,7 +13,6 @@ import type { GatewayCall, GatewayResult, GatewayStreamPart, ModelGateway } from
 import type { ModelPolicy } from "../models/model-route.ts";
 import { type CallRecorder, createCallRecorder } from "./chat-completions-recorder.ts";
 import {
-  ChatCompletionRequest,
   fromChatMessages,
   fromChatTools,
   toChatCompletion,
@@ -22,6 +22,7 @@ import {
   toFinishReason,
 } from "./chat-completions-wire.ts";
 import { chatErrorResponse } from "./http-error.ts";
+import { registerRoute } from "./register-route.ts";
 
 /** Who calls the governed endpoint: a key id, its tenant, and the caps its spend is held to. */
 export type GatewayCaller = {
@@ -107,9 +108,8 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
 
   app.onError((error, context) => chatErrorResponse(context, error, log));
 
-  app.post("/v1/chat/completions", async (context) => {
+  registerRoute(app, API_ROUTES.chatCompletions, async ({ body }, context) => {
     const key = authenticate(context);
-    const body = await readBody(context);
     const { system, messages } = fromChatMessages(body.messages);
     const tags = (context.req.header("x-keel-tags") ?? body.metadata?.tags ?? "")
       .split(",")
@@ -251,7 +251,7 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
     });
   });
 
-  app.get("/v1/gateway/metrics", (context) => {
+  registerRoute(app, API_ROUTES.gatewayMetrics, (_, context) => {
     authenticate(context);
     return context.json(gateway.metrics.snapshot());
   });
@@ -301,28 +301,6 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
   }
 
   return { app, close: async () => await recorder?.close() };
-}
-
-async function readBody(context: Context): Promise<ChatCompletionRequest> {
-  let raw: unknown;
-  try {
-    raw = await context.req.json();
-  } catch {
-    throw new KeelError("invalid_request", "the body is not valid JSON");
-  }
-  const parsed = ChatCompletionRequest.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({
-      path: issue.path.join(".") || "(body)",
-      message: issue.message,
-    }));
-    throw new KeelError(
-      "invalid_request",
-      `invalid body: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
-      { issues },
-    );
-  }
-  return parsed.data;
 }
 
 function headersFor(context: Context, result: GatewayResult, reason: string): void {

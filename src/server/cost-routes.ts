@@ -1,6 +1,8 @@
 import type { Context, Hono } from "hono";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { CostGroup, TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 import { parseInstant, parseNumber } from "./trace-query-params.ts";
 import { optional } from "./trace-routes.ts";
@@ -14,15 +16,18 @@ const GROUPS: readonly CostGroup[] = ["agent", "model", "phase", "day"];
  */
 export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueries }): void {
   const { queries } = options;
-  const windowOf = (context: Context) => ({
+  const windowOf = (
+    context: Context,
+    query: { agent?: string | undefined; since?: string | undefined; until?: string | undefined },
+  ) => ({
     tenant: principalOf(context).tenant,
-    ...optional("agent", context.req.query("agent")),
-    ...optional("since", parseInstant(context.req.query("since"), "since")),
-    ...optional("until", parseInstant(context.req.query("until"), "until")),
+    ...optional("agent", query.agent),
+    ...optional("since", parseInstant(query.since, "since")),
+    ...optional("until", parseInstant(query.until, "until")),
   });
 
-  app.get("/v1/costs", async (context) => {
-    const by = (context.req.query("by") ?? "agent").split(",").map((group) => group.trim());
+  registerRoute(app, API_ROUTES.costs, async ({ query }, context) => {
+    const by = (query.by ?? "agent").split(",").map((group) => group.trim());
     for (const group of by) {
       if (!GROUPS.includes(group as CostGroup)) {
         throw new KeelError("invalid_request", `by must list some of ${GROUPS.join(", ")}, not "${group}"`, {
@@ -32,31 +37,31 @@ export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueri
     }
     const rows = await queries.costs({
       by: by as CostGroup[],
-      ...windowOf(context),
+      ...windowOf(context, query),
     });
     return context.json({ by, costs: rows });
   });
 
-  app.get("/v1/telemetry/top", async (context) => {
-    const by = context.req.query("by") ?? "cost";
+  registerRoute(app, API_ROUTES.topRuns, async ({ query }, context) => {
+    const by = query.by ?? "cost";
     if (by !== "cost" && by !== "duration")
       throw new KeelError("invalid_request", "by must be cost or duration", {
         issues: [{ path: "by", message: "expected cost or duration" }],
       });
-    const limit = parseNumber(context.req.query("limit"), "limit");
+    const limit = parseNumber(query.limit, "limit");
     const runs = await queries.topRuns({
       by,
       ...optional("limit", limit),
-      ...windowOf(context),
+      ...windowOf(context, query),
     });
     return context.json({ by, runs });
   });
 
-  app.get("/v1/telemetry/percentiles", async (context) =>
-    context.json({ agents: await queries.percentiles(windowOf(context)) }),
+  registerRoute(app, API_ROUTES.percentiles, async ({ query }, context) =>
+    context.json({ agents: await queries.percentiles(windowOf(context, query)) }),
   );
 
-  app.get("/v1/telemetry/rates", async (context) =>
-    context.json({ agents: await queries.rates(windowOf(context)) }),
+  registerRoute(app, API_ROUTES.rates, async ({ query }, context) =>
+    context.json({ agents: await queries.rates(windowOf(context, query)) }),
   );
 }

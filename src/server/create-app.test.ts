@@ -172,9 +172,7 @@ describe("the HTTP API", () => {
 
   test("streams the journal as SSE and resumes exactly after Last-Event-ID", async () => {
     const client = createApiClient(base);
-    const created = await client.request<{ id: string }>("POST", "/v1/agents/echoer/runs", {
-      input: "stream",
-    });
+    const created = await client.call("createRun", { params: { name: "echoer" }, body: { input: "stream" } });
     const all: number[] = [];
     for await (const message of readSse({
       client,
@@ -204,7 +202,7 @@ describe("the HTTP API", () => {
 
   test("delivers a live run's events exactly once across a dropped connection", async () => {
     const client = createApiClient(base);
-    const created = await client.request<{ id: string }>("POST", "/v1/agents/echoer/runs", { input: "live" });
+    const created = await client.call("createRun", { params: { name: "echoer" }, body: { input: "live" } });
     const controller = new AbortController();
     const first = await fetch(`${base}/v1/runs/${created.id}/events`, { signal: controller.signal });
     const seen: number[] = [];
@@ -221,7 +219,7 @@ describe("the HTTP API", () => {
       seen,
       Array.from({ length: seen.length }, (_, index) => index + 1),
     );
-    const run = await client.request<{ events: number }>("GET", `/v1/runs/${created.id}`);
+    const run = await client.call("getRun", { params: { id: created.id } });
     assert.equal(seen.length, run.events);
   });
 

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import { API_ROUTE_LIST, API_ROUTES, type ApiRoute, MAX_SEQ, openApiDocument } from "../api/index.ts";
 import { explainRun } from "../approvals/explain-run.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import type { ApiKeyStore } from "../governance/sql-api-key-store.ts";
 import type { PayloadSealer } from "../guards/index.ts";
-import { type Principal, RunStatus, TERMINAL_STATUSES } from "../journal/events.ts";
+import { type Principal, TERMINAL_STATUSES } from "../journal/events.ts";
 import { parseTraceParent } from "../journal/trace-context.ts";
 import type { Registry } from "../registry/sql-registry.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
@@ -27,30 +27,17 @@ import { registerKeyRoutes } from "./key-routes.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
 import { registerMetricsRoutes } from "./metrics-routes.ts";
-import { parseBody } from "./parse-body.ts";
 import { registerPolicyRoutes } from "./policy-routes.ts";
 import { presentRun } from "./present-run.ts";
+import { registerRoute } from "./register-route.ts";
 import { registerRegistryRoutes } from "./registry-routes.ts";
 import { principalOf } from "./request-principal.ts";
 import { createResourceTenant } from "./resource-tenant.ts";
-import { ROUTE_ACCESS } from "./route-access.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
 import { validateInput } from "./validate-input.ts";
 import { validateJsonBody } from "./validate-json-body.ts";
-
-const CreateRunBody = z.strictObject({
-  input: z.string().min(1, "must not be empty").max(100_000),
-  idempotencyKey: z.string().min(1).max(200).optional(),
-});
-
-const ListRunsQuery = z.strictObject({
-  agent: z.string().optional(),
-  status: RunStatus.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  before: z.iso.datetime().optional(),
-});
 
 export type AppOptions = {
   store: Store;
@@ -101,7 +88,8 @@ export type AppOptions = {
 /**
  * The HTTP API: agents, runs, their journals as SSE, cancel, and the route files beside this one. Every request
  * passes, in order: the security headers, the browser guard (Host and Origin), the input layer's checks of headers,
- * parameters and query fields, the authorization gate (route-access.ts), and the input layer's check of the body.
+ * parameters and query fields, the authorization gate, and the input layer's check of the body, each reading the
+ * route declarations (src/api/routes.ts) the handlers are registered from.
  * JSON errors follow the KeelError code table.
  */
 export function createApp(options: AppOptions): Hono {
@@ -142,11 +130,11 @@ export function createApp(options: AppOptions): Hono {
       allowedOrigins: options.allowedOrigins ?? [],
     }),
   );
-  app.use("*", validateInput({ table: ROUTE_ACCESS }));
+  app.use("*", validateInput({ table: API_ROUTE_LIST }));
   app.use(
     "*",
     authorizeRequests({
-      table: ROUTE_ACCESS,
+      table: API_ROUTE_LIST,
       auth: options.auth ?? null,
       devPrincipal,
       resourceTenant: createResourceTenant({
@@ -168,13 +156,20 @@ export function createApp(options: AppOptions): Hono {
     : (options.identifyApprover ?? approverFromHeaders);
   const platformTenant = options.auth?.platformTenant ?? devPrincipal.tenant;
 
-  app.get("/healthz", (context) => context.json({ ok: true, store: store.kind }));
-  app.get("/readyz", async (context) => {
+  registerRoute(app, API_ROUTES.health, (_, context) => context.json({ ok: true, store: store.kind }));
+  registerRoute(app, API_ROUTES.readiness, async (_, context) => {
     const readiness = worker?.stopping
       ? { ready: false as const, reason: "the server is shutting down" }
       : await checkReadiness({ store });
     if (!readiness.ready) context.header("Retry-After", String(STORE_RETRY_AFTER_SECONDS));
     return context.json(readiness, readiness.ready ? 200 : 503);
+  });
+  // The routes this server answers, as they are once createApp has registered them all: public, as it describes
+  // the API and no tenant's data (docs/api.md).
+  let openApi: Record<string, unknown> | undefined;
+  registerRoute(app, API_ROUTES.openApi, (_, context) => {
+    openApi ??= openApiDocument({ routes: registeredRoutes(app) });
+    return context.json(openApi);
   });
   if (options.chatCompletions) app.route("/", options.chatCompletions);
   if (options.keys) {
@@ -214,18 +209,18 @@ export function createApp(options: AppOptions): Hono {
     registerRegistryRoutes(app, { registry: options.registry, store, agents, identify, agentTenant });
   }
 
-  app.get("/v1/agents", (context) =>
+  registerRoute(app, API_ROUTES.listAgents, (_, context) =>
     context.json({ agents: ownAgents(principalOf(context).tenant).map(presentAgent) }),
   );
 
-  app.get("/v1/agents/:name", (context) => {
-    const agent = agents.current(context.req.param("name"));
-    if (!agent) throw new KeelError("not_found", `no agent named "${context.req.param("name")}"`);
+  registerRoute(app, API_ROUTES.getAgent, ({ params }, context) => {
+    const agent = agents.current(params.name);
+    if (!agent) throw new KeelError("not_found", `no agent named "${params.name}"`);
     return context.json(presentAgent(agent));
   });
 
-  app.post("/v1/agents/:name/runs", async (context) => {
-    const name = context.req.param("name");
+  registerRoute(app, API_ROUTES.createRun, async ({ params, body }, context) => {
+    const { name } = params;
     const agent = agents.current(name);
     if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
     if (options.registry && options.requireActiveAgents) {
@@ -236,7 +231,6 @@ export function createApp(options: AppOptions): Hono {
           `${runnable.reason}: it may not serve runs (see keel agents card ${name})`,
         );
     }
-    const body = await parseBody(context, CreateRunBody);
     const { run, created } = await startRun({
       store,
       agent,
@@ -253,56 +247,41 @@ export function createApp(options: AppOptions): Hono {
     return context.json({ ...presentRun(run), created }, created ? 202 : 200);
   });
 
-  app.get("/v1/runs", async (context) => {
-    const parsed = ListRunsQuery.safeParse(context.req.query());
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => ({
-        path: issue.path.join("."),
-        message: issue.message,
-      }));
-      throw new KeelError(
-        "invalid_request",
-        `invalid query: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-        { issues },
-      );
-    }
-    const { agent, status, limit, before } = parsed.data;
+  registerRoute(app, API_ROUTES.listRuns, async ({ query }, context) => {
+    const { agent, status, limit, before } = query;
     const runs = await store.listRuns({
       limit,
       tenant: principalOf(context).tenant,
       ...(agent === undefined ? {} : { agent }),
       ...(status === undefined ? {} : { status }),
-      ...(before === undefined ? {} : { before: new Date(before) }),
+      ...(before === undefined ? {} : { before }),
     });
     return context.json({ runs: runs.map(presentRun) });
   });
 
-  app.get("/v1/runs/:id", async (context) => {
-    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
+  registerRoute(app, API_ROUTES.getRun, async ({ params }, context) => {
+    const run = await requireRun(store, params.id, principalOf(context).tenant);
     // A run that cannot finish (or waits for a person) explains itself: what was tried, where the request went.
     const explain = run.status !== "completed" && run.status !== "queued" && run.status !== "running";
     const explanation = explain ? explainRun(await store.readEvents({ runId: run.runId })) : null;
     return context.json({ ...presentRun(run), ...(explanation ? { explanation } : {}) });
   });
 
-  app.get("/v1/runs/:id/journal", async (context) => {
-    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
-    const afterSeq = parseSeq(context.req.query("after"), "after");
+  registerRoute(app, API_ROUTES.runJournal, async ({ params, query }, context) => {
+    const run = await requireRun(store, params.id, principalOf(context).tenant);
+    const afterSeq = parseSeq(query.after, "after");
     const events = await store.readEvents({ runId: run.runId, afterSeq, limit: 10_000 });
     return context.json({ runId: run.runId, events });
   });
 
-  app.get("/v1/runs/:id/events", async (context) => {
-    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
-    const afterSeq = parseSeq(
-      context.req.header("last-event-id") ?? context.req.query("after"),
-      "Last-Event-ID",
-    );
+  registerRoute(app, API_ROUTES.runEvents, async ({ params, query }, context) => {
+    const run = await requireRun(store, params.id, principalOf(context).tenant);
+    const afterSeq = parseSeq(context.req.header("last-event-id") ?? query.after, "Last-Event-ID");
     return streamRunEvents(context, { store, runId: run.runId, afterSeq });
   });
 
-  app.post("/v1/runs/:id/cancel", async (context) => {
-    const run = await requireRun(store, context.req.param("id"), principalOf(context).tenant);
+  registerRoute(app, API_ROUTES.cancelRun, async ({ params }, context) => {
+    const run = await requireRun(store, params.id, principalOf(context).tenant);
     if (TERMINAL_STATUSES.has(run.status)) {
       throw new KeelError("conflict", `run ${run.runId} already ended as ${run.status}`);
     }
@@ -312,6 +291,12 @@ export function createApp(options: AppOptions): Hono {
   });
 
   return app;
+}
+
+/** The declarations of the routes an app has registered: those its options turned on. */
+export function registeredRoutes(app: Hono): ApiRoute[] {
+  const registered = new Set(app.routes.map((route) => `${route.method} ${route.path}`));
+  return API_ROUTE_LIST.filter((route) => registered.has(`${route.method} ${route.path}`));
 }
 
 /** A valid W3C `traceparent` header is journaled with the run so its trace continues the caller's; others are ignored. */
@@ -325,9 +310,6 @@ async function requireRun(store: Store, runId: string, tenant: string) {
   if (!run || run.tenant !== tenant) throw new KeelError("not_found", `no run "${runId}"`);
   return run;
 }
-
-/** The largest event sequence number: `seq` is an integer column. */
-const MAX_SEQ = 2_147_483_647;
 
 function parseSeq(value: string | undefined, field: string): number {
   if (value === undefined || value === "") return 0;

@@ -1,25 +1,12 @@
 import type { Hono } from "hono";
-import { z } from "zod";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { type EvaluationEvent, sqlEvaluationLog } from "../evals/evaluation-log.ts";
 import { caseFromFeedback, caseFromRun } from "../evals/import-cases.ts";
 import type { Store } from "../store/store.ts";
-import { parseBody } from "./parse-body.ts";
+import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
-
-const FeedbackBody = z.strictObject({
-  rating: z.enum(["up", "down"]),
-  comment: z.string().trim().min(1).max(4_000).optional(),
-});
-
-const ScoresQuery = z.strictObject({
-  type: z.enum(["evaluation", "feedback"]).default("evaluation"),
-  bucket: z.enum(["day", "hour"]).default("day"),
-  since: z.iso.datetime().optional(),
-});
-
-const PromoteBody = z.strictObject({ expected: z.string().trim().min(1).max(4_000).optional() });
 
 /**
  * Feedback and evaluation results over HTTP: a thumbs up or down with a comment on a run (stored as a score in
@@ -37,9 +24,8 @@ export function registerFeedbackRoutes(app: Hono, options: { store: Store }): vo
     return run;
   };
 
-  app.post("/v1/runs/:id/feedback", async (context) => {
-    const run = await runOf(context.req.param("id"), principalOf(context).tenant);
-    const body = await parseBody(context, FeedbackBody);
+  registerRoute(app, API_ROUTES.rateRun, async ({ params, body }, context) => {
+    const run = await runOf(params.id, principalOf(context).tenant);
     const event = await log.record({
       type: "feedback",
       runId: run.runId,
@@ -55,18 +41,16 @@ export function registerFeedbackRoutes(app: Hono, options: { store: Store }): vo
     return context.json(presentFeedback(event as EvaluationEvent<"feedback">), 201);
   });
 
-  app.get("/v1/runs/:id/scores", async (context) => {
-    const run = await runOf(context.req.param("id"), principalOf(context).tenant);
+  registerRoute(app, API_ROUTES.runScores, async ({ params }, context) => {
+    const run = await runOf(params.id, principalOf(context).tenant);
     return context.json({ runId: run.runId, events: await log.forRun(run.runId) });
   });
 
-  app.post("/v1/feedback/:id/promote", async (context) => {
-    const id = Number(context.req.param("id"));
+  registerRoute(app, API_ROUTES.promoteFeedback, async ({ params, body }, context) => {
+    const id = Number(params.id);
     const [feedback] =
       Number.isInteger(id) && id > 0 ? await log.list({ afterId: id - 1, limit: 1, type: "feedback" }) : [];
-    if (!feedback || feedback.eventId !== id)
-      throw new KeelError("not_found", `no feedback ${context.req.param("id")}`);
-    const body = await parseBody(context, PromoteBody);
+    if (!feedback || feedback.eventId !== id) throw new KeelError("not_found", `no feedback ${params.id}`);
     const evalCase = await caseFromFeedback({
       store,
       feedback: feedback as EvaluationEvent<"feedback">,
@@ -75,49 +59,24 @@ export function registerFeedbackRoutes(app: Hono, options: { store: Store }): vo
     return context.json({ case: evalCase });
   });
 
-  app.get("/v1/runs/:id/eval-case", async (context) => {
-    const run = await runOf(context.req.param("id"), principalOf(context).tenant);
+  registerRoute(app, API_ROUTES.runEvalCase, async ({ params }, context) => {
+    const run = await runOf(params.id, principalOf(context).tenant);
     return context.json({ case: await caseFromRun({ store, runId: run.runId }) });
   });
 
-  app.get("/v1/agents/:name/scores", async (context) => {
-    const query = ScoresQuery.safeParse(context.req.query());
-    if (!query.success) {
-      const issues = query.error.issues.map((issue) => ({
-        path: issue.path.join("."),
-        message: issue.message,
-      }));
-      throw new KeelError(
-        "invalid_request",
-        `invalid query: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
-        { issues },
-      );
-    }
+  registerRoute(app, API_ROUTES.agentScores, async ({ params, query }, context) => {
     const series = await log.scoreSeries({
-      agent: context.req.param("name"),
-      type: query.data.type,
-      bucket: query.data.bucket,
-      ...(query.data.since ? { since: new Date(query.data.since) } : {}),
+      agent: params.name,
+      type: query.type,
+      bucket: query.bucket,
+      ...(query.since ? { since: query.since } : {}),
     });
-    return context.json({
-      agent: context.req.param("name"),
-      type: query.data.type,
-      bucket: query.data.bucket,
-      series,
-    });
+    return context.json({ agent: params.name, type: query.type, bucket: query.bucket, series });
   });
 
-  app.get("/v1/agents/:name/versions/:version/eval-gate", async (context) => {
-    const gate = await latestGateResult({
-      results,
-      agent: context.req.param("name"),
-      version: context.req.param("version"),
-    });
-    if (!gate)
-      throw new KeelError(
-        "not_found",
-        `no gated eval run of ${context.req.param("name")}@${context.req.param("version")}`,
-      );
+  registerRoute(app, API_ROUTES.evalGate, async ({ params }, context) => {
+    const gate = await latestGateResult({ results, agent: params.name, version: params.version });
+    if (!gate) throw new KeelError("not_found", `no gated eval run of ${params.name}@${params.version}`);
     return context.json(gate);
   });
 }

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
 import { testStores } from "../../test/support/test-database.ts";
+import { API_ROUTE_LIST, type ApiRoute } from "../api/index.ts";
 import { importAgentPackages } from "../cli/agent-packages.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { type LoopbackProvider, startLoopbackProvider } from "../models/loopback/loopback-provider-server.ts";
@@ -10,7 +11,6 @@ import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
 import { loadAuditSigner } from "../store/audit-keys.ts";
 import { createAuditCheckpoint } from "../store/create-audit-checkpoint.ts";
 import type { SqlStore } from "../store/sql-store.ts";
-import { ROUTE_ACCESS, type RouteAccess } from "./route-access.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
 
 /**
@@ -277,7 +277,7 @@ describe("input at the edge", () => {
 
       test("every path parameter, query field and body field of every route takes NUL, half a surrogate pair and numbers out of range without a 5xx", async () => {
         const failures: string[] = [];
-        for (const access of ROUTE_ACCESS) {
+        for (const access of API_ROUTE_LIST) {
           for (const target of targetsOf(access, known)) {
             if (target.kind === "header" || target.kind === "shape") continue;
             const values: readonly unknown[] = target.kind === "body" ? [...SWEEP, ...SWEEP_RAW] : SWEEP;
@@ -298,7 +298,7 @@ describe("input at the edge", () => {
         assert.deepEqual(failures, []);
       });
 
-      for (const access of ROUTE_ACCESS) {
+      for (const access of API_ROUTE_LIST) {
         test(`${access.method} ${access.path} answers hostile input without a 5xx (property)`, async () => {
           await fc.assert(
             fc.asyncProperty(requestFor(access, known), async (request) => {
@@ -344,12 +344,12 @@ const SWEEP_RAW: readonly RawJson[] = [
 ].map((raw) => ({ raw }));
 
 /** Every part of a route a client controls, read from its route table entry and its handler's body shape. */
-function targetsOf(access: RouteAccess, known: Known): Target[] {
+function targetsOf(access: ApiRoute, known: Known): Target[] {
   const params = [...access.path.matchAll(/:(\w+)/g)].map((match) => ({
     kind: "param" as const,
     name: match[1]!,
   }));
-  const fields = [...Object.keys(access.query ?? {}), "unknownField"].map((name) => ({
+  const fields = [...Object.keys(access.query?.shape ?? {}), "unknownField"].map((name) => ({
     kind: "query" as const,
     name,
   }));
@@ -370,7 +370,7 @@ type Sent = { method: string; path: string; headers: Record<string, string>; bod
 
 /** A request to a route, well formed but for the one hostile part. */
 function build(
-  access: RouteAccess,
+  access: ApiRoute,
   known: Known,
   part:
     | { kind: "param" | "query"; name: string; value: string }
@@ -407,7 +407,7 @@ function build(
  * One request to a route with one hostile part, chosen evenly among the route's parameters, query fields, body
  * fields, body shape and headers; every other part is well formed, so the hostile part is what the server meets.
  */
-function requestFor(access: RouteAccess, known: Known): fc.Arbitrary<Sent> {
+function requestFor(access: ApiRoute, known: Known): fc.Arbitrary<Sent> {
   const hostile = fc.oneof({ weight: 3, arbitrary: hostileText }, { weight: 1, arbitrary: numberText });
   return fc.constantFrom(...targetsOf(access, known)).chain((target): fc.Arbitrary<Sent> => {
     switch (target.kind) {

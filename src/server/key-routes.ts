@@ -1,14 +1,9 @@
 import type { Hono } from "hono";
-import { z } from "zod";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { ApiKeyRecord, ApiKeyStore } from "../governance/sql-api-key-store.ts";
-import { parseBody } from "./parse-body.ts";
+import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
-
-const CreateKeyBody = z.strictObject({
-  roles: z.array(z.string().min(1).max(128)).min(1).max(20),
-  name: z.string().trim().min(1).max(100).optional(),
-});
 
 /**
  * API keys over HTTP, for admins of a tenant: `GET /v1/keys` (never a secret), `POST /v1/keys` (the secret is in
@@ -19,12 +14,11 @@ export function registerKeyRoutes(
   options: { keys: ApiKeyStore; forget?: (keyId: string) => void },
 ): void {
   const { keys } = options;
-  app.get("/v1/keys", async (context) =>
+  registerRoute(app, API_ROUTES.listKeys, async (_, context) =>
     context.json({ keys: (await keys.list({ tenant: principalOf(context).tenant })).map(presentKey) }),
   );
-  app.post("/v1/keys", async (context) => {
+  registerRoute(app, API_ROUTES.createKey, async ({ body }, context) => {
     const principal = principalOf(context);
-    const body = await parseBody(context, CreateKeyBody);
     const { key, token } = await keys.create({
       tenant: principal.tenant,
       roles: body.roles,
@@ -33,9 +27,9 @@ export function registerKeyRoutes(
     });
     return context.json({ ...presentKey(key), secret: token }, 201);
   });
-  app.delete("/v1/keys/:id", async (context) => {
-    const revoked = await keys.revoke(context.req.param("id"), { tenant: principalOf(context).tenant });
-    if (!revoked) throw new KeelError("not_found", `no live API key "${context.req.param("id")}"`);
+  registerRoute(app, API_ROUTES.revokeKey, async ({ params }, context) => {
+    const revoked = await keys.revoke(params.id, { tenant: principalOf(context).tenant });
+    if (!revoked) throw new KeelError("not_found", `no live API key "${params.id}"`);
     options.forget?.(revoked.keyId);
     return context.json(presentKey(revoked));
   });

@@ -1,26 +1,30 @@
-import type { RouteAccess } from "./route-access.ts";
+import type { ApiRoute } from "../api/index.ts";
 
-/** A route table entry that matched a request, with the path parameters it captured. */
-export type MatchedRoute = { access: RouteAccess; params: Record<string, string> };
+/** The declaration of the route a request is for, with the path parameters it captured. */
+export type MatchedRoute = { route: ApiRoute; params: Record<string, string> };
 
 declare module "hono" {
   interface ContextVariableMap {
-    /** The route table entry of this request, found once by the input layer (validate-input.ts). */
+    /** The declaration of this request's route, found once by the input layer (validate-input.ts). */
     route: MatchedRoute;
   }
 }
 
-/** The table entry for a method and path (HEAD as GET), or null: an unlisted route is open to nobody. */
+/**
+ * The declaration for a method and path (HEAD as GET), or null: an undeclared route is open to nobody. A static
+ * segment wins over a parameter (`/v1/approvals/metrics` over `/v1/approvals/:id`), as Hono matches them.
+ */
 export function matchRouteAccess(
-  table: readonly RouteAccess[],
+  table: readonly ApiRoute[],
   method: string,
   path: string,
 ): MatchedRoute | null {
   const wanted = method === "HEAD" ? "GET" : method;
   const segments = path.split("/");
-  for (const access of table) {
-    if (access.method !== wanted) continue;
-    const pattern = access.path.split("/");
+  let best: (MatchedRoute & { captured: number }) | null = null;
+  for (const route of table) {
+    if (route.method !== wanted) continue;
+    const pattern = route.path.split("/");
     if (pattern.length !== segments.length) continue;
     const params: Record<string, string> = {};
     let matched = true;
@@ -34,9 +38,10 @@ export function matchRouteAccess(
         matched = false;
       }
     }
-    if (matched) return { access, params };
+    const captured = Object.keys(params).length;
+    if (matched && (best === null || captured < best.captured)) best = { route, params, captured };
   }
-  return null;
+  return best && { route: best.route, params: best.params };
 }
 
 function safeDecode(segment: string): string {

@@ -1,9 +1,11 @@
 import type { Hono } from "hono";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { DriftCheck, DriftWindow } from "../telemetry/drift-monitor.ts";
 import type { JournalProjector } from "../telemetry/journal-projector.ts";
 import type { TelemetryMetrics } from "../telemetry/telemetry-metrics.ts";
 import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 
 /** What the telemetry routes need: the metrics registry, the queries, and the projector to catch up. */
@@ -32,29 +34,23 @@ export function registerMetricsRoutes(
   const { drift } = options;
   if (drift) {
     // `POST /v1/telemetry/drift?agent=A&baseline=8d..1d&current=1d`: windows as durations back from now.
-    app.post("/v1/telemetry/drift", async (context) => {
-      const agent = context.req.query("agent");
-      if (!agent) throw new KeelError("invalid_request", "agent is required");
+    registerRoute(app, API_ROUTES.checkDrift, async ({ query }, context) => {
+      const { agent, threshold } = query;
       await options.projector?.catchUp();
       const now = Date.now();
-      const [baseFrom, baseTo] = (context.req.query("baseline") ?? "8d..1d").split("..");
-      const threshold = context.req.query("threshold");
-      if (threshold !== undefined && !(Number(threshold) > 0))
-        throw new KeelError("invalid_request", `threshold must be a positive number, not "${threshold}"`, {
-          issues: [{ path: "threshold", message: "expected a positive number" }],
-        });
+      const [baseFrom, baseTo] = query.baseline.split("..");
       const check = await drift({
         agent,
         // The agent is the caller's own (the gate answers 404 otherwise), so its alarm belongs to that tenant.
         tenant: principalOf(context).tenant,
         baseline: { since: back(baseFrom, now), until: back(baseTo ?? "0s", now) },
-        current: { since: back(context.req.query("current") ?? "1d", now), until: new Date(now + 1) },
-        ...(threshold === undefined ? {} : { threshold: Number(threshold) }),
+        current: { since: back(query.current, now), until: new Date(now + 1) },
+        ...(threshold === undefined ? {} : { threshold }),
       });
       return context.json(check);
     });
   }
-  app.get("/metrics", async (context) => {
+  registerRoute(app, API_ROUTES.metrics, async (_, context) => {
     await options.projector?.catchUp();
     const body = await options.metrics.scrape();
     return context.body(body, 200, { "content-type": options.metrics.registry.contentType });

@@ -1,10 +1,12 @@
 import type { Hono } from "hono";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
 import { shadowReport } from "../governance/shadow-report.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
 import type { PolicyReload } from "./agent-policies.ts";
+import { registerRoute } from "./register-route.ts";
 
 /**
  * Policy reports over HTTP: `GET /v1/agents/{name}/policies` lists the policies the governor enforces (and those
@@ -27,8 +29,8 @@ export function registerPolicyRoutes(
     if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
     return agent;
   };
-  app.get("/v1/agents/:name/policies", (context) => {
-    const agent = requireAgent(context.req.param("name"));
+  registerRoute(app, API_ROUTES.agentPolicies, ({ params }, context) => {
+    const agent = requireAgent(params.name);
     const loaded = governor.loaded(agent.name, agent.version);
     if (!loaded)
       throw new KeelError("not_found", `the governor has not loaded ${agent.name}@${agent.version}`);
@@ -46,12 +48,12 @@ export function registerPolicyRoutes(
     });
   });
   if (reload) {
-    app.post("/v1/agents/:name/policies/reload", async (context) => {
-      return context.json(await reload(requireAgent(context.req.param("name")).name));
-    });
+    registerRoute(app, API_ROUTES.reloadPolicies, async ({ params }, context) =>
+      context.json(await reload(requireAgent(params.name).name)),
+    );
   }
-  app.get("/v1/agents/:name/policies/shadow-report", async (context) => {
-    const agent = requireAgent(context.req.param("name"));
+  registerRoute(app, API_ROUTES.shadowReport, async ({ params }, context) => {
+    const agent = requireAgent(params.name);
     return context.json(await shadowReport(store.sql, agent.name));
   });
 }

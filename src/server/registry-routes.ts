@@ -1,33 +1,17 @@
 import type { Context, Hono } from "hono";
-import { z } from "zod";
+import { API_ROUTES } from "../api/index.ts";
 import { approvalMetrics } from "../approvals/approval-metrics.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { renderAgentCard } from "../registry/agent-card.ts";
-import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
+import type { AGENT_STATUSES } from "../registry/lifecycle-rules.ts";
 import { registryMetricsText, registrySummary } from "../registry/registry-metrics.ts";
 import type { Registry } from "../registry/sql-registry.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
-import { parseBody } from "./parse-body.ts";
+import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
-
-const AttestBody = z.strictObject({
-  gate: z.enum(GATES as [string, ...string[]]),
-  evidence: z.string().trim().min(1).max(2_000),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-const StatusBody = z.strictObject({
-  status: z.enum(AGENT_STATUSES as [string, ...string[]]),
-  reason: z.string().trim().max(2_000).optional(),
-});
-const ReviewBody = z.strictObject({ evidence: z.string().trim().min(1).max(2_000) });
-const IncidentBody = z.strictObject({ description: z.string().trim().min(1).max(5_000) });
-const OwnerBody = z.strictObject({
-  team: z.string().trim().min(1).nullable(),
-  person: z.string().trim().min(1).nullable(),
-});
 
 /**
  * The agent registry over HTTP: `GET /v1/registry` (every version with status, flags, next review), metrics, one
@@ -68,19 +52,19 @@ export function registerRegistryRoutes(
     return entry;
   };
 
-  app.get("/v1/registry", async (context) => {
+  registerRoute(app, API_ROUTES.registry, async (_, context) => {
     const entries = await entriesOf(context);
     return context.json({ agents: entries, summary: registrySummary(entries) });
   });
-  app.get("/v1/registry/metrics", async (context) => {
+  registerRoute(app, API_ROUTES.registryMetrics, async ({ query }, context) => {
     const entries = await entriesOf(context);
-    if (context.req.query("format") === "prometheus") {
+    if (query.format === "prometheus") {
       return context.text(registryMetricsText(entries), 200, { "content-type": "text/plain; version=0.0.4" });
     }
     return context.json(registrySummary(entries));
   });
-  app.get("/v1/registry/:agent", async (context) => {
-    const name = context.req.param("agent");
+  registerRoute(app, API_ROUTES.registryAgent, async ({ params }, context) => {
+    const name = params.agent;
     const latest = await found(name);
     return context.json({
       agent: name,
@@ -90,9 +74,9 @@ export function registerRegistryRoutes(
       history: await registry.history(name, 50),
     });
   });
-  app.get("/v1/registry/:agent/card", async (context) => {
-    const name = context.req.param("agent");
-    const entry = await found(name, context.req.query("version"));
+  registerRoute(app, API_ROUTES.agentCard, async ({ params, query }, context) => {
+    const name = params.agent;
+    const entry = await found(name, query.version);
     const served = agents.lookup(entry.agent, entry.version);
     const section = served?.approvals;
     const stats = approvalMetrics(
@@ -117,11 +101,9 @@ export function registerRegistryRoutes(
     );
     return context.text(`${card}\n`);
   });
-  app.post("/v1/registry/:agent/versions/:version/attestations", async (context) => {
+  registerRoute(app, API_ROUTES.attest, async ({ params, body }, context) => {
     const by = actor(context);
-    const body = await parseBody(context, AttestBody);
-    const agent = context.req.param("agent");
-    const version = context.req.param("version");
+    const { agent, version } = params;
     const details =
       body.gate === "eval_results" && body.details?.score === undefined
         ? await storedEvalGate(evalResults, agent, version)
@@ -136,48 +118,44 @@ export function registerRegistryRoutes(
     });
     return context.json(attestation, 201);
   });
-  app.post("/v1/registry/:agent/versions/:version/status", async (context) => {
+  registerRoute(app, API_ROUTES.setStatus, async ({ params, body }, context) => {
     const by = actor(context);
-    const body = await parseBody(context, StatusBody);
     const entry = await registry.setStatus({
-      agent: context.req.param("agent"),
-      version: context.req.param("version"),
+      agent: params.agent,
+      version: params.version,
       status: body.status as (typeof AGENT_STATUSES)[number],
       by,
       ...(body.reason ? { reason: body.reason } : {}),
     });
     return context.json(entry);
   });
-  app.post("/v1/registry/:agent/versions/:version/reviews", async (context) => {
+  registerRoute(app, API_ROUTES.recordReview, async ({ params, body }, context) => {
     const by = actor(context);
-    const body = await parseBody(context, ReviewBody);
     return context.json(
       await registry.recordReview({
-        agent: context.req.param("agent"),
-        version: context.req.param("version"),
+        agent: params.agent,
+        version: params.version,
         by,
         evidence: body.evidence,
       }),
     );
   });
-  app.post("/v1/registry/:agent/incidents", async (context) => {
+  registerRoute(app, API_ROUTES.reportIncident, async ({ params, body }, context) => {
     const by = actor(context);
-    const body = await parseBody(context, IncidentBody);
     return context.json({
       versions: await registry.reportIncident({
-        agent: context.req.param("agent"),
+        agent: params.agent,
         by,
         description: body.description,
       }),
     });
   });
-  app.put("/v1/registry/:agent/versions/:version/owner", async (context) => {
+  registerRoute(app, API_ROUTES.setOwner, async ({ params, body }, context) => {
     const by = actor(context);
-    const body = await parseBody(context, OwnerBody);
     return context.json(
       await registry.setOwner({
-        agent: context.req.param("agent"),
-        version: context.req.param("version"),
+        agent: params.agent,
+        version: params.version,
         team: body.team,
         person: body.person,
         by,

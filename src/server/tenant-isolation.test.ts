@@ -3,11 +3,11 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
 import { testStores } from "../../test/support/test-database.ts";
+import { API_ROUTE_LIST } from "../api/index.ts";
 import { importAgentPackages } from "../cli/agent-packages.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { GATES } from "../registry/lifecycle-rules.ts";
 import type { SqlStore } from "../store/sql-store.ts";
-import { ROUTE_ACCESS } from "./route-access.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
 
 /** Two tenants; names with a dash and a digit cannot occur inside generated ids by chance. */
@@ -189,7 +189,7 @@ for (const backend of backends) {
       for (const side of [0, 1] as const) {
         const mine = owned[side];
         const other = owned[side === 0 ? 1 : 0];
-        for (const access of ROUTE_ACCESS) {
+        for (const access of API_ROUTE_LIST) {
           if (access.roles === "public" || !server.app.routes.some((route) => route.path === access.path))
             continue;
           const target: Record<string, string> = {

@@ -1,7 +1,5 @@
+import { INSTANT_EXPECTED, instantOf } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
 /** A point in time from a query string: an ISO date-time, or a duration back from now (`24h`, `7d`, `30m`). */
 export function parseInstant(
@@ -19,23 +17,6 @@ export function parseInstant(
     );
   }
   return instant;
-}
-
-/** What an instant query field takes, in words. */
-export const INSTANT_EXPECTED =
-  "expected an ISO date-time or a duration (ms, s, m, h, d, w) within the years 1 to 9999";
-
-/**
- * The instant a query value names, or null when it names none or one outside the years 1 to 9999: well inside what
- * a PostgreSQL timestamp holds, so no comparison with a column can fail.
- */
-export function instantOf(value: string, now: Date = new Date()): Date | null {
-  const match = DURATION.exec(value);
-  const at = match
-    ? new Date(now.getTime() - Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS])
-    : new Date(Date.parse(value));
-  const year = at.getUTCFullYear();
-  return Number.isNaN(at.getTime()) || year < 1 || year > 9999 ? null : at;
 }
 
 /** A non-negative number from a query string, or undefined when absent. */

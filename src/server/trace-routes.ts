@@ -1,7 +1,9 @@
 import type { Hono } from "hono";
+import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { parsePathQuery } from "../telemetry/decision-path.ts";
 import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 import { parseFlag, parseInstant, parseNumber } from "./trace-query-params.ts";
 
@@ -11,26 +13,25 @@ import { parseFlag, parseInstant, parseNumber } from "./trace-query-params.ts";
  */
 export function registerTraceRoutes(app: Hono, options: { queries: TelemetryQueries }): void {
   const { queries } = options;
-  app.get("/v1/runs/:id/trace", async (context) => {
-    const trace = await queries.traceOfRun(context.req.param("id"));
-    if (!trace) throw new KeelError("not_found", `no run "${context.req.param("id")}"`);
+  registerRoute(app, API_ROUTES.runTrace, async ({ params }, context) => {
+    const trace = await queries.traceOfRun(params.id);
+    if (!trace) throw new KeelError("not_found", `no run "${params.id}"`);
     return context.json(trace);
   });
 
-  app.get("/v1/traces/:traceId", async (context) => {
-    const traces = await queries.traceById(context.req.param("traceId").toLowerCase(), {
-      tenant: principalOf(context).tenant,
-    });
-    if (traces.length === 0) throw new KeelError("not_found", `no trace "${context.req.param("traceId")}"`);
-    return context.json({ traceId: context.req.param("traceId").toLowerCase(), runs: traces });
+  registerRoute(app, API_ROUTES.traceById, async ({ params }, context) => {
+    const traceId = params.traceId.toLowerCase();
+    const traces = await queries.traceById(traceId, { tenant: principalOf(context).tenant });
+    if (traces.length === 0) throw new KeelError("not_found", `no trace "${params.traceId}"`);
+    return context.json({ traceId, runs: traces });
   });
 
-  app.get("/v1/traces", async (context) => {
-    const query = (name: string) => context.req.query(name);
+  registerRoute(app, API_ROUTES.searchTraces, async ({ query: fields }, context) => {
+    const query = (name: keyof typeof fields) => fields[name];
     const path = query("path");
     const tools = query("tool");
-    const number = (name: string) => parseNumber(query(name), name);
-    const flag = (name: string) => parseFlag(query(name), name);
+    const number = (name: keyof typeof fields) => parseNumber(query(name), name);
+    const flag = (name: keyof typeof fields) => parseFlag(query(name), name);
     const since = parseInstant(query("since"), "since");
     const until = parseInstant(query("until"), "until");
     const search = {

@@ -1,31 +1,19 @@
-import type { Context, MiddlewareHandler } from "hono";
-import { z } from "zod";
-import { type FieldIssue, KeelError } from "../errors/keel-error.ts";
+import type { MiddlewareHandler } from "hono";
+import { type ApiRoute, Identifier } from "../api/index.ts";
+import { KeelError } from "../errors/keel-error.ts";
 import { stringProblem } from "./input-rules.ts";
 import { matchRouteAccess } from "./match-route-access.ts";
-import type { RouteAccess } from "./route-access.ts";
-
-const PARAM = /^[A-Za-z0-9._:@~-]{1,200}$/;
+import { queryOf } from "./register-route.ts";
 
 /**
  * The first half of the input layer, in front of the authorization gate: everything a request carries outside its
  * body. Every header value, path parameter and query field (names too) is refused with a 400 naming it when it
  * holds a NUL or an unpaired surrogate; path parameters must be identifiers; query fields must be the route's own
- * and match the route table's schema (route-access.ts), which bounds every number and time to what the column it
+ * and match the route's declaration (src/api/routes.ts), which bounds every number and time to what the column it
  * is compared with can hold. The body is checked by `validateJsonBody`, once the gate has capped its size.
  */
-export function validateInput(options: { table: readonly RouteAccess[] }): MiddlewareHandler {
+export function validateInput(options: { table: readonly ApiRoute[] }): MiddlewareHandler {
   const { table } = options;
-  const queries = new Map(
-    table.map((access) => [
-      access,
-      z.strictObject(
-        Object.fromEntries(
-          Object.entries(access.query ?? {}).map(([name, schema]) => [name, schema.optional()]),
-        ),
-      ),
-    ]),
-  );
   return async (context, next) => {
     for (const [name, value] of context.req.raw.headers) {
       const problem = stringProblem(value);
@@ -37,9 +25,10 @@ export function validateInput(options: { table: readonly RouteAccess[] }): Middl
     for (const [name, value] of Object.entries(matched.params)) {
       const problem = stringProblem(value);
       if (problem) throw refuse(name, problem);
-      if (!PARAM.test(value)) {
+      const identifier = Identifier.safeParse(value);
+      if (!identifier.success) {
         throw new KeelError("invalid_request", `${name} is not a valid identifier`, {
-          issues: [{ path: name, message: "expected 1 to 200 letters, digits or ._:@~-" }],
+          issues: [{ path: name, message: identifier.error.issues[0]!.message }],
         });
       }
     }
@@ -52,7 +41,7 @@ export function validateInput(options: { table: readonly RouteAccess[] }): Middl
         if (problem) throw refuse(name, problem);
       }
     }
-    checkQuery(queries.get(matched.access)!, context);
+    queryOf(matched.route, context);
     context.set("route", matched);
     return await next();
   };
@@ -60,21 +49,4 @@ export function validateInput(options: { table: readonly RouteAccess[] }): Middl
 
 function refuse(field: string, message: string): KeelError {
   return new KeelError("invalid_request", `${field} ${message}`, { issues: [{ path: field, message }] });
-}
-
-function checkQuery(schema: z.ZodType<Record<string, string | undefined>>, context: Context): void {
-  const parsed = schema.safeParse(context.req.query());
-  if (parsed.success) return;
-  const issues: FieldIssue[] = parsed.error.issues.map((issue) => ({
-    path:
-      issue.path.length > 0
-        ? issue.path.join(".")
-        : ((issue as { keys?: string[] }).keys?.join(", ") ?? "(query)"),
-    message: issue.code === "unrecognized_keys" ? "not a query field of this route" : issue.message,
-  }));
-  throw new KeelError(
-    "invalid_request",
-    `invalid query: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`,
-    { issues },
-  );
 }

@@ -2,14 +2,14 @@ import type { Context, MiddlewareHandler } from "hono";
 import { KeelError } from "../errors/keel-error.ts";
 import { isJsonMediaType, jsonProblem, MAX_JSON_DEPTH } from "./input-rules.ts";
 
-/** The largest body a route reads unless its route table entry says otherwise. */
+/** The largest body a route reads unless its declaration says otherwise. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a body may take to arrive once its headers have, unless the server says otherwise. */
 export const DEFAULT_BODY_READ_TIMEOUT_MS = 30_000;
 
 /**
  * The second half of the input layer, behind the authorization gate, so only a caller the gate let through costs a
- * read. The body must arrive within the route's size (413, `maxBodyBytes` in route-access.ts) and within
+ * read. The body must arrive within the route's size (413, the route's `maxBodyBytes`) and within
  * `readTimeoutMs` (408: a client trickling bytes cannot hold a handler), as UTF-8 (400), of exactly the media type
  * `application/json` (415: a browser sends `text/plain` across origins without asking first), as JSON that parses,
  * nests no deeper than MAX_JSON_DEPTH and holds no NUL, unpaired surrogate or number too large for JSON in any
@@ -24,7 +24,7 @@ export function validateJsonBody(
   return async (context, next) => {
     const { method } = context.req;
     if (method === "GET" || method === "HEAD" || context.req.raw.body === null) return await next();
-    const maxBytes = context.get("route")?.access.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const maxBytes = context.get("route")?.route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const text = await readBody(context, { maxBytes, timeoutMs: readTimeoutMs });
     if (text === "") return await next();
     const type = context.req.header("content-type");

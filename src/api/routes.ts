@@ -1,0 +1,759 @@
+import { z } from "zod";
+import type { ControlPlaneRole } from "../governance/control-plane-roles.ts";
+import { RunStatus } from "../journal/events.ts";
+import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
+import { ChatCompletionRequest } from "./chat-completion-request.ts";
+import { type ApiRoute, defineRoutes } from "./define-route.ts";
+import {
+  count,
+  decimal,
+  flag,
+  format,
+  instant,
+  instantOf,
+  seq,
+  span,
+  spanRange,
+  text,
+  usd,
+  window,
+} from "./fields.ts";
+import {
+  AgentView,
+  ApprovalDetailView,
+  ApprovalMetricsView,
+  ApprovalView,
+  AttestationView,
+  CheckpointView,
+  CreatedRunView,
+  DecidedApprovalView,
+  EvalCaseView,
+  FeedbackView,
+  HealthView,
+  JournalEventView,
+  KeyView,
+  KillRecordView,
+  PoliciesView,
+  PolicyReloadView,
+  ReadinessView,
+  RegistryEntryView,
+  Report,
+  Reports,
+  RunDetailView,
+  RunView,
+  ShadowReportView,
+  TraceRunView,
+  TraceView,
+} from "./views.ts";
+
+/** Every role that may read (besides admin): the reading half of each job. Invokers only see agents and runs. */
+const READ: readonly ControlPlaneRole[] = ["viewer", "deployer", "approver", "operator"];
+const READ_AND_INVOKE: readonly ControlPlaneRole[] = [...READ, "invoker"];
+
+/** A count bounded to 1–500, for list limits. */
+const limit = count.transform(Number).pipe(z.number().int().min(1).max(500));
+/** An instant as the handler reads it. */
+const at = instant.transform((value) => instantOf(value)!);
+
+const CreateRunBody = z.strictObject({
+  input: z.string().min(1, "must not be empty").max(100_000),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+const KillBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }).optional();
+const KillResult = z.object({ killed: KillRecordView });
+const ResumeResult = z.object({ resumed: z.object({ scope: z.string(), target: z.string() }) });
+const FeedbackBody = z.strictObject({
+  rating: z.enum(["up", "down"]),
+  comment: z.string().trim().min(1).max(4_000).optional(),
+});
+const PromoteBody = z.strictObject({ expected: z.string().trim().min(1).max(4_000).optional() });
+const DecisionBody = z.strictObject({
+  decision: z.enum(["approve", "reject", "resolve"]),
+  argumentsHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "expected the 64-hex-digit hash shown with the request")
+    .optional(),
+  arguments: z.unknown().optional(),
+  comment: z.string().trim().max(2_000).optional(),
+  resolution: z.string().trim().min(1).max(20_000).optional(),
+});
+const AttestBody = z.strictObject({
+  gate: z.enum(GATES as [string, ...string[]]),
+  evidence: z.string().trim().min(1).max(2_000),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+const StatusBody = z.strictObject({
+  status: z.enum(AGENT_STATUSES as [string, ...string[]]),
+  reason: z.string().trim().max(2_000).optional(),
+});
+const CreateKeyBody = z.strictObject({
+  roles: z.array(z.string().min(1).max(128)).min(1).max(20),
+  name: z.string().trim().min(1).max(100).optional(),
+});
+
+/**
+ * The HTTP API, one declaration per route (define-route.ts). Static paths come before parameterised ones with the
+ * same prefix, as the docs list them.
+ */
+export const API_ROUTES = defineRoutes({
+  health: {
+    method: "GET",
+    path: "/healthz",
+    roles: "public",
+    response: HealthView,
+    summary: "liveness and the store kind",
+    description:
+      "liveness: answers while the process runs, whatever the store's state, and names the store in use",
+    success: '`200 {"ok":true,"store":"pglite"}`',
+  },
+  readiness: {
+    method: "GET",
+    path: "/readyz",
+    roles: "public",
+    response: ReadinessView,
+    summary: "readiness: 503 while the store cannot answer",
+    description:
+      "readiness: whether the store answers a trivial query within 2 s and the server is not shutting down. Point a load balancer's or orchestrator's readiness probe here, the liveness probe at `/healthz`",
+    success: '`200 {"ready":true}`; `503 {"ready":false,"reason":…}` with `Retry-After`',
+  },
+  openApi: {
+    method: "GET",
+    path: "/openapi.json",
+    roles: "public",
+    response: Report,
+    summary: "this API as an OpenAPI 3.1 document",
+    description:
+      "this API as an OpenAPI 3.1 document: every route with its parameters, bodies, answers, roles and tenant scope. Needs no key: it describes the routes, never a tenant's data",
+  },
+  metrics: {
+    method: "GET",
+    path: "/metrics",
+    roles: READ,
+    platform: true,
+    response: z.string(),
+    produces: "text/plain",
+    summary: "Prometheus metrics of every tenant",
+    description: "Prometheus metrics projected from the journal ([observability.md](observability.md))",
+    success: "`200 text/plain`",
+  },
+
+  listAgents: {
+    method: "GET",
+    path: "/v1/agents",
+    roles: READ_AND_INVOKE,
+    response: z.object({ agents: z.array(AgentView) }),
+    summary: "the tenant's agents",
+    description:
+      "the agents served, each with version, version hash, owner, risk tier, model (and whether it is an offline stand-in), tools and limits",
+  },
+  getAgent: {
+    method: "GET",
+    path: "/v1/agents/:name",
+    roles: READ_AND_INVOKE,
+    owns: { name: "agent" },
+    response: AgentView,
+    summary: "one agent",
+  },
+  createRun: {
+    method: "POST",
+    path: "/v1/agents/:name/runs",
+    roles: ["invoker"],
+    owns: { name: "agent" },
+    body: CreateRunBody,
+    response: CreatedRunView,
+    status: 202,
+    summary: "start a run",
+    description:
+      "start a run. A repeated `idempotencyKey` for the same agent returns the existing run. A W3C `traceparent` header continues the caller's trace",
+    success: "`202` with the run and `Location: /v1/runs/{id}`; `200` for a repeated key",
+  },
+  listRuns: {
+    method: "GET",
+    path: "/v1/runs",
+    roles: READ_AND_INVOKE,
+    query: z.strictObject({
+      agent: text.optional(),
+      status: RunStatus.optional(),
+      limit: limit.default(50),
+      before: at.optional(),
+    }),
+    response: z.object({ runs: z.array(RunView) }),
+    summary: "list runs",
+    description: "newest runs first; `limit` 1–500 (default 50), `before` an instant",
+  },
+  getRun: {
+    method: "GET",
+    path: "/v1/runs/:id",
+    roles: READ_AND_INVOKE,
+    owns: { id: "run" },
+    response: RunDetailView,
+    summary: "one run",
+    description: "a run's state: status, answer, error, event count, times",
+  },
+  runJournal: {
+    method: "GET",
+    path: "/v1/runs/:id/journal",
+    roles: READ_AND_INVOKE,
+    owns: { id: "run" },
+    query: z.strictObject({ after: seq.optional() }),
+    response: z.object({ runId: z.string(), events: z.array(JournalEventView) }),
+    summary: "a run's events as JSON",
+    description: "the run's events after `after` as JSON (used by `keel journal verify`)",
+  },
+  runEvents: {
+    method: "GET",
+    path: "/v1/runs/:id/events",
+    roles: READ_AND_INVOKE,
+    owns: { id: "run" },
+    query: z.strictObject({ after: seq.optional() }),
+    response: z
+      .string()
+      .describe("one SSE message per journal event: id its seq, event its type, data the event"),
+    produces: "text/event-stream",
+    summary: "a run's events as SSE",
+    description: "the run's journal as Server-Sent Events (below), after `Last-Event-ID` (header) or `after`",
+    success: "`200 text/event-stream`",
+  },
+  cancelRun: {
+    method: "POST",
+    path: "/v1/runs/:id/cancel",
+    roles: ["operator"],
+    owns: { id: "run" },
+    response: RunView,
+    status: 202,
+    summary: "cancel a run",
+    description: "cancel a run that has not ended; its tool in flight is aborted",
+    success: "`202` with the run; `409` when it has ended",
+  },
+
+  listKillSwitches: {
+    method: "GET",
+    path: "/v1/kill-switches",
+    roles: READ,
+    response: z.object({ killSwitches: z.array(KillRecordView) }),
+    summary: "kill switches that apply to the tenant",
+    description: "the kill switches thrown now that stop the caller's agents",
+  },
+  killAgent: {
+    method: "POST",
+    path: "/v1/agents/:name/kill",
+    roles: ["operator"],
+    owns: { name: "agent" },
+    body: KillBody,
+    response: KillResult,
+    summary: "throw an agent's kill switch",
+    description:
+      "throw the agent's kill switch. When it answers, the agent's tool calls in flight in this process are aborted and no new action is allowed; other workers follow within a second",
+  },
+  resumeAgent: {
+    method: "POST",
+    path: "/v1/agents/:name/resume",
+    roles: ["operator"],
+    owns: { name: "agent" },
+    response: ResumeResult,
+    summary: "lift an agent's kill switch",
+    success: "`200`, or `404` when none is thrown",
+  },
+  killTenant: {
+    method: "POST",
+    path: "/v1/tenants/:tenant/kill",
+    roles: ["operator"],
+    owns: { tenant: "tenant" },
+    body: KillBody,
+    response: KillResult,
+    summary: "throw the tenant's kill switch (the platform tenant: any tenant's)",
+    description:
+      "throw the kill switch of every agent acting for a tenant (the caller's own; the platform tenant's keys: any)",
+  },
+  resumeTenant: {
+    method: "POST",
+    path: "/v1/tenants/:tenant/resume",
+    roles: ["operator"],
+    owns: { tenant: "tenant" },
+    response: ResumeResult,
+    summary: "lift the tenant's kill switch",
+    success: "`200`, or `404` when none is thrown",
+  },
+  killAll: {
+    method: "POST",
+    path: "/v1/kill",
+    roles: ["operator"],
+    platform: true,
+    body: KillBody,
+    response: KillResult,
+    summary: "stop everything",
+  },
+  resumeAll: {
+    method: "POST",
+    path: "/v1/resume",
+    roles: ["operator"],
+    platform: true,
+    response: ResumeResult,
+    summary: "lift the global switch",
+    success: "`200`, or `404` when none is thrown",
+  },
+
+  agentPolicies: {
+    method: "GET",
+    path: "/v1/agents/:name/policies",
+    roles: READ,
+    owns: { name: "agent" },
+    response: PoliciesView,
+    summary: "an agent's policies",
+    description:
+      "the policies the governor holds for the agent's current version: id, effect (`permit`, `forbid`, `review`), mode, source, reason",
+  },
+  reloadPolicies: {
+    method: "POST",
+    path: "/v1/agents/:name/policies/reload",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    response: PolicyReloadView,
+    summary: "re-read an agent's policies",
+    description:
+      "re-read the agent's spec and Cedar files from disk and swap its policies in one step; the spec must still be the version served, and policies that do not load leave the old ones in place",
+    success: "`200 {agent, version, policies, generation}`; `400`, `409`",
+  },
+  shadowReport: {
+    method: "GET",
+    path: "/v1/agents/:name/policies/shadow-report",
+    roles: READ,
+    owns: { name: "agent" },
+    response: ShadowReportView,
+    summary: "what shadow policies would change",
+    description: "decisions where shadow policies would have decided otherwise, by policy, from the journal",
+  },
+
+  checkDrift: {
+    method: "POST",
+    path: "/v1/telemetry/drift",
+    roles: ["operator"],
+    owns: { "?agent": "agent" },
+    query: z.strictObject({
+      agent: text,
+      baseline: spanRange.default("8d..1d"),
+      current: span.default("1d"),
+      threshold: decimal
+        .refine((value) => Number(value) > 0, "expected a positive number")
+        .transform(Number)
+        .optional(),
+    }),
+    response: Report,
+    summary: "check an agent for drift",
+    description: "a drift check of an agent's windows (durations back from now); an alarm is journaled",
+  },
+  runTrace: {
+    method: "GET",
+    path: "/v1/runs/:id/trace",
+    roles: READ,
+    owns: { id: "run" },
+    response: TraceView,
+    summary: "a run's span tree",
+  },
+  traceById: {
+    method: "GET",
+    path: "/v1/traces/:traceId",
+    roles: READ,
+    response: z.object({ traceId: z.string(), runs: z.array(TraceView) }),
+    summary: "the tenant's runs of a trace",
+  },
+  searchTraces: {
+    method: "GET",
+    path: "/v1/traces",
+    roles: READ,
+    query: z.strictObject({
+      agent: text.optional(),
+      since: instant.optional(),
+      until: instant.optional(),
+      version: text.optional(),
+      status: text.optional(),
+      policy: text.optional(),
+      path: z.string().min(1).max(2_000).optional(),
+      tool: z.string().min(1).max(2_000).optional(),
+      errors: flag.optional(),
+      escalated: flag.optional(),
+      minRetries: count.optional(),
+      minCost: usd.optional(),
+      maxCost: usd.optional(),
+      minLatencyMs: decimal.optional(),
+      maxLatencyMs: decimal.optional(),
+      limit: count.optional(),
+    }),
+    response: z.object({ runs: z.array(TraceRunView) }),
+    summary: "decision-path search over the tenant's runs",
+    description:
+      "runs whose decision path (`path=issue_refund:denied>issue_refund:approved`) and numbers match, newest first",
+  },
+  costs: {
+    method: "GET",
+    path: "/v1/costs",
+    roles: READ,
+    query: z.strictObject({
+      ...optionalFields(window),
+      by: text.optional().describe("some of agent, model, phase, day, comma-separated (default agent)"),
+    }),
+    response: z.object({ by: z.array(z.string()), costs: Reports }),
+    summary: "the tenant's costs",
+    description: "cost rollups by agent, model, phase or day",
+  },
+  topRuns: {
+    method: "GET",
+    path: "/v1/telemetry/top",
+    roles: READ,
+    query: z.strictObject({
+      ...optionalFields(window),
+      by: text.optional().describe("cost (default) or duration"),
+      limit: count.optional(),
+    }),
+    response: z.object({ by: z.string(), runs: Reports }),
+    summary: "the tenant's costliest or slowest runs",
+  },
+  percentiles: {
+    method: "GET",
+    path: "/v1/telemetry/percentiles",
+    roles: READ,
+    query: z.strictObject(optionalFields(window)),
+    response: z.object({ agents: Reports }),
+    summary: "latency and cost percentiles",
+    description: "p50, p95 and p99 of latency and cost per agent version",
+  },
+  rates: {
+    method: "GET",
+    path: "/v1/telemetry/rates",
+    roles: READ,
+    query: z.strictObject(optionalFields(window)),
+    response: z.object({ agents: Reports }),
+    summary: "rates per agent",
+    description: "cost per resolved run, escalation, error and tool-failure rates per agent",
+  },
+
+  rateRun: {
+    method: "POST",
+    path: "/v1/runs/:id/feedback",
+    roles: ["invoker", "approver", "operator"],
+    owns: { id: "run" },
+    body: FeedbackBody,
+    response: FeedbackView,
+    status: 201,
+    summary: "rate a run",
+    description: "rate a run up or down, stored as a score ([evals.md](evals.md))",
+  },
+  runScores: {
+    method: "GET",
+    path: "/v1/runs/:id/scores",
+    roles: READ,
+    owns: { id: "run" },
+    response: z.object({ runId: z.string(), events: Reports }),
+    summary: "a run's scores",
+    description: "the run's evaluation and feedback events",
+  },
+  promoteFeedback: {
+    method: "POST",
+    path: "/v1/feedback/:id/promote",
+    roles: ["deployer"],
+    owns: { id: "feedback" },
+    body: PromoteBody,
+    response: EvalCaseView,
+    summary: "a rated run as an eval case",
+    description: "a rated run as an eval case (`expected` is required for a thumbs-down)",
+  },
+  runEvalCase: {
+    method: "GET",
+    path: "/v1/runs/:id/eval-case",
+    roles: READ,
+    owns: { id: "run" },
+    response: EvalCaseView,
+    summary: "a run as an eval case",
+    description: "the run as a redacted eval case",
+  },
+  agentScores: {
+    method: "GET",
+    path: "/v1/agents/:name/scores",
+    roles: READ,
+    owns: { name: "agent" },
+    query: z.strictObject({
+      type: z.enum(["evaluation", "feedback"]).default("evaluation"),
+      bucket: z.enum(["day", "hour"]).default("day"),
+      since: at.optional(),
+    }),
+    response: z.object({ agent: z.string(), type: z.string(), bucket: z.string(), series: Reports }),
+    summary: "an agent's scores over time",
+    description:
+      "an agent's evaluation (default) or feedback scores per day or hour: count, mean score, pass rate",
+  },
+  evalGate: {
+    method: "GET",
+    path: "/v1/agents/:name/versions/:version/eval-gate",
+    roles: READ,
+    owns: { name: "agent" },
+    response: z.looseObject({ passed: z.boolean(), datasets: Reports }),
+    summary: "the latest eval gate verdict",
+    description: "the latest gated eval verdict per dataset: what the lifecycle gate reads",
+    success: "`200 {passed, datasets}`; `404` when never gated",
+  },
+
+  listApprovals: {
+    method: "GET",
+    path: "/v1/approvals",
+    roles: READ,
+    query: z.strictObject({
+      status: z
+        .enum(["pending", "approved", "rejected", "expired", "resolved", "withdrawn", "all"])
+        .default("pending"),
+      team: text.optional(),
+      agent: text.optional(),
+      tool: text.optional(),
+      kind: z.enum(["tool-call", "draft", "handoff", "guard"]).optional(),
+      run: text.optional(),
+      overdue: flag.optional(),
+      limit: limit.default(50),
+    }),
+    response: z.object({ approvals: z.array(ApprovalView) }),
+    summary: "the tenant's approval queue",
+    description:
+      "the approval queue ([approvals.md](approvals.md)): pending requests (default) most urgent, then soonest due, first; `status=all` for every status",
+  },
+  approvalMetrics: {
+    method: "GET",
+    path: "/v1/approvals/metrics",
+    roles: READ,
+    query: z.strictObject({ format: format.optional() }),
+    response: ApprovalMetricsView,
+    summary: "queue metrics",
+    description:
+      "queue depth and overdue per team; per agent and tool counts, approval rate, time to decision, draft edit rate (`?format=prometheus` for the text format)",
+  },
+  getApproval: {
+    method: "GET",
+    path: "/v1/approvals/:id",
+    roles: READ,
+    owns: { id: "approval" },
+    response: ApprovalDetailView,
+    summary: "one approval request",
+    description:
+      "one request: summary, reasons, policies, the call (redacted arguments and their hash), the run's context, every decision and expiry",
+  },
+  decideApproval: {
+    method: "POST",
+    path: "/v1/approvals/:id/decision",
+    roles: ["approver"],
+    owns: { id: "approval" },
+    body: DecisionBody,
+    response: DecidedApprovalView,
+    summary: "approve, reject or resolve",
+    description:
+      "approve, reject or resolve; the approver is the API key (in development mode, `X-Keel-Subject` and `X-Keel-Roles`)",
+    success:
+      "`200` with the request and `resumed`; `401`, `403` (requester, role), `409` (decided, stale hash, same approver twice)",
+  },
+  promoteApproval: {
+    method: "POST",
+    path: "/v1/approvals/:id/promote",
+    roles: ["approver", "deployer"],
+    owns: { id: "approval" },
+    response: EvalCaseView,
+    summary: "a decided request as an eval case",
+    description: "a decided request as an eval case (source `escalation`)",
+  },
+
+  registry: {
+    method: "GET",
+    path: "/v1/registry",
+    roles: READ,
+    response: z.object({ agents: z.array(RegistryEntryView), summary: Report }),
+    summary: "the tenant's registered agent versions",
+    description:
+      "every registered agent version: owner, tier, scope, status, flags (`orphan`, `review_overdue`, `ad_hoc_review`, `scope_change`), next review, what blocks activation",
+  },
+  registryMetrics: {
+    method: "GET",
+    path: "/v1/registry/metrics",
+    roles: READ,
+    query: z.strictObject({ format: format.optional() }),
+    response: Report,
+    summary: "registry metrics",
+    description: "versions by status, overdue reviews, orphans (`?format=prometheus` for the text format)",
+  },
+  registryAgent: {
+    method: "GET",
+    path: "/v1/registry/:agent",
+    roles: READ,
+    owns: { agent: "agent" },
+    response: z.object({
+      agent: z.string(),
+      latest: RegistryEntryView,
+      versions: z.array(RegistryEntryView),
+      attestations: z.array(AttestationView),
+      history: Reports,
+    }),
+    summary: "an agent's versions and history",
+    description: "an agent's versions, the latest one's attestations, and its history",
+  },
+  agentCard: {
+    method: "GET",
+    path: "/v1/registry/:agent/card",
+    roles: READ,
+    owns: { agent: "agent" },
+    query: z.strictObject({ version: text.optional() }),
+    response: z.string(),
+    produces: "text/plain",
+    summary: "an agent's one-page card",
+    success: "`200 text/plain`",
+  },
+  attest: {
+    method: "POST",
+    path: "/v1/registry/:agent/versions/:version/attestations",
+    roles: ["deployer"],
+    owns: { agent: "agent" },
+    body: AttestBody,
+    response: AttestationView,
+    status: 201,
+    summary: "attest a deployment gate",
+    description:
+      "attest a deployment gate (who: the API key; in development mode `X-Keel-Subject`); `eval_results` without a score takes the stored gated eval runs",
+    success: "`201`; `400` (unknown gate, eval score below threshold, unapproved cost)",
+  },
+  setStatus: {
+    method: "POST",
+    path: "/v1/registry/:agent/versions/:version/status",
+    roles: ["deployer"],
+    owns: { agent: "agent" },
+    body: StatusBody,
+    response: RegistryEntryView,
+    summary: "move a version through its lifecycle",
+    description: "move a version through its lifecycle; `active` needs an owner and every gate of the tier",
+    success: "`200`; `409` naming the blockers",
+  },
+  recordReview: {
+    method: "POST",
+    path: "/v1/registry/:agent/versions/:version/reviews",
+    roles: ["deployer"],
+    owns: { agent: "agent" },
+    body: z.strictObject({ evidence: z.string().trim().min(1).max(2_000) }),
+    response: RegistryEntryView,
+    summary: "record a review",
+  },
+  reportIncident: {
+    method: "POST",
+    path: "/v1/registry/:agent/incidents",
+    roles: ["deployer", "operator"],
+    owns: { agent: "agent" },
+    body: z.strictObject({ description: z.string().trim().min(1).max(5_000) }),
+    response: z.object({ versions: z.array(RegistryEntryView) }),
+    summary: "report an incident",
+    description: "report an incident; asks for an ad-hoc review of the agent's versions",
+  },
+  setOwner: {
+    method: "PUT",
+    path: "/v1/registry/:agent/versions/:version/owner",
+    roles: ["deployer"],
+    owns: { agent: "agent" },
+    body: z.strictObject({
+      team: z.string().trim().min(1).nullable(),
+      person: z.string().trim().min(1).nullable(),
+    }),
+    response: RegistryEntryView,
+    summary: "change a version's owner",
+    description: "change a version's owner (no owner pauses an active version)",
+  },
+
+  chatCompletions: {
+    method: "POST",
+    path: "/v1/chat/completions",
+    roles: ["invoker"],
+    maxBodyBytes: 4 * 1024 * 1024,
+    body: ChatCompletionRequest,
+    response: Report.describe("an OpenAI chat completion, or with `stream: true` its chunks as SSE"),
+    summary: "the governed model endpoint",
+    description:
+      "the governed model endpoint, OpenAI-compatible, errors in OpenAI's shape: [models.md](models.md#the-governed-endpoint)",
+  },
+  gatewayMetrics: {
+    method: "GET",
+    path: "/v1/gateway/metrics",
+    roles: READ,
+    platform: true,
+    response: Report,
+    summary: "model gateway metrics of every tenant",
+    description: "per-key usage, prompt-cache hit ratios and response-cache hits of the governed endpoint",
+  },
+
+  // One audit log holds every tenant's events: a checkpoint's tree size and a proof's leaf index count them all,
+  // so both routes belong to the platform (docs/security.md, "Audit log").
+  latestCheckpoint: {
+    method: "GET",
+    path: "/v1/audit/checkpoints/latest",
+    roles: READ,
+    platform: true,
+    response: CheckpointView,
+    summary: "the latest signed checkpoint",
+    description:
+      "the audit log's latest signed checkpoint and its key ([security.md](security.md#audit-log)); the log spans every tenant, so its size counts everyone's events",
+  },
+  auditProof: {
+    method: "GET",
+    path: "/v1/audit/proof",
+    roles: READ,
+    platform: true,
+    query: z.strictObject({
+      runId: text,
+      seq: z.string().regex(/^[1-9]\d{0,8}$/, "expected a positive integer"),
+    }),
+    response: CheckpointView.extend({
+      runId: z.string(),
+      seq: z.number().int(),
+      leafIndex: z.number().int(),
+      treeSize: z.number().int(),
+      leaf: z.string(),
+      leafHash: z.string(),
+      path: z.array(z.string()),
+    }),
+    summary: "an inclusion proof for any event",
+    description: "an event's inclusion proof against the latest checkpoint",
+    success: "`200`; `409` until a checkpoint covers the event",
+  },
+
+  listKeys: {
+    method: "GET",
+    path: "/v1/keys",
+    roles: [],
+    response: z.object({ keys: z.array(KeyView) }),
+    summary: "the tenant's API keys (never their secrets)",
+    description:
+      "the tenant's API keys: id, roles, name, creator, created, last used, revoked (never a secret)",
+  },
+  createKey: {
+    method: "POST",
+    path: "/v1/keys",
+    roles: [],
+    body: CreateKeyBody,
+    response: KeyView.extend({ secret: z.string().describe("shown this once") }),
+    status: 201,
+    summary: "create a key in the tenant (secret shown once)",
+    description: "create a key in the caller's tenant; the response's `secret` is shown this once",
+  },
+  revokeKey: {
+    method: "DELETE",
+    path: "/v1/keys/:id",
+    roles: [],
+    owns: { id: "key" },
+    response: KeyView,
+    summary: "revoke a key",
+    description: "revoke a key of the tenant; servers refuse it at once here, within 10 s elsewhere",
+    success: "`200`; `404`",
+  },
+});
+
+/** The routes in declaration order: what the gate, the docs and the OpenAPI document walk. */
+export const API_ROUTE_LIST: readonly ApiRoute[] = Object.values(API_ROUTES);
+
+/** The names of the API's routes. */
+export type RouteName = keyof typeof API_ROUTES;
+
+function optionalFields<Fields extends Record<string, z.ZodType>>(
+  fields: Fields,
+): { [Name in keyof Fields]: z.ZodOptional<Fields[Name]> } {
+  return Object.fromEntries(Object.entries(fields).map(([name, schema]) => [name, schema.optional()])) as {
+    [Name in keyof Fields]: z.ZodOptional<Fields[Name]>;
+  };
+}

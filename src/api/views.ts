@@ -1,0 +1,272 @@
+import { z } from "zod";
+import { EVENT_TYPES, type JournalEvent, RunStatus } from "../journal/events.ts";
+
+/**
+ * What the API answers, as zod schemas: the types the client gives its callers and the JSON Schemas of the
+ * OpenAPI document. Views the CLI reads name every field it reads; the larger reports name their main fields and
+ * admit the rest (`looseObject`), as their shape is owned by the module that computes them.
+ */
+
+const isoTime = z.string().describe("an ISO 8601 date-time");
+const record = z.record(z.string(), z.unknown());
+
+export const HealthView = z.object({ ok: z.boolean(), store: z.string() });
+export const ReadinessView = z.object({ ready: z.boolean(), reason: z.string().optional() });
+
+export const AgentView = z.object({
+  name: z.string(),
+  version: z.string(),
+  versionHash: z.string(),
+  description: z.string().nullish(),
+  owner: z.unknown(),
+  riskTier: z.number().nullish(),
+  model: z.object({ provider: z.string(), id: z.string(), offline: z.boolean() }),
+  tools: z.array(z.string()),
+  limits: z.unknown(),
+});
+
+export const RunView = z.object({
+  id: z.string(),
+  agent: z.string(),
+  agentVersion: z.string(),
+  status: RunStatus,
+  input: z.string(),
+  answer: z.string().nullable(),
+  error: z.looseObject({ code: z.string(), message: z.string() }).nullable(),
+  cancelRequested: z.boolean(),
+  events: z.number().int().describe("the run's last event sequence number"),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  links: z.object({ self: z.string(), events: z.string() }),
+});
+export const RunDetailView = RunView.extend({
+  explanation: z
+    .string()
+    .optional()
+    .describe(
+      "for a run that could not finish or waits for a person: what was tried, where the request went",
+    ),
+});
+export const CreatedRunView = RunView.extend({
+  created: z.boolean().describe("false when an idempotency key returned an existing run"),
+});
+
+/** A journal event as stored; its payload's schema depends on its type (docs/architecture.md). */
+export const JournalEventView = z.object({
+  runId: z.string(),
+  seq: z.number().int(),
+  type: z.enum(EVENT_TYPES),
+  at: isoTime,
+  payload: z.unknown(),
+  schemaVersion: z.number().int(),
+  payloadHash: z.string(),
+  prevHash: z.string(),
+  hash: z.string(),
+}) as unknown as z.ZodType<JournalEvent>;
+
+export const KillRecordView = z.object({
+  scope: z.enum(["all", "tenant", "agent"]),
+  target: z.string(),
+  reason: z.string(),
+  killedBy: z.string(),
+  killedAt: isoTime,
+});
+
+export const PoliciesView = z.object({
+  agent: z.string(),
+  version: z.string(),
+  generation: z.number().int(),
+  policies: z.array(
+    z.object({
+      id: z.string(),
+      effect: z.string(),
+      mode: z.string(),
+      source: z.string(),
+      reason: z.string().nullish(),
+    }),
+  ),
+});
+export const PolicyReloadView = z.object({
+  agent: z.string(),
+  version: z.string(),
+  policies: z.number().int(),
+  generation: z.number().int(),
+});
+export const ShadowReportView = z.looseObject({
+  agent: z.string(),
+  decisions: z.number().int(),
+  changed: z.number().int(),
+  byPolicy: z.array(
+    z.looseObject({
+      policy: z.string(),
+      decisions: z.number().int(),
+      wouldDeny: z.number().int(),
+      wouldReview: z.number().int(),
+      wouldAllow: z.number().int(),
+    }),
+  ),
+  examples: z.array(record),
+});
+
+export const SpanView = z.object({
+  spanId: z.string(),
+  parentSpanId: z.string().nullable(),
+  name: z.string(),
+  startMs: z.number(),
+  endMs: z.number().nullable(),
+  attributes: record,
+  status: z.object({ code: z.string(), message: z.string().optional() }),
+});
+export const TraceView = z.looseObject({ runId: z.string(), traceId: z.string(), spans: z.array(SpanView) });
+export const TraceRunView = z.looseObject({
+  runId: z.string(),
+  traceId: z.string(),
+  agent: z.string(),
+  agentVersion: z.string(),
+  status: z.string(),
+  startedAt: isoTime,
+  durationMs: z.number().nullable(),
+  costUsd: z.number(),
+  path: z.array(z.string()),
+});
+
+export const FeedbackView = z.object({
+  id: z.number().int(),
+  runId: z.string(),
+  agent: z.string(),
+  version: z.string(),
+  rating: z.enum(["up", "down"]),
+  score: z.number(),
+  comment: z.string().optional(),
+  by: z.string(),
+  at: isoTime,
+});
+export const EvalCaseView = z.object({ case: z.unknown().describe("an eval case (docs/evals.md)") });
+
+export const ApprovalView = z.object({
+  id: z.string(),
+  runId: z.string(),
+  agent: z.string(),
+  agentVersion: z.string(),
+  kind: z.string(),
+  tool: z.string().nullable(),
+  status: z.string(),
+  routeTo: z.string(),
+  priority: z.string(),
+  summary: z.string(),
+  reasons: z.array(z.string()),
+  arguments: z.unknown(),
+  argumentsHash: z.string().nullable(),
+  requestedBy: z.string(),
+  requiredApprovals: z.number().int(),
+  approvers: z.array(z.string()),
+  approverRoles: z.array(z.string()),
+  escalations: z.number().int(),
+  edited: z.boolean(),
+  requestedAt: isoTime,
+  expiresAt: isoTime,
+  overdue: z.boolean(),
+  onTimeout: z.enum(["deny", "escalate"]),
+  decidedAt: isoTime.nullable(),
+  decidedBy: z.string().nullable(),
+  links: z.object({ self: z.string(), decision: z.string(), run: z.string() }),
+});
+export const ApprovalDetailView = ApprovalView.extend({
+  policies: z.array(z.string()),
+  context: z.looseObject({
+    agent: z.string(),
+    agentVersion: z.string(),
+    input: z.string(),
+    step: z.number().int(),
+    principal: z.looseObject({ subject: z.string(), tenant: z.string() }),
+    dataClasses: z.array(z.string()),
+    recent: z.array(z.string()),
+  }),
+  decisions: z.array(
+    z.looseObject({
+      decision: z.string(),
+      by: z.looseObject({ subject: z.string() }),
+      at: isoTime,
+      comment: z.string().optional(),
+      edited: z.unknown().optional(),
+    }),
+  ),
+  expiries: z.array(z.looseObject({ outcome: z.string(), at: isoTime, routeTo: z.string().optional() })),
+});
+export const DecidedApprovalView = ApprovalDetailView.extend({
+  resumed: z.boolean(),
+  events: z.array(z.object({ seq: z.number().int(), type: z.string() })),
+});
+
+const count = z.number().int();
+const rate = z.number().nullable();
+export const ApprovalMetricsView = z.object({
+  queueDepth: z.array(z.object({ routeTo: z.string(), pending: count, overdue: count })),
+  byAgentTool: z.array(
+    z.object({
+      agent: z.string(),
+      tool: z.string().nullable(),
+      pending: count,
+      overdue: count,
+      approved: count,
+      rejected: count,
+      expired: count,
+      resolved: count,
+      withdrawn: count,
+      approvalRate: rate,
+      meanDecisionSeconds: rate,
+      decisionSecondsP50: rate,
+      decisionSecondsP95: rate,
+      drafts: count,
+      draftEditRate: rate,
+    }),
+  ),
+  totals: z.object({ pending: count, overdue: count, decided: count, approvalRate: rate }),
+});
+
+export const RegistryEntryView = z.looseObject({
+  agent: z.string(),
+  version: z.string(),
+  description: z.string(),
+  riskTier: z.number(),
+  owner: z.object({ team: z.string().nullable(), person: z.string().nullable() }),
+  scope: z.looseObject({
+    tools: z.array(z.looseObject({ name: z.string(), dataClasses: z.array(z.string()) })),
+  }),
+  status: z.string(),
+  flags: z.array(z.string()),
+  reviewDueAt: isoTime.nullable(),
+  blockers: z.array(z.string()),
+});
+export const AttestationView = z.looseObject({
+  id: z.number().int(),
+  agent: z.string(),
+  version: z.string(),
+  gate: z.string(),
+  attestedBy: z.string(),
+  attestedAt: isoTime,
+  evidence: z.string(),
+  details: record,
+});
+
+export const KeyView = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  roles: z.array(z.string()),
+  name: z.string(),
+  createdAt: isoTime,
+  createdBy: z.string(),
+  lastUsedAt: isoTime.nullable(),
+  revokedAt: isoTime.nullable(),
+});
+
+export const CheckpointView = z.object({
+  checkpoint: z.looseObject({ treeSize: z.number().int(), keyId: z.string() }),
+  publicKey: z
+    .object({ keyId: z.string(), algorithm: z.literal("Ed25519"), publicKey: z.string() })
+    .nullable(),
+});
+
+/** Loosely described reports: their fields are the computing module's (telemetry, registry, gateway). */
+export const Report = record;
+export const Reports = z.array(record);
