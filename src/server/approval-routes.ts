@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { z } from "zod";
-import { approvalMetrics, approvalMetricsText } from "../approvals/approval-metrics.ts";
+import { approvalMetrics } from "../approvals/approval-metrics.ts";
 import { foldApproval } from "../approvals/approval-view.ts";
 import { decideApproval } from "../approvals/decide-approval.ts";
 import { caseFromResolution } from "../approvals/promote-resolution.ts";
@@ -95,11 +95,7 @@ export function registerApprovalRoutes(
   });
 
   app.get("/v1/approvals/metrics", async (context) => {
-    const metrics = approvalMetrics(await store.approvalStats({ tenant: principalOf(context).tenant }));
-    if (context.req.query("format") === "prometheus") {
-      return context.text(approvalMetricsText(metrics), 200, { "content-type": "text/plain; version=0.0.4" });
-    }
-    return context.json(metrics);
+    return context.json(approvalMetrics(await store.approvalStats({ tenant: principalOf(context).tenant })));
   });
 
   app.get("/v1/approvals/:id", async (context) => {

@@ -127,7 +127,7 @@ describe("the registry over HTTP and keel agents, with active agents required", 
     const entry = (await response.json()) as { status: string; flags: string[] };
     assert.deepEqual([entry.status, entry.flags], ["paused", ["orphan"]]);
     assert.equal((await startRun()).status, 409);
-    const metrics = await (await fetch(`${url}/v1/registry/metrics?format=prometheus`)).text();
+    const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /keel_agent_orphaned\{agent="support-triage",version="1\.0\.0",tier="2"\} 1/);
     const listed = await keel(["agents", "list"]);
     assert.match(listed.out, /paused, tier 2 \[orphan\]/);

@@ -5,7 +5,7 @@ import { KeelError } from "../errors/keel-error.ts";
 import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { renderAgentCard } from "../registry/agent-card.ts";
 import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
-import { registryMetricsText, registrySummary } from "../registry/registry-metrics.ts";
+import { registrySummary } from "../registry/registry-metrics.ts";
 import type { Registry } from "../registry/sql-registry.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
@@ -71,13 +71,6 @@ export function registerRegistryRoutes(
   app.get("/v1/registry", async (context) => {
     const entries = await entriesOf(context);
     return context.json({ agents: entries, summary: registrySummary(entries) });
-  });
-  app.get("/v1/registry/metrics", async (context) => {
-    const entries = await entriesOf(context);
-    if (context.req.query("format") === "prometheus") {
-      return context.text(registryMetricsText(entries), 200, { "content-type": "text/plain; version=0.0.4" });
-    }
-    return context.json(registrySummary(entries));
   });
   app.get("/v1/registry/:agent", async (context) => {
     const name = context.req.param("agent");

@@ -311,8 +311,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
     method: "GET",
     path: "/v1/approvals/metrics",
     roles: READ,
-    query: { format: z.enum(["json", "prometheus"]) },
-    summary: "queue metrics",
+    summary: "the tenant's queue health: depth, approval rate, time to decision",
   },
   {
     method: "GET",
@@ -337,13 +336,6 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   },
 
   { method: "GET", path: "/v1/registry", roles: READ, summary: "the tenant's registered agent versions" },
-  {
-    method: "GET",
-    path: "/v1/registry/metrics",
-    roles: READ,
-    query: { format: z.enum(["json", "prometheus"]) },
-    summary: "registry metrics",
-  },
   {
     method: "GET",
     path: "/v1/registry/:agent",
@@ -401,13 +393,6 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
     roles: ["invoker"],
     maxBodyBytes: 4 * 1024 * 1024,
     summary: "the governed model endpoint",
-  },
-  {
-    method: "GET",
-    path: "/v1/gateway/metrics",
-    roles: READ,
-    platform: true,
-    summary: "model gateway metrics of every tenant",
   },
 
   // One audit log holds every tenant's events: a checkpoint's tree size and a proof's leaf index count them all,

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
+import { Registry as MetricsRegistry } from "prom-client";
 import { createApprovalTimer } from "../approvals/expire-approvals.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
@@ -139,7 +140,9 @@ async function composeServer(options: ServerOptions, started: (() => unknown)[])
     host: options.host,
     log,
   });
-  const gateway = createEnvModelGateway({ env: options.env });
+  // The one metrics registry: every family `GET /metrics` serves registers on it, and nothing else does.
+  const metrics = new MetricsRegistry();
+  const gateway = createEnvModelGateway({ env: options.env, metrics });
   const ledger = createSqlBudgetLedger(options.store.sql);
   const chatCompletions = chatCompletionsFromEnv({ env: options.env, gateway, ledger, log });
   started.push(() => chatCompletions.close());
@@ -169,7 +172,15 @@ async function composeServer(options: ServerOptions, started: (() => unknown)[])
     log,
   });
   // Before listening: a bad KEEL_AUDIT_* setting stops the start rather than leaving a server without checkpoints.
-  const telemetry = startTracePipeline({ store: options.store, env: options.env, agents, gateway, log });
+  const telemetry = startTracePipeline({
+    store: options.store,
+    env: options.env,
+    agents,
+    gateway,
+    registry: metrics,
+    agentRegistry: registry,
+    log,
+  });
   started.push(() => telemetry.close());
   const { serverOptions, bodyReadTimeoutMs } = resolveHttpTimeouts(options.timeouts);
   let bound: BoundAddress | null = null;
