@@ -8,6 +8,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { type ServerType, serve } from "@hono/node-server";
+import { Registry } from "prom-client";
 import { createAgentCatalog } from "../src/runtime/agent-catalog.ts";
 import { createApp } from "../src/server/create-app.ts";
 import { createJournalProjector } from "../src/telemetry/journal-projector.ts";
@@ -99,7 +100,7 @@ for (const kind of stores) {
     request.on("end", () => response.writeHead(200, { "content-type": "application/x-protobuf" }).end());
   });
   await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
-  const metrics = createTelemetryMetrics({ sql: store.sql });
+  const metrics = createTelemetryMetrics({ registry: new Registry(), sql: store.sql });
   const exporter = createOtlpTraceExporter({
     url: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/v1/traces`,
     metrics,

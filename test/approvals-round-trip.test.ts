@@ -204,7 +204,7 @@ describe("an approval round trip through the HTTP API and the CLI, across a rest
     }>(second.url, "/v1/approvals/metrics");
     const refund = metrics.body.byAgentTool.find((entry) => entry.tool === "issue_refund");
     assert.deepEqual([refund?.approved, refund?.approvalRate], [1, 1]);
-    const text = await (await fetch(`${second.url}/v1/approvals/metrics?format=prometheus`)).text();
+    const text = await (await fetch(`${second.url}/metrics`)).text();
     assert.match(
       text,
       /keel_approval_requests\{agent="support-triage",tool="issue_refund",status="approved"\} 1/,

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
+import { Registry } from "prom-client";
 import { createAgentCatalog } from "../src/runtime/agent-catalog.ts";
 import { createApp } from "../src/server/create-app.ts";
 import { startTracePipeline, type TracePipeline } from "../src/server/trace-pipeline.ts";
@@ -47,7 +48,7 @@ describe("Prometheus", { skip }, () => {
 
   before(async () => {
     store = await openStore({});
-    pipeline = startTracePipeline({ store, env: {}, pollIntervalMs: 100 });
+    pipeline = startTracePipeline({ store, env: {}, registry: new Registry(), pollIntervalMs: 100 });
     const agent = scriptedAgent({ turns: [], name: "support-triage" });
     const app = createApp({ store, agents: createAgentCatalog([agent]), telemetry: pipeline, log: () => {} });
     for (let index = 0; index < 5; index += 1) {
@@ -86,13 +87,13 @@ describe("Prometheus", { skip }, () => {
 
   test("promtool check metrics finds nothing to fix in a live scrape", async () => {
     const body = await (await fetch(`http://${keelUrl}/metrics`)).text();
-    assert.match(body, /agent_cost_usd_total\{agent="support-triage"/);
+    assert.match(body, /keel_model_cost_usd_total\{agent="support-triage"/);
     const lint = spawnSync("promtool", ["check", "metrics"], { input: body, encoding: "utf8" });
     assert.equal(lint.status, 0, lint.stdout + lint.stderr);
     assert.equal(`${lint.stdout}${lint.stderr}`.trim(), "", "zero findings");
   });
 
-  test("a real Prometheus scraping Keel answers sum(rate(agent_cost_usd_total[5m])) by (agent)", async () => {
+  test("a real Prometheus scraping Keel answers sum(rate(keel_model_cost_usd_total[5m])) by (agent)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "keel-prometheus-"));
     const port = await freePort();
     const config = join(dataDir, "prometheus.yml");
@@ -116,7 +117,7 @@ describe("Prometheus", { skip }, () => {
       { stdio: "ignore" },
     );
     try {
-      const query = encodeURIComponent("sum(rate(agent_cost_usd_total[5m])) by (agent)");
+      const query = encodeURIComponent("sum(rate(keel_model_cost_usd_total[5m])) by (agent)");
       let answer: { agent: string; value: number }[] = [];
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {

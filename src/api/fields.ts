@@ -57,5 +57,3 @@ export const seq = z
   .refine((value) => Number(value) <= MAX_SEQ, `expected a whole number from 0 to ${MAX_SEQ}`);
 /** The time window most telemetry views take. */
 export const window = { agent: text, since: instant, until: instant };
-/** `?format=prometheus` for the metrics views that also speak the Prometheus text format. */
-export const format = z.enum(["json", "prometheus"]);

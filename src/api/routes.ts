@@ -8,7 +8,6 @@ import {
   count,
   decimal,
   flag,
-  format,
   instant,
   instantOf,
   seq,
@@ -517,11 +516,10 @@ export const API_ROUTES = defineRoutes({
     method: "GET",
     path: "/v1/approvals/metrics",
     roles: READ,
-    query: z.strictObject({ format: format.optional() }),
     response: ApprovalMetricsView,
-    summary: "queue metrics",
+    summary: "the tenant's queue health: depth, approval rate, time to decision",
     description:
-      "queue depth and overdue per team; per agent and tool counts, approval rate, time to decision, draft edit rate (`?format=prometheus` for the text format)",
+      "the tenant's queue: depth and overdue per team; per agent and tool counts, approval rate, time to decision, draft edit rate (every tenant's, for Prometheus, on `GET /metrics`)",
   },
   getApproval: {
     method: "GET",
@@ -564,15 +562,6 @@ export const API_ROUTES = defineRoutes({
     summary: "the tenant's registered agent versions",
     description:
       "every registered agent version: owner, tier, scope, status, flags (`orphan`, `review_overdue`, `ad_hoc_review`, `scope_change`), next review, what blocks activation",
-  },
-  registryMetrics: {
-    method: "GET",
-    path: "/v1/registry/metrics",
-    roles: READ,
-    query: z.strictObject({ format: format.optional() }),
-    response: Report,
-    summary: "registry metrics",
-    description: "versions by status, overdue reviews, orphans (`?format=prometheus` for the text format)",
   },
   registryAgent: {
     method: "GET",
@@ -667,15 +656,6 @@ export const API_ROUTES = defineRoutes({
     summary: "the governed model endpoint",
     description:
       "the governed model endpoint, OpenAI-compatible, errors in OpenAI's shape: [models.md](models.md#the-governed-endpoint)",
-  },
-  gatewayMetrics: {
-    method: "GET",
-    path: "/v1/gateway/metrics",
-    roles: READ,
-    platform: true,
-    response: Report,
-    summary: "model gateway metrics of every tenant",
-    description: "per-key usage, prompt-cache hit ratios and response-cache hits of the governed endpoint",
   },
 
   // One audit log holds every tenant's events: a checkpoint's tree size and a proof's leaf index count them all,

@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from "prom-client";
 import type { ApprovalStatsRow } from "../store/store.ts";
 
 /** One agent/tool pair's numbers. */
@@ -120,48 +121,88 @@ export function approvalMetrics(rows: readonly ApprovalStatsRow[]): ApprovalMetr
   };
 }
 
-/** The same numbers in the Prometheus text exposition format, for a scraper or the telemetry registry. */
-export function approvalMetricsText(metrics: ApprovalMetrics): string {
-  const lines: string[] = [];
-  const family = (name: string, type: string, help: string) =>
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  family("keel_approvals_pending", "gauge", "Approval requests waiting for a person, by queue.");
-  for (const route of metrics.queueDepth)
-    lines.push(`keel_approvals_pending{route="${label(route.routeTo)}"} ${route.pending}`);
-  family("keel_approvals_overdue", "gauge", "Pending approval requests past their SLA, by queue.");
-  for (const route of metrics.queueDepth)
-    lines.push(`keel_approvals_overdue{route="${label(route.routeTo)}"} ${route.overdue}`);
-  family("keel_approval_requests", "gauge", "Approval requests by agent, tool and status.");
-  family("keel_approval_rate", "gauge", "Approved over approved, rejected and expired, by agent and tool.");
-  family(
-    "keel_approval_decision_seconds_mean",
-    "gauge",
+/**
+ * The queue's numbers as gauges on the one metrics registry, read from the store when Prometheus scrapes (every
+ * tenant's requests: `GET /metrics` belongs to the platform). One read serves all six gauges of a scrape.
+ */
+export function registerApprovalMetrics(
+  registry: Registry,
+  stats: () => Promise<readonly ApprovalStatsRow[]>,
+): void {
+  let last: { at: number; metrics: Promise<ApprovalMetrics> } | null = null;
+  const read = (): Promise<ApprovalMetrics> => {
+    if (!last || Date.now() - last.at > SCRAPE_WINDOW_MS)
+      last = { at: Date.now(), metrics: stats().then(approvalMetrics) };
+    return last.metrics;
+  };
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    fill: (gauge: Gauge, metrics: ApprovalMetrics) => void,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        const metrics = await read();
+        this.reset();
+        fill(this, metrics);
+      },
+    });
+  gauge("keel_approvals_pending", "Approval requests waiting for a person, by queue.", ["route"], (g, m) => {
+    for (const route of m.queueDepth) g.set({ route: route.routeTo }, route.pending);
+  });
+  gauge(
+    "keel_approvals_overdue",
+    "Pending approval requests past their SLA, by queue.",
+    ["route"],
+    (g, m) => {
+      for (const route of m.queueDepth) g.set({ route: route.routeTo }, route.overdue);
+    },
+  );
+  const byAgentTool = ["agent", "tool"] as const;
+  gauge(
+    "keel_approval_requests",
+    "Approval requests by agent, tool and status.",
+    [...byAgentTool, "status"],
+    (g, m) => {
+      for (const entry of m.byAgentTool)
+        for (const status of ["pending", "approved", "rejected", "expired", "resolved", "withdrawn"] as const)
+          g.set({ agent: entry.agent, tool: entry.tool ?? "", status }, entry[status]);
+    },
+  );
+  const perEntry = (name: string, help: string, value: (entry: ApprovalMetricsEntry) => number | null) =>
+    gauge(name, help, byAgentTool, (g, m) => {
+      for (const entry of m.byAgentTool) {
+        const number = value(entry);
+        if (number !== null) g.set({ agent: entry.agent, tool: entry.tool ?? "" }, number);
+      }
+    });
+  perEntry(
+    "keel_approval_rate",
+    "Approved over approved, rejected and expired, by agent and tool.",
+    (entry) => entry.approvalRate,
+  );
+  perEntry(
+    "keel_approval_mean_decision_seconds",
     "Mean time from request to decision, by agent and tool.",
+    (entry) => entry.meanDecisionSeconds,
   );
-  family(
+  perEntry(
     "keel_draft_edit_rate",
-    "gauge",
     "Drafts a person edited before sending, over drafts sent, by agent and tool.",
+    (entry) => entry.draftEditRate,
   );
-  for (const entry of metrics.byAgentTool) {
-    const labels = `agent="${label(entry.agent)}",tool="${label(entry.tool ?? "")}"`;
-    for (const status of ["pending", "approved", "rejected", "expired", "resolved", "withdrawn"] as const) {
-      lines.push(`keel_approval_requests{${labels},status="${status}"} ${entry[status]}`);
-    }
-    if (entry.approvalRate !== null) lines.push(`keel_approval_rate{${labels}} ${entry.approvalRate}`);
-    if (entry.meanDecisionSeconds !== null)
-      lines.push(`keel_approval_decision_seconds_mean{${labels}} ${entry.meanDecisionSeconds}`);
-    if (entry.draftEditRate !== null) lines.push(`keel_draft_edit_rate{${labels}} ${entry.draftEditRate}`);
-  }
-  return `${lines.join("\n")}\n`;
 }
+
+/** Gauges collected within this long of each other share one read of the store (one scrape). */
+const SCRAPE_WINDOW_MS = 1_000;
 
 function max(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   if (b === null) return a;
   return Math.max(a, b);
-}
-
-function label(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }

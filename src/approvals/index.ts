@@ -2,7 +2,7 @@
  * Humans in the loop: approval requests for held tool calls, drafts and handoffs; the queue (routing, priority,
  * SLA); decisions bound to an argument hash with separation of duties; expiry; metrics; resolutions as eval cases.
  */
-export { type ApprovalMetrics, approvalMetrics, approvalMetricsText } from "./approval-metrics.ts";
+export { type ApprovalMetrics, approvalMetrics, registerApprovalMetrics } from "./approval-metrics.ts";
 export { type ApprovalAgent, type ApprovalRouting, routeApproval } from "./approval-policy.ts";
 export { type ApprovalView, foldApproval } from "./approval-view.ts";
 export { buildApprovalRequest, newApprovalId } from "./build-approval-request.ts";

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
+import { Registry } from "prom-client";
 import { captureIo } from "../../test/support/capture-io.ts";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
@@ -26,7 +27,7 @@ async function keel(...argv: string[]): Promise<{ code: number; out: string; err
 
 before(async () => {
   store = await openStore({});
-  pipeline = startTracePipeline({ store, env: {}, pollIntervalMs: 60_000 });
+  pipeline = startTracePipeline({ store, env: {}, registry: new Registry(), pollIntervalMs: 60_000 });
   const app = createApp({
     store,
     agents: createAgentCatalog([scriptedAgent({ turns: [], name: "support-triage" })]),

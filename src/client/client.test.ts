@@ -93,7 +93,6 @@ describe("the typed HTTP client", () => {
       client.call("approvalMetrics"),
       client.call("registry"),
       client.call("registryAgent", { params: { agent: name } }),
-      client.call("registryMetrics"),
       client.call("agentCard", { params: { agent: name } }),
       client.call("runTrace", { params: { id } }),
       client.call("searchTraces", { query: { agent: name } }),

@@ -1,72 +1,59 @@
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { Usage } from "../journal/events.ts";
 import type { ResponseCache } from "./response-cache.ts";
-
-/** Per-agent counters since the process started. */
-export type AgentModelStats = {
-  calls: number;
-  failures: number;
-  inputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  responseCacheHits: number;
-  /** Share of input tokens read from the provider's prompt cache. */
-  promptCacheHitRatio: number;
-};
 
 /** What metrics need from a served call (a subset of the gateway's result). */
 type ServedCall = { turn: { usage: Usage }; cost: { usd: number }; responseCache: "hit" | "miss" | "bypass" };
 
+/**
+ * What this process's gateway served, by caller (an agent, or `key:<id>` for the governed endpoint), counted on
+ * the one metrics registry as `keel_gateway_*`. Agents' calls are also projected from the journal as the
+ * OpenTelemetry GenAI metrics; these count the endpoint's callers too, and the response cache.
+ */
 export type GatewayMetrics = {
   record(agent: string, result: ServedCall): void;
   recordFailure(agent: string): void;
-  snapshot(): { agents: Record<string, AgentModelStats>; responseCache: ReturnType<ResponseCache["stats"]> };
 };
 
-export function createGatewayMetrics(cache: ResponseCache): GatewayMetrics {
-  const agents = new Map<string, Omit<AgentModelStats, "promptCacheHitRatio">>();
-  const statsFor = (agent: string) => {
-    let stats = agents.get(agent);
-    if (!stats) {
-      stats = {
-        calls: 0,
-        failures: 0,
-        inputTokens: 0,
-        cacheReadTokens: 0,
-        cacheWriteTokens: 0,
-        outputTokens: 0,
-        costUsd: 0,
-        responseCacheHits: 0,
-      };
-      agents.set(agent, stats);
-    }
-    return stats;
-  };
+export function createGatewayMetrics(cache: ResponseCache, registry: Registry): GatewayMetrics {
+  const calls = new Counter({
+    name: "keel_gateway_calls_total",
+    help: "Model calls the gateway served, by caller, outcome (ok, error) and response cache (hit, miss, bypass).",
+    labelNames: ["agent", "outcome", "response_cache"],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: "keel_gateway_tokens_total",
+    help: "Tokens the gateway's calls used, by caller and kind; input counts cache reads and writes, which are also counted alone.",
+    labelNames: ["agent", "kind"],
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: "keel_gateway_cost_usd_total",
+    help: "Spend of the gateway's calls in US dollars, by caller.",
+    labelNames: ["agent"],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "keel_gateway_response_cache_entries",
+    help: "Answers held in the exact response cache now.",
+    registers: [registry],
+    collect() {
+      this.set(cache.stats().entries);
+    },
+  });
   return {
     record(agent, result) {
-      const stats = statsFor(agent);
       const { usage } = result.turn;
-      stats.calls += 1;
-      stats.inputTokens += usage.inputTokens;
-      stats.cacheReadTokens += usage.cacheReadTokens ?? 0;
-      stats.cacheWriteTokens += usage.cacheWriteTokens ?? 0;
-      stats.outputTokens += usage.outputTokens;
-      stats.costUsd += result.cost.usd;
-      if (result.responseCache === "hit") stats.responseCacheHits += 1;
+      calls.inc({ agent, outcome: "ok", response_cache: result.responseCache });
+      tokens.inc({ agent, kind: "input" }, usage.inputTokens);
+      tokens.inc({ agent, kind: "output" }, usage.outputTokens);
+      tokens.inc({ agent, kind: "cache_read" }, usage.cacheReadTokens ?? 0);
+      tokens.inc({ agent, kind: "cache_write" }, usage.cacheWriteTokens ?? 0);
+      cost.inc({ agent }, result.cost.usd);
     },
     recordFailure(agent) {
-      statsFor(agent).failures += 1;
-    },
-    snapshot() {
-      const out: Record<string, AgentModelStats> = {};
-      for (const [agent, stats] of agents) {
-        out[agent] = {
-          ...stats,
-          promptCacheHitRatio: stats.inputTokens === 0 ? 0 : stats.cacheReadTokens / stats.inputTokens,
-        };
-      }
-      return { agents: out, responseCache: cache.stats() };
+      calls.inc({ agent, outcome: "error" });
     },
   };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Registry } from "prom-client";
 import type { ModelTarget } from "./call-with-failover.ts";
 import { createModelGateway, type GatewayCall } from "./model-gateway.ts";
 import type { GenerateOptions, ModelProvider, ModelTurn } from "./model-provider.ts";
@@ -14,7 +15,9 @@ const SONNET = { provider: "anthropic", model: "claude-sonnet-4-5-20250929" };
 /** A fake adapter per model (routing is tested here; the wire is tested by the provider contract). */
 function fakeGateway(answers: Record<string, (request: GenerateOptions) => ModelTurn>) {
   const calls: string[] = [];
+  const metrics = new Registry();
   const gateway = createModelGateway({
+    metrics,
     priceTable: createPriceTable(),
     responseCache: createResponseCache(),
     resolveTarget(ref): ModelTarget {
@@ -30,7 +33,7 @@ function fakeGateway(answers: Record<string, (request: GenerateOptions) => Model
       return { adapter, keyId: "test" };
     },
   });
-  return { gateway, calls };
+  return { gateway, calls, metrics };
 }
 
 const answer = (text: string): ModelTurn => ({
@@ -186,14 +189,17 @@ describe("the exact response cache", () => {
   const cached: ModelPolicy = { ...base, responseCacheTtlMs: 60_000 };
 
   test("answers a repeated question from the cache, at no cost", async () => {
-    const { gateway, calls } = fakeGateway({ [SONNET.model]: () => answer("Shipped.") });
+    const { gateway, calls, metrics } = fakeGateway({ [SONNET.model]: () => answer("Shipped.") });
     const first = await gateway.generate(call(cached), gateway.route(call(cached)));
     const second = await gateway.generate(call(cached), gateway.route(call(cached)));
     assert.equal(calls.length, 1);
     assert.equal(first.responseCache, "miss");
     assert.equal(second.responseCache, "hit");
     assert.deepEqual(second.cost, { usd: 0, priceTableVersion: "2026-11", source: "response-cache" });
-    assert.equal(gateway.metrics.snapshot().responseCache.hits, 1);
+    assert.match(
+      await metrics.metrics(),
+      /keel_gateway_calls_total\{agent="[^"]*",outcome="ok",response_cache="hit"\} 1\n/,
+    );
   });
 
   test("never shares an answer across tenants", async () => {

@@ -1,3 +1,4 @@
+import { Registry } from "prom-client";
 import type { CallCost, ModelCallAttempt, ModelCallPhase, Usage } from "../journal/events.ts";
 import {
   type FailoverContext,
@@ -66,6 +67,8 @@ export type GatewayOptions = {
   resolveTarget: (ref: TargetRef) => ModelTarget;
   resilience?: Partial<ResilienceOptions>;
   responseCache?: ResponseCache;
+  /** The metrics registry `GET /metrics` serves; without one, the gateway counts into a registry of its own. */
+  metrics?: Registry;
 };
 
 /** Default output allowance assumed when reserving budget for a call whose spec sets no maxOutputTokens. */
@@ -76,7 +79,7 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
   const targets = new Map<string, ModelTarget>();
   const policies = new Map<string, TargetPolicies>();
   const cache = options.responseCache ?? createResponseCache();
-  const metrics = createGatewayMetrics(cache);
+  const metrics = createGatewayMetrics(cache, options.metrics ?? new Registry());
 
   const resolve = (ref: TargetRef): ModelTarget => {
     const key = `${ref.provider}|${ref.model}`;

@@ -20,5 +20,5 @@ export type {
   RegistryEntry,
 } from "./registry-entry.ts";
 export { scopeOf } from "./registry-entry.ts";
-export { registryMetricsText, registrySummary } from "./registry-metrics.ts";
+export { registerRegistryMetrics, registrySummary } from "./registry-metrics.ts";
 export { createSqlRegistry, type Registry } from "./sql-registry.ts";

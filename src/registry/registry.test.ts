@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Registry as MetricsRegistry } from "prom-client";
 import { isKeelError } from "../errors/keel-error.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { renderAgentCard } from "./agent-card.ts";
 import { requiredGates } from "./lifecycle-rules.ts";
 import { type RegisterAgentVersion, scopeOf } from "./registry-entry.ts";
-import { registryMetricsText } from "./registry-metrics.ts";
+import { registerRegistryMetrics } from "./registry-metrics.ts";
 import { createSqlRegistry, type Registry } from "./sql-registry.ts";
 
 let store: Store;
@@ -201,8 +202,10 @@ describe("the agent registry", () => {
     clock = new Date(started.getTime() + 92 * 86_400_000);
     entry = await registry.get(agent);
     assert.ok(entry?.flags.includes("review_overdue"));
+    const metrics = new MetricsRegistry();
+    registerRegistryMetrics(metrics, async () => [entry!]);
     assert.match(
-      registryMetricsText([entry!]),
+      await metrics.metrics(),
       new RegExp(`keel_agent_review_overdue\\{agent="${agent}",version="1.0.0",tier="1"\\} 1`),
     );
     entry = await registry.recordReview({

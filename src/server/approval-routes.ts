@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { approvalMetrics, approvalMetricsText } from "../approvals/approval-metrics.ts";
+import { approvalMetrics } from "../approvals/approval-metrics.ts";
 import { foldApproval } from "../approvals/approval-view.ts";
 import { decideApproval } from "../approvals/decide-approval.ts";
 import { caseFromResolution } from "../approvals/promote-resolution.ts";
@@ -55,12 +55,8 @@ export function registerApprovalRoutes(
     return context.json({ approvals: records.map((record) => presentApproval(record, at)) });
   });
 
-  registerRoute(app, API_ROUTES.approvalMetrics, async ({ query }, context) => {
-    const metrics = approvalMetrics(await store.approvalStats({ tenant: principalOf(context).tenant }));
-    if (query.format === "prometheus") {
-      return context.text(approvalMetricsText(metrics), 200, { "content-type": "text/plain; version=0.0.4" });
-    }
-    return context.json(metrics);
+  registerRoute(app, API_ROUTES.approvalMetrics, async (_input, context) => {
+    return context.json(approvalMetrics(await store.approvalStats({ tenant: principalOf(context).tenant })));
   });
 
   registerRoute(app, API_ROUTES.getApproval, async ({ params }, context) => {

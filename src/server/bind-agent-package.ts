@@ -1,3 +1,4 @@
+import type { Registry as MetricsRegistry } from "prom-client";
 import { KeelError } from "../errors/keel-error.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import { createAnthropicModelProvider } from "../models/anthropic-model-provider.ts";
@@ -45,9 +46,12 @@ export function createEnvModelGateway(options: {
   env: Env;
   priceOverrides?: PriceOverrides;
   fetch?: typeof globalThis.fetch;
+  /** The metrics registry `GET /metrics` serves (the composition root's). */
+  metrics?: MetricsRegistry;
 }): ModelGateway {
   const { env } = options;
   return createModelGateway({
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     priceTable: createPriceTable(options.priceOverrides ? { overrides: options.priceOverrides } : {}),
     resolveTarget(ref): ModelTarget {
       const missing = missingKey(ref, env);

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
 import OpenAI from "openai";
+import { Registry } from "prom-client";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import { type LoopbackProvider, startLoopbackProvider } from "../models/loopback/loopback-provider-server.ts";
 import { openStore } from "../store/open-store.ts";
@@ -20,12 +21,14 @@ describe("the governed chat completions endpoint, through the official openai cl
   let server: ServerType;
   let client: OpenAI;
   let baseURL: string;
+  const metrics = new Registry();
 
   before(async () => {
     store = await openStore({});
     anthropic = await startLoopbackProvider({ wire: "anthropic" });
     openaiUpstream = await startLoopbackProvider({ wire: "openai" });
     const gateway = createEnvModelGateway({
+      metrics,
       env: {
         ANTHROPIC_API_KEY: "sk-ant",
         ANTHROPIC_BASE_URL: anthropic.baseUrl,
@@ -245,14 +248,16 @@ describe("the governed chat completions endpoint, through the official openai cl
     assert.match((refused as Error).message, /budget for key:capped on \d{4}-\d{2}-\d{2} is exhausted/);
   });
 
-  test("reports per-key prompt cache hit ratios", async () => {
-    const response = await fetch(`${baseURL}/gateway/metrics`, {
-      headers: { authorization: "Bearer keel-test-key" },
-    });
-    const metrics = (await response.json()) as {
-      agents: Record<string, { promptCacheHitRatio: number; calls: number }>;
-    };
-    assert.ok((metrics.agents["key:app"]?.calls ?? 0) >= 3);
-    assert.ok((metrics.agents["key:app"]?.promptCacheHitRatio ?? 0) > 0);
+  test("counts each key's calls and prompt-cache reads on the metrics registry", async () => {
+    const text = await metrics.metrics();
+    const sample = (pattern: RegExp) =>
+      [...text.matchAll(new RegExp(pattern, "g"))].reduce((sum, match) => sum + Number(match[1]), 0);
+    const calls = sample(
+      /keel_gateway_calls_total\{agent="key:app",outcome="ok",response_cache="[a-z]+"\} (\d+)/,
+    );
+    assert.ok(calls >= 3, text);
+    const cacheRead = sample(/keel_gateway_tokens_total\{agent="key:app",kind="cache_read"\} (\d+)/);
+    const input = sample(/keel_gateway_tokens_total\{agent="key:app",kind="input"\} (\d+)/);
+    assert.ok(cacheRead > 0 && cacheRead <= input, `cache reads ${cacheRead} of ${input} input tokens`);
   });
 });

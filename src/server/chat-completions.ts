@@ -57,8 +57,8 @@ export type ChatCompletionsRoute = { app: Hono; close(): Promise<void> };
 
 /**
  * `POST /v1/chat/completions`, OpenAI-compatible (streaming and not), for applications outside Keel: the same
- * routing, failover, budgets and cost records as agents. `GET /v1/gateway/metrics` reports per-key usage,
- * prompt-cache hit ratios and response-cache hits.
+ * routing, failover, budgets and cost records as agents. Per-key usage, prompt-cache and response-cache counts
+ * are the gateway's `keel_gateway_*` families on `GET /metrics`.
  */
 export function createChatCompletionsRoute(options: ChatCompletionsOptions): ChatCompletionsRoute {
   const { gateway, ledger } = options;
@@ -249,11 +249,6 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
         "x-keel-routing": route.reason,
       },
     });
-  });
-
-  registerRoute(app, API_ROUTES.gatewayMetrics, (_, context) => {
-    authenticate(context);
-    return context.json(gateway.metrics.snapshot());
   });
 
   async function reserve(

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { Hono } from "hono";
+import { Registry as MetricsRegistry } from "prom-client";
 import { createApprovalTimer } from "../approvals/expire-approvals.ts";
 import { KeelError } from "../errors/keel-error.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
@@ -166,7 +167,9 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   const api = options.api === false ? null : (options.api ?? {});
   const host = api?.host ?? "127.0.0.1";
   const controlPlane = api ? await configureControlPlane({ store, env, host, log }) : null;
-  const gateway = createEnvModelGateway({ env });
+  // The one metrics registry: every family `GET /metrics` serves registers on it, and nothing else does.
+  const metrics = new MetricsRegistry();
+  const gateway = createEnvModelGateway({ env, metrics });
   const ledger = createSqlBudgetLedger(store.sql);
   const chatCompletions = api ? chatCompletionsFromEnv({ env, gateway, ledger, log }) : null;
   if (chatCompletions) started.push(() => chatCompletions.close());
@@ -203,7 +206,15 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     );
     await registry.sweepOrphans();
     // Before serving: a bad KEEL_AUDIT_* or telemetry setting stops the start rather than half-starting.
-    const telemetry = startTracePipeline({ store, env, agents, gateway, log });
+    const telemetry = startTracePipeline({
+      store,
+      env,
+      agents,
+      gateway,
+      registry: metrics,
+      agentRegistry: registry,
+      log,
+    });
     started.push(() => telemetry.close());
     serving.push(() => telemetry.close());
     app = createApp({

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
+import { Registry as MetricsRegistry } from "prom-client";
 import { supportTriage } from "../../examples/support-triage/index.ts";
 import { captureIo } from "../../test/support/capture-io.ts";
 import { main } from "../cli/main.ts";
@@ -13,10 +14,12 @@ import type { Store } from "../store/store.ts";
 import { createApp } from "./create-app.ts";
 import { loadAgentPackages } from "./create-keel.ts";
 import { registerServedAgents } from "./register-agents.ts";
+import { startTracePipeline, type TracePipeline } from "./trace-pipeline.ts";
 
 describe("the registry over HTTP and keel agents, with active agents required", () => {
   let store: Store;
   let server: ServerType;
+  let telemetry: TracePipeline;
   let url: string;
   const keel = async (
     args: string[],
@@ -38,7 +41,21 @@ describe("the registry over HTTP and keel agents, with active agents required", 
     const { agents, governed } = await loadAgentPackages({ store, packages: [supportTriage], env: {} });
     const registry = createSqlRegistry(store.sql);
     await registerServedAgents(registry, agents, governed);
-    const app = createApp({ store, agents, registry, requireActiveAgents: true, log: () => undefined });
+    telemetry = startTracePipeline({
+      store,
+      env: {},
+      registry: new MetricsRegistry(),
+      agentRegistry: registry,
+      pollIntervalMs: 60_000,
+    });
+    const app = createApp({
+      store,
+      agents,
+      registry,
+      telemetry,
+      requireActiveAgents: true,
+      log: () => undefined,
+    });
     server = await new Promise<ServerType>((resolve) => {
       const created = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(created));
     });
@@ -47,6 +64,7 @@ describe("the registry over HTTP and keel agents, with active agents required", 
   });
   after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await telemetry.close();
     await store.close();
   });
 
@@ -127,7 +145,7 @@ describe("the registry over HTTP and keel agents, with active agents required", 
     const entry = (await response.json()) as { status: string; flags: string[] };
     assert.deepEqual([entry.status, entry.flags], ["paused", ["orphan"]]);
     assert.equal((await startRun()).status, 409);
-    const metrics = await (await fetch(`${url}/v1/registry/metrics?format=prometheus`)).text();
+    const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /keel_agent_orphaned\{agent="support-triage",version="1\.0\.0",tier="2"\} 1/);
     const listed = await keel(["agents", "list"]);
     assert.match(listed.out, /paused, tier 2 \[orphan\]/);

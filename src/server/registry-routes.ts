@@ -5,7 +5,7 @@ import { KeelError } from "../errors/keel-error.ts";
 import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { renderAgentCard } from "../registry/agent-card.ts";
 import type { AGENT_STATUSES } from "../registry/lifecycle-rules.ts";
-import { registryMetricsText, registrySummary } from "../registry/registry-metrics.ts";
+import { registrySummary } from "../registry/registry-metrics.ts";
 import type { Registry } from "../registry/sql-registry.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
@@ -55,13 +55,6 @@ export function registerRegistryRoutes(
   registerRoute(app, API_ROUTES.registry, async (_, context) => {
     const entries = await entriesOf(context);
     return context.json({ agents: entries, summary: registrySummary(entries) });
-  });
-  registerRoute(app, API_ROUTES.registryMetrics, async ({ query }, context) => {
-    const entries = await entriesOf(context);
-    if (query.format === "prometheus") {
-      return context.text(registryMetricsText(entries), 200, { "content-type": "text/plain; version=0.0.4" });
-    }
-    return context.json(registrySummary(entries));
   });
   registerRoute(app, API_ROUTES.registryAgent, async ({ params }, context) => {
     const name = params.agent;

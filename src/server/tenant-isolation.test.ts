@@ -427,7 +427,6 @@ const OPERATIONS: {
   },
   { name: "kill switches", request: list("/v1/kill-switches") },
   { name: "registry", request: list("/v1/registry") },
-  { name: "registry metrics", request: list("/v1/registry/metrics") },
   {
     name: "registry entry",
     request: (owner) => ({ method: "GET", path: `/v1/registry/${owner.agent}`, sent: owner.agent }),

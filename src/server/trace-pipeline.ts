@@ -1,11 +1,19 @@
+import type { Registry as MetricsRegistry } from "prom-client";
+import { registerApprovalMetrics } from "../approvals/approval-metrics.ts";
 import type { ModelGateway } from "../models/model-gateway.ts";
 import { isRoutedModelProvider } from "../models/model-gateway.ts";
+import { registerRegistryMetrics } from "../registry/registry-metrics.ts";
+import type { Registry as AgentRegistry } from "../registry/sql-registry.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { Store } from "../store/store.ts";
 import { checkDrift } from "../telemetry/drift-monitor.ts";
 import { createJournalProjector, type JournalProjector } from "../telemetry/journal-projector.ts";
 import { createOtlpTraceExporter } from "../telemetry/otlp-trace-exporter.ts";
-import { type BreakerReading, createTelemetryMetrics } from "../telemetry/telemetry-metrics.ts";
+import {
+  type BreakerReading,
+  createTelemetryMetrics,
+  type TelemetryMetrics,
+} from "../telemetry/telemetry-metrics.ts";
 import { createTelemetryQueries } from "../telemetry/telemetry-queries.ts";
 import type { TraceExporter } from "../telemetry/trace-exporter.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
@@ -28,12 +36,20 @@ export function startTracePipeline(options: {
   env: Readonly<Record<string, string | undefined>>;
   agents?: AgentCatalog;
   gateway?: ModelGateway;
+  /** The one metrics registry, owned by the composition root; the gateway's families are on it already. */
+  registry: MetricsRegistry;
+  /** The agent registry, whose versions `GET /metrics` counts. */
+  agentRegistry?: AgentRegistry;
   log?: (message: string) => void;
   pollIntervalMs?: number;
 }): TracePipeline {
   const { env } = options;
   const breakers = breakerReadings(options.agents, options.gateway);
-  const metrics = createTelemetryMetrics({ sql: options.store.sql, ...(breakers ? { breakers } : {}) });
+  const metrics = registerServerMetrics(options.registry, {
+    store: options.store,
+    ...(options.agentRegistry ? { agentRegistry: options.agentRegistry } : {}),
+    ...(breakers ? { breakers } : {}),
+  });
   const url = tracesUrl(env);
   const exporter = url
     ? createOtlpTraceExporter({
@@ -62,6 +78,25 @@ export function startTracePipeline(options: {
       await exporter?.shutdown();
     },
   };
+}
+
+/**
+ * Register every family `GET /metrics` serves but the gateway's (which it registers itself): what the journal
+ * projects, and the gauges read from the store, the approval queue and the agent registry at scrape time.
+ */
+export function registerServerMetrics(
+  registry: MetricsRegistry,
+  sources: { store?: Store; agentRegistry?: AgentRegistry; breakers?: () => readonly BreakerReading[] },
+): TelemetryMetrics {
+  const { store, agentRegistry, breakers } = sources;
+  const metrics = createTelemetryMetrics({
+    registry,
+    ...(store ? { sql: store.sql } : {}),
+    ...(breakers ? { breakers } : {}),
+  });
+  registerApprovalMetrics(registry, async () => (store ? await store.approvalStats() : []));
+  registerRegistryMetrics(registry, async () => (agentRegistry ? await agentRegistry.list() : []));
+  return metrics;
 }
 
 /** The OTLP/HTTP traces URL from the standard variables, or null when export is not configured. */

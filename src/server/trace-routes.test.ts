@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Registry } from "prom-client";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
@@ -15,7 +16,7 @@ const ids: Record<string, string> = {};
 
 before(async () => {
   store = await openStore({});
-  pipeline = startTracePipeline({ store, env: {}, pollIntervalMs: 60_000 });
+  pipeline = startTracePipeline({ store, env: {}, registry: new Registry(), pollIntervalMs: 60_000 });
   const agent = scriptedAgent({ turns: [], name: "support-triage" });
   app = createApp({ store, agents: createAgentCatalog([agent]), telemetry: pipeline, log: () => {} });
   // Denied, then failed, then retried and fine; a clean run; an expensive one; a failed run of another agent.
@@ -158,26 +159,30 @@ describe("trace and cost routes", () => {
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /text\/plain/);
     const text = await response.text();
-    assert.match(text, /agent_tasks_total\{agent="billing",version="1.0.0",status="failed"\} 1/);
+    assert.match(text, /keel_runs_total\{agent="billing",version="1.0.0",status="failed"\} 1/);
     assert.match(
       text,
-      /agent_tool_calls_total\{agent="support-triage",tool="issue_refund",outcome="denied"\} 1/,
+      /keel_tool_calls_total\{agent="support-triage",tool="issue_refund",outcome="denied"\} 1/,
     );
     assert.match(
       text,
-      /agent_policy_decisions_total\{agent="support-triage",action="tool-call",decision="review"\} 1/,
+      /keel_policy_decisions_total\{agent="support-triage",action="tool-call",decision="review"\} 1/,
     );
-    assert.match(text, /agent_escalations_total\{agent="support-triage",kind="human_review"\} 1/);
+    assert.match(text, /keel_escalations_total\{agent="support-triage",kind="human_review"\} 1/);
     assert.match(
       text,
-      /agent_tokens_total\{agent="support-triage",model="anthropic\/claude-sonnet-4-5-20250929",phase="planning",kind="cache_read"\} 1800/,
+      /gen_ai_client_token_usage_sum\{gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="claude-sonnet-4-5-20250929",agent="support-triage",phase="planning",gen_ai_token_type="cache_read"\} 1800\n/,
     );
     assert.match(
       text,
-      /agent_task_duration_seconds_bucket\{le="\+Inf",agent="support-triage",version="1.0.0"\} 2/,
+      /keel_run_duration_seconds_bucket\{le="\+Inf",agent="support-triage",version="1.0.0"\} 2/,
     );
-    assert.match(text, /agent_approval_decision_seconds_count\{agent="support-triage"\} 1/);
-    assert.match(text, /# TYPE agent_active_runs gauge/);
+    assert.match(text, /keel_approval_decision_seconds_count\{agent="support-triage"\} 1/);
+    assert.match(
+      text,
+      /gen_ai_client_operation_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="claude-sonnet-4-5-20250929",agent="support-triage",phase="execution"\} \d+\n/,
+    );
+    assert.match(text, /# TYPE keel_runs_active gauge/);
   });
 
   test("POST /v1/telemetry/drift compares an agent's windows and answers with each dimension's PSI", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Registry } from "prom-client";
 import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
 import { openStore } from "../store/open-store.ts";
@@ -27,7 +28,7 @@ describe("drift alarms", () => {
   });
 
   test("a shifted tool mix, outcome and cost raise a journaled alarm, the PSI gauge and the alarm counter", async () => {
-    const metrics = createTelemetryMetrics({ sql: store.sql });
+    const metrics = createTelemetryMetrics({ registry: new Registry(), sql: store.sql });
     const projector = createJournalProjector({ store, metrics });
     const baselineStart = new Date();
     for (let index = 0; index < 20; index += 1) {
@@ -73,9 +74,9 @@ describe("drift alarms", () => {
     assert.match(end.payload.answer ?? "", /"kind":"drift-alarm".*"dimension":"tool_mix"/);
     await projector.catchUp();
     const text = await metrics.scrape();
-    assert.match(text, /agent_drift_psi\{agent="support-triage",dimension="tool_mix"\} \d/);
-    assert.match(text, /agent_drift_alerts_total\{agent="support-triage",dimension="tool_mix"\} 1/);
-    assert.doesNotMatch(text, /agent_tasks_total\{agent="keel.drift-monitor"/);
+    assert.match(text, /keel_drift_psi\{agent="support-triage",dimension="tool_mix"\} \d/);
+    assert.match(text, /keel_drift_alerts_total\{agent="support-triage",dimension="tool_mix"\} 1/);
+    assert.doesNotMatch(text, /keel_runs_total\{agent="keel.drift-monitor"/);
     // The same windows compared with themselves raise nothing.
     const calm = await checkDrift({
       store,

@@ -51,7 +51,7 @@ export function populationStabilityIndex(
 
 /**
  * Compare an agent's current window with a baseline window on outcome, tool mix, cost and eval score (when eval
- * annotations exist), set `agent_drift_psi`, and journal an alarm when a dimension's PSI exceeds `threshold`: a
+ * annotations exist), set `keel_drift_psi`, and journal an alarm when a dimension's PSI exceeds `threshold`: a
  * run of `keel.drift-monitor` whose `run-end` answer is the alarm (JSON), so alarms are hash-linked and replayable
  * like every other record.
  */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Registry } from "prom-client";
 import { type OtlpReceiver, startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
 import { appendSyntheticRun, syntheticEvents } from "../../test/support/synthetic-journal.ts";
 import { spanIdOf, traceIdOf } from "../journal/trace-context.ts";
@@ -150,7 +151,7 @@ describe("the journal projector", () => {
   });
 
   test("counts every span it cannot deliver: a full queue under back-pressure and a failing collector", async () => {
-    const metrics = createTelemetryMetrics({ processMetrics: false });
+    const metrics = createTelemetryMetrics({ registry: new Registry(), processMetrics: false });
     receiver.behave("hang");
     const exporter = createOtlpTraceExporter({
       url: receiver.url,

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from "prom-client";
 import type { PayloadOf } from "../journal/events.ts";
 import type { SqlClient } from "../store/store.ts";
 import { DRIFT_MONITOR_AGENT, readDriftAlarm } from "./drift-alarm.ts";
@@ -14,6 +14,8 @@ export type BreakerReading = {
 const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2, isolated: 3 } as const;
 
 export type TelemetryMetricsOptions = {
+  /** The one registry `GET /metrics` serves, owned by whoever assembles Keel; every family registers on it. */
+  registry: Registry;
   /** The projection tables' database, read at scrape time for gauges (active runs, pending approvals, budgets). */
   sql?: SqlClient;
   /** Circuit breakers of the model gateway, read at scrape time; absent without a gateway. */
@@ -24,7 +26,11 @@ export type TelemetryMetricsOptions = {
   now?: () => Date;
 };
 
-/** The metrics Keel serves on `GET /metrics`, all projected from the journal except breakers and the exporter's. */
+/**
+ * The metrics Keel serves on `GET /metrics`, all projected from the journal except breakers and the exporter's.
+ * Model calls use the OpenTelemetry GenAI client metrics (`gen_ai.client.token.usage`,
+ * `gen_ai.client.operation.duration`, in Prometheus form); everything else is named `keel_*`.
+ */
 export type TelemetryMetrics = {
   readonly registry: Registry;
   /** Count the events a run appended after `afterSeq`; `events` is the run's whole journal, for lookups. */
@@ -40,86 +46,103 @@ export type TelemetryMetrics = {
 };
 
 /** Build the registry and its metrics. Counters count what this process projected; Prometheus sums instances. */
-export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): TelemetryMetrics {
-  const registry = new Registry();
+export function createTelemetryMetrics(options: TelemetryMetricsOptions): TelemetryMetrics {
+  const { registry } = options;
   const now = options.now ?? (() => new Date());
   const sql = options.sql;
   const tasks = new Counter({
-    name: "agent_tasks_total",
+    name: "keel_runs_total",
     help: "Runs that ended, by agent, version and final status.",
     labelNames: ["agent", "version", "status"],
     registers: [registry],
   });
   const duration = new Histogram({
-    name: "agent_task_duration_seconds",
+    name: "keel_run_duration_seconds",
     help: "Wall time from run-start to run-end, waits for people included.",
     labelNames: ["agent", "version"],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
     registers: [registry],
   });
   const cost = new Counter({
-    name: "agent_cost_usd_total",
-    help: "Model spend in US dollars, priced from the journaled usage, by agent and model.",
-    labelNames: ["agent", "model"],
+    name: "keel_model_cost_usd_total",
+    help: "Model spend in US dollars, priced from the journaled usage, by agent, provider and model.",
+    labelNames: ["agent", "provider", "model"],
     registers: [registry],
   });
-  const modelCalls = new Counter({
-    name: "agent_model_calls_total",
-    help: "Model calls by agent, model and outcome.",
-    labelNames: ["agent", "model", "outcome"],
+  // OpenTelemetry GenAI semantic conventions: attribute dots become underscores, seconds get their unit suffix.
+  const operationDuration = new Histogram({
+    name: "gen_ai_client_operation_duration_seconds",
+    help: "GenAI operation duration (gen_ai.client.operation.duration): model calls by agent, provider, model and error type.",
+    labelNames: [
+      "gen_ai_operation_name",
+      "gen_ai_provider_name",
+      "gen_ai_request_model",
+      "error_type",
+      "agent",
+      "phase",
+    ],
+    buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
     registers: [registry],
   });
-  const tokens = new Counter({
-    name: "agent_tokens_total",
-    help: "Tokens by agent, model, phase and kind; input counts cache reads and writes, which are also counted alone.",
-    labelNames: ["agent", "model", "phase", "kind"],
+  const tokenUsage = new Histogram({
+    name: "gen_ai_client_token_usage",
+    help: "Tokens per model call (gen_ai.client.token.usage) by token type; input counts cache reads and writes, which are also observed alone.",
+    labelNames: [
+      "gen_ai_operation_name",
+      "gen_ai_provider_name",
+      "gen_ai_request_model",
+      "gen_ai_token_type",
+      "agent",
+      "phase",
+    ],
+    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
     registers: [registry],
   });
   const toolCalls = new Counter({
-    name: "agent_tool_calls_total",
+    name: "keel_tool_calls_total",
     help: "Tool calls that ended, by agent, tool and outcome (ok, error, denied, in_doubt).",
     labelNames: ["agent", "tool", "outcome"],
     registers: [registry],
   });
   const policy = new Counter({
-    name: "agent_policy_decisions_total",
+    name: "keel_policy_decisions_total",
     help: "Governor decisions by agent, action kind and outcome (allow, review, deny).",
     labelNames: ["agent", "action", "decision"],
     registers: [registry],
   });
   const escalations = new Counter({
-    name: "agent_escalations_total",
+    name: "keel_escalations_total",
     help: "Escalations by agent and kind: model_cascade (to a bigger model) or human_review (held for a person).",
     labelNames: ["agent", "kind"],
     registers: [registry],
   });
   const approvalDecision = new Histogram({
-    name: "agent_approval_decision_seconds",
+    name: "keel_approval_decision_seconds",
     help: "Time from a run being held for a person to its decision (or resume).",
     labelNames: ["agent"],
     buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 14400, 86400],
     registers: [registry],
   });
   const guardFindings = new Counter({
-    name: "agent_guard_findings_total",
+    name: "keel_guard_findings_total",
     help: "Guard findings by agent, detector (kind), where they were found, the action taken and the strongest class.",
     labelNames: ["agent", "kind", "where", "action", "class"],
     registers: [registry],
   });
   const budgetAlerts = new Counter({
-    name: "agent_budget_alerts_total",
+    name: "keel_budget_alerts_total",
     help: "Budget thresholds crossed, by scope kind (run, agent, tenant) and threshold.",
     labelNames: ["scope_kind", "threshold"],
     registers: [registry],
   });
   const driftPsi = new Gauge({
-    name: "agent_drift_psi",
+    name: "keel_drift_psi",
     help: "Population stability index of a distribution against its baseline window, by agent and dimension.",
     labelNames: ["agent", "dimension"],
     registers: [registry],
   });
   const driftAlerts = new Counter({
-    name: "agent_drift_alerts_total",
+    name: "keel_drift_alerts_total",
     help: "Drift alarms raised (and journaled), by agent and dimension.",
     labelNames: ["agent", "dimension"],
     registers: [registry],
@@ -241,17 +264,30 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions = {}): T
   }
 
   function observeModelCall(agent: string, payload: PayloadOf<"model-call-end">): void {
-    const model = `${payload.provider}/${payload.model}`;
-    modelCalls.inc({ agent, model, outcome: payload.outcome });
-    if (payload.cost) cost.inc({ agent, model }, payload.cost.usd);
     const phase = payload.phase ?? "execution";
+    const call = {
+      gen_ai_operation_name: "chat",
+      gen_ai_provider_name: payload.provider,
+      gen_ai_request_model: payload.model,
+      agent,
+      phase,
+    };
+    operationDuration.observe(
+      payload.outcome === "ok" ? call : { ...call, error_type: payload.error?.code ?? "error" },
+      payload.durationMs / 1000,
+    );
+    if (payload.cost) cost.inc({ agent, provider: payload.provider, model: payload.model }, payload.cost.usd);
     const usage = payload.usage;
     if (usage) {
-      tokens.inc({ agent, model, phase, kind: "input" }, usage.inputTokens);
-      tokens.inc({ agent, model, phase, kind: "output" }, usage.outputTokens);
-      tokens.inc({ agent, model, phase, kind: "cache_read" }, usage.cacheReadTokens ?? 0);
-      tokens.inc({ agent, model, phase, kind: "cache_write" }, usage.cacheWriteTokens ?? 0);
-      tokens.inc({ agent, model, phase, kind: "reasoning" }, usage.reasoningTokens ?? 0);
+      const observe = (type: string, tokens: number | undefined, always: boolean) => {
+        if (always || (tokens ?? 0) > 0)
+          tokenUsage.observe({ ...call, gen_ai_token_type: type }, tokens ?? 0);
+      };
+      observe("input", usage.inputTokens, true);
+      observe("output", usage.outputTokens, true);
+      observe("cache_read", usage.cacheReadTokens, false);
+      observe("cache_write", usage.cacheWriteTokens, false);
+      observe("reasoning", usage.reasoningTokens, false);
     }
     const cascaded = payload.escalations?.length ?? 0;
     if (cascaded > 0) escalations.inc({ agent, kind: "model_cascade" }, cascaded);
@@ -265,7 +301,7 @@ function registerScrapeGauges(
 ): void {
   const { sql, now } = options;
   new Gauge({
-    name: "agent_active_runs",
+    name: "keel_runs_active",
     help: "Runs queued or running now, by agent.",
     labelNames: ["agent"],
     registers: [registry],
@@ -280,7 +316,7 @@ function registerScrapeGauges(
     },
   });
   new Gauge({
-    name: "agent_approvals_pending",
+    name: "keel_runs_awaiting_approval",
     help: "Runs held for a person's decision now, by agent.",
     labelNames: ["agent"],
     registers: [registry],
@@ -294,7 +330,7 @@ function registerScrapeGauges(
     },
   });
   new Gauge({
-    name: "agent_budget_utilisation_ratio",
+    name: "keel_budget_utilisation_ratio",
     help: "Spend over the cap of each agent and tenant budget for the current UTC day (1 = exhausted).",
     labelNames: ["scope"],
     registers: [registry],
@@ -311,7 +347,7 @@ function registerScrapeGauges(
   });
   const breakers = options.breakers;
   new Gauge({
-    name: "agent_circuit_breaker_state",
+    name: "keel_circuit_breaker_state",
     help: "Model target circuit breakers: 0 closed, 1 half-open, 2 open, 3 isolated.",
     labelNames: ["provider", "model"],
     registers: [registry],

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { Registry } from "prom-client";
 import { z } from "zod";
 import { type OtlpReceiver, startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
 import {
@@ -80,7 +81,11 @@ describe("traces exported over OTLP/HTTP", () => {
     });
     assert.equal(events.at(-1)?.type, "run-end");
 
-    const metrics = createTelemetryMetrics({ sql: store.sql, processMetrics: false });
+    const metrics = createTelemetryMetrics({
+      registry: new Registry(),
+      sql: store.sql,
+      processMetrics: false,
+    });
     const exporter = createOtlpTraceExporter({ url: receiver.url, metrics, scheduledDelayMs: 10 });
     const projector = createJournalProjector({ store, metrics, exporter });
     const progress = await projector.catchUp();
@@ -167,7 +172,7 @@ describe("traces exported over OTLP/HTTP", () => {
       );
     }
 
-    // The sum of costs in the trace's chat spans equals agent_cost_usd_total.
+    // The sum of costs in the trace's chat spans equals keel_model_cost_usd_total.
     const traceCost = chats.reduce((sum, span) => sum + Number(span.attributes["keel.cost.usd"]), 0);
     const journalCost = ofType(events, "model-call-end").reduce(
       (sum, event) => sum + (event.payload.cost?.usd ?? 0),
@@ -177,7 +182,7 @@ describe("traces exported over OTLP/HTTP", () => {
     assert.ok(Math.abs(traceCost - journalCost) <= journalCost * 0.001);
     const text = await metrics.scrape();
     const metricCost = Number(
-      /agent_cost_usd_total\{agent="support-triage",model="anthropic\/claude-sonnet-4-5-20250929"\} ([0-9.e-]+)/.exec(
+      /keel_model_cost_usd_total\{agent="support-triage",provider="anthropic",model="claude-sonnet-4-5-20250929"\} ([0-9.e-]+)/.exec(
         text,
       )?.[1],
     );
