@@ -4,6 +4,11 @@
  * A step is timed from one tool call to the next, so it spans the model turn, the step's two journal commits
  * and the tool; the added time per step is (b) − (a) at p50 and p95. A third variant, the interpreter over a
  * journal that keeps nothing (no database), splits the overhead into runtime CPU and store cost.
+ *
+ * Beside the times, this process's CPU (process.cpuUsage) over the measured runs of each variant, divided by
+ * their steps: what the durable journal costs Keel's process per step is the durable variant's CPU minus the
+ * in-memory one's, both taken in the same run. On PostgreSQL the database's own CPU is in another process and
+ * not counted; on PGlite the database runs inside this process, so its CPU is part of the durable figure.
  */
 import type { JournalEvent } from "../src/journal/events.ts";
 import type { ModelMessage, ModelToolDefinition } from "../src/models/model-provider.ts";
@@ -41,7 +46,17 @@ export type StepOverheadResult = {
   overhead: { p50: number; p95: number };
   /** Whole durable runs (create, claim, steps, answer, release) divided by their steps. */
   durableRunPerStep: LatencySummary;
+  /** This process's CPU per step, over whole measured runs. */
+  cpuPerStep: {
+    inMemoryJournal: CpuPerStep;
+    durable: CpuPerStep;
+    /** durable − in-memory journal: the CPU the durable journal adds to each step. */
+    addedMs: number;
+  };
 };
+
+/** CPU time of this process per step, in milliseconds: user, system (kernel, e.g. socket writes) and both. */
+export type CpuPerStep = { userMs: number; systemMs: number; totalMs: number };
 
 export async function benchStepOverhead(
   store: SqlStore,
@@ -49,14 +64,19 @@ export async function benchStepOverhead(
 ): Promise<StepOverheadResult> {
   const direct = await measureDirect(options);
   const inMemoryJournal = await measureInMemoryJournal(options);
-  const { steps, perRun } = await measureDurable(store, options);
+  const { steps, perRun, cpu } = await measureDurable(store, options);
   return {
     stepsPerRun: options.stepsPerRun,
     direct,
-    inMemoryJournal,
+    inMemoryJournal: inMemoryJournal.steps,
     durable: steps,
     overhead: { p50: steps.p50 - direct.p50, p95: steps.p95 - direct.p95 },
     durableRunPerStep: perRun,
+    cpuPerStep: {
+      inMemoryJournal: inMemoryJournal.cpu,
+      durable: cpu,
+      addedMs: cpu.totalMs - inMemoryJournal.cpu.totalMs,
+    },
   };
 }
 
@@ -104,13 +124,19 @@ async function runDirectly(agent: AgentDefinition, runId: string): Promise<void>
   }
 }
 
-async function measureInMemoryJournal(options: StepOverheadOptions): Promise<LatencySummary> {
+async function measureInMemoryJournal(
+  options: StepOverheadOptions,
+): Promise<{ steps: LatencySummary; cpu: CpuPerStep }> {
   const bench = createBenchAgent({ steps: options.stepsPerRun });
   // RunJournal only ever calls `append`; this one keeps nothing and answers at once.
   const nothingStored = { append: async () => [] } as unknown as Store;
   const { warmup, measured } = options.directRuns;
+  let cpuStart = process.cpuUsage();
   for (let index = 0; index < warmup + measured; index += 1) {
-    if (index === warmup) bench.toolCallTimes.clear();
+    if (index === warmup) {
+      bench.toolCallTimes.clear();
+      cpuStart = process.cpuUsage();
+    }
     const runId = `run_memory_${index}`;
     const state = foldEvents([runStartEvent(runId, bench)]);
     const lease = { runId, owner: "bench-memory", token: 1, expiresAt: new Date(Date.now() + 60_000) };
@@ -122,7 +148,16 @@ async function measureInMemoryJournal(options: StepOverheadOptions): Promise<Lat
       governor: allowAllGovernor,
     });
   }
-  return summarizeLatencies(stepDurations(bench.toolCallTimes));
+  return {
+    steps: summarizeLatencies(stepDurations(bench.toolCallTimes)),
+    cpu: cpuPerStep(process.cpuUsage(cpuStart), measured * options.stepsPerRun),
+  };
+}
+
+function cpuPerStep(usage: NodeJS.CpuUsage, steps: number): CpuPerStep {
+  const userMs = usage.user / 1_000 / steps;
+  const systemMs = usage.system / 1_000 / steps;
+  return { userMs, systemMs, totalMs: userMs + systemMs };
 }
 
 function runStartEvent(runId: string, bench: BenchAgent): JournalEvent {
@@ -152,15 +187,20 @@ function runStartEvent(runId: string, bench: BenchAgent): JournalEvent {
 async function measureDurable(
   store: SqlStore,
   options: StepOverheadOptions,
-): Promise<{ steps: LatencySummary; perRun: LatencySummary }> {
+): Promise<{ steps: LatencySummary; perRun: LatencySummary; cpu: CpuPerStep }> {
   const bench = createBenchAgent({ steps: options.stepsPerRun });
   const worker = createBenchWorker({ store, agent: bench.agent, owner: "bench-overhead", concurrency: 1 });
   worker.start();
   const perRun: number[] = [];
   const { warmup, measured } = options.durableRuns;
+  let cpuStart = process.cpuUsage();
+  let cpu: NodeJS.CpuUsage | undefined;
   try {
     for (let index = 0; index < warmup + measured; index += 1) {
-      if (index === warmup) bench.toolCallTimes.clear();
+      if (index === warmup) {
+        bench.toolCallTimes.clear();
+        cpuStart = process.cpuUsage();
+      }
       const started = performance.now();
       await startRun({ store, agent: bench.agent, input: "benchmark", principal: BENCH_PRINCIPAL });
       await bench.answered(index + 1);
@@ -168,11 +208,13 @@ async function measureDurable(
       await untilTrue(() => worker.activeRuns === 0);
       if (index >= warmup) perRun.push((performance.now() - started) / options.stepsPerRun);
     }
+    cpu = process.cpuUsage(cpuStart);
   } finally {
     await worker.stop();
   }
   return {
     steps: summarizeLatencies(stepDurations(bench.toolCallTimes)),
     perRun: summarizeLatencies(perRun),
+    cpu: cpuPerStep(cpu, measured * options.stepsPerRun),
   };
 }

@@ -29,7 +29,12 @@ export function tooDeepOrLarge(cause: RangeError): KeelError {
 
 /** SHA-256 of a payload's canonical JSON, hex. */
 export function hashPayload(payload: unknown): string {
-  return hash("sha256", canonicalJson(payload), "hex");
+  return hashCanonicalJson(canonicalJson(payload));
+}
+
+/** `hashPayload` for a payload whose canonical JSON is already written: SHA-256 of that text, hex. */
+export function hashCanonicalJson(json: string): string {
+  return hash("sha256", json, "hex");
 }
 
 /** The link hash of one event: binds its place in the run, its content and the event before it. */

@@ -6,12 +6,13 @@ import {
   type RunStatus,
   TERMINAL_STATUSES,
 } from "../journal/events.ts";
-import { canonicalJson, hashEvent, hashPayload } from "../journal/hash.ts";
+import { hashCanonicalJson, hashEvent } from "../journal/hash.ts";
 import { isApprovalEvent, projectApprovals } from "./project-approvals.ts";
 import type { Lease, SqlClient } from "./store.ts";
+import type { ValidatedEvent } from "./validate-new-events.ts";
 
 /** One caller's append: events for one run under one lease, already checked by validateNewEvents. */
-export type AppendRequest = { lease: Lease; events: readonly NewEvent[] };
+export type AppendRequest = { lease: Lease; events: readonly ValidatedEvent[] };
 
 /** What became of one request in a group commit; the others in the batch are unaffected by a rejection. */
 export type AppendOutcome = { ok: true; events: JournalEvent[] } | { ok: false; error: KeelError };
@@ -137,14 +138,15 @@ function placeRequest(
     if (newEvent.type === "run-start") {
       return { ok: false, error: new KeelError("invalid_request", "run-start is written by createRun only") };
     }
-    const payloadJson = canonicalJson(newEvent.payload);
+    // The canonical JSON validateNewEvents wrote: stored as it is, and hashed without writing it again.
+    const payloadJson = newEvent.payloadJson;
     const seq = next.lastSeq + 1;
     const fields = {
       runId: lease.runId,
       seq,
       type: newEvent.type,
       at,
-      payloadHash: hashPayload(newEvent.payload),
+      payloadHash: hashCanonicalJson(payloadJson),
       prevHash: next.lastHash,
     };
     const hash = hashEvent(fields);

@@ -1,6 +1,6 @@
 import { KeelError } from "../errors/keel-error.ts";
 import { JOURNAL_SCHEMA_VERSION, type PayloadOf } from "../journal/events.ts";
-import { canonicalJson, GENESIS_HASH, hashEvent, hashPayload } from "../journal/hash.ts";
+import { GENESIS_HASH, hashCanonicalJson, hashEvent } from "../journal/hash.ts";
 import { reserveLeafIndexes } from "./reserve-leaf-indexes.ts";
 import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
 import type { CreateRunOptions, RunRecord } from "./store.ts";
@@ -23,7 +23,7 @@ export async function insertRun(
     seq: 1,
     type: "run-start",
     at: new Date().toISOString(),
-    payloadHash: hashPayload(payload),
+    payloadHash: hashCanonicalJson(start!.payloadJson),
     prevHash: GENESIS_HASH,
   };
   const hash = hashEvent(fields);
@@ -62,7 +62,7 @@ export async function insertRun(
         [
           fields.runId,
           fields.at,
-          canonicalJson(payload),
+          start!.payloadJson,
           JOURNAL_SCHEMA_VERSION,
           fields.payloadHash,
           GENESIS_HASH,

@@ -2,24 +2,35 @@ import { z } from "zod";
 import { type FieldIssue, KeelError } from "../errors/keel-error.ts";
 import { type NewEvent, parseNewEvent } from "../journal/events.ts";
 import { canonicalJson } from "../journal/hash.ts";
+import { plainCanonicalJson } from "../journal/plain-canonical-json.ts";
+
+/** A new event that passed validation, with the canonical JSON of its payload: what is stored and hashed. */
+export type ValidatedEvent = NewEvent & { payloadJson: string };
 
 /**
  * Check events before they join a group commit, so one bad request is refused alone instead of failing the
  * transaction it would share. Payloads come back as plain JSON (what canonical JSON parses to), which is
  * exactly what `jsonb` stores and reads back, so the hash computed at append matches the one verified later.
+ * Each payload is canonicalised here once; the append stores and hashes that same string.
  */
-export function validateNewEvents(events: readonly { type: string; payload: unknown }[]): NewEvent[] {
+export function validateNewEvents(events: readonly { type: string; payload: unknown }[]): ValidatedEvent[] {
   return events.map((event, index) => {
     let parsed: NewEvent;
-    let json: string;
     try {
       parsed = parseNewEvent(event);
+    } catch (error) {
+      throw notValid(event, index, error);
+    }
+    // Canonical JSON of canonical JSON parsed back is the same string, so the plain path and the general one
+    // store and hash the same text the append used to compute from the parsed-back payload.
+    const plain = plainCanonicalJson(parsed.payload);
+    if (plain !== null)
+      return { type: parsed.type, payload: JSON.parse(plain), payloadJson: plain } as ValidatedEvent;
+    let json: string;
+    try {
       json = canonicalJson(parsed.payload);
     } catch (error) {
-      throw new KeelError("invalid_request", `event ${index} (${event.type}) is not valid`, {
-        issues: issuesOf(error, `events.${index}`),
-        cause: error,
-      });
+      throw notValid(event, index, error);
     }
     const payload: unknown = JSON.parse(json);
     const unstorable = findUnstorableString(payload, `events.${index}.payload`);
@@ -32,7 +43,14 @@ export function validateNewEvents(events: readonly { type: string; payload: unkn
         },
       );
     }
-    return { type: parsed.type, payload } as NewEvent;
+    return { type: parsed.type, payload, payloadJson: json } as ValidatedEvent;
+  });
+}
+
+function notValid(event: { type: string }, index: number, error: unknown): KeelError {
+  return new KeelError("invalid_request", `event ${index} (${event.type}) is not valid`, {
+    issues: issuesOf(error, `events.${index}`),
+    cause: error,
   });
 }
 

@@ -164,4 +164,19 @@ describe("executeToolCall", () => {
     assert.equal(schema.type, "object");
     assert.deepEqual(Object.keys(schema.properties as object), ["a", "b"]);
   });
+
+  test("describes a tool the same on every turn, each time as a fresh object a caller may change", () => {
+    const first = toolInputJsonSchema(add);
+    const expected = z.toJSONSchema(add.input, { io: "input", unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >;
+    delete expected.$schema;
+    assert.deepEqual(first, expected);
+    (first.properties as Record<string, unknown>).a = "changed by a caller";
+    first.extra = true;
+    const second = toolInputJsonSchema(add);
+    assert.notEqual(second, first);
+    assert.deepEqual(second, expected);
+  });
 });

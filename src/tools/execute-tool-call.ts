@@ -111,12 +111,23 @@ function reasonText(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason);
 }
 
-/** The JSON Schema of a tool's arguments, as sent to a model. */
+/**
+ * Tool input schemas already converted, as JSON text. Converting walks the zod schema and costs more than the
+ * rest of a model turn's preparation, and every turn sends every tool's schema; zod schemas never change.
+ */
+const inputJsonSchemas = new WeakMap<Tool["input"], string>();
+
+/** The JSON Schema of a tool's arguments, as sent to a model: a fresh object each call, so callers may change it. */
 export function toolInputJsonSchema(tool: Tool): Record<string, unknown> {
-  const schema = z.toJSONSchema(tool.input, { io: "input", unrepresentable: "any" }) as Record<
-    string,
-    unknown
-  >;
-  delete schema.$schema;
-  return schema;
+  let json = inputJsonSchemas.get(tool.input);
+  if (json === undefined) {
+    const schema = z.toJSONSchema(tool.input, { io: "input", unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >;
+    delete schema.$schema;
+    json = JSON.stringify(schema);
+    inputJsonSchemas.set(tool.input, json);
+  }
+  return JSON.parse(json) as Record<string, unknown>;
 }

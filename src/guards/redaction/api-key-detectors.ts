@@ -12,6 +12,7 @@ export const API_KEY_DETECTORS: readonly Detector[] = [
     type: "aws_access_key_id",
     class: "secrets",
     pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])/g,
+    hint: /AKIA|ASIA/,
     validate: notAwsExample,
   },
   {

@@ -1,6 +1,6 @@
 import type { Detector } from "./detector.ts";
 import { DETECTORS } from "./detectors.ts";
-import type { EntityClass, EntityType } from "./entity-types.ts";
+import { ENTITY_CLASSES, type EntityClass, type EntityType } from "./entity-types.ts";
 
 /** One sensitive value found in a text: its type, class, and the span `[start, end)` that would be masked. */
 export type Finding = { type: EntityType; class: EntityClass; start: number; end: number };
@@ -27,6 +27,51 @@ type Scored = Finding & { priority: number };
  */
 export function detectEntities(text: string, classes: ReadonlySet<EntityClass>): Finding[] {
   if (text.length < 6 || classes.size === 0) return [];
+  const prefilter = prefilterFor(classes);
+  if (prefilter !== null && !prefilter.some((pattern) => pattern.test(text))) return [];
+  return scanEveryDetector(text, classes);
+}
+
+/**
+ * Patterns that between them match a text exactly when at least one of the classes' detectors' hints does, or
+ * null when one of those detectors has no hint. A detector runs only when its hint matches, so a text these miss
+ * would have been skipped by every detector one by one: the pre-filter is never weaker than the scan, only two
+ * passes (the case-sensitive hints joined, and the case-insensitive ones) instead of one per detector. Most of
+ * what a run journals (ids, tool names, short results) has no hint of a secret at all.
+ */
+function prefilterFor(classes: ReadonlySet<EntityClass>): RegExp[] | null {
+  let key = 0;
+  for (let index = 0; index < CLASSES.length; index++) if (classes.has(CLASSES[index]!)) key |= 1 << index;
+  let prefilter = PREFILTERS.get(key);
+  if (prefilter === undefined) {
+    const hints = COMPILED.filter(({ detector }) => classes.has(detector.class)).map(
+      ({ detector }) => detector.hint,
+    );
+    prefilter = hints.every((hint) => hint !== undefined && (hint.flags === "" || hint.flags === "i"))
+      ? joinHints(hints as RegExp[])
+      : null;
+    PREFILTERS.set(key, prefilter);
+  }
+  return prefilter;
+}
+
+/**
+ * One alternation per flag set. (Inline `(?i:…)` groups would make it one pattern, but V8 misses matches with
+ * them in some alternations; the property test caught that.)
+ */
+function joinHints(hints: readonly RegExp[]): RegExp[] {
+  return ["", "i"].flatMap((flags) => {
+    const sources = hints.filter((hint) => hint.flags === flags).map((hint) => `(?:${hint.source})`);
+    return sources.length === 0 ? [] : [new RegExp(sources.join("|"), flags)];
+  });
+}
+
+/** Pre-filters by the set of classes they cover, one bit per class. */
+const PREFILTERS = new Map<number, RegExp[] | null>();
+const CLASSES: readonly EntityClass[] = [...new Set(Object.values(ENTITY_CLASSES))];
+
+/** Every detector of the classes over the text, each skipped only when its own hint misses. */
+export function scanEveryDetector(text: string, classes: ReadonlySet<EntityClass>): Finding[] {
   const candidates: Scored[] = [];
   for (const { detector, pattern, priority } of COMPILED) {
     if (!classes.has(detector.class)) continue;

@@ -49,6 +49,21 @@ const KEY_QUALIFIERS = new Set([
  * `Authorization`, `x-api-key`, `refresh_token` — or null. Such values are masked whatever they look like.
  */
 export function secretKeyType(name: string): EntityType | null {
+  let type = KEY_TYPES.get(name);
+  if (type === undefined) {
+    type = keyTypeOf(name);
+    // Payloads use a small vocabulary of keys again and again; a flood of distinct ones only restarts the cache.
+    if (KEY_TYPES.size >= MAX_CACHED_KEYS) KEY_TYPES.clear();
+    KEY_TYPES.set(name, type);
+  }
+  return type;
+}
+
+/** Key names already classified: splitting a name into words costs more than the rest of masking its value. */
+const KEY_TYPES = new Map<string, EntityType | null>();
+const MAX_CACHED_KEYS = 4_096;
+
+function keyTypeOf(name: string): EntityType | null {
   const words = wordsOf(name);
   const last = words.at(-1);
   if (last === undefined) return null;
