@@ -17,7 +17,7 @@ export type AppendRequest = { lease: Lease; events: readonly NewEvent[] };
 export type AppendOutcome = { ok: true; events: JournalEvent[] } | { ok: false; error: KeelError };
 
 /** The locked head of a run's journal and its projection, advanced in memory as the batch is placed. */
-type RunHead = {
+export type RunHead = {
   status: RunStatus;
   lastSeq: number;
   lastHash: string;
@@ -44,7 +44,7 @@ export type HeadRow = {
   error: unknown;
 };
 
-type PlacedEvent = { event: JournalEvent; payloadJson: string; leaseToken: number };
+export type PlacedEvent = { event: JournalEvent; payloadJson: string; leaseToken: number };
 
 /**
  * The body of one group-commit transaction. Locks every affected run row in run_id order (so two
@@ -58,7 +58,7 @@ export async function commitAppends(
   requests: readonly AppendRequest[],
   at: string,
   locked?: readonly HeadRow[],
-): Promise<{ outcomes: AppendOutcome[]; written: string[] }> {
+): Promise<{ outcomes: AppendOutcome[]; written: string[]; heads: ReadonlyMap<string, RunHead> }> {
   const runIds = [...new Set(requests.map((request) => request.lease.runId))];
   // A caller that already locked every row in this transaction (and read it back) saves the round trip.
   const rows =
@@ -105,11 +105,11 @@ export async function commitAppends(
   const written = [...heads].filter(([, head]) => head.changed);
   // Last, because it takes the audit log's counter, which other writers wait for until this commits.
   await writeBatch(tx, written, placed);
-  return { outcomes, written: written.map(([runId]) => runId) };
+  return { outcomes, written: written.map(([runId]) => runId), heads };
 }
 
 /** Place one request's events after the run's head, or reject the whole request without touching the head. */
-function placeRequest(
+export function placeRequest(
   request: AppendRequest,
   head: RunHead,
   at: string,

@@ -61,7 +61,21 @@ export class SqlStore implements Store {
     this.#batcher = new AppendBatcher(driver, (runIds) => {
       for (const runId of runIds) this.#wakeUps.notify(EVENTS_CHANNEL, runId);
     });
-    this.#leases = new RunLeases(driver.sql, () => this.#wakeUps.notify(WORK_CHANNEL));
+    this.#leases = new RunLeases(
+      driver.sql,
+      () => this.#wakeUps.notify(WORK_CHANNEL),
+      (rows) => {
+        for (const row of rows) {
+          this.#batcher.remember(row.run_id, {
+            status: row.status,
+            lastSeq: Number(row.last_seq),
+            lastHash: row.last_hash,
+            answer: row.answer,
+            error: row.error as string | null,
+          });
+        }
+      },
+    );
   }
 
   /** Group-commit counters: compare `commits` with `requests` to see batching. */
