@@ -103,7 +103,6 @@ export async function commitAppends(
     await projectApprovals(tx, approvalEvents, { endedWhileSuspended });
   }
   const written = [...heads].filter(([, head]) => head.changed);
-  // Last, because it takes the audit log's counter, which other writers wait for until this commits.
   await writeBatch(tx, written, placed);
   return { outcomes, written: written.map(([runId]) => runId), heads };
 }
@@ -198,9 +197,10 @@ function project(head: RunHead, event: NewEvent): void {
 }
 
 /**
- * Write a batch in one statement (one round trip): take the audit log's next leaf indexes, advance each run's
- * projection, insert the events with one multi-row INSERT, and notify listeners of the runs that moved — the
- * notifications are delivered at COMMIT, so other processes wake only for events they can already read.
+ * Write a batch in one statement (one round trip): advance each run's projection, insert the events with one
+ * multi-row INSERT (the audit log's sequencer gives them leaf indexes after commit), and notify listeners of the
+ * runs that moved — the notifications are delivered at COMMIT, so other processes wake only for events they can
+ * already read.
  */
 async function writeBatch(
   tx: SqlClient,
@@ -210,9 +210,7 @@ async function writeBatch(
   if (placed.length === 0) return;
   // Arrays keep the parameter count fixed however many rows the batch holds.
   await tx.query(
-    `WITH leaf AS (
-       UPDATE keel_audit_log SET size = size + $17::bigint RETURNING size - $17::bigint AS first
-     ), runs AS (
+    `WITH runs AS (
        UPDATE keel_runs AS r
           SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
               error = v.error::jsonb, updated_at = clock_timestamp()
@@ -222,12 +220,12 @@ async function writeBatch(
         RETURNING r.run_id
      ), events AS (
        INSERT INTO keel_events
-         (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
+         (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
        SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
-              lease_token, (SELECT first FROM leaf) + ordinality - 1
+              lease_token
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
-                     $9::text[], $10::bigint[]) WITH ORDINALITY
-           AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, ordinality)
+                     $9::text[], $10::bigint[])
+           AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
      )
      SELECT pg_notify('keel_events', run_id) FROM runs`,
     [
@@ -247,7 +245,6 @@ async function writeBatch(
       written.map(([, head]) => head.lastHash),
       written.map(([, head]) => head.answer),
       written.map(([, head]) => head.error),
-      placed.length,
     ],
   );
 }
