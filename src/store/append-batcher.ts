@@ -43,6 +43,8 @@ const MAX_KNOWN_HEADS = 10_000;
 export class AppendBatcher {
   readonly #driver: StoreDriver;
   readonly #onCommitted: (runIds: readonly string[]) => void;
+  /** This store's listener id: its own waiters are woken in process, so its writes notify only the others. */
+  readonly #notifyAs: string;
   readonly #stats: AppendStats = {
     commits: 0,
     fencedCommits: 0,
@@ -56,8 +58,9 @@ export class AppendBatcher {
   #draining: Promise<void> | null = null;
   #closed = false;
 
-  constructor(driver: StoreDriver, onCommitted: (runIds: readonly string[]) => void) {
+  constructor(driver: StoreDriver, onCommitted: (runIds: readonly string[]) => void, notifyAs: string) {
     this.#driver = driver;
+    this.#notifyAs = notifyAs;
     this.#onCommitted = onCommitted;
   }
 
@@ -130,7 +133,7 @@ export class AppendBatcher {
           this.#driver.sql,
           fenced.map(({ item }) => item),
           at,
-          true,
+          this.#notifyAs,
         );
       } catch (error) {
         // Nothing of the statement was written, or (a commit whose answer was lost) it cannot be known: every
@@ -177,6 +180,8 @@ export class AppendBatcher {
             tx,
             batch.map((pending) => pending.request),
             at,
+            undefined,
+            this.#notifyAs,
           ),
       );
     } catch (error) {

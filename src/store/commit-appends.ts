@@ -57,7 +57,8 @@ export async function commitAppends(
   tx: SqlClient,
   requests: readonly AppendRequest[],
   at: string,
-  locked?: readonly HeadRow[],
+  locked: readonly HeadRow[] | undefined,
+  notifyAs: string,
 ): Promise<{ outcomes: AppendOutcome[]; written: string[]; heads: ReadonlyMap<string, RunHead> }> {
   const runIds = [...new Set(requests.map((request) => request.lease.runId))];
   // A caller that already locked every row in this transaction (and read it back) saves the round trip.
@@ -103,7 +104,7 @@ export async function commitAppends(
     await projectApprovals(tx, approvalEvents, { endedWhileSuspended });
   }
   const written = [...heads].filter(([, head]) => head.changed);
-  await writeBatch(tx, written, placed);
+  await writeBatch(tx, written, placed, notifyAs);
   return { outcomes, written: written.map(([runId]) => runId), heads };
 }
 
@@ -199,13 +200,14 @@ function project(head: RunHead, event: NewEvent): void {
 /**
  * Write a batch in one statement (one round trip): advance each run's projection, insert the events with one
  * multi-row INSERT (the audit log's sequencer gives them leaf indexes after commit), and notify listeners of the
- * runs that moved — the notifications are delivered at COMMIT, so other processes wake only for events they can
+ * runs that moved (when another store listens) — the notifications are delivered at COMMIT, so other processes wake only for events they can
  * already read.
  */
 async function writeBatch(
   tx: SqlClient,
   written: ReadonlyArray<[string, RunHead]>,
   placed: readonly PlacedEvent[],
+  notifyAs: string,
 ): Promise<void> {
   if (placed.length === 0) return;
   // Arrays keep the parameter count fixed however many rows the batch holds.
@@ -227,7 +229,7 @@ async function writeBatch(
                      $9::text[], $10::bigint[])
            AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
      )
-     SELECT pg_notify('keel_events', run_id) FROM runs`,
+     SELECT keel_notify('keel_events', run_id, $17) FROM runs`,
     [
       placed.map(({ event }) => event.runId),
       placed.map(({ event }) => event.seq),
@@ -245,6 +247,7 @@ async function writeBatch(
       written.map(([, head]) => head.lastHash),
       written.map(([, head]) => head.answer),
       written.map(([, head]) => head.error),
+      notifyAs,
     ],
   );
 }

@@ -39,7 +39,7 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
      -- Only the runs the UPDATE advanced, so each row's commit marker is drawn after its run row was locked.
      WHERE e.run_id IN (SELECT run_id FROM runs)
   )
-  SELECT run_id, CASE WHEN $21::boolean THEN pg_notify('keel_events', run_id) END AS notified FROM runs`;
+  SELECT run_id, keel_notify('keel_events', run_id, $21) AS notified FROM runs`;
 
 /** What became of one fenced request: written (with the run's new head), or left for the locking transaction. */
 export type FencedOutcome = { events: JournalEvent[]; head: KnownHead } | null;
@@ -48,7 +48,7 @@ export type FencedOutcome = { events: JournalEvent[]; head: KnownHead } | null;
  * The lease holder's common case in one round trip and one commit: a single statement in autocommit that
  * advances each run row only where the lease token is still current and the head is still the one the events
  * were hashed after, inserts the events of exactly the runs it advanced (the audit log's sequencer numbers them
- * after commit), and notifies.
+ * after commit), and notifies other listeners (`keel_notify`, migration 0013).
  * Every check the locking transaction makes in JavaScript is made here by the row's own WHERE, under the row
  * lock the UPDATE takes (a concurrent grant or append makes PostgreSQL re-check it against the newer row), so a
  * request either goes in whole or is not written at all and comes back null for the locking transaction, which
@@ -58,7 +58,7 @@ export async function appendFenced(
   sql: SqlClient,
   items: readonly FencedRequest[],
   at: string,
-  notifyEvents: boolean,
+  notifyAs: string,
 ): Promise<FencedOutcome[]> {
   const outcomes: FencedOutcome[] = items.map(() => null);
   const placed: {
@@ -110,7 +110,7 @@ export async function appendFenced(
     placed.map((entry) => entry.expected.lastSeq),
     placed.map((entry) => entry.expected.lastHash),
     placed.map((entry) => entry.expected.status),
-    notifyEvents,
+    notifyAs,
   ]);
   const written = new Set(rows.map((row) => row.run_id));
   for (const entry of placed) {

@@ -14,6 +14,7 @@ import { validateNewEvents } from "./validate-new-events.ts";
 export async function insertRun(
   driver: StoreDriver,
   options: CreateRunOptions,
+  notifyAs: string,
 ): Promise<{ run: RunRecord; created: boolean }> {
   const [start] = validateNewEvents([{ type: "run-start", payload: options.start }]);
   const payload = start!.payload as PayloadOf<"run-start">;
@@ -68,7 +69,7 @@ export async function insertRun(
         ],
       );
       // Delivered at COMMIT: idle workers in other processes wake for a run they can already claim.
-      await tx.query("SELECT pg_notify('keel_work', $1)", [options.runId]);
+      await tx.query("SELECT keel_notify('keel_work', $1, $2)", [options.runId, notifyAs]);
       return { run: toRunRecord(row), created: true };
     }
     if (idempotencyKey !== null) {

@@ -29,9 +29,16 @@ export class RunLeases {
   readonly #sql: SqlClient;
   readonly #onWork: () => void;
   readonly #onGranted: (rows: readonly HeadRow[]) => void;
+  readonly #notifyAs: string;
 
-  constructor(sql: SqlClient, onWork: () => void, onGranted: (rows: readonly HeadRow[]) => void = () => {}) {
+  constructor(
+    sql: SqlClient,
+    onWork: () => void,
+    onGranted: (rows: readonly HeadRow[]) => void,
+    notifyAs: string,
+  ) {
     this.#sql = sql;
+    this.#notifyAs = notifyAs;
     this.#onWork = onWork;
     this.#onGranted = onGranted;
   }
@@ -79,8 +86,8 @@ export class RunLeases {
           WHERE run_id = $1 AND lease_token = $2 AND lease_owner = $3
           RETURNING run_id, status, cancel_requested
        )
-       SELECT pg_notify('keel_work', run_id) FROM released WHERE ${NEEDS_WORKER}`,
-      [lease.runId, lease.token, lease.owner],
+       SELECT keel_notify('keel_work', run_id, $4) FROM released WHERE ${NEEDS_WORKER}`,
+      [lease.runId, lease.token, lease.owner, this.#notifyAs],
     );
     // Only a run that still needs a worker is news to the others.
     if (rows.length > 0) this.#onWork();
