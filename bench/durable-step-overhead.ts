@@ -19,6 +19,7 @@ import { toolInputJsonSchema } from "../src/tools/execute-tool-call.ts";
 import { allowAllGovernor } from "./allow-all-governor.ts";
 import { BENCH_PRINCIPAL, type BenchAgent, createBenchAgent, stepDurations } from "./bench-agent.ts";
 import { createBenchWorker } from "./bench-worker.ts";
+import { markWork, type ServerWork, type WorkMark, workPerStep } from "./server-work.ts";
 import { type LatencySummary, summarizeLatencies } from "./summarize-latencies.ts";
 import { untilTrue } from "./until-true.ts";
 
@@ -41,6 +42,8 @@ export type StepOverheadResult = {
   overhead: { p50: number; p95: number };
   /** Whole durable runs (create, claim, steps, answer, release) divided by their steps. */
   durableRunPerStep: LatencySummary;
+  /** The database's work for the measured durable runs (create → release), divided by their steps. */
+  serverWork: ServerWork;
 };
 
 export async function benchStepOverhead(
@@ -49,7 +52,7 @@ export async function benchStepOverhead(
 ): Promise<StepOverheadResult> {
   const direct = await measureDirect(options);
   const inMemoryJournal = await measureInMemoryJournal(options);
-  const { steps, perRun } = await measureDurable(store, options);
+  const { steps, perRun, serverWork } = await measureDurable(store, options);
   return {
     stepsPerRun: options.stepsPerRun,
     direct,
@@ -57,6 +60,7 @@ export async function benchStepOverhead(
     durable: steps,
     overhead: { p50: steps.p50 - direct.p50, p95: steps.p95 - direct.p95 },
     durableRunPerStep: perRun,
+    serverWork,
   };
 }
 
@@ -152,15 +156,19 @@ function runStartEvent(runId: string, bench: BenchAgent): JournalEvent {
 async function measureDurable(
   store: SqlStore,
   options: StepOverheadOptions,
-): Promise<{ steps: LatencySummary; perRun: LatencySummary }> {
+): Promise<{ steps: LatencySummary; perRun: LatencySummary; serverWork: ServerWork }> {
   const bench = createBenchAgent({ steps: options.stepsPerRun });
   const worker = createBenchWorker({ store, agent: bench.agent, owner: "bench-overhead", concurrency: 1 });
   worker.start();
   const perRun: number[] = [];
   const { warmup, measured } = options.durableRuns;
+  let mark: WorkMark | null = null;
   try {
     for (let index = 0; index < warmup + measured; index += 1) {
-      if (index === warmup) bench.toolCallTimes.clear();
+      if (index === warmup) {
+        bench.toolCallTimes.clear();
+        mark = await markWork(store.sql);
+      }
       const started = performance.now();
       await startRun({ store, agent: bench.agent, input: "benchmark", principal: BENCH_PRINCIPAL });
       await bench.answered(index + 1);
@@ -171,8 +179,14 @@ async function measureDurable(
   } finally {
     await worker.stop();
   }
+  const serverWork = await workPerStep(
+    store.sql,
+    mark ?? (await markWork(store.sql)),
+    measured * options.stepsPerRun,
+  );
   return {
     steps: summarizeLatencies(stepDurations(bench.toolCallTimes)),
     perRun: summarizeLatencies(perRun),
+    serverWork,
   };
 }
