@@ -111,9 +111,9 @@ export async function readLeaves(sql: SqlClient, from: number, to: number): Prom
   return await queryLeaves(sql, "leaf_index >= $1 AND leaf_index < $2", "leaf_index", [from, to]);
 }
 
-/** One run's leaves, in seq order. */
+/** One run's leaves, in seq order: its events the sequencer has numbered. */
 export async function readRunLeaves(sql: SqlClient, runId: string): Promise<StoredLeafRow[]> {
-  return await queryLeaves(sql, "run_id = $1", "seq", [runId]);
+  return await queryLeaves(sql, "run_id = $1 AND leaf_index IS NOT NULL", "seq", [runId]);
 }
 
 /**
