@@ -10,5 +10,5 @@ CREATE SEQUENCE keel_events_commit_marker_seq;
 ALTER TABLE keel_events ADD COLUMN commit_marker bigint;
 ALTER TABLE keel_events ALTER COLUMN commit_marker SET DEFAULT nextval('keel_events_commit_marker_seq');
 ALTER TABLE keel_events ALTER COLUMN leaf_index DROP NOT NULL;
--- The sequencer's queue: only unnumbered events are in it, so it stays as small as the tail.
-CREATE INDEX keel_events_unnumbered_idx ON keel_events (commit_marker, run_id, seq) WHERE leaf_index IS NULL;
+-- The sequencer finds unnumbered events through keel_events_leaf_index_idx, which indexes NULLs too, and sorts that
+-- tail by marker; an index of its own would cost every append another entry.
