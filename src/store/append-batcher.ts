@@ -166,7 +166,10 @@ export class AppendBatcher {
         this.#onCommitted(written);
       }
       // Keep the batch's order for the transaction: a run with two requests in it must see them in turn.
-      if (locking.length > 1) locking = batch.filter((pending) => locking.includes(pending));
+      if (locking.length > 1) {
+        const left = new Set(locking);
+        locking = batch.filter((pending) => left.has(pending));
+      }
     }
     if (locking.length > 0) await this.#commitLocking(locking, at);
   }
