@@ -207,12 +207,13 @@ export class SqlStore implements Store {
     timeoutMs: number;
     signal?: AbortSignal;
   }): Promise<void> {
-    await this.#listen();
     await this.#wakeUps.wait({
       topic: { channel: EVENTS_CHANNEL, runId: options.runId },
       timeoutMs: options.timeoutMs,
       signal: options.signal,
       ready: async () => {
+        // Subscribed while this wait already listens in process: a wake-up during the subscription is not lost.
+        await this.#listen();
         const { rows } = await this.sql.query<{ last_seq: number }>(
           "SELECT last_seq FROM keel_runs WHERE run_id = $1",
           [options.runId],
@@ -247,11 +248,16 @@ export class SqlStore implements Store {
   }
 
   async waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
-    await this.#listen();
     await this.#wakeUps.wait({
       topic: { channel: WORK_CHANNEL },
       timeoutMs: options.timeoutMs,
       signal: options.signal,
+      // Subscribing takes round trips (LISTEN, then the listener row); a NOTIFY arriving meanwhile, or the wake-up
+      // that follows registration, must find this wait already listening in process.
+      ready: async () => {
+        await this.#listen();
+        return false;
+      },
     });
   }
 
