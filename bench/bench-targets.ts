@@ -59,7 +59,11 @@ export async function postgresTarget(databaseUrl: string | undefined): Promise<B
       async close() {},
     };
   }
-  const server = await startTemporaryPostgres({ durable: true });
+  // pg_stat_statements preloaded, so the benches can count statements per step.
+  const server = await startTemporaryPostgres({
+    durable: true,
+    settings: { shared_preload_libraries: "pg_stat_statements" },
+  });
   return {
     kind: "postgres",
     where: "a temporary local server (loopback TCP), durable settings",

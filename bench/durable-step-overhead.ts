@@ -24,6 +24,7 @@ import { toolInputJsonSchema } from "../src/tools/execute-tool-call.ts";
 import { allowAllGovernor } from "./allow-all-governor.ts";
 import { BENCH_PRINCIPAL, type BenchAgent, createBenchAgent, stepDurations } from "./bench-agent.ts";
 import { createBenchWorker } from "./bench-worker.ts";
+import { markWork, type ServerWork, type WorkMark, workPerStep } from "./server-work.ts";
 import { type LatencySummary, summarizeLatencies } from "./summarize-latencies.ts";
 import { untilTrue } from "./until-true.ts";
 
@@ -53,6 +54,8 @@ export type StepOverheadResult = {
     /** durable − in-memory journal: the CPU the durable journal adds to each step. */
     addedMs: number;
   };
+  /** The database's work for the measured durable runs (create → release), divided by their steps. */
+  serverWork: ServerWork;
 };
 
 /** CPU time of this process per step, in milliseconds: user, system (kernel, e.g. socket writes) and both. */
@@ -64,7 +67,7 @@ export async function benchStepOverhead(
 ): Promise<StepOverheadResult> {
   const direct = await measureDirect(options);
   const inMemoryJournal = await measureInMemoryJournal(options);
-  const { steps, perRun, cpu } = await measureDurable(store, options);
+  const { steps, perRun, cpu, serverWork } = await measureDurable(store, options);
   return {
     stepsPerRun: options.stepsPerRun,
     direct,
@@ -77,6 +80,7 @@ export async function benchStepOverhead(
       durable: cpu,
       addedMs: cpu.totalMs - inMemoryJournal.cpu.totalMs,
     },
+    serverWork,
   };
 }
 
@@ -187,7 +191,7 @@ function runStartEvent(runId: string, bench: BenchAgent): JournalEvent {
 async function measureDurable(
   store: SqlStore,
   options: StepOverheadOptions,
-): Promise<{ steps: LatencySummary; perRun: LatencySummary; cpu: CpuPerStep }> {
+): Promise<{ steps: LatencySummary; perRun: LatencySummary; cpu: CpuPerStep; serverWork: ServerWork }> {
   const bench = createBenchAgent({ steps: options.stepsPerRun });
   const worker = createBenchWorker({ store, agent: bench.agent, owner: "bench-overhead", concurrency: 1 });
   worker.start();
@@ -195,10 +199,12 @@ async function measureDurable(
   const { warmup, measured } = options.durableRuns;
   let cpuStart = process.cpuUsage();
   let cpu: NodeJS.CpuUsage | undefined;
+  let mark: WorkMark | null = null;
   try {
     for (let index = 0; index < warmup + measured; index += 1) {
       if (index === warmup) {
         bench.toolCallTimes.clear();
+        mark = await markWork(store.sql);
         cpuStart = process.cpuUsage();
       }
       const started = performance.now();
@@ -212,9 +218,15 @@ async function measureDurable(
   } finally {
     await worker.stop();
   }
+  const serverWork = await workPerStep(
+    store.sql,
+    mark ?? (await markWork(store.sql)),
+    measured * options.stepsPerRun,
+  );
   return {
     steps: summarizeLatencies(stepDurations(bench.toolCallTimes)),
     perRun: summarizeLatencies(perRun),
     cpu: cpuPerStep(cpu, measured * options.stepsPerRun),
+    serverWork,
   };
 }

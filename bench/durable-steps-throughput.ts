@@ -9,6 +9,7 @@ import { startRun } from "../src/runtime/start-run.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { BENCH_PRINCIPAL, createBenchAgent } from "./bench-agent.ts";
 import { createBenchWorker } from "./bench-worker.ts";
+import { markWork, type ServerWork, workPerStep } from "./server-work.ts";
 import { cpuPercent } from "./time-operations.ts";
 import { untilTrue } from "./until-true.ts";
 
@@ -25,6 +26,8 @@ export type StepsThroughputResult = {
   appendsPerCommit: number;
   /** This process's CPU time as a share of one core (PGlite's database runs in it too). */
   processCpuPercent: number;
+  /** The database's work per step over the whole measurement (runs' creation excluded). */
+  serverWork: ServerWork;
 };
 
 export async function benchStepsThroughput(
@@ -49,6 +52,7 @@ export async function benchStepsThroughput(
     concurrency: options.runs,
   });
   const before = store.stats;
+  const mark = await markWork(store.sql);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   worker.start();
@@ -61,8 +65,9 @@ export async function benchStepsThroughput(
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const after = store.stats;
-  await expectCompleted(store, runIds, options.stepsPerRun);
   const steps = options.runs * options.stepsPerRun;
+  const serverWork = await workPerStep(store.sql, mark, steps);
+  await expectCompleted(store, runIds, options.stepsPerRun);
   const commits = after.commits - before.commits;
   return {
     runs: options.runs,
@@ -73,6 +78,7 @@ export async function benchStepsThroughput(
     commits,
     appendsPerCommit: commits === 0 ? 0 : (after.requests - before.requests) / commits,
     processCpuPercent: cpuPercent(cpu, elapsedMs),
+    serverWork,
   };
 }
 

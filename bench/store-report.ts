@@ -5,6 +5,7 @@ import { formatTable, ms, rate, times } from "./format-table.ts";
 import type { JournalAppendResult } from "./journal-append.ts";
 import type { CpuShare } from "./machine-cpu.ts";
 import type { RawInsertResult } from "./raw-insert-baseline.ts";
+import { formatServerWork } from "./server-work.ts";
 
 /** Everything measured on one store in one run. */
 export type StoreResults = {
@@ -135,7 +136,7 @@ export function formatStoreReport(results: StoreResults): string {
     latencyRow(
       `  whole run ÷ ${stepOverhead.stepsPerRun} steps (create → release)`,
       stepOverhead.durableRunPerStep,
-      "",
+      formatServerWork(stepOverhead.serverWork),
     ),
   );
   const stepCpu = stepOverhead.cpuPerStep;
@@ -164,7 +165,7 @@ export function formatStoreReport(results: StoreResults): string {
       "",
       "",
       rate(entry.stepsPerSecond, "steps/s"),
-      `${times(entry.stepsPerSecond / baseline)} INSERT rows/s; ${entry.appendsPerCommit.toFixed(1)} appends/commit, node CPU ${entry.processCpuPercent.toFixed(0)}%`,
+      `${times(entry.stepsPerSecond / baseline)} INSERT rows/s; ${entry.appendsPerCommit.toFixed(1)} appends/commit, node CPU ${entry.processCpuPercent.toFixed(0)}%; ${formatServerWork(entry.serverWork)}`,
     ]);
   }
   const settings = Object.entries(results.database.settings)

@@ -1,4 +1,5 @@
 import type { Checkpoint } from "../journal/audit/checkpoint.ts";
+import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import type { AuditSigner } from "./audit-keys.ts";
 import { createAuditCheckpoint } from "./create-audit-checkpoint.ts";
 import type { SqlClient } from "./store.ts";
@@ -10,8 +11,8 @@ export type CheckpointSchedule = { everyEvents: number; everyMs: number };
 export const DEFAULT_CHECKPOINT_SCHEDULE: CheckpointSchedule = { everyEvents: 1_000, everyMs: 10_000 };
 
 /**
- * Sign checkpoints in the background on a schedule: a cheap poll of the log's counter (at most once a second)
- * decides, so appends never wait for a checkpoint. Any number of processes may run one; the checkpoint lock
+ * Number new events and sign checkpoints in the background on a schedule: each poll (at most once a second) runs
+ * the log's sequencer, then the size it reached decides, so appends never wait for either. Any number of processes may run one; the checkpoint lock
  * makes them take turns.
  */
 export function startAuditCheckpoints(options: {
@@ -27,6 +28,7 @@ export function startAuditCheckpoints(options: {
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = async () => {
+    await assignLeafIndexes(options.sql);
     const { rows } = await options.sql.query<{ size: number | string; signed: number | string }>(
       `SELECT l.size, coalesce((SELECT max(tree_size) FROM keel_audit_checkpoints), 0) AS signed FROM keel_audit_log AS l`,
     );

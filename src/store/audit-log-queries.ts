@@ -1,5 +1,6 @@
 import type { SignedCheckpoint } from "../journal/audit/checkpoint.ts";
 import type { StoredLeafRow } from "../journal/audit/hash-leaf-page.ts";
+import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import type { SqlClient } from "./store.ts";
 
 /** Leaves read per query when walking the log: a power of two, so pages line up with subtrees. */
@@ -95,7 +96,7 @@ function toStoredLeaf(row: LeafRow): StoredLeafRow {
   };
 }
 
-/** The log's id and its committed size (the counter, which only committed appends have advanced). */
+/** The log's id and its size: the leaves the sequencer has numbered (events it has not reached are not counted). */
 export async function readAuditHead(sql: SqlClient): Promise<{ logId: string; size: number }> {
   const { rows } = await sql.query<{ log_id: string; size: number | string }>(
     "SELECT log_id, size FROM keel_audit_log",
@@ -110,9 +111,9 @@ export async function readLeaves(sql: SqlClient, from: number, to: number): Prom
   return await queryLeaves(sql, "leaf_index >= $1 AND leaf_index < $2", "leaf_index", [from, to]);
 }
 
-/** One run's leaves, in seq order. */
+/** One run's leaves, in seq order: its events the sequencer has numbered. */
 export async function readRunLeaves(sql: SqlClient, runId: string): Promise<StoredLeafRow[]> {
-  return await queryLeaves(sql, "run_id = $1", "seq", [runId]);
+  return await queryLeaves(sql, "run_id = $1 AND leaf_index IS NOT NULL", "seq", [runId]);
 }
 
 /**
@@ -191,11 +192,19 @@ export async function readRunHeads(
   return new Map(rows.map((row) => [row.run_id, { lastSeq: Number(row.last_seq), lastHash: row.last_hash }]));
 }
 
-/** The leaf index of one event, or null when there is no such event. */
+/** The leaf index of one event (numbering it first when the sequencer has not yet), or null when there is no such event. */
 export async function leafIndexOf(sql: SqlClient, runId: string, seq: number): Promise<number | null> {
-  const { rows } = await sql.query<{ leaf_index: number }>(
-    "SELECT leaf_index::float8 AS leaf_index FROM keel_events WHERE run_id = $1 AND seq = $2",
-    [runId, seq],
-  );
-  return rows[0] ? Number(rows[0].leaf_index) : null;
+  const read = async () =>
+    (
+      await sql.query<{ leaf_index: number | null }>(
+        "SELECT leaf_index::float8 AS leaf_index FROM keel_events WHERE run_id = $1 AND seq = $2",
+        [runId, seq],
+      )
+    ).rows[0];
+  let row = await read();
+  if (row && row.leaf_index === null) {
+    await assignLeafIndexes(sql);
+    row = await read();
+  }
+  return row?.leaf_index == null ? null : Number(row.leaf_index);
 }

@@ -22,6 +22,7 @@ import {
   VERIFICATION_FORMAT,
 } from "../journal/audit/verification-record.ts";
 import type { NewEvent } from "../journal/events.ts";
+import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import { type AuditSigner, loadAuditSigner, readAuditKeys } from "./audit-keys.ts";
 import { readCheckpoints, readLeaves } from "./audit-log-queries.ts";
 import { storeSubtreeHashes } from "./audit-subtree-hashes.ts";
@@ -29,7 +30,6 @@ import { insertVerificationRecord } from "./audit-verifications.ts";
 import { createAuditCheckpoint } from "./create-audit-checkpoint.ts";
 import { PgliteStore } from "./pglite-store.ts";
 import { PostgresStore } from "./postgres-store.ts";
-import { reserveLeafIndexes } from "./reserve-leaf-indexes.ts";
 import type { SqlStore } from "./sql-store.ts";
 import type { SqlClient } from "./store.ts";
 import { createQueuedRun, runEnd, stepStart } from "./store-contract-fixtures.ts";
@@ -144,6 +144,8 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
       if (during) checkpoints.push(during);
       checkpoints.push((await createAuditCheckpoint(opened.peer.sql, { signer }))!);
       await journalRuns([opened.store], 3, 2);
+      // The tests below read the log as a whole: every event numbered.
+      await assignLeafIndexes(opened.store.sql);
     });
 
     after(async () => await opened.close());
@@ -153,14 +155,21 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
       const before = Number(
         (await sql.query<{ size: string }>("SELECT size FROM keel_audit_log")).rows[0]!.size,
       );
+      // An append that rolls back took a commit marker and is gone: the sequencer never sees it.
+      const [runId] = await journalRuns([opened.store], 1, 1);
       await assert.rejects(
         sql.transaction(async (tx) => {
-          await reserveLeafIndexes(tx, 5);
+          await tx.query(
+            `INSERT INTO keel_events (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+             VALUES ($1, 1000, 'step-start', now(), '{}', 1, 'x', 'x', 'x', 1)`,
+            [runId],
+          );
           throw new Rollback();
         }),
         Rollback,
       );
       await journalRuns([opened.store, opened.peer], 2, 1);
+      await assignLeafIndexes(opened.peer.sql);
       const { rows } = await sql.query<{ place: number; run_id: string; seq: number }>(
         "SELECT leaf_index::float8 AS place, run_id, seq FROM keel_events ORDER BY leaf_index",
       );
@@ -176,6 +185,88 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
       for (const row of rows) {
         assert.equal(row.seq, (lastSeq.get(row.run_id) ?? 0) + 1, `run ${row.run_id} appears in seq order`);
         lastSeq.set(row.run_id, row.seq);
+      }
+    });
+
+    test("numbers concurrent appends gaplessly and in commit order while sequencers on both stores run beside them", async () => {
+      const stores = [opened.store, opened.peer];
+      const { rows: start } = await opened.store.sql.query<{ size: string }>(
+        "SELECT size FROM keel_audit_log",
+      );
+      // Each append, with where it stood against the others: issued after `after` appends had resolved.
+      const appends: { runId: string; seqs: number[]; after: number; resolvedAs: number }[] = [];
+      let resolved = 0;
+      let writing = true;
+      const sequencers = stores.map(async (store) => {
+        while (writing) {
+          await assignLeafIndexes(store.sql);
+          // Seldom enough that a pass numbers many commits at once, where the order within a pass is tested.
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      });
+      await Promise.all(
+        Array.from({ length: 24 }, async (_, index) => {
+          const store = stores[index % stores.length]!;
+          const run = await createQueuedRun(store);
+          const lease = await store.acquireLease({
+            runId: run.runId,
+            owner: `ordered-${index}`,
+            ttlMs: 60_000,
+          });
+          assert.ok(lease);
+          for (let step = 1; step <= 6; step++) {
+            const after = resolved;
+            const written = await store.append({ lease, events: [stepStart(step), stepStart(step + 100)] });
+            appends.push({
+              runId: run.runId,
+              seqs: written.map((event) => event.seq),
+              after,
+              resolvedAs: resolved,
+            });
+            resolved += 1;
+          }
+        }),
+      );
+      writing = false;
+      await Promise.all(sequencers);
+      await assignLeafIndexes(opened.store.sql);
+      const { rows } = await opened.store.sql.query<{ place: number; run_id: string; seq: number }>(
+        "SELECT leaf_index::float8 AS place, run_id, seq FROM keel_events WHERE leaf_index >= $1 ORDER BY leaf_index",
+        [Number(start[0]!.size)],
+      );
+      const size = Number(
+        (await opened.store.sql.query<{ size: string }>("SELECT size FROM keel_audit_log")).rows[0]!.size,
+      );
+      assert.equal(size, Number(start[0]!.size) + rows.length, "the size counts exactly the numbered leaves");
+      for (const [offset, row] of rows.entries()) {
+        assert.equal(row.place, Number(start[0]!.size) + offset, "no gap and no leaf numbered twice");
+      }
+      const leafOf = new Map(rows.map((row) => [`${row.run_id}:${row.seq}`, row.place]));
+      const { rows: unnumbered } = await opened.store.sql.query(
+        "SELECT 1 FROM keel_events WHERE leaf_index IS NULL",
+      );
+      assert.equal(unnumbered.length, 0, "every committed event was numbered");
+      // Commit order as the writers saw it: an append issued after another had committed gets later leaves.
+      const spans = appends.map((append) => {
+        const leaves = append.seqs.map((seq) => leafOf.get(`${append.runId}:${seq}`)!);
+        return { ...append, first: Math.min(...leaves), last: Math.max(...leaves) };
+      });
+      let ordered = 0;
+      for (const later of spans) {
+        for (const earlier of spans) {
+          if (earlier.resolvedAs >= later.after) continue;
+          ordered += 1;
+          assert.ok(
+            earlier.last < later.first,
+            `an append issued after run ${earlier.runId}'s seqs ${earlier.seqs} committed got earlier leaves`,
+          );
+        }
+      }
+      assert.ok(ordered > 1_000, "enough appends were ordered by commit to prove something");
+      const runs = new Map<string, number>();
+      for (const row of rows) {
+        assert.ok(row.seq > (runs.get(row.run_id) ?? 0), `run ${row.run_id} appears in seq order`);
+        runs.set(row.run_id, row.seq);
       }
     });
 

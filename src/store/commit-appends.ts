@@ -18,7 +18,7 @@ export type AppendRequest = { lease: Lease; events: readonly ValidatedEvent[] };
 export type AppendOutcome = { ok: true; events: JournalEvent[] } | { ok: false; error: KeelError };
 
 /** The locked head of a run's journal and its projection, advanced in memory as the batch is placed. */
-type RunHead = {
+export type RunHead = {
   status: RunStatus;
   lastSeq: number;
   lastHash: string;
@@ -45,7 +45,7 @@ export type HeadRow = {
   error: unknown;
 };
 
-type PlacedEvent = { event: JournalEvent; payloadJson: string; leaseToken: number };
+export type PlacedEvent = { event: JournalEvent; payloadJson: string; leaseToken: number };
 
 /**
  * The body of one group-commit transaction. Locks every affected run row in run_id order (so two
@@ -58,8 +58,9 @@ export async function commitAppends(
   tx: SqlClient,
   requests: readonly AppendRequest[],
   at: string,
-  locked?: readonly HeadRow[],
-): Promise<{ outcomes: AppendOutcome[]; written: string[] }> {
+  locked: readonly HeadRow[] | undefined,
+  notifyAs: string,
+): Promise<{ outcomes: AppendOutcome[]; written: string[]; heads: ReadonlyMap<string, RunHead> }> {
   const runIds = [...new Set(requests.map((request) => request.lease.runId))];
   // A caller that already locked every row in this transaction (and read it back) saves the round trip.
   const rows =
@@ -104,13 +105,12 @@ export async function commitAppends(
     await projectApprovals(tx, approvalEvents, { endedWhileSuspended });
   }
   const written = [...heads].filter(([, head]) => head.changed);
-  // Last, because it takes the audit log's counter, which other writers wait for until this commits.
-  await writeBatch(tx, written, placed);
-  return { outcomes, written: written.map(([runId]) => runId) };
+  await writeBatch(tx, written, placed, notifyAs);
+  return { outcomes, written: written.map(([runId]) => runId), heads };
 }
 
 /** Place one request's events after the run's head, or reject the whole request without touching the head. */
-function placeRequest(
+export function placeRequest(
   request: AppendRequest,
   head: RunHead,
   at: string,
@@ -200,21 +200,21 @@ function project(head: RunHead, event: NewEvent): void {
 }
 
 /**
- * Write a batch in one statement (one round trip): take the audit log's next leaf indexes, advance each run's
- * projection, insert the events with one multi-row INSERT, and notify listeners of the runs that moved — the
- * notifications are delivered at COMMIT, so other processes wake only for events they can already read.
+ * Write a batch in one statement (one round trip): advance each run's projection, insert the events with one
+ * multi-row INSERT (the audit log's sequencer gives them leaf indexes after commit), and notify listeners of the
+ * runs that moved (when another store listens) — the notifications are delivered at COMMIT, so other processes wake only for events they can
+ * already read.
  */
 async function writeBatch(
   tx: SqlClient,
   written: ReadonlyArray<[string, RunHead]>,
   placed: readonly PlacedEvent[],
+  notifyAs: string,
 ): Promise<void> {
   if (placed.length === 0) return;
   // Arrays keep the parameter count fixed however many rows the batch holds.
   await tx.query(
-    `WITH leaf AS (
-       UPDATE keel_audit_log SET size = size + $17::bigint RETURNING size - $17::bigint AS first
-     ), runs AS (
+    `WITH runs AS (
        UPDATE keel_runs AS r
           SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
               error = v.error::jsonb, updated_at = clock_timestamp()
@@ -224,14 +224,14 @@ async function writeBatch(
         RETURNING r.run_id
      ), events AS (
        INSERT INTO keel_events
-         (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
+         (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
        SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
-              lease_token, (SELECT first FROM leaf) + ordinality - 1
+              lease_token
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
-                     $9::text[], $10::bigint[]) WITH ORDINALITY
-           AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, ordinality)
+                     $9::text[], $10::bigint[])
+           AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
      )
-     SELECT pg_notify('keel_events', run_id) FROM runs`,
+     SELECT keel_notify('keel_events', run_id, $17) FROM runs`,
     [
       placed.map(({ event }) => event.runId),
       placed.map(({ event }) => event.seq),
@@ -249,7 +249,7 @@ async function writeBatch(
       written.map(([, head]) => head.lastHash),
       written.map(([, head]) => head.answer),
       written.map(([, head]) => head.error),
-      placed.length,
+      notifyAs,
     ],
   );
 }

@@ -8,6 +8,7 @@ import {
 import { hashLeafPage } from "../journal/audit/hash-leaf-page.ts";
 import { HASH_BYTES } from "../journal/audit/merkle-hash.ts";
 import { type Peak, TreeFrontier } from "../journal/audit/merkle-tree.ts";
+import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import type { AuditSigner } from "./audit-keys.ts";
 import {
   LEAF_PAGE_SIZE,
@@ -23,16 +24,17 @@ import type { SqlClient } from "./store.ts";
 const CHECKPOINT_LOCK_KEY = 4_711_203_007;
 
 /**
- * Sign a checkpoint over every leaf committed so far, continuing from the previous checkpoint's frontier, and
+ * Sign a checkpoint over every event committed so far (numbering the ones the sequencer has not reached yet first), continuing from the previous checkpoint's frontier, and
  * keep the new perfect subtrees of the cached levels for proofs. Refuses to sign an event whose stored hashes do
  * not match its content, or a range with a leaf missing. Returns null when nothing was appended since the last
- * checkpoint. Runs beside the append path, never in it: appends only advance the counter.
+ * checkpoint. Runs beside the append path, never in it: appends write their events and nothing global.
  */
 export async function createAuditCheckpoint(
   sql: SqlClient,
   options: { signer: AuditSigner; now?: () => Date },
 ): Promise<Checkpoint | null> {
   const now = options.now ?? (() => new Date());
+  await assignLeafIndexes(sql);
   return await sql.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [CHECKPOINT_LOCK_KEY]);
     const head = await readAuditHead(tx);

@@ -1,7 +1,6 @@
 import { KeelError } from "../errors/keel-error.ts";
 import { JOURNAL_SCHEMA_VERSION, type PayloadOf } from "../journal/events.ts";
 import { GENESIS_HASH, hashCanonicalJson, hashEvent } from "../journal/hash.ts";
-import { reserveLeafIndexes } from "./reserve-leaf-indexes.ts";
 import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
 import type { CreateRunOptions, RunRecord } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
@@ -15,6 +14,7 @@ import { validateNewEvents } from "./validate-new-events.ts";
 export async function insertRun(
   driver: StoreDriver,
   options: CreateRunOptions,
+  notifyAs: string,
 ): Promise<{ run: RunRecord; created: boolean }> {
   const [start] = validateNewEvents([{ type: "run-start", payload: options.start }]);
   const payload = start!.payload as PayloadOf<"run-start">;
@@ -54,11 +54,10 @@ export async function insertRun(
     );
     const row = inserted.rows[0];
     if (row) {
-      const leafIndex = await reserveLeafIndexes(tx, 1);
       await tx.query(
         `INSERT INTO keel_events
-           (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
-         VALUES ($1, 1, 'run-start', $2::timestamptz, $3::text::jsonb, $4, $5, $6, $7, 0, $8)`,
+           (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+         VALUES ($1, 1, 'run-start', $2::timestamptz, $3::text::jsonb, $4, $5, $6, $7, 0)`,
         [
           fields.runId,
           fields.at,
@@ -67,11 +66,10 @@ export async function insertRun(
           fields.payloadHash,
           GENESIS_HASH,
           hash,
-          leafIndex,
         ],
       );
       // Delivered at COMMIT: idle workers in other processes wake for a run they can already claim.
-      await tx.query("SELECT pg_notify('keel_work', $1)", [options.runId]);
+      await tx.query("SELECT keel_notify('keel_work', $1, $2)", [options.runId, notifyAs]);
       return { run: toRunRecord(row), created: true };
     }
     if (idempotencyKey !== null) {

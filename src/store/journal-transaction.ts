@@ -13,6 +13,7 @@ import { validateNewEvents } from "./validate-new-events.ts";
 export async function journalTransaction<T>(
   driver: StoreDriver,
   options: JournalTransactionOptions<T>,
+  notifyAs: string,
 ): Promise<JournalTransactionResult<T> | null> {
   return await driver.transaction(async (tx) => {
     // The row stays locked to COMMIT and comes back with its head, so the append below need not read it again.
@@ -34,7 +35,13 @@ export async function journalTransaction<T>(
     const journal = rows.map(toJournalEvent);
     const decided = options.decide(journal);
     const events = validateNewEvents(decided.events);
-    const { outcomes } = await commitAppends(tx, [{ lease, events }], new Date().toISOString(), taken.rows);
+    const { outcomes } = await commitAppends(
+      tx,
+      [{ lease, events }],
+      new Date().toISOString(),
+      taken.rows,
+      notifyAs,
+    );
     const outcome = outcomes[0]!;
     if (!outcome.ok) throw outcome.error;
     const release = typeof options.release === "function" ? options.release(decided.result) : options.release;
@@ -45,8 +52,8 @@ export async function journalTransaction<T>(
             WHERE run_id = $1 AND lease_token = $2
             RETURNING run_id, status
          )
-         SELECT pg_notify('keel_work', run_id) FROM released WHERE status IN ('queued', 'running')`,
-        [lease.runId, lease.token],
+         SELECT keel_notify('keel_work', run_id, $3) FROM released WHERE status IN ('queued', 'running')`,
+        [lease.runId, lease.token, notifyAs],
       );
     }
     return { lease, journal, written: outcome.events, result: decided.result, released: release };

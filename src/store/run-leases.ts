@@ -1,4 +1,5 @@
 import { KeelError } from "../errors/keel-error.ts";
+import type { HeadRow } from "./commit-appends.ts";
 import { LEASE_COLUMNS, type LeaseRow, toLease } from "./run-rows.ts";
 import type { Lease, SqlClient } from "./store.ts";
 
@@ -12,6 +13,9 @@ const NEEDS_WORKER = "(status IN ('queued', 'running') OR (status = 'suspended' 
 const LEASE_IS_FREE =
   "(lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())";
 
+/** The journal head a grant returns beside the lease, so the holder's first append can be one fenced statement. */
+const HEAD = "status, last_seq, last_hash, answer, error::text AS error";
+
 /** When a lease granted now for the TTL in parameter `ttlParameter` (milliseconds) runs out. */
 function expiresAt(ttlParameter: string): string {
   return `clock_timestamp() + ${ttlParameter}::float8 * interval '1 millisecond'`;
@@ -24,23 +28,35 @@ function expiresAt(ttlParameter: string): string {
 export class RunLeases {
   readonly #sql: SqlClient;
   readonly #onWork: () => void;
+  readonly #onGranted: (rows: readonly HeadRow[]) => void;
+  readonly #notifyAs: string;
 
-  constructor(sql: SqlClient, onWork: () => void) {
+  constructor(
+    sql: SqlClient,
+    onWork: () => void,
+    onGranted: (rows: readonly HeadRow[]) => void,
+    notifyAs: string,
+  ) {
     this.#sql = sql;
+    this.#notifyAs = notifyAs;
     this.#onWork = onWork;
+    this.#onGranted = onGranted;
   }
 
   /** Grant the lease when no live one exists; null when someone holds it or the run has ended. */
   async acquire(options: { runId: string; owner: string; ttlMs: number }): Promise<Lease | null> {
     checkTtl(options.ttlMs);
     // A concurrent grant holds the row lock; UPDATE waits for it, then re-checks the WHERE against its result.
-    const { rows } = await this.#sql.query<LeaseRow>(
+    const { rows } = await this.#sql.query<LeaseRow & HeadRow>(
       `UPDATE keel_runs SET lease_owner = $3, lease_token = lease_token + 1, lease_expires_at = ${expiresAt("$2")}
         WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended') AND ${LEASE_IS_FREE}
-        RETURNING ${LEASE_COLUMNS}`,
+        RETURNING ${LEASE_COLUMNS}, ${HEAD}`,
       [options.runId, options.ttlMs, options.owner],
     );
-    if (rows[0]) return toLease(rows[0]);
+    if (rows[0]) {
+      this.#onGranted(rows);
+      return toLease(rows[0]);
+    }
     const exists = await this.#sql.query("SELECT 1 FROM keel_runs WHERE run_id = $1", [options.runId]);
     if (exists.rows.length === 0) throw new KeelError("not_found", `run ${options.runId} does not exist`);
     return null;
@@ -70,8 +86,8 @@ export class RunLeases {
           WHERE run_id = $1 AND lease_token = $2 AND lease_owner = $3
           RETURNING run_id, status, cancel_requested
        )
-       SELECT pg_notify('keel_work', run_id) FROM released WHERE ${NEEDS_WORKER}`,
-      [lease.runId, lease.token, lease.owner],
+       SELECT keel_notify('keel_work', run_id, $4) FROM released WHERE ${NEEDS_WORKER}`,
+      [lease.runId, lease.token, lease.owner, this.#notifyAs],
     );
     // Only a run that still needs a worker is news to the others.
     if (rows.length > 0) this.#onWork();
@@ -90,7 +106,7 @@ export class RunLeases {
   }): Promise<Lease[]> {
     checkTtl(options.ttlMs);
     if (options.limit <= 0 || options.agents?.length === 0) return [];
-    const { rows } = await this.#sql.query<LeaseRow>(
+    const { rows } = await this.#sql.query<LeaseRow & HeadRow>(
       `WITH claimable AS (
          SELECT run_id FROM keel_runs
           WHERE ${NEEDS_WORKER} AND ${LEASE_IS_FREE} AND ($3::text[] IS NULL OR agent = ANY($3::text[]))
@@ -104,12 +120,13 @@ export class RunLeases {
            FROM claimable WHERE r.run_id = claimable.run_id
          RETURNING r.created_at, ${LEASE_COLUMNS.split(", ")
            .map((column) => `r.${column}`)
-           .join(", ")}
+           .join(", ")}, r.status, r.last_seq, r.last_hash, r.answer, r.error
        )
        -- UPDATE … RETURNING has no order of its own: hand runs out oldest first, as promised.
-       SELECT ${LEASE_COLUMNS} FROM claimed ORDER BY created_at, run_id`,
+       SELECT ${LEASE_COLUMNS}, ${HEAD} FROM claimed ORDER BY created_at, run_id`,
       [options.owner, options.ttlMs, options.agents ? [...options.agents] : null, Math.floor(options.limit)],
     );
+    this.#onGranted(rows);
     return rows.map(toLease);
   }
 }

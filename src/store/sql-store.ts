@@ -1,9 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { KeelError } from "../errors/keel-error.ts";
 import type { JournalEvent, NewEvent } from "../journal/events.ts";
 import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
 import { approvalStats, getApproval, listApprovals } from "./approval-queries.ts";
 import { insertRun } from "./insert-run.ts";
 import { journalTransaction } from "./journal-transaction.ts";
+import { LISTENER_RENEW_MS, registerListener, renewListener, unregisterListener } from "./listeners.ts";
 import { RunLeases } from "./run-leases.ts";
 import { runMigrations } from "./run-migrations.ts";
 import {
@@ -48,6 +50,13 @@ export class SqlStore implements Store {
   readonly #batcher: AppendBatcher;
   readonly #leases: RunLeases;
   readonly #wakeUps = new WakeUps();
+  /**
+   * This store's row in `keel_listeners` once it LISTENs. Its own writes skip NOTIFY for it (its waiters are woken in
+   * process), and writers elsewhere notify only while some store's row is live.
+   */
+  readonly #listenerId = randomUUID();
+  #renewal: NodeJS.Timeout | null = null;
+  #notificationsHeard = 0;
   #listening: Promise<NotificationSubscription> | null = null;
   #resubscribing: Promise<void> | null = null;
   readonly #closeSignal = new AbortController();
@@ -58,15 +67,39 @@ export class SqlStore implements Store {
     this.kind = driver.kind;
     this.sql = driver.sql;
     this.#driver = driver;
-    this.#batcher = new AppendBatcher(driver, (runIds) => {
-      for (const runId of runIds) this.#wakeUps.notify(EVENTS_CHANNEL, runId);
-    });
-    this.#leases = new RunLeases(driver.sql, () => this.#wakeUps.notify(WORK_CHANNEL));
+    this.#batcher = new AppendBatcher(
+      driver,
+      (runIds) => {
+        for (const runId of runIds) this.#wakeUps.notify(EVENTS_CHANNEL, runId);
+      },
+      this.#listenerId,
+    );
+    this.#leases = new RunLeases(
+      driver.sql,
+      () => this.#wakeUps.notify(WORK_CHANNEL),
+      (rows) => {
+        for (const row of rows) {
+          this.#batcher.remember(row.run_id, {
+            status: row.status,
+            lastSeq: Number(row.last_seq),
+            lastHash: row.last_hash,
+            answer: row.answer,
+            error: row.error as string | null,
+          });
+        }
+      },
+      this.#listenerId,
+    );
   }
 
   /** Group-commit counters: compare `commits` with `requests` to see batching. */
   get stats(): AppendStats {
     return this.#batcher.stats;
+  }
+
+  /** NOTIFYs this store received from the database, its own included: a test counts what writers send. */
+  get notificationsHeard(): number {
+    return this.#notificationsHeard;
   }
 
   /** Waits not yet settled; zero once every waiter has returned, so a test can prove none leak. */
@@ -86,15 +119,18 @@ export class SqlStore implements Store {
       await this.#batcher.close();
       this.#wakeUps.close();
       await this.#resubscribing;
+      if (this.#renewal) clearInterval(this.#renewal);
       const subscription = await this.#listening?.catch(() => null);
       await subscription?.stop();
+      // Best effort: a row left behind only costs notifications until it expires.
+      if (subscription) await unregisterListener(this.sql, this.#listenerId).catch(() => undefined);
       await this.#driver.close();
     })();
     await this.#closing;
   }
 
   async createRun(options: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }> {
-    const result = await insertRun(this.#driver, options);
+    const result = await insertRun(this.#driver, options, this.#listenerId);
     if (result.created) this.#wakeUps.notify(WORK_CHANNEL);
     return result;
   }
@@ -171,12 +207,13 @@ export class SqlStore implements Store {
     timeoutMs: number;
     signal?: AbortSignal;
   }): Promise<void> {
-    await this.#listen();
     await this.#wakeUps.wait({
       topic: { channel: EVENTS_CHANNEL, runId: options.runId },
       timeoutMs: options.timeoutMs,
       signal: options.signal,
       ready: async () => {
+        // Subscribed while this wait already listens in process: a wake-up during the subscription is not lost.
+        await this.#listen();
         const { rows } = await this.sql.query<{ last_seq: number }>(
           "SELECT last_seq FROM keel_runs WHERE run_id = $1",
           [options.runId],
@@ -198,7 +235,7 @@ export class SqlStore implements Store {
       );
       if (updated.rows[0]) {
         // A suspended run becomes claimable once cancel is requested, so workers should look.
-        await tx.query("SELECT pg_notify('keel_work', $1)", [runId]);
+        await tx.query("SELECT keel_notify('keel_work', $1, $2)", [runId, this.#listenerId]);
         return { record: toRunRecord(updated.rows[0]), changed: true };
       }
       const current = await tx.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM keel_runs WHERE run_id = $1`, [
@@ -211,11 +248,16 @@ export class SqlStore implements Store {
   }
 
   async waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
-    await this.#listen();
     await this.#wakeUps.wait({
       topic: { channel: WORK_CHANNEL },
       timeoutMs: options.timeoutMs,
       signal: options.signal,
+      // Subscribing takes round trips (LISTEN, then the listener row); a NOTIFY arriving meanwhile, or the wake-up
+      // that follows registration, must find this wait already listening in process.
+      ready: async () => {
+        await this.#listen();
+        return false;
+      },
     });
   }
 
@@ -234,7 +276,7 @@ export class SqlStore implements Store {
   async journalTransaction<T>(
     options: JournalTransactionOptions<T>,
   ): Promise<JournalTransactionResult<T> | null> {
-    const outcome = await journalTransaction(this.#driver, options);
+    const outcome = await journalTransaction(this.#driver, options, this.#listenerId);
     if (outcome) {
       this.#wakeUps.notify(EVENTS_CHANNEL, options.runId);
       if (outcome.released) this.#wakeUps.notify(WORK_CHANNEL);
@@ -261,13 +303,28 @@ export class SqlStore implements Store {
       const listening: Promise<NotificationSubscription> = this.#driver
         .listen({
           channels: [EVENTS_CHANNEL, WORK_CHANNEL],
-          onNotification: (channel, payload) => this.#wakeUps.notify(channel, payload),
+          onNotification: (channel, payload) => {
+            this.#notificationsHeard += 1;
+            this.#wakeUps.notify(channel, payload);
+          },
           onLost: () => {
             this.#listening = null;
             // Notifications sent while the connection was down are gone; waiters re-check instead.
             this.#wakeUps.notifyAll();
             this.#resubscribe();
           },
+        })
+        .then(async (subscription) => {
+          try {
+            await registerListener(this.sql, this.#listenerId);
+          } catch (error) {
+            await subscription.stop();
+            throw error;
+          }
+          this.#renewListenerRow();
+          // Writers that looked before the row was there skipped NOTIFY; what they wrote is committed now.
+          this.#wakeUps.notifyAll();
+          return subscription;
         })
         .catch((error: unknown) => {
           if (this.#listening === listening) this.#listening = null;
@@ -276,6 +333,28 @@ export class SqlStore implements Store {
       this.#listening = listening;
     }
     await this.#listening;
+  }
+
+  /** Keep this store's listener row alive; register again (and wake every waiter) if it expired meanwhile. */
+  #renewListenerRow(): void {
+    if (this.#renewal || this.#closed) return;
+    let renewing = false;
+    this.#renewal = setInterval(() => {
+      if (renewing || this.#closed) return;
+      renewing = true;
+      void (async () => {
+        if (!(await renewListener(this.sql, this.#listenerId))) {
+          await registerListener(this.sql, this.#listenerId);
+          this.#wakeUps.notifyAll();
+        }
+      })()
+        // Unreachable now: the next tick tries again, and waits end on their timeouts meanwhile.
+        .catch(() => undefined)
+        .finally(() => {
+          renewing = false;
+        });
+    }, LISTENER_RENEW_MS);
+    this.#renewal.unref();
   }
 
   /**

@@ -265,6 +265,28 @@ function waitsContract(context: StoreContractContext): void {
     }
   });
 
+  test("an append sends NOTIFY only while another store listens, and that store is woken by it", async () => {
+    const store = await context.openEmpty();
+    await store.migrate();
+    const lease = await leasedRun(store);
+    // The writer listens itself, but its own waiters are woken in process: nobody else would hear a NOTIFY.
+    await store.waitForEvents({ runId: lease.runId, afterSeq: 1, timeoutMs: 1 });
+    const heard = store.notificationsHeard;
+    await store.append({ lease, events: [stepStart(1)] });
+    await sleep(100);
+    assert.equal(store.notificationsHeard, heard, "a NOTIFY was sent with no other listener");
+    const peer = await context.openPeer(store);
+    // Its first wait subscribes and registers it; the one after is woken only by the append.
+    await peer.waitForEvents({ runId: lease.runId, afterSeq: 2, timeoutMs: 1 });
+    const started = Date.now();
+    const waiting = peer.waitForEvents({ runId: lease.runId, afterSeq: 2, timeoutMs: 10_000 });
+    await sleep(50);
+    await store.append({ lease, events: [stepStart(2)] });
+    await waiting;
+    assert.ok(Date.now() - started < 5_000, `the listening peer waited ${Date.now() - started} ms`);
+    assert.ok(peer.notificationsHeard > 0, "the peer was woken by a NOTIFY");
+  });
+
   test("waitForEvents resolves at once when the run already has events after afterSeq", async () => {
     const lease = await leasedRun(context.store);
     const started = Date.now();

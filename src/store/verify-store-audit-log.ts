@@ -16,6 +16,7 @@ import {
   type VerifyAuditLogOptions,
   verifyAuditLog,
 } from "../journal/audit/verify-audit-log.ts";
+import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import { type AuditSigner, readAuditKeys } from "./audit-keys.ts";
 import { leafPages, readAuditHead, readCheckpoints, readRunHeads } from "./audit-log-queries.ts";
 import {
@@ -71,6 +72,8 @@ export async function verifyStoreAuditLog(
   sql: SqlClient,
   options: VerifyStoreAuditLogOptions = {},
 ): Promise<StoreAuditVerdict> {
+  // Number what the sequencer has not reached yet, so every event committed before this verify is a leaf of it.
+  await assignLeafIndexes(sql);
   // Records, then checkpoints, then the counter: each names only what was already there when it was written, so
   // a verify or checkpointer running meanwhile cannot make a record or checkpoint look newer than the log.
   const records = await readVerificationRecords(sql);

@@ -1,0 +1,125 @@
+import type { JournalEvent } from "../journal/events.ts";
+import { type AppendRequest, type PlacedEvent, placeRequest, type RunHead } from "./commit-appends.ts";
+import type { SqlClient } from "./store.ts";
+
+/**
+ * A run's head as this store last wrote or read it: what the fenced statement expects to find. Only a hint —
+ * the statement checks it against the row, so a stale one costs a fallback, never a wrong write.
+ */
+export type KnownHead = Pick<RunHead, "status" | "lastSeq" | "lastHash" | "answer" | "error">;
+
+/** One request for the fenced statement, with the head its events are placed after. */
+export type FencedRequest = { request: AppendRequest; head: KnownHead };
+
+/** The fenced statement: exported so a test can tell it from every other statement a step sends. */
+export const FENCED_APPEND_SQL = `WITH locked AS (
+    -- Rows locked in run_id order, as the locking transaction takes them, so the two cannot deadlock.
+    SELECT run_id FROM keel_runs WHERE run_id = ANY($11::text[]) ORDER BY run_id FOR UPDATE
+  ), runs AS (
+    UPDATE keel_runs AS r
+       SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
+           error = v.error::jsonb, updated_at = clock_timestamp()
+      FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::bigint[],
+                  $18::int[], $19::text[], $20::text[])
+        AS v(run_id, status, last_seq, last_hash, answer, error, lease_token, expected_seq, expected_hash,
+             expected_status)
+     -- An uncorrelated subquery runs once, before the first row is updated: every lock is taken first.
+     WHERE (SELECT count(*) FROM locked) >= 0
+       AND r.run_id = v.run_id AND r.lease_owner IS NOT NULL AND r.lease_token = v.lease_token
+       AND r.last_seq = v.expected_seq AND r.last_hash = v.expected_hash AND r.status = v.expected_status
+     RETURNING r.run_id
+  ), inserted AS (
+    INSERT INTO keel_events
+      (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+    SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
+           lease_token
+      FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
+                  $9::text[], $10::bigint[])
+        AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+     -- Only the runs the UPDATE advanced, so each row's commit marker is drawn after its run row was locked.
+     WHERE e.run_id IN (SELECT run_id FROM runs)
+  )
+  SELECT run_id, keel_notify('keel_events', run_id, $21) AS notified FROM runs`;
+
+/** What became of one fenced request: written (with the run's new head), or left for the locking transaction. */
+export type FencedOutcome = { events: JournalEvent[]; head: KnownHead } | null;
+
+/**
+ * The lease holder's common case in one round trip and one commit: a single statement in autocommit that
+ * advances each run row only where the lease token is still current and the head is still the one the events
+ * were hashed after, inserts the events of exactly the runs it advanced (the audit log's sequencer numbers them
+ * after commit), and notifies other listeners (`keel_notify`, migration 0013).
+ * Every check the locking transaction makes in JavaScript is made here by the row's own WHERE, under the row
+ * lock the UPDATE takes (a concurrent grant or append makes PostgreSQL re-check it against the newer row), so a
+ * request either goes in whole or is not written at all and comes back null for the locking transaction, which
+ * rejects a stale lease exactly as before.
+ */
+export async function appendFenced(
+  sql: SqlClient,
+  items: readonly FencedRequest[],
+  at: string,
+  notifyAs: string,
+): Promise<FencedOutcome[]> {
+  const outcomes: FencedOutcome[] = items.map(() => null);
+  const placed: {
+    index: number;
+    runId: string;
+    head: RunHead;
+    expected: KnownHead;
+    events: PlacedEvent[];
+  }[] = [];
+  for (const [index, { request, head }] of items.entries()) {
+    const next: RunHead = {
+      ...head,
+      leaseOwner: request.lease.owner,
+      leaseToken: request.lease.token,
+      changed: false,
+    };
+    const outcome = placeRequest(request, next, at);
+    // A request the known head already refuses is left to the locking transaction, which refuses it with
+    // the row's own state as evidence.
+    if (!outcome.ok || !next.changed) continue;
+    placed.push({
+      index,
+      runId: request.lease.runId,
+      head: next,
+      expected: head,
+      events: outcome.placed,
+    });
+  }
+  if (placed.length === 0) return outcomes;
+  const events = placed.flatMap((entry) => entry.events);
+  const { rows } = await sql.query<{ run_id: string }>(FENCED_APPEND_SQL, [
+    events.map(({ event }) => event.runId),
+    events.map(({ event }) => event.seq),
+    events.map(({ event }) => event.type),
+    events.map(({ event }) => event.at),
+    events.map(({ payloadJson }) => payloadJson),
+    events.map(({ event }) => event.schemaVersion),
+    events.map(({ event }) => event.payloadHash),
+    events.map(({ event }) => event.prevHash),
+    events.map(({ event }) => event.hash),
+    events.map(({ leaseToken }) => leaseToken),
+    placed.map((entry) => entry.runId),
+    placed.map((entry) => entry.head.status),
+    placed.map((entry) => entry.head.lastSeq),
+    placed.map((entry) => entry.head.lastHash),
+    placed.map((entry) => entry.head.answer),
+    placed.map((entry) => entry.head.error),
+    placed.map((entry) => entry.head.leaseToken),
+    placed.map((entry) => entry.expected.lastSeq),
+    placed.map((entry) => entry.expected.lastHash),
+    placed.map((entry) => entry.expected.status),
+    notifyAs,
+  ]);
+  const written = new Set(rows.map((row) => row.run_id));
+  for (const entry of placed) {
+    if (!written.has(entry.runId)) continue;
+    const { status, lastSeq, lastHash, answer, error } = entry.head;
+    outcomes[entry.index] = {
+      events: entry.events.map(({ event }) => event),
+      head: { status, lastSeq, lastHash, answer, error },
+    };
+  }
+  return outcomes;
+}

@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import pg from "pg";
+import { z } from "zod";
+import { startRun } from "../src/runtime/start-run.ts";
+import { createWorker } from "../src/runtime/worker.ts";
+import { FENCED_APPEND_SQL } from "../src/store/fenced-append.ts";
+import { PgliteStore } from "../src/store/pglite-store.ts";
+import { PostgresStore } from "../src/store/postgres-store.ts";
+import type { SqlStore } from "../src/store/sql-store.ts";
+import { defineTool } from "../src/tools/tool.ts";
+import { scriptedAgent } from "./support/scripted-agent.ts";
+import { createTestDatabase, testDatabaseServerUrl } from "./support/test-database.ts";
+import { testGovernor } from "./support/test-governor.ts";
+
+/** Tool-calling steps of the run under test; every step between two tool calls is counted. */
+const STEPS = 6;
+
+/** Every statement a store sent to its database, in order: one round trip each. */
+type StatementLog = string[];
+
+/**
+ * A step's cost as the design sets it: the decision (model turn, proposal, policy decision, call start) and the
+ * tool's result are each one fenced statement in autocommit — two round trips, two commits, no BEGIN, no lock
+ * read. A step that grows a statement, a transaction or a round trip fails here, not only in a benchmark.
+ */
+
+/** A PGlite whose queries and transactions are logged on their way to the real database. */
+function loggedPglite(db: PGlite, log: StatementLog): PGlite {
+  const loggedTransaction = (tx: Transaction): Transaction =>
+    new Proxy(tx, {
+      get(target, property, receiver) {
+        if (property === "query") {
+          return async (sql: string, params?: unknown[]) => {
+            log.push(sql);
+            return await target.query(sql, params);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "query") {
+        return async (sql: string, params?: unknown[]) => {
+          log.push(sql);
+          return await target.query(sql, params);
+        };
+      }
+      if (property === "transaction") {
+        return async <T>(work: (tx: Transaction) => Promise<T>) => {
+          log.push("BEGIN");
+          try {
+            const result = await target.transaction(async (tx) => await work(loggedTransaction(tx)));
+            log.push("COMMIT");
+            return result;
+          } catch (error) {
+            log.push("ROLLBACK");
+            throw error;
+          }
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A pg pool whose every connection logs the statements it sends, BEGIN and COMMIT included. */
+function loggedPool(url: string, log: StatementLog): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on("error", () => undefined);
+  pool.on("connect", (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const [text] = args;
+      log.push(typeof text === "string" ? text : String((text as { text?: string }).text));
+      return query(...args);
+    };
+  });
+  return pool;
+}
+
+const stores: { name: string; open: (log: StatementLog) => Promise<SqlStore> }[] = [
+  {
+    name: "PGlite",
+    open: async (log) => {
+      const db = new PGlite();
+      await db.waitReady;
+      return new PgliteStore(loggedPglite(db, log), { ownsDatabase: true });
+    },
+  },
+];
+const serverUrl = testDatabaseServerUrl();
+if (serverUrl !== null) {
+  stores.push({
+    name: "PostgreSQL",
+    open: async (log) =>
+      new PostgresStore(loggedPool(await createTestDatabase(serverUrl), log), { ownsPool: true }),
+  });
+}
+
+for (const { name, open } of stores) {
+  describe(`a durable step on ${name}`, () => {
+    const log: StatementLog = [];
+    const opened: SqlStore[] = [];
+    after(async () => {
+      for (const store of opened) await store.close();
+    });
+
+    test("costs two round trips and two commits, each one fenced statement without BEGIN or COMMIT", async () => {
+      const store = await open(log);
+      opened.push(store);
+      await store.migrate();
+      // Where the log stood at each tool call: a step is the span between two consecutive calls.
+      const marks: number[] = [];
+      const echo = defineTool({
+        name: "echo",
+        description: "Return the step it was given.",
+        input: z.object({ step: z.number().int() }),
+        async execute({ step }) {
+          marks.push(log.length);
+          return { step };
+        },
+      });
+      const agent = scriptedAgent({
+        tools: [echo],
+        maxSteps: STEPS + 1,
+        turns: [
+          ...Array.from({ length: STEPS }, (_, index) => ({
+            kind: "tool-calls" as const,
+            calls: [{ callId: `call_${index + 1}`, tool: "echo", arguments: { step: index + 1 } }],
+          })),
+          { kind: "answer" as const, text: "done" },
+        ],
+      });
+      const worker = createWorker({
+        store,
+        agents: (agentName) => (agentName === agent.name ? agent : undefined),
+        governor: await testGovernor([agent]),
+        owner: "round-trips",
+        // One run at a time: the claim loop then sleeps while the run is interpreted, and sends nothing.
+        concurrency: 1,
+        // Long enough that no renewal falls inside the run.
+        leaseTtlMs: 60_000,
+      });
+      worker.start();
+      try {
+        const { run } = await startRun({
+          store,
+          agent,
+          input: "count",
+          principal: { subject: "test", tenant: "default", roles: [] },
+        });
+        // Waiting reads nothing from the store, so the log holds the worker's statements only.
+        for (let waited = 0; agent.modelCalls() <= STEPS || worker.activeRuns > 0; waited += 1) {
+          assert.ok(waited < 500, "the run did not finish in 5 s");
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        assert.equal((await store.getRun(run.runId))?.status, "completed");
+      } finally {
+        await worker.stop();
+      }
+      assert.equal(marks.length, STEPS);
+      for (let step = 1; step < STEPS; step += 1) {
+        const statements = log.slice(marks[step - 1], marks[step]);
+        assert.equal(
+          statements.length,
+          2,
+          `step ${step} sent ${statements.length} statements:\n${statements.map((sql) => sql.slice(0, 80)).join("\n")}`,
+        );
+        for (const sql of statements) {
+          assert.equal(sql, FENCED_APPEND_SQL, `step ${step} sent a statement that is not a fenced append`);
+        }
+      }
+      assert.ok(store.stats.fencedCommits >= 2 * (STEPS - 1));
+    });
+  });
+}
