@@ -105,7 +105,7 @@ describe("the typed HTTP client", () => {
       client.call("agentScores", { params: { name }, query: { type: "feedback" } }),
       client.call("openApi"),
     ]);
-    assert.equal(answered.length, 22);
+    assert.equal(answered.length, 21);
     const decided = await client.call("decideApproval", {
       params: { id: approval.id },
       body: {

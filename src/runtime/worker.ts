@@ -135,14 +135,18 @@ export function createWorker(options: WorkerOptions): Worker {
           failures += 1;
           const delayMs = Math.min(CLAIM_BACKOFF_FIRST_MS * 2 ** (failures - 1), CLAIM_BACKOFF_MAX_MS);
           const reason = errorText(error);
-          // One line per kind of failure, not one per attempt, through an outage of any length.
-          if (reason !== lastFailure) {
-            const what = isStoreUnavailable(error) ? "the store is unreachable" : "claiming runs failed";
+          const unreachable = isStoreUnavailable(error);
+          // One line per kind of failure, not one per attempt, through an outage of any length: an unreachable
+          // store is one kind whatever the driver says each time (refused, reset, terminated), other errors one
+          // kind per message.
+          const kind = unreachable ? "unreachable" : reason;
+          if (kind !== lastFailure) {
+            const what = unreachable ? "the store is unreachable" : "claiming runs failed";
             log(
               `worker ${owner}: ${what} (${reason}); retrying with backoff up to ${CLAIM_BACKOFF_MAX_MS} ms`,
             );
           }
-          lastFailure = reason;
+          lastFailure = kind;
           await pause(delayMs);
           continue;
         }
