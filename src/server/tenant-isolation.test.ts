@@ -57,8 +57,10 @@ for (const backend of backends) {
 
     const settle = async (side: Side) => {
       for (let i = 0; i < 400; i++) {
+        // Work still under way: runs queued or running, and suspended runs whose cancel a worker has yet to carry out.
         const busy = await store.sql.query(
-          "SELECT 1 FROM keel_runs WHERE tenant = $1 AND status IN ('queued', 'running') LIMIT 1",
+          `SELECT 1 FROM keel_runs WHERE tenant = $1
+              AND (status IN ('queued', 'running') OR (status = 'suspended' AND cancel_requested)) LIMIT 1`,
           [owned[side].tenant],
         );
         if (busy.rows.length === 0) break;
