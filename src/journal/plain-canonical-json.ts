@@ -1,3 +1,5 @@
+import { NEEDS_ESCAPE, sortedKeys } from "./audit/fast-canonical-json.ts";
+
 /**
  * RFC 8785 canonical JSON of a value that is plain, storable JSON, or null when it holds anything else. Appends
  * canonicalise every payload, and almost every payload is plain JSON built by Keel itself, so this writes those
@@ -65,29 +67,9 @@ function write(value: unknown): string {
   }
 }
 
-// Anything JSON.stringify escapes, and any surrogate; a string with none of these is written as itself in quotes.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
-
 function writeString(value: string): string {
   if (!NEEDS_ESCAPE.test(value)) return `"${value}"`;
   // jsonb refuses NUL and unpaired surrogates; the general path reports them with the field's path.
   if (value.includes("\u0000") || !value.isWellFormed()) throw NOT_PLAIN;
   return JSON.stringify(value);
-}
-
-/** An object's keys in UTF-16 code unit order (what Array.prototype.sort does): insertion sort for a few keys. */
-function sortedKeys(record: Record<string, unknown>): string[] {
-  const keys = Object.keys(record);
-  if (keys.length > 16) return keys.sort();
-  for (let index = 1; index < keys.length; index++) {
-    const key = keys[index]!;
-    let slot = index - 1;
-    while (slot >= 0 && keys[slot]! > key) {
-      keys[slot + 1] = keys[slot]!;
-      slot--;
-    }
-    keys[slot + 1] = key;
-  }
-  return keys;
 }

@@ -233,16 +233,7 @@ async function writeBatch(
      )
      SELECT keel_notify('keel_events', run_id, $17) FROM runs`,
     [
-      placed.map(({ event }) => event.runId),
-      placed.map(({ event }) => event.seq),
-      placed.map(({ event }) => event.type),
-      placed.map(({ event }) => event.at),
-      placed.map(({ payloadJson }) => payloadJson),
-      placed.map(({ event }) => event.schemaVersion),
-      placed.map(({ event }) => event.payloadHash),
-      placed.map(({ event }) => event.prevHash),
-      placed.map(({ event }) => event.hash),
-      placed.map(({ leaseToken }) => leaseToken),
+      ...eventColumns(placed),
       written.map(([runId]) => runId),
       written.map(([, head]) => head.status),
       written.map(([, head]) => head.lastSeq),
@@ -252,4 +243,23 @@ async function writeBatch(
       notifyAs,
     ],
   );
+}
+
+/**
+ * Placed events as the ten column arrays an `unnest` insert into keel_events takes, in order: run id, seq, type,
+ * time, payload, schema version, payload hash, previous hash, hash, lease token.
+ */
+export function eventColumns(placed: readonly PlacedEvent[]): unknown[][] {
+  return [
+    placed.map(({ event }) => event.runId),
+    placed.map(({ event }) => event.seq),
+    placed.map(({ event }) => event.type),
+    placed.map(({ event }) => event.at),
+    placed.map(({ payloadJson }) => payloadJson),
+    placed.map(({ event }) => event.schemaVersion),
+    placed.map(({ event }) => event.payloadHash),
+    placed.map(({ event }) => event.prevHash),
+    placed.map(({ event }) => event.hash),
+    placed.map(({ leaseToken }) => leaseToken),
+  ];
 }

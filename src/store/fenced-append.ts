@@ -1,5 +1,11 @@
 import type { JournalEvent } from "../journal/events.ts";
-import { type AppendRequest, type PlacedEvent, placeRequest, type RunHead } from "./commit-appends.ts";
+import {
+  type AppendRequest,
+  eventColumns,
+  type PlacedEvent,
+  placeRequest,
+  type RunHead,
+} from "./commit-appends.ts";
 import type { SqlClient } from "./store.ts";
 
 /**
@@ -90,16 +96,7 @@ export async function appendFenced(
   if (placed.length === 0) return outcomes;
   const events = placed.flatMap((entry) => entry.events);
   const { rows } = await sql.query<{ run_id: string }>(FENCED_APPEND_SQL, [
-    events.map(({ event }) => event.runId),
-    events.map(({ event }) => event.seq),
-    events.map(({ event }) => event.type),
-    events.map(({ event }) => event.at),
-    events.map(({ payloadJson }) => payloadJson),
-    events.map(({ event }) => event.schemaVersion),
-    events.map(({ event }) => event.payloadHash),
-    events.map(({ event }) => event.prevHash),
-    events.map(({ event }) => event.hash),
-    events.map(({ leaseToken }) => leaseToken),
+    ...eventColumns(events),
     placed.map((entry) => entry.runId),
     placed.map((entry) => entry.head.status),
     placed.map((entry) => entry.head.lastSeq),

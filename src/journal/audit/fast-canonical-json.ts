@@ -61,7 +61,7 @@ function writeCanonical(value: unknown): string {
 // Anything JSON.stringify would escape, and any surrogate (paired ones are fine but rare, so they take the
 // slow path too); a string with none of these is written as itself between quotes.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+export const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /** A string as RFC 8785 writes it; a lone surrogate cannot be written. */
 export function canonicalString(value: string): string {
@@ -71,7 +71,7 @@ export function canonicalString(value: string): string {
 }
 
 /** An object's keys in UTF-16 code unit order: insertion sort, as payload objects have a handful of keys. */
-function sortedKeys(record: Record<string, unknown>): string[] {
+export function sortedKeys(record: Record<string, unknown>): string[] {
   const keys = Object.keys(record);
   if (keys.length > 16) return keys.sort();
   for (let index = 1; index < keys.length; index++) {
