@@ -14,6 +14,8 @@ export type ServerWork = {
   statementsPerStep: number | null;
   writeCommitsPerStep: number;
   walBytesPerStep: number;
+  /** The WAL's largest record kinds (pg_walinspect, where the server has it), bytes per step with page images. */
+  walByRecord: { record: string; recordsPerStep: number; bytesPerStep: number }[] | null;
 };
 
 const TAG = "/* keel-bench-server-work */";
@@ -62,12 +64,47 @@ export async function workPerStep(sql: SqlClient, before: WorkMark, steps: numbe
         : (after.statements - before.statements) / steps,
     writeCommitsPerStep: Number(BigInt(after.nextXid) - BigInt(before.nextXid)) / steps,
     walBytesPerStep: Number(rows[0]!.bytes) / steps,
+    walByRecord: await walByRecord(sql, before.lsn, after.lsn, steps),
   };
+}
+
+/** The five record kinds that took the most WAL between two positions, per step; null without pg_walinspect. */
+async function walByRecord(
+  sql: SqlClient,
+  from: string,
+  to: string,
+  steps: number,
+): Promise<ServerWork["walByRecord"]> {
+  try {
+    await sql.query(`${TAG} CREATE EXTENSION IF NOT EXISTS pg_walinspect`);
+    const { rows } = await sql.query<{ record: string; count: string; bytes: string }>(
+      `${TAG} SELECT "resource_manager/record_type" AS record, count::text, combined_size::text AS bytes
+         FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn, true)
+        WHERE count > 0 ORDER BY combined_size DESC LIMIT 5`,
+      [from, to],
+    );
+    return rows.map((row) => ({
+      record: row.record,
+      recordsPerStep: Number(row.count) / steps,
+      bytesPerStep: Number(row.bytes) / steps,
+    }));
+  } catch {
+    return null;
+  }
 }
 
 /** "9.67 statements, 2.45 write commits, 9,019 B WAL per step", for a report line. */
 export function formatServerWork(work: ServerWork): string {
   const statements =
     work.statementsPerStep === null ? "statements n/a" : `${work.statementsPerStep.toFixed(2)} statements`;
-  return `${statements}, ${work.writeCommitsPerStep.toFixed(2)} write commits, ${Math.round(work.walBytesPerStep).toLocaleString("en-US")} B WAL per step`;
+  const largest = work.walByRecord
+    ? ` (largest: ${work.walByRecord
+        .slice(0, 3)
+        .map(
+          (entry) =>
+            `${entry.recordsPerStep.toFixed(1)} ${entry.record} ${Math.round(entry.bytesPerStep).toLocaleString("en-US")} B`,
+        )
+        .join(", ")})`
+    : "";
+  return `${statements}, ${work.writeCommitsPerStep.toFixed(2)} write commits, ${Math.round(work.walBytesPerStep).toLocaleString("en-US")} B WAL per step${largest}`;
 }

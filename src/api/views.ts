@@ -36,7 +36,9 @@ export const RunView = z.object({
   cancelRequested: z.boolean(),
   events: z.number().int().describe("the run's last event sequence number"),
   createdAt: isoTime,
-  updatedAt: isoTime,
+  updatedAt: isoTime.describe(
+    "when the run last changed status or was cancelled or decided on; the steps of a running run leave it alone",
+  ),
   links: z.object({ self: z.string(), events: z.string() }),
 });
 export const RunDetailView = RunView.extend({

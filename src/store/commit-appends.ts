@@ -29,6 +29,15 @@ export type RunHead = {
   changed: boolean;
 };
 
+/**
+ * How an append sets `keel_runs.updated_at`: to now, unless the run was running and stays running. A running run's
+ * steps then change no indexed column of its row, so PostgreSQL updates the row in place (a HOT update: no new
+ * entry in any of the row's eight indexes, about 1.3 KB less WAL per step). Whoever looks for runs whose journal
+ * moved reads running runs by status and the rest by `updated_at` (the telemetry projector does).
+ */
+export const UPDATED_AT_UNLESS_STILL_RUNNING =
+  "CASE WHEN r.status = 'running' AND v.status = 'running' THEN r.updated_at ELSE clock_timestamp() END";
+
 /** The columns of a run row a group commit needs, for a caller that already holds the row locked. */
 export const HEAD_COLUMNS =
   "run_id, status, last_seq, last_hash, lease_owner, lease_token, answer, error::text AS error";
@@ -217,7 +226,7 @@ async function writeBatch(
     `WITH runs AS (
        UPDATE keel_runs AS r
           SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
-              error = v.error::jsonb, updated_at = clock_timestamp()
+              error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING}
          FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[])
            AS v(run_id, status, last_seq, last_hash, answer, error)
         WHERE r.run_id = v.run_id

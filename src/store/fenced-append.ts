@@ -5,6 +5,7 @@ import {
   type PlacedEvent,
   placeRequest,
   type RunHead,
+  UPDATED_AT_UNLESS_STILL_RUNNING,
 } from "./commit-appends.ts";
 import type { SqlClient } from "./store.ts";
 
@@ -24,7 +25,7 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
   ), runs AS (
     UPDATE keel_runs AS r
        SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
-           error = v.error::jsonb, updated_at = clock_timestamp()
+           error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING}
       FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::bigint[],
                   $18::int[], $19::text[], $20::text[])
         AS v(run_id, status, last_seq, last_hash, answer, error, lease_token, expected_seq, expected_hash,

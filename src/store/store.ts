@@ -22,6 +22,10 @@ export type RunRecord = {
   /** The tenant the run acts for (its principal's); every control-plane listing filters on it. */
   tenant: string;
   createdAt: Date;
+  /**
+   * When the run last changed status or was otherwise touched (a cancel request, an approval); the steps of a
+   * run that stays running leave it alone (`lastSeq` counts them).
+   */
   updatedAt: Date;
   lastSeq: number;
   answer: string | null;

@@ -150,6 +150,66 @@ describe("the journal projector", () => {
     assert.deepEqual(await projector.catchUp(), { runs: 0, events: 0, spans: 0 });
   });
 
+  test("folds every step of a run that stays running, although those steps leave its updated_at alone", async () => {
+    const events = syntheticEvents({ agent: "support-triage", turns: [[{ tool: "lookup", outcome: "ok" }]] });
+    const runEnd = events.findIndex((event) => event.type === "run-end");
+    const runId = `run_live_${process.pid}_${Date.now().toString(36)}`;
+    const now = new Date();
+    await store.createRun({
+      runId,
+      start: {
+        agent: "support-triage",
+        agentVersion: "1.0.0",
+        specHash: "sha256:live",
+        input: "live",
+        principal: { subject: "u", tenant: "default", roles: [] },
+        startedAt: now.toISOString(),
+        deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
+        maxSteps: 20,
+      },
+    });
+    const lease = await store.acquireLease({ runId, owner: "live", ttlMs: 60_000 });
+    assert.ok(lease);
+    const projector = createJournalProjector({ store });
+    // The first step moves the run to running; a catch-up folds it.
+    await store.append({ lease, events: events.slice(0, 2) });
+    await projector.catchUp();
+    // The run has been running for an hour, and runs that changed since have moved the projector past that time.
+    await store.sql.query(
+      "UPDATE keel_runs SET updated_at = updated_at - interval '1 hour' WHERE run_id = $1",
+      [runId],
+    );
+    await appendSyntheticRun(store, { agent: "billing", turns: [] });
+    await projector.catchUp();
+    const running = await store.getRun(runId);
+    assert.equal(running?.status, "running");
+    // The rest of the run's work, one event at a time, while it stays running.
+    for (const event of events.slice(2, runEnd)) {
+      await store.append({ lease, events: [event] });
+      await projector.catchUp();
+      const { rows } = await store.sql.query<{ projected_seq: number }>(
+        "SELECT projected_seq FROM keel_telemetry_runs WHERE run_id = $1",
+        [runId],
+      );
+      const run = await store.getRun(runId);
+      assert.equal(Number(rows[0]?.projected_seq), run?.lastSeq, `folded through seq ${run?.lastSeq}`);
+      assert.equal(run?.updatedAt.getTime(), running?.updatedAt.getTime(), "a step of a running run");
+    }
+    await store.append({ lease, events: events.slice(runEnd) });
+    await projector.catchUp();
+    const ended = await store.getRun(runId);
+    assert.equal(ended?.status, "completed");
+    assert.ok(ended!.updatedAt.getTime() >= running!.updatedAt.getTime());
+    const { rows } = await store.sql.query<{ status: string; projected_seq: number }>(
+      "SELECT status, projected_seq FROM keel_telemetry_runs WHERE run_id = $1",
+      [runId],
+    );
+    assert.deepEqual(
+      { status: rows[0]?.status, seq: Number(rows[0]?.projected_seq) },
+      { status: "completed", seq: ended?.lastSeq },
+    );
+  });
+
   test("counts every span it cannot deliver: a full queue under back-pressure and a failing collector", async () => {
     const metrics = createTelemetryMetrics({ registry: new Registry(), processMetrics: false });
     receiver.behave("hang");

@@ -47,7 +47,8 @@ type EventRow = { run_id: string; seq: number; type: string; at: Date | string; 
 
 /**
  * Folds journal events into the telemetry projections. It finds runs whose journal moved past what it folded
- * (keel_runs.updated_at, then last_seq against keel_telemetry_runs.projected_seq), reads their events, and in
+ * (running runs by status, the others by keel_runs.updated_at; then last_seq against
+ * keel_telemetry_runs.projected_seq), reads their events, and in
  * one transaction per batch rewrites their summary rows (a pure fold of the whole run, so a repeat is harmless)
  * and adds what the new events contributed to the rollups. After the commit it counts the new events in the
  * metrics and hands the spans they closed to the exporter. Works the same for events appended by any process.
@@ -75,8 +76,9 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
         [PROJECTOR_LOCK_KEY],
       );
       if (!locked[0]?.locked) return null;
-      const pending = await findPending(tx, cursor, batchSize);
-      if (pending.length === 0) return { pending, runs: [] as RunFold[] };
+      const found = await findPending(tx, cursor, batchSize);
+      const pending = [...found.live, ...found.moved];
+      if (pending.length === 0) return { pending, moved: found.moved, runs: [] as RunFold[] };
       const events = await readEvents(
         tx,
         pending.map((run) => run.run_id),
@@ -89,15 +91,17 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
         runs.push({ events: runEvents, summary, projectedSeq: Number(run.projected_seq) });
       }
       await writeProjections(tx, runs);
-      return { pending, runs };
+      return { pending, moved: found.moved, runs };
     });
     if (outcome === null) return null;
-    const { pending, runs } = outcome;
+    const { pending, moved, runs } = outcome;
     if (pending.length === 0) return { runs: 0, events: 0, spans: 0, pending: 0 };
-    const last = pending.at(-1)!;
-    cursor = { at: last.updated_at, runId: last.run_id };
-    const newest = Math.max(...pending.map((run) => run.updated_at.getTime()));
-    watermark = new Date(Math.max(watermark.getTime(), newest - WATERMARK_SLACK_MS));
+    const last = moved.at(-1);
+    if (last) {
+      cursor = { at: last.updated_at, runId: last.run_id };
+      const newest = Math.max(...moved.map((run) => run.updated_at.getTime()));
+      watermark = new Date(Math.max(watermark.getTime(), newest - WATERMARK_SLACK_MS));
+    }
     let eventCount = 0;
     const spans: KeelSpan[] = [];
     for (const run of runs) {
@@ -196,20 +200,39 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
   };
 }
 
+/**
+ * Runs whose journal moved past what was folded, at most `limit`: running runs first (a running run's steps leave
+ * `updated_at` alone, so they are found by status), then the others in (updated_at, run_id) order after `after`.
+ * `moved` says which came from the second list: only those advance the cursor.
+ */
 async function findPending(
   sql: SqlClient,
   after: { at: Date; runId: string },
   limit: number,
-): Promise<PendingRun[]> {
-  const { rows } = await sql.query<PendingRun>(
+): Promise<{ live: PendingRun[]; moved: PendingRun[] }> {
+  const { rows: live } = await sql.query<PendingRun>(
     `SELECT r.run_id, r.last_seq, COALESCE(t.projected_seq, 0) AS projected_seq, r.updated_at
        FROM keel_runs r LEFT JOIN keel_telemetry_runs t ON t.run_id = r.run_id
-      WHERE (r.updated_at, r.run_id) > ($1::timestamptz, $2::text) AND r.last_seq > COALESCE(t.projected_seq, 0)
-      ORDER BY r.updated_at, r.run_id
-      LIMIT $3`,
-    [after.at, after.runId, limit],
+      WHERE r.status = 'running' AND r.last_seq > COALESCE(t.projected_seq, 0)
+      ORDER BY r.run_id
+      LIMIT $1`,
+    [limit],
   );
-  return rows.map((row) => ({ ...row, updated_at: new Date(row.updated_at) }));
+  const room = limit - live.length;
+  const { rows: moved } =
+    room === 0
+      ? { rows: [] as PendingRun[] }
+      : await sql.query<PendingRun>(
+          `SELECT r.run_id, r.last_seq, COALESCE(t.projected_seq, 0) AS projected_seq, r.updated_at
+             FROM keel_runs r LEFT JOIN keel_telemetry_runs t ON t.run_id = r.run_id
+            WHERE (r.updated_at, r.run_id) > ($1::timestamptz, $2::text) AND r.status <> 'running'
+              AND r.last_seq > COALESCE(t.projected_seq, 0)
+            ORDER BY r.updated_at, r.run_id
+            LIMIT $3`,
+          [after.at, after.runId, room],
+        );
+  const dated = (row: PendingRun) => ({ ...row, updated_at: new Date(row.updated_at) });
+  return { live: live.map(dated), moved: moved.map(dated) };
 }
 
 async function readEvents(sql: SqlClient, runIds: readonly string[]): Promise<Map<string, TelemetryEvent[]>> {
