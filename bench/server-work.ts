@@ -5,6 +5,7 @@
  * runs only the benchmark, so the server-wide figures are its own. This module's own queries are tagged and left
  * out of the statement count.
  */
+import { assignLeafIndexes } from "../src/store/assign-leaf-indexes.ts";
 import type { SqlClient } from "../src/store/store.ts";
 
 export type WorkMark = { lsn: string; nextXid: string; statements: number | null };
@@ -14,6 +15,11 @@ export type ServerWork = {
   statementsPerStep: number | null;
   writeCommitsPerStep: number;
   walBytesPerStep: number;
+  /**
+   * WAL the audit log's sequencer then writes to number those steps' events, per step: work every deployment does
+   * after the appends (before each checkpoint, proof or verify), outside the steps' own time.
+   */
+  sequencerWalBytesPerStep: number;
   /** The WAL's largest record kinds (pg_walinspect, where the server has it), bytes per step with page images. */
   walByRecord: { record: string; recordsPerStep: number; bytesPerStep: number }[] | null;
 };
@@ -57,6 +63,11 @@ export async function workPerStep(sql: SqlClient, before: WorkMark, steps: numbe
     `${TAG} SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes`,
     [after.lsn, before.lsn],
   );
+  await assignLeafIndexes(sql);
+  const { rows: numbered } = await sql.query<{ bytes: string }>(
+    `${TAG} SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::text AS bytes`,
+    [after.lsn],
+  );
   return {
     statementsPerStep:
       after.statements === null || before.statements === null
@@ -64,6 +75,7 @@ export async function workPerStep(sql: SqlClient, before: WorkMark, steps: numbe
         : (after.statements - before.statements) / steps,
     writeCommitsPerStep: Number(BigInt(after.nextXid) - BigInt(before.nextXid)) / steps,
     walBytesPerStep: Number(rows[0]!.bytes) / steps,
+    sequencerWalBytesPerStep: Number(numbered[0]!.bytes) / steps,
     walByRecord: await walByRecord(sql, before.lsn, after.lsn, steps),
   };
 }
@@ -106,5 +118,5 @@ export function formatServerWork(work: ServerWork): string {
         )
         .join(", ")})`
     : "";
-  return `${statements}, ${work.writeCommitsPerStep.toFixed(2)} write commits, ${Math.round(work.walBytesPerStep).toLocaleString("en-US")} B WAL per step${largest}`;
+  return `${statements}, ${work.writeCommitsPerStep.toFixed(2)} write commits, ${Math.round(work.walBytesPerStep).toLocaleString("en-US")} B WAL per step${largest}, then ${Math.round(work.sequencerWalBytesPerStep).toLocaleString("en-US")} B WAL to number its audit leaves`;
 }
