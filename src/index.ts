@@ -1,6 +1,6 @@
 /**
- * `keel`: the public face of the package. Define tools and agents, list them in a project's `keel.config.ts`, and
- * (to run Keel inside an application of your own) assemble it in-process.
+ * `keel`: the public face of the package. Define tools, agents and workflows, list them in a project's
+ * `keel.config.ts`, and (to run Keel inside an application of your own) assemble it in-process.
  */
 export { z } from "zod";
 export {
@@ -10,6 +10,14 @@ export {
   type KeelConfig,
 } from "./runtime/agent-package.ts";
 export type { ModelChoice } from "./server/bind-agent-package.ts";
+export {
+  checkWorkflowToolOutputs,
+  type DefineWorkflowInput,
+  defineWorkflow,
+  type WorkflowDefinition,
+  WorkflowDefinitionError,
+  type WorkflowNode,
+} from "./spec/index.ts";
 export {
   type ChooseModelOverride,
   type CreateKeelOptions,

@@ -13,6 +13,7 @@ import {
 } from "./workflow-build-context.ts";
 import type {
   ArgumentValue,
+  BranchCaseDefinition,
   BranchStepDefinition,
   DecideNodeDefinition,
   DecisionDefinition,
@@ -67,7 +68,6 @@ export function buildWorkflowNode(
     return undefined;
   }
   const kind = kinds[0]!;
-  const before = context.issues.length;
   const routed = ROUTED.has(kind);
   if (!routed && spec.next !== undefined) {
     const why = kind === "branch" ? "routes by its cases" : "ends the workflow";
@@ -88,8 +88,8 @@ export function buildWorkflowNode(
   };
   const next = typeof spec.next === "string" ? spec.next : "";
   const writes = spec.writes === undefined ? {} : { writes: spec.writes };
-  const node = buildKind(context, { at, kind, spec, common, next, writes });
-  return context.issues.length === before ? node : undefined;
+  // Returned even after issues in its fields, so the graph is still checked; any issue fails the workflow.
+  return buildKind(context, { at, kind, spec, common, next, writes });
 }
 
 type KindInput = {
@@ -197,21 +197,17 @@ function toolCall(
   inMap: boolean,
 ): Extract<NodeCall, { kind: "tool" }> | undefined {
   const args: Record<string, ArgumentValue> = {};
-  let ok = true;
   for (const [key, value] of Object.entries(call.args)) {
     const argumentPath = [...path, "args", key];
     if (typeof value === "string") {
-      const template = checkedTemplate(context, value, argumentPath, inMap);
-      if (template) args[key] = { kind: "template", template };
-      else ok = false;
+      args[key] = { kind: "template", template: checkedTemplate(context, value, argumentPath, inMap) };
     } else if (isJsonValue(value)) {
       args[key] = { kind: "literal", value };
     } else {
       report(context, argumentPath, "expected a template or a JSON value");
-      ok = false;
     }
   }
-  return ok ? { kind: "tool", tool: call.name, args } : undefined;
+  return { kind: "tool", tool: call.name, args };
 }
 
 type StepSpec = NonNullable<WorkflowNodeSpec["map"]>["do"];
@@ -356,20 +352,18 @@ function buildBranch(context: BuildContext, input: KindInput): WorkflowNode | un
   const { at, spec, common } = input;
   const cases = spec.branch!;
   const last = cases.at(-1)!;
-  const built: { when: NonNullable<ReturnType<typeof checkedCondition>>; source: string; to: string }[] = [];
-  let ok = true;
+  const built: BranchCaseDefinition[] = [];
   for (const [index, item] of cases.entries()) {
     const path = [...at, "branch", index];
     if ("else" in item) {
-      if (index !== cases.length - 1) {
-        report(context, path, "else must be the last case");
-        ok = false;
-      }
+      if (index !== cases.length - 1) report(context, path, "else must be the last case");
       continue;
     }
-    const when = checkedCondition(context, item.when, [...path, "when"], false);
-    if (when) built.push({ when, source: item.when, to: item.to });
-    else ok = false;
+    built.push({
+      when: checkedCondition(context, item.when, [...path, "when"], false),
+      source: item.when,
+      to: item.to,
+    });
   }
   if (!("else" in last)) {
     report(
@@ -379,7 +373,7 @@ function buildBranch(context: BuildContext, input: KindInput): WorkflowNode | un
     );
     return undefined;
   }
-  return ok ? { ...common, kind: "branch", cases: built, else: last.else } : undefined;
+  return { ...common, kind: "branch", cases: built, else: last.else };
 }
 
 function fanOutSettings(

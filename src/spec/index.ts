@@ -19,6 +19,7 @@ export {
   type LoadedAgentSpec,
   readAgentSpec,
 } from "./read-agent-spec.ts";
+export { readSpecKind } from "./read-spec-kind.ts";
 export {
   type LoadedWorkflowSpec,
   loadWorkflowSpec,

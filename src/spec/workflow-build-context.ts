@@ -94,48 +94,48 @@ export function valueProblem(schema: JsonSchema, value: JsonValue): string | nul
     .join("; ");
 }
 
-/** A template whose references all read declared state; undefined after recording why not. */
+/**
+ * A template, its references checked against the declared state. After recording an issue it still returns a
+ * template (the text as is), so the rest of the node and the graph can be checked in the same pass.
+ */
 export function checkedTemplate(
   context: BuildContext,
   text: string,
   path: FieldPath,
   inMap: boolean,
   origin = "",
-): Template | undefined {
+): Template {
   const parsed = parseTemplate(text);
   if (!parsed.ok) {
     report(context, path, `${origin}invalid template at column ${parsed.column}: ${parsed.message}`);
-    return undefined;
+    return { source: text, parts: [{ kind: "text", text }] };
   }
-  const problems = templateReferences(parsed.template).filter(
-    (reference) => !checkRead(context, reference, path, inMap, origin),
-  );
-  return problems.length === 0 ? parsed.template : undefined;
+  for (const reference of templateReferences(parsed.template))
+    checkRead(context, reference, path, inMap, origin);
+  return parsed.template;
 }
 
-/** A condition whose paths read declared state; undefined after recording why not. */
+/** A condition, its paths checked against the declared state; like checkedTemplate, it returns one after an issue. */
 export function checkedCondition(
   context: BuildContext,
   text: string,
   path: FieldPath,
   inMap: boolean,
-): Condition | undefined {
+): Condition {
   const parsed = parseCondition(text, ["state", "input", "item"]);
   if (!parsed.ok) {
     report(context, path, `invalid condition at column ${parsed.column}: ${parsed.message}`);
-    return undefined;
+    return { kind: "and", items: [] };
   }
-  let ok = true;
   const visit = (condition: Condition): void => {
     if (condition.kind !== "compare") {
       condition.items.forEach(visit);
       return;
     }
-    const reference = { root: condition.root, path: condition.path } as Reference;
-    ok = checkRead(context, reference, path, inMap) && ok;
+    checkRead(context, { root: condition.root as Reference["root"], path: condition.path }, path, inMap);
   };
   visit(parsed.condition);
-  return ok ? parsed.condition : undefined;
+  return parsed.condition;
 }
 
 /** Whether a read is of declared state; records why not. */

@@ -97,13 +97,17 @@ export function readProblem(
   const text = formatReference(reference);
   switch (reference.root) {
     case "item":
-      return inMap ? null : `${text} reads a map item, but this is not inside a map's do`;
+      return inMap ? null : `reads ${text}, but only the do of a map has an item`;
     case "input":
       return pathProblem(text, reference.path, schemaType(input), input);
     case "state": {
       const [name, ...rest] = reference.path;
       const field = state[name!];
-      if (field === undefined) return `${text} reads state.${name}, which is not declared in state`;
+      if (field === undefined) {
+        return rest.length === 0
+          ? `reads ${text}, which is not declared in state`
+          : `reads ${text}, but state.${name} is not declared in state`;
+      }
       return pathProblem(text, rest, field.type, field.schema);
     }
     default: {
@@ -145,12 +149,12 @@ function pathProblem(
     .join(".");
   for (const segment of path) {
     if (currentType !== undefined && currentType !== "object") {
-      return `${text} reads field "${segment}" of ${walked}, which is ${article(currentType)}`;
+      return `reads ${text}, but ${walked} is ${article(currentType)}`;
     }
     const properties = asSchema(currentSchema?.properties);
     const declared = properties?.[segment];
     if (declared === undefined && currentSchema?.additionalProperties === false) {
-      return `${text} reads field "${segment}" of ${walked}, which its schema does not declare`;
+      return `reads ${text}, but the schema of ${walked} declares no field "${segment}"`;
     }
     currentSchema = asSchema(declared);
     currentType = schemaType(currentSchema);
