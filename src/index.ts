@@ -11,6 +11,12 @@ export {
 } from "./runtime/agent-package.ts";
 export type { ModelChoice } from "./server/bind-agent-package.ts";
 export {
+  type ChooseModelOverride,
+  type CreateKeelOptions,
+  createKeel,
+  type Keel,
+} from "./server/create-keel.ts";
+export {
   checkWorkflowToolOutputs,
   type DefineWorkflowInput,
   defineWorkflow,
@@ -18,12 +24,6 @@ export {
   WorkflowDefinitionError,
   type WorkflowNode,
 } from "./spec/index.ts";
-export {
-  type ChooseModelOverride,
-  type CreateKeelOptions,
-  createKeel,
-  type Keel,
-} from "./server/create-keel.ts";
 export { type OpenStoreOptions, openStore } from "./store/open-store.ts";
 export type { SqlClient, Store } from "./store/store.ts";
 export {
