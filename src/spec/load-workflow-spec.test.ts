@@ -5,7 +5,6 @@ import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { z } from "zod";
 import { checkWorkflowToolOutputs } from "./check-workflow-tool-outputs.ts";
-import { defineWorkflow } from "./define-workflow.ts";
 import { loadWorkflowSpec, readWorkflowSpec } from "./read-workflow-spec.ts";
 import { formatSpecIssue } from "./spec-error.ts";
 
