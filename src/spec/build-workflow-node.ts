@@ -76,10 +76,14 @@ export function buildWorkflowNode(
   if (!routed && spec.writes !== undefined) {
     report(context, [...at, "writes"], `a ${kind} node has no output to write`, "key");
   }
-  if (routed && spec.next === undefined) report(context, at, `a ${kind} node needs next`, "key");
+  if (routed && spec.next === undefined) {
+    report(context, at, `a ${kind} node needs next`, "key");
+    return undefined;
+  }
   const isLabelled = kind === "decide" && spec.decide?.labels !== undefined;
-  if (routed && !isLabelled && spec.next !== undefined && typeof spec.next !== "string") {
-    report(context, [...at, "next"], `expected the name of a node (only a decide with labels maps them)`);
+  if (routed && !isLabelled && typeof spec.next !== "string") {
+    report(context, [...at, "next"], "expected the name of a node (only a decide with labels maps them)");
+    return undefined;
   }
   const common: NodeCommon = {
     name,

@@ -166,6 +166,24 @@ describe("loading a workflow spec", () => {
     );
   });
 
+  test("rejects a node that needs next and has none, or has a mapping where a name belongs, once", async () => {
+    assert.deepEqual(
+      await issuesOf([
+        "start: a",
+        "nodes:",
+        "  a:",
+        "    tool: { name: look }",
+        "    next: { b: b }",
+        "  b:",
+        "    tool: { name: look }",
+      ]),
+      [
+        "workflow.yaml:12:11 nodes.a.next: expected the name of a node (only a decide with labels maps them)",
+        "workflow.yaml:13:3 nodes.b: a tool node needs next",
+      ],
+    );
+  });
+
   test("rejects an edge to a node that does not exist, at the edge", async () => {
     assert.deepEqual(
       await issuesOf([
