@@ -147,6 +147,24 @@ describe("loading a workflow spec", () => {
     ]);
   });
 
+  test("rejects a state field or node name that a reference could not spell, at the name", async () => {
+    assert.deepEqual(
+      await issuesOf([
+        "state: { order-id: { type: string } }",
+        "start: a",
+        "nodes:",
+        "  a:",
+        "    end: {}",
+        "  9b:",
+        "    end: {}",
+      ]),
+      [
+        'workflow.yaml:8:10 state.order-id: invalid name "order-id": expected a state field name: letters, digits and underscores, not starting with a digit',
+        'workflow.yaml:13:3 nodes.9b: invalid name "9b": expected letters, digits, dashes and underscores, starting with a letter',
+      ],
+    );
+  });
+
   test("rejects a node with two kinds, or none", async () => {
     assert.deepEqual(
       await issuesOf([

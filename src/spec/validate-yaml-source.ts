@@ -37,6 +37,10 @@ function explainIssue(issue: ZodIssue, prefix: readonly PropertyKey[]): Explaine
       message: `unknown field "${key}"`,
     }));
   }
+  if (issue.code === "invalid_key") {
+    const reason = issue.issues[0]?.message ?? issue.message;
+    return [{ path, target: "key", message: `invalid name "${String(path.at(-1))}": ${reason}` }];
+  }
   if (issue.code === "invalid_union" && issue.errors.length > 0) {
     const meant = issue.errors.filter((branch) => !branch.every(isShapeMismatch));
     if (meant.length === 1) return meant[0]!.flatMap((inner) => explainIssue(inner, path));
