@@ -1,32 +1,18 @@
-import { parseRulesTable } from "./parse-rules-table.ts";
+import { buildDecide } from "./build-decide-node.ts";
+import { buildMap, buildParallel } from "./build-fan-out-node.ts";
+import { agentCall, type NodeInput, toolCall } from "./build-node-call.ts";
 import {
   type BuildContext,
   checkedCondition,
   checkedTemplate,
-  checkRead,
   checkWrite,
   type FieldPath,
-  isJsonValue,
   readJsonSchema,
-  readSpecFile,
   report,
 } from "./workflow-build-context.ts";
-import type {
-  ArgumentValue,
-  BranchCaseDefinition,
-  BranchStepDefinition,
-  DecideNodeDefinition,
-  DecisionDefinition,
-  FanOutSettings,
-  JoinPolicy,
-  NodeCall,
-  NodeCommon,
-  WaitCondition,
-  WorkflowNode,
-} from "./workflow-definition.ts";
+import type { BranchCaseDefinition, NodeCommon, WaitCondition, WorkflowNode } from "./workflow-definition.ts";
 import type { WorkflowNodeSpec } from "./workflow-spec.ts";
-import { article, referenceType, schemaType } from "./workflow-state-types.ts";
-import { parseReference } from "./workflow-template.ts";
+import { article, schemaType } from "./workflow-state-types.ts";
 
 /** The node kinds, in the order the docs list them; a node has exactly one. */
 export const NODE_KINDS = [
@@ -96,14 +82,7 @@ export function buildWorkflowNode(
   return buildKind(context, { at, kind, spec, common, next, writes });
 }
 
-type KindInput = {
-  at: FieldPath;
-  kind: NodeKind;
-  spec: WorkflowNodeSpec;
-  common: NodeCommon;
-  next: string;
-  writes: { writes?: string };
-};
+type KindInput = NodeInput & { kind: NodeKind };
 
 function buildKind(context: BuildContext, input: KindInput): WorkflowNode | undefined {
   const { at, spec, common, next, writes } = input;
@@ -184,174 +163,6 @@ function buildKind(context: BuildContext, input: KindInput): WorkflowNode | unde
   }
 }
 
-function agentCall(
-  context: BuildContext,
-  call: { name: string; input: string },
-  path: FieldPath,
-  inMap: boolean,
-): Extract<NodeCall, { kind: "agent" }> | undefined {
-  const input = checkedTemplate(context, call.input, [...path, "input"], inMap);
-  return input && { kind: "agent", agent: call.name, input };
-}
-
-function toolCall(
-  context: BuildContext,
-  call: { name: string; args: Record<string, unknown> },
-  path: FieldPath,
-  inMap: boolean,
-): Extract<NodeCall, { kind: "tool" }> | undefined {
-  const args: Record<string, ArgumentValue> = {};
-  for (const [key, value] of Object.entries(call.args)) {
-    const argumentPath = [...path, "args", key];
-    if (typeof value === "string") {
-      args[key] = { kind: "template", template: checkedTemplate(context, value, argumentPath, inMap) };
-    } else if (isJsonValue(value)) {
-      args[key] = { kind: "literal", value };
-    } else {
-      report(context, argumentPath, "expected a template or a JSON value");
-    }
-  }
-  return { kind: "tool", tool: call.name, args };
-}
-
-type StepSpec = NonNullable<WorkflowNodeSpec["map"]>["do"];
-
-/** A parallel branch or a map's body: exactly one call; its output type when known at load. */
-function buildStep(
-  context: BuildContext,
-  step: StepSpec,
-  path: FieldPath,
-  inMap: boolean,
-): { call: NodeCall; output: "string" | undefined } | undefined {
-  if ((step.tool === undefined) === (step.agent === undefined)) {
-    report(context, path, "a branch makes exactly one call: tool or agent");
-    return undefined;
-  }
-  if (step.agent !== undefined) {
-    const call = agentCall(context, step.agent, [...path, "agent"], inMap);
-    return call && { call, output: "string" };
-  }
-  const call = toolCall(context, step.tool!, [...path, "tool"], inMap);
-  return call && { call, output: undefined };
-}
-
-function buildDecide(context: BuildContext, input: KindInput): DecideNodeDefinition | undefined {
-  const { at, spec, common, writes } = input;
-  const decide = spec.decide!;
-  const path = [...at, "decide"];
-  let prompt: DecideNodeDefinition["prompt"] | undefined;
-  if ((decide.prompt === undefined) === (decide.promptFile === undefined)) {
-    report(context, path, "a decide needs exactly one of prompt or promptFile");
-  } else if (decide.prompt !== undefined) {
-    prompt = checkedTemplate(context, decide.prompt, [...path, "prompt"], false);
-  } else {
-    const read = readSpecFile(context, decide.promptFile!, [...path, "promptFile"], "prompt");
-    if (read && read.text.trim() === "")
-      report(context, [...path, "promptFile"], `prompt file is empty: ${read.file}`);
-    else if (read)
-      prompt = checkedTemplate(context, read.text, [...path, "promptFile"], false, `${decide.promptFile}: `);
-  }
-  const about =
-    decide.input === undefined
-      ? undefined
-      : checkedTemplate(context, decide.input, [...path, "input"], false);
-  let decision: DecisionDefinition | undefined;
-  if ((decide.labels === undefined) === (decide.output === undefined)) {
-    report(context, path, "a decide needs exactly one of labels or output");
-  } else if (decide.labels !== undefined) {
-    decision = labelDecision(context, decide.labels, spec.next, at);
-    if (spec.writes !== undefined) checkWrite(context, spec.writes, [...at, "writes"], "string", "a label");
-  } else {
-    const output = readJsonSchema(context, decide.output!, [...path, "output"]);
-    if (output !== undefined)
-      decision = { kind: "schema", output, next: typeof spec.next === "string" ? spec.next : "" };
-    if (output !== undefined && spec.writes !== undefined) {
-      checkWrite(context, spec.writes, [...at, "writes"], schemaType(output), "the decision's output schema");
-    }
-  }
-  const rules =
-    decide.rules === undefined ? undefined : readDecideRules(context, decide.rules, decide.labels, path);
-  if (prompt === undefined || decision === undefined || rules === null) return undefined;
-  return {
-    ...common,
-    kind: "decide",
-    prompt,
-    ...(about === undefined ? {} : { input: about }),
-    decision,
-    retries: decide.retries,
-    fallback: decide.fallback,
-    ...(rules === undefined ? {} : { rules }),
-    ...writes,
-  };
-}
-
-/** `next` must map every label, and only labels, to a node. */
-function labelDecision(
-  context: BuildContext,
-  labels: string[],
-  next: WorkflowNodeSpec["next"],
-  at: FieldPath,
-): DecisionDefinition | undefined {
-  const duplicate = labels.find((label, index) => labels.indexOf(label) !== index);
-  if (duplicate !== undefined) {
-    report(context, [...at, "decide", "labels"], `label "${duplicate}" is listed twice`);
-    return undefined;
-  }
-  if (next === undefined) return undefined;
-  if (typeof next === "string") {
-    report(
-      context,
-      [...at, "next"],
-      `a decide with labels maps each label to a node: next: { ${labels[0]}: … }`,
-    );
-    return undefined;
-  }
-  let ok = true;
-  for (const key of Object.keys(next)) {
-    if (labels.includes(key)) continue;
-    report(context, [...at, "next", key], `"${key}" is not one of the labels (${labels.join(", ")})`, "key");
-    ok = false;
-  }
-  for (const label of labels) {
-    if (next[label] !== undefined) continue;
-    report(context, [...at, "next"], `label "${label}" has no next node`);
-    ok = false;
-  }
-  return ok
-    ? { kind: "labels", labels, next: Object.fromEntries(labels.map((label) => [label, next[label]!])) }
-    : undefined;
-}
-
-/** The decide's offline rules: every rule answers (a decision calls no tool), with a label when labels are set. */
-function readDecideRules(
-  context: BuildContext,
-  relative: string,
-  labels: readonly string[] | undefined,
-  path: FieldPath,
-): DecideNodeDefinition["rules"] | null {
-  const read = readSpecFile(context, relative, [...path, "rules"], "rules table");
-  if (read === undefined) return null;
-  const parsed = parseRulesTable(read.file, read.text, null);
-  context.fileIssues.push(...parsed.issues);
-  if (parsed.table === null) return null;
-  let ok = true;
-  for (const [index, rule] of parsed.table.rules.entries()) {
-    if (rule.call !== undefined) {
-      report(
-        context,
-        [...path, "rules"],
-        `${relative}: rule "${rule.name}" calls a tool; a decide's rules answer`,
-      );
-      ok = false;
-    } else if (labels && !rule.answer!.includes("{{") && !labels.includes(rule.answer!)) {
-      const message = `${relative}: rules[${index}] (${rule.name}) answers "${rule.answer}", which is not one of the labels (${labels.join(", ")})`;
-      report(context, [...path, "rules"], message);
-      ok = false;
-    }
-  }
-  return ok ? parsed.table : null;
-}
-
 function buildBranch(context: BuildContext, input: KindInput): WorkflowNode | undefined {
   const { at, spec, common } = input;
   const cases = spec.branch!;
@@ -378,113 +189,6 @@ function buildBranch(context: BuildContext, input: KindInput): WorkflowNode | un
     return undefined;
   }
   return { ...common, kind: "branch", cases: built, else: last.else };
-}
-
-function fanOutSettings(
-  context: BuildContext,
-  settings: Pick<NonNullable<WorkflowNodeSpec["parallel"]>, "join" | "concurrency" | "timeout" | "failures">,
-  path: FieldPath,
-  branchCount: number | null,
-): FanOutSettings {
-  const join: JoinPolicy =
-    typeof settings.join === "string"
-      ? { kind: settings.join }
-      : { kind: "quorum", count: settings.join.quorum };
-  if (join.kind === "quorum" && branchCount !== null && join.count > branchCount) {
-    report(
-      context,
-      [...path, "join", "quorum"],
-      `a quorum of ${join.count} needs at least ${join.count} branches; there are ${branchCount}`,
-    );
-  }
-  if (settings.failures !== undefined) {
-    checkWrite(context, settings.failures, [...path, "failures"], "array", "the list of failed branches");
-  }
-  return {
-    join,
-    ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
-    ...(settings.timeout === undefined ? {} : { timeoutMs: settings.timeout }),
-    ...(settings.failures === undefined ? {} : { failures: settings.failures }),
-  };
-}
-
-function buildParallel(context: BuildContext, input: KindInput): WorkflowNode | undefined {
-  const { at, spec, common, next } = input;
-  const parallel = spec.parallel!;
-  const path = [...at, "parallel"];
-  const entries = Object.entries(parallel.branches);
-  if (entries.length < 2) report(context, [...path, "branches"], "a parallel needs at least two branches");
-  const settings = fanOutSettings(context, parallel, path, entries.length);
-  const branches: ({ name: string } & BranchStepDefinition)[] = [];
-  const writers = new Map<string, string[]>();
-  for (const [branch, step] of entries) {
-    const stepPath = [...path, "branches", branch];
-    const built = buildStep(context, step, stepPath, false);
-    const field = step.writes ?? spec.writes;
-    if (field !== undefined) {
-      const writesPath = step.writes === undefined ? [...at, "writes"] : [...stepPath, "writes"];
-      checkWrite(context, field, writesPath, built?.output, `branch ${branch}'s output (an agent's answer)`);
-      writers.set(field, [...(writers.get(field) ?? []), branch]);
-    }
-    if (built)
-      branches.push({ name: branch, call: built.call, ...(field === undefined ? {} : { writes: field }) });
-  }
-  for (const [field, names] of writers) {
-    if (names.length < 2 || context.state[field]?.reducer !== "replace") continue;
-    const path = spec.writes === field ? [...at, "writes"] : ["state", field, "type"];
-    report(
-      context,
-      path,
-      `state.${field} is written by ${names.length} parallel branches (${names.join(", ")}) but its reducer is replace: set reducer to append, merge, sum, max or min`,
-    );
-  }
-  return { ...common, kind: "parallel", branches, ...settings, next };
-}
-
-function buildMap(context: BuildContext, input: KindInput): WorkflowNode | undefined {
-  const { at, spec, common, next, writes } = input;
-  const map = spec.map!;
-  const path = [...at, "map"];
-  const over = parseReference(map.over);
-  if (!over.ok || over.reference.root === "item") {
-    report(context, [...path, "over"], over.ok ? "a map goes over a list in state or input" : over.message);
-  } else if (checkRead(context, over.reference, [...path, "over"], false)) {
-    const type = referenceType(over.reference, context.state);
-    if (type !== undefined && type !== "array") {
-      report(context, [...path, "over"], `a map goes over a list, but ${map.over} is ${article(type)}`);
-    }
-  }
-  const settings = fanOutSettings(context, map, path, null);
-  const body = buildStep(context, map.do, [...path, "do"], true);
-  if (map.do.writes !== undefined) {
-    const writesPath = [...path, "do", "writes"];
-    if (
-      checkWrite(context, map.do.writes, writesPath, body?.output, "each item's output (an agent's answer)")
-    ) {
-      if (context.state[map.do.writes]!.reducer === "replace") {
-        report(
-          context,
-          writesPath,
-          `every item of the map writes state.${map.do.writes}, but its reducer is replace: set reducer to append, merge, sum, max or min`,
-        );
-      }
-    }
-  }
-  if (spec.writes !== undefined) {
-    checkWrite(
-      context,
-      spec.writes,
-      [...at, "writes"],
-      "array",
-      "a map's output (the list of its items' outputs)",
-    );
-  }
-  if (!over.ok || body === undefined) return undefined;
-  const step: BranchStepDefinition = {
-    call: body.call,
-    ...(map.do.writes === undefined ? {} : { writes: map.do.writes }),
-  };
-  return { ...common, kind: "map", over: over.reference, body: step, ...writes, ...settings, next };
 }
 
 function buildWait(context: BuildContext, input: KindInput): WorkflowNode | undefined {
