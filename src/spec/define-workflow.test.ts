@@ -163,12 +163,14 @@ describe("defineWorkflow", () => {
 });
 
 /** A random workflow graph: nodes n0…nk in a chain, each with forward edges, and back edges only when bounded. */
-type Shape = { kind: "tool" | "branch" | "decide"; extra: number; back: number | null }[];
+type Kind = "tool" | "agent" | "parallel" | "map" | "branch" | "decide" | "approval" | "wait";
+type Shape = { kind: Kind; extra: number; back: number | null }[];
+const KINDS: Kind[] = ["tool", "agent", "parallel", "map", "branch", "decide", "approval", "wait"];
 
 const shapes = fc
   .array(
     fc.record({
-      kind: fc.constantFrom("tool" as const, "branch" as const, "decide" as const),
+      kind: fc.constantFrom(...KINDS),
       extra: fc.nat(),
       back: fc.option(fc.nat(), { nil: null }),
     }),
@@ -178,8 +180,8 @@ const shapes = fc
 
 /**
  * The workflow for a shape. Node i goes on to i+1 (so all are reachable and the last, an end, is reached from
- * all); a branch or decide also goes forward to a random later node and, when `back` is set, back to an earlier
- * one, in which case limits.maxSteps bounds the cycle.
+ * all); a node that routes (branch, decide, approval, wait for a signal) also goes forward to a random later node
+ * and, when `back` is set, back to an earlier one, in which case limits.maxSteps bounds the cycle.
  */
 function workflowOf(shape: Shape, options: { withBackEdges: boolean }): DefineWorkflowInput {
   const count = shape.length + 1;
@@ -192,6 +194,26 @@ function workflowOf(shape: Shape, options: { withBackEdges: boolean }): DefineWo
     const other = options.withBackEdges && node.back !== null ? name(node.back % (index + 1)) : forward;
     hasBackEdge ||= other !== forward;
     if (node.kind === "tool") nodes[name(index)] = { tool: { name: "step" }, next };
+    if (node.kind === "agent") nodes[name(index)] = { agent: { name: "helper", input: "${input}" }, next };
+    if (node.kind === "parallel") {
+      const branches = { a: { tool: { name: "step" } }, b: { agent: { name: "helper", input: "go" } } };
+      nodes[name(index)] = { parallel: { branches }, next };
+    }
+    if (node.kind === "map") {
+      nodes[name(index)] = {
+        map: { over: "state.items", do: { tool: { name: "step", args: { x: "${item}" } } } },
+        next,
+      };
+    }
+    if (node.kind === "approval") {
+      nodes[name(index)] = {
+        approval: { routeTo: "leads", form: { type: "object" }, sla: "1h", onDeny: other },
+        next,
+      };
+    }
+    if (node.kind === "wait") {
+      nodes[name(index)] = { wait: { signal: "go", timeout: "1d", onTimeout: other }, next };
+    }
     if (node.kind === "branch") {
       nodes[name(index)] = { branch: [{ when: "input.n > 1", to: other }, { else: next }] };
     }
@@ -206,6 +228,7 @@ function workflowOf(shape: Shape, options: { withBackEdges: boolean }): DefineWo
   return {
     ...HEADER,
     riskTier: 3,
+    state: { items: { type: "array" } },
     start: "n0",
     nodes,
     model: { provider: "rules", id: "rules" },
@@ -216,7 +239,17 @@ function workflowOf(shape: Shape, options: { withBackEdges: boolean }): DefineWo
 /** Every edge of a generated workflow as [node, field path below it]. */
 function edgesOf(workflow: DefineWorkflowInput): [string, string[]][] {
   return Object.entries(workflow.nodes).flatMap(([node, spec]): [string, string[]][] => {
-    if (spec.tool) return [[node, ["next"]]];
+    if (spec.tool || spec.agent || spec.parallel || spec.map) return [[node, ["next"]]];
+    if (spec.approval)
+      return [
+        [node, ["next"]],
+        [node, ["approval", "onDeny"]],
+      ];
+    if (spec.wait)
+      return [
+        [node, ["next"]],
+        [node, ["wait", "onTimeout"]],
+      ];
     if (spec.branch)
       return [
         [node, ["branch", "0", "to"]],

@@ -75,10 +75,13 @@ export function readJsonSchema(
   return schema;
 }
 
-/** Why a schema does not compile, or null. A fresh Ajv each time, so two files may share an `$id`. */
+/** One compiler for every workflow; `addUsedSchema: false` so two files may declare the same `$id`. */
+const ajv = new Ajv({ strict: false, allErrors: true, addUsedSchema: false });
+
+/** Why a schema does not compile, or null. */
 function schemaProblem(schema: JsonSchema): string | null {
   try {
-    new Ajv({ strict: false, allErrors: true }).compile(schema);
+    ajv.compile(schema);
     return null;
   } catch (error) {
     return (error as Error).message;
@@ -87,7 +90,7 @@ function schemaProblem(schema: JsonSchema): string | null {
 
 /** Why `value` does not match `schema`, or null. */
 export function valueProblem(schema: JsonSchema, value: JsonValue): string | null {
-  const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+  const validate = ajv.compile(schema);
   if (validate(value)) return null;
   return (validate.errors ?? [])
     .map((error) => `${error.instancePath || "the value"} ${error.message}`)
