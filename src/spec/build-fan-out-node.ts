@@ -53,25 +53,36 @@ export function buildParallel(context: BuildContext, input: NodeInput): Workflow
   if (entries.length < 2) report(context, [...path, "branches"], "a parallel needs at least two branches");
   const settings = fanOutSettings(context, parallel, path, entries.length);
   const branches: ({ name: string } & BranchStepDefinition)[] = [];
-  const writers = new Map<string, string[]>();
+  const writers = new Map<string, { names: string[]; path: FieldPath }>();
+  const checked = new Set<string>();
   for (const [branch, step] of entries) {
     const stepPath = [...path, "branches", branch];
     const built = buildStep(context, step, stepPath, false);
     const field = step.writes ?? spec.writes;
     if (field !== undefined) {
       const writesPath = step.writes === undefined ? [...at, "writes"] : [...stepPath, "writes"];
-      checkWrite(context, field, writesPath, built?.output, `branch ${branch}'s output (an agent's answer)`);
-      writers.set(field, [...(writers.get(field) ?? []), branch]);
+      // The node's own `writes` is checked once per output type, not once per branch that inherits it.
+      const key = `${writesPath.join(".")}:${built?.output}`;
+      if (!checked.has(key)) {
+        checked.add(key);
+        checkWrite(
+          context,
+          field,
+          writesPath,
+          built?.output,
+          `branch ${branch}'s output (an agent's answer)`,
+        );
+      }
+      writers.set(field, { names: [...(writers.get(field)?.names ?? []), branch], path: writesPath });
     }
     if (built)
       branches.push({ name: branch, call: built.call, ...(field === undefined ? {} : { writes: field }) });
   }
-  for (const [field, names] of writers) {
+  for (const [field, { names, path: lastPath }] of writers) {
     if (names.length < 2 || context.state[field]?.reducer !== "replace") continue;
-    const path = spec.writes === field ? [...at, "writes"] : ["state", field, "type"];
     report(
       context,
-      path,
+      spec.writes === field ? [...at, "writes"] : lastPath,
       `state.${field} is written by ${names.length} parallel branches (${names.join(", ")}) but its reducer is replace: set reducer to append, merge, sum, max or min`,
     );
   }

@@ -427,6 +427,26 @@ describe("loading a workflow spec", () => {
       "workflow.yaml:16:13 nodes.a.writes: state.checks is written by 2 parallel branches (sanctions, duplicate) but its reducer is replace: set reducer to append, merge, sum, max or min",
     ]);
     assert.deepEqual(await issuesOf(parallel("append")), []);
+    assert.deepEqual(
+      await issuesOf([
+        "state: { verdict: { type: string } }",
+        "start: a",
+        "nodes:",
+        "  a:",
+        "    parallel:",
+        "      branches:",
+        "        first: { tool: { name: check_one }, writes: verdict }",
+        "        second: { tool: { name: check_two }, writes: verdict }",
+        "        third: { tool: { name: check_three }, writes: results }",
+        "    next: b",
+        "  b:",
+        "    end: {}",
+      ]),
+      [
+        "workflow.yaml:15:54 nodes.a.parallel.branches.second.writes: state.verdict is written by 2 parallel branches (first, second) but its reducer is replace: set reducer to append, merge, sum, max or min",
+        "workflow.yaml:16:55 nodes.a.parallel.branches.third.writes: writes state.results, which is not declared in state",
+      ],
+    );
   });
 
   test("rejects a map that writes its list of outputs to a field that is not an array", async () => {
