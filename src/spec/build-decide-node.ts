@@ -22,18 +22,16 @@ export function buildDecide(context: BuildContext, input: NodeInput): DecideNode
   if ((decide.prompt === undefined) === (decide.promptFile === undefined)) {
     report(context, path, "a decide needs exactly one of prompt or promptFile");
   } else if (decide.prompt !== undefined) {
-    prompt = checkedTemplate(context, decide.prompt, [...path, "prompt"], false);
+    prompt = checkedTemplate(context, decide.prompt, [...path, "prompt"], null);
   } else {
     const read = readSpecFile(context, decide.promptFile!, [...path, "promptFile"], "prompt");
     if (read && read.text.trim() === "")
       report(context, [...path, "promptFile"], `prompt file is empty: ${read.file}`);
     else if (read)
-      prompt = checkedTemplate(context, read.text, [...path, "promptFile"], false, `${decide.promptFile}: `);
+      prompt = checkedTemplate(context, read.text, [...path, "promptFile"], null, `${decide.promptFile}: `);
   }
   const about =
-    decide.input === undefined
-      ? undefined
-      : checkedTemplate(context, decide.input, [...path, "input"], false);
+    decide.input === undefined ? undefined : checkedTemplate(context, decide.input, [...path, "input"], null);
   let decision: DecisionDefinition | undefined;
   if ((decide.labels === undefined) === (decide.output === undefined)) {
     report(context, path, "a decide needs exactly one of labels or output");

@@ -13,7 +13,7 @@ import type {
   WorkflowNode,
 } from "./workflow-definition.ts";
 import type { WorkflowNodeSpec } from "./workflow-spec.ts";
-import { article, referenceType } from "./workflow-state-types.ts";
+import { article, type ItemScope, itemScopeOf, referenceScope } from "./workflow-state-types.ts";
 import { parseReference } from "./workflow-template.ts";
 
 function fanOutSettings(
@@ -57,7 +57,7 @@ export function buildParallel(context: BuildContext, input: NodeInput): Workflow
   const checked = new Set<string>();
   for (const [branch, step] of entries) {
     const stepPath = [...path, "branches", branch];
-    const built = buildStep(context, step, stepPath, false);
+    const built = buildStep(context, step, stepPath, null);
     const field = step.writes ?? spec.writes;
     if (field !== undefined) {
       const writesPath = step.writes === undefined ? [...at, "writes"] : [...stepPath, "writes"];
@@ -95,16 +95,18 @@ export function buildMap(context: BuildContext, input: NodeInput): WorkflowNode 
   const map = spec.map!;
   const path = [...at, "map"];
   const over = parseReference(map.over);
+  let item: ItemScope = { type: undefined, schema: undefined };
   if (!over.ok || over.reference.root === "item") {
     report(context, [...path, "over"], over.ok ? "a map goes over a list in state or input" : over.message);
-  } else if (checkRead(context, over.reference, [...path, "over"], false)) {
-    const type = referenceType(over.reference, context.state);
-    if (type !== undefined && type !== "array") {
-      report(context, [...path, "over"], `a map goes over a list, but ${map.over} is ${article(type)}`);
+  } else if (checkRead(context, over.reference, [...path, "over"], null)) {
+    const list = referenceScope(over.reference, context.state, context.input);
+    if (list.type !== undefined && list.type !== "array") {
+      report(context, [...path, "over"], `a map goes over a list, but ${map.over} is ${article(list.type)}`);
     }
+    item = itemScopeOf(list);
   }
   const settings = fanOutSettings(context, map, path, null);
-  const body = buildStep(context, map.do, [...path, "do"], true);
+  const body = buildStep(context, map.do, [...path, "do"], item);
   if (map.do.writes !== undefined) {
     const writesPath = [...path, "do", "writes"];
     if (

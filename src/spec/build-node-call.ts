@@ -7,6 +7,7 @@ import {
 } from "./workflow-build-context.ts";
 import type { ArgumentValue, NodeCall, NodeCommon } from "./workflow-definition.ts";
 import type { WorkflowNodeSpec } from "./workflow-spec.ts";
+import type { ItemScope } from "./workflow-state-types.ts";
 
 /** What each kind's builder gets: where the node is, its spec, and what every kind shares. */
 export type NodeInput = {
@@ -23,9 +24,9 @@ export function agentCall(
   context: BuildContext,
   call: { name: string; input: string },
   path: FieldPath,
-  inMap: boolean,
+  item: ItemScope | null,
 ): Extract<NodeCall, { kind: "agent" }> | undefined {
-  const input = checkedTemplate(context, call.input, [...path, "input"], inMap);
+  const input = checkedTemplate(context, call.input, [...path, "input"], item);
   return input && { kind: "agent", agent: call.name, input };
 }
 
@@ -34,13 +35,13 @@ export function toolCall(
   context: BuildContext,
   call: { name: string; args: Record<string, unknown> },
   path: FieldPath,
-  inMap: boolean,
+  item: ItemScope | null,
 ): Extract<NodeCall, { kind: "tool" }> | undefined {
   const args: Record<string, ArgumentValue> = {};
   for (const [key, value] of Object.entries(call.args)) {
     const argumentPath = [...path, "args", key];
     if (typeof value === "string") {
-      args[key] = { kind: "template", template: checkedTemplate(context, value, argumentPath, inMap) };
+      args[key] = { kind: "template", template: checkedTemplate(context, value, argumentPath, item) };
     } else if (isJsonValue(value)) {
       args[key] = { kind: "literal", value };
     } else {
@@ -58,16 +59,16 @@ export function buildStep(
   context: BuildContext,
   step: StepSpec,
   path: FieldPath,
-  inMap: boolean,
+  item: ItemScope | null,
 ): { call: NodeCall; output: "string" | undefined } | undefined {
   if ((step.tool === undefined) === (step.agent === undefined)) {
     report(context, path, "a branch makes exactly one call: tool or agent");
     return undefined;
   }
   if (step.agent !== undefined) {
-    const call = agentCall(context, step.agent, [...path, "agent"], inMap);
+    const call = agentCall(context, step.agent, [...path, "agent"], item);
     return call && { call, output: "string" };
   }
-  const call = toolCall(context, step.tool!, [...path, "tool"], inMap);
+  const call = toolCall(context, step.tool!, [...path, "tool"], item);
   return call && { call, output: undefined };
 }

@@ -88,13 +88,13 @@ function buildKind(context: BuildContext, input: KindInput): WorkflowNode | unde
   const { at, spec, common, next, writes } = input;
   switch (input.kind) {
     case "agent": {
-      const call = agentCall(context, spec.agent!, [...at, "agent"], false);
+      const call = agentCall(context, spec.agent!, [...at, "agent"], null);
       if (spec.writes !== undefined)
         checkWrite(context, spec.writes, [...at, "writes"], "string", "an agent's answer");
       return call && { ...common, kind: "agent", call, ...writes, next };
     }
     case "tool": {
-      const call = toolCall(context, spec.tool!, [...at, "tool"], false);
+      const call = toolCall(context, spec.tool!, [...at, "tool"], null);
       if (spec.writes !== undefined) checkWrite(context, spec.writes, [...at, "writes"], undefined, "");
       return call && { ...common, kind: "tool", call, ...writes, next };
     }
@@ -141,7 +141,7 @@ function buildKind(context: BuildContext, input: KindInput): WorkflowNode | unde
       const reason =
         handoff.reason === undefined
           ? undefined
-          : checkedTemplate(context, handoff.reason, [...at, "handoff", "reason"], false);
+          : checkedTemplate(context, handoff.reason, [...at, "handoff", "reason"], null);
       const target = targets[0]!;
       return {
         ...common,
@@ -153,7 +153,7 @@ function buildKind(context: BuildContext, input: KindInput): WorkflowNode | unde
     case "end": {
       const text = spec.end!.output;
       const output =
-        text === undefined ? undefined : checkedTemplate(context, text, [...at, "end", "output"], false);
+        text === undefined ? undefined : checkedTemplate(context, text, [...at, "end", "output"], null);
       return { ...common, kind: "end", ...(output === undefined ? {} : { output }) };
     }
     default: {
@@ -175,7 +175,7 @@ function buildBranch(context: BuildContext, input: KindInput): WorkflowNode | un
       continue;
     }
     built.push({
-      when: checkedCondition(context, item.when, [...path, "when"], false),
+      when: checkedCondition(context, item.when, [...path, "when"], null),
       source: item.when,
       to: item.to,
     });
@@ -215,7 +215,7 @@ function buildWait(context: BuildContext, input: KindInput): WorkflowNode | unde
   }
   let condition: WaitCondition | undefined;
   if (wait.until !== undefined) {
-    const until = checkedTemplate(context, wait.until, [...path, "until"], false);
+    const until = checkedTemplate(context, wait.until, [...path, "until"], null);
     condition = until && { kind: "until", until };
   } else if (wait.for !== undefined) {
     condition = { kind: "for", durationMs: wait.for };

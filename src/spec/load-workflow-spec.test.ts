@@ -332,6 +332,27 @@ describe("loading a workflow spec", () => {
     );
   });
 
+  test("checks a map item's fields against the list's items schema", async () => {
+    assert.deepEqual(
+      await issuesOf([
+        "state:",
+        "  lines: { type: array, schema: { items: { type: object, properties: { sku: { type: string } }, additionalProperties: false } } }",
+        "  prices: { type: array }",
+        "start: a",
+        "nodes:",
+        "  a:",
+        "    map: { over: state.lines, do: { tool: { name: price, args: { sku: '${item.sku}', qty: '${item.qty}' } } } }",
+        "    writes: prices",
+        "    next: b",
+        "  b:",
+        "    end: {}",
+      ]),
+      [
+        'workflow.yaml:14:91 nodes.a.map.do.tool.args.qty: reads item.qty, but the schema of item declares no field "qty"',
+      ],
+    );
+  });
+
   test("rejects a template or condition that does not parse, naming the column inside it", async () => {
     assert.deepEqual(
       await issuesOf([

@@ -6,7 +6,7 @@ import { type Condition, parseCondition } from "./condition.ts";
 import { readTextFileSync } from "./read-text-file.ts";
 import type { SpecIssue } from "./spec-error.ts";
 import type { JsonSchema, JsonValue, StateFieldDefinition } from "./workflow-definition.ts";
-import { type JsonType, readProblem, writeMismatch } from "./workflow-state-types.ts";
+import { type ItemScope, type JsonType, readProblem, writeMismatch } from "./workflow-state-types.ts";
 import { parseTemplate, type Reference, type Template, templateReferences } from "./workflow-template.ts";
 
 /** A field path in the spec, such as ["nodes", "match", "tool", "args", "poNumber"]. */
@@ -105,7 +105,7 @@ export function checkedTemplate(
   context: BuildContext,
   text: string,
   path: FieldPath,
-  inMap: boolean,
+  item: ItemScope | null,
   origin = "",
 ): Template {
   const parsed = parseTemplate(text);
@@ -114,7 +114,7 @@ export function checkedTemplate(
     return { source: text, parts: [{ kind: "text", text }] };
   }
   for (const reference of templateReferences(parsed.template))
-    checkRead(context, reference, path, inMap, origin);
+    checkRead(context, reference, path, item, origin);
   return parsed.template;
 }
 
@@ -123,7 +123,7 @@ export function checkedCondition(
   context: BuildContext,
   text: string,
   path: FieldPath,
-  inMap: boolean,
+  item: ItemScope | null,
 ): Condition {
   const parsed = parseCondition(text, ["state", "input", "item"]);
   if (!parsed.ok) {
@@ -135,7 +135,7 @@ export function checkedCondition(
       condition.items.forEach(visit);
       return;
     }
-    checkRead(context, { root: condition.root as Reference["root"], path: condition.path }, path, inMap);
+    checkRead(context, { root: condition.root as Reference["root"], path: condition.path }, path, item);
   };
   visit(parsed.condition);
   return parsed.condition;
@@ -146,10 +146,10 @@ export function checkRead(
   context: BuildContext,
   reference: Reference,
   path: FieldPath,
-  inMap: boolean,
+  item: ItemScope | null,
   origin = "",
 ): boolean {
-  const problem = readProblem(reference, context.state, context.input, inMap);
+  const problem = readProblem(reference, context.state, context.input, item);
   if (problem !== null) report(context, path, `${origin}${problem}`);
   return problem === null;
 }

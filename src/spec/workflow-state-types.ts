@@ -92,12 +92,13 @@ export function readProblem(
   reference: Reference,
   state: Record<string, StateFieldDefinition>,
   input: JsonSchema | undefined,
-  inMap: boolean,
+  item: ItemScope | null,
 ): string | null {
   const text = formatReference(reference);
   switch (reference.root) {
     case "item":
-      return inMap ? null : `reads ${text}, but only the do of a map has an item`;
+      if (item === null) return `reads ${text}, but only the do of a map has an item`;
+      return pathProblem(text, reference.path, item.type, item.schema);
     case "input":
       return pathProblem(text, reference.path, schemaType(input), input);
     case "state": {
@@ -117,22 +118,41 @@ export function readProblem(
   }
 }
 
-/** The type at `reference`, when the declarations make it known. */
-export function referenceType(
+/** What is known of a value at load: its JSON type and its JSON Schema, each when declared. */
+export type ValueScope = { type: JsonType | undefined; schema: JsonSchema | undefined };
+
+/** Inside a `map`'s `do`: what is known of the item (from the list's `items` schema). */
+export type ItemScope = ValueScope;
+
+/** The type and schema at a state or input `reference`, as far as the declarations make them known. */
+export function referenceScope(
   reference: Reference,
   state: Record<string, StateFieldDefinition>,
-): JsonType | undefined {
-  if (reference.root !== "state") return undefined;
-  const [name, ...rest] = reference.path;
-  const field = state[name!];
-  if (field === undefined) return undefined;
-  let type: JsonType | undefined = field.type;
-  let schema = field.schema;
-  for (const segment of rest) {
+  input: JsonSchema | undefined,
+): ValueScope {
+  let type: JsonType | undefined;
+  let schema: JsonSchema | undefined;
+  let path: readonly string[] = reference.path;
+  if (reference.root === "state") {
+    const field = state[path[0]!];
+    if (field === undefined) return { type: undefined, schema: undefined };
+    [type, schema, path] = [field.type, field.schema, path.slice(1)];
+  } else if (reference.root === "input") {
+    [type, schema] = [schemaType(input), input];
+  } else {
+    return { type: undefined, schema: undefined };
+  }
+  for (const segment of path) {
     schema = asSchema(asSchema(schema?.properties)?.[segment]);
     type = schemaType(schema);
   }
-  return type;
+  return { type, schema };
+}
+
+/** What a map over the list at `list` knows of each item. */
+export function itemScopeOf(list: ValueScope): ItemScope {
+  const items = asSchema(list.schema?.items);
+  return { type: schemaType(items), schema: items };
 }
 
 function pathProblem(
