@@ -117,6 +117,31 @@ describe("defineWorkflow", () => {
     assert.deepEqual(defineWorkflow(invoiceApproval), definition);
   });
 
+  test("applies the defaults an interpreter relies on: maxSteps 100, replace, two retries, join all", () => {
+    const definition = defineWorkflow({
+      ...HEADER,
+      riskTier: 3,
+      state: { route: { type: "string" }, results: { type: "array" } },
+      start: "pick",
+      nodes: {
+        pick: {
+          decide: { prompt: "Pick.", labels: ["a", "b"], fallback: "done" },
+          writes: "route",
+          next: { a: "fan", b: "done" },
+        },
+        fan: { map: { over: "state.results", do: { tool: { name: "step" } } }, next: "done" },
+        done: { end: {} },
+      },
+      model: { provider: "rules", id: "rules" },
+    });
+    assert.deepEqual(definition.limits, { maxSteps: 100 });
+    assert.equal(definition.state.route?.reducer, "replace");
+    const pick = definition.nodes.pick;
+    assert.equal(pick?.kind === "decide" && pick.retries, 2);
+    const fan = definition.nodes.fan;
+    assert.deepEqual(fan?.kind === "map" && fan.join, { kind: "all" });
+  });
+
   test("throws every issue naming its field path, without a file position", () => {
     const broken: DefineWorkflowInput = {
       ...invoiceApproval,

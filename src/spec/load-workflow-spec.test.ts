@@ -332,6 +332,21 @@ describe("loading a workflow spec", () => {
     );
   });
 
+  test("checks input reads against the input schema when it closes the object", async () => {
+    assert.deepEqual(
+      await issuesOf([
+        "input: { type: object, properties: { text: { type: string } }, additionalProperties: false }",
+        "start: a",
+        "nodes:",
+        "  a:",
+        "    end: { output: '${input.text} ${input.txet}' }",
+      ]),
+      [
+        'workflow.yaml:12:20 nodes.a.end.output: reads input.txet, but the schema of input declares no field "txet"',
+      ],
+    );
+  });
+
   test("checks a map item's fields against the list's items schema", async () => {
     assert.deepEqual(
       await issuesOf([
