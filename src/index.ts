@@ -1,6 +1,6 @@
 /**
- * `keel`: the public face of the package. Define tools and agents, list them in a project's `keel.config.ts`, and
- * (to run Keel inside an application of your own) assemble it in-process.
+ * `keel`: the public face of the package. Define tools, agents and workflows, list them in a project's
+ * `keel.config.ts`, and (to run Keel inside an application of your own) assemble it in-process.
  */
 export { z } from "zod";
 export {
@@ -16,6 +16,14 @@ export {
   createKeel,
   type Keel,
 } from "./server/create-keel.ts";
+export {
+  checkWorkflowToolOutputs,
+  type DefineWorkflowInput,
+  defineWorkflow,
+  type WorkflowDefinition,
+  WorkflowDefinitionError,
+  type WorkflowNode,
+} from "./spec/index.ts";
 export { type OpenStoreOptions, openStore } from "./store/open-store.ts";
 export type { SqlClient, Store } from "./store/store.ts";
 export {

@@ -296,4 +296,55 @@ export const agentPackages = [{
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("spec validate loads a workflow file and reports its issues with file, line, column and field path", async () => {
+    const good = captureIo();
+    const workflow = new URL("../spec/__fixtures__/invoice-approval/workflow.yaml", import.meta.url).pathname;
+    assert.equal(await main(["spec", "validate", workflow], good), 0, good.stderr.join("\n"));
+    assert.match(
+      good.stdout.join("\n"),
+      /workflow invoice-approval@1\.0\.0 sha256:[0-9a-f]{64} \(10 nodes\)/,
+    );
+
+    const dir = mkdtempSync(join(tmpdir(), "keel-spec-"));
+    try {
+      const file = join(dir, "workflow.yaml");
+      writeFileSync(
+        file,
+        [
+          "apiVersion: keel/v1",
+          "kind: Workflow",
+          "name: broken-flow",
+          "version: 1.0.0",
+          "description: A broken workflow.",
+          "owner: { team: qa }",
+          "riskTier: 2",
+          "state: { total: { type: number } }",
+          "start: look",
+          "nodes:",
+          "  look:",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow template is the text under test
+          '    tool: { name: lookup, args: { id: "${state.orderId}" } }',
+          "    writes: total",
+          "    next: finish",
+          "  done:",
+          "    end: {}",
+        ].join("\n"),
+      );
+      const io = captureIo();
+      assert.equal(await main(["spec", "validate", file], io), 1);
+      assert.equal(
+        io.stderr.join("\n"),
+        [
+          `✖ ${file}`,
+          "invalid spec (3 issues):",
+          `  ${file}:12:39 nodes.look.tool.args.id: reads state.orderId, which is not declared in state`,
+          `  ${file}:14:11 nodes.look.next: no node is named "finish" (nodes: look, done)`,
+          `  ${file}:15:3 nodes.done: node "done" is never reached from start (look)`,
+        ].join("\n"),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -51,9 +51,9 @@ commands:
   runs show <run> [--json]
   cancel <run>                     cancel a run
   journal verify <run…>            recompute each run's hash chain
-  spec validate <agent.yaml…> [--packages M]
-                                   check spec files (offline), with file:line:column errors, and that every
-                                   tool a spec names is one its package provides
+  spec validate <spec.yaml…> [--packages M]
+                                   check agent and workflow spec files (offline), with file:line:column errors,
+                                   and that every tool an agent spec names is one its package provides
   kill <agent> | --tenant T | --all [--reason R]
                                    throw a kill switch: in-flight tool calls are aborted, nothing new runs
   resume <agent> | --tenant T | --all
@@ -224,7 +224,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             files: rest.slice(1),
             packagesModule: agentPackagesModule(values.packages, io.env),
           });
-        throw usage("keel spec validate <agent.yaml…>");
+        throw usage("keel spec validate <spec.yaml…>");
       default:
         throw usage(`unknown command "${command}"`);
     }

@@ -1,14 +1,16 @@
 import { resolve } from "node:path";
 import { inspectPackageTools } from "../runtime/agent-package.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
+import { readSpecKind } from "../spec/read-spec-kind.ts";
+import { loadWorkflowSpec } from "../spec/read-workflow-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import type { CliIo } from "./cli-io.ts";
 
 /**
- * `keel spec validate <files…>`: load each spec as the server would and print every issue with its place. A spec
- * that a package in the packages module serves is also checked against the tools that package provides, the
- * check `keel serve` makes at start.
+ * `keel spec validate <files…>`: load each spec (an agent, or a workflow) as the server would and print every issue
+ * with its place. An agent spec that a package in the packages module serves is also checked against the tools
+ * that package provides, the check `keel serve` makes at start.
  */
 export async function specValidateCommand(options: {
   io: CliIo;
@@ -21,6 +23,14 @@ export async function specValidateCommand(options: {
   for (const file of options.files) {
     const agentPackage = byFile.get(resolve(file));
     try {
+      if ((await readSpecKind(file)) === "Workflow") {
+        const { definition } = await loadWorkflowSpec(file);
+        const nodes = Object.keys(definition.nodes).length;
+        options.io.out(
+          `✔ ${file}: workflow ${definition.name}@${definition.version} ${definition.versionHash} (${nodes} nodes)`,
+        );
+        continue;
+      }
       const loaded = await loadAgentSpec(
         file,
         agentPackage ? { providedTools: inspectPackageTools(agentPackage).map((tool) => tool.name) } : {},

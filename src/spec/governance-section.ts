@@ -194,19 +194,20 @@ export function ruleTool(rule: ToolRule): string {
 }
 
 /**
- * Cross-field checks: every tool named in governance must be one of the agent's `tools`, and tiers may name
- * only allowed tools. Issues carry paths so the loader can place them at a line.
+ * Cross-field checks: every tool named in governance must be one of the agent's `tools` (for a workflow: the tools
+ * its nodes call, named by `toolsName`), and tiers may name only allowed tools. Issues carry paths so the loader can place them at a line.
  */
 export function checkGovernanceTools(
   governance: GovernanceSection,
   tools: readonly string[],
+  toolsName = "the agent's tools",
 ): { path: (string | number)[]; message: string }[] {
   const issues: { path: (string | number)[]; message: string }[] = [];
   const known = new Set(tools);
   const allowed = new Set(governance.allowedTools);
   governance.allowedTools.forEach((tool, index) => {
     if (!known.has(tool))
-      issues.push({ path: ["allowedTools", index], message: `"${tool}" is not one of the agent's tools` });
+      issues.push({ path: ["allowedTools", index], message: `"${tool}" is not one of ${toolsName}` });
   });
   for (const tier of ["autonomous", "requiresHumanReview"] as const) {
     governance.decisionAuthority[tier].forEach((rule, index) => {
@@ -221,14 +222,14 @@ export function checkGovernanceTools(
   }
   for (const [tool] of Object.entries(governance.rateLimits)) {
     if (tool !== "*" && !known.has(tool))
-      issues.push({ path: ["rateLimits", tool], message: `"${tool}" is not one of the agent's tools` });
+      issues.push({ path: ["rateLimits", tool], message: `"${tool}" is not one of ${toolsName}` });
   }
   for (const [role, roleTools] of Object.entries(governance.delegation?.roles ?? {})) {
     roleTools.forEach((tool, index) => {
       if (tool !== "*" && !known.has(tool))
         issues.push({
           path: ["delegation", "roles", role, index],
-          message: `"${tool}" is not one of the agent's tools`,
+          message: `"${tool}" is not one of ${toolsName}`,
         });
     });
   }

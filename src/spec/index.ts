@@ -1,7 +1,15 @@
-// spec/: the file formats a team writes (agent specs, rules tables) as zod schemas, and their loading from YAML
-// with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
+// spec/: the file formats a team writes (agent specs, workflow specs, rules tables) as zod schemas, and their loading
+// from YAML with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
 export { AgentSpec, type AgentSpecInput, Duration, LimitsSection, ModelSection } from "./agent-spec.ts";
+export { checkWorkflowToolOutputs } from "./check-workflow-tool-outputs.ts";
 export { computeVersionHash, type VersionContent } from "./compute-version-hash.ts";
+export { type Comparison, type Condition, parseCondition } from "./condition.ts";
+export {
+  type DefineWorkflowInput,
+  defineWorkflow,
+  WorkflowDefinitionError,
+  type WorkflowFieldIssue,
+} from "./define-workflow.ts";
 export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
 export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
 export { loadAgentSpec } from "./load-agent-spec.ts";
@@ -11,6 +19,16 @@ export {
   type LoadedAgentSpec,
   readAgentSpec,
 } from "./read-agent-spec.ts";
+export { readSpecKind } from "./read-spec-kind.ts";
+export {
+  type LoadedWorkflowSpec,
+  loadWorkflowSpec,
+  readWorkflowSpec,
+  type WorkflowSpecOutcome,
+} from "./read-workflow-spec.ts";
 export { renderJsonSchemas } from "./render-json-schemas.ts";
 export { InputPattern, Rule, RuleCondition, RulesTable, ValueTest } from "./rules-table.ts";
 export { formatSpecIssue, SpecError, type SpecIssue } from "./spec-error.ts";
+export * from "./workflow-definition.ts";
+export { WorkflowSpec, type WorkflowSpecInput } from "./workflow-spec.ts";
+export type { Reference, ReferenceRoot, Template, TemplatePart } from "./workflow-template.ts";

@@ -3,6 +3,7 @@ import { AgentSpec } from "./agent-spec.ts";
 import { DatasetFile } from "./eval-dataset.ts";
 import { PolicyTests } from "./policy-tests.ts";
 import { RulesTable } from "./rules-table.ts";
+import { WorkflowSpec } from "./workflow-spec.ts";
 
 /**
  * The JSON Schemas editors use for autocomplete and hover docs, by file name under `schemas/`, as file text.
@@ -12,6 +13,7 @@ import { RulesTable } from "./rules-table.ts";
 export function renderJsonSchemas(): Record<string, string> {
   return {
     "agent-spec.schema.json": render(AgentSpec),
+    "workflow-spec.schema.json": render(WorkflowSpec),
     "rules-table.schema.json": render(RulesTable),
     "policy-tests.schema.json": render(PolicyTests),
     "eval-dataset.schema.json": render(DatasetFile),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseCondition } from "./condition.ts";
 import { parseToolCondition } from "./tool-condition.ts";
 
 describe("parseToolCondition", () => {
@@ -67,5 +68,38 @@ describe("parseToolCondition", () => {
     assert.equal(parseToolCondition("(input.a == 1").ok, false);
     assert.equal(parseToolCondition("input").ok, false);
     assert.equal(parseToolCondition("").ok, false);
+  });
+
+  test("is the shared condition language with input as its only root", () => {
+    assert.deepEqual(parseToolCondition("state.amount > 1"), {
+      ok: false,
+      message: 'expected a path such as input.amount but found "state"',
+      column: 1,
+    });
+  });
+});
+
+describe("parseCondition", () => {
+  test("reads the roots a workflow gives it, keeping each comparison's root", () => {
+    assert.deepEqual(parseCondition("state.total > 10000 || item.sku == 'A1'", ["state", "input", "item"]), {
+      ok: true,
+      condition: {
+        kind: "or",
+        items: [
+          { kind: "compare", root: "state", path: ["total"], op: ">", value: 10000 },
+          { kind: "compare", root: "item", path: ["sku"], op: "==", value: "A1" },
+        ],
+      },
+    });
+    assert.deepEqual(parseCondition("output.total > 1", ["state", "input", "item"]), {
+      ok: false,
+      message: 'expected a path starting with state, input or item but found "output"',
+      column: 1,
+    });
+    assert.deepEqual(parseCondition("state > 1", ["state", "input", "item"]), {
+      ok: false,
+      message: 'expected "." and a field name after state',
+      column: 7,
+    });
   });
 });

@@ -1,16 +1,8 @@
+import { type Condition, parseCondition } from "./condition.ts";
+
 /**
- * The small condition language of `governance.decisionAuthority` entries, such as `input.amount > 100` or
- * `input.priority == 'high' && input.amount >= 50`. The governor compiles a parsed condition to Cedar; the spec
- * loader only parses it, so a typo is reported at its file:line:column before anything runs.
- *
- * condition  := or
- * or         := and (("||" | "or") and)*
- * and        := primary (("&&" | "and") primary)*
- * primary    := "(" condition ")" | comparison
- * comparison := path op literal
- * path       := "input" ("." name)+
- * op         := ">" | ">=" | "<" | "<=" | "==" | "!="
- * literal    := number | 'text' | "text" | true | false
+ * Governance `when` conditions: the shared condition language (condition.ts) over the tool call's arguments, so
+ * every path starts with `input`, such as `input.amount > 100`. The governor compiles a parsed condition to Cedar.
  */
 
 /** A comparison of one argument with a literal; numbers compare as decimals, so "96.00" and 96 are equal. */
@@ -30,124 +22,16 @@ export type ParsedToolCondition =
   | { ok: true; condition: ToolCondition }
   | { ok: false; message: string; column: number };
 
-type Token = {
-  kind: "name" | "number" | "string" | "op" | "paren" | "dot" | "end";
-  text: string;
-  at: number;
-};
-
-const TOKEN_PATTERN =
-  /\s*(?:(?<name>[A-Za-z_][A-Za-z0-9_]*)|(?<number>-?\d+(?:\.\d+)?)|(?<string>'[^']*'|"[^"]*")|(?<op>>=|<=|==|!=|&&|\|\||>|<)|(?<paren>[()])|(?<dot>\.))/y;
-
-class ConditionSyntaxError extends Error {
-  readonly at: number;
-  constructor(message: string, at: number) {
-    super(message);
-    this.at = at;
-  }
-}
-
-function tokenize(text: string): Token[] {
-  const tokens: Token[] = [];
-  let position = 0;
-  while (position < text.length) {
-    if (/^\s*$/.test(text.slice(position))) break;
-    TOKEN_PATTERN.lastIndex = position;
-    const match = TOKEN_PATTERN.exec(text);
-    if (!match?.groups) {
-      const at = position + (text.slice(position).length - text.slice(position).trimStart().length);
-      throw new ConditionSyntaxError(`unexpected character "${text[at]}"`, at);
-    }
-    const kind = (Object.keys(match.groups) as Token["kind"][]).find(
-      (key) => match.groups?.[key] !== undefined,
-    );
-    const value = match[0].trimStart();
-    tokens.push({ kind: kind!, text: value, at: match.index + match[0].length - value.length });
-    position = TOKEN_PATTERN.lastIndex;
-  }
-  tokens.push({ kind: "end", text: "", at: text.length });
-  return tokens;
-}
-
-/** Parse a condition; never throws. */
+/** Parse a condition on a tool call's `input`; never throws. */
 export function parseToolCondition(text: string): ParsedToolCondition {
-  let tokens: Token[];
-  try {
-    tokens = tokenize(text);
-  } catch (error) {
-    const syntax = error as ConditionSyntaxError;
-    return { ok: false, message: syntax.message, column: syntax.at + 1 };
-  }
-  let index = 0;
-  const peek = () => tokens[index]!;
-  const next = () => tokens[index++]!;
-  const fail = (message: string, token: Token = peek()): never => {
-    throw new ConditionSyntaxError(message, token.at);
-  };
-  const describe = (token: Token) => (token.kind === "end" ? "the end" : `"${token.text}"`);
+  const parsed = parseCondition(text, ["input"]);
+  return parsed.ok ? { ok: true, condition: toToolCondition(parsed.condition) } : parsed;
+}
 
-  const isWord = (token: Token, word: string) => token.kind === "name" && token.text === word;
-  const parseOr = (): ToolCondition => {
-    const items = [parseAnd()];
-    while (peek().text === "||" || isWord(peek(), "or")) {
-      next();
-      items.push(parseAnd());
-    }
-    return items.length === 1 ? items[0]! : { kind: "or", items };
-  };
-  const parseAnd = (): ToolCondition => {
-    const items = [parsePrimary()];
-    while (peek().text === "&&" || isWord(peek(), "and")) {
-      next();
-      items.push(parsePrimary());
-    }
-    return items.length === 1 ? items[0]! : { kind: "and", items };
-  };
-  const parsePrimary = (): ToolCondition => {
-    if (peek().text === "(") {
-      next();
-      const inner = parseOr();
-      if (peek().text !== ")") fail(`expected ")" but found ${describe(peek())}`);
-      next();
-      return inner;
-    }
-    return parseComparison();
-  };
-  const parseComparison = (): ToolComparison => {
-    const start = peek();
-    if (!isWord(start, "input")) fail(`expected a path such as input.amount but found ${describe(start)}`);
-    next();
-    const path: string[] = [];
-    while (peek().kind === "dot") {
-      next();
-      const name = next();
-      if (name.kind !== "name") fail(`expected a field name after "." but found ${describe(name)}`, name);
-      path.push(name.text);
-    }
-    if (path.length === 0) fail('expected "." and a field name after input', peek());
-    const op = next();
-    if (op.kind !== "op" || op.text === "&&" || op.text === "||") {
-      fail(`expected one of > >= < <= == != but found ${describe(op)}`, op);
-    }
-    const literal = next();
-    let value: number | string | boolean;
-    if (literal.kind === "number") value = Number(literal.text);
-    else if (literal.kind === "string") value = literal.text.slice(1, -1);
-    else if (isWord(literal, "true") || isWord(literal, "false")) value = literal.text === "true";
-    else return fail(`expected a number, 'text', true or false but found ${describe(literal)}`, literal);
-    const comparison: ToolComparison = { kind: "compare", path, op: op.text as ToolComparison["op"], value };
-    if (typeof value !== "number" && !["==", "!="].includes(comparison.op)) {
-      fail(`${comparison.op} compares numbers; use == or != for text and true/false`, op);
-    }
-    return comparison;
-  };
-
-  try {
-    const condition = parseOr();
-    if (peek().kind !== "end") fail(`unexpected ${describe(peek())}; join comparisons with && or ||`);
-    return { ok: true, condition };
-  } catch (error) {
-    if (!(error instanceof ConditionSyntaxError)) throw error;
-    return { ok: false, message: error.message, column: error.at + 1 };
-  }
+/** Every path starts with `input`, so the root carries nothing the governor needs. */
+function toToolCondition(condition: Condition): ToolCondition {
+  if (condition.kind !== "compare")
+    return { kind: condition.kind, items: condition.items.map(toToolCondition) };
+  const { path, op, value } = condition;
+  return { kind: "compare", path, op, value };
 }

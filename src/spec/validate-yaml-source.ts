@@ -11,21 +11,41 @@ export function validateYamlSource<Schema extends z.ZodType>(
 ): { value: z.output<Schema> | undefined; issues: SpecIssue[] } {
   const result = schema.safeParse(source.data, { error: describeIssue });
   if (result.success) return { value: result.data, issues: [] };
-  const issues = result.error.issues.flatMap((issue) => placeIssue(source, issue, []));
+  const issues = explainIssues(result.error.issues).map((issue) =>
+    at(source, issue.path, issue.target, issue.message),
+  );
   return { value: undefined, issues };
 }
 
-/** One zod issue as spec issues: one per unknown key, and unions narrowed to the branch that was meant. */
-function placeIssue(source: YamlSource, issue: ZodIssue, prefix: readonly PropertyKey[]): SpecIssue[] {
+/** A schema issue in an author's words, at a field path; `key` when it is about the field's name. */
+export type ExplainedIssue = { path: PropertyKey[]; target: "value" | "key"; message: string };
+
+/**
+ * The issues of a failed `safeParse(data, { error: describeIssue })`: one per unknown key, and unions narrowed to
+ * the branch that was meant. Shared by file loaders (which add a line) and TypeScript builders (which do not).
+ */
+export function explainIssues(issues: readonly ZodIssue[]): ExplainedIssue[] {
+  return issues.flatMap((issue) => explainIssue(issue, []));
+}
+
+function explainIssue(issue: ZodIssue, prefix: readonly PropertyKey[]): ExplainedIssue[] {
   const path = [...prefix, ...issue.path];
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => at(source, [...path, key], "key", `unknown field "${key}"`));
+    return issue.keys.map((key) => ({
+      path: [...path, key],
+      target: "key",
+      message: `unknown field "${key}"`,
+    }));
+  }
+  if (issue.code === "invalid_key") {
+    const reason = issue.issues[0]?.message ?? issue.message;
+    return [{ path, target: "key", message: `invalid name "${String(path.at(-1))}": ${reason}` }];
   }
   if (issue.code === "invalid_union" && issue.errors.length > 0) {
     const meant = issue.errors.filter((branch) => !branch.every(isShapeMismatch));
-    if (meant.length === 1) return meant[0]!.flatMap((inner) => placeIssue(source, inner, path));
+    if (meant.length === 1) return meant[0]!.flatMap((inner) => explainIssue(inner, path));
   }
-  return [at(source, path, "value", issue.message)];
+  return [{ path, target: "value", message: issue.message }];
 }
 
 /** A branch of a union that failed only because the value had another type: it was not the one meant. */
@@ -53,7 +73,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Messages in the words of a YAML author (mapping, list), used where a schema gives no message of its own. */
-function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case "invalid_type":
       return issue.input === undefined
