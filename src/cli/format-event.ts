@@ -57,6 +57,14 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  budget ${event.payload.scope} (${event.payload.period}) reached ${Math.round(event.payload.threshold * 100)}%`;
     case "guard-flag":
       return `  guard ${event.payload.action} ${event.payload.where === "input" ? "input" : `${event.payload.tool} result`}: ${event.payload.classes.join(", ")} (score ${event.payload.score}, ${event.payload.rules.join(", ")})`;
+    case "node-start":
+      return null;
+    case "node-end": {
+      const to = event.payload.next === null ? "" : ` → ${event.payload.next}`;
+      return event.payload.outcome === "ok"
+        ? `  node  ${event.payload.node} ✔${to}${event.payload.output === undefined ? "" : `  ${short(event.payload.output)}`}`
+        : `  node  ${event.payload.node} ✖ ${event.payload.error?.code}: ${event.payload.error?.message}${to}`;
+    }
     case "step-start":
     case "tool-call-propose":
     case "budget-reserve":

@@ -259,6 +259,29 @@ export const EventPayloads = {
     limitUsd: z.number().nonnegative().optional(),
     limitTokens: z.number().int().nonnegative().optional(),
   }),
+  /**
+   * A workflow run enters a node (docs/workflows.md). `visit` counts this node's entries in the run, `step` all
+   * node entries; the workflow's step bound and a node's `maxVisits` are checked against them.
+   */
+  "node-start": z.strictObject({
+    node: z.string(),
+    kind: z.string(),
+    visit: z.number().int().positive(),
+    step: z.number().int().positive(),
+  }),
+  /**
+   * A workflow node is done: what it produced (`output`, written to the state field `writes` through that field's
+   * reducer) and the node the run goes to next (null: the workflow ended). The run's state is a fold of these.
+   */
+  "node-end": z.strictObject({
+    node: z.string(),
+    visit: z.number().int().positive(),
+    outcome: z.enum(["ok", "failed"]),
+    output: JsonValue.optional(),
+    writes: z.string().optional(),
+    next: z.string().nullable(),
+    error: ErrorInfo.optional(),
+  }),
   "run-suspend": z.strictObject({
     reason: z.string(),
     /** The action held for a person: resuming decides on exactly this call (bound by its argument hash). */

@@ -2,6 +2,7 @@ import type { BudgetLedger, BudgetLimits } from "../governance/budget-ledger.ts"
 import type { ModelParams, ModelProvider } from "../models/model-provider.ts";
 import type { ApprovalsSection } from "../spec/approvals-section.ts";
 import type { GuardsSection } from "../spec/guards-section.ts";
+import type { WorkflowDefinition } from "../spec/index.ts";
 import type { Tool } from "../tools/tool.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
@@ -26,6 +27,11 @@ export type AgentDefinition = {
   approvals?: ApprovalsSection;
   /** The spec's injection and redaction guards; absent: the spec's defaults (docs/security.md). */
   guards?: GuardsSection;
+  /**
+   * Set when this is a workflow (`kind: Workflow`): its runs walk the workflow's nodes instead of the agent loop,
+   * with `tools`, `provider` and the governor's policies applying to its nodes as they would to an agent's turns.
+   */
+  workflow?: WorkflowDefinition;
 };
 
 /** Finds the definition of an agent version; undefined when this process does not serve it. */

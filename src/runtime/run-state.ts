@@ -35,6 +35,19 @@ export type RunApproval = {
   approvedBy: string[];
 };
 
+/**
+ * Where a workflow run is, from its node events: the node it is in (entered and not ended), the node it goes to
+ * next (`undefined` before the first node, null once the workflow ended), how often each node was entered, and
+ * every value written to the state, in order (the workflow's reducers turn them into the state's values).
+ */
+export type WorkflowProgress = {
+  open: { node: string; visit: number } | null;
+  next: string | null | undefined;
+  visits: Record<string, number>;
+  steps: number;
+  writes: { node: string; field: string; output: unknown }[];
+};
+
 /** Everything the interpreter needs to continue a run, rebuilt from its journal by `foldEvent`. */
 export type RunState = {
   runId: string;
@@ -68,6 +81,8 @@ export type RunState = {
   spentUsd: number;
   /** The input guard has journaled a finding on the run's input (a clean input is checked again on resume). */
   inputGuarded: boolean;
+  /** A workflow run's progress through its nodes; untouched by an agent run. */
+  workflow: WorkflowProgress;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -95,6 +110,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     approvals: [],
     spentUsd: 0,
     inputGuarded: false,
+    workflow: { open: null, next: undefined, visits: {}, steps: 0, writes: [] },
   };
 }
 
@@ -184,6 +200,23 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "budget-settle":
     case "budget-exceeded":
     case "budget-alert":
+      return state;
+    case "node-start":
+      state.status = "running";
+      state.workflow.open = { node: event.payload.node, visit: event.payload.visit };
+      state.workflow.visits[event.payload.node] = event.payload.visit;
+      state.workflow.steps = Math.max(state.workflow.steps, event.payload.step);
+      return state;
+    case "node-end":
+      state.workflow.open = null;
+      state.workflow.next = event.payload.next;
+      if (event.payload.writes !== undefined && event.payload.output !== undefined) {
+        state.workflow.writes.push({
+          node: event.payload.node,
+          field: event.payload.writes,
+          output: event.payload.output,
+        });
+      }
       return state;
     case "run-suspend":
       state.status = "suspended";

@@ -5,7 +5,7 @@ import type { JournalEvent } from "../journal/events.ts";
 import { isStoreUnavailable } from "../store/is-store-unavailable.ts";
 import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
 import type { Lease, Store } from "../store/store.ts";
-import type { AgentLookup } from "./agent-definition.ts";
+import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
 import type { Graph } from "./graph.ts";
 import { interpret } from "./interpret.ts";
 import { redactionPolicyOf } from "./protect-events.ts";
@@ -14,6 +14,7 @@ import { RunInterrupt } from "./run-interrupt.ts";
 import { RunJournal } from "./run-journal.ts";
 import { foldEvents, isFinished } from "./run-state.ts";
 import { singleAgentGraph } from "./single-agent-graph.ts";
+import { workflowGraph } from "./workflow-graph.ts";
 
 export type WorkerOptions = {
   store: Store;
@@ -31,6 +32,7 @@ export type WorkerOptions = {
   concurrency?: number;
   /** Claim only runs of these agents (default: any agent). */
   claimAgents?: readonly string[];
+  /** The graph every run walks; absent, an agent's runs walk the agent loop and a workflow's its own nodes. */
   graph?: Graph;
   /** Where the worker reports problems it cannot journal (a lost lease, a store outage). */
   log?: (message: string) => void;
@@ -88,9 +90,22 @@ export function createWorker(options: WorkerOptions): Worker {
   const stopping = new AbortController();
   // Aborted when the grace period is over: runs still inside a step are interrupted.
   const shutdown = new AbortController();
-  // The graph ends a run's turn at the first boundary after stop(), without cutting the step in progress short.
-  const base = options.graph ?? singleAgentGraph;
-  const graph: Graph = { ...base, next: (state) => (stopping.signal.aborted ? null : base.next(state)) };
+  // Each graph ends a run's turn at the first boundary after stop(), without cutting the step in progress short.
+  const graphs = new WeakMap<object, Graph>();
+  const stoppable = (base: Graph): Graph => ({
+    ...base,
+    next: (state) => (stopping.signal.aborted ? null : base.next(state)),
+  });
+  const agentLoop = stoppable(options.graph ?? singleAgentGraph);
+  function graphFor(agent: AgentDefinition): Graph {
+    if (options.graph || !agent.workflow) return agentLoop;
+    let graph = graphs.get(agent.workflow);
+    if (!graph) {
+      graph = stoppable(workflowGraph(agent.workflow));
+      graphs.set(agent.workflow, graph);
+    }
+    return graph;
+  }
   let wake: (() => void) | null = null;
   let loop: Promise<void> | null = null;
 
@@ -278,7 +293,7 @@ export function createWorker(options: WorkerOptions): Worker {
           payload: { reason: "resumed from the journal after interruption", worker: owner },
         });
       }
-      await interpret(graph, { agent, journal, signal: controller.signal, governor });
+      await interpret(graphFor(agent), { agent, journal, signal: controller.signal, governor });
       // Nothing acts on a finished run's arguments again: its sealed originals go.
       if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
     } catch (error) {

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { z } from "zod";
+import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { testGovernor } from "../../test/support/test-governor.ts";
+import type { JournalEvent } from "../journal/events.ts";
+import { defineWorkflow } from "../spec/index.ts";
+import { openStore } from "../store/open-store.ts";
+import type { SqlStore } from "../store/sql-store.ts";
+import { defineTool, type ReconcileContext, type Reconciliation, type Tool } from "../tools/tool.ts";
+import type { AgentDefinition } from "./agent-definition.ts";
+import { startRun } from "./start-run.ts";
+import { createWorker } from "./worker.ts";
+
+const principal = { subject: "tester", tenant: "default", roles: [] };
+
+/** A refund workflow: look the order up, send large ones to a person, refund small ones (a side effect). */
+const refundCheck = defineWorkflow({
+  name: "refund-check",
+  version: "1.0.0",
+  description: "Refunds small orders and sends large ones to a person.",
+  owner: { team: "qa" },
+  riskTier: 2,
+  state: { order: { type: "object" }, refund: { type: "object" } },
+  start: "lookup",
+  nodes: {
+    lookup: {
+      tool: { name: "lookup_order", args: { orderId: "${input.orderId}" } },
+      writes: "order",
+      next: "route",
+    },
+    route: { branch: [{ when: "state.order.total > 100", to: "large" }, { else: "refund" }] },
+    refund: {
+      tool: { name: "issue_refund", args: { orderId: "${state.order.id}", amount: "${state.order.total}" } },
+      writes: "refund",
+      next: "done",
+    },
+    large: { end: { output: "Order ${state.order.id} (${state.order.total}) needs a person" } },
+    done: { end: { output: "${state.refund}" } },
+  },
+  limits: { maxSteps: 10 },
+});
+
+type Refund = { orderId: string; amount: number; key: string };
+
+function refundTools(refunds: Refund[]): Tool[] {
+  const lookup = defineTool({
+    name: "lookup_order",
+    description: "Reads an order.",
+    input: z.object({ orderId: z.string() }),
+    async execute({ orderId }) {
+      return { id: orderId, total: orderId === "A-1" ? 40 : 250 };
+    },
+  });
+  const refund = defineTool({
+    name: "issue_refund",
+    description: "Refunds an order.",
+    input: z.object({ orderId: z.string(), amount: z.number() }),
+    sideEffect: true,
+    async execute({ orderId, amount }, { idempotencyKey }) {
+      refunds.push({ orderId, amount, key: idempotencyKey });
+      return { refunded: amount, orderId };
+    },
+  });
+  return [lookup, refund];
+}
+
+function workflowAgent(tools: Tool[]): AgentDefinition {
+  return {
+    ...scriptedAgent({ name: "refund-check", turns: [], tools, maxSteps: 10 }),
+    workflow: refundCheck,
+  };
+}
+
+let store: SqlStore;
+before(async () => {
+  store = await openStore({});
+});
+after(async () => {
+  await store.close();
+});
+
+async function runToEnd(
+  agent: AgentDefinition,
+  input: string,
+): Promise<{ runId: string; events: JournalEvent[] }> {
+  const governor = await testGovernor([agent]);
+  const worker = createWorker({
+    store,
+    agents: (name) => (name === agent.name ? agent : undefined),
+    governor,
+    owner: "workflow-test",
+  });
+  const { run } = await startRun({ store, agent, input, principal });
+  worker.start();
+  try {
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      const current = await store.getRun(run.runId);
+      if (current && ["completed", "failed", "cancelled"].includes(current.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await worker.stop();
+  }
+  return { runId: run.runId, events: await store.readEvents({ runId: run.runId }) };
+}
+
+function nodePath(events: readonly JournalEvent[]): string[] {
+  return events.flatMap((event) =>
+    event.type === "node-end" ? [`${event.payload.node}→${event.payload.next ?? "end"}`] : [],
+  );
+}
+
+describe("a workflow run", () => {
+  test("walks its nodes by the state its tools wrote, and ends with its end node's output", async () => {
+    const refunds: Refund[] = [];
+    const { runId, events } = await runToEnd(workflowAgent(refundTools(refunds)), '{"orderId":"A-1"}');
+    assert.deepEqual(nodePath(events), ["lookup→route", "route→refund", "refund→done", "done→end"]);
+    const run = await store.getRun(runId);
+    assert.equal(run?.status, "completed");
+    assert.deepEqual(JSON.parse(run?.answer ?? "null"), { refunded: 40, orderId: "A-1" });
+    assert.deepEqual(refunds, [{ orderId: "A-1", amount: 40, key: `${runId}:refund.1` }]);
+    // Every tool call went through the governor, and each side effect's start was durable before it ran.
+    const decided = events.filter(
+      (event) => event.type === "policy-decision" && event.payload.action === "tool-call",
+    );
+    assert.equal(decided.length, 2);
+  });
+
+  test("takes the branch its condition picks and never runs the side effect on the other path", async () => {
+    const refunds: Refund[] = [];
+    const { runId, events } = await runToEnd(workflowAgent(refundTools(refunds)), '{"orderId":"B-2"}');
+    assert.deepEqual(nodePath(events), ["lookup→route", "route→large", "large→end"]);
+    assert.equal((await store.getRun(runId))?.answer, "Order B-2 (250) needs a person");
+    assert.deepEqual(refunds, []);
+  });
+
+  test("fails with the node's name when its tool fails, rather than going on without the value", async () => {
+    const [lookup] = refundTools([]);
+    const broken = defineTool({
+      name: "issue_refund",
+      description: "Refunds an order.",
+      input: z.object({ orderId: z.string(), amount: z.number() }),
+      async execute() {
+        throw new Error("payment service down");
+      },
+    });
+    const { runId, events } = await runToEnd(workflowAgent([lookup!, broken]), '{"orderId":"A-1"}');
+    const run = await store.getRun(runId);
+    assert.equal(run?.status, "failed");
+    assert.match(run?.error?.message ?? "", /node refund: .*payment service down/);
+    assert.deepEqual(nodePath(events), ["lookup→route", "route→refund", "refund→end"]);
+  });
+
+  test("interrupted inside a node, resumes on another worker at that node; finished nodes are not run again", async () => {
+    const refunds: Refund[] = [];
+    const [lookup, refund] = refundTools(refunds);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let refundStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      refundStarted = resolve;
+    });
+    let lookups = 0;
+    const counted = {
+      ...lookup!,
+      execute: async (...args: Parameters<Tool["execute"]>) => {
+        lookups += 1;
+        return await lookup!.execute(...args);
+      },
+    } as Tool;
+    // The refund waits for the test, and honours the worker's stop: the first worker is stopped inside it.
+    const held = {
+      ...refund!,
+      execute: async (...args: Parameters<Tool["execute"]>) => {
+        refundStarted();
+        await Promise.race([
+          gate,
+          new Promise((_, reject) =>
+            args[1].signal.addEventListener("abort", () => reject(args[1].signal.reason)),
+          ),
+        ]);
+        return await refund!.execute(...args);
+      },
+      // Asked on resume whether the interrupted attempt took effect: it had not (the refund list is the truth).
+      async reconcile(_input: unknown, { idempotencyKey }: ReconcileContext): Promise<Reconciliation> {
+        const done = refunds.find((entry) => entry.key === idempotencyKey);
+        return done
+          ? { applied: true, result: { refunded: done.amount, orderId: done.orderId } }
+          : { applied: false };
+      },
+    } as Tool;
+    const agent = workflowAgent([counted, held]);
+    const governor = await testGovernor([agent]);
+    const agents = (name: string) => (name === agent.name ? agent : undefined);
+    const first = createWorker({ store, agents, governor, owner: "first" });
+    const { run } = await startRun({ store, agent, input: '{"orderId":"A-1"}', principal });
+    first.start();
+    await started;
+    await first.stop();
+    const second = createWorker({ store, agents, governor, owner: "second" });
+    second.start();
+    release();
+    try {
+      for (let waited = 0; waited < 10_000; waited += 20) {
+        if ((await store.getRun(run.runId))?.status === "completed") break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await second.stop();
+    }
+    const events = await store.readEvents({ runId: run.runId });
+    assert.equal((await store.getRun(run.runId))?.status, "completed");
+    assert.deepEqual(nodePath(events), ["lookup→route", "route→refund", "refund→done", "done→end"]);
+    assert.equal(lookups, 1, "the finished lookup node is not run again");
+    assert.equal(refunds.length, 1, "the refund happened once");
+    const attempts = events.flatMap((event) =>
+      event.type === "tool-call-start" && event.payload.callId === "refund.1" ? [event.payload.attempt] : [],
+    );
+    assert.deepEqual(attempts, [1, 2], "the interrupted attempt was checked, found not applied, and retried");
+    assert.equal(
+      events.filter((event) => event.type === "node-start" && event.payload.node === "refund").length,
+      1,
+    );
+  });
+});

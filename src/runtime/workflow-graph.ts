@@ -1,0 +1,256 @@
+import { hashPayload } from "../journal/hash.ts";
+import type {
+  BranchNodeDefinition,
+  EndNodeDefinition,
+  JsonValue,
+  ToolNodeDefinition,
+  WorkflowDefinition,
+  WorkflowNode,
+} from "../spec/index.ts";
+import { executeToolCalls } from "./execute-tool-calls.ts";
+import { defineGraph, type Graph, type GraphNode, type NodeContext } from "./graph.ts";
+import { isFinished, type RunState } from "./run-state.ts";
+import {
+  applyReducer,
+  initialWorkflowValues,
+  renderTemplate,
+  testCondition,
+  type WorkflowScope,
+  workflowInput,
+} from "./workflow-values.ts";
+
+/** The node kinds this interpreter runs; a run that reaches another ends failed with `unsupported_node`. */
+export const INTERPRETED_NODE_KINDS: ReadonlySet<WorkflowNode["kind"]> = new Set(["tool", "branch", "end"]);
+
+/**
+ * A workflow as a graph the interpreter drives: one graph node per workflow node, and the next node read from the
+ * run's journal alone (the node it is in, else where the last `node-end` pointed, else `start`), so a run replayed
+ * after a crash walks the same path. Each node journals its entry and its end; a node that acts (a tool call) makes
+ * its action durable first, exactly as the agent loop does, and only the node in flight is ever repeated.
+ */
+export function workflowGraph(definition: WorkflowDefinition): Graph {
+  const nodes: Record<string, GraphNode> = {};
+  for (const node of Object.values(definition.nodes)) {
+    nodes[node.name] = { name: node.name, run: (context) => runNode(definition, node, context) };
+  }
+  return defineGraph({
+    name: `workflow ${definition.name}`,
+    nodes,
+    next(state) {
+      if (isFinished(state) || state.status === "suspended") return null;
+      return currentNode(definition, state);
+    },
+  });
+}
+
+/** The node a workflow run is in or goes to next; null once it has ended. */
+export function currentNode(definition: WorkflowDefinition, state: RunState): string | null {
+  const progress = state.workflow;
+  if (progress.open) return progress.open.node;
+  if (progress.next === undefined) return definition.start;
+  return progress.next;
+}
+
+/** The state's values after every write so far, each through its field's reducer. */
+export function workflowValues(definition: WorkflowDefinition, state: RunState): Record<string, JsonValue> {
+  const values = initialWorkflowValues(definition.state);
+  for (const write of state.workflow.writes) {
+    const field = definition.state[write.field];
+    if (!field) continue;
+    values[write.field] = applyReducer(field.reducer, values[write.field], write.output as JsonValue);
+  }
+  return values;
+}
+
+/** What templates and conditions of this run read now. */
+export function workflowScope(definition: WorkflowDefinition, state: RunState): WorkflowScope {
+  return { state: workflowValues(definition, state), input: workflowInput(state.input) };
+}
+
+async function runNode(
+  definition: WorkflowDefinition,
+  node: WorkflowNode,
+  context: NodeContext,
+): Promise<void> {
+  const { journal } = context;
+  const state = journal.state;
+  const open = state.workflow.open?.node === node.name ? state.workflow.open : null;
+  if (!open) {
+    // Entering the node: the step bound and the node's own bound are checked before anything is journaled for it.
+    const visit = (state.workflow.visits[node.name] ?? 0) + 1;
+    const step = state.workflow.steps + 1;
+    if (step > definition.limits.maxSteps) {
+      await fail(
+        context,
+        "max_steps_exceeded",
+        `the workflow entered ${definition.limits.maxSteps} nodes without ending`,
+      );
+      return;
+    }
+    if (node.maxVisits !== undefined && visit > node.maxVisits) {
+      await fail(
+        context,
+        "max_visits_exceeded",
+        `node ${node.name} was entered ${node.maxVisits} times, its limit`,
+      );
+      return;
+    }
+    journal.stage({ type: "node-start", payload: { node: node.name, kind: node.kind, visit, step } });
+  }
+  const visit = journal.state.workflow.visits[node.name] ?? 1;
+  switch (node.kind) {
+    case "branch":
+      await runBranch(definition, node, visit, context);
+      return;
+    case "end":
+      await runEnd(definition, node, visit, context);
+      return;
+    case "tool":
+      await runTool(definition, node, visit, context);
+      return;
+    default:
+      // Not run by this interpreter (INTERPRETED_NODE_KINDS): the run ends saying so rather than guessing.
+      await fail(
+        context,
+        "unsupported_node",
+        `node ${node.name} is a ${node.kind} node, which this Keel does not run`,
+      );
+  }
+}
+
+async function runBranch(
+  definition: WorkflowDefinition,
+  node: BranchNodeDefinition,
+  visit: number,
+  context: NodeContext,
+): Promise<void> {
+  const scope = workflowScope(definition, context.journal.state);
+  const chosen = node.cases.find((item) => testCondition(item.when, scope));
+  await context.journal.commit({
+    type: "node-end",
+    payload: {
+      node: node.name,
+      visit,
+      outcome: "ok",
+      output: chosen ? chosen.source : "else",
+      next: chosen ? chosen.to : node.else,
+    },
+  });
+}
+
+async function runEnd(
+  definition: WorkflowDefinition,
+  node: EndNodeDefinition,
+  visit: number,
+  context: NodeContext,
+): Promise<void> {
+  const state = context.journal.state;
+  const output = node.output ? renderTemplate(node.output, workflowScope(definition, state)) : null;
+  const answer = output === null ? "" : typeof output === "string" ? output : JSON.stringify(output);
+  await context.journal.commit(
+    {
+      type: "node-end",
+      payload: {
+        node: node.name,
+        visit,
+        outcome: "ok",
+        ...(output === null ? {} : { output }),
+        next: null,
+      },
+    },
+    { type: "run-end", payload: { status: "completed", answer, steps: state.workflow.steps } },
+  );
+}
+
+/**
+ * A governed tool call with arguments from the state. It goes through the same path as a call the agent loop's
+ * model proposes — the governor's decision, approvals, the call's durable start, idempotency key, reconcile and
+ * "outcome unknown" on a crash mid-call — under the call id `<node>.<visit>`.
+ */
+async function runTool(
+  definition: WorkflowDefinition,
+  node: ToolNodeDefinition,
+  visit: number,
+  context: NodeContext,
+): Promise<void> {
+  const { journal } = context;
+  const callId = `${node.name}.${visit}`;
+  const proposed =
+    journal.state.toolCalls.some((call) => call.callId === callId) || endOf(journal.state, callId);
+  if (!proposed) {
+    const scope = workflowScope(definition, journal.state);
+    const args: Record<string, JsonValue> = {};
+    for (const [key, value] of Object.entries(node.call.args)) {
+      args[key] = value.kind === "template" ? renderTemplate(value.template, scope) : value.value;
+    }
+    journal.stage({
+      type: "tool-call-propose",
+      payload: {
+        step: journal.state.workflow.steps,
+        callId,
+        tool: node.call.tool,
+        arguments: args,
+        argumentsHash: hashPayload(args),
+      },
+    });
+  }
+  await executeToolCalls.run(context);
+  const ended = endOf(journal.state, callId);
+  // Suspended for a person, interrupted, or the run ended (a kill switch): the node stays open.
+  if (!ended || journal.state.status !== "running") return;
+  if (ended.isError) {
+    const error = errorOf(ended.content);
+    await journal.commit(
+      {
+        type: "node-end",
+        payload: { node: node.name, visit, outcome: "failed", error, next: null },
+      },
+      {
+        type: "run-end",
+        payload: {
+          status: "failed",
+          error: { code: error.code, message: `node ${node.name}: ${error.message}` },
+          steps: journal.state.workflow.steps,
+        },
+      },
+    );
+    return;
+  }
+  await journal.commit({
+    type: "node-end",
+    payload: {
+      node: node.name,
+      visit,
+      outcome: "ok",
+      output: ended.content as JsonValue,
+      ...(node.writes === undefined ? {} : { writes: node.writes }),
+      next: node.next,
+    },
+  });
+}
+
+/** The journaled end of a call, as the run's messages hold it. */
+function endOf(state: RunState, callId: string): { content: unknown; isError: boolean } | undefined {
+  for (let index = state.messages.length - 1; index >= 0; index--) {
+    const message = state.messages[index]!;
+    if (message.role === "tool" && message.callId === callId) {
+      return { content: message.content, isError: message.isError === true };
+    }
+  }
+  return undefined;
+}
+
+function errorOf(content: unknown): { code: string; message: string } {
+  if (content !== null && typeof content === "object" && "code" in content && "message" in content) {
+    return { code: String(content.code), message: String(content.message) };
+  }
+  return { code: "tool_failed", message: typeof content === "string" ? content : JSON.stringify(content) };
+}
+
+async function fail(context: NodeContext, code: string, message: string): Promise<void> {
+  const state = context.journal.state;
+  await context.journal.commit({
+    type: "run-end",
+    payload: { status: "failed", error: { code, message }, steps: state.workflow.steps },
+  });
+}
