@@ -77,13 +77,17 @@ const worker = createWorker({
   agents: () => agent,
   governor: await testGovernor([agent]),
   owner: `crash-child-${process.pid}`,
-  leaseTtlMs: 600,
+  // The worker that is killed holds a short lease, so the next one takes the run over quickly; the one that resumes
+  // holds a long one, so a loaded machine that stalls its heartbeat cannot make it lose the run mid-call (twice
+  // interrupted, a side-effecting call ends in doubt and goes to a person instead of completing).
+  leaseTtlMs: phase === "start" ? 600 : 10_000,
   log: () => undefined,
 });
 worker.start();
 for (;;) {
   const run = await store.getRun(runId);
-  if (run && ["completed", "failed", "cancelled"].includes(run.status)) {
+  // A suspended run waits for a person: report it rather than wait for ever.
+  if (run && ["completed", "failed", "cancelled", "suspended"].includes(run.status)) {
     process.stdout.write(`END ${run.status}\n`);
     break;
   }
