@@ -15,6 +15,7 @@ import { routedModelProvider } from "../models/model-gateway.ts";
 import type { ModelProvider } from "../models/model-provider.ts";
 import { createEnvModelGateway, missingKey, modelPolicyOf } from "../server/bind-agent-package.ts";
 import { type ChooseModelOverride, createKeel } from "../server/create-keel.ts";
+import { loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
 import { openStore } from "../store/open-store.ts";
@@ -55,6 +56,16 @@ export async function openEvalHarness(options: {
   const packages = await importAgentPackages(options.packagesModule);
   let found: { agentPackage: (typeof packages)[number]; loaded: LoadedAgentSpec } | null = null;
   for (const agentPackage of packages) {
+    if ((await readSpecKind(agentPackage.specFile)) === "Workflow") {
+      const workflow = await loadWorkflowSpec(agentPackage.specFile);
+      if (workflow.definition.name === options.agent) {
+        throw new KeelError(
+          "invalid_request",
+          `${options.agent} is a workflow; keel eval runs the eval sets of agents (${workflow.file})`,
+        );
+      }
+      continue;
+    }
     const loaded = await loadAgentSpec(agentPackage.specFile);
     if (loaded.spec.name === options.agent) found = { agentPackage, loaded };
   }

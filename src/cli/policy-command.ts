@@ -6,6 +6,8 @@ import { runPolicyTests } from "../governance/run-policy-tests.ts";
 import { validateAgentPolicies } from "../governance/validate-agent-policies.ts";
 import { inspectPackageTools } from "../runtime/agent-package.ts";
 import { governedTools } from "../runtime/governed-tools.ts";
+import { governedWorkflow } from "../server/bind-workflow-package.ts";
+import { loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { parsePolicyTests } from "../spec/policy-tests.ts";
 import { readTextFile } from "../spec/read-text-file.ts";
@@ -20,6 +22,10 @@ export async function loadGovernedAgents(packagesModule: string): Promise<Govern
   for (const agentPackage of await importAgentPackages(packagesModule)) {
     // Policy commands build tools to read their schemas and data classes, never to run them.
     const provided = new Map(inspectPackageTools(agentPackage).map((tool) => [tool.name, tool]));
+    if ((await readSpecKind(agentPackage.specFile)) === "Workflow") {
+      agents.push(governedWorkflow((await loadWorkflowSpec(agentPackage.specFile)).definition, provided));
+      continue;
+    }
     const loaded = await loadAgentSpec(agentPackage.specFile, { providedTools: [...provided.keys()] });
     agents.push({
       name: loaded.spec.name,

@@ -6,6 +6,7 @@ import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { AgentDefinition } from "../runtime/agent-definition.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
 import { governedTools } from "../runtime/governed-tools.ts";
+import { readSpecKind } from "../spec/index.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
@@ -62,8 +63,15 @@ export async function reloadAgentPolicies(options: {
 }): Promise<PolicyReload> {
   const definition = options.agents.current(options.name);
   if (!definition) throw new KeelError("not_found", `no agent named "${options.name}"`);
+  if (definition.workflow) {
+    throw new KeelError(
+      "conflict",
+      `${options.name} is a workflow: its governance is part of its version, so deploy a new version to change it`,
+    );
+  }
   let found: LoadedAgentSpec | null = null;
   for (const agentPackage of options.packages) {
+    if ((await readSpecKind(agentPackage.specFile)) === "Workflow") continue;
     const loaded = await loadAgentSpec(agentPackage.specFile).catch((error: unknown) => {
       if (error instanceof SpecError) {
         throw new KeelError("invalid_spec", error.message, {

@@ -12,6 +12,7 @@ import { createSqlRegistry } from "../registry/sql-registry.ts";
 import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
 import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
 import { createWorker, type StopOptions, type Worker } from "../runtime/worker.ts";
+import { loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import { SpecError } from "../spec/spec-error.ts";
 import type { Store } from "../store/store.ts";
@@ -23,6 +24,7 @@ import {
   createEnvModelGateway,
   type ModelChoice,
 } from "./bind-agent-package.ts";
+import { bindWorkflowPackage } from "./bind-workflow-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
 import { configureControlPlane } from "./control-plane-config.ts";
 import { createApp } from "./create-app.ts";
@@ -103,18 +105,17 @@ export async function loadAgentPackages(options: {
   const governed: GovernedAgent[] = [];
   const modelLabels = new Map<string, string>();
   for (const agentPackage of options.packages) {
-    let loaded: Awaited<ReturnType<typeof loadAgentSpec>>;
-    try {
-      const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
-      loaded = await loadAgentSpec(agentPackage.specFile, { providedTools });
-    } catch (error) {
-      if (error instanceof SpecError) {
-        throw new KeelError("invalid_spec", error.message, {
-          issues: error.issues.map((issue) => ({ ...issue })),
-        });
-      }
-      throw error;
+    if ((await readSpecKind(agentPackage.specFile)) === "Workflow") {
+      const loaded = await loadSpec(() => loadWorkflowSpec(agentPackage.specFile));
+      await agentPackage.setup?.(options.store.sql);
+      const bound = bindWorkflowPackage({ agentPackage, loaded, sql: options.store.sql });
+      definitions.push(bound.definition);
+      governed.push(bound.governed);
+      modelLabels.set(bound.definition.name, "none (a workflow of tool, branch and end nodes)");
+      continue;
     }
+    const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
+    const loaded = await loadSpec(() => loadAgentSpec(agentPackage.specFile, { providedTools }));
     await agentPackage.setup?.(options.store.sql);
     let choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
     if (options.model) choice = await options.model(loaded.spec.name, choice);
@@ -129,6 +130,20 @@ export async function loadAgentPackages(options: {
     modelLabels.set(loaded.spec.name, choice.label);
   }
   return { agents: createAgentCatalog(definitions), modelLabels, governed };
+}
+
+/** Load a spec file, reporting its issues (each at file:line:column) as an `invalid_spec` error. */
+async function loadSpec<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof SpecError) {
+      throw new KeelError("invalid_spec", error.message, {
+        issues: error.issues.map((issue) => ({ ...issue })),
+      });
+    }
+    throw error;
+  }
 }
 
 /**

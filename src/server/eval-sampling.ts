@@ -13,6 +13,7 @@ import {
 } from "../evals/production-sampler.ts";
 import type { AgentCatalog } from "../runtime/agent-catalog.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
+import { readSpecKind } from "../spec/index.ts";
 import { loadAgentSpec } from "../spec/load-agent-spec.ts";
 import type { Store } from "../store/store.ts";
 
@@ -31,6 +32,8 @@ export async function startProductionSampling(options: {
 }): Promise<ProductionSampler | null> {
   const plans = new Map<string, SamplingPlan>();
   for (const agentPackage of options.packages) {
+    // Production sampling grades agents' answers; workflows are not sampled.
+    if ((await readSpecKind(agentPackage.specFile)) === "Workflow") continue;
     const loaded = await loadAgentSpec(agentPackage.specFile);
     const evals = parseEvalsSection(loaded.spec.evals);
     const definition = options.agents.lookup(loaded.spec.name, loaded.spec.version);
