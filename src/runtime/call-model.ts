@@ -9,7 +9,7 @@ import {
   type GatewayResult,
   isRoutedModelProvider,
 } from "../models/model-gateway.ts";
-import type { GenerateOptions, ModelTurn } from "../models/model-provider.ts";
+import type { GenerateOptions, ModelProvider, ModelTurn } from "../models/model-provider.ts";
 import type { RouteDecision } from "../models/model-route.ts";
 import { toolInputJsonSchema } from "../tools/execute-tool-call.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
@@ -46,125 +46,17 @@ export const callModel: GraphNode = {
       return;
     }
     const step = state.modelCallOpen ? state.step : state.step + 1;
-    const phase = phaseOf(state);
-    const request = buildRequest(context);
-    const provider = agent.provider;
-    const call: GatewayCall | null = isRoutedModelProvider(provider)
-      ? {
-          request,
-          policy: provider.policy,
-          agent: agent.name,
-          tenant: state.principal.tenant,
-          phase,
-          validate: validatorFor(context),
-        }
-      : null;
-    const route = call && isRoutedModelProvider(provider) ? provider.gateway.route(call) : null;
-    const target = route?.tiers[0]?.[0];
-    const base = {
+    const served = await governedModelCall(context, {
       step,
-      provider: target?.provider ?? provider.provider,
-      model: target?.model ?? provider.model,
-    };
-    if (!state.modelCallOpen) {
-      journal.stage(
-        { type: "step-start", payload: { step, node: "model" } },
-        {
-          type: "model-call-start",
-          payload: {
-            ...base,
-            offline: provider.offline,
-            phase,
-            routing: route
-              ? { reason: route.reason, ...(route.rule ? { rule: route.rule } : {}) }
-              : { reason: "offline stand-in" },
-          },
-        },
-      );
-    }
-
-    const reservation = await reserveBudget(context, { step, call, route, request });
-    if (reservation.refused) return;
-    if (!(await allowedByGovernor(context, base))) {
-      await reservation.release();
-      return;
-    }
-
-    const started = performance.now();
-    let served: Pick<
-      GatewayResult,
-      "turn" | "cost" | "attempts" | "responseCache" | "escalations" | "provider" | "model"
-    >;
-    try {
-      if (call && route && isRoutedModelProvider(provider)) {
-        served = await provider.gateway.generate(call, route);
-      } else {
-        const turn = await provider.generate(request);
-        served = { turn, ...offlineResult(provider.provider, provider.model) };
-      }
-    } catch (error) {
-      await reservation.release();
-      if (context.signal.aborted) {
-        if (!isPause(context.signal)) await journal.commit();
-        return;
-      }
-      // Offline stand-ins report their own failures as they are; gateway failures carry a class and attempts.
-      const classified = call ? classifyModelError(error) : null;
-      const info = classified
-        ? { code: classified.code, message: classified.message }
-        : { code: "model_failed", message: error instanceof Error ? error.message : String(error) };
-      await journal.commit(
-        {
-          type: "model-call-end",
-          payload: {
-            ...base,
-            outcome: "error",
-            error: info,
-            durationMs: performance.now() - started,
-            phase,
-            ...(classified && classified.attempts.length > 0 ? { attempts: classified.attempts } : {}),
-          },
-        },
-        { type: "run-end", payload: { status: "failed", error: info, steps: step } },
-      );
-      await recordCall(context, {
-        step,
-        phase,
-        route,
-        outcome: "error",
-        errorClass: classified?.errorClass ?? "model_failed",
-        base,
-        durationMs: performance.now() - started,
-      });
-      return;
-    }
-    const durationMs = performance.now() - started;
-    const turn = served.turn;
-    const events: NewEvent[] = [
-      {
-        type: "model-call-end",
-        payload: {
-          step,
-          provider: served.provider,
-          model: served.model,
-          outcome: "ok",
-          decision: turn.decision,
-          usage: turn.usage,
-          durationMs,
-          phase,
-          cost: served.cost,
-          ...(served.attempts.length > 0 ? { attempts: served.attempts } : {}),
-          ...(route ? { responseCache: served.responseCache } : {}),
-          ...(served.escalations.length > 0 ? { escalations: served.escalations } : {}),
-        },
-      },
-      ...(await reservation.settle(
-        served.cost.usd,
-        turn.usage.inputTokens + turn.usage.outputTokens,
-        served.cost.priceTableVersion,
-      )),
-    ];
-    await recordCall(context, { step, phase, route, outcome: "ok", served, base, durationMs });
+      phase: phaseOf(state),
+      request: buildRequest(context),
+      provider: agent.provider,
+      callKey: `step-${step}`,
+      validate: validatorFor(context),
+      start: state.modelCallOpen ? [] : [{ type: "step-start", payload: { step, node: "model" } }],
+    });
+    if (served.kind === "ended") return;
+    const { turn, events } = served;
     if (turn.decision.kind === "answer") {
       // An answer the model itself is unsure of goes to a person before it reaches the user.
       const unsure = lowConfidenceReason(turn.decision.text, agent.approvals?.escalateWhen);
@@ -196,6 +88,164 @@ export const callModel: GraphNode = {
     journal.stage(...events);
   },
 };
+
+/** What a governed model call came to: the model's turn with the events that record it, or the run already ended. */
+export type GovernedModelCall = { kind: "served"; turn: ModelTurn; events: NewEvent[] } | { kind: "ended" };
+
+/**
+ * One model call as every model call is made: routed through the gateway, its budget held, the governor asked,
+ * the model called, the budget settled and the call recorded in the cost ledger. `start` (with the call's
+ * `model-call-start`) is staged first unless the call is being asked again after a crash. A refusal, a failure or
+ * an interruption is journaled here (ending the run, or leaving it to be resumed) and comes back as `ended`; a
+ * served call comes back with its `model-call-end` and settlement events for the caller to journal with what it
+ * decides, so the decision and its record are durable together. `callKey` names the call within the run (its
+ * budget hold and its cost-ledger row): one key per call.
+ */
+export async function governedModelCall(
+  context: NodeContext,
+  options: {
+    step: number;
+    phase: ModelCallPhase;
+    request: GenerateOptions;
+    provider: ModelProvider;
+    callKey: string;
+    start: NewEvent[];
+    validate?: (turn: ModelTurn) => string | null;
+  },
+): Promise<GovernedModelCall> {
+  const { agent, journal } = context;
+  const state = journal.state;
+  const { step, phase, request, provider } = options;
+  const call: GatewayCall | null = isRoutedModelProvider(provider)
+    ? {
+        request,
+        policy: provider.policy,
+        agent: agent.name,
+        tenant: state.principal.tenant,
+        phase,
+        ...(options.validate ? { validate: options.validate } : {}),
+      }
+    : null;
+  const route = call && isRoutedModelProvider(provider) ? provider.gateway.route(call) : null;
+  const target = route?.tiers[0]?.[0];
+  const base = {
+    step,
+    provider: target?.provider ?? provider.provider,
+    model: target?.model ?? provider.model,
+  };
+  if (!state.modelCallOpen) {
+    journal.stage(...options.start, {
+      type: "model-call-start",
+      payload: {
+        ...base,
+        offline: provider.offline,
+        phase,
+        routing: route
+          ? { reason: route.reason, ...(route.rule ? { rule: route.rule } : {}) }
+          : { reason: "offline stand-in" },
+      },
+    });
+  }
+
+  const reservation = await reserveBudget(context, {
+    step,
+    callKey: options.callKey,
+    call,
+    route,
+    request,
+    provider,
+  });
+  if (reservation.refused) return { kind: "ended" };
+  if (!(await allowedByGovernor(context, base))) {
+    await reservation.release();
+    return { kind: "ended" };
+  }
+
+  const started = performance.now();
+  let served: Pick<
+    GatewayResult,
+    "turn" | "cost" | "attempts" | "responseCache" | "escalations" | "provider" | "model"
+  >;
+  try {
+    if (call && route && isRoutedModelProvider(provider)) {
+      served = await provider.gateway.generate(call, route);
+    } else {
+      const turn = await provider.generate(request);
+      served = { turn, ...offlineResult(provider.provider, provider.model) };
+    }
+  } catch (error) {
+    await reservation.release();
+    if (context.signal.aborted) {
+      if (!isPause(context.signal)) await journal.commit();
+      return { kind: "ended" };
+    }
+    // Offline stand-ins report their own failures as they are; gateway failures carry a class and attempts.
+    const classified = call ? classifyModelError(error) : null;
+    const info = classified
+      ? { code: classified.code, message: classified.message }
+      : { code: "model_failed", message: error instanceof Error ? error.message : String(error) };
+    await journal.commit(
+      {
+        type: "model-call-end",
+        payload: {
+          ...base,
+          outcome: "error",
+          error: info,
+          durationMs: performance.now() - started,
+          phase,
+          ...(classified && classified.attempts.length > 0 ? { attempts: classified.attempts } : {}),
+        },
+      },
+      { type: "run-end", payload: { status: "failed", error: info, steps: step } },
+    );
+    await recordCall(context, {
+      callKey: options.callKey,
+      phase,
+      route,
+      outcome: "error",
+      errorClass: classified?.errorClass ?? "model_failed",
+      base,
+      durationMs: performance.now() - started,
+    });
+    return { kind: "ended" };
+  }
+  const durationMs = performance.now() - started;
+  const turn = served.turn;
+  const events: NewEvent[] = [
+    {
+      type: "model-call-end",
+      payload: {
+        step,
+        provider: served.provider,
+        model: served.model,
+        outcome: "ok",
+        decision: turn.decision,
+        usage: turn.usage,
+        durationMs,
+        phase,
+        cost: served.cost,
+        ...(served.attempts.length > 0 ? { attempts: served.attempts } : {}),
+        ...(route ? { responseCache: served.responseCache } : {}),
+        ...(served.escalations.length > 0 ? { escalations: served.escalations } : {}),
+      },
+    },
+    ...(await reservation.settle(
+      served.cost.usd,
+      turn.usage.inputTokens + turn.usage.outputTokens,
+      served.cost.priceTableVersion,
+    )),
+  ];
+  await recordCall(context, {
+    callKey: options.callKey,
+    phase,
+    route,
+    outcome: "ok",
+    served,
+    base,
+    durationMs,
+  });
+  return { kind: "served", turn, events };
+}
 
 /** The run's first turn plans; a turn right after a failed tool call recovers; every other turn executes. */
 export function phaseOf(state: RunState): ModelCallPhase {
@@ -245,7 +295,14 @@ type Reservation = {
  */
 async function reserveBudget(
   context: NodeContext,
-  options: { step: number; call: GatewayCall | null; route: RouteDecision | null; request: GenerateOptions },
+  options: {
+    step: number;
+    callKey: string;
+    call: GatewayCall | null;
+    route: RouteDecision | null;
+    request: GenerateOptions;
+    provider: ModelProvider;
+  },
 ): Promise<Reservation> {
   const { agent, journal } = context;
   const state = journal.state;
@@ -260,7 +317,7 @@ async function reserveBudget(
   });
   if (counters.length === 0) return none;
   const { ledger } = agent.budgets;
-  const provider = agent.provider;
+  const { provider } = options;
   const estimate =
     options.call && options.route && isRoutedModelProvider(provider)
       ? provider.gateway.estimate(options.call, options.route)
@@ -269,7 +326,7 @@ async function reserveBudget(
           tokens:
             estimateInputTokens(options.request) + (agent.params.maxOutputTokens ?? DEFAULT_OUTPUT_ALLOWANCE),
         };
-  const reservationId = `${state.runId}:step-${options.step}`;
+  const reservationId = `${state.runId}:${options.callKey}`;
   const outcome = await ledger.reserve({
     reservationId,
     counters,
@@ -405,7 +462,7 @@ function offlineResult(provider: string, model: string): Omit<GatewayResult, "tu
 async function recordCall(
   context: NodeContext,
   options: {
-    step: number;
+    callKey: string;
     phase: ModelCallPhase;
     route: RouteDecision | null;
     outcome: "ok" | "error";
@@ -422,7 +479,7 @@ async function recordCall(
   await ledger
     .recordCalls([
       {
-        callId: `${state.runId}:step-${options.step}`,
+        callId: `${state.runId}:${options.callKey}`,
         origin: "run",
         tenant: state.principal.tenant,
         agent: context.agent.name,

@@ -45,6 +45,8 @@ export type WorkflowProgress = {
   next: string | null | undefined;
   visits: Record<string, number>;
   steps: number;
+  /** Model calls answered inside the open node (a `decide` node's attempts so far). */
+  calls: number;
   writes: { node: string; field: string; output: unknown }[];
 };
 
@@ -110,7 +112,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     approvals: [],
     spentUsd: 0,
     inputGuarded: false,
-    workflow: { open: null, next: undefined, visits: {}, steps: 0, writes: [] },
+    workflow: { open: null, next: undefined, visits: {}, steps: 0, calls: 0, writes: [] },
   };
 }
 
@@ -129,6 +131,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       return state;
     case "model-call-end": {
       state.modelCallOpen = false;
+      if (state.workflow.open) state.workflow.calls += 1;
       state.spentUsd += event.payload.cost?.usd ?? 0;
       const decision = event.payload.decision;
       if (decision?.kind === "tool-calls") {
@@ -204,6 +207,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "node-start":
       state.status = "running";
       state.workflow.open = { node: event.payload.node, visit: event.payload.visit };
+      state.workflow.calls = 0;
       state.workflow.visits[event.payload.node] = event.payload.visit;
       state.workflow.steps = Math.max(state.workflow.steps, event.payload.step);
       return state;

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
 import type { JournalEvent } from "../journal/events.ts";
+import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
 import { defineWorkflow } from "../spec/index.ts";
 import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
@@ -223,6 +227,84 @@ describe("a workflow run", () => {
     assert.equal(
       events.filter((event) => event.type === "node-start" && event.payload.node === "refund").length,
       1,
+    );
+  });
+
+  test("a decide node takes only one of its labels, asks again after an answer that is none, then falls back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keel-decide-"));
+    writeFileSync(
+      join(dir, "route.yaml"),
+      [
+        "apiVersion: keel/v1",
+        "kind: RulesTable",
+        "rules:",
+        "  - { name: billing, when: { input: 'invoice|charge' }, answer: billing }",
+        "  - { name: other, answer: shipping }",
+      ].join("\n"),
+    );
+    const router = defineWorkflow({
+      dir,
+      name: "router",
+      version: "1.0.0",
+      description: "Routes a request to a desk.",
+      owner: { team: "qa" },
+      riskTier: 3,
+      model: { provider: "rules", id: "rules" },
+      state: { desk: { type: "string" } },
+      start: "triage",
+      nodes: {
+        triage: {
+          decide: {
+            prompt: "Which desk handles this request?",
+            input: "${input}",
+            labels: ["billing", "shipping"],
+            retries: 1,
+            fallback: "person",
+            rules: "./route.yaml",
+          },
+          writes: "desk",
+          next: { billing: "billing", shipping: "shipping" },
+        },
+        billing: { end: { output: "billing desk" } },
+        shipping: { end: { output: "shipping desk: ${state.desk}" } },
+        person: { end: { output: "a person" } },
+      },
+    });
+    const agent: AgentDefinition = {
+      ...scriptedAgent({ name: "router", turns: [], maxSteps: 10 }),
+      provider: {
+        provider: "none",
+        model: "none",
+        offline: true,
+        generate: () => Promise.reject(new Error("none")),
+      },
+      workflow: router,
+    };
+    const billing = await runToEnd(agent, "Why was my card charged twice?");
+    assert.equal((await store.getRun(billing.runId))?.answer, "billing desk");
+    assert.deepEqual(nodePath(billing.events), ["triage→billing", "billing→end"]);
+    const decided = billing.events.filter((event) => event.type === "policy-decision");
+    assert.equal(decided.length, 1, "the model call was decided by the governor");
+    const shipping = await runToEnd(agent, "Where is my parcel?");
+    assert.equal((await store.getRun(shipping.runId))?.answer, "shipping desk: shipping");
+    // A model that answers with something that is not a label, twice: one more try, then the fallback.
+    const unsureModel = createScriptedModelProvider({
+      turns: [
+        { kind: "answer", text: "I am not sure" },
+        { kind: "answer", text: "I am not sure" },
+      ],
+    });
+    const hosted: AgentDefinition = { ...agent, provider: { ...unsureModel, offline: false } };
+    const unsure = await runToEnd(hosted, "hmm, not sure what I need");
+    assert.equal((await store.getRun(unsure.runId))?.answer, "a person");
+    const calls = unsure.events.filter((event) => event.type === "model-call-end");
+    assert.equal(calls.length, 2, "one answer, one more try, then the fallback");
+    const end = unsure.events.find((event) => event.type === "node-end" && event.payload.node === "triage");
+    assert.equal(end?.type === "node-end" && end.payload.outcome, "failed");
+    const message = end?.type === "node-end" ? (end.payload.error?.message ?? "") : "";
+    assert.match(
+      message,
+      /after 2 answers \(last: "I am not sure" is not one of billing, shipping\); going to person/,
     );
   });
 });

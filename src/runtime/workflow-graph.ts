@@ -1,12 +1,18 @@
+import { Ajv, type ValidateFunction } from "ajv";
 import { hashPayload } from "../journal/hash.ts";
+import type { ModelProvider, ModelTurn } from "../models/model-provider.ts";
+import { createRulesModelProvider } from "../models/rules-model-provider.ts";
 import type {
   BranchNodeDefinition,
+  DecideNodeDefinition,
   EndNodeDefinition,
   JsonValue,
   ToolNodeDefinition,
   WorkflowDefinition,
   WorkflowNode,
 } from "../spec/index.ts";
+import type { AgentDefinition } from "./agent-definition.ts";
+import { governedModelCall } from "./call-model.ts";
 import { executeToolCalls } from "./execute-tool-calls.ts";
 import { defineGraph, type Graph, type GraphNode, type NodeContext } from "./graph.ts";
 import { isFinished, type RunState } from "./run-state.ts";
@@ -20,7 +26,12 @@ import {
 } from "./workflow-values.ts";
 
 /** The node kinds this interpreter runs; a run that reaches another ends failed with `unsupported_node`. */
-export const INTERPRETED_NODE_KINDS: ReadonlySet<WorkflowNode["kind"]> = new Set(["tool", "branch", "end"]);
+export const INTERPRETED_NODE_KINDS: ReadonlySet<WorkflowNode["kind"]> = new Set([
+  "tool",
+  "decide",
+  "branch",
+  "end",
+]);
 
 /**
  * A workflow as a graph the interpreter drives: one graph node per workflow node, and the next node read from the
@@ -107,6 +118,9 @@ async function runNode(
       return;
     case "tool":
       await runTool(definition, node, visit, context);
+      return;
+    case "decide":
+      await runDecide(definition, node, visit, context);
       return;
     default:
       // Not run by this interpreter (INTERPRETED_NODE_KINDS): the run ends saying so rather than guessing.
@@ -227,6 +241,149 @@ async function runTool(
       next: node.next,
     },
   });
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+const outputValidators = new WeakMap<object, ValidateFunction>();
+
+/**
+ * A bounded model decision: the model is asked for one of the node's labels, or for JSON matching its schema, and
+ * nothing else is accepted. Each call is governed and budgeted like an agent's turn and journaled with the node;
+ * an answer that is not one of the choices is recorded and asked again, up to `retries` more times, after which
+ * the run goes to the node's `fallback` with the reason. A node with an offline rules table is answered by it when
+ * the workflow has no hosted model to ask.
+ */
+async function runDecide(
+  definition: WorkflowDefinition,
+  node: DecideNodeDefinition,
+  visit: number,
+  context: NodeContext,
+): Promise<void> {
+  const { journal } = context;
+  const provider = decideProvider(definition, node, context.agent);
+  for (;;) {
+    const state = journal.state;
+    const attempt = state.workflow.calls + 1;
+    const scope = workflowScope(definition, state);
+    const served = await governedModelCall(context, {
+      step: state.workflow.steps,
+      phase: attempt === 1 ? "planning" : "error_recovery",
+      request: {
+        system: decideInstructions(node, scope),
+        messages: [{ role: "user", content: decideSubject(node, scope) }],
+        tools: [],
+        params: {},
+        signal: context.signal,
+      },
+      provider,
+      callKey: `${node.name}.${visit}.${attempt}`,
+      start: [],
+    });
+    if (served.kind === "ended") return;
+    const decided = readDecision(node, served.turn);
+    if (decided.ok) {
+      const next =
+        node.decision.kind === "labels" ? node.decision.next[decided.value as string]! : node.decision.next;
+      await journal.commit(...served.events, {
+        type: "node-end",
+        payload: {
+          node: node.name,
+          visit,
+          outcome: "ok",
+          output: decided.value,
+          ...(node.writes === undefined ? {} : { writes: node.writes }),
+          next,
+        },
+      });
+      return;
+    }
+    if (attempt > node.retries) {
+      await journal.commit(...served.events, {
+        type: "node-end",
+        payload: {
+          node: node.name,
+          visit,
+          outcome: "failed",
+          error: {
+            code: "invalid_decision",
+            message: `no valid decision after ${attempt} answers (last: ${decided.why}); going to ${node.fallback}`,
+          },
+          next: node.fallback,
+        },
+      });
+      return;
+    }
+    // The answer that was not a choice is recorded, then the model is asked again.
+    await journal.commit(...served.events);
+  }
+}
+
+function decideProvider(
+  definition: WorkflowDefinition,
+  node: DecideNodeDefinition,
+  agent: AgentDefinition,
+): ModelProvider {
+  if (!agent.provider.offline || !node.rules) return agent.provider;
+  return createRulesModelProvider({ table: node.rules, model: `rules:${definition.name}/${node.name}` });
+}
+
+function decideInstructions(node: DecideNodeDefinition, scope: WorkflowScope): string {
+  const prompt = renderTemplate(node.prompt, scope);
+  const task = typeof prompt === "string" ? prompt : JSON.stringify(prompt);
+  const answer =
+    node.decision.kind === "labels"
+      ? `Answer with exactly one of these labels and nothing else: ${node.decision.labels.join(", ")}.`
+      : `Answer with JSON only, with no other text, matching this JSON Schema: ${JSON.stringify(node.decision.output)}`;
+  return `${task}\n\n${answer}`;
+}
+
+function decideSubject(node: DecideNodeDefinition, scope: WorkflowScope): string {
+  const subject = node.input ? renderTemplate(node.input, scope) : scope.input;
+  return typeof subject === "string" ? subject : JSON.stringify(subject);
+}
+
+/** The decision an answer makes, or why it makes none. */
+function readDecision(
+  node: DecideNodeDefinition,
+  turn: ModelTurn,
+): { ok: true; value: JsonValue } | { ok: false; why: string } {
+  if (turn.decision.kind !== "answer")
+    return { ok: false, why: "the model asked for tools instead of answering" };
+  const text = turn.decision.text.trim();
+  if (node.decision.kind === "labels") {
+    const wanted = text
+      .replace(/[.!]+$/, "")
+      .trim()
+      .toLowerCase();
+    const label = node.decision.labels.find((candidate) => candidate.toLowerCase() === wanted);
+    return label === undefined
+      ? { ok: false, why: `"${shorten(text)}" is not one of ${node.decision.labels.join(", ")}` }
+      : { ok: true, value: label };
+  }
+  const json = text.replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "");
+  let value: JsonValue;
+  try {
+    value = JSON.parse(json) as JsonValue;
+  } catch {
+    return { ok: false, why: `"${shorten(text)}" is not JSON` };
+  }
+  let validate = outputValidators.get(node.decision.output);
+  if (!validate) {
+    validate = ajv.compile(node.decision.output);
+    outputValidators.set(node.decision.output, validate);
+  }
+  if (!validate(value)) {
+    const first = validate.errors?.[0];
+    return {
+      ok: false,
+      why: `the JSON does not match the schema (${first?.instancePath || "/"} ${first?.message ?? ""})`,
+    };
+  }
+  return { ok: true, value };
+}
+
+function shorten(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** The journaled end of a call, as the run's messages hold it. */

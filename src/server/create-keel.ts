@@ -111,7 +111,7 @@ export async function loadAgentPackages(options: {
       const bound = bindWorkflowPackage({ agentPackage, loaded, sql: options.store.sql });
       definitions.push(bound.definition);
       governed.push(bound.governed);
-      modelLabels.set(bound.definition.name, "none (a workflow of tool, branch and end nodes)");
+      modelLabels.set(bound.definition.name, "offline: each decide node's rules table");
       continue;
     }
     const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
