@@ -49,6 +49,28 @@ module.exports = {
       from: { path: "^src/server/" },
       to: { path: "^src/cli/" },
     },
+    {
+      name: "other-modules-only-through-their-index",
+      comment:
+        "a module's face is its index.ts: a file in src/<a>/ imports src/<b>/ (b ≠ a) only through src/<b>/index.ts",
+      severity: "error",
+      from: { path: "^src/([^/]+)/" },
+      to: { path: "^src/[^/]+/", pathNot: ["^src/$1/", "^src/[^/]+/index\\.ts$"] },
+    },
+    {
+      name: "not-through-its-own-index",
+      comment: "a file inside a module imports its siblings directly, never its own module's index.ts (a cycle)",
+      severity: "error",
+      from: { path: "^src/([^/]+)/", pathNot: "^src/[^/]+/index\\.ts$" },
+      to: { path: "^src/$1/index\\.ts$" },
+    },
+    {
+      name: "entry-points-only-through-indexes",
+      comment: "the package's entry points (src/index.ts, src/testing.ts) import each module through its index.ts",
+      severity: "error",
+      from: { path: "^src/[^/]+\\.ts$" },
+      to: { path: "^src/[^/]+/", pathNot: "^src/[^/]+/index\\.ts$" },
+    },
     { name: "no-cycles", severity: "error", from: {}, to: { circular: true } },
   ],
   options: {

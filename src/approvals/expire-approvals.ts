@@ -1,6 +1,6 @@
-import { isKeelError } from "../errors/keel-error.ts";
-import type { NewEvent } from "../journal/events.ts";
-import type { Store } from "../store/store.ts";
+import { isKeelError } from "../errors/index.ts";
+import type { NewEvent } from "../journal/index.ts";
+import type { Store } from "../store/index.ts";
 import { type ApprovalView, foldApproval } from "./approval-view.ts";
 import { resumeDeadline } from "./resume-deadline.ts";
 import { withRunLease } from "./with-run-lease.ts";

@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
-import { inspectPackageTools } from "../runtime/agent-package.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import { SpecError } from "../spec/spec-error.ts";
+import { inspectPackageTools } from "../runtime/index.ts";
+import { loadAgentSpec, SpecError } from "../spec/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import type { CliIo } from "./cli-io.ts";
 

@@ -1,15 +1,23 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { encodeLeaf } from "../journal/audit/audit-leaf.ts";
-import { buildInclusionProof } from "../journal/audit/build-proof.ts";
-import { type Checkpoint, parseCheckpoint, rawPublicKey } from "../journal/audit/checkpoint.ts";
-import { auditLeafOfRow } from "../journal/audit/hash-leaf-page.ts";
-import { hashLeaf } from "../journal/audit/merkle-hash.ts";
-import { readAuditKeys } from "../store/audit-keys.ts";
-import { leafIndexOf, readLatestCheckpoint, readLeaves } from "../store/audit-log-queries.ts";
-import { storeSubtreeHashes } from "../store/audit-subtree-hashes.ts";
-import type { Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import {
+  auditLeafOfRow,
+  buildInclusionProof,
+  type Checkpoint,
+  encodeLeaf,
+  hashLeaf,
+  parseCheckpoint,
+  rawPublicKey,
+} from "../journal/index.ts";
+import type { Store } from "../store/index.ts";
+import {
+  leafIndexOf,
+  readAuditKeys,
+  readLatestCheckpoint,
+  readLeaves,
+  storeSubtreeHashes,
+} from "../store/index.ts";
 import { registerRoute } from "./register-route.ts";
 
 /**

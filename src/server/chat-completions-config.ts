@@ -1,5 +1,5 @@
-import type { BudgetLedger } from "../governance/budget-ledger.ts";
-import type { ModelGateway } from "../models/model-gateway.ts";
+import type { BudgetLedger } from "../governance/index.ts";
+import type { ModelGateway } from "../models/index.ts";
 import { PROVIDER_KEY_VARIABLES } from "./bind-agent-package.ts";
 import { type ChatCompletionsRoute, createChatCompletionsRoute } from "./chat-completions.ts";
 import { principalOf } from "./request-principal.ts";

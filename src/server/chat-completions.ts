@@ -1,16 +1,21 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import {
   type BudgetCounter,
   type BudgetLedger,
   type BudgetLimits,
   describeRefusal,
-} from "../governance/budget-ledger.ts";
-import { classifyModelError } from "../models/model-call-error.ts";
-import type { GatewayCall, GatewayResult, GatewayStreamPart, ModelGateway } from "../models/model-gateway.ts";
-import type { ModelPolicy } from "../models/model-route.ts";
+} from "../governance/index.ts";
+import type {
+  GatewayCall,
+  GatewayResult,
+  GatewayStreamPart,
+  ModelGateway,
+  ModelPolicy,
+} from "../models/index.ts";
+import { classifyModelError } from "../models/index.ts";
 import { type CallRecorder, createCallRecorder } from "./chat-completions-recorder.ts";
 import {
   fromChatMessages,

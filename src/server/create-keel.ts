@@ -1,20 +1,23 @@
 import { hostname } from "node:os";
 import type { Hono } from "hono";
 import { Registry as MetricsRegistry } from "prom-client";
-import { createApprovalTimer } from "../approvals/expire-approvals.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
-import type { KeelGovernor } from "../governance/create-governor.ts";
-import type { GovernedAgent } from "../governance/governed-agent.ts";
-import { recordAgentTenants } from "../governance/sql-agent-tenants.ts";
-import type { ModelGateway } from "../models/model-gateway.ts";
-import { createSqlRegistry } from "../registry/sql-registry.ts";
-import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
-import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
-import { createWorker, type StopOptions, type Worker } from "../runtime/worker.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import { SpecError } from "../spec/spec-error.ts";
-import type { Store } from "../store/store.ts";
+import { createApprovalTimer } from "../approvals/index.ts";
+import { KeelError } from "../errors/index.ts";
+import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
+import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
+import type { ModelGateway } from "../models/index.ts";
+import { createSqlRegistry } from "../registry/index.ts";
+import {
+  type AgentCatalog,
+  type AgentPackage,
+  createAgentCatalog,
+  createWorker,
+  inspectPackageTools,
+  type StopOptions,
+  type Worker,
+} from "../runtime/index.ts";
+import { loadAgentSpec, SpecError } from "../spec/index.ts";
+import type { Store } from "../store/index.ts";
 import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
 import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
 import {

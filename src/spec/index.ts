@@ -1,16 +1,43 @@
 // spec/: the file formats a team writes (agent specs, rules tables) as zod schemas, and their loading from YAML
 // with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
 export { AgentSpec, type AgentSpecInput, Duration, LimitsSection, ModelSection } from "./agent-spec.ts";
+export type { ApprovalsSection, EscalateWhen } from "./approvals-section.ts";
 export { computeVersionHash, type VersionContent } from "./compute-version-hash.ts";
+export {
+  type BoundsExpectation,
+  CalibrationBar,
+  CaseExpectation,
+  CorpusImport,
+  DatasetFile,
+  EvalCase,
+  type EvalCaseInput,
+  EvalsSection,
+  GovernanceOutcome,
+  JudgeRubric,
+  OutputExpectation,
+  ToolExpectation,
+} from "./eval-dataset.ts";
+export {
+  GovernanceSection,
+  type GovernanceSectionInput,
+  type PolicyMode,
+  type RateLimitKey,
+  type ToolRule,
+} from "./governance-section.ts";
 export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
 export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
 export { loadAgentSpec } from "./load-agent-spec.ts";
+export { parseYamlSource } from "./parse-yaml-source.ts";
+export { type PolicyTestCase, type PolicyTests, parsePolicyTests } from "./policy-tests.ts";
 export {
   type AgentSpecContext,
   type AgentSpecOutcome,
   type LoadedAgentSpec,
   readAgentSpec,
 } from "./read-agent-spec.ts";
+export { readTextFile } from "./read-text-file.ts";
 export { renderJsonSchemas } from "./render-json-schemas.ts";
 export { InputPattern, Rule, RuleCondition, RulesTable, ValueTest } from "./rules-table.ts";
 export { formatSpecIssue, SpecError, type SpecIssue } from "./spec-error.ts";
+export { parseToolCondition, type ToolComparison, type ToolCondition } from "./tool-condition.ts";
+export { validateYamlSource } from "./validate-yaml-source.ts";

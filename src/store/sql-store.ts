@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { KeelError } from "../errors/keel-error.ts";
-import type { JournalEvent, NewEvent } from "../journal/events.ts";
+import { KeelError } from "../errors/index.ts";
+import type { JournalEvent, NewEvent } from "../journal/index.ts";
 import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
 import { approvalStats, getApproval, listApprovals } from "./approval-queries.ts";
 import { insertRun } from "./insert-run.ts";

@@ -1,4 +1,4 @@
-import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/events.ts";
+import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/index.ts";
 import type { ApprovalRecord, ApprovalStatsRow, ListApprovalsOptions } from "./approval-rows.ts";
 
 export type {

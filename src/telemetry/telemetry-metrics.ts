@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from "prom-client";
-import type { PayloadOf } from "../journal/events.ts";
-import type { SqlClient } from "../store/store.ts";
+import type { PayloadOf } from "../journal/index.ts";
+import type { SqlClient } from "../store/index.ts";
 import { DRIFT_MONITOR_AGENT, readDriftAlarm } from "./drift-alarm.ts";
 import { type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 
