@@ -16,7 +16,7 @@ export {
   createKeel,
   type Keel,
 } from "./server/index.ts";
-export type { SqlClient, Store } from "./store/index.ts";
+export type { ApprovalQueries, AuditQueries, KeelStore, SqlClient, Store } from "./store/index.ts";
 export { type OpenStoreOptions, openStore } from "./store/index.ts";
 export {
   type DataClass,

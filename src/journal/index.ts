@@ -22,8 +22,10 @@ export {
   rawPublicKey,
   type SignedCheckpoint,
   signCheckpoint,
+  verifyCheckpointSignatureWith,
 } from "./audit/checkpoint.ts";
 export { auditLeafOfRow, hashLeafPage, type StoredLeafRow } from "./audit/hash-leaf-page.ts";
+export { verifyInclusion } from "./audit/inclusion-proof.ts";
 export { HASH_BYTES, hashChildren, hashLeaf } from "./audit/merkle-hash.ts";
 export { type Peak, type PerfectSubtree, TreeFrontier } from "./audit/merkle-tree.ts";
 export {

@@ -5,7 +5,7 @@ import { KeelError } from "../errors/index.ts";
 import { type PayloadSealer, redactText } from "../guards/index.ts";
 import type { AgentCatalog, Worker } from "../runtime/index.ts";
 import { redactionPolicyOf, sealEditedArguments } from "../runtime/index.ts";
-import type { SealedArgumentsStore, Store } from "../store/index.ts";
+import type { ApprovalQueries, SealedArgumentsStore, Store } from "../store/index.ts";
 import { describeZodIssues } from "../tools/index.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
 import { presentApproval, presentApprovalDetail, presentDecided } from "./present-approval.ts";
@@ -20,7 +20,7 @@ import { principalOf } from "./request-principal.ts";
 export function registerApprovalRoutes(
   app: Hono,
   options: {
-    store: Store;
+    store: Store & ApprovalQueries;
     agents: AgentCatalog;
     worker?: Worker;
     identify: IdentifyApprover;

@@ -10,14 +10,7 @@ import {
   parseCheckpoint,
   rawPublicKey,
 } from "../journal/index.ts";
-import type { Store } from "../store/index.ts";
-import {
-  leafIndexOf,
-  readAuditKeys,
-  readLatestCheckpoint,
-  readLeaves,
-  storeSubtreeHashes,
-} from "../store/index.ts";
+import type { AuditQueries } from "../store/index.ts";
 import { registerRoute } from "./register-route.ts";
 
 /**
@@ -26,15 +19,15 @@ import { registerRoute } from "./register-route.ts";
  * routes (src/api/routes.ts): the log is one tree over every tenant, so its size and a leaf's index tell how many
  * events all tenants have journaled, which no other tenant may learn.
  */
-export function registerAuditRoutes(app: Hono, options: { store: Store }): void {
-  const { sql } = options.store;
+export function registerAuditRoutes(app: Hono, options: { audit: AuditQueries }): void {
+  const { audit } = options;
   const latestCheckpoint = async (): Promise<Checkpoint> => {
-    const latest = await readLatestCheckpoint(sql);
+    const latest = await audit.latestCheckpoint();
     if (!latest) throw new KeelError("not_found", "the audit log has no checkpoint yet");
     return parseCheckpoint(latest);
   };
   const presentCheckpoint = async (checkpoint: Checkpoint) => {
-    const key = (await readAuditKeys(sql)).get(checkpoint.keyId);
+    const key = (await audit.auditKeys()).get(checkpoint.keyId);
     return {
       checkpoint,
       publicKey: key
@@ -50,7 +43,7 @@ export function registerAuditRoutes(app: Hono, options: { store: Store }): void 
   registerRoute(app, API_ROUTES.auditProof, async ({ query }, context) => {
     const { runId } = query;
     const seq = Number(query.seq);
-    const leafIndex = await leafIndexOf(sql, runId, seq);
+    const leafIndex = await audit.leafIndexOf(runId, seq);
     if (leafIndex === null) throw new KeelError("not_found", `run ${runId} has no event ${seq}`);
     const checkpoint = await latestCheckpoint();
     if (leafIndex >= checkpoint.treeSize) {
@@ -59,9 +52,9 @@ export function registerAuditRoutes(app: Hono, options: { store: Store }): void 
         `event ${seq} of run ${runId} is leaf ${leafIndex}, after the latest checkpoint (${checkpoint.treeSize} leaves); ask again after the next one`,
       );
     }
-    const [row] = await readLeaves(sql, leafIndex, leafIndex + 1);
+    const [row] = await audit.readLeaves(leafIndex, leafIndex + 1);
     const leaf = encodeLeaf(auditLeafOfRow(row!).leaf);
-    const path = await buildInclusionProof(leafIndex, checkpoint.treeSize, storeSubtreeHashes(sql));
+    const path = await buildInclusionProof(leafIndex, checkpoint.treeSize, audit.subtreeHashes());
     return context.json({
       runId,
       seq,

@@ -8,7 +8,7 @@ import { type Principal, parseTraceParent, TERMINAL_STATUSES } from "../journal/
 import type { Registry } from "../registry/index.ts";
 import type { AgentCatalog, Worker } from "../runtime/index.ts";
 import { startRun } from "../runtime/index.ts";
-import type { SealedArgumentsStore, Store } from "../store/index.ts";
+import type { KeelStore, SealedArgumentsStore, Store } from "../store/index.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
@@ -36,7 +36,7 @@ import { validateInput } from "./validate-input.ts";
 import { validateJsonBody } from "./validate-json-body.ts";
 
 export type AppOptions = {
-  store: Store;
+  store: KeelStore;
   agents: AgentCatalog;
   /** The in-process worker, poked when a run is created and asked to cancel runs it holds. */
   worker?: Worker;
@@ -193,7 +193,7 @@ export function createApp(options: AppOptions): Hono {
     registerCostRoutes(app, options.telemetry);
   }
   registerFeedbackRoutes(app, { store });
-  registerAuditRoutes(app, { store });
+  registerAuditRoutes(app, { audit: store });
   registerApprovalRoutes(app, {
     store,
     agents,

@@ -17,7 +17,7 @@ import {
   type Worker,
 } from "../runtime/index.ts";
 import { loadAgentSpec, SpecError } from "../spec/index.ts";
-import type { Store } from "../store/index.ts";
+import type { KeelStore, Store } from "../store/index.ts";
 import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
 import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
 import {
@@ -42,8 +42,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 export type ChooseModelOverride = (agent: string, chosen: ModelChoice) => ModelChoice | Promise<ModelChoice>;
 
 export type CreateKeelOptions = {
-  /** Where runs and their journals live: `openStore()` (PGlite) or `openStore({ databaseUrl })` (PostgreSQL). */
-  store: Store;
+  /**
+   * Where runs, their journals, the approval queue and the audit log live: `openStore()` (PGlite) or
+   * `openStore({ databaseUrl })` (PostgreSQL).
+   */
+  store: KeelStore;
   /** The agents to run, as `defineAgent` returns them. */
   agents: readonly AgentPackage[];
   /** Keel's settings (model keys, KEEL_*); default: the process's environment. */

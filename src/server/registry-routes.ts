@@ -6,7 +6,7 @@ import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../e
 import type { AGENT_STATUSES, Registry } from "../registry/index.ts";
 import { registrySummary, renderAgentCard } from "../registry/index.ts";
 import type { AgentCatalog } from "../runtime/index.ts";
-import type { Store } from "../store/index.ts";
+import type { ApprovalQueries, Store } from "../store/index.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
@@ -20,7 +20,7 @@ export function registerRegistryRoutes(
   app: Hono,
   options: {
     registry: Registry;
-    store: Store;
+    store: Store & ApprovalQueries;
     agents: AgentCatalog;
     identify: IdentifyApprover;
     /** The tenant an agent belongs to: listings show the caller only its own tenant's agents. */

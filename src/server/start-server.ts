@@ -3,13 +3,13 @@ import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { KeelGovernor } from "../governance/index.ts";
 import type { AgentCatalog, AgentPackage, StopOptions, Worker } from "../runtime/index.ts";
-import type { Store } from "../store/index.ts";
+import type { KeelStore } from "../store/index.ts";
 import { createKeel } from "./create-keel.ts";
 import type { BoundAddress } from "./guard-browser-requests.ts";
 import { type HttpTimeouts, resolveHttpTimeouts } from "./http-timeouts.ts";
 
 export type ServerOptions = {
-  store: Store;
+  store: KeelStore;
   packages: readonly AgentPackage[];
   env: Readonly<Record<string, string | undefined>>;
   host: string;

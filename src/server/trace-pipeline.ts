@@ -5,7 +5,7 @@ import { isRoutedModelProvider } from "../models/index.ts";
 import type { Registry as AgentRegistry } from "../registry/index.ts";
 import { registerRegistryMetrics } from "../registry/index.ts";
 import type { AgentCatalog } from "../runtime/index.ts";
-import type { Store } from "../store/index.ts";
+import type { ApprovalQueries, Store } from "../store/index.ts";
 import type { TraceExporter } from "../telemetry/index.ts";
 import {
   type BreakerReading,
@@ -33,7 +33,7 @@ export type TracePipeline = TelemetryRoutesOptions & {
  * read them).
  */
 export function startTracePipeline(options: {
-  store: Store;
+  store: Store & ApprovalQueries;
   env: Readonly<Record<string, string | undefined>>;
   agents?: AgentCatalog;
   gateway?: ModelGateway;
@@ -87,7 +87,11 @@ export function startTracePipeline(options: {
  */
 export function registerServerMetrics(
   registry: MetricsRegistry,
-  sources: { store?: Store; agentRegistry?: AgentRegistry; breakers?: () => readonly BreakerReading[] },
+  sources: {
+    store?: Store & ApprovalQueries;
+    agentRegistry?: AgentRegistry;
+    breakers?: () => readonly BreakerReading[];
+  },
 ): TelemetryMetrics {
   const { store, agentRegistry, breakers } = sources;
   const metrics = createTelemetryMetrics({
