@@ -3,7 +3,7 @@
 export { createAnthropicModelProvider } from "./anthropic-model-provider.ts";
 export type { ModelTarget } from "./call-with-failover.ts";
 export { createGoogleModelProvider } from "./google-model-provider.ts";
-export { classifyModelError, type ModelErrorClass } from "./model-call-error.ts";
+export { classifyModelError, type ModelCallError, type ModelErrorClass } from "./model-call-error.ts";
 export {
   createModelGateway,
   estimateInputTokens,

@@ -177,8 +177,6 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   const metrics = new MetricsRegistry();
   const gateway = createEnvModelGateway({ env, metrics });
   const ledger = createSqlBudgetLedger(store.sql);
-  const chatCompletions = api ? chatCompletionsFromEnv({ env, gateway, ledger, log }) : null;
-  if (chatCompletions) started.push(() => chatCompletions.close());
   const { agents, modelLabels, governed } = await loadAgentPackages({
     store,
     packages: options.agents,
@@ -203,7 +201,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   let authenticated = false;
   // What only a process serving the API does: the registry, tenants, traces, production sampling.
   const serving: (() => Promise<unknown>)[] = [];
-  if (api && controlPlane && chatCompletions) {
+  if (api && controlPlane) {
     const registry = createSqlRegistry(store.sql);
     await registerServedAgents(registry, agents, governed);
     const agentTenants = await recordAgentTenants(
@@ -223,6 +221,10 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     });
     started.push(() => telemetry.close());
     serving.push(() => telemetry.close());
+    // The OpenAI-compatible endpoint counts its calls in the same GenAI metrics as agents' calls.
+    const chatCompletions = chatCompletionsFromEnv({ env, gateway, ledger, metrics: telemetry.metrics, log });
+    started.push(() => chatCompletions.close());
+    serving.push(() => chatCompletions.close());
     app = createApp({
       registry,
       requireActiveAgents: env.KEEL_REQUIRE_ACTIVE_AGENTS === "true",
@@ -303,7 +305,6 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     async close(stopOptions = {}) {
       await drain(stopOptions);
       for (const stop of serving) await stop();
-      await chatCompletions?.close();
       governor.close();
     },
   };
