@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ControlPlaneRole } from "../governance/index.ts";
-import { RunStatus } from "../journal/index.ts";
-import { AGENT_STATUSES, GATES } from "../registry/index.ts";
+import { RunStatus } from "../journal/events.ts";
+import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
 import { ChatCompletionRequest } from "./chat-completion-request.ts";
 import { type ApiRoute, defineRoutes } from "./define-route.ts";
 import {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EVENT_TYPES, type JournalEvent, RunStatus } from "../journal/index.ts";
+import { EVENT_TYPES, type JournalEvent, RunStatus } from "../journal/events.ts";
 
 /**
  * What the API answers, as zod schemas: the types the client gives its callers and the JSON Schemas of the
