@@ -20,6 +20,13 @@ const allowed = {
   client: ["api", "errors"],
 };
 
+/**
+ * The one exception to "other modules only through their index.ts": api/ is what `keel/client` loads, which must
+ * load nothing but zod (src/client/client.test.ts), and an index loads every file it names. So api/ takes the
+ * vocabulary it shares with the server from these files directly, and they must stay free of other imports.
+ */
+const clientVocabulary = ["src/journal/events.ts", "src/registry/lifecycle-rules.ts"];
+
 const modules = Object.keys(allowed);
 const forbidden = modules.map((name) => ({
   name: `${name}-imports-only-what-it-may`,
@@ -48,6 +55,52 @@ module.exports = {
       severity: "error",
       from: { path: "^src/server/" },
       to: { path: "^src/cli/" },
+    },
+    {
+      name: "other-modules-only-through-their-index",
+      comment:
+        "a module's face is its index.ts: a file in src/<a>/ imports src/<b>/ (b ≠ a) only through src/<b>/index.ts",
+      severity: "error",
+      from: { path: "^src/([^/]+)/", pathNot: "^src/api/" },
+      to: { path: "^src/[^/]+/", pathNot: ["^src/$1/", "^src/[^/]+/index\\.ts$"] },
+    },
+    {
+      name: "api-only-through-indexes-or-the-client-vocabulary",
+      comment:
+        "api/ imports other modules through their index.ts, or the client vocabulary files (see above)",
+      severity: "error",
+      from: { path: "^src/api/" },
+      to: {
+        path: "^src/[^/]+/",
+        pathNot: [
+          "^src/api/",
+          "^src/[^/]+/index\\.ts$",
+          ...clientVocabulary.map((file) => `^${file.replaceAll(".", "\\.")}$`),
+        ],
+      },
+    },
+    {
+      name: "client-vocabulary-imports-nothing-else-of-keel",
+      comment: "the client vocabulary files are loaded by keel/client: they import nothing else from src/",
+      severity: "error",
+      from: { path: clientVocabulary.map((file) => `^${file.replaceAll(".", "\\.")}$`) },
+      to: { path: "^src/" },
+    },
+    {
+      name: "not-through-its-own-index",
+      comment:
+        "a file inside a module imports its siblings directly, never its own module's index.ts (a cycle)",
+      severity: "error",
+      from: { path: "^src/([^/]+)/", pathNot: "^src/[^/]+/index\\.ts$" },
+      to: { path: "^src/$1/index\\.ts$" },
+    },
+    {
+      name: "entry-points-only-through-indexes",
+      comment:
+        "the package's entry points (src/index.ts, src/testing.ts) import each module through its index.ts",
+      severity: "error",
+      from: { path: "^src/[^/]+\\.ts$" },
+      to: { path: "^src/[^/]+/", pathNot: "^src/[^/]+/index\\.ts$" },
     },
     { name: "no-cycles", severity: "error", from: {}, to: { circular: true } },
   ],

@@ -14,7 +14,6 @@ void import("node:fs").then(async ({ existsSync }) => {
   const source = new URL("../src/cli/main.ts", import.meta.url);
   const base = existsSync(source) ? "../src/cli/" : "../dist/cli/";
   const extension = existsSync(source) ? ".ts" : ".js";
-  const { main } = await import(new URL(`${base}main${extension}`, import.meta.url).href);
-  const { processIo } = await import(new URL(`${base}cli-io${extension}`, import.meta.url).href);
+  const { main, processIo } = await import(new URL(`${base}index${extension}`, import.meta.url).href);
   process.exitCode = await main(process.argv.slice(2), processIo());
 });

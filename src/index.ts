@@ -8,14 +8,14 @@ export {
   defineAgent,
   defineConfig,
   type KeelConfig,
-} from "./runtime/agent-package.ts";
-export type { ModelChoice } from "./server/bind-agent-package.ts";
+} from "./runtime/index.ts";
+export type { ModelChoice } from "./server/index.ts";
 export {
   type ChooseModelOverride,
   type CreateKeelOptions,
   createKeel,
   type Keel,
-} from "./server/create-keel.ts";
+} from "./server/index.ts";
 export {
   checkWorkflowToolOutputs,
   type DefineWorkflowInput,
@@ -24,8 +24,8 @@ export {
   WorkflowDefinitionError,
   type WorkflowNode,
 } from "./spec/index.ts";
-export { type OpenStoreOptions, openStore } from "./store/open-store.ts";
-export type { SqlClient, Store } from "./store/store.ts";
+export type { ApprovalQueries, AuditQueries, KeelStore, SqlClient, Store } from "./store/index.ts";
+export { type OpenStoreOptions, openStore } from "./store/index.ts";
 export {
   type DataClass,
   defineTool,
@@ -33,4 +33,4 @@ export {
   type Reconciliation,
   type Tool,
   type ToolContext,
-} from "./tools/tool.ts";
+} from "./tools/index.ts";

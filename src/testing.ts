@@ -3,7 +3,6 @@
  * model (a decision table), and an in-memory store.
  */
 
-export type { GenerateOptions, ModelProvider, ModelTurn } from "./models/model-provider.ts";
-export { createRulesModelProvider } from "./models/rules-model-provider.ts";
-export { createScriptedModelProvider, type ScriptedTurn } from "./models/scripted-model-provider.ts";
-export { openStore } from "./store/open-store.ts";
+export type { GenerateOptions, ModelProvider, ModelTurn } from "./models/index.ts";
+export { createRulesModelProvider, createScriptedModelProvider, type ScriptedTurn } from "./models/index.ts";
+export { openStore } from "./store/index.ts";

@@ -11,8 +11,8 @@ import { Registry } from "prom-client";
 import { createAgentCatalog } from "../src/runtime/agent-catalog.ts";
 import { createApp } from "../src/server/create-app.ts";
 import { startTracePipeline, type TracePipeline } from "../src/server/trace-pipeline.ts";
+import type { KeelStore } from "../src/store/keel-store.ts";
 import { openStore } from "../src/store/open-store.ts";
-import type { Store } from "../src/store/store.ts";
 import { scriptedAgent } from "./support/scripted-agent.ts";
 import { appendSyntheticRun } from "./support/synthetic-journal.ts";
 
@@ -41,7 +41,7 @@ async function freePort(): Promise<number> {
 }
 
 describe("Prometheus", { skip }, () => {
-  let store: Store;
+  let store: KeelStore;
   let pipeline: TracePipeline;
   let server: ServerType;
   let keelUrl: string;

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { ControlPlaneRole } from "../governance/control-plane-roles.ts";
+import type { ControlPlaneRole } from "../governance/index.ts";
 
 /** The HTTP methods the API uses. */
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ControlPlaneRole } from "../governance/control-plane-roles.ts";
+import type { ControlPlaneRole } from "../governance/index.ts";
 import { RunStatus } from "../journal/events.ts";
 import { AGENT_STATUSES, GATES } from "../registry/lifecycle-rules.ts";
 import { ChatCompletionRequest } from "./chat-completion-request.ts";

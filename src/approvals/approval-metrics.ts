@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from "prom-client";
-import type { ApprovalStatsRow } from "../store/store.ts";
+import type { ApprovalStatsRow } from "../store/index.ts";
 
 /** One agent/tool pair's numbers. */
 export type ApprovalMetricsEntry = {

@@ -1,5 +1,5 @@
-import type { ApprovalKind, ApprovalPriority } from "../journal/events.ts";
-import type { ApprovalsSection } from "../spec/approvals-section.ts";
+import type { ApprovalKind, ApprovalPriority } from "../journal/index.ts";
+import type { ApprovalsSection } from "../spec/index.ts";
 
 /** Four hours: the SLA of an agent whose spec has no approvals section. */
 export const DEFAULT_SLA_MS = 4 * 3_600_000;

@@ -1,4 +1,4 @@
-import type { ApprovalPriority, JournalEvent, PayloadOf, Principal } from "../journal/events.ts";
+import type { ApprovalPriority, JournalEvent, PayloadOf, Principal } from "../journal/index.ts";
 
 /** One decision on a request, as journaled. */
 export type ApprovalDecisionRecord = {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ApprovalKind, PayloadOf, Principal } from "../journal/events.ts";
+import type { ApprovalKind, PayloadOf, Principal } from "../journal/index.ts";
 import { type ApprovalAgent, routeApproval } from "./approval-policy.ts";
 import { redactArguments } from "./redact-arguments.ts";
 

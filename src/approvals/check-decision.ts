@@ -1,5 +1,5 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { Principal } from "../journal/events.ts";
+import { KeelError } from "../errors/index.ts";
+import type { Principal } from "../journal/index.ts";
 import type { ApprovalView } from "./approval-view.ts";
 
 /** What a person decides: approve (optionally with edited arguments), reject, or resolve a handoff. */

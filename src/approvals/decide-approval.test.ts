@@ -10,12 +10,12 @@ import { isKeelError } from "../errors/keel-error.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import { hashPayload } from "../journal/hash.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { decideApproval } from "./decide-approval.ts";
 
 const scenarios: ApprovalScenario[] = [];
-let store: Store;
+let store: KeelStore;
 before(async () => {
   store = await openStore({});
 });

@@ -1,7 +1,7 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { JournalEvent, NewEvent } from "../journal/events.ts";
-import { hashPayload } from "../journal/hash.ts";
-import type { ApprovalRecord, Lease, Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { JournalEvent, NewEvent } from "../journal/index.ts";
+import { hashPayload } from "../journal/index.ts";
+import type { ApprovalQueries, ApprovalRecord, Lease, Store } from "../store/index.ts";
 import { type ApprovalView, foldApproval } from "./approval-view.ts";
 import { type CheckedDecision, checkDecision, type DecisionInput } from "./check-decision.ts";
 import { resumeDeadline } from "./resume-deadline.ts";
@@ -17,7 +17,7 @@ export type DecisionOutcome = {
 };
 
 export type DecideApprovalOptions = {
-  store: Store;
+  store: Store & ApprovalQueries;
   approvalId: string;
   input: DecisionInput;
   /** Checks edited arguments against the tool's schema; returns why they are invalid, or null. */

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ApprovalScenario, approvalScenario, approver } from "../../test/support/approval-scenario.ts";
 import { isKeelError } from "../errors/keel-error.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { decideApproval } from "./decide-approval.ts";
 import { createApprovalTimer, expireDueApprovals } from "./expire-approvals.ts";
 
 const scenarios: ApprovalScenario[] = [];
-let store: Store;
+let store: KeelStore;
 before(async () => {
   store = await openStore({});
 });

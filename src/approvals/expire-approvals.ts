@@ -1,6 +1,6 @@
-import { isKeelError } from "../errors/keel-error.ts";
-import type { NewEvent } from "../journal/events.ts";
-import type { Store } from "../store/store.ts";
+import { isKeelError } from "../errors/index.ts";
+import type { NewEvent } from "../journal/index.ts";
+import type { ApprovalQueries, Store } from "../store/index.ts";
 import { type ApprovalView, foldApproval } from "./approval-view.ts";
 import { resumeDeadline } from "./resume-deadline.ts";
 import { withRunLease } from "./with-run-lease.ts";
@@ -15,7 +15,7 @@ export const SLA_ACTOR = "system:sla";
  * pass. Returns the ids it expired and escalated.
  */
 export async function expireDueApprovals(options: {
-  store: Store;
+  store: Store & ApprovalQueries;
   now?: () => Date;
   limit?: number;
 }): Promise<{ denied: string[]; escalated: string[] }> {
@@ -158,7 +158,7 @@ export type ApprovalTimer = { start(): void; stop(): Promise<void>; runOnce(): P
 
 /** The SLA timer `keel serve` and `keel worker` run; any number may run against one store. */
 export function createApprovalTimer(options: {
-  store: Store;
+  store: Store & ApprovalQueries;
   intervalMs?: number;
   now?: () => Date;
   log?: (message: string) => void;

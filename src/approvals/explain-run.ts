@@ -1,4 +1,4 @@
-import type { JournalEvent } from "../journal/events.ts";
+import type { JournalEvent } from "../journal/index.ts";
 
 /** Plain words for why a run stopped, by error code. */
 const WHY: Readonly<Record<string, string>> = {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ApprovalScenario, approvalScenario, approver } from "../../test/support/approval-scenario.ts";
 import { EvalCase } from "../evals/eval-case.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { approvalMetrics } from "./approval-metrics.ts";
 import { foldApproval } from "./approval-view.ts";
 import { decideApproval } from "./decide-approval.ts";
@@ -11,7 +11,7 @@ import { explainRun } from "./explain-run.ts";
 import { caseFromResolution } from "./promote-resolution.ts";
 
 const scenarios: ApprovalScenario[] = [];
-let store: Store;
+let store: KeelStore;
 before(async () => {
   store = await openStore({});
 });

@@ -9,5 +9,6 @@ export { buildApprovalRequest, newApprovalId } from "./build-approval-request.ts
 export { checkDecision, type DecisionInput } from "./check-decision.ts";
 export { type DecideApprovalOptions, type DecisionOutcome, decideApproval } from "./decide-approval.ts";
 export { type ApprovalTimer, createApprovalTimer, expireDueApprovals } from "./expire-approvals.ts";
+export { explainRun } from "./explain-run.ts";
 export { caseFromResolution } from "./promote-resolution.ts";
 export { redactArguments } from "./redact-arguments.ts";

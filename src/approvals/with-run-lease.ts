@@ -1,6 +1,6 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { JournalEvent, NewEvent } from "../journal/events.ts";
-import type { JournalTransactionResult, Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { JournalEvent, NewEvent } from "../journal/index.ts";
+import type { JournalTransactionResult, Store } from "../store/index.ts";
 
 /** How long a decision's lease lives when it is handed to a worker, which renews it from then on. */
 const LEASE_TTL_MS = 10_000;

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { KeelError } from "../errors/keel-error.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
+import { KeelError } from "../errors/index.ts";
+import type { AgentPackage } from "../runtime/index.ts";
 
 /** The module that lists the agent packages served in a Keel checkout: the bundled examples (not in the package). */
 export const DEFAULT_PACKAGES_MODULE = new URL("../../examples/index.ts", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createKeelClient, type KeelClient } from "../client/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import type { CliIo } from "./cli-io.ts";
 
 /** The Keel server the CLI talks to: `--url`, else KEEL_URL, else the default local address. */

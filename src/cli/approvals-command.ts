@@ -1,8 +1,7 @@
 import { parseArgs } from "node:util";
 import type { CallInput } from "../client/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { EvalCase } from "../evals/eval-case.ts";
-import { appendCase } from "../evals/import-cases.ts";
+import { KeelError } from "../errors/index.ts";
+import { appendCase, EvalCase } from "../evals/index.ts";
 import { type ApiClient, connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";

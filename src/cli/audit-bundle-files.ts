@@ -2,10 +2,9 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KeelError } from "../errors/keel-error.ts";
-import { type AuditBundle, BUNDLE_FILES, parseAuditBundle } from "../journal/audit/audit-bundle.ts";
-import { BUNDLE_README } from "../journal/audit/bundle-readme.ts";
-import type { ExportedBundle } from "../store/export-audit-bundle.ts";
+import { KeelError } from "../errors/index.ts";
+import { type AuditBundle, BUNDLE_FILES, BUNDLE_README, parseAuditBundle } from "../journal/index.ts";
+import type { ExportedBundle } from "../store/index.ts";
 
 /** Write an exported bundle into `dir` (created if needed): the JSON files, events.jsonl streamed, the README. */
 export async function writeBundle(dir: string, bundle: ExportedBundle): Promise<void> {

@@ -3,15 +3,17 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { KeelError } from "../errors/keel-error.ts";
-import { auditKeyId } from "../journal/audit/checkpoint.ts";
-import { verifyAuditBundle } from "../journal/audit/verify-audit-bundle.ts";
-import type { AuditVerdict } from "../journal/audit/verify-audit-log.ts";
-import { auditSignerFromEnv, existingAuditSignerFromEnv } from "../server/audit-checkpoints-config.ts";
-import { createAuditCheckpoint } from "../store/create-audit-checkpoint.ts";
-import { exportAuditBundle } from "../store/export-audit-bundle.ts";
-import type { SqlStore } from "../store/sql-store.ts";
-import { type StoreAuditVerdict, verifyStoreAuditLog } from "../store/verify-store-audit-log.ts";
+import { KeelError } from "../errors/index.ts";
+import type { AuditVerdict } from "../journal/index.ts";
+import { auditKeyId, verifyAuditBundle } from "../journal/index.ts";
+import { auditSignerFromEnv, existingAuditSignerFromEnv } from "../server/index.ts";
+import type { SqlStore } from "../store/index.ts";
+import {
+  createAuditCheckpoint,
+  exportAuditBundle,
+  type StoreAuditVerdict,
+  verifyStoreAuditLog,
+} from "../store/index.ts";
 import { readBundle, writeBundle } from "./audit-bundle-files.ts";
 import type { CliIo } from "./cli-io.ts";
 import { openCliStore } from "./open-cli-store.ts";

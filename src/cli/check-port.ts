@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 
 /**
  * Refuse a port that is taken before anything else starts: one line naming the port, in the time it takes to

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 

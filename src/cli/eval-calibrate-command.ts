@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
-import { KeelError } from "../errors/keel-error.ts";
-import { calibrateJudge, type JudgeCalibration, loadJudgeLabels } from "../evals/calibrate-judge.ts";
-import { judgeGrader } from "../evals/judge-grader.ts";
+import { KeelError } from "../errors/index.ts";
+import { calibrateJudge, type JudgeCalibration, judgeGrader, loadJudgeLabels } from "../evals/index.ts";
 import type { CliIo } from "./cli-io.ts";
 import { type HarnessRecording, openEvalHarness } from "./eval-harness.ts";
 

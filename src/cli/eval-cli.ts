@@ -1,6 +1,5 @@
 import { parseArgs } from "node:util";
-import { EvalCase } from "../evals/eval-case.ts";
-import { appendCase } from "../evals/import-cases.ts";
+import { appendCase, EvalCase } from "../evals/index.ts";
 import { agentPackagesModule } from "./agent-packages.ts";
 import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";

@@ -1,26 +1,27 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { KeelError } from "../errors/keel-error.ts";
-import { calibrateJudge, loadJudgeLabels } from "../evals/calibrate-judge.ts";
-import { compareRuns } from "../evals/compare-runs.ts";
-import { decideGate, type GateResult } from "../evals/decide-gate.ts";
-import type { JudgeRubric } from "../evals/eval-case.ts";
-import type { EvalRunResult } from "../evals/eval-result.ts";
+import { KeelError } from "../errors/index.ts";
+import type { EvalRunResult, Grader, JudgeRubric } from "../evals/index.ts";
 import {
+  calibrateJudge,
+  compareRuns,
+  type Dataset,
+  decideGate,
   directoryEvalResultStore,
   type EvalResultStore,
+  exportJunit,
+  formatEvalReport,
+  type GateResult,
+  judgeGrader,
+  loadDataset,
+  loadJudgeLabels,
+  progressReporter,
+  runEval,
   type StoredEvalRun,
   sqlEvalResultStore,
-} from "../evals/eval-result-store.ts";
-import { exportJunit } from "../evals/export-junit.ts";
-import { formatEvalReport } from "../evals/format-eval-report.ts";
-import type { Grader } from "../evals/grader.ts";
-import { judgeGrader } from "../evals/judge-grader.ts";
-import { type Dataset, loadDataset } from "../evals/load-dataset.ts";
-import { progressReporter } from "../evals/progress-reporter.ts";
-import { runEval } from "../evals/run-eval.ts";
-import { openStore } from "../store/open-store.ts";
+} from "../evals/index.ts";
+import { openStore } from "../store/index.ts";
 import type { CliIo } from "./cli-io.ts";
 import { type EvalHarness, type HarnessRecording, openEvalHarness } from "./eval-harness.ts";
 import { checkDatabaseUrl } from "./open-cli-store.ts";

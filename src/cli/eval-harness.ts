@@ -1,24 +1,28 @@
 import { access } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { KeelError } from "../errors/keel-error.ts";
-import { agentEvalTarget } from "../evals/agent-eval-target.ts";
-import type { EvalTarget } from "../evals/eval-target.ts";
-import { type EvalsSection, parseEvalsSection } from "../evals/evals-section.ts";
-import type { Grader } from "../evals/grader.ts";
-import { loadGraderModule } from "../evals/load-grader-module.ts";
+import { KeelError } from "../errors/index.ts";
+import type { EvalTarget, Grader } from "../evals/index.ts";
 import {
+  agentEvalTarget,
   createRecordReplayModelProvider,
+  type EvalsSection,
+  loadGraderModule,
+  parseEvalsSection,
   type RecordingMode,
   type RecordReplayModelProvider,
-} from "../evals/record-replay-model-provider.ts";
-import { routedModelProvider } from "../models/model-gateway.ts";
-import type { ModelProvider } from "../models/model-provider.ts";
-import { createEnvModelGateway, missingKey, modelPolicyOf } from "../server/bind-agent-package.ts";
-import { type ChooseModelOverride, createKeel } from "../server/create-keel.ts";
-import { loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
-import { openStore } from "../store/open-store.ts";
+} from "../evals/index.ts";
+import type { ModelProvider } from "../models/index.ts";
+import { routedModelProvider } from "../models/index.ts";
+import {
+  type ChooseModelOverride,
+  createEnvModelGateway,
+  createKeel,
+  missingKey,
+  modelPolicyOf,
+} from "../server/index.ts";
+import type { LoadedAgentSpec } from "../spec/index.ts";
+import { loadAgentSpec, loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
+import { openStore } from "../store/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 
 /** Everything `keel eval` runs cases with: a scratch store, the agent bound to its model, a worker, judges' model. */

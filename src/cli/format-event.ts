@@ -1,4 +1,4 @@
-import type { JournalEvent } from "../journal/events.ts";
+import type { JournalEvent } from "../journal/index.ts";
 
 const MAX_VALUE = 160;
 

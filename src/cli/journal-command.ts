@@ -1,4 +1,4 @@
-import { verifyChain } from "../journal/verify-chain.ts";
+import { verifyChain } from "../journal/index.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
+import { createSqlApiKeyStore } from "../governance/index.ts";
 import type { CliIo } from "./cli-io.ts";
 import { openCliStore } from "./open-cli-store.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";

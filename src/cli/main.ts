@@ -4,8 +4,8 @@
  * A composition root: the only place besides server/ that reads the environment.
  */
 import { parseArgs } from "node:util";
-import { KeelError } from "../errors/keel-error.ts";
-import { parseAllowedOrigins } from "../server/guard-browser-requests.ts";
+import { KeelError } from "../errors/index.ts";
+import { parseAllowedOrigins } from "../server/index.ts";
 import { agentPackagesModule } from "./agent-packages.ts";
 import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { connectApiClient, DEFAULT_URL } from "./api-client.ts";

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pg from "pg";
-import { KeelError } from "../errors/keel-error.ts";
-import { openStore } from "../store/open-store.ts";
-import type { SqlStore } from "../store/sql-store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { SqlStore } from "../store/index.ts";
+import { openStore } from "../store/index.ts";
 import type { CliIo } from "./cli-io.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 

@@ -1,17 +1,17 @@
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
-import { KeelError } from "../errors/keel-error.ts";
-import { generateCedarSchema } from "../governance/cedar-schema.ts";
-import type { GovernedAgent } from "../governance/governed-agent.ts";
-import { runPolicyTests } from "../governance/run-policy-tests.ts";
-import { validateAgentPolicies } from "../governance/validate-agent-policies.ts";
-import { inspectPackageTools } from "../runtime/agent-package.ts";
-import { governedTools } from "../runtime/governed-tools.ts";
-import { governedWorkflow } from "../server/bind-workflow-package.ts";
-import { loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import { parsePolicyTests } from "../spec/policy-tests.ts";
-import { readTextFile } from "../spec/read-text-file.ts";
-import { SpecError } from "../spec/spec-error.ts";
+import { KeelError } from "../errors/index.ts";
+import type { GovernedAgent } from "../governance/index.ts";
+import { generateCedarSchema, runPolicyTests, validateAgentPolicies } from "../governance/index.ts";
+import { governedTools, inspectPackageTools } from "../runtime/index.ts";
+import { governedWorkflow } from "../server/index.ts";
+import {
+  loadAgentSpec,
+  loadWorkflowSpec,
+  parsePolicyTests,
+  readSpecKind,
+  readTextFile,
+  SpecError,
+} from "../spec/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";

@@ -1,5 +1,5 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { JournalEvent } from "../journal/events.ts";
+import { KeelError } from "../errors/index.ts";
+import type { JournalEvent } from "../journal/index.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 import { formatEvent } from "./format-event.ts";

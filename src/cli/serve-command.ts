@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { startServer } from "../server/start-server.ts";
+import { startServer } from "../server/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import { checkPortFree, listenFailure } from "./check-port.ts";
 import type { CliIo } from "./cli-io.ts";

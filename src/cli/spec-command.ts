@@ -1,9 +1,6 @@
 import { resolve } from "node:path";
-import { inspectPackageTools } from "../runtime/agent-package.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import { readSpecKind } from "../spec/read-spec-kind.ts";
-import { loadWorkflowSpec } from "../spec/read-workflow-spec.ts";
-import { SpecError } from "../spec/spec-error.ts";
+import { inspectPackageTools } from "../runtime/index.ts";
+import { loadAgentSpec, loadWorkflowSpec, readSpecKind, SpecError } from "../spec/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import type { CliIo } from "./cli-io.ts";
 

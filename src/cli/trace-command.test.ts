@@ -9,11 +9,11 @@ import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import { createApp } from "../server/create-app.ts";
 import { startTracePipeline, type TracePipeline } from "../server/trace-pipeline.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { main } from "./main.ts";
 
-let store: Store;
+let store: KeelStore;
 let pipeline: TracePipeline;
 let server: ServerType;
 let url: string;

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { Answer, CallInput } from "../client/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { connectApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
-import { KeelError } from "../errors/keel-error.ts";
-import { createKeel } from "../server/create-keel.ts";
-import { openStore } from "../store/open-store.ts";
+import { KeelError } from "../errors/index.ts";
+import { createKeel } from "../server/index.ts";
+import { openStore } from "../store/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import type { CliIo } from "./cli-io.ts";
 import { checkDatabaseUrl } from "./open-cli-store.ts";

@@ -7,10 +7,10 @@ import {
   type RouteParams,
   type RouteResponse,
 } from "../api/index.ts";
-import { ERROR_CODES, type ErrorCode, KeelError } from "../errors/keel-error.ts";
+import { ERROR_CODES, type ErrorCode, KeelError } from "../errors/index.ts";
 
 export type { RouteName } from "../api/index.ts";
-export { KeelError } from "../errors/keel-error.ts";
+export { KeelError } from "../errors/index.ts";
 
 /** The declaration of a named route. */
 export type Route<Name extends RouteName> = (typeof API_ROUTES)[Name];

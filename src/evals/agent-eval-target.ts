@@ -1,8 +1,7 @@
-import type { Principal } from "../journal/events.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
-import { startRun } from "../runtime/start-run.ts";
-import type { Worker } from "../runtime/worker.ts";
-import type { Store } from "../store/store.ts";
+import type { Principal } from "../journal/index.ts";
+import type { AgentDefinition, Worker } from "../runtime/index.ts";
+import { startRun } from "../runtime/index.ts";
+import type { Store } from "../store/index.ts";
 import { type CaseOutcome, outcomeFromEvents } from "./case-outcome.ts";
 import type { EvalTarget } from "./eval-target.ts";
 

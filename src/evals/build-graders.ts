@@ -1,4 +1,4 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import type { EvalCase } from "./eval-case.ts";
 import { boundsGrader, governanceGrader, statusGrader } from "./governance-graders.ts";
 import type { Grader } from "./grader.ts";

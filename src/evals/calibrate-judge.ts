@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { EvalCase } from "./eval-case.ts";
 import type { CalibrationBar } from "./evals-section.ts";
 import type { Grader } from "./grader.ts";

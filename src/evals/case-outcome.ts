@@ -1,4 +1,4 @@
-import type { ErrorInfo, JournalEvent } from "../journal/events.ts";
+import type { ErrorInfo, JournalEvent } from "../journal/index.ts";
 
 /** One tool call of a run, as graders see it: what was asked, what the governor said, whether it ran. */
 export type ToolCallOutcome = {

@@ -10,4 +10,4 @@ export {
   JudgeRubric,
   OutputExpectation,
   ToolExpectation,
-} from "../spec/eval-dataset.ts";
+} from "../spec/index.ts";

@@ -1,13 +1,11 @@
 import { z } from "zod";
-import { createGovernor, type KeelGovernor } from "../governance/create-governor.ts";
-import { createMemoryGovernanceStore } from "../governance/memory-governance-store.ts";
-import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
-import { governedTools } from "../runtime/governed-tools.ts";
-import { createWorker, type Worker } from "../runtime/worker.ts";
-import { GovernanceSection } from "../spec/governance-section.ts";
-import type { Store } from "../store/store.ts";
-import { defineTool } from "../tools/tool.ts";
+import { createGovernor, createMemoryGovernanceStore, type KeelGovernor } from "../governance/index.ts";
+import { createScriptedModelProvider } from "../models/index.ts";
+import type { AgentDefinition } from "../runtime/index.ts";
+import { createWorker, governedTools, type Worker } from "../runtime/index.ts";
+import { GovernanceSection } from "../spec/index.ts";
+import type { Store } from "../store/index.ts";
+import { defineTool } from "../tools/index.ts";
 
 /** A tiny agent for the evals' own tests: it refunds the amount in its input, governed like the example. */
 export const refunderAgent: AgentDefinition = {

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { SqlClient } from "../store/store.ts";
+import type { SqlClient } from "../store/index.ts";
 import type { GateResult } from "./decide-gate.ts";
 import type { EvalRunResult } from "./eval-result.ts";
 

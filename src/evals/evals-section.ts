@@ -1,6 +1,6 @@
-import { EvalsSection } from "../spec/eval-dataset.ts";
+import { EvalsSection } from "../spec/index.ts";
 
-export { CalibrationBar, EvalsSection } from "../spec/eval-dataset.ts";
+export { CalibrationBar, EvalsSection } from "../spec/index.ts";
 
 /** Parse a spec's `evals` section (validated already by the spec loader); an absent section gives the defaults. */
 export function parseEvalsSection(section: unknown): EvalsSection {

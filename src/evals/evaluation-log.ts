@@ -1,11 +1,12 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import {
+  canonicalJson,
+  hashPayload,
   type RunAnnotationPayload,
   RunAnnotationPayloads,
   type RunAnnotationType,
-} from "../journal/events.ts";
-import { canonicalJson, hashPayload } from "../journal/hash.ts";
-import type { SqlClient } from "../store/store.ts";
+} from "../journal/index.ts";
+import type { SqlClient } from "../store/index.ts";
 
 /** One evaluation or feedback event, as recorded. */
 export type EvaluationEvent<T extends RunAnnotationType = RunAnnotationType> = {

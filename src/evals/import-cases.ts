@@ -1,8 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parseDocument } from "yaml";
-import { KeelError } from "../errors/keel-error.ts";
-import type { Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { Store } from "../store/index.ts";
 import { outcomeFromEvents } from "./case-outcome.ts";
 import { EvalCase, type EvalCaseInput } from "./eval-case.ts";
 import type { EvaluationEvent } from "./evaluation-log.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ModelProvider } from "../models/model-provider.ts";
+import type { ModelProvider } from "../models/index.ts";
 import type { JudgeRubric } from "./eval-case.ts";
 import type { Grade, Grader } from "./grader.ts";
 

@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
-import { KeelError } from "../errors/keel-error.ts";
-import { parseYamlSource } from "../spec/parse-yaml-source.ts";
-import { formatSpecIssue, type SpecIssue } from "../spec/spec-error.ts";
-import { validateYamlSource } from "../spec/validate-yaml-source.ts";
+import { KeelError } from "../errors/index.ts";
+import { formatSpecIssue, parseYamlSource, type SpecIssue, validateYamlSource } from "../spec/index.ts";
 import { type DatasetFile, DatasetFile as DatasetFileSchema, EvalCase } from "./eval-case.ts";
 import { casesFromInjectionCorpus } from "./injection-corpus.ts";
 

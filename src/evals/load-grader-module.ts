@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import type { Grader } from "./grader.ts";
 
 /**

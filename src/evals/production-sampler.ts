@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { RunStatus } from "../journal/events.ts";
-import type { Store } from "../store/store.ts";
+import type { RunStatus } from "../journal/index.ts";
+import type { Store } from "../store/index.ts";
 import { outcomeFromEvents } from "./case-outcome.ts";
 import { EvalCase } from "./eval-case.ts";
 import type { EvaluationLog } from "./evaluation-log.ts";

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { KeelError } from "../errors/keel-error.ts";
-import { hashPayload } from "../journal/hash.ts";
-import type { GenerateOptions, ModelProvider, ModelTurn } from "../models/model-provider.ts";
+import { KeelError } from "../errors/index.ts";
+import { hashPayload } from "../journal/index.ts";
+import type { GenerateOptions, ModelProvider, ModelTurn } from "../models/index.ts";
 
 /** `record` calls the model and keeps each turn; `replay` answers only from the recording; `auto` does both. */
 export type RecordingMode = "record" | "replay" | "auto";

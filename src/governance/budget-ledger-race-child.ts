@@ -3,7 +3,7 @@
  * makes `calls` concurrent reservations against one shared cap and prints how many were admitted. The mode
  * `settle` (the default) settles each call as it is admitted; `exhaust` holds them all, then settles.
  */
-import { openStore } from "../store/open-store.ts";
+import { openStore } from "../store/index.ts";
 import { runBudgetRace, runExhaustionRace } from "./budget-ledger-race.ts";
 import { createSqlBudgetLedger } from "./budget-ledger-sql.ts";
 

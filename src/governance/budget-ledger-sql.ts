@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import type { SqlClient } from "../store/store.ts";
+import type { SqlClient } from "../store/index.ts";
 import type {
   BudgetAlert,
   BudgetCounter,

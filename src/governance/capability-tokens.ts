@@ -1,6 +1,6 @@
 import { randomUUID, sign } from "node:crypto";
 import { decodeProtectedHeader, errors, jwtVerify } from "jose";
-import type { Principal } from "../journal/events.ts";
+import type { Principal } from "../journal/index.ts";
 import type { AgentIdentities, AgentIdentity } from "./agent-identities.ts";
 import type { GovernanceStore } from "./governance-store.ts";
 import type { CapabilityBinding, CapabilityCheck } from "./governor.ts";

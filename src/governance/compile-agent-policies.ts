@@ -1,5 +1,5 @@
-import type { GovernanceSection, PolicyMode, ToolRule } from "../spec/governance-section.ts";
-import { parseToolCondition, type ToolCondition } from "../spec/tool-condition.ts";
+import type { GovernanceSection, PolicyMode, ToolRule } from "../spec/index.ts";
+import { parseToolCondition, type ToolCondition } from "../spec/index.ts";
 import {
   actionText,
   CALL_MODEL,

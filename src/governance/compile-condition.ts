@@ -1,4 +1,4 @@
-import type { ToolComparison, ToolCondition } from "../spec/tool-condition.ts";
+import type { ToolComparison, ToolCondition } from "../spec/index.ts";
 import { cedarString } from "./cedar-names.ts";
 import { decimalText } from "./cedar-values.ts";
 

@@ -1,4 +1,4 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 
 /** The control-plane roles an API key can carry; what each may do is said by the route declarations in src/api/routes.ts. */
 export const CONTROL_PLANE_ROLES = [

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../journal/hash.ts";
+import { canonicalJson } from "../journal/index.ts";
 import { AgentIdentities } from "./agent-identities.ts";
 import { issueCapability, RevocationList, verifyCapability } from "./capability-tokens.ts";
 import { createCedarPolicyEngine } from "./cedar-policy-engine.ts";

@@ -1,4 +1,4 @@
-import type { Principal } from "../journal/events.ts";
+import type { Principal } from "../journal/index.ts";
 import { toCedarValue } from "./cedar-input.ts";
 import { CALL_MODEL, ENTITY, HANDOFF, ref, SEND_MESSAGE } from "./cedar-names.ts";
 import { numericView } from "./cedar-values.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { Principal } from "../journal/events.ts";
-import { hashPayload } from "../journal/hash.ts";
-import { GovernanceSection, type GovernanceSectionInput } from "../spec/governance-section.ts";
+import type { Principal } from "../journal/index.ts";
+import { hashPayload } from "../journal/index.ts";
+import { GovernanceSection, type GovernanceSectionInput } from "../spec/index.ts";
 import type { GovernedAgent, GovernedPolicyFile, GovernedTool } from "./governed-agent.ts";
 import type { ActionRequest } from "./governor.ts";
 

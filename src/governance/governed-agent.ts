@@ -1,4 +1,4 @@
-import type { GovernanceSection, PolicyMode } from "../spec/governance-section.ts";
+import type { GovernanceSection, PolicyMode } from "../spec/index.ts";
 
 /** How arguments fared against a tool's own input schema. */
 export type ArgumentCheck = { ok: true; value: unknown } | { ok: false; message: string };

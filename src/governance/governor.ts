@@ -1,4 +1,4 @@
-import type { Principal } from "../journal/events.ts";
+import type { Principal } from "../journal/index.ts";
 
 /** The boundary-crossing actions the governor decides before they happen. */
 export type ActionKind = "tool-call" | "model-call" | "handoff" | "outbound-message";

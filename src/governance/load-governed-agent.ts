@@ -1,4 +1,4 @@
-import type { RateLimitKey } from "../spec/governance-section.ts";
+import type { RateLimitKey } from "../spec/index.ts";
 import { CALL_MODEL, CALL_TOOL, ENTITY, HANDOFF, ref, SEND_MESSAGE, toolActionId } from "./cedar-names.ts";
 import { type CedarType, objectType } from "./cedar-schema.ts";
 import { type CompiledPolicies, compileAgentPolicies, type PolicyInfo } from "./compile-agent-policies.ts";

@@ -1,5 +1,5 @@
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
-import type { PolicyMode } from "../spec/governance-section.ts";
+import type { PolicyMode } from "../spec/index.ts";
 import type { GovernedPolicyFile } from "./governed-agent.ts";
 
 /** One policy from a team's Cedar file, with the id, effect and annotations the governor reads. */

@@ -1,4 +1,4 @@
-import type { Principal } from "../journal/events.ts";
+import type { Principal } from "../journal/index.ts";
 import type { GovernanceStore } from "./governance-store.ts";
 import type { RateRule } from "./load-governed-agent.ts";
 

@@ -1,5 +1,5 @@
-import { hashPayload } from "../journal/hash.ts";
-import type { PolicyTestCase, PolicyTests } from "../spec/policy-tests.ts";
+import { hashPayload } from "../journal/index.ts";
+import type { PolicyTestCase, PolicyTests } from "../spec/index.ts";
 import { createGovernor } from "./create-governor.ts";
 import type { GovernedAgent } from "./governed-agent.ts";
 import { createMemoryGovernanceStore } from "./memory-governance-store.ts";

@@ -1,4 +1,4 @@
-import type { SqlClient } from "../store/store.ts";
+import type { SqlClient } from "../store/index.ts";
 
 /** Per shadow policy: how many decisions it would have changed, and to what. */
 export type ShadowPolicyRow = {

@@ -1,4 +1,4 @@
-import type { SqlClient } from "../store/store.ts";
+import type { SqlClient } from "../store/index.ts";
 
 /**
  * Remember which tenant each served agent belongs to (`keel_agent_tenants`) and read back every agent's, so the

@@ -1,5 +1,5 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { SqlClient } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { SqlClient } from "../store/index.ts";
 import { apiKeyIdOf, createApiKeySecret, hashApiKeyToken } from "./api-key-secret.ts";
 import { validateKeyRoles, validateTenant } from "./control-plane-roles.ts";
 

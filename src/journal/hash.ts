@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 
 /** The `prev_hash` of a run's first event. */
 export const GENESIS_HASH = "0".repeat(64);

@@ -3,7 +3,7 @@ import type {
   LanguageModelV3CallOptions,
   LanguageModelV3StreamPart,
 } from "@ai-sdk/provider";
-import type { ToolCallRequest } from "../journal/events.ts";
+import type { ToolCallRequest } from "../journal/index.ts";
 import { convertToAiSdkPrompt, type PromptCaching } from "./convert-to-ai-sdk-prompt.ts";
 import { mapAiSdkContent, mapFinishReason, toDecision, toToolCall } from "./map-ai-sdk-result.ts";
 import { classifyModelError, ModelCallError } from "./model-call-error.ts";

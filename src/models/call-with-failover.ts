@@ -1,4 +1,4 @@
-import type { ModelCallAttempt } from "../journal/events.ts";
+import type { ModelCallAttempt } from "../journal/index.ts";
 import {
   classifyModelError,
   DEFAULT_FAILOVER_CLASSES,

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { Usage } from "../journal/events.ts";
+import type { Usage } from "../journal/index.ts";
 import type { ResponseCache } from "./response-cache.ts";
 
 /** What metrics need from a served call (a subset of the gateway's result). */

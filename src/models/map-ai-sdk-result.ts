@@ -1,5 +1,5 @@
 import type { LanguageModelV3Content, LanguageModelV3FinishReason } from "@ai-sdk/provider";
-import type { ModelDecision, ToolCallRequest } from "../journal/events.ts";
+import type { ModelDecision, ToolCallRequest } from "../journal/index.ts";
 import type { FinishReason } from "./model-provider.ts";
 
 /** The model's content as Keel's decision: tool calls when it asked for any, otherwise its text as the answer. */

@@ -6,8 +6,8 @@ import {
   NoSuchModelError,
   UnsupportedFunctionalityError,
 } from "@ai-sdk/provider";
-import { type ErrorCode, KeelError } from "../errors/keel-error.ts";
-import type { ModelCallAttempt } from "../journal/events.ts";
+import { type ErrorCode, KeelError } from "../errors/index.ts";
+import type { ModelCallAttempt } from "../journal/index.ts";
 
 /**
  * Why a model call failed, as the gateway decides what to do next: retry the same target, fail over to a

@@ -1,5 +1,5 @@
 import { Registry } from "prom-client";
-import type { CallCost, ModelCallAttempt, ModelCallPhase, Usage } from "../journal/events.ts";
+import type { CallCost, ModelCallAttempt, ModelCallPhase, Usage } from "../journal/index.ts";
 import {
   type FailoverContext,
   generateWithFailover,

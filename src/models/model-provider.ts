@@ -1,4 +1,4 @@
-import type { ModelDecision, ToolCallRequest, Usage } from "../journal/events.ts";
+import type { ModelDecision, ToolCallRequest, Usage } from "../journal/index.ts";
 
 /** One message of the conversation a model sees. Tool results carry the call they answer. */
 export type ModelMessage =

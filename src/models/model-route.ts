@@ -1,4 +1,4 @@
-import type { ModelCallPhase } from "../journal/events.ts";
+import type { ModelCallPhase } from "../journal/index.ts";
 import type { ModelErrorClass } from "./model-call-error.ts";
 import { type LabelledExample, type TextClassifier, trainTextClassifier } from "./text-classifier.ts";
 

@@ -1,5 +1,5 @@
 import type { LanguageModelV3Usage } from "@ai-sdk/provider";
-import type { Usage } from "../journal/events.ts";
+import type { Usage } from "../journal/index.ts";
 
 /**
  * Keel's usage from the AI SDK's: every prompt token in `inputTokens` (cache reads and writes included, as

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { CallCost, Usage } from "../journal/events.ts";
+import type { CallCost, Usage } from "../journal/index.ts";
 import shipped from "./prices/price-table-2026-11.json" with { type: "json" };
 
 const Rates = z.strictObject({

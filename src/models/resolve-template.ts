@@ -1,4 +1,4 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 
 const WHOLE = /^\{\{\s*([^}]+?)\s*\}\}$/;
 const PART = /\{\{\s*([^}]+?)\s*\}\}/g;

@@ -1,5 +1,5 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { Rule, RulesTable, ValueTest } from "../spec/rules-table.ts";
+import { KeelError } from "../errors/index.ts";
+import type { Rule, RulesTable, ValueTest } from "../spec/index.ts";
 import type { GenerateOptions, ModelMessage, ModelProvider, ModelTurn } from "./model-provider.ts";
 import { lookupPath, resolveTemplate } from "./resolve-template.ts";
 

@@ -1,5 +1,5 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { ModelDecision } from "../journal/events.ts";
+import { KeelError } from "../errors/index.ts";
+import type { ModelDecision } from "../journal/index.ts";
 import type { GenerateOptions, ModelProvider, ModelTurn } from "./model-provider.ts";
 
 /** One scripted turn: a decision to return, or an error to throw (to exercise failure paths). */

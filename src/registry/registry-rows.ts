@@ -1,4 +1,4 @@
-import type { SqlClient } from "../store/store.ts";
+import type { SqlClient } from "../store/index.ts";
 import { type AgentStatus, activationBlockers, type Gate, reviewState } from "./lifecycle-rules.ts";
 import type { AgentScope, Attestation, HistoryEntry, RegistryEntry } from "./registry-entry.ts";
 

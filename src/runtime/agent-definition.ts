@@ -1,9 +1,7 @@
-import type { BudgetLedger, BudgetLimits } from "../governance/budget-ledger.ts";
-import type { ModelParams, ModelProvider } from "../models/model-provider.ts";
-import type { ApprovalsSection } from "../spec/approvals-section.ts";
-import type { GuardsSection } from "../spec/guards-section.ts";
-import type { WorkflowDefinition } from "../spec/index.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { BudgetLedger, BudgetLimits } from "../governance/index.ts";
+import type { ModelParams, ModelProvider } from "../models/index.ts";
+import type { ApprovalsSection, GuardsSection, WorkflowDefinition } from "../spec/index.ts";
+import type { Tool } from "../tools/index.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
 export type AgentDefinition = {

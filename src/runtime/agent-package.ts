@@ -1,7 +1,7 @@
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SqlClient } from "../store/store.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { SqlClient } from "../store/index.ts";
+import type { Tool } from "../tools/index.ts";
 
 /** How an agent ships: its spec file, the tools it needs, and an optional setup of its own tables. */
 export type AgentPackage = {

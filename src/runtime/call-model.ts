@@ -1,17 +1,16 @@
-import { type BudgetAlert, budgetCounters, describeRefusal } from "../governance/budget-ledger.ts";
-import type { ActionRequest, PolicyDecision } from "../governance/governor.ts";
-import type { ModelCallPhase, NewEvent, PayloadOf } from "../journal/events.ts";
-import { hashPayload } from "../journal/hash.ts";
-import { classifyModelError } from "../models/model-call-error.ts";
+import type { ActionRequest, PolicyDecision } from "../governance/index.ts";
+import { type BudgetAlert, budgetCounters, describeRefusal } from "../governance/index.ts";
+import type { ModelCallPhase, NewEvent, PayloadOf } from "../journal/index.ts";
+import { hashPayload } from "../journal/index.ts";
+import type { GenerateOptions, ModelProvider, ModelTurn, RouteDecision } from "../models/index.ts";
 import {
+  classifyModelError,
   estimateInputTokens,
   type GatewayCall,
   type GatewayResult,
   isRoutedModelProvider,
-} from "../models/model-gateway.ts";
-import type { GenerateOptions, ModelProvider, ModelTurn } from "../models/model-provider.ts";
-import type { RouteDecision } from "../models/model-route.ts";
-import { toolInputJsonSchema } from "../tools/execute-tool-call.ts";
+} from "../models/index.ts";
+import { toolInputJsonSchema } from "../tools/index.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { handOff, lowConfidenceReason } from "./hand-off.ts";

@@ -1,5 +1,5 @@
-import type { ActionRequest, PolicyDecision } from "../governance/governor.ts";
-import { type NewEvent, type PayloadOf, Principal } from "../journal/events.ts";
+import type { ActionRequest, PolicyDecision } from "../governance/index.ts";
+import { type NewEvent, type PayloadOf, Principal } from "../journal/index.ts";
 import type { NodeContext } from "./graph.ts";
 import { approvalFor } from "./request-approval.ts";
 import type { ToolCallState } from "./run-state.ts";

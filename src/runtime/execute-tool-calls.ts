@@ -1,9 +1,8 @@
-import type { InFlightAction } from "../governance/governor.ts";
-import type { ErrorInfo, NewEvent } from "../journal/events.ts";
-import { toolCallTraceParent } from "../journal/trace-context.ts";
-import { executeToolCall } from "../tools/execute-tool-call.ts";
-import { type ReconcileOutcome, reconcileToolCall } from "../tools/reconcile-tool-call.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { InFlightAction } from "../governance/index.ts";
+import type { ErrorInfo, NewEvent } from "../journal/index.ts";
+import { toolCallTraceParent } from "../journal/index.ts";
+import type { Tool } from "../tools/index.ts";
+import { executeToolCall, type ReconcileOutcome, reconcileToolCall } from "../tools/index.ts";
 import { decideToolCall } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { guardToolResult } from "./guard-tool-result.ts";

@@ -1,6 +1,6 @@
-import type { GovernedTool } from "../governance/governed-agent.ts";
-import { describeZodIssues, toolInputJsonSchema } from "../tools/execute-tool-call.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { GovernedTool } from "../governance/index.ts";
+import type { Tool } from "../tools/index.ts";
+import { describeZodIssues, toolInputJsonSchema } from "../tools/index.ts";
 
 /** What the governor needs to know of an agent's tools: schemas, data classes, and the tool's own argument check. */
 export function governedTools(tools: Iterable<Tool>): GovernedTool[] {

@@ -1,4 +1,4 @@
-import type { Governor } from "../governance/governor.ts";
+import type { Governor } from "../governance/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { RunJournal } from "./run-journal.ts";
 import type { RunState } from "./run-state.ts";

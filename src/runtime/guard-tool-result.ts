@@ -1,4 +1,4 @@
-import type { NewEvent } from "../journal/events.ts";
+import type { NewEvent } from "../journal/index.ts";
 import type { NodeContext } from "./graph.ts";
 import { guardSummary } from "./guard-input.ts";
 import {

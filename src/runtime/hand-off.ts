@@ -1,5 +1,5 @@
-import type { ModelMessage } from "../models/model-provider.ts";
-import type { EscalateWhen } from "../spec/approvals-section.ts";
+import type { ModelMessage } from "../models/index.ts";
+import type { EscalateWhen } from "../spec/index.ts";
 import type { NodeContext } from "./graph.ts";
 import { requestApproval } from "./request-approval.ts";
 import type { RunState } from "./run-state.ts";

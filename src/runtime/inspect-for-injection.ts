@@ -1,7 +1,7 @@
 import { detectInjection, type InjectionClass, type InjectionVerdict } from "../guards/index.ts";
-import type { NewEvent } from "../journal/events.ts";
-import { hashPayload } from "../journal/hash.ts";
-import type { InjectionAction } from "../spec/guards-section.ts";
+import type { NewEvent } from "../journal/index.ts";
+import { hashPayload } from "../journal/index.ts";
+import type { InjectionAction } from "../spec/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 
 /** Echoes shorter than this are too common to be told from chance ("a", "Refund"). */

@@ -1,5 +1,5 @@
 import { detectEntities, type EntityClass, redactValue } from "../guards/index.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { Tool } from "../tools/index.ts";
 
 /**
  * The arguments a tool that sends data outside (`sendsDataOutside`) is handed: what the output classes cover is

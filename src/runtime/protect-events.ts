@@ -1,7 +1,7 @@
 import { type EntityClass, type PayloadSealer, redactText, redactValue } from "../guards/index.ts";
-import type { NewEvent } from "../journal/events.ts";
-import type { GuardsSection } from "../spec/guards-section.ts";
-import type { SealedArgumentsRow } from "../store/sealed-arguments.ts";
+import type { NewEvent } from "../journal/index.ts";
+import type { GuardsSection } from "../spec/index.ts";
+import type { SealedArgumentsRow } from "../store/index.ts";
 
 /** What redaction makes of one event: the form to journal, the form the run's state folds, and what to seal. */
 export type ProtectedEvent = { stored: NewEvent; folded: NewEvent; sealed: SealedArgumentsRow | null };

@@ -1,5 +1,5 @@
-import { buildApprovalRequest } from "../approvals/build-approval-request.ts";
-import type { ApprovalKind, NewEvent } from "../journal/events.ts";
+import { buildApprovalRequest } from "../approvals/index.ts";
+import type { ApprovalKind, NewEvent } from "../journal/index.ts";
 import type { NodeContext } from "./graph.ts";
 import type { RunApproval, ToolCallState } from "./run-state.ts";
 

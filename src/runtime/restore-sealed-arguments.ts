@@ -1,7 +1,7 @@
 import type { PayloadSealer } from "../guards/index.ts";
-import type { JournalEvent } from "../journal/events.ts";
-import { hashPayload } from "../journal/hash.ts";
-import type { SealedArgumentsRow } from "../store/sealed-arguments.ts";
+import type { JournalEvent } from "../journal/index.ts";
+import { hashPayload } from "../journal/index.ts";
+import type { SealedArgumentsRow } from "../store/index.ts";
 import { sealContext } from "./protect-events.ts";
 
 /**

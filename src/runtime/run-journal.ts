@@ -1,7 +1,6 @@
 import type { EntityClass } from "../guards/index.ts";
-import type { JournalEvent, NewEvent } from "../journal/events.ts";
-import type { SealedArgumentsRow, SealedArgumentsStore } from "../store/sealed-arguments.ts";
-import type { Lease, Store } from "../store/store.ts";
+import type { JournalEvent, NewEvent } from "../journal/index.ts";
+import type { Lease, SealedArgumentsRow, SealedArgumentsStore, Store } from "../store/index.ts";
 import { protectEvent, type RedactionPolicy } from "./protect-events.ts";
 import { foldEvent, type RunState } from "./run-state.ts";
 

@@ -6,8 +6,8 @@ import type {
   Principal,
   RunStatus,
   ToolCallRequest,
-} from "../journal/events.ts";
-import type { ModelMessage } from "../models/model-provider.ts";
+} from "../journal/index.ts";
+import type { ModelMessage } from "../models/index.ts";
 
 /** One tool call as the journal knows it. */
 export type ToolCallState = {

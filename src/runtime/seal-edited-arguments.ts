@@ -1,5 +1,5 @@
 import { type PayloadSealer, redactValue } from "../guards/index.ts";
-import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
+import type { SealedArgumentsStore } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { redactionPolicyOf, sealContext } from "./protect-events.ts";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { KeelError } from "../errors/keel-error.ts";
-import type { Principal } from "../journal/events.ts";
-import type { RunRecord, Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { Principal } from "../journal/index.ts";
+import type { RunRecord, Store } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { protectEvent, redactionPolicyOf } from "./protect-events.ts";
 

@@ -1,10 +1,9 @@
-import { isKeelError } from "../errors/keel-error.ts";
-import type { Governor } from "../governance/governor.ts";
+import { isKeelError } from "../errors/index.ts";
+import type { Governor } from "../governance/index.ts";
 import type { PayloadSealer } from "../guards/index.ts";
-import type { JournalEvent } from "../journal/events.ts";
-import { isStoreUnavailable } from "../store/is-store-unavailable.ts";
-import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
-import type { Lease, Store } from "../store/store.ts";
+import type { JournalEvent } from "../journal/index.ts";
+import type { Lease, SealedArgumentsStore, Store } from "../store/index.ts";
+import { isStoreUnavailable } from "../store/index.ts";
 import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
 import type { Graph } from "./graph.ts";
 import { interpret } from "./interpret.ts";

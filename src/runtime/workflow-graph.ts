@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from "ajv";
-import { hashPayload } from "../journal/hash.ts";
-import type { ModelProvider, ModelTurn } from "../models/model-provider.ts";
-import { createRulesModelProvider } from "../models/rules-model-provider.ts";
+import { hashPayload } from "../journal/index.ts";
+import type { ModelProvider, ModelTurn } from "../models/index.ts";
+import { createRulesModelProvider } from "../models/index.ts";
 import type {
   BranchNodeDefinition,
   DecideNodeDefinition,

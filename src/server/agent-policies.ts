@@ -1,16 +1,11 @@
-import { KeelError } from "../errors/keel-error.ts";
-import { createGovernor, type KeelGovernor } from "../governance/create-governor.ts";
-import type { GovernedAgent } from "../governance/governed-agent.ts";
-import { createSqlGovernanceStore } from "../governance/sql-governance-store.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
-import { governedTools } from "../runtime/governed-tools.ts";
-import { readSpecKind } from "../spec/index.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
-import { SpecError } from "../spec/spec-error.ts";
-import type { Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { GovernedAgent } from "../governance/index.ts";
+import { createGovernor, createSqlGovernanceStore, type KeelGovernor } from "../governance/index.ts";
+import type { AgentCatalog, AgentDefinition, AgentPackage } from "../runtime/index.ts";
+import { governedTools } from "../runtime/index.ts";
+import type { LoadedAgentSpec } from "../spec/index.ts";
+import { loadAgentSpec, readSpecKind, SpecError } from "../spec/index.ts";
+import type { Store } from "../store/index.ts";
 
 /** What the governor needs of a loaded agent version: its governance section, its bound tools, its Cedar files. */
 export function governedAgentOf(loaded: LoadedAgentSpec, definition: AgentDefinition): GovernedAgent {

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { Principal } from "../journal/events.ts";
+import type { Principal } from "../journal/index.ts";
 
 /** Who is deciding, from the request; null when the request does not say. */
 export type IdentifyApprover = (context: Context) => Principal | null;

@@ -1,18 +1,12 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { approvalMetrics } from "../approvals/approval-metrics.ts";
-import { foldApproval } from "../approvals/approval-view.ts";
-import { decideApproval } from "../approvals/decide-approval.ts";
-import { caseFromResolution } from "../approvals/promote-resolution.ts";
-import { KeelError } from "../errors/keel-error.ts";
+import { approvalMetrics, caseFromResolution, decideApproval, foldApproval } from "../approvals/index.ts";
+import { KeelError } from "../errors/index.ts";
 import { type PayloadSealer, redactText } from "../guards/index.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import { redactionPolicyOf } from "../runtime/protect-events.ts";
-import { sealEditedArguments } from "../runtime/seal-edited-arguments.ts";
-import type { Worker } from "../runtime/worker.ts";
-import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
-import type { Store } from "../store/store.ts";
-import { describeZodIssues } from "../tools/execute-tool-call.ts";
+import type { AgentCatalog, Worker } from "../runtime/index.ts";
+import { redactionPolicyOf, sealEditedArguments } from "../runtime/index.ts";
+import type { ApprovalQueries, SealedArgumentsStore, Store } from "../store/index.ts";
+import { describeZodIssues } from "../tools/index.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
 import { presentApproval, presentApprovalDetail, presentDecided } from "./present-approval.ts";
 import { registerRoute } from "./register-route.ts";
@@ -26,7 +20,7 @@ import { principalOf } from "./request-principal.ts";
 export function registerApprovalRoutes(
   app: Hono,
   options: {
-    store: Store;
+    store: Store & ApprovalQueries;
     agents: AgentCatalog;
     worker?: Worker;
     identify: IdentifyApprover;

@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { KeelError } from "../errors/keel-error.ts";
-import { startAuditCheckpoints } from "../store/audit-checkpoint-timer.ts";
-import { type AuditSigner, loadAuditSigner, readGeneratedKey } from "../store/audit-keys.ts";
-import type { SqlClient } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { SqlClient } from "../store/index.ts";
+import {
+  type AuditSigner,
+  loadAuditSigner,
+  readGeneratedKey,
+  startAuditCheckpoints,
+} from "../store/index.ts";
 
 /**
  * The log operator's signing key as the environment chooses it: the Ed25519 PKCS#8 PEM file named by

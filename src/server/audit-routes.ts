@@ -1,15 +1,16 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { encodeLeaf } from "../journal/audit/audit-leaf.ts";
-import { buildInclusionProof } from "../journal/audit/build-proof.ts";
-import { type Checkpoint, parseCheckpoint, rawPublicKey } from "../journal/audit/checkpoint.ts";
-import { auditLeafOfRow } from "../journal/audit/hash-leaf-page.ts";
-import { hashLeaf } from "../journal/audit/merkle-hash.ts";
-import { readAuditKeys } from "../store/audit-keys.ts";
-import { leafIndexOf, readLatestCheckpoint, readLeaves } from "../store/audit-log-queries.ts";
-import { storeSubtreeHashes } from "../store/audit-subtree-hashes.ts";
-import type { Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import {
+  auditLeafOfRow,
+  buildInclusionProof,
+  type Checkpoint,
+  encodeLeaf,
+  hashLeaf,
+  parseCheckpoint,
+  rawPublicKey,
+} from "../journal/index.ts";
+import type { AuditQueries } from "../store/index.ts";
 import { registerRoute } from "./register-route.ts";
 
 /**
@@ -18,15 +19,15 @@ import { registerRoute } from "./register-route.ts";
  * routes (src/api/routes.ts): the log is one tree over every tenant, so its size and a leaf's index tell how many
  * events all tenants have journaled, which no other tenant may learn.
  */
-export function registerAuditRoutes(app: Hono, options: { store: Store }): void {
-  const { sql } = options.store;
+export function registerAuditRoutes(app: Hono, options: { audit: AuditQueries }): void {
+  const { audit } = options;
   const latestCheckpoint = async (): Promise<Checkpoint> => {
-    const latest = await readLatestCheckpoint(sql);
+    const latest = await audit.latestCheckpoint();
     if (!latest) throw new KeelError("not_found", "the audit log has no checkpoint yet");
     return parseCheckpoint(latest);
   };
   const presentCheckpoint = async (checkpoint: Checkpoint) => {
-    const key = (await readAuditKeys(sql)).get(checkpoint.keyId);
+    const key = (await audit.auditKeys()).get(checkpoint.keyId);
     return {
       checkpoint,
       publicKey: key
@@ -42,7 +43,7 @@ export function registerAuditRoutes(app: Hono, options: { store: Store }): void 
   registerRoute(app, API_ROUTES.auditProof, async ({ query }, context) => {
     const { runId } = query;
     const seq = Number(query.seq);
-    const leafIndex = await leafIndexOf(sql, runId, seq);
+    const leafIndex = await audit.leafIndexOf(runId, seq);
     if (leafIndex === null) throw new KeelError("not_found", `run ${runId} has no event ${seq}`);
     const checkpoint = await latestCheckpoint();
     if (leafIndex >= checkpoint.treeSize) {
@@ -51,9 +52,9 @@ export function registerAuditRoutes(app: Hono, options: { store: Store }): void 
         `event ${seq} of run ${runId} is leaf ${leafIndex}, after the latest checkpoint (${checkpoint.treeSize} leaves); ask again after the next one`,
       );
     }
-    const [row] = await readLeaves(sql, leafIndex, leafIndex + 1);
+    const [row] = await audit.readLeaves(leafIndex, leafIndex + 1);
     const leaf = encodeLeaf(auditLeafOfRow(row!).leaf);
-    const path = await buildInclusionProof(leafIndex, checkpoint.treeSize, storeSubtreeHashes(sql));
+    const path = await buildInclusionProof(leafIndex, checkpoint.treeSize, audit.subtreeHashes());
     return context.json({
       runId,
       seq,

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { ApiRoute, OwnedResource } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { ApiKeyVerifier } from "../governance/api-key-verifier.ts";
-import type { Principal } from "../journal/events.ts";
+import { KeelError } from "../errors/index.ts";
+import type { ApiKeyVerifier } from "../governance/index.ts";
+import type { Principal } from "../journal/index.ts";
 import type { KeyRateLimiter } from "./key-rate-limiter.ts";
 import { matchRouteAccess } from "./match-route-access.ts";
 import "./request-principal.ts";

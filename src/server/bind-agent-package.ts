@@ -1,23 +1,26 @@
 import type { Registry as MetricsRegistry } from "prom-client";
-import { KeelError } from "../errors/keel-error.ts";
-import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
-import { createAnthropicModelProvider } from "../models/anthropic-model-provider.ts";
-import type { ModelTarget } from "../models/call-with-failover.ts";
-import { createGoogleModelProvider } from "../models/google-model-provider.ts";
-import type { ModelErrorClass } from "../models/model-call-error.ts";
-import { createModelGateway, type ModelGateway, routedModelProvider } from "../models/model-gateway.ts";
-import type { ModelProvider } from "../models/model-provider.ts";
-import { classifierPolicy, type ModelPolicy, type TargetRef } from "../models/model-route.ts";
-import { createOpenAICompatibleModelProvider } from "../models/openai-compatible-model-provider.ts";
-import { createOpenAIModelProvider } from "../models/openai-model-provider.ts";
-import { createPriceTable, type PriceOverrides } from "../models/price-table.ts";
-import { createRulesModelProvider } from "../models/rules-model-provider.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
-import type { AgentSpec } from "../spec/agent-spec.ts";
-import type { LoadedAgentSpec } from "../spec/read-agent-spec.ts";
-import type { SqlClient } from "../store/store.ts";
-import type { Tool } from "../tools/tool.ts";
+import { KeelError } from "../errors/index.ts";
+import { createSqlBudgetLedger } from "../governance/index.ts";
+import type { ModelErrorClass, ModelProvider, ModelTarget } from "../models/index.ts";
+import {
+  classifierPolicy,
+  createAnthropicModelProvider,
+  createGoogleModelProvider,
+  createModelGateway,
+  createOpenAICompatibleModelProvider,
+  createOpenAIModelProvider,
+  createPriceTable,
+  createRulesModelProvider,
+  type ModelGateway,
+  type ModelPolicy,
+  type PriceOverrides,
+  routedModelProvider,
+  type TargetRef,
+} from "../models/index.ts";
+import type { AgentDefinition, AgentPackage } from "../runtime/index.ts";
+import type { AgentSpec, LoadedAgentSpec } from "../spec/index.ts";
+import type { SqlClient } from "../store/index.ts";
+import type { Tool } from "../tools/index.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

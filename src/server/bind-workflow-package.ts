@@ -1,13 +1,12 @@
-import { KeelError } from "../errors/keel-error.ts";
-import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
-import type { GovernedAgent } from "../governance/governed-agent.ts";
-import type { ModelProvider } from "../models/model-provider.ts";
-import type { AgentDefinition } from "../runtime/agent-definition.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
-import { governedTools } from "../runtime/governed-tools.ts";
+import { KeelError } from "../errors/index.ts";
+import type { GovernedAgent } from "../governance/index.ts";
+import { createSqlBudgetLedger } from "../governance/index.ts";
+import type { ModelProvider } from "../models/index.ts";
+import type { AgentDefinition, AgentPackage } from "../runtime/index.ts";
+import { governedTools } from "../runtime/index.ts";
 import { checkWorkflowToolOutputs, type LoadedWorkflowSpec, type WorkflowDefinition } from "../spec/index.ts";
-import type { SqlClient } from "../store/store.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { SqlClient } from "../store/index.ts";
+import type { Tool } from "../tools/index.ts";
 
 /** A workflow run's wall-clock limit when its spec sets none. */
 const DEFAULT_WORKFLOW_RUN_TIMEOUT_MS = 10 * 60_000;

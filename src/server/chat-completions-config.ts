@@ -1,7 +1,11 @@
-import type { BudgetLedger } from "../governance/budget-ledger.ts";
-import type { ModelGateway } from "../models/model-gateway.ts";
+import type { BudgetLedger } from "../governance/index.ts";
+import type { ModelGateway } from "../models/index.ts";
 import { PROVIDER_KEY_VARIABLES } from "./bind-agent-package.ts";
-import { type ChatCompletionsRoute, createChatCompletionsRoute } from "./chat-completions.ts";
+import {
+  type ChatCompletionsOptions,
+  type ChatCompletionsRoute,
+  createChatCompletionsRoute,
+} from "./chat-completions.ts";
 import { principalOf } from "./request-principal.ts";
 
 /**
@@ -13,6 +17,7 @@ export function chatCompletionsFromEnv(options: {
   env: Readonly<Record<string, string | undefined>>;
   gateway: ModelGateway;
   ledger: BudgetLedger;
+  metrics: ChatCompletionsOptions["metrics"];
   log: (message: string) => void;
 }): ChatCompletionsRoute {
   const { env } = options;
@@ -31,6 +36,7 @@ export function chatCompletionsFromEnv(options: {
       ...(perDay === undefined ? {} : { budgets: { perDay: { usd: perDay } } }),
     }),
     ledger: options.ledger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     log: options.log,
     providers: Object.keys(PROVIDER_KEY_VARIABLES),
   });

@@ -1,4 +1,4 @@
-import type { BudgetLedger, ModelCallRecord } from "../governance/budget-ledger.ts";
+import type { BudgetLedger, ModelCallRecord } from "../governance/index.ts";
 
 /** Buffers cost records and writes them in batches, so recording never sits in a call's latency. */
 export type CallRecorder = { add(record: ModelCallRecord): void; close(): Promise<void> };

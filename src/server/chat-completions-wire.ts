@@ -1,7 +1,7 @@
 import { ChatCompletionRequest } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { Usage } from "../journal/events.ts";
-import type { ModelMessage, ModelToolDefinition, ModelTurn } from "../models/model-provider.ts";
+import { KeelError } from "../errors/index.ts";
+import type { Usage } from "../journal/index.ts";
+import type { ModelMessage, ModelToolDefinition, ModelTurn } from "../models/index.ts";
 
 export { ChatCompletionRequest };
 

@@ -1,16 +1,23 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import {
   type BudgetCounter,
   type BudgetLedger,
   type BudgetLimits,
   describeRefusal,
-} from "../governance/budget-ledger.ts";
-import { classifyModelError } from "../models/model-call-error.ts";
-import type { GatewayCall, GatewayResult, GatewayStreamPart, ModelGateway } from "../models/model-gateway.ts";
-import type { ModelPolicy } from "../models/model-route.ts";
+} from "../governance/index.ts";
+import type {
+  GatewayCall,
+  GatewayResult,
+  GatewayStreamPart,
+  ModelCallError,
+  ModelGateway,
+  ModelPolicy,
+} from "../models/index.ts";
+import { classifyModelError } from "../models/index.ts";
+import type { TelemetryMetrics } from "../telemetry/index.ts";
 import { type CallRecorder, createCallRecorder } from "./chat-completions-recorder.ts";
 import {
   fromChatMessages,
@@ -48,6 +55,8 @@ export type ChatCompletionsOptions = {
    */
   providers?: readonly string[];
   ledger?: BudgetLedger;
+  /** Where each call is counted in the OpenTelemetry GenAI client metrics, beside agents' calls. */
+  metrics?: Pick<TelemetryMetrics, "observeModelCall">;
   now?: () => Date;
   log?: (message: string) => void;
 };
@@ -57,8 +66,9 @@ export type ChatCompletionsRoute = { app: Hono; close(): Promise<void> };
 
 /**
  * `POST /v1/chat/completions`, OpenAI-compatible (streaming and not), for applications outside Keel: the same
- * routing, failover, budgets and cost records as agents. Per-key usage, prompt-cache and response-cache counts
- * are the gateway's `keel_gateway_*` families on `GET /metrics`.
+ * routing, failover, budgets and cost records as agents. Each call is counted in the GenAI client metrics
+ * (`gen_ai_client_*`, agent `key:<id>`) like an agent's; per-key usage, prompt-cache and response-cache counts are
+ * the gateway's `keel_gateway_*` families on `GET /metrics`.
  */
 export function createChatCompletionsRoute(options: ChatCompletionsOptions): ChatCompletionsRoute {
   const { gateway, ledger } = options;
@@ -139,19 +149,31 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
     const callId = `chatcmpl-${randomBytes(12).toString("hex")}`;
     const reservation = await reserve(key, callId, call, route);
     const started = performance.now();
-    const record = (outcome: "ok" | "error", result: GatewayResult | null, errorClass?: string) =>
+    const record = (outcome: "ok" | "error", result: GatewayResult | null, error?: ModelCallError) => {
+      const provider = result?.provider ?? route.tiers[0]![0]!.provider;
+      const model = result?.model ?? route.tiers[0]![0]!.model;
+      const durationMs = performance.now() - started;
+      options.metrics?.observeModelCall({
+        agent: call.agent,
+        phase: call.phase,
+        provider,
+        model,
+        durationMs,
+        ...(error ? { errorType: error.code } : {}),
+        ...(result ? { usage: result.turn.usage } : {}),
+      });
       recorder?.add({
         callId,
         origin: "endpoint",
         tenant: key.tenant,
-        agent: `key:${key.id}`,
+        agent: call.agent,
         agentVersion: "-",
         apiKey: key.id,
         phase: call.phase,
-        provider: result?.provider ?? route.tiers[0]![0]!.provider,
-        model: result?.model ?? route.tiers[0]![0]!.model,
+        provider,
+        model,
         outcome,
-        ...(errorClass ? { errorClass } : {}),
+        ...(error ? { errorClass: error.errorClass } : {}),
         inputTokens: result?.turn.usage.inputTokens ?? 0,
         outputTokens: result?.turn.usage.outputTokens ?? 0,
         cacheReadTokens: result?.turn.usage.cacheReadTokens ?? 0,
@@ -162,8 +184,9 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
         routingReason: route.reason,
         responseCache: result?.responseCache ?? "bypass",
         attempts: result?.attempts ?? [],
-        durationMs: performance.now() - started,
+        durationMs,
       });
+    };
     const finish = async (result: GatewayResult) => {
       await reservation?.settle(
         result.cost.usd,
@@ -174,7 +197,7 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
     const fail = async (error: unknown) => {
       await reservation?.release();
       const classified = classifyModelError(error);
-      record("error", null, classified.errorClass);
+      record("error", null, classified);
       return classified;
     };
     const created = Math.floor(now().getTime() / 1_000);

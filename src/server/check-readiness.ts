@@ -1,5 +1,5 @@
+import type { Store } from "../store/index.ts";
 import { isStoreUnavailable } from "../store/index.ts";
-import type { Store } from "../store/store.ts";
 
 /** How long `/readyz` waits for the store before calling the process not ready. */
 export const READINESS_TIMEOUT_MS = 2_000;

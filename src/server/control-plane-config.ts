@@ -1,9 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { KeelError } from "../errors/keel-error.ts";
-import { createApiKeyVerifier } from "../governance/api-key-verifier.ts";
-import { validateTenant } from "../governance/control-plane-roles.ts";
-import { type ApiKeyStore, createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
-import type { Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import {
+  type ApiKeyStore,
+  createApiKeyVerifier,
+  createSqlApiKeyStore,
+  validateTenant,
+} from "../governance/index.ts";
+import type { Store } from "../store/index.ts";
 import type { ControlPlaneAuth } from "./authorize-request.ts";
 import { createKeyRateLimiter } from "./key-rate-limiter.ts";
 

@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { CostGroup, TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { KeelError } from "../errors/index.ts";
+import type { CostGroup, TelemetryQueries } from "../telemetry/index.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 import { parseInstant, parseNumber } from "./trace-query-params.ts";

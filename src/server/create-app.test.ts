@@ -9,8 +9,8 @@ import { parseSse, readSse } from "../cli/read-sse.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import { createWorker, type Worker } from "../runtime/worker.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { defineTool } from "../tools/tool.ts";
 import { createApp } from "./create-app.ts";
 
@@ -37,7 +37,7 @@ const agent = scriptedAgent({
 });
 
 describe("the HTTP API", () => {
-  let store: Store;
+  let store: KeelStore;
   let worker: Worker;
   let server: ServerType;
   let base: string;

@@ -1,18 +1,14 @@
 import { Hono } from "hono";
 import { API_ROUTE_LIST, API_ROUTES, type ApiRoute, MAX_SEQ, openApiDocument } from "../api/index.ts";
-import { explainRun } from "../approvals/explain-run.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { KeelGovernor } from "../governance/create-governor.ts";
-import type { ApiKeyStore } from "../governance/sql-api-key-store.ts";
+import { explainRun } from "../approvals/index.ts";
+import { KeelError } from "../errors/index.ts";
+import type { ApiKeyStore, KeelGovernor } from "../governance/index.ts";
 import type { PayloadSealer } from "../guards/index.ts";
-import { type Principal, TERMINAL_STATUSES } from "../journal/events.ts";
-import { parseTraceParent } from "../journal/trace-context.ts";
-import type { Registry } from "../registry/sql-registry.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import { startRun } from "../runtime/start-run.ts";
-import type { Worker } from "../runtime/worker.ts";
-import type { SealedArgumentsStore } from "../store/sealed-arguments.ts";
-import type { Store } from "../store/store.ts";
+import { type Principal, parseTraceParent, TERMINAL_STATUSES } from "../journal/index.ts";
+import type { Registry } from "../registry/index.ts";
+import type { AgentCatalog, Worker } from "../runtime/index.ts";
+import { startRun } from "../runtime/index.ts";
+import type { KeelStore, SealedArgumentsStore, Store } from "../store/index.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
@@ -40,7 +36,7 @@ import { validateInput } from "./validate-input.ts";
 import { validateJsonBody } from "./validate-json-body.ts";
 
 export type AppOptions = {
-  store: Store;
+  store: KeelStore;
   agents: AgentCatalog;
   /** The in-process worker, poked when a run is created and asked to cancel runs it holds. */
   worker?: Worker;
@@ -197,7 +193,7 @@ export function createApp(options: AppOptions): Hono {
     registerCostRoutes(app, options.telemetry);
   }
   registerFeedbackRoutes(app, { store });
-  registerAuditRoutes(app, { store });
+  registerAuditRoutes(app, { audit: store });
   registerApprovalRoutes(app, {
     store,
     agents,

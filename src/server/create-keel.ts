@@ -1,21 +1,23 @@
 import { hostname } from "node:os";
 import type { Hono } from "hono";
 import { Registry as MetricsRegistry } from "prom-client";
-import { createApprovalTimer } from "../approvals/expire-approvals.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
-import type { KeelGovernor } from "../governance/create-governor.ts";
-import type { GovernedAgent } from "../governance/governed-agent.ts";
-import { recordAgentTenants } from "../governance/sql-agent-tenants.ts";
-import type { ModelGateway } from "../models/model-gateway.ts";
-import { createSqlRegistry } from "../registry/sql-registry.ts";
-import { type AgentCatalog, createAgentCatalog } from "../runtime/agent-catalog.ts";
-import { type AgentPackage, inspectPackageTools } from "../runtime/agent-package.ts";
-import { createWorker, type StopOptions, type Worker } from "../runtime/worker.ts";
-import { loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import { SpecError } from "../spec/spec-error.ts";
-import type { Store } from "../store/store.ts";
+import { createApprovalTimer } from "../approvals/index.ts";
+import { KeelError } from "../errors/index.ts";
+import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
+import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
+import type { ModelGateway } from "../models/index.ts";
+import { createSqlRegistry } from "../registry/index.ts";
+import {
+  type AgentCatalog,
+  type AgentPackage,
+  createAgentCatalog,
+  createWorker,
+  inspectPackageTools,
+  type StopOptions,
+  type Worker,
+} from "../runtime/index.ts";
+import { loadAgentSpec, loadWorkflowSpec, readSpecKind, SpecError } from "../spec/index.ts";
+import type { KeelStore, Store } from "../store/index.ts";
 import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
 import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
 import {
@@ -41,8 +43,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 export type ChooseModelOverride = (agent: string, chosen: ModelChoice) => ModelChoice | Promise<ModelChoice>;
 
 export type CreateKeelOptions = {
-  /** Where runs and their journals live: `openStore()` (PGlite) or `openStore({ databaseUrl })` (PostgreSQL). */
-  store: Store;
+  /**
+   * Where runs, their journals, the approval queue and the audit log live: `openStore()` (PGlite) or
+   * `openStore({ databaseUrl })` (PostgreSQL).
+   */
+  store: KeelStore;
   /** The agents to run, as `defineAgent` returns them. */
   agents: readonly AgentPackage[];
   /** Keel's settings (model keys, KEEL_*); default: the process's environment. */
@@ -186,8 +191,6 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   const metrics = new MetricsRegistry();
   const gateway = createEnvModelGateway({ env, metrics });
   const ledger = createSqlBudgetLedger(store.sql);
-  const chatCompletions = api ? chatCompletionsFromEnv({ env, gateway, ledger, log }) : null;
-  if (chatCompletions) started.push(() => chatCompletions.close());
   const { agents, modelLabels, governed } = await loadAgentPackages({
     store,
     packages: options.agents,
@@ -212,7 +215,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   let authenticated = false;
   // What only a process serving the API does: the registry, tenants, traces, production sampling.
   const serving: (() => Promise<unknown>)[] = [];
-  if (api && controlPlane && chatCompletions) {
+  if (api && controlPlane) {
     const registry = createSqlRegistry(store.sql);
     await registerServedAgents(registry, agents, governed);
     const agentTenants = await recordAgentTenants(
@@ -232,6 +235,10 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     });
     started.push(() => telemetry.close());
     serving.push(() => telemetry.close());
+    // The OpenAI-compatible endpoint counts its calls in the same GenAI metrics as agents' calls.
+    const chatCompletions = chatCompletionsFromEnv({ env, gateway, ledger, metrics: telemetry.metrics, log });
+    started.push(() => chatCompletions.close());
+    serving.push(() => chatCompletions.close());
     app = createApp({
       registry,
       requireActiveAgents: env.KEEL_REQUIRE_ACTIVE_AGENTS === "true",
@@ -312,7 +319,6 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     async close(stopOptions = {}) {
       await drain(stopOptions);
       for (const stop of serving) await stop();
-      await chatCompletions?.close();
       governor.close();
     },
   };

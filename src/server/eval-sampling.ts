@@ -1,21 +1,19 @@
 import { resolve } from "node:path";
-import { buildGraders } from "../evals/build-graders.ts";
-import { EvalCase } from "../evals/eval-case.ts";
-import { parseEvalsSection } from "../evals/evals-section.ts";
-import { sqlEvaluationLog } from "../evals/evaluation-log.ts";
-import type { Grader } from "../evals/grader.ts";
-import { judgeGrader } from "../evals/judge-grader.ts";
-import { loadGraderModule } from "../evals/load-grader-module.ts";
+import type { Grader } from "../evals/index.ts";
 import {
+  buildGraders,
   createProductionSampler,
+  EvalCase,
+  judgeGrader,
+  loadGraderModule,
   type ProductionSampler,
+  parseEvalsSection,
   type SamplingPlan,
-} from "../evals/production-sampler.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
-import { readSpecKind } from "../spec/index.ts";
-import { loadAgentSpec } from "../spec/load-agent-spec.ts";
-import type { Store } from "../store/store.ts";
+  sqlEvaluationLog,
+} from "../evals/index.ts";
+import type { AgentCatalog, AgentPackage } from "../runtime/index.ts";
+import { loadAgentSpec, readSpecKind } from "../spec/index.ts";
+import type { Store } from "../store/index.ts";
 
 /**
  * Production sampling for `keel serve`: for each served agent whose spec sets `evals.productionSampling`, grade

@@ -1,10 +1,15 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
-import { type EvaluationEvent, sqlEvaluationLog } from "../evals/evaluation-log.ts";
-import { caseFromFeedback, caseFromRun } from "../evals/import-cases.ts";
-import type { Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import {
+  caseFromFeedback,
+  caseFromRun,
+  type EvaluationEvent,
+  latestGateResult,
+  sqlEvalResultStore,
+  sqlEvaluationLog,
+} from "../evals/index.ts";
+import type { Store } from "../store/index.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { isLoopbackHost } from "./control-plane-config.ts";
 
 /** Where the server listens, once it does. */

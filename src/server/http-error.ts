@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { isStoreUnavailable } from "../store/index.ts";
 import { toChatError } from "./chat-completions-wire.ts";
 

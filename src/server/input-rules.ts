@@ -1,4 +1,4 @@
-import type { FieldIssue } from "../errors/keel-error.ts";
+import type { FieldIssue } from "../errors/index.ts";
 
 /**
  * How deep a JSON body may nest: an object or array inside another counts one level, the body itself is level 1.

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { ApiKeyRecord, ApiKeyStore } from "../governance/sql-api-key-store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { ApiKeyRecord, ApiKeyStore } from "../governance/index.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 

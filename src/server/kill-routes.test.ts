@@ -10,8 +10,8 @@ import type { KeelGovernor } from "../governance/create-governor.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import { startRun } from "../runtime/start-run.ts";
 import { createWorker, type Worker } from "../runtime/worker.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { defineTool } from "../tools/tool.ts";
 import { createApp } from "./create-app.ts";
 
@@ -39,7 +39,7 @@ const agent = scriptedAgent({
 });
 
 describe("kill switches over HTTP and the keel command", () => {
-  let store: Store;
+  let store: KeelStore;
   let governor: KeelGovernor;
   let worker: Worker;
   let server: ServerType;

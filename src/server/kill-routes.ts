@@ -1,9 +1,8 @@
 import type { Context, Hono } from "hono";
 import { API_ROUTES, type RouteBody } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { KeelGovernor } from "../governance/create-governor.ts";
-import type { KillScope } from "../governance/governance-store.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import { KeelError } from "../errors/index.ts";
+import type { KeelGovernor, KillScope } from "../governance/index.ts";
+import type { AgentCatalog } from "../runtime/index.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 

@@ -1,10 +1,13 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { DriftCheck, DriftWindow } from "../telemetry/drift-monitor.ts";
-import type { JournalProjector } from "../telemetry/journal-projector.ts";
-import type { TelemetryMetrics } from "../telemetry/telemetry-metrics.ts";
-import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { KeelError } from "../errors/index.ts";
+import type {
+  DriftCheck,
+  DriftWindow,
+  JournalProjector,
+  TelemetryMetrics,
+  TelemetryQueries,
+} from "../telemetry/index.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 

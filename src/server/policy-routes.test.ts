@@ -7,8 +7,8 @@ import { pathToFileURL } from "node:url";
 import type { ActionRequest } from "../governance/governor.ts";
 import { hashPayload } from "../journal/hash.ts";
 import type { AgentPackage } from "../runtime/agent-package.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "keel-reload-"));
@@ -66,7 +66,7 @@ const refund = (amount: number, callId = "c"): ActionRequest => ({
 });
 
 describe("reloading an agent's policies", () => {
-  let store: Store;
+  let store: KeelStore;
   let server: RunningServer;
   before(async () => {
     store = await openStore({});

@@ -1,10 +1,10 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import type { KeelGovernor } from "../governance/create-governor.ts";
-import { shadowReport } from "../governance/shadow-report.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import type { Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { KeelGovernor } from "../governance/index.ts";
+import { shadowReport } from "../governance/index.ts";
+import type { AgentCatalog } from "../runtime/index.ts";
+import type { Store } from "../store/index.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { registerRoute } from "./register-route.ts";
 

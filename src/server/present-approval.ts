@@ -1,5 +1,5 @@
-import type { ApprovalView } from "../approvals/approval-view.ts";
-import type { ApprovalRecord } from "../store/store.ts";
+import type { ApprovalView } from "../approvals/index.ts";
+import type { ApprovalRecord } from "../store/index.ts";
 
 /** The API's JSON view of a queue entry. */
 export function presentApproval(record: ApprovalRecord, now: Date = new Date()) {

@@ -1,4 +1,4 @@
-import type { RunRecord } from "../store/store.ts";
+import type { RunRecord } from "../store/index.ts";
 
 /** The API's JSON view of a run. */
 export function presentRun(run: RunRecord) {

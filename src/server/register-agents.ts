@@ -1,7 +1,7 @@
-import type { GovernedAgent } from "../governance/governed-agent.ts";
-import { type RegistryEntry, scopeOf } from "../registry/registry-entry.ts";
-import type { Registry } from "../registry/sql-registry.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
+import type { GovernedAgent } from "../governance/index.ts";
+import type { Registry } from "../registry/index.ts";
+import { type RegistryEntry, scopeOf } from "../registry/index.ts";
+import type { AgentCatalog } from "../runtime/index.ts";
 
 /**
  * Record every served agent version in the registry (a new one starts as a draft), with its owner and risk tier

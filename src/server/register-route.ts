@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { ApiRoute, RouteBody, RouteParams, RouteQuery } from "../api/index.ts";
-import { type FieldIssue, KeelError } from "../errors/keel-error.ts";
+import { type FieldIssue, KeelError } from "../errors/index.ts";
 import { isJsonMediaType } from "./input-rules.ts";
 
 /** What a handler is given: the request's path parameters, query fields and body, validated by the declaration. */

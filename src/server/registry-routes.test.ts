@@ -9,15 +9,15 @@ import { decideGate } from "../evals/decide-gate.ts";
 import type { EvalRunResult } from "../evals/eval-result.ts";
 import { sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { createSqlRegistry } from "../registry/sql-registry.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { createApp } from "./create-app.ts";
 import { loadAgentPackages } from "./create-keel.ts";
 import { registerServedAgents } from "./register-agents.ts";
 import { startTracePipeline, type TracePipeline } from "./trace-pipeline.ts";
 
 describe("the registry over HTTP and keel agents, with active agents required", () => {
-  let store: Store;
+  let store: KeelStore;
   let server: ServerType;
   let telemetry: TracePipeline;
   let url: string;

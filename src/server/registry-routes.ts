@@ -1,14 +1,12 @@
 import type { Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { approvalMetrics } from "../approvals/approval-metrics.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../evals/eval-result-store.ts";
-import { renderAgentCard } from "../registry/agent-card.ts";
-import type { AGENT_STATUSES } from "../registry/lifecycle-rules.ts";
-import { registrySummary } from "../registry/registry-metrics.ts";
-import type { Registry } from "../registry/sql-registry.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import type { Store } from "../store/store.ts";
+import { approvalMetrics } from "../approvals/index.ts";
+import { KeelError } from "../errors/index.ts";
+import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../evals/index.ts";
+import type { AGENT_STATUSES, Registry } from "../registry/index.ts";
+import { registrySummary, renderAgentCard } from "../registry/index.ts";
+import type { AgentCatalog } from "../runtime/index.ts";
+import type { ApprovalQueries, Store } from "../store/index.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
@@ -22,7 +20,7 @@ export function registerRegistryRoutes(
   app: Hono,
   options: {
     registry: Registry;
-    store: Store;
+    store: Store & ApprovalQueries;
     agents: AgentCatalog;
     identify: IdentifyApprover;
     /** The tenant an agent belongs to: listings show the caller only its own tenant's agents. */

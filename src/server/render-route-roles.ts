@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { API_ROUTE_LIST, type ApiRoute } from "../api/index.ts";
-import { CONTROL_PLANE_ROLES } from "../governance/control-plane-roles.ts";
+import { CONTROL_PLANE_ROLES } from "../governance/index.ts";
 
 /**
  * The route × role table of docs/security.md, rendered from the route declarations the gate enforces, so the two

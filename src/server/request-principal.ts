@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { KeelError } from "../errors/keel-error.ts";
-import type { Principal } from "../journal/events.ts";
+import { KeelError } from "../errors/index.ts";
+import type { Principal } from "../journal/index.ts";
 
 declare module "hono" {
   interface ContextVariableMap {

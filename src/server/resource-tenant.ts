@@ -1,7 +1,7 @@
 import type { OwnedResource } from "../api/index.ts";
-import { sqlEvaluationLog } from "../evals/evaluation-log.ts";
-import type { ApiKeyStore } from "../governance/sql-api-key-store.ts";
-import type { Store } from "../store/store.ts";
+import { sqlEvaluationLog } from "../evals/index.ts";
+import type { ApiKeyStore } from "../governance/index.ts";
+import type { ApprovalQueries, Store } from "../store/index.ts";
 
 /** The tenant a resource belongs to, or null when there is no such resource. */
 export type ResourceTenant = (kind: Exclude<OwnedResource, "tenant">, id: string) => Promise<string | null>;
@@ -11,7 +11,7 @@ export type ResourceTenant = (kind: Exclude<OwnedResource, "tenant">, id: string
  * score (their run's), an agent (its spec's `tenant`), an API key (the tenant it was created in).
  */
 export function createResourceTenant(options: {
-  store: Store;
+  store: Store & ApprovalQueries;
   agentTenant: (name: string) => string | undefined;
   keys?: Pick<ApiKeyStore, "find">;
 }): ResourceTenant {

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { createPayloadSealer, type PayloadSealer } from "../guards/index.ts";
-import { createSqlSealedArgumentsStore, type SealedArgumentsStore } from "../store/sealed-arguments.ts";
-import type { SqlClient } from "../store/store.ts";
+import type { SqlClient } from "../store/index.ts";
+import { createSqlSealedArgumentsStore, type SealedArgumentsStore } from "../store/index.ts";
 
 /** What a worker needs to seal the arguments it masks in the journal. */
 export type Sealing = { sealer: PayloadSealer; store: SealedArgumentsStore };

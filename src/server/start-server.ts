@@ -1,17 +1,15 @@
 import { hostname } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { KeelGovernor } from "../governance/create-governor.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import type { AgentPackage } from "../runtime/agent-package.ts";
-import type { StopOptions, Worker } from "../runtime/worker.ts";
-import type { Store } from "../store/store.ts";
+import type { KeelGovernor } from "../governance/index.ts";
+import type { AgentCatalog, AgentPackage, StopOptions, Worker } from "../runtime/index.ts";
+import type { KeelStore } from "../store/index.ts";
 import { createKeel } from "./create-keel.ts";
 import type { BoundAddress } from "./guard-browser-requests.ts";
 import { type HttpTimeouts, resolveHttpTimeouts } from "./http-timeouts.ts";
 
 export type ServerOptions = {
-  store: Store;
+  store: KeelStore;
   packages: readonly AgentPackage[];
   env: Readonly<Record<string, string | undefined>>;
   host: string;

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Store } from "../store/store.ts";
+import type { Store } from "../store/index.ts";
 
 /** How long the stream waits for new events before sending a keep-alive comment. */
 const KEEPALIVE_MS = 15_000;

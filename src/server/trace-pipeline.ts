@@ -1,21 +1,22 @@
 import type { Registry as MetricsRegistry } from "prom-client";
-import { registerApprovalMetrics } from "../approvals/approval-metrics.ts";
-import type { ModelGateway } from "../models/model-gateway.ts";
-import { isRoutedModelProvider } from "../models/model-gateway.ts";
-import { registerRegistryMetrics } from "../registry/registry-metrics.ts";
-import type { Registry as AgentRegistry } from "../registry/sql-registry.ts";
-import type { AgentCatalog } from "../runtime/agent-catalog.ts";
-import type { Store } from "../store/store.ts";
-import { checkDrift } from "../telemetry/drift-monitor.ts";
-import { createJournalProjector, type JournalProjector } from "../telemetry/journal-projector.ts";
-import { createOtlpTraceExporter } from "../telemetry/otlp-trace-exporter.ts";
+import { registerApprovalMetrics } from "../approvals/index.ts";
+import type { ModelGateway } from "../models/index.ts";
+import { isRoutedModelProvider } from "../models/index.ts";
+import type { Registry as AgentRegistry } from "../registry/index.ts";
+import { registerRegistryMetrics } from "../registry/index.ts";
+import type { AgentCatalog } from "../runtime/index.ts";
+import type { ApprovalQueries, Store } from "../store/index.ts";
+import type { TraceExporter } from "../telemetry/index.ts";
 import {
   type BreakerReading,
+  checkDrift,
+  createJournalProjector,
+  createOtlpTraceExporter,
   createTelemetryMetrics,
+  createTelemetryQueries,
+  type JournalProjector,
   type TelemetryMetrics,
-} from "../telemetry/telemetry-metrics.ts";
-import { createTelemetryQueries } from "../telemetry/telemetry-queries.ts";
-import type { TraceExporter } from "../telemetry/trace-exporter.ts";
+} from "../telemetry/index.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
 
 /** The telemetry a server runs: routes' dependencies, and how to stop the projector and flush the exporter. */
@@ -32,7 +33,7 @@ export type TracePipeline = TelemetryRoutesOptions & {
  * read them).
  */
 export function startTracePipeline(options: {
-  store: Store;
+  store: Store & ApprovalQueries;
   env: Readonly<Record<string, string | undefined>>;
   agents?: AgentCatalog;
   gateway?: ModelGateway;
@@ -86,7 +87,11 @@ export function startTracePipeline(options: {
  */
 export function registerServerMetrics(
   registry: MetricsRegistry,
-  sources: { store?: Store; agentRegistry?: AgentRegistry; breakers?: () => readonly BreakerReading[] },
+  sources: {
+    store?: Store & ApprovalQueries;
+    agentRegistry?: AgentRegistry;
+    breakers?: () => readonly BreakerReading[];
+  },
 ): TelemetryMetrics {
   const { store, agentRegistry, breakers } = sources;
   const metrics = createTelemetryMetrics({

@@ -1,5 +1,5 @@
 import { INSTANT_EXPECTED, instantOf } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 
 /** A point in time from a query string: an ISO date-time, or a duration back from now (`24h`, `7d`, `30m`). */
 export function parseInstant(

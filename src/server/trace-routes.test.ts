@@ -4,12 +4,12 @@ import { Registry } from "prom-client";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
+import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
 import { createApp } from "./create-app.ts";
 import { startTracePipeline, type TracePipeline } from "./trace-pipeline.ts";
 
-let store: Store;
+let store: KeelStore;
 let pipeline: TracePipeline;
 let app: ReturnType<typeof createApp>;
 const ids: Record<string, string> = {};

@@ -1,8 +1,8 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
-import { parsePathQuery } from "../telemetry/decision-path.ts";
-import type { TelemetryQueries } from "../telemetry/telemetry-queries.ts";
+import { KeelError } from "../errors/index.ts";
+import type { TelemetryQueries } from "../telemetry/index.ts";
+import { parsePathQuery } from "../telemetry/index.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 import { parseFlag, parseInstant, parseNumber } from "./trace-query-params.ts";

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { type ApiRoute, Identifier } from "../api/index.ts";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { stringProblem } from "./input-rules.ts";
 import { matchRouteAccess } from "./match-route-access.ts";
 import { queryOf } from "./register-route.ts";

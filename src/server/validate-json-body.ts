@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { isJsonMediaType, jsonProblem, MAX_JSON_DEPTH } from "./input-rules.ts";
 
 /** The largest body a route reads unless its declaration says otherwise. */

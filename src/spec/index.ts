@@ -1,6 +1,7 @@
 // spec/: the file formats a team writes (agent specs, workflow specs, rules tables) as zod schemas, and their loading
 // from YAML with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
 export { AgentSpec, type AgentSpecInput, Duration, LimitsSection, ModelSection } from "./agent-spec.ts";
+export type { ApprovalsSection, EscalateWhen } from "./approvals-section.ts";
 export { checkWorkflowToolOutputs } from "./check-workflow-tool-outputs.ts";
 export { computeVersionHash, type VersionContent } from "./compute-version-hash.ts";
 export { type Comparison, type Condition, parseCondition } from "./condition.ts";
@@ -10,9 +11,32 @@ export {
   WorkflowDefinitionError,
   type WorkflowFieldIssue,
 } from "./define-workflow.ts";
+export {
+  type BoundsExpectation,
+  CalibrationBar,
+  CaseExpectation,
+  CorpusImport,
+  DatasetFile,
+  EvalCase,
+  type EvalCaseInput,
+  EvalsSection,
+  GovernanceOutcome,
+  JudgeRubric,
+  OutputExpectation,
+  ToolExpectation,
+} from "./eval-dataset.ts";
+export {
+  GovernanceSection,
+  type GovernanceSectionInput,
+  type PolicyMode,
+  type RateLimitKey,
+  type ToolRule,
+} from "./governance-section.ts";
 export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
 export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
 export { loadAgentSpec } from "./load-agent-spec.ts";
+export { parseYamlSource } from "./parse-yaml-source.ts";
+export { type PolicyTestCase, type PolicyTests, parsePolicyTests } from "./policy-tests.ts";
 export {
   type AgentSpecContext,
   type AgentSpecOutcome,
@@ -20,6 +44,7 @@ export {
   readAgentSpec,
 } from "./read-agent-spec.ts";
 export { readSpecKind } from "./read-spec-kind.ts";
+export { readTextFile } from "./read-text-file.ts";
 export {
   type LoadedWorkflowSpec,
   loadWorkflowSpec,
@@ -29,6 +54,8 @@ export {
 export { renderJsonSchemas } from "./render-json-schemas.ts";
 export { InputPattern, Rule, RuleCondition, RulesTable, ValueTest } from "./rules-table.ts";
 export { formatSpecIssue, SpecError, type SpecIssue } from "./spec-error.ts";
+export { parseToolCondition, type ToolComparison, type ToolCondition } from "./tool-condition.ts";
+export { validateYamlSource } from "./validate-yaml-source.ts";
 export * from "./workflow-definition.ts";
 export { WorkflowSpec, type WorkflowSpecInput } from "./workflow-spec.ts";
 export type { Reference, ReferenceRoot, Template, TemplatePart } from "./workflow-template.ts";

@@ -1,5 +1,5 @@
-import { KeelError } from "../errors/keel-error.ts";
-import { type JournalEvent, TERMINAL_STATUSES as TERMINAL } from "../journal/events.ts";
+import { KeelError } from "../errors/index.ts";
+import { type JournalEvent, TERMINAL_STATUSES as TERMINAL } from "../journal/index.ts";
 import { type AppendRequest, commitAppends } from "./commit-appends.ts";
 import { appendFenced, type FencedRequest, type KnownHead } from "./fenced-append.ts";
 import type { StoreDriver } from "./store-driver.ts";

@@ -1,4 +1,4 @@
-import type { ApprovalKind, ApprovalPriority, PayloadOf } from "../journal/events.ts";
+import type { ApprovalKind, ApprovalPriority, PayloadOf } from "../journal/index.ts";
 
 /** Where an approval request stands. */
 export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "resolved" | "withdrawn";

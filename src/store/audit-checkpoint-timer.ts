@@ -1,4 +1,4 @@
-import type { Checkpoint } from "../journal/audit/checkpoint.ts";
+import type { Checkpoint } from "../journal/index.ts";
 import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import type { AuditSigner } from "./audit-keys.ts";
 import { createAuditCheckpoint } from "./create-audit-checkpoint.ts";

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { KeelError } from "../errors/keel-error.ts";
-import { auditKeyId, publicKeyFromRaw, rawPublicKey } from "../journal/audit/checkpoint.ts";
+import { KeelError } from "../errors/index.ts";
+import { auditKeyId, publicKeyFromRaw, rawPublicKey } from "../journal/index.ts";
 import type { SqlClient } from "./store.ts";
 
 /** The key the log operator signs checkpoints with. */

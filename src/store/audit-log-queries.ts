@@ -1,5 +1,4 @@
-import type { SignedCheckpoint } from "../journal/audit/checkpoint.ts";
-import type { StoredLeafRow } from "../journal/audit/hash-leaf-page.ts";
+import type { SignedCheckpoint, StoredLeafRow } from "../journal/index.ts";
 import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import type { SqlClient } from "./store.ts";
 

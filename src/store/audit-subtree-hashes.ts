@@ -1,8 +1,6 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { SubtreeHashes } from "../journal/audit/build-proof.ts";
-import { hashLeafPage } from "../journal/audit/hash-leaf-page.ts";
-import { HASH_BYTES, hashChildren } from "../journal/audit/merkle-hash.ts";
-import type { PerfectSubtree } from "../journal/audit/merkle-tree.ts";
+import { KeelError } from "../errors/index.ts";
+import type { PerfectSubtree, SubtreeHashes } from "../journal/index.ts";
+import { HASH_BYTES, hashChildren, hashLeafPage } from "../journal/index.ts";
 import { readLeaves } from "./audit-log-queries.ts";
 import type { SqlClient } from "./store.ts";
 

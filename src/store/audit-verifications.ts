@@ -1,4 +1,4 @@
-import type { SignedVerification, Verification } from "../journal/audit/verification-record.ts";
+import type { SignedVerification, Verification } from "../journal/index.ts";
 import type { StoredFrontier } from "./audit-log-queries.ts";
 import type { SqlClient } from "./store.ts";
 

@@ -1,12 +1,13 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import {
+  hashCanonicalJson,
+  hashEvent,
   JOURNAL_SCHEMA_VERSION,
   type JournalEvent,
   type NewEvent,
   type RunStatus,
   TERMINAL_STATUSES,
-} from "../journal/events.ts";
-import { hashCanonicalJson, hashEvent } from "../journal/hash.ts";
+} from "../journal/index.ts";
 import { isApprovalEvent, projectApprovals } from "./project-approvals.ts";
 import type { Lease, SqlClient } from "./store.ts";
 import type { ValidatedEvent } from "./validate-new-events.ts";

@@ -1,13 +1,14 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import {
   CHECKPOINT_FORMAT,
   type Checkpoint,
+  HASH_BYTES,
+  hashLeafPage,
+  type Peak,
   parseCheckpoint,
   signCheckpoint,
-} from "../journal/audit/checkpoint.ts";
-import { hashLeafPage } from "../journal/audit/hash-leaf-page.ts";
-import { HASH_BYTES } from "../journal/audit/merkle-hash.ts";
-import { type Peak, TreeFrontier } from "../journal/audit/merkle-tree.ts";
+  TreeFrontier,
+} from "../journal/index.ts";
 import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import type { AuditSigner } from "./audit-keys.ts";
 import {

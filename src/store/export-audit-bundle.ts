@@ -1,14 +1,18 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import {
+  auditLeafOfRow,
   BUNDLE_FORMAT,
   type BundleKey,
   type BundleManifest,
   type BundleProofs,
-} from "../journal/audit/audit-bundle.ts";
-import { encodeLeaf } from "../journal/audit/audit-leaf.ts";
-import { buildConsistencyProof, buildInclusionProof } from "../journal/audit/build-proof.ts";
-import { parseCheckpoint, rawPublicKey, type SignedCheckpoint } from "../journal/audit/checkpoint.ts";
-import { auditLeafOfRow, type StoredLeafRow } from "../journal/audit/hash-leaf-page.ts";
+  buildConsistencyProof,
+  buildInclusionProof,
+  encodeLeaf,
+  parseCheckpoint,
+  rawPublicKey,
+  type SignedCheckpoint,
+  type StoredLeafRow,
+} from "../journal/index.ts";
 import { readAuditKeys } from "./audit-keys.ts";
 import { leafPages, readCheckpoints, readRunLeaves } from "./audit-log-queries.ts";
 import { storeSubtreeHashes } from "./audit-subtree-hashes.ts";

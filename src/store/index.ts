@@ -1,11 +1,34 @@
 // The store: the durable home of runs and their hash-linked journals, behind the `Store` port.
 // One SQL core runs on embedded PGlite and on PostgreSQL alike, with leases that fence every append.
 export type { AppendStats } from "./append-batcher.ts";
+export type { ApprovalQueries, ApprovalRecord, ApprovalStatsRow } from "./approval-store.ts";
+export { startAuditCheckpoints } from "./audit-checkpoint-timer.ts";
+export { type AuditSigner, loadAuditSigner, readAuditKeys, readGeneratedKey } from "./audit-keys.ts";
+export { leafIndexOf, readLatestCheckpoint, readLeaves } from "./audit-log-queries.ts";
+export type { AuditQueries } from "./audit-store.ts";
+export { storeSubtreeHashes } from "./audit-subtree-hashes.ts";
+export { createAuditCheckpoint } from "./create-audit-checkpoint.ts";
+export { type ExportedBundle, exportAuditBundle } from "./export-audit-bundle.ts";
 export { isStoreUnavailable } from "./is-store-unavailable.ts";
+export type { KeelStore } from "./keel-store.ts";
 export { type OpenStoreOptions, openStore } from "./open-store.ts";
 export { pgliteSqlClient } from "./pglite-sql-client.ts";
 export { PgliteStore, type PgliteStoreOptions } from "./pglite-store.ts";
 export { pooledTransaction, postgresSqlClient } from "./postgres-sql-client.ts";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
+export {
+  createSqlSealedArgumentsStore,
+  type SealedArgumentsRow,
+  type SealedArgumentsStore,
+} from "./sealed-arguments.ts";
 export { SqlStore } from "./sql-store.ts";
-export type { CreateRunOptions, Lease, ListRunsOptions, RunRecord, SqlClient, Store } from "./store.ts";
+export type {
+  CreateRunOptions,
+  JournalTransactionResult,
+  Lease,
+  ListRunsOptions,
+  RunRecord,
+  SqlClient,
+  Store,
+} from "./store.ts";
+export { type StoreAuditVerdict, verifyStoreAuditLog } from "./verify-store-audit-log.ts";

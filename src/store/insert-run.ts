@@ -1,6 +1,11 @@
-import { KeelError } from "../errors/keel-error.ts";
-import { JOURNAL_SCHEMA_VERSION, type PayloadOf } from "../journal/events.ts";
-import { GENESIS_HASH, hashCanonicalJson, hashEvent } from "../journal/hash.ts";
+import { KeelError } from "../errors/index.ts";
+import {
+  GENESIS_HASH,
+  hashCanonicalJson,
+  hashEvent,
+  JOURNAL_SCHEMA_VERSION,
+  type PayloadOf,
+} from "../journal/index.ts";
 import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
 import type { CreateRunOptions, RunRecord } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";

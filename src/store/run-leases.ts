@@ -1,4 +1,4 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import type { HeadRow } from "./commit-appends.ts";
 import { LEASE_COLUMNS, type LeaseRow, toLease } from "./run-rows.ts";
 import type { Lease, SqlClient } from "./store.ts";

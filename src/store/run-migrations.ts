@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import type { StoreDriver } from "./store-driver.ts";
 
 /** One SQL file from `migrations/`, applied once in name order. */

@@ -1,4 +1,4 @@
-import type { JournalEvent, Principal, RunStatus } from "../journal/events.ts";
+import type { JournalEvent, Principal, RunStatus } from "../journal/index.ts";
 import type { Lease, RunRecord } from "./store.ts";
 
 /** Columns of `keel_runs` that make up a RunRecord, in the shape `RunRow` expects. */

@@ -1,8 +1,24 @@
-import { randomUUID } from "node:crypto";
-import { KeelError } from "../errors/keel-error.ts";
-import type { JournalEvent, NewEvent } from "../journal/events.ts";
+import { type KeyObject, randomUUID } from "node:crypto";
+import { KeelError } from "../errors/index.ts";
+import type {
+  JournalEvent,
+  NewEvent,
+  SignedCheckpoint,
+  StoredLeafRow,
+  SubtreeHashes,
+} from "../journal/index.ts";
 import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
 import { approvalStats, getApproval, listApprovals } from "./approval-queries.ts";
+import type {
+  ApprovalQueries,
+  ApprovalRecord,
+  ApprovalStatsRow,
+  ListApprovalsOptions,
+} from "./approval-store.ts";
+import { readAuditKeys } from "./audit-keys.ts";
+import { leafIndexOf, readLatestCheckpoint, readLeaves } from "./audit-log-queries.ts";
+import type { AuditQueries } from "./audit-store.ts";
+import { storeSubtreeHashes } from "./audit-subtree-hashes.ts";
 import { insertRun } from "./insert-run.ts";
 import { journalTransaction } from "./journal-transaction.ts";
 import { LISTENER_RENEW_MS, registerListener, renewListener, unregisterListener } from "./listeners.ts";
@@ -17,13 +33,10 @@ import {
   toRunRecord,
 } from "./run-rows.ts";
 import type {
-  ApprovalRecord,
-  ApprovalStatsRow,
   CreateRunOptions,
   JournalTransactionOptions,
   JournalTransactionResult,
   Lease,
-  ListApprovalsOptions,
   ListRunsOptions,
   RunRecord,
   SqlClient,
@@ -40,10 +53,10 @@ const RESUBSCRIBE_MAX_MS = 5_000;
 const MAX_LIST_LIMIT = 1_000;
 
 /**
- * The one implementation of the Store port, written once in SQL that PGlite and PostgreSQL both run
- * (invariant 6). PgliteStore and PostgresStore only hand it a driver.
+ * The one implementation of the Store port, and of the ApprovalQueries and AuditQueries ports, written once in SQL
+ * that PGlite and PostgreSQL both run (invariant 6). PgliteStore and PostgresStore only hand it a driver.
  */
-export class SqlStore implements Store {
+export class SqlStore implements Store, ApprovalQueries, AuditQueries {
   readonly kind: "pglite" | "postgres";
   readonly sql: SqlClient;
   readonly #driver: StoreDriver;
@@ -271,6 +284,27 @@ export class SqlStore implements Store {
 
   async approvalStats(options: { since?: Date; tenant?: string } = {}): Promise<ApprovalStatsRow[]> {
     return await approvalStats(this.sql, options);
+  }
+
+  async latestCheckpoint(): Promise<(SignedCheckpoint & { treeSize: number }) | null> {
+    const latest = await readLatestCheckpoint(this.sql);
+    return latest ? { body: latest.body, signature: latest.signature, treeSize: latest.treeSize } : null;
+  }
+
+  async auditKeys(): Promise<Map<string, KeyObject>> {
+    return await readAuditKeys(this.sql);
+  }
+
+  async leafIndexOf(runId: string, seq: number): Promise<number | null> {
+    return await leafIndexOf(this.sql, runId, seq);
+  }
+
+  async readLeaves(from: number, to: number): Promise<StoredLeafRow[]> {
+    return await readLeaves(this.sql, from, to);
+  }
+
+  subtreeHashes(): SubtreeHashes {
+    return storeSubtreeHashes(this.sql);
   }
 
   async journalTransaction<T>(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { NewEvent, PayloadOf } from "../journal/events.ts";
+import type { NewEvent, PayloadOf } from "../journal/index.ts";
 import type { Lease } from "./store.ts";
 import {
   createQueuedRun,

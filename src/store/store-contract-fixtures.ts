@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { type ErrorCode, isKeelError } from "../errors/keel-error.ts";
-import type { NewEvent, PayloadOf } from "../journal/events.ts";
+import { type ErrorCode, isKeelError } from "../errors/index.ts";
+import type { NewEvent, PayloadOf } from "../journal/index.ts";
 import type { SqlStore } from "./sql-store.ts";
 import type { RunRecord } from "./store.ts";
 

@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import type { JournalEvent, NewEvent } from "../journal/events.ts";
-import { hashPayload } from "../journal/hash.ts";
-import { verifyChain } from "../journal/verify-chain.ts";
+import type { JournalEvent, NewEvent } from "../journal/index.ts";
+import { hashPayload, verifyChain } from "../journal/index.ts";
 import type { SqlStore } from "./sql-store.ts";
 import type { Lease } from "./store.ts";
 import {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { verifyChain } from "../journal/verify-chain.ts";
+import { verifyChain } from "../journal/index.ts";
 import type { Lease } from "./store.ts";
 import {
   createQueuedRun,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { isKeelError } from "../errors/keel-error.ts";
-import type { JournalEvent } from "../journal/events.ts";
-import { verifyChain } from "../journal/verify-chain.ts";
+import { isKeelError } from "../errors/index.ts";
+import type { JournalEvent } from "../journal/index.ts";
+import { verifyChain } from "../journal/index.ts";
 import type { SqlStore } from "./sql-store.ts";
 import type { Lease } from "./store.ts";
 import {

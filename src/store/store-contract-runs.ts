@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Principal } from "../journal/events.ts";
-import { GENESIS_HASH } from "../journal/hash.ts";
-import { verifyChain } from "../journal/verify-chain.ts";
+import type { Principal } from "../journal/index.ts";
+import { GENESIS_HASH, verifyChain } from "../journal/index.ts";
 import { loadMigrations } from "./run-migrations.ts";
 import {
   createQueuedRun,

@@ -1,6 +1,7 @@
 import { after, before, describe } from "node:test";
 import type { SqlStore } from "./sql-store.ts";
 import { approvalsContract } from "./store-contract-approvals.ts";
+import { auditContract } from "./store-contract-audit.ts";
 import type { StoreContractContext, StoreContractSubject } from "./store-contract-fixtures.ts";
 import { journalContract } from "./store-contract-journal.ts";
 import { leasesContract } from "./store-contract-leases.ts";
@@ -56,5 +57,6 @@ export function storeContract(name: string, subject: StoreContractSubject): void
     leasesContract(context);
     racesContract(context);
     approvalsContract(context);
+    auditContract(context);
   });
 }

@@ -1,12 +1,4 @@
-import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/events.ts";
-import type { ApprovalRecord, ApprovalStatsRow, ListApprovalsOptions } from "./approval-rows.ts";
-
-export type {
-  ApprovalRecord,
-  ApprovalStatsRow,
-  ApprovalStatus,
-  ListApprovalsOptions,
-} from "./approval-rows.ts";
+import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/index.ts";
 
 /** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
 export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
@@ -87,7 +79,8 @@ export type ListRunsOptions = {
 
 /**
  * The durable home of runs and their journals. PGlite and PostgreSQL implement it with the same SQL
- * and pass the same contract suite (store-contract.ts).
+ * and pass the same contract suite (store-contract.ts). The approval queue and the audit log are read through
+ * ports of their own, `ApprovalQueries` (approval-store.ts) and `AuditQueries` (audit-store.ts).
  */
 export interface Store {
   /** Which implementation this is, for logs and reports. */
@@ -141,15 +134,6 @@ export interface Store {
   requestCancel(runId: string): Promise<RunRecord | null>;
   /** Resolve when there may be new runnable work, or after `timeoutMs`. */
   waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
-
-  /**
-   * Approval requests, as projected from the journal's approval events in the append that wrote them: pending
-   * ones most urgent and soonest due first, decided ones newest first.
-   */
-  listApprovals(options: ListApprovalsOptions): Promise<ApprovalRecord[]>;
-  getApproval(approvalId: string): Promise<ApprovalRecord | null>;
-  /** Counts and decision times per agent, tool, kind, route and status (queue metrics). */
-  approvalStats(options?: { since?: Date; tenant?: string }): Promise<ApprovalStatsRow[]>;
 
   /**
    * In one transaction: take the run's lease (null when a live lease exists or the run has ended), read its

@@ -1,8 +1,6 @@
 import { z } from "zod";
-import { type FieldIssue, KeelError } from "../errors/keel-error.ts";
-import { type NewEvent, parseNewEvent } from "../journal/events.ts";
-import { canonicalJson } from "../journal/hash.ts";
-import { plainCanonicalJson } from "../journal/plain-canonical-json.ts";
+import { type FieldIssue, KeelError } from "../errors/index.ts";
+import { canonicalJson, type NewEvent, parseNewEvent, plainCanonicalJson } from "../journal/index.ts";
 
 /** A new event that passed validation, with the canonical JSON of its payload: what is stored and hashed. */
 export type ValidatedEvent = NewEvent & { payloadJson: string };

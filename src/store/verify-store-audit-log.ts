@@ -1,21 +1,18 @@
 import type { KeyObject } from "node:crypto";
 import {
-  checkVerificationRecords,
-  type VerificationAnchor,
-} from "../journal/audit/check-verification-records.ts";
-import { type Peak, TreeFrontier } from "../journal/audit/merkle-tree.ts";
-import {
-  checkpointsDigests,
-  signVerification,
-  VERIFICATION_FORMAT,
-  type Verification,
-} from "../journal/audit/verification-record.ts";
-import {
   type AuditProblem,
   type AuditVerdict,
+  checkpointsDigests,
+  checkVerificationRecords,
+  type Peak,
+  signVerification,
+  TreeFrontier,
+  VERIFICATION_FORMAT,
+  type Verification,
+  type VerificationAnchor,
   type VerifyAuditLogOptions,
   verifyAuditLog,
-} from "../journal/audit/verify-audit-log.ts";
+} from "../journal/index.ts";
 import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
 import { type AuditSigner, readAuditKeys } from "./audit-keys.ts";
 import { leafPages, readAuditHead, readCheckpoints, readRunHeads } from "./audit-log-queries.ts";

@@ -1,5 +1,5 @@
-import type { PayloadOf } from "../journal/events.ts";
-import { parseTraceParent, spanIdOf, toolSpanKey, traceIdOf } from "../journal/trace-context.ts";
+import type { PayloadOf } from "../journal/index.ts";
+import { parseTraceParent, spanIdOf, toolSpanKey, traceIdOf } from "../journal/index.ts";
 import { ATTR, KEEL, providerName } from "./genai-semconv.ts";
 import type { KeelSpan, SpanAttributeValue } from "./keel-span.ts";
 import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";

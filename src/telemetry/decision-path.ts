@@ -1,4 +1,4 @@
-import { KeelError } from "../errors/keel-error.ts";
+import { KeelError } from "../errors/index.ts";
 import { PATH_VERBS } from "./summarize-run.ts";
 
 /** One step of a decision-path query: a tool (or any, `*`) and what happened to it. */

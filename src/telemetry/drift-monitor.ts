@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { SqlClient, Store } from "../store/store.ts";
+import type { SqlClient, Store } from "../store/index.ts";
 import { DRIFT_MONITOR_AGENT } from "./drift-alarm.ts";
 import type { TelemetryMetrics } from "./telemetry-metrics.ts";
 

@@ -1,4 +1,4 @@
-import type { SqlClient, Store } from "../store/store.ts";
+import type { SqlClient, Store } from "../store/index.ts";
 import { buildRunSpans } from "./build-run-spans.ts";
 import type { KeelSpan } from "./keel-span.ts";
 import { summarizeRun } from "./summarize-run.ts";

@@ -1,5 +1,5 @@
-import type { PayloadOf, RunStatus } from "../journal/events.ts";
-import { parseTraceParent, traceIdOf } from "../journal/trace-context.ts";
+import type { PayloadOf, RunStatus } from "../journal/index.ts";
+import { parseTraceParent, traceIdOf } from "../journal/index.ts";
 import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { JournalEvent } from "../journal/events.ts";
+import type { JournalEvent } from "../journal/index.ts";
 
 /** What telemetry reads of a journal event: its place, type, time and payload (not its hashes). */
 export type TelemetryEvent = JournalEvent extends infer Event

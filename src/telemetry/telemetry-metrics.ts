@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from "prom-client";
-import type { PayloadOf } from "../journal/events.ts";
-import type { SqlClient } from "../store/store.ts";
+import type { PayloadOf, Usage } from "../journal/index.ts";
+import type { SqlClient } from "../store/index.ts";
 import { DRIFT_MONITOR_AGENT, readDriftAlarm } from "./drift-alarm.ts";
 import { type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 
@@ -27,14 +27,36 @@ export type TelemetryMetricsOptions = {
 };
 
 /**
- * The metrics Keel serves on `GET /metrics`, all projected from the journal except breakers and the exporter's.
- * Model calls use the OpenTelemetry GenAI client metrics (`gen_ai.client.token.usage`,
- * `gen_ai.client.operation.duration`, in Prometheus form); everything else is named `keel_*`.
+ * One model call as the OpenTelemetry GenAI client metrics count it: an agent's, projected from its journal, or one
+ * through the OpenAI-compatible endpoint (`agent` is then the caller, `key:<id>`).
+ */
+export type GenAiCall = {
+  agent: string;
+  phase: string;
+  /** The provider and model that answered (after any failover), or the first target tried when none did. */
+  provider: string;
+  model: string;
+  durationMs: number;
+  /** The error code of a failed call; absent when it succeeded. */
+  errorType?: string;
+  usage?: Usage;
+};
+
+/**
+ * The metrics Keel serves on `GET /metrics`, all projected from the journal except breakers, the exporter's and the
+ * OpenAI-compatible endpoint's model calls. Model calls use the OpenTelemetry GenAI client metrics
+ * (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`, in Prometheus form); everything else is named
+ * `keel_*`.
  */
 export type TelemetryMetrics = {
   readonly registry: Registry;
   /** Count the events a run appended after `afterSeq`; `events` is the run's whole journal, for lookups. */
   observeRun(events: readonly TelemetryEvent[], afterSeq: number): void;
+  /**
+   * Count a model call that has no journal in the GenAI client metrics: the OpenAI-compatible endpoint's. Agents'
+   * calls are counted from their journals by `observeRun`.
+   */
+  observeModelCall(call: GenAiCall): void;
   /** Spans handed to the exporter, and spans it could not deliver, by reason. */
   spansExported(count: number): void;
   spansDropped(count: number, reason: "queue_full" | "export_failed" | "shutdown"): void;
@@ -72,7 +94,7 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
   // OpenTelemetry GenAI semantic conventions: attribute dots become underscores, seconds get their unit suffix.
   const operationDuration = new Histogram({
     name: "gen_ai_client_operation_duration_seconds",
-    help: "GenAI operation duration (gen_ai.client.operation.duration): model calls by agent, provider, model and error type.",
+    help: "GenAI operation duration (gen_ai.client.operation.duration): model calls of agents and of the OpenAI-compatible endpoint (agent key:<id>) by agent, provider, model and error type.",
     labelNames: [
       "gen_ai_operation_name",
       "gen_ai_provider_name",
@@ -86,7 +108,7 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
   });
   const tokenUsage = new Histogram({
     name: "gen_ai_client_token_usage",
-    help: "Tokens per model call (gen_ai.client.token.usage) by token type; input counts cache reads and writes, which are also observed alone.",
+    help: "Tokens per model call of agents and of the OpenAI-compatible endpoint (gen_ai.client.token.usage) by token type; input counts cache reads and writes, which are also observed alone.",
     labelNames: [
       "gen_ai_operation_name",
       "gen_ai_provider_name",
@@ -218,6 +240,7 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
     driftAlert(agent, dimension) {
       driftAlerts.inc({ agent, dimension });
     },
+    observeModelCall: observeGenAi,
     scrape: () => registry.metrics(),
   };
 
@@ -264,24 +287,37 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
   }
 
   function observeModelCall(agent: string, payload: PayloadOf<"model-call-end">): void {
-    const phase = payload.phase ?? "execution";
-    const call = {
-      gen_ai_operation_name: "chat",
-      gen_ai_provider_name: payload.provider,
-      gen_ai_request_model: payload.model,
+    observeGenAi({
       agent,
-      phase,
+      phase: payload.phase ?? "execution",
+      provider: payload.provider,
+      model: payload.model,
+      durationMs: payload.durationMs,
+      ...(payload.outcome === "ok" ? {} : { errorType: payload.error?.code ?? "error" }),
+      ...(payload.usage ? { usage: payload.usage } : {}),
+    });
+    if (payload.cost) cost.inc({ agent, provider: payload.provider, model: payload.model }, payload.cost.usd);
+    const cascaded = payload.escalations?.length ?? 0;
+    if (cascaded > 0) escalations.inc({ agent, kind: "model_cascade" }, cascaded);
+  }
+
+  function observeGenAi(call: GenAiCall): void {
+    const labels = {
+      gen_ai_operation_name: "chat",
+      gen_ai_provider_name: call.provider,
+      gen_ai_request_model: call.model,
+      agent: call.agent,
+      phase: call.phase,
     };
     operationDuration.observe(
-      payload.outcome === "ok" ? call : { ...call, error_type: payload.error?.code ?? "error" },
-      payload.durationMs / 1000,
+      call.errorType === undefined ? labels : { ...labels, error_type: call.errorType },
+      call.durationMs / 1000,
     );
-    if (payload.cost) cost.inc({ agent, provider: payload.provider, model: payload.model }, payload.cost.usd);
-    const usage = payload.usage;
+    const usage = call.usage;
     if (usage) {
       const observe = (type: string, tokens: number | undefined, always: boolean) => {
         if (always || (tokens ?? 0) > 0)
-          tokenUsage.observe({ ...call, gen_ai_token_type: type }, tokens ?? 0);
+          tokenUsage.observe({ ...labels, gen_ai_token_type: type }, tokens ?? 0);
       };
       observe("input", usage.inputTokens, true);
       observe("output", usage.outputTokens, true);
@@ -289,8 +325,6 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
       observe("cache_write", usage.cacheWriteTokens, false);
       observe("reasoning", usage.reasoningTokens, false);
     }
-    const cascaded = payload.escalations?.length ?? 0;
-    if (cascaded > 0) escalations.inc({ agent, kind: "model_cascade" }, cascaded);
   }
 }
 

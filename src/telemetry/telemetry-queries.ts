@@ -1,5 +1,5 @@
-import { KeelError } from "../errors/keel-error.ts";
-import type { SqlClient, Store } from "../store/store.ts";
+import { KeelError } from "../errors/index.ts";
+import type { SqlClient, Store } from "../store/index.ts";
 import { buildRunSpans } from "./build-run-spans.ts";
 import { type PathStep, pathPattern } from "./decision-path.ts";
 import type { KeelSpan } from "./keel-span.ts";

@@ -1,4 +1,4 @@
-import type { SqlClient } from "../store/store.ts";
+import type { SqlClient } from "../store/index.ts";
 import { type RunSummary, toNano } from "./summarize-run.ts";
 import type { TelemetryEvent } from "./telemetry-event.ts";
 

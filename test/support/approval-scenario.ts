@@ -10,8 +10,9 @@ import { createWorker, type Worker } from "../../src/runtime/worker.ts";
 import { ApprovalsSection, type ApprovalsSectionInput } from "../../src/spec/approvals-section.ts";
 import { GovernanceSection, type GovernanceSectionInput } from "../../src/spec/governance-section.ts";
 import { GuardsSection } from "../../src/spec/guards-section.ts";
+import type { KeelStore } from "../../src/store/keel-store.ts";
 import { openStore } from "../../src/store/open-store.ts";
-import type { RunRecord, Store } from "../../src/store/store.ts";
+import type { RunRecord } from "../../src/store/store.ts";
 import { defineTool } from "../../src/tools/tool.ts";
 import { scriptedAgent } from "./scripted-agent.ts";
 
@@ -39,7 +40,7 @@ export const REFUND_REVIEW: GovernanceSectionInput = {
 };
 
 export type ApprovalScenario = {
-  store: Store;
+  store: KeelStore;
   governor: KeelGovernor;
   worker: Worker;
   agent: AgentDefinition;
@@ -62,7 +63,7 @@ export async function approvalScenario(
     turns?: ScriptedTurn[];
     approvals?: ApprovalsSectionInput;
     riskTier?: 1 | 2 | 3;
-    store?: Store;
+    store?: KeelStore;
     maxSteps?: number;
     failingLookup?: boolean;
     /** The agent's guards section (spec input form); absent: the spec defaults. */

@@ -1,4 +1,4 @@
-import { KeelError } from "../../errors/keel-error.ts";
+import { KeelError } from "../../errors/index.ts";
 import type { SignedCheckpoint } from "./checkpoint.ts";
 
 /** The format tag of a bundle's manifest. */

@@ -1,4 +1,4 @@
-import { KeelError } from "../../errors/keel-error.ts";
+import { KeelError } from "../../errors/index.ts";
 import { canonicalString, fastCanonicalJson } from "./fast-canonical-json.ts";
 import { hashLeaf } from "./merkle-hash.ts";
 

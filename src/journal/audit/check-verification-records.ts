@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import type { KeelError } from "../../errors/keel-error.ts";
+import type { KeelError } from "../../errors/index.ts";
 import {
   type Checkpoint,
   checkpointSignatureProblem,

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
-import { KeelError } from "../../errors/keel-error.ts";
+import { KeelError } from "../../errors/index.ts";
 import { fastCanonicalJson } from "./fast-canonical-json.ts";
 
 /** The format tag every checkpoint body carries; a verifier refuses any other. */

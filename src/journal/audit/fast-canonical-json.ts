@@ -1,4 +1,4 @@
-import { KeelError } from "../../errors/keel-error.ts";
+import { KeelError } from "../../errors/index.ts";
 import { tooDeepOrLarge } from "../hash.ts";
 
 /**

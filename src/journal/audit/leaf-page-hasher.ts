@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { KeelError } from "../../errors/keel-error.ts";
+import { KeelError } from "../../errors/index.ts";
 import { hashLeafPage, type LeafPageInput, type LeafPageResult } from "./hash-leaf-page.ts";
 
 /** Hashes pages of leaves, on worker threads or inline; results come back in any order, each to its caller. */

@@ -1,4 +1,4 @@
-import { KeelError } from "../../errors/keel-error.ts";
+import { KeelError } from "../../errors/index.ts";
 import { EMPTY_ROOT, HASH_BYTES, hashChildren, splitPoint } from "./merkle-hash.ts";
 
 /** A run of consecutive leaves `[start, end)`; proofs are lists of the tree hashes of such ranges. */

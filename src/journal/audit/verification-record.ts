@@ -1,5 +1,5 @@
 import { hash, type KeyObject, sign } from "node:crypto";
-import { KeelError } from "../../errors/keel-error.ts";
+import { KeelError } from "../../errors/index.ts";
 import type { SignedCheckpoint } from "./checkpoint.ts";
 import { fastCanonicalJson } from "./fast-canonical-json.ts";
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import type { KeelError } from "../../errors/keel-error.ts";
+import type { KeelError } from "../../errors/index.ts";
 import { GENESIS_HASH } from "../hash.ts";
 import {
   type Checkpoint,

@@ -1,4 +1,4 @@
-import type { NewEvent, PayloadOf } from "../../journal/events.ts";
+import type { NewEvent, PayloadOf } from "../../journal/index.ts";
 
 /**
  * The run a journal fixture was written from: a run-start and the events appended after it, chosen to reach

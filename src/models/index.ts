@@ -1,0 +1,30 @@
+// models/: the ModelProvider port, the offline rules and scripted providers, the AI SDK adapters, and the
+// model gateway (routing, response cache, circuit breakers, failover, usage normalisation and pricing).
+export { createAnthropicModelProvider } from "./anthropic-model-provider.ts";
+export type { ModelTarget } from "./call-with-failover.ts";
+export { createGoogleModelProvider } from "./google-model-provider.ts";
+export { classifyModelError, type ModelCallError, type ModelErrorClass } from "./model-call-error.ts";
+export {
+  createModelGateway,
+  estimateInputTokens,
+  type GatewayCall,
+  type GatewayResult,
+  type GatewayStreamPart,
+  isRoutedModelProvider,
+  type ModelGateway,
+  routedModelProvider,
+} from "./model-gateway.ts";
+export type {
+  GenerateOptions,
+  ModelMessage,
+  ModelParams,
+  ModelProvider,
+  ModelToolDefinition,
+  ModelTurn,
+} from "./model-provider.ts";
+export { classifierPolicy, type ModelPolicy, type RouteDecision, type TargetRef } from "./model-route.ts";
+export { createOpenAICompatibleModelProvider } from "./openai-compatible-model-provider.ts";
+export { createOpenAIModelProvider } from "./openai-model-provider.ts";
+export { createPriceTable, type PriceOverrides } from "./price-table.ts";
+export { createRulesModelProvider } from "./rules-model-provider.ts";
+export { createScriptedModelProvider, type ScriptedTurn } from "./scripted-model-provider.ts";

@@ -1,0 +1,16 @@
+// runtime/: running agents: run state, the interpreter over graphs of nodes, model and tool calls under the
+// governor, approvals and hand-offs, workers holding leases, starting runs, and agent packages.
+export { type AgentCatalog, createAgentCatalog } from "./agent-catalog.ts";
+export type { AgentDefinition } from "./agent-definition.ts";
+export {
+  type AgentPackage,
+  defineAgent,
+  defineConfig,
+  inspectPackageTools,
+  type KeelConfig,
+} from "./agent-package.ts";
+export { governedTools } from "./governed-tools.ts";
+export { redactionPolicyOf } from "./protect-events.ts";
+export { sealEditedArguments } from "./seal-edited-arguments.ts";
+export { startRun } from "./start-run.ts";
+export { createWorker, type StopOptions, type Worker } from "./worker.ts";

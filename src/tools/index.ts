@@ -1,0 +1,12 @@
+// tools/: the Tool contract agents call (defineTool, zod input and output schemas, side effects with an
+// idempotency key), validated and time-limited execution, and reconciliation of attempts in doubt.
+export { describeZodIssues, executeToolCall, toolInputJsonSchema } from "./execute-tool-call.ts";
+export { type ReconcileOutcome, reconcileToolCall } from "./reconcile-tool-call.ts";
+export {
+  type DataClass,
+  defineTool,
+  type ReconcileContext,
+  type Reconciliation,
+  type Tool,
+  type ToolContext,
+} from "./tool.ts";
