@@ -1,29 +1,16 @@
 import { z } from "zod";
 import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
+import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
 
-const DURATION_PATTERN = /^(\d+)(ms|s|m|h)$/;
-const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
-const DURATION_HINT = "expected a duration such as 500ms, 15s, 2m or 1h, or a whole number of milliseconds";
-
 /** A duration written as `15s`, `2m`, `1h` or a number of milliseconds; parsed to milliseconds. */
-export const Duration = z
-  .union(
-    [
-      z.number().int().positive().describe("Milliseconds."),
-      z
-        .string()
-        .regex(DURATION_PATTERN, DURATION_HINT)
-        .transform((text) => {
-          const match = DURATION_PATTERN.exec(text)!;
-          return Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS];
-        }),
-    ],
-    { error: DURATION_HINT },
-  )
-  .meta({ title: "Duration", description: "A duration such as 500ms, 15s, 2m or 1h, or milliseconds." });
+export const Duration = durationSchema({
+  units: ["ms", "s", "m", "h"],
+  examples: "500ms, 15s, 2m or 1h",
+  title: "Duration",
+});
 
 const SemVer = z
   .string({

@@ -1,3 +1,4 @@
+import { dirname, resolve } from "node:path";
 import {
   type Document,
   isAlias,
@@ -10,6 +11,7 @@ import {
   parseDocument,
   visit,
 } from "yaml";
+import { readTextFile } from "./read-text-file.ts";
 import type { SpecIssue } from "./spec-error.ts";
 
 /** A 1-based position in a file. */
@@ -129,4 +131,18 @@ function findOffset(document: Document, path: readonly PropertyKey[], target: "v
 /** An empty value (`budgets:` followed by nothing) sits at the end of its line; its key is the better place. */
 function isBlank(node: unknown): boolean {
   return isScalar(node) && node.range !== undefined && node.range !== null && node.range[0] === node.range[1];
+}
+
+/** Read and parse one YAML spec file: its absolute path, its folder and its source, or the issues that stopped it. */
+export async function readYamlSource(
+  file: string,
+): Promise<{ ok: true; path: string; dir: string; source: YamlSource } | { ok: false; issues: SpecIssue[] }> {
+  const path = resolve(file);
+  const read = await readTextFile(path);
+  if ("problem" in read) {
+    return { ok: false, issues: [{ file: path, line: 1, column: 1, path: "", message: read.problem }] };
+  }
+  const source = parseYamlSource(path, read.text);
+  if (source.issues.length > 0) return { ok: false, issues: source.issues };
+  return { ok: true, path, dir: dirname(path), source };
 }

@@ -1,10 +1,10 @@
 import { glob } from "node:fs/promises";
-import { dirname, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { AgentSpec } from "./agent-spec.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
 import type { PolicyMode } from "./governance-section.ts";
 import { parseRulesTable } from "./parse-rules-table.ts";
-import { parseYamlSource, type SourcePosition, type YamlSource } from "./parse-yaml-source.ts";
+import { readYamlSource, type SourcePosition, type YamlSource } from "./parse-yaml-source.ts";
 import { readTextFile } from "./read-text-file.ts";
 import type { RulesTable } from "./rules-table.ts";
 import type { SpecIssue } from "./spec-error.ts";
@@ -46,15 +46,9 @@ export type AgentSpecContext = {
 
 /** Reads, validates and hashes one agent spec and the files it names, collecting every issue instead of throwing. */
 export async function readAgentSpec(file: string, context: AgentSpecContext = {}): Promise<AgentSpecOutcome> {
-  const path = resolve(file);
-  const dir = dirname(path);
-  const read = await readTextFile(path);
-  if ("problem" in read) {
-    return { ok: false, issues: [{ file: path, line: 1, column: 1, path: "", message: read.problem }] };
-  }
-  const source = parseYamlSource(path, read.text);
-  if (source.issues.length > 0) return { ok: false, issues: source.issues };
-
+  const read = await readYamlSource(file);
+  if (!read.ok) return read;
+  const { path, dir, source } = read;
   const { value: spec, issues } = validateYamlSource(source, AgentSpec);
   const raw = asRecord(source.data);
   const prompt = await readPrompt(source, dir, raw?.prompt, issues);

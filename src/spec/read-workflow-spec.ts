@@ -1,7 +1,5 @@
-import { dirname, resolve } from "node:path";
 import { buildWorkflowDefinition } from "./build-workflow-definition.ts";
-import { parseYamlSource } from "./parse-yaml-source.ts";
-import { readTextFile } from "./read-text-file.ts";
+import { readYamlSource } from "./parse-yaml-source.ts";
 import { SpecError, type SpecIssue } from "./spec-error.ts";
 import { formatPath, validateYamlSource } from "./validate-yaml-source.ts";
 import type { WorkflowDefinition } from "./workflow-definition.ts";
@@ -20,14 +18,9 @@ export type WorkflowSpecOutcome =
  * state and graph and reads the files it names, collecting every issue instead of throwing.
  */
 export async function readWorkflowSpec(file: string): Promise<WorkflowSpecOutcome> {
-  const path = resolve(file);
-  const dir = dirname(path);
-  const read = await readTextFile(path);
-  if ("problem" in read) {
-    return { ok: false, issues: [{ file: path, line: 1, column: 1, path: "", message: read.problem }] };
-  }
-  const source = parseYamlSource(path, read.text);
-  if (source.issues.length > 0) return { ok: false, issues: source.issues };
+  const read = await readYamlSource(file);
+  if (!read.ok) return read;
+  const { path, dir, source } = read;
   const { value: spec, issues } = validateYamlSource(source, WorkflowSpec);
   if (spec === undefined) return { ok: false, issues };
   const built = buildWorkflowDefinition(spec, dir);

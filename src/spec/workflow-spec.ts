@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BudgetsSection, ModelSection } from "./agent-spec.ts";
+import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { GovernanceSection } from "./governance-section.ts";
 
@@ -7,29 +8,12 @@ import { GovernanceSection } from "./governance-section.ts";
 // checks each field's shape; build-workflow-definition.ts then checks the graph and the state and turns it into
 // the typed WorkflowDefinition an interpreter walks.
 
-const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
-const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION_HINT = "expected a duration such as 30s, 15m, 8h or 3d, or a whole number of milliseconds";
-
 /** A duration written as `30s`, `15m`, `8h`, `3d` or a number of milliseconds; parsed to milliseconds. */
-export const WorkflowDuration = z
-  .union(
-    [
-      z.number().int().positive().describe("Milliseconds."),
-      z
-        .string()
-        .regex(DURATION_PATTERN, DURATION_HINT)
-        .transform((text) => {
-          const match = DURATION_PATTERN.exec(text)!;
-          return Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS];
-        }),
-    ],
-    { error: DURATION_HINT },
-  )
-  .meta({
-    title: "WorkflowDuration",
-    description: "A duration such as 30s, 15m, 8h or 3d, or milliseconds.",
-  });
+export const WorkflowDuration = durationSchema({
+  units: ["ms", "s", "m", "h", "d"],
+  examples: "30s, 15m, 8h or 3d",
+  title: "WorkflowDuration",
+});
 
 const NAME_HINT = "expected letters, digits, dashes and underscores, starting with a letter";
 const NodeName = z
