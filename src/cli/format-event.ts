@@ -44,6 +44,10 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  approval ${event.payload.approvalId} expired: ${event.payload.outcome}${event.payload.routeTo ? ` to ${event.payload.routeTo}` : ""}`;
     case "run-cancel":
       return `  cancel requested by ${event.payload.requestedBy}`;
+    case "signal-receive":
+      return `  signal ${event.payload.name} from ${event.payload.by.subject}${event.payload.payload === undefined ? "" : `  ${short(event.payload.payload)}`}`;
+    case "timer-fire":
+      return `  timer due at ${event.payload.dueAt} fired`;
     case "run-end": {
       const head = event.payload.status === "completed" ? "✔ completed" : `✖ ${event.payload.status}`;
       const body =

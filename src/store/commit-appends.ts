@@ -27,6 +27,11 @@ export type RunHead = {
   answer: string | null;
   error: string | null;
   changed: boolean;
+  /**
+   * Set by a `run-suspend` in this append: the wait's `until` (a durable timer) or null for none. Absent, the row's
+   * `wake_at` stays as it is while the run stays suspended; leaving `suspended` always clears it.
+   */
+  wake?: string | null;
 };
 
 /** The columns of a run row a group commit needs, for a caller that already holds the row locked. */
@@ -176,6 +181,7 @@ function project(head: RunHead, event: NewEvent): void {
       return;
     case "run-suspend":
       head.status = "suspended";
+      head.wake = event.payload.wait?.until ?? null;
       return;
     case "run-end":
       head.status = event.payload.status;
@@ -195,6 +201,8 @@ function project(head: RunHead, event: NewEvent): void {
     case "approval-request":
     case "approval-decision":
     case "approval-expire":
+    case "signal-receive":
+    case "timer-fire":
       return;
   }
 }
@@ -217,9 +225,13 @@ async function writeBatch(
     `WITH runs AS (
        UPDATE keel_runs AS r
           SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
-              error = v.error::jsonb, updated_at = clock_timestamp()
-         FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[])
-           AS v(run_id, status, last_seq, last_hash, answer, error)
+              error = v.error::jsonb, updated_at = clock_timestamp(),
+              -- A durable timer runs only while the run is suspended; the run-suspend that starts one sets it.
+              wake_at = CASE WHEN v.status <> 'suspended' THEN NULL
+                             WHEN v.sets_wake THEN v.wake_at::timestamptz ELSE r.wake_at END
+         FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $18::boolean[],
+                     $19::text[])
+           AS v(run_id, status, last_seq, last_hash, answer, error, sets_wake, wake_at)
         WHERE r.run_id = v.run_id
         RETURNING r.run_id
      ), events AS (
@@ -241,6 +253,8 @@ async function writeBatch(
       written.map(([, head]) => head.answer),
       written.map(([, head]) => head.error),
       notifyAs,
+      written.map(([, head]) => head.wake !== undefined),
+      written.map(([, head]) => head.wake ?? null),
     ],
   );
 }

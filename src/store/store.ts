@@ -1,5 +1,6 @@
 import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/events.ts";
 import type { ApprovalRecord, ApprovalStatsRow, ListApprovalsOptions } from "./approval-rows.ts";
+import type { RunTreeStore } from "./run-tree-store.ts";
 
 export type {
   ApprovalRecord,
@@ -7,6 +8,14 @@ export type {
   ApprovalStatus,
   ListApprovalsOptions,
 } from "./approval-rows.ts";
+export type {
+  CancelTreeResult,
+  ListChildrenOptions,
+  RunTree,
+  RunTreeNode,
+  RunTreeOptions,
+  RunTreeStore,
+} from "./run-tree-store.ts";
 
 /** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
 export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
@@ -28,6 +37,13 @@ export type RunRecord = {
   error: { code: string; message: string } | null;
   cancelRequested: boolean;
   idempotencyKey: string | null;
+  /** The run that started this one as a child, and the node of it that did; null on a top-level run. */
+  parentRunId: string | null;
+  parentNode: string | null;
+  /** The top of the run's tree: its own id on a top-level run. */
+  rootRunId: string;
+  /** When a suspended run's durable timer comes due (its wait's `until`); null when no timer runs. */
+  wakeAt: Date | null;
 };
 
 /** The minimal SQL surface handed to tools and examples that keep their own tables in the same database. */
@@ -70,6 +86,12 @@ export type CreateRunOptions = {
    * appends: for runs Keel writes itself, such as the drift monitor's alarms.
    */
   leaseTo?: { owner: string; ttlMs: number };
+  /**
+   * Create the run as a child of `runId`, started by its node `node`. The store checks the parent exists, acts for
+   * the same tenant and has not ended, writes `parent` (with the tree's root) into the run-start event, and creates
+   * the child already marked for cancellation when a cancel of the parent came first.
+   */
+  parent?: { runId: string; node: string };
 };
 
 export type ListRunsOptions = {
@@ -85,7 +107,7 @@ export type ListRunsOptions = {
  * The durable home of runs and their journals. PGlite and PostgreSQL implement it with the same SQL
  * and pass the same contract suite (store-contract.ts).
  */
-export interface Store {
+export interface Store extends RunTreeStore {
   /** Which implementation this is, for logs and reports. */
   readonly kind: "pglite" | "postgres";
   /** SQL access to the same database, for tools that keep their own schema beside Keel's. */
@@ -107,8 +129,10 @@ export interface Store {
   releaseLease(lease: Lease): Promise<void>;
   /**
    * Lease up to `limit` runs that need a worker and have no live lease: queued runs, running runs whose lease
-   * expired or was released (their worker died or stopped), and suspended runs with a cancel request.
-   * Suspended runs are otherwise left in the store until something resumes them (invariant 7).
+   * expired or was released (their worker died or stopped), suspended runs with a cancel request, and suspended
+   * runs whose durable timer came due by the database clock: for those the claim journals `timer-fire` and
+   * `run-resume` under the lease it grants (fenced, so once however many workers race), and the worker receives a
+   * running run. Suspended runs are otherwise left in the store until something resumes them (invariant 7).
    */
   claimRuns(options: {
     owner: string;
@@ -133,7 +157,10 @@ export interface Store {
     signal?: AbortSignal;
   }): Promise<void>;
 
-  /** Mark a run for cancellation; the worker holding it (or the next one to claim it) ends it. */
+  /**
+   * Mark a run and every descendant that has not ended for cancellation; the worker holding each (or the next one
+   * to claim it) ends it. Returns the run as it now stands; an ended run comes back unchanged.
+   */
   requestCancel(runId: string): Promise<RunRecord | null>;
   /** Resolve when there may be new runnable work, or after `timeoutMs`. */
   waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
