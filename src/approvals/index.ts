@@ -11,3 +11,4 @@ export { type DecideApprovalOptions, type DecisionOutcome, decideApproval } from
 export { type ApprovalTimer, createApprovalTimer, expireDueApprovals } from "./expire-approvals.ts";
 export { caseFromResolution } from "./promote-resolution.ts";
 export { redactArguments } from "./redact-arguments.ts";
+export { withRunLease } from "./with-run-lease.ts";

@@ -27,7 +27,7 @@ import {
 } from "./policy-command.ts";
 import { reportCliError } from "./report-cli-error.ts";
 import { parseRunArguments, runCommand } from "./run-command.ts";
-import { runsListCommand, runsShowCommand } from "./runs-command.ts";
+import { runsListCommand, runsShowCommand, runsTreeCommand } from "./runs-command.ts";
 import { DEFAULT_GRACE_MS, serveCommand } from "./serve-command.ts";
 import { specValidateCommand } from "./spec-command.ts";
 import { TRACES_USAGE, tracesCommand } from "./trace-command.ts";
@@ -49,6 +49,7 @@ commands:
                                    start a run and stream its steps
   runs list [--agent A] [--status S] [--limit N] [--json]
   runs show <run> [--json]
+  runs tree <run> [--json]         the run and its child runs, indented under the node that started them
   cancel <run>                     cancel a run
   journal verify <run…>            recompute each run's hash chain
   spec validate <agent.yaml…> [--packages M]
@@ -173,7 +174,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         }
         if (rest[0] === "show" && rest[1])
           return await runsShowCommand({ client, io, runId: rest[1], json: values.json ?? false });
-        throw usage("keel runs list | keel runs show <run>");
+        if (rest[0] === "tree" && rest[1])
+          return await runsTreeCommand({ client, io, runId: rest[1], json: values.json ?? false });
+        throw usage("keel runs list | keel runs show <run> | keel runs tree <run>");
       case "cancel": {
         if (!rest[0]) throw usage("keel cancel <run>");
         const run = await client.call("cancelRun", { params: { id: rest[0] } });

@@ -7,5 +7,13 @@ export { pgliteSqlClient } from "./pglite-sql-client.ts";
 export { PgliteStore, type PgliteStoreOptions } from "./pglite-store.ts";
 export { pooledTransaction, postgresSqlClient } from "./postgres-sql-client.ts";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
+export type {
+  CancelTreeResult,
+  ListChildrenOptions,
+  RunTree,
+  RunTreeNode,
+  RunTreeOptions,
+  RunTreeStore,
+} from "./run-tree-store.ts";
 export { SqlStore } from "./sql-store.ts";
 export type { CreateRunOptions, Lease, ListRunsOptions, RunRecord, SqlClient, Store } from "./store.ts";
