@@ -18,7 +18,7 @@ import type { SqlStore } from "../store/sql-store.ts";
 import { defineTool } from "../tools/tool.ts";
 import { createApp } from "./create-app.ts";
 
-const me: Principal = { subject: "ops", tenant: "t-tree", roles: ["admin"] };
+const me: Principal = { subject: "ops", tenant: "default", roles: ["admin"] };
 
 /** A tool that runs until its run is interrupted: every run of the agent sits inside it until cancelled. */
 const started = new Set<string>();
@@ -34,6 +34,15 @@ const hold = defineTool({
 });
 const holder = scriptedAgent({
   name: "holder",
+  turns: [
+    { kind: "tool-calls", calls: [{ callId: "c1", tool: "hold", arguments: {} }] },
+    { kind: "answer", text: "done" },
+  ],
+  tools: [hold],
+});
+/** Another agent that holds its tool, so a kill of it leaves `holder` alone. */
+const boss = scriptedAgent({
+  name: "boss",
   turns: [
     { kind: "tool-calls", calls: [{ callId: "c1", tool: "hold", arguments: {} }] },
     { kind: "answer", text: "done" },
@@ -61,15 +70,15 @@ for (const backend of testStores()) {
 
     before(async () => {
       store = await backend.open();
-      const agents = createAgentCatalog([holder, idle]);
-      const governor = await testGovernor([holder, idle]);
+      const agents = createAgentCatalog([holder, boss, idle]);
+      const governor = await testGovernor([holder, boss, idle]);
       worker = createWorker({
         store,
         agents: agents.lookup,
         governor,
         owner: "tree-test",
         leaseTtlMs: 3_000,
-        claimAgents: ["holder"],
+        claimAgents: ["holder", "boss"],
       });
       const app = createApp({ store, agents, worker, governor, principal: me, log: () => undefined });
       worker.start();
@@ -82,6 +91,7 @@ for (const backend of testStores()) {
       client = createKeelClient({ baseUrl: url, checkAnswers: true });
     });
     after(async () => {
+      await client.call("resumeAgent", { params: { name: "boss" } }).catch(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       await store.close();
@@ -348,6 +358,42 @@ for (const backend of testStores()) {
         }),
         (error: unknown) => isKeelError(error, "conflict"),
       );
+    });
+
+    test("a kill of the parent's agent ends the parent and, through it, its children of another agent", async () => {
+      const parent = (await startRun({ store, agent: boss, input: "go", principal: me })).run;
+      const children = await Promise.all(
+        ["x", "y"].map(
+          async (node) =>
+            (
+              await startRun({
+                store,
+                agent: holder,
+                input: "go",
+                principal: me,
+                parent: { runId: parent.runId, node },
+              })
+            ).run,
+        ),
+      );
+      worker.poke();
+      await until(
+        async () => [parent, ...children].every((run) => started.has(run.runId)),
+        "the parent and its children to be inside their tools",
+      );
+      await client.call("killAgent", { params: { name: "boss" }, body: { reason: "runaway" } });
+      await until(
+        async () =>
+          (
+            await Promise.all(
+              [parent, ...children].map(async (run) => (await store.getRun(run.runId))?.status),
+            )
+          ).every((status) => status === "cancelled"),
+        "the parent and both children to end cancelled",
+      );
+      assert.equal((await store.getRun(parent.runId))?.error?.code, "killed");
+      for (const child of children) assert.equal((await store.getRun(child.runId))?.cancelRequested, true);
+      await client.call("resumeAgent", { params: { name: "boss" } });
     });
   });
 }
