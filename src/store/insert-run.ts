@@ -38,18 +38,26 @@ export async function insertRun(
       },
     );
   }
-  // Validated before the transaction so a bad payload costs no round trip; validated again with the parent below.
-  validateNewEvents([{ type: "run-start", payload: options.start }]);
+  // Validated before the transaction so a bad payload costs no round trip; a child's again with its parent below.
+  const [validated] = validateNewEvents([{ type: "run-start", payload: options.start }]);
   const idempotencyKey = options.idempotencyKey ?? null;
   return await driver.transaction(async (tx) => {
     const parent = options.parent ? await readParent(tx, options) : null;
-    const startPayload: PayloadOf<"run-start"> = parent
-      ? {
-          ...options.start,
-          parent: { runId: options.parent!.runId, node: options.parent!.node, rootRunId: parent.root_run_id },
-        }
-      : options.start;
-    const [start] = validateNewEvents([{ type: "run-start", payload: startPayload }]);
+    const [start] = parent
+      ? validateNewEvents([
+          {
+            type: "run-start",
+            payload: {
+              ...options.start,
+              parent: {
+                runId: options.parent!.runId,
+                node: options.parent!.node,
+                rootRunId: parent.root_run_id,
+              },
+            },
+          },
+        ])
+      : [validated];
     const payload = start!.payload as PayloadOf<"run-start">;
     if (parent && parent.tenant !== payload.principal.tenant) {
       throw new KeelError(

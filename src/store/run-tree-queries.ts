@@ -66,8 +66,8 @@ export async function getRunTree(sql: SqlClient, options: RunTreeOptions): Promi
      ), bounded AS (
        SELECT run_id, depth, rank FROM tree LIMIT $4 + 1
      )
-     SELECT ${RUN_COLUMNS.split(", ")
-       .map((column) => `r.${column.trim()}`)
+     SELECT ${RUN_COLUMNS.split(/,\s*/)
+       .map((column) => `r.${column}`)
        .join(", ")}, bounded.depth, bounded.rank
        FROM bounded JOIN keel_runs AS r USING (run_id)
       ORDER BY bounded.depth, r.created_at, r.run_id`,
