@@ -1,4 +1,4 @@
-import type { RunRecord } from "./store.ts";
+import type { RunRecord } from "./run-record.ts";
 
 /** One run of a tree with the children read under it, oldest first. */
 export type RunTreeNode = {

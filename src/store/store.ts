@@ -1,5 +1,6 @@
-import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/events.ts";
+import type { JournalEvent, NewEvent, PayloadOf, RunStatus } from "../journal/events.ts";
 import type { ApprovalRecord, ApprovalStatsRow, ListApprovalsOptions } from "./approval-rows.ts";
+import type { RunRecord } from "./run-record.ts";
 import type { RunTreeStore } from "./run-tree-store.ts";
 
 export type {
@@ -8,6 +9,7 @@ export type {
   ApprovalStatus,
   ListApprovalsOptions,
 } from "./approval-rows.ts";
+export type { RunRecord } from "./run-record.ts";
 export type {
   CancelTreeResult,
   ListChildrenOptions,
@@ -19,32 +21,6 @@ export type {
 
 /** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
 export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
-
-/** The run row: a projection of the journal plus lease and cancel bookkeeping. */
-export type RunRecord = {
-  runId: string;
-  agent: string;
-  agentVersion: string;
-  status: RunStatus;
-  input: string;
-  principal: Principal;
-  /** The tenant the run acts for (its principal's); every control-plane listing filters on it. */
-  tenant: string;
-  createdAt: Date;
-  updatedAt: Date;
-  lastSeq: number;
-  answer: string | null;
-  error: { code: string; message: string } | null;
-  cancelRequested: boolean;
-  idempotencyKey: string | null;
-  /** The run that started this one as a child, and the node of it that did; null on a top-level run. */
-  parentRunId: string | null;
-  parentNode: string | null;
-  /** The top of the run's tree: its own id on a top-level run. */
-  rootRunId: string;
-  /** When a suspended run's durable timer comes due (its wait's `until`); null when no timer runs. */
-  wakeAt: Date | null;
-};
 
 /** The minimal SQL surface handed to tools and examples that keep their own tables in the same database. */
 export interface SqlClient {
