@@ -1,4 +1,5 @@
 import type { Answer, CallInput } from "../client/index.ts";
+import { KeelError } from "../errors/keel-error.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 
@@ -82,5 +83,38 @@ export async function runsTreeCommand(options: {
   };
   print(tree, 0);
   if (tree.truncated) options.io.out(`(${tree.runs} runs shown; the tree has more)`);
+  return 0;
+}
+
+/** `keel signal <run> <name>`: deliver a signal, its payload given as JSON text. */
+export async function signalCommand(options: {
+  client: ApiClient;
+  io: CliIo;
+  runId: string;
+  name: string;
+  payload?: string;
+  idempotencyKey?: string;
+}): Promise<number> {
+  let payload: unknown;
+  if (options.payload !== undefined) {
+    try {
+      payload = JSON.parse(options.payload);
+    } catch (error) {
+      throw new KeelError("invalid_request", `--payload is not JSON: ${(error as Error).message}`, {
+        issues: [{ path: "--payload", message: "expected JSON" }],
+      });
+    }
+  }
+  const sent = await options.client.call("sendSignal", {
+    params: { id: options.runId, name: options.name },
+    body: {
+      ...(payload === undefined ? {} : { payload }),
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+    },
+  });
+  const what = sent.duplicate ? "already delivered" : "delivered";
+  options.io.out(
+    `signal ${sent.name} ${what} to ${sent.runId} as event ${sent.seq}${sent.resumed ? "; the run resumes" : ""}`,
+  );
   return 0;
 }

@@ -156,6 +156,28 @@ for (const backend of testStores()) {
       assert.match(missing.stderr.join("\n"), /no run "nope"/);
     });
 
+    test("keel signal delivers a named signal with a JSON payload, once per idempotency key", async () => {
+      const run = await idleRun();
+      const io = captureIo();
+      const argv = ["signal", run.runId, "approved", "--payload", '{"by":"cfo"}', "--idempotency-key", "s1"];
+      assert.equal(await main([...argv, "--url", url], io), 0, io.stderr.join("\n"));
+      assert.deepEqual(io.stdout, [`signal approved delivered to ${run.runId} as event 2`]);
+      const again = captureIo();
+      assert.equal(await main([...argv, "--url", url], again), 0);
+      assert.deepEqual(again.stdout, [`signal approved already delivered to ${run.runId} as event 2`]);
+      const events = await store.readEvents({ runId: run.runId });
+      assert.deepEqual(events.at(-1)?.payload, {
+        name: "approved",
+        payload: { by: "cfo" },
+        by: me,
+        idempotencyKey: "s1",
+      });
+      const bad = captureIo();
+      assert.equal(await main(["signal", run.runId, "approved", "--payload", "{nope", "--url", url], bad), 2);
+      assert.match(bad.stderr.join("\n"), /--payload is not JSON/);
+      assert.equal((await store.readEvents({ runId: run.runId })).length, events.length);
+    });
+
     test("the tree of an unknown run, or of another tenant's run, is a 404; a bound out of range is a 400", async () => {
       const stranger = await startRun({
         store,
