@@ -98,7 +98,7 @@ function operationOf(route: ApiRoute): JsonObject {
     responses: {
       [status]: {
         description: route.success ? plain(route.success) : "success",
-        content: { [media]: { schema: schemaOf(route.response, "output") } },
+        content: { [media]: { schema: schemaOf(route.response, "output", `${route.name}.response`) } },
       },
       default: {
         description: "an error, as Keel's error body",
@@ -108,10 +108,13 @@ function operationOf(route: ApiRoute): JsonObject {
   };
 }
 
-/** A zod schema as JSON Schema (2020-12, what OpenAPI 3.1 uses), without the `$schema` key. */
-function schemaOf(schema: z.ZodType, io: "input" | "output"): JsonObject {
+/**
+ * A zod schema as JSON Schema (2020-12, what OpenAPI 3.1 uses), without the `$schema` key. A recursive schema (a run
+ * tree) refers to its own `$defs`; it gets an `$id` so those references resolve inside it, not against the document.
+ */
+function schemaOf(schema: z.ZodType, io: "input" | "output", id?: string): JsonObject {
   const { $schema: _, ...json } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonObject;
-  return json;
+  return id !== undefined && "$defs" in json ? { $id: `urn:keel:schema:${id}`, ...json } : json;
 }
 
 /** The first segment after the version, as the operation's tag: `runs`, `approvals`, `registry`. */

@@ -39,8 +39,10 @@ import {
   Report,
   Reports,
   RunDetailView,
+  RunTreeView,
   RunView,
   ShadowReportView,
+  SignalView,
   TraceRunView,
   TraceView,
 } from "./views.ts";
@@ -58,6 +60,14 @@ const CreateRunBody = z.strictObject({
   input: z.string().min(1, "must not be empty").max(100_000),
   idempotencyKey: z.string().min(1).max(200).optional(),
 });
+const SignalBody = z
+  .strictObject({
+    payload: z.unknown().optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .optional();
+/** A bound of a tree read, as a query field. */
+const treeBound = (max: number) => count.transform(Number).pipe(z.number().int().min(1).max(max));
 const KillBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }).optional();
 const KillResult = z.object({ killed: KillRecordView });
 const ResumeResult = z.object({ resumed: z.object({ scope: z.string(), target: z.string() }) });
@@ -223,6 +233,34 @@ export const API_ROUTES = defineRoutes({
     summary: "cancel a run",
     description: "cancel a run that has not ended; its tool in flight is aborted",
     success: "`202` with the run; `409` when it has ended",
+  },
+  getRunTree: {
+    method: "GET",
+    path: "/v1/runs/:id/tree",
+    roles: READ_AND_INVOKE,
+    owns: { id: "run" },
+    query: z.strictObject({
+      depth: treeBound(64).optional(),
+      runs: treeBound(10_000).optional(),
+      children: treeBound(1_000).optional(),
+    }),
+    response: RunTreeView,
+    summary: "a run and its child runs",
+    description:
+      "the run and, recursively, the child runs its nodes started (oldest first), each with its parent run and node. Bounded by `depth` (levels, default 16), `runs` (default 1,000) and `children` per run (default 100); `truncated` and `moreChildren` say where a bound left runs out",
+  },
+  sendSignal: {
+    method: "POST",
+    path: "/v1/runs/:id/signals/:name",
+    roles: ["invoker", "operator"],
+    owns: { id: "run" },
+    body: SignalBody,
+    response: SignalView,
+    status: 202,
+    summary: "send a run a signal",
+    description:
+      "deliver the named signal (a letter, then up to 63 letters, digits, `_`, `.` or `-`) with an optional JSON `payload`: journaled as `signal-receive`; a run suspended waiting for it becomes runnable. A signal the run does not wait for yet stays in its journal until it does. A repeated `idempotencyKey` answers the first delivery",
+    success: "`202` with the journaled signal; `200` for a repeated key; `409` when the run has ended",
   },
 
   listKillSwitches: {

@@ -53,6 +53,40 @@ export const CreatedRunView = RunView.extend({
   created: z.boolean().describe("false when an idempotency key returned an existing run"),
 });
 
+/** One run of a run tree and, recursively, the child runs its nodes started, oldest first. */
+export const RunTreeNodeView = z.object({
+  id: z.string(),
+  agent: z.string(),
+  agentVersion: z.string(),
+  status: RunStatus,
+  parentRunId: z.string().nullable().describe("the run that started this one; null at the top of the tree"),
+  parentNode: z.string().nullable().describe("the node of the parent run that started this one"),
+  rootRunId: z.string().describe("the top of the tree"),
+  cancelRequested: z.boolean(),
+  wakeAt: isoTime.nullable().describe("when a suspended run's durable timer comes due"),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  moreChildren: z.boolean().describe("true when the run has more children than the tree carries"),
+  get children() {
+    return z.array(RunTreeNodeView);
+  },
+});
+export const RunTreeView = RunTreeNodeView.extend({
+  runs: z.number().int().describe("runs in the tree as answered, this one included"),
+  truncated: z.boolean().describe("true when a bound (depth, runs, children per run) left runs out"),
+});
+
+/** A signal as journaled in a run: the `signal-receive` event's place and what it carried. */
+export const SignalView = z.object({
+  runId: z.string(),
+  name: z.string(),
+  seq: z.number().int().describe("the `signal-receive` event's sequence number"),
+  at: isoTime,
+  by: z.string().describe("who sent it"),
+  duplicate: z.boolean().describe("true when the idempotency key repeated an earlier delivery"),
+  resumed: z.boolean().describe("true when the run waited for this signal and is runnable again"),
+});
+
 /** A journal event as stored; its payload's schema depends on its type (docs/architecture.md). */
 export const JournalEventView = z.object({
   runId: z.string(),

@@ -12,3 +12,4 @@ export { type ApprovalTimer, createApprovalTimer, expireDueApprovals } from "./e
 export { explainRun } from "./explain-run.ts";
 export { caseFromResolution } from "./promote-resolution.ts";
 export { redactArguments } from "./redact-arguments.ts";
+export { withRunLease } from "./with-run-lease.ts";

@@ -34,8 +34,12 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  policy ${event.payload.action}: ${event.payload.decision} (${event.payload.reasons.join("; ")})`;
     case "run-resume":
       return `  resumed by ${event.payload.worker}: ${event.payload.reason}`;
-    case "run-suspend":
-      return `  suspended: ${event.payload.reason}`;
+    case "run-suspend": {
+      const { wait } = event.payload;
+      const signals = wait?.signals?.length ? ` signal ${wait.signals.join(" or ")}` : "";
+      const time = wait?.until ? `${signals ? " or" : ""} ${wait.until}` : "";
+      return `  suspended: ${event.payload.reason}${wait ? ` (waits for${signals}${time})` : ""}`;
+    }
     case "approval-request":
       return `  approval ${event.payload.approvalId} requested from ${event.payload.routeTo}: ${event.payload.summary}`;
     case "approval-decision":
@@ -44,6 +48,10 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  approval ${event.payload.approvalId} expired: ${event.payload.outcome}${event.payload.routeTo ? ` to ${event.payload.routeTo}` : ""}`;
     case "run-cancel":
       return `  cancel requested by ${event.payload.requestedBy}`;
+    case "signal-receive":
+      return `  signal ${event.payload.name} from ${event.payload.by.subject}${event.payload.payload === undefined ? "" : `  ${short(event.payload.payload)}`}`;
+    case "timer-fire":
+      return `  timer due at ${event.payload.dueAt} fired`;
     case "run-end": {
       const head = event.payload.status === "completed" ? "✔ completed" : `✖ ${event.payload.status}`;
       const body =

@@ -27,7 +27,7 @@ import {
 } from "./policy-command.ts";
 import { reportCliError } from "./report-cli-error.ts";
 import { parseRunArguments, runCommand } from "./run-command.ts";
-import { runsListCommand, runsShowCommand } from "./runs-command.ts";
+import { runsListCommand, runsShowCommand, runsTreeCommand, signalCommand } from "./runs-command.ts";
 import { DEFAULT_GRACE_MS, serveCommand } from "./serve-command.ts";
 import { specValidateCommand } from "./spec-command.ts";
 import { TRACES_USAGE, tracesCommand } from "./trace-command.ts";
@@ -49,7 +49,10 @@ commands:
                                    start a run and stream its steps
   runs list [--agent A] [--status S] [--limit N] [--json]
   runs show <run> [--json]
-  cancel <run>                     cancel a run
+  runs tree <run> [--json]         the run and its child runs, indented under the node that started them
+  cancel <run>                     cancel a run and every descendant that has not ended
+  signal <run> <name> [--payload JSON] [--idempotency-key K]
+                                   deliver a named signal to a run (journaled; wakes a run waiting for it)
   journal verify <run…>            recompute each run's hash chain
   spec validate <spec.yaml…> [--packages M]
                                    check agent and workflow spec files (offline), with file:line:column errors,
@@ -95,6 +98,7 @@ const OPTIONS = {
   "grace-period": { type: "string" },
   reason: { type: "string" },
   tenant: { type: "string" },
+  payload: { type: "string" },
   all: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -173,7 +177,21 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         }
         if (rest[0] === "show" && rest[1])
           return await runsShowCommand({ client, io, runId: rest[1], json: values.json ?? false });
-        throw usage("keel runs list | keel runs show <run>");
+        if (rest[0] === "tree" && rest[1])
+          return await runsTreeCommand({ client, io, runId: rest[1], json: values.json ?? false });
+        throw usage("keel runs list | keel runs show <run> | keel runs tree <run>");
+      case "signal": {
+        if (!rest[0] || !rest[1])
+          throw usage("keel signal <run> <name> [--payload JSON] [--idempotency-key K]");
+        return await signalCommand({
+          client,
+          io,
+          runId: rest[0],
+          name: rest[1],
+          ...(values.payload === undefined ? {} : { payload: values.payload }),
+          ...(values["idempotency-key"] === undefined ? {} : { idempotencyKey: values["idempotency-key"] }),
+        });
+      }
       case "cancel": {
         if (!rest[0]) throw usage("keel cancel <run>");
         const run = await client.call("cancelRun", { params: { id: rest[0] } });

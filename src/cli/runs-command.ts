@@ -1,4 +1,5 @@
-import type { CallInput } from "../client/index.ts";
+import type { Answer, CallInput } from "../client/index.ts";
+import { KeelError } from "../errors/index.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 
@@ -56,5 +57,64 @@ export async function runsShowCommand(options: {
   io.out(`input    ${run.input}`);
   if (run.answer !== null) io.out(`answer   ${run.answer}`);
   if (run.error !== null) io.out(`error    ${run.error.code}: ${run.error.message}`);
+  return 0;
+}
+
+type TreeNode = Answer<"getRunTree">["children"][number];
+
+/** `keel runs tree <id>`: the run and its child runs, one line each, indented under the run that started them. */
+export async function runsTreeCommand(options: {
+  client: ApiClient;
+  io: CliIo;
+  runId: string;
+  json: boolean;
+}): Promise<number> {
+  const tree = await options.client.call("getRunTree", { params: { id: options.runId } });
+  if (options.json) {
+    options.io.out(JSON.stringify(tree, null, 2));
+    return 0;
+  }
+  const print = (node: TreeNode, depth: number) => {
+    const indent = "  ".repeat(depth);
+    const startedBy = node.parentNode === null ? "" : `  node ${node.parentNode}`;
+    options.io.out(`${indent}${node.id}  ${node.agent}  ${node.status}${startedBy}`);
+    for (const child of node.children) print(child, depth + 1);
+    if (node.moreChildren) options.io.out(`${indent}  … more children than shown`);
+  };
+  print(tree, 0);
+  if (tree.truncated) options.io.out(`(${tree.runs} runs shown; the tree has more)`);
+  return 0;
+}
+
+/** `keel signal <run> <name>`: deliver a signal, its payload given as JSON text. */
+export async function signalCommand(options: {
+  client: ApiClient;
+  io: CliIo;
+  runId: string;
+  name: string;
+  payload?: string;
+  idempotencyKey?: string;
+}): Promise<number> {
+  let payload: unknown;
+  if (options.payload !== undefined) {
+    try {
+      payload = JSON.parse(options.payload);
+    } catch (error) {
+      throw new KeelError("invalid_request", `--payload is not JSON: ${(error as Error).message}`, {
+        issues: [{ path: "--payload", message: "expected JSON" }],
+      });
+    }
+  }
+  const sent = await options.client.call("sendSignal", {
+    params: { id: options.runId, name: options.name },
+    body: {
+      ...(payload === undefined ? {} : { payload }),
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+    },
+  });
+  const what = sent.duplicate ? "already delivered" : "delivered";
+  options.io.out(
+    `signal ${sent.name} ${what} to ${sent.runId} as event ${sent.seq}${sent.resumed ? "; the run resumes" : ""}`,
+  );
   return 0;
 }

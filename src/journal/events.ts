@@ -118,6 +118,36 @@ export type ApprovalKind = z.infer<typeof ApprovalKind>;
 export const ApprovalPriority = z.enum(["low", "normal", "high", "urgent"]);
 export type ApprovalPriority = z.infer<typeof ApprovalPriority>;
 
+/** Where a child run sits in its run tree: the run and node that started it, and the tree's top run. */
+export const RunParent = z.strictObject({
+  runId: z.string().min(1),
+  node: z.string().min(1),
+  rootRunId: z.string().min(1),
+});
+export type RunParent = z.infer<typeof RunParent>;
+
+/** A signal's name: a short identifier, so it is safe in a URL path, a log line and a workflow spec. */
+export const SignalName = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
+    "a signal name is a letter then up to 63 letters, digits, _ . or -",
+  );
+
+/**
+ * What a suspended run waits for besides a person: any of the named signals, or the time `until` (ISO 8601). A
+ * wait with both ends at whichever comes first.
+ */
+export const RunWait = z
+  .strictObject({
+    signals: z.array(SignalName).max(64).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((wait) => wait.signals !== undefined || wait.until !== undefined, {
+    message: "a wait names signals, a time (until), or both",
+  });
+export type RunWait = z.infer<typeof RunWait>;
+
 /** Payload schemas, one per event type. Names are nouns then verbs (ARCHITECTURE.md §4). */
 export const EventPayloads = {
   "run-start": z.strictObject({
@@ -132,6 +162,8 @@ export const EventPayloads = {
     maxSteps: z.number().int().positive(),
     /** The W3C trace context the run was requested under; its trace continues the caller's (docs/observability.md). */
     traceparent: z.string().max(256).optional(),
+    /** Set on a child run: the run and node that started it, and the top of its run tree. Written by the store. */
+    parent: RunParent.optional(),
   }),
   "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
   "model-call-start": z.strictObject({
@@ -297,6 +329,8 @@ export const EventPayloads = {
       .optional(),
     /** The approval request the run waits for. */
     approvalId: z.string().optional(),
+    /** What else ends the wait: a named signal, or a time (a durable timer the store keeps as `wake_at`). */
+    wait: RunWait.optional(),
   }),
   /**
    * A person is asked to decide: what the agent tried and why it needs review, the exact call (arguments as a
@@ -389,6 +423,26 @@ export const EventPayloads = {
     deadlineAt: z.string().optional(),
   }),
   "run-cancel": z.strictObject({ requestedBy: z.string(), reason: z.string().optional() }),
+  /**
+   * A named signal delivered to the run from outside (`POST /v1/runs/{id}/signals/{name}`). Journaled whether or
+   * not the run waits for it: one it does not wait for yet stays in the journal for the run to take when it does.
+   */
+  "signal-receive": z.strictObject({
+    name: SignalName,
+    payload: JsonValue.optional(),
+    /** Who sent it: the API principal. */
+    by: Principal,
+    /** Repeats of a delivery with the same key are answered with this event instead of journaling another. */
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  }),
+  /**
+   * A durable timer came due: journaled once, by the worker whose claim found the run's `wait.until` passed, in
+   * the same commit as the `run-resume` it causes.
+   */
+  "timer-fire": z.strictObject({
+    /** The `wait.until` that came due; the event's own `at` is when it fired. */
+    dueAt: z.string(),
+  }),
   "run-end": z.strictObject({
     status: RunStatus.exclude(["queued", "running", "suspended"]),
     answer: z.string().optional(),

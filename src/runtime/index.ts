@@ -12,5 +12,6 @@ export {
 export { governedTools } from "./governed-tools.ts";
 export { redactionPolicyOf } from "./protect-events.ts";
 export { sealEditedArguments } from "./seal-edited-arguments.ts";
+export { sendSignal } from "./send-signal.ts";
 export { startRun } from "./start-run.ts";
 export { createWorker, type StopOptions, type Worker } from "./worker.ts";

@@ -98,6 +98,10 @@ function maskEvent(event: NewEvent, policy: RedactionPolicy): NewEvent {
         resolution:
           event.payload.resolution === undefined ? undefined : text(event.payload.resolution, journal),
       });
+    case "signal-receive":
+      return swap(event, {
+        payload: event.payload.payload === undefined ? undefined : value(event.payload.payload, journal),
+      });
     default:
       return event;
   }

@@ -276,6 +276,11 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "run-cancel":
       state.cancelRequested = true;
       return state;
+    // Signals and timers end waits of workflow nodes; the single-agent loop never waits on them, and the resume
+    // either causes is its own `run-resume`.
+    case "signal-receive":
+    case "timer-fire":
+      return state;
     case "run-end":
       state.status = event.payload.status;
       state.answer = event.payload.answer ?? null;

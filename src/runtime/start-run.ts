@@ -25,6 +25,8 @@ export async function startRun(options: {
   idempotencyKey?: string;
   /** The W3C `traceparent` the run was requested under; journaled so its trace continues the caller's. */
   traceparent?: string;
+  /** Start it as a child of this run's node (the store checks the tenant and that the parent has not ended). */
+  parent?: { runId: string; node: string };
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -60,5 +62,6 @@ export async function startRun(options: {
     runId,
     start: stored.payload as typeof start,
     ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+    ...(options.parent === undefined ? {} : { parent: options.parent }),
   });
 }

@@ -295,6 +295,10 @@ export function createWorker(options: WorkerOptions): Worker {
       await interpret(graphFor(agent), { agent, journal, signal: controller.signal, governor });
       // Nothing acts on a finished run's arguments again: its sealed originals go.
       if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
+      // A run that ended other than completed (cancelled, killed, failed, over budget) takes its live child runs
+      // with it: a kill of the parent's agent reaches the children of other agents it started.
+      if (isFinished(journal.state) && journal.state.status !== "completed")
+        await cancelChildren(lease.runId);
     } catch (error) {
       if (isKeelError(error, "stale_lease")) {
         log(`worker ${owner}: lost run ${lease.runId} to another worker; stopped writing`);
@@ -307,6 +311,18 @@ export function createWorker(options: WorkerOptions): Worker {
       shutdown.signal.removeEventListener("abort", onShutdown);
       // Released at once, fenced by its token, so another worker resumes the run now rather than at lease expiry.
       await releaseQuietly(current);
+    }
+  }
+
+  /** Cancel a finished run's live descendants; one look at its children when it has none. */
+  async function cancelChildren(runId: string): Promise<void> {
+    try {
+      if ((await store.listChildren({ runId, limit: 1 })).length === 0) return;
+      const cancelled = await store.cancelTree(runId);
+      for (const marked of cancelled?.marked ?? [])
+        active.get(marked)?.controller.abort(new RunInterrupt("cancel", `its parent run ${runId} ended`));
+    } catch (error) {
+      log(`worker ${owner}: cancelling the child runs of ${runId} failed: ${errorText(error)}`);
     }
   }
 

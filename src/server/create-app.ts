@@ -29,6 +29,7 @@ import { registerRoute } from "./register-route.ts";
 import { registerRegistryRoutes } from "./registry-routes.ts";
 import { principalOf } from "./request-principal.ts";
 import { createResourceTenant } from "./resource-tenant.ts";
+import { registerRunTreeRoutes } from "./run-tree-routes.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
@@ -281,10 +282,17 @@ export function createApp(options: AppOptions): Hono {
     if (TERMINAL_STATUSES.has(run.status)) {
       throw new KeelError("conflict", `run ${run.runId} already ended as ${run.status}`);
     }
-    const marked = await store.requestCancel(run.runId);
-    if (!worker?.cancel(run.runId, "cancelled by request")) worker?.poke();
-    return context.json(presentRun(marked ?? run), 202);
+    // The run and every descendant that has not ended; those this process's worker holds stop now.
+    const cancelled = await store.cancelTree(run.runId);
+    let poke = false;
+    for (const runId of cancelled?.marked ?? [run.runId]) {
+      if (!worker?.cancel(runId, "cancelled by request")) poke = true;
+    }
+    if (poke) worker?.poke();
+    return context.json(presentRun(cancelled?.run ?? run), 202);
   });
+
+  registerRunTreeRoutes(app, { store, agents, ...(worker ? { worker } : {}) });
 
   return app;
 }

@@ -125,9 +125,9 @@ for (const backend of backends) {
       ]);
     };
 
-    /** The other tenant's identifiers found in a response, apart from the one the caller itself sent. */
-    const leaks = (text: string, other: Owned, sent: string | undefined): string[] => {
-      const scrubbed = sent ? text.split(sent).join("") : text;
+    /** The other tenant's identifiers found in a response, apart from those the caller itself sent. */
+    const leaks = (text: string, other: Owned, sent: readonly string[]): string[] => {
+      const scrubbed = sent.reduce((remaining, id) => remaining.split(id).join(""), text);
       const ids = [
         other.tenant,
         other.agent,
@@ -223,7 +223,11 @@ for (const backend of backends) {
               response.status !== 401 && response.status !== 500,
               `${access.method} ${path}: ${response.status}`,
             );
-          const sent = Object.values(target).find((id) => path.includes(id) || query.includes(id));
+          // Every identifier the caller put in the path (a whole segment: a run id and a signal name both) or query.
+          const segments = path.split("/");
+          const sent = Object.values(target).filter(
+            (id) => segments.includes(encodeURIComponent(id)) || query.includes(id),
+          );
           assert.deepEqual(leaks(response.text, other, sent), [], `${access.method} ${path}`);
           await settle(side);
           assert.equal(
@@ -265,7 +269,11 @@ for (const backend of backends) {
                 `${step.op} of the other tenant's ${request.sent}: ${response.text}`,
               );
             }
-            assert.deepEqual(leaks(response.text, other, request.sent), [], `${step.op} ${request.path}`);
+            assert.deepEqual(
+              leaks(response.text, other, request.sent ? [request.sent] : []),
+              [],
+              `${step.op} ${request.path}`,
+            );
             await settle(step.side);
             assert.equal(
               await fingerprint(step.side === 0 ? 1 : 0),

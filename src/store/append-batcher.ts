@@ -26,11 +26,15 @@ type Pending = {
 
 /** Requests per transaction; a bound keeps one transaction's locks and memory modest under a flood. */
 const MAX_BATCH = 1_000;
-/** Events the approvals projection folds (see project-approvals.ts), which only the locking transaction writes. */
-const APPROVAL_EVENTS: ReadonlySet<string> = new Set([
+/**
+ * Events only the locking transaction writes: those the approvals projection folds (see project-approvals.ts), and
+ * `run-suspend`, which may start a durable timer (`wake_at`) the fenced statement does not write.
+ */
+const LOCKING_EVENTS: ReadonlySet<string> = new Set([
   "approval-request",
   "approval-decision",
   "approval-expire",
+  "run-suspend",
 ]);
 /** Run heads remembered for the fenced statement; the oldest are forgotten first (they then cost one fallback). */
 const MAX_KNOWN_HEADS = 10_000;
@@ -117,12 +121,13 @@ export class AppendBatcher {
     for (const pending of batch) {
       const { request } = pending;
       const head = this.#heads.get(request.lease.runId);
-      // Approvals and a suspended run's end update more than the run row: the locking transaction does those.
+      // Approvals, suspends and a suspended run's end update more than the fenced statement writes: the locking
+      // transaction does those.
       const simple =
         head !== undefined &&
         head.status !== "suspended" &&
         perRun.get(request.lease.runId) === 1 &&
-        !request.events.some((event) => APPROVAL_EVENTS.has(event.type));
+        !request.events.some((event) => LOCKING_EVENTS.has(event.type));
       if (simple) fenced.push({ pending, item: { request, head } });
       else locking.push(pending);
     }

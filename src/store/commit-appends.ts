@@ -28,6 +28,11 @@ export type RunHead = {
   answer: string | null;
   error: string | null;
   changed: boolean;
+  /**
+   * Set by a `run-suspend` in this append: the wait's `until` (a durable timer) or null for none. Absent, the row's
+   * `wake_at` stays as it is while the run stays suspended; leaving `suspended` always clears it.
+   */
+  wake?: string | null;
 };
 
 /**
@@ -186,6 +191,7 @@ function project(head: RunHead, event: NewEvent): void {
       return;
     case "run-suspend":
       head.status = "suspended";
+      head.wake = event.payload.wait?.until ?? null;
       return;
     case "run-end":
       head.status = event.payload.status;
@@ -205,6 +211,8 @@ function project(head: RunHead, event: NewEvent): void {
     case "approval-request":
     case "approval-decision":
     case "approval-expire":
+    case "signal-receive":
+    case "timer-fire":
       return;
   }
 }
@@ -227,9 +235,13 @@ async function writeBatch(
     `WITH runs AS (
        UPDATE keel_runs AS r
           SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
-              error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING}
-         FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[])
-           AS v(run_id, status, last_seq, last_hash, answer, error)
+              error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING},
+              -- A durable timer runs only while the run is suspended; the run-suspend that starts one sets it.
+              wake_at = CASE WHEN v.status <> 'suspended' THEN NULL
+                             WHEN v.sets_wake THEN v.wake_at::timestamptz ELSE r.wake_at END
+         FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $18::boolean[],
+                     $19::text[])
+           AS v(run_id, status, last_seq, last_hash, answer, error, sets_wake, wake_at)
         WHERE r.run_id = v.run_id
         RETURNING r.run_id
      ), events AS (
@@ -251,6 +263,8 @@ async function writeBatch(
       written.map(([, head]) => head.answer),
       written.map(([, head]) => head.error),
       notifyAs,
+      written.map(([, head]) => head.wake !== undefined),
+      written.map(([, head]) => head.wake ?? null),
     ],
   );
 }

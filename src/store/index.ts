@@ -16,6 +16,14 @@ export { pgliteSqlClient } from "./pglite-sql-client.ts";
 export { PgliteStore, type PgliteStoreOptions } from "./pglite-store.ts";
 export { pooledTransaction, postgresSqlClient } from "./postgres-sql-client.ts";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
+export type {
+  CancelTreeResult,
+  ListChildrenOptions,
+  RunTree,
+  RunTreeNode,
+  RunTreeOptions,
+  RunTreeStore,
+} from "./run-tree-store.ts";
 export {
   createSqlSealedArgumentsStore,
   type SealedArgumentsRow,

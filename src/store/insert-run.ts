@@ -5,43 +5,90 @@ import {
   hashEvent,
   JOURNAL_SCHEMA_VERSION,
   type PayloadOf,
+  TERMINAL_STATUSES,
 } from "../journal/index.ts";
 import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
-import type { CreateRunOptions, RunRecord } from "./store.ts";
+import type { CreateRunOptions, RunRecord, SqlClient } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
+import { lockTreeShared } from "./tree-locks.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
+
+/** A parent run as a child's creation reads it, under the tree's lock. */
+type ParentRow = {
+  tenant: string;
+  status: RunRecord["status"];
+  cancel_requested: boolean;
+  root_run_id: string;
+};
 
 /**
  * Write a queued run and its `run-start` event (seq 1, linked to the genesis hash) in one transaction, or
  * return the run that already holds this agent's idempotency key. Concurrent callers with one key get one
  * run: `ON CONFLICT DO NOTHING` waits for the other insert to commit, then this one reads it.
+ *
+ * A child run (`options.parent`) is created under its tree's lock, shared with other creations and exclusive to a
+ * cancel of any run of the tree (`cancelTree`): either the cancel's recursive statement sees the child, or the child
+ * sees the cancel on its parent and is created already marked for cancellation.
  */
 export async function insertRun(
   driver: StoreDriver,
   options: CreateRunOptions,
   notifyAs: string,
 ): Promise<{ run: RunRecord; created: boolean }> {
-  const [start] = validateNewEvents([{ type: "run-start", payload: options.start }]);
-  const payload = start!.payload as PayloadOf<"run-start">;
-  const fields = {
-    runId: options.runId,
-    seq: 1,
-    type: "run-start",
-    at: new Date().toISOString(),
-    payloadHash: hashCanonicalJson(start!.payloadJson),
-    prevHash: GENESIS_HASH,
-  };
-  const hash = hashEvent(fields);
+  if (options.start.parent !== undefined) {
+    throw new KeelError(
+      "invalid_request",
+      "run-start's parent is written by the store: pass options.parent",
+      {
+        issues: [{ path: "start.parent", message: "set options.parent instead" }],
+      },
+    );
+  }
+  // Validated before the transaction so a bad payload costs no round trip; a child's again with its parent below.
+  const [validated] = validateNewEvents([{ type: "run-start", payload: options.start }]);
   const idempotencyKey = options.idempotencyKey ?? null;
   return await driver.transaction(async (tx) => {
+    const parent = options.parent ? await readParent(tx, options) : null;
+    const [start] = parent
+      ? validateNewEvents([
+          {
+            type: "run-start",
+            payload: {
+              ...options.start,
+              parent: {
+                runId: options.parent!.runId,
+                node: options.parent!.node,
+                rootRunId: parent.root_run_id,
+              },
+            },
+          },
+        ])
+      : [validated];
+    const payload = start!.payload as PayloadOf<"run-start">;
+    if (parent && parent.tenant !== payload.principal.tenant) {
+      throw new KeelError(
+        "forbidden",
+        `a child run acts for its parent's tenant: run ${options.parent!.runId} acts for another tenant`,
+        { issues: [{ path: "start.principal.tenant", message: "must be the parent run's tenant" }] },
+      );
+    }
+    const fields = {
+      runId: options.runId,
+      seq: 1,
+      type: "run-start",
+      at: new Date().toISOString(),
+      payloadHash: hashCanonicalJson(start!.payloadJson),
+      prevHash: GENESIS_HASH,
+    };
+    const hash = hashEvent(fields);
     const inserted = await tx.query<RunRow>(
       `INSERT INTO keel_runs
          (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
-        lease_owner, lease_token, lease_expires_at, tenant)
+        lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested)
        VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
         $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
         CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
-        $10)
+        $10, $11, $12, $13, $14)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -55,6 +102,10 @@ export async function insertRun(
         options.leaseTo?.owner ?? null,
         options.leaseTo?.ttlMs ?? 0,
         payload.principal.tenant,
+        payload.parent?.runId ?? null,
+        payload.parent?.node ?? null,
+        payload.parent?.rootRunId ?? null,
+        parent?.cancel_requested ?? false,
       ],
     );
     const row = inserted.rows[0];
@@ -86,4 +137,35 @@ export async function insertRun(
     }
     throw new KeelError("conflict", `run ${options.runId} already exists`);
   });
+}
+
+/**
+ * Read the parent under its tree's shared lock. The root is read first without it (a run's place in its tree never
+ * changes); the state is read again once the lock is held, so a cancel that committed meanwhile is seen.
+ */
+async function readParent(tx: SqlClient, options: CreateRunOptions): Promise<ParentRow> {
+  const parentRunId = options.parent!.runId;
+  const placed = await tx.query<{ root_run_id: string }>(
+    "SELECT COALESCE(root_run_id, run_id) AS root_run_id FROM keel_runs WHERE run_id = $1",
+    [parentRunId],
+  );
+  if (!placed.rows[0]) {
+    throw new KeelError("not_found", `parent run ${parentRunId} does not exist`, {
+      issues: [{ path: "parent.runId", message: "no such run" }],
+    });
+  }
+  await lockTreeShared(tx, placed.rows[0].root_run_id);
+  const { rows } = await tx.query<ParentRow>(
+    `SELECT tenant, status, cancel_requested, COALESCE(root_run_id, run_id) AS root_run_id
+       FROM keel_runs WHERE run_id = $1`,
+    [parentRunId],
+  );
+  const parent = rows[0]!;
+  if (TERMINAL_STATUSES.has(parent.status)) {
+    throw new KeelError(
+      "conflict",
+      `parent run ${parentRunId} has ended (${parent.status}): it takes no children`,
+    );
+  }
+  return parent;
 }

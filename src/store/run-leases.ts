@@ -9,6 +9,13 @@ import type { Lease, SqlClient } from "./store.ts";
  */
 const NEEDS_WORKER = "(status IN ('queued', 'running') OR (status = 'suspended' AND cancel_requested))";
 
+/**
+ * A suspended run whose durable timer came due by the database clock, with no cancel to carry out (a cancel makes it
+ * claimable through NEEDS_WORKER already). The same predicate as the `keel_runs_wake_at_idx` index, plus the clock.
+ */
+const TIMER_DUE =
+  "(status = 'suspended' AND wake_at IS NOT NULL AND wake_at <= clock_timestamp() AND NOT cancel_requested)";
+
 /** Nobody holds a live lease. Expiry is judged by the database clock, never a worker's (they drift). */
 const LEASE_IS_FREE =
   "(lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())";
@@ -94,25 +101,36 @@ export class RunLeases {
   }
 
   /**
-   * Lease up to `limit` runs that need a worker, oldest first. SKIP LOCKED makes concurrent claimers pass over
-   * rows another is taking instead of queueing behind it, and a row updated since this statement's snapshot
-   * is re-checked after locking, so two claimers never receive the same run.
+   * Lease up to `limit` runs that need a worker, oldest first, and suspended runs whose timer came due. SKIP LOCKED
+   * makes concurrent claimers pass over rows another is taking instead of queueing behind it, and a row updated
+   * since this statement's snapshot is re-checked after locking, so two claimers never receive the same run. The
+   * due timers are found through their own index (`wake_at`), whose predicate cannot name the clock.
    */
   async claim(options: {
     owner: string;
     ttlMs: number;
     limit: number;
     agents?: readonly string[];
-  }): Promise<Lease[]> {
+  }): Promise<{ leases: Lease[]; due: { lease: Lease; dueAt: Date }[] }> {
     checkTtl(options.ttlMs);
-    if (options.limit <= 0 || options.agents?.length === 0) return [];
-    const { rows } = await this.#sql.query<LeaseRow & HeadRow>(
-      `WITH claimable AS (
-         SELECT run_id FROM keel_runs
+    if (options.limit <= 0 || options.agents?.length === 0) return { leases: [], due: [] };
+    const { rows } = await this.#sql.query<LeaseRow & HeadRow & { timer_due: Date | null }>(
+      `WITH ready AS (
+         SELECT run_id, created_at FROM keel_runs
           WHERE ${NEEDS_WORKER} AND ${LEASE_IS_FREE} AND ($3::text[] IS NULL OR agent = ANY($3::text[]))
           ORDER BY created_at, run_id
           LIMIT $4
           FOR UPDATE SKIP LOCKED
+       ), due AS (
+         SELECT run_id, created_at FROM keel_runs
+          WHERE ${TIMER_DUE} AND ${LEASE_IS_FREE} AND ($3::text[] IS NULL OR agent = ANY($3::text[]))
+          ORDER BY wake_at, run_id
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED
+       ), claimable AS (
+         SELECT run_id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) AS candidates
+          ORDER BY created_at, run_id
+          LIMIT $4
        )
        , claimed AS (
          UPDATE keel_runs AS r
@@ -120,14 +138,19 @@ export class RunLeases {
            FROM claimable WHERE r.run_id = claimable.run_id
          RETURNING r.created_at, ${LEASE_COLUMNS.split(", ")
            .map((column) => `r.${column}`)
-           .join(", ")}, r.status, r.last_seq, r.last_hash, r.answer, r.error
+           .join(", ")}, r.status, r.last_seq, r.last_hash, r.answer, r.error,
+           CASE WHEN r.status = 'suspended' AND NOT r.cancel_requested THEN r.wake_at END AS timer_due
        )
        -- UPDATE … RETURNING has no order of its own: hand runs out oldest first, as promised.
-       SELECT ${LEASE_COLUMNS}, ${HEAD} FROM claimed ORDER BY created_at, run_id`,
+       SELECT ${LEASE_COLUMNS}, ${HEAD}, timer_due FROM claimed ORDER BY created_at, run_id`,
       [options.owner, options.ttlMs, options.agents ? [...options.agents] : null, Math.floor(options.limit)],
     );
     this.#onGranted(rows);
-    return rows.map(toLease);
+    const leases = rows.map(toLease);
+    const due = rows.flatMap((row, index) =>
+      row.timer_due ? [{ lease: leases[index]!, dueAt: new Date(row.timer_due) }] : [],
+    );
+    return { leases, due };
   }
 }
 

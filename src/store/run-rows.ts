@@ -3,7 +3,7 @@ import type { Lease, RunRecord } from "./store.ts";
 
 /** Columns of `keel_runs` that make up a RunRecord, in the shape `RunRow` expects. */
 export const RUN_COLUMNS = `run_id, agent, agent_version, status, input, principal, tenant, created_at, updated_at,
-  last_seq, answer, error, cancel_requested, idempotency_key`;
+  last_seq, answer, error, cancel_requested, idempotency_key, parent_run_id, parent_node, root_run_id, wake_at`;
 
 /** A `keel_runs` row as the drivers return it (pg gives bigint as a string, PGlite as a number). */
 export type RunRow = {
@@ -21,6 +21,10 @@ export type RunRow = {
   error: { code: string; message: string } | null;
   cancel_requested: boolean;
   idempotency_key: string | null;
+  parent_run_id: string | null;
+  parent_node: string | null;
+  root_run_id: string | null;
+  wake_at: Date | null;
 };
 
 /** Map a `keel_runs` row to the port's RunRecord. */
@@ -40,6 +44,10 @@ export function toRunRecord(row: RunRow): RunRecord {
     error: row.error,
     cancelRequested: row.cancel_requested,
     idempotencyKey: row.idempotency_key,
+    parentRunId: row.parent_run_id,
+    parentNode: row.parent_node,
+    rootRunId: row.root_run_id ?? row.run_id,
+    wakeAt: row.wake_at,
   };
 }
 

@@ -1,5 +1,5 @@
 import { type KeyObject, randomUUID } from "node:crypto";
-import { KeelError } from "../errors/index.ts";
+import { isKeelError, KeelError } from "../errors/index.ts";
 import type {
   JournalEvent,
   NewEvent,
@@ -32,13 +32,18 @@ import {
   toJournalEvent,
   toRunRecord,
 } from "./run-rows.ts";
+import { cancelTree, getRunTree, listChildren } from "./run-tree-queries.ts";
 import type {
+  CancelTreeResult,
   CreateRunOptions,
   JournalTransactionOptions,
   JournalTransactionResult,
   Lease,
+  ListChildrenOptions,
   ListRunsOptions,
   RunRecord,
+  RunTree,
+  RunTreeOptions,
   SqlClient,
   Store,
 } from "./store.ts";
@@ -194,7 +199,32 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     limit: number;
     agents?: readonly string[];
   }): Promise<Lease[]> {
-    return await this.#leases.claim(options);
+    const { leases, due } = await this.#leases.claim(options);
+    if (due.length === 0) return leases;
+    const lost = new Set<Lease>();
+    // Each due timer is journaled under the lease just granted: fenced like any append, so when two claims race
+    // (one of them after the other's lease expired) only the holder of the current token writes it, and a crash
+    // before the commit leaves `wake_at` set for the next claim.
+    await Promise.all(
+      due.map(async ({ lease, dueAt }) => {
+        try {
+          await this.append({
+            lease,
+            events: [
+              { type: "timer-fire", payload: { dueAt: dueAt.toISOString() } },
+              { type: "run-resume", payload: { reason: "timer", worker: options.owner } },
+            ],
+          });
+        } catch (error) {
+          lost.add(lease);
+          // A stale lease or an ended run is someone else's now; anything else leaves the run for the next claim.
+          if (!isKeelError(error, "stale_lease") && !isKeelError(error, "conflict")) {
+            await this.releaseLease(lease).catch(() => undefined);
+          }
+        }
+      }),
+    );
+    return leases.filter((lease) => !lost.has(lease));
   }
 
   async append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]> {
@@ -237,27 +267,23 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     });
   }
 
-  /** Sets the flag on a run that has not ended; an ended run is returned unchanged. */
+  /** Sets the flag on a run and its descendants that have not ended; an ended run is returned unchanged. */
   async requestCancel(runId: string): Promise<RunRecord | null> {
-    const run = await this.#driver.transaction(async (tx) => {
-      const updated = await tx.query<RunRow>(
-        `UPDATE keel_runs SET cancel_requested = true, updated_at = clock_timestamp()
-          WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended')
-          RETURNING ${RUN_COLUMNS}`,
-        [runId],
-      );
-      if (updated.rows[0]) {
-        // A suspended run becomes claimable once cancel is requested, so workers should look.
-        await tx.query("SELECT keel_notify('keel_work', $1, $2)", [runId, this.#listenerId]);
-        return { record: toRunRecord(updated.rows[0]), changed: true };
-      }
-      const current = await tx.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM keel_runs WHERE run_id = $1`, [
-        runId,
-      ]);
-      return current.rows[0] ? { record: toRunRecord(current.rows[0]), changed: false } : null;
-    });
-    if (run?.changed) this.#wakeUps.notify(WORK_CHANNEL);
-    return run?.record ?? null;
+    return (await this.cancelTree(runId))?.run ?? null;
+  }
+
+  async listChildren(options: ListChildrenOptions): Promise<RunRecord[]> {
+    return await listChildren(this.sql, options);
+  }
+
+  async getRunTree(options: RunTreeOptions): Promise<RunTree | null> {
+    return await getRunTree(this.sql, options);
+  }
+
+  async cancelTree(runId: string): Promise<CancelTreeResult | null> {
+    const result = await cancelTree(this.#driver, runId, this.#listenerId);
+    if (result && result.marked.length > 0) this.#wakeUps.notify(WORK_CHANNEL);
+    return result;
   }
 
   async waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {

@@ -6,6 +6,7 @@ import type { StoreContractContext, StoreContractSubject } from "./store-contrac
 import { journalContract } from "./store-contract-journal.ts";
 import { leasesContract } from "./store-contract-leases.ts";
 import { racesContract } from "./store-contract-races.ts";
+import { runTreeContract } from "./store-contract-run-tree.ts";
 import { runsContract } from "./store-contract-runs.ts";
 
 export type { StoreContractSubject } from "./store-contract-fixtures.ts";
@@ -58,5 +59,6 @@ export function storeContract(name: string, subject: StoreContractSubject): void
     racesContract(context);
     approvalsContract(context);
     auditContract(context);
+    runTreeContract(context);
   });
 }

@@ -1,30 +1,25 @@
-import type { JournalEvent, NewEvent, PayloadOf, Principal, RunStatus } from "../journal/index.ts";
+import type { JournalEvent, NewEvent, PayloadOf, RunStatus } from "../journal/index.ts";
+import type { RunRecord } from "./run-record.ts";
+import type { RunTreeStore } from "./run-tree-store.ts";
+
+export type {
+  ApprovalRecord,
+  ApprovalStatsRow,
+  ApprovalStatus,
+  ListApprovalsOptions,
+} from "./approval-rows.ts";
+export type { RunRecord } from "./run-record.ts";
+export type {
+  CancelTreeResult,
+  ListChildrenOptions,
+  RunTree,
+  RunTreeNode,
+  RunTreeOptions,
+  RunTreeStore,
+} from "./run-tree-store.ts";
 
 /** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
 export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
-
-/** The run row: a projection of the journal plus lease and cancel bookkeeping. */
-export type RunRecord = {
-  runId: string;
-  agent: string;
-  agentVersion: string;
-  status: RunStatus;
-  input: string;
-  principal: Principal;
-  /** The tenant the run acts for (its principal's); every control-plane listing filters on it. */
-  tenant: string;
-  createdAt: Date;
-  /**
-   * When the run last changed status or was otherwise touched (a cancel request, an approval); the steps of a
-   * run that stays running leave it alone (`lastSeq` counts them).
-   */
-  updatedAt: Date;
-  lastSeq: number;
-  answer: string | null;
-  error: { code: string; message: string } | null;
-  cancelRequested: boolean;
-  idempotencyKey: string | null;
-};
 
 /** The minimal SQL surface handed to tools and examples that keep their own tables in the same database. */
 export interface SqlClient {
@@ -66,6 +61,12 @@ export type CreateRunOptions = {
    * appends: for runs Keel writes itself, such as the drift monitor's alarms.
    */
   leaseTo?: { owner: string; ttlMs: number };
+  /**
+   * Create the run as a child of `runId`, started by its node `node`. The store checks the parent exists, acts for
+   * the same tenant and has not ended, writes `parent` (with the tree's root) into the run-start event, and creates
+   * the child already marked for cancellation when a cancel of the parent came first.
+   */
+  parent?: { runId: string; node: string };
 };
 
 export type ListRunsOptions = {
@@ -82,7 +83,7 @@ export type ListRunsOptions = {
  * and pass the same contract suite (store-contract.ts). The approval queue and the audit log are read through
  * ports of their own, `ApprovalQueries` (approval-store.ts) and `AuditQueries` (audit-store.ts).
  */
-export interface Store {
+export interface Store extends RunTreeStore {
   /** Which implementation this is, for logs and reports. */
   readonly kind: "pglite" | "postgres";
   /** SQL access to the same database, for tools that keep their own schema beside Keel's. */
@@ -104,8 +105,10 @@ export interface Store {
   releaseLease(lease: Lease): Promise<void>;
   /**
    * Lease up to `limit` runs that need a worker and have no live lease: queued runs, running runs whose lease
-   * expired or was released (their worker died or stopped), and suspended runs with a cancel request.
-   * Suspended runs are otherwise left in the store until something resumes them (invariant 7).
+   * expired or was released (their worker died or stopped), suspended runs with a cancel request, and suspended
+   * runs whose durable timer came due by the database clock: for those the claim journals `timer-fire` and
+   * `run-resume` under the lease it grants (fenced, so once however many workers race), and the worker receives a
+   * running run. Suspended runs are otherwise left in the store until something resumes them (invariant 7).
    */
   claimRuns(options: {
     owner: string;
@@ -130,7 +133,10 @@ export interface Store {
     signal?: AbortSignal;
   }): Promise<void>;
 
-  /** Mark a run for cancellation; the worker holding it (or the next one to claim it) ends it. */
+  /**
+   * Mark a run and every descendant that has not ended for cancellation; the worker holding each (or the next one
+   * to claim it) ends it. Returns the run as it now stands; an ended run comes back unchanged.
+   */
   requestCancel(runId: string): Promise<RunRecord | null>;
   /** Resolve when there may be new runnable work, or after `timeoutMs`. */
   waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
