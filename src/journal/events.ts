@@ -313,6 +313,8 @@ export const EventPayloads = {
     writes: z.string().optional(),
     next: z.string().nullable(),
     error: ErrorInfo.optional(),
+    /** The `signal-receive` (by its seq) a `wait` node took: each signal is taken by one wait at most. */
+    signal: z.strictObject({ name: z.string(), seq: z.number().int().positive() }).optional(),
   }),
   "run-suspend": z.strictObject({
     reason: z.string(),

@@ -47,6 +47,10 @@ export type WorkflowProgress = {
   steps: number;
   /** Model calls answered inside the open node (a `decide` node's attempts so far). */
   calls: number;
+  /** Signals the run received, in order, and whether a `wait` node has taken each. */
+  signals: { name: string; seq: number; payload: unknown; taken: boolean }[];
+  /** The wait the open node suspended on (its journaled due time), and whether that timer fired. */
+  wait: { until: string | null; fired: boolean } | null;
   writes: { node: string; field: string; output: unknown }[];
 };
 
@@ -83,6 +87,8 @@ export type RunState = {
   spentUsd: number;
   /** The input guard has journaled a finding on the run's input (a clean input is checked again on resume). */
   inputGuarded: boolean;
+  /** When the run last suspended (its `run-suspend`'s time), until it resumes; the timeout pauses meanwhile. */
+  suspendedAt: string | null;
   /** A workflow run's progress through its nodes; untouched by an agent run. */
   workflow: WorkflowProgress;
 };
@@ -112,7 +118,8 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     approvals: [],
     spentUsd: 0,
     inputGuarded: false,
-    workflow: { open: null, next: undefined, visits: {}, steps: 0, calls: 0, writes: [] },
+    workflow: { open: null, next: undefined, visits: {}, steps: 0, calls: 0, signals: [], wait: null, writes: [] },
+    suspendedAt: null,
   };
 }
 
@@ -208,11 +215,18 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       state.status = "running";
       state.workflow.open = { node: event.payload.node, visit: event.payload.visit };
       state.workflow.calls = 0;
+      state.workflow.wait = null;
       state.workflow.visits[event.payload.node] = event.payload.visit;
       state.workflow.steps = Math.max(state.workflow.steps, event.payload.step);
       return state;
-    case "node-end":
+    case "node-end": {
       state.workflow.open = null;
+      state.workflow.wait = null;
+      const taken = event.payload.signal;
+      if (taken) {
+        const signal = state.workflow.signals.find((each) => each.seq === taken.seq);
+        if (signal) signal.taken = true;
+      }
       state.workflow.next = event.payload.next;
       if (event.payload.writes !== undefined && event.payload.output !== undefined) {
         state.workflow.writes.push({
@@ -222,9 +236,14 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         });
       }
       return state;
+    }
     case "run-suspend":
       state.status = "suspended";
       state.pendingAction = event.payload.pendingAction ?? null;
+      state.suspendedAt = event.at;
+      if (event.payload.wait && state.workflow.open) {
+        state.workflow.wait = { until: event.payload.wait.until ?? null, fired: false };
+      }
       return state;
     case "approval-request":
       state.approvals.push({
@@ -272,6 +291,12 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       state.status = "running";
       state.pendingAction = null;
       if (event.payload.deadlineAt !== undefined) state.deadlineAt = event.payload.deadlineAt;
+      else if (state.suspendedAt !== null) {
+        // Time spent suspended does not count against the run's timeout: it gets back what it had left.
+        const left = Date.parse(state.deadlineAt) - Date.parse(state.suspendedAt);
+        state.deadlineAt = new Date(Date.parse(event.at) + Math.max(0, left)).toISOString();
+      }
+      state.suspendedAt = null;
       return state;
     case "run-cancel":
       state.cancelRequested = true;
@@ -279,7 +304,15 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     // Signals and timers end waits of workflow nodes; the single-agent loop never waits on them, and the resume
     // either causes is its own `run-resume`.
     case "signal-receive":
+      state.workflow.signals.push({
+        name: event.payload.name,
+        seq: event.seq,
+        payload: event.payload.payload,
+        taken: false,
+      });
+      return state;
     case "timer-fire":
+      if (state.workflow.wait) state.workflow.wait.fired = true;
       return state;
     case "run-end":
       state.status = event.payload.status;

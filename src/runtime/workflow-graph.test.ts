@@ -13,6 +13,7 @@ import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { defineTool, type ReconcileContext, type Reconciliation, type Tool } from "../tools/tool.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
+import { sendSignal } from "./send-signal.ts";
 import { startRun } from "./start-run.ts";
 import { createWorker } from "./worker.ts";
 
@@ -306,5 +307,79 @@ describe("a workflow run", () => {
       message,
       /after 2 answers \(last: "I am not sure" is not one of billing, shipping\); going to person/,
     );
+  });
+
+  test("a wait node suspends the run holding nothing, and a signal or its durable timer carries it on", async () => {
+    const confirmation = defineWorkflow({
+      name: "await-payment",
+      version: "1.0.0",
+      description: "Waits for a payment to be confirmed, or gives up after a while.",
+      owner: { team: "qa" },
+      riskTier: 3,
+      state: { payment: { type: "object" } },
+      start: "confirmed",
+      nodes: {
+        confirmed: {
+          wait: { signal: "payment-confirmed", timeout: 800, onTimeout: "late" },
+          writes: "payment",
+          next: "cool-off",
+        },
+        "cool-off": { wait: { for: 300 }, next: "done" },
+        done: { end: { output: "paid as ${state.payment.ref}" } },
+        late: { end: { output: "no confirmation" } },
+      },
+    });
+    const agent: AgentDefinition = {
+      ...scriptedAgent({ name: "await-payment", turns: [], maxSteps: 10, runTimeout: 5_000 }),
+      workflow: confirmation,
+    };
+    const governor = await testGovernor([agent]);
+    const worker = createWorker({
+      store,
+      agents: (name) => (name === agent.name ? agent : undefined),
+      governor,
+      owner: "waits",
+    });
+    worker.start();
+    const until = async (runId: string, status: string) => {
+      for (let waited = 0; waited < 10_000; waited += 25) {
+        const run = await store.getRun(runId);
+        if (run?.status === status) return run;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error(`run ${runId} never became ${status}`);
+    };
+    try {
+      const { run: signalled } = await startRun({ store, agent, input: "order 7", principal });
+      await until(signalled.runId, "suspended");
+      const delivered = await sendSignal({
+        store,
+        runId: signalled.runId,
+        name: "payment-confirmed",
+        payload: { ref: "PAY-1" },
+        by: principal,
+      });
+      assert.equal(delivered.resumed, true);
+      worker.poke();
+      const paid = await until(signalled.runId, "completed");
+      assert.equal(paid.answer, "paid as PAY-1");
+      const events = await store.readEvents({ runId: signalled.runId });
+      assert.deepEqual(nodePath(events), ["confirmed→cool-off", "cool-off→done", "done→end"]);
+      // The cool-off waited on its durable timer: suspended, fired once by the store, resumed.
+      assert.equal(events.filter((event) => event.type === "timer-fire").length, 1);
+      assert.equal(events.filter((event) => event.type === "run-suspend").length, 2);
+
+      const { run: unanswered } = await startRun({ store, agent, input: "order 8", principal });
+      const late = await until(unanswered.runId, "completed");
+      assert.equal(late.answer, "no confirmation");
+      const lateEvents = await store.readEvents({ runId: unanswered.runId });
+      assert.deepEqual(nodePath(lateEvents), ["confirmed→late", "late→end"]);
+      const timedOut = lateEvents.find(
+        (event) => event.type === "node-end" && event.payload.node === "confirmed",
+      );
+      assert.equal(timedOut?.type === "node-end" && timedOut.payload.error?.code, "wait_timeout");
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -8,6 +8,7 @@ import type {
   EndNodeDefinition,
   JsonValue,
   ToolNodeDefinition,
+  WaitNodeDefinition,
   WorkflowDefinition,
   WorkflowNode,
 } from "../spec/index.ts";
@@ -30,6 +31,7 @@ export const INTERPRETED_NODE_KINDS: ReadonlySet<WorkflowNode["kind"]> = new Set
   "tool",
   "decide",
   "branch",
+  "wait",
   "end",
 ]);
 
@@ -121,6 +123,9 @@ async function runNode(
       return;
     case "decide":
       await runDecide(definition, node, visit, context);
+      return;
+    case "wait":
+      await runWait(definition, node, visit, context);
       return;
     default:
       // Not run by this interpreter (INTERPRETED_NODE_KINDS): the run ends saying so rather than guessing.
@@ -384,6 +389,111 @@ function readDecision(
 
 function shorten(text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * A durable wait: until a time, for a duration, or until a named signal arrives (with an optional timeout). A
+ * signal already received and not taken by an earlier wait ends it at once; otherwise the run suspends with the
+ * wait journaled (`run-suspend` with `wait`), holding nothing but its rows, and the store wakes it: a signal through
+ * the API, or the durable timer by the database clock. The due time is computed once and journaled, so a resumed
+ * run compares against the same time; once it has passed (the timer fired, or the clock is past it) the node ends.
+ */
+async function runWait(
+  definition: WorkflowDefinition,
+  node: WaitNodeDefinition,
+  visit: number,
+  context: NodeContext,
+): Promise<void> {
+  const { journal } = context;
+  const state = journal.state;
+  const wait = node.wait;
+  if (wait.kind === "signal") {
+    const received = state.workflow.signals.find((signal) => !signal.taken && signal.name === wait.signal);
+    if (received) {
+      await journal.commit({
+        type: "node-end",
+        payload: {
+          node: node.name,
+          visit,
+          outcome: "ok",
+          output: (received.payload ?? null) as JsonValue,
+          ...(node.writes === undefined ? {} : { writes: node.writes }),
+          next: node.next,
+          signal: { name: received.name, seq: received.seq },
+        },
+      });
+      return;
+    }
+  }
+  const due = state.workflow.wait ? { at: state.workflow.wait.until } : dueTime(definition, wait, state);
+  if ("problem" in due) {
+    await fail(context, "invalid_wait", `node ${node.name}: ${due.problem}`);
+    return;
+  }
+  const passed = due.at !== null && (state.workflow.wait?.fired === true || Date.parse(due.at) <= Date.now());
+  if (passed) {
+    if (wait.kind !== "signal") {
+      await journal.commit({
+        type: "node-end",
+        payload: { node: node.name, visit, outcome: "ok", next: node.next },
+      });
+      return;
+    }
+    const error = { code: "wait_timeout", message: `no ${wait.signal} signal arrived by ${due.at}` };
+    if (wait.onTimeout !== undefined) {
+      await journal.commit({
+        type: "node-end",
+        payload: { node: node.name, visit, outcome: "failed", error, next: wait.onTimeout },
+      });
+      return;
+    }
+    await journal.commit(
+      { type: "node-end", payload: { node: node.name, visit, outcome: "failed", error, next: null } },
+      {
+        type: "run-end",
+        payload: {
+          status: "failed",
+          error: { code: error.code, message: `node ${node.name}: ${error.message}` },
+          steps: state.workflow.steps,
+        },
+      },
+    );
+    return;
+  }
+  const signals = wait.kind === "signal" ? [wait.signal] : undefined;
+  await journal.commit({
+    type: "run-suspend",
+    payload: {
+      reason: `node ${node.name} waits ${[
+        ...(signals ? [`for the ${wait.kind === "signal" ? wait.signal : ""} signal`] : []),
+        ...(due.at === null ? [] : [`until ${due.at}`]),
+      ].join(" or ")}`,
+      wait: { ...(signals ? { signals } : {}), ...(due.at === null ? {} : { until: due.at }) },
+    },
+  });
+}
+
+/** When a wait entered now comes due (null: never, a signal without a timeout), or why its time is not a time. */
+function dueTime(
+  definition: WorkflowDefinition,
+  wait: WaitNodeDefinition["wait"],
+  state: RunState,
+): { at: string | null } | { problem: string } {
+  switch (wait.kind) {
+    case "for":
+      return { at: new Date(Date.now() + wait.durationMs).toISOString() };
+    case "signal":
+      return {
+        at: wait.timeoutMs === undefined ? null : new Date(Date.now() + wait.timeoutMs).toISOString(),
+      };
+    case "until": {
+      const value = renderTemplate(wait.until, workflowScope(definition, state));
+      const time = typeof value === "string" ? Date.parse(value) : Number.NaN;
+      if (!Number.isFinite(time))
+        return { problem: `wait.until is ${JSON.stringify(value)}, not a date and time` };
+      return { at: new Date(time).toISOString() };
+    }
+  }
 }
 
 /** The journaled end of a call, as the run's messages hold it. */
