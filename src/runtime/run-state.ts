@@ -118,7 +118,16 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     approvals: [],
     spentUsd: 0,
     inputGuarded: false,
-    workflow: { open: null, next: undefined, visits: {}, steps: 0, calls: 0, signals: [], wait: null, writes: [] },
+    workflow: {
+      open: null,
+      next: undefined,
+      visits: {},
+      steps: 0,
+      calls: 0,
+      signals: [],
+      wait: null,
+      writes: [],
+    },
     suspendedAt: null,
   };
 }
