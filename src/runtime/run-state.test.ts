@@ -61,3 +61,12 @@ test("a resume that names its deadline keeps it, and a resume after a crash chan
   ]);
   assert.equal(crashed.deadlineAt, "2026-12-01T10:10:00.000Z");
 });
+
+test("events staged in this process, which have no time yet, leave the deadline alone instead of making it invalid", () => {
+  const state = foldEvents([
+    start,
+    event(2, "", "run-suspend", { reason: "held" }),
+    event(3, "", "run-resume", { reason: "approved", worker: "w" }),
+  ]);
+  assert.equal(state.deadlineAt, "2026-12-01T10:10:00.000Z");
+});

@@ -301,9 +301,13 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       state.pendingAction = null;
       if (event.payload.deadlineAt !== undefined) state.deadlineAt = event.payload.deadlineAt;
       else if (state.suspendedAt !== null) {
-        // Time spent suspended does not count against the run's timeout: it gets back what it had left.
+        // Time spent suspended does not count against the run's timeout: it gets back what it had left. Only
+        // between journaled times: an event staged in this process has no time yet, and changes nothing here.
         const left = Date.parse(state.deadlineAt) - Date.parse(state.suspendedAt);
-        state.deadlineAt = new Date(Date.parse(event.at) + Math.max(0, left)).toISOString();
+        const resumedAt = Date.parse(event.at);
+        if (Number.isFinite(left) && Number.isFinite(resumedAt)) {
+          state.deadlineAt = new Date(resumedAt + Math.max(0, left)).toISOString();
+        }
       }
       state.suspendedAt = null;
       return state;
