@@ -3,12 +3,11 @@ import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
 import type {
   CancelTreeResult,
   ListChildrenOptions,
-  RunRecord,
   RunTree,
   RunTreeNode,
   RunTreeOptions,
-  SqlClient,
-} from "./store.ts";
+} from "./run-tree-store.ts";
+import type { RunRecord, SqlClient } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
 import { lockTreeExclusive } from "./tree-locks.ts";
 

@@ -33,17 +33,14 @@ import {
   toRunRecord,
 } from "./run-rows.ts";
 import { cancelTree, getRunTree, listChildren } from "./run-tree-queries.ts";
+import type { CancelTreeResult, ListChildrenOptions, RunTree, RunTreeOptions } from "./run-tree-store.ts";
 import type {
-  CancelTreeResult,
   CreateRunOptions,
   JournalTransactionOptions,
   JournalTransactionResult,
   Lease,
-  ListChildrenOptions,
   ListRunsOptions,
   RunRecord,
-  RunTree,
-  RunTreeOptions,
   SqlClient,
   Store,
 } from "./store.ts";

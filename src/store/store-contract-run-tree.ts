@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isEvent, type PayloadOf } from "../journal/index.ts";
+import type { RunTreeNode } from "./run-tree-store.ts";
 import type { SqlStore } from "./sql-store.ts";
-import type { RunRecord, RunTreeNode } from "./store.ts";
+import type { RunRecord } from "./store.ts";
 import {
   createQueuedRun,
   rejectsWithCode,

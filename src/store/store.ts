@@ -2,21 +2,7 @@ import type { JournalEvent, NewEvent, PayloadOf, RunStatus } from "../journal/in
 import type { RunRecord } from "./run-record.ts";
 import type { RunTreeStore } from "./run-tree-store.ts";
 
-export type {
-  ApprovalRecord,
-  ApprovalStatsRow,
-  ApprovalStatus,
-  ListApprovalsOptions,
-} from "./approval-rows.ts";
 export type { RunRecord } from "./run-record.ts";
-export type {
-  CancelTreeResult,
-  ListChildrenOptions,
-  RunTree,
-  RunTreeNode,
-  RunTreeOptions,
-  RunTreeStore,
-} from "./run-tree-store.ts";
 
 /** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
 export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
