@@ -90,12 +90,10 @@ async function keelFanOut(store: SqlStore, branches: number): Promise<FanOutSyst
       fan: {
         map: {
           over: "input.items",
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow template, filled in by the interpreter
           do: { tool: { name: "double", args: { n: "${item}" } }, writes: "results" },
         },
         next: "done",
       },
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow template, filled in by the interpreter
       done: { end: { output: "${state.results}" } },
     },
     limits: { maxSteps: 10 },

@@ -174,7 +174,6 @@ function chainWorkflow(nodes: number, kind: "tool" | "branch"): WorkflowDefiniti
           { tool: { name: "add_one", args: { count: "${state.count}" } }, writes: "count", next }
         : { branch: [{ when: "state.count >= 0", to: next }, { else: "done" }] };
   }
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow template, filled in by the interpreter
   spec.done = { end: { output: "${state.count}" } };
   return defineWorkflow({
     name: `chain-${kind}`,
