@@ -170,8 +170,7 @@ function chainWorkflow(nodes: number, kind: "tool" | "branch"): WorkflowDefiniti
     const next = index === nodes ? "done" : `n${index + 1}`;
     spec[`n${index}`] =
       kind === "tool"
-        ? // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow template, filled in by the interpreter
-          { tool: { name: "add_one", args: { count: "${state.count}" } }, writes: "count", next }
+        ? { tool: { name: "add_one", args: { count: "${state.count}" } }, writes: "count", next }
         : { branch: [{ when: "state.count >= 0", to: next }, { else: "done" }] };
   }
   spec.done = { end: { output: "${state.count}" } };
