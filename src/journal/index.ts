@@ -69,5 +69,14 @@ export {
 } from "./events.ts";
 export { canonicalJson, GENESIS_HASH, hashCanonicalJson, hashEvent, hashPayload } from "./hash.ts";
 export { plainCanonicalJson } from "./plain-canonical-json.ts";
-export { parseTraceParent, spanIdOf, toolCallTraceParent, toolSpanKey, traceIdOf } from "./trace-context.ts";
+export {
+  nodeSpanKey,
+  nodeTraceParent,
+  parseTraceParent,
+  runTrace,
+  spanIdOf,
+  toolCallTraceParent,
+  toolSpanKey,
+  traceIdOf,
+} from "./trace-context.ts";
 export { verifyChain } from "./verify-chain.ts";

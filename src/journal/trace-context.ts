@@ -58,6 +58,30 @@ export function toolSpanKey(callId: string): string {
   return `tool:${callId}:1`;
 }
 
+/** A workflow node's span key within its run: one `workflow_node` span per entry of the node. */
+export function nodeSpanKey(node: string, visit: number): string {
+  return `node:${node}.${visit}`;
+}
+
+/**
+ * The trace a run's spans belong to, and the id of its span with a given key. A run started under a `traceparent`
+ * shares its trace with the caller and with every other run started there (a workflow's child runs share their
+ * root's), so its keys are qualified by the run id: two sibling runs' `tool:call_1:1` are different spans. A run
+ * with a trace of its own keeps the bare keys.
+ */
+export function runTrace(
+  runId: string,
+  traceparent: string | null | undefined,
+): { traceId: string; parent: TraceParent | null; spanId(key: string): string } {
+  const parent = parseTraceParent(traceparent);
+  const traceId = traceIdOf(runId, parent);
+  return {
+    traceId,
+    parent,
+    spanId: (key) => spanIdOf(traceId, parent ? `${runId}/${key}` : key),
+  };
+}
+
 /**
  * The `traceparent` a tool passes on to what it calls (an outbound HTTP request): the run's trace and the tool
  * call's own `execute_tool` span, derived the way the trace projection derives them, so the callee's spans hang
@@ -68,10 +92,29 @@ export function toolCallTraceParent(options: {
   traceparent?: string | null;
   callId: string;
 }): string {
-  const traceId = traceIdOf(options.runId, parseTraceParent(options.traceparent));
+  const trace = runTrace(options.runId, options.traceparent);
   return formatTraceParent({
-    traceId,
-    spanId: spanIdOf(traceId, toolSpanKey(options.callId)),
+    traceId: trace.traceId,
+    spanId: trace.spanId(toolSpanKey(options.callId)),
+    sampled: true,
+  });
+}
+
+/**
+ * The `traceparent` of a run a workflow node starts (an `agent` node's child run, a branch of a `parallel` or
+ * `map`): the parent run's trace and the node's own `workflow_node` span, so the child's whole trace nests under
+ * the node that started it.
+ */
+export function nodeTraceParent(options: {
+  runId: string;
+  traceparent?: string | null;
+  node: string;
+  visit: number;
+}): string {
+  const trace = runTrace(options.runId, options.traceparent);
+  return formatTraceParent({
+    traceId: trace.traceId,
+    spanId: trace.spanId(nodeSpanKey(options.node, options.visit)),
     sampled: true,
   });
 }

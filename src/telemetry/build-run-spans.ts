@@ -1,11 +1,13 @@
 import type { PayloadOf } from "../journal/index.ts";
-import { parseTraceParent, spanIdOf, toolSpanKey, traceIdOf } from "../journal/index.ts";
+import { nodeSpanKey, runTrace, spanIdOf, toolSpanKey } from "../journal/index.ts";
 import { ATTR, KEEL, providerName } from "./genai-semconv.ts";
 import type { KeelSpan, SpanAttributeValue } from "./keel-span.ts";
 import { type OtherEvent, stringField, type TelemetryEvent, timeOf } from "./telemetry-event.ts";
 
 type Builder = {
   traceId: string;
+  /** The id of this run's span with a key (see runTrace: qualified by the run id in a shared trace). */
+  spanId(key: string): string;
   root: KeelSpan;
   spans: KeelSpan[];
   /** Tool-call spans open per call id (started, not ended). */
@@ -15,6 +17,8 @@ type Builder = {
   openApprovals: KeelSpan[];
   /** The planning step's span, by step, so its model call and decisions hang under it. */
   plans: Map<number, KeelSpan>;
+  /** The workflow node the run is in (entered, not ended): what its calls' spans hang under. */
+  openNode: KeelSpan | null;
   totals: {
     input: number;
     output: number;
@@ -28,7 +32,8 @@ type Builder = {
 /**
  * The span tree of one run, from its journal events in order: `invoke_agent` at the root; under it a `plan` span
  * for the planning step, `chat` per model call, `execute_tool` per tool call attempt (with the governor's
- * `policy_decision` under it), `approval_wait` while a call waits for a person, and `handoff`. Named and
+ * `policy_decision` under it), `approval_wait` while a call waits for a person, and `handoff`; in a workflow run,
+ * a `workflow_node` span per node entered, with the calls the node made under it. Named and
  * attributed per the GenAI conventions pinned in genai-semconv.ts, plus `keel.*`. Pure: the same journal
  * always gives the same spans, ids included.
  */
@@ -43,8 +48,8 @@ export function buildRunSpans(events: readonly TelemetryEvent[]): KeelSpan[] {
 
 function start(event: Extract<TelemetryEvent, { type: "run-start" }>): Builder {
   const payload = event.payload as PayloadOf<"run-start"> & { traceparent?: string };
-  const parent = parseTraceParent(payload.traceparent);
-  const traceId = traceIdOf(event.runId, parent);
+  const trace = runTrace(event.runId, payload.traceparent);
+  const { traceId, parent } = trace;
   const root: KeelSpan = {
     traceId,
     spanId: spanIdOf(traceId, `run:${event.runId}`),
@@ -71,12 +76,14 @@ function start(event: Extract<TelemetryEvent, { type: "run-start" }>): Builder {
   };
   return {
     traceId,
+    spanId: trace.spanId,
     root,
     spans: [root],
     openTools: new Map(),
     attempts: new Map(),
     openApprovals: [],
     plans: new Map(),
+    openNode: null,
     totals: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0, usd: 0 },
   };
 }
@@ -94,6 +101,12 @@ function apply(builder: Builder, event: TelemetryEvent): void {
       return;
     case "tool-call-end":
       toolEnd(builder, event);
+      return;
+    case "node-start":
+      nodeStart(builder, event);
+      return;
+    case "node-end":
+      nodeEnd(builder, event);
       return;
     case "run-suspend":
       if (event.payload.pendingAction) approvalWait(builder, event, event.payload.pendingAction.tool);
@@ -184,7 +197,9 @@ function modelCall(builder: Builder, event: Extract<TelemetryEvent, { type: "mod
       (item) => `${item.provider}/${item.model}: ${item.reason}`,
     );
   }
-  const parent = payload.phase === "planning" ? planSpan(builder, payload.step, startMs) : builder.root;
+  const parent =
+    builder.openNode ??
+    (payload.phase === "planning" ? planSpan(builder, payload.step, startMs) : builder.root);
   const span = child(builder, parent, {
     key: `model:${payload.step}:${event.seq}`,
     name: `chat ${payload.model}`,
@@ -198,7 +213,7 @@ function modelCall(builder: Builder, event: Extract<TelemetryEvent, { type: "mod
     span.status = { code: "error", message: payload.error?.message ?? "model call failed" };
     span.attributes[ATTR.errorType] = payload.error?.code ?? "model_failed";
   }
-  if (parent !== builder.root) {
+  if (parent !== builder.root && parent !== builder.openNode) {
     parent.endMs = endMs;
     parent.endSeq = event.seq;
     parent.status = span.status;
@@ -226,10 +241,14 @@ function planSpan(builder: Builder, step: number, startMs: number): KeelSpan {
 function policyDecision(builder: Builder, event: Extract<TelemetryEvent, { type: "policy-decision" }>): void {
   const payload = event.payload;
   const atMs = timeOf(event);
-  let parent = builder.root;
+  let parent = builder.openNode ?? builder.root;
   if (payload.callId !== undefined) {
     parent = toolSpan(builder, payload.callId, payload.target ?? "tool", atMs);
-  } else if (builder.plans.size === 0 && !builder.spans.some((span) => span.operation === "chat")) {
+  } else if (
+    !builder.openNode &&
+    builder.plans.size === 0 &&
+    !builder.spans.some((span) => span.operation === "chat")
+  ) {
     // The first model call's decision belongs to the planning step.
     parent = planSpan(builder, 1, atMs);
   }
@@ -260,7 +279,7 @@ function toolSpan(builder: Builder, callId: string, tool: string, startMs: numbe
   if (open) return open;
   const attempt = (builder.attempts.get(callId) ?? 0) + 1;
   builder.attempts.set(callId, attempt);
-  const span = child(builder, builder.root, {
+  const span = child(builder, builder.openNode ?? builder.root, {
     // The runtime hands the tool this span's id in its traceparent (journal/trace-context.ts), so it is keyed
     // the same way; a second span for one call id (never made by the runtime) gets its own key.
     key: attempt === 1 ? toolSpanKey(callId) : `tool:${callId}:${attempt}`,
@@ -303,6 +322,42 @@ function toolEnd(builder: Builder, event: Extract<TelemetryEvent, { type: "tool-
   }
 }
 
+/** A workflow node entered: its span stays open until its `node-end`, and the node's calls hang under it. */
+function nodeStart(builder: Builder, event: Extract<TelemetryEvent, { type: "node-start" }>): void {
+  const { node, kind, visit, step } = event.payload;
+  builder.openNode = child(builder, builder.root, {
+    // A child run the node starts is handed this span's id as its traceparent (journal/trace-context.ts).
+    key: nodeSpanKey(node, visit),
+    name: `workflow_node ${node}`,
+    operation: "workflow_node",
+    startMs: timeOf(event),
+    end: null,
+    attributes: {
+      [KEEL.operation]: "workflow_node",
+      [KEEL.workflowNode]: node,
+      [KEEL.workflowNodeKind]: kind,
+      [KEEL.workflowVisit]: visit,
+      [KEEL.step]: step,
+    },
+  });
+}
+
+function nodeEnd(builder: Builder, event: Extract<TelemetryEvent, { type: "node-end" }>): void {
+  const span = builder.openNode;
+  builder.openNode = null;
+  if (!span) return;
+  const { outcome, next, error } = event.payload;
+  span.endMs = timeOf(event);
+  span.endSeq = event.seq;
+  span.attributes[KEEL.workflowOutcome] = outcome;
+  if (next) span.attributes[KEEL.workflowNext] = next;
+  span.status =
+    outcome === "ok"
+      ? { code: "ok" }
+      : { code: "error", message: error?.message ?? `node ${event.payload.node} ${outcome}` };
+  if (outcome !== "ok" && error?.code) span.attributes[ATTR.errorType] = error.code;
+}
+
 function approvalWait(builder: Builder, event: TelemetryEvent, tool: string): void {
   const span = child(builder, builder.root, {
     key: `approval:${event.seq}`,
@@ -336,6 +391,7 @@ function closeOpenSpans(builder: Builder, event: { seq: number; at: string }): v
     }
   }
   builder.openTools.clear();
+  builder.openNode = null;
 }
 
 function finishRoot(builder: Builder): void {
@@ -363,7 +419,7 @@ function child(
 ): KeelSpan {
   const span: KeelSpan = {
     traceId: builder.traceId,
-    spanId: spanIdOf(builder.traceId, options.key),
+    spanId: builder.spanId(options.key),
     parentSpanId: parent.spanId,
     parentIsRemote: false,
     name: options.name,

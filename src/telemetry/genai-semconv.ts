@@ -55,10 +55,18 @@ export const KEEL = {
   approvalOutcome: "keel.approval.outcome",
   approvalReason: "keel.approval.reason",
   handoffTarget: "keel.handoff.target",
+  workflowNode: "keel.workflow.node",
+  workflowNodeKind: "keel.workflow.node_kind",
+  workflowVisit: "keel.workflow.visit",
+  workflowOutcome: "keel.workflow.outcome",
+  workflowNext: "keel.workflow.next",
   operation: "keel.operation.name",
 } as const;
 
-/** `gen_ai.operation.name` values Keel uses; `plan`, `policy_decision`, `approval_wait` and `handoff` are Keel's. */
+/**
+ * `gen_ai.operation.name` values Keel uses; `plan`, `policy_decision`, `approval_wait`, `handoff` and
+ * `workflow_node` are Keel's.
+ */
 export type SpanOperation =
   | "invoke_agent"
   | "chat"
@@ -66,7 +74,8 @@ export type SpanOperation =
   | "plan"
   | "policy_decision"
   | "approval_wait"
-  | "handoff";
+  | "handoff"
+  | "workflow_node";
 
 /** `gen_ai.provider.name` for a Keel provider name (the conventions' well-known values where there is one). */
 export function providerName(provider: string): string {
