@@ -122,6 +122,8 @@ export function budgetCounters(options: {
   agent: string;
   tenant: string;
   now: Date;
+  /** The per-run caps of the runs above this one in its tree (a workflow's child runs). */
+  parentBudgets?: readonly { runId: string; usd?: number | undefined; tokens?: number | undefined }[];
 }): BudgetCounter[] {
   const day = options.now.toISOString().slice(0, 10);
   const counters: BudgetCounter[] = [];
@@ -136,6 +138,8 @@ export function budgetCounters(options: {
     });
   };
   if (options.runId !== undefined) add(`run:${options.runId}`, "run", options.budgets.perRun);
+  // The same counter the parent's own calls draw on, so a tree shares its root's cap under concurrency.
+  for (const parent of options.parentBudgets ?? []) add(`run:${parent.runId}`, "run", parent);
   add(`agent:${options.agent}`, day, options.budgets.perAgentPerDay);
   add(`tenant:${options.tenant}`, day, options.budgets.perTenantPerDay);
   return counters;

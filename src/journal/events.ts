@@ -126,6 +126,14 @@ export const RunParent = z.strictObject({
 });
 export type RunParent = z.infer<typeof RunParent>;
 
+/** One per-run cap of a run above this one in its tree; a child's model calls count against it as against its own. */
+export const ParentBudget = z.strictObject({
+  runId: z.string().min(1),
+  usd: z.number().positive().optional(),
+  tokens: z.number().int().positive().optional(),
+});
+export type ParentBudget = z.infer<typeof ParentBudget>;
+
 /** A signal's name: a short identifier, so it is safe in a URL path, a log line and a workflow spec. */
 export const SignalName = z
   .string()
@@ -164,6 +172,11 @@ export const EventPayloads = {
     traceparent: z.string().max(256).optional(),
     /** Set on a child run: the run and node that started it, and the top of its run tree. Written by the store. */
     parent: RunParent.optional(),
+    /**
+     * The per-run caps of the runs above a child run, nearest first: each of its model calls is reserved against
+     * every one of them as well as its own, so a tree's spend stays within its root's cap (docs/workflows.md).
+     */
+    parentBudgets: z.array(ParentBudget).max(64).optional(),
   }),
   "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
   "model-call-start": z.strictObject({

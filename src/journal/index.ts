@@ -55,6 +55,7 @@ export {
   type ModelCallPhase,
   type ModelDecision,
   type NewEvent,
+  type ParentBudget,
   type PayloadOf,
   Principal,
   parseNewEvent,

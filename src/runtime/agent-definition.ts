@@ -20,6 +20,10 @@ export type AgentDefinition = {
   params: ModelParams;
   limits: { maxSteps: number; runTimeout: number; toolTimeout: number };
   /** The spec's budgets and the ledger that enforces them; absent when the agent has no caps. */
+  /**
+   * The spec's budgets and the ledger that enforces them; the ledger also enforces the caps a child run inherits
+   * from the runs above it (`parentBudgets` on its run-start). Absent: nothing is reserved or recorded.
+   */
   budgets?: { ledger: BudgetLedger; limits: BudgetLimits };
   /** Where held actions and handoffs go, who decides them and how long they wait; absent: the owning team, 4 h. */
   approvals?: ApprovalsSection;

@@ -1,5 +1,5 @@
 import type { ActionRequest, PolicyDecision } from "../governance/index.ts";
-import { type BudgetAlert, budgetCounters, describeRefusal } from "../governance/index.ts";
+import { type BudgetAlert, type BudgetLimits, budgetCounters, describeRefusal } from "../governance/index.ts";
 import type { ModelCallPhase, NewEvent, PayloadOf } from "../journal/index.ts";
 import { hashPayload } from "../journal/index.ts";
 import type { GenerateOptions, ModelProvider, ModelTurn, RouteDecision } from "../models/index.ts";
@@ -313,6 +313,7 @@ async function reserveBudget(
     agent: agent.name,
     tenant: state.principal.tenant,
     now: new Date(),
+    parentBudgets: state.parentBudgets,
   });
   if (counters.length === 0) return none;
   const { ledger } = agent.budgets;
@@ -471,9 +472,11 @@ async function recordCall(
     durationMs: number;
   },
 ): Promise<void> {
-  const ledger = context.agent.budgets?.ledger;
-  if (!ledger) return;
+  const budgets = context.agent.budgets;
   const state = context.journal.state;
+  // Costs are recorded where a cap counts them: the agent's own, or its tree's.
+  if (!budgets || (!hasCaps(budgets.limits) && state.parentBudgets.length === 0)) return;
+  const { ledger } = budgets;
   const usage = options.served?.turn.usage;
   await ledger
     .recordCalls([
@@ -503,4 +506,11 @@ async function recordCall(
       },
     ])
     .catch(() => undefined);
+}
+
+/** Whether declared budgets cap anything (an agent bound without a budgets section has none). */
+function hasCaps(limits: BudgetLimits): boolean {
+  return [limits.perRun, limits.perAgentPerDay, limits.perTenantPerDay].some(
+    (cap) => cap !== undefined && (cap.usd !== undefined || cap.tokens !== undefined),
+  );
 }

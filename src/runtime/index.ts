@@ -13,5 +13,5 @@ export { governedTools } from "./governed-tools.ts";
 export { redactionPolicyOf } from "./protect-events.ts";
 export { sealEditedArguments } from "./seal-edited-arguments.ts";
 export { sendSignal } from "./send-signal.ts";
-export { startRun } from "./start-run.ts";
+export { budgetsForChildren, startRun } from "./start-run.ts";
 export { createWorker, type StopOptions, type Worker } from "./worker.ts";

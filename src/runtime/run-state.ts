@@ -2,6 +2,7 @@ import type {
   ApprovalKind,
   ErrorInfo,
   JournalEvent,
+  ParentBudget,
   PayloadOf,
   Principal,
   RunStatus,
@@ -83,6 +84,8 @@ export type RunState = {
   traceparent: string | null;
   /** The run's approval requests, in the order they were made. */
   approvals: RunApproval[];
+  /** The per-run caps of the runs above this one (a child run's), nearest first; its model calls count on each. */
+  parentBudgets: ParentBudget[];
   /** What the run's model calls have cost so far (their journaled prices); a handoff can watch the run's cap. */
   spentUsd: number;
   /** The input guard has journaled a finding on the run's input (a clean input is checked again on resume). */
@@ -115,6 +118,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     dataClasses: [],
     pendingAction: null,
     traceparent: start.payload.traceparent ?? null,
+    parentBudgets: start.payload.parentBudgets ?? [],
     approvals: [],
     spentUsd: 0,
     inputGuarded: false,

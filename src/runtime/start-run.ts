@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { KeelError } from "../errors/index.ts";
-import type { Principal } from "../journal/index.ts";
+import type { ParentBudget, Principal } from "../journal/index.ts";
 import type { RunRecord, Store } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { protectEvent, redactionPolicyOf } from "./protect-events.ts";
+import type { RunState } from "./run-state.ts";
 
 /** Longest input a run accepts, in characters. */
 export const MAX_INPUT_LENGTH = 100_000;
@@ -17,6 +18,25 @@ export function newRunId(now: Date = new Date()): string {
  * Create a queued run of an agent version. The clock is read once here and journaled in `run-start`, so the
  * run's deadline is the same on every replay.
  */
+/**
+ * The caps a run hands down to the child runs it starts: the ones above it, then its own per-run cap (when its
+ * spec declares one), nearest first. A child's model calls are reserved against all of them.
+ */
+export function budgetsForChildren(agent: AgentDefinition, state: RunState): ParentBudget[] {
+  const own = agent.budgets?.limits.perRun;
+  const mine =
+    own && (own.usd !== undefined || own.tokens !== undefined)
+      ? [
+          {
+            runId: state.runId,
+            ...(own.usd === undefined ? {} : { usd: own.usd }),
+            ...(own.tokens === undefined ? {} : { tokens: own.tokens }),
+          },
+        ]
+      : [];
+  return [...mine, ...state.parentBudgets];
+}
+
 export async function startRun(options: {
   store: Store;
   agent: AgentDefinition;
@@ -27,6 +47,8 @@ export async function startRun(options: {
   traceparent?: string;
   /** Start it as a child of this run's node (the store checks the tenant and that the parent has not ended). */
   parent?: { runId: string; node: string };
+  /** A child run's share of its tree's caps: the per-run caps above it (see `budgetsForChildren`). */
+  parentBudgets?: readonly ParentBudget[];
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -52,6 +74,9 @@ export async function startRun(options: {
     deadlineAt: new Date(now.getTime() + agent.limits.runTimeout).toISOString(),
     maxSteps: agent.limits.maxSteps,
     ...(options.traceparent === undefined ? {} : { traceparent: options.traceparent }),
+    ...(options.parentBudgets && options.parentBudgets.length > 0
+      ? { parentBudgets: [...options.parentBudgets] }
+      : {}),
   };
   // The input is masked before it is journaled; the model reads the run's input from the journal, masked too.
   const { stored } = protectEvent(
