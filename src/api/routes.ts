@@ -414,6 +414,7 @@ export const API_ROUTES = defineRoutes({
       maxCost: usd.optional(),
       minLatencyMs: decimal.optional(),
       maxLatencyMs: decimal.optional(),
+      tree: text.optional().describe("only runs of the tree under this run (itself and its descendants)"),
       limit: count.optional(),
     }),
     response: z.object({ runs: z.array(TraceRunView) }),
@@ -427,6 +428,7 @@ export const API_ROUTES = defineRoutes({
     roles: READ,
     query: z.strictObject({
       ...optionalFields(window),
+      tree: text.optional().describe("only the calls of runs in the tree under this run"),
       by: text.optional().describe("some of agent, model, phase, day, comma-separated (default agent)"),
     }),
     response: z.object({ by: z.array(z.string()), costs: Reports }),

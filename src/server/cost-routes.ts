@@ -38,6 +38,7 @@ export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueri
     const rows = await queries.costs({
       by: by as CostGroup[],
       ...windowOf(context, query),
+      ...optional("tree", query.tree),
     });
     return context.json({ by, costs: rows });
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Registry } from "prom-client";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
-import { appendSyntheticRun } from "../../test/support/synthetic-journal.ts";
+import { appendSyntheticRun, appendSyntheticTree } from "../../test/support/synthetic-journal.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
@@ -229,5 +229,96 @@ describe("trace and cost routes", () => {
     const other = (await bad.json()) as { id: string };
     const [otherStart] = await store.readEvents({ runId: other.id, limit: 1 });
     assert.equal(otherStart?.type === "run-start" ? otherStart.payload.traceparent : "x", undefined);
+  });
+});
+
+describe("a run tree's traces and costs", () => {
+  let treeStore: KeelStore;
+  let treePipeline: TracePipeline;
+  let treeApp: ReturnType<typeof createApp>;
+  const treeIds: Record<string, string> = {};
+  before(async () => {
+    treeStore = await openStore({});
+    treePipeline = startTracePipeline({
+      store: treeStore,
+      env: {},
+      registry: new Registry(),
+      pollIntervalMs: 60_000,
+    });
+    treeApp = createApp({
+      store: treeStore,
+      agents: createAgentCatalog([scriptedAgent({ turns: [], name: "vendor-diligence" })]),
+      telemetry: treePipeline,
+      log: () => {},
+    });
+    // A workflow run and the two child runs its nodes started, one of which started one of its own.
+    const tree = await appendSyntheticTree(
+      treeStore,
+      { agent: "vendor-diligence", costPerCall: 0.01, turns: [[{ tool: "write_report", outcome: "ok" }]] },
+      [
+        {
+          node: "checks",
+          agent: "sanctions-check",
+          costPerCall: 0.02,
+          turns: [[{ tool: "screen", outcome: "denied" }]],
+        },
+        {
+          node: "checks",
+          agent: "news-check",
+          costPerCall: 0.04,
+          turns: [[{ tool: "search_news", outcome: "ok" }]],
+        },
+      ],
+    );
+    const grandchild = await appendSyntheticTree(
+      treeStore,
+      { agent: "news-check", costPerCall: 0.08, turns: [[{ tool: "search_news", outcome: "ok" }]] },
+      [],
+    );
+    treeIds.treeRoot = tree.parent;
+    treeIds.sanctions = tree.children[0]!;
+    treeIds.news = tree.children[1]!;
+    treeIds.outside = grandchild.parent;
+    await treePipeline.projector.catchUp();
+  });
+  after(async () => {
+    await treePipeline.close();
+    await treeStore.close();
+  });
+  async function treeGet<T>(path: string): Promise<T> {
+    const response = await treeApp.request(path);
+    assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
+    return (await response.json()) as T;
+  }
+
+  test("decision-path search and costs keep to one run tree with tree=<run>", async () => {
+    const inTree = await treeGet<Runs>(`/v1/traces?tree=${treeIds.treeRoot}`);
+    assert.deepEqual(
+      new Set(inTree.runs.map((run) => run.runId)),
+      new Set([treeIds.treeRoot, treeIds.sanctions, treeIds.news]),
+    );
+    // A path query across the tree finds the child where the screening was denied, and only there.
+    const denied = await treeGet<Runs>(`/v1/traces?tree=${treeIds.treeRoot}&path=screen:denied`);
+    assert.deepEqual(
+      denied.runs.map((run) => run.runId),
+      [treeIds.sanctions],
+    );
+    // A child's own tree is itself; a run outside the tree is never counted in it.
+    assert.deepEqual(
+      (await treeGet<Runs>(`/v1/traces?tree=${treeIds.news}`)).runs.map((run) => run.runId),
+      [treeIds.news],
+    );
+    type Costs = { costs: { agent: string; costUsd: number; calls: number }[] };
+    const costs = await treeGet<Costs>(`/v1/costs?tree=${treeIds.treeRoot}&by=agent`);
+    const byAgent = Object.fromEntries(costs.costs.map((row) => [row.agent, row.costUsd]));
+    // Each synthetic run makes two priced calls (its tool turn and its answer).
+    assert.ok(Math.abs(byAgent["vendor-diligence"]! - 0.02) < 1e-9, JSON.stringify(costs));
+    assert.ok(Math.abs(byAgent["sanctions-check"]! - 0.04) < 1e-9);
+    assert.ok(
+      Math.abs(byAgent["news-check"]! - 0.08) < 1e-9,
+      "the news-check run outside the tree is not counted",
+    );
+    const unknown = await treeGet<Costs>("/v1/costs?tree=run_nobody&by=agent");
+    assert.deepEqual(unknown.costs, []);
   });
 });

@@ -51,6 +51,7 @@ export function registerTraceRoutes(app: Hono, options: { queries: TelemetryQuer
       ...optional("maxDurationMs", number("maxLatencyMs")),
       ...optional("since", since),
       ...optional("until", until),
+      ...optional("tree", query("tree")),
       ...optional("limit", number("limit")),
     };
     return context.json({ runs: await queries.searchRuns(search) });

@@ -56,6 +56,8 @@ export type RunSearch = {
   maxDurationMs?: number;
   since?: Date;
   until?: Date;
+  /** Only the runs of the tree under this run: itself and every run it or its descendants started. */
+  tree?: string;
   limit?: number;
 };
 
@@ -96,6 +98,8 @@ export type TelemetryQueries = {
     until?: Date;
     agent?: string;
     tenant?: string;
+    /** Only the calls of the runs of the tree under this run (a workflow run and its child runs). */
+    tree?: string;
   }): Promise<
     (Partial<Record<CostGroup, string>> & {
       costUsd: number;
@@ -213,6 +217,7 @@ export function createTelemetryQueries(options: {
         add((p) => `cost_nano_usd <= ${p}`, Math.round(search.maxCostUsd * 1e9));
       if (search.minDurationMs !== undefined) add((p) => `duration_ms >= ${p}`, search.minDurationMs);
       if (search.maxDurationMs !== undefined) add((p) => `duration_ms <= ${p}`, search.maxDurationMs);
+      if (search.tree !== undefined) add((p) => `run_id IN (${runsOfTree(p)})`, search.tree);
       params.push(clampLimit(search.limit));
       const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
       const { rows } = await sql.query<Row>(
@@ -254,7 +259,7 @@ export function createTelemetryQueries(options: {
         };
       });
     },
-    async costs({ by, since, until, agent, tenant }) {
+    async costs({ by, since, until, agent, tenant, tree }) {
       const groups = [...new Set(by)];
       if (groups.length === 0)
         throw new KeelError("invalid_request", "group costs by at least one of agent, model, phase, day");
@@ -274,6 +279,7 @@ export function createTelemetryQueries(options: {
         conditions.push(
           `run_id IN (SELECT run_id FROM keel_telemetry_runs WHERE tenant = $${params.push(tenant)})`,
         );
+      if (tree !== undefined) conditions.push(`run_id IN (${runsOfTree(`$${params.push(tree)}`)})`);
       const select = groups.map((group) => `${columns[group]} AS ${group}`).join(", ");
       const { rows } = await sql.query<Row>(
         `SELECT ${select}, sum(cost_nano_usd)::float8 AS cost, count(*)::int AS calls,
@@ -339,6 +345,18 @@ function window(options: {
   if (options.since !== undefined) conditions.push(`started_at >= $${params.push(options.since)}`);
   if (options.until !== undefined) conditions.push(`started_at < $${params.push(options.until)}`);
   return { where: conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "", params };
+}
+
+/**
+ * The run ids of the tree under a run: the run and, recursively, the children its nodes started — walked down the
+ * parent index (`keel_runs_parent_idx`), so a tree costs its own size to read, however many runs the store holds.
+ */
+function runsOfTree(placeholder: string): string {
+  return `WITH RECURSIVE tree (run_id) AS (
+             SELECT run_id FROM keel_runs WHERE run_id = ${placeholder}
+             UNION ALL
+             SELECT child.run_id FROM keel_runs AS child JOIN tree ON child.parent_run_id = tree.run_id
+           ) SELECT run_id FROM tree`;
 }
 
 function clampLimit(limit: number | undefined): number {

@@ -188,6 +188,36 @@ export function syntheticEvents(run: SyntheticRun): NewEvent[] {
 
 /** Create a synthetic run and append its events; returns its id. */
 export async function appendSyntheticRun(store: Store, run: SyntheticRun): Promise<string> {
+  const runId = await createSyntheticRun(store, run);
+  await appendSyntheticEvents(store, runId, run);
+  return runId;
+}
+
+/**
+ * A synthetic run tree: the parent created first, then each child as a run started by the parent's node `node`,
+ * the children's journals written, and the parent's last (a run's children are started while it runs).
+ */
+export async function appendSyntheticTree(
+  store: Store,
+  parent: SyntheticRun,
+  children: readonly (SyntheticRun & { node: string })[],
+): Promise<{ parent: string; children: string[] }> {
+  const parentId = await createSyntheticRun(store, parent);
+  const childIds: string[] = [];
+  for (const child of children) {
+    const childId = await createSyntheticRun(store, child, { runId: parentId, node: child.node });
+    await appendSyntheticEvents(store, childId, child);
+    childIds.push(childId);
+  }
+  await appendSyntheticEvents(store, parentId, parent);
+  return { parent: parentId, children: childIds };
+}
+
+async function createSyntheticRun(
+  store: Store,
+  run: SyntheticRun,
+  parent?: { runId: string; node: string },
+): Promise<string> {
   counter += 1;
   const runId = `run_syn_${process.pid}_${Date.now().toString(36)}_${counter}`;
   const now = new Date();
@@ -204,10 +234,14 @@ export async function appendSyntheticRun(store: Store, run: SyntheticRun): Promi
       maxSteps: 20,
       ...(run.traceparent ? { traceparent: run.traceparent } : {}),
     },
+    ...(parent ? { parent } : {}),
   });
+  return runId;
+}
+
+async function appendSyntheticEvents(store: Store, runId: string, run: SyntheticRun): Promise<void> {
   const lease = await store.acquireLease({ runId, owner: "synthetic", ttlMs: 60_000 });
   if (!lease) throw new Error(`could not lease ${runId}`);
   await store.append({ lease, events: syntheticEvents(run) });
   await store.releaseLease(lease);
-  return runId;
 }
