@@ -1,5 +1,6 @@
 /** The agent packages `keel serve` loads by default: the bundled examples. */
 import type { AgentPackage } from "../src/runtime/agent-package.ts";
+import { invoiceApproval } from "./invoice-approval/index.ts";
 import { supportTriage } from "./support-triage/index.ts";
 
-export const agentPackages: AgentPackage[] = [supportTriage];
+export const agentPackages: AgentPackage[] = [supportTriage, invoiceApproval];
