@@ -73,10 +73,21 @@ tests:
 }
 
 describe("keel policy", () => {
-  test("validate checks the bundled example's policies against its tools' schema", async () => {
+  test("validate checks the bundled examples' policies against their tools' schemas", async () => {
     const io = captureIo();
     assert.equal(await main(["policy", "validate"], io), 0, io.stderr.join("\n"));
-    assert.deepEqual(io.stdout, ["✔ support-triage@1.0.0: 14 policies valid against the schema of 5 tools"]);
+    assert.deepEqual(io.stdout, [
+      "✔ support-triage@1.0.0: 14 policies valid against the schema of 5 tools",
+      "✔ it-helpdesk@1.0.0: 7 policies valid against the schema of 4 tools",
+      "✔ service-desk@1.0.0: 3 policies valid against the schema of 1 tools",
+      "✔ vendor-diligence@1.0.0: 7 policies valid against the schema of 3 tools",
+      "✔ sanctions-check@1.0.0: 3 policies valid against the schema of 1 tools",
+      "✔ financials-check@1.0.0: 3 policies valid against the schema of 1 tools",
+      "✔ news-check@1.0.0: 3 policies valid against the schema of 1 tools",
+      "✔ certifications-check@1.0.0: 3 policies valid against the schema of 1 tools",
+      "✔ alert-triage@1.0.0: 11 policies valid against the schema of 5 tools",
+      "✔ invoice-approval@1.0.0: 9 policies valid against the schema of 4 tools",
+    ]);
   });
 
   test("validate names a team policy that reads a field the tool does not have", async () => {
