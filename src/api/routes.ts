@@ -85,6 +85,10 @@ const DecisionBody = z.strictObject({
   arguments: z.unknown().optional(),
   comment: z.string().trim().max(2_000).optional(),
   resolution: z.string().trim().min(1).max(20_000).optional(),
+  values: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("for a task (a workflow's approval node): the form filled in, checked against its JSON Schema"),
 });
 const AttestBody = z.strictObject({
   gate: z.enum(GATES as [string, ...string[]]),
@@ -540,7 +544,7 @@ export const API_ROUTES = defineRoutes({
       team: text.optional(),
       agent: text.optional(),
       tool: text.optional(),
-      kind: z.enum(["tool-call", "draft", "handoff", "guard"]).optional(),
+      kind: z.enum(["tool-call", "draft", "handoff", "guard", "task"]).optional(),
       run: text.optional(),
       overdue: flag.optional(),
       limit: limit.default(50),
