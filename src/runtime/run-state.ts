@@ -35,6 +35,8 @@ export type RunApproval = {
   approvedBy: string[];
   /** A task's form as approved: the values of the latest approval that gave them. */
   values: Record<string, unknown> | null;
+  /** Who settled it (the final decision's subject). */
+  decidedBy: string | null;
 };
 
 /**
@@ -265,6 +267,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         argumentsHash: null,
         approvedBy: [],
         values: null,
+        decidedBy: null,
       });
       return state;
     case "approval-decision": {
@@ -273,6 +276,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       if (event.payload.decision === "approve") approval.approvedBy.push(event.payload.by.subject);
       if (event.payload.values !== undefined) approval.values = event.payload.values;
       if (event.payload.final) {
+        approval.decidedBy = event.payload.by.subject;
         approval.status =
           event.payload.decision === "approve"
             ? "approved"
