@@ -230,7 +230,7 @@ function addAllowedAgents(
   agentScope: (action: string) => string,
   add: Add,
 ): void {
-  for (const [index, target] of governance.allowedAgents.entries()) {
+  for (const [index, target] of (governance.allowedAgents ?? []).entries()) {
     const source = `governance.allowedAgents[${index}]`;
     add(
       {

@@ -108,6 +108,7 @@ for (const subject of testStores()) {
 
     test("an approval node asks finance through the queue, and an approval with the form's values goes on to next", async () => {
       const { keel } = served;
+      const paidBefore = payments.length;
       const run = await startClaim(keel, "C-2");
       assert.equal(run.status, "suspended");
       const task = await pendingTask(keel, run.id);
@@ -147,7 +148,9 @@ for (const subject of testStores()) {
         writes: "review",
         next: "pay",
       });
-      assert.equal(payments.filter((payment) => payment.claimId === "C-2").length, 1);
+      assert.deepEqual(payments.slice(paidBefore), [
+        { claimId: "C-2", amount: 250, key: payments.at(-1)?.key },
+      ]);
     });
 
     test("a form that does not match its schema is refused with a 400 naming the field, and the task stays open", async () => {

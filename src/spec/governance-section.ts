@@ -137,7 +137,7 @@ export const GovernanceSection = z
           .string()
           .regex(/^[a-z][a-z0-9-]{1,62}$/, "expected an agent name (lowercase letters, digits and dashes)"),
       )
-      .default([])
+      .optional()
       .describe(
         "Agents work may be handed to (a workflow's handoff to an agent, decided as a delegation); any other is denied. Default: none.",
       ),
