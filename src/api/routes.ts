@@ -582,9 +582,9 @@ export const API_ROUTES = defineRoutes({
     response: DecidedApprovalView,
     summary: "approve, reject or resolve",
     description:
-      "approve, reject or resolve; the approver is the API key (in development mode, `X-Keel-Subject` and `X-Keel-Roles`)",
+      "approve, reject or resolve; the approver is the API key (in development mode, `X-Keel-Subject` and `X-Keel-Roles`); a task (a workflow's approval node) is approved with its form filled in as `values`",
     success:
-      "`200` with the request and `resumed`; `401`, `403` (requester, role), `409` (decided, stale hash, same approver twice)",
+      "`200` with the request and `resumed`; `400` (a task's `values` that do not fit its form, naming the field); `401`, `403` (requester, role), `409` (decided, stale hash, same approver twice)",
   },
   promoteApproval: {
     method: "POST",
