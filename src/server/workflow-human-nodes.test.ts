@@ -358,6 +358,41 @@ for (const subject of testStores()) {
       }
     });
 
+    test("a tier-1 workflow's task needs two distinct approvers, and the values of the approval that settles it are written", async () => {
+      const store = await subject.open();
+      const served = await serve(store, (spec) => spec.replace("riskTier: 2", "riskTier: 1"));
+      try {
+        const { keel } = served;
+        const run = await startClaim(keel, "C-2");
+        const task = await pendingTask(keel, run.id);
+        assert.equal(task.requiredApprovals, 2);
+        const approve = async (subject: string, approvedAmount: number) =>
+          await call(
+            keel,
+            "POST",
+            `/v1/approvals/${task.id}/decision`,
+            { decision: "approve", argumentsHash: task.argumentsHash, values: { approvedAmount } },
+            { "x-keel-subject": subject, "x-keel-roles": "approver:finance" },
+          );
+        const first = await approve("fin@example.com", 250);
+        assert.equal(first.status, 200, JSON.stringify(first.body));
+        assert.equal(first.body.resumed, false);
+        assert.equal((await approve("fin@example.com", 250)).status, 409, "one person counts once");
+        assert.equal((await settle(keel, run.id)).status, "suspended");
+        const second = await approve("controller@example.com", 200);
+        assert.equal(second.status, 200, JSON.stringify(second.body));
+        assert.equal(second.body.resumed, true);
+        assert.equal((await settleAfter(keel, run.id, "suspended")).status, "completed");
+        const review = nodeEnds(await store.readEvents({ runId: run.id })).find(
+          (end) => end.node === "review",
+        );
+        assert.deepEqual(review?.output, { approvedAmount: 200 });
+      } finally {
+        await served.close();
+        await store.close();
+      }
+    });
+
     test("a handoff to an agent the workflow's governance does not allow fails the node, naming the denial", async () => {
       const store = await subject.open();
       const served = await serve(store, (spec) => spec.replace("  allowedAgents: [claims-helper]\n", ""));
