@@ -78,6 +78,7 @@ function outcomeFor(evalCase: EvalCase): CaseOutcome {
       },
     ],
     approvals: [],
+    nodes: [],
     steps: 2,
     costUsd: 0,
     latencyMs: 1,

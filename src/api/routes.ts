@@ -85,6 +85,10 @@ const DecisionBody = z.strictObject({
   arguments: z.unknown().optional(),
   comment: z.string().trim().max(2_000).optional(),
   resolution: z.string().trim().min(1).max(20_000).optional(),
+  values: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("for a task (a workflow's approval node): the form filled in, checked against its JSON Schema"),
 });
 const AttestBody = z.strictObject({
   gate: z.enum(GATES as [string, ...string[]]),
@@ -542,7 +546,7 @@ export const API_ROUTES = defineRoutes({
       team: text.optional(),
       agent: text.optional(),
       tool: text.optional(),
-      kind: z.enum(["tool-call", "draft", "handoff", "guard"]).optional(),
+      kind: z.enum(["tool-call", "draft", "handoff", "guard", "task"]).optional(),
       run: text.optional(),
       overdue: flag.optional(),
       limit: limit.default(50),
@@ -580,9 +584,9 @@ export const API_ROUTES = defineRoutes({
     response: DecidedApprovalView,
     summary: "approve, reject or resolve",
     description:
-      "approve, reject or resolve; the approver is the API key (in development mode, `X-Keel-Subject` and `X-Keel-Roles`)",
+      "approve, reject or resolve; the approver is the API key (in development mode, `X-Keel-Subject` and `X-Keel-Roles`); a task (a workflow's approval node) is approved with its form filled in as `values`",
     success:
-      "`200` with the request and `resumed`; `401`, `403` (requester, role), `409` (decided, stale hash, same approver twice)",
+      "`200` with the request and `resumed`; `400` (a task's `values` that do not fit its form, naming the field); `401`, `403` (requester, role), `409` (decided, stale hash, same approver twice)",
   },
   promoteApproval: {
     method: "POST",

@@ -193,6 +193,7 @@ export const ApprovalView = z.object({
   reasons: z.array(z.string()),
   arguments: z.unknown(),
   argumentsHash: z.string().nullable(),
+  form: z.unknown().optional().describe("for a task: the JSON Schema of the form to fill in"),
   requestedBy: z.string(),
   requiredApprovals: z.number().int(),
   approvers: z.array(z.string()),

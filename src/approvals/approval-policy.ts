@@ -25,21 +25,23 @@ export type ApprovalRouting = {
 };
 
 /**
- * Route a request by agent and tool: the tool's route, else the section's queue, else the owning team. Tier-1
- * agents (and the tools or agents the spec names) need two distinct approvers; approvers need the approver role
- * for the agent or for the team whose queue it is, unless the spec names roles.
+ * Route a request by agent and tool: the queue the request names itself (a workflow node's `routeTo`), else the
+ * tool's route, else the section's queue, else the owning team. Tier-1 agents (and the tools or agents the spec
+ * names) need two distinct approvers; approvers need the approver role for the agent or for the team whose queue
+ * it is, unless the spec names roles.
  */
 export function routeApproval(
   agent: ApprovalAgent,
-  request: { kind: ApprovalKind; tool?: string },
+  request: { kind: ApprovalKind; tool?: string; routeTo?: string; slaMs?: number },
 ): ApprovalRouting {
   const section = agent.approvals;
   const route =
     request.tool === undefined ? undefined : section?.routes.find((each) => each.tool === request.tool);
   const routeTo =
-    request.kind === "handoff"
+    request.routeTo ??
+    (request.kind === "handoff"
       ? (section?.handoffTo ?? section?.routeTo ?? agent.owner.team)
-      : (route?.to ?? section?.routeTo ?? agent.owner.team);
+      : (route?.to ?? section?.routeTo ?? agent.owner.team));
   const twoPerson =
     agent.riskTier === 1 ||
     section?.twoPersonRule === true ||
@@ -49,7 +51,7 @@ export function routeApproval(
   return {
     routeTo,
     priority: route?.priority ?? section?.priority ?? "normal",
-    slaMs: section?.sla ?? DEFAULT_SLA_MS,
+    slaMs: request.slaMs ?? section?.sla ?? DEFAULT_SLA_MS,
     onTimeout: section?.onTimeout ?? "deny",
     ...(section?.escalateTo === undefined ? {} : { escalateTo: section.escalateTo }),
     requiredApprovals: request.kind === "handoff" ? 1 : twoPerson ? 2 : 1,

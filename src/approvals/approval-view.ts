@@ -9,6 +9,8 @@ export type ApprovalDecisionRecord = {
   edited?: { previousHash: string; argumentsHash: string };
   comment?: string;
   resolution?: string;
+  /** A task's filled-in form. */
+  values?: Record<string, unknown>;
   final: boolean;
 };
 
@@ -153,6 +155,7 @@ function applyDecision(
     ...(decision.edited === undefined ? {} : { edited: decision.edited }),
     ...(decision.comment === undefined ? {} : { comment: decision.comment }),
     ...(decision.resolution === undefined ? {} : { resolution: decision.resolution }),
+    ...(decision.values === undefined ? {} : { values: decision.values }),
     final: decision.final,
   });
   if (decision.edited) {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ApprovalKind, PayloadOf, Principal } from "../journal/index.ts";
+import { hashPayload } from "../journal/index.ts";
 import { type ApprovalAgent, routeApproval } from "./approval-policy.ts";
 import { redactArguments } from "./redact-arguments.ts";
 
@@ -12,6 +13,9 @@ const INPUT_LENGTH = 2_000;
 export function newApprovalId(now: Date = new Date()): string {
   return `apr_${now.getTime().toString(36).padStart(9, "0")}${randomBytes(6).toString("hex")}`;
 }
+
+/** A JSON Schema object, as a task's form is given. */
+export type JsonSchemaObject = { [key: string]: unknown };
 
 /** One turn of the run's conversation, as much as a request needs of it. */
 export type ConversationTurn = { role: string; content: unknown; tool?: string; toolCalls?: unknown };
@@ -31,6 +35,14 @@ export type ApprovalRequestInput = {
   call?: { callId: string; tool: string; arguments: unknown; argumentsHash: string };
   /** For a guard: what the reviewer is shown about the flagged text, and the hash of that text the decision binds to. */
   inspected?: { summary: unknown; textHash: string };
+  /**
+   * For a task (a workflow's approval node): the node visit it belongs to (its `callId`, `<node>.<visit>`), what
+   * the person is asked (the summary, rendered from the run's state), the form's JSON Schema, and the node's queue
+   * and SLA. The decision binds to the hash of the summary and form: what the person was shown.
+   */
+  task?: { callId: string; summary: string; form: JsonSchemaObject; routeTo: string; slaMs: number };
+  /** For a handoff to a named queue or person (a workflow's handoff node): where it goes. */
+  routeTo?: string;
   reasons: readonly string[];
   policies: readonly string[];
   now: Date;
@@ -43,8 +55,14 @@ export type ApprovalRequestInput = {
  * queue, priority, approvers and deadline it gets from the agent's approvals section.
  */
 export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"approval-request"> {
-  const { agent, kind, call, run, now } = input;
-  const routing = routeApproval(agent, { kind, ...(call ? { tool: call.tool } : {}) });
+  const { agent, kind, call, run, now, task } = input;
+  const routeTo = task?.routeTo ?? input.routeTo;
+  const routing = routeApproval(agent, {
+    kind,
+    ...(call ? { tool: call.tool } : {}),
+    ...(routeTo === undefined ? {} : { routeTo }),
+    ...(task ? { slaMs: task.slaMs } : {}),
+  });
   const shown = input.inspected
     ? input.inspected.summary
     : call
@@ -53,12 +71,9 @@ export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"ap
   return {
     approvalId: input.approvalId ?? newApprovalId(now),
     kind,
-    summary: summarize(
-      kind,
-      agent.name,
-      call ? { tool: call.tool, arguments: shown } : undefined,
-      input.reasons,
-    ),
+    summary: task
+      ? `${agent.name}: ${task.summary}`
+      : summarize(kind, agent.name, call ? { tool: call.tool, arguments: shown } : undefined, input.reasons),
     reasons: [...input.reasons],
     policies: [...input.policies],
     ...(call
@@ -70,7 +85,13 @@ export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"ap
         }
       : input.inspected
         ? { arguments: shown, argumentsHash: input.inspected.textHash }
-        : {}),
+        : task
+          ? {
+              callId: task.callId,
+              form: task.form,
+              argumentsHash: hashPayload({ summary: task.summary, form: task.form }),
+            }
+          : {}),
     context: {
       agent: agent.name,
       agentVersion: agent.version,
@@ -106,6 +127,8 @@ function summarize(
       return `${agent} drafted ${call?.tool} ${shorten(JSON.stringify(call?.arguments) ?? "", 160)}: edit and send it, or reject it`;
     case "handoff":
       return `${agent} handed the run to a person${why}`;
+    case "task":
+      return `${agent} asks a person to complete a task${why}`;
     case "guard":
       return `${agent}: the injection guard held ${call ? `the result of ${call.tool}` : "the run's input"} for review${why}`;
     default: {

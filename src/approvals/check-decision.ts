@@ -14,6 +14,8 @@ export type DecisionInput = {
   comment?: string;
   /** A handoff's answer, which becomes the run's answer. */
   resolution?: string;
+  /** A task's filled-in form (checked against the request's form schema when it is approved). */
+  values?: Record<string, unknown>;
 };
 
 /** The checked outcome: how many distinct approvers the current arguments have, and whether this settles it. */
@@ -64,6 +66,22 @@ export function checkDecision(
       "invalid_request",
       "content held by a guard cannot be edited: approve it to let it through, or reject it to withhold it",
       { issues: [{ path: "arguments", message: "not allowed for a guard request" }] },
+    );
+  }
+  if (input.arguments !== undefined && request.kind === "task") {
+    throw new KeelError(
+      "invalid_request",
+      "a task has no arguments to edit: approve it with the form's `values`, or reject it",
+      { issues: [{ path: "arguments", message: "not allowed for a task" }] },
+    );
+  }
+  if (input.values !== undefined && (request.kind !== "task" || input.decision !== "approve")) {
+    throw new KeelError(
+      "invalid_request",
+      request.kind === "task"
+        ? "a task's form values go with an approval; a rejection carries none"
+        : `approval ${request.approvalId} holds a ${request.kind}, which has no form: leave out values`,
+      { issues: [{ path: "values", message: "not allowed here" }] },
     );
   }
   switch (input.decision) {

@@ -4,6 +4,7 @@ import { hashPayload } from "../journal/index.ts";
 import type { ApprovalQueries, ApprovalRecord, Lease, Store } from "../store/index.ts";
 import { type ApprovalView, foldApproval } from "./approval-view.ts";
 import { type CheckedDecision, checkDecision, type DecisionInput } from "./check-decision.ts";
+import { checkFormValues } from "./check-form-values.ts";
 import { resumeDeadline } from "./resume-deadline.ts";
 import { withRunLease } from "./with-run-lease.ts";
 
@@ -86,6 +87,10 @@ export async function decideApproval(options: DecideApprovalOptions): Promise<De
         throw new KeelError("not_found", `run ${record.runId} has no approval request "${approvalId}"`);
       const editedHash = editedHashOf(view, input, options.checkArguments);
       const checked = checkDecision(view, input, editedHash);
+      // A task's form is checked once the decision is otherwise sound: a bad form names its field and loses nothing.
+      if (view.request.kind === "task" && input.decision === "approve") {
+        checkFormValues(view.request.form, input.values ?? {});
+      }
       const events = decisionEvents(view, input, checked, editedHash, now(), owner, journaledArguments);
       return { events, result: { checked, resumes: events.at(-1)?.type === "run-resume" } };
     },
@@ -166,6 +171,9 @@ function decisionEvents(
         : {}),
       ...(comment ? { comment } : {}),
       ...(input.decision === "resolve" && input.resolution ? { resolution: input.resolution.trim() } : {}),
+      ...(request.kind === "task" && input.decision === "approve"
+        ? { values: (input.values ?? {}) as Record<string, unknown> }
+        : {}),
       approvals: checked.approvals,
       final: checked.final,
     },
@@ -186,6 +194,8 @@ function decisionEvents(
       return [...events, resume];
     case "reject":
       if (request.kind === "guard") return [...events, ...rejectedGuard(view, who, comment, resume)];
+      // A denied task resumes its workflow, whose approval node goes to `onDeny` (or ends the run).
+      if (request.kind === "task") return [...events, resume];
       if (request.kind === "handoff") {
         return [
           ...events,

@@ -12,7 +12,8 @@ export const SLA_ACTOR = "system:sla";
  * Settle every pending request whose SLA has passed, as its spec says: escalate it once (to `escalateTo`, urgent,
  * with a fresh SLA), or deny it — the held call is not made and the model is told why, or a handoff ends with an
  * explanation. Each expiry is journaled under the run's lease; a run busy with a decision is left for the next
- * pass. Returns the ids it expired and escalated.
+ * pass. A workflow's task is not this timer's: its run's durable timer takes the node's `onTimeout` path, and a
+ * node without one keeps its request open. Returns the ids it expired and escalated.
  */
 export async function expireDueApprovals(options: {
   store: Store & ApprovalQueries;
@@ -21,7 +22,7 @@ export async function expireDueApprovals(options: {
 }): Promise<{ denied: string[]; escalated: string[] }> {
   const { store } = options;
   const now = options.now ?? (() => new Date());
-  const due = await store.listApprovals({ dueBy: now(), limit: options.limit ?? 100 });
+  const due = await store.listApprovals({ dueBy: now(), notKind: "task", limit: options.limit ?? 100 });
   const denied: string[] = [];
   const escalated: string[] = [];
   for (const record of due) {

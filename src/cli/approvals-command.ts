@@ -10,8 +10,9 @@ import { reportCliError, usageError } from "./report-cli-error.ts";
 export const APPROVALS_USAGE = `  approvals list [--status S|all] [--team T] [--agent A] [--tool X] [--kind K] [--overdue] [--json]
                                    the approval queue (pending, most urgent first, by default)
   approvals show <id> [--json]     one request: what the agent tried, why, the call, the run's context, decisions
-  approvals approve <id> [--arguments JSON] [--comment C]
-                                   approve exactly the arguments shown (or edited ones); runs the held call once
+  approvals approve <id> [--arguments JSON] [--form JSON] [--comment C]
+                                   approve exactly the arguments shown (or edited ones); runs the held call once;
+                                   a workflow's task is approved with its form filled in (--form)
   approvals reject <id> [--comment C]
   approvals resolve <id> --answer TEXT
                                    answer a handed-off run yourself; the answer becomes the run's answer
@@ -32,6 +33,7 @@ const OPTIONS = {
   overdue: { type: "boolean" },
   limit: { type: "string" },
   arguments: { type: "string" },
+  form: { type: "string" },
   comment: { type: "string" },
   answer: { type: "string" },
   as: { type: "string" },
@@ -139,6 +141,9 @@ async function show(client: ApiClient, io: CliIo, id: string, json: boolean): Pr
           `  arguments hash: ${approval.argumentsHash}`,
         ]
       : []),
+    ...(approval.form === undefined
+      ? []
+      : [`  form (approve with --form JSON matching it): ${JSON.stringify(approval.form)}`]),
     `  run: ${approval.runId} (${approval.agent}) for ${approval.context.principal.subject} (${approval.context.principal.tenant})`,
     `  input: ${approval.context.input}`,
     ...(approval.context.recent.length > 0
@@ -185,6 +190,25 @@ async function decide(
       );
     }
   }
+  let form: Record<string, unknown> | undefined;
+  if (values.form !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(values.form);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new KeelError(
+        "invalid_request",
+        '--form must be a JSON object, such as \'{"approved":true,"note":"ok"}\'',
+        {
+          issues: [{ path: "form", message: "expected a JSON object" }],
+        },
+      );
+    }
+    form = parsed as Record<string, unknown>;
+  }
   if (decision === "resolve" && !values.answer)
     throw usageError("keel approvals resolve <id> --answer TEXT", APPROVALS_USAGE);
   // An approval binds to the hash of what the approver saw: fetch it now, so what is approved is what was shown.
@@ -195,6 +219,7 @@ async function decide(
       decision,
       ...(shown?.argumentsHash ? { argumentsHash: shown.argumentsHash } : {}),
       ...(edited === undefined ? {} : { arguments: edited }),
+      ...(form === undefined ? {} : { values: form }),
       ...(values.comment === undefined ? {} : { comment: values.comment }),
       ...(values.answer === undefined ? {} : { resolution: values.answer }),
     },

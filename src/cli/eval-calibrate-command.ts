@@ -44,7 +44,7 @@ export async function evalCalibrateCommand(options: {
     const calibrations: JudgeCalibration[] = [];
     for (const [name, rubric] of rubrics) {
       const file =
-        options.labels ?? (rubric.calibration ? resolve(harness.loaded.dir, rubric.calibration) : undefined);
+        options.labels ?? (rubric.calibration ? resolve(harness.dir, rubric.calibration) : undefined);
       if (!file)
         throw new KeelError(
           "invalid_request",

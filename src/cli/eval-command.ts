@@ -86,7 +86,7 @@ export async function evalCommand(options: EvalCommandOptions): Promise<number> 
     const files =
       options.datasets.length > 0
         ? options.datasets.map((file) => resolve(file))
-        : harness.evals.datasets.map((file) => resolve(harness.loaded.dir, file));
+        : harness.evals.datasets.map((file) => resolve(harness.dir, file));
     if (files.length === 0)
       throw new KeelError(
         "invalid_request",
@@ -166,7 +166,7 @@ async function buildJudges(harness: EvalHarness, dataset: Dataset, io: CliIo): P
     }
     let advisory = true;
     if (rubric.calibration) {
-      const labels = await loadJudgeLabels(resolve(harness.loaded.dir, rubric.calibration));
+      const labels = await loadJudgeLabels(resolve(harness.dir, rubric.calibration));
       const calibration = await calibrateJudge({
         judge: judgeGrader({ name, rubric, model, advisory: false }),
         items: labels,

@@ -13,6 +13,7 @@ import {
 } from "../evals/index.ts";
 import type { ModelProvider } from "../models/index.ts";
 import { routedModelProvider } from "../models/index.ts";
+import type { AgentPackage } from "../runtime/index.ts";
 import {
   type ChooseModelOverride,
   createEnvModelGateway,
@@ -20,14 +21,15 @@ import {
   missingKey,
   modelPolicyOf,
 } from "../server/index.ts";
-import type { LoadedAgentSpec } from "../spec/index.ts";
-import { loadAgentSpec, loadWorkflowSpec, readSpecKind } from "../spec/index.ts";
+import type { LoadedAgentSpec, LoadedWorkflowSpec } from "../spec/index.ts";
+import { loadAgentSpec, loadWorkflowSpec, ModelSection, readSpecKind } from "../spec/index.ts";
 import { openStore } from "../store/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 
 /** Everything `keel eval` runs cases with: a scratch store, the agent bound to its model, a worker, judges' model. */
 export type EvalHarness = {
-  loaded: LoadedAgentSpec;
+  /** The folder of the agent's (or workflow's) spec, which the `evals` section's paths are relative to. */
+  dir: string;
   evals: EvalsSection;
   target: EvalTarget;
   /** The model LLM judges call (recorded/replayed like the agent's), or null when none is available. */
@@ -41,11 +43,18 @@ export type EvalHarness = {
 /** `off` leaves the model as chosen; the other modes wrap it (see RecordingMode). */
 export type HarnessRecording = RecordingMode | "off";
 
+/** The package `keel eval` was asked about, loaded: an agent's spec or a workflow's. */
+type Found =
+  | { kind: "agent"; agentPackage: AgentPackage; loaded: LoadedAgentSpec }
+  | { kind: "workflow"; agentPackage: AgentPackage; loaded: LoadedWorkflowSpec };
+
 /**
- * Compose an eval harness for one agent: its package loaded against an in-memory PGlite (evals never touch a
- * real store's runs), its governor and policies, a worker at the given concurrency, and its model wrapped for
- * record-and-replay when the spec names a recordings file. In replay mode with a recording the agent's model
- * is the recording alone, so CI needs no key and pays nothing.
+ * Compose an eval harness for one agent or workflow: its package loaded against an in-memory PGlite (evals never
+ * touch a real store's runs), its governor and policies, a worker at the given concurrency, and its model wrapped
+ * for record-and-replay when the spec names a recordings file. In replay mode with a recording the agent's model
+ * is the recording alone, so CI needs no key and pays nothing. A workflow is served with every other package of
+ * the same module, because its runs start runs of other agents (a handoff to an agent), which the eval's worker
+ * must serve too; only the workflow's own model is replaced or recorded.
  */
 export async function openEvalHarness(options: {
   packagesModule: string;
@@ -58,34 +67,34 @@ export async function openEvalHarness(options: {
   model?: (chosen: ModelProvider) => { provider: ModelProvider; label: string };
 }): Promise<EvalHarness> {
   const packages = await importAgentPackages(options.packagesModule);
-  let found: { agentPackage: (typeof packages)[number]; loaded: LoadedAgentSpec } | null = null;
+  let found: Found | null = null;
   for (const agentPackage of packages) {
     if ((await readSpecKind(agentPackage.specFile)) === "Workflow") {
-      const workflow = await loadWorkflowSpec(agentPackage.specFile);
-      if (workflow.definition.name === options.agent) {
-        throw new KeelError(
-          "invalid_request",
-          `${options.agent} is a workflow; keel eval runs the eval sets of agents (${workflow.file})`,
-        );
-      }
+      const loaded = await loadWorkflowSpec(agentPackage.specFile);
+      if (loaded.definition.name === options.agent) found = { kind: "workflow", agentPackage, loaded };
       continue;
     }
     const loaded = await loadAgentSpec(agentPackage.specFile);
-    if (loaded.spec.name === options.agent) found = { agentPackage, loaded };
+    if (loaded.spec.name === options.agent) found = { kind: "agent", agentPackage, loaded };
   }
-  if (!found) throw new KeelError("not_found", `no agent package provides "${options.agent}"`);
+  if (!found) throw new KeelError("not_found", `no agent or workflow package provides "${options.agent}"`);
   const { loaded } = found;
-  const evals = parseEvalsSection(loaded.spec.evals);
+  const evals = parseEvalsSection(
+    found.kind === "agent" ? found.loaded.spec.evals : found.loaded.definition.evals,
+  );
   const custom: ReadonlyMap<string, Grader> = evals.graders
     ? await loadGraderModule(resolve(loaded.dir, evals.graders))
     : new Map();
+  const served = found.kind === "agent" ? [found.agentPackage] : packages;
   const store = await openStore({});
   const recorders: RecordReplayModelProvider[] = [];
   const recordingsFile =
     options.recordingsFile ?? (evals.recordings ? resolve(loaded.dir, evals.recordings) : undefined);
   const recordingExists = recordingsFile ? await exists(recordingsFile) : false;
   // The agent's model as chosen, then replaced (a hijacked model, a test double), then wrapped for recording.
-  const recordModel: ChooseModelOverride = async (_agent, chosen) => {
+  const recordModel: ChooseModelOverride = async (agent, chosen) => {
+    // The other agents a workflow's runs start keep the models chosen for them.
+    if (agent !== options.agent) return chosen;
     let { provider, label } = options.model ? options.model(chosen.provider) : chosen;
     if (recordingsFile && options.recording !== "off") {
       if (options.recording === "replay" && recordingExists) {
@@ -114,7 +123,7 @@ export async function openEvalHarness(options: {
     // Keel without its API or timers: the agent, its governor and policies, and a worker on the scratch store.
     const keel = await createKeel({
       store,
-      agents: [found.agentPackage],
+      agents: served,
       env: options.env,
       log: () => undefined,
       api: false,
@@ -124,7 +133,8 @@ export async function openEvalHarness(options: {
     });
     const agent = keel.agents.current(options.agent)!;
     const judgeModel = await judgeModelOf({
-      loaded,
+      name: options.agent,
+      model: found.kind === "agent" ? found.loaded.spec.model : found.loaded.definition.model,
       evals,
       env: options.env,
       recording: options.recording,
@@ -134,7 +144,7 @@ export async function openEvalHarness(options: {
       recorders,
     });
     return {
-      loaded,
+      dir: loaded.dir,
       evals,
       target: agentEvalTarget({
         store,
@@ -159,7 +169,9 @@ export async function openEvalHarness(options: {
 
 /** The judges' model: `evals.judgeModel` through the gateway when its key is set, wrapped like the agent's. */
 async function judgeModelOf(options: {
-  loaded: LoadedAgentSpec;
+  name: string;
+  /** The agent's (or workflow's) model section, which the judge's inherits its settings from; a workflow may have none. */
+  model: Omit<LoadedAgentSpec["spec"]["model"], "offline"> | undefined;
   evals: EvalsSection;
   env: Readonly<Record<string, string | undefined>>;
   recording: HarnessRecording;
@@ -171,10 +183,15 @@ async function judgeModelOf(options: {
   const { evals, recordingsFile } = options;
   if (!evals.judgeModel)
     return options.agentProvider.offline && !options.recordingExists ? null : options.agentProvider;
+  const base =
+    options.model ??
+    ModelSection.omit({ offline: true }).parse({
+      provider: evals.judgeModel.provider,
+      id: evals.judgeModel.id,
+    });
   const policy = modelPolicyOf({
-    ...options.loaded.spec,
     model: {
-      ...options.loaded.spec.model,
+      ...base,
       provider: evals.judgeModel.provider,
       id: evals.judgeModel.id,
       fallbacks: [],
@@ -194,7 +211,7 @@ async function judgeModelOf(options: {
     live = routedModelProvider({
       gateway: createEnvModelGateway({ env: options.env }),
       policy: { ...policy, rules: [], fallbacks: [] },
-      agent: `${options.loaded.spec.name}:judge`,
+      agent: `${options.name}:judge`,
     });
   } catch {
     return null;

@@ -3,7 +3,7 @@ import type { EvalCase } from "./eval-case.ts";
 import { boundsGrader, governanceGrader, statusGrader } from "./governance-graders.ts";
 import type { Grader } from "./grader.ts";
 import { outputGraders } from "./output-graders.ts";
-import { trajectoryGraders } from "./trajectory-graders.ts";
+import { nodePathGraders, trajectoryGraders } from "./trajectory-graders.ts";
 
 /** Judges and custom graders available to a dataset, by the names cases refer to them with. */
 export type GraderRegistry = {
@@ -18,6 +18,7 @@ export function buildGraders(evalCase: EvalCase, registry: GraderRegistry = {}):
   if (expect.status) graders.push(statusGrader(expect.status));
   if (expect.output) graders.push(...outputGraders(expect.output));
   if (expect.tools) graders.push(...trajectoryGraders(expect.tools));
+  if (expect.nodes) graders.push(...nodePathGraders(expect.nodes));
   if (expect.governance) graders.push(governanceGrader(expect.governance));
   if (expect.bounds) graders.push(boundsGrader(expect.bounds));
   for (const name of expect.judge ?? []) graders.push(lookup(registry.judges, name, "judge", evalCase.id));

@@ -136,6 +136,7 @@ export async function calibrateJudge(options: {
           error: null,
           toolCalls: [],
           approvals: [],
+          nodes: [],
           steps: 0,
           costUsd: 0,
           latencyMs: 0,

@@ -22,6 +22,8 @@ export type CaseOutcome = {
    * request that expired and was denied.
    */
   approvals: ("approved" | "rejected" | "resolved" | "expired")[];
+  /** A workflow run's path: the nodes it entered, in order (one entry per visit); empty for an agent's run. */
+  nodes: string[];
   steps: number;
   costUsd: number;
   latencyMs: number;
@@ -37,6 +39,7 @@ export function outcomeFromEvents(
 ): CaseOutcome {
   const calls = new Map<string, ToolCallOutcome>();
   const approvals: CaseOutcome["approvals"] = [];
+  const nodes: string[] = [];
   let status = "running";
   let answer: string | null = null;
   let error: ErrorInfo | null = null;
@@ -52,6 +55,9 @@ export function outcomeFromEvents(
         break;
       case "step-start":
         steps = Math.max(steps, event.payload.step);
+        break;
+      case "node-start":
+        nodes.push(event.payload.node);
         break;
       case "model-call-end":
         costUsd += event.payload.cost?.usd ?? 0;
@@ -109,6 +115,7 @@ export function outcomeFromEvents(
     error,
     toolCalls: [...calls.values()],
     approvals,
+    nodes,
     steps,
     costUsd,
     latencyMs: options.latencyMs ?? measured,

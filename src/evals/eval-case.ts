@@ -8,6 +8,7 @@ export {
   type EvalCaseInput,
   GovernanceOutcome,
   JudgeRubric,
+  NodeExpectation,
   OutputExpectation,
   ToolExpectation,
 } from "../spec/index.ts";

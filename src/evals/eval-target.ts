@@ -55,6 +55,7 @@ function outcome(
     error: null,
     toolCalls: [],
     approvals: [],
+    nodes: [],
     steps: 0,
     costUsd: 0,
     ...fields,

@@ -15,6 +15,7 @@ function outcome(fields: Partial<CaseOutcome> = {}): CaseOutcome {
     error: null,
     toolCalls: [],
     approvals: [],
+    nodes: [],
     steps: 1,
     costUsd: 0,
     latencyMs: 5,

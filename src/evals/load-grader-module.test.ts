@@ -44,6 +44,7 @@ test("a team's grader module is loaded by name; a module without graders or with
     error: null,
     toolCalls: [],
     approvals: [],
+    nodes: [],
     steps: 1,
     costUsd: 0,
     latencyMs: 1,

@@ -157,6 +157,7 @@ function emptyOutcome(): CaseOutcome {
     error: null,
     toolCalls: [],
     approvals: [],
+    nodes: [],
     steps: 0,
     costUsd: 0,
     latencyMs: 0,

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { ToolCallOutcome } from "./case-outcome.ts";
-import type { ToolExpectation } from "./eval-case.ts";
+import type { NodeExpectation, ToolExpectation } from "./eval-case.ts";
 import { type Grader, verdict } from "./grader.ts";
 
 /** The graders a tool expectation asks for: calls made, their order, their arguments, and tools never run. */
@@ -19,6 +19,58 @@ export function trajectoryGraders(expectation: ToolExpectation): Grader[] {
       ),
     );
   return graders;
+}
+
+/** The graders a node expectation asks for: a workflow run's whole path, an order in it, nodes entered or not. */
+export function nodePathGraders(expectation: NodeExpectation): Grader[] {
+  const graders: Grader[] = [];
+  const { path, order, visited, notVisited } = expectation;
+  const shown = (nodes: readonly string[]) => nodes.join(" → ") || "no nodes";
+  if (path)
+    graders.push(
+      nodeGrader("nodes.path", (nodes) =>
+        isDeepStrictEqual(nodes, path)
+          ? [true, `took the path ${shown(path)}`]
+          : [false, `expected the path ${shown(path)}, took ${shown(nodes)}`],
+      ),
+    );
+  if (order)
+    graders.push(
+      nodeGrader("nodes.order", (nodes) => {
+        let position = 0;
+        for (const node of nodes) if (node === order[position]) position += 1;
+        return position === order.length
+          ? [true, `entered in order ${shown(order)}`]
+          : [false, `expected the order ${shown(order)}, took ${shown(nodes)}`];
+      }),
+    );
+  if (visited)
+    graders.push(
+      nodeGrader("nodes.visited", (nodes) => {
+        const missing = visited.filter((node) => !nodes.includes(node));
+        return missing.length === 0
+          ? [true, `entered ${visited.join(", ")}`]
+          : [false, `did not enter ${missing.join(", ")} (took ${shown(nodes)})`];
+      }),
+    );
+  if (notVisited)
+    graders.push(
+      nodeGrader("nodes.notVisited", (nodes) => {
+        const entered = notVisited.filter((node) => nodes.includes(node));
+        return entered.length === 0
+          ? [true, `never entered ${notVisited.join(", ")}`]
+          : [false, `entered ${entered.join(", ")} (took ${shown(nodes)})`];
+      }),
+    );
+  return graders;
+}
+
+function nodeGrader(name: string, check: (nodes: readonly string[]) => [boolean, string]): Grader {
+  return {
+    name,
+    kind: "deterministic",
+    grade: ({ outcome }) => verdict(name, "deterministic", ...check(outcome.nodes)),
+  };
 }
 
 function checkCalled(calls: readonly ToolCallOutcome[], expected: readonly string[]): [boolean, string] {

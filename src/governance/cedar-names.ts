@@ -20,6 +20,8 @@ export const CALL_TOOL = "call_tool";
 export const CALL_MODEL = "call_model";
 export const HANDOFF = "handoff";
 export const SEND_MESSAGE = "send_message";
+/** Handing work to another agent: `Keel::Action::"delegate"` on the resource `Keel::Agent::"<name>"`. */
+export const DELEGATE = "delegate";
 
 /** The action id of calling one tool: `Keel::Action::"tool:issue_refund"`. */
 export function toolActionId(tool: string): string {

@@ -1,5 +1,13 @@
 import type * as cedar from "@cedar-policy/cedar-wasm/nodejs";
-import { CALL_MODEL, CALL_TOOL, HANDOFF, NAMESPACE, SEND_MESSAGE, toolActionId } from "./cedar-names.ts";
+import {
+  CALL_MODEL,
+  CALL_TOOL,
+  DELEGATE,
+  HANDOFF,
+  NAMESPACE,
+  SEND_MESSAGE,
+  toolActionId,
+} from "./cedar-names.ts";
 import type { GovernedTool } from "./governed-agent.ts";
 
 /** The Cedar types arguments are given (a subset of Cedar's schema types). */
@@ -63,6 +71,9 @@ export function generateCedarSchema(tools: readonly GovernedTool[]): cedar.Schem
       appliesTo: { principalTypes, resourceTypes: ["Target"], context: asCedar(record({ session, user })) },
     };
   }
+  actions[DELEGATE] = {
+    appliesTo: { principalTypes, resourceTypes: ["Agent"], context: asCedar(record({ session, user })) },
+  };
   return {
     [NAMESPACE]: {
       entityTypes: {

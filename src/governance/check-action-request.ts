@@ -1,6 +1,6 @@
 import type { ActionRequest, DenyCode } from "./governor.ts";
 
-const KINDS = new Set(["tool-call", "model-call", "handoff", "outbound-message"]);
+const KINDS = new Set(["tool-call", "model-call", "handoff", "outbound-message", "delegation"]);
 
 /**
  * What is wrong with an action request's shape, or null. The runtime builds requests from the journal, so a

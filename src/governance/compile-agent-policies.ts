@@ -5,6 +5,7 @@ import {
   CALL_MODEL,
   CALL_TOOL,
   cedarString,
+  DELEGATE,
   ENTITY,
   entityText,
   toolActionId,
@@ -70,6 +71,7 @@ export function compileAgentPolicies(agent: GovernedAgent): CompiledPolicies {
     },
     `permit(${agentScope(`== ${actionText(CALL_MODEL)}`)});`,
   );
+  addAllowedAgents(governance, agentScope, add);
   addDelegation(governance, add);
   for (const file of agent.policyFiles) {
     for (const policy of parseTeamPolicies(file)) add(policy, policy.text);
@@ -222,6 +224,27 @@ function addDataAccess(
   }
 }
 
+/** Each agent the agent (or workflow) may hand work to gets a permit for `delegate` on it; any other is denied. */
+function addAllowedAgents(
+  governance: GovernanceSection,
+  agentScope: (action: string) => string,
+  add: Add,
+): void {
+  for (const [index, target] of (governance.allowedAgents ?? []).entries()) {
+    const source = `governance.allowedAgents[${index}]`;
+    add(
+      {
+        id: source,
+        effect: "permit",
+        review: false,
+        reason: `${target} is an allowed agent to delegate to`,
+        source,
+      },
+      `permit(${agentScope(`== ${actionText(DELEGATE)}`)} == ${entityText(ENTITY.agent, target)});`,
+    );
+  }
+}
+
 function addDelegation(governance: GovernanceSection, add: Add): void {
   const roles = governance.delegation?.roles;
   if (!roles) {
@@ -246,6 +269,17 @@ function addDelegation(governance: GovernanceSection, add: Add): void {
       source: "governance.delegation",
     },
     `permit(principal is ${ENTITY.user}, action == ${actionText(CALL_MODEL)}, resource);`,
+  );
+  // Which agents work may go to is the agent's side (allowedAgents); any user may have it hand work on.
+  add(
+    {
+      id: "delegation:delegate",
+      effect: "permit",
+      review: false,
+      reason: "any user may have the agent hand work to the agents it is allowed",
+      source: "governance.delegation",
+    },
+    `permit(principal is ${ENTITY.user}, action == ${actionText(DELEGATE)}, resource);`,
   );
   for (const [role, tools] of Object.entries(roles)) {
     if (tools.length === 0) continue;

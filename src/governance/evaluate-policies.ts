@@ -1,6 +1,6 @@
 import type { Principal } from "../journal/index.ts";
 import { toCedarValue } from "./cedar-input.ts";
-import { CALL_MODEL, ENTITY, HANDOFF, ref, SEND_MESSAGE } from "./cedar-names.ts";
+import { CALL_MODEL, DELEGATE, ENTITY, HANDOFF, ref, SEND_MESSAGE } from "./cedar-names.ts";
 import { numericView } from "./cedar-values.ts";
 import type { ActionRequest } from "./governor.ts";
 import type { LoadedAgent, LoadedTool, PolicySets, SideSet } from "./load-governed-agent.ts";
@@ -66,11 +66,19 @@ export function buildPolicyQuestion(
     };
   }
   const actionId =
-    request.kind === "model-call" ? CALL_MODEL : request.kind === "handoff" ? HANDOFF : SEND_MESSAGE;
+    request.kind === "model-call"
+      ? CALL_MODEL
+      : request.kind === "handoff"
+        ? HANDOFF
+        : request.kind === "delegation"
+          ? DELEGATE
+          : SEND_MESSAGE;
   const resource =
     request.kind === "model-call"
       ? ref(ENTITY.model, `${request.model?.provider ?? ""}/${request.model?.id ?? ""}`)
-      : ref(ENTITY.target, request.target ?? "");
+      : request.kind === "delegation"
+        ? ref(ENTITY.agent, request.target ?? "")
+        : ref(ENTITY.target, request.target ?? "");
   const resourceEntity: PolicyEntity =
     request.kind === "model-call"
       ? {
@@ -78,7 +86,9 @@ export function buildPolicyQuestion(
           attrs: { provider: request.model?.provider ?? "", id: request.model?.id ?? "" },
           parents: [],
         }
-      : { uid: resource, attrs: {}, parents: [] };
+      : request.kind === "delegation"
+        ? { uid: resource, attrs: { name: request.target ?? "" }, parents: [] }
+        : { uid: resource, attrs: {}, parents: [] };
   return {
     action: ref(ENTITY.action, actionId),
     resource,

@@ -1,7 +1,10 @@
 import type { Principal } from "../journal/index.ts";
 
-/** The boundary-crossing actions the governor decides before they happen. */
-export type ActionKind = "tool-call" | "model-call" | "handoff" | "outbound-message";
+/**
+ * The boundary-crossing actions the governor decides before they happen. A `delegation` hands work to another
+ * agent (a workflow's handoff to an agent, which starts it as a child run); its target is the agent's name.
+ */
+export type ActionKind = "tool-call" | "model-call" | "handoff" | "outbound-message" | "delegation";
 
 /** What an action is about to do, and in whose name. */
 export type ActionRequest = {
@@ -14,7 +17,7 @@ export type ActionRequest = {
   tool?: { name: string; callId: string; arguments: unknown; argumentsHash: string };
   /** For model calls: the target model. */
   model?: { provider: string; id: string };
-  /** For handoffs and outbound messages: the receiving agent, address or channel. */
+  /** For handoffs, delegations and outbound messages: the receiving agent, address or channel. */
   target?: string;
   /** Data classes the run has seen so far (public, internal, pii, financial, …); missing state is a deny. */
   dataClasses: readonly string[];

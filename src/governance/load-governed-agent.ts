@@ -1,5 +1,14 @@
 import type { RateLimitKey } from "../spec/index.ts";
-import { CALL_MODEL, CALL_TOOL, ENTITY, HANDOFF, ref, SEND_MESSAGE, toolActionId } from "./cedar-names.ts";
+import {
+  CALL_MODEL,
+  CALL_TOOL,
+  DELEGATE,
+  ENTITY,
+  HANDOFF,
+  ref,
+  SEND_MESSAGE,
+  toolActionId,
+} from "./cedar-names.ts";
 import { type CedarType, objectType } from "./cedar-schema.ts";
 import { type CompiledPolicies, compileAgentPolicies, type PolicyInfo } from "./compile-agent-policies.ts";
 import type { TokenBucket } from "./governance-store.ts";
@@ -69,7 +78,7 @@ export type LoadedAgent = {
   shadow: PolicySets | null;
   agentRef: EntityRef;
   agentEntity: PolicyEntity;
-  /** Action entities of call_model, handoff and send_message. */
+  /** Action entities of call_model, handoff, send_message and delegate. */
   actionEntities: ReadonlyMap<string, PolicyEntity>;
   rateRules: readonly RateRule[];
   capabilityTtlMs: number;
@@ -90,7 +99,13 @@ export function loadGovernedAgent(
     ]),
   );
   const enforced = select(compiled, (info) => info.mode === "enforce");
-  const actions = [...agent.tools.map((tool) => toolActionId(tool.name)), CALL_MODEL, HANDOFF, SEND_MESSAGE];
+  const actions = [
+    ...agent.tools.map((tool) => toolActionId(tool.name)),
+    CALL_MODEL,
+    HANDOFF,
+    SEND_MESSAGE,
+    DELEGATE,
+  ];
   const index = { engine, compiled, shapes, actions, agent: agent.name };
   const enforce = indexSets(index, `${prefix}:enforce`, enforced);
   const hasShadow = [...compiled.info.values()].some((info) => info.mode === "shadow");
@@ -117,7 +132,7 @@ export function loadGovernedAgent(
     agentRef,
     agentEntity: { uid: agentRef, attrs: { name: agent.name, version: agent.version }, parents: [] },
     actionEntities: new Map(
-      [CALL_MODEL, HANDOFF, SEND_MESSAGE].map((id) => [
+      [CALL_MODEL, HANDOFF, SEND_MESSAGE, DELEGATE].map((id) => [
         id,
         { uid: ref(ENTITY.action, id), attrs: {}, parents: [] },
       ]),

@@ -109,9 +109,10 @@ const BudgetScopeRef = z.strictObject({
 
 /**
  * What a person is asked to decide: a held tool call, an outbound draft to edit and send, a whole run handed off,
- * or content an injection guard flagged (the run's input or a tool result) before the model reads it.
+ * content an injection guard flagged (the run's input or a tool result) before the model reads it, or a workflow's
+ * human task (an `approval` node), approved with the form it asks for filled in.
  */
-export const ApprovalKind = z.enum(["tool-call", "draft", "handoff", "guard"]);
+export const ApprovalKind = z.enum(["tool-call", "draft", "handoff", "guard", "task"]);
 export type ApprovalKind = z.infer<typeof ApprovalKind>;
 
 /** How urgent an approval request is; the queue sorts by it, and an escalation raises it. */
@@ -362,6 +363,8 @@ export const EventPayloads = {
     /** The redacted view: secrets and credentials are masked; the hash binds the real arguments. */
     arguments: JsonValue.optional(),
     argumentsHash: z.string().optional(),
+    /** For a task: the JSON Schema of the form the person fills in; an approval's `values` must match it. */
+    form: JsonValue.optional(),
     context: z.strictObject({
       agent: z.string(),
       agentVersion: z.string(),
@@ -397,6 +400,8 @@ export const EventPayloads = {
     comment: z.string().optional(),
     /** For a handoff: what the person answered, which becomes the run's answer. */
     resolution: z.string().optional(),
+    /** For a task: the form as this person filled it in (checked against the request's `form`). */
+    values: z.record(z.string(), JsonValue).optional(),
     /** Distinct people who have approved the current arguments, this one included. */
     approvals: z.number().int().nonnegative(),
     final: z.boolean(),

@@ -34,6 +34,10 @@ export type RunApproval = {
   /** The argument hash the final approval bound to. */
   argumentsHash: string | null;
   approvedBy: string[];
+  /** A task's form as approved: the values of the latest approval that gave them. */
+  values: Record<string, unknown> | null;
+  /** Who settled it (the final decision's subject). */
+  decidedBy: string | null;
 };
 
 /**
@@ -266,13 +270,17 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         status: "pending",
         argumentsHash: null,
         approvedBy: [],
+        values: null,
+        decidedBy: null,
       });
       return state;
     case "approval-decision": {
       const approval = state.approvals.find((each) => each.approvalId === event.payload.approvalId);
       if (!approval) return state;
       if (event.payload.decision === "approve") approval.approvedBy.push(event.payload.by.subject);
+      if (event.payload.values !== undefined) approval.values = event.payload.values;
       if (event.payload.final) {
+        approval.decidedBy = event.payload.by.subject;
         approval.status =
           event.payload.decision === "approve"
             ? "approved"

@@ -5,6 +5,7 @@ import type { JournalEvent } from "../journal/index.ts";
 import type { Lease, SealedArgumentsStore, Store } from "../store/index.ts";
 import { isStoreUnavailable } from "../store/index.ts";
 import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
+import { createChildRuns } from "./child-runs.ts";
 import type { Graph } from "./graph.ts";
 import { interpret } from "./interpret.ts";
 import { redactionPolicyOf } from "./protect-events.ts";
@@ -35,6 +36,11 @@ export type WorkerOptions = {
   graph?: Graph;
   /** Where the worker reports problems it cannot journal (a lost lease, a store outage). */
   log?: (message: string) => void;
+  /**
+   * The version of each agent this process serves now, by name: a workflow's handoff to an agent starts that agent
+   * as a child run. Absent, such a node fails saying no agents are available to it.
+   */
+  currentAgent?: (name: string) => AgentDefinition | undefined;
   /**
    * Where the original arguments of calls masked in the journal are kept, encrypted, for a resume
    * (docs/security.md). Absent: redaction still masks the journal, and a held call whose arguments were
@@ -111,6 +117,9 @@ export function createWorker(options: WorkerOptions): Worker {
   const poke = () => {
     wake?.();
   };
+  const children = options.currentAgent
+    ? createChildRuns({ store, current: options.currentAgent, poke })
+    : undefined;
 
   /** Pause for `ms`, cut short by stop(). */
   async function pause(ms: number): Promise<void> {
@@ -292,7 +301,13 @@ export function createWorker(options: WorkerOptions): Worker {
           payload: { reason: "resumed from the journal after interruption", worker: owner },
         });
       }
-      await interpret(graphFor(agent), { agent, journal, signal: controller.signal, governor });
+      await interpret(graphFor(agent), {
+        agent,
+        journal,
+        signal: controller.signal,
+        governor,
+        ...(children ? { children } : {}),
+      });
       // Nothing acts on a finished run's arguments again: its sealed originals go.
       if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
       // A run that ended other than completed (cancelled, killed, failed, over budget) takes its live child runs

@@ -17,6 +17,8 @@ import { governedModelCall } from "./call-model.ts";
 import { executeToolCalls } from "./execute-tool-calls.ts";
 import { defineGraph, type Graph, type GraphNode, type NodeContext } from "./graph.ts";
 import { isFinished, type RunState } from "./run-state.ts";
+import { runApprovalNode } from "./workflow-approval-node.ts";
+import { runHandoffNode } from "./workflow-handoff-node.ts";
 import {
   applyReducer,
   initialWorkflowValues,
@@ -32,6 +34,8 @@ export const INTERPRETED_NODE_KINDS: ReadonlySet<WorkflowNode["kind"]> = new Set
   "decide",
   "branch",
   "wait",
+  "approval",
+  "handoff",
   "end",
 ]);
 
@@ -126,6 +130,12 @@ async function runNode(
       return;
     case "wait":
       await runWait(definition, node, visit, context);
+      return;
+    case "approval":
+      await runApprovalNode(node, visit, context, () => workflowScope(definition, context.journal.state));
+      return;
+    case "handoff":
+      await runHandoffNode(node, visit, context, () => workflowScope(definition, context.journal.state));
       return;
     default:
       // Not run by this interpreter (INTERPRETED_NODE_KINDS): the run ends saying so rather than guessing.

@@ -78,6 +78,7 @@ export function registerApprovalRoutes(
         ...(body.arguments === undefined ? {} : { arguments: body.arguments }),
         ...(body.comment ? { comment: body.comment } : {}),
         ...(body.resolution === undefined ? {} : { resolution: body.resolution }),
+        ...(body.values === undefined ? {} : { values: body.values }),
       },
       checkArguments: (tool, args, agent) => {
         const parsed = agents.lookup(agent.name, agent.version)?.tools.get(tool)?.input.safeParse(args);

@@ -109,8 +109,8 @@ export function missingKey(ref: TargetRef, env: Env): string | null {
   return env[variable] ? null : variable;
 }
 
-/** The gateway policy a spec's model section declares. */
-export function modelPolicyOf(spec: AgentSpec): ModelPolicy {
+/** The gateway policy a spec's model section declares (an agent's, or a workflow's, which has no `offline`). */
+export function modelPolicyOf(spec: { model: Omit<AgentSpec["model"], "offline"> }): ModelPolicy {
   const model = spec.model;
   const ref = (target: {
     provider: string;

@@ -13,19 +13,6 @@ const DEFAULT_WORKFLOW_RUN_TIMEOUT_MS = 10 * 60_000;
 /** A tool node's call limit (workflow specs have no per-tool setting; a tool's own `timeoutMs` overrides it). */
 const DEFAULT_TOOL_TIMEOUT_MS = 15_000;
 
-/**
- * The model of a workflow whose nodes never ask one: a `decide` node is what would, so a call here means the
- * workflow reached a node kind that needs a model it was not given. It fails the call, saying so.
- */
-const NO_MODEL: ModelProvider = {
-  provider: "none",
-  model: "none",
-  offline: true,
-  async generate() {
-    throw new Error("this workflow has no model: it names none and none of its nodes should ask one");
-  },
-};
-
 /** Every tool a workflow's nodes call, by name. */
 function calledTools(definition: WorkflowDefinition): Set<string> {
   const names = new Set<string>();
@@ -40,14 +27,16 @@ function calledTools(definition: WorkflowDefinition): Set<string> {
 }
 
 /**
- * Bind a loaded workflow to its package's tools: the definition the runtime interprets (its runs walk the
- * workflow's nodes) and what the governor loads for it (the workflow's `governance`, like an agent's). The tools
- * every node calls must be provided and write state fields their output fits, or the start stops naming the node.
+ * Bind a loaded workflow to its package's tools and its model (chooseWorkflowModel): the definition the runtime
+ * interprets (its runs walk the workflow's nodes) and what the governor loads for it (the workflow's `governance`,
+ * like an agent's). The tools every node calls must be provided and write state fields their output fits, or the
+ * start stops naming the node.
  */
 export function bindWorkflowPackage(options: {
   agentPackage: AgentPackage;
   loaded: LoadedWorkflowSpec;
   sql: SqlClient;
+  provider: ModelProvider;
 }): { definition: AgentDefinition; governed: GovernedAgent } {
   const { loaded, agentPackage } = options;
   const workflow = loaded.definition;
@@ -77,7 +66,7 @@ export function bindWorkflowPackage(options: {
     owner: workflow.owner,
     riskTier: workflow.riskTier,
     system: "",
-    provider: NO_MODEL,
+    provider: options.provider,
     tools,
     params: {},
     limits: {

@@ -28,6 +28,7 @@ import {
 } from "./bind-agent-package.ts";
 import { bindWorkflowPackage } from "./bind-workflow-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
+import { chooseWorkflowModel } from "./choose-workflow-model.ts";
 import { configureControlPlane } from "./control-plane-config.ts";
 import { createApp } from "./create-app.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
@@ -113,10 +114,21 @@ export async function loadAgentPackages(options: {
     if ((await readSpecKind(agentPackage.specFile)) === "Workflow") {
       const loaded = await loadSpec(() => loadWorkflowSpec(agentPackage.specFile));
       await agentPackage.setup?.(options.store.sql);
-      const bound = bindWorkflowPackage({ agentPackage, loaded, sql: options.store.sql });
+      let choice = chooseWorkflowModel(
+        loaded,
+        options.env,
+        options.gateway ? { gateway: options.gateway } : {},
+      );
+      if (options.model) choice = await options.model(loaded.definition.name, choice);
+      const bound = bindWorkflowPackage({
+        agentPackage,
+        loaded,
+        sql: options.store.sql,
+        provider: choice.provider,
+      });
       definitions.push(bound.definition);
       governed.push(bound.governed);
-      modelLabels.set(bound.definition.name, "offline: each decide node's rules table");
+      modelLabels.set(bound.definition.name, choice.label);
       continue;
     }
     const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
@@ -204,6 +216,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   const worker = createWorker({
     store,
     agents: agents.lookup,
+    currentAgent: agents.current,
     governor,
     ...(sealing ? { sealing } : {}),
     owner: options.worker?.owner ?? `${hostname()}:${process.pid}:keel`,

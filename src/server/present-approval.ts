@@ -16,6 +16,7 @@ export function presentApproval(record: ApprovalRecord, now: Date = new Date()) 
     summary: record.summary,
     reasons: record.request.reasons,
     arguments: record.request.arguments ?? null,
+    ...(record.request.form === undefined ? {} : { form: record.request.form }),
     argumentsHash: record.argumentsHash,
     requestedBy: record.requestedBy,
     requiredApprovals: record.requiredApprovals,

@@ -115,11 +115,16 @@ function buildKind(context: BuildContext, input: KindInput): WorkflowNode | unde
       }
       if (spec.writes !== undefined)
         checkWrite(context, spec.writes, [...at, "writes"], "object", "an approval's form");
+      const summary =
+        approval.summary === undefined
+          ? undefined
+          : checkedTemplate(context, approval.summary, [...at, "approval", "summary"], null);
       return (
         form && {
           ...common,
           kind: "approval",
           routeTo: approval.routeTo,
+          ...(summary === undefined ? {} : { summary }),
           form,
           slaMs: approval.sla,
           ...writes,

@@ -46,6 +46,21 @@ export const ToolExpectation = z.strictObject({
 });
 export type ToolExpectation = z.infer<typeof ToolExpectation>;
 
+/** What a workflow run's node path must look like (each node entry is a `node-start` in its journal). */
+export const NodeExpectation = z.strictObject({
+  path: z
+    .array(z.string())
+    .optional()
+    .describe("The run entered exactly these nodes, in this order (its whole path)."),
+  order: z
+    .array(z.string())
+    .optional()
+    .describe("The run entered these nodes in this order (a subsequence of its path)."),
+  visited: z.array(z.string()).optional().describe("The run entered every one of these nodes."),
+  notVisited: z.array(z.string()).optional().describe("The run entered none of these nodes."),
+});
+export type NodeExpectation = z.infer<typeof NodeExpectation>;
+
 /** A governance outcome: what the governor (and people) decided for the run's actions. */
 export const GovernanceOutcome = z.enum(["allowed", "denied", "escalated", "approved"]);
 export type GovernanceOutcome = z.infer<typeof GovernanceOutcome>;
@@ -67,6 +82,9 @@ export const CaseExpectation = z.strictObject({
   ),
   output: OutputExpectation.optional().describe("Checks on the answer."),
   tools: ToolExpectation.optional().describe("Checks on the tool calls (the trajectory)."),
+  nodes: NodeExpectation.optional().describe(
+    "For a workflow: checks on the nodes its run entered (its path).",
+  ),
   governance: z
     .union([GovernanceOutcome, z.record(z.string(), GovernanceOutcome)])
     .optional()

@@ -131,6 +131,16 @@ export const GovernanceSection = z
       .describe(
         "Authority tiers. An allowed tool not listed in any tier needs review; forbid wins, then review, then autonomous.",
       ),
+    allowedAgents: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{1,62}$/, "expected an agent name (lowercase letters, digits and dashes)"),
+      )
+      .optional()
+      .describe(
+        "Agents work may be handed to (a workflow's handoff to an agent, decided as a delegation); any other is denied. Default: none.",
+      ),
     dataAccess: z
       .strictObject({
         allowPii: z

@@ -22,6 +22,7 @@ export {
   EvalsSection,
   GovernanceOutcome,
   JudgeRubric,
+  NodeExpectation,
   OutputExpectation,
   ToolExpectation,
 } from "./eval-dataset.ts";

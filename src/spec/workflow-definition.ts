@@ -135,6 +135,8 @@ export type MapNodeDefinition = NodeCommon &
 export type ApprovalNodeDefinition = NodeCommon & {
   kind: "approval";
   routeTo: string;
+  /** What the person is asked, rendered from the state when the request is made. */
+  summary?: Template;
   form: JsonSchema;
   slaMs: number;
   /** Receives the filled-in form. */

@@ -193,6 +193,9 @@ const MapStep = z
 const Approval = z
   .strictObject({
     routeTo: z.string().min(1).max(100).describe("The team queue the approval request goes to."),
+    summary: TemplateText.min(1)
+      .optional()
+      .describe("What the person is asked, as a template over the state (absent: the node's description)."),
     form: JsonSchemaSource.describe("The JSON Schema (an object) of the form the person fills in."),
     sla: WorkflowDuration.describe("How long the request may wait for a person."),
     onTimeout: NodeName.optional().describe(

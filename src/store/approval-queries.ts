@@ -29,6 +29,7 @@ export async function listApprovals(
   if (options.agent !== undefined) conditions.push(`agent = $${params.push(options.agent)}`);
   if (options.tool !== undefined) conditions.push(`tool = $${params.push(options.tool)}`);
   if (options.kind !== undefined) conditions.push(`kind = $${params.push(options.kind)}`);
+  if (options.notKind !== undefined) conditions.push(`kind <> $${params.push(options.notKind)}`);
   if (options.runId !== undefined) conditions.push(`run_id = $${params.push(options.runId)}`);
   if (options.dueBy !== undefined) conditions.push(`expires_at <= $${params.push(options.dueBy)}`);
   if (options.tenant !== undefined)

@@ -39,6 +39,8 @@ export type ListApprovalsOptions = {
   agent?: string;
   tool?: string;
   kind?: ApprovalKind;
+  /** Leave out requests of this kind (the SLA timer leaves tasks to their run's durable timer). */
+  notKind?: ApprovalKind;
   runId?: string;
   /** Only requests of runs acting for this tenant. */
   tenant?: string;

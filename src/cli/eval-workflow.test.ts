@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+const entry = new URL("../../bin/keel.js", import.meta.url).pathname;
+const packages = new URL("../../test/fixtures/workflow-packages/index.ts", import.meta.url).pathname;
+
+/** Run the real `keel` executable; resolves with its exit code and output, whatever the code. */
+async function keel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [entry, ...args],
+      { env: { ...process.env, DATABASE_URL: "", ANTHROPIC_API_KEY: "", CI: "true" }, timeout: 180_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A case whose expected node path the workflow does not take: the gate must fail on the path grader. */
+const WRONG_PATH = `dataset: wrong-path
+cases:
+  - id: small-claim-skips-review
+    input: '{"claimId": "C-1"}'
+    expect: { status: completed, nodes: { path: [lookup, route, review, pay, done] } }
+`;
+
+describe("keel eval of a workflow", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "keel-eval-workflow-"));
+    await writeFile(join(dir, "wrong-path.yaml"), WRONG_PATH);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("runs the workflow's eval set with the agents it hands to served beside it, and exits 0 when the gate passes", async () => {
+    const result = await keel([
+      "eval",
+      "expense-claim",
+      "--packages",
+      packages,
+      "--gate",
+      "--results-dir",
+      join(dir, "results"),
+    ]);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /4\/4 passed \(100\.0%\)/);
+    assert.match(result.stdout, /model: offline: each decide node's rules table/);
+    assert.match(result.stdout, /gate: PASSED/);
+  });
+
+  test("fails the gate (exit 1) when a case's node path is not the path the run took, saying which it took", async () => {
+    const result = await keel([
+      "eval",
+      "expense-claim",
+      "--packages",
+      packages,
+      "--dataset",
+      join(dir, "wrong-path.yaml"),
+      "--gate",
+      "--results-dir",
+      join(dir, "results"),
+    ]);
+    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /gate: FAILED/);
+    assert.match(
+      result.stdout,
+      /expected the path lookup → route → review → pay → done, took lookup → route → pay → done/,
+    );
+  });
+});
