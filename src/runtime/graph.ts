@@ -1,5 +1,6 @@
 import type { Governor } from "../governance/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
+import type { ChildRuns } from "./child-runs.ts";
 import type { RunJournal } from "./run-journal.ts";
 import type { RunState } from "./run-state.ts";
 
@@ -10,6 +11,8 @@ export type NodeContext = {
   signal: AbortSignal;
   /** Decides every action before it happens. */
   governor?: Governor;
+  /** Child runs of this run, for workflow nodes that start them; absent, such a node fails saying so. */
+  children?: ChildRuns;
 };
 
 /** One kind of step in a graph. A node writes what it decides to the journal before acting on it. */

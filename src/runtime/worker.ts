@@ -5,6 +5,7 @@ import type { JournalEvent } from "../journal/index.ts";
 import type { Lease, SealedArgumentsStore, Store } from "../store/index.ts";
 import { isStoreUnavailable } from "../store/index.ts";
 import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
+import { createChildRuns } from "./child-runs.ts";
 import type { Graph } from "./graph.ts";
 import { interpret } from "./interpret.ts";
 import { redactionPolicyOf } from "./protect-events.ts";
@@ -18,6 +19,11 @@ import { workflowGraph } from "./workflow-graph.ts";
 export type WorkerOptions = {
   store: Store;
   agents: AgentLookup;
+  /**
+   * The version of an agent a workflow node starts as a child run: the current one by name. Absent, workflow nodes
+   * that start child runs fail the run saying this worker cannot.
+   */
+  agentNamed?: (name: string) => AgentDefinition | undefined;
   /**
    * Decides every action the runs take (ARCHITECTURE.md invariant 2). Required: a worker cannot run ungoverned,
    * and a governor without policies for an agent denies everything that agent tries.
@@ -292,7 +298,16 @@ export function createWorker(options: WorkerOptions): Worker {
           payload: { reason: "resumed from the journal after interruption", worker: owner },
         });
       }
-      await interpret(graphFor(agent), { agent, journal, signal: controller.signal, governor });
+      const children = options.agentNamed
+        ? createChildRuns({ store, parent: journal.state, agentNamed: options.agentNamed })
+        : undefined;
+      await interpret(graphFor(agent), {
+        agent,
+        journal,
+        signal: controller.signal,
+        governor,
+        ...(children ? { children } : {}),
+      });
       // Nothing acts on a finished run's arguments again: its sealed originals go.
       if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
       // A run that ended other than completed (cancelled, killed, failed, over budget) takes its live child runs

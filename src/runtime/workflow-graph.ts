@@ -17,6 +17,7 @@ import { governedModelCall } from "./call-model.ts";
 import { executeToolCalls } from "./execute-tool-calls.ts";
 import { defineGraph, type Graph, type GraphNode, type NodeContext } from "./graph.ts";
 import { isFinished, type RunState } from "./run-state.ts";
+import { type FanOutHelpers, runAgentNode, runFanOutNode } from "./workflow-fan-out.ts";
 import {
   applyReducer,
   initialWorkflowValues,
@@ -28,6 +29,9 @@ import {
 
 /** The node kinds this interpreter runs; a run that reaches another ends failed with `unsupported_node`. */
 export const INTERPRETED_NODE_KINDS: ReadonlySet<WorkflowNode["kind"]> = new Set([
+  "agent",
+  "parallel",
+  "map",
   "tool",
   "decide",
   "branch",
@@ -126,6 +130,13 @@ async function runNode(
       return;
     case "wait":
       await runWait(definition, node, visit, context);
+      return;
+    case "agent":
+      await runAgentNode(node, visit, context, fanOutHelpers(definition));
+      return;
+    case "parallel":
+    case "map":
+      await runFanOutNode(node, visit, context, fanOutHelpers(definition));
       return;
     default:
       // Not run by this interpreter (INTERPRETED_NODE_KINDS): the run ends saying so rather than guessing.
@@ -512,6 +523,10 @@ function errorOf(content: unknown): { code: string; message: string } {
     return { code: String(content.code), message: String(content.message) };
   }
   return { code: "tool_failed", message: typeof content === "string" ? content : JSON.stringify(content) };
+}
+
+function fanOutHelpers(definition: WorkflowDefinition): FanOutHelpers {
+  return { scope: (state) => workflowScope(definition, state), fail };
 }
 
 async function fail(context: NodeContext, code: string, message: string): Promise<void> {

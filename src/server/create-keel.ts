@@ -204,6 +204,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   const worker = createWorker({
     store,
     agents: agents.lookup,
+    agentNamed: agents.current,
     governor,
     ...(sealing ? { sealing } : {}),
     owner: options.worker?.owner ?? `${hostname()}:${process.pid}:keel`,
