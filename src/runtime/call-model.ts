@@ -306,16 +306,23 @@ async function reserveBudget(
   const { agent, journal } = context;
   const state = journal.state;
   const none: Reservation = { refused: false, release: async () => undefined, settle: async () => [] };
-  if (!agent.budgets) return none;
-  const counters = budgetCounters({
-    budgets: agent.budgets.limits,
-    runId: state.runId,
-    agent: agent.name,
-    tenant: state.principal.tenant,
-    now: new Date(),
-  });
+  const ancestors = context.ancestorBudgets;
+  if (!agent.budgets && !ancestors) return none;
+  const counters = [
+    ...(agent.budgets
+      ? budgetCounters({
+          budgets: agent.budgets.limits,
+          runId: state.runId,
+          agent: agent.name,
+          tenant: state.principal.tenant,
+          now: new Date(),
+        })
+      : []),
+    // A child run's calls also count against its ancestors' caps (their `run:<id>` counters).
+    ...(ancestors?.counters ?? []),
+  ];
   if (counters.length === 0) return none;
-  const { ledger } = agent.budgets;
+  const ledger = agent.budgets?.ledger ?? ancestors!.ledger;
   const { provider } = options;
   const estimate =
     options.call && options.route && isRoutedModelProvider(provider)

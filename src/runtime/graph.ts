@@ -1,4 +1,4 @@
-import type { Governor } from "../governance/index.ts";
+import type { BudgetCounter, BudgetLedger, Governor } from "../governance/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { ChildRuns } from "./child-runs.ts";
 import type { RunJournal } from "./run-journal.ts";
@@ -13,6 +13,11 @@ export type NodeContext = {
   governor?: Governor;
   /** Child runs of this run, for workflow nodes that start them; absent, such a node fails saying so. */
   children?: ChildRuns;
+  /**
+   * The per-run caps of this run's ancestors (a child run's parent, its parent, …): its model calls draw on them
+   * too, so a child's spend counts against the caps of the runs that started it.
+   */
+  ancestorBudgets?: { ledger: BudgetLedger; counters: BudgetCounter[] };
 };
 
 /** One kind of step in a graph. A node writes what it decides to the journal before acting on it. */

@@ -114,6 +114,8 @@ export type RunState = {
   suspendedAt: string | null;
   /** A workflow run's progress through its nodes; untouched by an agent run. */
   workflow: WorkflowProgress;
+  /** The run whose node started this one, when it is a child run. */
+  parentRunId: string | null;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -155,6 +157,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
       fanOut: null,
     },
     suspendedAt: null,
+    parentRunId: start.payload.parent?.runId ?? null,
   };
 }
 

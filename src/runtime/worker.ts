@@ -1,5 +1,5 @@
 import { isKeelError } from "../errors/index.ts";
-import type { Governor } from "../governance/index.ts";
+import { type BudgetCounter, type BudgetLedger, budgetCounters, type Governor } from "../governance/index.ts";
 import type { PayloadSealer } from "../guards/index.ts";
 import type { JournalEvent } from "../journal/index.ts";
 import type { Lease, SealedArgumentsStore, Store } from "../store/index.ts";
@@ -84,6 +84,8 @@ const CLAIM_BACKOFF_FIRST_MS = 100;
 const CLAIM_BACKOFF_MAX_MS = 5_000;
 /** How long the claim loop waits for a wake-up before looking for work again anyway. */
 const CLAIM_WAIT_MS = 1_000;
+/** The most ancestors whose caps a child run's calls are counted against. */
+const MAX_BUDGET_DEPTH = 16;
 
 export function createWorker(options: WorkerOptions): Worker {
   const { store, agents, owner, governor } = options;
@@ -298,6 +300,7 @@ export function createWorker(options: WorkerOptions): Worker {
           payload: { reason: "resumed from the journal after interruption", worker: owner },
         });
       }
+      const ancestorBudgets = state.parentRunId === null ? undefined : await ancestorCaps(state.parentRunId);
       const children = options.agentNamed
         ? createChildRuns({ store, parent: journal.state, agentNamed: options.agentNamed })
         : undefined;
@@ -307,6 +310,7 @@ export function createWorker(options: WorkerOptions): Worker {
         signal: controller.signal,
         governor,
         ...(children ? { children } : {}),
+        ...(ancestorBudgets ? { ancestorBudgets } : {}),
       });
       // Nothing acts on a finished run's arguments again: its sealed originals go.
       if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
@@ -327,6 +331,37 @@ export function createWorker(options: WorkerOptions): Worker {
       // Released at once, fenced by its token, so another worker resumes the run now rather than at lease expiry.
       await releaseQuietly(current);
     }
+  }
+
+  /**
+   * The per-run caps of a child run's ancestors, read from the store each time the run is taken up (a run tree is a
+   * few levels deep): each ancestor whose agent declares `budgets.perRun` adds its `run:<id>` counter.
+   */
+  async function ancestorCaps(
+    parentRunId: string,
+  ): Promise<{ ledger: BudgetLedger; counters: BudgetCounter[] } | undefined> {
+    const counters: BudgetCounter[] = [];
+    let ledger: BudgetLedger | undefined;
+    let next: string | null = parentRunId;
+    for (let depth = 0; next !== null && depth < MAX_BUDGET_DEPTH; depth += 1) {
+      const ancestor = await store.getRun(next);
+      if (!ancestor) break;
+      const budgets = agents(ancestor.agent, ancestor.agentVersion)?.budgets;
+      if (budgets?.limits.perRun) {
+        counters.push(
+          ...budgetCounters({
+            budgets: { perRun: budgets.limits.perRun },
+            runId: ancestor.runId,
+            agent: ancestor.agent,
+            tenant: ancestor.tenant,
+            now: new Date(),
+          }),
+        );
+        ledger ??= budgets.ledger;
+      }
+      next = ancestor.parentRunId;
+    }
+    return ledger && counters.length > 0 ? { ledger, counters } : undefined;
   }
 
   /** Cancel a finished run's live descendants; one look at its children when it has none. */

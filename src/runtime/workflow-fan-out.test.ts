@@ -4,6 +4,7 @@ import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
+import { createSqlBudgetLedger } from "../governance/index.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import type { GenerateOptions } from "../models/index.ts";
 import { defineWorkflow, type WorkflowDefinition } from "../spec/index.ts";
@@ -23,7 +24,11 @@ type Ledger = { calls: { input: string; key: string }[]; active: number; most: n
  * A child agent: its model calls `check` once with the run's input, then answers `checked <input>`. The tool waits
  * `delayMs` (honouring an abort), and fails for an input that starts with `bad`.
  */
-function checker(name: string, ledger: Ledger, options: { delayMs?: (input: string) => number } = {}) {
+function checker(
+  name: string,
+  ledger: Ledger,
+  options: { delayMs?: (input: string) => number; outputTokens?: number } = {},
+) {
   const check = defineTool({
     name: "check",
     description: "Checks one thing.",
@@ -61,12 +66,12 @@ function checker(name: string, ledger: Ledger, options: { delayMs?: (input: stri
             kind: "tool-calls",
             calls: [{ callId: "c1", tool: "check", arguments: { subject: input } }],
           },
-          usage: { inputTokens: 0, outputTokens: 0 },
+          usage: { inputTokens: 0, outputTokens: options.outputTokens ?? 0 },
         };
       }
       return {
         decision: { kind: "answer", text: result.isError ? `could not check ${input}` : `checked ${input}` },
-        usage: { inputTokens: 0, outputTokens: 0 },
+        usage: { inputTokens: 0, outputTokens: options.outputTokens ?? 0 },
       };
     },
   };
@@ -554,6 +559,60 @@ for (const subject of stores) {
         const [childRun] = await store.listChildren({ runId: run.runId });
         await until(childRun!.runId, ["cancelled"]);
         assert.equal(ledger.calls.length, 0, "the child's held call never completed");
+      } finally {
+        await worker.stop();
+      }
+    });
+
+    test("children's model calls count against the parent's per-run cap, so together they stay within it", async () => {
+      const ledger: Ledger = { calls: [], active: 0, most: 0 };
+      // Each child makes two model calls of 50 tokens each; five of them would spend 500.
+      const child = checker("budget-checker", ledger, { outputTokens: 50 });
+      child.params = { maxOutputTokens: 50 };
+      const budgetLedger = createSqlBudgetLedger(store.sql);
+      const parent: AgentDefinition = {
+        ...workflowAgent(
+          defineWorkflow({
+            name: "budget-review",
+            version: "1.0.0",
+            description: "Fans out to children under one cap.",
+            owner: { team: "qa" },
+            riskTier: 2,
+            state: { found: { type: "array" }, over: { type: "array" } },
+            start: "each",
+            nodes: {
+              each: {
+                map: {
+                  over: "input.items",
+                  do: { agent: { name: "budget-checker", input: "${item}" } },
+                  join: "best-effort",
+                  failures: "over",
+                },
+                writes: "found",
+                next: "done",
+              },
+              done: { end: { output: '{"found": ${state.found}, "over": ${state.over}}' } },
+            },
+            limits: { maxSteps: 5 },
+          }),
+        ),
+        budgets: { ledger: budgetLedger, limits: { perRun: { tokens: 250 } } },
+      };
+      const worker = await serve([parent, child]);
+      try {
+        const items = ["a", "b", "c", "d", "e"];
+        const { run } = await startRun({ store, agent: parent, input: JSON.stringify({ items }), principal });
+        await until(run.runId, ["completed", "failed"], 30_000);
+        const spent = await budgetLedger.read({ scope: `run:${run.runId}`, period: "run" });
+        assert.ok(spent.spentTokens > 0, "the children's spend was counted on the parent's counter");
+        assert.ok(spent.spentTokens <= 250, `the children spent ${spent.spentTokens} tokens of a 250 cap`);
+        assert.equal(spent.reservedTokens, 0);
+        const children = await store.listChildren({ runId: run.runId });
+        assert.equal(children.length, 5);
+        assert.ok(
+          children.some((each) => each.status === "budget_exceeded"),
+          children.map((each) => each.status).join(", "),
+        );
       } finally {
         await worker.stop();
       }
