@@ -28,6 +28,7 @@ import {
 } from "./bind-agent-package.ts";
 import { bindWorkflowPackage } from "./bind-workflow-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
+import { checkWorkflowAgents } from "./check-workflow-agents.ts";
 import { configureControlPlane } from "./control-plane-config.ts";
 import { createApp } from "./create-app.ts";
 import { startProductionSampling } from "./eval-sampling.ts";
@@ -134,6 +135,7 @@ export async function loadAgentPackages(options: {
     governed.push(governedAgentOf(loaded, definition));
     modelLabels.set(loaded.spec.name, choice.label);
   }
+  checkWorkflowAgents(definitions);
   return { agents: createAgentCatalog(definitions), modelLabels, governed };
 }
 

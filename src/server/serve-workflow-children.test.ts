@@ -134,3 +134,27 @@ test("a served workflow's parallel agent branches run as child runs of the serve
   }
   assert.match(body, /"parentNode":"screen"/);
 });
+
+test("a workflow that starts an agent this Keel does not serve stops the start, naming the node", async () => {
+  const other = await openStore();
+  try {
+    await assert.rejects(
+      createKeel({
+        store: other,
+        agents: [defineAgent({ spec: join(dir, "workflow.yaml"), tools: [] })],
+        env: {},
+        log: () => undefined,
+      }),
+      (error: Error) => {
+        assert.match(error.message, /workflow vendor-review starts agents this Keel does not serve/);
+        assert.match(
+          error.message,
+          /nodes\.screen\.parallel\.branches\.sanctions: starts agent vendor-checker/,
+        );
+        return true;
+      },
+    );
+  } finally {
+    await other.close();
+  }
+});
