@@ -617,5 +617,102 @@ for (const subject of stores) {
         await worker.stop();
       }
     });
+
+    test("a map with no concurrency cap starts a child per item at once and reads their ends a page at a time", async () => {
+      const ledger: Ledger = { calls: [], active: 0, most: 0 };
+      const child = checker("wide-checker", ledger, { delayMs: () => 50 });
+      const items = Array.from({ length: 40 }, (_, index) => `w${index}`);
+      const parent = workflowAgent(
+        defineWorkflow({
+          name: "wide-review",
+          version: "1.0.0",
+          description: "Forty children at once.",
+          owner: { team: "qa" },
+          riskTier: 2,
+          state: { results: { type: "array" } },
+          start: "each",
+          nodes: {
+            each: {
+              map: { over: "input.items", do: { agent: { name: "wide-checker", input: "${item}" } } },
+              writes: "results",
+              next: "done",
+            },
+            done: { end: { output: "${state.results}" } },
+          },
+          limits: { maxSteps: 5 },
+        }),
+      );
+      const worker = await serve([parent, child]);
+      try {
+        const { run } = await startRun({ store, agent: parent, input: JSON.stringify({ items }), principal });
+        await until(run.runId, ["completed", "failed"], 60_000);
+        const finished = await store.getRun(run.runId);
+        assert.equal(finished?.status, "completed", JSON.stringify(finished?.error));
+        assert.deepEqual(
+          JSON.parse(finished!.answer!),
+          items.map((item) => `checked ${item}`),
+        );
+        const journal = await events(run.runId);
+        assert.equal(journal.filter((event) => event.type === "child-end").length, 40);
+        assert.equal(journal.filter((event) => event.type === "child-start").length, 40);
+      } finally {
+        await worker.stop();
+      }
+    });
+
+    test("a map over 1,000 tool items settles every item once, each call under its own idempotency key", async () => {
+      const seen = new Map<string, number>();
+      const tally = defineTool({
+        name: "tally",
+        description: "Counts an item (a side effect).",
+        input: z.object({ item: z.number() }),
+        sideEffect: true,
+        async execute({ item }, { idempotencyKey }) {
+          seen.set(idempotencyKey, (seen.get(idempotencyKey) ?? 0) + 1);
+          return item * 2;
+        },
+      });
+      const items = Array.from({ length: 1_000 }, (_, index) => index);
+      const parent = workflowAgent(
+        defineWorkflow({
+          name: "tally-review",
+          version: "1.0.0",
+          description: "A thousand tool calls.",
+          owner: { team: "qa" },
+          riskTier: 2,
+          state: { doubled: { type: "array" } },
+          start: "each",
+          nodes: {
+            each: {
+              map: { over: "input.items", do: { tool: { name: "tally", args: { item: "${item}" } } } },
+              writes: "doubled",
+              next: "done",
+            },
+            done: { end: { output: "${state.doubled}" } },
+          },
+          limits: { maxSteps: 5 },
+        }),
+        [tally],
+      );
+      const worker = await serve([parent]);
+      try {
+        const { run } = await startRun({ store, agent: parent, input: JSON.stringify({ items }), principal });
+        await until(run.runId, ["completed", "failed"], 240_000);
+        const finished = await store.getRun(run.runId);
+        assert.equal(finished?.status, "completed", JSON.stringify(finished?.error));
+        assert.deepEqual(
+          JSON.parse(finished!.answer!),
+          items.map((item) => item * 2),
+        );
+        assert.equal(seen.size, 1_000);
+        assert.ok(
+          [...seen.values()].every((count) => count === 1),
+          "every item's call ran once",
+        );
+        assert.ok(seen.has(`${run.runId}:each.1.999`));
+      } finally {
+        await worker.stop();
+      }
+    });
   });
 }
