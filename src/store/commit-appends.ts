@@ -151,6 +151,9 @@ export async function commitAppends(
  * (writeBatch), so an end that lands between a parent's look at its children and its suspend is not missed.
  */
 async function wakeParents(tx: SqlClient, ended: readonly string[], notifyAs: string): Promise<void> {
+  // A caller that locked its run itself (journalTransaction, ending a child run on a person's decision) did not lock
+  // the parent in order with it: the UPDATE below takes the parent's lock then. Only a writer holding the parent and
+  // then waiting on this very child could deadlock with it, and PostgreSQL would abort one of the two.
   await tx.query(
     `WITH counts AS (
        SELECT parent_run_id, count(*)::int AS ended FROM keel_runs
