@@ -38,7 +38,8 @@ export function formatEvent(event: JournalEvent): string | null {
       const { wait } = event.payload;
       const signals = wait?.signals?.length ? ` signal ${wait.signals.join(" or ")}` : "";
       const time = wait?.until ? `${signals ? " or" : ""} ${wait.until}` : "";
-      return `  suspended: ${event.payload.reason}${wait ? ` (waits for${signals}${time})` : ""}`;
+      const children = wait?.children === undefined ? "" : `${signals || time ? " or" : ""} a child run`;
+      return `  suspended: ${event.payload.reason}${wait ? ` (waits for${signals}${time}${children})` : ""}`;
     }
     case "approval-request":
       return `  approval ${event.payload.approvalId} requested from ${event.payload.routeTo}: ${event.payload.summary}`;
@@ -52,6 +53,12 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  signal ${event.payload.name} from ${event.payload.by.subject}${event.payload.payload === undefined ? "" : `  ${short(event.payload.payload)}`}`;
     case "timer-fire":
       return `  timer due at ${event.payload.dueAt} fired`;
+    case "child-start":
+      return `  node  ${event.payload.node}${event.payload.branch === undefined ? "" : `.${event.payload.branch}`} started child run ${event.payload.childRunId} (${event.payload.agent})`;
+    case "child-end":
+      return `  child run ${event.payload.childRunId} ${event.payload.status}${event.payload.error ? `: ${event.payload.error.code}` : ""}`;
+    case "branch-end":
+      return `  branch ${event.payload.node}.${event.payload.branch} ${event.payload.outcome === "ok" ? "✔" : `✖ ${event.payload.outcome}`}${event.payload.error ? ` ${event.payload.error.code}: ${event.payload.error.message}` : ""}`;
     case "run-end": {
       const head = event.payload.status === "completed" ? "✔ completed" : `✖ ${event.payload.status}`;
       const body =

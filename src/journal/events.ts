@@ -151,9 +151,14 @@ export const RunWait = z
   .strictObject({
     signals: z.array(SignalName).max(64).optional(),
     until: z.iso.datetime({ offset: true }).optional(),
+    /**
+     * The run waits for a child run to end: how many `child-end` events its journal holds. The store keeps a count
+     * of the run's children that ended and wakes the run once that count passes this one.
+     */
+    children: z.number().int().nonnegative().optional(),
   })
-  .refine((wait) => wait.signals !== undefined || wait.until !== undefined, {
-    message: "a wait names signals, a time (until), or both",
+  .refine((wait) => wait.signals !== undefined || wait.until !== undefined || wait.children !== undefined, {
+    message: "a wait names signals, a time (until), children, or a mix",
   });
 export type RunWait = z.infer<typeof RunWait>;
 
@@ -329,6 +334,47 @@ export const EventPayloads = {
     error: ErrorInfo.optional(),
     /** The `signal-receive` (by its seq) a `wait` node took: each signal is taken by one wait at most. */
     signal: z.strictObject({ name: z.string(), seq: z.number().int().positive() }).optional(),
+    /** Further writes a fan-out node makes as it ends: its list of failed branches, to its `failures` field. */
+    alsoWrites: z.array(z.strictObject({ writes: z.string(), output: JsonValue })).optional(),
+  }),
+  /**
+   * A workflow node started a child run (docs/workflows.md): an `agent` node, or one branch of a `parallel` or `map`.
+   * Journaled after the store created the child under the idempotency key `<run>:<node>.<visit>[.<branch>]`, so a
+   * replay finds the same child. `deadlineAt` is the branch's timeout, computed once.
+   */
+  "child-start": z.strictObject({
+    node: z.string(),
+    visit: z.number().int().positive(),
+    branch: z.string().optional(),
+    childRunId: z.string(),
+    agent: z.string(),
+    deadlineAt: z.string().optional(),
+  }),
+  /**
+   * A child run this run started has ended: its final status, answer and error, read from the store once after the
+   * run was woken, so a replay never reads the store again.
+   */
+  "child-end": z.strictObject({
+    childRunId: z.string(),
+    node: z.string(),
+    visit: z.number().int().positive(),
+    branch: z.string().optional(),
+    status: RunStatus.exclude(["queued", "running", "suspended"]),
+    answer: z.string().optional(),
+    error: ErrorInfo.optional(),
+  }),
+  /**
+   * One branch of a `parallel` or `map` node is settled: its output (written to `writes` through that field's
+   * reducer), or why it failed (`branch_timeout`, the child's or the tool's error), or `cancelled` by the join.
+   */
+  "branch-end": z.strictObject({
+    node: z.string(),
+    visit: z.number().int().positive(),
+    branch: z.string(),
+    outcome: z.enum(["ok", "failed", "cancelled"]),
+    output: JsonValue.optional(),
+    writes: z.string().optional(),
+    error: ErrorInfo.optional(),
   }),
   "run-suspend": z.strictObject({
     reason: z.string(),

@@ -70,3 +70,77 @@ test("events staged in this process, which have no time yet, leave the deadline 
   ]);
   assert.equal(state.deadlineAt, "2026-12-01T10:10:00.000Z");
 });
+
+test("a fan-out's branches fold from its child and branch events: children not yet seen to end, outcomes, writes", () => {
+  const at = "2026-12-01T10:01:00.000Z";
+  const state = foldEvents([
+    start,
+    event(2, at, "node-start", { node: "fan", kind: "parallel", visit: 1, step: 1 }),
+    event(3, at, "child-start", { node: "fan", visit: 1, branch: "a", childRunId: "run_a", agent: "x" }),
+    event(4, at, "child-start", {
+      node: "fan",
+      visit: 1,
+      branch: "b",
+      childRunId: "run_b",
+      agent: "x",
+      deadlineAt: "2026-12-01T10:02:00.000Z",
+    }),
+    event(5, at, "run-suspend", { reason: "children", wait: { children: 0 } }),
+    event(6, at, "run-resume", { reason: "a child run ended", worker: "w" }),
+    event(7, at, "child-end", {
+      node: "fan",
+      visit: 1,
+      branch: "a",
+      childRunId: "run_a",
+      status: "completed",
+      answer: "A",
+    }),
+    event(8, at, "branch-end", {
+      node: "fan",
+      visit: 1,
+      branch: "a",
+      outcome: "ok",
+      output: "A",
+      writes: "found",
+    }),
+  ]);
+  assert.deepEqual(Object.keys(state.workflow.children), ["run_b"], "b is still running");
+  assert.equal(state.workflow.childEnds, 1);
+  const fanOut = state.workflow.fanOut!;
+  assert.deepEqual(fanOut.started.b, { childRunId: "run_b", deadlineAt: "2026-12-01T10:02:00.000Z" });
+  assert.deepEqual(fanOut.childEnded.a, { status: "completed", answer: "A" });
+  assert.deepEqual([fanOut.ended.a?.outcome, fanOut.settled], ["ok", 1]);
+  assert.deepEqual(state.workflow.writes, [{ node: "fan", field: "found", output: "A" }]);
+
+  // The node ends (b cancelled by the join, its failure list written); b's late end still counts, on no node.
+  const ended = foldEvents([
+    start,
+    event(2, at, "node-start", { node: "fan", kind: "parallel", visit: 1, step: 1 }),
+    event(3, at, "child-start", { node: "fan", visit: 1, branch: "b", childRunId: "run_b", agent: "x" }),
+    event(4, at, "branch-end", {
+      node: "fan",
+      visit: 1,
+      branch: "b",
+      outcome: "cancelled",
+      error: { code: "cancelled", message: "join" },
+    }),
+    event(5, at, "node-end", {
+      node: "fan",
+      visit: 1,
+      outcome: "ok",
+      next: "done",
+      alsoWrites: [{ writes: "failed", output: [] }],
+    }),
+    event(6, at, "child-end", {
+      node: "fan",
+      visit: 1,
+      branch: "b",
+      childRunId: "run_b",
+      status: "cancelled",
+    }),
+  ]);
+  assert.equal(ended.workflow.fanOut, null);
+  assert.deepEqual(ended.workflow.children, {});
+  assert.equal(ended.workflow.childEnds, 1);
+  assert.deepEqual(ended.workflow.writes, [{ node: "fan", field: "failed", output: [] }]);
+});

@@ -57,6 +57,29 @@ export type WorkflowProgress = {
   /** The wait the open node suspended on (its journaled due time), and whether that timer fired. */
   wait: { until: string | null; fired: boolean } | null;
   writes: { node: string; field: string; output: unknown }[];
+  /**
+   * Child runs started and not yet journaled as ended, by run id, across every node: each is journaled `child-end`
+   * once, even one a join cancelled, so `childEnds` keeps pace with the store's count of this run's ended children.
+   */
+  children: Record<string, { node: string; visit: number; branch?: string }>;
+  /** `child-end` events journaled so far: a wait on children asks the store for one more. */
+  childEnds: number;
+  /** The open `agent`, `parallel` or `map` node's branches (an agent node's child is the branch ""). */
+  fanOut: FanOutProgress | null;
+};
+
+/** What an open fan-out node's journal says of its branches, keyed by branch name (or item index, or ""). */
+export type FanOutProgress = {
+  node: string;
+  visit: number;
+  /** Branches whose child run was started, with its id and the branch's journaled deadline. */
+  started: Record<string, { childRunId: string; deadlineAt?: string }>;
+  /** Branches whose child run ended, as the store reported it. */
+  childEnded: Record<string, { status: RunStatus; answer?: string; error?: ErrorInfo }>;
+  /** Settled branches (`branch-end`), and each successful branch's output. */
+  ended: Record<string, { outcome: "ok" | "failed" | "cancelled"; output?: unknown; error?: ErrorInfo }>;
+  /** How many branches are settled. */
+  settled: number;
 };
 
 /** Everything the interpreter needs to continue a run, rebuilt from its journal by `foldEvent`. */
@@ -98,6 +121,8 @@ export type RunState = {
   suspendedAt: string | null;
   /** A workflow run's progress through its nodes; untouched by an agent run. */
   workflow: WorkflowProgress;
+  /** The run whose node started this one, when it is a child run. */
+  parentRunId: string | null;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -135,8 +160,12 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
       signals: [],
       wait: null,
       writes: [],
+      children: {},
+      childEnds: 0,
+      fanOut: null,
     },
     suspendedAt: null,
+    parentRunId: start.payload.parent?.runId ?? null,
   };
 }
 
@@ -235,6 +264,16 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       state.workflow.wait = null;
       state.workflow.visits[event.payload.node] = event.payload.visit;
       state.workflow.steps = Math.max(state.workflow.steps, event.payload.step);
+      state.workflow.fanOut = FAN_OUT_KINDS.has(event.payload.kind)
+        ? {
+            node: event.payload.node,
+            visit: event.payload.visit,
+            started: {},
+            childEnded: {},
+            ended: {},
+            settled: 0,
+          }
+        : null;
       return state;
     case "node-end": {
       state.workflow.open = null;
@@ -251,6 +290,49 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
           field: event.payload.writes,
           output: event.payload.output,
         });
+      }
+      for (const also of event.payload.alsoWrites ?? []) {
+        state.workflow.writes.push({ node: event.payload.node, field: also.writes, output: also.output });
+      }
+      state.workflow.fanOut = null;
+      return state;
+    }
+    case "child-start": {
+      const { node, visit, branch, childRunId, deadlineAt } = event.payload;
+      state.workflow.children[childRunId] = { node, visit, ...(branch === undefined ? {} : { branch }) };
+      const fanOut = openFanOut(state, node, visit);
+      if (fanOut) {
+        fanOut.started[branch ?? ""] = { childRunId, ...(deadlineAt === undefined ? {} : { deadlineAt }) };
+      }
+      return state;
+    }
+    case "child-end": {
+      const { node, visit, branch, childRunId, status, answer, error } = event.payload;
+      delete state.workflow.children[childRunId];
+      state.workflow.childEnds += 1;
+      const fanOut = openFanOut(state, node, visit);
+      if (fanOut) {
+        fanOut.childEnded[branch ?? ""] = {
+          status,
+          ...(answer === undefined ? {} : { answer }),
+          ...(error === undefined ? {} : { error }),
+        };
+      }
+      return state;
+    }
+    case "branch-end": {
+      const { node, visit, branch, outcome, output, writes, error } = event.payload;
+      const fanOut = openFanOut(state, node, visit);
+      if (fanOut && fanOut.ended[branch] === undefined) {
+        fanOut.ended[branch] = {
+          outcome,
+          ...(output === undefined ? {} : { output }),
+          ...(error === undefined ? {} : { error }),
+        };
+        fanOut.settled += 1;
+      }
+      if (outcome === "ok" && writes !== undefined && output !== undefined) {
+        state.workflow.writes.push({ node, field: writes, output });
       }
       return state;
     }
@@ -349,6 +431,15 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       throw new Error(`unhandled journal event ${(unreachable as JournalEvent).type}`);
     }
   }
+}
+
+/** Node kinds whose branches the fold tracks in `workflow.fanOut`. */
+const FAN_OUT_KINDS: ReadonlySet<string> = new Set(["agent", "parallel", "map"]);
+
+/** The open fan-out node's progress, when it is this node's this visit. */
+function openFanOut(state: RunState, node: string, visit: number): FanOutProgress | null {
+  const fanOut = state.workflow.fanOut;
+  return fanOut && fanOut.node === node && fanOut.visit === visit ? fanOut : null;
 }
 
 /** Rebuild a run's state from its whole journal (replay). */

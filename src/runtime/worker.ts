@@ -20,6 +20,11 @@ export type WorkerOptions = {
   store: Store;
   agents: AgentLookup;
   /**
+   * The version of an agent a workflow node starts as a child run (an `agent` node, a branch, a handoff): the
+   * current one by name. Absent, workflow nodes that start child runs fail the run saying this worker cannot.
+   */
+  agentNamed?: (name: string) => AgentDefinition | undefined;
+  /**
    * Decides every action the runs take (ARCHITECTURE.md invariant 2). Required: a worker cannot run ungoverned,
    * and a governor without policies for an agent denies everything that agent tries.
    */
@@ -36,11 +41,6 @@ export type WorkerOptions = {
   graph?: Graph;
   /** Where the worker reports problems it cannot journal (a lost lease, a store outage). */
   log?: (message: string) => void;
-  /**
-   * The version of each agent this process serves now, by name: a workflow's handoff to an agent starts that agent
-   * as a child run. Absent, such a node fails saying no agents are available to it.
-   */
-  currentAgent?: (name: string) => AgentDefinition | undefined;
   /**
    * Where the original arguments of calls masked in the journal are kept, encrypted, for a resume
    * (docs/security.md). Absent: redaction still masks the journal, and a held call whose arguments were
@@ -117,9 +117,6 @@ export function createWorker(options: WorkerOptions): Worker {
   const poke = () => {
     wake?.();
   };
-  const children = options.currentAgent
-    ? createChildRuns({ store, current: options.currentAgent, poke })
-    : undefined;
 
   /** Pause for `ms`, cut short by stop(). */
   async function pause(ms: number): Promise<void> {
@@ -301,6 +298,15 @@ export function createWorker(options: WorkerOptions): Worker {
           payload: { reason: "resumed from the journal after interruption", worker: owner },
         });
       }
+      const children = options.agentNamed
+        ? createChildRuns({
+            store,
+            parent: journal.state,
+            parentAgent: agent,
+            agentNamed: options.agentNamed,
+            poke,
+          })
+        : undefined;
       await interpret(graphFor(agent), {
         agent,
         journal,

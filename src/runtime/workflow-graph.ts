@@ -18,6 +18,7 @@ import { executeToolCalls } from "./execute-tool-calls.ts";
 import { defineGraph, type Graph, type GraphNode, type NodeContext } from "./graph.ts";
 import { isFinished, type RunState } from "./run-state.ts";
 import { runApprovalNode } from "./workflow-approval-node.ts";
+import { type FanOutHelpers, runAgentNode, runFanOutNode } from "./workflow-fan-out.ts";
 import { runHandoffNode } from "./workflow-handoff-node.ts";
 import {
   applyReducer,
@@ -30,6 +31,9 @@ import {
 
 /** The node kinds this interpreter runs; a run that reaches another ends failed with `unsupported_node`. */
 export const INTERPRETED_NODE_KINDS: ReadonlySet<WorkflowNode["kind"]> = new Set([
+  "agent",
+  "parallel",
+  "map",
   "tool",
   "decide",
   "branch",
@@ -137,13 +141,22 @@ async function runNode(
     case "handoff":
       await runHandoffNode(node, visit, context, () => workflowScope(definition, context.journal.state));
       return;
-    default:
-      // Not run by this interpreter (INTERPRETED_NODE_KINDS): the run ends saying so rather than guessing.
+    case "agent":
+      await runAgentNode(node, visit, context, fanOutHelpers(definition));
+      return;
+    case "parallel":
+    case "map":
+      await runFanOutNode(node, visit, context, fanOutHelpers(definition));
+      return;
+    default: {
+      // Every kind the spec knows is run above; a definition built by a newer Keel ends the run saying so.
+      const unknown = node as WorkflowNode;
       await fail(
         context,
         "unsupported_node",
-        `node ${node.name} is a ${node.kind} node, which this Keel does not run`,
+        `node ${unknown.name} is a ${unknown.kind} node, which this Keel does not run`,
       );
+    }
   }
 }
 
@@ -522,6 +535,10 @@ function errorOf(content: unknown): { code: string; message: string } {
     return { code: String(content.code), message: String(content.message) };
   }
   return { code: "tool_failed", message: typeof content === "string" ? content : JSON.stringify(content) };
+}
+
+function fanOutHelpers(definition: WorkflowDefinition): FanOutHelpers {
+  return { scope: (state) => workflowScope(definition, state), fail };
 }
 
 async function fail(context: NodeContext, code: string, message: string): Promise<void> {

@@ -7,6 +7,7 @@ import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { createChildRuns } from "./child-runs.ts";
+import { foldEvents } from "./run-state.ts";
 import { startRun } from "./start-run.ts";
 import { createWorker } from "./worker.ts";
 
@@ -38,14 +39,20 @@ test("a handoff node replayed after its child started but before its end was jou
   const { run } = await startRun({ store, agent: workflow, input: "where is my parcel?", principal });
   const current = (name: string) => (name === "helper" ? helper : undefined);
   // What a worker that died right after starting the child left behind: the child, and no node-end.
-  const earlier = await createChildRuns({ store, current }).start({
-    agent: helper,
+  const parentState = foldEvents(await store.readEvents({ runId: run.runId }));
+  const { run: earlier, created } = await createChildRuns({
+    store,
+    parent: parentState,
+    parentAgent: workflow,
+    agentNamed: current,
+  }).start({
+    agent: "helper",
     input: "where is my parcel?\n\n(Handed over by desk-router: the helper knows)",
-    principal,
-    parent: { runId: run.runId, node: "handover" },
+    node: "handover",
+    visit: 1,
     idempotencyKey: `${run.runId}:handover.1`,
   });
-  assert.equal(earlier.created, true);
+  assert.equal(created, true);
 
   const governor = await testGovernor([workflow, helper], {
     governance: (agent) => (agent.name === "desk-router" ? { allowedAgents: ["helper"] } : {}),
@@ -53,7 +60,7 @@ test("a handoff node replayed after its child started but before its end was jou
   const worker = createWorker({
     store,
     agents: (name) => current(name) ?? (name === "desk-router" ? workflow : undefined),
-    currentAgent: current,
+    agentNamed: current,
     governor,
     owner: "handoff-test",
   });

@@ -94,11 +94,11 @@ export async function runHandoffNode(
     });
     return;
   }
-  const child = await children.start({
-    agent: target,
+  const { run: child } = await children.start({
+    agent: target.name,
     input: `${state.input}\n\n(Handed over by ${agent.name}: ${reason})`,
-    principal: state.principal,
-    parent: { runId: state.runId, node: node.name },
+    node: node.name,
+    visit,
     idempotencyKey: `${state.runId}:${node.name}.${visit}`,
   });
   await journal.commit(

@@ -28,6 +28,7 @@ import {
 } from "./bind-agent-package.ts";
 import { bindWorkflowPackage } from "./bind-workflow-package.ts";
 import { chatCompletionsFromEnv } from "./chat-completions-config.ts";
+import { checkWorkflowAgents } from "./check-workflow-agents.ts";
 import { chooseWorkflowModel } from "./choose-workflow-model.ts";
 import { configureControlPlane } from "./control-plane-config.ts";
 import { createApp } from "./create-app.ts";
@@ -146,6 +147,7 @@ export async function loadAgentPackages(options: {
     governed.push(governedAgentOf(loaded, definition));
     modelLabels.set(loaded.spec.name, choice.label);
   }
+  checkWorkflowAgents(definitions);
   return { agents: createAgentCatalog(definitions), modelLabels, governed };
 }
 
@@ -216,7 +218,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   const worker = createWorker({
     store,
     agents: agents.lookup,
-    currentAgent: agents.current,
+    agentNamed: agents.current,
     governor,
     ...(sealing ? { sealing } : {}),
     owner: options.worker?.owner ?? `${hostname()}:${process.pid}:keel`,

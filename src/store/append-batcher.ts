@@ -27,14 +27,16 @@ type Pending = {
 /** Requests per transaction; a bound keeps one transaction's locks and memory modest under a flood. */
 const MAX_BATCH = 1_000;
 /**
- * Events only the locking transaction writes: those the approvals projection folds (see project-approvals.ts), and
- * `run-suspend`, which may start a durable timer (`wake_at`) the fenced statement does not write.
+ * Events only the locking transaction writes: those the approvals projection folds (see project-approvals.ts),
+ * `run-suspend`, which may start a durable timer (`wake_at`) the fenced statement does not write, and `run-end`,
+ * which counts against a parent run's children and may wake it.
  */
 const LOCKING_EVENTS: ReadonlySet<string> = new Set([
   "approval-request",
   "approval-decision",
   "approval-expire",
   "run-suspend",
+  "run-end",
 ]);
 /** Run heads remembered for the fenced statement; the oldest are forgotten first (they then cost one fallback). */
 const MAX_KNOWN_HEADS = 10_000;

@@ -33,6 +33,11 @@ export type RunHead = {
    * `wake_at` stays as it is while the run stays suspended; leaving `suspended` always clears it.
    */
   wake?: string | null;
+  /**
+   * Set with `wake` by a `run-suspend`: the `child-end` count its wait names (it waits for one more), or null when it
+   * does not wait on children.
+   */
+  awaited?: number | null;
 };
 
 /**
@@ -78,13 +83,26 @@ export async function commitAppends(
 ): Promise<{ outcomes: AppendOutcome[]; written: string[]; heads: ReadonlyMap<string, RunHead> }> {
   const runIds = [...new Set(requests.map((request) => request.lease.runId))];
   // A caller that already locked every row in this transaction (and read it back) saves the round trip.
+  // A run ending here may be a child whose parent's row the commit updates (wakeParents): the parents are locked
+  // with the runs, in the one run_id order every commit takes, so two commits cannot deadlock over them. A run's
+  // parent never changes, so reading it before the lock is safe.
+  const ending = [
+    ...new Set(
+      requests.flatMap((request) =>
+        request.events.some((event) => event.type === "run-end") ? [request.lease.runId] : [],
+      ),
+    ),
+  ];
   const rows =
     locked && runIds.every((runId) => locked.some((row) => row.run_id === runId))
       ? locked
       : (
           await tx.query<HeadRow>(
-            `SELECT ${HEAD_COLUMNS} FROM keel_runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE`,
-            [runIds],
+            `SELECT ${HEAD_COLUMNS} FROM keel_runs
+              WHERE run_id = ANY($1::text[])
+                 OR run_id IN (SELECT parent_run_id FROM keel_runs WHERE run_id = ANY($2::text[]))
+              ORDER BY run_id FOR UPDATE`,
+            [runIds, ending],
           )
         ).rows;
   const heads = new Map<string, RunHead>(
@@ -121,7 +139,38 @@ export async function commitAppends(
   }
   const written = [...heads].filter(([, head]) => head.changed);
   await writeBatch(tx, written, placed, notifyAs);
+  const ended = placed.flatMap(({ event }) => (event.type === "run-end" ? [event.runId] : []));
+  if (ended.length > 0) await wakeParents(tx, ended, notifyAs);
   return { outcomes, written: written.map(([runId]) => runId), heads };
+}
+
+/**
+ * Count the runs that ended in this commit against their parents, and wake each parent suspended on its children
+ * whose count now passes the one its wait names: `wake_at` is set to now, so the next claim takes it (and journals a
+ * resume for a child's end, not a timer). A parent that suspends after the count passed is woken by its own commit
+ * (writeBatch), so an end that lands between a parent's look at its children and its suspend is not missed.
+ */
+async function wakeParents(tx: SqlClient, ended: readonly string[], notifyAs: string): Promise<void> {
+  // A caller that locked its run itself (journalTransaction, ending a child run on a person's decision) did not lock
+  // the parent in order with it: the UPDATE below takes the parent's lock then. Only a writer holding the parent and
+  // then waiting on this very child could deadlock with it, and PostgreSQL would abort one of the two.
+  await tx.query(
+    `WITH counts AS (
+       SELECT parent_run_id, count(*)::int AS ended FROM keel_runs
+        WHERE run_id = ANY($1::text[]) AND parent_run_id IS NOT NULL
+        GROUP BY parent_run_id
+     ), parents AS (
+       UPDATE keel_runs AS p
+          SET children_ended = p.children_ended + counts.ended,
+              wake_at = CASE WHEN p.status = 'suspended' AND p.children_awaited IS NOT NULL
+                              AND p.children_ended + counts.ended > p.children_awaited
+                             THEN clock_timestamp() ELSE p.wake_at END
+         FROM counts WHERE p.run_id = counts.parent_run_id
+       RETURNING p.run_id, p.wake_at IS NOT NULL AND p.status = 'suspended' AS woken
+     )
+     SELECT keel_notify('keel_work', run_id, $2) FROM parents WHERE woken`,
+    [ended, notifyAs],
+  );
 }
 
 /** Place one request's events after the run's head, or reject the whole request without touching the head. */
@@ -192,6 +241,7 @@ function project(head: RunHead, event: NewEvent): void {
     case "run-suspend":
       head.status = "suspended";
       head.wake = event.payload.wait?.until ?? null;
+      head.awaited = event.payload.wait?.children ?? null;
       return;
     case "run-end":
       head.status = event.payload.status;
@@ -213,6 +263,9 @@ function project(head: RunHead, event: NewEvent): void {
     case "approval-expire":
     case "signal-receive":
     case "timer-fire":
+    case "child-start":
+    case "child-end":
+    case "branch-end":
       return;
   }
 }
@@ -237,11 +290,16 @@ async function writeBatch(
           SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
               error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING},
               -- A durable timer runs only while the run is suspended; the run-suspend that starts one sets it.
+              -- A wait on children whose count the store has already passed is due at once.
               wake_at = CASE WHEN v.status <> 'suspended' THEN NULL
-                             WHEN v.sets_wake THEN v.wake_at::timestamptz ELSE r.wake_at END
+                             WHEN v.sets_wake AND v.awaited IS NOT NULL AND r.children_ended > v.awaited
+                               THEN clock_timestamp()
+                             WHEN v.sets_wake THEN v.wake_at::timestamptz ELSE r.wake_at END,
+              children_awaited = CASE WHEN v.status <> 'suspended' THEN NULL
+                                      WHEN v.sets_wake THEN v.awaited ELSE r.children_awaited END
          FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $18::boolean[],
-                     $19::text[])
-           AS v(run_id, status, last_seq, last_hash, answer, error, sets_wake, wake_at)
+                     $19::text[], $20::int[])
+           AS v(run_id, status, last_seq, last_hash, answer, error, sets_wake, wake_at, awaited)
         WHERE r.run_id = v.run_id
         RETURNING r.run_id
      ), events AS (
@@ -265,6 +323,7 @@ async function writeBatch(
       notifyAs,
       written.map(([, head]) => head.wake !== undefined),
       written.map(([, head]) => head.wake ?? null),
+      written.map(([, head]) => head.awaited ?? null),
     ],
   );
 }

@@ -10,7 +10,8 @@ import type { Lease, SqlClient } from "./store.ts";
 const NEEDS_WORKER = "(status IN ('queued', 'running') OR (status = 'suspended' AND cancel_requested))";
 
 /**
- * A suspended run whose durable timer came due by the database clock, with no cancel to carry out (a cancel makes it
+ * A suspended run whose durable timer came due by the database clock (or whose child ended: wakeParents sets
+ * `wake_at` to the time of that commit), with no cancel to carry out (a cancel makes it
  * claimable through NEEDS_WORKER already). The same predicate as the `keel_runs_wake_at_idx` index, plus the clock.
  */
 const TIMER_DUE =
@@ -111,10 +112,12 @@ export class RunLeases {
     ttlMs: number;
     limit: number;
     agents?: readonly string[];
-  }): Promise<{ leases: Lease[]; due: { lease: Lease; dueAt: Date }[] }> {
+  }): Promise<{ leases: Lease[]; due: { lease: Lease; dueAt: Date; childEnded: boolean }[] }> {
     checkTtl(options.ttlMs);
     if (options.limit <= 0 || options.agents?.length === 0) return { leases: [], due: [] };
-    const { rows } = await this.#sql.query<LeaseRow & HeadRow & { timer_due: Date | null }>(
+    const { rows } = await this.#sql.query<
+      LeaseRow & HeadRow & { timer_due: Date | null; child_ended: boolean | null }
+    >(
       `WITH ready AS (
          SELECT run_id, created_at FROM keel_runs
           WHERE ${NEEDS_WORKER} AND ${LEASE_IS_FREE} AND ($3::text[] IS NULL OR agent = ANY($3::text[]))
@@ -139,16 +142,19 @@ export class RunLeases {
          RETURNING r.created_at, ${LEASE_COLUMNS.split(", ")
            .map((column) => `r.${column}`)
            .join(", ")}, r.status, r.last_seq, r.last_hash, r.answer, r.error,
-           CASE WHEN r.status = 'suspended' AND NOT r.cancel_requested THEN r.wake_at END AS timer_due
+           CASE WHEN r.status = 'suspended' AND NOT r.cancel_requested THEN r.wake_at END AS timer_due,
+           r.children_awaited IS NOT NULL AND r.children_ended > r.children_awaited AS child_ended
        )
        -- UPDATE … RETURNING has no order of its own: hand runs out oldest first, as promised.
-       SELECT ${LEASE_COLUMNS}, ${HEAD}, timer_due FROM claimed ORDER BY created_at, run_id`,
+       SELECT ${LEASE_COLUMNS}, ${HEAD}, timer_due, child_ended FROM claimed ORDER BY created_at, run_id`,
       [options.owner, options.ttlMs, options.agents ? [...options.agents] : null, Math.floor(options.limit)],
     );
     this.#onGranted(rows);
     const leases = rows.map(toLease);
     const due = rows.flatMap((row, index) =>
-      row.timer_due ? [{ lease: leases[index]!, dueAt: new Date(row.timer_due) }] : [],
+      row.timer_due
+        ? [{ lease: leases[index]!, dueAt: new Date(row.timer_due), childEnded: row.child_ended === true }]
+        : [],
     );
     return { leases, due };
   }

@@ -203,14 +203,17 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     // (one of them after the other's lease expired) only the holder of the current token writes it, and a crash
     // before the commit leaves `wake_at` set for the next claim.
     await Promise.all(
-      due.map(async ({ lease, dueAt }) => {
+      due.map(async ({ lease, dueAt, childEnded }) => {
         try {
+          // A run woken because a child run it waits on ended says so; its timer (if any) has not fired.
           await this.append({
             lease,
-            events: [
-              { type: "timer-fire", payload: { dueAt: dueAt.toISOString() } },
-              { type: "run-resume", payload: { reason: "timer", worker: options.owner } },
-            ],
+            events: childEnded
+              ? [{ type: "run-resume", payload: { reason: "a child run ended", worker: options.owner } }]
+              : [
+                  { type: "timer-fire", payload: { dueAt: dueAt.toISOString() } },
+                  { type: "run-resume", payload: { reason: "timer", worker: options.owner } },
+                ],
           });
         } catch (error) {
           lost.add(lease);

@@ -239,6 +239,103 @@ export function runTreeContract(context: StoreContractContext): void {
     });
   });
 
+  describe("waking a parent on its children", () => {
+    /** Suspend a run on its children (`seen` child ends journaled), then give its lease up. */
+    async function suspendOnChildren(store: SqlStore, run: RunRecord, seen: number, until?: Date) {
+      const lease = await store.acquireLease({ runId: run.runId, owner: "w", ttlMs: 10_000 });
+      await store.append({
+        lease: lease!,
+        events: [
+          stepStart(1),
+          {
+            type: "run-suspend",
+            payload: {
+              reason: "children",
+              wait: { children: seen, ...(until ? { until: until.toISOString() } : {}) },
+            },
+          },
+        ],
+      });
+      await store.releaseLease(lease!);
+    }
+
+    test("a parent suspended on its children is claimed once one ends, resumed for the child's end and not a timer", async () => {
+      const { store, peer } = context;
+      const agent = uniqueName("agent");
+      const parent = await createQueuedRun(store, agent);
+      const first = await createChild(store, parent, "fan");
+      const second = await createChild(store, parent, "fan");
+      await suspendOnChildren(store, parent, 0, new Date(Date.now() + 3_600_000));
+      assert.deepEqual(
+        await store.claimRuns({ owner: "early", ttlMs: 10_000, limit: 10, agents: [agent] }),
+        [],
+      );
+      // Ended through the other store: the wake is in the database, not in this process.
+      await endRun(peer, first);
+      const [lease, ...others] = await store.claimRuns({
+        owner: "woken",
+        ttlMs: 10_000,
+        limit: 10,
+        agents: [agent],
+      });
+      assert.equal(lease?.runId, parent.runId);
+      assert.deepEqual(others, []);
+      const events = await store.readEvents({ runId: parent.runId });
+      assert.equal(events.at(-1)?.type, "run-resume");
+      assert.ok(isEvent(events.at(-1)!, "run-resume"));
+      assert.equal(
+        events.some((event) => event.type === "timer-fire"),
+        false,
+      );
+      const resumed = await store.getRun(parent.runId);
+      assert.deepEqual([resumed?.status, resumed?.wakeAt], ["running", null]);
+
+      // Suspended again having journaled the first end: only the second child's end wakes it.
+      const held = lease!;
+      await store.append({
+        lease: held,
+        events: [{ type: "run-suspend", payload: { reason: "children", wait: { children: 1 } } }],
+      });
+      await store.releaseLease(held);
+      assert.deepEqual(
+        await store.claimRuns({ owner: "idle", ttlMs: 10_000, limit: 10, agents: [agent] }),
+        [],
+      );
+      await endRun(store, second);
+      const again = await store.claimRuns({ owner: "again", ttlMs: 10_000, limit: 10, agents: [agent] });
+      assert.deepEqual(
+        again.map((each) => each.runId),
+        [parent.runId],
+      );
+    });
+
+    test("a child that ended before its parent suspended wakes the parent at once; a wait on other things is not woken", async () => {
+      const { store } = context;
+      const agent = uniqueName("agent");
+      const parent = await createQueuedRun(store, agent);
+      const child = await createChild(store, parent, "fan");
+      await endRun(store, child);
+      await suspendOnChildren(store, parent, 0);
+      const [lease] = await store.claimRuns({ owner: "w", ttlMs: 10_000, limit: 10, agents: [agent] });
+      assert.equal(lease?.runId, parent.runId);
+      const last = (await store.readEvents({ runId: parent.runId })).at(-1)!;
+      assert.ok(isEvent(last, "run-resume"));
+      assert.equal(last.payload.reason, "a child run ended");
+      await store.releaseLease(lease!);
+
+      const other = await createQueuedRun(store, agent);
+      const late = await createChild(store, other, "fan");
+      await suspendUntil(store, other, new Date(Date.now() + 3_600_000));
+      await endRun(store, late);
+      const none = await store.claimRuns({ owner: "w", ttlMs: 10_000, limit: 10, agents: [agent] });
+      assert.deepEqual(
+        none.map((each) => each.runId).filter((runId) => runId === other.runId),
+        [],
+        "a run waiting on a timer alone is not woken by a child's end",
+      );
+    });
+  });
+
   describe("durable timers", () => {
     test("a run suspended until a time is claimed once the database clock passes it, not before, and resumes once", async () => {
       const { store } = context;
