@@ -16,9 +16,36 @@ export const EVAL_PRINCIPAL: Principal = {
 const SETTLED = new Set(["suspended", "completed", "failed", "cancelled", "budget_exceeded"]);
 
 /**
+ * Whether a run has settled for grading: ended, or suspended on something from outside — a person, a signal, a
+ * timer. A workflow run suspended on its child runs has settled only when it will not wake by itself: none of its
+ * children has ended without the run having taken that end in (`child-end`), and each child still open has settled
+ * in turn (a child held for a person settles its parent too). The eval's worker runs the children.
+ */
+async function settled(
+  store: Store,
+  run: { runId: string; status: string; lastSeq: number },
+): Promise<boolean> {
+  if (!SETTLED.has(run.status)) return false;
+  if (run.status !== "suspended") return true;
+  const [last] = await store.readEvents({ runId: run.runId, afterSeq: run.lastSeq - 1, limit: 1 });
+  if (last?.type !== "run-suspend" || last.payload.wait?.children === undefined) return true;
+  const seen = new Set(
+    (await store.readEvents({ runId: run.runId })).flatMap((event) =>
+      event.type === "child-end" ? [event.payload.childRunId] : [],
+    ),
+  );
+  for (const child of await store.listChildren({ runId: run.runId, limit: 1_000 })) {
+    if (seen.has(child.runId)) continue;
+    if (child.status !== "suspended" || !(await settled(store, child))) return false;
+  }
+  return true;
+}
+
+/**
  * End-to-end target: each case becomes a real run of the agent version (journal, governor, tools), interpreted
  * by the given worker on the given store, usually an in-memory PGlite so evals never touch production data.
- * A run that waits for a person counts as settled: the approval is what some cases expect.
+ * A run that waits for a person counts as settled: the approval is what some cases expect. A workflow run suspended
+ * on its child runs is not: the same worker runs the children, and the case is graded once the parent goes on.
  */
 export function agentEvalTarget(options: {
   store: Store;
@@ -50,7 +77,7 @@ export function agentEvalTarget(options: {
       let lastSeq = run.lastSeq;
       for (;;) {
         const current = await store.getRun(run.runId);
-        if (current && SETTLED.has(current.status)) break;
+        if (current && (await settled(store, current))) break;
         if (signal.aborted || performance.now() > deadline) {
           await store.requestCancel(run.runId);
           worker.cancel(run.runId, signal.aborted ? "the eval was stopped" : "the case timed out");
