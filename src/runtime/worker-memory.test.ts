@@ -20,7 +20,7 @@ test("the claim loop keeps no memory per wait (AbortSignal.any on the stop signa
     claimRuns: async () => [],
     waitForWork: async () => {
       waits += 1;
-      if (waits === 2_000 || waits === 42_000) release();
+      if (waits === 2_000 || waits === 42_000 || waits === 82_000) release();
     },
   } as unknown as Store;
   const worker = createWorker({
@@ -31,15 +31,23 @@ test("the claim loop keeps no memory per wait (AbortSignal.any on the stop signa
   });
   worker.start();
   await done;
-  gc();
-  const before = process.memoryUsage().heapUsed;
-  release = () => {};
-  await new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  gc();
-  const grown = process.memoryUsage().heapUsed - before;
+  // Two windows of 40,000 waits each: a leak grows the heap in both, while a new heap page the collector happens
+  // to keep (about 1 MB, seen now and then on a loaded machine) grows it in one.
+  const growth: number[] = [];
+  for (let window = 0; window < 2; window += 1) {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    gc();
+    growth.push(process.memoryUsage().heapUsed - before);
+  }
   await worker.stop();
-  assert.ok(waits >= 42_000);
-  assert.ok(grown < 1_000_000, `the heap grew by ${grown} bytes over 40,000 waits`);
+  assert.ok(waits >= 82_000);
+  const grown = Math.min(...growth);
+  assert.ok(
+    grown < 1_000_000,
+    `the heap grew by ${growth.join(" and ")} bytes over two windows of 40,000 waits`,
+  );
 });
