@@ -1,41 +1,24 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import { verifyChain } from "../src/journal/verify-chain.ts";
 import { openStore } from "../src/store/open-store.ts";
+import { launchCrashChild, nextLine } from "./support/crash-process.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "./support/test-database.ts";
 
 const child = new URL("./support/crash-child.ts", import.meta.url).pathname;
 
-function launch(args: string[], crashAt: string): { process: ChildProcess; lines: AsyncIterator<string> } {
-  const spawned = spawn(process.execPath, [child, ...args], {
-    env: { ...process.env, CRASH_AT: crashAt },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return { process: spawned, lines: createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]() };
-}
-
-async function nextLine(lines: AsyncIterator<string>, prefix: string): Promise<string> {
-  for (;;) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`child exited before printing ${prefix}`);
-    if (value.startsWith(prefix)) return value.slice(prefix.length).trim();
-  }
-}
-
 async function crashAndResume(mode: "pglite" | "postgres", target: string, crashAt: "between" | "charge") {
-  const first = launch([mode, target, "start"], crashAt);
+  const first = launchCrashChild(child, [mode, target, "start"], crashAt);
   const runId = await nextLine(first.lines, "RUN ");
   await nextLine(first.lines, "HANGING");
   const killed = new Promise((resolve) => first.process.once("exit", resolve));
   first.process.kill("SIGKILL");
   await killed;
 
-  const second = launch([mode, target, "resume", runId], "");
+  const second = launchCrashChild(child, [mode, target, "resume", runId], "");
   const status = await nextLine(second.lines, "END ");
   await new Promise((resolve) => second.process.once("exit", resolve));
 

@@ -1,31 +1,14 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import { verifyChain } from "../src/journal/verify-chain.ts";
 import { openStore } from "../src/store/open-store.ts";
+import { launchCrashChild, nextLine } from "./support/crash-process.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "./support/test-database.ts";
 
 const child = new URL("./support/fan-out-crash-child.ts", import.meta.url).pathname;
-
-function launch(args: string[], crashAt: string): { process: ChildProcess; lines: AsyncIterator<string> } {
-  const spawned = spawn(process.execPath, [child, ...args], {
-    env: { ...process.env, CRASH_AT: crashAt },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return { process: spawned, lines: createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]() };
-}
-
-async function nextLine(lines: AsyncIterator<string>, prefix: string): Promise<string> {
-  for (;;) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`child exited before printing ${prefix}`);
-    if (value.startsWith(prefix)) return value.slice(prefix.length).trim();
-  }
-}
 
 const stores: { name: "pglite" | "postgres"; target: () => Promise<string | null> }[] = [
   { name: "pglite", target: async () => mkdtempSync(join(tmpdir(), "keel-fan-crash-")) },
@@ -44,14 +27,14 @@ for (const { name, target } of stores) {
       const where = await target();
       if (!where) return t.skip("PostgreSQL is not installed");
       try {
-        const first = launch([name, where, "start"], "fan");
+        const first = launchCrashChild(child, [name, where, "start"], "fan");
         const runId = await nextLine(first.lines, "RUN ");
         await nextLine(first.lines, "HANGING");
         const killed = new Promise((resolve) => first.process.once("exit", resolve));
         first.process.kill("SIGKILL");
         await killed;
 
-        const second = launch([name, where, "resume", runId], "");
+        const second = launchCrashChild(child, [name, where, "resume", runId], "");
         const status = await nextLine(second.lines, "END ");
         await new Promise((resolve) => second.process.once("exit", resolve));
         assert.equal(status, "completed");

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import type { JournalEvent } from "../src/journal/events.ts";
 import { verifyChain } from "../src/journal/verify-chain.ts";
 import { openStore } from "../src/store/open-store.ts";
+import { launchCrashChild, nextLine } from "./support/crash-process.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "./support/test-database.ts";
 
 // A workflow worker SIGKILLed at each kind of node boundary — inside a side-effecting tool call, inside a decide
@@ -15,22 +14,6 @@ import { createTestDatabase, testDatabaseServerUrl } from "./support/test-databa
 // then resumed by a fresh process from the store alone, on PGlite and on PostgreSQL.
 
 const child = new URL("./support/workflow-crash-child.ts", import.meta.url).pathname;
-
-function launch(args: string[], crashAt: string): { process: ChildProcess; lines: AsyncIterator<string> } {
-  const spawned = spawn(process.execPath, [child, ...args], {
-    env: { ...process.env, CRASH_AT: crashAt },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return { process: spawned, lines: createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]() };
-}
-
-async function nextLine(lines: AsyncIterator<string>, prefix: string): Promise<string> {
-  for (;;) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`child exited before printing ${prefix}`);
-    if (value.startsWith(prefix)) return value.slice(prefix.length).trim();
-  }
-}
 
 type Outcome = {
   status: string;
@@ -45,14 +28,14 @@ async function crashAndResume(
   target: string,
   crashAt: string,
 ): Promise<Outcome> {
-  const first = launch([mode, target, "start"], crashAt);
+  const first = launchCrashChild(child, [mode, target, "start"], crashAt);
   const runId = await nextLine(first.lines, "RUN ");
   await nextLine(first.lines, "HANGING");
   const killed = new Promise((resolve) => first.process.once("exit", resolve));
   first.process.kill("SIGKILL");
   await killed;
 
-  const second = launch([mode, target, "resume", runId], "");
+  const second = launchCrashChild(child, [mode, target, "resume", runId], "");
   const status = await nextLine(second.lines, "END ");
   await new Promise((resolve) => second.process.once("exit", resolve));
 

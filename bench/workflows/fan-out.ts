@@ -9,7 +9,6 @@ import { Annotation, END, Send, START, StateGraph } from "@langchain/langgraph";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { z } from "zod";
-import type { AgentDefinition } from "../../src/runtime/agent-definition.ts";
 import { startRun } from "../../src/runtime/start-run.ts";
 import { defineWorkflow } from "../../src/spec/index.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
@@ -17,6 +16,7 @@ import { defineTool } from "../../src/tools/tool.ts";
 import { BENCH_PRINCIPAL } from "../bench-agent.ts";
 import { createBenchWorker } from "../bench-worker.ts";
 import { type LatencySummary, summarizeLatencies } from "../summarize-latencies.ts";
+import { benchWorkflowAgent } from "./workflow-agent.ts";
 
 export type FanOutOptions = { branches: number; warmupRuns: number; measuredRuns: number };
 
@@ -107,27 +107,11 @@ async function keelFanOut(store: SqlStore, branches: number): Promise<FanOutSyst
       return await double(n);
     },
   });
-  const agent: AgentDefinition = {
-    name: workflow.name,
-    version: workflow.version,
-    versionHash: workflow.versionHash,
-    description: workflow.description,
-    owner: { team: "bench" },
-    riskTier: 3,
-    system: "",
-    provider: {
-      provider: "none",
-      model: "none",
-      offline: true,
-      async generate() {
-        throw new Error("a map of tool calls asks no model");
-      },
-    },
-    tools: new Map([[doubleTool.name, doubleTool]]),
-    params: {},
-    limits: { maxSteps: 10, runTimeout: 120_000, toolTimeout: 5_000 },
-    workflow,
-  };
+  const agent = benchWorkflowAgent(workflow, [doubleTool], {
+    maxSteps: 10,
+    runTimeout: 120_000,
+    toolTimeout: 5_000,
+  });
   const worker = createBenchWorker({ store, agent, owner: "bench-fan-out", concurrency: 1 });
   worker.start();
   const runIds: string[] = [];

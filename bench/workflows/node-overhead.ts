@@ -26,6 +26,7 @@ import { defineTool } from "../../src/tools/tool.ts";
 import { allowAllGovernor } from "../allow-all-governor.ts";
 import { BENCH_PRINCIPAL } from "../bench-agent.ts";
 import { type LatencySummary, summarizeLatencies } from "../summarize-latencies.ts";
+import { benchWorkflowAgent } from "./workflow-agent.ts";
 
 export type NodeOverheadOptions = { nodes: number; warmupRuns: number; measuredRuns: number };
 
@@ -120,27 +121,11 @@ function keelChain(nodes: number, kind: "tool" | "branch"): () => Promise<number
       return await addOne(count);
     },
   });
-  const agent: AgentDefinition = {
-    name: workflow.name,
-    version: workflow.version,
-    versionHash: workflow.versionHash,
-    description: workflow.description,
-    owner: { team: "bench" },
-    riskTier: 3,
-    system: "",
-    provider: {
-      provider: "none",
-      model: "none",
-      offline: true,
-      async generate() {
-        throw new Error("a chain of tool and branch nodes asks no model");
-      },
-    },
-    tools: new Map([[addOneTool.name, addOneTool]]),
-    params: {},
-    limits: { maxSteps: nodes + 2, runTimeout: 60_000, toolTimeout: 5_000 },
-    workflow,
-  };
+  const agent = benchWorkflowAgent(workflow, [addOneTool], {
+    maxSteps: nodes + 2,
+    runTimeout: 60_000,
+    toolTimeout: 5_000,
+  });
   const graph = workflowGraph(workflow);
   // RunJournal only ever calls `append`; this one keeps nothing and answers at once.
   const nothingStored = { append: async () => [] } as unknown as Store;
