@@ -3,7 +3,7 @@ import type { ErrorInfo, NewEvent } from "../journal/index.ts";
 import { toolCallTraceParent } from "../journal/index.ts";
 import type { Tool } from "../tools/index.ts";
 import { executeToolCall, type ReconcileOutcome, reconcileToolCall } from "../tools/index.ts";
-import { decideToolCall } from "./decide-tool-call.ts";
+import { decideToolCall, type ToolCallDecision } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { guardToolResult } from "./guard-tool-result.ts";
 import { maskOutboundArguments } from "./mask-outbound-arguments.ts";
@@ -30,6 +30,93 @@ export const executeToolCalls: GraphNode = {
     }
   },
 };
+
+/**
+ * Run the proposed calls of one wave together — a fan-out's tool branches — with the journal's invariants kept:
+ * each call is decided by the governor first; the calls it allows outright have their decisions and durable starts
+ * written in one commit, run at once, and each end journaled as it comes (the store groups ends that arrive
+ * together into one commit); a call held for a person, denied, or needing a capability check is then handled alone,
+ * as `executeToolCalls` would. A call resumed after a crash (started before, never ended) takes the one-call path,
+ * which settles what its first attempt did before anything else.
+ */
+export async function executeToolCallWave(context: NodeContext, callIds: readonly string[]): Promise<void> {
+  const { journal, signal } = context;
+  const wanted = new Set(callIds);
+  const calls = journal.state.toolCalls.filter((call) => !call.ended && wanted.has(call.callId));
+  const fresh = calls.filter((call) => call.attempts === 0 && context.agent.tools.has(call.tool));
+  for (const call of calls) {
+    if (fresh.includes(call)) continue;
+    if (signal.aborted || journal.state.status !== "running") return;
+    await runOneCall(context, call);
+  }
+  if (fresh.length === 0 || signal.aborted || journal.state.status !== "running") return;
+  const decided = await Promise.all(
+    fresh.map(async (call) => ({
+      call,
+      base: { step: call.step, callId: call.callId, tool: call.tool },
+      ...(await decideToolCall(context, call)),
+    })),
+  );
+  // Allowed outright (no draft to review): their capability tokens are checked at once, as the one-call path does.
+  const allowed = await Promise.all(
+    decided.map(async (entry) => {
+      const { call, decision } = entry;
+      if (decision.decision !== "allow" || isDraft(context, call)) return null;
+      const capability = decision.capability;
+      const refused = capability === undefined ? null : await checkCapability(context, call, capability);
+      return { entry, capability, refused };
+    }),
+  );
+  const plain = allowed.flatMap((each) => (each && each.refused === null ? [each.entry] : []));
+  const refusals = allowed.flatMap((each) => (each && each.refused !== null ? [each] : []));
+  const capabilities = new Map(
+    allowed.flatMap((each) => (each ? [[each.entry, each.capability] as const] : [])),
+  );
+  // Each allowed decision holds an in-flight action open until its call ends; one never acted on is closed below.
+  const acted = new Set<(typeof decided)[number]>();
+  try {
+    if (isPause(signal)) return;
+    if (plain.length > 0) {
+      const starts = plain.map((entry) => ({ ...entry, start: startEvent(context, entry.call, entry.base) }));
+      for (const entry of plain) acted.add(entry);
+      for (const { entry } of refusals) {
+        acted.add(entry);
+        // Refused at the token: the call never runs, so its action closes now.
+        if (entry.decision.decision === "allow") entry.decision.inFlight?.end();
+      }
+      await journal.commit(
+        ...refusals.flatMap(({ entry, refused }) => capabilityRefused(entry.event, entry.base, refused!)),
+        ...starts.flatMap(({ event, start }) => [event, start.event]),
+      );
+      await Promise.all(
+        starts.map(async (entry) => {
+          const { call, base, decision, start } = entry;
+          const inFlight: InFlightAction = (decision.decision === "allow" && decision.inFlight) || {
+            signal: new AbortController().signal,
+            end: () => {},
+          };
+          try {
+            const tool = context.agent.tools.get(call.tool)!;
+            const capability = capabilities.get(plain.find((each) => each.call === call)!);
+            await runStarted(context, call, base, tool, inFlight, capability, start.idempotencyKey);
+          } finally {
+            inFlight.end();
+          }
+        }),
+      );
+    }
+    for (const entry of decided) {
+      if (acted.has(entry)) continue;
+      if (signal.aborted || journal.state.status !== "running") return;
+      acted.add(entry);
+      await actOnDecision(context, entry.call, entry.base, entry.decision, entry.event, null);
+    }
+  } finally {
+    for (const entry of decided) {
+      if (!acted.has(entry) && entry.decision.decision === "allow") entry.decision.inFlight?.end();
+    }
+  }
+}
 
 async function runOneCall(context: NodeContext, call: ToolCallState): Promise<void> {
   const { journal, signal } = context;
@@ -63,6 +150,19 @@ async function runOneCall(context: NodeContext, call: ToolCallState): Promise<vo
   // rate limits were taken when it first started (decideToolCall marks it a retry).
   const { decision, event } = await decideToolCall(context, call);
   if (isPause(signal)) return;
+  await actOnDecision(context, call, base, decision, event, doubt);
+}
+
+/** What a decided call does: end denied, wait for a person, or start and run (see `startAndRun`). */
+async function actOnDecision(
+  context: NodeContext,
+  call: ToolCallState,
+  base: { step: number; callId: string; tool: string },
+  decision: ToolCallDecision["decision"],
+  event: ToolCallDecision["event"],
+  doubt: string | null,
+): Promise<void> {
+  const { journal } = context;
   if (doubt !== null && decision.decision !== "allow") {
     const killed = decision.decision === "deny" && decision.code === "killed";
     const because = killed
@@ -125,19 +225,7 @@ async function runOneCall(context: NodeContext, call: ToolCallState): Promise<vo
     const refused =
       decision.capability === undefined ? null : await checkCapability(context, call, decision.capability);
     if (refused) {
-      await journal.commit(
-        {
-          type: "policy-decision",
-          payload: {
-            ...event.payload,
-            decision: "deny",
-            code: "capability_invalid",
-            stage: "capability",
-            reasons: [refused],
-          },
-        },
-        end(base, { code: "denied", message: `denied: ${refused}` }),
-      );
+      await journal.commit(...capabilityRefused(event, base, refused));
       return;
     }
     await startAndRun(context, call, base, event, inFlight, decision.capability);
@@ -150,6 +238,27 @@ async function runOneCall(context: NodeContext, call: ToolCallState): Promise<vo
  * The tool's side of the token: an in-process tool is handed only a token that verifies for exactly this call
  * (signature, expiry, run, call, tool, argument hash, revocation). Returns why it does not, or null.
  */
+/** A call whose capability token was refused: the decision journaled as that denial, and the call's end. */
+function capabilityRefused(
+  event: ToolCallDecision["event"],
+  base: { step: number; callId: string; tool: string },
+  refused: string,
+): NewEvent[] {
+  return [
+    {
+      type: "policy-decision",
+      payload: {
+        ...event.payload,
+        decision: "deny",
+        code: "capability_invalid",
+        stage: "capability",
+        reasons: [refused],
+      },
+    },
+    end(base, { code: "denied", message: `denied: ${refused}` }),
+  ];
+}
+
 async function checkCapability(
   context: NodeContext,
   call: ToolCallState,
@@ -177,7 +286,7 @@ async function startAndRun(
   inFlight: InFlightAction,
   capability: string | undefined,
 ): Promise<void> {
-  const { agent, journal, signal } = context;
+  const { agent, journal } = context;
   const tool = agent.tools.get(call.tool);
   if (!tool) {
     const known = [...agent.tools.keys()].join(", ");
@@ -187,11 +296,35 @@ async function startAndRun(
     );
     return;
   }
-  const idempotencyKey = call.idempotencyKey ?? `${journal.state.runId}:${call.callId}`;
-  await journal.commit(decided, {
-    type: "tool-call-start",
-    payload: { ...base, idempotencyKey, attempt: call.attempts + 1 },
-  });
+  const start = startEvent(context, call, base);
+  await journal.commit(decided, start.event);
+  await runStarted(context, call, base, tool, inFlight, capability, start.idempotencyKey);
+}
+
+/** The durable start of a call's next attempt, and the idempotency key it runs under. */
+function startEvent(
+  context: NodeContext,
+  call: ToolCallState,
+  base: { step: number; callId: string; tool: string },
+): { event: NewEvent; idempotencyKey: string } {
+  const idempotencyKey = call.idempotencyKey ?? `${context.journal.state.runId}:${call.callId}`;
+  return {
+    event: { type: "tool-call-start", payload: { ...base, idempotencyKey, attempt: call.attempts + 1 } },
+    idempotencyKey,
+  };
+}
+
+/** Run a call whose start is durable, and journal how it ended (with the guard's verdict on its result). */
+async function runStarted(
+  context: NodeContext,
+  call: ToolCallState,
+  base: { step: number; callId: string; tool: string },
+  tool: Tool,
+  inFlight: InFlightAction,
+  capability: string | undefined,
+  idempotencyKey: string,
+): Promise<void> {
+  const { agent, journal, signal } = context;
   // The last check before the tool starts, with no await in between: a kill acknowledged before this line is seen.
   if (inFlight.signal.aborted) {
     const message = reasonText(inFlight.signal.reason);

@@ -7,7 +7,7 @@ import type {
   NodeCall,
   ParallelNodeDefinition,
 } from "../spec/index.ts";
-import { executeToolCalls } from "./execute-tool-calls.ts";
+import { executeToolCallWave } from "./execute-tool-calls.ts";
 import type { NodeContext } from "./graph.ts";
 import type { FanOutProgress, RunState } from "./run-state.ts";
 import { readReference, renderTemplate, type WorkflowScope } from "./workflow-values.ts";
@@ -222,6 +222,22 @@ async function settle(fan: FanOut, context: NodeContext, helpers: FanOutHelpers)
               progress.started[branch.key] === undefined && progress.ended[branch.key] === undefined,
           )
         : undefined;
+    if (next?.call.kind === "tool") {
+      // Tool branches waiting their turn start together, as many as the concurrency cap leaves room for — under
+      // `all` and `best-effort`, where every branch runs anyway. Under `any` and a quorum a success may settle the
+      // join, so they start one at a time and none runs that the join no longer needs.
+      const room = fan.join.kind === "all" || fan.join.kind === "best-effort" ? fan.concurrency - running : 1;
+      const wave = fan.branches
+        .filter(
+          (branch) =>
+            branch.call.kind === "tool" &&
+            progress.started[branch.key] === undefined &&
+            progress.ended[branch.key] === undefined,
+        )
+        .slice(0, room);
+      if (!(await runToolWave(fan, wave, context, helpers))) return { kind: "paused" };
+      continue;
+    }
     if (next) {
       const started = await startBranch(fan, next, context, helpers);
       if (!started) return { kind: "paused" };
@@ -440,13 +456,36 @@ async function startBranch(
     return true;
   }
   // A tool branch: the same exactly-once path as a tool node, under the call id `<node>.<visit>.<branch>`.
-  const callId = id;
-  const call = branch.call;
-  const proposed =
-    journal.state.toolCalls.some((each) => each.callId === callId) || endOf(journal.state, callId);
-  if (!proposed) {
+  return await runToolWave(fan, [branch], context, helpers);
+}
+
+/**
+ * Tool branches run as one wave: each proposed (its arguments rendered from the state and its item), the calls
+ * decided and started together and run at once (`executeToolCallWave`: every start durable before its tool runs,
+ * each call once under the idempotency key `<run>:<node>.<visit>.<branch>`), then every ended branch settled in one
+ * commit. False when the run stopped meanwhile (held for a person, interrupted, ended).
+ */
+async function runToolWave(
+  fan: FanOut,
+  wave: readonly Branch[],
+  context: NodeContext,
+  helpers: FanOutHelpers,
+): Promise<boolean> {
+  const { journal } = context;
+  const callIds: string[] = [];
+  for (const branch of wave) {
+    if (branch.call.kind !== "tool") continue;
+    const callId = `${fan.node}.${fan.visit}${branch.key === "" ? "" : `.${branch.key}`}`;
+    callIds.push(callId);
+    const proposed =
+      journal.state.toolCalls.some((each) => each.callId === callId) || endOf(journal.state, callId);
+    if (proposed) continue;
+    const scope: WorkflowScope = {
+      ...helpers.scope(journal.state),
+      ...(branch.item === undefined ? {} : { item: branch.item }),
+    };
     const args: Record<string, JsonValue> = {};
-    for (const [key, value] of Object.entries(call.args)) {
+    for (const [key, value] of Object.entries(branch.call.args)) {
       args[key] = value.kind === "template" ? renderTemplate(value.template, scope) : value.value;
     }
     journal.stage({
@@ -454,23 +493,26 @@ async function startBranch(
       payload: {
         step: Math.max(1, journal.state.workflow.steps),
         callId,
-        tool: call.tool,
+        tool: branch.call.tool,
         arguments: args,
         argumentsHash: hashPayload(args),
       },
     });
   }
-  await executeToolCalls.run(context);
-  const ended = endOf(journal.state, callId);
-  if (!ended || journal.state.status !== "running") return false;
-  stageBranchEnd(
-    context,
-    fan,
-    branch,
-    ended.isError
-      ? { outcome: "failed", error: toolError(ended.content) }
-      : { outcome: "ok", output: ended.content },
-  );
+  await executeToolCallWave(context, callIds);
+  if (journal.state.status !== "running") return false;
+  for (const [index, branch] of wave.entries()) {
+    const ended = endOf(journal.state, callIds[index]!);
+    if (!ended) return false;
+    stageBranchEnd(
+      context,
+      fan,
+      branch,
+      ended.isError
+        ? { outcome: "failed", error: toolError(ended.content) }
+        : { outcome: "ok", output: ended.content },
+    );
+  }
   await journal.commit();
   return true;
 }
