@@ -3,44 +3,29 @@ import { after, before, describe, test } from "node:test";
 import { agentEvalTarget } from "../../src/evals/agent-eval-target.ts";
 import { loadDataset } from "../../src/evals/load-dataset.ts";
 import { runEval } from "../../src/evals/run-eval.ts";
-import type { KeelGovernor } from "../../src/governance/create-governor.ts";
 import type { JournalEvent } from "../../src/journal/events.ts";
 import { createRulesModelProvider } from "../../src/models/rules-model-provider.ts";
 import type { AgentCatalog } from "../../src/runtime/agent-catalog.ts";
-import { createWorker, type Worker } from "../../src/runtime/worker.ts";
-import { createAgentGovernor } from "../../src/server/agent-policies.ts";
-import { loadAgentPackages } from "../../src/server/create-keel.ts";
+import type { Worker } from "../../src/runtime/worker.ts";
 import { loadWorkflowSpec } from "../../src/spec/index.ts";
-import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
+import { type ServedPackages, servePackagesOffline } from "../../test/support/serve-packages-offline.ts";
 import { alertTriage } from "./index.ts";
 
 type Plan = { round: number; steps: { action: string; target: string }[]; containment: string };
 
 describe("the alert-triage workflow, offline on PGlite", () => {
+  let served: ServedPackages;
   let store: SqlStore;
   let agents: AgentCatalog;
-  let governor: KeelGovernor;
   let worker: Worker;
 
   before(async () => {
-    store = await openStore({});
-    const loaded = await loadAgentPackages({ store, packages: [alertTriage], env: {} });
-    agents = loaded.agents;
-    governor = await createAgentGovernor({ store, agents: loaded.governed, log: () => undefined });
-    worker = createWorker({
-      store,
-      agents: agents.lookup,
-      governor,
-      owner: "alert-triage",
-      leaseTtlMs: 5_000,
-    });
-    worker.start();
+    served = await servePackagesOffline([alertTriage], "alert-triage");
+    ({ store, agents, worker } = served);
   });
   after(async () => {
-    await worker?.stop();
-    governor?.close();
-    await store?.close();
+    await served?.close();
   });
 
   test("every eval case passes, or its run reached a node kind this Keel does not run yet; each first plan is its playbook", async () => {

@@ -3,17 +3,14 @@ import { after, before, describe, test } from "node:test";
 import { agentEvalTarget } from "../../src/evals/agent-eval-target.ts";
 import { loadDataset } from "../../src/evals/load-dataset.ts";
 import { runEval } from "../../src/evals/run-eval.ts";
-import type { KeelGovernor } from "../../src/governance/create-governor.ts";
 import type { JournalEvent, Principal } from "../../src/journal/events.ts";
 import type { AgentCatalog } from "../../src/runtime/agent-catalog.ts";
 import { sendSignal } from "../../src/runtime/send-signal.ts";
 import { startRun } from "../../src/runtime/start-run.ts";
-import { createWorker, type Worker } from "../../src/runtime/worker.ts";
+import type { Worker } from "../../src/runtime/worker.ts";
 import { INTERPRETED_NODE_KINDS } from "../../src/runtime/workflow-graph.ts";
-import { createAgentGovernor } from "../../src/server/agent-policies.ts";
-import { loadAgentPackages } from "../../src/server/create-keel.ts";
-import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
+import { type ServedPackages, servePackagesOffline } from "../../test/support/serve-packages-offline.ts";
 import { invoiceApproval } from "./index.ts";
 
 const clerk: Principal = { subject: "ap.clerk@example.com", tenant: "default", roles: ["ap-clerk"] };
@@ -23,29 +20,17 @@ function nodePath(events: readonly JournalEvent[]): string[] {
 }
 
 describe("the invoice-approval workflow, offline on PGlite", () => {
+  let served: ServedPackages;
   let store: SqlStore;
   let agents: AgentCatalog;
-  let governor: KeelGovernor;
   let worker: Worker;
 
   before(async () => {
-    store = await openStore({});
-    const loaded = await loadAgentPackages({ store, packages: [invoiceApproval], env: {} });
-    agents = loaded.agents;
-    governor = await createAgentGovernor({ store, agents: loaded.governed, log: () => undefined });
-    worker = createWorker({
-      store,
-      agents: agents.lookup,
-      governor,
-      owner: "invoice-approval",
-      leaseTtlMs: 5_000,
-    });
-    worker.start();
+    served = await servePackagesOffline([invoiceApproval], "invoice-approval");
+    ({ store, agents, worker } = served);
   });
   after(async () => {
-    await worker?.stop();
-    governor?.close();
-    await store?.close();
+    await served?.close();
   });
 
   async function settle(

@@ -3,39 +3,24 @@ import { after, before, describe, test } from "node:test";
 import { agentEvalTarget } from "../../src/evals/agent-eval-target.ts";
 import { loadDataset } from "../../src/evals/load-dataset.ts";
 import { runEval } from "../../src/evals/run-eval.ts";
-import type { KeelGovernor } from "../../src/governance/create-governor.ts";
 import type { AgentCatalog } from "../../src/runtime/agent-catalog.ts";
-import { createWorker, type Worker } from "../../src/runtime/worker.ts";
-import { createAgentGovernor } from "../../src/server/agent-policies.ts";
-import { loadAgentPackages } from "../../src/server/create-keel.ts";
-import { openStore } from "../../src/store/open-store.ts";
+import type { Worker } from "../../src/runtime/worker.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
+import { type ServedPackages, servePackagesOffline } from "../../test/support/serve-packages-offline.ts";
 import { vendorChecks, vendorDiligence } from "./index.ts";
 
 describe("the vendor-diligence workflow, offline on PGlite", () => {
+  let served: ServedPackages;
   let store: SqlStore;
   let agents: AgentCatalog;
-  let governor: KeelGovernor;
   let worker: Worker;
 
   before(async () => {
-    store = await openStore({});
-    const loaded = await loadAgentPackages({ store, packages: [vendorDiligence, ...vendorChecks], env: {} });
-    agents = loaded.agents;
-    governor = await createAgentGovernor({ store, agents: loaded.governed, log: () => undefined });
-    worker = createWorker({
-      store,
-      agents: agents.lookup,
-      governor,
-      owner: "vendor-diligence",
-      leaseTtlMs: 5_000,
-    });
-    worker.start();
+    served = await servePackagesOffline([vendorDiligence, ...vendorChecks], "vendor-diligence");
+    ({ store, agents, worker } = served);
   });
   after(async () => {
-    await worker?.stop();
-    governor?.close();
-    await store?.close();
+    await served?.close();
   });
 
   test("every eval case passes, or its run reached a node kind this Keel does not run yet", async () => {
