@@ -546,7 +546,7 @@ export const API_ROUTES = defineRoutes({
       team: text.optional(),
       agent: text.optional(),
       tool: text.optional(),
-      kind: z.enum(["tool-call", "draft", "handoff", "guard", "task"]).optional(),
+      kind: z.enum(["tool-call", "draft", "handoff", "guard", "task", "delegation"]).optional(),
       run: text.optional(),
       overdue: flag.optional(),
       limit: limit.default(50),

@@ -43,6 +43,11 @@ export type ApprovalRequestInput = {
   task?: { callId: string; summary: string; form: JsonSchemaObject; routeTo: string; slaMs: number };
   /** For a handoff to a named queue or person (a workflow's handoff node): where it goes. */
   routeTo?: string;
+  /**
+   * For a delegation the governor held (a workflow's handoff to another agent): the node visit it belongs to (its
+   * `callId`, `<node>.<visit>`), the agent the work would go to and why. The decision binds to their hash.
+   */
+  delegation?: { callId: string; to: string; reason: string };
   reasons: readonly string[];
   policies: readonly string[];
   now: Date;
@@ -55,7 +60,7 @@ export type ApprovalRequestInput = {
  * queue, priority, approvers and deadline it gets from the agent's approvals section.
  */
 export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"approval-request"> {
-  const { agent, kind, call, run, now, task } = input;
+  const { agent, kind, call, run, now, task, delegation } = input;
   const routeTo = task?.routeTo ?? input.routeTo;
   const routing = routeApproval(agent, {
     kind,
@@ -67,13 +72,24 @@ export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"ap
     ? input.inspected.summary
     : call
       ? redactArguments(call.arguments)
-      : undefined;
+      : delegation
+        ? { agent: delegation.to, reason: delegation.reason }
+        : undefined;
   return {
     approvalId: input.approvalId ?? newApprovalId(now),
     kind,
     summary: task
       ? `${agent.name}: ${task.summary}`
-      : summarize(kind, agent.name, call ? { tool: call.tool, arguments: shown } : undefined, input.reasons),
+      : delegation
+        ? `${agent.name} wants to hand the work to agent ${delegation.to}: ${delegation.reason}${
+            input.reasons.length > 0 ? ` — held because ${input.reasons.join("; ")}` : ""
+          }`
+        : summarize(
+            kind,
+            agent.name,
+            call ? { tool: call.tool, arguments: shown } : undefined,
+            input.reasons,
+          ),
     reasons: [...input.reasons],
     policies: [...input.policies],
     ...(call
@@ -91,7 +107,9 @@ export function buildApprovalRequest(input: ApprovalRequestInput): PayloadOf<"ap
               form: task.form,
               argumentsHash: hashPayload({ summary: task.summary, form: task.form }),
             }
-          : {}),
+          : delegation
+            ? { callId: delegation.callId, arguments: shown, argumentsHash: hashPayload(shown) }
+            : {}),
     context: {
       agent: agent.name,
       agentVersion: agent.version,
@@ -129,6 +147,8 @@ function summarize(
       return `${agent} handed the run to a person${why}`;
     case "task":
       return `${agent} asks a person to complete a task${why}`;
+    case "delegation":
+      return `${agent} wants to hand the work to another agent${why}`;
     case "guard":
       return `${agent}: the injection guard held ${call ? `the result of ${call.tool}` : "the run's input"} for review${why}`;
     default: {

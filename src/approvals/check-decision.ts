@@ -75,6 +75,13 @@ export function checkDecision(
       { issues: [{ path: "arguments", message: "not allowed for a task" }] },
     );
   }
+  if (input.arguments !== undefined && request.kind === "delegation") {
+    throw new KeelError(
+      "invalid_request",
+      "a delegation has no arguments to edit: approve handing the work over, or reject it",
+      { issues: [{ path: "arguments", message: "not allowed for a delegation" }] },
+    );
+  }
   if (input.values !== undefined && (request.kind !== "task" || input.decision !== "approve")) {
     throw new KeelError(
       "invalid_request",

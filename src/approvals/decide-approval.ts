@@ -194,8 +194,9 @@ function decisionEvents(
       return [...events, resume];
     case "reject":
       if (request.kind === "guard") return [...events, ...rejectedGuard(view, who, comment, resume)];
-      // A denied task resumes its workflow, whose approval node goes to `onDeny` (or ends the run).
-      if (request.kind === "task") return [...events, resume];
+      // A denied task resumes its workflow, whose approval node goes to `onDeny` (or ends the run); a denied
+      // delegation resumes it too, and its handoff node ends the run saying who refused.
+      if (request.kind === "task" || request.kind === "delegation") return [...events, resume];
       if (request.kind === "handoff") {
         return [
           ...events,

@@ -110,6 +110,23 @@ function expiryEvents(
       ],
     };
   }
+  if (request.kind === "delegation") {
+    // The workflow's handoff node reads the expiry when the run resumes, and ends the run saying so.
+    return {
+      outcome: "denied",
+      events: [
+        expire,
+        {
+          type: "run-resume",
+          payload: {
+            reason: `approval ${request.approvalId} expired unanswered`,
+            worker: SLA_ACTOR,
+            deadlineAt: resumeDeadline(view, now).toISOString(),
+          },
+        },
+      ],
+    };
+  }
   if (request.kind === "handoff") {
     return {
       outcome: "denied",

@@ -112,7 +112,7 @@ const BudgetScopeRef = z.strictObject({
  * content an injection guard flagged (the run's input or a tool result) before the model reads it, or a workflow's
  * human task (an `approval` node), approved with the form it asks for filled in.
  */
-export const ApprovalKind = z.enum(["tool-call", "draft", "handoff", "guard", "task"]);
+export const ApprovalKind = z.enum(["tool-call", "draft", "handoff", "guard", "task", "delegation"]);
 export type ApprovalKind = z.infer<typeof ApprovalKind>;
 
 /** How urgent an approval request is; the queue sorts by it, and an escalation raises it. */

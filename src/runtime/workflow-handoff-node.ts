@@ -2,8 +2,10 @@ import { buildApprovalRequest } from "../approvals/index.ts";
 import type { ActionRequest, PolicyDecision } from "../governance/index.ts";
 import type { ErrorInfo, NewEvent } from "../journal/index.ts";
 import type { HandoffNodeDefinition } from "../spec/index.ts";
+import type { ChildRuns } from "./child-runs.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import type { NodeContext } from "./graph.ts";
+import type { RunApproval } from "./run-state.ts";
 import { renderTemplate, type WorkflowScope } from "./workflow-values.ts";
 
 /**
@@ -12,8 +14,10 @@ import { renderTemplate, type WorkflowScope } from "./workflow-values.ts";
  * (their answer becomes the run's answer) or closes it. To another agent it is a delegation the governor decides
  * (`governance.allowedAgents`, Cedar action `delegate`): allowed, the agent is started as a child run with the
  * conversation — the run's input and the reason — and the run completes with the child's id in the node's output;
- * denied, the node fails and the run ends saying why. The child's start is idempotent per node visit, so a replay
- * after a crash finds the same child instead of starting a second.
+ * held for review (a `@review` policy), a person is asked through the approvals inbox (kind `delegation`) and the
+ * run suspends until they decide; denied — by the governor, the person, or nobody deciding in time — the node fails
+ * and the run ends saying why. The child's start is idempotent per node visit, so a replay after a crash finds the
+ * same child instead of starting a second.
  */
 export async function runHandoffNode(
   node: HandoffNodeDefinition,
@@ -75,6 +79,12 @@ export async function runHandoffNode(
     });
     return;
   }
+  const callId = `${node.name}.${visit}`;
+  const held = state.approvals.find((each) => each.kind === "delegation" && each.callId === callId);
+  if (held) {
+    await settleHeld(context, children, node, visit, target.name, reason, held);
+    return;
+  }
   const request: ActionRequest = {
     kind: "delegation",
     runId: state.runId,
@@ -85,31 +95,127 @@ export async function runHandoffNode(
   };
   const decision = await decide(context, request);
   const decided: NewEvent = { type: "policy-decision", payload: policyDecisionPayload(request, decision) };
-  if (decision.decision !== "allow") {
-    await fail(context, node, visit, [decided], {
-      code: "delegation_denied",
-      message: `the governor did not allow handing off to agent ${target.name} (${decision.decision}): ${
-        decision.reasons.join("; ") || "no policy permits it"
-      }`,
-    });
-    return;
+  switch (decision.decision) {
+    case "allow":
+      await handOver(context, children, node, visit, target.name, reason, [decided]);
+      return;
+    case "review": {
+      // Held for a person: the request and the suspension go in one commit, so a suspended run has its request.
+      const approval = buildApprovalRequest({
+        agent,
+        kind: "delegation",
+        run: {
+          input: state.input,
+          principal: state.principal,
+          step: state.workflow.steps,
+          dataClasses: state.dataClasses,
+          messages: state.messages,
+        },
+        delegation: { callId, to: target.name, reason },
+        reasons: decision.reasons,
+        policies: decision.policies,
+        now: new Date(),
+      });
+      await journal.commit(
+        decided,
+        { type: "approval-request", payload: approval },
+        {
+          type: "run-suspend",
+          payload: {
+            reason: `node ${node.name} waits for ${approval.routeTo} to allow handing off to ${target.name}`,
+            approvalId: approval.approvalId,
+          },
+        },
+      );
+      return;
+    }
+    case "deny":
+      await fail(context, node, visit, [decided], {
+        code: "delegation_denied",
+        message: `the governor did not allow handing off to agent ${target.name}: ${
+          decision.reasons.join("; ") || "no policy permits it"
+        }`,
+      });
+      return;
+    default: {
+      const unreachable: never = decision;
+      throw new Error(`unknown decision ${String((unreachable as PolicyDecision).decision)}`);
+    }
   }
+}
+
+/** A delegation a person was asked about: hand over once approved, end the run once refused or expired. */
+async function settleHeld(
+  context: NodeContext,
+  children: ChildRuns,
+  node: HandoffNodeDefinition,
+  visit: number,
+  target: string,
+  reason: string,
+  held: RunApproval,
+): Promise<void> {
+  switch (held.status) {
+    case "approved":
+      await handOver(context, children, node, visit, target, reason, []);
+      return;
+    case "rejected":
+    case "resolved":
+      await fail(context, node, visit, [], {
+        code: "delegation_denied",
+        message: `${held.decidedBy ?? "a person"} did not allow handing off to agent ${target} (approval ${held.approvalId})`,
+      });
+      return;
+    case "expired":
+      await fail(context, node, visit, [], {
+        code: "approval_expired",
+        message: `nobody decided in time whether to hand off to agent ${target} (approval ${held.approvalId}), so it was not done`,
+      });
+      return;
+    case "pending":
+      // Resumed with nobody's decision (an interrupted resume): wait for the same request again.
+      await context.journal.commit({
+        type: "run-suspend",
+        payload: {
+          reason: `node ${node.name} waits for a person to allow handing off to ${target}`,
+          approvalId: held.approvalId,
+        },
+      });
+      return;
+    default: {
+      const unreachable: never = held.status;
+      throw new Error(`unknown approval status ${String(unreachable)}`);
+    }
+  }
+}
+
+/** Start the agent as a child run (idempotent per node visit) and complete the run with its id. */
+async function handOver(
+  context: NodeContext,
+  children: ChildRuns,
+  node: HandoffNodeDefinition,
+  visit: number,
+  target: string,
+  reason: string,
+  before: NewEvent[],
+): Promise<void> {
+  const { agent, journal } = context;
+  const state = journal.state;
   const { run: child } = await children.start({
-    agent: target.name,
+    agent: target,
     input: `${state.input}\n\n(Handed over by ${agent.name}: ${reason})`,
     node: node.name,
     visit,
     idempotencyKey: `${state.runId}:${node.name}.${visit}`,
   });
   await journal.commit(
-    decided,
+    ...before,
     {
       type: "node-end",
       payload: {
         node: node.name,
         visit,
         outcome: "ok",
-        output: { handoff: { ...to, runId: child.runId }, reason },
+        output: { handoff: { kind: "agent", name: target, runId: child.runId }, reason },
         next: null,
       },
     },
@@ -117,7 +223,7 @@ export async function runHandoffNode(
       type: "run-end",
       payload: {
         status: "completed",
-        answer: `Handed over to ${target.name} (run ${child.runId}): ${reason}`,
+        answer: `Handed over to ${target} (run ${child.runId}): ${reason}`,
         steps: state.workflow.steps,
       },
     },
