@@ -60,7 +60,8 @@ export async function runAgentNode(
     return;
   }
   const output = journal.state.workflow.fanOut?.ended[""]?.output as JsonValue;
-  await journal.commit({
+  // Staged, like every end derived from journaled facts (here the child's end): the next node's commit carries it.
+  journal.stage({
     type: "node-end",
     payload: {
       node: node.name,
@@ -144,7 +145,9 @@ export async function runFanOutNode(
     return ended?.outcome === "ok" ? [ended.output as JsonValue] : [];
   });
   const written = node.kind === "map" && node.writes !== undefined;
-  await journal.commit({
+  // Staged with the branch ends: all derive from journaled call and child ends, so the next node's commit carries
+  // them, and a crash before it derives the same again.
+  journal.stage({
     type: "node-end",
     payload: {
       node: node.name,
@@ -204,9 +207,9 @@ async function settle(fan: FanOut, context: NodeContext, helpers: FanOutHelpers)
   for (;;) {
     if (context.signal.aborted || journal.state.status !== "running") return { kind: "paused" };
     const progress = journal.state.workflow.fanOut!;
+    // Branch ends read from journaled child ends are staged: lost in a crash, they are derived again.
     settleEndedChildren(fan, progress, context);
     await settleTimeouts(fan, progress, context);
-    if (journal.pending > 0) await journal.commit();
     const verdict = judge(fan, progress);
     if (verdict.kind !== "paused") {
       await cancelRunning(fan, progress, context);
@@ -328,6 +331,7 @@ async function settleTimeouts(fan: FanOut, progress: FanOutProgress, context: No
   // A timer the store fired counts as passed even when this worker's clock is a little behind the database's.
   const firedUntil = wait?.fired && wait.until !== null ? Date.parse(wait.until) : Number.NEGATIVE_INFINITY;
   const now = Math.max(Date.now(), firedUntil);
+  let timedOut = 0;
   for (const branch of fan.branches) {
     const started = progress.started[branch.key];
     if (!started?.deadlineAt || progress.ended[branch.key] !== undefined) continue;
@@ -340,7 +344,10 @@ async function settleTimeouts(fan: FanOut, progress: FanOutProgress, context: No
         message: `the branch passed its timeout of ${fan.timeoutMs} ms (child run ${started.childRunId} cancelled)`,
       },
     });
+    timedOut += 1;
   }
+  // A child was cancelled for its deadline: that the branch timed out is written before anything else happens.
+  if (timedOut > 0) await context.journal.commit();
 }
 
 /** The join's verdict on the branches settled so far, or `paused` while it cannot tell yet. */
@@ -379,6 +386,7 @@ function judge(fan: FanOut, progress: FanOutProgress): Verdict {
 
 /** The join has decided: children still running are cancelled (with their descendants) and their branches too. */
 async function cancelRunning(fan: FanOut, progress: FanOutProgress, context: NodeContext): Promise<void> {
+  let cancelled = 0;
   for (const branch of fan.branches) {
     const started = progress.started[branch.key];
     if (!started || progress.ended[branch.key] !== undefined) continue;
@@ -387,8 +395,10 @@ async function cancelRunning(fan: FanOut, progress: FanOutProgress, context: Nod
       outcome: "cancelled",
       error: { code: "cancelled", message: "the join had decided; the branch's child run was cancelled" },
     });
+    cancelled += 1;
   }
-  if (context.journal.pending > 0) await context.journal.commit();
+  // Children were cancelled: their branches' ends are written before the node ends.
+  if (cancelled > 0) await context.journal.commit();
 }
 
 /**
@@ -462,8 +472,8 @@ async function startBranch(
 /**
  * Tool branches run as one wave: each proposed (its arguments rendered from the state and its item), the calls
  * decided and started together and run at once (`executeToolCallWave`: every start durable before its tool runs,
- * each call once under the idempotency key `<run>:<node>.<visit>.<branch>`), then every ended branch settled in one
- * commit. False when the run stopped meanwhile (held for a person, interrupted, ended).
+ * each call once under the idempotency key `<run>:<node>.<visit>.<branch>`), then every ended branch settled, staged
+ * to ride on the run's next commit. False when the run stopped meanwhile (held for a person, interrupted, ended).
  */
 async function runToolWave(
   fan: FanOut,
@@ -513,7 +523,7 @@ async function runToolWave(
         : { outcome: "ok", output: ended.content },
     );
   }
-  await journal.commit();
+  // Staged: every call's end is journaled, so a crash before the next commit derives the same branch ends again.
   return true;
 }
 

@@ -168,7 +168,8 @@ async function runBranch(
 ): Promise<void> {
   const scope = workflowScope(definition, context.journal.state);
   const chosen = node.cases.find((item) => testCondition(item.when, scope));
-  await context.journal.commit({
+  // A condition over journaled state chooses the same way again after a crash: the choice rides on the next commit.
+  context.journal.stage({
     type: "node-end",
     payload: {
       node: node.name,

@@ -27,10 +27,13 @@ const effect = defineTool({
   input: z.object({ name: z.string() }),
   sideEffect: true,
   async execute({ name }, { idempotencyKey }) {
-    await store.sql.query("INSERT INTO fan_executions (name, key) VALUES ($1, $2)", [name, idempotencyKey]);
-    await store.sql.query("INSERT INTO fan_effects (key) VALUES ($1) ON CONFLICT DO NOTHING", [
-      idempotencyKey,
-    ]);
+    // The execution and the effect in one statement: a kill between two statements would leave an execution whose
+    // effect the reconcile hook cannot see, and the retry under the same key would count as a second one.
+    await store.sql.query(
+      `WITH executed AS (INSERT INTO fan_executions (name, key) VALUES ($1, $2))
+       INSERT INTO fan_effects (key) VALUES ($2) ON CONFLICT DO NOTHING`,
+      [name, idempotencyKey],
+    );
     if (crashAt === "fan" && name === "c") {
       process.stdout.write("HANGING\n");
       await hang();
