@@ -1,9 +1,10 @@
 /**
- * `npm run bench:workflows [-- --quick] [-- --nodes N] [-- --branches B]`: Keel's workflow orchestration against
+ * `npm run bench:workflows [-- --quick] [-- --nodes N] [-- --branches B] [-- --runs R]`: Keel's workflow orchestration against
  * LangGraph.js, measured in the same run and printed as ratios:
  *   1. the overhead of one node with no persistence, over a chain of N nodes (default 50);
  *   2. a durable fan-out of B branches (default 100) joined into one list, Keel on PostgreSQL against LangGraph
- *      with its PostgreSQL checkpointer, each in its own database on one server this starts with durable settings.
+ *      with its PostgreSQL checkpointer, each in its own database on one server this starts with durable settings;
+ *      R measured runs of each (default 15), taking turns.
  */
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -19,10 +20,12 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     nodes: { type: "string" },
     branches: { type: "string" },
+    runs: { type: "string" },
   },
 });
 const nodes = positiveInteger("--nodes", values.nodes ?? "50");
 const branches = positiveInteger("--branches", values.branches ?? "100");
+const fanOutRuns = positiveInteger("--runs", values.runs ?? (values.quick ? "3" : "15"));
 
 const machine = announceMachine("Keel workflows against LangGraph.js");
 const µs = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
@@ -55,7 +58,7 @@ try {
     const fanOut = await benchFanOut({
       branches,
       warmupRuns: values.quick ? 1 : 3,
-      measuredRuns: values.quick ? 3 : 15,
+      measuredRuns: fanOutRuns,
       keelStore,
       langgraphUrl,
     });
