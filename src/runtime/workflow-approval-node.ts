@@ -3,7 +3,7 @@ import type { ErrorInfo, NewEvent } from "../journal/index.ts";
 import type { ApprovalNodeDefinition, JsonValue } from "../spec/index.ts";
 import type { NodeContext } from "./graph.ts";
 import type { RunApproval } from "./run-state.ts";
-import { renderTemplate, type WorkflowScope } from "./workflow-values.ts";
+import { renderTemplate, valueText, type WorkflowScope } from "./workflow-values.ts";
 
 /**
  * A human task through the approvals queue. Entering the node journals a `task` approval request — the node's
@@ -97,11 +97,7 @@ function askPerson(
   const state = journal.state;
   const rendered = node.summary ? renderTemplate(node.summary, scope) : null;
   const summary =
-    rendered === null
-      ? (node.description ?? `complete the ${node.name} step`)
-      : typeof rendered === "string"
-        ? rendered
-        : JSON.stringify(rendered);
+    rendered === null ? (node.description ?? `complete the ${node.name} step`) : valueText(rendered);
   const request = buildApprovalRequest({
     agent,
     kind: "task",

@@ -1,4 +1,10 @@
-import { type ErrorInfo, hashPayload, type NewEvent, TERMINAL_STATUSES } from "../journal/index.ts";
+import {
+  canonicalJson,
+  type ErrorInfo,
+  hashPayload,
+  type NewEvent,
+  TERMINAL_STATUSES,
+} from "../journal/index.ts";
 import type {
   AgentNodeDefinition,
   JoinPolicy,
@@ -10,7 +16,7 @@ import type {
 import { executeToolCallWave } from "./execute-tool-calls.ts";
 import type { NodeContext } from "./graph.ts";
 import type { FanOutProgress, RunState } from "./run-state.ts";
-import { readReference, renderTemplate, type WorkflowScope } from "./workflow-values.ts";
+import { readReference, renderTemplate, valueText, type WorkflowScope } from "./workflow-values.ts";
 
 /** What a workflow node reads and ends with; passed in so this file and the graph do not import each other. */
 export type FanOutHelpers = {
@@ -101,7 +107,7 @@ export async function runFanOutNode(
       await helpers.fail(
         context,
         "invalid_map",
-        `node ${node.name}: map.over is ${JSON.stringify(list ?? null)}, not a list`,
+        `node ${node.name}: map.over is ${canonicalJson(list ?? null)}, not a list`,
       );
       return;
     }
@@ -429,7 +435,7 @@ async function startBranch(
       return false;
     }
     const rendered = renderTemplate(branch.call.input, scope);
-    const input = typeof rendered === "string" ? rendered : JSON.stringify(rendered);
+    const input = valueText(rendered);
     let child: Awaited<ReturnType<typeof context.children.start>>;
     try {
       child = await context.children.start({
@@ -564,5 +570,5 @@ function toolError(content: unknown): ErrorInfo {
   if (content !== null && typeof content === "object" && "code" in content && "message" in content) {
     return { code: String(content.code), message: String(content.message) };
   }
-  return { code: "tool_failed", message: typeof content === "string" ? content : JSON.stringify(content) };
+  return { code: "tool_failed", message: typeof content === "string" ? content : canonicalJson(content) };
 }

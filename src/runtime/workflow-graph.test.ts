@@ -231,6 +231,50 @@ describe("a workflow run", () => {
     );
   });
 
+  test("writes an object into its output text the same whether or not the run was resumed from the store in between", async () => {
+    // The store keeps a journaled object's fields in its own order (PostgreSQL's jsonb: shorter names first), so a
+    // run that read its state back after a suspend once wrote {"a":2,"zeta":1} where one that never suspended wrote
+    // {"zeta":1,"a":2}: a crash or a wait changed the run's answer.
+    const pair = defineTool({
+      name: "pair",
+      description: "Returns an object whose fields are not in the store's order.",
+      input: z.object({}),
+      async execute() {
+        return { zeta: 1, a: 2 };
+      },
+    });
+    const workflow = (paused: boolean) =>
+      defineWorkflow({
+        name: paused ? "pair-paused" : "pair-straight",
+        version: "1.0.0",
+        description: "Writes an object, maybe waits, and shows it.",
+        owner: { team: "qa" },
+        riskTier: 3,
+        state: { pair: { type: "object" } },
+        start: "make",
+        nodes: {
+          make: { tool: { name: "pair", args: {} }, writes: "pair", next: paused ? "pause" : "done" },
+          ...(paused ? { pause: { wait: { for: "10ms" }, next: "done" } } : {}),
+          done: { end: { output: "pair ${state.pair}" } },
+        },
+        limits: { maxSteps: 5 },
+      });
+    const answers: (string | null | undefined)[] = [];
+    for (const paused of [false, true]) {
+      const agent: AgentDefinition = {
+        ...scriptedAgent({ name: paused ? "pair-paused" : "pair-straight", turns: [], tools: [pair] }),
+        workflow: workflow(paused),
+      };
+      const { runId, events } = await runToEnd(agent, "{}");
+      assert.equal(
+        events.some((event) => event.type === "timer-fire"),
+        paused,
+      );
+      answers.push((await store.getRun(runId))?.answer);
+    }
+    assert.deepEqual(answers, ['pair {"a":2,"zeta":1}', 'pair {"a":2,"zeta":1}']);
+  });
+
   test("a decide node takes only one of its labels, asks again after an answer that is none, then falls back", async () => {
     const dir = mkdtempSync(join(tmpdir(), "keel-decide-"));
     writeFileSync(

@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from "ajv";
-import { hashPayload } from "../journal/index.ts";
+import { canonicalJson, hashPayload } from "../journal/index.ts";
 import type { ModelProvider, ModelTurn } from "../models/index.ts";
 import { createRulesModelProvider } from "../models/index.ts";
 import type {
@@ -25,6 +25,7 @@ import {
   initialWorkflowValues,
   renderTemplate,
   testCondition,
+  valueText,
   type WorkflowScope,
   workflowInput,
 } from "./workflow-values.ts";
@@ -189,7 +190,7 @@ async function runEnd(
 ): Promise<void> {
   const state = context.journal.state;
   const output = node.output ? renderTemplate(node.output, workflowScope(definition, state)) : null;
-  const answer = output === null ? "" : typeof output === "string" ? output : JSON.stringify(output);
+  const answer = output === null ? "" : valueText(output);
   await context.journal.commit(
     {
       type: "node-end",
@@ -358,7 +359,7 @@ function decideProvider(
 
 function decideInstructions(node: DecideNodeDefinition, scope: WorkflowScope): string {
   const prompt = renderTemplate(node.prompt, scope);
-  const task = typeof prompt === "string" ? prompt : JSON.stringify(prompt);
+  const task = valueText(prompt);
   const answer =
     node.decision.kind === "labels"
       ? `Answer with exactly one of these labels and nothing else: ${node.decision.labels.join(", ")}.`
@@ -368,7 +369,7 @@ function decideInstructions(node: DecideNodeDefinition, scope: WorkflowScope): s
 
 function decideSubject(node: DecideNodeDefinition, scope: WorkflowScope): string {
   const subject = node.input ? renderTemplate(node.input, scope) : scope.input;
-  return typeof subject === "string" ? subject : JSON.stringify(subject);
+  return valueText(subject);
 }
 
 /** The decision an answer makes, or why it makes none. */
@@ -535,7 +536,7 @@ function errorOf(content: unknown): { code: string; message: string } {
   if (content !== null && typeof content === "object" && "code" in content && "message" in content) {
     return { code: String(content.code), message: String(content.message) };
   }
-  return { code: "tool_failed", message: typeof content === "string" ? content : JSON.stringify(content) };
+  return { code: "tool_failed", message: typeof content === "string" ? content : canonicalJson(content) };
 }
 
 function fanOutHelpers(definition: WorkflowDefinition): FanOutHelpers {

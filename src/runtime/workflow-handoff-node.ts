@@ -6,7 +6,7 @@ import type { ChildRuns } from "./child-runs.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import type { NodeContext } from "./graph.ts";
 import type { RunApproval } from "./run-state.ts";
-import { renderTemplate, type WorkflowScope } from "./workflow-values.ts";
+import { renderTemplate, valueText, type WorkflowScope } from "./workflow-values.ts";
 
 /**
  * Hand the conversation over; the workflow ends here. To a queue or a person it goes the way the agent loop hands
@@ -31,9 +31,7 @@ export async function runHandoffNode(
   const reason =
     rendered === null || rendered === ""
       ? `${agent.name} handed the conversation to ${node.to.kind} ${node.to.name}`
-      : typeof rendered === "string"
-        ? rendered
-        : JSON.stringify(rendered);
+      : valueText(rendered);
   const to = { kind: node.to.kind, name: node.to.name };
   if (node.to.kind !== "agent") {
     const request = buildApprovalRequest({

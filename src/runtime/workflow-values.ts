@@ -1,3 +1,4 @@
+import { canonicalJson } from "../journal/index.ts";
 import type {
   Comparison,
   Condition,
@@ -67,9 +68,19 @@ export function renderTemplate(template: Template, scope: WorkflowScope): JsonVa
     }
     const value = readReference(scope, part.reference);
     if (value === undefined || value === null) continue;
-    text += typeof value === "string" ? value : JSON.stringify(value);
+    text += valueText(value);
   }
   return text;
+}
+
+/**
+ * A value as text: a string as it is, anything else as canonical JSON (RFC 8785: fields sorted). Never in the order
+ * an object's fields happen to be in — a state folded from the store has them in the store's order, one built in
+ * memory in the order they were written — so a run resumed from its journal writes the text an uninterrupted one
+ * would.
+ */
+export function valueText(value: JsonValue): string {
+  return typeof value === "string" ? value : canonicalJson(value);
 }
 
 /** Whether a branch condition holds. A comparison whose value is missing does not hold, whatever its operator. */
