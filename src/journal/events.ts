@@ -520,6 +520,23 @@ export const EventPayloads = {
 export type EventType = keyof typeof EventPayloads;
 export const EVENT_TYPES = Object.keys(EventPayloads) as EventType[];
 
+/**
+ * Events that start new work for a run: a step, a workflow node, a model call, a tool execution (its durable start
+ * comes before the tool runs), a child run, a person's task. Once a run's cancel is requested the store refuses an
+ * append holding any of them (`cancelled`), so no work starts after a cancel was acknowledged. Every other event is
+ * still accepted: those that settle work already under way (`tool-call-end`, `model-call-end`, `branch-end`,
+ * `child-end`, `node-end`, `budget-settle`), record what happened (`policy-decision`, `guard-flag`,
+ * `signal-receive`), and end the run (`run-cancel`, `run-end`).
+ */
+export const STARTS_WORK: ReadonlySet<EventType> = new Set<EventType>([
+  "step-start",
+  "node-start",
+  "model-call-start",
+  "tool-call-start",
+  "child-start",
+  "approval-request",
+]);
+
 export type PayloadOf<T extends EventType> = z.infer<(typeof EventPayloads)[T]>;
 
 /** An event before the store has placed it: what the runtime asks to append. */
