@@ -183,6 +183,11 @@ export const EventPayloads = {
      * every one of them as well as its own, so a tree's spend stays within its root's cap (docs/workflows.md).
      */
     parentBudgets: z.array(ParentBudget).max(64).optional(),
+    /**
+     * The agents of the runs above a child run, nearest first: a kill switch on any of them covers this run's
+     * actions as a kill of its own agent would, so killing an agent stops the child runs it started at once.
+     */
+    ancestors: z.array(z.string().min(1)).max(64).optional(),
   }),
   "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
   "model-call-start": z.strictObject({
