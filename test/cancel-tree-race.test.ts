@@ -3,10 +3,10 @@
  * children of its own) while a worker takes their steps, cancelled at a random moment. The acknowledgement is
  * `cancelTree` returning; with it come each marked run's `last_seq` as read by the statement that holds the run's
  * row lock to COMMIT (every append takes that lock and checks the flag), so "after the acknowledgement" is exact:
- * seq above it. Over 1,000 randomized trials (fast-check) per store, no event that starts work (`STARTS_WORK`) is
- * committed to any run of the tree after the acknowledgement, no tool runs whose start is not journaled before
- * it, and every run of the tree ends cancelled (or had ended before). The worker, the workflow and agent graphs,
- * the governor and the store are the real ones; only the model is scripted.
+ * seq above it. Over 1,000 randomized trials (fast-check) per store, ten trees at a time on one worker, no event
+ * that starts work (`STARTS_WORK`) is committed to any run of a tree after its acknowledgement, no tool runs whose
+ * start is not journaled before it, and every run of the tree ends cancelled (or had ended before). The worker, the
+ * workflow and agent graphs, the governor and the store are the real ones; only the model is scripted.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -27,6 +27,11 @@ import { testStores } from "./support/test-database.ts";
 import { testGovernor } from "./support/test-governor.ts";
 
 const TRIALS = 1_000;
+/** A workflow template naming the run's input: each run of a tree carries the tree's name as its input. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow template, not JavaScript.
+const INPUT = "${input}";
+/** Trials run at once, each its own tree and cancel. */
+const TREES_AT_ONCE = 10;
 /** Model calls and tool executions of the tree when nothing cancels it. */
 const ACTIONS = 12;
 /** Events a cancelled run writes as it ends, whatever it was doing. */
@@ -47,8 +52,11 @@ async function jitter(random: Random): Promise<void> {
   else await new Promise((resolve) => setTimeout(resolve, Math.floor(chance * 3)));
 }
 
-/** Hooks a trial sets: its random numbers, and what to do at each action (a model call or a tool execution). */
-type TrialHooks = { random: Random; onAction: () => void };
+/**
+ * What the trials running at once answer, by tree (each tree's runs carry its name as their input): its random
+ * numbers, and what to do at each of its actions (a model call or a tool execution).
+ */
+type TrialHooks = { random: (tree: string) => number; onAction: (tree: string) => void };
 
 /** The agents of the tree: `incident` (root) → a `checker` child and a `review` child → `checker` grandchildren. */
 function agents(executions: Executions, hooks: TrialHooks): AgentDefinition[] {
@@ -59,8 +67,8 @@ function agents(executions: Executions, hooks: TrialHooks): AgentDefinition[] {
     sideEffect: true,
     async execute({ subject }, { runId, callId }) {
       executions.push({ runId, callId });
-      hooks.onAction();
-      await jitter(hooks.random);
+      hooks.onAction(subject);
+      await jitter(() => hooks.random(subject));
       return { done: subject };
     },
   });
@@ -69,15 +77,16 @@ function agents(executions: Executions, hooks: TrialHooks): AgentDefinition[] {
   checker.provider = {
     ...checker.provider,
     async generate(request: GenerateOptions) {
-      hooks.onAction();
-      await jitter(hooks.random);
+      const tree = String(request.messages[0]?.content ?? "");
+      hooks.onAction(tree);
+      await jitter(() => hooks.random(tree));
       const done = request.messages.filter((message) => message.role === "tool").length;
       if (done >= 1)
         return { decision: { kind: "answer", text: "checked" }, usage: { inputTokens: 0, outputTokens: 0 } };
       return {
         decision: {
           kind: "tool-calls",
-          calls: [{ callId: `c${done + 1}`, tool: "work", arguments: { subject: `s${done + 1}` } }],
+          calls: [{ callId: `c${done + 1}`, tool: "work", arguments: { subject: tree } }],
         },
         usage: { inputTokens: 0, outputTokens: 0 },
       };
@@ -100,8 +109,8 @@ function agents(executions: Executions, hooks: TrialHooks): AgentDefinition[] {
         fan: {
           parallel: {
             branches: {
-              x: { agent: { name: "checker", input: "x" } },
-              y: { agent: { name: "checker", input: "y" } },
+              x: { agent: { name: "checker", input: INPUT } },
+              y: { agent: { name: "checker", input: INPUT } },
             },
             join: "all",
           },
@@ -128,20 +137,20 @@ function agents(executions: Executions, hooks: TrialHooks): AgentDefinition[] {
       },
       start: "open",
       nodes: {
-        open: { tool: { name: "work", args: { subject: "open" } }, writes: "first", next: "fan" },
+        open: { tool: { name: "work", args: { subject: INPUT } }, writes: "first", next: "fan" },
         fan: {
           parallel: {
             branches: {
-              a: { agent: { name: "checker", input: "a" } },
-              r: { agent: { name: "review", input: "r" } },
-              t: { tool: { name: "work", args: { subject: "t" } } },
+              a: { agent: { name: "checker", input: INPUT } },
+              r: { agent: { name: "review", input: INPUT } },
+              t: { tool: { name: "work", args: { subject: INPUT } } },
             },
             join: "all",
           },
           writes: "found",
           next: "close",
         },
-        close: { tool: { name: "work", args: { subject: "close" } }, writes: "last", next: "done" },
+        close: { tool: { name: "work", args: { subject: INPUT } }, writes: "last", next: "done" },
         // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow template, not JavaScript.
         done: { end: { output: "${state.found}" } },
       },
@@ -204,94 +213,126 @@ for (const subject of testStores()) {
       worker.start();
       const totals = { trials: 0, fenced: 0, midWay: 0, settledAfter: 0, endedBefore: 0, lateChildren: 0 };
       const started = performance.now();
+      /** Check one settled tree against its acknowledgement (`fence`: each marked run's last seq before it). */
+      function checkTree(
+        runs: readonly RunRecord[],
+        fence: ReadonlyMap<string, number>,
+        journals: JournalEvent[][],
+      ) {
+        for (const [index, run] of runs.entries()) {
+          const events = journals[index]!;
+          // Marked by this cancel; or created after it (marked at creation, so fenced from its run-start); or
+          // ended before it, untouched.
+          const lastSeq = fence.get(run.runId) ?? (run.cancelRequested ? 1 : Number.POSITIVE_INFINITY);
+          if (!fence.has(run.runId) && run.cancelRequested) totals.lateChildren += 1;
+          if (!fence.has(run.runId) && !run.cancelRequested) {
+            totals.endedBefore += 1;
+            assert.equal(run.status, "completed", `${run.runId} ended before the cancel`);
+            continue;
+          }
+          totals.fenced += 1;
+          const late = events.filter((event) => event.seq > lastSeq);
+          const starts = late.filter((event) => STARTS_WORK.has(event.type));
+          // Cancelled part way (it had started work), and what it settled after the acknowledgement.
+          if (events.some((event) => event.seq <= lastSeq && STARTS_WORK.has(event.type))) totals.midWay += 1;
+          totals.settledAfter += late.filter((event) => !ENDING.has(event.type)).length;
+          assert.deepEqual(
+            starts.map(describeEvent),
+            [],
+            `${run.runId} (${run.agent}) started work after the cancel was acknowledged at seq ${lastSeq}`,
+          );
+          assert.equal(run.status, "cancelled", `${run.runId} (${run.agent}) ends cancelled`);
+          const end = events.at(-1);
+          assert.equal(end?.type === "run-end" && end.payload.error?.code, "cancelled");
+          // Every tool that ran for this run had its start journaled before the acknowledgement.
+          const startedCalls = new Set(
+            events.flatMap((event) =>
+              event.type === "tool-call-start" && event.seq <= lastSeq ? [event.payload.callId] : [],
+            ),
+          );
+          for (const execution of executions) {
+            if (execution.runId !== run.runId) continue;
+            assert.ok(
+              startedCalls.has(execution.callId),
+              `${run.runId}: ${execution.callId} ran without a start journaled before the cancel`,
+            );
+          }
+        }
+      }
+
       try {
+        let trees = 0;
         await fc.assert(
           fc.asyncProperty(
-            fc.record({
-              // The cancel is thrown at this action of the tree (a model call or a tool execution; 12 in all when
-              // nothing is cancelled), after a pause of 0–2 ms.
-              cancelAtAction: fc.integer({ min: 0, max: ACTIONS - 1 }),
-              pause: fc.integer({ min: 0, max: 2 }),
-              seed: fc.integer(),
-            }),
-            async (trial) => {
-              totals.trials += 1;
-              let state = trial.seed >>> 0;
-              hooks.random = () => {
-                state = (state * 1_664_525 + 1_013_904_223) >>> 0;
-                return state / 2 ** 32;
-              };
-              const incident = served[0]!;
-              const rootStarted = startRun({ store, agent: incident, input: "go", principal });
-              let cancelling: Promise<CancelTreeResult | null> | null = null;
-              const cancel = () => {
-                cancelling ??= (async () => {
-                  const { run } = await rootStarted;
+            fc.array(
+              fc.record({
+                // The cancel is thrown at this action of the tree (a model call or a tool execution; 12 in all when
+                // nothing is cancelled), after a pause of 0–2 ms.
+                cancelAtAction: fc.integer({ min: 0, max: ACTIONS - 1 }),
+                pause: fc.integer({ min: 0, max: 2 }),
+                seed: fc.integer(),
+              }),
+              { minLength: TREES_AT_ONCE, maxLength: TREES_AT_ONCE },
+            ),
+            async (batch) => {
+              // Several trials at once, each its own tree and cancel, so one worker interleaves them all.
+              const trials = batch.map((trial) => {
+                trees += 1;
+                let state = trial.seed >>> 0;
+                return {
+                  ...trial,
+                  name: `tree-${trees}`,
+                  random: () => {
+                    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+                    return state / 2 ** 32;
+                  },
+                  actions: 0,
+                  cancelling: null as Promise<CancelTreeResult | null> | null,
+                  root: null as Promise<{ run: RunRecord }> | null,
+                };
+              });
+              const byName = new Map(trials.map((trial) => [trial.name, trial]));
+              const cancel = (trial: (typeof trials)[number]) => {
+                trial.cancelling ??= (async () => {
+                  const { run } = await trial.root!;
                   if (trial.pause > 0) await new Promise((resolve) => setTimeout(resolve, trial.pause - 1));
                   return await store.cancelTree(run.runId);
                 })();
               };
-              let actions = 0;
-              hooks.onAction = () => {
-                actions += 1;
-                if (actions === trial.cancelAtAction) cancel();
+              hooks.random = (tree) => byName.get(tree)?.random() ?? 0;
+              hooks.onAction = (tree) => {
+                const trial = byName.get(tree);
+                if (!trial) return;
+                trial.actions += 1;
+                if (trial.actions === trial.cancelAtAction) cancel(trial);
               };
-              const { run: root } = await rootStarted;
-              if (trial.cancelAtAction === 0) cancel();
+              for (const trial of trials) {
+                trial.root = startRun({ store, agent: served[0]!, input: trial.name, principal });
+                if (trial.cancelAtAction === 0) cancel(trial);
+              }
+              await Promise.all(trials.map(async (trial) => await trial.root));
               worker.poke();
-              for (let waited = 0; cancelling === null; waited += 1) {
-                assert.ok(waited < 20_000, `the tree took no ${trial.cancelAtAction}th action`);
+              for (let waited = 0; trials.some((trial) => trial.cancelling === null); waited += 1) {
+                assert.ok(waited < 20_000, "every tree took the action its cancel waits for");
                 await new Promise((resolve) => setTimeout(resolve, 1));
               }
-              const ack = await (cancelling as Promise<CancelTreeResult | null>);
-              assert.ok(ack);
-              const fence = new Map(ack.fencedAt.map(({ runId, lastSeq }) => [runId, lastSeq]));
-              const runs = await settled(store, root.runId);
-
-              for (const run of runs) {
-                const events = await store.readEvents({ runId: run.runId });
-                // Marked by this cancel; or created after it (marked at creation, so fenced from its run-start); or
-                // ended before it, untouched.
-                const lastSeq = fence.get(run.runId) ?? (run.cancelRequested ? 1 : Number.POSITIVE_INFINITY);
-                if (!fence.has(run.runId) && run.cancelRequested) totals.lateChildren += 1;
-                if (!fence.has(run.runId) && !run.cancelRequested) {
-                  totals.endedBefore += 1;
-                  assert.equal(run.status, "completed", `${run.runId} ended before the cancel`);
-                  continue;
-                }
-                totals.fenced += 1;
-                const late = events.filter((event) => event.seq > lastSeq);
-                const starts = late.filter((event) => STARTS_WORK.has(event.type));
-                // Cancelled part way (it had started work), and what it settled after the acknowledgement.
-                if (events.some((event) => event.seq <= lastSeq && STARTS_WORK.has(event.type)))
-                  totals.midWay += 1;
-                totals.settledAfter += late.filter((event) => !ENDING.has(event.type)).length;
-                assert.deepEqual(
-                  starts.map(describeEvent),
-                  [],
-                  `${run.runId} (${run.agent}) started work after the cancel was acknowledged at seq ${lastSeq}`,
+              for (const trial of trials) {
+                totals.trials += 1;
+                const { run: root } = await trial.root!;
+                const ack = await trial.cancelling!;
+                assert.ok(ack);
+                const fence = new Map(ack.fencedAt.map(({ runId, lastSeq }) => [runId, lastSeq]));
+                const runs = await settled(store, root.runId);
+                checkTree(
+                  runs,
+                  fence,
+                  await Promise.all(runs.map(async (run) => await store.readEvents({ runId: run.runId }))),
                 );
-                assert.equal(run.status, "cancelled", `${run.runId} (${run.agent}) ends cancelled`);
-                const end = events.at(-1);
-                assert.equal(end?.type === "run-end" && end.payload.error?.code, "cancelled");
-                // Every tool that ran for this run had its start journaled before the acknowledgement.
-                const startedCalls = new Set(
-                  events.flatMap((event) =>
-                    event.type === "tool-call-start" && event.seq <= lastSeq ? [event.payload.callId] : [],
-                  ),
-                );
-                for (const execution of executions) {
-                  if (execution.runId !== run.runId) continue;
-                  assert.ok(
-                    startedCalls.has(execution.callId),
-                    `${run.runId}: ${execution.callId} ran without a start journaled before the cancel`,
-                  );
-                }
               }
               executions.length = 0;
             },
           ),
-          { numRuns: TRIALS, seed: 20_261_206 },
+          { numRuns: TRIALS / TREES_AT_ONCE, seed: 20_261_206 },
         );
       } finally {
         await worker.stop({ graceMs: 1_000 });
