@@ -1,7 +1,9 @@
 /**
  * The kill-switch race: a kill thrown at a random moment during a burst of tool calls across concurrent runs.
  * Over 1,000 randomized trials (fast-check), no tool execution may start after the kill was acknowledged, and
- * every call after it ends denied or killed. The journal under the tool node is an in-memory store whose appends
+ * every call after it ends denied or killed. In two trials of three the runs are child runs of a workflow's run under a
+ * coordinator's, and an agent kill names one of those agents: a kill of an agent reaches the child runs it started,
+ * whatever their own agent. The journal under the tool node is an in-memory store whose appends
  * take random time, to shake out interleavings; the governor, kill switch and tool node are the real ones.
  */
 import assert from "node:assert/strict";
@@ -36,7 +38,10 @@ function latencyStore(random: () => number, written: Map<string, NewEvent[]>): S
   } as unknown as Store;
 }
 
-function stateOf(runId: string, calls: number) {
+/** The agents above each run when the runs are child runs: a workflow's, under a coordinator's. */
+const ANCESTORS = ["review", "coordinator"];
+
+function stateOf(runId: string, calls: number, ancestors: readonly string[]) {
   const base = { runId, at: "", schemaVersion: 1, payloadHash: "", prevHash: "", hash: "" };
   const events = [
     {
@@ -52,6 +57,12 @@ function stateOf(runId: string, calls: number) {
         startedAt: "2026-01-01T00:00:00.000Z",
         deadlineAt: "2026-01-01T00:10:00.000Z",
         maxSteps: 10,
+        ...(ancestors.length > 0
+          ? {
+              parent: { runId: "run_parent", node: "fan", rootRunId: "run_root" },
+              ancestors: [...ancestors],
+            }
+          : {}),
       },
     },
     { ...base, seq: 2, type: "step-start", payload: { step: 1, node: "model" } },
@@ -71,7 +82,7 @@ function stateOf(runId: string, calls: number) {
   return foldEvents(events);
 }
 
-test(`no tool execution starts after a kill is acknowledged (${TRIALS} randomized trials)`, async () => {
+test(`no tool execution starts after a kill is acknowledged, in child runs of a killed agent too (${TRIALS} randomized trials)`, async () => {
   let trials = 0;
   let totalStarted = 0;
   let totalAfterKill = 0;
@@ -83,6 +94,7 @@ test(`no tool execution starts after a kill is acknowledged (${TRIALS} randomize
         killAfterStarts: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }),
         killDelayMs: fc.integer({ min: 0, max: 3 }),
         scope: fc.constantFrom("agent" as const, "tenant" as const, "all" as const),
+        ancestors: fc.constantFrom([], ANCESTORS, ANCESTORS.slice(1)),
         seed: fc.integer(),
       }),
       async (trial) => {
@@ -133,7 +145,9 @@ test(`no tool execution starts after a kill is acknowledged (${TRIALS} randomize
         const written = new Map<string, NewEvent[]>();
         const store = latencyStore(random, written);
         const kill = async () => {
-          const target = trial.scope === "agent" ? "burst" : trial.scope === "tenant" ? "acme" : "*";
+          // Runs under other agents' runs are killed through the agent at the top of their tree.
+          const agentTarget = trial.ancestors.at(-1) ?? "burst";
+          const target = trial.scope === "agent" ? agentTarget : trial.scope === "tenant" ? "acme" : "*";
           await governor.killSwitch.kill({ scope: trial.scope, target, reason: "race", killedBy: "test" });
           acknowledged = true;
         };
@@ -146,7 +160,7 @@ test(`no tool execution starts after a kill is acknowledged (${TRIALS} randomize
           const journal = new RunJournal({
             store,
             lease: { runId, owner: "race", token: 1, expiresAt: new Date(0) },
-            state: stateOf(runId, trial.callsPerRun),
+            state: stateOf(runId, trial.callsPerRun, trial.ancestors),
           });
           await executeToolCalls.run({ agent, journal, signal: new AbortController().signal, governor });
         });

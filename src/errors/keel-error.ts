@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   not_found: { category: "user", status: 404 },
   request_timeout: { category: "user", status: 408 },
   conflict: { category: "user", status: 409 },
+  cancelled: { category: "user", status: 409 },
   payload_too_large: { category: "user", status: 413 },
   unsupported_media_type: { category: "user", status: 415 },
   rate_limited: { category: "user", status: 429 },

@@ -434,6 +434,22 @@ describe("the kill switch", () => {
     assert.equal((await governor.decide(otherTenant, { signal })).decision, "deny");
   });
 
+  test("a kill of an agent above a child run denies the child's actions and aborts those in flight; others go on", async () => {
+    const governor = await governorFor();
+    const child = { ...toolRequest("get_order", { orderId: 1 }), ancestors: ["review", "coordinator"] };
+    const running = await governor.decide(child, { signal });
+    assert.equal(running.decision, "allow");
+    const inFlight = running.decision === "allow" ? running.inFlight! : null;
+    await governor.killSwitch.kill({ scope: "agent", target: "elsewhere", reason: "r", killedBy: "ops" });
+    assert.equal(inFlight?.signal.aborted, false, "a kill of an agent not above the run leaves it alone");
+    await governor.killSwitch.kill({ scope: "agent", target: "coordinator", reason: "r", killedBy: "ops" });
+    assert.equal(inFlight?.signal.aborted, true);
+    const after = await governor.decide(child, { signal });
+    assert.deepEqual([after.decision, after.decision === "deny" && after.code], ["deny", "killed"]);
+    const topLevel = await governor.decide(toolRequest("get_order", { orderId: 1 }), { signal });
+    assert.equal(topLevel.decision, "allow", "the same agent's runs under no killed agent go on");
+  });
+
   test("learns of a kill thrown by another process on refresh", async () => {
     const store = createMemoryGovernanceStore();
     const here = createGovernor({ store });

@@ -93,7 +93,7 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
         `the kill switches could not be read for ${Math.round(killSwitch.staleness() / 1000)} s, so nothing is allowed`,
       ]);
     }
-    const killed = killSwitch.check(request.agent.name, request.principal.tenant);
+    const killed = killSwitch.check(request.agent.name, request.principal.tenant, request.ancestors);
     if (killed) return deny("kill-switch", "killed", [describeKill(killed)]);
 
     const agent = agents.get(`${request.agent.name}@${request.agent.version}`);
@@ -224,7 +224,7 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
     });
     // A kill thrown while the rate limit or the signature was awaited still wins.
     if (signal.aborted) return deny("internal", "aborted", ["the action was aborted while it was decided"]);
-    const killedLate = killSwitch.check(request.agent.name, request.principal.tenant);
+    const killedLate = killSwitch.check(request.agent.name, request.principal.tenant, request.ancestors);
     if (killedLate) return deny("kill-switch", "killed", [describeKill(killedLate)]);
     return withShadow({
       decision: "allow",
@@ -233,7 +233,7 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
       policies: outcome.policies,
       capability: capability.token,
       capabilityId: capability.id,
-      inFlight: killSwitch.track(request.agent.name, request.principal.tenant),
+      inFlight: killSwitch.track(request.agent.name, request.principal.tenant, request.ancestors),
     });
   }
 

@@ -11,6 +11,8 @@ export type ActionRequest = {
   kind: ActionKind;
   runId: string;
   agent: { name: string; version: string };
+  /** The agents of the runs above a child run, nearest first: a kill switch on any of them denies its actions. */
+  ancestors?: readonly string[];
   /** The person or service the run acts for; effective permission is the agent's intersected with theirs. */
   principal: Principal;
   /** For tool calls: the tool, its arguments and their hash (RFC 8785 canonical JSON, SHA-256). */

@@ -1,7 +1,7 @@
 import type { GovernanceStore, KillRecord, KillScope } from "./governance-store.ts";
 import type { InFlightAction } from "./governor.ts";
 
-type Tracked = { agent: string; tenant: string; controller: AbortController };
+type Tracked = { agent: string; tenant: string; ancestors: readonly string[]; controller: AbortController };
 
 /** What a kill or a resume names. */
 export type KillTarget = { scope: KillScope; target: string };
@@ -25,15 +25,22 @@ export class KillSwitch {
     this.lastRefresh = this.now();
   }
 
-  /** The kill covering an agent of a tenant, or null. Synchronous: memory only. */
-  check(agent: string, tenant: string): KillRecord | null {
+  /**
+   * The kill covering an agent of a tenant, or null; for a child run, a kill of an agent of a run above it
+   * (`ancestors`) covers it too. Synchronous: memory only.
+   */
+  check(agent: string, tenant: string, ancestors: readonly string[] = []): KillRecord | null {
     if (this.active.size === 0) return null;
-    return (
+    const own =
       this.active.get(key("all", "*")) ??
       this.active.get(key("tenant", tenant)) ??
-      this.active.get(key("agent", agent)) ??
-      null
-    );
+      this.active.get(key("agent", agent));
+    if (own) return own;
+    for (const ancestor of ancestors) {
+      const killed = this.active.get(key("agent", ancestor));
+      if (killed) return killed;
+    }
+    return null;
   }
 
   /** Milliseconds since the kill switches were last read from the store (or set here). */
@@ -78,10 +85,10 @@ export class KillSwitch {
   }
 
   /** Track an allowed action while it runs, so a kill covering it aborts it. */
-  track(agent: string, tenant: string): InFlightAction {
+  track(agent: string, tenant: string, ancestors: readonly string[] = []): InFlightAction {
     const controller = new AbortController();
-    const tracked: Tracked = { agent, tenant, controller };
-    const killed = this.check(agent, tenant);
+    const tracked: Tracked = { agent, tenant, ancestors, controller };
+    const killed = this.check(agent, tenant, ancestors);
     if (killed) controller.abort(killedError(killed));
     else this.inFlight.add(tracked);
     return {
@@ -104,7 +111,7 @@ export class KillSwitch {
 
   private abortCovered(record: KillRecord): void {
     for (const tracked of this.inFlight) {
-      if (covers(record, tracked.agent, tracked.tenant)) {
+      if (covers(record, tracked)) {
         tracked.controller.abort(killedError(record));
         this.inFlight.delete(tracked);
       }
@@ -116,14 +123,14 @@ function key(scope: KillScope, target: string): string {
   return `${scope}\u0000${target}`;
 }
 
-function covers(record: KillRecord, agent: string, tenant: string): boolean {
+function covers(record: KillRecord, { agent, tenant, ancestors }: Tracked): boolean {
   switch (record.scope) {
     case "all":
       return true;
     case "tenant":
       return record.target === tenant;
     case "agent":
-      return record.target === agent;
+      return record.target === agent || ancestors.includes(record.target);
     default: {
       const unreachable: never = record.scope;
       throw new Error(`unknown kill scope ${String(unreachable)}`);

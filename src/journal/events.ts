@@ -183,6 +183,11 @@ export const EventPayloads = {
      * every one of them as well as its own, so a tree's spend stays within its root's cap (docs/workflows.md).
      */
     parentBudgets: z.array(ParentBudget).max(64).optional(),
+    /**
+     * The agents of the runs above a child run, nearest first: a kill switch on any of them covers this run's
+     * actions as a kill of its own agent would, so killing an agent stops the child runs it started at once.
+     */
+    ancestors: z.array(z.string().min(1)).max(64).optional(),
   }),
   "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
   "model-call-start": z.strictObject({
@@ -519,6 +524,23 @@ export const EventPayloads = {
 
 export type EventType = keyof typeof EventPayloads;
 export const EVENT_TYPES = Object.keys(EventPayloads) as EventType[];
+
+/**
+ * Events that start new work for a run: a step, a workflow node, a model call, a tool execution (its durable start
+ * comes before the tool runs), a child run, a person's task. Once a run's cancel is requested the store refuses an
+ * append holding any of them (`cancelled`), so no work starts after a cancel was acknowledged. Every other event is
+ * still accepted: those that settle work already under way (`tool-call-end`, `model-call-end`, `branch-end`,
+ * `child-end`, `node-end`, `budget-settle`), record what happened (`policy-decision`, `guard-flag`,
+ * `signal-receive`), and end the run (`run-cancel`, `run-end`).
+ */
+export const STARTS_WORK: ReadonlySet<EventType> = new Set<EventType>([
+  "step-start",
+  "node-start",
+  "model-call-start",
+  "tool-call-start",
+  "child-start",
+  "approval-request",
+]);
 
 export type PayloadOf<T extends EventType> = z.infer<(typeof EventPayloads)[T]>;
 

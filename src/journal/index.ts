@@ -64,6 +64,7 @@ export {
   type RunAnnotationType,
   RunStatus,
   SignalName,
+  STARTS_WORK,
   TERMINAL_STATUSES,
   type ToolCallRequest,
   type Usage,

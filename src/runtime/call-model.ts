@@ -409,6 +409,7 @@ async function allowedByGovernor(
     kind: "model-call",
     runId: state.runId,
     agent: { name: agent.name, version: agent.version },
+    ...(state.ancestors.length > 0 ? { ancestors: state.ancestors } : {}),
     principal: state.principal,
     model: { provider: base.provider, id: base.model },
     dataClasses: state.dataClasses,

@@ -60,6 +60,7 @@ export function createChildRuns(options: {
           visit: request.visit,
         }),
         parentBudgets: budgetsForChildren(options.parentAgent, parent),
+        ancestors: [options.parentAgent.name, ...parent.ancestors],
         parent: { runId: parent.runId, node: request.node },
       });
       if (started.created) options.poke?.();

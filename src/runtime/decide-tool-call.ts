@@ -22,6 +22,7 @@ export async function decideToolCall(context: NodeContext, call: ToolCallState):
     kind: "tool-call",
     runId: state.runId,
     agent: { name: agent.name, version: agent.version },
+    ...(state.ancestors.length > 0 ? { ancestors: state.ancestors } : {}),
     principal: state.principal,
     tool: {
       name: call.tool,

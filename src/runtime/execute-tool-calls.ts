@@ -78,7 +78,6 @@ export async function executeToolCallWave(context: NodeContext, callIds: readonl
     if (isPause(signal)) return;
     if (plain.length > 0) {
       const starts = plain.map((entry) => ({ ...entry, start: startEvent(context, entry.call, entry.base) }));
-      for (const entry of plain) acted.add(entry);
       for (const { entry } of refusals) {
         acted.add(entry);
         // Refused at the token: the call never runs, so its action closes now.
@@ -88,6 +87,8 @@ export async function executeToolCallWave(context: NodeContext, callIds: readonl
         ...refusals.flatMap(({ entry, refused }) => capabilityRefused(entry.event, entry.base, refused!)),
         ...starts.flatMap(({ event, start }) => [event, start.event]),
       );
+      // Acted on once their starts are durable: a refused commit (a cancel fence) leaves them to be closed below.
+      for (const entry of plain) acted.add(entry);
       await Promise.all(
         starts.map(async (entry) => {
           const { call, base, decision, start } = entry;

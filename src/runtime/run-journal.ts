@@ -1,5 +1,6 @@
+import { isKeelError } from "../errors/index.ts";
 import type { EntityClass } from "../guards/index.ts";
-import type { JournalEvent, NewEvent } from "../journal/index.ts";
+import { type JournalEvent, type NewEvent, STARTS_WORK } from "../journal/index.ts";
 import type { Lease, SealedArgumentsRow, SealedArgumentsStore, Store } from "../store/index.ts";
 import { protectEvent, type RedactionPolicy } from "./protect-events.ts";
 import { foldEvent, type RunState } from "./run-state.ts";
@@ -36,7 +37,11 @@ export class RunJournal {
     this.staged.push(...this.take(events));
   }
 
-  /** Write staged events and these, durably, before the caller acts on them. */
+  /**
+   * Write staged events and these, durably, before the caller acts on them. Once the run's cancel is requested, a
+   * batch that starts work is refused (`cancelled`): the events before the first that starts work are written, the
+   * rest are dropped, and the refusal is thrown for the worker to end the run cancelled.
+   */
   async commit(...events: NewEvent[]): Promise<JournalEvent[]> {
     const batch = [...this.staged, ...this.take(events)];
     this.staged = [];
@@ -46,7 +51,17 @@ export class RunJournal {
       await this.redaction.sealed.put(this.sealing);
       this.sealing = [];
     }
-    return await this.store.append({ lease: this.lease, events: batch });
+    try {
+      return await this.store.append({ lease: this.lease, events: batch });
+    } catch (error) {
+      if (!isKeelError(error, "cancelled")) throw error;
+      // The run's cancel was requested: the store refused the batch because it starts work. What came before the
+      // first such event settles work already under way (a tool call's end, a branch's) and is written on its own,
+      // so the journal keeps every outcome; the caller hears the refusal and ends the run cancelled.
+      const first = batch.findIndex((event) => STARTS_WORK.has(event.type));
+      if (first > 0) await this.store.append({ lease: this.lease, events: batch.slice(0, first) });
+      throw error;
+    }
   }
 
   /** The classes masked in the journal and in what leaves the system (final answers, outbound arguments). */

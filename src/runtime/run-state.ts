@@ -113,6 +113,8 @@ export type RunState = {
   approvals: RunApproval[];
   /** The per-run caps of the runs above this one (a child run's), nearest first; its model calls count on each. */
   parentBudgets: ParentBudget[];
+  /** The agents of the runs above this one (a child run's), nearest first: a kill of any of them covers it. */
+  ancestors: string[];
   /** What the run's model calls have cost so far (their journaled prices); a handoff can watch the run's cap. */
   spentUsd: number;
   /** The input guard has journaled a finding on the run's input (a clean input is checked again on resume). */
@@ -148,6 +150,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     pendingAction: null,
     traceparent: start.payload.traceparent ?? null,
     parentBudgets: start.payload.parentBudgets ?? [],
+    ancestors: start.payload.ancestors ?? [],
     approvals: [],
     spentUsd: 0,
     inputGuarded: false,

@@ -49,6 +49,8 @@ export async function startRun(options: {
   parent?: { runId: string; node: string };
   /** A child run's share of its tree's caps: the per-run caps above it (see `budgetsForChildren`). */
   parentBudgets?: readonly ParentBudget[];
+  /** A child run's: the agents of the runs above it, nearest first (a kill switch on any covers it). */
+  ancestors?: readonly string[];
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -77,6 +79,7 @@ export async function startRun(options: {
     ...(options.parentBudgets && options.parentBudgets.length > 0
       ? { parentBudgets: [...options.parentBudgets] }
       : {}),
+    ...(options.ancestors && options.ancestors.length > 0 ? { ancestors: [...options.ancestors] } : {}),
   };
   // The input is masked before it is journaled; the model reads the run's input from the journal, masked too.
   const { stored } = protectEvent(

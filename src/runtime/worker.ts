@@ -307,13 +307,21 @@ export function createWorker(options: WorkerOptions): Worker {
             poke,
           })
         : undefined;
-      await interpret(graphFor(agent), {
-        agent,
-        journal,
-        signal: controller.signal,
-        governor,
-        ...(children ? { children } : {}),
-      });
+      try {
+        await interpret(graphFor(agent), {
+          agent,
+          journal,
+          signal: controller.signal,
+          governor,
+          ...(children ? { children } : {}),
+        });
+      } catch (error) {
+        if (!isKeelError(error, "cancelled")) throw error;
+        // The store's cancel fence refused work this run tried to start: its cancel was requested and committed
+        // before the heartbeat saw it. Work still in flight here is aborted, and the run ends cancelled.
+        controller.abort(new RunInterrupt("cancel", "cancelled by request"));
+        await endCancelled(journal);
+      }
       // Nothing acts on a finished run's arguments again: its sealed originals go.
       if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
       // A run that ended other than completed (cancelled, killed, failed, over budget) takes its live child runs
@@ -333,6 +341,23 @@ export function createWorker(options: WorkerOptions): Worker {
       // Released at once, fenced by its token, so another worker resumes the run now rather than at lease expiry.
       await releaseQuietly(current);
     }
+  }
+
+  /**
+   * End a run cancelled after the cancel fence refused a batch of its events. The state in memory had folded them
+   * in, so the step count is taken from the journal as stored.
+   */
+  async function endCancelled(journal: RunJournal): Promise<void> {
+    const stored = foldEvents(await store.readEvents({ runId: journal.state.runId }));
+    if (isFinished(stored)) return;
+    await journal.commit({
+      type: "run-end",
+      payload: {
+        status: "cancelled",
+        error: { code: "cancelled", message: "cancelled by request" },
+        steps: stored.step,
+      },
+    });
   }
 
   /** Cancel a finished run's live descendants; one look at its children when it has none. */

@@ -87,6 +87,7 @@ export async function runHandoffNode(
     kind: "delegation",
     runId: state.runId,
     agent: { name: agent.name, version: agent.version },
+    ...(state.ancestors.length > 0 ? { ancestors: state.ancestors } : {}),
     principal: state.principal,
     target: target.name,
     dataClasses: state.dataClasses,

@@ -14,7 +14,7 @@ export type AppendStats = {
   requests: number;
   /** Events written. */
   events: number;
-  /** Append calls rejected inside a commit (stale lease, ended run, unknown run). */
+  /** Append calls rejected inside a commit (stale lease, ended run, unknown run, new work for a cancelled run). */
   rejected: number;
 };
 

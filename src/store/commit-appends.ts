@@ -6,6 +6,7 @@ import {
   type JournalEvent,
   type NewEvent,
   type RunStatus,
+  STARTS_WORK,
   TERMINAL_STATUSES,
 } from "../journal/index.ts";
 import { isApprovalEvent, projectApprovals } from "./project-approvals.ts";
@@ -27,6 +28,8 @@ export type RunHead = {
   leaseToken: number;
   answer: string | null;
   error: string | null;
+  /** The run's cancel was requested: the fence refuses any append that starts work (`STARTS_WORK`). */
+  cancelRequested: boolean;
   changed: boolean;
   /**
    * Set by a `run-suspend` in this append: the wait's `until` (a durable timer) or null for none. Absent, the row's
@@ -51,7 +54,7 @@ export const UPDATED_AT_UNLESS_STILL_RUNNING =
 
 /** The columns of a run row a group commit needs, for a caller that already holds the row locked. */
 export const HEAD_COLUMNS =
-  "run_id, status, last_seq, last_hash, lease_owner, lease_token, answer, error::text AS error";
+  "run_id, status, last_seq, last_hash, lease_owner, lease_token, answer, error::text AS error, cancel_requested";
 
 /** A run row's head and projection, as `HEAD_COLUMNS` selects them. */
 export type HeadRow = {
@@ -63,6 +66,7 @@ export type HeadRow = {
   lease_token: number | string;
   answer: string | null;
   error: unknown;
+  cancel_requested: boolean;
 };
 
 export type PlacedEvent = { event: JournalEvent; payloadJson: string; leaseToken: number };
@@ -116,6 +120,7 @@ export async function commitAppends(
         leaseToken: Number(row.lease_token),
         answer: row.answer,
         error: row.error as string | null,
+        cancelRequested: row.cancel_requested,
         changed: false,
       },
     ]),
@@ -190,6 +195,12 @@ export function placeRequest(
   if (TERMINAL_STATUSES.has(head.status)) {
     return { ok: false, error: new KeelError("conflict", `run ${lease.runId} has ended (${head.status})`) };
   }
+  // The cancel fence: read under the row lock the cancel's UPDATE also took, so a cancel that committed first is
+  // always seen, and nothing that starts work goes in after it.
+  const starting = head.cancelRequested
+    ? request.events.find((event) => STARTS_WORK.has(event.type))
+    : undefined;
+  if (starting) return { ok: false, error: cancelledError(lease.runId, starting.type) };
   const next = { ...head };
   const placed: PlacedEvent[] = [];
   for (const newEvent of request.events) {
@@ -229,6 +240,14 @@ export function placeRequest(
   }
   Object.assign(head, next);
   return { ok: true, placed };
+}
+
+/** The fence's refusal: the run's cancel was requested, so it starts no new work (`STARTS_WORK`). */
+export function cancelledError(runId: string, type: string): KeelError {
+  return new KeelError(
+    "cancelled",
+    `run ${runId} is being cancelled: it starts no new work (${type} refused); settle what is in flight and end it`,
+  );
 }
 
 /** Fold one event into the run row's projection: status, and the outcome once the run ends. */

@@ -1,4 +1,4 @@
-import type { JournalEvent } from "../journal/index.ts";
+import { type JournalEvent, STARTS_WORK } from "../journal/index.ts";
 import {
   type AppendRequest,
   eventColumns,
@@ -27,13 +27,15 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
        SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
            error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING}
       FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::bigint[],
-                  $18::int[], $19::text[], $20::text[])
+                  $18::int[], $19::text[], $20::text[], $22::boolean[])
         AS v(run_id, status, last_seq, last_hash, answer, error, lease_token, expected_seq, expected_hash,
-             expected_status)
+             expected_status, starts_work)
      -- An uncorrelated subquery runs once, before the first row is updated: every lock is taken first.
      WHERE (SELECT count(*) FROM locked) >= 0
        AND r.run_id = v.run_id AND r.lease_owner IS NOT NULL AND r.lease_token = v.lease_token
        AND r.last_seq = v.expected_seq AND r.last_hash = v.expected_hash AND r.status = v.expected_status
+       -- The cancel fence: a request that starts work is not written once the run's cancel was requested.
+       AND NOT (r.cancel_requested AND v.starts_work)
      RETURNING r.run_id
   ), inserted AS (
     INSERT INTO keel_events
@@ -59,7 +61,8 @@ export type FencedOutcome = { events: JournalEvent[]; head: KnownHead } | null;
  * Every check the locking transaction makes in JavaScript is made here by the row's own WHERE, under the row
  * lock the UPDATE takes (a concurrent grant or append makes PostgreSQL re-check it against the newer row), so a
  * request either goes in whole or is not written at all and comes back null for the locking transaction, which
- * rejects a stale lease exactly as before.
+ * rejects a stale lease exactly as before. The cancel fence is one of those checks: a request that starts work
+ * (`STARTS_WORK`) is not written to a run whose cancel was requested, and the transaction refuses it as `cancelled`.
  */
 export async function appendFenced(
   sql: SqlClient,
@@ -80,6 +83,9 @@ export async function appendFenced(
       ...head,
       leaseOwner: request.lease.owner,
       leaseToken: request.lease.token,
+      // Checked by the statement against the row itself, under its lock; a refusal falls back to the locking
+      // transaction, which reports it.
+      cancelRequested: false,
       changed: false,
     };
     const outcome = placeRequest(request, next, at);
@@ -109,6 +115,7 @@ export async function appendFenced(
     placed.map((entry) => entry.expected.lastHash),
     placed.map((entry) => entry.expected.status),
     notifyAs,
+    placed.map((entry) => entry.events.some(({ event }) => STARTS_WORK.has(event.type))),
   ]);
   const written = new Set(rows.map((row) => row.run_id));
   for (const entry of placed) {

@@ -101,8 +101,10 @@ export async function getRunTree(sql: SqlClient, options: RunTreeOptions): Promi
 
 /**
  * Mark a run and its live descendants for cancellation. The tree's exclusive lock waits for children being created
- * anywhere in the tree to commit, and holds new ones back until this commits, so the recursive UPDATE (whose
- * snapshot is taken after the lock) sees every child there is; one created afterwards reads its parent's flag.
+ * anywhere in the tree to commit, and holds new ones back until this commits, so the recursive statement (whose
+ * snapshot is taken after the lock) sees every child there is; one created afterwards reads its parent's flag. The
+ * rows are locked in run_id order and held to COMMIT, and every append locks its run's row and checks the flag (the
+ * cancel fence), so each marked run's `last_seq` it returns is the last event committed before the cancel.
  */
 export async function cancelTree(
   driver: StoreDriver,
@@ -116,7 +118,9 @@ export async function cancelTree(
     );
     if (!placed.rows[0]) return null;
     await lockTreeExclusive(tx, placed.rows[0].root_run_id);
-    const marked = await tx.query<{ run_id: string }>(
+    // The tree's live rows are locked first, in run_id order as every append locks them, so a cancel and a group
+    // commit holding several runs of the tree cannot deadlock.
+    const live = await tx.query<{ run_id: string }>(
       `WITH RECURSIVE tree (run_id, depth) AS (
          SELECT run_id, 0 FROM keel_runs WHERE run_id = $1
          UNION ALL
@@ -124,16 +128,26 @@ export async function cancelTree(
            FROM keel_runs AS child JOIN tree ON child.parent_run_id = tree.run_id
           WHERE tree.depth < $2
        )
-       UPDATE keel_runs AS r SET cancel_requested = true, updated_at = clock_timestamp()
-         FROM tree
-        WHERE r.run_id = tree.run_id AND r.status IN ('queued', 'running', 'suspended')
-          AND (NOT r.cancel_requested OR r.run_id = $1)
-       RETURNING r.run_id`,
+       SELECT run_id FROM keel_runs
+        WHERE run_id IN (SELECT run_id FROM tree) AND status IN ('queued', 'running', 'suspended')
+        ORDER BY run_id FOR NO KEY UPDATE`,
       [runId, MAX_CANCEL_DEPTH],
+    );
+    const marked = await tx.query<{ run_id: string; last_seq: number | string }>(
+      `UPDATE keel_runs SET cancel_requested = true, updated_at = clock_timestamp()
+        WHERE run_id = ANY($1::text[]) AND status IN ('queued', 'running', 'suspended')
+          AND (NOT cancel_requested OR run_id = $2)
+       RETURNING run_id, last_seq`,
+      [live.rows.map((row) => row.run_id), runId],
     );
     // Suspended runs become claimable once cancel is requested, so workers should look.
     if (marked.rows.length > 0) await tx.query("SELECT keel_notify('keel_work', $1, $2)", [runId, notifyAs]);
     const current = await tx.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM keel_runs WHERE run_id = $1`, [runId]);
-    return { run: toRunRecord(current.rows[0]!), marked: marked.rows.map((row) => row.run_id) };
+    return {
+      run: toRunRecord(current.rows[0]!),
+      marked: marked.rows.map((row) => row.run_id),
+      // Read by the UPDATE that holds each row's lock to COMMIT: every append takes that lock and checks the flag.
+      fencedAt: marked.rows.map((row) => ({ runId: row.run_id, lastSeq: Number(row.last_seq) })),
+    };
   });
 }

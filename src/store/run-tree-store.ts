@@ -38,7 +38,15 @@ export type ListChildrenOptions = {
 };
 
 /** What `cancelTree` marked: the run as it now stands and the ids of every run newly marked for cancellation. */
-export type CancelTreeResult = { run: RunRecord; marked: string[] };
+export type CancelTreeResult = {
+  run: RunRecord;
+  marked: string[];
+  /**
+   * Each newly marked run's `last_seq` as the cancel committed it: every event after it was committed after the
+   * cancel, and none of those starts work (the cancel fence, `STARTS_WORK`).
+   */
+  fencedAt: { runId: string; lastSeq: number }[];
+};
 
 /**
  * Run trees: child runs started by a node of another run (`CreateRunOptions.parent`), read as a tree and cancelled
@@ -52,7 +60,8 @@ export interface RunTreeStore {
   /**
    * Mark the run and every descendant that has not ended for cancellation, in one recursive statement, serialised
    * with the creation of children anywhere in the same tree: a child created after it is created already marked.
-   * Null for an unknown run.
+   * From its commit on, the store refuses any append to a marked run that starts work (`cancelled`); events that
+   * settle work in flight and end the run are still accepted. Null for an unknown run.
    */
   cancelTree(runId: string): Promise<CancelTreeResult | null>;
 }

@@ -2,6 +2,7 @@ import { after, before, describe } from "node:test";
 import type { SqlStore } from "./sql-store.ts";
 import { approvalsContract } from "./store-contract-approvals.ts";
 import { auditContract } from "./store-contract-audit.ts";
+import { cancelFenceContract } from "./store-contract-cancel-fence.ts";
 import type { StoreContractContext, StoreContractSubject } from "./store-contract-fixtures.ts";
 import { journalContract } from "./store-contract-journal.ts";
 import { leasesContract } from "./store-contract-leases.ts";
@@ -60,5 +61,6 @@ export function storeContract(name: string, subject: StoreContractSubject): void
     approvalsContract(context);
     auditContract(context);
     runTreeContract(context);
+    cancelFenceContract(context);
   });
 }
