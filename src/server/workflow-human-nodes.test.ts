@@ -405,7 +405,7 @@ for (const subject of testStores()) {
         assert.equal(travel?.outcome, "failed");
         assert.match(
           travel?.error?.message ?? "",
-          /did not allow handing off to agent claims-helper \(deny\)/,
+          /the governor did not allow handing off to agent claims-helper: /,
         );
         const decision = events.find(
           (event) => event.type === "policy-decision" && event.payload.action === "delegation",
