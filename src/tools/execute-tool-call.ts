@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { linkedSignal } from "./linked-signal.ts";
 import type { Tool, ToolContext } from "./tool.ts";
 
 /** How a tool call ended. Failures are data the model sees, not exceptions that crash the run. */
@@ -28,7 +29,8 @@ export async function executeToolCall(options: {
   tool: Tool;
   arguments: unknown;
   context: Omit<ToolContext, "signal">;
-  signal: AbortSignal;
+  /** The call is aborted when this signal, or any of these, is (the run's, and a kill switch's for this call). */
+  signal: AbortSignal | readonly AbortSignal[];
   timeoutMs: number;
 }): Promise<ToolCallOutcome> {
   const { tool } = options;
@@ -43,8 +45,9 @@ export async function executeToolCall(options: {
     };
   }
   const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
+  const sources = Array.isArray(options.signal) ? options.signal : [options.signal as AbortSignal];
+  const linked = linkedSignal(sources, timeoutMs);
+  const { signal } = linked;
   try {
     const result = await raceAbort(tool.execute(parsed.data, { ...options.context, signal }), signal);
     const checked = tool.output ? tool.output.safeParse(result) : { success: true as const, data: result };
@@ -59,7 +62,7 @@ export async function executeToolCall(options: {
     }
     return { outcome: "ok", result: toJsonValue(checked.data) };
   } catch (error) {
-    if (timeout.aborted) {
+    if (linked.timedOut()) {
       return {
         outcome: "error",
         error: {
@@ -69,12 +72,13 @@ export async function executeToolCall(options: {
         },
       };
     }
-    if (options.signal.aborted) {
+    const aborted = sources.find((source) => source.aborted);
+    if (aborted) {
       return {
         outcome: "error",
         error: {
           code: "cancelled",
-          message: `${tool.name} was aborted: ${reasonText(options.signal.reason)}`,
+          message: `${tool.name} was aborted: ${reasonText(aborted.reason)}`,
         },
       };
     }
@@ -82,6 +86,8 @@ export async function executeToolCall(options: {
       outcome: "error",
       error: { code: "tool_failed", message: error instanceof Error ? error.message : String(error) },
     };
+  } finally {
+    linked.dispose();
   }
 }
 

@@ -1,4 +1,5 @@
 import { describeZodIssues } from "./execute-tool-call.ts";
+import { linkedSignal } from "./linked-signal.ts";
 import type { ReconcileContext, Tool } from "./tool.ts";
 
 /**
@@ -30,7 +31,8 @@ export async function reconcileToolCall(options: {
     return { status: "unknown", why: `its arguments no longer parse: ${describeZodIssues(parsed.error)}` };
   }
   const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
+  const linked = linkedSignal([options.signal], timeoutMs);
+  const { signal } = linked;
   let found: Awaited<ReturnType<NonNullable<Tool["reconcile"]>>>;
   try {
     const lookup = tool.reconcile(parsed.data, { ...options.context, signal });
@@ -45,6 +47,8 @@ export async function reconcileToolCall(options: {
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     return { status: "unknown", why: `its reconcile hook failed: ${text}` };
+  } finally {
+    linked.dispose();
   }
   if (typeof found !== "object" || found === null || typeof found.applied !== "boolean") {
     return { status: "unknown", why: "its reconcile hook answered neither applied nor not applied" };
