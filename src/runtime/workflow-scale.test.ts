@@ -49,23 +49,24 @@ for (const subject of testStores()) {
     });
 
     test("a parent suspended over its waiting children keeps the worker's heap flat, then completes once each child is signalled", async (t) => {
-      await waitingChildrenAtScale({ store, children: 20, sampleEvery: 10 });
-      const result = await waitingChildrenAtScale({ store, children: 200, sampleEvery: 40 });
+      await waitingChildrenAtScale({ store, children: 40, sampleEvery: 10 });
+      const result = await waitingChildrenAtScale({ store, children: 300, sampleEvery: 50 });
       t.diagnostic(
-        `${result.bytesPerChild.toFixed(0)} bytes per suspended child; the parent suspended over 200 queued children: ${(result.parentSuspendedBytes / 1024).toFixed(0)} KiB; ${result.samples.map((sample) => `${sample.at}: ${MiB(sample.heapBytes)}`).join(", ")}`,
+        `${result.bytesPerChild.toFixed(0)} bytes per suspended child; the parent suspended over 300 queued children: ${(result.parentSuspendedBytes / 1024).toFixed(0)} KiB; ${result.samples.map((sample) => `${sample.at}: ${MiB(sample.heapBytes)}`).join(", ")}`,
       );
       assert.equal(result.status, "completed");
       assert.ok(
         result.answerCorrect,
         "the parent's answer holds every child's signal payload, in item order",
       );
-      assert.equal(result.samples.at(-1)?.at, 200);
-      // A suspended run held in memory — its state, its journal, its lease's timers — costs several KiB; one kept
-      // nowhere but in the store costs nothing, and the slope is what collections happen to keep (within about
-      // 1 KiB a child at this size). Smaller costs per run, such as a remembered journal head, are the store's test
-      // (suspended-runs-memory.test.ts) and the full-size benchmark's.
+      assert.equal(result.samples.at(-1)?.at, 300);
+      // A suspended run held in memory — its state, its journal, its lease's timers — would cost about 5 KiB; one
+      // kept nowhere but in the store costs nothing. What the samples show besides is noise: a step of up to 400 KiB
+      // seen once in some runs (about 1.3 KiB a child at this size), the rest flat within 20 KiB. Smaller costs per
+      // run, such as a remembered journal head, are the store's test (suspended-runs-memory.test.ts) and the
+      // full-size benchmark's (10,000 children).
       assert.ok(
-        Math.abs(result.bytesPerChild) < 2_048,
+        Math.abs(result.bytesPerChild) < 3 * 1024,
         `the heap grew ${result.bytesPerChild.toFixed(0)} bytes per suspended child`,
       );
     });

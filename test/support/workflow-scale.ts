@@ -339,8 +339,10 @@ export async function waitingChildrenAtScale(options: {
     workers.push(childWorker);
     childWorker.start();
     await Promise.all(senders);
+    log(`signalled ${children} children in ${((performance.now() - phase) / 1000).toFixed(1)} s`);
     const ended = await endedRun(store, run.runId, timeoutMs);
     const settleMs = performance.now() - phase;
+    log(`the parent ended ${ended.status} ${(settleMs / 1000).toFixed(1)} s after the first signal`);
     const answer = ended.answer === null ? null : (JSON.parse(ended.answer) as unknown[]);
     return {
       children,
