@@ -60,11 +60,11 @@ for (const subject of testStores()) {
         "the parent's answer holds every child's signal payload, in item order",
       );
       assert.equal(result.samples.at(-1)?.at, 300);
-      // A suspended run held in memory — its state, its journal, its lease's timers — would cost about 5 KiB; one
-      // kept nowhere but in the store costs nothing. What the samples show besides is noise: a step of up to 400 KiB
-      // seen once in some runs (about 1.3 KiB a child at this size), the rest flat within 20 KiB. Smaller costs per
-      // run, such as a remembered journal head, are the store's test (suspended-runs-memory.test.ts) and the
-      // full-size benchmark's (10,000 children).
+      // A suspended run held in memory would cost about 6 KiB: a waiting child's journal and folded state alone
+      // measure 5.9 KB. One kept nowhere but in the store costs nothing. What the samples show besides is noise: a
+      // step of up to 400 KiB seen once in some runs (about 1.3 KiB a child at this size), the rest flat within
+      // 20 KiB. Smaller costs per run, such as a remembered journal head, are the store's test
+      // (suspended-runs-memory.test.ts) and the full-size benchmark's (10,000 children).
       assert.ok(
         Math.abs(result.bytesPerChild) < 3 * 1024,
         `the heap grew ${result.bytesPerChild.toFixed(0)} bytes per suspended child`,
