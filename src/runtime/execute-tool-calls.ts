@@ -346,7 +346,7 @@ async function runStarted(
         callId: call.callId,
       }),
     },
-    signal: [signal, inFlight.signal],
+    signal: AbortSignal.any([signal, inFlight.signal]),
     timeoutMs: agent.limits.toolTimeout,
   });
   // On shutdown or a lost lease the call stays open: whoever resumes the run retries it with the same key.

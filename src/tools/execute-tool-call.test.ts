@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { z } from "zod";
-import { liveHeapBytes } from "../../test/support/heap-samples.ts";
 import { executeToolCall, toolInputJsonSchema } from "./execute-tool-call.ts";
 import { defineTool } from "./tool.ts";
 
@@ -180,28 +179,4 @@ describe("executeToolCall", () => {
     assert.notEqual(second, first);
     assert.deepEqual(second, expected);
   });
-});
-
-test("a call that ended leaves nothing on the heap: no timer until its timeout, no link on the run's signal", async () => {
-  const echo = defineTool({
-    name: "echo",
-    description: "Echo a number.",
-    input: z.object({ n: z.number() }),
-    async execute({ n }) {
-      return { n };
-    },
-  });
-  const calls = async (count: number) => {
-    for (let n = 0; n < count; n += 1) {
-      await executeToolCall({ tool: echo, arguments: { n }, context, signal: live, timeoutMs: 60_000 });
-    }
-  };
-  await calls(200);
-  const before = liveHeapBytes();
-  await calls(2_000);
-  const grown = liveHeapBytes() - before;
-  // AbortSignal.timeout left each call's timer and signal alive for the full minute, and AbortSignal.any a link on
-  // the long-lived signal (a run's lives through all its calls) for as long as that lives: 4.9 MB here. Unhooked
-  // when the call ends, nothing is left but what a collection keeps by chance.
-  assert.ok(grown < 400 * 1024, `2,000 ended calls left ${grown} bytes on the heap`);
 });

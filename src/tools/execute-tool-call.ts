@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { linkedSignal } from "./linked-signal.ts";
 import type { Tool, ToolContext } from "./tool.ts";
 
 /** How a tool call ended. Failures are data the model sees, not exceptions that crash the run. */
@@ -29,8 +28,7 @@ export async function executeToolCall(options: {
   tool: Tool;
   arguments: unknown;
   context: Omit<ToolContext, "signal">;
-  /** The call is aborted when this signal, or any of these, is (the run's, and a kill switch's for this call). */
-  signal: AbortSignal | readonly AbortSignal[];
+  signal: AbortSignal;
   timeoutMs: number;
 }): Promise<ToolCallOutcome> {
   const { tool } = options;
@@ -45,9 +43,8 @@ export async function executeToolCall(options: {
     };
   }
   const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
-  const sources = Array.isArray(options.signal) ? options.signal : [options.signal as AbortSignal];
-  const linked = linkedSignal(sources, timeoutMs);
-  const { signal } = linked;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([options.signal, timeout]);
   try {
     const result = await raceAbort(tool.execute(parsed.data, { ...options.context, signal }), signal);
     const checked = tool.output ? tool.output.safeParse(result) : { success: true as const, data: result };
@@ -62,7 +59,7 @@ export async function executeToolCall(options: {
     }
     return { outcome: "ok", result: toJsonValue(checked.data) };
   } catch (error) {
-    if (linked.timedOut()) {
+    if (timeout.aborted) {
       return {
         outcome: "error",
         error: {
@@ -72,13 +69,12 @@ export async function executeToolCall(options: {
         },
       };
     }
-    const aborted = sources.find((source) => source.aborted);
-    if (aborted) {
+    if (options.signal.aborted) {
       return {
         outcome: "error",
         error: {
           code: "cancelled",
-          message: `${tool.name} was aborted: ${reasonText(aborted.reason)}`,
+          message: `${tool.name} was aborted: ${reasonText(options.signal.reason)}`,
         },
       };
     }
@@ -86,8 +82,6 @@ export async function executeToolCall(options: {
       outcome: "error",
       error: { code: "tool_failed", message: error instanceof Error ? error.message : String(error) },
     };
-  } finally {
-    linked.dispose();
   }
 }
 

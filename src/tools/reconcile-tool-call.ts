@@ -1,5 +1,4 @@
 import { describeZodIssues } from "./execute-tool-call.ts";
-import { linkedSignal } from "./linked-signal.ts";
 import type { ReconcileContext, Tool } from "./tool.ts";
 
 /**
@@ -31,8 +30,7 @@ export async function reconcileToolCall(options: {
     return { status: "unknown", why: `its arguments no longer parse: ${describeZodIssues(parsed.error)}` };
   }
   const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
-  const linked = linkedSignal([options.signal], timeoutMs);
-  const { signal } = linked;
+  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
   let found: Awaited<ReturnType<NonNullable<Tool["reconcile"]>>>;
   try {
     const lookup = tool.reconcile(parsed.data, { ...options.context, signal });
@@ -47,8 +45,6 @@ export async function reconcileToolCall(options: {
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     return { status: "unknown", why: `its reconcile hook failed: ${text}` };
-  } finally {
-    linked.dispose();
   }
   if (typeof found !== "object" || found === null || typeof found.applied !== "boolean") {
     return { status: "unknown", why: "its reconcile hook answered neither applied nor not applied" };
