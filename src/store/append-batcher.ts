@@ -75,6 +75,11 @@ export class AppendBatcher {
     return { ...this.#stats };
   }
 
+  /** How many runs' heads are remembered now; a test uses it to prove ended and suspended runs keep none. */
+  get knownHeads(): number {
+    return this.#heads.size;
+  }
+
   /** Queue a request for the next group commit; resolves with the stored events once they are durable. */
   async append(request: AppendRequest): Promise<JournalEvent[]> {
     if (this.#closed) throw new KeelError("unavailable", "the store is closed");
@@ -99,10 +104,15 @@ export class AppendBatcher {
     this.#draining = null;
   }
 
-  /** Remember a run's head (most recently written last, so the map's first entries are the stalest). */
+  /**
+   * Remember a run's head (most recently written last, so the map's first entries are the stalest). An ended run's
+   * head is forgotten, and so is a suspended one's: the fenced statement never appends to a suspended run (its
+   * next events come under a new lease, through the locking transaction), and a process with thousands of runs
+   * suspended — a parent's waiting children — would otherwise hold one head per run for nothing.
+   */
   remember(runId: string, head: KnownHead): void {
     this.#heads.delete(runId);
-    if (TERMINAL.has(head.status)) return;
+    if (TERMINAL.has(head.status) || head.status === "suspended") return;
     this.#heads.set(runId, head);
     if (this.#heads.size > MAX_KNOWN_HEADS) this.#heads.delete(this.#heads.keys().next().value!);
   }

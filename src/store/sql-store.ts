@@ -117,6 +117,14 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     return this.#notificationsHeard;
   }
 
+  /**
+   * Runs whose journal head this store remembers for its one-statement append: only runs being written under a
+   * lease, never an ended or a suspended one, so a test can prove a suspended run holds nothing in the process.
+   */
+  get knownHeads(): number {
+    return this.#batcher.knownHeads;
+  }
+
   /** Waits not yet settled; zero once every waiter has returned, so a test can prove none leak. */
   get pendingWaits(): number {
     return this.#wakeUps.pending;
