@@ -211,8 +211,8 @@ describe("the single-agent loop", () => {
     const { run } = await startRun({ store, agent, input: "wait", principal });
     worker.start();
     await toolStarted;
-    await store.requestCancel(run.runId);
-    assert.equal(worker.cancel(run.runId, "cancelled by request"), true);
+    await store.requestCancel(run.runId, { by: "user:ada" });
+    assert.equal(worker.cancel(run.runId, { by: "user:ada" }), true);
     for (let i = 0; i < 50 && (await store.getRun(run.runId))?.status !== "cancelled"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -226,7 +226,7 @@ describe("the single-agent loop", () => {
   test("cancels a queued run that no worker has started", async () => {
     const agent = agentWith({ turns: [{ kind: "answer", text: "never" }] });
     const { run } = await startRun({ store, agent, input: "hi", principal });
-    await store.requestCancel(run.runId);
+    await store.requestCancel(run.runId, { by: "user:ada" });
     const worker = createWorker({
       store,
       agents: () => agent,
