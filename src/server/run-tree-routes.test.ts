@@ -406,7 +406,7 @@ for (const backend of testStores()) {
       );
     });
 
-    test("a kill of the parent's agent ends the parent and, through it, its children of another agent", async () => {
+    test("a kill of the parent's agent ends the parent and, through it, its children of another agent, each journaling that Keel cancelled it", async () => {
       const parent = (await startRun({ store, agent: boss, input: "go", principal: me })).run;
       const children = await Promise.all(
         ["x", "y"].map(
@@ -438,7 +438,20 @@ for (const backend of testStores()) {
         "the parent and both children to end cancelled",
       );
       assert.equal((await store.getRun(parent.runId))?.error?.code, "killed");
-      for (const child of children) assert.equal((await store.getRun(child.runId))?.cancelRequested, true);
+      // The children were cancelled by Keel itself, for their parent's end, and their journals say so.
+      const reason = `the cancel of run ${parent.runId} reached it: run ${parent.runId} ended cancelled`;
+      for (const child of children) {
+        const run = await store.getRun(child.runId);
+        assert.deepEqual([run?.cancelRequested, run?.cancelRequest], [true, { by: "system:keel", reason }]);
+        const events = await store.readEvents({ runId: child.runId });
+        assert.deepEqual(
+          events.slice(-2).map((event) => [event.type, event.type === "run-cancel" ? event.payload : null]),
+          [
+            ["run-cancel", { requestedBy: "system:keel", reason }],
+            ["run-end", null],
+          ],
+        );
+      }
       await client.call("resumeAgent", { params: { name: "boss" } });
     });
   });
