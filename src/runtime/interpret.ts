@@ -4,7 +4,8 @@ import { isFinished } from "./run-state.ts";
 
 /**
  * Drive a run through a graph until it finishes or is interrupted. A cancel or timeout ends the run with a
- * journaled reason (a requested cancel's `run-cancel` just before its `run-end`); a shutdown or lost lease stops writing and leaves the run to be resumed.
+ * journaled reason (a requested cancel's `run-cancel`, who asked and why, just before its `run-end`); a shutdown or
+ * lost lease stops writing and leaves the run to be resumed.
  */
 export async function interpret(graph: Graph, context: NodeContext): Promise<void> {
   const { journal, signal } = context;
