@@ -298,7 +298,7 @@ for (const subject of testStores()) {
                 trial.cancelling ??= (async () => {
                   const { run } = await trial.root!;
                   if (trial.pause > 0) await new Promise((resolve) => setTimeout(resolve, trial.pause - 1));
-                  return await store.cancelTree(run.runId);
+                  return await store.cancelTree(run.runId, { by: "user:ada" });
                 })();
               };
               hooks.random = (tree) => byName.get(tree)?.random() ?? 0;

@@ -25,6 +25,15 @@ export const AgentView = z.object({
   limits: z.unknown(),
 });
 
+/** Who requested a run's cancel (a principal's subject, or `system:keel` when Keel's runtime did) and why. */
+export const CancelRequestView = z.object({
+  by: z.string(),
+  reason: z
+    .string()
+    .optional()
+    .describe("why; for a run the cancel of an ancestor reached, that ancestor's id"),
+});
+
 export const RunView = z.object({
   id: z.string(),
   agent: z.string(),
@@ -34,6 +43,9 @@ export const RunView = z.object({
   answer: z.string().nullable(),
   error: z.looseObject({ code: z.string(), message: z.string() }).nullable(),
   cancelRequested: z.boolean(),
+  cancelRequest: CancelRequestView.nullable().describe(
+    "who requested the run's cancel and why; null when none was",
+  ),
   events: z.number().int().describe("the run's last event sequence number"),
   createdAt: isoTime,
   updatedAt: isoTime.describe(
@@ -63,6 +75,9 @@ export const RunTreeNodeView = z.object({
   parentNode: z.string().nullable().describe("the node of the parent run that started this one"),
   rootRunId: z.string().describe("the top of the tree"),
   cancelRequested: z.boolean(),
+  cancelRequest: CancelRequestView.nullable().describe(
+    "who requested the run's cancel and why; null when none was",
+  ),
   wakeAt: isoTime.nullable().describe("when a suspended run's durable timer comes due"),
   createdAt: isoTime,
   updatedAt: isoTime,

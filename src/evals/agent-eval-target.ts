@@ -1,7 +1,7 @@
 import type { Principal } from "../journal/index.ts";
 import type { AgentDefinition, Worker } from "../runtime/index.ts";
 import { startRun } from "../runtime/index.ts";
-import type { Store } from "../store/index.ts";
+import { type Store, SYSTEM_ACTOR } from "../store/index.ts";
 import { type CaseOutcome, outcomeFromEvents } from "./case-outcome.ts";
 import type { EvalTarget } from "./eval-target.ts";
 
@@ -79,8 +79,12 @@ export function agentEvalTarget(options: {
         const current = await store.getRun(run.runId);
         if (current && (await settled(store, current))) break;
         if (signal.aborted || performance.now() > deadline) {
-          await store.requestCancel(run.runId);
-          worker.cancel(run.runId, signal.aborted ? "the eval was stopped" : "the case timed out");
+          const request = {
+            by: SYSTEM_ACTOR,
+            reason: signal.aborted ? "the eval was stopped" : "the case timed out",
+          };
+          const cancelled = await store.requestCancel(run.runId, request);
+          worker.cancel(run.runId, cancelled?.cancelRequest ?? request);
           break;
         }
         lastSeq = current?.lastSeq ?? lastSeq;

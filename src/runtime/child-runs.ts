@@ -1,6 +1,6 @@
 import { KeelError } from "../errors/index.ts";
 import { nodeTraceParent } from "../journal/index.ts";
-import type { RunRecord, Store } from "../store/index.ts";
+import { type RunRecord, type Store, SYSTEM_ACTOR } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { RunState } from "./run-state.ts";
 import { budgetsForChildren, startRun } from "./start-run.ts";
@@ -26,7 +26,8 @@ export type ChildRuns = {
     idempotencyKey: string;
   }): Promise<{ run: RunRecord; created: boolean }>;
   read(runIds: readonly string[]): Promise<RunRecord[]>;
-  cancel(runId: string): Promise<void>;
+  /** Cancel a child and its descendants as Keel's runtime (`system:keel`), for `reason`. */
+  cancel(runId: string, reason: string): Promise<void>;
 };
 
 /** Child runs of the run whose state is given, of the agents `agentNamed` finds (their current versions). */
@@ -87,8 +88,8 @@ export function createChildRuns(options: {
       }
       return found;
     },
-    async cancel(runId) {
-      await store.cancelTree(runId);
+    async cancel(runId, reason) {
+      await store.cancelTree(runId, { by: SYSTEM_ACTOR, reason });
     },
   };
 }

@@ -4,7 +4,8 @@ import { isFinished } from "./run-state.ts";
 
 /**
  * Drive a run through a graph until it finishes or is interrupted. A cancel or timeout ends the run with a
- * journaled reason; a shutdown or lost lease stops writing and leaves the run to be resumed.
+ * journaled reason (a requested cancel's `run-cancel`, who asked and why, just before its `run-end`); a shutdown or
+ * lost lease stops writing and leaves the run to be resumed.
  */
 export async function interpret(graph: Graph, context: NodeContext): Promise<void> {
   const { journal, signal } = context;
@@ -19,6 +20,14 @@ export async function interpret(graph: Graph, context: NodeContext): Promise<voi
   if (isFinished(journal.state) || isPause(signal)) return;
   const interrupt = interruptOf(signal);
   if (interrupt?.kind === "cancel") {
+    // Who asked for the cancel, and why, is journaled with the run-end it causes, in the same commit.
+    if (interrupt.request) {
+      const { by, reason } = interrupt.request;
+      journal.stage({
+        type: "run-cancel",
+        payload: { requestedBy: by, ...(reason === undefined ? {} : { reason }) },
+      });
+    }
     await journal.commit({
       type: "run-end",
       payload: {

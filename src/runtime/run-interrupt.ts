@@ -1,3 +1,5 @@
+import { type CancelRequest, cancelMessage } from "../store/index.ts";
+
 /** Why the interpreter was stopped from outside: each ends (or pauses) the run differently. */
 export type InterruptKind = "cancel" | "timeout" | "shutdown" | "lease_lost";
 
@@ -5,10 +7,19 @@ export type InterruptKind = "cancel" | "timeout" | "shutdown" | "lease_lost";
 export class RunInterrupt extends Error {
   readonly kind: InterruptKind;
 
-  constructor(kind: InterruptKind, message: string) {
+  /** A cancel's: who requested it and why, journaled as `run-cancel` before the run ends. */
+  readonly request: CancelRequest | undefined;
+
+  constructor(kind: InterruptKind, message: string, request?: CancelRequest) {
     super(message);
     this.name = "RunInterrupt";
     this.kind = kind;
+    this.request = request;
+  }
+
+  /** The interrupt of a requested cancel: the run ends cancelled, naming who asked. */
+  static cancel(request: CancelRequest): RunInterrupt {
+    return new RunInterrupt("cancel", cancelMessage(request), request);
   }
 }
 

@@ -211,8 +211,8 @@ describe("the single-agent loop", () => {
     const { run } = await startRun({ store, agent, input: "wait", principal });
     worker.start();
     await toolStarted;
-    await store.requestCancel(run.runId);
-    assert.equal(worker.cancel(run.runId, "cancelled by request"), true);
+    await store.requestCancel(run.runId, { by: "user:ada" });
+    assert.equal(worker.cancel(run.runId, { by: "user:ada" }), true);
     for (let i = 0; i < 50 && (await store.getRun(run.runId))?.status !== "cancelled"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -221,12 +221,13 @@ describe("the single-agent loop", () => {
     const toolEnd = events.find((event) => event.type === "tool-call-end");
     assert.equal(toolEnd?.type === "tool-call-end" && toolEnd.payload.error?.code, "cancelled");
     assert.equal(runEnd(events).status, "cancelled");
+    assert.deepEqual(events.at(-2)?.payload, { requestedBy: "user:ada" });
   });
 
-  test("cancels a queued run that no worker has started", async () => {
+  test("cancels a queued run that no worker has started, journaling who asked and why", async () => {
     const agent = agentWith({ turns: [{ kind: "answer", text: "never" }] });
     const { run } = await startRun({ store, agent, input: "hi", principal });
-    await store.requestCancel(run.runId);
+    await store.requestCancel(run.runId, { by: "user:ada", reason: "no longer needed" });
     const worker = createWorker({
       store,
       agents: () => agent,
@@ -240,7 +241,9 @@ describe("the single-agent loop", () => {
     }
     await worker.stop();
     const events = await store.readEvents({ runId: run.runId });
-    assert.deepEqual(types(events), ["run-start", "run-end"]);
+    assert.deepEqual(types(events), ["run-start", "run-cancel", "run-end"]);
+    assert.deepEqual(events[1]?.payload, { requestedBy: "user:ada", reason: "no longer needed" });
+    assert.equal(runEnd(events).error?.message, "cancelled by user:ada: no longer needed");
     assert.equal(agent.modelCalls(), 0);
   });
 

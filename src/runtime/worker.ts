@@ -2,8 +2,14 @@ import { isKeelError } from "../errors/index.ts";
 import type { Governor } from "../governance/index.ts";
 import type { PayloadSealer } from "../guards/index.ts";
 import type { JournalEvent } from "../journal/index.ts";
-import type { Lease, SealedArgumentsStore, Store } from "../store/index.ts";
-import { isStoreUnavailable } from "../store/index.ts";
+import type { CancelRequest, Lease, RunRecord, SealedArgumentsStore, Store } from "../store/index.ts";
+import {
+  cancelMessage,
+  descendantCancelRequest,
+  isStoreUnavailable,
+  SYSTEM_ACTOR,
+  UNRECORDED_CANCEL,
+} from "../store/index.ts";
 import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
 import { createChildRuns } from "./child-runs.ts";
 import type { Graph } from "./graph.ts";
@@ -59,8 +65,11 @@ export type Worker = {
    * are interrupted (their open call is left for the next holder to retry or reconcile) and released too.
    */
   stop(options?: StopOptions): Promise<void>;
-  /** Cancel a run this worker is interpreting now; false when it holds no such run. */
-  cancel(runId: string, reason: string): boolean;
+  /**
+   * Cancel a run this worker is interpreting now, journaling `request` (as the store recorded it) before its
+   * run-end; false when it holds no such run.
+   */
+  cancel(runId: string, request: CancelRequest): boolean;
   /** Wake the claim loop now (new work was created in this process). */
   poke(): void;
   /**
@@ -236,7 +245,7 @@ export function createWorker(options: WorkerOptions): Worker {
             }
             current = renewed;
             const run = await store.getRun(lease.runId);
-            if (run?.cancelRequested) controller.abort(new RunInterrupt("cancel", "cancelled by request"));
+            if (run?.cancelRequested) controller.abort(RunInterrupt.cancel(cancelRequestOf(run)));
           } catch (error) {
             log(`worker ${owner}: renewing the lease of ${lease.runId} failed: ${errorText(error)}`);
           }
@@ -269,7 +278,8 @@ export function createWorker(options: WorkerOptions): Worker {
         state,
         redaction: { policy, ...(sealing ? { sealed: sealing.store } : {}) },
       });
-      if (run?.cancelRequested) controller.abort(new RunInterrupt("cancel", "cancelled by request"));
+      // A suspended run is claimed with its cancel requested only to be ended: the interpreter ends it at once.
+      if (run?.cancelRequested) controller.abort(RunInterrupt.cancel(cancelRequestOf(run)));
       if (!agent) {
         await journal.commit({
           type: "run-end",
@@ -319,15 +329,16 @@ export function createWorker(options: WorkerOptions): Worker {
         if (!isKeelError(error, "cancelled")) throw error;
         // The store's cancel fence refused work this run tried to start: its cancel was requested and committed
         // before the heartbeat saw it. Work still in flight here is aborted, and the run ends cancelled.
-        controller.abort(new RunInterrupt("cancel", "cancelled by request"));
-        await endCancelled(journal);
+        const request = cancelRequestOf(await store.getRun(lease.runId));
+        controller.abort(RunInterrupt.cancel(request));
+        await endCancelled(journal, request);
       }
       // Nothing acts on a finished run's arguments again: its sealed originals go.
       if (sealing && isFinished(journal.state)) await sealing.store.drop(lease.runId);
       // A run that ended other than completed (cancelled, killed, failed, over budget) takes its live child runs
       // with it: a kill of the parent's agent reaches the children of other agents it started.
       if (isFinished(journal.state) && journal.state.status !== "completed")
-        await cancelChildren(lease.runId);
+        await cancelChildren(lease.runId, journal.state.status);
     } catch (error) {
       if (isKeelError(error, "stale_lease")) {
         log(`worker ${owner}: lost run ${lease.runId} to another worker; stopped writing`);
@@ -347,26 +358,32 @@ export function createWorker(options: WorkerOptions): Worker {
    * End a run cancelled after the cancel fence refused a batch of its events. The state in memory had folded them
    * in, so the step count is taken from the journal as stored.
    */
-  async function endCancelled(journal: RunJournal): Promise<void> {
+  async function endCancelled(journal: RunJournal, request: CancelRequest): Promise<void> {
     const stored = foldEvents(await store.readEvents({ runId: journal.state.runId }));
     if (isFinished(stored)) return;
-    await journal.commit({
-      type: "run-end",
-      payload: {
-        status: "cancelled",
-        error: { code: "cancelled", message: "cancelled by request" },
-        steps: stored.step,
+    const { by, reason } = request;
+    await journal.commit(
+      { type: "run-cancel", payload: { requestedBy: by, ...(reason === undefined ? {} : { reason }) } },
+      {
+        type: "run-end",
+        payload: {
+          status: "cancelled",
+          error: { code: "cancelled", message: cancelMessage(request) },
+          steps: stored.step,
+        },
       },
-    });
+    );
   }
 
   /** Cancel a finished run's live descendants; one look at its children when it has none. */
-  async function cancelChildren(runId: string): Promise<void> {
+  async function cancelChildren(runId: string, status: string): Promise<void> {
     try {
       if ((await store.listChildren({ runId, limit: 1 })).length === 0) return;
-      const cancelled = await store.cancelTree(runId);
-      for (const marked of cancelled?.marked ?? [])
-        active.get(marked)?.controller.abort(new RunInterrupt("cancel", `its parent run ${runId} ended`));
+      const request = { by: SYSTEM_ACTOR, reason: `run ${runId} ended ${status}` };
+      const cancelled = await store.cancelTree(runId, request);
+      // The ended run itself is not marked: every run marked is a descendant, and was given this request.
+      const reached = RunInterrupt.cancel(descendantCancelRequest(runId, request));
+      for (const marked of cancelled?.marked ?? []) active.get(marked)?.controller.abort(reached);
     } catch (error) {
       log(`worker ${owner}: cancelling the child runs of ${runId} failed: ${errorText(error)}`);
     }
@@ -391,10 +408,10 @@ export function createWorker(options: WorkerOptions): Worker {
       shutdown.abort();
       await Promise.all([...active.values()].map((run) => run.done));
     },
-    cancel(runId, reason) {
+    cancel(runId, request) {
       const run = active.get(runId);
       if (!run) return false;
-      run.controller.abort(new RunInterrupt("cancel", reason));
+      run.controller.abort(RunInterrupt.cancel(request));
       return true;
     },
     poke,
@@ -410,6 +427,11 @@ export function createWorker(options: WorkerOptions): Worker {
       return stopping.signal.aborted;
     },
   };
+}
+
+/** Who asked for a run's cancel, as its row records it. */
+function cancelRequestOf(run: RunRecord | null): CancelRequest {
+  return run?.cancelRequest ?? UNRECORDED_CANCEL;
 }
 
 /**

@@ -568,7 +568,7 @@ for (const subject of stores) {
         for (let waited = 0; waited < 10_000 && ledger.active === 0; waited += 10) {
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
-        await store.requestCancel(run.runId);
+        await store.requestCancel(run.runId, { by: "user:ada" });
         await until(run.runId, ["cancelled"]);
         const [childRun] = await store.listChildren({ runId: run.runId });
         await until(childRun!.runId, ["cancelled"]);

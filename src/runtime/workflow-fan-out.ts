@@ -342,7 +342,10 @@ async function settleTimeouts(fan: FanOut, progress: FanOutProgress, context: No
     const started = progress.started[branch.key];
     if (!started?.deadlineAt || progress.ended[branch.key] !== undefined) continue;
     if (Date.parse(started.deadlineAt) > now) continue;
-    await context.children?.cancel(started.childRunId);
+    await context.children?.cancel(
+      started.childRunId,
+      `branch ${branch.key} of run ${context.journal.state.runId} passed its timeout of ${fan.timeoutMs} ms`,
+    );
     stageBranchEnd(context, fan, branch, {
       outcome: "failed",
       error: {
@@ -396,7 +399,10 @@ async function cancelRunning(fan: FanOut, progress: FanOutProgress, context: Nod
   for (const branch of fan.branches) {
     const started = progress.started[branch.key];
     if (!started || progress.ended[branch.key] !== undefined) continue;
-    await context.children?.cancel(started.childRunId);
+    await context.children?.cancel(
+      started.childRunId,
+      `the join of run ${context.journal.state.runId} had decided without branch ${branch.key}`,
+    );
     stageBranchEnd(context, fan, branch, {
       outcome: "cancelled",
       error: { code: "cancelled", message: "the join had decided; the branch's child run was cancelled" },

@@ -8,7 +8,12 @@ import { type Principal, parseTraceParent, TERMINAL_STATUSES } from "../journal/
 import type { Registry } from "../registry/index.ts";
 import type { AgentCatalog, Worker } from "../runtime/index.ts";
 import { startRun } from "../runtime/index.ts";
-import type { KeelStore, SealedArgumentsStore, Store } from "../store/index.ts";
+import {
+  descendantCancelRequest,
+  type KeelStore,
+  type SealedArgumentsStore,
+  type Store,
+} from "../store/index.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
@@ -282,11 +287,15 @@ export function createApp(options: AppOptions): Hono {
     if (TERMINAL_STATUSES.has(run.status)) {
       throw new KeelError("conflict", `run ${run.runId} already ended as ${run.status}`);
     }
-    // The run and every descendant that has not ended; those this process's worker holds stop now.
-    const cancelled = await store.cancelTree(run.runId);
+    // The run and every descendant that has not ended, as the caller's cancel; those this process's worker holds
+    // stop now and journal it, each with the request the store recorded for it.
+    const request = { by: principalOf(context).subject };
+    const cancelled = await store.cancelTree(run.runId, request);
+    const reached = descendantCancelRequest(run.runId, request);
     let poke = false;
     for (const runId of cancelled?.marked ?? [run.runId]) {
-      if (!worker?.cancel(runId, "cancelled by request")) poke = true;
+      const recorded = runId === run.runId ? (cancelled?.run.cancelRequest ?? request) : reached;
+      if (!worker?.cancel(runId, recorded)) poke = true;
     }
     if (poke) worker?.poke();
     return context.json(presentRun(cancelled?.run ?? run), 202);

@@ -11,6 +11,7 @@ export function presentRun(run: RunRecord) {
     answer: run.answer,
     error: run.error,
     cancelRequested: run.cancelRequested,
+    cancelRequest: run.cancelRequest,
     events: run.lastSeq,
     createdAt: run.createdAt.toISOString(),
     updatedAt: run.updatedAt.toISOString(),

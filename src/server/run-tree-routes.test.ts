@@ -327,7 +327,7 @@ for (const backend of testStores()) {
       );
     });
 
-    test("POST /v1/runs/{id}/cancel on a parent ends every descendant a worker is running, and refuses a child started after the parent ended", async () => {
+    test("POST /v1/runs/{id}/cancel on a parent ends every descendant a worker is running, journals who cancelled each, and refuses a child started after the parent ended", async () => {
       const principal = me;
       const top = (await startRun({ store, agent: holder, input: "go", principal })).run;
       const children = await Promise.all(
@@ -362,6 +362,7 @@ for (const backend of testStores()) {
 
       const answer = await client.call("cancelRun", { params: { id: top.runId } });
       assert.equal(answer.cancelRequested, true);
+      assert.deepEqual(answer.cancelRequest, { by: me.subject });
       await until(
         async () =>
           (await Promise.all(everyone.map(async (run) => (await store.getRun(run.runId))?.status))).every(
@@ -369,6 +370,29 @@ for (const backend of testStores()) {
           ),
         "every run of the tree to end cancelled",
       );
+      // Each run's journal says who cancelled it, just before its run-end; a descendant names the run cancelled.
+      const reached = { by: me.subject, reason: `the cancel of run ${top.runId} reached it` };
+      for (const [run, request] of [
+        [top, { by: me.subject }],
+        [children[1]!, reached],
+        [grandchild, reached],
+      ] as const) {
+        const events = await store.readEvents({ runId: run.runId });
+        const [cancel, end] = events.slice(-2);
+        assert.equal(cancel?.type, "run-cancel", run.runId);
+        const { by, ...reason } = request;
+        assert.deepEqual(cancel?.payload, { requestedBy: by, ...reason });
+        assert.deepEqual(
+          end?.type === "run-end" && end.payload.error,
+          {
+            code: "cancelled",
+            message: request === reached ? `cancelled by ops: ${reached.reason}` : "cancelled by ops",
+          },
+          run.runId,
+        );
+        const view = await client.call("getRun", { params: { id: run.runId } });
+        assert.deepEqual([view.cancelRequested, view.cancelRequest], [true, request]);
+      }
       // A child a worker of the parent would create after the cancel: the parent has ended, so it is refused.
       await assert.rejects(
         startRun({
@@ -382,7 +406,7 @@ for (const backend of testStores()) {
       );
     });
 
-    test("a kill of the parent's agent ends the parent and, through it, its children of another agent", async () => {
+    test("a kill of the parent's agent ends the parent and, through it, its children of another agent, each journaling that Keel cancelled it", async () => {
       const parent = (await startRun({ store, agent: boss, input: "go", principal: me })).run;
       const children = await Promise.all(
         ["x", "y"].map(
@@ -414,7 +438,20 @@ for (const backend of testStores()) {
         "the parent and both children to end cancelled",
       );
       assert.equal((await store.getRun(parent.runId))?.error?.code, "killed");
-      for (const child of children) assert.equal((await store.getRun(child.runId))?.cancelRequested, true);
+      // The children were cancelled by Keel itself, for their parent's end, and their journals say so.
+      const reason = `the cancel of run ${parent.runId} reached it: run ${parent.runId} ended cancelled`;
+      for (const child of children) {
+        const run = await store.getRun(child.runId);
+        assert.deepEqual([run?.cancelRequested, run?.cancelRequest], [true, { by: "system:keel", reason }]);
+        const events = await store.readEvents({ runId: child.runId });
+        assert.deepEqual(
+          events.slice(-2).map((event) => [event.type, event.type === "run-cancel" ? event.payload : null]),
+          [
+            ["run-cancel", { requestedBy: "system:keel", reason }],
+            ["run-end", null],
+          ],
+        );
+      }
       await client.call("resumeAgent", { params: { name: "boss" } });
     });
   });

@@ -19,6 +19,7 @@ function presentTreeNode(node: RunTreeNode): Record<string, unknown> {
     parentNode: run.parentNode,
     rootRunId: run.rootRunId,
     cancelRequested: run.cancelRequested,
+    cancelRequest: run.cancelRequest,
     wakeAt: run.wakeAt?.toISOString() ?? null,
     createdAt: run.createdAt.toISOString(),
     updatedAt: run.updatedAt.toISOString(),

@@ -16,6 +16,13 @@ export { pgliteSqlClient } from "./pglite-sql-client.ts";
 export { PgliteStore, type PgliteStoreOptions } from "./pglite-store.ts";
 export { pooledTransaction, postgresSqlClient } from "./postgres-sql-client.ts";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
+export {
+  type CancelRequest,
+  cancelMessage,
+  descendantCancelRequest,
+  SYSTEM_ACTOR,
+  UNRECORDED_CANCEL,
+} from "./run-record.ts";
 export type {
   CancelTreeResult,
   ListChildrenOptions,

@@ -7,6 +7,7 @@ import {
   type PayloadOf,
   TERMINAL_STATUSES,
 } from "../journal/index.ts";
+import type { CancelRequest } from "./run-record.ts";
 import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
 import type { CreateRunOptions, RunRecord, SqlClient } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
@@ -18,6 +19,7 @@ type ParentRow = {
   tenant: string;
   status: RunRecord["status"];
   cancel_requested: boolean;
+  cancel_request: CancelRequest | null;
   root_run_id: string;
 };
 
@@ -84,11 +86,12 @@ export async function insertRun(
     const inserted = await tx.query<RunRow>(
       `INSERT INTO keel_runs
          (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
-        lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested)
+        lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested,
+        cancel_request)
        VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
         $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
         CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
-        $10, $11, $12, $13, $14)
+        $10, $11, $12, $13, $14, $15::text::jsonb)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -106,6 +109,8 @@ export async function insertRun(
         payload.parent?.node ?? null,
         payload.parent?.rootRunId ?? null,
         parent?.cancel_requested ?? false,
+        // A child created under a cancelled parent is cancelled by the same request.
+        parent?.cancel_requested && parent.cancel_request ? JSON.stringify(parent.cancel_request) : null,
       ],
     );
     const row = inserted.rows[0];
@@ -156,7 +161,7 @@ async function readParent(tx: SqlClient, options: CreateRunOptions): Promise<Par
   }
   await lockTreeShared(tx, placed.rows[0].root_run_id);
   const { rows } = await tx.query<ParentRow>(
-    `SELECT tenant, status, cancel_requested, COALESCE(root_run_id, run_id) AS root_run_id
+    `SELECT tenant, status, cancel_requested, cancel_request, COALESCE(root_run_id, run_id) AS root_run_id
        FROM keel_runs WHERE run_id = $1`,
     [parentRunId],
   );

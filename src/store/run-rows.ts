@@ -1,9 +1,10 @@
 import type { JournalEvent, Principal, RunStatus } from "../journal/index.ts";
+import type { CancelRequest } from "./run-record.ts";
 import type { Lease, RunRecord } from "./store.ts";
 
 /** Columns of `keel_runs` that make up a RunRecord, in the shape `RunRow` expects. */
 export const RUN_COLUMNS = `run_id, agent, agent_version, status, input, principal, tenant, created_at, updated_at,
-  last_seq, answer, error, cancel_requested, idempotency_key, parent_run_id, parent_node, root_run_id, wake_at`;
+  last_seq, answer, error, cancel_requested, cancel_request, idempotency_key, parent_run_id, parent_node, root_run_id, wake_at`;
 
 /** A `keel_runs` row as the drivers return it (pg gives bigint as a string, PGlite as a number). */
 export type RunRow = {
@@ -20,6 +21,7 @@ export type RunRow = {
   answer: string | null;
   error: { code: string; message: string } | null;
   cancel_requested: boolean;
+  cancel_request: CancelRequest | null;
   idempotency_key: string | null;
   parent_run_id: string | null;
   parent_node: string | null;
@@ -43,6 +45,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     answer: row.answer,
     error: row.error,
     cancelRequested: row.cancel_requested,
+    cancelRequest: row.cancel_request,
     idempotencyKey: row.idempotency_key,
     parentRunId: row.parent_run_id,
     parentNode: row.parent_node,

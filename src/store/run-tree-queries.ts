@@ -1,4 +1,5 @@
 import { KeelError } from "../errors/index.ts";
+import { type CancelRequest, descendantCancelRequest } from "./run-record.ts";
 import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
 import type {
   CancelTreeResult,
@@ -99,6 +100,21 @@ export async function getRunTree(sql: SqlClient, options: RunTreeOptions): Promi
   return { root: root!, runs: nodes.size, truncated: truncated || kept.some((row) => row.depth >= maxDepth) };
 }
 
+/** A cancel request as the store keeps it: a non-empty requester, and a reason only when one was given. */
+function checkCancelRequest(request: CancelRequest): CancelRequest {
+  if (typeof request?.by !== "string" || request.by.length === 0) {
+    throw new KeelError("invalid_request", "a cancel names who requested it", {
+      issues: [{ path: "request.by", message: "expected a non-empty string" }],
+    });
+  }
+  if (request.reason !== undefined && typeof request.reason !== "string") {
+    throw new KeelError("invalid_request", "a cancel's reason is text", {
+      issues: [{ path: "request.reason", message: "expected a string" }],
+    });
+  }
+  return request.reason === undefined ? { by: request.by } : { by: request.by, reason: request.reason };
+}
+
 /**
  * Mark a run and its live descendants for cancellation. The tree's exclusive lock waits for children being created
  * anywhere in the tree to commit, and holds new ones back until this commits, so the recursive statement (whose
@@ -109,8 +125,10 @@ export async function getRunTree(sql: SqlClient, options: RunTreeOptions): Promi
 export async function cancelTree(
   driver: StoreDriver,
   runId: string,
+  request: CancelRequest,
   notifyAs: string,
 ): Promise<CancelTreeResult | null> {
+  const requested = checkCancelRequest(request);
   return await driver.transaction(async (tx) => {
     const placed = await tx.query<{ root_run_id: string }>(
       "SELECT COALESCE(root_run_id, run_id) AS root_run_id FROM keel_runs WHERE run_id = $1",
@@ -134,11 +152,17 @@ export async function cancelTree(
       [runId, MAX_CANCEL_DEPTH],
     );
     const marked = await tx.query<{ run_id: string; last_seq: number | string }>(
-      `UPDATE keel_runs SET cancel_requested = true, updated_at = clock_timestamp()
+      `UPDATE keel_runs SET cancel_requested = true, updated_at = clock_timestamp(),
+              cancel_request = COALESCE(cancel_request, CASE WHEN run_id = $2 THEN $3::text::jsonb ELSE $4::text::jsonb END)
         WHERE run_id = ANY($1::text[]) AND status IN ('queued', 'running', 'suspended')
           AND (NOT cancel_requested OR run_id = $2)
        RETURNING run_id, last_seq`,
-      [live.rows.map((row) => row.run_id), runId],
+      [
+        live.rows.map((row) => row.run_id),
+        runId,
+        JSON.stringify(requested),
+        JSON.stringify(descendantCancelRequest(runId, requested)),
+      ],
     );
     // Suspended runs become claimable once cancel is requested, so workers should look.
     if (marked.rows.length > 0) await tx.query("SELECT keel_notify('keel_work', $1, $2)", [runId, notifyAs]);

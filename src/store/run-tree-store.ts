@@ -1,4 +1,4 @@
-import type { RunRecord } from "./run-record.ts";
+import type { CancelRequest, RunRecord } from "./run-record.ts";
 
 /** One run of a tree with the children read under it, oldest first. */
 export type RunTreeNode = {
@@ -61,7 +61,9 @@ export interface RunTreeStore {
    * Mark the run and every descendant that has not ended for cancellation, in one recursive statement, serialised
    * with the creation of children anywhere in the same tree: a child created after it is created already marked.
    * From its commit on, the store refuses any append to a marked run that starts work (`cancelled`); events that
-   * settle work in flight and end the run are still accepted. Null for an unknown run.
+   * settle work in flight and end the run are still accepted. The run keeps `request` (who asked and why; a run
+   * already marked keeps the first), each descendant it newly marks the same requester with a reason naming this
+   * run (`descendantCancelRequest`). Null for an unknown run.
    */
-  cancelTree(runId: string): Promise<CancelTreeResult | null>;
+  cancelTree(runId: string, request: CancelRequest): Promise<CancelTreeResult | null>;
 }

@@ -24,6 +24,7 @@ import { journalTransaction } from "./journal-transaction.ts";
 import { LISTENER_RENEW_MS, registerListener, renewListener, unregisterListener } from "./listeners.ts";
 import { RunLeases } from "./run-leases.ts";
 import { runMigrations } from "./run-migrations.ts";
+import type { CancelRequest } from "./run-record.ts";
 import {
   EVENT_COLUMNS,
   type EventRow,
@@ -276,8 +277,8 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
   }
 
   /** Sets the flag on a run and its descendants that have not ended; an ended run is returned unchanged. */
-  async requestCancel(runId: string): Promise<RunRecord | null> {
-    return (await this.cancelTree(runId))?.run ?? null;
+  async requestCancel(runId: string, request: CancelRequest): Promise<RunRecord | null> {
+    return (await this.cancelTree(runId, request))?.run ?? null;
   }
 
   async listChildren(options: ListChildrenOptions): Promise<RunRecord[]> {
@@ -288,8 +289,8 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     return await getRunTree(this.sql, options);
   }
 
-  async cancelTree(runId: string): Promise<CancelTreeResult | null> {
-    const result = await cancelTree(this.#driver, runId, this.#listenerId);
+  async cancelTree(runId: string, request: CancelRequest): Promise<CancelTreeResult | null> {
+    const result = await cancelTree(this.#driver, runId, request, this.#listenerId);
     if (result && result.marked.length > 0) this.#wakeUps.notify(WORK_CHANNEL);
     return result;
   }

@@ -113,7 +113,7 @@ export function cancelFenceContract(context: StoreContractContext): void {
       const lease = await leased(store, run);
       await store.append({ lease, events: openToolCall() });
       const written = await store.readEvents({ runId: run.runId });
-      const cancel = await store.cancelTree(run.runId);
+      const cancel = await store.cancelTree(run.runId, { by: "user:ada" });
       assert.deepEqual(cancel?.fencedAt, [{ runId: run.runId, lastSeq: written.length }]);
 
       // This store knows the run's head, so its first append is the fenced statement; the peer knows none.
@@ -135,7 +135,7 @@ export function cancelFenceContract(context: StoreContractContext): void {
       const run = await createQueuedRun(store);
       const lease = await leased(store, run);
       await store.append({ lease, events: openToolCall() });
-      await store.cancelTree(run.runId);
+      await store.cancelTree(run.runId, { by: "user:ada" });
       const fencedBefore = store.stats.fencedCommits;
       // The in-flight call's outcome is still recorded, in one fenced statement.
       const [ended] = await store.append({ lease, events: [TOOL_CALL_END] });
@@ -158,7 +158,7 @@ export function cancelFenceContract(context: StoreContractContext): void {
     test("fences a child created after its parent's cancel from its first step, and lets it end cancelled", async () => {
       const { store } = context;
       const top = await createQueuedRun(store);
-      await store.cancelTree(top.runId);
+      await store.cancelTree(top.runId, { by: "user:ada" });
       const { run: child } = await store.createRun({
         runId: uniqueName("run"),
         start: runStart(uniqueName("agent")),
@@ -189,7 +189,7 @@ export function cancelFenceContract(context: StoreContractContext): void {
         const [cancelled] = await Promise.all([
           (async () => {
             await sleep(trial % 5);
-            return await (trial % 2 === 0 ? peer : store).cancelTree(top.runId);
+            return await (trial % 2 === 0 ? peer : store).cancelTree(top.runId, { by: "user:ada" });
           })(),
           ...leases.map(async (lease, index) => {
             const via = index % 2 === 0 ? store : peer;

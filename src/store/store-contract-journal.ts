@@ -336,7 +336,7 @@ function waitsContract(context: StoreContractContext): void {
       async () => async () => await createQueuedRun(store),
       async () => {
         const run = await createQueuedRun(store);
-        return async () => await store.requestCancel(run.runId);
+        return async () => await store.requestCancel(run.runId, { by: "user:ada" });
       },
       async () => {
         const run = await createQueuedRun(store);

@@ -141,7 +141,7 @@ export function leasesContract(context: StoreContractContext): void {
         events: [{ type: "run-suspend", payload: { reason: "timer" } }],
       });
       await store.releaseLease(cancelledLease);
-      await store.requestCancel(cancelled.runId);
+      await store.requestCancel(cancelled.runId, { by: "user:ada" });
       const ended = await createQueuedRun(store, agent);
       const endedLease = await lease(ended.runId);
       await store.append({ lease: endedLease, events: [runEnd()] });

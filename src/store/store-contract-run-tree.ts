@@ -183,7 +183,7 @@ export function runTreeContract(context: StoreContractContext): void {
       await suspendUntil(store, deep, new Date(Date.now() + 60_000));
       const unrelated = await createQueuedRun(store);
 
-      const result = await store.cancelTree(top.runId);
+      const result = await store.cancelTree(top.runId, { by: "user:ada" });
       assert.ok(result);
       assert.equal(result.run.cancelRequested, true);
       assert.equal(result.marked.length, 5);
@@ -197,20 +197,47 @@ export function runTreeContract(context: StoreContractContext): void {
       const claimed = await store.claimRuns({ owner: "w2", ttlMs: 10_000, limit: 1_000 });
       assert.ok(claimed.some((lease) => lease.runId === deep.runId));
       assert.equal(
-        (await store.cancelTree(top.runId))?.marked.length,
+        (await store.cancelTree(top.runId, { by: "user:ada" }))?.marked.length,
         1,
         "only the run itself is marked again",
       );
-      assert.equal(await store.cancelTree(uniqueName("run")), null);
+      assert.equal(await store.cancelTree(uniqueName("run"), { by: "user:ada" }), null);
     });
 
     test("a child created after its parent's cancel is created already marked for cancellation", async () => {
       const { store } = context;
       const top = await createQueuedRun(store);
       const child = await createChild(store, top, "a");
-      await store.requestCancel(top.runId);
+      await store.requestCancel(top.runId, { by: "user:ada" });
       const late = await createChild(store, child, "late");
       assert.equal(late.cancelRequested, true);
+    });
+
+    test("a cancel records who requested it and why on the run, on each descendant it marks, and on a child created after it", async () => {
+      const { store } = context;
+      const top = await createQueuedRun(store);
+      const child = await createChild(store, top, "a");
+      const grandchild = await createChild(store, child, "b");
+      const unrelated = await createQueuedRun(store);
+      assert.equal(top.cancelRequest, null);
+
+      const result = await store.cancelTree(child.runId, { by: "user:ada", reason: "wrong input" });
+      assert.deepEqual(result?.run.cancelRequest, { by: "user:ada", reason: "wrong input" });
+      const reached = { by: "user:ada", reason: `the cancel of run ${child.runId} reached it: wrong input` };
+      assert.deepEqual((await store.getRun(grandchild.runId))?.cancelRequest, reached);
+      const late = await createChild(store, grandchild, "late");
+      assert.deepEqual(late.cancelRequest, reached);
+      // The cancel reached down, not up; and a second cancel of a marked run keeps the first requester.
+      assert.equal((await store.getRun(top.runId))?.cancelRequest, null);
+      await store.cancelTree(top.runId, { by: "user:bob" });
+      assert.deepEqual((await store.getRun(top.runId))?.cancelRequest, { by: "user:bob" });
+      assert.deepEqual((await store.getRun(child.runId))?.cancelRequest, {
+        by: "user:ada",
+        reason: "wrong input",
+      });
+      assert.equal((await store.getRun(unrelated.runId))?.cancelRequest, null);
+      await rejectsWithCode(store.cancelTree(unrelated.runId, { by: "" }), "invalid_request");
+      assert.equal((await store.getRun(unrelated.runId))?.cancelRequested, false);
     });
 
     test("no child escapes a cancel that races with its creation, across two stores and 20 trees", async () => {
@@ -227,7 +254,7 @@ export function runTreeContract(context: StoreContractContext): void {
           ),
           (async () => {
             await sleep(trial % 4);
-            await (trial % 2 === 0 ? peer : store).requestCancel(top.runId);
+            await (trial % 2 === 0 ? peer : store).requestCancel(top.runId, { by: "user:ada" });
             return null;
           })(),
         ]);

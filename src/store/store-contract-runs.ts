@@ -189,18 +189,18 @@ export function runsContract(context: StoreContractContext): void {
     test("requestCancel flags a live run, leaves an ended run as it was, and returns null for an unknown run", async () => {
       const { store } = context;
       const run = await createQueuedRun(store);
-      const cancelled = await store.requestCancel(run.runId);
+      const cancelled = await store.requestCancel(run.runId, { by: "user:ada" });
       assert.equal(cancelled?.cancelRequested, true);
       assert.equal((await store.getRun(run.runId))?.cancelRequested, true);
 
       const ended = await createQueuedRun(store);
       const lease = await store.acquireLease({ runId: ended.runId, owner: "w", ttlMs: 10_000 });
       await store.append({ lease: lease!, events: [runEnd()] });
-      const unchanged = await store.requestCancel(ended.runId);
+      const unchanged = await store.requestCancel(ended.runId, { by: "user:ada" });
       assert.equal(unchanged?.status, "completed");
       assert.equal(unchanged?.cancelRequested, false);
 
-      assert.equal(await store.requestCancel(uniqueName("run")), null);
+      assert.equal(await store.requestCancel(uniqueName("run"), { by: "user:ada" }), null);
     });
 
     test("records each run's tenant from its principal and lists only that tenant's runs when asked", async () => {

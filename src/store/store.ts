@@ -1,5 +1,5 @@
 import type { JournalEvent, NewEvent, PayloadOf, RunStatus } from "../journal/index.ts";
-import type { RunRecord } from "./run-record.ts";
+import type { CancelRequest, RunRecord } from "./run-record.ts";
 import type { RunTreeStore } from "./run-tree-store.ts";
 
 export type { RunRecord } from "./run-record.ts";
@@ -121,9 +121,10 @@ export interface Store extends RunTreeStore {
 
   /**
    * Mark a run and every descendant that has not ended for cancellation; the worker holding each (or the next one
-   * to claim it) ends it. Returns the run as it now stands; an ended run comes back unchanged.
+   * to claim it) ends it, journaling `request` (`cancelTree`). Returns the run as it now stands; an ended run comes
+   * back unchanged.
    */
-  requestCancel(runId: string): Promise<RunRecord | null>;
+  requestCancel(runId: string, request: CancelRequest): Promise<RunRecord | null>;
   /** Resolve when there may be new runnable work, or after `timeoutMs`. */
   waitForWork(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
 
