@@ -4,6 +4,7 @@
  * suspended over many child runs that each wait for a signal. The test (`src/runtime/workflow-scale.test.ts`) runs
  * them small and asserts on slopes; `bench/workflows/scale.ts` runs them at full size and prints every sample.
  */
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import type { AgentDefinition } from "../../src/runtime/agent-definition.ts";
 import { sendSignal } from "../../src/runtime/send-signal.ts";
@@ -166,7 +167,8 @@ export async function mapAtScale(options: {
         outputs.length === items &&
         outputs.every((output, n) => {
           const value = typeof output === "string" ? (JSON.parse(output) as unknown) : output;
-          return JSON.stringify(value) === JSON.stringify({ n: n * 2, label });
+          // Compared as values: the answer is written as canonical JSON, its fields sorted.
+          return isDeepStrictEqual(value, { n: n * 2, label });
         });
     }
     return {
