@@ -1,7 +1,18 @@
 import { buildApprovalRequest } from "../approvals/index.ts";
 import type { ApprovalKind, NewEvent } from "../journal/index.ts";
 import type { NodeContext } from "./graph.ts";
-import type { RunApproval, ToolCallState } from "./run-state.ts";
+import type { RunApproval, RunState, ToolCallState } from "./run-state.ts";
+
+/** What a person asked about a run is shown of it: its input, principal, step, data classes and latest turns. */
+export function approvalContext(state: RunState, step: number) {
+  return {
+    input: state.input,
+    principal: state.principal,
+    step,
+    dataClasses: state.dataClasses,
+    messages: state.messages,
+  };
+}
 
 /**
  * The events that hand an action to a person: the approval request (what was tried, why, the call with redacted
@@ -26,13 +37,7 @@ export function requestApproval(
   const request = buildApprovalRequest({
     agent,
     kind: options.kind,
-    run: {
-      input: state.input,
-      principal: state.principal,
-      step: state.step,
-      dataClasses: state.dataClasses,
-      messages: state.messages,
-    },
+    run: approvalContext(state, state.step),
     ...(call
       ? {
           call: {

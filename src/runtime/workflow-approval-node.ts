@@ -2,6 +2,7 @@ import { buildApprovalRequest } from "../approvals/index.ts";
 import type { ErrorInfo, NewEvent } from "../journal/index.ts";
 import type { ApprovalNodeDefinition, JsonValue } from "../spec/index.ts";
 import type { NodeContext } from "./graph.ts";
+import { approvalContext } from "./request-approval.ts";
 import type { RunApproval } from "./run-state.ts";
 import { renderTemplate, valueText, type WorkflowScope } from "./workflow-values.ts";
 
@@ -101,13 +102,7 @@ function askPerson(
   const request = buildApprovalRequest({
     agent,
     kind: "task",
-    run: {
-      input: state.input,
-      principal: state.principal,
-      step: state.workflow.steps,
-      dataClasses: state.dataClasses,
-      messages: state.messages,
-    },
+    run: approvalContext(state, state.workflow.steps),
     task: { callId, summary, form: node.form, routeTo: node.routeTo, slaMs: node.slaMs },
     reasons: [`the workflow's ${node.name} step is a task for ${node.routeTo}`],
     policies: [`workflow.nodes.${node.name}`],

@@ -5,6 +5,7 @@ import type { HandoffNodeDefinition } from "../spec/index.ts";
 import type { ChildRuns } from "./child-runs.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import type { NodeContext } from "./graph.ts";
+import { approvalContext } from "./request-approval.ts";
 import type { RunApproval } from "./run-state.ts";
 import { renderTemplate, valueText, type WorkflowScope } from "./workflow-values.ts";
 
@@ -37,13 +38,7 @@ export async function runHandoffNode(
     const request = buildApprovalRequest({
       agent,
       kind: "handoff",
-      run: {
-        input: state.input,
-        principal: state.principal,
-        step: state.workflow.steps,
-        dataClasses: state.dataClasses,
-        messages: state.messages,
-      },
+      run: approvalContext(state, state.workflow.steps),
       routeTo: node.to.name,
       reasons: [reason],
       policies: [`workflow.nodes.${node.name}`],
@@ -103,13 +98,7 @@ export async function runHandoffNode(
       const approval = buildApprovalRequest({
         agent,
         kind: "delegation",
-        run: {
-          input: state.input,
-          principal: state.principal,
-          step: state.workflow.steps,
-          dataClasses: state.dataClasses,
-          messages: state.messages,
-        },
+        run: approvalContext(state, state.workflow.steps),
         delegation: { callId, to: target.name, reason },
         reasons: decision.reasons,
         policies: decision.policies,
