@@ -4,8 +4,9 @@
  * `cancelTree` returning; with it come each marked run's `last_seq` as read by the statement that holds the run's
  * row lock to COMMIT (every append takes that lock and checks the flag), so "after the acknowledgement" is exact:
  * seq above it. Over 1,000 randomized trials (fast-check) on PostgreSQL and 400 on PGlite (the same SQL in process,
- * slower), ten trees at a time on one worker, no event that starts work (`STARTS_WORK`) is committed to any run of a tree after its acknowledgement, no tool runs whose
- * start is not journaled before it, and every run of the tree ends cancelled (or had ended before). The worker, the
+ * slower), ten trees at a time on one worker, no event that starts work (`STARTS_WORK`) is committed to any run of a
+ * tree after its acknowledgement — except a model turn written with its end, which records a call already made — no
+ * tool runs whose start is not journaled before it, and every run of the tree ends cancelled (or had ended before). The worker, the
  * workflow and agent graphs, the governor and the store are the real ones; only the model is scripted.
  */
 import assert from "node:assert/strict";
@@ -234,7 +235,9 @@ for (const subject of testStores()) {
           }
           totals.fenced += 1;
           const late = events.filter((event) => event.seq > lastSeq);
-          const starts = late.filter((event) => STARTS_WORK.has(event.type));
+          const starts = late.filter(
+            (event, index) => STARTS_WORK.has(event.type) && !recordsDoneWork(late, index),
+          );
           // Cancelled part way (it had started work), and what it settled after the acknowledgement.
           if (events.some((event) => event.seq <= lastSeq && STARTS_WORK.has(event.type))) totals.midWay += 1;
           totals.settledAfter += late.filter((event) => !ENDING.has(event.type)).length;
@@ -355,4 +358,17 @@ for (const subject of testStores()) {
 
 function describeEvent(event: JournalEvent): string {
   return `${event.seq} ${event.type}`;
+}
+
+/**
+ * A step or model-call start after the acknowledgement is allowed only with its model turn's end after it: the
+ * append that carried them recorded a model call already made (the fence lets work done through, see
+ * `firstFencedEvent`). This test's tools all have side effects, so their starts are never deferred: any late
+ * `tool-call-start`, like any other start, is work begun after the cancel.
+ */
+function recordsDoneWork(late: readonly JournalEvent[], index: number): boolean {
+  const event = late[index]!;
+  if (event.type !== "step-start" && event.type !== "model-call-start") return false;
+  const { step } = event.payload;
+  return late.slice(index + 1).some((each) => each.type === "model-call-end" && each.payload.step === step);
 }

@@ -21,9 +21,10 @@ const STEPS = 6;
 type StatementLog = string[];
 
 /**
- * A step's cost as the design sets it: the decision (model turn, proposal, policy decision, call start) and the
- * tool's result are each one fenced statement in autocommit — two round trips, two commits, no BEGIN, no lock
- * read. A step that grows a statement, a transaction or a round trip fails here, not only in a benchmark.
+ * A step's cost as the design sets it. With a side-effecting tool, the decision (model turn, proposal, policy
+ * decision, call start) and the tool's result are each one fenced statement in autocommit — two round trips, two
+ * commits, no BEGIN, no lock read. With a read-only tool, all of it is one fenced statement after the tool returns.
+ * A step that grows a statement, a transaction or a round trip fails here, not only in a benchmark.
  */
 
 /** A PGlite whose queries and transactions are logged on their way to the real database. */
@@ -101,6 +102,82 @@ if (serverUrl !== null) {
   });
 }
 
+/**
+ * Run one agent of STEPS tool-calling steps and a final answer on `store`; return the statements each step sent
+ * (between one tool call and the next).
+ */
+async function statementsPerStep(
+  store: SqlStore,
+  log: StatementLog,
+  sideEffect: boolean,
+): Promise<string[][]> {
+  // Where the log stood at each tool call: a step is the span between two consecutive calls.
+  const marks: number[] = [];
+  const echo = defineTool({
+    name: "echo",
+    description: "Return the step it was given.",
+    input: z.object({ step: z.number().int() }),
+    sideEffect,
+    async execute({ step }) {
+      marks.push(log.length);
+      return { step };
+    },
+  });
+  const agent = scriptedAgent({
+    tools: [echo],
+    maxSteps: STEPS + 1,
+    turns: [
+      ...Array.from({ length: STEPS }, (_, index) => ({
+        kind: "tool-calls" as const,
+        calls: [{ callId: `call_${index + 1}`, tool: "echo", arguments: { step: index + 1 } }],
+      })),
+      { kind: "answer" as const, text: "done" },
+    ],
+  });
+  const worker = createWorker({
+    store,
+    agents: (agentName) => (agentName === agent.name ? agent : undefined),
+    governor: await testGovernor([agent]),
+    owner: "round-trips",
+    // One run at a time: the claim loop then sleeps while the run is interpreted, and sends nothing.
+    concurrency: 1,
+    // Long enough that no renewal falls inside the run.
+    leaseTtlMs: 60_000,
+  });
+  worker.start();
+  try {
+    const { run } = await startRun({
+      store,
+      agent,
+      input: "count",
+      principal: { subject: "test", tenant: "default", roles: [] },
+    });
+    // Waiting reads nothing from the store, so the log holds the worker's statements only.
+    for (let waited = 0; agent.modelCalls() <= STEPS || worker.activeRuns > 0; waited += 1) {
+      assert.ok(waited < 500, "the run did not finish in 5 s");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal((await store.getRun(run.runId))?.status, "completed");
+  } finally {
+    await worker.stop();
+  }
+  assert.equal(marks.length, STEPS);
+  return Array.from({ length: STEPS - 1 }, (_, index) => log.slice(marks[index], marks[index + 1]));
+}
+
+function assertFencedAppends(steps: readonly string[][], expected: number): void {
+  for (const [index, statements] of steps.entries()) {
+    assert.equal(
+      statements.length,
+      expected,
+      `step ${index + 1} sent ${statements.length} statements:\n${statements.map((sql) => sql.slice(0, 80)).join("\n")}`,
+    );
+    for (const sql of statements) {
+      assert.equal(sql, FENCED_APPEND_SQL, `step ${index + 1} sent a statement that is not a fenced append`);
+    }
+  }
+}
+
 for (const { name, open } of stores) {
   describe(`a durable step on ${name}`, () => {
     const log: StatementLog = [];
@@ -109,72 +186,22 @@ for (const { name, open } of stores) {
       for (const store of opened) await store.close();
     });
 
-    test("costs two round trips and two commits, each one fenced statement without BEGIN or COMMIT", async () => {
+    test("with a read-only tool costs one round trip and one commit: its start rides with its end in one fenced statement", async () => {
       const store = await open(log);
       opened.push(store);
       await store.migrate();
-      // Where the log stood at each tool call: a step is the span between two consecutive calls.
-      const marks: number[] = [];
-      const echo = defineTool({
-        name: "echo",
-        description: "Return the step it was given.",
-        input: z.object({ step: z.number().int() }),
-        async execute({ step }) {
-          marks.push(log.length);
-          return { step };
-        },
-      });
-      const agent = scriptedAgent({
-        tools: [echo],
-        maxSteps: STEPS + 1,
-        turns: [
-          ...Array.from({ length: STEPS }, (_, index) => ({
-            kind: "tool-calls" as const,
-            calls: [{ callId: `call_${index + 1}`, tool: "echo", arguments: { step: index + 1 } }],
-          })),
-          { kind: "answer" as const, text: "done" },
-        ],
-      });
-      const worker = createWorker({
-        store,
-        agents: (agentName) => (agentName === agent.name ? agent : undefined),
-        governor: await testGovernor([agent]),
-        owner: "round-trips",
-        // One run at a time: the claim loop then sleeps while the run is interpreted, and sends nothing.
-        concurrency: 1,
-        // Long enough that no renewal falls inside the run.
-        leaseTtlMs: 60_000,
-      });
-      worker.start();
-      try {
-        const { run } = await startRun({
-          store,
-          agent,
-          input: "count",
-          principal: { subject: "test", tenant: "default", roles: [] },
-        });
-        // Waiting reads nothing from the store, so the log holds the worker's statements only.
-        for (let waited = 0; agent.modelCalls() <= STEPS || worker.activeRuns > 0; waited += 1) {
-          assert.ok(waited < 500, "the run did not finish in 5 s");
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-        assert.equal((await store.getRun(run.runId))?.status, "completed");
-      } finally {
-        await worker.stop();
-      }
-      assert.equal(marks.length, STEPS);
-      for (let step = 1; step < STEPS; step += 1) {
-        const statements = log.slice(marks[step - 1], marks[step]);
-        assert.equal(
-          statements.length,
-          2,
-          `step ${step} sent ${statements.length} statements:\n${statements.map((sql) => sql.slice(0, 80)).join("\n")}`,
-        );
-        for (const sql of statements) {
-          assert.equal(sql, FENCED_APPEND_SQL, `step ${step} sent a statement that is not a fenced append`);
-        }
-      }
-      assert.ok(store.stats.fencedCommits >= 2 * (STEPS - 1));
+      const before = store.stats.fencedCommits;
+      assertFencedAppends(await statementsPerStep(store, log, false), 1);
+      assert.ok(store.stats.fencedCommits - before >= STEPS - 1);
+    });
+
+    test("with a side-effecting tool costs two round trips and two commits: the call's start is durable before it runs", async () => {
+      const store = await open(log);
+      opened.push(store);
+      await store.migrate();
+      const before = store.stats.fencedCommits;
+      assertFencedAppends(await statementsPerStep(store, log, true), 2);
+      assert.ok(store.stats.fencedCommits - before >= 2 * (STEPS - 1));
     });
   });
 }

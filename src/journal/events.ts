@@ -528,7 +528,8 @@ export const EVENT_TYPES = Object.keys(EventPayloads) as EventType[];
 /**
  * Events that start new work for a run: a step, a workflow node, a model call, a tool execution (its durable start
  * comes before the tool runs), a child run, a person's task. Once a run's cancel is requested the store refuses an
- * append holding any of them (`cancelled`), so no work starts after a cancel was acknowledged. Every other event is
+ * append that leaves any of them open (`cancelled`, see `firstFencedEvent`), so no work starts after a cancel was
+ * acknowledged. Every other event is
  * still accepted: those that settle work already under way (`tool-call-end`, `model-call-end`, `branch-end`,
  * `child-end`, `node-end`, `budget-settle`), record what happened (`policy-decision`, `guard-flag`,
  * `signal-receive`), and end the run (`run-cancel`, `run-end`).
@@ -543,6 +544,36 @@ export const STARTS_WORK: ReadonlySet<EventType> = new Set<EventType>([
 ]);
 
 export type PayloadOf<T extends EventType> = z.infer<(typeof EventPayloads)[T]>;
+
+/**
+ * Where the cancel fence refuses an append: the first event that starts work the append does not also finish, or
+ * that ends the run other than cancelled; -1 when there is none. A start whose end rides in the same append records
+ * work already done, not work begun: a model call with its `model-call-end`, a read-only tool call with its
+ * `tool-call-end` (such a call's start is written with its end), and a step whose model turn ended in it. So once a
+ * run's cancel is requested, the journal still keeps what happened, while work left open (a side-effecting call's
+ * durable start, a child run, a person's task, a workflow node) is refused from its first open start, and a run
+ * whose cancel was acknowledged ends cancelled even if its model answered meanwhile.
+ */
+export function firstFencedEvent(events: readonly NewEvent[]): number {
+  return events.findIndex((event, index) => {
+    if (event.type === "run-end") return event.payload.status !== "cancelled";
+    if (!STARTS_WORK.has(event.type)) return false;
+    const later = events.slice(index + 1);
+    switch (event.type) {
+      case "step-start":
+      case "model-call-start": {
+        const { step } = event.payload as { step: number };
+        return !later.some((each) => each.type === "model-call-end" && each.payload.step === step);
+      }
+      case "tool-call-start": {
+        const { callId } = event.payload as { callId: string };
+        return !later.some((each) => each.type === "tool-call-end" && each.payload.callId === callId);
+      }
+      default:
+        return true;
+    }
+  });
+}
 
 /** An event before the store has placed it: what the runtime asks to append. */
 export type NewEvent = { [T in EventType]: { type: T; payload: PayloadOf<T> } }[EventType];

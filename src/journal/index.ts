@@ -48,6 +48,7 @@ export {
   type CallCost,
   type ErrorInfo,
   EVENT_TYPES,
+  firstFencedEvent,
   isEvent,
   JOURNAL_SCHEMA_VERSION,
   type JournalEvent,

@@ -298,7 +298,11 @@ async function startAndRun(
     return;
   }
   const start = startEvent(context, call, base);
-  await journal.commit(decided, start.event);
+  // A read-only call changes nothing outside Keel, so its start need not be durable before it runs: it rides on the
+  // commit of its end, and the step costs one commit. A crash meanwhile loses the whole step (model turn included),
+  // which the resumed run takes again; nothing it did can have taken effect, and its result reached no model.
+  if (!tool.sideEffect && journal.mayDeferStarts) journal.stage(decided, start.event);
+  else await journal.commit(decided, start.event);
   await runStarted(context, call, base, tool, inFlight, capability, start.idempotencyKey);
 }
 

@@ -1,6 +1,6 @@
 import { isKeelError } from "../errors/index.ts";
 import type { EntityClass } from "../guards/index.ts";
-import { type JournalEvent, type NewEvent, STARTS_WORK } from "../journal/index.ts";
+import { firstFencedEvent, type JournalEvent, type NewEvent } from "../journal/index.ts";
 import type { Lease, SealedArgumentsRow, SealedArgumentsStore, Store } from "../store/index.ts";
 import { protectEvent, type RedactionPolicy } from "./protect-events.ts";
 import { foldEvent, type RunState } from "./run-state.ts";
@@ -24,6 +24,7 @@ export class RunJournal {
   private readonly redaction: JournalRedaction | undefined;
   private staged: NewEvent[] = [];
   private sealing: SealedArgumentsRow[] = [];
+  private settledUnderLease = false;
 
   constructor(options: { store: Store; lease: Lease; state: RunState; redaction?: JournalRedaction }) {
     this.store = options.store;
@@ -52,13 +53,16 @@ export class RunJournal {
       this.sealing = [];
     }
     try {
-      return await this.store.append({ lease: this.lease, events: batch });
+      const written = await this.store.append({ lease: this.lease, events: batch });
+      if (!this.settledUnderLease)
+        this.settledUnderLease = batch.some((event) => event.type === "tool-call-end");
+      return written;
     } catch (error) {
       if (!isKeelError(error, "cancelled")) throw error;
       // The run's cancel was requested: the store refused the batch because it starts work. What came before the
       // first such event settles work already under way (a tool call's end, a branch's) and is written on its own,
       // so the journal keeps every outcome; the caller hears the refusal and ends the run cancelled.
-      const first = batch.findIndex((event) => STARTS_WORK.has(event.type));
+      const first = firstFencedEvent(batch);
       if (first > 0) await this.store.append({ lease: this.lease, events: batch.slice(0, first) });
       throw error;
     }
@@ -67,6 +71,16 @@ export class RunJournal {
   /** The classes masked in the journal and in what leaves the system (final answers, outbound arguments). */
   get redactionClasses(): { journal: ReadonlySet<EntityClass>; output: ReadonlySet<EntityClass> } {
     return this.redaction?.policy ?? NO_REDACTION;
+  }
+
+  /**
+   * Whether a read-only tool call's start may ride on the commit of its end instead of being committed before the
+   * call runs. Only under the run's first lease, or once a call's end has been committed under this one: a run taken
+   * over after its worker died takes its first call with a durable start, so a call that kills its worker every
+   * time is counted in attempts and stopped (`MAX_ATTEMPTS`) instead of taking the process down again unrecorded.
+   */
+  get mayDeferStarts(): boolean {
+    return this.lease.token === 1 || this.settledUnderLease;
   }
 
   /** Events staged but not yet written. */

@@ -49,7 +49,7 @@ function observedStore(store: SqlStore, claimGate?: Promise<void>) {
 }
 
 /** A tool that takes `ms` (honouring its abort signal) and tells the test when it started. */
-function slowTool(ms: number) {
+function slowTool(ms: number, options: { sideEffect?: boolean } = {}) {
   let markStarted: () => void = () => {};
   const started = new Promise<void>((resolve) => {
     markStarted = resolve;
@@ -58,6 +58,7 @@ function slowTool(ms: number) {
     name: "slow",
     description: "Takes its time.",
     input: z.object({}),
+    sideEffect: options.sideEffect ?? false,
     async execute(_input, { signal }) {
       markStarted();
       await new Promise<void>((resolve, reject) => {
@@ -186,7 +187,8 @@ describe("a worker stopping", () => {
   });
 
   test("a step still running when the grace period ends is interrupted and its lease released", async () => {
-    const slow = slowTool(60_000);
+    // Side-effecting, so the call's start is durable before it runs (a read-only call's rides with its end).
+    const slow = slowTool(60_000, { sideEffect: true });
     const agent = twoStepAgent(slow.tool);
     const { run } = await startRun({ store, agent, input: "go", principal });
     const worker = createWorker({
@@ -205,6 +207,99 @@ describe("a worker stopping", () => {
     assert.equal(await leaseOwner(store, run.runId), null);
     // The call stays open for the next holder to retry under the same idempotency key.
     assert.equal((await store.readEvents({ runId: run.runId })).at(-1)?.type, "tool-call-start");
+  });
+
+  test("a read-only call cut off by a stop leaves nothing of its step; the next worker takes the step again and finishes", async () => {
+    const slow = slowTool(60_000);
+    const agent = twoStepAgent(slow.tool);
+    const governor = await testGovernor([agent]);
+    const { run } = await startRun({ store, agent, input: "go", principal });
+    const first = createWorker({
+      store,
+      agents: () => agent,
+      governor,
+      owner: "cut-off",
+      log: () => undefined,
+    });
+    first.start();
+    await slow.started;
+    await first.stop({ graceMs: 0 });
+    // Its start would have ridden with its end: the model turn and the call are not journaled, and nothing claims
+    // they happened (a read-only call took no effect, and its result reached no model).
+    assert.deepEqual(typesOf(await store.readEvents({ runId: run.runId })), ["run-start"]);
+    const fast = slowTool(0);
+    const again = twoStepAgent(fast.tool);
+    const second = createWorker({
+      store,
+      agents: () => again,
+      governor,
+      owner: "again",
+      log: () => undefined,
+    });
+    second.start();
+    try {
+      await fast.started;
+      for (let waited = 0; (await store.getRun(run.runId))?.status !== "completed"; waited += 1) {
+        assert.ok(waited < 250, "the run did not finish in 5 s");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await second.stop();
+    }
+    const events = await store.readEvents({ runId: run.runId });
+    assert.equal(events.filter((event) => event.type === "tool-call-start").length, 1);
+    assert.equal(events.filter((event) => event.type === "model-call-end").length, 2);
+  });
+
+  test("a read-only call that never comes back is stopped after its attempts, though its first attempt left no trace", async () => {
+    // Each worker is stopped mid-call, as if the call took its process down. Under the run's first lease the start
+    // is not durable; a worker that takes the run over commits it before the call runs, so attempts are counted.
+    const slow = slowTool(60_000);
+    const agent = twoStepAgent(slow.tool);
+    const governor = await testGovernor([agent]);
+    const { run } = await startRun({ store, agent, input: "go", principal });
+    const starts: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const tool = slowTool(60_000);
+      const worker = createWorker({
+        store,
+        agents: () => twoStepAgent(tool.tool),
+        governor,
+        owner: `crashing-${attempt}`,
+        log: () => undefined,
+      });
+      worker.start();
+      await tool.started;
+      await worker.stop({ graceMs: 0 });
+      const events = await store.readEvents({ runId: run.runId });
+      starts.push(events.filter((event) => event.type === "tool-call-start").length);
+    }
+    assert.deepEqual(
+      starts,
+      [0, 1, 2],
+      "the first attempt was not journaled; each after it was, before it ran",
+    );
+    const last = createWorker({
+      store,
+      agents: () => agent,
+      governor,
+      owner: "settler",
+      log: () => undefined,
+    });
+    last.start();
+    try {
+      for (let waited = 0; (await store.getRun(run.runId))?.status !== "completed"; waited += 1) {
+        assert.ok(waited < 250, "the run did not finish in 5 s");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await last.stop();
+    }
+    const ends = (await store.readEvents({ runId: run.runId })).filter(
+      (event) => event.type === "tool-call-end",
+    );
+    assert.equal(ends.length, 1);
+    assert.equal(ends[0]!.type === "tool-call-end" && ends[0]!.payload.error?.code, "interrupted");
   });
 });
 

@@ -1,12 +1,12 @@
 import { KeelError } from "../errors/index.ts";
 import {
+  firstFencedEvent,
   hashCanonicalJson,
   hashEvent,
   JOURNAL_SCHEMA_VERSION,
   type JournalEvent,
   type NewEvent,
   type RunStatus,
-  STARTS_WORK,
   TERMINAL_STATUSES,
 } from "../journal/index.ts";
 import { isApprovalEvent, projectApprovals } from "./project-approvals.ts";
@@ -28,7 +28,7 @@ export type RunHead = {
   leaseToken: number;
   answer: string | null;
   error: string | null;
-  /** The run's cancel was requested: the fence refuses any append that starts work (`STARTS_WORK`). */
+  /** The run's cancel was requested: the fence refuses any append that leaves work open (`firstFencedEvent`). */
   cancelRequested: boolean;
   changed: boolean;
   /**
@@ -197,9 +197,7 @@ export function placeRequest(
   }
   // The cancel fence: read under the row lock the cancel's UPDATE also took, so a cancel that committed first is
   // always seen, and nothing that starts work goes in after it.
-  const starting = head.cancelRequested
-    ? request.events.find((event) => STARTS_WORK.has(event.type))
-    : undefined;
+  const starting = head.cancelRequested ? request.events[firstFencedEvent(request.events)] : undefined;
   if (starting) return { ok: false, error: cancelledError(lease.runId, starting.type) };
   const next = { ...head };
   const placed: PlacedEvent[] = [];

@@ -1,4 +1,4 @@
-import { type JournalEvent, STARTS_WORK } from "../journal/index.ts";
+import { firstFencedEvent, type JournalEvent } from "../journal/index.ts";
 import {
   type AppendRequest,
   eventColumns,
@@ -62,7 +62,7 @@ export type FencedOutcome = { events: JournalEvent[]; head: KnownHead } | null;
  * lock the UPDATE takes (a concurrent grant or append makes PostgreSQL re-check it against the newer row), so a
  * request either goes in whole or is not written at all and comes back null for the locking transaction, which
  * rejects a stale lease exactly as before. The cancel fence is one of those checks: a request that starts work
- * (`STARTS_WORK`) is not written to a run whose cancel was requested, and the transaction refuses it as `cancelled`.
+ * it leaves open (`firstFencedEvent`) is not written to a run whose cancel was requested, and the transaction refuses it as `cancelled`.
  */
 export async function appendFenced(
   sql: SqlClient,
@@ -115,7 +115,7 @@ export async function appendFenced(
     placed.map((entry) => entry.expected.lastHash),
     placed.map((entry) => entry.expected.status),
     notifyAs,
-    placed.map((entry) => entry.events.some(({ event }) => STARTS_WORK.has(event.type))),
+    placed.map((entry) => firstFencedEvent(entry.events.map(({ event }) => event)) >= 0),
   ]);
   const written = new Set(rows.map((row) => row.run_id));
   for (const entry of placed) {

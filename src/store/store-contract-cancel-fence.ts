@@ -96,7 +96,10 @@ async function leased(store: SqlStore, run: RunRecord): Promise<Lease> {
   return lease;
 }
 
-/** Contract tests for the cancel fence: after a run's cancel commits, the store refuses every append that starts work. */
+/**
+ * Contract tests for the cancel fence: after a run's cancel commits, the store refuses every append that leaves work
+ * open, and writes one whose starts all end in it.
+ */
 export function cancelFenceContract(context: StoreContractContext): void {
   describe("the cancel fence", () => {
     test("the event types that start work are exactly those the fence refuses", () => {
@@ -168,6 +171,47 @@ export function cancelFenceContract(context: StoreContractContext): void {
       await rejectsWithCode(store.append({ lease, events: [stepStart(1)] }), "cancelled");
       await store.append({ lease, events: [CANCELLED_END] });
       assert.equal((await store.getRun(child.runId))?.status, "cancelled");
+    });
+
+    test("after the cancel, writes an append whose starts all end in it (work already done), and refuses one that leaves a call open or ends the run other than cancelled", async () => {
+      const { store, peer } = context;
+      const run = await createQueuedRun(store);
+      const lease = await leased(store, run);
+      await store.cancelTree(run.runId, { by: "user:ada" });
+      // A step whose model turn ended and whose tool call is still to start: refused from that start on.
+      const step = openToolCall();
+      await rejectsWithCode(store.append({ lease, events: step }), "cancelled");
+      await rejectsWithCode(peer.append({ lease, events: step }), "cancelled");
+      assert.equal((await store.readEvents({ runId: run.runId })).length, 1, "nothing of it was written");
+      // The same step with its read-only call's end: every start in it is finished, so it is a record, not new work.
+      const done = [...step, TOOL_CALL_END];
+      const written = await store.append({ lease, events: done });
+      assert.deepEqual(
+        written.map((event) => event.type),
+        done.map((event) => event.type),
+      );
+      // Through the locking transaction too (the peer knows no head): a model turn with its end.
+      await peer.append({
+        lease,
+        events: [
+          stepStart(2),
+          modelCallStart(2),
+          {
+            type: "model-call-end",
+            payload: { step: 2, provider: "scripted", model: "test", outcome: "ok", durationMs: 1 },
+          },
+        ],
+      });
+      // A model turn not ended in the append is still refused, and so is any end of the run but cancelled.
+      await rejectsWithCode(store.append({ lease, events: [stepStart(3), modelCallStart(3)] }), "cancelled");
+      const completed: NewEvent = {
+        type: "run-end",
+        payload: { status: "completed", answer: "late", steps: 2 },
+      };
+      await rejectsWithCode(store.append({ lease, events: [completed] }), "cancelled");
+      await rejectsWithCode(peer.append({ lease, events: [completed] }), "cancelled");
+      await store.append({ lease, events: [CANCELLED_END] });
+      assert.equal((await store.getRun(run.runId))?.status, "cancelled");
     });
 
     test("across two stores and 20 trees of appends racing a cancel, no event that starts work is committed after the seq the cancel returned", async () => {
