@@ -102,21 +102,25 @@ export async function appendFenced(
   }
   if (placed.length === 0) return outcomes;
   const events = placed.flatMap((entry) => entry.events);
-  const { rows } = await sql.query<{ run_id: string }>(FENCED_APPEND_SQL, [
-    ...eventColumns(events),
-    placed.map((entry) => entry.runId),
-    placed.map((entry) => entry.head.status),
-    placed.map((entry) => entry.head.lastSeq),
-    placed.map((entry) => entry.head.lastHash),
-    placed.map((entry) => entry.head.answer),
-    placed.map((entry) => entry.head.error),
-    placed.map((entry) => entry.head.leaseToken),
-    placed.map((entry) => entry.expected.lastSeq),
-    placed.map((entry) => entry.expected.lastHash),
-    placed.map((entry) => entry.expected.status),
-    notifyAs,
-    placed.map((entry) => firstFencedEvent(entry.events.map(({ event }) => event)) >= 0),
-  ]);
+  const { rows } = await sql.query<{ run_id: string }>(
+    FENCED_APPEND_SQL,
+    [
+      ...eventColumns(events),
+      placed.map((entry) => entry.runId),
+      placed.map((entry) => entry.head.status),
+      placed.map((entry) => entry.head.lastSeq),
+      placed.map((entry) => entry.head.lastHash),
+      placed.map((entry) => entry.head.answer),
+      placed.map((entry) => entry.head.error),
+      placed.map((entry) => entry.head.leaseToken),
+      placed.map((entry) => entry.expected.lastSeq),
+      placed.map((entry) => entry.expected.lastHash),
+      placed.map((entry) => entry.expected.status),
+      notifyAs,
+      placed.map((entry) => firstFencedEvent(entry.events.map(({ event }) => event)) >= 0),
+    ],
+    { prepared: "keel_fenced_append" },
+  );
   const written = new Set(rows.map((row) => row.run_id));
   for (const entry of placed) {
     if (!written.has(entry.runId)) continue;

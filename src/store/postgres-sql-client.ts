@@ -5,8 +5,10 @@ import type { SqlClient } from "./store.ts";
 export function postgresSqlClient(pool: pg.Pool | pg.PoolClient): SqlClient {
   return {
     kind: "postgres",
-    async query<Row>(sql: string, params: unknown[] = []) {
-      const result = await pool.query(sql, params);
+    async query<Row>(sql: string, params: unknown[] = [], options?: { prepared?: string }) {
+      const result = options?.prepared
+        ? await pool.query({ name: options.prepared, text: sql, values: params })
+        : await pool.query(sql, params);
       return { rows: result.rows as Row[] };
     },
     async transaction<T>(work: (sql: SqlClient) => Promise<T>): Promise<T> {

@@ -11,7 +11,16 @@ export type Lease = { runId: string; owner: string; token: number; expiresAt: Da
 export interface SqlClient {
   /** Which database answers, for the few queries shaped differently for one driver's costs; may be absent. */
   readonly kind?: "pglite" | "postgres";
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+  /**
+   * Run one statement. `options.prepared` names it as a prepared statement where the driver keeps them per
+   * connection (PostgreSQL): the server parses and plans it once per connection instead of on every call. Only for
+   * a statement whose text never changes under that name.
+   */
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    options?: { prepared?: string },
+  ): Promise<{ rows: Row[] }>;
   /** Run `work` in one transaction on one connection. */
   transaction<T>(work: (sql: SqlClient) => Promise<T>): Promise<T>;
 }
