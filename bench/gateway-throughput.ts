@@ -25,8 +25,9 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
 
-// The cost records (and budget holds) go to embedded PGlite, or to a throwaway durable PostgreSQL server.
-const postgres = values.store === "postgres" ? await startTemporaryPostgres() : null;
+// The cost records (and budget holds) go to embedded PGlite, or to a throwaway PostgreSQL server with its durable
+// defaults (fsync, synchronous_commit), so a budget statement waits for its WAL flush as in production.
+const postgres = values.store === "postgres" ? await startTemporaryPostgres({ durable: true }) : null;
 if (postgres) process.env.KEEL_BENCH_DATABASE_URL = postgres.url;
 const provider = await startChild("./gateway-provider-child.ts");
 const keel = await startChild("./gateway-keel-child.ts", [
