@@ -8,6 +8,7 @@ import { createSqlBudgetLedger } from "../src/governance/index.ts";
 import { openStore } from "../src/store/index.ts";
 import type { SqlClient } from "../src/store/store.ts";
 import { startTemporaryPostgres } from "../test/support/temporary-postgres.ts";
+import { loadAverage, snapshotCpu } from "./machine-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +38,8 @@ const counter = { scope: "key:bench", period: "2026-12-06", limitUsd: 1_000_000,
 let calls = 0;
 let next = 0;
 const deadline = performance.now() + seconds * 1_000;
+const postgresPort = postgres ? Number(new URL(postgres.url).port) : null;
+const cpuBefore = snapshotCpu(postgresPort);
 const started = performance.now();
 await Promise.all(
   Array.from({ length: callers }, async () => {
@@ -50,8 +53,11 @@ await Promise.all(
   }),
 );
 const elapsed = (performance.now() - started) / 1_000;
+const cpuAfter = snapshotCpu(postgresPort);
+const perCall = (from: number | null, to: number | null) =>
+  from === null || to === null ? "?" : ((to - from) / calls).toFixed(3);
 console.log(
-  `${values.store}: ${callers} callers, ${(calls / elapsed).toFixed(0)} reserve+settle pairs/s, ${(commits / calls).toFixed(3)} commits per call`,
+  `${values.store}: ${callers} callers, ${(calls / elapsed).toFixed(0)} reserve+settle pairs/s, ${(commits / calls).toFixed(3)} commits per call; CPU ms per call: this process ${perCall(cpuBefore.processMs, cpuAfter.processMs)}, PostgreSQL ${perCall(cpuBefore.serverMs, cpuAfter.serverMs)}; load average ${loadAverage()}`,
 );
 await store.close();
 await postgres?.stop();

@@ -37,7 +37,8 @@ export async function holdOnShards(sql: SqlClient, holds: readonly ShardHold[]):
          tokens bigint, counters text, expires_at timestamptz)),
      fresh AS MATERIALIZED (
        SELECT input.* FROM input
-        WHERE NOT EXISTS (SELECT 1 FROM keel_budget_reservations AS held WHERE held.reservation_id = input.id)),
+        WHERE input.id NOT IN (
+          SELECT held.reservation_id FROM keel_budget_reservations AS held WHERE held.reservation_id = ANY($2::text[]))),
      wanted AS MATERIALIZED (
        SELECT scope, period, shard, min(cap_nano) AS cap_nano, min(cap_tokens) AS cap_tokens,
               sum(nano)::bigint AS nano, sum(tokens)::bigint AS tokens
@@ -46,6 +47,7 @@ export async function holdOnShards(sql: SqlClient, holds: readonly ShardHold[]):
        SELECT counter.scope, counter.period, counter.shard
          FROM keel_budget_counters AS counter
          JOIN wanted ON counter.scope = wanted.scope AND counter.period = wanted.period AND counter.shard = wanted.shard
+        WHERE counter.scope = ANY($3::text[])
         ORDER BY counter.scope COLLATE "C", counter.period COLLATE "C", counter.shard
           FOR UPDATE OF counter),
      raised AS (
@@ -54,7 +56,8 @@ export async function holdOnShards(sql: SqlClient, holds: readonly ShardHold[]):
               reserved_tokens = counter.reserved_tokens + wanted.tokens,
               updated_at = clock_timestamp()
          FROM wanted, locked
-        WHERE counter.scope = wanted.scope AND counter.period = wanted.period AND counter.shard = wanted.shard
+        WHERE counter.scope = ANY($3::text[])
+          AND counter.scope = wanted.scope AND counter.period = wanted.period AND counter.shard = wanted.shard
           AND locked.scope = wanted.scope AND locked.period = wanted.period AND locked.shard = wanted.shard
           AND counter.cap_nano_usd IS NOT DISTINCT FROM wanted.cap_nano
           AND counter.cap_tokens IS NOT DISTINCT FROM wanted.cap_tokens
@@ -87,6 +90,8 @@ export async function holdOnShards(sql: SqlClient, holds: readonly ShardHold[]):
           expires_at: hold.expiresAt,
         })),
       ),
+      holds.map((hold) => hold.reservationId),
+      [...new Set(holds.map((hold) => hold.scope))],
     ],
   );
   const outcomes = new Map(rows.map((row) => [row.id, row.outcome]));
@@ -126,6 +131,7 @@ export async function settleOnShards(
        SELECT held.reservation_id, held.status, held.counters, held.nano_usd, held.tokens,
               input.nano AS spend_nano, input.tokens AS spend_tokens
          FROM keel_budget_reservations AS held JOIN input ON held.reservation_id = input.id
+        WHERE held.reservation_id = ANY($2::text[])
         ORDER BY held.reservation_id COLLATE "C"
           FOR UPDATE OF held),
      target AS MATERIALIZED (
@@ -135,7 +141,7 @@ export async function settleOnShards(
      marked AS (
        UPDATE keel_budget_reservations AS held
           SET status = 'settled', settled_nano_usd = target.spend_nano, settled_tokens = target.spend_tokens
-         FROM target WHERE held.reservation_id = target.reservation_id
+         FROM target WHERE held.reservation_id = ANY($2::text[]) AND held.reservation_id = target.reservation_id
        RETURNING held.reservation_id),
      moves AS MATERIALIZED (
        SELECT scope, period, shard,
@@ -147,6 +153,7 @@ export async function settleOnShards(
        SELECT counter.scope, counter.period, counter.shard
          FROM keel_budget_counters AS counter
          JOIN moves ON counter.scope = moves.scope AND counter.period = moves.period AND counter.shard = moves.shard
+        WHERE counter.scope IN (SELECT scope FROM moves)
         ORDER BY counter.scope COLLATE "C", counter.period COLLATE "C", counter.shard
           FOR UPDATE OF counter),
      moved AS (
@@ -160,16 +167,18 @@ export async function settleOnShards(
         WHERE counter.scope = moves.scope AND counter.period = moves.period AND counter.shard = moves.shard
           AND locked.scope = moves.scope AND locked.period = moves.period AND locked.shard = moves.shard
           AND EXISTS (SELECT 1 FROM marked)
-       RETURNING counter.scope)
-     SELECT found.reservation_id AS id, found.counters,
-            found.reservation_id IN (SELECT reservation_id FROM marked) AS settled,
-            COALESCE((SELECT sum(counter.spent_nano_usd) FROM keel_budget_counters AS counter, target
-                       WHERE target.reservation_id = found.reservation_id
-                         AND counter.scope = target.scope AND counter.period = target.period), 0)::float8 AS spent,
-            COALESCE((SELECT sum(counter.spent_tokens) FROM keel_budget_counters AS counter, target
-                       WHERE target.reservation_id = found.reservation_id
-                         AND counter.scope = target.scope AND counter.period = target.period), 0)::float8 AS "spentTokens"
-       FROM found`,
+       RETURNING counter.scope),
+     totals AS (
+       SELECT counted.scope, counted.period,
+              sum(counter.spent_nano_usd)::float8 AS spent, sum(counter.spent_tokens)::float8 AS spent_tokens
+         FROM (SELECT DISTINCT scope, period FROM target) AS counted
+         JOIN keel_budget_counters AS counter ON counter.scope = counted.scope AND counter.period = counted.period
+        GROUP BY counted.scope, counted.period)
+     SELECT found.reservation_id AS id, found.counters, target.reservation_id IS NOT NULL AS settled,
+            COALESCE(totals.spent, 0) AS spent, COALESCE(totals.spent_tokens, 0) AS "spentTokens"
+       FROM found
+       LEFT JOIN target ON target.reservation_id = found.reservation_id
+       LEFT JOIN totals ON totals.scope = target.scope AND totals.period = target.period`,
     [
       JSON.stringify(
         settlements.map((settlement) => ({
@@ -178,6 +187,7 @@ export async function settleOnShards(
           tokens: settlement.tokens,
         })),
       ),
+      settlements.map((settlement) => settlement.reservationId),
     ],
   );
   const outcomes = new Map(rows.map((row) => [row.id, row]));
