@@ -3,8 +3,8 @@ import { after, before, describe, test } from "node:test";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 import { openStore } from "../store/open-store.ts";
 import type { SqlClient, Store } from "../store/store.ts";
-import type { BudgetCounter } from "./budget-ledger.ts";
-import { createSqlBudgetLedger } from "./budget-ledger-sql.ts";
+import type { BudgetCounter, BudgetLedger } from "./budget-ledger.ts";
+import { createSqlBudgetLedger, DAY_COUNTER_SHARDS } from "./budget-ledger-sql.ts";
 
 const serverUrl = testDatabaseServerUrl();
 
@@ -34,6 +34,36 @@ function countingCommits(sql: SqlClient): { sql: SqlClient; commits(): number } 
   };
 }
 
+/**
+ * A counter's first call creates its shards; a call on a shard without a slice takes the locked path, alone, and
+ * grants it one. Make $1 calls (settled at `settleUsd`) until every shard holds a slice with room for more than
+ * $1, so a burst that follows has room on whichever shards it picks and goes in one statement. Returns the calls made.
+ */
+async function sliceEveryShard(
+  store: Store,
+  ledger: BudgetLedger,
+  counter: BudgetCounter,
+  prefix: string,
+  settleUsd: number,
+): Promise<number> {
+  const sliced = async () => {
+    const { rows } = await store.sql.query<{ sliced: number }>(
+      "SELECT count(*)::integer AS sliced FROM keel_budget_counters WHERE scope = $1 AND allowance_nano_usd > spent_nano_usd + reserved_nano_usd + 1000000000",
+      [counter.scope],
+    );
+    return rows[0]!.sliced;
+  };
+  let calls = 0;
+  while ((await sliced()) < DAY_COUNTER_SHARDS && calls < 400) {
+    const reservationId = `${prefix}-${calls}`;
+    assert.equal((await ledger.reserve({ reservationId, counters: [counter], usd: 1, tokens: 1 })).ok, true);
+    await ledger.settle({ reservationId, usd: settleUsd, tokens: settleUsd });
+    calls += 1;
+  }
+  assert.equal(await sliced(), DAY_COUNTER_SHARDS, "every shard holds a slice with room");
+  return calls;
+}
+
 for (const kind of ["pglite", "postgres"] as const) {
   describe(`the budget ledger's group commit on ${kind}`, { skip: kind === "postgres" && !serverUrl }, () => {
     let store: Store;
@@ -49,26 +79,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       const counting = countingCommits(store.sql);
       const ledger = createSqlBudgetLedger(counting.sql);
       const counter = day("key:group", 1_000);
-      // The counter's first call creates its shards; a call on a shard without a slice takes the locked path and
-      // grants it one. Warm up until every shard holds a slice, so the burst below has room on whichever it picks.
-      let warm = 0;
-      const sliced = async () => {
-        const { rows } = await store.sql.query<{ sliced: number }>(
-          "SELECT count(*)::integer AS sliced FROM keel_budget_counters WHERE scope = $1 AND allowance_nano_usd > spent_nano_usd + 1000000000",
-          [counter.scope],
-        );
-        return rows[0]!.sliced;
-      };
-      while ((await sliced()) < 16 && warm < 400) {
-        const reservationId = `g-warm-${warm}`;
-        assert.equal(
-          (await ledger.reserve({ reservationId, counters: [counter], usd: 1, tokens: 1 })).ok,
-          true,
-        );
-        await ledger.settle({ reservationId, usd: 1, tokens: 1 });
-        warm += 1;
-      }
-      assert.equal(await sliced(), 16, "every shard holds a slice with room");
+      const warm = await sliceEveryShard(store, ledger, counter, "g-warm", 1);
       const before = counting.commits();
       const outcomes = await Promise.all(
         Array.from({ length: 64 }, (_, index) =>
@@ -145,10 +156,7 @@ for (const kind of ["pglite", "postgres"] as const) {
     test("fails every caller of a group whose statement fails, holding and settling nothing", async () => {
       const ledger = createSqlBudgetLedger(store.sql);
       const counter = day("key:group-fails", 100);
-      for (let index = 0; index < 16; index += 1) {
-        await ledger.reserve({ reservationId: `gf-warm-${index}`, counters: [counter], usd: 1, tokens: 1 });
-        await ledger.settle({ reservationId: `gf-warm-${index}`, usd: 0, tokens: 0 });
-      }
+      await sliceEveryShard(store, ledger, counter, "gf-warm", 0);
       // A rule of the database that one reservation of the group breaks, so the whole statement fails.
       await store.sql.query(
         "ALTER TABLE keel_budget_reservations ADD CONSTRAINT gf_no_poison CHECK (reservation_id NOT LIKE 'gf-poison%')",
