@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { startTemporaryPostgres } from "../test/support/temporary-postgres.ts";
 import { chatBody, createBenchClient } from "./gateway-http-client.ts";
 import { rssMiB, startChild } from "./gateway-processes.ts";
+import { loadAverage } from "./machine-cpu.ts";
 import { summarizeLatencies } from "./summarize-latencies.ts";
 
 const { values } = parseArgs({
@@ -27,8 +28,9 @@ const seconds = Number(values.seconds);
 const rate = Number(values.rate);
 const warmup = Number(values.warmup);
 
-// The cost records (and budget holds) go to embedded PGlite, or to a throwaway durable PostgreSQL server.
-const postgres = values.store === "postgres" ? await startTemporaryPostgres() : null;
+// The cost records (and budget holds) go to embedded PGlite, or to a throwaway PostgreSQL server with its durable
+// defaults (fsync, synchronous_commit), so a budget statement waits for its WAL flush as in production.
+const postgres = values.store === "postgres" ? await startTemporaryPostgres({ durable: true }) : null;
 if (postgres) process.env.KEEL_BENCH_DATABASE_URL = postgres.url;
 const provider = await startChild("./gateway-provider-child.ts");
 const keel = await startChild("./gateway-keel-child.ts", [
@@ -43,12 +45,15 @@ const governedBody = chatBody("openai/gpt-4o-mini-2024-07-18");
 
 const samples = { direct: [] as number[], gateway: [] as number[] };
 const errors = { direct: 0, gateway: 0 };
+/** Failed requests by path and HTTP status (0: no response), to tell a timeout from a refusal. */
+const failures = new Map<string, number>();
 const rss: number[] = [];
 const pending = new Set<Promise<void>>();
 const total = (warmup + seconds) * rate;
 const started = performance.now();
 let sent = 0;
 
+console.log(`load average at start: ${loadAverage()}`);
 console.log(
   `gateway latency: ${seconds} s at ${rate} req/s per path (+${warmup} s warm-up)${values.budget ? ", with a daily key budget" : ""}`,
 );
@@ -65,8 +70,10 @@ await new Promise<void>((resolve) => {
         const client = path === "direct" ? direct : governed;
         const promise = client.post(path === "direct" ? directBody : governedBody).then(({ status, ms }) => {
           if (!measured) return;
-          if (status !== 200) errors[path] += 1;
-          else samples[path].push(ms);
+          if (status !== 200) {
+            errors[path] += 1;
+            failures.set(`${path} ${status}`, (failures.get(`${path} ${status}`) ?? 0) + 1);
+          } else samples[path].push(ms);
         });
         pending.add(promise);
         void promise.finally(() => pending.delete(promise));
@@ -104,9 +111,12 @@ for (const [name, summary] of [
 console.log(
   `added by Keel            ${" ".repeat(8)}   ${format(added.p50)} ${format(added.p95)} ${format(added.p99)}`,
 );
+console.log(`load average at end: ${loadAverage()}`);
 console.log(
   `targets: added p50 ≤ 1 ms: ${added.p50 <= 1 ? "met" : "missed"}; added p99 ≤ 5 ms: ${added.p99 <= 5 ? "met" : "missed"}`,
 );
+if (failures.size > 0)
+  console.log(`failed requests by path and status: ${JSON.stringify(Object.fromEntries(failures))}`);
 console.log(`Keel RSS during the run: ${Math.min(...rss).toFixed(0)}–${Math.max(...rss).toFixed(0)} MiB`);
 if (values.json) {
   await writeFile(

@@ -9,7 +9,8 @@ import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { startTemporaryPostgres } from "../test/support/temporary-postgres.ts";
 import { chatBody, createBenchClient } from "./gateway-http-client.ts";
-import { rssMiB, startChild } from "./gateway-processes.ts";
+import { processCpuMs, rssMiB, startChild } from "./gateway-processes.ts";
+import { loadAverage, snapshotCpu } from "./machine-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,14 +26,28 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
 
-// The cost records (and budget holds) go to embedded PGlite, or to a throwaway durable PostgreSQL server.
-const postgres = values.store === "postgres" ? await startTemporaryPostgres() : null;
+// The cost records (and budget holds) go to embedded PGlite, or to a throwaway PostgreSQL server with its durable
+// defaults (fsync, synchronous_commit), so a budget statement waits for its WAL flush as in production.
+const postgres = values.store === "postgres" ? await startTemporaryPostgres({ durable: true }) : null;
 if (postgres) process.env.KEEL_BENCH_DATABASE_URL = postgres.url;
 const provider = await startChild("./gateway-provider-child.ts");
 const keel = await startChild("./gateway-keel-child.ts", [
   provider.url,
   ...(values.budget ? ["--budget"] : []),
 ]);
+
+const postgresPort = postgres ? Number(new URL(postgres.url).port) : null;
+/** CPU each process used, so a loaded machine's figures can still be read as CPU per request. */
+async function cpuNow() {
+  const machine = snapshotCpu(postgresPort);
+  return {
+    client: machine.processMs,
+    keel: await processCpuMs(keel.process.pid!),
+    provider: await processCpuMs(provider.process.pid!),
+    postgres: machine.serverMs ?? 0,
+    machine: machine.machineMs ?? 0,
+  };
+}
 
 async function drive(baseUrl: string, key: string, body: string, pid?: number) {
   const client = createBenchClient(baseUrl, { key, maxSockets: connections });
@@ -44,8 +59,12 @@ async function drive(baseUrl: string, key: string, body: string, pid?: number) {
   const sampler = setInterval(() => {
     if (pid && measuring) void rssMiB(pid).then((value) => rss.push(value));
   }, 1_000);
+  let cpuAtStart: Awaited<ReturnType<typeof cpuNow>> | null = null;
   const warm = setTimeout(() => {
     measuring = true;
+    void cpuNow().then((cpu) => {
+      cpuAtStart = cpu;
+    });
   }, warmup * 1_000);
   await Promise.all(
     Array.from({ length: connections }, async () => {
@@ -57,12 +76,24 @@ async function drive(baseUrl: string, key: string, body: string, pid?: number) {
       }
     }),
   );
+  const cpuAtEnd = await cpuNow();
   clearInterval(sampler);
   clearTimeout(warm);
   client.close();
-  return { requestsPerSecond: ok / seconds, ok, errors, rss };
+  const start = cpuAtStart as Awaited<ReturnType<typeof cpuNow>> | null;
+  const perRequest = (name: keyof typeof cpuAtEnd) =>
+    start && ok > 0 ? (cpuAtEnd[name] - start[name]) / ok : Number.NaN;
+  const cpuMsPerRequest = {
+    client: perRequest("client"),
+    keel: perRequest("keel"),
+    provider: perRequest("provider"),
+    postgres: perRequest("postgres"),
+    machine: perRequest("machine"),
+  };
+  return { requestsPerSecond: ok / seconds, ok, errors, rss, cpuMsPerRequest };
 }
 
+console.log(`load average at start: ${loadAverage()}`);
 console.log(
   `gateway throughput: ${seconds} s, ${connections} connections (+${warmup} s warm-up)${values.budget ? ", with a daily key budget" : ""}`,
 );
@@ -83,6 +114,15 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(
 console.log(
   `Keel RSS: first third ${mean(governed.rss.slice(0, third)).toFixed(0)} MiB, last third ${mean(governed.rss.slice(-third)).toFixed(0)} MiB, max ${Math.max(...governed.rss).toFixed(0)} MiB`,
 );
+const cpu = governed.cpuMsPerRequest;
+const benchProcesses = cpu.client + cpu.keel + cpu.provider + cpu.postgres;
+console.log(
+  `CPU ms per request through Keel: Keel ${cpu.keel.toFixed(3)}, PostgreSQL ${cpu.postgres.toFixed(3)}, provider ${cpu.provider.toFixed(3)}, client ${cpu.client.toFixed(3)}; other work on the machine ${Math.max(0, cpu.machine - benchProcesses).toFixed(3)}`,
+);
+console.log(
+  `Keel's process alone could serve ${(1_000 / cpu.keel).toFixed(0)} req/s on one core; these four processes on ${availableParallelism()} cores with nothing else running: ${((availableParallelism() * 1_000) / benchProcesses).toFixed(0)} req/s`,
+);
+console.log(`load average at end: ${loadAverage()}`);
 console.log(
   `target ≥ 2,000 req/s with 0 errors: ${governed.requestsPerSecond >= 2_000 && governed.errors === 0 ? "met" : "missed"}`,
 );

@@ -8,10 +8,20 @@ import type {
   ModelCallRecord,
   ReserveOutcome,
 } from "./budget-ledger.ts";
+import {
+  holdOnShards,
+  type Settlement,
+  type SettlementOutcome,
+  type ShardHold,
+  settleOnShards,
+} from "./budget-ledger-batches.ts";
+import { createStatementBatcher } from "./statement-batcher.ts";
 
 const NANO = 1_000_000_000;
 const UNIQUE_VIOLATION = "23505";
+const DEADLOCK_DETECTED = "40P01";
 const DEFAULT_TTL_MS = 10 * 60_000;
+const MAX_REMEMBERED_ALERTS = 10_000;
 /** Rows a daily counter is spread over; a run's own counter sees one call at a time and keeps one row. */
 export const DAY_COUNTER_SHARDS = 16;
 
@@ -24,6 +34,15 @@ type StoredCounter = {
   limitNano?: number;
   limitTokens?: number;
   alertAt: number[];
+};
+
+/** A reservation on one counter on its way to the fast path. */
+type PendingHold = {
+  reservationId: string;
+  counters: StoredCounter[];
+  nano: number;
+  tokens: number;
+  ttlMs: number;
 };
 
 /** Thrown inside a reservation's transaction to roll it back; never escapes the ledger. */
@@ -55,6 +74,15 @@ class ShardFull {}
  */
 export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Date } = {}): BudgetLedger {
   const now = options.now ?? (() => new Date());
+  /**
+   * Alerts this process knows are recorded (`scope, period, threshold`), so a counter past a threshold does not
+   * try to insert the same alert on every settle. Only a cache: `keel_budget_alerts` decides what fired.
+   */
+  const firedAlerts = new Set<string>();
+  const rememberFired = (key: string) => {
+    if (firedAlerts.size >= MAX_REMEMBERED_ALERTS) firedAlerts.clear();
+    firedAlerts.add(key);
+  };
 
   async function tryReserve(reservation: {
     reservationId: string;
@@ -311,11 +339,15 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     const used = Math.max(usedUsd, usedTokens);
     for (const threshold of counter.alertAt) {
       if (only ? threshold !== only.threshold : used + 1e-12 < threshold) continue;
+      const key = `${counter.scope}\u0000${counter.period}\u0000${threshold}`;
+      if (firedAlerts.has(key)) continue;
       const fired = await client.query(
         `INSERT INTO keel_budget_alerts (scope, period, threshold, spent_nano_usd, spent_tokens)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, period, threshold) DO NOTHING RETURNING scope`,
         [counter.scope, counter.period, threshold, row.spent, row.spent_tokens],
       );
+      // Outside a transaction the row is committed (by this call or an earlier one): skip the insert next time.
+      if (client === sql) rememberFired(key);
       if (fired.rows.length === 0) continue;
       alerts.push({
         scope: counter.scope,
@@ -330,6 +362,160 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     return alerts;
   }
 
+  /** One settlement alone, in the one statement a reservation on one counter needs (see `settle`). */
+  async function settleOne(settlement: Settlement): Promise<SettlementOutcome> {
+    const { rows } = await sql.query<{
+      settled: boolean;
+      counters: StoredCounter[];
+      spent: number;
+      spent_tokens: number;
+    }>(
+      `WITH found AS (
+         SELECT status, counters, nano_usd, tokens FROM keel_budget_reservations
+          WHERE reservation_id = $1 FOR UPDATE),
+       target AS (
+         SELECT held.scope, held.period, COALESCE(held.shard, 0) AS shard, found.status, found.nano_usd, found.tokens
+           FROM found, jsonb_to_recordset(found.counters) AS held(scope text, period text, shard integer)
+          WHERE found.status <> 'settled' AND jsonb_array_length(found.counters) = 1),
+       marked AS (
+         UPDATE keel_budget_reservations SET status = 'settled', settled_nano_usd = $2, settled_tokens = $3
+          WHERE reservation_id = $1 AND EXISTS (SELECT 1 FROM target)
+         RETURNING reservation_id),
+       moved AS (
+         UPDATE keel_budget_counters AS counter
+            SET reserved_nano_usd = GREATEST(0, counter.reserved_nano_usd - CASE WHEN target.status = 'open' THEN target.nano_usd ELSE 0 END),
+                reserved_tokens = GREATEST(0, counter.reserved_tokens - CASE WHEN target.status = 'open' THEN target.tokens ELSE 0 END),
+                spent_nano_usd = counter.spent_nano_usd + $2, spent_tokens = counter.spent_tokens + $3,
+                updated_at = clock_timestamp()
+           FROM target
+          WHERE counter.scope = target.scope AND counter.period = target.period AND counter.shard = target.shard
+            AND EXISTS (SELECT 1 FROM marked)
+         RETURNING counter.scope)
+       SELECT (SELECT count(*) FROM marked) > 0 AS settled, found.counters,
+              COALESCE((SELECT sum(spent_nano_usd) FROM keel_budget_counters, target
+                         WHERE keel_budget_counters.scope = target.scope
+                           AND keel_budget_counters.period = target.period), 0)::float8 + $2 AS spent,
+              COALESCE((SELECT sum(spent_tokens) FROM keel_budget_counters, target
+                         WHERE keel_budget_counters.scope = target.scope
+                           AND keel_budget_counters.period = target.period), 0)::float8 + $3 AS spent_tokens
+         FROM found`,
+      [settlement.reservationId, settlement.nano, settlement.tokens],
+    );
+    const row = rows[0];
+    if (!row) return { settled: false, counters: [], spent: 0, spentTokens: 0 };
+    return { settled: row.settled, counters: row.counters, spent: row.spent, spentTokens: row.spent_tokens };
+  }
+
+  /**
+   * Reservations on one counter made at the same moment share one statement (`holdOnShards`); one alone keeps its
+   * own. Answers each one's outcome, or null where its shard had no room (it then takes the locked path). A
+   * reservation id twice in one group, or holds on one shard priced against different caps, are held one by one.
+   */
+  const holds = createStatementBatcher<PendingHold, ReserveOutcome | null>(async (pending) => {
+    if (pending.length === 1) return [await reserveOnShard(pending[0]!)];
+    const ids = new Set<string>();
+    const caps = new Map<string, string>();
+    const grouped: { index: number; hold: ShardHold }[] = [];
+    const alone: number[] = [];
+    pending.forEach((reservation, index) => {
+      const counter = reservation.counters[0]!;
+      const shard = `${counter.scope}\u0000${counter.period}\u0000${counter.shard}`;
+      const priced = `${counter.limitNano ?? ""}/${counter.limitTokens ?? ""}`;
+      if (ids.has(reservation.reservationId) || (caps.get(shard) ?? priced) !== priced) {
+        alone.push(index);
+        return;
+      }
+      ids.add(reservation.reservationId);
+      caps.set(shard, priced);
+      grouped.push({ index, hold: toShardHold(reservation, counter) });
+    });
+    const outcomes: (ReserveOutcome | null)[] = pending.map(() => null);
+    let held: Awaited<ReturnType<typeof holdOnShards>> | null;
+    try {
+      held = await holdOnShards(
+        sql,
+        grouped.map(({ hold }) => hold),
+      );
+    } catch (error) {
+      // Another statement inserted one of these ids, or locked rows in an order no caller of the ledger uses (a
+      // deadlock PostgreSQL broke by failing this statement): nothing was held, so hold each one alone.
+      const code = (error as { code?: unknown }).code;
+      if (code !== UNIQUE_VIOLATION && code !== DEADLOCK_DETECTED) throw error;
+      held = null;
+      alone.push(...grouped.map(({ index }) => index));
+    }
+    if (held) {
+      grouped.forEach(({ index, hold }, position) => {
+        outcomes[index] = held[position] === "full" ? null : { ok: true, reservationId: hold.reservationId };
+      });
+    }
+    for (const index of alone.sort((a, b) => a - b)) outcomes[index] = await reserveOnShard(pending[index]!);
+    return outcomes;
+  });
+
+  /**
+   * Settlements made at the same moment share one statement (`settleOnShards`); one alone keeps its own. Each
+   * answer's `spent` is its counter's total including every settlement of the group on that counter.
+   */
+  const settlements = createStatementBatcher<Settlement, SettlementOutcome>(async (pending) => {
+    if (pending.length === 1) return [await settleOne(pending[0]!)];
+    const ids = new Set<string>();
+    const grouped: { index: number; settlement: Settlement }[] = [];
+    const alone: number[] = [];
+    pending.forEach((settlement, index) => {
+      if (ids.has(settlement.reservationId)) alone.push(index);
+      else grouped.push({ index, settlement });
+      ids.add(settlement.reservationId);
+    });
+    const outcomes: SettlementOutcome[] = [];
+    let answers: SettlementOutcome[];
+    try {
+      answers = await settleOnShards(
+        sql,
+        grouped.map(({ settlement }) => settlement),
+      );
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== DEADLOCK_DETECTED) throw error;
+      answers = [];
+      alone.push(...grouped.map(({ index }) => index));
+    }
+    // The statement read each counter's totals as it began: add what the group itself spent on the counter.
+    const groupSpend = new Map<string, { nano: number; tokens: number }>();
+    answers.forEach((answer, position) => {
+      const [counter] = parseCounters(answer.counters);
+      if (!answer.settled || !counter) return;
+      const key = `${counter.scope}\u0000${counter.period}`;
+      const spend = groupSpend.get(key) ?? { nano: 0, tokens: 0 };
+      spend.nano += grouped[position]!.settlement.nano;
+      spend.tokens += grouped[position]!.settlement.tokens;
+      groupSpend.set(key, spend);
+    });
+    answers.forEach((answer, position) => {
+      const [counter] = parseCounters(answer.counters);
+      const spend = counter ? groupSpend.get(`${counter.scope}\u0000${counter.period}`) : undefined;
+      outcomes[grouped[position]!.index] = spend
+        ? { ...answer, spent: answer.spent + spend.nano, spentTokens: answer.spentTokens + spend.tokens }
+        : answer;
+    });
+    for (const index of alone.sort((a, b) => a - b)) outcomes[index] = await settleOne(pending[index]!);
+    return outcomes;
+  });
+
+  function toShardHold(reservation: PendingHold, counter: StoredCounter): ShardHold {
+    return {
+      reservationId: reservation.reservationId,
+      scope: counter.scope,
+      period: counter.period,
+      shard: counter.shard,
+      capNano: counter.limitNano ?? null,
+      capTokens: counter.limitTokens ?? null,
+      nano: reservation.nano,
+      tokens: reservation.tokens,
+      counters: JSON.stringify(reservation.counters),
+      expiresAt: new Date(now().getTime() + reservation.ttlMs).toISOString(),
+    };
+  }
+
   return {
     async reserve(options) {
       const counters = options.counters.map(storedCounter).sort(compareCounters);
@@ -342,7 +528,7 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
         locked: false,
       };
       if (counters.length === 1) {
-        const reserved = await reserveOnShard(reservation);
+        const reserved = await holds.run(reservation);
         if (reserved) return reserved;
         reservation.locked = true;
       }
@@ -370,51 +556,14 @@ export function createSqlBudgetLedger(sql: SqlClient, options: { now?: () => Dat
     },
 
     async settle({ reservationId, usd, tokens }) {
-      // A reservation on one counter settles in one statement; its counter's totals come back for the alerts.
-      const { rows } = await sql.query<{
-        settled: boolean;
-        counters: StoredCounter[];
-        spent: number;
-        spent_tokens: number;
-      }>(
-        `WITH found AS (
-           SELECT status, counters, nano_usd, tokens FROM keel_budget_reservations
-            WHERE reservation_id = $1 FOR UPDATE),
-         target AS (
-           SELECT held.scope, held.period, COALESCE(held.shard, 0) AS shard, found.status, found.nano_usd, found.tokens
-             FROM found, jsonb_to_recordset(found.counters) AS held(scope text, period text, shard integer)
-            WHERE found.status <> 'settled' AND jsonb_array_length(found.counters) = 1),
-         marked AS (
-           UPDATE keel_budget_reservations SET status = 'settled', settled_nano_usd = $2, settled_tokens = $3
-            WHERE reservation_id = $1 AND EXISTS (SELECT 1 FROM target)
-           RETURNING reservation_id),
-         moved AS (
-           UPDATE keel_budget_counters AS counter
-              SET reserved_nano_usd = GREATEST(0, counter.reserved_nano_usd - CASE WHEN target.status = 'open' THEN target.nano_usd ELSE 0 END),
-                  reserved_tokens = GREATEST(0, counter.reserved_tokens - CASE WHEN target.status = 'open' THEN target.tokens ELSE 0 END),
-                  spent_nano_usd = counter.spent_nano_usd + $2, spent_tokens = counter.spent_tokens + $3,
-                  updated_at = clock_timestamp()
-             FROM target
-            WHERE counter.scope = target.scope AND counter.period = target.period AND counter.shard = target.shard
-              AND EXISTS (SELECT 1 FROM marked)
-           RETURNING counter.scope)
-         SELECT (SELECT count(*) FROM marked) > 0 AS settled, found.counters,
-                COALESCE((SELECT sum(spent_nano_usd) FROM keel_budget_counters, target
-                           WHERE keel_budget_counters.scope = target.scope
-                             AND keel_budget_counters.period = target.period), 0)::float8 + $2 AS spent,
-                COALESCE((SELECT sum(spent_tokens) FROM keel_budget_counters, target
-                           WHERE keel_budget_counters.scope = target.scope
-                             AND keel_budget_counters.period = target.period), 0)::float8 + $3 AS spent_tokens
-           FROM found`,
-        [reservationId, toNano(usd), Math.ceil(tokens)],
-      );
-      const single = rows[0];
-      if (!single) return { alerts: [] };
+      // A reservation on one counter settles in one statement, shared with the settlements made at the same
+      // moment (group commit); its counter's totals come back for the alerts.
+      const single = await settlements.run({ reservationId, nano: toNano(usd), tokens: Math.ceil(tokens) });
       const [counter, ...more] = parseCounters(single.counters);
       if (single.settled && counter && more.length === 0) {
         const totals = {
           spent: single.spent,
-          spent_tokens: single.spent_tokens,
+          spent_tokens: single.spentTokens,
           reserved: 0,
           reserved_tokens: 0,
         };

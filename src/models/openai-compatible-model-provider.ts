@@ -1,6 +1,7 @@
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createAiSdkModelProvider } from "./ai-sdk-model-provider.ts";
 import type { ModelProvider } from "./model-provider.ts";
+import { sharedNodeHttpFetch } from "./node-http-fetch.ts";
 
 /**
  * Any server speaking OpenAI's Chat Completions (Ollama, vLLM, llama.cpp server, LM Studio) through
@@ -19,7 +20,7 @@ export function createOpenAICompatibleModelProvider(options: {
     baseURL: options.baseUrl,
     includeUsage: true,
     ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    fetch: options.fetch ?? sharedNodeHttpFetch(),
   });
   return createAiSdkModelProvider({
     provider: options.provider,

@@ -1,6 +1,7 @@
 import { createOpenAI } from "@ai-sdk/openai";
 import { createAiSdkModelProvider } from "./ai-sdk-model-provider.ts";
 import type { ModelProvider } from "./model-provider.ts";
+import { sharedNodeHttpFetch } from "./node-http-fetch.ts";
 
 /**
  * OpenAI's Chat Completions API through `@ai-sdk/openai`, with `prompt_cache_key` set from the call's cache
@@ -17,7 +18,8 @@ export function createOpenAIModelProvider(options: {
     apiKey: options.apiKey,
     ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
     ...(options.organization === undefined ? {} : { organization: options.organization }),
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    // Non-streamed calls skip the platform fetch's web streams (see node-http-fetch.ts) unless a fetch is given.
+    fetch: options.fetch ?? sharedNodeHttpFetch(),
   });
   return createAiSdkModelProvider({
     provider: "openai",
