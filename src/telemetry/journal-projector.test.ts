@@ -5,7 +5,7 @@ import { type OtlpReceiver, startOtlpReceiver } from "../../test/support/otlp-re
 import { appendSyntheticRun, syntheticEvents } from "../../test/support/synthetic-journal.ts";
 import { spanIdOf, traceIdOf } from "../journal/trace-context.ts";
 import { openStore } from "../store/open-store.ts";
-import type { Store } from "../store/store.ts";
+import type { SqlClient, Store } from "../store/store.ts";
 import { buildRunSpans } from "./build-run-spans.ts";
 import { parsePathQuery, pathPattern } from "./decision-path.ts";
 import { createJournalProjector } from "./journal-projector.ts";
@@ -148,6 +148,60 @@ describe("the journal projector", () => {
     assert.deepEqual(await projectionRows(), before);
     // Folding again with nothing new changes nothing.
     assert.deepEqual(await projector.catchUp(), { runs: 0, events: 0, spans: 0 });
+  });
+
+  test("a run that ends between the projector's two reads of pending runs is folded once, not written twice", async () => {
+    const events = syntheticEvents({ agent: "support-triage", turns: [[{ tool: "lookup", outcome: "ok" }]] });
+    const runEnd = events.findIndex((event) => event.type === "run-end");
+    const runId = `run_ending_${process.pid}_${Date.now().toString(36)}`;
+    const now = new Date();
+    await store.createRun({
+      runId,
+      start: {
+        agent: "support-triage",
+        agentVersion: "1.0.0",
+        specHash: "sha256:ending",
+        input: "ending",
+        principal: { subject: "u", tenant: "default", roles: [] },
+        startedAt: now.toISOString(),
+        deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
+        maxSteps: 20,
+      },
+    });
+    const lease = await store.acquireLease({ runId, owner: "ending", ttlMs: 60_000 });
+    assert.ok(lease);
+    await store.append({ lease, events: events.slice(0, runEnd) });
+    assert.equal((await store.getRun(runId))?.status, "running");
+    // Each read of pending runs is its own statement and snapshot: the run is running for the first and has ended
+    // by the second (its end is written here, between the two, in the projector's own transaction).
+    const sql = store.sql;
+    const between: SqlClient = {
+      ...sql,
+      query: sql.query.bind(sql),
+      transaction: async (work) =>
+        await sql.transaction(async (tx) => {
+          let ended = false;
+          const query: SqlClient["query"] = async (text, params, options) => {
+            const result = await tx.query(text, params, options);
+            if (!ended && text.includes("r.status = 'running'")) {
+              ended = true;
+              await tx.query(
+                "UPDATE keel_runs SET status = 'completed', updated_at = clock_timestamp() WHERE run_id = $1",
+                [runId],
+              );
+            }
+            return result as never;
+          };
+          return await work({ ...tx, query, transaction: tx.transaction.bind(tx) });
+        }),
+    };
+    const projector = createJournalProjector({ store: { sql: between } });
+    await projector.catchUp();
+    const { rows } = await store.sql.query<{ projected_seq: number }>(
+      "SELECT projected_seq FROM keel_telemetry_runs WHERE run_id = $1",
+      [runId],
+    );
+    assert.equal(Number(rows[0]?.projected_seq), runEnd + 1, "folded through its last event");
   });
 
   test("folds every step of a run that stays running, although those steps leave its updated_at alone", async () => {

@@ -77,7 +77,9 @@ export function createJournalProjector(options: JournalProjectorOptions): Journa
       );
       if (!locked[0]?.locked) return null;
       const found = await findPending(tx, cursor, batchSize);
-      const pending = [...found.live, ...found.moved];
+      // The two reads are two snapshots: a run that ended between them is in both, and is folded once.
+      const ended = new Set(found.moved.map((run) => run.run_id));
+      const pending = [...found.live.filter((run) => !ended.has(run.run_id)), ...found.moved];
       if (pending.length === 0) return { pending, moved: found.moved, runs: [] as RunFold[] };
       const events = await readEvents(
         tx,
