@@ -14,7 +14,8 @@ const LEAF_INDEX = "(l.first_leaf + (e.seq - l.first_seq))";
  */
 const LEAF_COLUMNS = `${LEAF_INDEX}::float8 AS leaf_index, e.run_id, e.seq, e.type,
   to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, e.payload::text AS payload,
-  e.schema_version, e.payload_hash, e.prev_hash, e.hash, e.lease_token::float8 AS lease_token`;
+  e.schema_version, encode(e.payload_hash, 'hex') AS payload_hash, encode(e.prev_hash, 'hex') AS prev_hash,
+  encode(e.hash, 'hex') AS hash, e.lease_token::float8 AS lease_token`;
 
 type LeafRow = {
   leaf_index: number;
@@ -37,7 +38,7 @@ type LeafRow = {
  */
 const LEAF_ARRAY = `json_build_array(${LEAF_INDEX}, e.run_id, e.seq, e.type,
   to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text,
-  e.schema_version, e.payload_hash, e.prev_hash, e.hash, e.lease_token)`;
+  e.schema_version, encode(e.payload_hash, 'hex'), encode(e.prev_hash, 'hex'), encode(e.hash, 'hex'), e.lease_token)`;
 
 type LeafArray = [number, string, number, string, string, string, number, string, string, string, number];
 

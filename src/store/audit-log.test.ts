@@ -455,7 +455,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
             await cutTail(tx, leaf);
             await tx.query("UPDATE keel_audit_log SET size = $1", [leaf]);
             await tx.query(
-              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(h.hash, '')
+              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(encode(h.hash, 'hex'), '')
                  FROM keel_runs AS r2 LEFT JOIN LATERAL (
                    SELECT seq, hash FROM keel_events WHERE run_id = r2.run_id ORDER BY seq DESC LIMIT 1) AS h ON true
                 WHERE r.run_id = r2.run_id`,
@@ -690,7 +690,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
             await tx.query("DELETE FROM keel_audit_checkpoints WHERE tree_size > $1", [first]);
             await tx.query("UPDATE keel_audit_log SET size = $1", [first]);
             await tx.query(
-              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(h.hash, '')
+              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(encode(h.hash, 'hex'), '')
                  FROM keel_runs AS r2 LEFT JOIN LATERAL (
                    SELECT seq, hash FROM keel_events WHERE run_id = r2.run_id ORDER BY seq DESC LIMIT 1) AS h ON true
                 WHERE r.run_id = r2.run_id`,

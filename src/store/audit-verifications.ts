@@ -77,7 +77,7 @@ export async function readRunsAfter(
           AND l.first_leaf < $2 AND l.first_leaf + l.count > $1
         GROUP BY l.run_id
      )
-     SELECT r.run_id, r.last_seq, r.last_hash, e.seq, e.hash,
+     SELECT r.run_id, r.last_seq, r.last_hash, e.seq, encode(e.hash, 'hex') AS hash,
             (SELECT p.first_leaf + (e.seq - p.first_seq) FROM keel_audit_ranges AS p
               WHERE p.run_id = e.run_id AND p.first_seq <= e.seq AND e.seq < p.first_seq + p.count
               ORDER BY p.first_seq DESC LIMIT 1)::float8 AS leaf_index
