@@ -260,7 +260,7 @@ async function fillStore(
     const batch = rows.slice(start, start + 10_000);
     await store.sql.query(
       `INSERT INTO keel_events (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-       SELECT run_id, seq, type, at::timestamptz, payload::jsonb, 1, decode(payload_hash, 'hex'), decode(prev_hash, 'hex'),
+       SELECT run_id, seq, type, at::timestamptz, payload, 1, decode(payload_hash, 'hex'), decode(prev_hash, 'hex'),
               decode(hash, 'hex'), 1
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
            AS e(run_id, seq, type, at, payload, payload_hash, prev_hash, hash)`,

@@ -13,7 +13,7 @@ const LEAF_INDEX = "(l.first_leaf + (e.seq - l.first_seq))";
  * payload as the database's JSON text (parsed where the page is hashed), bigints as float8 (exact below 2^53).
  */
 const LEAF_COLUMNS = `${LEAF_INDEX}::float8 AS leaf_index, e.run_id, e.seq, e.type,
-  to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, e.payload::text AS payload,
+  to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, e.payload,
   e.schema_version, encode(e.payload_hash, 'hex') AS payload_hash, encode(e.prev_hash, 'hex') AS prev_hash,
   encode(e.hash, 'hex') AS hash, e.lease_token::float8 AS lease_token`;
 
@@ -37,7 +37,7 @@ type LeafRow = {
  * twice as long as this). On PostgreSQL building the JSON costs the server more than the driver saves.
  */
 const LEAF_ARRAY = `json_build_array(${LEAF_INDEX}, e.run_id, e.seq, e.type,
-  to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text,
+  to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload,
   e.schema_version, encode(e.payload_hash, 'hex'), encode(e.prev_hash, 'hex'), encode(e.hash, 'hex'), e.lease_token)`;
 
 type LeafArray = [number, string, number, string, string, string, number, string, string, string, number];

@@ -113,7 +113,7 @@ const NUMBERED = `SELECT (l.first_leaf + (e.seq - l.first_seq))::float8 AS place
 
 const editPayload = async (tx: SqlClient, leaf: number) =>
   void (await tx.query(
-    `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE ${AT_LEAF}`,
+    `UPDATE keel_events SET payload = (payload::jsonb || '{"edited": true}'::jsonb)::text WHERE ${AT_LEAF}`,
     [leaf],
   ));
 
@@ -409,7 +409,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
           "edit a payload field",
           async (tx, leaf) =>
             void (await tx.query(
-              `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE ${AT_LEAF}`,
+              `UPDATE keel_events SET payload = (payload::jsonb || '{"edited": true}'::jsonb)::text WHERE ${AT_LEAF}`,
               [leaf],
             )),
         ],
@@ -501,7 +501,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
           "edit an event, then re-sign every checkpoint with a new key put in the key table",
           async (tx, leaf) => {
             await tx.query(
-              `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE ${AT_LEAF}`,
+              `UPDATE keel_events SET payload = (payload::jsonb || '{"edited": true}'::jsonb)::text WHERE ${AT_LEAF}`,
               [leaf],
             );
             const keyId = auditKeyId(attacker.publicKey);

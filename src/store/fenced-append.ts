@@ -41,7 +41,7 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
   ), inserted AS (
     INSERT INTO keel_events
       (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-    SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, decode(payload_hash, 'hex'),
+    SELECT run_id, seq, type, at::timestamptz, payload, schema_version, decode(payload_hash, 'hex'),
            decode(prev_hash, 'hex'), decode(hash, 'hex'), lease_token
       FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
                   $9::text[], $10::bigint[])

@@ -120,7 +120,7 @@ export async function insertRun(
         `WITH pending AS (INSERT INTO keel_audit_pending (run_id, first_seq, count) VALUES ($1, 1, 1))
          INSERT INTO keel_events
            (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-         VALUES ($1, 1, 'run-start', $2::timestamptz, $3::text::jsonb, $4, decode($5, 'hex'), decode($6, 'hex'),
+         VALUES ($1, 1, 'run-start', $2::timestamptz, $3, $4, decode($5, 'hex'), decode($6, 'hex'),
                  decode($7, 'hex'), 0)`,
         [
           fields.runId,
