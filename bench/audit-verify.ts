@@ -259,10 +259,11 @@ async function fillStore(
   for (let start = 0; start < rows.length; start += 10_000) {
     const batch = rows.slice(start, start + 10_000);
     await store.sql.query(
-      `INSERT INTO keel_events (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token, leaf_index)
-       SELECT run_id, seq, type, at::timestamptz, payload::jsonb, 1, payload_hash, prev_hash, hash, 1, leaf_index
-         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-           AS e(run_id, seq, type, at, payload, payload_hash, prev_hash, hash, leaf_index)`,
+      `INSERT INTO keel_events (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+       SELECT run_id, seq, type, at::timestamptz, payload, 1, decode(payload_hash, 'hex'), decode(prev_hash, 'hex'),
+              decode(hash, 'hex'), 1
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+           AS e(run_id, seq, type, at, payload, payload_hash, prev_hash, hash)`,
       [
         batch.map((row) => row.runId),
         batch.map((row) => row.seq),
@@ -272,7 +273,32 @@ async function fillStore(
         batch.map((row) => row.payloadHash),
         batch.map((row) => row.prevHash),
         batch.map((row) => row.hash),
-        batch.map((row) => row.leafIndex),
+      ],
+    );
+  }
+  // The leaf ranges the sequencer would have written: a run's stretch of consecutive leaves and seqs is one range.
+  const ranges: { firstLeaf: number; runId: string; firstSeq: number; count: number }[] = [];
+  for (const row of rows) {
+    const last = ranges.at(-1);
+    if (
+      last &&
+      last.runId === row.runId &&
+      last.firstLeaf + last.count === row.leafIndex &&
+      last.firstSeq + last.count === row.seq
+    )
+      last.count++;
+    else ranges.push({ firstLeaf: row.leafIndex, runId: row.runId, firstSeq: row.seq, count: 1 });
+  }
+  for (let start = 0; start < ranges.length; start += 10_000) {
+    const batch = ranges.slice(start, start + 10_000);
+    await store.sql.query(
+      `INSERT INTO keel_audit_ranges (first_leaf, run_id, first_seq, count)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::int[])`,
+      [
+        batch.map((range) => range.firstLeaf),
+        batch.map((range) => range.runId),
+        batch.map((range) => range.firstSeq),
+        batch.map((range) => range.count),
       ],
     );
   }

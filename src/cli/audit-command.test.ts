@@ -93,7 +93,7 @@ describe("keel audit", () => {
     const tamper = async (runId: string, seq: number) => {
       const opened = await openStore({ dataDir: join(dataDir, "pgdata") });
       await opened.sql.query(
-        `UPDATE keel_events SET payload = jsonb_set(payload, '{answer}', '"rewritten"') WHERE run_id = $1 AND seq = $2`,
+        `UPDATE keel_events SET payload = jsonb_set(payload::jsonb, '{answer}', '"rewritten"')::text WHERE run_id = $1 AND seq = $2`,
         [runId, seq],
       );
       await opened.close();
@@ -107,7 +107,7 @@ describe("keel audit", () => {
     );
     const opened = await openStore({ dataDir: join(dataDir, "pgdata") });
     await opened.sql.query(
-      `UPDATE keel_events SET payload = jsonb_set(payload, '{answer}', '"late answer"') WHERE run_id = $1 AND seq = 3`,
+      `UPDATE keel_events SET payload = jsonb_set(payload::jsonb, '{answer}', '"late answer"')::text WHERE run_id = $1 AND seq = 3`,
       [run.runId],
     );
     await opened.close();

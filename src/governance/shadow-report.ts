@@ -45,12 +45,12 @@ export async function shadowReport(
   options: { examples?: number } = {},
 ): Promise<ShadowReport> {
   const total = await sql.query<{ count: string | number }>(
-    `SELECT count(*) AS count FROM keel_events WHERE type = 'policy-decision' AND payload->'agent'->>'name' = $1`,
+    `SELECT count(*) AS count FROM keel_events WHERE type = 'policy-decision' AND payload::json->'agent'->>'name' = $1`,
     [agent],
   );
   const { rows } = await sql.query<Row>(
-    `SELECT run_id, seq, payload FROM keel_events
-      WHERE type = 'policy-decision' AND payload->'agent'->>'name' = $1 AND payload ? 'shadow'
+    `SELECT run_id, seq, payload::json AS payload FROM keel_events
+      WHERE type = 'policy-decision' AND payload::json->'agent'->>'name' = $1 AND payload::jsonb ? 'shadow'
       ORDER BY at DESC, run_id, seq DESC`,
     [agent],
   );

@@ -7,6 +7,12 @@ import type { SqlClient } from "./store.ts";
 /** When to sign: after this many new leaves, or this long after the last checkpoint if anything was appended. */
 export type CheckpointSchedule = { everyEvents: number; everyMs: number };
 
+/**
+ * Leaves numbered between two VACUUMs of the sequencer's queue on PGlite, which has no autovacuum: the queue's deleted
+ * rows would otherwise pile up, and every pass reads past them.
+ */
+const PGLITE_VACUUM_EVERY = 10_000;
+
 /** Keel's default: a checkpoint per 1,000 events, and at least every 10 seconds while events arrive. */
 export const DEFAULT_CHECKPOINT_SCHEDULE: CheckpointSchedule = { everyEvents: 1_000, everyMs: 10_000 };
 
@@ -25,10 +31,15 @@ export function startAuditCheckpoints(options: {
   const schedule = options.schedule ?? DEFAULT_CHECKPOINT_SCHEDULE;
   const pollMs = Math.max(50, Math.min(1_000, schedule.everyMs));
   let lastAt = Date.now();
+  let numberedSinceVacuum = 0;
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = async () => {
-    await assignLeafIndexes(options.sql);
+    numberedSinceVacuum += await assignLeafIndexes(options.sql);
+    if (options.sql.kind === "pglite" && numberedSinceVacuum >= PGLITE_VACUUM_EVERY) {
+      numberedSinceVacuum = 0;
+      await options.sql.query("VACUUM keel_audit_pending");
+    }
     const { rows } = await options.sql.query<{ size: number | string; signed: number | string }>(
       `SELECT l.size, coalesce((SELECT max(tree_size) FROM keel_audit_checkpoints), 0) AS signed FROM keel_audit_log AS l`,
     );

@@ -101,11 +101,51 @@ async function recordVerification(
   );
 }
 
+/** SQL naming the event at leaf $1, for tampering with it. */
+const AT_LEAF = `(run_id, seq) = (
+  SELECT l.run_id, l.first_seq + ($1 - l.first_leaf)::integer FROM keel_audit_ranges AS l
+   WHERE l.first_leaf <= $1 ORDER BY l.first_leaf DESC LIMIT 1)`;
+
+/** Every numbered event with its leaf index (as `place`). */
+const NUMBERED = `SELECT (l.first_leaf + (e.seq - l.first_seq))::float8 AS place, e.run_id, e.seq
+  FROM keel_audit_ranges AS l
+  JOIN keel_events AS e ON e.run_id = l.run_id AND e.seq >= l.first_seq AND e.seq < l.first_seq + l.count`;
+
 const editPayload = async (tx: SqlClient, leaf: number) =>
   void (await tx.query(
-    `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE leaf_index = $1`,
+    `UPDATE keel_events SET payload = (payload::jsonb || '{"edited": true}'::jsonb)::text WHERE ${AT_LEAF}`,
     [leaf],
   ));
+
+/** Delete the events from leaf `leaf` on and cut the ranges that numbered them back to it. */
+async function cutTail(tx: SqlClient, leaf: number): Promise<void> {
+  await tx.query(
+    `DELETE FROM keel_events AS e USING keel_audit_ranges AS l
+      WHERE e.run_id = l.run_id AND e.seq >= l.first_seq + greatest(0, $1 - l.first_leaf)
+        AND e.seq < l.first_seq + l.count AND l.first_leaf + l.count > $1`,
+    [leaf],
+  );
+  await tx.query("DELETE FROM keel_audit_ranges WHERE first_leaf >= $1", [leaf]);
+  await tx.query(
+    "UPDATE keel_audit_ranges SET count = ($1 - first_leaf)::integer WHERE first_leaf + count > $1",
+    [leaf],
+  );
+}
+
+/** Number the stored events again as `edit` reorders them: one range per leaf, from leaf 0. */
+async function renumber(
+  tx: SqlClient,
+  edit: (leaves: { run_id: string; seq: number }[]) => void,
+): Promise<void> {
+  const { rows } = await tx.query<{ run_id: string; seq: number }>(`${NUMBERED} ORDER BY place`);
+  edit(rows);
+  await tx.query("DELETE FROM keel_audit_ranges");
+  await tx.query(
+    `INSERT INTO keel_audit_ranges (first_leaf, run_id, first_seq, count)
+     SELECT place - 1, run_id, seq, 1 FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS r(run_id, seq, place)`,
+    [rows.map((row) => row.run_id), rows.map((row) => row.seq)],
+  );
+}
 
 /** Tamper inside a transaction, verify what the transaction sees, and roll the tampering back. */
 async function verifyTampered(
@@ -164,6 +204,9 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
              VALUES ($1, 1000, 'step-start', now(), '{}', 1, 'x', 'x', 'x', 1)`,
             [runId],
           );
+          await tx.query("INSERT INTO keel_audit_pending (run_id, first_seq, count) VALUES ($1, 1000, 1)", [
+            runId,
+          ]);
           throw new Rollback();
         }),
         Rollback,
@@ -171,11 +214,13 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
       await journalRuns([opened.store, opened.peer], 2, 1);
       await assignLeafIndexes(opened.peer.sql);
       const { rows } = await sql.query<{ place: number; run_id: string; seq: number }>(
-        "SELECT leaf_index::float8 AS place, run_id, seq FROM keel_events ORDER BY leaf_index",
+        `${NUMBERED} ORDER BY place`,
       );
       const size = Number(
         (await sql.query<{ size: string }>("SELECT size FROM keel_audit_log")).rows[0]!.size,
       );
+      const { rows: stored } = await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM keel_events");
+      assert.equal(stored[0]!.n, rows.length, "every stored event is a leaf");
       assert.equal(size, rows.length);
       assert.ok(size > before);
       for (const [index, row] of rows.entries()) {
@@ -186,6 +231,34 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
         assert.equal(row.seq, (lastSeq.get(row.run_id) ?? 0) + 1, `run ${row.run_id} appears in seq order`);
         lastSeq.set(row.run_id, row.seq);
       }
+    });
+
+    test("numbers events without rewriting their rows: one narrow range per run and stretch of leaves", async () => {
+      const { sql } = opened.store;
+      await assignLeafIndexes(sql);
+      const runIds = await journalRuns([opened.store, opened.peer], 4, 3);
+      const versions = async () =>
+        (
+          await sql.query<{ run_id: string; seq: number; version: string }>(
+            `SELECT run_id, seq, xmin::text || ' ' || ctid::text AS version FROM keel_events
+              WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq`,
+            [runIds],
+          )
+        ).rows;
+      const before = await versions();
+      const { rows: ranges } = await sql.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM keel_audit_ranges",
+      );
+      assert.equal(await assignLeafIndexes(sql), before.length);
+      assert.deepEqual(await versions(), before, "no event row was updated or moved");
+      const { rows: added } = await sql.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM keel_audit_ranges",
+      );
+      // Each run's 1 + 3 appends, interleaved with the other runs': at most one range per append.
+      assert.ok(
+        added[0]!.n - ranges[0]!.n <= runIds.length * 4,
+        "a range per run and stretch, not per event",
+      );
     });
 
     test("numbers concurrent appends gaplessly and in commit order while sequencers on both stores run beside them", async () => {
@@ -231,7 +304,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
       await Promise.all(sequencers);
       await assignLeafIndexes(opened.store.sql);
       const { rows } = await opened.store.sql.query<{ place: number; run_id: string; seq: number }>(
-        "SELECT leaf_index::float8 AS place, run_id, seq FROM keel_events WHERE leaf_index >= $1 ORDER BY leaf_index",
+        `${NUMBERED} WHERE l.first_leaf + (e.seq - l.first_seq) >= $1 ORDER BY place`,
         [Number(start[0]!.size)],
       );
       const size = Number(
@@ -242,10 +315,11 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
         assert.equal(row.place, Number(start[0]!.size) + offset, "no gap and no leaf numbered twice");
       }
       const leafOf = new Map(rows.map((row) => [`${row.run_id}:${row.seq}`, row.place]));
-      const { rows: unnumbered } = await opened.store.sql.query(
-        "SELECT 1 FROM keel_events WHERE leaf_index IS NULL",
+      const { rows: unnumbered } = await opened.store.sql.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM keel_events)::int - (SELECT sum(count) FROM keel_audit_ranges)::int AS n
+          WHERE NOT EXISTS (SELECT 1 FROM keel_audit_pending)`,
       );
-      assert.equal(unnumbered.length, 0, "every committed event was numbered");
+      assert.equal(unnumbered[0]?.n, 0, "every committed event was numbered");
       // Commit order as the writers saw it: an append issued after another had committed gets later leaves.
       const spans = appends.map((append) => {
         const leaves = append.seqs.map((seq) => leafOf.get(`${append.runId}:${seq}`)!);
@@ -335,7 +409,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
           "edit a payload field",
           async (tx, leaf) =>
             void (await tx.query(
-              `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE leaf_index = $1`,
+              `UPDATE keel_events SET payload = (payload::jsonb || '{"edited": true}'::jsonb)::text WHERE ${AT_LEAF}`,
               [leaf],
             )),
         ],
@@ -343,28 +417,26 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
           "shift a timestamp by a microsecond",
           async (tx, leaf) =>
             void (await tx.query(
-              "UPDATE keel_events SET at = at + interval '1 microsecond' WHERE leaf_index = $1",
+              `UPDATE keel_events SET at = at + interval '1 microsecond' WHERE ${AT_LEAF}`,
               [leaf],
             )),
         ],
         [
           "change the lease token",
           async (tx, leaf) =>
-            void (await tx.query(
-              "UPDATE keel_events SET lease_token = lease_token + 1 WHERE leaf_index = $1",
-              [leaf],
-            )),
+            void (await tx.query(`UPDATE keel_events SET lease_token = lease_token + 1 WHERE ${AT_LEAF}`, [
+              leaf,
+            ])),
         ],
         [
           "delete an event",
-          async (tx, leaf) => void (await tx.query("DELETE FROM keel_events WHERE leaf_index = $1", [leaf])),
+          async (tx, leaf) => void (await tx.query(`DELETE FROM keel_events WHERE ${AT_LEAF}`, [leaf])),
         ],
         [
           "delete an event and renumber the rest",
           async (tx, leaf) => {
-            await tx.query("DELETE FROM keel_events WHERE leaf_index = $1", [leaf]);
-            await tx.query("UPDATE keel_events SET leaf_index = -leaf_index WHERE leaf_index > $1", [leaf]);
-            await tx.query("UPDATE keel_events SET leaf_index = -leaf_index - 1 WHERE leaf_index < 0");
+            await tx.query(`DELETE FROM keel_events WHERE ${AT_LEAF}`, [leaf]);
+            await renumber(tx, () => undefined);
             await tx.query("UPDATE keel_audit_log SET size = size - 1");
           },
         ],
@@ -372,23 +444,42 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
           "swap two events",
           async (tx, leaf) => {
             const other = leaf === 0 ? 1 : leaf - 1;
-            await tx.query("UPDATE keel_events SET leaf_index = -1 WHERE leaf_index = $1", [leaf]);
-            await tx.query("UPDATE keel_events SET leaf_index = $1 WHERE leaf_index = $2", [leaf, other]);
-            await tx.query("UPDATE keel_events SET leaf_index = $1 WHERE leaf_index = -1", [other]);
+            await renumber(tx, (leaves) => {
+              [leaves[leaf], leaves[other]] = [leaves[other]!, leaves[leaf]!];
+            });
           },
         ],
         [
           "truncate the tail and lower the counter",
           async (tx, leaf) => {
-            await tx.query("DELETE FROM keel_events WHERE leaf_index >= $1", [leaf]);
+            await cutTail(tx, leaf);
             await tx.query("UPDATE keel_audit_log SET size = $1", [leaf]);
             await tx.query(
-              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(h.hash, '')
+              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(encode(h.hash, 'hex'), '')
                  FROM keel_runs AS r2 LEFT JOIN LATERAL (
                    SELECT seq, hash FROM keel_events WHERE run_id = r2.run_id ORDER BY seq DESC LIMIT 1) AS h ON true
                 WHERE r.run_id = r2.run_id`,
             );
           },
+        ],
+        [
+          "insert an event that no leaf stands for and nothing queued",
+          async (tx, leaf) =>
+            void (await tx.query(
+              `INSERT INTO keel_events (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+               SELECT run_id, seq + 100000, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token
+                 FROM keel_events WHERE ${AT_LEAF}`,
+              [leaf],
+            )),
+        ],
+        [
+          "shift the range holding a leaf by one seq",
+          async (tx, leaf) =>
+            void (await tx.query(
+              `UPDATE keel_audit_ranges SET first_seq = first_seq + 1
+                WHERE first_leaf = (SELECT max(first_leaf) FROM keel_audit_ranges WHERE first_leaf <= $1)`,
+              [leaf],
+            )),
         ],
         [
           "alter a checkpoint's root",
@@ -410,7 +501,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
           "edit an event, then re-sign every checkpoint with a new key put in the key table",
           async (tx, leaf) => {
             await tx.query(
-              `UPDATE keel_events SET payload = payload || '{"edited": true}'::jsonb WHERE leaf_index = $1`,
+              `UPDATE keel_events SET payload = (payload::jsonb || '{"edited": true}'::jsonb)::text WHERE ${AT_LEAF}`,
               [leaf],
             );
             const keyId = auditKeyId(attacker.publicKey);
@@ -517,7 +608,7 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
       });
       await rolledBack(store, async (tx) => {
         await recordVerification(tx, signer, second);
-        await tx.query("DELETE FROM keel_events WHERE leaf_index = $1", [first]);
+        await tx.query(`DELETE FROM keel_events WHERE ${AT_LEAF}`, [first]);
         const verdict = await verifyStoreAuditLog(tx, { trustedKeys, incremental: true });
         assert.equal(verdict.ok, false, "a leaf deleted below the record is counted missing");
         assert.equal(verdict.mode, "full");
@@ -595,11 +686,11 @@ function auditLogSuite(name: string, open: () => Promise<Opened>): void {
           /saw \d+ leaves but the log now counts \d+: it was cut back/,
           async (tx) => {
             await recordVerification(tx, signer, second);
-            await tx.query("DELETE FROM keel_events WHERE leaf_index >= $1", [first]);
+            await cutTail(tx, first);
             await tx.query("DELETE FROM keel_audit_checkpoints WHERE tree_size > $1", [first]);
             await tx.query("UPDATE keel_audit_log SET size = $1", [first]);
             await tx.query(
-              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(h.hash, '')
+              `UPDATE keel_runs AS r SET last_seq = coalesce(h.seq, 0), last_hash = coalesce(encode(h.hash, 'hex'), '')
                  FROM keel_runs AS r2 LEFT JOIN LATERAL (
                    SELECT seq, hash FROM keel_events WHERE run_id = r2.run_id ORDER BY seq DESC LIMIT 1) AS h ON true
                 WHERE r.run_id = r2.run_id`,

@@ -28,11 +28,25 @@ export async function readFrontierAt(sql: SqlClient, treeSize: number): Promise<
   return rows[0]?.frontier ?? null;
 }
 
-/** How many stored events have a leaf index in `[0, size)`. */
+/**
+ * How many stored events are not at leaf `size` or after it, nor queued for numbering: the leaves below `size` when
+ * every stored event is a leaf or queued (which a full verify checks). Counted as all events less the few after
+ * `size` and the queued ones, not range by range: a range can hold a single event, and a primary-key look-up per
+ * range cost PGlite several times a scan of the table.
+ */
 export async function countLeavesBelow(sql: SqlClient, size: number): Promise<number> {
   const { rows } = await sql.query<{ count: string | number }>(
-    "SELECT count(*) AS count FROM keel_events WHERE leaf_index >= 0 AND leaf_index < $1",
-    [size],
+    `SELECT (SELECT count(*) FROM keel_events)
+          - (SELECT coalesce(sum(count), 0) FROM keel_audit_pending)
+          - (SELECT coalesce(sum(n.count), 0) FROM keel_audit_ranges AS l
+               CROSS JOIN LATERAL (
+                 SELECT count(*) AS count FROM keel_events AS e
+                  WHERE e.run_id = l.run_id AND e.seq >= l.first_seq + greatest(0, $1 - l.first_leaf)
+                    AND e.seq < l.first_seq + l.count
+               ) AS n
+              WHERE l.first_leaf >= coalesce((SELECT max(first_leaf) FROM keel_audit_ranges WHERE first_leaf <= $1), $1)
+                AND l.first_leaf <= $2) AS count`,
+    [size, Number.MAX_SAFE_INTEGER],
   );
   return Number(rows[0]?.count ?? 0);
 }
@@ -59,13 +73,21 @@ export async function readRunsAfter(
     hash: string | null;
     leaf_index: number | null;
   }>(
-    // A bounded range of the leaf index, then primary-key look-ups (the leaf of each is checked here, as a
-    // condition on it in the join is planned as a walk of the leaf index). A "last event below leaf N" subquery per run
-    // was planned as a walk of the leaf index (16–23 s for 400 runs over a million events), and an open range
-    // (leaf_index >= N) as a scan of the whole table wherever statistics are missing, as on PGlite.
-    `SELECT r.run_id, r.last_seq, r.last_hash, e.seq, e.hash, e.leaf_index::float8 AS leaf_index
-       FROM (SELECT run_id, min(seq) AS first_seq FROM keel_events
-              WHERE leaf_index >= $1 AND leaf_index < $2 GROUP BY run_id) AS n
+    // The ranges holding leaves [from, to) (as readLeaves picks them), each run's first seq among those leaves, then
+    // primary-key look-ups: the event before it, and the range that numbered that one. An open range of the first
+    // leaf would be planned as a scan of the whole table wherever statistics are missing, as on PGlite.
+    `WITH n AS (
+       SELECT l.run_id, min(l.first_seq + greatest(0, $1 - l.first_leaf)) AS first_seq
+         FROM keel_audit_ranges AS l
+        WHERE l.first_leaf >= coalesce((SELECT max(first_leaf) FROM keel_audit_ranges WHERE first_leaf <= $1), $1)
+          AND l.first_leaf < $2 AND l.first_leaf + l.count > $1
+        GROUP BY l.run_id
+     )
+     SELECT r.run_id, r.last_seq, r.last_hash, e.seq, encode(e.hash, 'hex') AS hash,
+            (SELECT p.first_leaf + (e.seq - p.first_seq) FROM keel_audit_ranges AS p
+              WHERE p.run_id = e.run_id AND p.first_seq <= e.seq AND e.seq < p.first_seq + p.count
+              ORDER BY p.first_seq DESC LIMIT 1)::float8 AS leaf_index
+       FROM n
        JOIN keel_runs AS r ON r.run_id = n.run_id
        LEFT JOIN keel_events AS e
          ON e.run_id = n.run_id AND e.seq = n.first_seq - 1`,

@@ -288,8 +288,18 @@ function project(head: RunHead, event: NewEvent): void {
 }
 
 /**
+ * The part of an append statement that queues its events for the audit log's sequencer (assignLeafIndexes): one
+ * narrow row per run the statement advanced (`runs`), with the first seq and count of its events (`$1` run ids, `$2`
+ * seqs), whose commit marker is drawn when the row goes in, after the run row was locked (migration 0020).
+ */
+export const QUEUE_FOR_NUMBERING = `INSERT INTO keel_audit_pending (run_id, first_seq, count)
+       SELECT q.run_id, min(q.seq), count(*)::integer FROM unnest($1::text[], $2::int[]) AS q(run_id, seq)
+        WHERE q.run_id IN (SELECT run_id FROM runs)
+        GROUP BY q.run_id`;
+
+/**
  * Write a batch in one statement (one round trip): advance each run's projection, insert the events with one
- * multi-row INSERT (the audit log's sequencer gives them leaf indexes after commit), and notify listeners of the
+ * multi-row INSERT and queue them for the audit log's sequencer, which numbers them after commit, and notify listeners of the
  * runs that moved (when another store listens) — the notifications are delivered at COMMIT, so other processes wake only for events they can
  * already read.
  */
@@ -322,11 +332,14 @@ async function writeBatch(
      ), events AS (
        INSERT INTO keel_events
          (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-       SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
+       SELECT run_id, seq, type, at::timestamptz, payload, schema_version, decode(payload_hash, 'hex'),
+              decode(prev_hash, 'hex'), decode(hash, 'hex'),
               lease_token
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
                      $9::text[], $10::bigint[])
            AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+     ), pending AS (
+       ${QUEUE_FOR_NUMBERING}
      )
      SELECT keel_notify('keel_events', run_id, $17) FROM runs`,
     [

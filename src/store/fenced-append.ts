@@ -4,6 +4,7 @@ import {
   eventColumns,
   type PlacedEvent,
   placeRequest,
+  QUEUE_FOR_NUMBERING,
   type RunHead,
   UPDATED_AT_UNLESS_STILL_RUNNING,
 } from "./commit-appends.ts";
@@ -40,13 +41,15 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
   ), inserted AS (
     INSERT INTO keel_events
       (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-    SELECT run_id, seq, type, at::timestamptz, payload::jsonb, schema_version, payload_hash, prev_hash, hash,
-           lease_token
+    SELECT run_id, seq, type, at::timestamptz, payload, schema_version, decode(payload_hash, 'hex'),
+           decode(prev_hash, 'hex'), decode(hash, 'hex'), lease_token
       FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
                   $9::text[], $10::bigint[])
         AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-     -- Only the runs the UPDATE advanced, so each row's commit marker is drawn after its run row was locked.
      WHERE e.run_id IN (SELECT run_id FROM runs)
+  ), pending AS (
+    -- Only the runs the UPDATE advanced, so each queued row's commit marker is drawn after its run row was locked.
+    ${QUEUE_FOR_NUMBERING}
   )
   SELECT run_id, keel_notify('keel_events', run_id, $21) AS notified FROM runs`;
 
@@ -56,8 +59,8 @@ export type FencedOutcome = { events: JournalEvent[]; head: KnownHead } | null;
 /**
  * The lease holder's common case in one round trip and one commit: a single statement in autocommit that
  * advances each run row only where the lease token is still current and the head is still the one the events
- * were hashed after, inserts the events of exactly the runs it advanced (the audit log's sequencer numbers them
- * after commit), and notifies other listeners (`keel_notify`, migration 0013).
+ * were hashed after, inserts the events of exactly the runs it advanced and queues them for the audit log's
+ * sequencer (which numbers them after commit), and notifies other listeners (`keel_notify`, migration 0013).
  * Every check the locking transaction makes in JavaScript is made here by the row's own WHERE, under the row
  * lock the UPDATE takes (a concurrent grant or append makes PostgreSQL re-check it against the newer row), so a
  * request either goes in whole or is not written at all and comes back null for the locking transaction, which

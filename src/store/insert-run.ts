@@ -115,10 +115,13 @@ export async function insertRun(
     );
     const row = inserted.rows[0];
     if (row) {
+      // Queued for the audit log's sequencer in the same statement (the run row is locked: it was just inserted).
       await tx.query(
-        `INSERT INTO keel_events
+        `WITH pending AS (INSERT INTO keel_audit_pending (run_id, first_seq, count) VALUES ($1, 1, 1))
+         INSERT INTO keel_events
            (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-         VALUES ($1, 1, 'run-start', $2::timestamptz, $3::text::jsonb, $4, $5, $6, $7, 0)`,
+         VALUES ($1, 1, 'run-start', $2::timestamptz, $3, $4, decode($5, 'hex'), decode($6, 'hex'),
+                 decode($7, 'hex'), 0)`,
         [
           fields.runId,
           fields.at,

@@ -54,8 +54,12 @@ export function toRunRecord(row: RunRow): RunRecord {
   };
 }
 
-/** Columns of `keel_events` that make up a JournalEvent. */
-export const EVENT_COLUMNS = "run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash";
+/**
+ * Columns of `keel_events` that make up a JournalEvent: the payload (stored as JSON text) as json, which the drivers
+ * parse, and the hashes (stored as bytes) in hex as they were computed.
+ */
+export const EVENT_COLUMNS = `run_id, seq, type, at, payload::json AS payload, schema_version, encode(payload_hash, 'hex') AS payload_hash,
+  encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash`;
 
 /** A `keel_events` row as the drivers return it. */
 export type EventRow = {

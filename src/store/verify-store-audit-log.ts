@@ -58,7 +58,8 @@ export type VerifyStoreAuditLogOptions = {
 
 /**
  * Check a store's audit log from what is stored. Full: every event's hashes and run chain, every run's head, the
- * tree at every checkpoint, every signature. Incremental: the same for every leaf after the checkpoint named by
+ * tree at every checkpoint, every signature, and that every stored event is a leaf or queued to become one.
+ * Incremental: the same for every leaf after the checkpoint named by
  * the newest verification record that holds (`checkVerificationRecords`), continuing the tree from that signed
  * root and each run's chain from its last event before it; the leaves before it are counted, not re-read.
  * Both hold every stored verification record to the log. `trustedKeys` pins the operator's public keys; without
@@ -97,7 +98,12 @@ export async function verifyStoreAuditLog(
     else anchor = start;
   }
   const verdict = await verifyAuditLog({
-    pages: leafPages(sql, { from: anchor?.anchor.checkpoint.treeSize ?? 0, size: head.size }),
+    pages: leafPages(sql, {
+      from: anchor?.anchor.checkpoint.treeSize ?? 0,
+      size: head.size,
+      // A full verify also finds events written past the store that no leaf stands for.
+      unnumbered: !anchor,
+    }),
     checkpoints,
     trustedKeys,
     logId: head.logId,

@@ -239,7 +239,7 @@ async function findPending(
 
 async function readEvents(sql: SqlClient, runIds: readonly string[]): Promise<Map<string, TelemetryEvent[]>> {
   const { rows } = await sql.query<EventRow>(
-    "SELECT run_id, seq, type, at, payload FROM keel_events WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq",
+    "SELECT run_id, seq, type, at, payload::json AS payload FROM keel_events WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq",
     [runIds],
   );
   const byRun = new Map<string, TelemetryEvent[]>();

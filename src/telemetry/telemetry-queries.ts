@@ -163,7 +163,7 @@ export function createTelemetryQueries(options: {
         at: Date | string;
         payload: unknown;
       }>(
-        "SELECT run_id, seq, type, at, payload FROM keel_events WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq",
+        "SELECT run_id, seq, type, at, payload::json AS payload FROM keel_events WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq",
         [runs.map((run) => run.run_id)],
       );
       const byRun = new Map<string, TelemetryEvent[]>();
