@@ -1,24 +1,17 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { PGlite, type Transaction } from "@electric-sql/pglite";
-import pg from "pg";
 import { z } from "zod";
 import { startRun } from "../src/runtime/start-run.ts";
 import { createWorker } from "../src/runtime/worker.ts";
 import { FENCED_APPEND_SQL } from "../src/store/fenced-append.ts";
-import { PgliteStore } from "../src/store/pglite-store.ts";
-import { PostgresStore } from "../src/store/postgres-store.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { defineTool } from "../src/tools/tool.ts";
+import { loggedStores, type StatementLog } from "./support/logged-stores.ts";
 import { scriptedAgent } from "./support/scripted-agent.ts";
-import { createTestDatabase, testDatabaseServerUrl } from "./support/test-database.ts";
 import { testGovernor } from "./support/test-governor.ts";
 
 /** Tool-calling steps of the run under test; every step between two tool calls is counted. */
 const STEPS = 6;
-
-/** Every statement a store sent to its database, in order: one round trip each. */
-type StatementLog = string[];
 
 /**
  * A step's cost as the design sets it. With a side-effecting tool, the decision (model turn, proposal, policy
@@ -27,80 +20,7 @@ type StatementLog = string[];
  * A step that grows a statement, a transaction or a round trip fails here, not only in a benchmark.
  */
 
-/** A PGlite whose queries and transactions are logged on their way to the real database. */
-function loggedPglite(db: PGlite, log: StatementLog): PGlite {
-  const loggedTransaction = (tx: Transaction): Transaction =>
-    new Proxy(tx, {
-      get(target, property, receiver) {
-        if (property === "query") {
-          return async (sql: string, params?: unknown[]) => {
-            log.push(sql);
-            return await target.query(sql, params);
-          };
-        }
-        return Reflect.get(target, property, receiver);
-      },
-    });
-  return new Proxy(db, {
-    get(target, property) {
-      if (property === "query") {
-        return async (sql: string, params?: unknown[]) => {
-          log.push(sql);
-          return await target.query(sql, params);
-        };
-      }
-      if (property === "transaction") {
-        return async <T>(work: (tx: Transaction) => Promise<T>) => {
-          log.push("BEGIN");
-          try {
-            const result = await target.transaction(async (tx) => await work(loggedTransaction(tx)));
-            log.push("COMMIT");
-            return result;
-          } catch (error) {
-            log.push("ROLLBACK");
-            throw error;
-          }
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-/** A pg pool whose every connection logs the statements it sends, BEGIN and COMMIT included. */
-function loggedPool(url: string, log: StatementLog): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  pool.on("error", () => undefined);
-  pool.on("connect", (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      const [text] = args;
-      log.push(typeof text === "string" ? text : String((text as { text?: string }).text));
-      return query(...args);
-    };
-  });
-  return pool;
-}
-
-const stores: { name: string; open: (log: StatementLog) => Promise<SqlStore> }[] = [
-  {
-    name: "PGlite",
-    open: async (log) => {
-      const db = new PGlite();
-      await db.waitReady;
-      return new PgliteStore(loggedPglite(db, log), { ownsDatabase: true });
-    },
-  },
-];
-const serverUrl = testDatabaseServerUrl();
-if (serverUrl !== null) {
-  stores.push({
-    name: "PostgreSQL",
-    open: async (log) =>
-      new PostgresStore(loggedPool(await createTestDatabase(serverUrl), log), { ownsPool: true }),
-  });
-}
+const stores = loggedStores();
 
 /**
  * Run one agent of STEPS tool-calling steps and a final answer on `store`; return the statements each step sent

@@ -47,7 +47,8 @@ export async function openCliStore(options: {
   }
   const release = lockDataDir(dir);
   try {
-    const store = await openStore({ dataDir: pgdata });
+    // KEEL_PGLITE_TEMPLATE: a migrated cluster a new embedded store is unpacked from (the test runner sets it).
+    const store = await openStore({ dataDir: pgdata, pgliteTemplate: options.io.env.KEEL_PGLITE_TEMPLATE });
     return {
       store,
       where: `embedded PGlite in ${dir}`,

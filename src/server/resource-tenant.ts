@@ -24,10 +24,8 @@ export function createResourceTenant(options: {
         return options.agentTenant(id) ?? null;
       case "run":
         return await runTenant(id);
-      case "approval": {
-        const approval = await store.getApproval(id);
-        return approval ? await runTenant(approval.runId) : null;
-      }
+      case "approval":
+        return await store.approvalTenant(id);
       case "feedback": {
         const eventId = /^\d{1,15}$/.test(id) ? Number(id) : 0;
         if (eventId < 1) return null;

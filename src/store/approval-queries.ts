@@ -50,6 +50,15 @@ export async function listApprovals(
   return rows.map(toApprovalRecord);
 }
 
+/** The tenant of the run an approval request belongs to, or null when there is no such request. */
+export async function approvalTenant(sql: SqlClient, approvalId: string): Promise<string | null> {
+  const { rows } = await sql.query<{ tenant: string }>(
+    `SELECT r.tenant FROM keel_approvals a JOIN keel_runs r ON r.run_id = a.run_id WHERE a.approval_id = $1`,
+    [approvalId],
+  );
+  return rows[0]?.tenant ?? null;
+}
+
 /** One approval request, or null. */
 export async function getApproval(sql: SqlClient, approvalId: string): Promise<ApprovalRecord | null> {
   const { rows } = await sql.query<ApprovalRow>(

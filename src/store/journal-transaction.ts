@@ -1,5 +1,6 @@
 import { commitAppends, HEAD_COLUMNS, type HeadRow } from "./commit-appends.ts";
-import { EVENT_COLUMNS, type EventRow, type LeaseRow, toJournalEvent, toLease } from "./run-rows.ts";
+import type { KnownHead } from "./fenced-append.ts";
+import { type EventRow, type LeaseRow, toJournalEvent, toLease } from "./run-rows.ts";
 import type { JournalTransactionOptions, JournalTransactionResult } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
@@ -8,38 +9,41 @@ import { validateNewEvents } from "./validate-new-events.ts";
  * One transaction that takes a run's lease (only when no live lease exists), reads its journal, appends what
  * `decide` makes of it with the same fencing and projections as any append, and optionally releases the lease:
  * a decision made outside any worker (an approval) is fenced like a worker and costs one commit. Returns null
- * when the run has a live lease or has ended.
+ * when the run has a live lease or has ended; else the outcome and the run's head as this commit left it.
  */
 export async function journalTransaction<T>(
   driver: StoreDriver,
   options: JournalTransactionOptions<T>,
   notifyAs: string,
-): Promise<JournalTransactionResult<T> | null> {
+): Promise<{ outcome: JournalTransactionResult<T>; head: KnownHead | undefined } | null> {
   return await driver.transaction(async (tx) => {
-    // The row stays locked to COMMIT and comes back with its head, so the append below need not read it again.
-    const taken = await tx.query<LeaseRow & HeadRow>(
-      `UPDATE keel_runs
-          SET lease_owner = $2, lease_token = lease_token + 1,
-              lease_expires_at = clock_timestamp() + $3::float8 * interval '1 millisecond'
-        WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended')
-          AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())
-        RETURNING ${HEAD_COLUMNS}, lease_expires_at`,
+    // One statement takes the lease and reads the journal: the run row stays locked to COMMIT and comes back with
+    // its head on every row (so the append below need not read it again), beside the run's events in order.
+    const { rows } = await tx.query<LeaseRow & HeadRow & JoinedEventRow>(
+      `WITH taken AS (
+         UPDATE keel_runs
+            SET lease_owner = $2, lease_token = lease_token + 1,
+                lease_expires_at = clock_timestamp() + $3::float8 * interval '1 millisecond'
+          WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended')
+            AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())
+          RETURNING ${HEAD_COLUMNS}, lease_expires_at
+       )
+       SELECT taken.*, ${JOINED_EVENT_COLUMNS}
+         FROM taken LEFT JOIN keel_events e ON e.run_id = taken.run_id
+        ORDER BY e.seq`,
       [options.runId, options.owner, options.ttlMs],
     );
-    if (!taken.rows[0]) return null;
-    const lease = toLease(taken.rows[0]);
-    const { rows } = await tx.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM keel_events WHERE run_id = $1 ORDER BY seq`,
-      [options.runId],
-    );
-    const journal = rows.map(toJournalEvent);
+    const head = rows[0];
+    if (!head) return null;
+    const lease = toLease(head);
+    const journal = rows.flatMap((row) => (row.event_seq === null ? [] : [toJournalEvent(eventOf(row))]));
     const decided = options.decide(journal);
     const events = validateNewEvents(decided.events);
-    const { outcomes } = await commitAppends(
+    const { outcomes, heads } = await commitAppends(
       tx,
       [{ lease, events }],
       new Date().toISOString(),
-      taken.rows,
+      [head],
       notifyAs,
     );
     const outcome = outcomes[0]!;
@@ -56,6 +60,41 @@ export async function journalTransaction<T>(
         [lease.runId, lease.token, notifyAs],
       );
     }
-    return { lease, journal, written: outcome.events, result: decided.result, released: release };
+    const written = heads.get(lease.runId);
+    return {
+      outcome: { lease, journal, written: outcome.events, result: decided.result, released: release },
+      head: written?.changed ? written : undefined,
+    };
   });
+}
+
+/** The event columns of the lease-and-journal statement, renamed apart from the run row's. */
+const JOINED_EVENT_COLUMNS = `e.seq AS event_seq, e.type AS event_type, e.at AS event_at, e.payload AS event_payload,
+  e.schema_version AS event_schema_version, e.payload_hash AS event_payload_hash, e.prev_hash AS event_prev_hash,
+  e.hash AS event_hash`;
+
+/** One event as `JOINED_EVENT_COLUMNS` selects it; all null for a run with no events. */
+type JoinedEventRow = {
+  event_seq: number | null;
+  event_type: string;
+  event_at: Date;
+  event_payload: unknown;
+  event_schema_version: number;
+  event_payload_hash: string;
+  event_prev_hash: string;
+  event_hash: string;
+};
+
+function eventOf(row: HeadRow & JoinedEventRow): EventRow {
+  return {
+    run_id: row.run_id,
+    seq: row.event_seq!,
+    type: row.event_type,
+    at: row.event_at,
+    payload: row.event_payload,
+    schema_version: row.event_schema_version,
+    payload_hash: row.event_payload_hash,
+    prev_hash: row.event_prev_hash,
+    hash: row.event_hash,
+  };
 }

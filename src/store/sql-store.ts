@@ -8,7 +8,7 @@ import type {
   SubtreeHashes,
 } from "../journal/index.ts";
 import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
-import { approvalStats, getApproval, listApprovals } from "./approval-queries.ts";
+import { approvalStats, approvalTenant, getApproval, listApprovals } from "./approval-queries.ts";
 import type {
   ApprovalQueries,
   ApprovalRecord,
@@ -317,6 +317,10 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     return await getApproval(this.sql, approvalId);
   }
 
+  async approvalTenant(approvalId: string): Promise<string | null> {
+    return await approvalTenant(this.sql, approvalId);
+  }
+
   async approvalStats(options: { since?: Date; tenant?: string } = {}): Promise<ApprovalStatsRow[]> {
     return await approvalStats(this.sql, options);
   }
@@ -345,11 +349,22 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
   async journalTransaction<T>(
     options: JournalTransactionOptions<T>,
   ): Promise<JournalTransactionResult<T> | null> {
-    const outcome = await journalTransaction(this.#driver, options, this.#listenerId);
-    if (outcome) {
-      this.#wakeUps.notify(EVENTS_CHANNEL, options.runId);
-      if (outcome.released) this.#wakeUps.notify(WORK_CHANNEL);
+    const taken = await journalTransaction(this.#driver, options, this.#listenerId);
+    if (!taken) return null;
+    const { outcome, head } = taken;
+    // A lease kept to be handed on (an approval resuming its run in an in-process worker) is this store's to write
+    // with: the head it committed lets the holder's next append be the one fenced statement, not a transaction.
+    if (!outcome.released && head) {
+      this.#batcher.remember(options.runId, {
+        status: head.status,
+        lastSeq: head.lastSeq,
+        lastHash: head.lastHash,
+        answer: head.answer,
+        error: head.error,
+      });
     }
+    this.#wakeUps.notify(EVENTS_CHANNEL, options.runId);
+    if (outcome.released) this.#wakeUps.notify(WORK_CHANNEL);
     return outcome;
   }
 
