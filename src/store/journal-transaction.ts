@@ -68,10 +68,14 @@ export async function journalTransaction<T>(
   });
 }
 
-/** The event columns of the lease-and-journal statement, renamed apart from the run row's. */
-const JOINED_EVENT_COLUMNS = `e.seq AS event_seq, e.type AS event_type, e.at AS event_at, e.payload AS event_payload,
-  e.schema_version AS event_schema_version, e.payload_hash AS event_payload_hash, e.prev_hash AS event_prev_hash,
-  e.hash AS event_hash`;
+/**
+ * The event columns of the lease-and-journal statement, renamed apart from the run row's, read as `EVENT_COLUMNS`
+ * reads them: the payload's JSON text as json, the hashes' bytes as hex.
+ */
+const JOINED_EVENT_COLUMNS = `e.seq AS event_seq, e.type AS event_type, e.at AS event_at,
+  e.payload::json AS event_payload, e.schema_version AS event_schema_version,
+  encode(e.payload_hash, 'hex') AS event_payload_hash, encode(e.prev_hash, 'hex') AS event_prev_hash,
+  encode(e.hash, 'hex') AS event_hash`;
 
 /** One event as `JOINED_EVENT_COLUMNS` selects it; all null for a run with no events. */
 type JoinedEventRow = {
