@@ -98,6 +98,24 @@ function typesOf(events: readonly JournalEvent[]): string[] {
   return events.map((event) => event.type);
 }
 
+/** A worker on `store` that runs `agent` and logs nothing. */
+function quietWorker(
+  store: Store,
+  agent: ReturnType<typeof twoStepAgent>,
+  governor: Awaited<ReturnType<typeof testGovernor>>,
+  owner: string,
+) {
+  return createWorker({ store, agents: () => agent, governor, owner, log: () => undefined });
+}
+
+/** Wait (5 s at most) until the run has completed. */
+async function untilCompleted(store: Store, runId: string): Promise<void> {
+  for (let waited = 0; (await store.getRun(runId))?.status !== "completed"; waited += 1) {
+    assert.ok(waited < 250, "the run did not finish in 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe("a worker stopping", () => {
   let store: SqlStore;
 
@@ -146,13 +164,7 @@ describe("a worker stopping", () => {
     const agent = twoStepAgent(slow.tool);
     const governor = await testGovernor([agent]);
     const { run } = await startRun({ store, agent, input: "go", principal });
-    const first = createWorker({
-      store,
-      agents: () => agent,
-      governor,
-      owner: "draining",
-      log: () => undefined,
-    });
+    const first = quietWorker(store, agent, governor, "draining");
     first.start();
     await slow.started;
     await first.stop({ graceMs: 10_000 });
@@ -165,13 +177,7 @@ describe("a worker stopping", () => {
     assert.equal(await leaseOwner(store, run.runId), null);
 
     // Released, not left to expire: another worker takes the run over at once and finishes it.
-    const second = createWorker({
-      store,
-      agents: () => agent,
-      governor,
-      owner: "successor",
-      log: () => undefined,
-    });
+    const second = quietWorker(store, agent, governor, "successor");
     second.start();
     try {
       for (;;) {
@@ -214,13 +220,7 @@ describe("a worker stopping", () => {
     const agent = twoStepAgent(slow.tool);
     const governor = await testGovernor([agent]);
     const { run } = await startRun({ store, agent, input: "go", principal });
-    const first = createWorker({
-      store,
-      agents: () => agent,
-      governor,
-      owner: "cut-off",
-      log: () => undefined,
-    });
+    const first = quietWorker(store, agent, governor, "cut-off");
     first.start();
     await slow.started;
     await first.stop({ graceMs: 0 });
@@ -229,20 +229,11 @@ describe("a worker stopping", () => {
     assert.deepEqual(typesOf(await store.readEvents({ runId: run.runId })), ["run-start"]);
     const fast = slowTool(0);
     const again = twoStepAgent(fast.tool);
-    const second = createWorker({
-      store,
-      agents: () => again,
-      governor,
-      owner: "again",
-      log: () => undefined,
-    });
+    const second = quietWorker(store, again, governor, "again");
     second.start();
     try {
       await fast.started;
-      for (let waited = 0; (await store.getRun(run.runId))?.status !== "completed"; waited += 1) {
-        assert.ok(waited < 250, "the run did not finish in 5 s");
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await untilCompleted(store, run.runId);
     } finally {
       await second.stop();
     }
@@ -261,13 +252,7 @@ describe("a worker stopping", () => {
     const starts: number[] = [];
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const tool = slowTool(60_000);
-      const worker = createWorker({
-        store,
-        agents: () => twoStepAgent(tool.tool),
-        governor,
-        owner: `crashing-${attempt}`,
-        log: () => undefined,
-      });
+      const worker = quietWorker(store, twoStepAgent(tool.tool), governor, `crashing-${attempt}`);
       worker.start();
       await tool.started;
       await worker.stop({ graceMs: 0 });
@@ -279,19 +264,10 @@ describe("a worker stopping", () => {
       [0, 1, 2],
       "the first attempt was not journaled; each after it was, before it ran",
     );
-    const last = createWorker({
-      store,
-      agents: () => agent,
-      governor,
-      owner: "settler",
-      log: () => undefined,
-    });
+    const last = quietWorker(store, agent, governor, "settler");
     last.start();
     try {
-      for (let waited = 0; (await store.getRun(run.runId))?.status !== "completed"; waited += 1) {
-        assert.ok(waited < 250, "the run did not finish in 5 s");
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await untilCompleted(store, run.runId);
     } finally {
       await last.stop();
     }

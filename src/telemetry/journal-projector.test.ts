@@ -127,6 +127,28 @@ describe("approval waits", () => {
   });
 });
 
+/** A new support-triage run with a lease held on it, to append its events one by one. */
+async function leasedRun(name: string) {
+  const runId = `run_${name}_${process.pid}_${Date.now().toString(36)}`;
+  const now = new Date();
+  await store.createRun({
+    runId,
+    start: {
+      agent: "support-triage",
+      agentVersion: "1.0.0",
+      specHash: `sha256:${name}`,
+      input: name,
+      principal: { subject: "u", tenant: "default", roles: [] },
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
+      maxSteps: 20,
+    },
+  });
+  const lease = await store.acquireLease({ runId, owner: name, ttlMs: 60_000 });
+  assert.ok(lease);
+  return { runId, lease };
+}
+
 describe("the journal projector", () => {
   test("deleting the projections and replaying the journal yields the same rows (invariant 8)", async () => {
     for (let index = 0; index < 12; index += 1) {
@@ -153,23 +175,7 @@ describe("the journal projector", () => {
   test("a run that ends between the projector's two reads of pending runs is folded once, not written twice", async () => {
     const events = syntheticEvents({ agent: "support-triage", turns: [[{ tool: "lookup", outcome: "ok" }]] });
     const runEnd = events.findIndex((event) => event.type === "run-end");
-    const runId = `run_ending_${process.pid}_${Date.now().toString(36)}`;
-    const now = new Date();
-    await store.createRun({
-      runId,
-      start: {
-        agent: "support-triage",
-        agentVersion: "1.0.0",
-        specHash: "sha256:ending",
-        input: "ending",
-        principal: { subject: "u", tenant: "default", roles: [] },
-        startedAt: now.toISOString(),
-        deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
-        maxSteps: 20,
-      },
-    });
-    const lease = await store.acquireLease({ runId, owner: "ending", ttlMs: 60_000 });
-    assert.ok(lease);
+    const { runId, lease } = await leasedRun("ending");
     await store.append({ lease, events: events.slice(0, runEnd) });
     assert.equal((await store.getRun(runId))?.status, "running");
     // Each read of pending runs is its own statement and snapshot: the run is running for the first and has ended
@@ -207,23 +213,7 @@ describe("the journal projector", () => {
   test("folds every step of a run that stays running, although those steps leave its updated_at alone", async () => {
     const events = syntheticEvents({ agent: "support-triage", turns: [[{ tool: "lookup", outcome: "ok" }]] });
     const runEnd = events.findIndex((event) => event.type === "run-end");
-    const runId = `run_live_${process.pid}_${Date.now().toString(36)}`;
-    const now = new Date();
-    await store.createRun({
-      runId,
-      start: {
-        agent: "support-triage",
-        agentVersion: "1.0.0",
-        specHash: "sha256:live",
-        input: "live",
-        principal: { subject: "u", tenant: "default", roles: [] },
-        startedAt: now.toISOString(),
-        deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
-        maxSteps: 20,
-      },
-    });
-    const lease = await store.acquireLease({ runId, owner: "live", ttlMs: 60_000 });
-    assert.ok(lease);
+    const { runId, lease } = await leasedRun("live");
     const projector = createJournalProjector({ store });
     // The first step moves the run to running; a catch-up folds it.
     await store.append({ lease, events: events.slice(0, 2) });
