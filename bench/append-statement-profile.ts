@@ -27,7 +27,7 @@ const CONCURRENCY = 64;
 const STATEMENTS: readonly [RegExp, string][] = [
   [/^BEGIN/, "BEGIN"],
   [/FOR UPDATE/, "lock run heads (SELECT … FOR UPDATE)"],
-  [/^INSERT INTO keel_events/, "insert events (INSERT … unnest)"],
+  [/^INSERT INTO keel_event_batches/, "insert events (INSERT … unnest)"],
   [/^UPDATE keel_runs AS r/, "update run heads (UPDATE … unnest)"],
   [/pg_notify\('keel_events'/, "notify (SELECT pg_notify)"],
   [/^COMMIT/, "COMMIT (WAL flush)"],

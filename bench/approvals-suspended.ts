@@ -128,7 +128,7 @@ console.log(
 
 const { rows: sizes } = await store.sql.query<{ name: string; bytes: string }>(
   `SELECT name, pg_total_relation_size(name)::text AS bytes
-     FROM unnest(ARRAY['keel_runs', 'keel_events', 'keel_approvals']) AS name`,
+     FROM unnest(ARRAY['keel_runs', 'keel_event_batches', 'keel_approvals']) AS name`,
 );
 const bytes = Object.fromEntries(sizes.map((row) => [row.name, Number(row.bytes)]));
 const totalBytes = Object.values(bytes).reduce((sum, value) => sum + value, 0);
@@ -136,7 +136,7 @@ const { rows: eventCounts } = await store.sql.query<{ n: number }>(
   "SELECT count(*)::int AS n FROM keel_events",
 );
 console.log(
-  `  store: ${Math.round(totalBytes / runs)} bytes per suspended run (runs ${Math.round(bytes.keel_runs! / runs)}, events ${Math.round(bytes.keel_events! / runs)}, approvals ${Math.round(bytes.keel_approvals! / runs)}; ${(eventCounts[0]!.n / runs).toFixed(1)} events per run, indexes included)`,
+  `  store: ${Math.round(totalBytes / runs)} bytes per suspended run (runs ${Math.round(bytes.keel_runs! / runs)}, events ${Math.round(bytes.keel_event_batches! / runs)}, approvals ${Math.round(bytes.keel_approvals! / runs)}; ${(eventCounts[0]!.n / runs).toFixed(1)} events per run, indexes included)`,
 );
 
 // Decisions over HTTP on loopback, one at a time: the time from the call to the held refund starting.

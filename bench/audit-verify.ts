@@ -259,9 +259,11 @@ async function fillStore(
   for (let start = 0; start < rows.length; start += 10_000) {
     const batch = rows.slice(start, start + 10_000);
     await store.sql.query(
-      `INSERT INTO keel_events (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-       SELECT run_id, seq, type, at::timestamptz, payload, 1, decode(payload_hash, 'hex'), decode(prev_hash, 'hex'),
-              decode(hash, 'hex'), 1
+      // One batch row per event (migration 0025): the layout costliest to read, as a store migrated from 0024 has.
+      `INSERT INTO keel_event_batches
+         (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
+       SELECT run_id, seq, ARRAY[type], at::timestamptz, 1, '[' || payload || ']', decode(payload_hash, 'hex'),
+              decode(prev_hash, 'hex'), decode(hash, 'hex'), 1
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
            AS e(run_id, seq, type, at, payload, payload_hash, prev_hash, hash)`,
       [

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { captureIo } from "../../test/support/capture-io.ts";
+import { makeEventRowsWritable } from "../../test/support/writable-event-rows.ts";
 import { openStore } from "../store/open-store.ts";
 import { createQueuedRun, runEnd, stepStart } from "../store/store-contract-fixtures.ts";
 import { main } from "./main.ts";
@@ -92,6 +93,7 @@ describe("keel audit", () => {
     assert.equal((await keel("checkpoint", "--data-dir", dataDir)).code, 0);
     const tamper = async (runId: string, seq: number) => {
       const opened = await openStore({ dataDir: join(dataDir, "pgdata") });
+      await makeEventRowsWritable(opened.sql);
       await opened.sql.query(
         `UPDATE keel_events SET payload = jsonb_set(payload::jsonb, '{answer}', '"rewritten"')::text WHERE run_id = $1 AND seq = $2`,
         [runId, seq],
@@ -106,6 +108,7 @@ describe("keel audit", () => {
       new RegExp(`run ${run.runId} seq 3\\): payload does not match its payload_hash`),
     );
     const opened = await openStore({ dataDir: join(dataDir, "pgdata") });
+    await makeEventRowsWritable(opened.sql);
     await opened.sql.query(
       `UPDATE keel_events SET payload = jsonb_set(payload::jsonb, '{answer}', '"late answer"')::text WHERE run_id = $1 AND seq = 3`,
       [run.runId],

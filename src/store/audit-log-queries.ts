@@ -1,5 +1,6 @@
 import type { SignedCheckpoint, StoredLeafRow } from "../journal/index.ts";
 import { assignLeafIndexes } from "./assign-leaf-indexes.ts";
+import { batchesFrom, COUNT_EVENTS } from "./run-rows.ts";
 import type { SqlClient } from "./store.ts";
 
 /** Leaves read per query when walking the log: a power of two, so pages line up with subtrees. */
@@ -74,6 +75,8 @@ async function queryLeaves(
     CROSS JOIN LATERAL (
       SELECT * FROM keel_events AS e
        WHERE e.run_id = l.run_id AND e.seq >= l.first_seq + ${selection.from} AND e.seq < l.first_seq + ${selection.to}
+         AND ${batchesFrom("e", "l.run_id", `l.first_seq + ${selection.from}`)}
+         AND e.batch_first_seq < l.first_seq + ${selection.to}
     ) AS e
     WHERE ${selection.ranges}`;
   if (sql.kind !== "pglite") {
@@ -188,7 +191,7 @@ export async function* leafPages(
  */
 async function readUnnumberedEvents(sql: SqlClient): Promise<StoredLeafRow[]> {
   const { rows } = await sql.query<{ unaccounted: number | string }>(
-    `SELECT (SELECT count(*) FROM keel_events)
+    `SELECT ${COUNT_EVENTS}
           - (SELECT coalesce(sum(count), 0) FROM keel_audit_ranges)
           - (SELECT coalesce(sum(count), 0) FROM keel_audit_pending) AS unaccounted`,
   );
@@ -251,7 +254,8 @@ export async function leafIndexOf(sql: SqlClient, runId: string, seq: number): P
         `SELECT (SELECT l.first_leaf + (e.seq - l.first_seq) FROM keel_audit_ranges AS l
                   WHERE l.run_id = e.run_id AND l.first_seq <= e.seq AND e.seq < l.first_seq + l.count
                   ORDER BY l.first_seq DESC LIMIT 1)::float8 AS leaf_index
-           FROM keel_events AS e WHERE e.run_id = $1 AND e.seq = $2`,
+           FROM keel_events AS e WHERE e.run_id = $1 AND e.seq = $2 AND ${batchesFrom("e", "$1", "$2")}
+            AND e.batch_first_seq <= $2`,
         [runId, seq],
       )
     ).rows[0];

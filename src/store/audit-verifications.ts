@@ -1,5 +1,6 @@
 import type { SignedVerification, Verification } from "../journal/index.ts";
 import type { StoredFrontier } from "./audit-log-queries.ts";
+import { batchesFrom, COUNT_EVENTS } from "./run-rows.ts";
 import type { SqlClient } from "./store.ts";
 
 /** Every stored verification record, exactly as stored (whether each is genuine is the verifier's question). */
@@ -36,13 +37,15 @@ export async function readFrontierAt(sql: SqlClient, treeSize: number): Promise<
  */
 export async function countLeavesBelow(sql: SqlClient, size: number): Promise<number> {
   const { rows } = await sql.query<{ count: string | number }>(
-    `SELECT (SELECT count(*) FROM keel_events)
+    `SELECT ${COUNT_EVENTS}
           - (SELECT coalesce(sum(count), 0) FROM keel_audit_pending)
           - (SELECT coalesce(sum(n.count), 0) FROM keel_audit_ranges AS l
                CROSS JOIN LATERAL (
                  SELECT count(*) AS count FROM keel_events AS e
                   WHERE e.run_id = l.run_id AND e.seq >= l.first_seq + greatest(0, $1 - l.first_leaf)
                     AND e.seq < l.first_seq + l.count
+                    AND ${batchesFrom("e", "l.run_id", "l.first_seq + greatest(0, $1 - l.first_leaf)")}
+                    AND e.batch_first_seq < l.first_seq + l.count
                ) AS n
               WHERE l.first_leaf >= coalesce((SELECT max(first_leaf) FROM keel_audit_ranges WHERE first_leaf <= $1), $1)
                 AND l.first_leaf <= $2) AS count`,
@@ -90,7 +93,8 @@ export async function readRunsAfter(
        FROM n
        JOIN keel_runs AS r ON r.run_id = n.run_id
        LEFT JOIN keel_events AS e
-         ON e.run_id = n.run_id AND e.seq = n.first_seq - 1`,
+         ON e.run_id = n.run_id AND e.seq = n.first_seq - 1
+        AND ${batchesFrom("e", "n.run_id", "n.first_seq - 1")} AND e.batch_first_seq < n.first_seq`,
     [from, to],
   );
   const heads = new Map<string, { lastSeq: number; lastHash: string }>();

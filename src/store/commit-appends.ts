@@ -293,9 +293,22 @@ function project(head: RunHead, event: NewEvent): void {
  * seqs), whose commit marker is drawn when the row goes in, after the run row was locked (migration 0020).
  */
 export const QUEUE_FOR_NUMBERING = `INSERT INTO keel_audit_pending (run_id, first_seq, count)
-       SELECT q.run_id, min(q.seq), count(*)::integer FROM unnest($1::text[], $2::int[]) AS q(run_id, seq)
+       SELECT q.run_id, min(q.first_seq), sum(cardinality(string_to_array(q.types, ' ')))::integer
+         FROM unnest($1::text[], $2::int[], $3::text[]) AS q(run_id, first_seq, types)
         WHERE q.run_id IN (SELECT run_id FROM runs)
         GROUP BY q.run_id`;
+
+/**
+ * Insert the batches `batchColumns` gives as $1–$10, one row per append of one run (migration 0025); a caller
+ * that writes only some of them adds its own WHERE on `e.run_id`.
+ */
+export const INSERT_EVENT_BATCHES = `INSERT INTO keel_event_batches
+      (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
+    SELECT run_id, first_seq, string_to_array(types, ' '), at::timestamptz, schema_version, payloads,
+           decode(payload_hashes, 'hex'), decode(prev_hash, 'hex'), decode(hashes, 'hex'), lease_token
+      FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[],
+                  $9::text[], $10::bigint[])
+        AS e(run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)`;
 
 /**
  * Write a batch in one statement (one round trip): advance each run's projection, insert the events with one
@@ -330,20 +343,13 @@ async function writeBatch(
         WHERE r.run_id = v.run_id
         RETURNING r.run_id
      ), events AS (
-       INSERT INTO keel_events
-         (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-       SELECT run_id, seq, type, at::timestamptz, payload, schema_version, decode(payload_hash, 'hex'),
-              decode(prev_hash, 'hex'), decode(hash, 'hex'),
-              lease_token
-         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
-                     $9::text[], $10::bigint[])
-           AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+       ${INSERT_EVENT_BATCHES}
      ), pending AS (
        ${QUEUE_FOR_NUMBERING}
      )
      SELECT keel_notify('keel_events', run_id, $17) FROM runs`,
     [
-      ...eventColumns(placed),
+      ...batchColumns(placed),
       written.map(([runId]) => runId),
       written.map(([, head]) => head.status),
       written.map(([, head]) => head.lastSeq),
@@ -359,20 +365,41 @@ async function writeBatch(
 }
 
 /**
- * Placed events as the ten column arrays an `unnest` insert into keel_events takes, in order: run id, seq, type,
- * time, payload, schema version, payload hash, previous hash, hash, lease token.
+ * Placed events as the ten column arrays `INSERT_EVENT_BATCHES` takes, one element per batch: a run's consecutive
+ * events that share their time and schema version (in practice one batch per run per append). In order: run id,
+ * first seq, the types joined by spaces, at, schema version, the payloads as one JSON array of their canonical
+ * texts, the payload hashes and hashes concatenated (hex), the first event's prev hash, and the lease token.
  */
-export function eventColumns(placed: readonly PlacedEvent[]): unknown[][] {
-  return [
-    placed.map(({ event }) => event.runId),
-    placed.map(({ event }) => event.seq),
-    placed.map(({ event }) => event.type),
-    placed.map(({ event }) => event.at),
-    placed.map(({ payloadJson }) => payloadJson),
-    placed.map(({ event }) => event.schemaVersion),
-    placed.map(({ event }) => event.payloadHash),
-    placed.map(({ event }) => event.prevHash),
-    placed.map(({ event }) => event.hash),
-    placed.map(({ leaseToken }) => leaseToken),
-  ];
+export function batchColumns(placed: readonly PlacedEvent[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+  let index = 0;
+  while (index < placed.length) {
+    const first = placed[index]!;
+    let end = index + 1;
+    while (end < placed.length && continuesBatch(placed[end - 1]!, placed[end]!)) end += 1;
+    const batch = placed.slice(index, end);
+    columns[0]!.push(first.event.runId);
+    columns[1]!.push(first.event.seq);
+    columns[2]!.push(batch.map(({ event }) => event.type).join(" "));
+    columns[3]!.push(first.event.at);
+    columns[4]!.push(first.event.schemaVersion);
+    columns[5]!.push(`[${batch.map(({ payloadJson }) => payloadJson).join(",")}]`);
+    columns[6]!.push(batch.map(({ event }) => event.payloadHash).join(""));
+    columns[7]!.push(first.event.prevHash);
+    columns[8]!.push(batch.map(({ event }) => event.hash).join(""));
+    columns[9]!.push(first.leaseToken);
+    index = end;
+  }
+  return columns;
+}
+
+/** Whether `next` goes in the same batch row as `previous`: the same run, the next seq, time, version and lease. */
+function continuesBatch(previous: PlacedEvent, next: PlacedEvent): boolean {
+  return (
+    next.event.runId === previous.event.runId &&
+    next.event.seq === previous.event.seq + 1 &&
+    next.event.at === previous.event.at &&
+    next.event.schemaVersion === previous.event.schemaVersion &&
+    next.leaseToken === previous.leaseToken
+  );
 }

@@ -1,7 +1,8 @@
 import { firstFencedEvent, type JournalEvent } from "../journal/index.ts";
 import {
   type AppendRequest,
-  eventColumns,
+  batchColumns,
+  INSERT_EVENT_BATCHES,
   type PlacedEvent,
   placeRequest,
   QUEUE_FOR_NUMBERING,
@@ -39,13 +40,7 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
        AND NOT (r.cancel_requested AND v.starts_work)
      RETURNING r.run_id
   ), inserted AS (
-    INSERT INTO keel_events
-      (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-    SELECT run_id, seq, type, at::timestamptz, payload, schema_version, decode(payload_hash, 'hex'),
-           decode(prev_hash, 'hex'), decode(hash, 'hex'), lease_token
-      FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
-                  $9::text[], $10::bigint[])
-        AS e(run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
+    ${INSERT_EVENT_BATCHES}
      WHERE e.run_id IN (SELECT run_id FROM runs)
   ), pending AS (
     -- Only the runs the UPDATE advanced, so each queued row's commit marker is drawn after its run row was locked.
@@ -108,7 +103,7 @@ export async function appendFenced(
   const { rows } = await sql.query<{ run_id: string }>(
     FENCED_APPEND_SQL,
     [
-      ...eventColumns(events),
+      ...batchColumns(events),
       placed.map((entry) => entry.runId),
       placed.map((entry) => entry.head.status),
       placed.map((entry) => entry.head.lastSeq),

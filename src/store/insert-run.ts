@@ -118,10 +118,10 @@ export async function insertRun(
       // Queued for the audit log's sequencer in the same statement (the run row is locked: it was just inserted).
       await tx.query(
         `WITH pending AS (INSERT INTO keel_audit_pending (run_id, first_seq, count) VALUES ($1, 1, 1))
-         INSERT INTO keel_events
-           (run_id, seq, type, at, payload, schema_version, payload_hash, prev_hash, hash, lease_token)
-         VALUES ($1, 1, 'run-start', $2::timestamptz, $3, $4, decode($5, 'hex'), decode($6, 'hex'),
-                 decode($7, 'hex'), 0)`,
+         INSERT INTO keel_event_batches
+           (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
+         VALUES ($1, 1, ARRAY['run-start'], $2::timestamptz, $4, '[' || $3 || ']', decode($5, 'hex'),
+                 decode($6, 'hex'), decode($7, 'hex'), 0)`,
         [
           fields.runId,
           fields.at,

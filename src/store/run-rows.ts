@@ -61,6 +61,20 @@ export function toRunRecord(row: RunRow): RunRecord {
 export const EVENT_COLUMNS = `run_id, seq, type, at, payload::json AS payload, schema_version, encode(payload_hash, 'hex') AS payload_hash,
   encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash`;
 
+/**
+ * A condition on the `keel_events` view (as `alias`) that unfolds only the batches able to hold seqs from `fromSeq`
+ * on in run `runId` (SQL expressions): the batch that holds `fromSeq` and every later one, found through the
+ * batches' primary key (migration 0025). A reader of a few events of a long run adds it beside its own seq
+ * condition, which still decides which events it gets; an upper bound on `batch_first_seq` narrows it further.
+ */
+export function batchesFrom(alias: string, runId: string, fromSeq: string): string {
+  return `${alias}.batch_first_seq >= coalesce((SELECT max(first_seq) FROM keel_event_batches
+                                                 WHERE run_id = ${runId} AND first_seq <= ${fromSeq}), 0)`;
+}
+
+/** The number of events stored, counted from the batches without unfolding them. */
+export const COUNT_EVENTS = "(SELECT coalesce(sum(cardinality(types)), 0) FROM keel_event_batches)";
+
 /** A `keel_events` row as the drivers return it. */
 export type EventRow = {
   run_id: string;

@@ -26,6 +26,7 @@ import { RunLeases } from "./run-leases.ts";
 import { runMigrations } from "./run-migrations.ts";
 import type { CancelRequest } from "./run-record.ts";
 import {
+  batchesFrom,
   EVENT_COLUMNS,
   type EventRow,
   RUN_COLUMNS,
@@ -246,7 +247,8 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
       throw new KeelError("invalid_request", "limit must be a non-negative integer");
     }
     const { rows } = await this.sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM keel_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      `SELECT ${EVENT_COLUMNS} FROM keel_events AS e
+        WHERE run_id = $1 AND seq > $2 AND ${batchesFrom("e", "$1", "$2 + 1")} ORDER BY seq LIMIT $3`,
       [options.runId, options.afterSeq ?? 0, options.limit ?? null],
     );
     return rows.map(toJournalEvent);
