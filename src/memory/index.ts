@@ -8,12 +8,15 @@ export {
   type IngestReport,
   ingestKnowledgeBase,
 } from "./ingest-knowledge-base.ts";
+export { type MemoryMetrics, memoryMetrics } from "./memory-metrics.ts";
 export {
   type KbChunk,
   type MemoryRecord,
   type MemoryScope,
   MemoryStore,
 } from "./memory-store.ts";
+export { MEMORY_SWEEP_INTERVAL_MS, startMemorySweep } from "./memory-sweep.ts";
+export { createMemoryTools, type MemoryToolsOptions } from "./memory-tools.ts";
 export {
   isStale,
   type RecalledMemory,

@@ -37,6 +37,8 @@ export type Ranked<T> = { item: T; rank: number };
 export type StoredVector<Key> = { key: Key; vector: Float32Array };
 
 export type NewMemory = {
+  /** Given by a caller that must write it at most once (a tool call's idempotency key); else a new id. */
+  id?: string;
   scope: MemoryScope;
   text: string;
   dataClasses: readonly string[];
@@ -105,9 +107,10 @@ export class MemoryStore {
       `INSERT INTO keel_memories (memory_id, tenant, agent, subject, text, data_classes, source, expires_at,
          embedding, embedding_model)
        VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9::real[], $10)
+       ON CONFLICT (memory_id) DO NOTHING
        RETURNING ${MEMORY_COLUMNS}`,
       [
-        `mem_${randomUUID()}`,
+        memory.id ?? `mem_${randomUUID()}`,
         memory.scope.tenant,
         memory.scope.agent,
         memory.scope.subject,
@@ -119,7 +122,30 @@ export class MemoryStore {
         memory.embedding?.model ?? null,
       ],
     );
-    return toMemory(rows[0]!);
+    if (rows[0]) return toMemory(rows[0]);
+    // Written before under this id (a retried call): that memory, if it is this tenant's.
+    const existing = await this.getMemory(memory.scope.tenant, memory.id!);
+    if (!existing) throw new Error(`memory ${memory.id} belongs to another tenant`);
+    return existing;
+  }
+
+  /** One memory of the tenant by id, expired or not; null when the tenant has none by that id. */
+  async getMemory(tenant: string, id: string): Promise<MemoryRecord | null> {
+    const { rows } = await this.#sql.query<MemoryRow>(
+      `SELECT ${MEMORY_COLUMNS} FROM keel_memories WHERE tenant = $1 AND memory_id = $2`,
+      [tenant, id],
+    );
+    return rows[0] ? toMemory(rows[0]) : null;
+  }
+
+  /** The tenant and the person a run acts for, from its row: whose memories its tools read and write. */
+  async runPrincipal(runId: string): Promise<{ tenant: string; subject: string } | null> {
+    const { rows } = await this.#sql.query<{ tenant: string; subject: string | null }>(
+      "SELECT tenant, principal ->> 'subject' AS subject FROM keel_runs WHERE run_id = $1",
+      [runId],
+    );
+    const row = rows[0];
+    return row ? { tenant: row.tenant, subject: row.subject ?? "anonymous" } : null;
   }
 
   /** Memories in scope and unexpired at `now`, newest first. */
