@@ -52,3 +52,21 @@ test("an IVF index probing every list is exact", () => {
     new ExactIndex(data, dimensions).search(query, 10).map((hit) => hit.index),
   );
 });
+
+test("a two-level IVF index (256 lists or more) files every vector once and is exact with every list probed", () => {
+  const dimensions = 16;
+  const data = clustered(5_000, dimensions, 40, 5);
+  const ivf = new IvfIndex(data, dimensions, { lists: 256 });
+  assert.equal(ivf.lists, 256);
+  ivf.probes = ivf.lists;
+  const exact = new ExactIndex(data, dimensions);
+  for (let seed = 0; seed < 5; seed += 1) {
+    const query = clustered(1, dimensions, 40, 100 + seed);
+    assert.deepEqual(
+      ivf.search(query, 10).map((hit) => hit.index),
+      exact.search(query, 10).map((hit) => hit.index),
+    );
+  }
+  const everything = ivf.search(data.subarray(0, dimensions), 5_000);
+  assert.equal(new Set(everything.map((hit) => hit.index)).size, 5_000);
+});
