@@ -227,6 +227,10 @@ export class MemoryStore {
     chunks: readonly NewKbChunk[];
   }): Promise<KbFileOutcome> {
     return await this.#sql.transaction(async (sql) => {
+      // Two ingests of the same file at once (two processes starting) take turns instead of colliding.
+      await sql.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+        `keel:kb:${file.tenant}/${file.kb}/${file.source}`,
+      ]);
       const { rows } = await sql.query<{ file_hash: string }>(
         "SELECT file_hash FROM keel_kb_chunks WHERE tenant = $1 AND kb = $2 AND source = $3 LIMIT 1",
         [file.tenant, file.kb, file.source],

@@ -73,7 +73,7 @@ export type CreateKeelOptions = {
       };
   /** The in-process worker that interprets runs: its concurrency, lease and name. */
   worker?: { concurrency?: number; leaseTtlMs?: number; owner?: string };
-  /** The approvals' SLA timer and audit checkpoints (default on; `keel eval`'s scratch store has no use for them). */
+  /** The approvals' SLA timer, audit checkpoints and the memory retention sweep (default on; `keel eval`'s scratch store has no use for them). */
   timers?: boolean;
   /** Where the embedded store keeps the key that seals masked tool-call arguments (when KEEL_SECRET_KEY is unset). */
   secretKeyFile?: string;
@@ -218,7 +218,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     metrics,
     ...(options.model ? { model: options.model } : {}),
   });
-  if (governed.some((agent) => agent.memoryDataClasses !== undefined)) {
+  if (options.timers !== false && governed.some((agent) => agent.memoryDataClasses !== undefined)) {
     started.push(startMemorySweep({ sql: store.sql, log }));
   }
   const governor = await createAgentGovernor({ store, agents: governed, log });
