@@ -105,9 +105,7 @@ export class IvfIndex implements VectorIndex {
     const counts = new Int32Array(this.lists);
     for (let row = 0; row < size; row += 1) {
       const offset = row * dimensions;
-      const group = coarseOf(offset);
-      const list =
-        group * fineCount + nearest(this.#centroids, group * fineCount, fineCount, data, offset, dimensions);
+      const list = nearestList(this.#centroids, coarse, coarseCount, fineCount, data, offset, dimensions);
       assignment[row] = list;
       counts[list]! += 1;
     }
@@ -169,6 +167,51 @@ function dotAt(
   }
   for (; index < dimensions; index += 1) s0 += a[aOffset + index]! * b[bOffset + index]!;
   return s0 + s1 + s2 + s3;
+}
+
+/**
+ * The list a vector is filed under: the nearest fine centroid among those of its two nearest coarse centroids (a
+ * vector near a coarse boundary often belongs with the neighbour's lists).
+ */
+function nearestList(
+  fine: Float32Array,
+  coarse: Float32Array,
+  coarseCount: number,
+  fineCount: number,
+  data: Float32Array,
+  offset: number,
+  dimensions: number,
+): number {
+  let first = 0;
+  let second = -1;
+  let firstScore = Number.NEGATIVE_INFINITY;
+  let secondScore = Number.NEGATIVE_INFINITY;
+  if (coarseCount > 1) {
+    for (let group = 0; group < coarseCount; group += 1) {
+      const score = dotAt(coarse, group * dimensions, data, offset, dimensions);
+      if (score > firstScore) {
+        second = first;
+        secondScore = firstScore;
+        first = group;
+        firstScore = score;
+      } else if (score > secondScore) {
+        second = group;
+        secondScore = score;
+      }
+    }
+  }
+  let best = 0;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  for (const group of second < 0 || second === first ? [first] : [first, second]) {
+    for (let list = group * fineCount; list < (group + 1) * fineCount; list += 1) {
+      const score = dotAt(fine, list * dimensions, data, offset, dimensions);
+      if (score > bestScore) {
+        bestScore = score;
+        best = list;
+      }
+    }
+  }
+  return best;
 }
 
 /** Which of centroids `first … first + count` has the largest inner product with the vector at `offset` (0-based). */
