@@ -1,67 +1,15 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { type LoopbackEmbeddings, startLoopbackEmbeddings } from "./loopback/loopback-embeddings-server.ts";
 import { createOfflineTextEmbedder, createTextEmbedder } from "./text-embedder.ts";
 
-type Seen = { path: string; headers: IncomingMessage["headers"]; body: Record<string, unknown> };
-
-/** A vector a loopback server makes from a text: its length and its count of the letter e, not normalised. */
+/** A vector the loopback server makes from a text: its length and its count of the letter e, not normalised. */
 const vectorOf = (text: string) => [text.length, [...text].filter((letter) => letter === "e").length, 0];
 
-/**
- * A loopback server answering OpenAI's `POST /v1/embeddings` and Gemini's `:embedContent` and
- * `:batchEmbedContents` with their real response shapes.
- */
-async function startEmbeddingsServer(): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
-  const seen: Seen[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
-      const path = request.url ?? "";
-      seen.push({ path, headers: request.headers, body });
-      response.setHeader("content-type", "application/json");
-      if (path === "/v1/embeddings") {
-        const input = body.input as string[];
-        response.end(
-          JSON.stringify({
-            object: "list",
-            data: input.map((text, index) => ({ object: "embedding", index, embedding: vectorOf(text) })),
-            model: body.model,
-            usage: { prompt_tokens: input.length * 3, total_tokens: input.length * 3 },
-          }),
-        );
-      } else if (path.endsWith(":batchEmbedContents")) {
-        const requests = body.requests as { content: { parts: { text: string }[] } }[];
-        response.end(
-          JSON.stringify({
-            embeddings: requests.map((item) => ({ values: vectorOf(item.content.parts[0]!.text) })),
-          }),
-        );
-      } else if (path.endsWith(":embedContent")) {
-        const content = body.content as { parts: { text: string }[] };
-        response.end(JSON.stringify({ embedding: { values: vectorOf(content.parts[0]!.text) } }));
-      } else {
-        response.statusCode = 404;
-        response.end(JSON.stringify({ error: { message: `no route ${path}` } }));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 describe("embedding models over their real wire formats", () => {
-  let server: Awaited<ReturnType<typeof startEmbeddingsServer>>;
+  let server: LoopbackEmbeddings;
   before(async () => {
-    server = await startEmbeddingsServer();
+    server = await startLoopbackEmbeddings({ vectorOf });
   });
   after(async () => {
     await server.close();
@@ -75,7 +23,7 @@ describe("embedding models over their real wire formats", () => {
       baseUrl: `${server.url}/v1`,
     });
     const [first, second] = await embedder.embed(["eee", "abcd"]);
-    const request = server.seen.at(-1)!;
+    const request = server.requests.at(-1)!;
     assert.equal(request.path, "/v1/embeddings");
     assert.equal(request.headers.authorization, "Bearer sk-test");
     assert.deepEqual(request.body.input, ["eee", "abcd"]);
@@ -95,7 +43,7 @@ describe("embedding models over their real wire formats", () => {
       baseUrl: `${server.url}/v1`,
     });
     const [vector] = await embedder.embed(["hello"]);
-    assert.equal(server.seen.at(-1)!.path, "/v1/embeddings");
+    assert.equal(server.requests.at(-1)!.path, "/v1/embeddings");
     assert.ok(Math.abs(Math.hypot(...vector!) - 1) < 1e-6);
     assert.equal(embedder.model, "ollama/nomic-embed-text");
   });
@@ -108,13 +56,13 @@ describe("embedding models over their real wire formats", () => {
       baseUrl: `${server.url}/v1beta`,
     });
     const vectors = await embedder.embed(["ee", "abc", "e"]);
-    const batch = server.seen.at(-1)!;
+    const batch = server.requests.at(-1)!;
     assert.equal(batch.path, "/v1beta/models/gemini-embedding-001:batchEmbedContents");
     assert.equal(batch.headers["x-goog-api-key"], "g-test");
     assert.equal(vectors.length, 3);
     assert.deepEqual([...vectors[1]!], [1, 0, 0]);
     await embedder.embed(["one"]);
-    assert.equal(server.seen.at(-1)!.path, "/v1beta/models/gemini-embedding-001:embedContent");
+    assert.equal(server.requests.at(-1)!.path, "/v1beta/models/gemini-embedding-001:embedContent");
   });
 
   test("a server with no embeddings route fails the call instead of returning vectors", async () => {
