@@ -131,7 +131,7 @@ function latency(): void {
   });
   const buildSeconds = (performance.now() - buildStart) / 1000;
   console.log(
-    `IVF index built in ${buildSeconds.toFixed(1)} s (${lists} lists, k-means on ${Math.min(count, lists * 48).toLocaleString("en")} vectors, 6 rounds)`,
+    `IVF index built in ${buildSeconds.toFixed(1)} s (${ivf.lists} lists, k-means on ${Math.min(count, lists * 48).toLocaleString("en")} vectors, 6 rounds)`,
   );
 
   const exact = new ExactIndex(data, dimensions);
