@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { testStores } from "../../test/support/test-database.ts";
+import { validateAgentPolicies } from "../governance/index.ts";
 import type { JournalEvent } from "../journal/index.ts";
-import { MemoryStore } from "../memory/index.ts";
+import { createMemoryTools, MemoryStore } from "../memory/index.ts";
 import { createScriptedModelProvider } from "../models/index.ts";
-import { defineAgent } from "../runtime/index.ts";
+import { defineAgent, governedTools } from "../runtime/index.ts";
 import { startRun } from "../runtime/start-run.ts";
-import { loadAgentSpec, SpecError } from "../spec/index.ts";
+import { GovernanceSection, loadAgentSpec, MemorySection, SpecError } from "../spec/index.ts";
 import type { SqlStore } from "../store/index.ts";
 import { createKeel, type Keel } from "./create-keel.ts";
 
@@ -218,5 +219,40 @@ test("a spec listing remember without memory.longTerm is refused at the line of 
     (error: unknown) =>
       error instanceof SpecError &&
       /agent\.yaml:10:\d+.*remember is a built-in tool: enable it with memory\.longTerm/s.test(error.message),
+  );
+});
+
+test("a team Cedar policy narrowing remember by data class validates against the built-in tool's schema", () => {
+  const memory = MemorySection.parse({ longTerm: { dataClasses: ["internal", "pii"] } });
+  const tools = createMemoryTools({
+    agent: "concierge",
+    memory,
+    guards: undefined,
+    sql: {} as never,
+    embedder: null,
+  });
+  const policy = (condition: string) =>
+    validateAgentPolicies({
+      name: "concierge",
+      version: "1.0.0",
+      governance: GovernanceSection.parse({
+        allowedTools: ["remember", "recall"],
+        decisionAuthority: { autonomous: ["remember", "recall"] },
+        dataAccess: { allowPii: true },
+      }),
+      tools: governedTools(tools),
+      policyFiles: [
+        {
+          path: "memory.cedar",
+          mode: "enforce",
+          text: `forbid (principal in Keel::Role::"guest", action == Keel::Action::"tool:remember", resource) when { ${condition} };`,
+        },
+      ],
+      memoryDataClasses: ["internal", "pii"],
+    }).issues;
+  assert.deepEqual(policy('context.input has dataClass && context.input.dataClass == "pii"'), []);
+  assert.match(
+    policy('context.input.dataClass == "pii"')[0]?.message ?? "",
+    /optional attribute `input.dataClass`/,
   );
 });
