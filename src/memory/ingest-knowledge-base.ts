@@ -27,7 +27,8 @@ export type IngestReport = {
   kb: string;
   tenant: string;
   embedding: string;
-  files: { source: string; outcome: KbFileOutcome; chunks: number; updatedAt: string }[];
+  /** `empty`: the file has no text to chunk; whatever the knowledge base held for it is removed. */
+  files: { source: string; outcome: KbFileOutcome | "empty"; chunks: number; updatedAt: string }[];
   removed: string[];
 };
 
@@ -74,6 +75,11 @@ export async function ingestKnowledgeBase(options: IngestOptions): Promise<Inges
     const freshUntil =
       declared ??
       (options.freshnessMs === undefined ? null : new Date(updatedAt.getTime() + options.freshnessMs));
+    if (chunked.chunks.length === 0) {
+      await options.store.deleteKbSources(options.tenant, options.kb, [source]);
+      report.files.push({ source, outcome: "empty", chunks: 0, updatedAt: updatedAt.toISOString() });
+      continue;
+    }
     if (known.get(source) === fileHash) {
       report.files.push({
         source,
