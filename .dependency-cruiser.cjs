@@ -15,6 +15,7 @@ const allowed = {
   registry: ["spec", "store", "errors"],
   guards: [],
   runtime: ["spec", "journal", "store", "models", "tools", "governance", "approvals", "guards", "errors"],
+  memory: ["spec", "store", "models", "tools", "guards", "errors"],
   evals: ["runtime", "models", "governance", "store", "journal", "spec", "tools", "errors"],
   api: ["governance", "journal", "registry", "errors"],
   client: ["api", "errors"],

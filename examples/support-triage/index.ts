@@ -3,7 +3,10 @@
  * tickets, email and a searchable help centre in its own `shop` schema. A composition root registers it as is.
  */
 import { join } from "node:path";
+import { ingestKnowledgeBase } from "../../src/memory/ingest-knowledge-base.ts";
+import { MemoryStore } from "../../src/memory/memory-store.ts";
 import type { AgentPackage } from "../../src/runtime/agent-package.ts";
+import type { SqlClient } from "../../src/store/store.ts";
 import { setupShop } from "./shop/setup-shop.ts";
 import { createSupportTools } from "./tools/create-support-tools.ts";
 
@@ -11,6 +14,19 @@ import { createSupportTools } from "./tools/create-support-tools.ts";
 export const supportTriage = {
   name: "support-triage",
   specFile: join(import.meta.dirname, "agent.yaml"),
-  setup: setupShop,
+  setup: setupSupportTriage,
   createTools: createSupportTools,
 } satisfies AgentPackage;
+
+/** The shop's tables, and the help centre ingested as the `help-centre` knowledge base `recall` searches (idempotent). */
+async function setupSupportTriage(sql: SqlClient): Promise<void> {
+  await setupShop(sql);
+  await ingestKnowledgeBase({
+    store: new MemoryStore(sql),
+    tenant: "default",
+    kb: "help-centre",
+    directory: join(import.meta.dirname, "kb"),
+    embedder: null,
+    freshnessMs: 365 * 86_400_000,
+  });
+}

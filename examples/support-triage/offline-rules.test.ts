@@ -6,6 +6,7 @@ import { parse as parseYaml } from "yaml";
 import type { ModelMessage } from "../../src/models/model-provider.ts";
 import { createRulesModelProvider } from "../../src/models/rules-model-provider.ts";
 import { loadAgentSpec } from "../../src/spec/load-agent-spec.ts";
+import { providedMemoryTools } from "../../src/spec/memory-section.ts";
 import { RulesTable } from "../../src/spec/rules-table.ts";
 import { executeToolCall } from "../../src/tools/execute-tool-call.ts";
 import type { Tool } from "../../src/tools/tool.ts";
@@ -75,12 +76,15 @@ describe("the offline rules file", () => {
       assert.ok(loaded.spec.tools.includes(tool), `${tool} is one of the agent's tools`);
   });
 
-  test("belongs to an agent spec that loads with its prompt and the package's tools", async () => {
+  test("belongs to an agent spec that loads with its prompt, the package's tools and the built-in recall", async () => {
     const loaded = await loadAgentSpec(supportTriage.specFile);
     assert.equal(loaded.spec.name, supportTriage.name);
     assert.equal(loaded.rules?.rules.length, table.rules.length);
     assert.match(loaded.prompt, /Never invent or guess order data/);
-    const provided = createSupportTools({ sql: null! }).map((tool) => tool.name);
+    const provided = [
+      ...createSupportTools({ sql: null! }).map((tool) => tool.name),
+      ...providedMemoryTools(loaded.spec.memory),
+    ];
     assert.deepEqual([...loaded.spec.tools].sort(), [...provided].sort());
     assert.deepEqual(loaded.spec.limits, { maxSteps: 12, runTimeout: 120_000, toolTimeout: 15_000 });
   });

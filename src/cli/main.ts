@@ -16,6 +16,7 @@ import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
 import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
 import { initCommand } from "./init-command.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
+import { KB_USAGE, kbCli } from "./kb-command.ts";
 import { KEYS_USAGE, keysCli } from "./keys-command.ts";
 import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
 import {
@@ -74,6 +75,7 @@ ${APPROVALS_USAGE}
 ${AUDIT_USAGE}
 ${AGENTS_USAGE}
 ${KEYS_USAGE}
+${KB_USAGE}
 
 the agents: the project's keel.config.ts in the working directory, or the module --packages M (or
   KEEL_PACKAGES) names; in a Keel checkout, the bundled examples
@@ -111,6 +113,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "audit") return await auditCli(argv, io);
   if (argv[0] === "agents") return await agentsCli(argv, io);
   if (argv[0] === "keys") return await keysCli(argv, io);
+  if (argv[0] === "kb") return await kbCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;

@@ -77,7 +77,7 @@ describe("keel policy", () => {
     const io = captureIo();
     assert.equal(await main(["policy", "validate"], io), 0, io.stderr.join("\n"));
     assert.deepEqual(io.stdout, [
-      "✔ support-triage@1.0.0: 14 policies valid against the schema of 5 tools",
+      "✔ support-triage@1.0.0: 15 policies valid against the schema of 6 tools",
       "✔ it-helpdesk@1.0.0: 7 policies valid against the schema of 4 tools",
       "✔ service-desk@1.0.0: 3 policies valid against the schema of 1 tools",
       "✔ vendor-diligence@1.0.0: 7 policies valid against the schema of 3 tools",

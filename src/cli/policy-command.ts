@@ -3,7 +3,7 @@ import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent } from "../governance/index.ts";
 import { generateCedarSchema, runPolicyTests, validateAgentPolicies } from "../governance/index.ts";
 import { governedTools, inspectPackageTools } from "../runtime/index.ts";
-import { governedWorkflow } from "../server/index.ts";
+import { governedWorkflow, memoryToolsOf } from "../server/index.ts";
 import {
   loadAgentSpec,
   loadWorkflowSpec,
@@ -12,9 +12,16 @@ import {
   readTextFile,
   SpecError,
 } from "../spec/index.ts";
+import type { SqlClient } from "../store/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
+
+/** The memory tools are built here to be inspected, never run: any query they try is refused. */
+const NO_DATABASE: SqlClient = {
+  query: () => Promise.reject(new Error("these tools were built to be inspected, not run")),
+  transaction: () => Promise.reject(new Error("these tools were built to be inspected, not run")),
+};
 
 /** Every agent version of a packages module as the governor sees it, without a database. */
 export async function loadGovernedAgents(packagesModule: string): Promise<GovernedAgent[]> {
@@ -27,6 +34,14 @@ export async function loadGovernedAgents(packagesModule: string): Promise<Govern
       continue;
     }
     const loaded = await loadAgentSpec(agentPackage.specFile, { providedTools: [...provided.keys()] });
+    for (const tool of memoryToolsOf({
+      spec: loaded.spec,
+      file: loaded.file,
+      sql: NO_DATABASE,
+      inspect: true,
+    })) {
+      provided.set(tool.name, tool);
+    }
     agents.push({
       name: loaded.spec.name,
       version: loaded.spec.version,
@@ -37,6 +52,7 @@ export async function loadGovernedAgents(packagesModule: string): Promise<Govern
         text: policy.text,
         mode: policy.mode,
       })),
+      ...(loaded.spec.memory?.longTerm ? { memoryDataClasses: loaded.spec.memory.longTerm.dataClasses } : {}),
     });
   }
   return agents;

@@ -1,5 +1,5 @@
 import type { GovernanceSection, PolicyMode, ToolRule } from "../spec/index.ts";
-import { parseToolCondition, type ToolCondition } from "../spec/index.ts";
+import { MEMORY_TOOLS, parseToolCondition, type ToolCondition } from "../spec/index.ts";
 import {
   actionText,
   CALL_MODEL,
@@ -61,6 +61,7 @@ export function compileAgentPolicies(agent: GovernedAgent): CompiledPolicies {
 
   addToolTiers(governance, toolScope, add);
   addDataAccess(governance, agent.tools, toolsScope, add);
+  addMemoryDataClasses(agent, toolScope, add);
   add(
     {
       id: "model-calls",
@@ -222,6 +223,27 @@ function addDataAccess(
       `forbid(${toolsScope(sending)}) when { context.session.dataClasses.containsAny([${sensitive}]) };`,
     );
   }
+}
+
+/**
+ * A `remember` may store only the data classes `memory.longTerm.dataClasses` lists: any other class (or none) is
+ * forbidden, whatever the tool tiers say. Team policies may narrow it further on `context.input.dataClass`.
+ */
+function addMemoryDataClasses(agent: GovernedAgent, toolScope: (tool: string) => string, add: Add): void {
+  const allowed = agent.memoryDataClasses;
+  if (!allowed || !agent.tools.some((tool) => tool.name === MEMORY_TOOLS.remember)) return;
+  const classes = allowed.map((name) => cedarString(name)).join(", ");
+  const field = cedarString("dataClass");
+  add(
+    {
+      id: "memory.longTerm.dataClasses",
+      effect: "forbid",
+      review: false,
+      reason: `the agent may remember only data of the classes ${allowed.join(", ")}`,
+      source: "memory.longTerm.dataClasses",
+    },
+    `forbid(${toolScope(MEMORY_TOOLS.remember)}) when { if context.input has ${field} then !([${classes}].contains(context.input[${field}])) else true };`,
+  );
 }
 
 /** Each agent the agent (or workflow) may hand work to gets a permit for `delegate` on it; any other is denied. */

@@ -29,4 +29,6 @@ export type GovernedAgent = {
   governance: GovernanceSection | undefined;
   tools: readonly GovernedTool[];
   policyFiles: readonly GovernedPolicyFile[];
+  /** The data classes its `remember` tool may store (the spec's `memory.longTerm.dataClasses`); absent: no memory. */
+  memoryDataClasses?: readonly string[];
 };

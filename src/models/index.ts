@@ -28,3 +28,9 @@ export { createOpenAIModelProvider } from "./openai-model-provider.ts";
 export { createPriceTable, type PriceOverrides } from "./price-table.ts";
 export { createRulesModelProvider } from "./rules-model-provider.ts";
 export { createScriptedModelProvider, type ScriptedTurn } from "./scripted-model-provider.ts";
+export {
+  createOfflineTextEmbedder,
+  createTextEmbedder,
+  normalise,
+  type TextEmbedder,
+} from "./text-embedder.ts";

@@ -19,6 +19,7 @@ export function governedAgentOf(loaded: LoadedAgentSpec, definition: AgentDefini
       text: policy.text,
       mode: policy.mode,
     })),
+    ...(loaded.spec.memory?.longTerm ? { memoryDataClasses: loaded.spec.memory.longTerm.dataClasses } : {}),
   };
 }
 

@@ -21,22 +21,12 @@ import type { AgentDefinition, AgentPackage } from "../runtime/index.ts";
 import type { AgentSpec, LoadedAgentSpec } from "../spec/index.ts";
 import type { SqlClient } from "../store/index.ts";
 import type { Tool } from "../tools/index.ts";
+import { memoryToolsOf } from "./memory-tools-config.ts";
+import { PROVIDER_BASE_URL_VARIABLES, PROVIDER_KEY_VARIABLES } from "./provider-variables.ts";
+
+export { PROVIDER_BASE_URL_VARIABLES, PROVIDER_KEY_VARIABLES };
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** Which environment variable carries each hosted provider's key. */
-export const PROVIDER_KEY_VARIABLES: Readonly<Record<string, string>> = {
-  anthropic: "ANTHROPIC_API_KEY",
-  openai: "OPENAI_API_KEY",
-  google: "GOOGLE_GENERATIVE_AI_API_KEY",
-};
-
-/** Optional base-URL overrides (a proxy, or a loopback server in tests). */
-export const PROVIDER_BASE_URL_VARIABLES: Readonly<Record<string, string>> = {
-  anthropic: "ANTHROPIC_BASE_URL",
-  openai: "OPENAI_BASE_URL",
-  google: "GOOGLE_GENERATIVE_AI_BASE_URL",
-};
 
 /** How the agent's model was chosen, said plainly for the startup banner. */
 export type ModelChoice = { provider: ModelProvider; label: string };
@@ -239,11 +229,21 @@ export function bindAgentPackage(options: {
   loaded: LoadedAgentSpec;
   sql: SqlClient;
   provider: ModelProvider;
+  /** Where the built-in memory tools' embedding model finds its key (default: none). */
+  env?: Env;
+  metrics?: MetricsRegistry;
 }): AgentDefinition {
   const { loaded, agentPackage } = options;
   const { spec } = loaded;
+  const builtIn = memoryToolsOf({
+    spec,
+    file: loaded.file,
+    sql: options.sql,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
   const available = new Map<string, Tool>(
-    agentPackage.createTools({ sql: options.sql }).map((tool) => [tool.name, tool]),
+    [...agentPackage.createTools({ sql: options.sql }), ...builtIn].map((tool) => [tool.name, tool]),
   );
   const missing = spec.tools.filter((name) => !available.has(name));
   if (missing.length > 0) {

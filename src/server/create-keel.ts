@@ -5,6 +5,7 @@ import { createApprovalTimer } from "../approvals/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
+import { startMemorySweep } from "../memory/index.ts";
 import type { ModelGateway } from "../models/index.ts";
 import { createSqlRegistry } from "../registry/index.ts";
 import {
@@ -72,7 +73,7 @@ export type CreateKeelOptions = {
       };
   /** The in-process worker that interprets runs: its concurrency, lease and name. */
   worker?: { concurrency?: number; leaseTtlMs?: number; owner?: string };
-  /** The approvals' SLA timer and audit checkpoints (default on; `keel eval`'s scratch store has no use for them). */
+  /** The approvals' SLA timer, audit checkpoints and the memory retention sweep (default on; `keel eval`'s scratch store has no use for them). */
   timers?: boolean;
   /** Where the embedded store keeps the key that seals masked tool-call arguments (when KEEL_SECRET_KEY is unset). */
   secretKeyFile?: string;
@@ -107,6 +108,8 @@ export async function loadAgentPackages(options: {
   /** One gateway for every agent, so each target's circuit breaker sees all its traffic. */
   gateway?: ModelGateway;
   model?: ChooseModelOverride;
+  /** The registry `GET /metrics` serves: the memory tools count stale knowledge on it. */
+  metrics?: MetricsRegistry;
 }): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
   const definitions = [];
   const governed: GovernedAgent[] = [];
@@ -142,6 +145,8 @@ export async function loadAgentPackages(options: {
       loaded,
       sql: options.store.sql,
       provider: choice.provider,
+      env: options.env,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     definitions.push(definition);
     governed.push(governedAgentOf(loaded, definition));
@@ -210,8 +215,12 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     packages: options.agents,
     env,
     gateway,
+    metrics,
     ...(options.model ? { model: options.model } : {}),
   });
+  if (options.timers !== false && governed.some((agent) => agent.memoryDataClasses !== undefined)) {
+    started.push(startMemorySweep({ sql: store.sql, log }));
+  }
   const governor = await createAgentGovernor({ store, agents: governed, log });
   started.push(() => governor.close());
   const sealing = await sealingFromEnv({ sql: store.sql, env, keyFile: options.secretKeyFile, log });

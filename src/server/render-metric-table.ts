@@ -1,4 +1,5 @@
 import { Registry as MetricsRegistry } from "prom-client";
+import { memoryMetrics } from "../memory/index.ts";
 import { createEnvModelGateway } from "./bind-agent-package.ts";
 import { registerServerMetrics } from "./trace-pipeline.ts";
 
@@ -7,6 +8,7 @@ export function everyMetricFamily(): MetricsRegistry {
   const registry = new MetricsRegistry();
   createEnvModelGateway({ env: {}, metrics: registry });
   registerServerMetrics(registry, {});
+  memoryMetrics(registry);
   return registry;
 }
 

@@ -4,6 +4,7 @@ import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
+import { checkMemoryTools, MemorySection } from "./memory-section.ts";
 
 /** A duration written as `15s`, `2m`, `1h` or a number of milliseconds; parsed to milliseconds. */
 export const Duration = durationSchema({
@@ -297,8 +298,17 @@ export const AgentSpec = z
       "Eval datasets, the gate a new version must pass, judges, production sampling (docs/evals.md).",
     ),
     rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
+    memory: MemorySection.optional(),
   })
   .superRefine((spec, context) => {
+    for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
+      context.addIssue({
+        code: "custom",
+        path: ["tools", ...issue.path],
+        message: issue.message,
+        input: spec,
+      });
+    }
     for (const issue of spec.approvals ? checkApprovalsTools(spec.approvals, spec.tools) : []) {
       context.addIssue({
         code: "custom",

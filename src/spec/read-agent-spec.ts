@@ -3,6 +3,7 @@ import { relative, resolve } from "node:path";
 import { AgentSpec } from "./agent-spec.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
 import type { PolicyMode } from "./governance-section.ts";
+import { providedMemoryTools } from "./memory-section.ts";
 import { parseRulesTable } from "./parse-rules-table.ts";
 import { readYamlSource, type SourcePosition, type YamlSource } from "./parse-yaml-source.ts";
 import { readTextFile } from "./read-text-file.ts";
@@ -132,7 +133,7 @@ function checkProvidedTools(
   provided: readonly string[],
   issues: SpecIssue[],
 ): void {
-  const available = new Set(provided);
+  const available = new Set([...provided, ...providedMemoryTools(spec.memory)]);
   for (const [index, name] of spec.tools.entries()) {
     if (available.has(name)) continue;
     const fieldPath = ["tools", index];
