@@ -213,6 +213,13 @@ export const EventPayloads = {
     attempts: z.array(ModelCallAttempt).optional(),
     /** `hit` when the exact response cache answered, `miss` when it was asked, `bypass` when it may not be used. */
     responseCache: z.enum(["hit", "miss", "bypass"]).optional(),
+    /**
+     * True when `usage` (and so `cost`) is an estimate: a stream cut after its first token, before the provider
+     * reported its usage.
+     */
+    usageEstimated: z.boolean().optional(),
+    /** A failed stream's text that had been sent to live listeners before the cut (never an answer). */
+    streamedText: z.string().optional(),
     /** Cascade tiers tried before this answer was accepted, with why each was escalated. */
     escalations: z
       .array(z.strictObject({ provider: z.string(), model: z.string(), reason: z.string() }))

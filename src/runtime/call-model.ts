@@ -2,18 +2,26 @@ import type { ActionRequest, PolicyDecision } from "../governance/index.ts";
 import { type BudgetAlert, type BudgetLimits, budgetCounters, describeRefusal } from "../governance/index.ts";
 import type { ModelCallPhase, NewEvent, PayloadOf } from "../journal/index.ts";
 import { hashPayload } from "../journal/index.ts";
-import type { GenerateOptions, ModelProvider, ModelTurn, RouteDecision } from "../models/index.ts";
+import type {
+  GenerateOptions,
+  ModelProvider,
+  ModelStreamPart,
+  ModelTurn,
+  RouteDecision,
+} from "../models/index.ts";
 import {
   classifyModelError,
   estimateInputTokens,
   type GatewayCall,
   type GatewayResult,
+  type GatewayStreamPart,
   isRoutedModelProvider,
 } from "../models/index.ts";
 import { toolInputJsonSchema } from "../tools/index.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { handOff, lowConfidenceReason } from "./hand-off.ts";
+import type { LiveTextWriter } from "./live-text.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { RunState } from "./run-state.ts";
 
@@ -52,6 +60,7 @@ export const callModel: GraphNode = {
       provider: agent.provider,
       callKey: `step-${step}`,
       validate: validatorFor(context),
+      ...(context.live ? { live: context.live } : {}),
       start: state.modelCallOpen ? [] : [{ type: "step-start", payload: { step, node: "model" } }],
     });
     if (served.kind === "ended") return;
@@ -110,6 +119,8 @@ export async function governedModelCall(
     callKey: string;
     start: NewEvent[];
     validate?: (turn: ModelTurn) => string | null;
+    /** Stream the turn, handing its text to live listeners as it is written (only the whole turn is journaled). */
+    live?: LiveTextWriter;
   },
 ): Promise<GovernedModelCall> {
   const { agent, journal } = context;
@@ -165,21 +176,45 @@ export async function governedModelCall(
     GatewayResult,
     "turn" | "cost" | "attempts" | "responseCache" | "escalations" | "provider" | "model"
   >;
+  const live = options.live;
+  live?.begin(step);
   try {
     if (call && route && isRoutedModelProvider(provider)) {
-      served = await provider.gateway.generate(call, route);
+      served = live
+        ? await servedFromStream(provider.gateway.stream(call, route), (text) => live.delta(step, text))
+        : await provider.gateway.generate(call, route);
+    } else if (live && provider.stream) {
+      const turn = await turnFromStream(provider.stream(request), (text) => live.delta(step, text));
+      served = { turn, ...offlineResult(provider.provider, provider.model) };
     } else {
       const turn = await provider.generate(request);
       served = { turn, ...offlineResult(provider.provider, provider.model) };
     }
   } catch (error) {
-    await reservation.release();
-    if (context.signal.aborted) {
-      if (!isPause(context.signal)) await journal.commit();
-      return { kind: "ended" };
-    }
+    live?.end(step);
     // Offline stand-ins report their own failures as they are; gateway failures carry a class and attempts.
     const classified = call ? classifyModelError(error) : null;
+    if (isPause(context.signal)) {
+      // The next holder of the run makes this call again under the same hold.
+      await reservation.release();
+      return { kind: "ended" };
+    }
+    // A stream cut after its first token was paid for: its estimated cost settles the hold instead of freeing it.
+    const partial = classified?.partial;
+    let settled: NewEvent[] = [];
+    if (partial) {
+      settled = await reservation.settle(
+        partial.cost.usd,
+        partial.usage.inputTokens + partial.usage.outputTokens,
+        partial.cost.priceTableVersion,
+      );
+    } else {
+      await reservation.release();
+    }
+    if (context.signal.aborted) {
+      await journal.commit(...settled);
+      return { kind: "ended" };
+    }
     const info = classified
       ? { code: classified.code, message: classified.message }
       : { code: "model_failed", message: error instanceof Error ? error.message : String(error) };
@@ -188,13 +223,18 @@ export async function governedModelCall(
         type: "model-call-end",
         payload: {
           ...base,
+          ...(partial ? { provider: partial.provider, model: partial.model } : {}),
           outcome: "error",
           error: info,
           durationMs: performance.now() - started,
           phase,
           ...(classified && classified.attempts.length > 0 ? { attempts: classified.attempts } : {}),
+          ...(partial
+            ? { usage: partial.usage, cost: partial.cost, usageEstimated: true, streamedText: partial.text }
+            : {}),
         },
       },
+      ...settled,
       { type: "run-end", payload: { status: "failed", error: info, steps: step } },
     );
     await recordCall(context, {
@@ -203,11 +243,24 @@ export async function governedModelCall(
       route,
       outcome: "error",
       errorClass: classified?.errorClass ?? "model_failed",
+      ...(partial
+        ? {
+            served: {
+              turn: { decision: { kind: "answer", text: partial.text }, usage: partial.usage },
+              cost: partial.cost,
+              attempts: classified?.attempts ?? [],
+              responseCache: "bypass",
+              provider: partial.provider,
+              model: partial.model,
+            },
+          }
+        : {}),
       base,
       durationMs: performance.now() - started,
     });
     return { kind: "ended" };
   }
+  live?.end(step);
   const durationMs = performance.now() - started;
   const turn = served.turn;
   const events: NewEvent[] = [
@@ -446,6 +499,30 @@ async function allowedByGovernor(
     },
   );
   return false;
+}
+
+/** The gateway's stream consumed: each text delta handed on as it comes, the served result at the end. */
+async function servedFromStream(
+  parts: AsyncIterable<GatewayStreamPart>,
+  onText: (text: string) => void,
+): Promise<GatewayResult> {
+  for await (const part of parts) {
+    if (part.type === "text-delta") onText(part.text);
+    else if (part.type === "result") return part.result;
+  }
+  throw new Error("the model gateway's stream ended without a result");
+}
+
+/** An offline stand-in's stream consumed: each text delta handed on as it comes, the finished turn at the end. */
+async function turnFromStream(
+  parts: AsyncIterable<ModelStreamPart>,
+  onText: (text: string) => void,
+): Promise<ModelTurn> {
+  for await (const part of parts) {
+    if (part.type === "text-delta") onText(part.text);
+    else if (part.type === "finish") return part.turn;
+  }
+  throw new Error("the model's stream ended before it finished the turn");
 }
 
 function offlineResult(provider: string, model: string): Omit<GatewayResult, "turn"> {

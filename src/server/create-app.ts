@@ -278,8 +278,16 @@ export function createApp(options: AppOptions): Hono {
 
   registerRoute(app, API_ROUTES.runEvents, async ({ params, query }, context) => {
     const run = await requireRun(store, params.id, principalOf(context).tenant);
-    const afterSeq = parseSeq(context.req.header("last-event-id") ?? query.after, "Last-Event-ID");
-    return streamRunEvents(context, { store, runId: run.runId, afterSeq });
+    const resumeFrom = context.req.header("last-event-id") ?? query.after;
+    const afterSeq = parseSeq(resumeFrom, "Last-Event-ID");
+    return streamRunEvents(context, {
+      store,
+      runId: run.runId,
+      afterSeq,
+      ...(worker ? { live: worker.liveText } : {}),
+      // Only a client that has seen nothing of the run is given the turn streaming now from its start.
+      replay: resumeFrom === undefined,
+    });
   });
 
   registerRoute(app, API_ROUTES.cancelRun, async ({ params }, context) => {
