@@ -45,10 +45,10 @@ export function createRulesModelProvider(options: { table: RulesTable; model?: s
             usage,
           };
         }
-        return {
-          decision: { kind: "answer", text: String(resolveTemplate(rule.answer ?? "", filled, where)) },
-          usage,
-        };
+        const answer = resolveTemplate(rule.answer ?? "", filled, where);
+        // A mapping is a structured answer: sent as JSON, as a model asked for an output schema would.
+        const text = typeof rule.answer === "object" ? JSON.stringify(answer) : String(answer);
+        return { decision: { kind: "answer", text }, usage };
       }
       throw new KeelError(
         "model_failed",

@@ -19,6 +19,7 @@ import {
 } from "../models/index.ts";
 import { toolInputJsonSchema } from "../tools/index.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
+import { endWithStructuredAnswer } from "./end-with-structured-answer.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { handOff, lowConfidenceReason } from "./hand-off.ts";
 import type { LiveTextWriter } from "./live-text.ts";
@@ -71,6 +72,15 @@ export const callModel: GraphNode = {
       if (unsure !== null) {
         await journal.commit(...events);
         await handOff(context, unsure);
+        return;
+      }
+      if (agent.output) {
+        await endWithStructuredAnswer(context, {
+          text: turn.decision.text,
+          step,
+          events,
+          output: agent.output,
+        });
         return;
       }
       events.push({
@@ -183,7 +193,8 @@ export async function governedModelCall(
       served = live
         ? await servedFromStream(provider.gateway.stream(call, route), (text) => live.delta(step, text))
         : await provider.gateway.generate(call, route);
-    } else if (live && provider.stream) {
+    } else if (live?.listening && provider.stream) {
+      // An offline stand-in answers at once: its turn is split into deltas only for someone watching.
       const turn = await turnFromStream(provider.stream(request), (text) => live.delta(step, text));
       served = { turn, ...offlineResult(provider.provider, provider.model) };
     } else {
@@ -308,7 +319,9 @@ export function phaseOf(state: RunState): ModelCallPhase {
 
 function buildRequest({ agent, journal, signal }: NodeContext): GenerateOptions {
   return {
-    system: agent.system,
+    system: agent.output
+      ? `${agent.system}\n\nYour final answer must be JSON only, with no other text, matching this JSON Schema: ${JSON.stringify(agent.output.schema)}`
+      : agent.system,
     messages: journal.state.messages,
     tools: [...agent.tools.values()].map((tool) => ({
       name: tool.name,

@@ -11,6 +11,8 @@ export type LiveTextWriter = {
   delta(turn: number, text: string): void;
   /** The turn's stream is over, finished or failed: nothing of it is replayed to later subscribers. */
   end(turn: number): void;
+  /** Whether anyone listens to the run now (an offline stand-in, which answers at once, streams only then). */
+  readonly listening: boolean;
 };
 
 type RunText = {
@@ -70,6 +72,9 @@ export function createLiveText(): LiveText {
           run.open = false;
           run.deltas = [];
           forget(runId, run);
+        },
+        get listening() {
+          return (runs.get(runId)?.listeners.size ?? 0) > 0;
         },
       };
     },
