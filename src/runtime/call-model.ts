@@ -2,22 +2,16 @@ import type { ActionRequest, PolicyDecision } from "../governance/index.ts";
 import { type BudgetAlert, type BudgetLimits, budgetCounters, describeRefusal } from "../governance/index.ts";
 import type { ModelCallPhase, NewEvent, PayloadOf } from "../journal/index.ts";
 import { hashPayload } from "../journal/index.ts";
-import type {
-  GenerateOptions,
-  ModelProvider,
-  ModelStreamPart,
-  ModelTurn,
-  RouteDecision,
-} from "../models/index.ts";
+import type { GenerateOptions, ModelProvider, ModelTurn, RouteDecision } from "../models/index.ts";
 import {
   classifyModelError,
   estimateInputTokens,
   type GatewayCall,
   type GatewayResult,
-  type GatewayStreamPart,
   isRoutedModelProvider,
 } from "../models/index.ts";
 import { toolInputJsonSchema } from "../tools/index.ts";
+import { servedFromStream, turnFromStream } from "./consume-model-stream.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import { endWithStructuredAnswer } from "./end-with-structured-answer.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
@@ -512,30 +506,6 @@ async function allowedByGovernor(
     },
   );
   return false;
-}
-
-/** The gateway's stream consumed: each text delta handed on as it comes, the served result at the end. */
-async function servedFromStream(
-  parts: AsyncIterable<GatewayStreamPart>,
-  onText: (text: string) => void,
-): Promise<GatewayResult> {
-  for await (const part of parts) {
-    if (part.type === "text-delta") onText(part.text);
-    else if (part.type === "result") return part.result;
-  }
-  throw new Error("the model gateway's stream ended without a result");
-}
-
-/** An offline stand-in's stream consumed: each text delta handed on as it comes, the finished turn at the end. */
-async function turnFromStream(
-  parts: AsyncIterable<ModelStreamPart>,
-  onText: (text: string) => void,
-): Promise<ModelTurn> {
-  for await (const part of parts) {
-    if (part.type === "text-delta") onText(part.text);
-    else if (part.type === "finish") return part.turn;
-  }
-  throw new Error("the model's stream ended before it finished the turn");
 }
 
 function offlineResult(provider: string, model: string): Omit<GatewayResult, "turn"> {
