@@ -12,6 +12,8 @@ import { type LoopbackProvider, startLoopbackProvider } from "../models/loopback
 import { createModelGateway, routedModelProvider } from "../models/model-gateway.ts";
 import { createOpenAIModelProvider } from "../models/openai-model-provider.ts";
 import { createPriceTable } from "../models/price-table.ts";
+import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
+import { splitIntoDeltas } from "../models/stream-turn-in-deltas.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import type { AgentDefinition } from "../runtime/agent-definition.ts";
 import type { TextDelta } from "../runtime/live-text.ts";
@@ -58,6 +60,33 @@ function streamingAgent(server: LoopbackProvider): AgentDefinition {
   };
 }
 
+const slowLookup = defineTool({
+  name: "slow_lookup",
+  description: "Look an order up, slowly.",
+  input: z.object({ order: z.string() }),
+  async execute({ order }) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { order, status: "shipped" };
+  },
+});
+
+/**
+ * An agent on the `scripted` double: a slow tool call first (an offline stand-in streams only to someone already
+ * watching, and this lets the client start), then its answer, streamed word by word.
+ */
+function offlineAgent(): AgentDefinition {
+  return {
+    ...scriptedAgent({ name: "offline", turns: [], tools: [slowLookup] }),
+    provider: createScriptedModelProvider({
+      turns: [
+        { kind: "tool-calls", calls: [{ callId: "s1", tool: "slow_lookup", arguments: { order: "1042" } }] },
+        { kind: "answer", text: ANSWER },
+      ],
+      deltaDelayMs: 5,
+    }),
+  };
+}
+
 /** What a text-delta client saw on one connection: the deltas and the journaled events, in arrival order. */
 type Seen = { deltas: TextDelta[]; events: JournalEvent[]; order: (TextDelta | JournalEvent)[] };
 
@@ -91,11 +120,11 @@ for (const kind of testStores()) {
       store = await kind.open();
       provider = await startLoopbackProvider({ wire: "openai" });
       const agent = streamingAgent(provider);
-      const agents = createAgentCatalog([agent]);
+      const agents = createAgentCatalog([agent, offlineAgent()]);
       worker = createWorker({
         store,
         agents: agents.lookup,
-        governor: await testGovernor([agent]),
+        governor: await testGovernor([agent, offlineAgent()]),
         owner: "stream-test",
         leaseTtlMs: 5_000,
       });
@@ -167,6 +196,27 @@ for (const kind of testStores()) {
         seen.events.map((event) => event.seq),
       );
       assert.equal(worker.liveText.size, 0, "nothing is left behind once the run has ended");
+    });
+
+    test("an offline stand-in's answer streams word by word to a client watching the run", async () => {
+      const client = createApiClient(base);
+      const created = await client.call("createRun", { params: { name: "offline" }, body: { input: "x" } });
+      const seen: Seen = { deltas: [], events: [], order: [] };
+      for await (const message of readSse({
+        client,
+        path: `/v1/runs/${created.id}/events`,
+        isLast: (m) => m.event === "run-end",
+      })) {
+        record(seen, message);
+      }
+      assert.deepEqual(
+        seen.deltas.map((delta) => delta.delta),
+        splitIntoDeltas(ANSWER),
+      );
+      assert.ok(seen.deltas.every((delta, index) => delta.index === index && delta.turn === 2));
+      const end = ends(seen.events).at(-1);
+      assert.equal(end?.payload.step, 2);
+      assert.equal(end?.payload.decision?.text, ANSWER);
     });
 
     test("text deltas carry no SSE id, so Last-Event-ID keeps naming the last journaled event", async () => {
