@@ -221,10 +221,13 @@ export const API_ROUTES = defineRoutes({
     query: z.strictObject({ after: seq.optional() }),
     response: z
       .string()
-      .describe("one SSE message per journal event: id its seq, event its type, data the event"),
+      .describe(
+        "one SSE message per journal event (id its seq, event its type, data the event), and `text-delta` messages without an id carrying model text as it is written",
+      ),
     produces: "text/event-stream",
     summary: "a run's events as SSE",
-    description: "the run's journal as Server-Sent Events (below), after `Last-Event-ID` (header) or `after`",
+    description:
+      "the run's journal as Server-Sent Events (below), after `Last-Event-ID` (header) or `after`, with its model turns' text streamed live as `text-delta` events when this process runs it",
     success: "`200 text/event-stream`",
   },
   cancelRun: {

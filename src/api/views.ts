@@ -54,6 +54,12 @@ export const RunView = z.object({
   links: z.object({ self: z.string(), events: z.string() }),
 });
 export const RunDetailView = RunView.extend({
+  output: z
+    .unknown()
+    .optional()
+    .describe(
+      "for a completed run of an agent with an output schema: its answer parsed, as it matched the schema",
+    ),
   explanation: z
     .string()
     .optional()

@@ -37,6 +37,8 @@ export async function runCommand(options: {
     // A run that waits for a person stays in the store, maybe for days: stop following it here.
     isLast: (message) => message.event === "run-end" || message.event === "run-suspend",
   })) {
+    // Model text as it is written: the journaled model-call-end and run-end carry it whole.
+    if (message.event === "text-delta") continue;
     const event = JSON.parse(message.data) as JournalEvent;
     if (event.type === "run-suspend") waitingFor = event.payload.approvalId ?? "";
     if (options.json) continue;

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   content_refused: { category: "upstream", status: 422 },
   budget_exceeded: { category: "user", status: 429 },
   max_steps_exceeded: { category: "user", status: 422 },
+  output_schema_mismatch: { category: "upstream", status: 422 },
   run_timeout: { category: "upstream", status: 504 },
   interrupted: { category: "system", status: 500 },
   unavailable: { category: "system", status: 503 },

@@ -213,6 +213,18 @@ export const EventPayloads = {
     attempts: z.array(ModelCallAttempt).optional(),
     /** `hit` when the exact response cache answered, `miss` when it was asked, `bypass` when it may not be used. */
     responseCache: z.enum(["hit", "miss", "bypass"]).optional(),
+    /**
+     * True when `usage` (and so `cost`) is an estimate: a stream cut after its first token, before the provider
+     * reported its usage.
+     */
+    usageEstimated: z.boolean().optional(),
+    /** A failed stream's text that had been sent to live listeners before the cut (never an answer). */
+    streamedText: z.string().optional(),
+    /**
+     * Why the answer does not match the agent's output schema: the model is told so (the run's next user message)
+     * and asked again, or, past the spec's `output.maxRetries`, the run fails with `output_schema_mismatch`.
+     */
+    outputRejection: z.string().optional(),
     /** Cascade tiers tried before this answer was accepted, with why each was escalated. */
     escalations: z
       .array(z.strictObject({ provider: z.string(), model: z.string(), reason: z.string() }))
@@ -366,6 +378,8 @@ export const EventPayloads = {
     branch: z.string().optional(),
     status: RunStatus.exclude(["queued", "running", "suspended"]),
     answer: z.string().optional(),
+    /** A structured answer: the answer parsed, as it matched the agent's output schema. */
+    output: JsonValue.optional(),
     error: ErrorInfo.optional(),
   }),
   /**
@@ -517,6 +531,8 @@ export const EventPayloads = {
   "run-end": z.strictObject({
     status: RunStatus.exclude(["queued", "running", "suspended"]),
     answer: z.string().optional(),
+    /** A structured answer: the answer parsed, as it matched the agent's output schema. */
+    output: JsonValue.optional(),
     error: ErrorInfo.optional(),
     steps: z.number().int().nonnegative(),
   }),

@@ -3,7 +3,12 @@
 export { createAnthropicModelProvider } from "./anthropic-model-provider.ts";
 export type { ModelTarget } from "./call-with-failover.ts";
 export { createGoogleModelProvider } from "./google-model-provider.ts";
-export { classifyModelError, type ModelCallError, type ModelErrorClass } from "./model-call-error.ts";
+export {
+  classifyModelError,
+  type ModelCallError,
+  type ModelErrorClass,
+  type StreamedPart,
+} from "./model-call-error.ts";
 export {
   createModelGateway,
   estimateInputTokens,
@@ -19,6 +24,7 @@ export type {
   ModelMessage,
   ModelParams,
   ModelProvider,
+  ModelStreamPart,
   ModelToolDefinition,
   ModelTurn,
 } from "./model-provider.ts";
@@ -34,3 +40,4 @@ export {
   normalise,
   type TextEmbedder,
 } from "./text-embedder.ts";
+export { splitIntoDeltas } from "./stream-turn-in-deltas.ts";

@@ -7,7 +7,7 @@ import {
   UnsupportedFunctionalityError,
 } from "@ai-sdk/provider";
 import { type ErrorCode, KeelError } from "../errors/index.ts";
-import type { ModelCallAttempt } from "../journal/index.ts";
+import type { CallCost, ModelCallAttempt, Usage } from "../journal/index.ts";
 
 /**
  * Why a model call failed, as the gateway decides what to do next: retry the same target, fail over to a
@@ -61,6 +61,12 @@ export const DEFAULT_FAILOVER_CLASSES: readonly ModelErrorClass[] = [
   "circuit_open",
 ];
 
+/**
+ * What a stream cut after its first token had used: the target that served it, the text that reached the caller,
+ * and usage and cost estimated from the request and that text (the provider reports usage only at the end).
+ */
+export type StreamedPart = { provider: string; model: string; text: string; usage: Usage; cost: CallCost };
+
 /** A classified model failure: the one error type, with the class and any Retry-After the provider sent. */
 export class ModelCallError extends KeelError {
   readonly errorClass: ModelErrorClass;
@@ -69,6 +75,8 @@ export class ModelCallError extends KeelError {
   readonly afterFirstToken: boolean;
   /** Set by the gateway: every try it made, in order, before giving up. */
   attempts: ModelCallAttempt[] = [];
+  /** Set by the gateway when a stream was cut after its first token: what had been used, as far as is known. */
+  partial: StreamedPart | undefined;
 
   constructor(
     errorClass: ModelErrorClass,

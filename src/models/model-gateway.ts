@@ -55,7 +55,10 @@ export type ModelGateway = {
   /** The most this call can cost and how many tokens it can use: what a budget reserves before it. */
   estimate(call: GatewayCall, route: RouteDecision): { usd: number; tokens: number };
   generate(call: GatewayCall, route: RouteDecision): Promise<GatewayResult>;
-  /** Stream the turn; the last part is the result. Failover and retries happen only before the first token. */
+  /**
+   * Stream the turn; the last part is the result. Failover and retries happen only before the first token; a
+   * stream cut after it fails with the usage and cost of what was sent, estimated, on the error's `partial`.
+   */
   stream(call: GatewayCall, route: RouteDecision): AsyncGenerator<GatewayStreamPart>;
   breakerState(target: TargetRef): "closed" | "open" | "half-open" | "isolated" | "unused";
   readonly metrics: GatewayMetrics;
@@ -224,12 +227,16 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
         return;
       }
       let served: { target: ModelTarget; attempts: ModelCallAttempt[] } | null = null;
+      let streamedText = "";
+      let streamedCalls = "";
       try {
         for await (const part of streamWithFailover(failover(call, route.tiers[0]!))) {
           if (part.type === "served") {
             served = part;
             continue;
           }
+          if (part.type === "text-delta") streamedText += part.text;
+          if (part.type === "tool-call") streamedCalls += JSON.stringify(part.call);
           yield part;
           if (part.type === "finish" && served) {
             const result: GatewayResult = {
@@ -247,6 +254,20 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
         }
       } catch (error) {
         metrics.recordFailure(call.agent);
+        if (served && error instanceof ModelCallError && error.afterFirstToken) {
+          // The provider bills what it sent; its usage report never came, so the tokens are estimated.
+          const usage: Usage = {
+            inputTokens: estimateInputTokens(call.request),
+            outputTokens: Math.ceil((streamedText.length + streamedCalls.length) / 3),
+          };
+          error.partial = {
+            provider: served.target.adapter.provider,
+            model: served.target.adapter.model,
+            text: streamedText,
+            usage,
+            cost: price(served.target, usage),
+          };
+        }
         throw error;
       }
     },

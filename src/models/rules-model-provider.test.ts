@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RulesTable } from "../spec/rules-table.ts";
-import type { ModelMessage } from "./model-provider.ts";
+import type { GenerateOptions, ModelMessage, ModelStreamPart } from "./model-provider.ts";
 import { createRulesModelProvider } from "./rules-model-provider.ts";
+import { createScriptedModelProvider } from "./scripted-model-provider.ts";
+import { splitIntoDeltas } from "./stream-turn-in-deltas.ts";
 
 const table = RulesTable.parse({
   apiVersion: "keel/v1",
@@ -152,5 +154,92 @@ describe("rules model", () => {
       }),
       /no rule in the rules table matched/,
     );
+  });
+});
+
+describe("the offline stand-ins streaming", () => {
+  async function collect(parts: AsyncIterable<ModelStreamPart>): Promise<ModelStreamPart[]> {
+    const seen: ModelStreamPart[] = [];
+    for await (const part of parts) seen.push(part);
+    return seen;
+  }
+  const textOf = (parts: readonly ModelStreamPart[]) =>
+    parts.map((part) => (part.type === "text-delta" ? part.text : "")).join("");
+
+  test("the rules engine streams its answer word by word, and the deltas make up the finished turn's text", async () => {
+    const messages: ModelMessage[] = [{ role: "user", content: "hello there" }];
+    const parts = await collect(model.stream!({ system: "", messages, tools: [], params: {}, signal }));
+    const deltas = parts.filter((part) => part.type === "text-delta");
+    assert.equal(deltas.length, 7);
+    assert.equal(textOf(parts), "I will pass this to a person.");
+    const last = parts.at(-1);
+    assert.ok(last?.type === "finish");
+    assert.deepEqual(last.turn.decision, { kind: "answer", text: "I will pass this to a person." });
+  });
+
+  test("the rules engine streams a tool call whole, after no text", async () => {
+    const messages: ModelMessage[] = [{ role: "user", content: "where is order 7?" }];
+    const parts = await collect(model.stream!({ system: "", messages, tools: [], params: {}, signal }));
+    assert.deepEqual(
+      parts.map((part) => part.type),
+      ["tool-call", "finish"],
+    );
+  });
+
+  test("the scripted double streams each turn's text, keeping every space, and a wrapper's generate is used", async () => {
+    const text = "  Two  spaces, a tab\tand a trailing space ";
+    const scripted = createScriptedModelProvider({ turns: [{ kind: "answer", text }] });
+    let calls = 0;
+    const counting = {
+      ...scripted,
+      generate: async (request: GenerateOptions) => {
+        calls += 1;
+        return await scripted.generate(request);
+      },
+    };
+    const parts = await collect(
+      counting.stream!({
+        system: "",
+        messages: [{ role: "user", content: "x" }],
+        tools: [],
+        params: {},
+        signal,
+      }),
+    );
+    assert.equal(textOf(parts), text);
+    assert.deepEqual(splitIntoDeltas(text), [
+      "  Two",
+      "  spaces,",
+      " a",
+      " tab",
+      "\tand",
+      " a",
+      " trailing",
+      " space",
+      " ",
+    ]);
+    assert.equal(calls, 1);
+  });
+
+  test("the scripted double stops streaming when its signal is aborted", async () => {
+    const scripted = createScriptedModelProvider({
+      turns: [{ kind: "answer", text: "one two three four" }],
+      deltaDelayMs: 20,
+    });
+    const controller = new AbortController();
+    const seen: ModelStreamPart[] = [];
+    await assert.rejects(async () => {
+      for await (const part of scripted.stream!({
+        system: "",
+        messages: [{ role: "user", content: "x" }],
+        tools: [],
+        params: {},
+        signal: controller.signal,
+      })) {
+        seen.push(part);
+        controller.abort(new Error("stop"));
+      }
+    }, /stop/);
+    assert.equal(seen.length, 1);
   });
 });

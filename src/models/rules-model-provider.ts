@@ -2,6 +2,7 @@ import { KeelError } from "../errors/index.ts";
 import type { Rule, RulesTable, ValueTest } from "../spec/index.ts";
 import type { GenerateOptions, ModelMessage, ModelProvider, ModelTurn } from "./model-provider.ts";
 import { lookupPath, resolveTemplate } from "./resolve-template.ts";
+import { streamTurnInDeltas } from "./stream-turn-in-deltas.ts";
 
 /** What a rule can look at: the user's input, its captures and the tool results so far. */
 type RuleScope = {
@@ -14,7 +15,8 @@ type RuleScope = {
 
 /**
  * The `rules` engine: a deterministic decision table standing in for a model offline (and useful for fixed
- * flows). First matching rule wins. It is an offline stand-in and reports itself as such.
+ * flows). First matching rule wins. It is an offline stand-in and reports itself as such. Streamed, an answer
+ * arrives word by word.
  */
 export function createRulesModelProvider(options: { table: RulesTable; model?: string }): ModelProvider {
   const rules = options.table.rules.map((rule) => ({ rule, pattern: compileInputPattern(rule) }));
@@ -22,6 +24,10 @@ export function createRulesModelProvider(options: { table: RulesTable; model?: s
     provider: "rules",
     model: options.model ?? "rules",
     offline: true,
+    // Through `this`, so a wrapper that replaces `generate` (to count or record calls) sees streamed turns too.
+    async *stream(request) {
+      yield* streamTurnInDeltas(await this.generate(request), { signal: request.signal });
+    },
     async generate(request: GenerateOptions): Promise<ModelTurn> {
       request.signal.throwIfAborted();
       const scope = buildScope(request.messages);
@@ -39,10 +45,10 @@ export function createRulesModelProvider(options: { table: RulesTable; model?: s
             usage,
           };
         }
-        return {
-          decision: { kind: "answer", text: String(resolveTemplate(rule.answer ?? "", filled, where)) },
-          usage,
-        };
+        const answer = resolveTemplate(rule.answer ?? "", filled, where);
+        // A mapping is a structured answer: sent as JSON, as a model asked for an output schema would.
+        const text = typeof rule.answer === "object" ? JSON.stringify(answer) : String(answer);
+        return { decision: { kind: "answer", text }, usage };
       }
       throw new KeelError(
         "model_failed",

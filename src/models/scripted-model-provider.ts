@@ -1,6 +1,7 @@
 import { KeelError } from "../errors/index.ts";
 import type { ModelDecision } from "../journal/index.ts";
 import type { GenerateOptions, ModelProvider, ModelTurn } from "./model-provider.ts";
+import { abortableDelay, streamTurnInDeltas } from "./stream-turn-in-deltas.ts";
 
 /** One scripted turn: a decision to return, or an error to throw (to exercise failure paths). */
 export type ScriptedTurn = ModelDecision | { error: { code: string; message: string } };
@@ -8,23 +9,34 @@ export type ScriptedTurn = ModelDecision | { error: { code: string; message: str
 /**
  * The `scripted` test double: replays a fixed list of turns. The turn is chosen by how many assistant
  * messages the conversation already has, not by a counter, so a resumed run sees the same script.
- * It is an offline stand-in and reports itself as such.
+ * It is an offline stand-in and reports itself as such. Streamed, a turn's text arrives word by word, `deltaDelayMs`
+ * apart.
  */
 export function createScriptedModelProvider(options: {
   turns: readonly ScriptedTurn[] | ((request: GenerateOptions) => ScriptedTurn);
   model?: string;
   delayMs?: number;
+  deltaDelayMs?: number;
 }): ModelProvider {
+  async function generate(request: GenerateOptions): Promise<ModelTurn> {
+    if (options.delayMs) await abortableDelay(options.delayMs, request.signal);
+    const turn =
+      typeof options.turns === "function" ? options.turns(request) : scriptedTurnAt(options.turns, request);
+    if ("error" in turn) throw new KeelError("model_failed", turn.error.message);
+    return { decision: turn, usage: { inputTokens: 0, outputTokens: 0 } };
+  }
   return {
     provider: "scripted",
     model: options.model ?? "scripted",
     offline: true,
-    async generate(request: GenerateOptions): Promise<ModelTurn> {
-      if (options.delayMs) await abortableDelay(options.delayMs, request.signal);
-      const turn =
-        typeof options.turns === "function" ? options.turns(request) : scriptedTurnAt(options.turns, request);
-      if ("error" in turn) throw new KeelError("model_failed", turn.error.message);
-      return { decision: turn, usage: { inputTokens: 0, outputTokens: 0 } };
+    generate,
+    // Through `this`, so a wrapper that replaces `generate` (to count or record calls) sees streamed turns too.
+    async *stream(request) {
+      const turn = await this.generate(request);
+      yield* streamTurnInDeltas(turn, {
+        signal: request.signal,
+        ...(options.deltaDelayMs === undefined ? {} : { delayMs: options.deltaDelayMs }),
+      });
     },
   };
 }
@@ -38,19 +50,4 @@ function scriptedTurnAt(turns: readonly ScriptedTurn[], request: GenerateOptions
       `scripted model has no turn ${index + 1} (script has ${turns.length})`,
     );
   return turn;
-}
-
-async function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

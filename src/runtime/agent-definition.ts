@@ -30,6 +30,11 @@ export type AgentDefinition = {
   /** The spec's injection and redaction guards; absent: the spec's defaults (docs/security.md). */
   guards?: GuardsSection;
   /**
+   * The spec's structured answer: the final answer must be JSON matching `schema`; one that does not is sent back
+   * to the model, saying why, up to `maxRetries` times, then the run fails with `output_schema_mismatch`.
+   */
+  output?: { schema: Record<string, unknown>; maxRetries: number };
+  /**
    * Set when this is a workflow (`kind: Workflow`): its runs walk the workflow's nodes instead of the agent loop,
    * with `tools`, `provider` and the governor's policies applying to its nodes as they would to an agent's turns.
    */

@@ -16,6 +16,7 @@ import type { Store } from "../store/store.ts";
 import { defineTool } from "../tools/tool.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { interpret } from "./interpret.ts";
+import { createLiveText, type TextDelta } from "./live-text.ts";
 import { RunJournal } from "./run-journal.ts";
 import { foldEvents } from "./run-state.ts";
 import { singleAgentGraph } from "./single-agent-graph.ts";
@@ -83,8 +84,14 @@ function agentOnGateway(options: { budgets?: BudgetLimits; maxAttempts?: number 
   };
 }
 
-async function runToEnd(agent: AgentDefinition, governor?: Governor): Promise<JournalEvent[]> {
+async function runToEnd(
+  agent: AgentDefinition,
+  governor?: Governor,
+  onDelta?: (delta: TextDelta) => void,
+): Promise<JournalEvent[]> {
   const { run } = await startRun({ store, agent, input: "look up a1", principal });
+  const live = onDelta ? createLiveText() : null;
+  const unsubscribe = onDelta ? live?.subscribe(run.runId, onDelta, { replay: false }) : undefined;
   const lease = await store.acquireLease({ runId: run.runId, owner: "test", ttlMs: 30_000 });
   assert.ok(lease);
   const journal = new RunJournal({
@@ -98,7 +105,9 @@ async function runToEnd(agent: AgentDefinition, governor?: Governor): Promise<Jo
     signal: AbortSignal.timeout(20_000),
     // Tool calls are denied without a governor (invariant 2), so the default lets this agent use its tools.
     governor: governor ?? (await testGovernor([agent])),
+    ...(live ? { live: live.writer(run.runId) } : {}),
   });
+  unsubscribe?.();
   return await store.readEvents({ runId: run.runId });
 }
 
@@ -213,5 +222,45 @@ describe("the model node on the gateway", () => {
     const end = ofType(events, "run-end")[0]!;
     assert.equal(end.payload.error?.code, "forbidden");
     assert.match(end.payload.error?.message ?? "", /paused for this tenant/);
+  });
+});
+
+describe("the model node streaming through the gateway", () => {
+  test("hands each text delta to live listeners and journals only the whole turn", async () => {
+    const text = "The order a1 shipped yesterday and arrives on Thursday.";
+    server.push({ reply: { text, usage: { input: 1_000, output: 14 } }, chunkDelayMs: 2 });
+    const deltas: TextDelta[] = [];
+    const events = await runToEnd(agentOnGateway(), undefined, (delta) => deltas.push(delta));
+    assert.ok(deltas.length > 1);
+    assert.equal(deltas.map((delta) => delta.delta).join(""), text);
+    assert.deepEqual(
+      deltas.map((delta) => delta.index),
+      deltas.map((_, index) => index),
+    );
+    const end = ofType(events, "model-call-end")[0];
+    assert.deepEqual(end?.payload.decision, { kind: "answer", text });
+    assert.deepEqual(end?.payload.usage, { inputTokens: 1_000, outputTokens: 14 });
+    assert.equal(server.requests[0]?.body.stream, true, "the provider was asked to stream");
+  });
+
+  test("a stream cut after its first token fails the run and records the estimated usage and cost of what was sent", async () => {
+    server.push({ cut: { text: "This reply is cut off half way through, mid-sentence." }, afterFrames: 5 });
+    const deltas: TextDelta[] = [];
+    const events = await runToEnd(agentOnGateway({ budgets: { perRun: { usd: 5 } } }), undefined, (delta) =>
+      deltas.push(delta),
+    );
+    const end = ofType(events, "model-call-end")[0];
+    assert.equal(end?.payload.outcome, "error");
+    assert.equal(end?.payload.usageEstimated, true);
+    const streamed = deltas.map((delta) => delta.delta).join("");
+    assert.ok(streamed.length > 0);
+    assert.equal(end?.payload.streamedText, streamed, "the text live listeners saw is journaled");
+    assert.ok((end?.payload.usage?.inputTokens ?? 0) > 0);
+    assert.equal(end?.payload.usage?.outputTokens, Math.ceil(streamed.length / 3));
+    assert.ok((end?.payload.cost?.usd ?? 0) > 0, "the cut call is priced");
+    const settle = ofType(events, "budget-settle")[0];
+    assert.equal(settle?.payload.usd, end?.payload.cost?.usd, "its hold is settled at that cost, not freed");
+    assert.equal(ofType(events, "run-end")[0]?.payload.status, "failed");
+    assert.equal(server.requests.length, 1, "not retried after the first token");
   });
 });

@@ -11,9 +11,12 @@ import {
   isRoutedModelProvider,
 } from "../models/index.ts";
 import { toolInputJsonSchema } from "../tools/index.ts";
+import { servedFromStream, turnFromStream } from "./consume-model-stream.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
+import { endWithStructuredAnswer } from "./end-with-structured-answer.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { handOff, lowConfidenceReason } from "./hand-off.ts";
+import type { LiveTextWriter } from "./live-text.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { RunState } from "./run-state.ts";
 
@@ -52,6 +55,7 @@ export const callModel: GraphNode = {
       provider: agent.provider,
       callKey: `step-${step}`,
       validate: validatorFor(context),
+      ...(context.live ? { live: context.live } : {}),
       start: state.modelCallOpen ? [] : [{ type: "step-start", payload: { step, node: "model" } }],
     });
     if (served.kind === "ended") return;
@@ -62,6 +66,15 @@ export const callModel: GraphNode = {
       if (unsure !== null) {
         await journal.commit(...events);
         await handOff(context, unsure);
+        return;
+      }
+      if (agent.output) {
+        await endWithStructuredAnswer(context, {
+          text: turn.decision.text,
+          step,
+          events,
+          output: agent.output,
+        });
         return;
       }
       events.push({
@@ -110,6 +123,8 @@ export async function governedModelCall(
     callKey: string;
     start: NewEvent[];
     validate?: (turn: ModelTurn) => string | null;
+    /** Stream the turn, handing its text to live listeners as it is written (only the whole turn is journaled). */
+    live?: LiveTextWriter;
   },
 ): Promise<GovernedModelCall> {
   const { agent, journal } = context;
@@ -165,21 +180,46 @@ export async function governedModelCall(
     GatewayResult,
     "turn" | "cost" | "attempts" | "responseCache" | "escalations" | "provider" | "model"
   >;
+  const live = options.live;
+  live?.begin(step);
   try {
     if (call && route && isRoutedModelProvider(provider)) {
-      served = await provider.gateway.generate(call, route);
+      served = live
+        ? await servedFromStream(provider.gateway.stream(call, route), (text) => live.delta(step, text))
+        : await provider.gateway.generate(call, route);
+    } else if (live?.listening && provider.stream) {
+      // An offline stand-in answers at once: its turn is split into deltas only for someone watching.
+      const turn = await turnFromStream(provider.stream(request), (text) => live.delta(step, text));
+      served = { turn, ...offlineResult(provider.provider, provider.model) };
     } else {
       const turn = await provider.generate(request);
       served = { turn, ...offlineResult(provider.provider, provider.model) };
     }
   } catch (error) {
-    await reservation.release();
-    if (context.signal.aborted) {
-      if (!isPause(context.signal)) await journal.commit();
-      return { kind: "ended" };
-    }
+    live?.end(step);
     // Offline stand-ins report their own failures as they are; gateway failures carry a class and attempts.
     const classified = call ? classifyModelError(error) : null;
+    if (isPause(context.signal)) {
+      // The next holder of the run makes this call again under the same hold.
+      await reservation.release();
+      return { kind: "ended" };
+    }
+    // A stream cut after its first token was paid for: its estimated cost settles the hold instead of freeing it.
+    const partial = classified?.partial;
+    let settled: NewEvent[] = [];
+    if (partial) {
+      settled = await reservation.settle(
+        partial.cost.usd,
+        partial.usage.inputTokens + partial.usage.outputTokens,
+        partial.cost.priceTableVersion,
+      );
+    } else {
+      await reservation.release();
+    }
+    if (context.signal.aborted) {
+      await journal.commit(...settled);
+      return { kind: "ended" };
+    }
     const info = classified
       ? { code: classified.code, message: classified.message }
       : { code: "model_failed", message: error instanceof Error ? error.message : String(error) };
@@ -188,13 +228,18 @@ export async function governedModelCall(
         type: "model-call-end",
         payload: {
           ...base,
+          ...(partial ? { provider: partial.provider, model: partial.model } : {}),
           outcome: "error",
           error: info,
           durationMs: performance.now() - started,
           phase,
           ...(classified && classified.attempts.length > 0 ? { attempts: classified.attempts } : {}),
+          ...(partial
+            ? { usage: partial.usage, cost: partial.cost, usageEstimated: true, streamedText: partial.text }
+            : {}),
         },
       },
+      ...settled,
       { type: "run-end", payload: { status: "failed", error: info, steps: step } },
     );
     await recordCall(context, {
@@ -203,11 +248,24 @@ export async function governedModelCall(
       route,
       outcome: "error",
       errorClass: classified?.errorClass ?? "model_failed",
+      ...(partial
+        ? {
+            served: {
+              turn: { decision: { kind: "answer", text: partial.text }, usage: partial.usage },
+              cost: partial.cost,
+              attempts: classified?.attempts ?? [],
+              responseCache: "bypass",
+              provider: partial.provider,
+              model: partial.model,
+            },
+          }
+        : {}),
       base,
       durationMs: performance.now() - started,
     });
     return { kind: "ended" };
   }
+  live?.end(step);
   const durationMs = performance.now() - started;
   const turn = served.turn;
   const events: NewEvent[] = [
@@ -255,7 +313,9 @@ export function phaseOf(state: RunState): ModelCallPhase {
 
 function buildRequest({ agent, journal, signal }: NodeContext): GenerateOptions {
   return {
-    system: agent.system,
+    system: agent.output
+      ? `${agent.system}\n\nYour final answer must be JSON only, with no other text, matching this JSON Schema: ${JSON.stringify(agent.output.schema)}`
+      : agent.system,
     messages: journal.state.messages,
     tools: [...agent.tools.values()].map((tool) => ({
       name: tool.name,

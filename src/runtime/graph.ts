@@ -1,6 +1,7 @@
 import type { Governor } from "../governance/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { ChildRuns } from "./child-runs.ts";
+import type { LiveTextWriter } from "./live-text.ts";
 import type { RunJournal } from "./run-journal.ts";
 import type { RunState } from "./run-state.ts";
 
@@ -13,6 +14,8 @@ export type NodeContext = {
   governor?: Governor;
   /** Starts runs of other agents as children of this run (absent: a node that needs one fails, saying so). */
   children?: ChildRuns;
+  /** Where the agent's model turns stream their text as it is written (absent: nobody in this process listens). */
+  live?: LiveTextWriter;
 };
 
 /** One kind of step in a graph. A node writes what it decides to the journal before acting on it. */

@@ -10,6 +10,7 @@ export {
   type KeelConfig,
 } from "./agent-package.ts";
 export { governedTools } from "./governed-tools.ts";
+export { createLiveText, type LiveText, type LiveTextWriter, type TextDelta } from "./live-text.ts";
 export { redactionPolicyOf } from "./protect-events.ts";
 export { sealEditedArguments } from "./seal-edited-arguments.ts";
 export { sendSignal } from "./send-signal.ts";

@@ -9,6 +9,7 @@ import type {
   ToolCallRequest,
 } from "../journal/index.ts";
 import type { ModelMessage } from "../models/index.ts";
+import { outputRejectionMessage } from "./check-structured-answer.ts";
 
 /** One tool call as the journal knows it. */
 export type ToolCallState = {
@@ -125,6 +126,12 @@ export type RunState = {
   workflow: WorkflowProgress;
   /** The run whose node started this one, when it is a child run. */
   parentRunId: string | null;
+  /** Answers sent back for not matching the agent's output schema so far. */
+  outputRejections: number;
+  /** The structured answer, parsed, once the run completed with one. */
+  output: unknown;
+  /** The latest answer sent back for not matching its schema, and why; a decide node's next try is told so. */
+  lastRejection: { answer: string; why: string } | null;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -169,6 +176,9 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     },
     suspendedAt: null,
     parentRunId: start.payload.parent?.runId ?? null,
+    outputRejections: 0,
+    output: null,
+    lastRejection: null,
   };
 }
 
@@ -198,6 +208,15 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         });
       } else if (decision?.kind === "answer") {
         state.messages.push({ role: "assistant", content: decision.text });
+        state.lastRejection = null;
+        if (event.payload.outputRejection !== undefined) {
+          state.outputRejections += 1;
+          state.lastRejection = { answer: decision.text, why: event.payload.outputRejection };
+          state.messages.push({
+            role: "user",
+            content: outputRejectionMessage(event.payload.outputRejection),
+          });
+        }
       }
       return state;
     }
@@ -280,6 +299,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       return state;
     case "node-end": {
       state.workflow.open = null;
+      state.lastRejection = null;
       state.workflow.wait = null;
       const taken = event.payload.signal;
       if (taken) {
@@ -427,6 +447,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "run-end":
       state.status = event.payload.status;
       state.answer = event.payload.answer ?? null;
+      state.output = event.payload.output ?? null;
       state.error = event.payload.error ?? null;
       return state;
     default: {

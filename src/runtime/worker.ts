@@ -14,6 +14,7 @@ import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
 import { createChildRuns } from "./child-runs.ts";
 import type { Graph } from "./graph.ts";
 import { interpret } from "./interpret.ts";
+import { createLiveText, type LiveText } from "./live-text.ts";
 import { redactionPolicyOf } from "./protect-events.ts";
 import { restoreSealedArguments } from "./restore-sealed-arguments.ts";
 import { RunInterrupt } from "./run-interrupt.ts";
@@ -53,6 +54,8 @@ export type WorkerOptions = {
    * masked is refused after a restart instead of run with placeholders.
    */
   sealing?: { sealer: PayloadSealer; store: SealedArgumentsStore };
+  /** Where the runs' model turns stream their text live (default: a hub of the worker's own). */
+  liveText?: LiveText;
 };
 
 /** A worker claims runnable runs from the store and interprets them; any number may share one store. */
@@ -79,6 +82,8 @@ export type Worker = {
    */
   adopt(lease: Lease, journal: readonly JournalEvent[]): boolean;
   readonly activeRuns: number;
+  /** The live text of the runs this worker interprets: model turns as they stream, for the SSE stream. */
+  readonly liveText: LiveText;
   /** True from the moment stop() is called: the process is draining and takes no new work. */
   readonly stopping: boolean;
 };
@@ -100,6 +105,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 16;
   const log = options.log ?? ((message: string) => console.error(message));
   const active = new Map<string, ActiveRun>();
+  const liveText = options.liveText ?? createLiveText();
   // Aborted by stop(): no more claims, and each run stops at the next step boundary.
   const stopping = new AbortController();
   // Aborted when the grace period is over: runs still inside a step are interrupted.
@@ -324,6 +330,7 @@ export function createWorker(options: WorkerOptions): Worker {
           signal: controller.signal,
           governor,
           ...(children ? { children } : {}),
+          live: liveText.writer(lease.runId),
         });
       } catch (error) {
         if (!isKeelError(error, "cancelled")) throw error;
@@ -423,6 +430,7 @@ export function createWorker(options: WorkerOptions): Worker {
     get activeRuns() {
       return active.size;
     },
+    liveText,
     get stopping() {
       return stopping.signal.aborted;
     },

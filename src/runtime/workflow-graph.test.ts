@@ -7,12 +7,14 @@ import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
 import type { JournalEvent } from "../journal/events.ts";
+import type { GenerateOptions } from "../models/model-provider.ts";
 import { createScriptedModelProvider } from "../models/scripted-model-provider.ts";
 import { defineWorkflow } from "../spec/index.ts";
 import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { defineTool, type ReconcileContext, type Reconciliation, type Tool } from "../tools/tool.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
+import { outputRejectionMessage } from "./check-structured-answer.ts";
 import { sendSignal } from "./send-signal.ts";
 import { startRun } from "./start-run.ts";
 import { createWorker } from "./worker.ts";
@@ -339,11 +341,32 @@ describe("a workflow run", () => {
         { kind: "answer", text: "I am not sure" },
       ],
     });
-    const hosted: AgentDefinition = { ...agent, provider: { ...unsureModel, offline: false } };
+    const asked: GenerateOptions[] = [];
+    const hosted: AgentDefinition = {
+      ...agent,
+      provider: {
+        ...unsureModel,
+        offline: false,
+        generate: async (request) => {
+          asked.push({ ...request, messages: [...request.messages] });
+          return await unsureModel.generate(request);
+        },
+      },
+    };
     const unsure = await runToEnd(hosted, "hmm, not sure what I need");
     assert.equal((await store.getRun(unsure.runId))?.answer, "a person");
     const calls = unsure.events.filter((event) => event.type === "model-call-end");
     assert.equal(calls.length, 2, "one answer, one more try, then the fallback");
+    // Each invalid answer is journaled with why, and the next try is shown its answer and told why.
+    const why = '"I am not sure" is not one of billing, shipping';
+    assert.deepEqual(
+      calls.map((event) => event.type === "model-call-end" && event.payload.outputRejection),
+      [why, why],
+    );
+    assert.deepEqual(asked[1]?.messages.slice(1), [
+      { role: "assistant", content: "I am not sure" },
+      { role: "user", content: outputRejectionMessage(why) },
+    ]);
     const end = unsure.events.find((event) => event.type === "node-end" && event.payload.node === "triage");
     assert.equal(end?.type === "node-end" && end.payload.outcome, "failed");
     const message = end?.type === "node-end" ? (end.payload.error?.message ?? "") : "";

@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from "ajv";
-import { canonicalJson, hashPayload } from "../journal/index.ts";
-import type { ModelProvider, ModelTurn } from "../models/index.ts";
+import { canonicalJson, hashPayload, type NewEvent } from "../journal/index.ts";
+import type { ModelMessage, ModelProvider, ModelTurn } from "../models/index.ts";
 import { createRulesModelProvider } from "../models/index.ts";
 import type {
   BranchNodeDefinition,
@@ -14,6 +14,7 @@ import type {
 } from "../spec/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { governedModelCall } from "./call-model.ts";
+import { outputRejectionMessage } from "./check-structured-answer.ts";
 import { executeToolCalls } from "./execute-tool-calls.ts";
 import { defineGraph, type Graph, type GraphNode, type NodeContext } from "./graph.ts";
 import { isFinished, type RunState } from "./run-state.ts";
@@ -300,7 +301,7 @@ async function runDecide(
       phase: attempt === 1 ? "planning" : "error_recovery",
       request: {
         system: decideInstructions(node, scope),
-        messages: [{ role: "user", content: decideSubject(node, scope) }],
+        messages: decideMessages(node, scope, attempt > 1 ? state.lastRejection : null),
         tools: [],
         params: {},
         signal: context.signal,
@@ -328,7 +329,7 @@ async function runDecide(
       return;
     }
     if (attempt > node.retries) {
-      await journal.commit(...served.events, {
+      await journal.commit(...rejected(served.events, decided.why), {
         type: "node-end",
         payload: {
           node: node.name,
@@ -343,8 +344,8 @@ async function runDecide(
       });
       return;
     }
-    // The answer that was not a choice is recorded, then the model is asked again.
-    await journal.commit(...served.events);
+    // The answer that was not a choice is recorded with why, then the model is asked again and told why.
+    await journal.commit(...rejected(served.events, decided.why));
   }
 }
 
@@ -365,6 +366,30 @@ function decideInstructions(node: DecideNodeDefinition, scope: WorkflowScope): s
       ? `Answer with exactly one of these labels and nothing else: ${node.decision.labels.join(", ")}.`
       : `Answer with JSON only, with no other text, matching this JSON Schema: ${JSON.stringify(node.decision.output)}`;
   return `${task}\n\n${answer}`;
+}
+
+/** The decision's subject, and after an invalid answer that answer and what was wrong with it. */
+function decideMessages(
+  node: DecideNodeDefinition,
+  scope: WorkflowScope,
+  rejection: RunState["lastRejection"],
+): ModelMessage[] {
+  const subject: ModelMessage = { role: "user", content: decideSubject(node, scope) };
+  if (rejection === null) return [subject];
+  return [
+    subject,
+    { role: "assistant", content: rejection.answer },
+    { role: "user", content: outputRejectionMessage(rejection.why) },
+  ];
+}
+
+/** A served call's events with its model-call-end marked as rejected, and why. */
+function rejected(events: readonly NewEvent[], why: string): NewEvent[] {
+  return events.map((event) =>
+    event.type === "model-call-end"
+      ? { ...event, payload: { ...event.payload, outputRejection: why } }
+      : event,
+  );
 }
 
 function decideSubject(node: DecideNodeDefinition, scope: WorkflowScope): string {

@@ -272,5 +272,8 @@ export function bindAgentPackage(options: {
     budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets ?? {} },
     ...(spec.approvals ? { approvals: spec.approvals } : {}),
     guards: spec.guards,
+    ...(spec.output && loaded.outputSchema
+      ? { output: { schema: loaded.outputSchema, maxRetries: spec.output.maxRetries } }
+      : {}),
   };
 }

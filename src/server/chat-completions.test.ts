@@ -125,6 +125,34 @@ describe("the governed chat completions endpoint, through the official openai cl
     assert.equal(usage?.completion_tokens, 9);
   });
 
+  test("records a stream cut after its first token as an error with the estimated tokens and cost of what was sent", async () => {
+    anthropic.push({ cut: { text: "This streamed answer is cut off half way through." }, afterFrames: 5 });
+    const stream = await client.chat.completions.create({
+      model: SONNET,
+      messages: [{ role: "user", content: "stream and break" }],
+      stream: true,
+    });
+    let id = "";
+    let text = "";
+    await assert.rejects(async () => {
+      for await (const chunk of stream) {
+        id = chunk.id;
+        text += chunk.choices[0]?.delta.content ?? "";
+      }
+    });
+    assert.ok(text.length > 0, "some text reached the client before the cut");
+    await route.close();
+    const { rows } = await store.sql.query<{ outcome: string; output: number; input: number; cost: number }>(
+      "SELECT outcome, output_tokens AS output, input_tokens AS input, cost_nano_usd::float8 / 1e9 AS cost FROM keel_model_calls WHERE call_id = $1",
+      [id],
+    );
+    assert.equal(rows[0]?.outcome, "error");
+    assert.equal(rows[0]?.output, Math.ceil(text.length / 3));
+    assert.ok((rows[0]?.input ?? 0) > 0);
+    assert.ok((rows[0]?.cost ?? 0) > 0, "what was sent is paid for");
+    assert.equal(anthropic.requests.length, 1, "not retried after the first token");
+  });
+
   test("passes tools through and returns the model's tool calls", async () => {
     anthropic.push({
       reply: { toolCalls: [{ id: "toolu_1", name: "get_weather", arguments: { city: "Oslo" } }] },

@@ -195,9 +195,28 @@ export function createChatCompletionsRoute(options: ChatCompletionsOptions): Cha
       record("ok", result);
     };
     const fail = async (error: unknown) => {
-      await reservation?.release();
       const classified = classifyModelError(error);
-      record("error", null, classified);
+      // A stream cut after its first token was paid for: its estimated usage and cost are recorded and settled.
+      const partial = classified.partial;
+      if (partial) {
+        await reservation?.settle(partial.cost.usd, partial.usage.inputTokens + partial.usage.outputTokens);
+        record(
+          "error",
+          {
+            turn: { decision: { kind: "answer", text: partial.text }, usage: partial.usage },
+            provider: partial.provider,
+            model: partial.model,
+            cost: partial.cost,
+            attempts: classified.attempts,
+            responseCache: "bypass",
+            escalations: [],
+          },
+          classified,
+        );
+      } else {
+        await reservation?.release();
+        record("error", null, classified);
+      }
       return classified;
     };
     const created = Math.floor(now().getTime() / 1_000);

@@ -266,7 +266,17 @@ export function createApp(options: AppOptions): Hono {
     // A run that cannot finish (or waits for a person) explains itself: what was tried, where the request went.
     const explain = run.status !== "completed" && run.status !== "queued" && run.status !== "running";
     const explanation = explain ? explainRun(await store.readEvents({ runId: run.runId })) : null;
-    return context.json({ ...presentRun(run), ...(explanation ? { explanation } : {}) });
+    // A structured answer is on the run's last event, its run-end.
+    const [last] =
+      run.status === "completed"
+        ? await store.readEvents({ runId: run.runId, afterSeq: run.lastSeq - 1 })
+        : [];
+    const output = last?.type === "run-end" ? last.payload.output : undefined;
+    return context.json({
+      ...presentRun(run),
+      ...(output === undefined ? {} : { output }),
+      ...(explanation ? { explanation } : {}),
+    });
   });
 
   registerRoute(app, API_ROUTES.runJournal, async ({ params, query }, context) => {
@@ -278,8 +288,16 @@ export function createApp(options: AppOptions): Hono {
 
   registerRoute(app, API_ROUTES.runEvents, async ({ params, query }, context) => {
     const run = await requireRun(store, params.id, principalOf(context).tenant);
-    const afterSeq = parseSeq(context.req.header("last-event-id") ?? query.after, "Last-Event-ID");
-    return streamRunEvents(context, { store, runId: run.runId, afterSeq });
+    const resumeFrom = context.req.header("last-event-id") ?? query.after;
+    const afterSeq = parseSeq(resumeFrom, "Last-Event-ID");
+    return streamRunEvents(context, {
+      store,
+      runId: run.runId,
+      afterSeq,
+      ...(worker ? { live: worker.liveText } : {}),
+      // Only a client that has seen nothing of the run is given the turn streaming now from its start.
+      replay: resumeFrom === undefined,
+    });
   });
 
   registerRoute(app, API_ROUTES.cancelRun, async ({ params }, context) => {

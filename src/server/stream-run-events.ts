@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
+import type { LiveText, TextDelta } from "../runtime/index.ts";
 import type { Store } from "../store/index.ts";
 
 /** How long the stream waits for new events before sending a keep-alive comment. */
@@ -9,30 +10,98 @@ const KEEPALIVE_MS = 15_000;
  * A run's journal as Server-Sent Events. Each event's SSE id is its `seq`, so a client that reconnects with
  * `Last-Event-ID: n` receives exactly the events after n: read, write, then wait on the store, in seq order.
  * The stream ends after `run-end`.
+ *
+ * When this process interprets the run, its model turns' text is sent too as it is written: `text-delta` events
+ * without an id (so `Last-Event-ID` still names the last journaled event), each before the `model-call-end` that
+ * journals the turn's whole text. A delta is sent at most once per connection and never after its turn's
+ * `model-call-end`; a turn made afresh (its call interrupted and made again) is not streamed a second time.
+ * `replay` gives a client that has seen nothing of the run the turn streaming now from its first delta.
  */
 export function streamRunEvents(
   context: Context,
-  options: { store: Store; runId: string; afterSeq: number },
+  options: { store: Store; runId: string; afterSeq: number; live?: LiveText; replay?: boolean },
 ): Response {
   const { store, runId } = options;
   return streamSSE(context, async (stream) => {
     const closed = new AbortController();
     stream.onAbort(() => closed.abort());
-    let afterSeq = options.afterSeq;
-    while (!closed.signal.aborted) {
-      const events = await store.readEvents({ runId, afterSeq, limit: 500 });
-      for (const event of events) {
-        await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });
-        afterSeq = event.seq;
-        if (event.type === "run-end") return;
+    const text = textDeltas();
+    let wake: AbortController | null = null;
+    const unsubscribe = options.live?.subscribe(
+      runId,
+      (delta) => {
+        text.queue.push(delta);
+        wake?.abort();
+      },
+      { replay: options.replay ?? false },
+    );
+    const writeDeltas = async (upToTurn: number) => {
+      for (const delta of text.take(upToTurn)) {
+        await stream.writeSSE({ event: "text-delta", data: JSON.stringify(delta) });
       }
-      if (events.length === 500) continue;
-      const before = afterSeq;
-      await store.waitForEvents({ runId, afterSeq, timeoutMs: KEEPALIVE_MS, signal: closed.signal });
-      if (!closed.signal.aborted && before === afterSeq) {
-        const run = await store.getRun(runId);
-        if (run && run.lastSeq === afterSeq) await stream.write(": keep-alive\n\n");
+    };
+    try {
+      let afterSeq = options.afterSeq;
+      while (!closed.signal.aborted) {
+        const events = await store.readEvents({ runId, afterSeq, limit: 500 });
+        for (const event of events) {
+          if (event.type === "model-call-end") {
+            // A turn's deltas all precede its model-call-end: those not yet sent go first, and none after it.
+            await writeDeltas(event.payload.step);
+            text.ended.add(event.payload.step);
+          }
+          await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });
+          afterSeq = event.seq;
+          if (event.type === "run-end") return;
+        }
+        if (events.length === 500) continue;
+        await writeDeltas(Number.POSITIVE_INFINITY);
+        const before = afterSeq;
+        wake = new AbortController();
+        const waiting = AbortSignal.any([closed.signal, wake.signal]);
+        await store.waitForEvents({ runId, afterSeq, timeoutMs: KEEPALIVE_MS, signal: waiting });
+        const woken = wake.signal.aborted || text.queue.length > 0;
+        wake = null;
+        if (!closed.signal.aborted && !woken && before === afterSeq) {
+          const run = await store.getRun(runId);
+          if (run && run.lastSeq === afterSeq) await stream.write(": keep-alive\n\n");
+        }
       }
+    } finally {
+      unsubscribe?.();
     }
   });
+}
+
+/** The deltas waiting to be sent on one connection, and what it has sent of each turn. */
+function textDeltas() {
+  const queue: TextDelta[] = [];
+  /** Turns whose model-call-end this connection has sent. */
+  const ended = new Set<number>();
+  /** How many deltas of each turn this connection has sent. */
+  const sent = new Map<number, number>();
+  /** Turns made afresh after some of their text was sent: the rest comes only as the journaled text. */
+  const muted = new Set<number>();
+  return {
+    queue,
+    ended,
+    /** The queued deltas of turns up to `upToTurn` that may be sent, in order; the others stay queued. */
+    take(upToTurn: number): TextDelta[] {
+      const ready: TextDelta[] = [];
+      let kept = 0;
+      for (const delta of queue) {
+        if (delta.turn > upToTurn) {
+          queue[kept++] = delta;
+          continue;
+        }
+        const count = sent.get(delta.turn) ?? 0;
+        if (delta.index === 0 && count > 0) muted.add(delta.turn);
+        if (ended.has(delta.turn) || muted.has(delta.turn)) continue;
+        sent.set(delta.turn, count + 1);
+        ready.push(delta);
+      }
+      queue.length = kept;
+      return ready;
+    },
+  };
 }

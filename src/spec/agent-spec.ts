@@ -5,6 +5,7 @@ import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
 import { checkMemoryTools, MemorySection } from "./memory-section.ts";
+import { JsonSchemaSource } from "./json-schema-source.ts";
 
 /** A duration written as `15s`, `2m`, `1h` or a number of milliseconds; parsed to milliseconds. */
 export const Duration = durationSchema({
@@ -244,6 +245,24 @@ export const LimitsSection = z
   })
   .describe("Limits on one run; durations are parsed to milliseconds.");
 
+/** The shape the agent's final answer must have: JSON matching a schema, asked again when it does not. */
+export const OutputSection = z
+  .strictObject({
+    schema: JsonSchemaSource.describe(
+      "The JSON Schema the final answer must match: inline, or the path (relative to this spec) of a .json or .yaml file.",
+    ),
+    maxRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(2)
+      .describe(
+        "How many times an answer that does not match is sent back to the model, saying why, before the run fails with output_schema_mismatch (default 2).",
+      ),
+  })
+  .describe("A structured answer: the final answer is parsed as JSON and validated against the schema.");
+
 const OpenSection = (description: string) =>
   z.record(z.string(), z.unknown()).optional().describe(description);
 
@@ -289,6 +308,7 @@ export const AgentSpec = z
       .array(z.string().min(1))
       .default([])
       .describe("Names of the tools the agent may call; each must be registered with the runtime."),
+    output: OutputSection.optional(),
     limits: LimitsSection.prefault({}),
     budgets: BudgetsSection.optional(),
     governance: GovernanceSection.optional(),

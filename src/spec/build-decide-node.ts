@@ -120,10 +120,20 @@ function readDecideRules(
         `${relative}: rule "${rule.name}" calls a tool; a decide's rules answer`,
       );
       ok = false;
-    } else if (labels && !rule.answer!.includes("{{") && !labels.includes(rule.answer!)) {
-      const message = `${relative}: rules[${index}] (${rule.name}) answers "${rule.answer}", which is not one of the labels (${labels.join(", ")})`;
-      report(context, [...path, "rules"], message);
-      ok = false;
+    } else if (labels) {
+      const answer = rule.answer;
+      if (typeof answer !== "string") {
+        report(
+          context,
+          [...path, "rules"],
+          `${relative}: rule "${rule.name}" answers with a mapping; a decide with labels answers with a label`,
+        );
+        ok = false;
+      } else if (!answer.includes("{{") && !labels.includes(answer)) {
+        const message = `${relative}: rules[${index}] (${rule.name}) answers "${answer}", which is not one of the labels (${labels.join(", ")})`;
+        report(context, [...path, "rules"], message);
+        ok = false;
+      }
     }
   }
   return ok ? parsed.table : null;

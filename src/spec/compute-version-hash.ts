@@ -10,6 +10,8 @@ export type VersionContent = {
   prompt: string;
   rules: unknown;
   policies?: readonly { path: string; text: string }[];
+  /** An output schema kept in a file of its own (an inline one is part of the spec). */
+  outputSchema?: unknown;
 };
 
 /**
@@ -26,6 +28,8 @@ export function computeVersionHash(content: VersionContent): string {
     ...(content.policies && content.policies.length > 0
       ? { policies: content.policies.map(({ path, text }) => ({ path, text })) }
       : {}),
+    // Likewise only present when the schema has a file of its own.
+    ...(content.outputSchema === undefined ? {} : { outputSchema: content.outputSchema }),
   });
   return `sha256:${createHash("sha256")
     .update(canonical ?? "null")

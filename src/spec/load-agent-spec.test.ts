@@ -409,3 +409,81 @@ riskTier: 2   # high-ish
     assert.notEqual(second.versionHash, first.versionHash);
   });
 });
+
+describe("an agent spec's output schema", () => {
+  const SCHEMA =
+    '{ "type": "object", "properties": { "severity": { "enum": ["low", "high"] } }, "required": ["severity"] }\n';
+
+  test("loads an inline schema and one kept in a file beside the spec, with maxRetries defaulting to 2", async () => {
+    const inline = await loadAgentSpec(
+      writeAgent({ "agent.yaml": `${SPEC}output:\n  schema: { type: object, required: [severity] }\n` }),
+    );
+    assert.deepEqual(inline.outputSchema, { type: "object", required: ["severity"] });
+    assert.equal(inline.spec.output?.maxRetries, 2);
+    const filed = await loadAgentSpec(
+      writeAgent({
+        "agent.yaml": `${SPEC}output:\n  schema: ./triage.schema.json\n  maxRetries: 1\n`,
+        "triage.schema.json": SCHEMA,
+      }),
+    );
+    assert.deepEqual(filed.outputSchema?.required, ["severity"]);
+    assert.equal(filed.spec.output?.maxRetries, 1);
+    const none = await loadAgentSpec(writeAgent());
+    assert.equal(none.outputSchema, null);
+  });
+
+  test("changes the version hash when the schema file changes", async () => {
+    const spec = `${SPEC}output:\n  schema: ./triage.schema.json\n`;
+    const first = await loadAgentSpec(writeAgent({ "agent.yaml": spec, "triage.schema.json": SCHEMA }));
+    const second = await loadAgentSpec(
+      writeAgent({ "agent.yaml": spec, "triage.schema.json": SCHEMA.replace('"high"', '"urgent"') }),
+    );
+    assert.notEqual(second.versionHash, first.versionHash);
+  });
+
+  test("reports a missing schema file, a file that is not JSON and a schema that does not compile at output.schema", async () => {
+    const spec = `${SPEC}output:\n  schema: ./triage.schema.json\n`;
+    const missing = writeAgent({ "agent.yaml": spec });
+    assertIssues(missing, await issuesOf(missing), [
+      {
+        name: "agent.yaml",
+        line: 17,
+        column: 11,
+        path: "output.schema",
+        message: /^JSON Schema file not found: .*triage\.schema\.json$/,
+      },
+    ]);
+    const broken = writeAgent({ "agent.yaml": spec, "triage.schema.json": '{ "type": "object", ' });
+    assertIssues(broken, await issuesOf(broken), [
+      {
+        name: "agent.yaml",
+        line: 17,
+        column: 11,
+        path: "output.schema",
+        message: /^\.\/triage\.schema\.json: not valid JSON or YAML/,
+      },
+    ]);
+    const invalid = writeAgent({ "agent.yaml": `${SPEC}output:\n  schema: { type: objekt }\n` });
+    assertIssues(invalid, await issuesOf(invalid), [
+      {
+        name: "agent.yaml",
+        line: 17,
+        column: 11,
+        path: "output.schema",
+        message: /^not a valid JSON Schema: .*type/,
+      },
+    ]);
+  });
+
+  test("reports a maxRetries out of range and an unknown key in output at their lines", async () => {
+    const file = writeAgent({
+      "agent.yaml": `${SPEC}output:\n  schema: { type: object }\n  maxRetries: 11\n  retries: 2\n`,
+    });
+    const issues = await issuesOf(file);
+    assert.deepEqual(
+      issues.map((issue) => `${issue.line} ${issue.path}`),
+      ["18 output.maxRetries", "19 output.retries"],
+      JSON.stringify(issues),
+    );
+  });
+});

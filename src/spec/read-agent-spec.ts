@@ -10,6 +10,7 @@ import { readTextFile } from "./read-text-file.ts";
 import type { RulesTable } from "./rules-table.ts";
 import type { SpecIssue } from "./spec-error.ts";
 import { formatPath, validateYamlSource } from "./validate-yaml-source.ts";
+import { type BuildContext, readJsonSchema } from "./workflow-build-context.ts";
 
 /** An agent spec that passed every check, with the files it points to read in. */
 export type LoadedAgentSpec = {
@@ -24,7 +25,12 @@ export type LoadedAgentSpec = {
   rules: RulesTable | null;
   /** The team's Cedar policy files named by `governance.policies`, in path order, with their mode. */
   policies: PolicyFile[];
-  /** `sha256:<hex>` over the spec's data, the prompt text and the rules: the identity of this version. */
+  /** The JSON Schema of the agent's structured answer (`output.schema`, read from its file when it names one), or null. */
+  outputSchema: Record<string, unknown> | null;
+  /**
+   * `sha256:<hex>` over the spec's data, the prompt text, the rules and an output schema kept in its own file: the
+   * identity of this version.
+   */
   versionHash: string;
 };
 
@@ -56,13 +62,29 @@ export async function readAgentSpec(file: string, context: AgentSpecContext = {}
   const rules = await readRules(source, dir, asRecord(raw?.model)?.offline, toolNames(spec, raw), issues);
   const policies = spec ? await readPolicies(source, dir, spec, issues) : [];
   if (spec && context.providedTools) checkProvidedTools(source, spec, context.providedTools, issues);
+  const outputSchema = spec?.output ? readOutputSchema(source, dir, spec.output.schema, issues) : null;
   if (spec === undefined || prompt === undefined || rules === undefined || issues.length > 0) {
     return { ok: false, issues: inReadingOrder(issues, path) };
   }
-  const versionHash = computeVersionHash({ spec: source.data, prompt, rules: rules?.data ?? null, policies });
+  const versionHash = computeVersionHash({
+    spec: source.data,
+    prompt,
+    rules: rules?.data ?? null,
+    policies,
+    ...(typeof spec.output?.schema === "string" ? { outputSchema } : {}),
+  });
   return {
     ok: true,
-    agent: { file: path, dir, spec, prompt, rules: rules?.table ?? null, policies, versionHash },
+    agent: {
+      file: path,
+      dir,
+      spec,
+      prompt,
+      rules: rules?.table ?? null,
+      policies,
+      outputSchema,
+      versionHash,
+    },
     namePosition: source.locate(["name"]),
   };
 }
@@ -144,6 +166,29 @@ function checkProvidedTools(
       message: `the agent's package provides no tool "${name}" (it provides: ${provided.join(", ") || "none"})`,
     });
   }
+}
+
+/**
+ * The output schema, inline or read from its file, checked to compile (the validator Keel uses for workflow
+ * schemas); null after recording, at `output.schema`, why it is unusable.
+ */
+function readOutputSchema(
+  source: YamlSource,
+  dir: string,
+  field: string | Record<string, unknown>,
+  issues: SpecIssue[],
+): Record<string, unknown> | null {
+  const context: BuildContext = { dir, state: {}, input: undefined, issues: [], fileIssues: [] };
+  const schema = readJsonSchema(context, field, ["output", "schema"]);
+  for (const issue of context.issues) {
+    issues.push({
+      file: source.file,
+      ...source.locate(issue.path),
+      path: formatPath(issue.path),
+      message: issue.message,
+    });
+  }
+  return schema ?? null;
 }
 
 /** The rules table (null when the spec names none), or undefined after recording its issues. */

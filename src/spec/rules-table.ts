@@ -107,9 +107,11 @@ export const Rule = z
       .optional()
       .describe("Call a tool (exclusive with answer)."),
     answer: z
-      .string()
+      .union([z.string(), z.record(z.string(), z.unknown())])
       .optional()
-      .describe("Answer the user with this {{path}} template (exclusive with call)."),
+      .describe(
+        "Answer the user with this {{path}} template, or with a mapping (its strings templates) sent as JSON: a structured answer (exclusive with call).",
+      ),
   })
   .refine((rule) => (rule.call === undefined) !== (rule.answer === undefined), {
     message: "a rule needs exactly one of `call` or `answer`",

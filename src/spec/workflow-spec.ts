@@ -3,6 +3,7 @@ import { BudgetsSection, ModelSection } from "./agent-spec.ts";
 import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { GovernanceSection } from "./governance-section.ts";
+import { JsonSchemaSource } from "./json-schema-source.ts";
 
 // The workflow spec as written: one YAML file (`kind: Workflow`) or one `defineWorkflow({...})` call. This schema
 // checks each field's shape; build-workflow-definition.ts then checks the graph and the state and turns it into
@@ -37,14 +38,6 @@ const AgentName = z
     "expected 2 to 63 lowercase letters, digits and dashes, starting with a letter",
   );
 const TemplateText = z.string();
-
-/** A JSON Schema written inline, or the path (relative to the spec) of a .json or .yaml file holding one. */
-export const JsonSchemaSource = z
-  .union([
-    z.string().min(1).describe("Path of a JSON Schema file, relative to the spec."),
-    z.record(z.string(), z.unknown()).describe("An inline JSON Schema."),
-  ])
-  .describe("A JSON Schema, inline or as the path (relative to the spec) of a .json or .yaml file.");
 
 /** The JSON types a state field may hold. */
 export const StateType = z.enum(["string", "number", "integer", "boolean", "object", "array"]);
