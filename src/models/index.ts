@@ -34,10 +34,10 @@ export { createOpenAIModelProvider } from "./openai-model-provider.ts";
 export { createPriceTable, type PriceOverrides } from "./price-table.ts";
 export { createRulesModelProvider } from "./rules-model-provider.ts";
 export { createScriptedModelProvider, type ScriptedTurn } from "./scripted-model-provider.ts";
+export { splitIntoDeltas } from "./stream-turn-in-deltas.ts";
 export {
   createOfflineTextEmbedder,
   createTextEmbedder,
   normalise,
   type TextEmbedder,
 } from "./text-embedder.ts";
-export { splitIntoDeltas } from "./stream-turn-in-deltas.ts";

@@ -4,8 +4,8 @@ import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
-import { checkMemoryTools, MemorySection } from "./memory-section.ts";
 import { JsonSchemaSource } from "./json-schema-source.ts";
+import { checkMemoryTools, MemorySection } from "./memory-section.ts";
 
 /** A duration written as `15s`, `2m`, `1h` or a number of milliseconds; parsed to milliseconds. */
 export const Duration = durationSchema({
