@@ -2,6 +2,13 @@
 // model gateway (routing, response cache, circuit breakers, failover, usage normalisation and pricing).
 export { createAnthropicModelProvider } from "./anthropic-model-provider.ts";
 export type { ModelTarget } from "./call-with-failover.ts";
+export {
+  APPROXIMATION_MARGIN,
+  contextWindowOf,
+  DEFAULT_CONTEXT_WINDOW,
+  type TokenCounter,
+  tokenCounterFor,
+} from "./count-tokens.ts";
 export { createGoogleModelProvider } from "./google-model-provider.ts";
 export { classifyModelError, type ModelCallError, type ModelErrorClass } from "./model-call-error.ts";
 export {

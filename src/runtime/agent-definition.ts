@@ -19,6 +19,8 @@ export type AgentDefinition = {
   tools: ReadonlyMap<string, Tool>;
   params: ModelParams;
   limits: { maxSteps: number; runTimeout: number; toolTimeout: number };
+  /** How a session's earlier turns are fitted into the model's window; absent: drop-oldest, the model's window. */
+  context?: ContextPolicy;
   /** The spec's budgets and the ledger that enforces them; absent when the agent has no caps. */
   /**
    * The spec's budgets and the ledger that enforces them; the ledger also enforces the caps a child run inherits
@@ -34,6 +36,13 @@ export type AgentDefinition = {
    * with `tools`, `provider` and the governor's policies applying to its nodes as they would to an agent's turns.
    */
   workflow?: WorkflowDefinition;
+};
+
+/** The spec's `context` section as the runtime reads it. */
+export type ContextPolicy = {
+  maxTokens?: number | undefined;
+  strategy: "drop-oldest" | "summarize";
+  keepLastTurns: number;
 };
 
 /** Finds the definition of an agent version; undefined when this process does not serve it. */

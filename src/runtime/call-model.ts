@@ -12,6 +12,7 @@ import {
 } from "../models/index.ts";
 import { toolInputJsonSchema } from "../tools/index.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
+import { systemWithSummary } from "./fit-session-thread.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { handOff, lowConfidenceReason } from "./hand-off.ts";
 import { isPause } from "./run-interrupt.ts";
@@ -248,14 +249,16 @@ export async function governedModelCall(
 
 /** The run's first turn plans; a turn right after a failed tool call recovers; every other turn executes. */
 export function phaseOf(state: RunState): ModelCallPhase {
-  if (!state.messages.some((message) => message.role === "assistant")) return "planning";
-  const last = state.messages.at(-1);
+  // A session's earlier turns lead the messages; the run's own turns come after them.
+  const own = state.messages.slice(state.carried?.messages ?? 0);
+  if (!own.some((message) => message.role === "assistant")) return "planning";
+  const last = own.at(-1);
   return last?.role === "tool" && last.isError ? "error_recovery" : "execution";
 }
 
 function buildRequest({ agent, journal, signal }: NodeContext): GenerateOptions {
   return {
-    system: agent.system,
+    system: systemWithSummary(agent.system, journal.state.carried?.summary ?? null),
     messages: journal.state.messages,
     tools: [...agent.tools.values()].map((tool) => ({
       name: tool.name,

@@ -1,4 +1,5 @@
 import type { Governor } from "../governance/index.ts";
+import type { SessionQueries } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { ChildRuns } from "./child-runs.ts";
 import type { RunJournal } from "./run-journal.ts";
@@ -13,6 +14,8 @@ export type NodeContext = {
   governor?: Governor;
   /** Starts runs of other agents as children of this run (absent: a node that needs one fails, saying so). */
   children?: ChildRuns;
+  /** Reads a session's earlier turns, for a session's run (absent: such a run fails, saying so). */
+  sessions?: SessionQueries;
 };
 
 /** One kind of step in a graph. A node writes what it decides to the journal before acting on it. */

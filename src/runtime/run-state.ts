@@ -6,6 +6,7 @@ import type {
   PayloadOf,
   Principal,
   RunStatus,
+  SessionTurn,
   ToolCallRequest,
 } from "../journal/index.ts";
 import type { ModelMessage } from "../models/index.ts";
@@ -125,6 +126,14 @@ export type RunState = {
   workflow: WorkflowProgress;
   /** The run whose node started this one, when it is a child run. */
   parentRunId: string | null;
+  /** A session's run: the session and the number of the message that started it. */
+  session: SessionTurn | null;
+  /**
+   * What a session's run carried from its earlier turns (`context-carry`): how many messages lead `messages`, and
+   * the summary of older turns shown with the system prompt. Null until it is journaled, and for runs outside a
+   * session.
+   */
+  carried: { messages: number; summary: string | null } | null;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -169,6 +178,8 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     },
     suspendedAt: null,
     parentRunId: start.payload.parent?.runId ?? null,
+    session: start.payload.session ?? null,
+    carried: null,
   };
 }
 
@@ -185,8 +196,19 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "model-call-start":
       state.modelCallOpen = true;
       return state;
+    case "context-carry":
+      state.carried = {
+        messages: event.payload.messages.length,
+        summary: event.payload.summary ?? null,
+      };
+      state.messages.unshift(
+        ...event.payload.messages.map(({ role, content }) => ({ role, content }) as ModelMessage),
+      );
+      return state;
     case "model-call-end": {
       state.modelCallOpen = false;
+      // A summary of a session's older turns is carried by the context-carry it is journaled with, not as a turn.
+      if (event.payload.phase === "context_summary") return state;
       if (state.workflow.open) state.workflow.calls += 1;
       state.spentUsd += event.payload.cost?.usd ?? 0;
       const decision = event.payload.decision;

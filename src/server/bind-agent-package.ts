@@ -268,6 +268,7 @@ export function bindAgentPackage(options: {
     tools: new Map(spec.tools.map((name) => [name, available.get(name)!])),
     params: spec.model.params,
     limits: spec.limits,
+    context: spec.context,
     // Bound even without caps of its own: run as a workflow's child, the agent's calls count against its tree's.
     budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets ?? {} },
     ...(spec.approvals ? { approvals: spec.approvals } : {}),

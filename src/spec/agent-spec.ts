@@ -38,9 +38,9 @@ const ModelErrorClass = z
   .describe("A class of model failure the gateway routes on.");
 
 const Phase = z
-  .enum(["planning", "execution", "error_recovery"])
+  .enum(["planning", "execution", "error_recovery", "context_summary"])
   .describe(
-    "planning: the run's first turn; error_recovery: a turn after a failed tool call; execution: the rest.",
+    "planning: the run's first turn; error_recovery: a turn after a failed tool call; context_summary: a call that summarizes a session's oldest turns; execution: the rest.",
   );
 
 /** A model the gateway can call: a provider and a pinned id, plus the endpoint of a self-hosted server. */
@@ -243,6 +243,38 @@ export const LimitsSection = z
   })
   .describe("Limits on one run; durations are parsed to milliseconds.");
 
+/** How a session's earlier turns are fitted into the model's context window. */
+export const ContextSection = z
+  .strictObject({
+    maxTokens: z
+      .number()
+      .int()
+      .min(256)
+      .max(10_000_000)
+      .optional()
+      .describe(
+        "The context window to fit a session's thread into, in tokens (default: the model's own window where Keel knows the model id, else 32768).",
+      ),
+    strategy: z
+      .enum(["drop-oldest", "summarize"])
+      .default("drop-oldest")
+      .describe(
+        "What happens to earlier turns that would not fit: drop-oldest leaves them out, oldest first; summarize folds them into a summary written by a journaled model call.",
+      ),
+    keepLastTurns: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(4)
+      .describe(
+        "With summarize: how many of the latest turns are always carried word for word; older ones are summarized once the thread would not fit.",
+      ),
+  })
+  .describe(
+    "How a session's earlier turns are carried into each new run's context (docs/sessions-and-memory.md).",
+  );
+
 const OpenSection = (description: string) =>
   z.record(z.string(), z.unknown()).optional().describe(description);
 
@@ -289,6 +321,7 @@ export const AgentSpec = z
       .default([])
       .describe("Names of the tools the agent may call; each must be registered with the runtime."),
     limits: LimitsSection.prefault({}),
+    context: ContextSection.prefault({}),
     budgets: BudgetsSection.optional(),
     governance: GovernanceSection.optional(),
     approvals: ApprovalsSection.optional(),

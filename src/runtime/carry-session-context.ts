@@ -1,0 +1,180 @@
+import type { NewEvent, PayloadOf } from "../journal/index.ts";
+import {
+  contextWindowOf,
+  type GenerateOptions,
+  type TokenCounter,
+  tokenCounterFor,
+} from "../models/index.ts";
+import type { SessionQueries } from "../store/index.ts";
+import { toolInputJsonSchema } from "../tools/index.ts";
+import { governedModelCall } from "./call-model.ts";
+import {
+  fitSessionThread,
+  type PriorSummary,
+  summaryTokens,
+  type ThreadTurn,
+  turnMessages,
+} from "./fit-session-thread.ts";
+import type { NodeContext } from "./graph.ts";
+
+/** Output allowance assumed for the run's answer when the spec sets no maxOutputTokens. */
+const DEFAULT_OUTPUT_ALLOWANCE = 4_096;
+/** The longest summary a summary call is asked for, in tokens; a quarter of the thread's budget when that is less. */
+const MAX_SUMMARY_TOKENS = 1_024;
+
+/** The instructions of a summary call: what the offline stand-ins' rules and scripts match on, too. */
+export const SUMMARIZE_SYSTEM_PROMPT =
+  "You summarize a conversation between a user and an assistant so it can continue without its older turns. Keep facts, names, numbers, decisions, commitments, open questions and the user's preferences; drop small talk. Answer with the summary only.";
+
+/**
+ * Before a session's run first asks its model, carry the session's earlier turns into its context as the agent's
+ * context policy allows, and journal what was carried (`context-carry`) before the model reads it. With
+ * `summarize`, turns that no longer fit are folded into a summary by a model call made like every other (routed,
+ * budgeted, decided by the governor, phase `context_summary`), journaled with the `context-carry` it produced.
+ * Returns true when the run ended or paused here (the summary call was refused or failed).
+ */
+export async function carrySessionContext(context: NodeContext): Promise<boolean> {
+  const { journal, agent } = context;
+  const state = journal.state;
+  if (!state.session || state.carried !== null) return false;
+  if (!context.sessions) throw new Error("a session's run needs the session store to read its earlier turns");
+  const { sessionId, turn } = state.session;
+  const before = await context.sessions.sessionTurns(sessionId, { beforeTurn: turn });
+  const turns: ThreadTurn[] = before.flatMap((each) =>
+    each.answer !== null ? [{ turn: each.turn, input: each.input, answer: each.answer }] : [],
+  );
+  const policy = agent.context ?? { strategy: "drop-oldest" as const, keepLastTurns: 4 };
+  const counter = tokenCounterFor(agent.provider.provider, agent.provider.model);
+  const maxTokens = policy.maxTokens ?? contextWindowOf(agent.provider.model).tokens;
+  const reservedTokens = reservedFor(context, counter);
+  const budget = Math.max(0, maxTokens - reservedTokens);
+  const prior = policy.strategy === "summarize" ? await priorSummary(context.sessions, before) : null;
+  const summaryAllowance = Math.max(1, Math.min(MAX_SUMMARY_TOKENS, Math.floor(budget / 4)));
+  const fit = fitSessionThread({
+    turns,
+    counter,
+    budget,
+    strategy: policy.strategy,
+    keepLastTurns: policy.keepLastTurns,
+    prior,
+    summaryAllowance,
+  });
+
+  let summary: PriorSummary | null = fit.summary;
+  let dropped = fit.dropped;
+  let carried = fit.carried;
+  const served: NewEvent[] = [];
+  if (fit.toSummarize.length > 0) {
+    // A summary call reads the turns it folds in: as many of the latest as fit half the window, the rest are dropped.
+    const folded = latestWithin(fit.toSummarize, counter, Math.floor(maxTokens / 2));
+    dropped += fit.toSummarize.length - folded.length;
+    const step = state.modelCallOpen ? state.step : state.step + 1;
+    const call = await governedModelCall(context, {
+      step,
+      phase: "context_summary",
+      request: summaryRequest(context, prior, folded, summaryAllowance),
+      provider: agent.provider,
+      callKey: `context-summary-${turn}`,
+      start: state.modelCallOpen ? [] : [{ type: "step-start", payload: { step, node: "context" } }],
+    });
+    if (call.kind === "ended") return true;
+    const text = call.turn.decision.kind === "answer" ? call.turn.decision.text.trim() : "";
+    summary = { summary: text, summarizedThrough: fit.toSummarize.at(-1)!.turn };
+    served.push(...call.events);
+    // A summary longer than it was asked to be still has to fit: the oldest carried turns give way.
+    const room = budget - summaryTokens(counter, summary.summary);
+    while (carried.length > 0 && tokensOf(carried, counter) > room) {
+      carried = carried.slice(1);
+      dropped += 1;
+    }
+  }
+  const summarizedThrough = summary?.summarizedThrough ?? 0;
+  const carry: PayloadOf<"context-carry"> = {
+    sessionId,
+    turn,
+    strategy: policy.strategy,
+    window: { maxTokens, reservedTokens, encoding: counter.encoding, approximate: counter.approximate },
+    turnsBefore: turns.length,
+    turnsCarried: carried.length,
+    turnsSummarized: summary ? turns.filter((each) => each.turn <= summarizedThrough).length : 0,
+    turnsDropped: dropped,
+    tokensBefore: fit.tokensBefore,
+    tokensCarried: tokensOf(carried, counter) + (summary ? summaryTokens(counter, summary.summary) : 0),
+    ...(summary ? { summary: summary.summary, summarizedThrough } : {}),
+    messages: carried.flatMap((each) =>
+      turnMessages(each).map((message) => ({
+        role: message.role as "user" | "assistant",
+        content: message.content as string,
+        turn: each.turn,
+      })),
+    ),
+  };
+  const event: NewEvent = { type: "context-carry", payload: carry };
+  // With a summary call, its record and what it produced are durable together; otherwise the carry rides on the
+  // model call's first commit, and a crash before it carries the same again (the earlier turns have all ended).
+  if (served.length > 0) await journal.commit(...served, event);
+  else journal.stage(event);
+  return false;
+}
+
+/** Tokens kept free of the thread: the system prompt, the tool schemas, this run's input and the answer. */
+function reservedFor({ agent, journal }: NodeContext, counter: TokenCounter): number {
+  const tools = [...agent.tools.values()].map((tool) => ({
+    name: tool.name,
+    description: tool.description,
+    inputSchema: toolInputJsonSchema(tool),
+  }));
+  return (
+    counter.count(agent.system) +
+    (tools.length > 0 ? counter.count(JSON.stringify(tools)) : 0) +
+    counter.countMessages([{ role: "user", content: journal.state.input }]) +
+    (agent.params.maxOutputTokens ?? DEFAULT_OUTPUT_ALLOWANCE)
+  );
+}
+
+/** The summary the session's latest earlier run carried, which this run builds on. */
+async function priorSummary(
+  sessions: SessionQueries,
+  before: readonly { runId: string }[],
+): Promise<PriorSummary | null> {
+  for (let index = before.length - 1; index >= 0; index--) {
+    const carry = await sessions.contextCarryOf(before[index]!.runId);
+    if (!carry) continue;
+    return carry.summary !== undefined && carry.summarizedThrough !== undefined
+      ? { summary: carry.summary, summarizedThrough: carry.summarizedThrough }
+      : null;
+  }
+  return null;
+}
+
+function summaryRequest(
+  { agent, signal }: NodeContext,
+  prior: PriorSummary | null,
+  turns: readonly ThreadTurn[],
+  maxOutputTokens: number,
+): GenerateOptions {
+  const transcript = turns.map((each) => `User: ${each.input}\nAssistant: ${each.answer}`).join("\n\n");
+  const content = `${prior ? `Summary so far:\n${prior.summary}\n\n` : ""}Conversation to fold into the summary:\n${transcript}`;
+  return {
+    system: SUMMARIZE_SYSTEM_PROMPT,
+    messages: [{ role: "user", content }],
+    tools: [],
+    params: { ...agent.params, maxOutputTokens },
+    signal,
+  };
+}
+
+function tokensOf(turns: readonly ThreadTurn[], counter: TokenCounter): number {
+  return turns.reduce((sum, each) => sum + counter.countMessages(turnMessages(each)), 0);
+}
+
+function latestWithin(turns: readonly ThreadTurn[], counter: TokenCounter, room: number): ThreadTurn[] {
+  const kept: ThreadTurn[] = [];
+  let used = 0;
+  for (let index = turns.length - 1; index >= 0; index--) {
+    used += counter.countMessages(turnMessages(turns[index]!));
+    if (used > room) break;
+    kept.unshift(turns[index]!);
+  }
+  return kept;
+}
