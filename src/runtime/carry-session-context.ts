@@ -19,7 +19,10 @@ import type { NodeContext } from "./graph.ts";
 
 /** Output allowance assumed for the run's answer when the spec sets no maxOutputTokens. */
 const DEFAULT_OUTPUT_ALLOWANCE = 4_096;
-/** The longest summary a summary call is asked for, in tokens; a quarter of the thread's budget when that is less. */
+/**
+ * The longest summary a summary call is asked for, in tokens; less when a quarter of the thread's budget or the
+ * run's answer allowance is less.
+ */
 const MAX_SUMMARY_TOKENS = 1_024;
 
 /** The instructions of a summary call: what the offline stand-ins' rules and scripts match on, too. */
@@ -49,7 +52,16 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
   const reservedTokens = reservedFor(context, counter);
   const budget = Math.max(0, maxTokens - reservedTokens);
   const prior = policy.strategy === "summarize" ? await priorSummary(context.sessions, before) : null;
-  const summaryAllowance = Math.max(1, Math.min(MAX_SUMMARY_TOKENS, Math.floor(budget / 4)));
+  // No longer than the run's own answer may be: the reserve that is kept for it also leaves room for the summary
+  // call to read every turn it folds in (they fitted the budget one turn ago).
+  const summaryAllowance = Math.max(
+    1,
+    Math.min(
+      MAX_SUMMARY_TOKENS,
+      Math.floor(budget / 4),
+      agent.params.maxOutputTokens ?? DEFAULT_OUTPUT_ALLOWANCE,
+    ),
+  );
   const fit = fitSessionThread({
     turns,
     counter,
@@ -61,13 +73,17 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
   });
 
   let summary: PriorSummary | null = fit.summary;
-  let dropped = fit.dropped;
   let carried = fit.carried;
   const served: NewEvent[] = [];
   if (fit.toSummarize.length > 0) {
-    // A summary call reads the turns it folds in: as many of the latest as fit half the window, the rest are dropped.
-    const folded = latestWithin(fit.toSummarize, counter, Math.floor(maxTokens / 2));
-    dropped += fit.toSummarize.length - folded.length;
+    // A summary call reads the summary so far and the turns it folds in, within the model's window less the
+    // summary's allowance: as many of the latest as fit; older ones that do not are dropped.
+    const room =
+      maxTokens -
+      summaryAllowance -
+      counter.count(SUMMARIZE_SYSTEM_PROMPT) -
+      (prior ? summaryTokens(counter, prior.summary) : 0);
+    const folded = latestWithin(fit.toSummarize, counter, room);
     const step = state.modelCallOpen ? state.step : state.step + 1;
     const call = await governedModelCall(context, {
       step,
@@ -79,16 +95,17 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
     });
     if (call.kind === "ended") return true;
     const text = call.turn.decision.kind === "answer" ? call.turn.decision.text.trim() : "";
-    summary = { summary: text, summarizedThrough: fit.toSummarize.at(-1)!.turn };
+    summary = {
+      summary: text,
+      summarizedThrough: fit.toSummarize.at(-1)!.turn,
+      turnsSummarized: (prior?.turnsSummarized ?? 0) + folded.length,
+    };
     served.push(...call.events);
     // A summary longer than it was asked to be still has to fit: the oldest carried turns give way.
-    const room = budget - summaryTokens(counter, summary.summary);
-    while (carried.length > 0 && tokensOf(carried, counter) > room) {
-      carried = carried.slice(1);
-      dropped += 1;
-    }
+    const left = budget - summaryTokens(counter, summary.summary);
+    while (carried.length > 0 && tokensOf(carried, counter) > left) carried = carried.slice(1);
   }
-  const summarizedThrough = summary?.summarizedThrough ?? 0;
+  const summarized = summary?.turnsSummarized ?? 0;
   const carry: PayloadOf<"context-carry"> = {
     sessionId,
     turn,
@@ -96,11 +113,12 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
     window: { maxTokens, reservedTokens, encoding: counter.encoding, approximate: counter.approximate },
     turnsBefore: turns.length,
     turnsCarried: carried.length,
-    turnsSummarized: summary ? turns.filter((each) => each.turn <= summarizedThrough).length : 0,
-    turnsDropped: dropped,
+    turnsSummarized: summarized,
+    // Whatever is neither carried nor in the summary: left out, oldest first.
+    turnsDropped: turns.length - carried.length - summarized,
     tokensBefore: fit.tokensBefore,
     tokensCarried: tokensOf(carried, counter) + (summary ? summaryTokens(counter, summary.summary) : 0),
-    ...(summary ? { summary: summary.summary, summarizedThrough } : {}),
+    ...(summary ? { summary: summary.summary, summarizedThrough: summary.summarizedThrough } : {}),
     messages: carried.flatMap((each) =>
       turnMessages(each).map((message) => ({
         role: message.role as "user" | "assistant",
@@ -141,7 +159,11 @@ async function priorSummary(
     const carry = await sessions.contextCarryOf(before[index]!.runId);
     if (!carry) continue;
     return carry.summary !== undefined && carry.summarizedThrough !== undefined
-      ? { summary: carry.summary, summarizedThrough: carry.summarizedThrough }
+      ? {
+          summary: carry.summary,
+          summarizedThrough: carry.summarizedThrough,
+          turnsSummarized: carry.turnsSummarized,
+        }
       : null;
   }
   return null;

@@ -4,7 +4,13 @@ import type { ModelMessage, TokenCounter } from "../models/index.ts";
 export type ThreadTurn = { turn: number; input: string; answer: string };
 
 /** What the previous run of the session summarized, which this run builds on instead of summarizing again. */
-export type PriorSummary = { summary: string; summarizedThrough: number };
+export type PriorSummary = {
+  summary: string;
+  /** The latest turn the summary covers. */
+  summarizedThrough: number;
+  /** How many turns' content went into it (turns a summary call could not read were dropped instead). */
+  turnsSummarized: number;
+};
 
 /** How the turns before a run fit its budget: which are carried, and which must be summarized or dropped. */
 export type ThreadFit = {
@@ -14,7 +20,6 @@ export type ThreadFit = {
   toSummarize: ThreadTurn[];
   /** The summary already made that is carried as it is (no call needed), or null. */
   summary: PriorSummary | null;
-  dropped: number;
   tokensBefore: number;
 };
 
@@ -68,20 +73,14 @@ export function fitSessionThread(options: {
 
   if (options.strategy === "drop-oldest") {
     const carried = latestThatFit(options.turns, budget);
-    return {
-      carried,
-      toSummarize: [],
-      summary: null,
-      dropped: options.turns.length - carried.length,
-      tokensBefore,
-    };
+    return { carried, toSummarize: [], summary: null, tokensBefore };
   }
 
   const prior = options.prior;
   const after = options.turns.filter((turn) => turn.turn > (prior?.summarizedThrough ?? 0));
   const priorCost = prior ? summaryTokens(counter, prior.summary) : 0;
   if (priorCost + cost(after) <= budget) {
-    return { carried: after, toSummarize: [], summary: prior, dropped: 0, tokensBefore };
+    return { carried: after, toSummarize: [], summary: prior, tokensBefore };
   }
   const keep = Math.min(options.keepLastTurns, after.length);
   const toSummarize = after.slice(0, after.length - keep);
@@ -91,7 +90,6 @@ export function fitSessionThread(options: {
     carried,
     toSummarize,
     summary: toSummarize.length > 0 ? null : prior,
-    dropped: keep - carried.length,
     tokensBefore,
   };
 }
