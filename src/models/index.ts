@@ -30,6 +30,7 @@ export type {
   ModelTurn,
 } from "./model-provider.ts";
 export { classifierPolicy, type ModelPolicy, type RouteDecision, type TargetRef } from "./model-route.ts";
+export { offlineSummary, SUMMARIZE_SYSTEM_PROMPT } from "./offline-summary.ts";
 export { createOpenAICompatibleModelProvider } from "./openai-compatible-model-provider.ts";
 export { createOpenAIModelProvider } from "./openai-model-provider.ts";
 export { createPriceTable, type PriceOverrides } from "./price-table.ts";

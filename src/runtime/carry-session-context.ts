@@ -2,6 +2,7 @@ import type { NewEvent, PayloadOf } from "../journal/index.ts";
 import {
   contextWindowOf,
   type GenerateOptions,
+  SUMMARIZE_SYSTEM_PROMPT,
   type TokenCounter,
   tokenCounterFor,
 } from "../models/index.ts";
@@ -24,10 +25,6 @@ const DEFAULT_OUTPUT_ALLOWANCE = 4_096;
  * run's answer allowance is less.
  */
 const MAX_SUMMARY_TOKENS = 1_024;
-
-/** The instructions of a summary call: what the offline stand-ins' rules and scripts match on, too. */
-export const SUMMARIZE_SYSTEM_PROMPT =
-  "You summarize a conversation between a user and an assistant so it can continue without its older turns. Keep facts, names, numbers, decisions, commitments, open questions and the user's preferences; drop small talk. Answer with the summary only.";
 
 /**
  * Before a session's run first asks its model, carry the session's earlier turns into its context as the agent's

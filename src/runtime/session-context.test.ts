@@ -4,11 +4,15 @@ import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testStores } from "../../test/support/test-database.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
 import type { JournalEvent, PayloadOf, Principal } from "../journal/index.ts";
-import { createScriptedModelProvider, type GenerateOptions, tokenCounterFor } from "../models/index.ts";
+import {
+  createScriptedModelProvider,
+  type GenerateOptions,
+  SUMMARIZE_SYSTEM_PROMPT,
+  tokenCounterFor,
+} from "../models/index.ts";
 import { type SessionQueries, type SqlStore, sqlSessionQueries } from "../store/index.ts";
 import { createAgentCatalog } from "./agent-catalog.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
-import { SUMMARIZE_SYSTEM_PROMPT } from "./carry-session-context.ts";
 import { startRun } from "./start-run.ts";
 import { createWorker, type Worker } from "./worker.ts";
 

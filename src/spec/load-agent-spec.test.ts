@@ -165,6 +165,23 @@ describe("loadAgentSpec", () => {
     ]);
   });
 
+  test("loads a context policy with its defaults and reports a bad one at its line, naming the field", async () => {
+    const withPolicy = `${SPEC}context: { maxTokens: 64000, strategy: summarize }\n`;
+    const loaded = await loadAgentSpec(writeAgent({ "agent.yaml": withPolicy }));
+    assert.deepEqual(loaded.spec.context, { maxTokens: 64_000, strategy: "summarize", keepLastTurns: 4 });
+    assert.deepEqual((await loadAgentSpec(writeAgent())).spec.context, {
+      strategy: "drop-oldest",
+      keepLastTurns: 4,
+    });
+    const file = writeAgent({
+      "agent.yaml": `${SPEC}context:\n  strategy: forget-everything\n  keepLastTurns: -1\n`,
+    });
+    assertIssues(file, await issuesOf(file), [
+      { name: "agent.yaml", line: 17, column: 13, path: "context.strategy", message: /drop-oldest.*summarize/ },
+      { name: "agent.yaml", line: 18, column: 18, path: "context.keepLastTurns", message: /0|>=/ },
+    ]);
+  });
+
   test("reports a list given as a scalar at the value", async () => {
     const spec = specWithLine(13, "tools: search_kb").replace("  - search_kb\n  - get_order\n", "");
     const file = writeAgent({ "agent.yaml": spec });
