@@ -177,7 +177,13 @@ describe("loadAgentSpec", () => {
       "agent.yaml": `${SPEC}context:\n  strategy: forget-everything\n  keepLastTurns: -1\n`,
     });
     assertIssues(file, await issuesOf(file), [
-      { name: "agent.yaml", line: 17, column: 13, path: "context.strategy", message: /drop-oldest.*summarize/ },
+      {
+        name: "agent.yaml",
+        line: 17,
+        column: 13,
+        path: "context.strategy",
+        message: /drop-oldest.*summarize/,
+      },
       { name: "agent.yaml", line: 18, column: 18, path: "context.keepLastTurns", message: /0|>=/ },
     ]);
   });
