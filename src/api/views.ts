@@ -105,6 +105,11 @@ export const SessionDetailView = SessionView.extend({
       }),
     )
     .describe("the session's runs in message order"),
+  workingMemory: record
+    .nullable()
+    .describe(
+      "the session's working memory as its runs left it (the latest update_working_memory value), or null",
+    ),
 });
 
 /** One run of a run tree and, recursively, the child runs its nodes started, oldest first. */

@@ -231,6 +231,8 @@ export const EventPayloads = {
     /** The summary of the turns up to `summarizedThrough` (a turn number), shown to the model with the system prompt. */
     summary: z.string().optional(),
     summarizedThrough: z.number().int().nonnegative().optional(),
+    /** The session's working memory as the earlier turns left it (the latest update_working_memory value). */
+    workingMemory: z.record(z.string(), z.unknown()).optional(),
     messages: z.array(
       z.strictObject({ role: z.enum(["user", "assistant"]), content: z.string(), turn: z.number().int() }),
     ),

@@ -21,6 +21,8 @@ export type AgentDefinition = {
   limits: { maxSteps: number; runTimeout: number; toolTimeout: number };
   /** How a session's earlier turns are fitted into the model's window; absent: drop-oldest, the model's window. */
   context?: ContextPolicy;
+  /** The JSON Schema of a session's working memory, when the agent keeps one (docs/sessions-and-memory.md). */
+  workingMemory?: { schema: Record<string, unknown> };
   /** The spec's budgets and the ledger that enforces them; absent when the agent has no caps. */
   /**
    * The spec's budgets and the ledger that enforces them; the ledger also enforces the caps a child run inherits

@@ -12,7 +12,7 @@ import {
 } from "../models/index.ts";
 import { toolInputJsonSchema } from "../tools/index.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
-import { systemWithSummary } from "./fit-session-thread.ts";
+import { sessionSystemPrompt } from "./fit-session-thread.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { handOff, lowConfidenceReason } from "./hand-off.ts";
 import { isPause } from "./run-interrupt.ts";
@@ -258,7 +258,10 @@ export function phaseOf(state: RunState): ModelCallPhase {
 
 function buildRequest({ agent, journal, signal }: NodeContext): GenerateOptions {
   return {
-    system: systemWithSummary(agent.system, journal.state.carried?.summary ?? null),
+    system: sessionSystemPrompt(agent.system, {
+      summary: journal.state.carried?.summary ?? null,
+      ...(agent.workingMemory ? { workingMemory: journal.state.workingMemory ?? {} } : {}),
+    }),
     messages: journal.state.messages,
     tools: [...agent.tools.values()].map((tool) => ({
       name: tool.name,

@@ -15,6 +15,7 @@ import {
   summaryTokens,
   type ThreadTurn,
   turnMessages,
+  WORKING_MEMORY_HEADING,
 } from "./fit-session-thread.ts";
 import type { NodeContext } from "./graph.ts";
 
@@ -46,7 +47,14 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
   const policy = agent.context ?? { strategy: "drop-oldest" as const, keepLastTurns: 4 };
   const counter = tokenCounterFor(agent.provider.provider, agent.provider.model);
   const maxTokens = policy.maxTokens ?? contextWindowOf(agent.provider.model).tokens;
-  const reservedTokens = reservedFor(context, counter);
+  const workingMemory = agent.workingMemory
+    ? await context.sessions.workingMemoryOf(sessionId, { beforeTurn: turn })
+    : null;
+  const reservedTokens =
+    reservedFor(context, counter) +
+    (agent.workingMemory
+      ? counter.count(`${WORKING_MEMORY_HEADING}\n${JSON.stringify(workingMemory ?? {})}`)
+      : 0);
   const budget = Math.max(0, maxTokens - reservedTokens);
   const prior = policy.strategy === "summarize" ? await priorSummary(context.sessions, before) : null;
   // No longer than the run's own answer may be: the reserve that is kept for it also leaves room for the summary
@@ -116,6 +124,7 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
     tokensBefore: fit.tokensBefore,
     tokensCarried: tokensOf(carried, counter) + (summary ? summaryTokens(counter, summary.summary) : 0),
     ...(summary ? { summary: summary.summary, summarizedThrough: summary.summarizedThrough } : {}),
+    ...(workingMemory ? { workingMemory } : {}),
     messages: carried.flatMap((each) =>
       turnMessages(each).map((message) => ({
         role: message.role as "user" | "assistant",

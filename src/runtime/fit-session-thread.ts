@@ -94,8 +94,23 @@ export function fitSessionThread(options: {
   };
 }
 
-/** The system prompt with the summary of a session's older turns after it, as the model reads it. */
-export function systemWithSummary(system: string, summary: string | null): string {
-  if (summary === null || summary === "") return system;
-  return system === "" ? `${SUMMARY_HEADING}\n${summary}` : `${system}\n\n${SUMMARY_HEADING}\n${summary}`;
+/** The heading the session's working memory is shown under, after the system prompt. */
+export const WORKING_MEMORY_HEADING =
+  "Working memory of this conversation (JSON; replace it with update_working_memory when something worth keeping changes):";
+
+/**
+ * The system prompt as a session's model reads it: the agent's, then the summary of older turns (if any), then the
+ * working memory (for an agent that keeps one, `{}` until it is first written).
+ */
+export function sessionSystemPrompt(
+  system: string,
+  session: { summary: string | null; workingMemory?: Record<string, unknown> },
+): string {
+  const sections = [system];
+  if (session.summary !== null && session.summary !== "")
+    sections.push(`${SUMMARY_HEADING}\n${session.summary}`);
+  if (session.workingMemory !== undefined) {
+    sections.push(`${WORKING_MEMORY_HEADING}\n${JSON.stringify(session.workingMemory)}`);
+  }
+  return sections.filter((section) => section !== "").join("\n\n");
 }

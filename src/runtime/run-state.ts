@@ -10,6 +10,7 @@ import type {
   ToolCallRequest,
 } from "../journal/index.ts";
 import type { ModelMessage } from "../models/index.ts";
+import { UPDATE_WORKING_MEMORY } from "../tools/index.ts";
 
 /** One tool call as the journal knows it. */
 export type ToolCallState = {
@@ -134,6 +135,11 @@ export type RunState = {
    * session.
    */
   carried: { messages: number; summary: string | null } | null;
+  /**
+   * The session's working memory as the run sees it: what `context-carry` brought from earlier turns, then each
+   * value `update_working_memory` returned. Null until there is one.
+   */
+  workingMemory: Record<string, unknown> | null;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -180,6 +186,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     parentRunId: start.payload.parent?.runId ?? null,
     session: start.payload.session ?? null,
     carried: null,
+    workingMemory: null,
   };
 }
 
@@ -201,6 +208,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         messages: event.payload.messages.length,
         summary: event.payload.summary ?? null,
       };
+      state.workingMemory = event.payload.workingMemory ?? null;
       state.messages.unshift(
         ...event.payload.messages.map(({ role, content }) => ({ role, content }) as ModelMessage),
       );
@@ -258,6 +266,9 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         if (!state.dataClasses.includes(name)) state.dataClasses.push(name);
       }
       const isError = event.payload.outcome === "error";
+      if (!isError && event.payload.tool === UPDATE_WORKING_MEMORY) {
+        state.workingMemory = (event.payload.result as { value: Record<string, unknown> }).value;
+      }
       state.messages.push({
         role: "tool",
         callId: event.payload.callId,

@@ -72,6 +72,7 @@ export function registerSessionRoutes(
         status: turn.status,
         error: turn.error,
       })),
+      workingMemory: await sessions.workingMemoryOf(session.sessionId),
     });
   });
 

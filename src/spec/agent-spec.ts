@@ -275,6 +275,19 @@ export const ContextSection = z
     "How a session's earlier turns are carried into each new run's context (docs/sessions-and-memory.md).",
   );
 
+/** A session's structured scratchpad: its JSON Schema. */
+export const WorkingMemorySection = z
+  .strictObject({
+    schema: z
+      .record(z.string(), z.unknown())
+      .describe(
+        "The JSON Schema of the working memory (an object): the model reads the current value in its context and replaces it with the update_working_memory tool, which checks it against this schema.",
+      ),
+  })
+  .describe(
+    "A per-session structured scratchpad the agent reads and updates (docs/sessions-and-memory.md); list update_working_memory in tools to use it.",
+  );
+
 const OpenSection = (description: string) =>
   z.record(z.string(), z.unknown()).optional().describe(description);
 
@@ -322,6 +335,7 @@ export const AgentSpec = z
       .describe("Names of the tools the agent may call; each must be registered with the runtime."),
     limits: LimitsSection.prefault({}),
     context: ContextSection.prefault({}),
+    workingMemory: WorkingMemorySection.optional(),
     budgets: BudgetsSection.optional(),
     governance: GovernanceSection.optional(),
     approvals: ApprovalsSection.optional(),
@@ -332,6 +346,31 @@ export const AgentSpec = z
     rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
   })
   .superRefine((spec, context) => {
+    const listed = spec.tools.indexOf("update_working_memory");
+    if (spec.workingMemory && listed < 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["workingMemory"],
+        message:
+          "list update_working_memory in tools (and allow it in governance) so the agent can update it",
+        input: spec,
+      });
+    } else if (!spec.workingMemory && listed >= 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["tools", listed],
+        message: "update_working_memory needs a workingMemory section with the memory's schema",
+        input: spec,
+      });
+    }
+    if (spec.workingMemory && spec.workingMemory.schema.type !== "object") {
+      context.addIssue({
+        code: "custom",
+        path: ["workingMemory", "schema", "type"],
+        message: 'expected "object": working memory is a JSON object',
+        input: spec,
+      });
+    }
     for (const issue of spec.approvals ? checkApprovalsTools(spec.approvals, spec.tools) : []) {
       context.addIssue({
         code: "custom",

@@ -52,6 +52,14 @@ export type SessionQueries = {
   deleteSession(sessionId: string): Promise<boolean>;
   /** The session's runs in message order, those before `beforeTurn` only when it is given. */
   sessionTurns(sessionId: string, options?: { beforeTurn?: number }): Promise<SessionTurnRecord[]>;
+  /**
+   * The session's working memory as its runs before `beforeTurn` (all of them without it) left it: the latest value
+   * an `update_working_memory` call returned or a run carried, or null when there was none.
+   */
+  workingMemoryOf(
+    sessionId: string,
+    options?: { beforeTurn?: number },
+  ): Promise<Record<string, unknown> | null>;
   /** What a session's run carried from its earlier turns (its `context-carry` event), or null. */
   contextCarryOf(runId: string): Promise<PayloadOf<"context-carry"> | null>;
 };
@@ -151,6 +159,20 @@ export function sqlSessionQueries(sql: SqlClient): SessionQueries {
         error: row.error,
         createdAt: row.created_at,
       }));
+    },
+    async workingMemoryOf(sessionId, options = {}) {
+      const { rows } = await sql.query<{ value: Record<string, unknown> }>(
+        `SELECT CASE WHEN e.type = 'context-carry' THEN e.payload::jsonb -> 'workingMemory'
+                     ELSE e.payload::jsonb -> 'result' -> 'value' END::json AS value
+           FROM keel_session_runs t JOIN keel_events e ON e.run_id = t.run_id
+          WHERE t.session_id = $1 AND ($2::integer IS NULL OR t.turn < $2)
+            AND ((e.type = 'context-carry' AND e.payload::jsonb ? 'workingMemory')
+              OR (e.type = 'tool-call-end' AND e.payload::jsonb ->> 'tool' = 'update_working_memory'
+                  AND e.payload::jsonb ->> 'outcome' = 'ok'))
+          ORDER BY t.turn DESC, e.seq DESC LIMIT 1`,
+        [sessionId, options.beforeTurn ?? null],
+      );
+      return rows[0]?.value ?? null;
     },
     async contextCarryOf(runId) {
       const { rows } = await sql.query<{ payload: PayloadOf<"context-carry"> }>(
