@@ -5,7 +5,7 @@ import type { ControlPlaneRole } from "../governance/index.ts";
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
 /** What a path parameter (or query field) names, so the caller's tenant can be checked against its owner's. */
-export type OwnedResource = "agent" | "run" | "approval" | "feedback" | "tenant" | "key";
+export type OwnedResource = "agent" | "run" | "approval" | "feedback" | "tenant" | "key" | "session";
 
 /** The media types a route answers with on success. */
 export type ResponseMediaType = "application/json" | "text/plain" | "text/event-stream";

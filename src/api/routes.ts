@@ -41,6 +41,9 @@ import {
   RunDetailView,
   RunTreeView,
   RunView,
+  SessionDetailView,
+  SessionRunView,
+  SessionView,
   ShadowReportView,
   SignalView,
   TraceRunView,
@@ -57,6 +60,26 @@ const limit = count.transform(Number).pipe(z.number().int().min(1).max(500));
 const at = instant.transform((value) => instantOf(value)!);
 
 const CreateRunBody = z.strictObject({
+  input: z.string().min(1, "must not be empty").max(100_000),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+const CreateSessionBody = z
+  .strictObject({
+    subject: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("who the thread is about (the end user); default: the caller's subject"),
+    metadata: z
+      .record(z.string().max(100), z.unknown())
+      .refine((value) => JSON.stringify(value).length <= 16_384, "must be at most 16 KiB of JSON")
+      .optional()
+      .describe("any JSON object the caller wants kept with the session (at most 16 KiB)"),
+  })
+  .optional();
+const SessionMessageBody = z.strictObject({
   input: z.string().min(1, "must not be empty").max(100_000),
   idempotencyKey: z.string().min(1).max(200).optional(),
 });
@@ -268,6 +291,69 @@ export const API_ROUTES = defineRoutes({
     description:
       "deliver the named signal (a letter, then up to 63 letters, digits, `_`, `.` or `-`) with an optional JSON `payload`: journaled as `signal-receive`; a run suspended waiting for it becomes runnable. A signal the run does not wait for yet stays in its journal until it does. A repeated `idempotencyKey` answers the first delivery",
     success: "`202` with the journaled signal; `200` for a repeated key; `409` when the run has ended",
+  },
+
+  createSession: {
+    method: "POST",
+    path: "/v1/agents/:name/sessions",
+    roles: ["invoker"],
+    owns: { name: "agent" },
+    body: CreateSessionBody,
+    response: SessionView,
+    status: 201,
+    summary: "open a session",
+    description:
+      "open a session with an agent: a thread of runs for the caller, about `subject` (default the caller), with optional `metadata` ([sessions-and-memory.md](sessions-and-memory.md))",
+    success: "`201` with the session and `Location: /v1/sessions/{id}`",
+  },
+  listSessions: {
+    method: "GET",
+    path: "/v1/sessions",
+    roles: READ_AND_INVOKE,
+    query: z.strictObject({
+      agent: text.optional(),
+      limit: limit.default(50),
+      before: at.optional(),
+    }),
+    response: z.object({ sessions: z.array(SessionView) }),
+    summary: "list sessions",
+    description:
+      "the tenant's sessions, newest first; `agent` filters, `limit` 1–500 (default 50), `before` an instant",
+  },
+  getSession: {
+    method: "GET",
+    path: "/v1/sessions/:id",
+    roles: READ_AND_INVOKE,
+    owns: { id: "session" },
+    response: SessionDetailView,
+    summary: "one session and its messages",
+    description:
+      "the session with its `messages` in order (each turn's input as `user`, its answer as `assistant`), projected from its runs' journals, and its runs",
+  },
+  sendSessionMessage: {
+    method: "POST",
+    path: "/v1/sessions/:id/messages",
+    roles: ["invoker"],
+    owns: { id: "session" },
+    body: SessionMessageBody,
+    response: SessionRunView,
+    status: 202,
+    summary: "send a session a message",
+    description:
+      "start the session's next run with `input`; its model reads the earlier turns as the agent's context policy allows. A repeated idempotency key (`idempotencyKey` or the `Idempotency-Key` header) returns the run it started. A message while the session's previous run is still going is refused with 409",
+    success:
+      "`202` with the run, `runId`, `sessionId`, `turn` and `Location: /v1/runs/{id}`; `200` for a repeated key; `409` while the previous run goes on",
+  },
+  deleteSession: {
+    method: "DELETE",
+    path: "/v1/sessions/:id",
+    roles: ["invoker", "operator"],
+    owns: { id: "session" },
+    response: z.object({ id: z.string(), deleted: z.literal(true) }),
+    summary: "delete a session",
+    description:
+      "delete a session: it reads as absent (404) and takes no more messages. Its runs and their journals stay, as every run's do",
+    success: "`200 {id, deleted: true}`; `404`",
   },
 
   listKillSwitches: {

@@ -71,6 +71,53 @@ export const CreatedRunView = RunView.extend({
   created: z.boolean().describe("false when an idempotency key returned an existing run"),
 });
 
+/** A session's message as accepted: the run it started (as a started run is shown), with its session and number. */
+export const SessionRunView = CreatedRunView.extend({
+  runId: z.string().describe("the run the message started (also `id`)"),
+  sessionId: z.string(),
+  turn: z.number().int().describe("the message's number in the session"),
+});
+
+/** A session: a thread of runs of one agent for one principal. */
+export const SessionView = z.object({
+  id: z.string(),
+  agent: z.string(),
+  subject: z.string().describe("who the thread is about: the subject named at creation, else the caller's"),
+  metadata: record.nullable(),
+  turns: z.number().int().describe("how many messages the session has taken"),
+  createdAt: isoTime,
+  links: z.object({ self: z.string(), messages: z.string() }),
+});
+
+/** One message of a session, projected from its runs' journals: a run's input (user) or its answer (assistant). */
+export const SessionMessageView = z.object({
+  role: z.enum(["user", "assistant"]),
+  content: z.string(),
+  turn: z.number().int().describe("the number of the message (run) of the session it belongs to"),
+  runId: z.string(),
+});
+
+export const SessionDetailView = SessionView.extend({
+  messages: z
+    .array(SessionMessageView)
+    .describe("in order: each turn's input, then its answer once it has one"),
+  runs: z
+    .array(
+      z.object({
+        turn: z.number().int(),
+        runId: z.string(),
+        status: RunStatus,
+        error: z.looseObject({ code: z.string(), message: z.string() }).nullable(),
+      }),
+    )
+    .describe("the session's runs in message order"),
+  workingMemory: record
+    .nullable()
+    .describe(
+      "the session's working memory as its runs left it (the latest update_working_memory value), or null",
+    ),
+});
+
 /** One run of a run tree and, recursively, the child runs its nodes started, oldest first. */
 export const RunTreeNodeView = z.object({
   id: z.string(),

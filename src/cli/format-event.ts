@@ -72,6 +72,12 @@ export function formatEvent(event: JournalEvent): string | null {
       return `  budget ${event.payload.scope} (${event.payload.period}) reached ${Math.round(event.payload.threshold * 100)}%`;
     case "guard-flag":
       return `  guard ${event.payload.action} ${event.payload.where === "input" ? "input" : `${event.payload.tool} result`}: ${event.payload.classes.join(", ")} (score ${event.payload.score}, ${event.payload.rules.join(", ")})`;
+    case "context-carry": {
+      const { turnsCarried, turnsSummarized, turnsDropped, tokensCarried, window } = event.payload;
+      const summarized = turnsSummarized > 0 ? `, ${turnsSummarized} summarized` : "";
+      const dropped = turnsDropped > 0 ? `, ${turnsDropped} dropped` : "";
+      return `  context session turn ${event.payload.turn}: ${turnsCarried} earlier turn${turnsCarried === 1 ? "" : "s"} carried${summarized}${dropped} (${tokensCarried} of ${window.maxTokens - window.reservedTokens} tokens, ${event.payload.strategy})`;
+    }
     case "node-start":
       return null;
     case "node-end": {

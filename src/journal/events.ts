@@ -72,8 +72,11 @@ export const ErrorInfo = z.strictObject({
 });
 export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
-/** Why the gateway asked the model this turn: the run's first turn plans, a turn after a tool error recovers. */
-export const ModelCallPhase = z.enum(["planning", "execution", "error_recovery"]);
+/**
+ * Why the gateway asked the model this turn: the run's first turn plans, a turn after a tool error recovers, and a
+ * `context_summary` call folds a session's oldest turns into a summary so the thread fits the model's window.
+ */
+export const ModelCallPhase = z.enum(["planning", "execution", "error_recovery", "context_summary"]);
 export type ModelCallPhase = z.infer<typeof ModelCallPhase>;
 
 /** The price of one call, stamped with the price table it came from. */
@@ -162,6 +165,13 @@ export const RunWait = z
   });
 export type RunWait = z.infer<typeof RunWait>;
 
+/** A session's run: the session and the number of the message that started it. */
+export const SessionTurn = z.strictObject({
+  sessionId: z.string().min(1),
+  turn: z.number().int().positive(),
+});
+export type SessionTurn = z.infer<typeof SessionTurn>;
+
 /** Payload schemas, one per event type. Names are nouns then verbs (ARCHITECTURE.md §4). */
 export const EventPayloads = {
   "run-start": z.strictObject({
@@ -188,6 +198,44 @@ export const EventPayloads = {
      * actions as a kill of its own agent would, so killing an agent stops the child runs it started at once.
      */
     ancestors: z.array(z.string().min(1)).max(64).optional(),
+    /** Set on a session's run: the session and which of its messages (1, 2, …) started this run. Written by the store. */
+    session: SessionTurn.optional(),
+  }),
+  /**
+   * What a session's run carries from the turns before it, decided once before its first model call: the messages
+   * the model reads ahead of this run's input, the summary of older turns (when the policy summarizes), and the
+   * token counts behind the choice. The messages are read from the session's earlier runs and journaled here before
+   * the model reads them, so a replay carries exactly the same.
+   */
+  "context-carry": z.strictObject({
+    sessionId: z.string(),
+    turn: z.number().int().positive(),
+    strategy: z.enum(["drop-oldest", "summarize"]),
+    /** The window the thread was fitted to and how its tokens were counted. */
+    window: z.strictObject({
+      maxTokens: z.number().int().positive(),
+      /** Tokens kept free for the answer, the system prompt, the tool schemas and this run's input. */
+      reservedTokens: z.number().int().nonnegative(),
+      encoding: z.string(),
+      /** True when the encoding is not the provider's own (Anthropic, Gemini, offline stand-ins): counts are estimates. */
+      approximate: z.boolean(),
+    }),
+    /** Earlier turns of the session (answered ones), how many are carried verbatim, summarized, or dropped. */
+    turnsBefore: z.number().int().nonnegative(),
+    turnsCarried: z.number().int().nonnegative(),
+    turnsSummarized: z.number().int().nonnegative(),
+    turnsDropped: z.number().int().nonnegative(),
+    /** Tokens of every earlier turn verbatim, and of what is carried (summary included). */
+    tokensBefore: z.number().int().nonnegative(),
+    tokensCarried: z.number().int().nonnegative(),
+    /** The summary of the turns up to `summarizedThrough` (a turn number), shown to the model with the system prompt. */
+    summary: z.string().optional(),
+    summarizedThrough: z.number().int().nonnegative().optional(),
+    /** The session's working memory as the earlier turns left it (the latest update_working_memory value). */
+    workingMemory: z.record(z.string(), z.unknown()).optional(),
+    messages: z.array(
+      z.strictObject({ role: z.enum(["user", "assistant"]), content: z.string(), turn: z.number().int() }),
+    ),
   }),
   "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
   "model-call-start": z.strictObject({

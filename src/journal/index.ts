@@ -64,6 +64,7 @@ export {
   RunAnnotationPayloads,
   type RunAnnotationType,
   RunStatus,
+  SessionTurn,
   SignalName,
   STARTS_WORK,
   TERMINAL_STATUSES,

@@ -2,6 +2,13 @@
 // model gateway (routing, response cache, circuit breakers, failover, usage normalisation and pricing).
 export { createAnthropicModelProvider } from "./anthropic-model-provider.ts";
 export type { ModelTarget } from "./call-with-failover.ts";
+export {
+  APPROXIMATION_MARGIN,
+  contextWindowOf,
+  DEFAULT_CONTEXT_WINDOW,
+  type TokenCounter,
+  tokenCounterFor,
+} from "./count-tokens.ts";
 export { createGoogleModelProvider } from "./google-model-provider.ts";
 export {
   classifyModelError,
@@ -29,6 +36,7 @@ export type {
   ModelTurn,
 } from "./model-provider.ts";
 export { classifierPolicy, type ModelPolicy, type RouteDecision, type TargetRef } from "./model-route.ts";
+export { offlineSummary, SUMMARIZE_SYSTEM_PROMPT } from "./offline-summary.ts";
 export { createOpenAICompatibleModelProvider } from "./openai-compatible-model-provider.ts";
 export { createOpenAIModelProvider } from "./openai-model-provider.ts";
 export { createPriceTable, type PriceOverrides } from "./price-table.ts";

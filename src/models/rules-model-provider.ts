@@ -1,6 +1,7 @@
 import { KeelError } from "../errors/index.ts";
 import type { Rule, RulesTable, ValueTest } from "../spec/index.ts";
 import type { GenerateOptions, ModelMessage, ModelProvider, ModelTurn } from "./model-provider.ts";
+import { offlineSummary } from "./offline-summary.ts";
 import { lookupPath, resolveTemplate } from "./resolve-template.ts";
 import { streamTurnInDeltas } from "./stream-turn-in-deltas.ts";
 
@@ -30,6 +31,8 @@ export function createRulesModelProvider(options: { table: RulesTable; model?: s
     },
     async generate(request: GenerateOptions): Promise<ModelTurn> {
       request.signal.throwIfAborted();
+      const summary = offlineSummary(request);
+      if (summary) return summary;
       const scope = buildScope(request.messages);
       for (const { rule, pattern } of rules) {
         const captures = matchRule(rule, pattern, scope);
@@ -65,7 +68,8 @@ function compileInputPattern(rule: Rule): RegExp | null {
 }
 
 function buildScope(messages: readonly ModelMessage[]): RuleScope {
-  const input = messages.find((message) => message.role === "user")?.content ?? "";
+  // The run's input is its one user message; a session's run carries earlier turns before it, so it is the last.
+  const input = messages.findLast((message) => message.role === "user")?.content ?? "";
   const results: Record<string, unknown> = {};
   const called = new Set<string>();
   let last: RuleScope["last"] = null;

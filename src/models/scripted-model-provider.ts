@@ -1,6 +1,7 @@
 import { KeelError } from "../errors/index.ts";
 import type { ModelDecision } from "../journal/index.ts";
 import type { GenerateOptions, ModelProvider, ModelTurn } from "./model-provider.ts";
+import { offlineSummary } from "./offline-summary.ts";
 import { abortableDelay, streamTurnInDeltas } from "./stream-turn-in-deltas.ts";
 
 /** One scripted turn: a decision to return, or an error to throw (to exercise failure paths). */
@@ -20,6 +21,9 @@ export function createScriptedModelProvider(options: {
 }): ModelProvider {
   async function generate(request: GenerateOptions): Promise<ModelTurn> {
     if (options.delayMs) await abortableDelay(options.delayMs, request.signal);
+    // A script lists a run's own turns: a session's summary call is answered offline, outside it.
+    const summary = typeof options.turns === "function" ? null : offlineSummary(request);
+    if (summary) return summary;
     const turn =
       typeof options.turns === "function" ? options.turns(request) : scriptedTurnAt(options.turns, request);
     if ("error" in turn) throw new KeelError("model_failed", turn.error.message);
@@ -42,7 +46,9 @@ export function createScriptedModelProvider(options: {
 }
 
 function scriptedTurnAt(turns: readonly ScriptedTurn[], request: GenerateOptions): ScriptedTurn {
-  const index = request.messages.filter((message) => message.role === "assistant").length;
+  // Counted from the run's input (its last user message): a session's run carries earlier turns before it.
+  const input = request.messages.findLastIndex((message) => message.role === "user");
+  const index = request.messages.slice(input + 1).filter((message) => message.role === "assistant").length;
   const turn = turns[index];
   if (!turn)
     throw new KeelError(

@@ -19,6 +19,10 @@ export type AgentDefinition = {
   tools: ReadonlyMap<string, Tool>;
   params: ModelParams;
   limits: { maxSteps: number; runTimeout: number; toolTimeout: number };
+  /** How a session's earlier turns are fitted into the model's window; absent: drop-oldest, the model's window. */
+  context?: ContextPolicy;
+  /** The JSON Schema of a session's working memory, when the agent keeps one (docs/sessions-and-memory.md). */
+  workingMemory?: { schema: Record<string, unknown> };
   /** The spec's budgets and the ledger that enforces them; absent when the agent has no caps. */
   /**
    * The spec's budgets and the ledger that enforces them; the ledger also enforces the caps a child run inherits
@@ -39,6 +43,13 @@ export type AgentDefinition = {
    * with `tools`, `provider` and the governor's policies applying to its nodes as they would to an agent's turns.
    */
   workflow?: WorkflowDefinition;
+};
+
+/** The spec's `context` section as the runtime reads it. */
+export type ContextPolicy = {
+  maxTokens?: number | undefined;
+  strategy: "drop-oldest" | "summarize";
+  keepLastTurns: number;
 };
 
 /** Finds the definition of an agent version; undefined when this process does not serve it. */

@@ -14,6 +14,7 @@ import { toolInputJsonSchema } from "../tools/index.ts";
 import { servedFromStream, turnFromStream } from "./consume-model-stream.ts";
 import { policyDecisionPayload } from "./decide-tool-call.ts";
 import { endWithStructuredAnswer } from "./end-with-structured-answer.ts";
+import { sessionSystemPrompt } from "./fit-session-thread.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
 import { handOff, lowConfidenceReason } from "./hand-off.ts";
 import type { LiveTextWriter } from "./live-text.ts";
@@ -306,16 +307,22 @@ export async function governedModelCall(
 
 /** The run's first turn plans; a turn right after a failed tool call recovers; every other turn executes. */
 export function phaseOf(state: RunState): ModelCallPhase {
-  if (!state.messages.some((message) => message.role === "assistant")) return "planning";
-  const last = state.messages.at(-1);
+  // A session's earlier turns lead the messages; the run's own turns come after them.
+  const own = state.messages.slice(state.carried?.messages ?? 0);
+  if (!own.some((message) => message.role === "assistant")) return "planning";
+  const last = own.at(-1);
   return last?.role === "tool" && last.isError ? "error_recovery" : "execution";
 }
 
 function buildRequest({ agent, journal, signal }: NodeContext): GenerateOptions {
   return {
-    system: agent.output
-      ? `${agent.system}\n\nYour final answer must be JSON only, with no other text, matching this JSON Schema: ${JSON.stringify(agent.output.schema)}`
-      : agent.system,
+    system: withOutputSchema(
+      sessionSystemPrompt(agent.system, {
+        summary: journal.state.carried?.summary ?? null,
+        ...(agent.workingMemory ? { workingMemory: journal.state.workingMemory ?? {} } : {}),
+      }),
+      agent.output?.schema,
+    ),
     messages: journal.state.messages,
     tools: [...agent.tools.values()].map((tool) => ({
       name: tool.name,
@@ -574,4 +581,11 @@ function hasCaps(limits: BudgetLimits): boolean {
   return [limits.perRun, limits.perAgentPerDay, limits.perTenantPerDay].some(
     (cap) => cap !== undefined && (cap.usd !== undefined || cap.tokens !== undefined),
   );
+}
+
+/** The system prompt, told the JSON Schema the final answer must match when the agent declares one. */
+function withOutputSchema(system: string, schema: unknown): string {
+  return schema === undefined
+    ? system
+    : `${system}\n\nYour final answer must be JSON only, with no other text, matching this JSON Schema: ${JSON.stringify(schema)}`;
 }

@@ -1,4 +1,5 @@
 import type { Governor } from "../governance/index.ts";
+import type { SessionQueries } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { ChildRuns } from "./child-runs.ts";
 import type { LiveTextWriter } from "./live-text.ts";
@@ -16,6 +17,8 @@ export type NodeContext = {
   children?: ChildRuns;
   /** Where the agent's model turns stream their text as it is written (absent: nobody in this process listens). */
   live?: LiveTextWriter;
+  /** Reads a session's earlier turns, for a session's run (absent: such a run fails, saying so). */
+  sessions?: SessionQueries;
 };
 
 /** One kind of step in a graph. A node writes what it decides to the journal before acting on it. */

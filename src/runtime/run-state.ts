@@ -6,9 +6,11 @@ import type {
   PayloadOf,
   Principal,
   RunStatus,
+  SessionTurn,
   ToolCallRequest,
 } from "../journal/index.ts";
 import type { ModelMessage } from "../models/index.ts";
+import { UPDATE_WORKING_MEMORY } from "../tools/index.ts";
 import { outputRejectionMessage } from "./check-structured-answer.ts";
 
 /** One tool call as the journal knows it. */
@@ -132,6 +134,19 @@ export type RunState = {
   output: unknown;
   /** The latest answer sent back for not matching its schema, and why; a decide node's next try is told so. */
   lastRejection: { answer: string; why: string } | null;
+  /** A session's run: the session and the number of the message that started it. */
+  session: SessionTurn | null;
+  /**
+   * What a session's run carried from its earlier turns (`context-carry`): how many messages lead `messages`, and
+   * the summary of older turns shown with the system prompt. Null until it is journaled, and for runs outside a
+   * session.
+   */
+  carried: { messages: number; summary: string | null } | null;
+  /**
+   * The session's working memory as the run sees it: what `context-carry` brought from earlier turns, then each
+   * value `update_working_memory` returned. Null until there is one.
+   */
+  workingMemory: Record<string, unknown> | null;
 };
 
 /** The state of a run with only its `run-start` event. */
@@ -179,6 +194,9 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     outputRejections: 0,
     output: null,
     lastRejection: null,
+    session: start.payload.session ?? null,
+    carried: null,
+    workingMemory: null,
   };
 }
 
@@ -195,8 +213,20 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "model-call-start":
       state.modelCallOpen = true;
       return state;
+    case "context-carry":
+      state.carried = {
+        messages: event.payload.messages.length,
+        summary: event.payload.summary ?? null,
+      };
+      state.workingMemory = event.payload.workingMemory ?? null;
+      state.messages.unshift(
+        ...event.payload.messages.map(({ role, content }) => ({ role, content }) as ModelMessage),
+      );
+      return state;
     case "model-call-end": {
       state.modelCallOpen = false;
+      // A summary of a session's older turns is carried by the context-carry it is journaled with, not as a turn.
+      if (event.payload.phase === "context_summary") return state;
       if (state.workflow.open) state.workflow.calls += 1;
       state.spentUsd += event.payload.cost?.usd ?? 0;
       const decision = event.payload.decision;
@@ -255,6 +285,9 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
         if (!state.dataClasses.includes(name)) state.dataClasses.push(name);
       }
       const isError = event.payload.outcome === "error";
+      if (!isError && event.payload.tool === UPDATE_WORKING_MEMORY) {
+        state.workingMemory = (event.payload.result as { value: Record<string, unknown> }).value;
+      }
       state.messages.push({
         role: "tool",
         callId: event.payload.callId,

@@ -51,6 +51,8 @@ export async function startRun(options: {
   parentBudgets?: readonly ParentBudget[];
   /** A child run's: the agents of the runs above it, nearest first (a kill switch on any covers it). */
   ancestors?: readonly string[];
+  /** Start it as the next message of this session (the store checks the session and numbers the message). */
+  session?: { sessionId: string };
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -91,5 +93,6 @@ export async function startRun(options: {
     start: stored.payload as typeof start,
     ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
     ...(options.parent === undefined ? {} : { parent: options.parent }),
+    ...(options.session === undefined ? {} : { session: options.session }),
   });
 }

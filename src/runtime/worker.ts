@@ -8,6 +8,7 @@ import {
   descendantCancelRequest,
   isStoreUnavailable,
   SYSTEM_ACTOR,
+  sqlSessionQueries,
   UNRECORDED_CANCEL,
 } from "../store/index.ts";
 import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
@@ -101,6 +102,8 @@ const CLAIM_WAIT_MS = 1_000;
 
 export function createWorker(options: WorkerOptions): Worker {
   const { store, agents, owner, governor } = options;
+  // A session's run reads the session's earlier turns from the same database.
+  const sessions = sqlSessionQueries(store.sql);
   const leaseTtlMs = options.leaseTtlMs ?? 15_000;
   const concurrency = options.concurrency ?? 16;
   const log = options.log ?? ((message: string) => console.error(message));
@@ -329,6 +332,7 @@ export function createWorker(options: WorkerOptions): Worker {
           journal,
           signal: controller.signal,
           governor,
+          sessions,
           ...(children ? { children } : {}),
           live: liveText.writer(lease.runId),
         });

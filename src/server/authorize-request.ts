@@ -24,6 +24,7 @@ const LABELS: Record<OwnedResource, string> = {
   feedback: "feedback",
   tenant: "tenant",
   key: "API key",
+  session: "session",
 };
 
 /**

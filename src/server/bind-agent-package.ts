@@ -20,7 +20,12 @@ import {
 import type { AgentDefinition, AgentPackage } from "../runtime/index.ts";
 import type { AgentSpec, LoadedAgentSpec } from "../spec/index.ts";
 import type { SqlClient } from "../store/index.ts";
-import type { Tool } from "../tools/index.ts";
+import {
+  checkWorkingMemorySchema,
+  createUpdateWorkingMemoryTool,
+  type Tool,
+  UPDATE_WORKING_MEMORY,
+} from "../tools/index.ts";
 import { memoryToolsOf } from "./memory-tools-config.ts";
 import { PROVIDER_BASE_URL_VARIABLES, PROVIDER_KEY_VARIABLES } from "./provider-variables.ts";
 
@@ -245,6 +250,17 @@ export function bindAgentPackage(options: {
   const available = new Map<string, Tool>(
     [...agentPackage.createTools({ sql: options.sql }), ...builtIn].map((tool) => [tool.name, tool]),
   );
+  if (spec.workingMemory) {
+    // The built-in tool that updates a session's working memory, checked against the spec's schema.
+    const problem = checkWorkingMemorySchema(spec.workingMemory.schema);
+    if (problem !== null) {
+      throw new KeelError(
+        "invalid_spec",
+        `${loaded.file}: agent ${spec.name}'s workingMemory.schema is not a JSON Schema Keel can check against: ${problem}`,
+      );
+    }
+    available.set(UPDATE_WORKING_MEMORY, createUpdateWorkingMemoryTool(spec.workingMemory.schema));
+  }
   const missing = spec.tools.filter((name) => !available.has(name));
   if (missing.length > 0) {
     throw new KeelError(
@@ -268,6 +284,8 @@ export function bindAgentPackage(options: {
     tools: new Map(spec.tools.map((name) => [name, available.get(name)!])),
     params: spec.model.params,
     limits: spec.limits,
+    context: spec.context,
+    ...(spec.workingMemory ? { workingMemory: { schema: spec.workingMemory.schema } } : {}),
     // Bound even without caps of its own: run as a workflow's child, the agent's calls count against its tree's.
     budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets ?? {} },
     ...(spec.approvals ? { approvals: spec.approvals } : {}),

@@ -13,6 +13,7 @@ import {
   type KeelStore,
   type SealedArgumentsStore,
   type Store,
+  sqlSessionQueries,
 } from "../store/index.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
@@ -36,6 +37,7 @@ import { principalOf } from "./request-principal.ts";
 import { createResourceTenant } from "./resource-tenant.ts";
 import { registerRunTreeRoutes } from "./run-tree-routes.ts";
 import { securityHeaders } from "./security-headers.ts";
+import { registerSessionRoutes } from "./session-routes.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
 import { validateInput } from "./validate-input.ts";
@@ -108,6 +110,7 @@ export function createApp(options: AppOptions): Hono {
   };
   const ownAgents = (tenant: string) => agents.list().filter((agent) => agentTenant(agent.name) === tenant);
   const app = new Hono();
+  const sessions = sqlSessionQueries(store.sql);
 
   // The governed endpoint answers in OpenAI's error shape, also when the authorization gate refuses a call.
   app.onError((error, context) =>
@@ -141,6 +144,7 @@ export function createApp(options: AppOptions): Hono {
       devPrincipal,
       resourceTenant: createResourceTenant({
         store,
+        sessions,
         agentTenant,
         ...(options.keys ? { keys: options.keys } : {}),
       }),
@@ -221,8 +225,8 @@ export function createApp(options: AppOptions): Hono {
     return context.json(presentAgent(agent));
   });
 
-  registerRoute(app, API_ROUTES.createRun, async ({ params, body }, context) => {
-    const { name } = params;
+  /** The agent a new run of `name` uses, once the registry lets its version serve runs. */
+  const runnableAgent = async (name: string) => {
     const agent = agents.current(name);
     if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
     if (options.registry && options.requireActiveAgents) {
@@ -233,6 +237,11 @@ export function createApp(options: AppOptions): Hono {
           `${runnable.reason}: it may not serve runs (see keel agents card ${name})`,
         );
     }
+    return agent;
+  };
+
+  registerRoute(app, API_ROUTES.createRun, async ({ params, body }, context) => {
+    const agent = await runnableAgent(params.name);
     const { run, created } = await startRun({
       store,
       agent,
@@ -320,6 +329,7 @@ export function createApp(options: AppOptions): Hono {
   });
 
   registerRunTreeRoutes(app, { store, agents, ...(worker ? { worker } : {}) });
+  registerSessionRoutes(app, { store, sessions, runnableAgent, ...(worker ? { worker } : {}) });
 
   return app;
 }

@@ -1,17 +1,19 @@
 import type { OwnedResource } from "../api/index.ts";
 import { sqlEvaluationLog } from "../evals/index.ts";
 import type { ApiKeyStore } from "../governance/index.ts";
-import type { ApprovalQueries, Store } from "../store/index.ts";
+import type { ApprovalQueries, SessionQueries, Store } from "../store/index.ts";
 
 /** The tenant a resource belongs to, or null when there is no such resource. */
 export type ResourceTenant = (kind: Exclude<OwnedResource, "tenant">, id: string) => Promise<string | null>;
 
 /**
  * Find the owner tenant of what a path names: a run (its principal's tenant), an approval request or a feedback
- * score (their run's), an agent (its spec's `tenant`), an API key (the tenant it was created in).
+ * score (their run's), an agent (its spec's `tenant`), an API key (the tenant it was created in), a session (its
+ * opener's tenant; a deleted one has none).
  */
 export function createResourceTenant(options: {
   store: Store & ApprovalQueries;
+  sessions: Pick<SessionQueries, "getSession">;
   agentTenant: (name: string) => string | undefined;
   keys?: Pick<ApiKeyStore, "find">;
 }): ResourceTenant {
@@ -34,6 +36,8 @@ export function createResourceTenant(options: {
       }
       case "key":
         return (await options.keys?.find(id))?.tenant ?? null;
+      case "session":
+        return (await options.sessions.getSession(id))?.tenant ?? null;
       default: {
         const unreachable: never = kind;
         return unreachable;

@@ -40,9 +40,9 @@ const ModelErrorClass = z
   .describe("A class of model failure the gateway routes on.");
 
 const Phase = z
-  .enum(["planning", "execution", "error_recovery"])
+  .enum(["planning", "execution", "error_recovery", "context_summary"])
   .describe(
-    "planning: the run's first turn; error_recovery: a turn after a failed tool call; execution: the rest.",
+    "planning: the run's first turn; error_recovery: a turn after a failed tool call; context_summary: a call that summarizes a session's oldest turns; execution: the rest.",
   );
 
 /** A model the gateway can call: a provider and a pinned id, plus the endpoint of a self-hosted server. */
@@ -263,6 +263,51 @@ export const OutputSection = z
   })
   .describe("A structured answer: the final answer is parsed as JSON and validated against the schema.");
 
+/** How a session's earlier turns are fitted into the model's context window. */
+export const ContextSection = z
+  .strictObject({
+    maxTokens: z
+      .number()
+      .int()
+      .min(256)
+      .max(10_000_000)
+      .optional()
+      .describe(
+        "The context window to fit a session's thread into, in tokens (default: the model's own window where Keel knows the model id, else 32768).",
+      ),
+    strategy: z
+      .enum(["drop-oldest", "summarize"])
+      .default("drop-oldest")
+      .describe(
+        "What happens to earlier turns that would not fit: drop-oldest leaves them out, oldest first; summarize folds them into a summary written by a journaled model call.",
+      ),
+    keepLastTurns: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(4)
+      .describe(
+        "With summarize: how many of the latest turns are always carried word for word; older ones are summarized once the thread would not fit.",
+      ),
+  })
+  .describe(
+    "How a session's earlier turns are carried into each new run's context (docs/sessions-and-memory.md).",
+  );
+
+/** A session's structured scratchpad: its JSON Schema. */
+export const WorkingMemorySection = z
+  .strictObject({
+    schema: z
+      .record(z.string(), z.unknown())
+      .describe(
+        "The JSON Schema of the working memory (an object): the model reads the current value in its context and replaces it with the update_working_memory tool, which checks it against this schema.",
+      ),
+  })
+  .describe(
+    "A per-session structured scratchpad the agent reads and updates (docs/sessions-and-memory.md); list update_working_memory in tools to use it.",
+  );
+
 const OpenSection = (description: string) =>
   z.record(z.string(), z.unknown()).optional().describe(description);
 
@@ -310,6 +355,8 @@ export const AgentSpec = z
       .describe("Names of the tools the agent may call; each must be registered with the runtime."),
     output: OutputSection.optional(),
     limits: LimitsSection.prefault({}),
+    context: ContextSection.prefault({}),
+    workingMemory: WorkingMemorySection.optional(),
     budgets: BudgetsSection.optional(),
     governance: GovernanceSection.optional(),
     approvals: ApprovalsSection.optional(),
@@ -326,6 +373,31 @@ export const AgentSpec = z
         code: "custom",
         path: ["tools", ...issue.path],
         message: issue.message,
+        input: spec,
+      });
+    }
+    const listed = spec.tools.indexOf("update_working_memory");
+    if (spec.workingMemory && listed < 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["workingMemory"],
+        message:
+          "list update_working_memory in tools (and allow it in governance) so the agent can update it",
+        input: spec,
+      });
+    } else if (!spec.workingMemory && listed >= 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["tools", listed],
+        message: "update_working_memory needs a workingMemory section with the memory's schema",
+        input: spec,
+      });
+    }
+    if (spec.workingMemory && spec.workingMemory.schema.type !== "object") {
+      context.addIssue({
+        code: "custom",
+        path: ["workingMemory", "schema", "type"],
+        message: 'expected "object": working memory is a JSON object',
         input: spec,
       });
     }

@@ -1,6 +1,13 @@
 // spec/: the file formats a team writes (agent specs, workflow specs, rules tables) as zod schemas, and their loading
 // from YAML with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
-export { AgentSpec, type AgentSpecInput, Duration, LimitsSection, ModelSection } from "./agent-spec.ts";
+export {
+  AgentSpec,
+  type AgentSpecInput,
+  ContextSection,
+  Duration,
+  LimitsSection,
+  ModelSection,
+} from "./agent-spec.ts";
 export type { ApprovalsSection, EscalateWhen } from "./approvals-section.ts";
 export { checkWorkflowToolOutputs } from "./check-workflow-tool-outputs.ts";
 export { computeVersionHash, type VersionContent } from "./compute-version-hash.ts";

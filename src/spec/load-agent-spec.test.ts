@@ -165,6 +165,55 @@ describe("loadAgentSpec", () => {
     ]);
   });
 
+  test("loads a context policy with its defaults and reports a bad one at its line, naming the field", async () => {
+    const withPolicy = `${SPEC}context: { maxTokens: 64000, strategy: summarize }\n`;
+    const loaded = await loadAgentSpec(writeAgent({ "agent.yaml": withPolicy }));
+    assert.deepEqual(loaded.spec.context, { maxTokens: 64_000, strategy: "summarize", keepLastTurns: 4 });
+    assert.deepEqual((await loadAgentSpec(writeAgent())).spec.context, {
+      strategy: "drop-oldest",
+      keepLastTurns: 4,
+    });
+    const file = writeAgent({
+      "agent.yaml": `${SPEC}context:\n  strategy: forget-everything\n  keepLastTurns: -1\n`,
+    });
+    assertIssues(file, await issuesOf(file), [
+      {
+        name: "agent.yaml",
+        line: 17,
+        column: 13,
+        path: "context.strategy",
+        message: /drop-oldest.*summarize/,
+      },
+      { name: "agent.yaml", line: 18, column: 18, path: "context.keepLastTurns", message: /0|>=/ },
+    ]);
+  });
+
+  test("asks a working memory section and the update_working_memory tool to come together, at their lines", async () => {
+    const memory = "workingMemory:\n  schema: { type: object, properties: { name: { type: string } } }\n";
+    const withBoth = `${SPEC.replace("  - get_order\n", "  - get_order\n  - update_working_memory\n")}${memory}`;
+    const loaded = await loadAgentSpec(writeAgent({ "agent.yaml": withBoth }));
+    assert.deepEqual(loaded.spec.workingMemory?.schema, {
+      type: "object",
+      properties: { name: { type: "string" } },
+    });
+    const sectionOnly = writeAgent({ "agent.yaml": `${SPEC}${memory}` });
+    assertIssues(sectionOnly, await issuesOf(sectionOnly), [
+      {
+        name: "agent.yaml",
+        line: 17,
+        column: 3,
+        path: "workingMemory",
+        message: /list update_working_memory in tools/,
+      },
+    ]);
+    const toolOnly = writeAgent({
+      "agent.yaml": SPEC.replace("  - get_order\n", "  - get_order\n  - update_working_memory\n"),
+    });
+    assertIssues(toolOnly, await issuesOf(toolOnly), [
+      { name: "agent.yaml", line: 16, column: 5, path: "tools[2]", message: /needs a workingMemory section/ },
+    ]);
+  });
+
   test("reports a list given as a scalar at the value", async () => {
     const spec = specWithLine(13, "tools: search_kb").replace("  - search_kb\n  - get_order\n", "");
     const file = writeAgent({ "agent.yaml": spec });

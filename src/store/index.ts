@@ -36,6 +36,13 @@ export {
   type SealedArgumentsRow,
   type SealedArgumentsStore,
 } from "./sealed-arguments.ts";
+export {
+  newSessionId,
+  type SessionQueries,
+  type SessionRecord,
+  type SessionTurnRecord,
+  sqlSessionQueries,
+} from "./session-queries.ts";
 export { SqlStore } from "./sql-store.ts";
 export type {
   CreateRunOptions,

@@ -46,26 +46,48 @@ export async function insertRun(
       },
     );
   }
+  if (options.start.session !== undefined) {
+    throw new KeelError(
+      "invalid_request",
+      "run-start's session is written by the store: pass options.session",
+      { issues: [{ path: "start.session", message: "set options.session instead" }] },
+    );
+  }
   // Validated before the transaction so a bad payload costs no round trip; a child's again with its parent below.
   const [validated] = validateNewEvents([{ type: "run-start", payload: options.start }]);
   const idempotencyKey = options.idempotencyKey ?? null;
   return await driver.transaction(async (tx) => {
+    if (options.session && idempotencyKey !== null) {
+      // A repeated message answers the run it started, even once the session has moved on or that run still goes.
+      const repeated = await tx.query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM keel_runs WHERE agent = $1 AND idempotency_key = $2`,
+        [options.start.agent, idempotencyKey],
+      );
+      if (repeated.rows[0]) return { run: toRunRecord(repeated.rows[0]), created: false };
+    }
     const parent = options.parent ? await readParent(tx, options) : null;
-    const [start] = parent
-      ? validateNewEvents([
-          {
-            type: "run-start",
-            payload: {
-              ...options.start,
-              parent: {
-                runId: options.parent!.runId,
-                node: options.parent!.node,
-                rootRunId: parent.root_run_id,
+    const turn = options.session ? await nextSessionTurn(tx, options) : null;
+    const [start] =
+      parent || turn
+        ? validateNewEvents([
+            {
+              type: "run-start",
+              payload: {
+                ...options.start,
+                ...(parent
+                  ? {
+                      parent: {
+                        runId: options.parent!.runId,
+                        node: options.parent!.node,
+                        rootRunId: parent.root_run_id,
+                      },
+                    }
+                  : {}),
+                ...(turn ? { session: { sessionId: options.session!.sessionId, turn } } : {}),
               },
             },
-          },
-        ])
-      : [validated];
+          ])
+        : [validated];
     const payload = start!.payload as PayloadOf<"run-start">;
     if (parent && parent.tenant !== payload.principal.tenant) {
       throw new KeelError(
@@ -132,6 +154,13 @@ export async function insertRun(
           hash,
         ],
       );
+      if (turn) {
+        await tx.query("INSERT INTO keel_session_runs (session_id, turn, run_id) VALUES ($1, $2, $3)", [
+          options.session!.sessionId,
+          turn,
+          options.runId,
+        ]);
+      }
       // Delivered at COMMIT: idle workers in other processes wake for a run they can already claim.
       await tx.query("SELECT keel_notify('keel_work', $1, $2)", [options.runId, notifyAs]);
       return { run: toRunRecord(row), created: true };
@@ -145,6 +174,40 @@ export async function insertRun(
     }
     throw new KeelError("conflict", `run ${options.runId} already exists`);
   });
+}
+
+/**
+ * The number of the session's next message, read with the session's row locked so two messages cannot both take it.
+ * The session must exist for the run's agent and tenant, not be deleted, and have no run still going.
+ */
+async function nextSessionTurn(tx: SqlClient, options: CreateRunOptions): Promise<number> {
+  const { sessionId } = options.session!;
+  const { rows } = await tx.query<{ agent: string; tenant: string; deleted: boolean }>(
+    `SELECT agent, tenant, deleted_at IS NOT NULL AS deleted FROM keel_sessions WHERE session_id = $1 FOR UPDATE`,
+    [sessionId],
+  );
+  const session = rows[0];
+  if (
+    !session ||
+    session.deleted ||
+    session.agent !== options.start.agent ||
+    session.tenant !== options.start.principal.tenant
+  ) {
+    throw new KeelError("not_found", `no session "${sessionId}"`);
+  }
+  const last = await tx.query<{ turn: number; run_id: string; status: RunRecord["status"] }>(
+    `SELECT s.turn, s.run_id, r.status FROM keel_session_runs s JOIN keel_runs r ON r.run_id = s.run_id
+      WHERE s.session_id = $1 ORDER BY s.turn DESC LIMIT 1`,
+    [sessionId],
+  );
+  const previous = last.rows[0];
+  if (previous && !TERMINAL_STATUSES.has(previous.status)) {
+    throw new KeelError(
+      "conflict",
+      `session ${sessionId} is still answering its message ${previous.turn} (run ${previous.run_id} is ${previous.status}); send the next message once it has ended`,
+    );
+  }
+  return previous ? Number(previous.turn) + 1 : 1;
 }
 
 /**

@@ -9,6 +9,7 @@ import { leasesContract } from "./store-contract-leases.ts";
 import { racesContract } from "./store-contract-races.ts";
 import { runTreeContract } from "./store-contract-run-tree.ts";
 import { runsContract } from "./store-contract-runs.ts";
+import { sessionsContract } from "./store-contract-sessions.ts";
 
 export type { StoreContractSubject } from "./store-contract-fixtures.ts";
 
@@ -62,5 +63,6 @@ export function storeContract(name: string, subject: StoreContractSubject): void
     auditContract(context);
     runTreeContract(context);
     cancelFenceContract(context);
+    sessionsContract(context);
   });
 }

@@ -62,6 +62,13 @@ export type CreateRunOptions = {
    * the child already marked for cancellation when a cancel of the parent came first.
    */
   parent?: { runId: string; node: string };
+  /**
+   * Start the run as the next message of this session: in the same transaction the store checks the session exists,
+   * is not deleted, belongs to the run's agent and tenant and has no run still going (else `conflict`), writes
+   * `session` (with the message's number) into the run-start event and appends the run to the session's runs. An
+   * idempotency key that repeats answers the run it started, whatever the session's state.
+   */
+  session?: { sessionId: string };
 };
 
 export type ListRunsOptions = {

@@ -66,7 +66,11 @@ function start(event: Extract<TelemetryEvent, { type: "run-start" }>): Builder {
       [ATTR.agentName]: payload.agent,
       [ATTR.agentId]: `${payload.agent}@${payload.agentVersion}`,
       [ATTR.agentVersion]: payload.agentVersion,
-      [ATTR.conversationId]: event.runId,
+      // A session's runs share its conversation; any other run is a conversation of its own.
+      [ATTR.conversationId]: payload.session?.sessionId ?? event.runId,
+      ...(payload.session
+        ? { [KEEL.sessionId]: payload.session.sessionId, [KEEL.sessionTurn]: payload.session.turn }
+        : {}),
       [KEEL.runId]: event.runId,
       [KEEL.agentVersion]: payload.agentVersion,
       [KEEL.specHash]: payload.specHash,
@@ -108,6 +112,17 @@ function apply(builder: Builder, event: TelemetryEvent): void {
     case "node-end":
       nodeEnd(builder, event);
       return;
+    case "context-carry": {
+      // What a session's run carried from its earlier turns; a summary call is a chat span of its own.
+      const { attributes } = builder.root;
+      attributes[KEEL.contextStrategy] = event.payload.strategy;
+      attributes[KEEL.contextTurnsCarried] = event.payload.turnsCarried;
+      attributes[KEEL.contextTurnsSummarized] = event.payload.turnsSummarized;
+      attributes[KEEL.contextTurnsDropped] = event.payload.turnsDropped;
+      attributes[KEEL.contextTokensCarried] = event.payload.tokensCarried;
+      attributes[KEEL.contextMaxTokens] = event.payload.window.maxTokens;
+      return;
+    }
     case "run-suspend":
       if (event.payload.pendingAction) approvalWait(builder, event, event.payload.pendingAction.tool);
       return;

@@ -33,6 +33,14 @@ export const ATTR = {
 /** Keel's own attributes, beside the conventions. */
 export const KEEL = {
   runId: "keel.run.id",
+  sessionId: "keel.session.id",
+  sessionTurn: "keel.session.turn",
+  contextStrategy: "keel.context.strategy",
+  contextTurnsCarried: "keel.context.turns_carried",
+  contextTurnsSummarized: "keel.context.turns_summarized",
+  contextTurnsDropped: "keel.context.turns_dropped",
+  contextTokensCarried: "keel.context.tokens_carried",
+  contextMaxTokens: "keel.context.max_tokens",
   runStatus: "keel.run.status",
   tenant: "keel.tenant",
   agentVersion: "keel.agent.version",

@@ -10,3 +10,8 @@ export {
   type Tool,
   type ToolContext,
 } from "./tool.ts";
+export {
+  checkWorkingMemorySchema,
+  createUpdateWorkingMemoryTool,
+  UPDATE_WORKING_MEMORY,
+} from "./update-working-memory.ts";

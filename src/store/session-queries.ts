@@ -1,0 +1,199 @@
+import { randomBytes } from "node:crypto";
+import { KeelError } from "../errors/index.ts";
+import type { PayloadOf, Principal, RunStatus } from "../journal/index.ts";
+import type { SqlClient } from "./store.ts";
+
+/** A session: a thread of runs of one agent for one principal. Its messages are a projection of its runs. */
+export type SessionRecord = {
+  sessionId: string;
+  agent: string;
+  tenant: string;
+  principal: Principal;
+  /** Who the thread is about: the subject the caller named, else the principal's. */
+  subject: string;
+  metadata: Record<string, unknown> | null;
+  createdAt: Date;
+  /** How many messages the session has taken (its runs). */
+  turns: number;
+};
+
+/** One run of a session, as its messages are projected from it: the input it was started with and its answer. */
+export type SessionTurnRecord = {
+  turn: number;
+  runId: string;
+  status: RunStatus;
+  /** The run's journaled input (masked as the journal keeps it). */
+  input: string;
+  /** The run's final answer, once it completed. */
+  answer: string | null;
+  error: { code: string; message: string } | null;
+  createdAt: Date;
+};
+
+/** Reads and writes of sessions; the run a message starts is created by `Store.createRun` with `session`. */
+export type SessionQueries = {
+  createSession(options: {
+    agent: string;
+    principal: Principal;
+    subject?: string;
+    metadata?: Record<string, unknown>;
+    sessionId?: string;
+  }): Promise<SessionRecord>;
+  /** The session, or null when there is none or it was deleted. */
+  getSession(sessionId: string): Promise<SessionRecord | null>;
+  /** The tenant's sessions, newest first; `before` pages on `createdAt`. */
+  listSessions(options: {
+    tenant: string;
+    agent?: string;
+    limit: number;
+    before?: Date;
+  }): Promise<SessionRecord[]>;
+  /** Mark a session deleted: it reads as absent and takes no more messages. False when there was none to delete. */
+  deleteSession(sessionId: string): Promise<boolean>;
+  /** The session's runs in message order, those before `beforeTurn` only when it is given. */
+  sessionTurns(sessionId: string, options?: { beforeTurn?: number }): Promise<SessionTurnRecord[]>;
+  /**
+   * The session's working memory as its runs before `beforeTurn` (all of them without it) left it: the latest value
+   * an `update_working_memory` call returned or a run carried, or null when there was none.
+   */
+  workingMemoryOf(
+    sessionId: string,
+    options?: { beforeTurn?: number },
+  ): Promise<Record<string, unknown> | null>;
+  /** What a session's run carried from its earlier turns (its `context-carry` event), or null. */
+  contextCarryOf(runId: string): Promise<PayloadOf<"context-carry"> | null>;
+};
+
+type SessionRow = {
+  session_id: string;
+  agent: string;
+  tenant: string;
+  principal: Principal;
+  subject: string;
+  metadata: Record<string, unknown> | null;
+  created_at: Date;
+  turns: number | string;
+};
+
+const SESSION_COLUMNS = `s.session_id, s.agent, s.tenant, s.principal, s.subject, s.metadata, s.created_at,
+  (SELECT count(*) FROM keel_session_runs t WHERE t.session_id = s.session_id) AS turns`;
+
+/** A time-ordered session id: sortable by creation, unique without coordination. */
+export function newSessionId(now: Date = new Date()): string {
+  return `ses_${now.getTime().toString(36).padStart(9, "0")}${randomBytes(8).toString("hex")}`;
+}
+
+/** Session reads and writes in the SQL both stores run. */
+export function sqlSessionQueries(sql: SqlClient): SessionQueries {
+  return {
+    async createSession(options) {
+      const sessionId = options.sessionId ?? newSessionId();
+      const { rows } = await sql.query<SessionRow>(
+        `WITH s AS (
+           INSERT INTO keel_sessions (session_id, agent, tenant, principal, subject, metadata)
+           VALUES ($1, $2, $3, $4::text::jsonb, $5, $6::text::jsonb) RETURNING *)
+         SELECT s.session_id, s.agent, s.tenant, s.principal, s.subject, s.metadata, s.created_at, 0 AS turns FROM s`,
+        [
+          sessionId,
+          options.agent,
+          options.principal.tenant,
+          JSON.stringify(options.principal),
+          options.subject ?? options.principal.subject,
+          options.metadata === undefined ? null : JSON.stringify(options.metadata),
+        ],
+      );
+      return toSessionRecord(rows[0]!);
+    },
+    async getSession(sessionId) {
+      const { rows } = await sql.query<SessionRow>(
+        `SELECT ${SESSION_COLUMNS} FROM keel_sessions s WHERE s.session_id = $1 AND s.deleted_at IS NULL`,
+        [sessionId],
+      );
+      return rows[0] ? toSessionRecord(rows[0]) : null;
+    },
+    async listSessions(options) {
+      if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 1_000) {
+        throw new KeelError("invalid_request", "limit must be a whole number from 1 to 1000", {
+          issues: [{ path: "limit", message: "expected 1 to 1000" }],
+        });
+      }
+      const { rows } = await sql.query<SessionRow>(
+        `SELECT ${SESSION_COLUMNS} FROM keel_sessions s
+          WHERE s.tenant = $1 AND s.deleted_at IS NULL AND ($2::text IS NULL OR s.agent = $2)
+            AND ($3::timestamptz IS NULL OR s.created_at < $3)
+          ORDER BY s.created_at DESC, s.session_id DESC LIMIT $4`,
+        [options.tenant, options.agent ?? null, options.before?.toISOString() ?? null, options.limit],
+      );
+      return rows.map(toSessionRecord);
+    },
+    async deleteSession(sessionId) {
+      const { rows } = await sql.query<{ session_id: string }>(
+        `UPDATE keel_sessions SET deleted_at = clock_timestamp()
+          WHERE session_id = $1 AND deleted_at IS NULL RETURNING session_id`,
+        [sessionId],
+      );
+      return rows.length > 0;
+    },
+    async sessionTurns(sessionId, options = {}) {
+      const { rows } = await sql.query<{
+        turn: number;
+        run_id: string;
+        status: RunStatus;
+        input: string;
+        answer: string | null;
+        error: { code: string; message: string } | null;
+        created_at: Date;
+      }>(
+        `SELECT t.turn, t.run_id, r.status, r.input, r.answer, r.error, r.created_at
+           FROM keel_session_runs t JOIN keel_runs r ON r.run_id = t.run_id
+          WHERE t.session_id = $1 AND ($2::integer IS NULL OR t.turn < $2)
+          ORDER BY t.turn`,
+        [sessionId, options.beforeTurn ?? null],
+      );
+      return rows.map((row) => ({
+        turn: Number(row.turn),
+        runId: row.run_id,
+        status: row.status,
+        input: row.input,
+        answer: row.answer,
+        error: row.error,
+        createdAt: row.created_at,
+      }));
+    },
+    async workingMemoryOf(sessionId, options = {}) {
+      const { rows } = await sql.query<{ value: Record<string, unknown> }>(
+        `SELECT CASE WHEN e.type = 'context-carry' THEN e.payload::jsonb -> 'workingMemory'
+                     ELSE e.payload::jsonb -> 'result' -> 'value' END::json AS value
+           FROM keel_session_runs t JOIN keel_events e ON e.run_id = t.run_id
+          WHERE t.session_id = $1 AND ($2::integer IS NULL OR t.turn < $2)
+            AND ((e.type = 'context-carry' AND e.payload::jsonb ? 'workingMemory')
+              OR (e.type = 'tool-call-end' AND e.payload::jsonb ->> 'tool' = 'update_working_memory'
+                  AND e.payload::jsonb ->> 'outcome' = 'ok'))
+          ORDER BY t.turn DESC, e.seq DESC LIMIT 1`,
+        [sessionId, options.beforeTurn ?? null],
+      );
+      return rows[0]?.value ?? null;
+    },
+    async contextCarryOf(runId) {
+      const { rows } = await sql.query<{ payload: PayloadOf<"context-carry"> }>(
+        `SELECT payload::json AS payload FROM keel_events WHERE run_id = $1 AND type = 'context-carry'
+          ORDER BY seq LIMIT 1`,
+        [runId],
+      );
+      return rows[0]?.payload ?? null;
+    },
+  };
+}
+
+function toSessionRecord(row: SessionRow): SessionRecord {
+  return {
+    sessionId: row.session_id,
+    agent: row.agent,
+    tenant: row.tenant,
+    principal: row.principal,
+    subject: row.subject,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+    turns: Number(row.turns),
+  };
+}
