@@ -37,7 +37,20 @@ export type GenerateOptions = {
   promptCacheKey?: string;
   /** False turns provider prompt caching off for this call (it is on by default). */
   promptCaching?: boolean;
+  /**
+   * How many leading `messages` a session's run carried from its earlier turns (absent: none). The run's own
+   * input is the first user message after them; later user messages (an answer sent back for not matching the
+   * output schema) are the run's own too. The offline stand-ins read the input and count turns from there.
+   */
+  carriedMessages?: number;
 };
+
+/** Where a run's own messages start: its input, the first user message after those a session carried. */
+export function runInputIndex(request: Pick<GenerateOptions, "messages" | "carriedMessages">): number {
+  const carried = request.carriedMessages ?? 0;
+  const index = request.messages.findIndex((message, at) => at >= carried && message.role === "user");
+  return index < 0 ? request.messages.length : index;
+}
 
 /** Why the model stopped: finished its turn, asked for tools, ran out of tokens, or refused. */
 export type FinishReason = "stop" | "tool-calls" | "length" | "content-filter" | "error" | "other";

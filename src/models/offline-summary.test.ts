@@ -65,7 +65,10 @@ describe("offline stand-ins in a session", () => {
       { role: "user", content: "where is my order?" },
       { role: "assistant", content: "Your order shipped." },
     ];
-    const { decision } = await rules.generate(request([...carried, { role: "user", content: "thanks" }]));
+    const { decision } = await rules.generate({
+      ...request([...carried, { role: "user", content: "thanks" }]),
+      carriedMessages: carried.length,
+    });
     assert.deepEqual(decision, { kind: "answer", text: "I will pass this to a person." });
   });
 
@@ -74,16 +77,20 @@ describe("offline stand-ins in a session", () => {
       { role: "user", content: "hello" },
       { role: "assistant", content: "hi" },
     ];
-    const first = await scripted.generate(request([...carried, { role: "user", content: "look it up" }]));
+    const first = await scripted.generate({
+      ...request([...carried, { role: "user", content: "look it up" }]),
+      carriedMessages: carried.length,
+    });
     assert.equal(first.decision.kind, "tool-calls");
-    const second = await scripted.generate(
-      request([
+    const second = await scripted.generate({
+      ...request([
         ...carried,
         { role: "user", content: "look it up" },
         { role: "assistant", content: "", toolCalls: [{ callId: "c1", tool: "lookup", arguments: {} }] },
         { role: "tool", callId: "c1", tool: "lookup", content: {}, isError: false },
       ]),
-    );
+      carriedMessages: carried.length,
+    });
     assert.deepEqual(second.decision, { kind: "answer", text: "second turn of the script" });
   });
 });

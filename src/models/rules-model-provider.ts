@@ -1,6 +1,6 @@
 import { KeelError } from "../errors/index.ts";
 import type { Rule, RulesTable, ValueTest } from "../spec/index.ts";
-import type { GenerateOptions, ModelMessage, ModelProvider, ModelTurn } from "./model-provider.ts";
+import { type GenerateOptions, type ModelProvider, type ModelTurn, runInputIndex } from "./model-provider.ts";
 import { offlineSummary } from "./offline-summary.ts";
 import { lookupPath, resolveTemplate } from "./resolve-template.ts";
 import { streamTurnInDeltas } from "./stream-turn-in-deltas.ts";
@@ -33,7 +33,7 @@ export function createRulesModelProvider(options: { table: RulesTable; model?: s
       request.signal.throwIfAborted();
       const summary = offlineSummary(request);
       if (summary) return summary;
-      const scope = buildScope(request.messages);
+      const scope = buildScope(request);
       for (const { rule, pattern } of rules) {
         const captures = matchRule(rule, pattern, scope);
         if (!captures) continue;
@@ -67,9 +67,12 @@ function compileInputPattern(rule: Rule): RegExp | null {
   return typeof input === "string" ? new RegExp(input, "i") : new RegExp(input.pattern, input.flags);
 }
 
-function buildScope(messages: readonly ModelMessage[]): RuleScope {
-  // The run's input is its one user message; a session's run carries earlier turns before it, so it is the last.
-  const input = messages.findLast((message) => message.role === "user")?.content ?? "";
+function buildScope(request: GenerateOptions): RuleScope {
+  const { messages } = request;
+  // The run's input is its first own user message: a session's run carries earlier turns before it, and an answer
+  // sent back for not matching the output schema comes after it.
+  const first = messages[runInputIndex(request)];
+  const input = first?.role === "user" ? first.content : "";
   const results: Record<string, unknown> = {};
   const called = new Set<string>();
   let last: RuleScope["last"] = null;

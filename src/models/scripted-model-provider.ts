@@ -1,6 +1,6 @@
 import { KeelError } from "../errors/index.ts";
 import type { ModelDecision } from "../journal/index.ts";
-import type { GenerateOptions, ModelProvider, ModelTurn } from "./model-provider.ts";
+import { type GenerateOptions, type ModelProvider, type ModelTurn, runInputIndex } from "./model-provider.ts";
 import { offlineSummary } from "./offline-summary.ts";
 import { abortableDelay, streamTurnInDeltas } from "./stream-turn-in-deltas.ts";
 
@@ -46,8 +46,8 @@ export function createScriptedModelProvider(options: {
 }
 
 function scriptedTurnAt(turns: readonly ScriptedTurn[], request: GenerateOptions): ScriptedTurn {
-  // Counted from the run's input (its last user message): a session's run carries earlier turns before it.
-  const input = request.messages.findLastIndex((message) => message.role === "user");
+  // Counted from the run's input: a session's run carries earlier turns before it.
+  const input = runInputIndex(request);
   const index = request.messages.slice(input + 1).filter((message) => message.role === "assistant").length;
   const turn = turns[index];
   if (!turn)

@@ -324,6 +324,7 @@ function buildRequest({ agent, journal, signal }: NodeContext): GenerateOptions 
       agent.output?.schema,
     ),
     messages: journal.state.messages,
+    ...(journal.state.carried ? { carriedMessages: journal.state.carried.messages } : {}),
     tools: [...agent.tools.values()].map((tool) => ({
       name: tool.name,
       description: tool.description,
