@@ -208,7 +208,9 @@ for (const subject of testStores()) {
         agentNamed: (name) => served.find((agent) => agent.name === name),
         governor,
         owner: `cancel-race-${subject.name}`,
-        leaseTtlMs: 3_000,
+        // Long enough that a worker slowed by a loaded machine keeps its leases: a lost lease is not what this
+        // test is about, and on PGlite (one process doing all the work) it was lost under a full test suite.
+        leaseTtlMs: 15_000,
         concurrency: 64,
         // A run the worker could not drive to its end (an error it did not turn into the run's end) is logged here.
         log: (message) => problems.push(message),
