@@ -26,7 +26,8 @@ type Scored = Finding & { priority: number };
  * priority, then length, so each character is masked at most once.
  */
 export function detectEntities(text: string, classes: ReadonlySet<EntityClass>): Finding[] {
-  if (text.length < 6 || classes.size === 0) return [];
+  // The shortest value a detector masks is a short IPv6 address such as `::4a` (or `::2`): below that, nothing.
+  if (text.length < 3 || classes.size === 0) return [];
   const prefilter = prefilterFor(classes);
   if (prefilter !== null && !prefilter.some((pattern) => pattern.test(text))) return [];
   return scanEveryDetector(text, classes);
