@@ -102,6 +102,21 @@ function record(seen: Seen, message: SseMessage): void {
   }
 }
 
+/** Start a run of `agent` over HTTP and read its whole event stream, to its run-end, on one connection. */
+async function watchNewRun(base: string, agent: string, input: string): Promise<{ id: string; seen: Seen }> {
+  const client = createApiClient(base);
+  const created = await client.call("createRun", { params: { name: agent }, body: { input } });
+  const seen: Seen = { deltas: [], events: [], order: [] };
+  for await (const message of readSse({
+    client,
+    path: `/v1/runs/${created.id}/events`,
+    isLast: (m) => m.event === "run-end",
+  })) {
+    record(seen, message);
+  }
+  return { id: created.id, seen };
+}
+
 function ends(events: readonly JournalEvent[]) {
   return events.filter(
     (event): event is Extract<JournalEvent, { type: "model-call-end" }> => event.type === "model-call-end",
@@ -158,19 +173,7 @@ for (const kind of testStores()) {
         },
         { reply: { text: ANSWER, usage: { input: 300, output: 30 } }, chunkDelayMs: 10 },
       );
-      const client = createApiClient(base);
-      const created = await client.call("createRun", {
-        params: { name: "streamer" },
-        body: { input: "1042?" },
-      });
-      const seen: Seen = { deltas: [], events: [], order: [] };
-      for await (const message of readSse({
-        client,
-        path: `/v1/runs/${created.id}/events`,
-        isLast: (m) => m.event === "run-end",
-      })) {
-        record(seen, message);
-      }
+      const { id: runId, seen } = await watchNewRun(base, "streamer", "1042?");
       const modelEnds = ends(seen.events);
       assert.equal(modelEnds.length, 2);
       for (const end of modelEnds) {
@@ -190,7 +193,7 @@ for (const kind of testStores()) {
       assert.ok(runEnd?.type === "run-end");
       assert.equal(runEnd.payload.answer, ANSWER);
       // Only the whole text is journaled: the run's journal holds no delta.
-      const journal = await store.readEvents({ runId: created.id });
+      const journal = await store.readEvents({ runId });
       assert.deepEqual(
         journal.map((event) => event.seq),
         seen.events.map((event) => event.seq),
@@ -199,16 +202,7 @@ for (const kind of testStores()) {
     });
 
     test("an offline stand-in's answer streams word by word to a client watching the run", async () => {
-      const client = createApiClient(base);
-      const created = await client.call("createRun", { params: { name: "offline" }, body: { input: "x" } });
-      const seen: Seen = { deltas: [], events: [], order: [] };
-      for await (const message of readSse({
-        client,
-        path: `/v1/runs/${created.id}/events`,
-        isLast: (m) => m.event === "run-end",
-      })) {
-        record(seen, message);
-      }
+      const { seen } = await watchNewRun(base, "offline", "x");
       assert.deepEqual(
         seen.deltas.map((delta) => delta.delta),
         splitIntoDeltas(ANSWER),
@@ -306,19 +300,7 @@ for (const kind of testStores()) {
       const address = server.address();
       const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
       try {
-        const client = createApiClient(url);
-        const created = await client.call("createRun", {
-          params: { name: "streamer" },
-          body: { input: "z" },
-        });
-        const seen: Seen = { deltas: [], events: [], order: [] };
-        for await (const message of readSse({
-          client,
-          path: `/v1/runs/${created.id}/events`,
-          isLast: (m) => m.event === "run-end",
-        })) {
-          record(seen, message);
-        }
+        const { seen } = await watchNewRun(url, "streamer", "z");
         assert.deepEqual(seen.deltas, []);
         const modelEnds = ends(seen.events);
         assert.equal(modelEnds.length, 1);
