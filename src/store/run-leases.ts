@@ -22,6 +22,12 @@ const LEASE_IS_FREE =
   "(lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())";
 
 /** The journal head a grant returns beside the lease, so the holder's first append can be one fenced statement. */
+/**
+ * A queued run a worker has leased is running from then on, whether or not its first step is journaled yet: a step
+ * that changes nothing outside Keel is journaled when it ends, so without this a run could read "queued" for as long
+ * as its first model or read-only tool call takes.
+ */
+const STARTED = "status = CASE WHEN status = 'queued' THEN 'running' ELSE status END";
 const HEAD = "status, last_seq, last_hash, answer, error::text AS error";
 
 /** When a lease granted now for the TTL in parameter `ttlParameter` (milliseconds) runs out. */
@@ -56,7 +62,8 @@ export class RunLeases {
     checkTtl(options.ttlMs);
     // A concurrent grant holds the row lock; UPDATE waits for it, then re-checks the WHERE against its result.
     const { rows } = await this.#sql.query<LeaseRow & HeadRow>(
-      `UPDATE keel_runs SET lease_owner = $3, lease_token = lease_token + 1, lease_expires_at = ${expiresAt("$2")}
+      `UPDATE keel_runs SET lease_owner = $3, lease_token = lease_token + 1, lease_expires_at = ${expiresAt("$2")},
+              ${STARTED}
         WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended') AND ${LEASE_IS_FREE}
         RETURNING ${LEASE_COLUMNS}, ${HEAD}`,
       [options.runId, options.ttlMs, options.owner],
@@ -86,11 +93,15 @@ export class RunLeases {
     return rows[0] ? toLease(rows[0]) : null;
   }
 
-  /** Give the lease up; a no-op when it was already lost. The token stays, so the old holder stays fenced. */
+  /**
+   * Give the lease up; a no-op when it was already lost. The token stays, so the old holder stays fenced. A run
+   * handed back with nothing journaled after its `run-start` is queued again, as it was before it was leased.
+   */
   async release(lease: Lease): Promise<void> {
     const { rows } = await this.#sql.query(
       `WITH released AS (
-         UPDATE keel_runs SET lease_owner = NULL, lease_expires_at = NULL
+         UPDATE keel_runs SET lease_owner = NULL, lease_expires_at = NULL,
+                status = CASE WHEN status = 'running' AND last_seq = 1 THEN 'queued' ELSE status END
           WHERE run_id = $1 AND lease_token = $2 AND lease_owner = $3
           RETURNING run_id, status, cancel_requested
        )
@@ -137,7 +148,8 @@ export class RunLeases {
        )
        , claimed AS (
          UPDATE keel_runs AS r
-            SET lease_owner = $1, lease_token = r.lease_token + 1, lease_expires_at = ${expiresAt("$2")}
+            SET lease_owner = $1, lease_token = r.lease_token + 1, lease_expires_at = ${expiresAt("$2")},
+                ${STARTED}
            FROM claimable WHERE r.run_id = claimable.run_id
          RETURNING r.created_at, ${LEASE_COLUMNS.split(", ")
            .map((column) => `r.${column}`)

@@ -100,7 +100,9 @@ export function journalContract(context: StoreContractContext): void {
         await store.append({ lease, events });
         return await store.getRun(lease.runId);
       };
-      assert.equal((await statusAfter([modelCallStart(1)]))?.status, "queued");
+      // Leased, a queued run is running before its first step is journaled; a step-start keeps it so.
+      assert.equal((await store.getRun(lease.runId))?.status, "running");
+      assert.equal((await statusAfter([modelCallStart(1)]))?.status, "running");
       assert.equal((await statusAfter([stepStart(1)]))?.status, "running");
       assert.equal(
         (await statusAfter([{ type: "run-suspend", payload: { reason: "approval" } }]))?.status,
@@ -166,7 +168,7 @@ export function journalContract(context: StoreContractContext): void {
         "invalid_request",
       );
       assert.equal((await store.readEvents({ runId: lease.runId })).length, 1);
-      assert.equal((await store.getRun(lease.runId))?.status, "queued");
+      assert.equal((await store.getRun(lease.runId))?.status, "running");
     });
 
     test("refuses an invalid payload alone while the rest of its group commit is written", async () => {
