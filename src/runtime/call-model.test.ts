@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { z } from "zod";
+import { driveRun } from "../../test/support/drive-run.ts";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
-import { testGovernor } from "../../test/support/test-governor.ts";
 import type { BudgetLimits } from "../governance/budget-ledger.ts";
 import { createSqlBudgetLedger } from "../governance/budget-ledger-sql.ts";
 import type { Governor } from "../governance/governor.ts";
@@ -15,12 +15,7 @@ import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { defineTool } from "../tools/tool.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
-import { interpret } from "./interpret.ts";
 import { createLiveText, type TextDelta } from "./live-text.ts";
-import { RunJournal } from "./run-journal.ts";
-import { foldEvents } from "./run-state.ts";
-import { singleAgentGraph } from "./single-agent-graph.ts";
-import { startRun } from "./start-run.ts";
 
 const MODEL = "claude-sonnet-4-5-20250929";
 const principal = { subject: "tester", tenant: "acme", roles: [] };
@@ -89,26 +84,22 @@ async function runToEnd(
   governor?: Governor,
   onDelta?: (delta: TextDelta) => void,
 ): Promise<JournalEvent[]> {
-  const { run } = await startRun({ store, agent, input: "look up a1", principal });
-  const live = onDelta ? createLiveText() : null;
-  const unsubscribe = onDelta ? live?.subscribe(run.runId, onDelta, { replay: false }) : undefined;
-  const lease = await store.acquireLease({ runId: run.runId, owner: "test", ttlMs: 30_000 });
-  assert.ok(lease);
-  const journal = new RunJournal({
+  const live = onDelta ? createLiveText() : undefined;
+  let unsubscribe: (() => void) | undefined;
+  const { events } = await driveRun({
     store,
-    lease,
-    state: foldEvents(await store.readEvents({ runId: run.runId })),
-  });
-  await interpret(singleAgentGraph, {
     agent,
-    journal,
-    signal: AbortSignal.timeout(20_000),
+    input: "look up a1",
+    principal,
     // Tool calls are denied without a governor (invariant 2), so the default lets this agent use its tools.
-    governor: governor ?? (await testGovernor([agent])),
-    ...(live ? { live: live.writer(run.runId) } : {}),
+    ...(governor ? { governor } : {}),
+    ...(live ? { live } : {}),
+    onStart: (runId) => {
+      if (live && onDelta) unsubscribe = live.subscribe(runId, onDelta, { replay: false });
+    },
   });
   unsubscribe?.();
-  return await store.readEvents({ runId: run.runId });
+  return events;
 }
 
 function ofType<T extends JournalEvent["type"]>(events: readonly JournalEvent[], type: T) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
+import { driveRun } from "../../test/support/drive-run.ts";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
 import type { Governor } from "../governance/governor.ts";
@@ -10,11 +11,6 @@ import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { defineTool } from "../tools/tool.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
-import { interpret } from "./interpret.ts";
-import { RunJournal } from "./run-journal.ts";
-import { foldEvents } from "./run-state.ts";
-import { singleAgentGraph } from "./single-agent-graph.ts";
-import { startRun } from "./start-run.ts";
 
 const principal = { subject: "ada", tenant: "acme", roles: ["customer"] };
 
@@ -26,22 +22,15 @@ after(async () => await store.close());
 
 /** Drive one run in this process until it settles, with the governor given (none when null). */
 async function drive(agent: AgentDefinition, governor: Governor | null) {
-  const { run } = await startRun({ store, agent, input: "go", principal });
-  const lease = await store.acquireLease({ runId: run.runId, owner: "tool-node-test", ttlMs: 30_000 });
-  assert.ok(lease);
-  const journal = new RunJournal({
+  return await driveRun({
     store,
-    lease,
-    state: foldEvents(await store.readEvents({ runId: run.runId })),
-  });
-  await interpret(singleAgentGraph, {
     agent,
-    journal,
-    signal: AbortSignal.timeout(10_000),
-    ...(governor ? { governor } : {}),
+    input: "go",
+    principal,
+    owner: "tool-node-test",
+    governor,
+    timeoutMs: 10_000,
   });
-  await store.releaseLease(lease);
-  return { runId: run.runId, state: journal.state, events: await store.readEvents({ runId: run.runId }) };
 }
 
 const call = (tool: string, args: unknown, callId = "c1"): ScriptedTurn => ({

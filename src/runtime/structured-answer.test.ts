@@ -1,18 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { driveRun } from "../../test/support/drive-run.ts";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
-import { testGovernor } from "../../test/support/test-governor.ts";
 import type { JournalEvent } from "../journal/events.ts";
 import type { GenerateOptions } from "../models/model-provider.ts";
 import { createScriptedModelProvider, type ScriptedTurn } from "../models/scripted-model-provider.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
-import { interpret } from "./interpret.ts";
-import { RunJournal } from "./run-journal.ts";
 import { foldEvents } from "./run-state.ts";
-import { singleAgentGraph } from "./single-agent-graph.ts";
-import { startRun } from "./start-run.ts";
 
 const principal = { subject: "tester", tenant: "acme", roles: [] };
 const schema = {
@@ -53,21 +49,7 @@ function structuredAgent(turns: readonly ScriptedTurn[], maxRetries = 2) {
 }
 
 async function runToEnd(agent: AgentDefinition): Promise<JournalEvent[]> {
-  const { run } = await startRun({ store, agent, input: "disk full on db-1", principal });
-  const lease = await store.acquireLease({ runId: run.runId, owner: "test", ttlMs: 30_000 });
-  assert.ok(lease);
-  const journal = new RunJournal({
-    store,
-    lease,
-    state: foldEvents(await store.readEvents({ runId: run.runId })),
-  });
-  await interpret(singleAgentGraph, {
-    agent,
-    journal,
-    signal: AbortSignal.timeout(20_000),
-    governor: await testGovernor([agent]),
-  });
-  return await store.readEvents({ runId: run.runId });
+  return (await driveRun({ store, agent, input: "disk full on db-1", principal })).events;
 }
 
 function runEnd(events: readonly JournalEvent[]) {

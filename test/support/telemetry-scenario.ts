@@ -1,4 +1,3 @@
-import assert from "node:assert/strict";
 import { z } from "zod";
 import type { Governor } from "../../src/governance/governor.ts";
 import type { JournalEvent } from "../../src/journal/events.ts";
@@ -7,13 +6,9 @@ import type { LoopbackProvider } from "../../src/models/loopback/loopback-provid
 import { createModelGateway, routedModelProvider } from "../../src/models/model-gateway.ts";
 import { createPriceTable } from "../../src/models/price-table.ts";
 import type { AgentDefinition } from "../../src/runtime/agent-definition.ts";
-import { interpret } from "../../src/runtime/interpret.ts";
-import { RunJournal } from "../../src/runtime/run-journal.ts";
-import { foldEvents } from "../../src/runtime/run-state.ts";
-import { singleAgentGraph } from "../../src/runtime/single-agent-graph.ts";
-import { startRun } from "../../src/runtime/start-run.ts";
 import type { Store } from "../../src/store/store.ts";
 import { defineTool, type Tool } from "../../src/tools/tool.ts";
+import { driveRun } from "./drive-run.ts";
 import { scriptedAgent } from "./scripted-agent.ts";
 import { testGovernor } from "./test-governor.ts";
 
@@ -103,27 +98,10 @@ export async function runScenario(options: {
   governor?: Governor;
   traceparent?: string;
 }): Promise<JournalEvent[]> {
-  const { store, agent } = options;
-  const { run } = await startRun({
-    store,
-    agent,
-    input: options.input,
-    principal: { subject: "tester", tenant: "acme", roles: [] },
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+  const { events } = await driveRun({
+    ...options,
+    owner: "telemetry-test",
+    ...(options.governor ? { governor: options.governor } : {}),
   });
-  const lease = await store.acquireLease({ runId: run.runId, owner: "telemetry-test", ttlMs: 30_000 });
-  assert.ok(lease);
-  const journal = new RunJournal({
-    store,
-    lease,
-    state: foldEvents(await store.readEvents({ runId: run.runId })),
-  });
-  await interpret(singleAgentGraph, {
-    agent,
-    journal,
-    signal: AbortSignal.timeout(20_000),
-    governor: options.governor ?? (await testGovernor([agent])),
-  });
-  await store.releaseLease(lease);
-  return await store.readEvents({ runId: run.runId });
+  return events;
 }
