@@ -791,6 +791,46 @@ export const API_ROUTES = defineRoutes({
       "the governed model endpoint, OpenAI-compatible, errors in OpenAI's shape: [models.md](models.md#the-governed-endpoint)",
   },
 
+  // Model Context Protocol over streamable HTTP, stateless: each POST carries whole JSON-RPC messages and is
+  // answered in JSON; there is no server-initiated stream and no MCP session to end (docs/connectors.md).
+  mcp: {
+    method: "POST",
+    path: "/mcp",
+    roles: ["invoker"],
+    maxBodyBytes: 4 * 1024 * 1024,
+    body: z
+      .union([
+        z.looseObject({ jsonrpc: z.literal("2.0") }),
+        z.array(z.looseObject({ jsonrpc: z.literal("2.0") })).min(1),
+      ])
+      .describe("one JSON-RPC 2.0 message of the Model Context Protocol, or a batch of them"),
+    response: Report.describe("the JSON-RPC answer"),
+    summary: "the MCP server",
+    description:
+      "Keel as an MCP server: `tools/list` lists each agent of the caller's tenant as a tool, `tools/call` runs it and answers its answer, or that it waits for approval ([connectors.md](connectors.md#keel-as-an-mcp-server))",
+    success: "`200` with the JSON-RPC answer; `202` for notifications",
+  },
+  mcpStream: {
+    method: "GET",
+    path: "/mcp",
+    roles: ["invoker"],
+    response: Report,
+    summary: "no MCP stream (405)",
+    description:
+      "answers `405`: the MCP server is stateless and sends nothing unasked, which MCP clients accept ([connectors.md](connectors.md#keel-as-an-mcp-server))",
+    success: "`405`",
+  },
+  mcpEnd: {
+    method: "DELETE",
+    path: "/mcp",
+    roles: ["invoker"],
+    response: Report,
+    summary: "no MCP session to end (405)",
+    description:
+      "answers `405`: the MCP server keeps no sessions ([connectors.md](connectors.md#keel-as-an-mcp-server))",
+    success: "`405`",
+  },
+
   // One audit log holds every tenant's events: a checkpoint's tree size and a proof's leaf index count them all,
   // so both routes belong to the platform (docs/security.md, "Audit log").
   latestCheckpoint: {

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KeelError } from "../errors/index.ts";
+import { KEEL_VERSION } from "../server/index.ts";
 import type { CliIo } from "./cli-io.ts";
 import { projectFiles } from "./init-templates.ts";
 
@@ -38,7 +39,7 @@ export async function initCommand(options: { io: CliIo; dir: string }): Promise<
   }
   const agentDir = join(root, "agents", name);
   const schemas = relative(agentDir, join(PACKAGE_ROOT, "schemas")).split(sep).join("/");
-  const files = projectFiles({ name, keelVersion: keelVersion(), schemas });
+  const files = projectFiles({ name, keelVersion: KEEL_VERSION, schemas });
   for (const [path, content] of files) {
     const file = join(root, path);
     await mkdir(dirname(file), { recursive: true });
@@ -54,12 +55,4 @@ next:
   npx keel run ${name} "How do I reset my password?"   # in another terminal
   npx keel eval ${name} --gate`);
   return 0;
-}
-
-/** The version of the `keel` package running, which the new project depends on. */
-function keelVersion(): string {
-  const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as {
-    version: string;
-  };
-  return manifest.version;
 }

@@ -25,8 +25,10 @@ import { registerCostRoutes } from "./cost-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
 import { type BoundAddress, guardBrowserRequests } from "./guard-browser-requests.ts";
 import { chatErrorResponse, errorResponse, STORE_RETRY_AFTER_SECONDS } from "./http-error.ts";
+import { KEEL_VERSION } from "./keel-version.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
+import { registerMcpEndpoint } from "./mcp-endpoint.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
 import { registerMetricsRoutes } from "./metrics-routes.ts";
 import { registerPolicyRoutes } from "./policy-routes.ts";
@@ -239,6 +241,27 @@ export function createApp(options: AppOptions): Hono {
     }
     return agent;
   };
+
+  registerMcpEndpoint(app, {
+    store,
+    agentsOf: ownAgents,
+    async startRun({ name, input, principal, idempotencyKey }) {
+      const agent = await runnableAgent(name);
+      const { run } = await startRun({
+        store,
+        agent,
+        input,
+        principal,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+      if (run.tenant !== principal.tenant)
+        throw new KeelError("conflict", "this idempotency key is already used for this agent");
+      worker?.poke();
+      return run;
+    },
+    version: KEEL_VERSION,
+    log,
+  });
 
   registerRoute(app, API_ROUTES.createRun, async ({ params, body }, context) => {
     const agent = await runnableAgent(params.name);

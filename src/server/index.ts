@@ -5,5 +5,6 @@ export { createEnvModelGateway, type ModelChoice, missingKey, modelPolicyOf } fr
 export { governedWorkflow } from "./bind-workflow-package.ts";
 export { type ChooseModelOverride, type CreateKeelOptions, createKeel, type Keel } from "./create-keel.ts";
 export { parseAllowedOrigins } from "./guard-browser-requests.ts";
+export { KEEL_VERSION } from "./keel-version.ts";
 export { memoryEmbedderOf, memoryToolsOf } from "./memory-tools-config.ts";
 export { startServer } from "./start-server.ts";
