@@ -19,6 +19,7 @@ const allowed = {
   evals: ["runtime", "models", "governance", "store", "journal", "spec", "tools", "errors"],
   api: ["governance", "journal", "registry", "errors"],
   client: ["api", "errors"],
+  connectors: ["spec", "journal", "store", "tools", "guards", "errors"],
 };
 
 /**

@@ -234,6 +234,8 @@ export function bindAgentPackage(options: {
   loaded: LoadedAgentSpec;
   sql: SqlClient;
   provider: ModelProvider;
+  /** Tools from the agent's connectors (its MCP servers' tools), bound already. */
+  connectorTools?: readonly Tool[];
   /** Where the built-in memory tools' embedding model finds its key (default: none). */
   env?: Env;
   metrics?: MetricsRegistry;
@@ -248,7 +250,9 @@ export function bindAgentPackage(options: {
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const available = new Map<string, Tool>(
-    [...agentPackage.createTools({ sql: options.sql }), ...builtIn].map((tool) => [tool.name, tool]),
+    [...agentPackage.createTools({ sql: options.sql }), ...builtIn, ...(options.connectorTools ?? [])].map(
+      (tool) => [tool.name, tool],
+    ),
   );
   if (spec.workingMemory) {
     // The built-in tool that updates a session's working memory, checked against the spec's schema.

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Hono } from "hono";
 import { Registry as MetricsRegistry } from "prom-client";
 import { createApprovalTimer } from "../approvals/index.ts";
+import { connectMcpTools, type McpToolset } from "../connectors/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
@@ -18,7 +19,7 @@ import {
   type Worker,
 } from "../runtime/index.ts";
 import { loadAgentSpec, loadWorkflowSpec, readSpecKind, SpecError } from "../spec/index.ts";
-import type { KeelStore, Store } from "../store/index.ts";
+import { createSqlMcpToolPins, type KeelStore, type Store } from "../store/index.ts";
 import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
 import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
 import {
@@ -110,7 +111,30 @@ export async function loadAgentPackages(options: {
   model?: ChooseModelOverride;
   /** The registry `GET /metrics` serves: the memory tools count stale knowledge on it. */
   metrics?: MetricsRegistry;
-}): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
+  log?: (message: string) => void;
+}): Promise<{
+  agents: AgentCatalog;
+  modelLabels: Map<string, string>;
+  governed: GovernedAgent[];
+  /** Close the agents' connections to MCP servers (and stop the servers Keel started). */
+  closeConnectors: () => Promise<void>;
+}> {
+  const toolsets: McpToolset[] = [];
+  const closeConnectors = async () => {
+    await Promise.all(toolsets.splice(0).map((toolset) => toolset.close()));
+  };
+  try {
+    return { ...(await loadEach(options, toolsets)), closeConnectors };
+  } catch (error) {
+    await closeConnectors();
+    throw error;
+  }
+}
+
+async function loadEach(
+  options: Parameters<typeof loadAgentPackages>[0],
+  toolsets: McpToolset[],
+): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
   const definitions = [];
   const governed: GovernedAgent[] = [];
   const modelLabels = new Map<string, string>();
@@ -140,11 +164,24 @@ export async function loadAgentPackages(options: {
     await agentPackage.setup?.(options.store.sql);
     let choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
     if (options.model) choice = await options.model(loaded.spec.name, choice);
+    const mcp = loaded.spec.mcp
+      ? await connectMcpTools({
+          agent: loaded.spec.name,
+          version: loaded.spec.version,
+          specFile: loaded.file,
+          servers: loaded.spec.mcp.servers,
+          env: options.env,
+          pins: createSqlMcpToolPins(options.store.sql),
+          log: options.log ?? ((message) => console.error(message)),
+        })
+      : null;
+    if (mcp) toolsets.push(mcp);
     const definition = bindAgentPackage({
       agentPackage,
       loaded,
       sql: options.store.sql,
       provider: choice.provider,
+      ...(mcp ? { connectorTools: mcp.tools } : {}),
       env: options.env,
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
@@ -210,14 +247,16 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   const metrics = new MetricsRegistry();
   const gateway = createEnvModelGateway({ env, metrics });
   const ledger = createSqlBudgetLedger(store.sql);
-  const { agents, modelLabels, governed } = await loadAgentPackages({
+  const { agents, modelLabels, governed, closeConnectors } = await loadAgentPackages({
     store,
     packages: options.agents,
     env,
     gateway,
     metrics,
+    log,
     ...(options.model ? { model: options.model } : {}),
   });
+  started.push(closeConnectors);
   if (options.timers !== false && governed.some((agent) => agent.memoryDataClasses !== undefined)) {
     started.push(startMemorySweep({ sql: store.sql, log }));
   }
@@ -344,6 +383,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
       await drain(stopOptions);
       for (const stop of serving) await stop();
       governor.close();
+      await closeConnectors();
     },
   };
 }

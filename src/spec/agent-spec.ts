@@ -5,6 +5,7 @@ import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
 import { JsonSchemaSource } from "./json-schema-source.ts";
+import { McpSection, mcpToolName } from "./mcp-section.ts";
 import { checkMemoryTools, MemorySection } from "./memory-section.ts";
 
 /** A duration written as `15s`, `2m`, `1h` or a number of milliseconds; parsed to milliseconds. */
@@ -366,8 +367,25 @@ export const AgentSpec = z
     ),
     rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
     memory: MemorySection.optional(),
+    mcp: McpSection.optional(),
   })
   .superRefine((spec, context) => {
+    // An MCP tool's name must not clash with another's; the agent still lists in tools those it uses.
+    const mcpNames = new Map<string, string>();
+    spec.mcp?.servers.forEach((server, serverIndex) =>
+      server.tools.forEach((tool, toolIndex) => {
+        const name = mcpToolName(server, tool);
+        const clash = mcpNames.get(name);
+        if (clash)
+          context.addIssue({
+            code: "custom",
+            path: ["mcp", "servers", serverIndex, "tools", toolIndex, "name"],
+            message: `its name ${name} is also ${clash}'s; rename one with as`,
+            input: tool,
+          });
+        mcpNames.set(name, `${server.name}/${tool.name}`);
+      }),
+    );
     for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
       context.addIssue({
         code: "custom",

@@ -43,6 +43,7 @@ export {
 export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
 export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
 export { loadAgentSpec } from "./load-agent-spec.ts";
+export { McpSection, type McpServerSpec, mcpToolName, type ValueSource } from "./mcp-section.ts";
 export { MEMORY_TOOLS, MemorySection, providedMemoryTools } from "./memory-section.ts";
 export { parseYamlSource } from "./parse-yaml-source.ts";
 export { type PolicyTestCase, type PolicyTests, parsePolicyTests } from "./policy-tests.ts";

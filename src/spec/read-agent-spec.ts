@@ -3,6 +3,7 @@ import { relative, resolve } from "node:path";
 import { AgentSpec } from "./agent-spec.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
 import type { PolicyMode } from "./governance-section.ts";
+import { mcpToolName } from "./mcp-section.ts";
 import { providedMemoryTools } from "./memory-section.ts";
 import { parseRulesTable } from "./parse-rules-table.ts";
 import { readYamlSource, type SourcePosition, type YamlSource } from "./parse-yaml-source.ts";
@@ -155,7 +156,10 @@ function checkProvidedTools(
   provided: readonly string[],
   issues: SpecIssue[],
 ): void {
-  const available = new Set([...provided, ...providedMemoryTools(spec.memory)]);
+  const mcpTools = (spec.mcp?.servers ?? []).flatMap((server) =>
+    server.tools.map((tool) => mcpToolName(server, tool)),
+  );
+  const available = new Set([...provided, ...providedMemoryTools(spec.memory), ...mcpTools]);
   for (const [index, name] of spec.tools.entries()) {
     if (available.has(name)) continue;
     const fieldPath = ["tools", index];
@@ -163,7 +167,7 @@ function checkProvidedTools(
       file: source.file,
       ...source.locate(fieldPath),
       path: formatPath(fieldPath),
-      message: `the agent's package provides no tool "${name}" (it provides: ${provided.join(", ") || "none"})`,
+      message: `the agent's package provides no tool "${name}" (it provides: ${[...provided, ...mcpTools].join(", ") || "none"})`,
     });
   }
 }

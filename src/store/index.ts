@@ -11,6 +11,7 @@ export { createAuditCheckpoint } from "./create-audit-checkpoint.ts";
 export { type ExportedBundle, exportAuditBundle } from "./export-audit-bundle.ts";
 export { isStoreUnavailable } from "./is-store-unavailable.ts";
 export type { KeelStore } from "./keel-store.ts";
+export { createSqlMcpToolPins, type McpToolPin, type McpToolPins } from "./mcp-tool-pins.ts";
 export { type OpenStoreOptions, openStore } from "./open-store.ts";
 export { pgliteSqlClient } from "./pglite-sql-client.ts";
 export { PgliteStore, type PgliteStoreOptions } from "./pglite-store.ts";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KeelError } from "../errors/index.ts";
 import type { Tool, ToolContext } from "./tool.ts";
 
 /** How a tool call ended. Failures are data the model sees, not exceptions that crash the run. */
@@ -11,6 +12,8 @@ export type ToolErrorCode =
   | "invalid_tool_output"
   | "tool_failed"
   | "tool_timeout"
+  /** The tool would not run the call (an MCP tool whose listing is not approved): nothing was sent anywhere. */
+  | "tool_refused"
   | "cancelled";
 
 /** Where the arguments went wrong, as `path: message` lines a model (or a person) can act on. */
@@ -78,6 +81,8 @@ export async function executeToolCall(options: {
         },
       };
     }
+    if (error instanceof KeelError && error.code === "forbidden")
+      return { outcome: "error", error: { code: "tool_refused", message: error.message } };
     return {
       outcome: "error",
       error: { code: "tool_failed", message: error instanceof Error ? error.message : String(error) },
@@ -116,6 +121,12 @@ function reasonText(reason: unknown): string {
  * rest of a model turn's preparation, and every turn sends every tool's schema; zod schemas never change.
  */
 const inputJsonSchemas = new WeakMap<Tool["input"], string>();
+
+/** Offer `json` to models as the JSON Schema of tools whose input is `input` (a tool described by a JSON Schema). */
+export function rememberInputJsonSchema(input: Tool["input"], json: Record<string, unknown>): void {
+  const { $schema: _dialect, ...schema } = json;
+  inputJsonSchemas.set(input, JSON.stringify(schema));
+}
 
 /** The JSON Schema of a tool's arguments, as sent to a model: a fresh object each call, so callers may change it. */
 export function toolInputJsonSchema(tool: Tool): Record<string, unknown> {

@@ -1,6 +1,7 @@
 // tools/: the Tool contract agents call (defineTool, zod input and output schemas, side effects with an
 // idempotency key), validated and time-limited execution, and reconciliation of attempts in doubt.
 export { describeZodIssues, executeToolCall, toolInputJsonSchema } from "./execute-tool-call.ts";
+export { jsonSchemaInput } from "./json-schema-input.ts";
 export { type ReconcileOutcome, reconcileToolCall } from "./reconcile-tool-call.ts";
 export {
   type DataClass,
