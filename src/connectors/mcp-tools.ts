@@ -273,7 +273,7 @@ class McpTool_ implements Tool<Record<string, unknown>, unknown> {
         "forbidden",
         `MCP tool ${where} is no longer offered by its server: nothing was sent`,
       );
-    if (!pin || !pin.approvedHash || pin.approvedHash !== this.seenHash) {
+    if (!pin?.approvedHash || pin.approvedHash !== this.seenHash) {
       throw new KeelError(
         "forbidden",
         `MCP tool ${where} is refused: ${pin?.refusal ?? "its listing is not approved"}; nothing was sent. A person must review and approve the listing it shows now (${this.seenHash}) for ${this.#options.agent}`,

@@ -372,8 +372,8 @@ export const AgentSpec = z
   .superRefine((spec, context) => {
     // An MCP tool's name must not clash with another's; the agent still lists in tools those it uses.
     const mcpNames = new Map<string, string>();
-    spec.mcp?.servers.forEach((server, serverIndex) =>
-      server.tools.forEach((tool, toolIndex) => {
+    for (const [serverIndex, server] of (spec.mcp?.servers ?? []).entries()) {
+      for (const [toolIndex, tool] of server.tools.entries()) {
         const name = mcpToolName(server, tool);
         const clash = mcpNames.get(name);
         if (clash)
@@ -384,8 +384,8 @@ export const AgentSpec = z
             input: tool,
           });
         mcpNames.set(name, `${server.name}/${tool.name}`);
-      }),
-    );
+      }
+    }
     for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
       context.addIssue({
         code: "custom",
