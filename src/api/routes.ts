@@ -32,6 +32,7 @@ import {
   JournalEventView,
   KeyView,
   KillRecordView,
+  McpToolPinView,
   PoliciesView,
   PolicyReloadView,
   ReadinessView,
@@ -789,6 +790,34 @@ export const API_ROUTES = defineRoutes({
     summary: "the governed model endpoint",
     description:
       "the governed model endpoint, OpenAI-compatible, errors in OpenAI's shape: [models.md](models.md#the-governed-endpoint)",
+  },
+
+  listMcpTools: {
+    method: "GET",
+    path: "/v1/agents/:name/mcp-tools",
+    roles: READ,
+    owns: { name: "agent" },
+    response: z.object({ agent: z.string(), tools: z.array(McpToolPinView) }),
+    summary: "an agent's MCP tools and their pins",
+    description:
+      "the agent's MCP tools: the listing a person approved, the one each server showed last, and why a tool is refused ([connectors.md](connectors.md#tool-pinning))",
+  },
+  approveMcpTool: {
+    method: "POST",
+    path: "/v1/agents/:name/mcp-tools/:server/:tool/approval",
+    roles: ["deployer"],
+    owns: { name: "agent" },
+    body: z.strictObject({
+      hash: z
+        .string()
+        .regex(/^sha256:[0-9a-f]{64}$/, "expected the listing's hash, sha256:<64 hex digits>")
+        .describe("The hash of the listing reviewed, as `GET …/mcp-tools` shows it in `seenHash`."),
+    }),
+    response: McpToolPinView,
+    summary: "approve an MCP tool's listing",
+    description:
+      "approve the listing an MCP tool shows now, named by its hash: calls to it are allowed again ([connectors.md](connectors.md#tool-pinning))",
+    success: "`200` with the tool's pin; `409` when the server shows another listing by now",
   },
 
   // Model Context Protocol over streamable HTTP, stateless: each POST carries whole JSON-RPC messages and is

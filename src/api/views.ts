@@ -176,6 +176,21 @@ export const KillRecordView = z.object({
   killedAt: isoTime,
 });
 
+/** One MCP tool of an agent: the listing a person approved and the one its server showed last. */
+export const McpToolPinView = z.object({
+  server: z.string(),
+  tool: z.string(),
+  status: z.enum(["approved", "refused"]),
+  refusal: z.string().nullable(),
+  approvedHash: z.string().nullable(),
+  approvedBy: z.string().nullable(),
+  approvedAt: isoTime.nullable(),
+  approvedDefinition: z.record(z.string(), z.unknown()).nullable(),
+  seenHash: z.string(),
+  seenAt: isoTime,
+  seenDefinition: z.record(z.string(), z.unknown()),
+});
+
 export const PoliciesView = z.object({
   agent: z.string(),
   version: z.string(),

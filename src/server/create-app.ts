@@ -9,6 +9,7 @@ import type { Registry } from "../registry/index.ts";
 import type { AgentCatalog, Worker } from "../runtime/index.ts";
 import { startRun } from "../runtime/index.ts";
 import {
+  createSqlMcpToolPins,
   descendantCancelRequest,
   type KeelStore,
   type SealedArgumentsStore,
@@ -29,6 +30,7 @@ import { KEEL_VERSION } from "./keel-version.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
 import { registerKillRoutes } from "./kill-routes.ts";
 import { registerMcpEndpoint } from "./mcp-endpoint.ts";
+import { registerMcpToolRoutes } from "./mcp-tool-routes.ts";
 import type { TelemetryRoutesOptions } from "./metrics-routes.ts";
 import { registerMetricsRoutes } from "./metrics-routes.ts";
 import { registerPolicyRoutes } from "./policy-routes.ts";
@@ -242,6 +244,7 @@ export function createApp(options: AppOptions): Hono {
     return agent;
   };
 
+  registerMcpToolRoutes(app, { pins: createSqlMcpToolPins(store.sql), agents });
   registerMcpEndpoint(app, {
     store,
     agentsOf: ownAgents,
