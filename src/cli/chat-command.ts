@@ -256,7 +256,9 @@ export async function chatCommand(options: {
     }
     queue.push(text);
     if (!idle())
-      io.out(`  (queued: sent once the answer being written ${held.size > 0 ? "and its approval " : ""}ends)`);
+      io.out(
+        `  (queued: sent once the answer being written ${held.size > 0 ? "and its approval " : ""}ends)`,
+      );
     void pump();
   });
   reader.on("close", () => {
