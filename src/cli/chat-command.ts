@@ -108,7 +108,8 @@ export async function chatCommand(options: {
   io.out("type a message; /help lists the commands");
 
   const stdin = io.stdin ?? process.stdin;
-  const terminal = io.stdin === undefined ? Boolean(process.stdin.isTTY) && io.isTty : false;
+  // A prompt only for a person at a terminal; piped input reads the same without one.
+  const terminal = (stdin as { isTTY?: boolean }).isTTY === true && io.isTty;
   const reader = createInterface({
     input: stdin,
     terminal,
