@@ -226,6 +226,19 @@ describe("keel chat against keel serve", () => {
       ),
     );
     assert.doesNotMatch(chat.stderr(), /\n\s+at /);
+
+    // The chat that picks the session up follows the held run, and /reject settles it with the reason given.
+    const next = spawnChat(["support-triage", "--session", opened.body.id, "--url", server.url], APPROVER);
+    await next.waitFor(/waiting for the decision on apr_\w+/);
+    next.process.stdin!.end("/reject\n/reject please send a photo of the damage first\n");
+    assert.equal(await next.exited, 0, next.stderr());
+    assert.match(next.stderr(), /^keel: say why: \/reject apr_\w+ <reason>$/m);
+    assert.match(next.stdout(), /apr_\w+ rejected by lee@example\.com; run run_\w+ resumes/);
+    assert.match(
+      next.stdout(),
+      /approval apr_\w+: reject by lee@example\.com — please send a photo of the damage first/,
+    );
+    assert.match(next.stdout(), /support-triage> /);
   });
 
   test("an unknown agent, an unknown session, a bad flag and a server that is down are one-line errors", async () => {
