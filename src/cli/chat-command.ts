@@ -68,7 +68,8 @@ export async function chatCli(argv: readonly string[], io: CliIo): Promise<numbe
 /**
  * The chat itself: open (or continue) a session, then send each line read as a message, one turn at a time, and
  * follow each run as it happens. Lines typed while a run is answering wait their turn; commands act at once.
- * Exits 0 at the end of input, 3 when it leaves a run waiting for a person, 130 on Ctrl-C.
+ * Exits 0 at the end of input, 1 when a message was not sent or its run did not complete, 3 when it leaves a run
+ * waiting for a person, 130 on Ctrl-C.
  */
 export async function chatCommand(options: {
   client: ApiClient;
@@ -125,6 +126,8 @@ export async function chatCommand(options: {
   let sending = false;
   /** Commands still at work (a decision being sent): the chat does not end under them. */
   let commandsAtWork = 0;
+  /** Messages not sent and runs that did not complete: a script reading the exit code learns of them. */
+  let failures = 0;
   let finished: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
     finished = resolve;
@@ -143,7 +146,7 @@ export async function chatCommand(options: {
   const follow = async (run: { runId: string; turn: number }) => {
     following = run;
     try {
-      await followChatRun({
+      const followed = await followChatRun({
         client,
         runId: run.runId,
         agent,
@@ -155,8 +158,12 @@ export async function chatCommand(options: {
         },
         onSettled: (approvalId) => held.delete(approvalId),
       });
+      if (!leave.signal.aborted && followed.status !== "completed") failures += 1;
     } catch (error) {
-      if (!leave.signal.aborted) io.err(`keel: lost the run's event stream: ${messageOf(error)}`);
+      if (!leave.signal.aborted) {
+        failures += 1;
+        io.err(`keel: lost the run's event stream: ${messageOf(error)}`);
+      }
     }
     if (leave.signal.aborted) return;
     following = null;
@@ -175,6 +182,7 @@ export async function chatCommand(options: {
       void follow({ runId: sent.runId, turn: sent.turn });
     } catch (error) {
       sending = false;
+      failures += 1;
       if (error instanceof KeelError && error.code === "conflict")
         io.err(
           `keel: not sent — ${error.message}. Wait for it (follow it with keel runs show ${/run_\w+/.exec(error.message)?.[0] ?? "<run>"}), then send the message again`,
@@ -302,7 +310,7 @@ export async function chatCommand(options: {
     return 3;
   }
   io.out(`continue: ${continueWith}`);
-  return 0;
+  return failures > 0 ? 1 : 0;
 }
 
 function messageOf(error: unknown): string {
