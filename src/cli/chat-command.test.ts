@@ -225,15 +225,17 @@ for (const store of ["PGlite", "PostgreSQL"] as const) {
         if (run.body.status === "suspended") break;
         await sleep(50);
       }
-      chat.process.stdin!.end("hello\n");
+      chat.process.stdin!.end("/approve apr_unknown\nhello\n");
       // The message was not sent: a script reading the exit code learns so.
       assert.equal(await chat.exited, 1);
       assert.match(
         chat.stderr(),
         new RegExp(
           `^keel: not sent — session ${opened.body.id} is still answering its message 1 \\(run ${sent.body.runId} is suspended\\).*keel runs show ${sent.body.runId}`,
+          "m",
         ),
       );
+      assert.match(chat.stderr(), /^keel: say who decides: start the chat with --as <you> --roles <role>/m);
       assert.doesNotMatch(chat.stderr(), /\n\s+at /);
 
       // The chat that picks the session up follows the held run, and /reject settles it with the reason given.

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { KeelError } from "../errors/index.ts";
 import { TERMINAL_STATUSES } from "../journal/index.ts";
 import { type ApiClient, connectApiClient } from "./api-client.ts";
-import { decideApproval } from "./approvals-command.ts";
+import { decideInChat } from "./chat-approval-command.ts";
 import type { CliIo } from "./cli-io.ts";
 import { followChatRun, type HeldApproval } from "./follow-chat-run.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
@@ -204,42 +204,18 @@ export async function chatCommand(options: {
         return;
       case "approve":
       case "reject": {
-        const explicit = words[0]?.startsWith("apr_") ? words.shift() : undefined;
-        const only = held.size === 1 ? [...held.keys()][0] : undefined;
-        const id = explicit ?? only;
-        const comment = words.join(" ");
-        if (!id) {
-          io.err(
-            held.size === 0
-              ? `keel: nothing is held for approval here; /${name} <id> decides a request by its id`
-              : `keel: ${held.size} requests are held (${[...held.keys()].join(", ")}): name one, /${name} <id>`,
-          );
-          return;
-        }
-        if (name === "reject" && comment.length === 0) {
-          io.err(`keel: say why: /reject ${id} <reason>`);
-          return;
-        }
-        const subject = options.as ?? io.env.KEEL_SUBJECT;
-        const roles = options.roles ?? io.env.KEEL_ROLES;
-        if (!subject && !client.authenticated) {
-          io.err(
-            "keel: say who decides: start the chat with --as <you> --roles <role> (or set KEEL_SUBJECT and KEEL_ROLES)",
-          );
-          return;
-        }
         commandsAtWork += 1;
         try {
-          await decideApproval(client, io, name, id, {
-            ...(subject === undefined ? {} : { as: subject }),
-            ...(roles === undefined ? {} : { roles }),
-            ...(comment.length === 0 ? {} : { comment }),
+          const settled = await decideInChat({
+            client,
+            io,
+            decision: name,
+            words,
+            held,
+            ...(options.as === undefined ? {} : { as: options.as }),
+            ...(options.roles === undefined ? {} : { roles: options.roles }),
           });
-          // Settled (not waiting for a second approver): the run goes on, and the chat with it.
-          const approval = await client.call("getApproval", { params: { id } });
-          if (approval.status !== "pending") held.delete(id);
-        } catch (error) {
-          io.err(`keel: ${messageOf(error)}`);
+          if (settled !== null) held.delete(settled);
         } finally {
           commandsAtWork -= 1;
         }
