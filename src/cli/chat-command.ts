@@ -242,7 +242,9 @@ export async function chatCommand(options: {
     queue.push(text);
     if (!idle())
       io.out(
-        `  (queued: sent once the answer being written ${held.size > 0 ? "and its approval " : ""}ends)`,
+        held.size > 0
+          ? "  (queued: sent once the held call is decided and its answer ends)"
+          : "  (queued: sent once the answer being written ends)",
       );
     void pump();
   });
