@@ -62,7 +62,7 @@ export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<
       case "reject":
       case "resolve":
         if (!id) throw usageError(`keel approvals ${sub} <id>`, APPROVALS_USAGE);
-        return await decide(client, io, sub, id, values);
+        return await decideApproval(client, io, sub, id, values);
       case "metrics":
         return await metrics(client, io, values.json ?? false);
       case "promote": {
@@ -85,11 +85,12 @@ export async function approvalsCli(argv: readonly string[], io: CliIo): Promise<
   }
 }
 
-type Values = {
+/** `keel approvals`' flags as parsed. */
+export type ApprovalValues = {
   [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string;
 };
 
-async function list(client: ApiClient, io: CliIo, values: Values): Promise<number> {
+async function list(client: ApiClient, io: CliIo, values: ApprovalValues): Promise<number> {
   const query: Record<string, string> = {};
   for (const key of ["status", "team", "agent", "tool", "kind", "limit"] as const) {
     const value = values[key];
@@ -164,12 +165,13 @@ async function show(client: ApiClient, io: CliIo, id: string, json: boolean): Pr
   return 0;
 }
 
-async function decide(
+/** Decide an approval request as `--as`/`--roles` (or the API key) and print what happened. */
+export async function decideApproval(
   client: ApiClient,
   io: CliIo,
   decision: "approve" | "reject" | "resolve",
   id: string,
-  values: Values,
+  values: ApprovalValues,
 ): Promise<number> {
   // With an API key the key says who decides; without one (development mode) the command names the approver.
   const subject = values.as ?? io.env.KEEL_SUBJECT ?? (client.authenticated ? "your API key" : undefined);

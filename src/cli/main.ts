@@ -11,6 +11,7 @@ import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { connectApiClient, DEFAULT_URL } from "./api-client.ts";
 import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
 import { AUDIT_USAGE, auditCli } from "./audit-command.ts";
+import { CHAT_USAGE, chatCli } from "./chat-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
 import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
@@ -48,6 +49,7 @@ commands:
                                    grace period (seconds), then their leases are released
   run <agent> <input…> [--json] [--idempotency-key K]
                                    start a run and stream its steps
+${CHAT_USAGE}
   runs list [--agent A] [--status S] [--limit N] [--json]
   runs show <run> [--json]
   runs tree <run> [--json]         the run and its child runs, indented under the node that started them
@@ -114,6 +116,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "agents") return await agentsCli(argv, io);
   if (argv[0] === "keys") return await keysCli(argv, io);
   if (argv[0] === "kb") return await kbCli(argv, io);
+  if (argv[0] === "chat") return await chatCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;

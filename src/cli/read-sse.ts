@@ -12,6 +12,8 @@ export async function* readSse(options: {
   path: string;
   isLast: (message: SseMessage) => boolean;
   maxReconnects?: number;
+  /** Stop reading: the stream ends quietly. */
+  signal?: AbortSignal;
 }): AsyncGenerator<SseMessage> {
   let lastEventId: string | null = null;
   let reconnects = 0;
@@ -21,6 +23,7 @@ export async function* readSse(options: {
         accept: "text/event-stream",
         ...(lastEventId === null ? {} : { "last-event-id": lastEventId }),
       },
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     if (!response.ok || !response.body) throw new Error(`event stream answered ${response.status}`);
     try {
@@ -30,6 +33,7 @@ export async function* readSse(options: {
         if (options.isLast(message)) return;
       }
     } catch (error) {
+      if (options.signal?.aborted) return;
       if (reconnects >= (options.maxReconnects ?? 5)) throw error;
     }
     reconnects += 1;
