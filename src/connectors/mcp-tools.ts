@@ -175,6 +175,11 @@ async function bindServer(server: McpServerSpec, options: Options) {
     await connection.client();
     await relist();
   } catch (error) {
+    // The spec's own mistake (a variable it reads that is not set) is not the server being away.
+    if (error instanceof KeelError && error.code === "invalid_spec") {
+      await connection.close();
+      throw new KeelError("invalid_spec", `${options.specFile}: ${error.message}`);
+    }
     // Unreachable now: the approved listings stored at an earlier deploy stand in until the server is back.
     options.log(`mcp ${server.name}: ${error instanceof Error ? error.message : String(error)}`);
     for (const declared of server.tools) {
