@@ -35,6 +35,7 @@ export type {
   ModelToolDefinition,
   ModelTurn,
 } from "./model-provider.ts";
+export { runInputIndex } from "./model-provider.ts";
 export { classifierPolicy, type ModelPolicy, type RouteDecision, type TargetRef } from "./model-route.ts";
 export { offlineSummary, SUMMARIZE_SYSTEM_PROMPT } from "./offline-summary.ts";
 export { createOpenAICompatibleModelProvider } from "./openai-compatible-model-provider.ts";

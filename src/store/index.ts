@@ -40,6 +40,7 @@ export {
   newSessionId,
   type SessionQueries,
   type SessionRecord,
+  type SessionToolEvent,
   type SessionTurnRecord,
   sqlSessionQueries,
 } from "./session-queries.ts";
