@@ -147,6 +147,7 @@ export async function loadAgentPackages(options: {
       provider: choice.provider,
       env: options.env,
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.gateway ? { gateway: options.gateway } : {}),
     });
     definitions.push(definition);
     governed.push(governedAgentOf(loaded, definition));
