@@ -9,6 +9,7 @@ import { openStore } from "../src/store/open-store.ts";
 import { launchCrashChild, nextLine } from "./support/crash-process.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "./support/test-database.ts";
 
+const FIRST = "hello, I am Ada: has order A-17 shipped?";
 const child = new URL("./support/session-crash-child.ts", import.meta.url).pathname;
 
 const stores: { name: "pglite" | "postgres"; target: () => Promise<string | null> }[] = [
@@ -50,7 +51,7 @@ for (const { name, target } of stores) {
           assert.deepEqual(
             turns.map((turn) => [turn.turn, turn.input, turn.answer, turn.status]),
             [
-              [1, "hello, I am Ada", "re: hello, I am Ada", "completed"],
+              [1, FIRST, `re: ${FIRST}`, "completed"],
               [2, "where is my order?", "re: where is my order?", "completed"],
               [3, "thanks, bye", "re: thanks, bye", "completed"],
             ],
@@ -61,25 +62,64 @@ for (const { name, target } of stores) {
           assert.ok(interrupted.some((event) => event.type === "run-resume"));
           assert.equal(interrupted.filter((event) => event.type === "context-carry").length, 1);
 
-          // The third turn's model read the two earlier turns once each, in order, then its own input.
-          const { rows } = await store.sql.query<{ messages: { role: string; content: string }[] }>(
-            "SELECT messages FROM session_crash_requests WHERE input = 'thanks, bye' ORDER BY id",
-          );
+          // The interrupted run carried the first turn, its tool call and result included, and read exactly that
+          // ahead of its input on every call, before the crash and after it.
+          const carried = interrupted.find((event) => event.type === "context-carry");
+          assert.ok(carried?.type === "context-carry");
           assert.deepEqual(
-            rows[0]?.messages.map((message) => [message.role, message.content]),
+            carried.payload.messages.map((message) => [message.turn, message.role]),
             [
-              ["user", "hello, I am Ada"],
-              ["assistant", "re: hello, I am Ada"],
+              [1, "user"],
+              [1, "assistant"],
+              [1, "tool"],
+              [1, "assistant"],
+            ],
+          );
+          const carriedMessages = carried.payload.messages.map(({ turn: _turn, ...message }) => message);
+          const { rows: second } = await store.sql.query<{ messages: { role: string; content: unknown }[] }>(
+            "SELECT messages FROM session_crash_requests WHERE input = 'where is my order?' ORDER BY id",
+          );
+          assert.ok(second.length >= 2, `the interrupted turn's model was asked before and after the crash`);
+          for (const request of second) {
+            assert.deepEqual(request.messages.slice(0, carriedMessages.length), carriedMessages);
+            assert.equal(
+              request.messages.filter((message) => message.role === "user").length,
+              2,
+              "its own input once, after the carried turn",
+            );
+          }
+
+          // The third turn's model read the two earlier turns once each, in order, with their tool calls and
+          // results, then its own input.
+          const { rows } = await store.sql.query<{
+            messages: { role: string; content: unknown; tool?: string; toolCalls?: { tool: string }[] }[];
+          }>("SELECT messages FROM session_crash_requests WHERE input = 'thanks, bye' ORDER BY id");
+          assert.deepEqual(
+            rows[0]?.messages.map((message) =>
+              message.role === "tool"
+                ? ["tool", message.tool]
+                : message.toolCalls
+                  ? ["assistant", message.toolCalls.map((call) => call.tool).join()]
+                  : [message.role, message.content],
+            ),
+            [
+              ["user", FIRST],
+              ["assistant", "lookup"],
+              ["tool", "lookup"],
+              ["assistant", `re: ${FIRST}`],
               ["user", "where is my order?"],
+              ["assistant", "lookup"],
+              ["tool", "lookup"],
               ["assistant", "re: where is my order?"],
               ["user", "thanks, bye"],
             ],
           );
+          assert.deepEqual(rows[0]?.messages[2]?.content, { order: "A-17", status: "shipped" });
           const third = await store.readEvents({ runId: turns[2]!.runId });
           const carry = third.find((event) => event.type === "context-carry");
           assert.deepEqual(
             carry?.type === "context-carry" ? carry.payload.messages.map((message) => message.turn) : [],
-            [1, 1, 2, 2],
+            [1, 1, 1, 1, 2, 2, 2, 2],
           );
         } finally {
           await store.close();

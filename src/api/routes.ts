@@ -326,10 +326,17 @@ export const API_ROUTES = defineRoutes({
     path: "/v1/sessions/:id",
     roles: READ_AND_INVOKE,
     owns: { id: "session" },
+    query: z.strictObject({
+      tools: flag
+        .optional()
+        .describe(
+          "`true` adds each turn's tool calls (`assistant` entries with `toolCalls`) and results (`tool` entries) between its input and answer, as journaled",
+        ),
+    }),
     response: SessionDetailView,
     summary: "one session and its messages",
     description:
-      "the session with its `messages` in order (each turn's input as `user`, its answer as `assistant`), projected from its runs' journals, and its runs",
+      "the session with its `messages` in order (each turn's input as `user`, its answer as `assistant`; with `tools=true` also its tool calls and results), projected from its runs' journals, and its runs",
   },
   sendSessionMessage: {
     method: "POST",

@@ -90,12 +90,29 @@ export const SessionView = z.object({
 });
 
 /** One message of a session, projected from its runs' journals: a run's input (user) or its answer (assistant). */
-export const SessionMessageView = z.object({
-  role: z.enum(["user", "assistant"]),
-  content: z.string(),
-  turn: z.number().int().describe("the number of the message (run) of the session it belongs to"),
-  runId: z.string(),
-});
+export const SessionMessageView = z.union([
+  z.object({
+    role: z.enum(["user", "assistant"]),
+    content: z.string(),
+    turn: z.number().int().describe("the number of the message (run) of the session it belongs to"),
+    runId: z.string(),
+    toolCalls: z
+      .array(z.object({ callId: z.string(), tool: z.string(), arguments: z.unknown() }))
+      .optional()
+      .describe("with `tools=true`: the tool calls of an assistant turn that asked for tools"),
+  }),
+  z
+    .object({
+      role: z.literal("tool"),
+      callId: z.string(),
+      tool: z.string(),
+      content: z.unknown().describe("the result as journaled (redacted), or the error the call ended with"),
+      isError: z.boolean(),
+      turn: z.number().int(),
+      runId: z.string(),
+    })
+    .describe("with `tools=true`: a tool call's result"),
+]);
 
 export const SessionDetailView = SessionView.extend({
   messages: z

@@ -152,7 +152,9 @@ async function resolveTarget(
     return {
       kb: knowledgeBase.name,
       tenant: loaded.spec.tenant,
-      embedder: flagEmbedder ?? memoryEmbedderOf(loaded.spec.memory!, io.env, loaded.file),
+      embedder:
+        flagEmbedder ??
+        memoryEmbedderOf(loaded.spec.memory!, io.env, loaded.file, { caller: loaded.spec.name }),
       freshnessMs: knowledgeBase.freshness,
     };
   }

@@ -54,6 +54,26 @@ export const ToolCallRequest = z.strictObject({
 });
 export type ToolCallRequest = z.infer<typeof ToolCallRequest>;
 
+/** One message a session's run carries from an earlier turn (`context-carry`), in the model's message form. */
+export const CarriedMessage = z.union([
+  z.strictObject({ role: z.literal("user"), content: z.string(), turn: z.number().int() }),
+  z.strictObject({
+    role: z.literal("assistant"),
+    content: z.string(),
+    turn: z.number().int(),
+    toolCalls: z.array(ToolCallRequest).min(1).optional(),
+  }),
+  z.strictObject({
+    role: z.literal("tool"),
+    turn: z.number().int(),
+    callId: z.string().min(1),
+    tool: z.string().min(1),
+    content: JsonValue,
+    isError: z.boolean(),
+  }),
+]);
+export type CarriedMessage = z.infer<typeof CarriedMessage>;
+
 /** What the model decided on one turn: call tools, or answer. */
 export const ModelDecision = z.discriminatedUnion("kind", [
   z.strictObject({
@@ -233,9 +253,12 @@ export const EventPayloads = {
     summarizedThrough: z.number().int().nonnegative().optional(),
     /** The session's working memory as the earlier turns left it (the latest update_working_memory value). */
     workingMemory: z.record(z.string(), z.unknown()).optional(),
-    messages: z.array(
-      z.strictObject({ role: z.enum(["user", "assistant"]), content: z.string(), turn: z.number().int() }),
-    ),
+    /**
+     * The carried turns' messages, oldest first, each with the turn it belongs to: the user's message, the tool calls
+     * the turn's model made with their results (as journaled: redacted, a denied or failed call as its error, a
+     * withheld result as withheld), then the answer.
+     */
+    messages: z.array(CarriedMessage),
   }),
   "step-start": z.strictObject({ step: z.number().int().positive(), node: z.string() }),
   "model-call-start": z.strictObject({

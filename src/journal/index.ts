@@ -46,6 +46,7 @@ export {
   type ApprovalKind,
   type ApprovalPriority,
   type CallCost,
+  type CarriedMessage,
   type ErrorInfo,
   EVENT_TYPES,
   firstFencedEvent,

@@ -21,8 +21,18 @@ export type ModelTarget = {
   readonly on?: readonly ModelErrorClass[];
 };
 
+/**
+ * What failover needs of a target, a model's or an embedding model's: who it is (for its attempts and its breaker)
+ * and which error classes it takes over as a fallback.
+ */
+export type FailoverTarget = {
+  readonly adapter: { readonly provider: string; readonly model: string };
+  readonly keyId: string;
+  readonly on?: readonly ModelErrorClass[];
+};
+
 /** The breaker identity of a target: provider × model × key. */
-export function targetKey(target: ModelTarget): string {
+export function targetKey(target: FailoverTarget): string {
   return `${target.adapter.provider}|${target.adapter.model}|${target.keyId}`;
 }
 
@@ -41,11 +51,38 @@ export type FailoverResult = { turn: ModelTurn; target: ModelTarget; attempts: A
  */
 export async function generateWithFailover(context: FailoverContext): Promise<FailoverResult> {
   const attempts: Attempt[] = [];
-  const outcome = await walkTargets(context, attempts, async (target, signal) => {
+  const outcome = await walkTargets(walkOf(context), attempts, async (target, signal) => {
     const turn = await target.adapter.generate({ ...context.request, signal });
     return { turn, target, attempts };
   });
   return outcome;
+}
+
+/**
+ * Make `call` against the first target, through its policies (retries, breaker, timeout), failing over to the next
+ * target that handles the error's class, as a model call does: for calls that are not model turns (embeddings).
+ */
+export async function callWithFailover<T, Target extends FailoverTarget>(
+  context: Walk<Target>,
+  call: (target: Target, signal: AbortSignal) => Promise<T>,
+): Promise<{ value: T; target: Target; attempts: Attempt[] }> {
+  const attempts: Attempt[] = [];
+  return await walkTargets(context, attempts, async (target, signal) => ({
+    value: await call(target, signal),
+    target,
+    attempts,
+  }));
+}
+
+/** The targets a call walks, their policies, and the caller's signal. */
+type Walk<Target extends FailoverTarget> = {
+  targets: readonly Target[];
+  policiesFor: (target: Target) => TargetPolicies;
+  signal: AbortSignal;
+};
+
+function walkOf(context: FailoverContext): Walk<ModelTarget> {
+  return { targets: context.targets, policiesFor: context.policiesFor, signal: context.request.signal };
 }
 
 /** What a stream yields: the turn's parts, then the result that says which target served it. */
@@ -59,7 +96,7 @@ export type FailoverStreamPart =
  */
 export async function* streamWithFailover(context: FailoverContext): AsyncGenerator<FailoverStreamPart> {
   const attempts: Attempt[] = [];
-  const opened = await walkTargets(context, attempts, async (target, signal) => {
+  const opened = await walkTargets(walkOf(context), attempts, async (target, signal) => {
     const iterator = openStream(target.adapter, { ...context.request, signal })[Symbol.asyncIterator]();
     const first = await iterator.next();
     if (first.done)
@@ -94,12 +131,12 @@ export async function* streamWithFailover(context: FailoverContext): AsyncGenera
 }
 
 /** Walk the targets in order, each through its policies, until one succeeds or none is left for the error. */
-async function walkTargets<T>(
-  context: FailoverContext,
+async function walkTargets<T, Target extends FailoverTarget>(
+  context: Walk<Target>,
   attempts: Attempt[],
-  call: (target: ModelTarget, signal: AbortSignal) => Promise<T>,
+  call: (target: Target, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const callerSignal = context.request.signal;
+  const callerSignal = context.signal;
   let index = 0;
   let last: ModelCallError | null = null;
   while (index < context.targets.length) {
@@ -145,7 +182,11 @@ async function walkTargets<T>(
   throw error;
 }
 
-function nextTargetFor(targets: readonly ModelTarget[], from: number, errorClass: ModelErrorClass): number {
+function nextTargetFor(
+  targets: readonly FailoverTarget[],
+  from: number,
+  errorClass: ModelErrorClass,
+): number {
   for (let index = from; index < targets.length; index += 1) {
     const handles = targets[index]!.on ?? DEFAULT_FAILOVER_CLASSES;
     if (handles.includes(errorClass)) return index;
@@ -167,7 +208,7 @@ function openStream(adapter: ModelProvider, request: GenerateOptions): AsyncIter
 }
 
 function attemptOf(
-  target: ModelTarget,
+  target: FailoverTarget,
   outcome: Attempt["outcome"],
   durationMs: number,
   error?: ModelCallError,

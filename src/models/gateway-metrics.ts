@@ -13,6 +13,9 @@ type ServedCall = { turn: { usage: Usage }; cost: { usd: number }; responseCache
 export type GatewayMetrics = {
   record(agent: string, result: ServedCall): void;
   recordFailure(agent: string): void;
+  /** An embeddings call the gateway served: its texts, input tokens and cost, by caller. */
+  recordEmbedding(caller: string, served: { usage: Usage; cost: { usd: number }; texts: number }): void;
+  recordEmbeddingFailure(caller: string): void;
 };
 
 export function createGatewayMetrics(cache: ResponseCache, registry: Registry): GatewayMetrics {
@@ -42,7 +45,40 @@ export function createGatewayMetrics(cache: ResponseCache, registry: Registry): 
       this.set(cache.stats().entries);
     },
   });
+  const embeddingCalls = new Counter({
+    name: "keel_gateway_embedding_calls_total",
+    help: "Embeddings calls the gateway served, by caller and outcome (ok, error).",
+    labelNames: ["caller", "outcome"],
+    registers: [registry],
+  });
+  const embeddingTexts = new Counter({
+    name: "keel_gateway_embedding_texts_total",
+    help: "Texts the gateway embedded, by caller.",
+    labelNames: ["caller"],
+    registers: [registry],
+  });
+  const embeddingTokens = new Counter({
+    name: "keel_gateway_embedding_tokens_total",
+    help: "Input tokens of the gateway's embeddings calls (estimated where the provider reports none), by caller.",
+    labelNames: ["caller"],
+    registers: [registry],
+  });
+  const embeddingCost = new Counter({
+    name: "keel_gateway_embedding_cost_usd_total",
+    help: "Spend of the gateway's embeddings calls in US dollars, by caller.",
+    labelNames: ["caller"],
+    registers: [registry],
+  });
   return {
+    recordEmbedding(caller, served) {
+      embeddingCalls.inc({ caller, outcome: "ok" });
+      embeddingTexts.inc({ caller }, served.texts);
+      embeddingTokens.inc({ caller }, served.usage.inputTokens);
+      embeddingCost.inc({ caller }, served.cost.usd);
+    },
+    recordEmbeddingFailure(caller) {
+      embeddingCalls.inc({ caller, outcome: "error" });
+    },
     record(agent, result) {
       const { usage } = result.turn;
       calls.inc({ agent, outcome: "ok", response_cache: result.responseCache });

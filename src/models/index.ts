@@ -9,6 +9,12 @@ export {
   type TokenCounter,
   tokenCounterFor,
 } from "./count-tokens.ts";
+export {
+  createEmbeddingAdapter,
+  type EmbeddingAdapter,
+  type EmbeddingBatch,
+  type EmbeddingTarget,
+} from "./embedding-target.ts";
 export { createGoogleModelProvider } from "./google-model-provider.ts";
 export {
   classifyModelError,
@@ -18,6 +24,8 @@ export {
 } from "./model-call-error.ts";
 export {
   createModelGateway,
+  type EmbeddingCall,
+  type EmbeddingResult,
   estimateInputTokens,
   type GatewayCall,
   type GatewayResult,
@@ -35,6 +43,7 @@ export type {
   ModelToolDefinition,
   ModelTurn,
 } from "./model-provider.ts";
+export { runInputIndex } from "./model-provider.ts";
 export { classifierPolicy, type ModelPolicy, type RouteDecision, type TargetRef } from "./model-route.ts";
 export { offlineSummary, SUMMARIZE_SYSTEM_PROMPT } from "./offline-summary.ts";
 export { createOpenAICompatibleModelProvider } from "./openai-compatible-model-provider.ts";
@@ -44,6 +53,7 @@ export { createRulesModelProvider } from "./rules-model-provider.ts";
 export { createScriptedModelProvider, type ScriptedTurn } from "./scripted-model-provider.ts";
 export { splitIntoDeltas } from "./stream-turn-in-deltas.ts";
 export {
+  createGatewayTextEmbedder,
   createOfflineTextEmbedder,
   createTextEmbedder,
   normalise,

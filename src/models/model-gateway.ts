@@ -1,15 +1,18 @@
 import { Registry } from "prom-client";
 import type { CallCost, ModelCallAttempt, ModelCallPhase, Usage } from "../journal/index.ts";
 import {
+  callWithFailover,
   type FailoverContext,
+  type FailoverTarget,
   generateWithFailover,
   type ModelTarget,
   streamWithFailover,
   targetKey,
 } from "./call-with-failover.ts";
+import type { EmbeddingTarget } from "./embedding-target.ts";
 import { escalationReason } from "./escalation-reason.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.ts";
-import { ModelCallError } from "./model-call-error.ts";
+import { classifyModelError, ModelCallError } from "./model-call-error.ts";
 import type { GenerateOptions, ModelProvider, ModelStreamPart, ModelTurn } from "./model-provider.ts";
 import type { ModelPolicy, RouteDecision, TargetRef } from "./model-route.ts";
 import { routeModelCall } from "./model-route.ts";
@@ -46,6 +49,27 @@ export type GatewayResult = {
   escalations: { provider: string; model: string; reason: string }[];
 };
 
+/** Texts to embed, the embedding targets in order (the first, then its fallbacks), and who asks. */
+export type EmbeddingCall = {
+  texts: readonly string[];
+  targets: readonly TargetRef[];
+  /** Who the call is for, as metrics name it: an agent, or `kb` for knowledge-base ingestion. */
+  caller: string;
+  signal?: AbortSignal;
+};
+
+/** Embedded texts: a vector per text (as the model returned it), who served them, and what they cost. */
+export type EmbeddingResult = {
+  vectors: number[][];
+  provider: string;
+  model: string;
+  /** Input tokens billed; estimated (about 3 characters a token) when the provider does not report them (Gemini). */
+  usage: Usage;
+  usageEstimated: boolean;
+  cost: CallCost;
+  attempts: ModelCallAttempt[];
+};
+
 export type GatewayStreamPart = ModelStreamPart | { type: "result"; result: GatewayResult };
 
 /** The model gateway: every model call in Keel, and every call to the governed endpoint, goes through it. */
@@ -60,6 +84,12 @@ export type ModelGateway = {
    * stream cut after it fails with the usage and cost of what was sent, estimated, on the error's `partial`.
    */
   stream(call: GatewayCall, route: RouteDecision): AsyncGenerator<GatewayStreamPart>;
+  /**
+   * Embed texts with the first embedding target that serves them: each target through its own retries, breaker and
+   * timeout, failing over as a model call does; usage and cost priced by the table and counted in the metrics.
+   * Fallbacks must be the same model (vectors of different models are not comparable), on another server or key.
+   */
+  embed(call: EmbeddingCall): Promise<EmbeddingResult>;
   breakerState(target: TargetRef): "closed" | "open" | "half-open" | "isolated" | "unused";
   readonly metrics: GatewayMetrics;
 };
@@ -68,6 +98,8 @@ export type GatewayOptions = {
   priceTable: PriceTable;
   /** Build the adapter for a spec's provider and model; the composition root holds the keys. */
   resolveTarget: (ref: TargetRef) => ModelTarget;
+  /** Build the adapter for an embedding model; without it the gateway embeds nothing. */
+  resolveEmbeddingTarget?: (ref: TargetRef) => EmbeddingTarget;
   resilience?: Partial<ResilienceOptions>;
   responseCache?: ResponseCache;
   /** The metrics registry `GET /metrics` serves; without one, the gateway counts into a registry of its own. */
@@ -99,7 +131,25 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
     }
     return ref.on ? { ...target, on: ref.on } : target;
   };
-  const policiesFor = (target: ModelTarget): TargetPolicies => {
+  const embeddingTargets = new Map<string, EmbeddingTarget>();
+  const resolveEmbedding = (ref: TargetRef): EmbeddingTarget => {
+    const key = `${ref.provider}|${ref.model}|${ref.endpoint?.baseUrl ?? ""}`;
+    let target = embeddingTargets.get(key);
+    if (!target) {
+      if (!options.resolveEmbeddingTarget) {
+        throw new ModelCallError("configuration", "this gateway has no embedding models configured");
+      }
+      try {
+        target = options.resolveEmbeddingTarget(ref);
+      } catch (error) {
+        if (error instanceof ModelCallError) throw error;
+        throw new ModelCallError("configuration", (error as Error).message, { cause: error });
+      }
+      embeddingTargets.set(key, target);
+    }
+    return ref.on ? { ...target, on: ref.on } : target;
+  };
+  const policiesFor = (target: FailoverTarget): TargetPolicies => {
     const key = targetKey(target);
     let found = policies.get(key);
     if (!found) {
@@ -269,6 +319,54 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
           };
         }
         throw error;
+      }
+    },
+    async embed(call) {
+      try {
+        const [first] = call.targets;
+        if (!first) throw new ModelCallError("configuration", "no embedding model is configured");
+        const model = first.model;
+        const other = call.targets.find((ref) => ref.model !== model);
+        if (other) {
+          throw new ModelCallError(
+            "configuration",
+            `an embedding fallback must be the same model as the first (${model}), not ${other.model}: vectors of different models cannot be compared`,
+          );
+        }
+        const served = await callWithFailover(
+          {
+            targets: call.targets.map(resolveEmbedding),
+            policiesFor,
+            signal: call.signal ?? new AbortController().signal,
+          },
+          (target, signal) => target.adapter.embed(call.texts, signal),
+        );
+        const { target, value } = served;
+        const estimated = value.tokens === null;
+        const usage: Usage = {
+          inputTokens: value.tokens ?? Math.ceil(call.texts.reduce((sum, text) => sum + text.length, 0) / 3),
+          outputTokens: 0,
+        };
+        const cost = priceCall({
+          table: options.priceTable,
+          provider: target.adapter.provider,
+          model: target.adapter.model,
+          usage,
+          ...(target.selfHosted ? { selfHosted: true } : {}),
+        });
+        metrics.recordEmbedding(call.caller, { usage, cost, texts: call.texts.length });
+        return {
+          vectors: value.embeddings,
+          provider: target.adapter.provider,
+          model: target.adapter.model,
+          usage,
+          usageEstimated: estimated,
+          cost,
+          attempts: served.attempts,
+        };
+      } catch (error) {
+        metrics.recordEmbeddingFailure(call.caller);
+        throw error instanceof ModelCallError ? error : classifyModelError(error);
       }
     },
     breakerState(ref) {

@@ -109,6 +109,41 @@ describe("rules model", () => {
     assert.deepEqual(decision, { kind: "answer", text: "Sorry: no order 99" });
   });
 
+  test("reads only the run's own tool results, not those a session carried from an earlier turn", async () => {
+    const carried: ModelMessage[] = [
+      { role: "user", content: "Where is my order #1042?" },
+      {
+        role: "assistant",
+        content: "",
+        toolCalls: [{ callId: "call_1", tool: "get_order", arguments: { orderId: "1042" } }],
+      },
+      {
+        role: "tool",
+        callId: "call_1",
+        tool: "get_order",
+        content: { id: 1042, status: "shipped" },
+        isError: false,
+      },
+      { role: "assistant", content: "Order 1042 is shipped." },
+    ];
+    const messages: ModelMessage[] = [...carried, { role: "user", content: "And order #77?" }];
+    const turn = await model.generate({
+      system: "",
+      messages,
+      carriedMessages: carried.length,
+      tools: [],
+      params: {},
+      signal,
+    });
+    // The carried get_order result is not this run's: it looks order 77 up rather than answering about 1042.
+    assert.deepEqual(turn.decision, {
+      kind: "tool-calls",
+      calls: [
+        { callId: "call_3", tool: "get_order", arguments: { orderId: "77", note: "for And order #77?" } },
+      ],
+    });
+  });
+
   test("falls through to the catch-all for an unknown request", async () => {
     assert.deepEqual(await decide([{ role: "user", content: "hello" }]), {
       kind: "answer",

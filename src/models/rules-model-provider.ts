@@ -71,12 +71,14 @@ function buildScope(request: GenerateOptions): RuleScope {
   const { messages } = request;
   // The run's input is its first own user message: a session's run carries earlier turns before it, and an answer
   // sent back for not matching the output schema comes after it.
-  const first = messages[runInputIndex(request)];
+  const start = runInputIndex(request);
+  const first = messages[start];
   const input = first?.role === "user" ? first.content : "";
   const results: Record<string, unknown> = {};
   const called = new Set<string>();
   let last: RuleScope["last"] = null;
-  for (const message of messages) {
+  // Only the run's own tool results: those carried from a session's earlier turns were for other questions.
+  for (const message of messages.slice(start)) {
     if (message.role !== "tool") continue;
     called.add(message.tool);
     const error = message.isError ? { message: errorMessage(message.content) } : null;

@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
-import { createGoogleGenerativeAI } from "@ai-sdk/google";
-import { createOpenAI } from "@ai-sdk/openai";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import type { EmbeddingModelV3 } from "@ai-sdk/provider";
-import { sharedNodeHttpFetch } from "./node-http-fetch.ts";
+import { createEmbeddingAdapter } from "./embedding-target.ts";
+import type { ModelGateway } from "./model-gateway.ts";
+import type { TargetRef } from "./model-route.ts";
 
 /**
  * Turns texts into unit-length vectors for nearest-neighbour search. `model` is recorded with every stored vector,
@@ -22,9 +20,9 @@ export type TextEmbedder = {
 const BATCH = 96;
 
 /**
- * An embedding model through its provider's real API, by the AI SDK's adapters: OpenAI (`/v1/embeddings`), any
- * OpenAI-compatible server given by `baseUrl` (Ollama, vLLM, llama.cpp, LM Studio), and Google's Gemini
- * (`:batchEmbedContents`). Vectors come back normalised to unit length.
+ * An embedding model called directly through its provider's API (`createEmbeddingAdapter`): no retries, failover or
+ * accounting. Vectors come back normalised to unit length. A configured model goes through the gateway instead
+ * (`createGatewayTextEmbedder`).
  */
 export function createTextEmbedder(options: {
   provider: string;
@@ -33,50 +31,65 @@ export function createTextEmbedder(options: {
   baseUrl?: string;
   fetch?: typeof globalThis.fetch;
 }): TextEmbedder {
-  const fetch = options.fetch ?? sharedNodeHttpFetch();
-  const key = options.apiKey === undefined ? {} : { apiKey: options.apiKey };
-  const url = options.baseUrl === undefined ? {} : { baseURL: options.baseUrl };
-  let model: EmbeddingModelV3;
-  if (options.provider === "openai") {
-    model = createOpenAI({ ...key, ...url, fetch }).embedding(options.model);
-  } else if (options.provider === "google") {
-    model = createGoogleGenerativeAI({ ...key, ...url, fetch }).embedding(options.model);
-  } else {
-    if (options.baseUrl === undefined) {
-      throw new Error(
-        `embedding provider "${options.provider}" needs a baseUrl (an OpenAI-compatible server)`,
-      );
-    }
-    model = createOpenAICompatible({
-      name: options.provider,
-      baseURL: options.baseUrl,
-      ...key,
-      fetch,
-    }).embeddingModel(options.model);
-  }
+  const adapter = createEmbeddingAdapter(options);
   const name = `${options.provider}/${options.model}`;
   return {
     model: name,
     label: `${name} through its embeddings API`,
     offline: false,
     async embed(texts, signal) {
-      const vectors: Float32Array[] = [];
-      for (let start = 0; start < texts.length; start += BATCH) {
-        const values = texts.slice(start, start + BATCH);
-        const result = await model.doEmbed({
-          values: [...values],
-          ...(signal ? { abortSignal: signal } : {}),
-        });
-        if (result.embeddings.length !== values.length) {
-          throw new Error(
-            `${name} returned ${result.embeddings.length} embeddings for ${values.length} texts`,
-          );
-        }
-        for (const embedding of result.embeddings) vectors.push(normalise(Float32Array.from(embedding)));
-      }
-      return vectors;
+      return await inBatches(texts, async (values) => {
+        const batch = await adapter.embed(values, signal ?? new AbortController().signal);
+        return batch.embeddings;
+      });
     },
   };
+}
+
+/**
+ * An embedding model through the gateway: each batch is one gateway call to the first target, retried, guarded by
+ * its circuit breaker and failed over to the next (the same model on another server or key), its tokens and cost
+ * priced and counted in the gateway's metrics under `caller`. Vectors are recorded under the first target's name.
+ */
+export function createGatewayTextEmbedder(options: {
+  gateway: ModelGateway;
+  targets: readonly TargetRef[];
+  /** Who the calls are for in the metrics: the agent's name. */
+  caller: string;
+}): TextEmbedder {
+  const [first, ...fallbacks] = options.targets;
+  if (!first) throw new Error("an embedding model needs at least one target");
+  const name = `${first.provider}/${first.model}`;
+  const also = fallbacks.map((ref) => `${ref.provider}/${ref.model}`);
+  return {
+    model: name,
+    label: `${name} through the gateway${also.length > 0 ? `, fallbacks ${also.join(", ")}` : ""}`,
+    offline: false,
+    async embed(texts, signal) {
+      return await inBatches(texts, async (values) => {
+        const result = await options.gateway.embed({
+          texts: values,
+          targets: options.targets,
+          caller: options.caller,
+          ...(signal ? { signal } : {}),
+        });
+        return result.vectors;
+      });
+    },
+  };
+}
+
+async function inBatches(
+  texts: readonly string[],
+  embed: (values: readonly string[]) => Promise<number[][]>,
+): Promise<Float32Array[]> {
+  const vectors: Float32Array[] = [];
+  for (let start = 0; start < texts.length; start += BATCH) {
+    for (const embedding of await embed(texts.slice(start, start + BATCH))) {
+      vectors.push(normalise(Float32Array.from(embedding)));
+    }
+  }
+  return vectors;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { NewEvent, PayloadOf } from "../journal/index.ts";
+import type { CarriedMessage, NewEvent, PayloadOf } from "../journal/index.ts";
 import {
   contextWindowOf,
   type GenerateOptions,
@@ -9,6 +9,7 @@ import {
 import type { SessionQueries } from "../store/index.ts";
 import { toolInputJsonSchema } from "../tools/index.ts";
 import { governedModelCall } from "./call-model.ts";
+import { toolMessagesByTurn } from "./carried-tool-messages.ts";
 import {
   fitSessionThread,
   type PriorSummary,
@@ -41,8 +42,11 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
   if (!context.sessions) throw new Error("a session's run needs the session store to read its earlier turns");
   const { sessionId, turn } = state.session;
   const before = await context.sessions.sessionTurns(sessionId, { beforeTurn: turn });
+  const tools = toolMessagesByTurn(await context.sessions.sessionToolEvents(sessionId, { beforeTurn: turn }));
   const turns: ThreadTurn[] = before.flatMap((each) =>
-    each.answer !== null ? [{ turn: each.turn, input: each.input, answer: each.answer }] : [],
+    each.answer !== null
+      ? [{ turn: each.turn, input: each.input, tools: tools.get(each.turn) ?? [], answer: each.answer }]
+      : [],
   );
   const policy = agent.context ?? { strategy: "drop-oldest" as const, keepLastTurns: 4 };
   const counter = tokenCounterFor(agent.provider.provider, agent.provider.model);
@@ -126,11 +130,9 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
     ...(summary ? { summary: summary.summary, summarizedThrough: summary.summarizedThrough } : {}),
     ...(workingMemory ? { workingMemory } : {}),
     messages: carried.flatMap((each) =>
-      turnMessages(each).map((message) => ({
-        role: message.role as "user" | "assistant",
-        content: message.content as string,
-        turn: each.turn,
-      })),
+      turnMessages(each).map(
+        (message): CarriedMessage => ({ ...message, turn: each.turn }) as CarriedMessage,
+      ),
     ),
   };
   const event: NewEvent = { type: "context-carry", payload: carry };
@@ -181,7 +183,7 @@ function summaryRequest(
   turns: readonly ThreadTurn[],
   maxOutputTokens: number,
 ): GenerateOptions {
-  const transcript = turns.map((each) => `User: ${each.input}\nAssistant: ${each.answer}`).join("\n\n");
+  const transcript = turns.map(transcriptOf).join("\n\n");
   const content = `${prior ? `Summary so far:\n${prior.summary}\n\n` : ""}Conversation to fold into the summary:\n${transcript}`;
   return {
     system: SUMMARIZE_SYSTEM_PROMPT,
@@ -190,6 +192,24 @@ function summaryRequest(
     params: { ...agent.params, maxOutputTokens },
     signal,
   };
+}
+
+/** One turn as a summary call reads it: the user's message, each tool call and its result, the answer. */
+function transcriptOf(turn: ThreadTurn): string {
+  const lines = [`User: ${turn.input}`];
+  for (const message of turn.tools) {
+    if (message.role === "assistant") {
+      if (message.content !== "") lines.push(`Assistant: ${message.content}`);
+      for (const call of message.toolCalls ?? [])
+        lines.push(`Assistant called ${call.tool} with ${JSON.stringify(call.arguments)}`);
+    } else {
+      lines.push(
+        `${message.tool} ${message.isError ? "failed" : "returned"}: ${JSON.stringify(message.content)}`,
+      );
+    }
+  }
+  lines.push(`Assistant: ${turn.answer}`);
+  return lines.join("\n");
 }
 
 function tokensOf(turns: readonly ThreadTurn[], counter: TokenCounter): number {

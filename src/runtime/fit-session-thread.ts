@@ -1,7 +1,16 @@
 import type { ModelMessage, TokenCounter } from "../models/index.ts";
 
-/** One answered turn of a session: the message that started its run and the run's answer. */
-export type ThreadTurn = { turn: number; input: string; answer: string };
+/**
+ * One answered turn of a session: the message that started its run, the tool calls its model made with their
+ * results (assistant tool-call messages and tool messages, in order), and the run's answer. A turn is carried,
+ * summarized or dropped whole.
+ */
+export type ThreadTurn = {
+  turn: number;
+  input: string;
+  tools: readonly Extract<ModelMessage, { role: "assistant" | "tool" }>[];
+  answer: string;
+};
 
 /** What the previous run of the session summarized, which this run builds on instead of summarizing again. */
 export type PriorSummary = {
@@ -25,10 +34,7 @@ export type ThreadFit = {
 
 /** The messages one turn contributes to a model's context. */
 export function turnMessages(turn: ThreadTurn): ModelMessage[] {
-  return [
-    { role: "user", content: turn.input },
-    { role: "assistant", content: turn.answer },
-  ];
+  return [{ role: "user", content: turn.input }, ...turn.tools, { role: "assistant", content: turn.answer }];
 }
 
 /** The tokens the summary costs in the context: it rides with the system prompt under a heading. */

@@ -9,6 +9,7 @@ export {
   inspectPackageTools,
   type KeelConfig,
 } from "./agent-package.ts";
+export { type ToolTurnMessages, toolMessagesByTurn } from "./carried-tool-messages.ts";
 export { governedTools } from "./governed-tools.ts";
 export { createLiveText, type LiveText, type LiveTextWriter, type TextDelta } from "./live-text.ts";
 export { redactionPolicyOf } from "./protect-events.ts";

@@ -149,6 +149,11 @@ export type RunState = {
   workingMemory: Record<string, unknown> | null;
 };
 
+/** Why a tool result is withheld from the model: a guard blocked it, nobody reviewed it, or a reviewer withheld it. */
+export const WITHHELD_AS_INJECTION = "it looked like a prompt-injection attempt";
+export const WITHHELD_UNREVIEWED = "nobody reviewed it in time";
+export const withheldBy = (subject: string) => `${subject} reviewed it and withheld it`;
+
 /** The state of a run with only its `run-start` event. */
 export function initialRunState(start: Extract<JournalEvent, { type: "run-start" }>): RunState {
   return {
@@ -220,7 +225,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       };
       state.workingMemory = event.payload.workingMemory ?? null;
       state.messages.unshift(
-        ...event.payload.messages.map(({ role, content }) => ({ role, content }) as ModelMessage),
+        ...event.payload.messages.map(({ turn: _turn, ...message }) => message as ModelMessage),
       );
       return state;
     case "model-call-end": {
@@ -303,7 +308,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
     case "guard-flag":
       if (event.payload.where === "input") state.inputGuarded = true;
       else if (event.payload.action === "block" && event.payload.callId !== undefined) {
-        withholdToolResult(state, event.payload.callId, "it looked like a prompt-injection attempt");
+        withholdToolResult(state, event.payload.callId, WITHHELD_AS_INJECTION);
       }
       return state;
     // Budget events are accounting: the ledger holds the counters, and a cap that ends the run does so by run-end.
@@ -427,11 +432,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
               : "resolved";
         approval.argumentsHash = event.payload.argumentsHash ?? null;
         if (approval.kind === "guard" && approval.status === "rejected" && approval.callId !== null) {
-          withholdToolResult(
-            state,
-            approval.callId,
-            `${event.payload.by.subject} reviewed it and withheld it`,
-          );
+          withholdToolResult(state, approval.callId, withheldBy(event.payload.by.subject));
         }
       }
       return state;
@@ -441,7 +442,7 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       if (approval && event.payload.outcome === "denied") {
         approval.status = "expired";
         if (approval.kind === "guard" && approval.callId !== null) {
-          withholdToolResult(state, approval.callId, "nobody reviewed it in time");
+          withholdToolResult(state, approval.callId, WITHHELD_UNREVIEWED);
         }
       }
       return state;
@@ -513,10 +514,18 @@ export function foldEvents(events: readonly JournalEvent[]): RunState {
  * call ran but its content was kept from it. The journal keeps the real result (tool-call-end) for audit.
  */
 function withholdToolResult(state: RunState, callId: string, why: string): void {
-  for (let index = state.messages.length - 1; index >= 0; index--) {
-    const message = state.messages[index]!;
+  withholdToolMessage(state.messages, callId, why);
+}
+
+/**
+ * Replace the result of call `callId` in `messages` (the latest such tool message) with a note that it was withheld
+ * and why. Also used for the tool turns a session carries from earlier runs, so they read as the model read them.
+ */
+export function withholdToolMessage(messages: ModelMessage[], callId: string, why: string): void {
+  for (let index = messages.length - 1; index >= 0; index--) {
+    const message = messages[index]!;
     if (message.role !== "tool" || message.callId !== callId) continue;
-    state.messages[index] = {
+    messages[index] = {
       ...message,
       content: {
         code: "withheld",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testStores } from "../../test/support/test-database.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
@@ -7,10 +8,12 @@ import type { JournalEvent, PayloadOf, Principal } from "../journal/index.ts";
 import {
   createScriptedModelProvider,
   type GenerateOptions,
+  runInputIndex,
   SUMMARIZE_SYSTEM_PROMPT,
   tokenCounterFor,
 } from "../models/index.ts";
 import { type SessionQueries, type SqlStore, sqlSessionQueries } from "../store/index.ts";
+import { defineTool } from "../tools/tool.ts";
 import { createAgentCatalog } from "./agent-catalog.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { startRun } from "./start-run.ts";
@@ -22,30 +25,70 @@ const MAX_TOKENS = 2_000;
 const MAX_OUTPUT_TOKENS = 200;
 const KEEP_LAST_TURNS = 4;
 
-/** An agent that answers each message with the code it was given; its summaries name the turns they cover. */
+/** Every third turn's model notes the code with this tool before it answers. */
+const noteCode = defineTool({
+  name: "note_code",
+  description: "Notes a code the user gave.",
+  input: z.object({ code: z.string() }),
+  async execute({ code }) {
+    return { noted: code, at: "account notes" };
+  },
+});
+const callsTool = (turn: number) => turn % 3 === 0;
+
+/**
+ * An agent that answers each message with the code it was given, every third turn after noting it with a tool;
+ * its summaries name the turns they cover.
+ */
 function threadAgent(strategy: "drop-oldest" | "summarize") {
   const requests = new Map<string, GenerateOptions>();
   const agent: AgentDefinition = {
-    ...scriptedAgent({ name: `thread-${strategy}`, turns: [] }),
+    ...scriptedAgent({ name: `thread-${strategy}`, turns: [], tools: [noteCode] }),
     system: "You are a support agent. Keep track of the codes the user gives you.",
     params: { maxOutputTokens: MAX_OUTPUT_TOKENS },
     context: { maxTokens: MAX_TOKENS, strategy, keepLastTurns: KEEP_LAST_TURNS },
     provider: createScriptedModelProvider({
       turns: (request) => {
-        const content = String(request.messages.at(-1)?.content);
         if (request.system === SUMMARIZE_SYSTEM_PROMPT) {
+          const content = String(request.messages.at(-1)?.content);
           const covered = [...content.matchAll(/Turn (\d+):/g)].map((match) => match[1]);
           return {
             kind: "answer",
             text: `The user gave codes in turns up to ${covered.at(-1)}, each acknowledged.`,
           };
         }
-        requests.set(content, { ...request, messages: [...request.messages] });
-        return { kind: "answer", text: `Noted ${content.split(" ").at(-1)}` };
+        const own = request.messages.slice(runInputIndex(request));
+        const input = String(own[0]?.content);
+        const code = input.split(" ").at(-1)!;
+        if (own.length === 1) {
+          requests.set(input, { ...request, messages: [...request.messages] });
+          const turn = Number(/^Turn (\d+):/.exec(input)?.[1]);
+          if (callsTool(turn)) {
+            return {
+              kind: "tool-calls",
+              calls: [{ callId: `note-${turn}`, tool: "note_code", arguments: { code } }],
+            };
+          }
+        }
+        return { kind: "answer", text: `Noted ${code}` };
       },
     }),
   };
   return { agent, requests };
+}
+
+/** The carried messages come in whole turns: user, the turn's tool call and result when it made one, answer. */
+function assertWholeTurns(carry: PayloadOf<"context-carry">): void {
+  const turns = [...new Set(carry.messages.map((message) => message.turn))];
+  assert.equal(turns.length, carry.turnsCarried);
+  for (const turn of turns) {
+    const roles = carry.messages.filter((message) => message.turn === turn).map((message) => message.role);
+    assert.deepEqual(
+      roles,
+      callsTool(turn) ? ["user", "assistant", "tool", "assistant"] : ["user", "assistant"],
+      `turn ${turn} is carried whole`,
+    );
+  }
 }
 
 const inputOf = (turn: number) =>
@@ -150,8 +193,13 @@ for (const backend of testStores()) {
           `turn ${turn} asked ${requestTokens(request)} tokens`,
         );
         assert.equal(request.messages.length, carry.messages.length + 1);
+        assertWholeTurns(carry);
       }
       const last = carryOf(journals["drop-oldest"].at(-1)!);
+      assert.ok(
+        last.messages.some((message) => message.role === "tool"),
+        "the latest turns are carried with their tool calls",
+      );
       assert.ok(last.turnsDropped > TURNS / 2, "a long thread had to drop most of its turns");
       assert.ok(last.turnsCarried >= KEEP_LAST_TURNS, "and still carries its latest ones");
     });
@@ -187,6 +235,7 @@ for (const backend of testStores()) {
           assert.match(carry.summary, new RegExp(`turns up to ${carry.summarizedThrough}\\b`));
         }
         if (turn > KEEP_LAST_TURNS) assert.ok(carry.turnsCarried >= KEEP_LAST_TURNS);
+        assertWholeTurns(carry);
       }
       const last = carryOf(journals.summarize.at(-1)!);
       assert.ok(last.turnsSummarized > TURNS / 2, "a long thread lives mostly in its summary");

@@ -1,19 +1,12 @@
 import type { Registry as MetricsRegistry } from "prom-client";
 import { KeelError } from "../errors/index.ts";
 import { createSqlBudgetLedger } from "../governance/index.ts";
-import type { ModelErrorClass, ModelProvider, ModelTarget } from "../models/index.ts";
+import type { ModelErrorClass, ModelProvider } from "../models/index.ts";
 import {
   classifierPolicy,
-  createAnthropicModelProvider,
-  createGoogleModelProvider,
-  createModelGateway,
-  createOpenAICompatibleModelProvider,
-  createOpenAIModelProvider,
-  createPriceTable,
   createRulesModelProvider,
   type ModelGateway,
   type ModelPolicy,
-  type PriceOverrides,
   routedModelProvider,
   type TargetRef,
 } from "../models/index.ts";
@@ -26,83 +19,16 @@ import {
   type Tool,
   UPDATE_WORKING_MEMORY,
 } from "../tools/index.ts";
+import { createEnvModelGateway, missingKey } from "./env-model-gateway.ts";
 import { memoryToolsOf } from "./memory-tools-config.ts";
 import { PROVIDER_BASE_URL_VARIABLES, PROVIDER_KEY_VARIABLES } from "./provider-variables.ts";
 
-export { PROVIDER_BASE_URL_VARIABLES, PROVIDER_KEY_VARIABLES };
+export { createEnvModelGateway, missingKey, PROVIDER_BASE_URL_VARIABLES, PROVIDER_KEY_VARIABLES };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** How the agent's model was chosen, said plainly for the startup banner. */
 export type ModelChoice = { provider: ModelProvider; label: string };
-
-/**
- * The gateway for this process: adapters built on demand from the keys in `env`. One gateway serves every
- * agent and the governed endpoint, so a target's circuit breaker sees all of its traffic.
- */
-export function createEnvModelGateway(options: {
-  env: Env;
-  priceOverrides?: PriceOverrides;
-  fetch?: typeof globalThis.fetch;
-  /** The metrics registry `GET /metrics` serves (the composition root's). */
-  metrics?: MetricsRegistry;
-}): ModelGateway {
-  const { env } = options;
-  return createModelGateway({
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-    priceTable: createPriceTable(options.priceOverrides ? { overrides: options.priceOverrides } : {}),
-    resolveTarget(ref): ModelTarget {
-      const missing = missingKey(ref, env);
-      if (missing)
-        throw new KeelError("unavailable", `${ref.provider}/${ref.model} needs ${missing}, which is not set`);
-      const fetchOption = options.fetch ? { fetch: options.fetch } : {};
-      const hosted = PROVIDER_KEY_VARIABLES[ref.provider];
-      const baseUrl = ref.endpoint?.baseUrl ?? env[PROVIDER_BASE_URL_VARIABLES[ref.provider] ?? ""];
-      const urlOption = baseUrl ? { baseUrl } : {};
-      if (ref.endpoint?.baseUrl === undefined && hosted) {
-        const apiKey = env[hosted]!;
-        const common = { model: ref.model, apiKey, ...urlOption, ...fetchOption };
-        const adapter =
-          ref.provider === "anthropic"
-            ? createAnthropicModelProvider(common)
-            : ref.provider === "openai"
-              ? createOpenAIModelProvider(common)
-              : createGoogleModelProvider(common);
-        return { adapter, keyId: hosted, ...(ref.endpoint?.selfHosted ? { selfHosted: true } : {}) };
-      }
-      if (!ref.endpoint?.baseUrl) {
-        throw new KeelError(
-          "invalid_spec",
-          `provider "${ref.provider}" is not one Keel knows (${Object.keys(PROVIDER_KEY_VARIABLES).join(", ")}); for an OpenAI-compatible server give its baseUrl`,
-        );
-      }
-      const keyEnv = ref.endpoint.keyEnv;
-      const apiKey = keyEnv ? env[keyEnv] : undefined;
-      return {
-        adapter: createOpenAICompatibleModelProvider({
-          provider: ref.provider,
-          model: ref.model,
-          baseUrl: ref.endpoint.baseUrl,
-          ...(apiKey ? { apiKey } : {}),
-          ...fetchOption,
-        }),
-        keyId: keyEnv ?? `${ref.provider}@${ref.endpoint.baseUrl}`,
-        selfHosted: ref.endpoint.selfHosted ?? true,
-      };
-    },
-  });
-}
-
-/** The environment variable a target needs and lacks, or null. */
-export function missingKey(ref: TargetRef, env: Env): string | null {
-  if (ref.endpoint?.baseUrl) {
-    const keyEnv = ref.endpoint.keyEnv;
-    return keyEnv && !env[keyEnv] ? keyEnv : null;
-  }
-  const variable = PROVIDER_KEY_VARIABLES[ref.provider];
-  if (!variable) return null;
-  return env[variable] ? null : variable;
-}
 
 /** The gateway policy a spec's model section declares (an agent's, or a workflow's, which has no `offline`). */
 export function modelPolicyOf(spec: { model: Omit<AgentSpec["model"], "offline"> }): ModelPolicy {
@@ -239,6 +165,8 @@ export function bindAgentPackage(options: {
   /** Where the built-in memory tools' embedding model finds its key (default: none). */
   env?: Env;
   metrics?: MetricsRegistry;
+  /** The process's model gateway: the memory tools' embedding calls go through it. */
+  gateway?: ModelGateway;
 }): AgentDefinition {
   const { loaded, agentPackage } = options;
   const { spec } = loaded;
@@ -248,6 +176,7 @@ export function bindAgentPackage(options: {
     sql: options.sql,
     ...(options.env ? { env: options.env } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.gateway ? { gateway: options.gateway } : {}),
   });
   const available = new Map<string, Tool>(
     [...agentPackage.createTools({ sql: options.sql }), ...builtIn, ...(options.connectorTools ?? [])].map(

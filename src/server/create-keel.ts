@@ -184,6 +184,7 @@ async function loadEach(
       ...(mcp ? { connectorTools: mcp.tools } : {}),
       env: options.env,
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.gateway ? { gateway: options.gateway } : {}),
     });
     definitions.push(definition);
     governed.push(governedAgentOf(loaded, definition));

@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Registry as MetricsRegistry } from "prom-client";
 import { isKeelError } from "../errors/index.ts";
 import { ingestKnowledgeBase, MemoryStore, Retriever } from "../memory/index.ts";
 import { createOfflineTextEmbedder } from "../models/index.ts";
@@ -12,6 +13,7 @@ import {
 } from "../models/loopback/loopback-embeddings-server.ts";
 import { MemorySection } from "../spec/index.ts";
 import { openStore } from "../store/index.ts";
+import { createEnvModelGateway } from "./env-model-gateway.ts";
 import { memoryEmbedderOf } from "./memory-tools-config.ts";
 
 const memory = (embedding: Record<string, unknown>) =>
@@ -39,6 +41,51 @@ describe("the embedding model a memory section names", () => {
           error.message,
         ),
     );
+  });
+
+  test("a spec's fallback serves the embeddings through the process's gateway when the first server is down, and both are counted", async () => {
+    const downServer = await startLoopbackEmbeddings({ vectorOf: () => [1, 0], failWith: () => 503 });
+    try {
+      const registry = new MetricsRegistry();
+      const gateway = createEnvModelGateway({ env: {}, metrics: registry });
+      const embedder = memoryEmbedderOf(
+        memory({
+          provider: "ollama",
+          id: "nomic-embed-text",
+          baseUrl: `${downServer.url}/v1`,
+          fallbacks: [{ provider: "vllm", id: "nomic-embed-text", baseUrl: `${server.url}/v1` }],
+        }),
+        {},
+        "agent.yaml",
+        { gateway, caller: "helpdesk" },
+      )!;
+      assert.equal(embedder.model, "ollama/nomic-embed-text");
+      const before = server.requests.length;
+      const [vector] = await embedder.embed(["refund"]);
+      assert.ok(Math.abs(Math.hypot(...vector!) - 1) < 1e-6);
+      assert.ok(downServer.requests.length >= 1, "the first server was asked");
+      assert.equal(server.requests.length, before + 1, "the fallback answered");
+      const text = await registry.metrics();
+      assert.match(text, /keel_gateway_embedding_calls_total\{caller="helpdesk",outcome="ok"\} 1/);
+      // Self-hosted servers are not priced, but their tokens count.
+      assert.match(text, /keel_gateway_embedding_tokens_total\{caller="helpdesk"\} 3/);
+    } finally {
+      await downServer.close();
+    }
+  });
+
+  test("a fallback naming another model is refused where the spec is read, naming the field", () => {
+    const parsed = MemorySection.safeParse({
+      knowledgeBase: { name: "help" },
+      embedding: {
+        provider: "openai",
+        id: "text-embedding-3-small",
+        fallbacks: [{ provider: "openai", id: "text-embedding-3-large" }],
+      },
+    });
+    assert.equal(parsed.success, false);
+    assert.deepEqual(parsed.error?.issues[0]?.path, ["embedding", "fallbacks"]);
+    assert.match(parsed.error?.issues[0]?.message ?? "", /same model id/);
   });
 
   test("an unknown provider without a baseUrl is refused, naming the ones Keel knows", () => {

@@ -1,44 +1,67 @@
 import type { Registry as MetricsRegistry } from "prom-client";
 import { KeelError } from "../errors/index.ts";
 import { createMemoryTools, memoryMetrics } from "../memory/index.ts";
-import { createOfflineTextEmbedder, createTextEmbedder, type TextEmbedder } from "../models/index.ts";
+import {
+  createGatewayTextEmbedder,
+  createOfflineTextEmbedder,
+  type ModelGateway,
+  type TargetRef,
+  type TextEmbedder,
+} from "../models/index.ts";
 import type { AgentSpec, MemorySection } from "../spec/index.ts";
 import type { SqlClient } from "../store/index.ts";
 import type { Tool } from "../tools/index.ts";
-import { PROVIDER_BASE_URL_VARIABLES, PROVIDER_KEY_VARIABLES } from "./provider-variables.ts";
+import { createEnvModelGateway, envEmbeddingTarget } from "./env-model-gateway.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The embedding model a memory section names: `offline` is the hashed n-gram stand-in; openai and google take their
- * key (and an optional base URL) from the same variables as their chat models; any other name is an
- * OpenAI-compatible server at its `baseUrl`. Null when the section names none.
+ * The embedding model a memory section names: `offline` is the hashed n-gram stand-in; any other is called through
+ * the model gateway (the process's, or one made from `env`), with its fallbacks: openai and google take their key
+ * (and an optional base URL) from the same variables as their chat models; any other name is an OpenAI-compatible
+ * server at its `baseUrl`. Null when the section names none. Problems a target has are reported now, naming it.
  */
-export function memoryEmbedderOf(memory: MemorySection, env: Env, file: string): TextEmbedder | null {
+export function memoryEmbedderOf(
+  memory: MemorySection,
+  env: Env,
+  file: string,
+  options: { gateway?: ModelGateway; caller?: string } = {},
+): TextEmbedder | null {
   const embedding = memory.embedding;
   if (!embedding) return null;
   if (embedding.provider === "offline") return createOfflineTextEmbedder();
-  const hosted = PROVIDER_KEY_VARIABLES[embedding.provider];
-  const keyVariable = embedding.keyEnv ?? (embedding.baseUrl === undefined ? hosted : undefined);
-  const apiKey = keyVariable ? env[keyVariable] : undefined;
-  if (keyVariable && !apiKey) {
-    throw new KeelError(
-      "invalid_spec",
-      `${file}: memory.embedding uses ${embedding.provider}/${embedding.id}, but ${keyVariable} is not set`,
-    );
-  }
-  if (!hosted && embedding.baseUrl === undefined) {
-    throw new KeelError(
-      "invalid_spec",
-      `${file}: memory.embedding provider "${embedding.provider}" is not one Keel knows (openai, google, offline); for an OpenAI-compatible server give its baseUrl`,
-    );
-  }
-  const baseUrl = embedding.baseUrl ?? env[PROVIDER_BASE_URL_VARIABLES[embedding.provider] ?? ""];
-  return createTextEmbedder({
-    provider: embedding.provider,
-    model: embedding.id,
-    ...(apiKey ? { apiKey } : {}),
-    ...(baseUrl ? { baseUrl } : {}),
+  const targets: TargetRef[] = [embedding, ...(embedding.fallbacks ?? [])].map((target, index) => {
+    const field = index === 0 ? "memory.embedding" : `memory.embedding.fallbacks[${index - 1}]`;
+    if (target.provider === "offline") {
+      throw new KeelError("invalid_spec", `${file}: ${field}: the offline stand-in cannot be a fallback`);
+    }
+    const ref: TargetRef = {
+      provider: target.provider,
+      model: target.id,
+      ...(target.baseUrl !== undefined || target.keyEnv !== undefined
+        ? {
+            endpoint: {
+              ...(target.baseUrl === undefined ? {} : { baseUrl: target.baseUrl }),
+              ...(target.keyEnv === undefined ? {} : { keyEnv: target.keyEnv }),
+            },
+          }
+        : {}),
+    };
+    try {
+      // Resolved once here so a missing key or an unknown provider is reported at load, naming the field.
+      envEmbeddingTarget(ref, env);
+    } catch (error) {
+      throw new KeelError(
+        "invalid_spec",
+        `${file}: ${field} uses ${target.provider}/${target.id}, but ${(error as Error).message}`,
+      );
+    }
+    return ref;
+  });
+  return createGatewayTextEmbedder({
+    gateway: options.gateway ?? createEnvModelGateway({ env }),
+    targets,
+    caller: options.caller ?? "memory",
   });
 }
 
@@ -52,6 +75,8 @@ export function memoryToolsOf(options: {
   sql: SqlClient;
   env?: Env;
   metrics?: MetricsRegistry;
+  /** The process's model gateway, which the embedding model's calls go through (default: one made from `env`). */
+  gateway?: ModelGateway;
   inspect?: boolean;
 }): Tool[] {
   const { memory } = options.spec;
@@ -61,7 +86,12 @@ export function memoryToolsOf(options: {
     memory,
     guards: options.spec.guards,
     sql: options.sql,
-    embedder: options.inspect ? null : memoryEmbedderOf(memory, options.env ?? {}, options.file),
+    embedder: options.inspect
+      ? null
+      : memoryEmbedderOf(memory, options.env ?? {}, options.file, {
+          caller: options.spec.name,
+          ...(options.gateway ? { gateway: options.gateway } : {}),
+        }),
     ...(options.metrics ? { metrics: memoryMetrics(options.metrics) } : {}),
   });
 }

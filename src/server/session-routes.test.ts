@@ -241,6 +241,48 @@ for (const backend of testStores()) {
       await ended(second.runId);
     });
 
+    test("GET answers the user/assistant thread by default, and with tools=true each turn's tool calls and results too", async () => {
+      const { id } = await client.call("createSession", { params: { name: "slow" } });
+      const sent = await post(`/v1/sessions/${id}/messages`, { input: "wait for me" });
+      const { runId } = (await sent.json()) as { runId: string };
+      await until(async () => waiting, "the run's tool to be waiting");
+      release();
+      await ended(runId);
+
+      const plain = await client.call("getSession", { params: { id } });
+      assert.deepEqual(
+        plain.messages.map((message) => [message.role, message.content]),
+        [
+          ["user", "wait for me"],
+          ["assistant", "waited"],
+        ],
+      );
+      const withTools = await client.call("getSession", { params: { id }, query: { tools: "true" } });
+      assert.deepEqual(withTools.messages, [
+        { role: "user", content: "wait for me", turn: 1, runId },
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [{ callId: "w1", tool: "wait", arguments: {} }],
+          turn: 1,
+          runId,
+        },
+        {
+          role: "tool",
+          callId: "w1",
+          tool: "wait",
+          content: { waited: true },
+          isError: false,
+          turn: 1,
+          runId,
+        },
+        { role: "assistant", content: "waited", turn: 1, runId },
+      ]);
+      const refused = await fetch(`${url}/v1/sessions/${id}?tools=maybe`);
+      assert.equal(refused.status, 400);
+      assert.match(await refused.text(), /tools/);
+    });
+
     test("bad bodies and queries answer 400 naming the field; unknown and deleted sessions answer 404", async () => {
       const { id } = await client.call("createSession", { params: { name: "echo" } });
       const empty = await post(`/v1/sessions/${id}/messages`, { input: "" });

@@ -1,7 +1,13 @@
 import type { Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/index.ts";
-import { type AgentDefinition, startRun, type Worker } from "../runtime/index.ts";
+import {
+  type AgentDefinition,
+  startRun,
+  type ToolTurnMessages,
+  toolMessagesByTurn,
+  type Worker,
+} from "../runtime/index.ts";
 import type { SessionQueries, SessionRecord, SessionTurnRecord, Store } from "../store/index.ts";
 import { presentRun } from "./present-run.ts";
 import { registerRoute } from "./register-route.ts";
@@ -60,12 +66,17 @@ export function registerSessionRoutes(
     return context.json({ sessions: found.map(presentSession) });
   });
 
-  registerRoute(app, API_ROUTES.getSession, async ({ params }, context) => {
+  registerRoute(app, API_ROUTES.getSession, async ({ params, query }, context) => {
     const session = await sessionOf(params.id, context);
     const turns = await sessions.sessionTurns(session.sessionId);
+    // Tool calls and results only when asked for: by default the messages are the user/assistant thread.
+    const tools =
+      query.tools === "true" || query.tools === "1"
+        ? toolMessagesByTurn(await sessions.sessionToolEvents(session.sessionId))
+        : null;
     return context.json({
       ...presentSession(session),
-      messages: turns.flatMap(messagesOf),
+      messages: turns.flatMap((turn) => messagesOf(turn, tools?.get(turn.turn) ?? [])),
       runs: turns.map((turn) => ({
         turn: turn.turn,
         runId: turn.runId,
@@ -129,12 +140,14 @@ function presentSession(session: SessionRecord) {
   };
 }
 
-/** A run's messages in the thread: its input, then its answer once it has one. */
-function messagesOf(turn: SessionTurnRecord) {
-  const user = { role: "user" as const, content: turn.input, turn: turn.turn, runId: turn.runId };
+/** A run's messages in the thread: its input, the tool turns asked for (if any), then its answer once it has one. */
+function messagesOf(turn: SessionTurnRecord, tools: ToolTurnMessages) {
+  const at = { turn: turn.turn, runId: turn.runId };
+  const user = { role: "user" as const, content: turn.input, ...at };
+  const middle = tools.map((message) => ({ ...message, ...at }));
   return turn.answer === null
-    ? [user]
-    : [user, { role: "assistant" as const, content: turn.answer, turn: turn.turn, runId: turn.runId }];
+    ? [user, ...middle]
+    : [user, ...middle, { role: "assistant" as const, content: turn.answer, ...at }];
 }
 
 /** The message's idempotency key, from the body or the `Idempotency-Key` header; both must agree when both are sent. */

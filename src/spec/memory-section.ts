@@ -74,9 +74,45 @@ export const MemorySection = z
           .regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name such as OLLAMA_API_KEY")
           .optional()
           .describe("Environment variable holding the server's key, when it needs one."),
+        fallbacks: z
+          .array(
+            z.strictObject({
+              provider: z
+                .string()
+                .min(1)
+                .describe("openai, google, or a name of your own for an OpenAI-compatible server."),
+              id: z
+                .string()
+                .min(1)
+                .describe(
+                  "The same embedding model id as the first: vectors of different models cannot be compared.",
+                ),
+              baseUrl: z
+                .string()
+                .url()
+                .optional()
+                .describe("For OpenAI-compatible servers: the /v1 base URL."),
+              keyEnv: z
+                .string()
+                .regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name such as OLLAMA_API_KEY")
+                .optional()
+                .describe("Environment variable holding the server's key, when it needs one."),
+            }),
+          )
+          .max(4)
+          .optional()
+          .describe(
+            "The same model on other servers or keys, tried in order when the first is rate limited, unavailable or timing out.",
+          ),
+      })
+      .refine((embedding) => (embedding.fallbacks ?? []).every((fallback) => fallback.id === embedding.id), {
+        message: "every embedding fallback must name the same model id as the first",
+        path: ["fallbacks"],
       })
       .optional()
-      .describe("The embedding model for vector search; without it retrieval is full-text search only."),
+      .describe(
+        "The embedding model for vector search, called through the model gateway; without it retrieval is full-text search only.",
+      ),
     retrieval: z
       .enum(["hybrid", "fulltext", "vector"])
       .default("hybrid")

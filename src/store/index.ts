@@ -41,6 +41,7 @@ export {
   newSessionId,
   type SessionQueries,
   type SessionRecord,
+  type SessionToolEvent,
   type SessionTurnRecord,
   sqlSessionQueries,
 } from "./session-queries.ts";

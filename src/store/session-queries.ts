@@ -30,6 +30,20 @@ export type SessionTurnRecord = {
   createdAt: Date;
 };
 
+/**
+ * One journaled event of a session's earlier run that shaped its tool turns, as stored (redacted): a model turn that
+ * asked for tools, a call's end (its result, or the error a denied or failed call ended with), a guard's block that
+ * withheld a result from the model, or a guard's review of a result (its request, a final rejection, a denying expiry).
+ */
+export type SessionToolEvent = { turn: number } & (
+  | { type: "model-call-end"; payload: PayloadOf<"model-call-end"> }
+  | { type: "tool-call-end"; payload: PayloadOf<"tool-call-end"> }
+  | { type: "guard-flag"; payload: PayloadOf<"guard-flag"> }
+  | { type: "approval-request"; payload: PayloadOf<"approval-request"> }
+  | { type: "approval-decision"; payload: PayloadOf<"approval-decision"> }
+  | { type: "approval-expire"; payload: PayloadOf<"approval-expire"> }
+);
+
 /** Reads and writes of sessions; the run a message starts is created by `Store.createRun` with `session`. */
 export type SessionQueries = {
   createSession(options: {
@@ -52,6 +66,12 @@ export type SessionQueries = {
   deleteSession(sessionId: string): Promise<boolean>;
   /** The session's runs in message order, those before `beforeTurn` only when it is given. */
   sessionTurns(sessionId: string, options?: { beforeTurn?: number }): Promise<SessionTurnRecord[]>;
+  /**
+   * The events behind the tool calls of the session's runs (those before `beforeTurn` only when it is given), in
+   * turn and journal order: tool-call turns of the model (not summary calls), every call's end, and what a guard
+   * withheld (blocks, guard reviews rejected or expired).
+   */
+  sessionToolEvents(sessionId: string, options?: { beforeTurn?: number }): Promise<SessionToolEvent[]>;
   /**
    * The session's working memory as its runs before `beforeTurn` (all of them without it) left it: the latest value
    * an `update_working_memory` call returned or a run carried, or null when there was none.
@@ -159,6 +179,25 @@ export function sqlSessionQueries(sql: SqlClient): SessionQueries {
         error: row.error,
         createdAt: row.created_at,
       }));
+    },
+    async sessionToolEvents(sessionId, options = {}) {
+      const { rows } = await sql.query<SessionToolEvent>(
+        `SELECT t.turn, e.type, e.payload::json AS payload
+           FROM keel_session_runs t JOIN keel_events e ON e.run_id = t.run_id
+          WHERE t.session_id = $1 AND ($2::integer IS NULL OR t.turn < $2)
+            AND ((e.type = 'model-call-end' AND e.payload::jsonb -> 'decision' ->> 'kind' = 'tool-calls'
+                  AND e.payload::jsonb ->> 'phase' IS DISTINCT FROM 'context_summary')
+              OR e.type = 'tool-call-end'
+              OR (e.type = 'guard-flag' AND e.payload::jsonb ->> 'where' = 'tool-result'
+                  AND e.payload::jsonb ->> 'action' = 'block')
+              OR (e.type = 'approval-request' AND e.payload::jsonb ->> 'kind' = 'guard')
+              OR (e.type = 'approval-decision' AND e.payload::jsonb ->> 'decision' = 'reject'
+                  AND (e.payload::jsonb ->> 'final')::boolean)
+              OR (e.type = 'approval-expire' AND e.payload::jsonb ->> 'outcome' = 'denied'))
+          ORDER BY t.turn, e.seq`,
+        [sessionId, options.beforeTurn ?? null],
+      );
+      return rows.map((row) => ({ ...row, turn: Number(row.turn) }));
     },
     async workingMemoryOf(sessionId, options = {}) {
       const { rows } = await sql.query<{ value: Record<string, unknown> }>(

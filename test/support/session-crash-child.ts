@@ -1,9 +1,10 @@
 /**
  * A Keel server process (HTTP API and worker on one store) for the session crash test. `start` opens a session,
- * sends it a first message and waits for its answer, then sends a second whose tool hangs (with CRASH_AT=tool), so
- * the parent can SIGKILL the process mid-turn. `resume` serves the same store: its worker takes the interrupted
- * run over once its lease expires, and once that run has ended it sends the session a third message. Every model
- * request is recorded in `session_crash_requests`, so the parent can see what each turn's model read.
+ * sends it a first message (answered after a tool call) and waits for its answer, then sends a second whose tool
+ * call hangs (with CRASH_AT=tool), so the parent can SIGKILL the process mid-turn. `resume` serves the same store:
+ * its worker takes the interrupted run over once its lease expires, and once that run has ended it sends the
+ * session a third message. Every model request is recorded in `session_crash_requests`, so the parent can see what
+ * each turn's model read.
  */
 import { type ServerType, serve } from "@hono/node-server";
 import { z } from "zod";
@@ -23,19 +24,23 @@ await store.sql.query(
   "CREATE TABLE IF NOT EXISTS session_crash_requests (id serial PRIMARY KEY, input text NOT NULL, messages jsonb NOT NULL)",
 );
 
+let lookups = 0;
 const lookup = defineTool({
   name: "lookup",
   description: "Looks the order up (declared side-effecting, so its start is durable before it runs).",
   input: z.object({}),
   sideEffect: true,
   async execute() {
-    if (crashAt === "tool") {
+    lookups += 1;
+    // The first turn's lookup returns; the second turn's hangs, so the run killed mid-turn carries a tool turn.
+    if (crashAt === "tool" && lookups === 2) {
       process.stdout.write("HANGING\n");
       await new Promise<never>(() => undefined);
     }
     return { order: "A-17", status: "shipped" };
   },
 });
+const FIRST = "hello, I am Ada: has order A-17 shipped?";
 const lastUser = (request: GenerateOptions) =>
   [...request.messages].reverse().find((message) => message.role === "user")?.content as string;
 const agent = {
@@ -44,7 +49,8 @@ const agent = {
     turns: (request) => {
       const input = lastUser(request);
       if (input.includes("order") && request.messages.at(-1)?.role === "user") {
-        return { kind: "tool-calls", calls: [{ callId: "l1", tool: "lookup", arguments: {} }] };
+        const callId = `lookup-${request.messages.length}`;
+        return { kind: "tool-calls", calls: [{ callId, tool: "lookup", arguments: {} }] };
       }
       return { kind: "answer", text: `re: ${input}` };
     },
@@ -109,7 +115,7 @@ if (phase === "start") {
   const opened = await post("/v1/agents/desk/sessions", { subject: "customer-9" });
   const sessionId = opened.body.id as string;
   process.stdout.write(`SESSION ${sessionId}\n`);
-  const first = await post(`/v1/sessions/${sessionId}/messages`, { input: "hello, I am Ada" });
+  const first = await post(`/v1/sessions/${sessionId}/messages`, { input: FIRST });
   await ended(first.body.runId as string);
   const second = await post(`/v1/sessions/${sessionId}/messages`, {
     input: "where is my order?",

@@ -22,6 +22,8 @@ export type LoopbackEmbeddings = {
  */
 export async function startLoopbackEmbeddings(options: {
   vectorOf: (text: string) => number[] | Promise<number[]>;
+  /** A status to fail each request with (in OpenAI's error shape), or null to answer it: a server that is down. */
+  failWith?: () => number | null;
 }): Promise<LoopbackEmbeddings> {
   const requests: EmbeddingsRequest[] = [];
   const server = createServer((request, response) => {
@@ -32,7 +34,11 @@ export async function startLoopbackEmbeddings(options: {
       const path = request.url ?? "";
       requests.push({ path, headers: request.headers, body });
       response.setHeader("content-type", "application/json");
-      if (path === "/v1/embeddings") {
+      const failure = options.failWith?.() ?? null;
+      if (failure !== null) {
+        response.statusCode = failure;
+        response.end(JSON.stringify({ error: { message: `failing with ${failure}`, type: "server_error" } }));
+      } else if (path === "/v1/embeddings") {
         const input = body.input as string[];
         const data = await Promise.all(
           input.map(async (text, index) => ({
