@@ -88,6 +88,8 @@ export class McpServerConnection {
         // Only the variables the spec gives, beside the few a program needs to start (PATH, HOME…).
         env: { ...getDefaultEnvironment(), ...this.#values(spec.env, "env") },
         stderr: "pipe",
+        // Room to read a message past the result limit, so an oversized answer is refused, not a lost connection.
+        maxBufferSize: Math.max(16 * 1024 * 1024, 2 * spec.maxResultBytes),
       });
       transport.stderr?.on("data", (chunk: Buffer) => {
         for (const line of chunk.toString("utf8").split("\n"))

@@ -51,6 +51,8 @@ function serversFor(
           { name: "lookup_ticket", sideEffect: false, dataClasses: ["internal"] },
           { name: "create_ticket" },
           { name: "summarize", sideEffect: false },
+          { name: "hang", sideEffect: false, timeout: "1s" },
+          { name: "flood", sideEffect: false },
         ],
       },
     ],
@@ -131,7 +133,13 @@ for (const backend of testStores()) {
       const toolset = await connect("lookup-agent", files);
       assert.deepEqual(
         toolset.tools.map((tool) => tool.name),
-        ["tickets_lookup_ticket", "tickets_create_ticket", "tickets_summarize"],
+        [
+          "tickets_lookup_ticket",
+          "tickets_create_ticket",
+          "tickets_summarize",
+          "tickets_hang",
+          "tickets_flood",
+        ],
       );
       const lookup = named(toolset, "tickets_lookup_ticket");
       assert.equal(lookup.description, "Look a support ticket up by its id.");
@@ -173,6 +181,8 @@ for (const backend of testStores()) {
         pinned.map((pin) => [pin.tool, pin.approvedBy, pin.refusal, pin.approvedHash === pin.seenHash]),
         [
           ["create_ticket", "deploy:lookup-agent@1.0.0", null, true],
+          ["flood", "deploy:lookup-agent@1.0.0", null, true],
+          ["hang", "deploy:lookup-agent@1.0.0", null, true],
           ["lookup_ticket", "deploy:lookup-agent@1.0.0", null, true],
           ["summarize", "deploy:lookup-agent@1.0.0", null, true],
         ],
@@ -253,6 +263,32 @@ for (const backend of testStores()) {
       assert.equal(toolEnd(run.events).error?.code, "tool_refused");
       assert.equal(callsOf(files.calls, "summarize"), 0);
       assert.ok(logs.some((line) => /summarize of poison-agent is refused/.test(line)));
+    });
+
+    test("a server that hangs times out, and one that answers 10 MB is refused, each as the call's error, and the server stays usable", async () => {
+      const files = fixtureFiles();
+      const toolset = await connect("hostile-agent", files);
+      const hung = await driveRun({
+        store,
+        agent: callingAgent(toolset.tools, "tickets_hang", {}),
+        input: "wait",
+      });
+      assert.equal(toolEnd(hung.events).error?.code, "tool_timeout");
+      const flooded = await driveRun({
+        store,
+        agent: callingAgent(toolset.tools, "tickets_flood", {}),
+        input: "flood",
+      });
+      const end = toolEnd(flooded.events);
+      assert.equal(end.error?.code, "tool_failed");
+      assert.match(String(end.error?.message), /answered \d+ bytes, more than the 1048576 its server may/);
+      assert.ok(JSON.stringify(flooded.events).length < 100_000, "the 10 MB never reached the journal");
+      const after = await driveRun({
+        store,
+        agent: callingAgent(toolset.tools, "tickets_lookup_ticket", { id: "T-1" }),
+        input: "still there?",
+      });
+      assert.equal(toolEnd(after.events).outcome, "ok");
     });
 
     test("reconnects to a server that died, listing its tools again before the next call", async () => {

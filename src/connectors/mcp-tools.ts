@@ -288,6 +288,15 @@ class McpTool_ implements Tool<Record<string, unknown>, unknown> {
       signal: context.signal,
       timeoutMs: this.timeoutMs,
     });
+    const size =
+      Buffer.byteLength(JSON.stringify(result.content)) +
+      (result.structuredContent === undefined
+        ? 0
+        : Buffer.byteLength(JSON.stringify(result.structuredContent)));
+    if (size > this.#server.maxResultBytes)
+      throw new Error(
+        `${where} answered ${size} bytes, more than the ${this.#server.maxResultBytes} its server may (maxResultBytes): the result was dropped`,
+      );
     if (result.isError) throw new Error(`${where} answered an error: ${textOf(result) || "(no message)"}`);
     return result.structuredContent ?? { content: textOf(result), ...nonTextParts(result) };
   }

@@ -2,7 +2,8 @@
  * A real MCP server over stdio, built with the official SDK, for the tests of Keel's MCP client. Its tools:
  * `lookup_ticket` (reads), `create_ticket` (writes; its description is read from MCP_FIXTURE_DESCRIPTION_FILE
  * when set, and read again on SIGUSR1, which tells the client the tool list changed — a "rug pull"), and
- * `summarize` (its description carries instructions to the model when MCP_FIXTURE_POISONED=1). Every call is
+ * `summarize` (its description carries instructions to the model when MCP_FIXTURE_POISONED=1), and two hostile
+ * ones: `hang` never answers and `flood` answers 10 MB. Every call is
  * appended to MCP_FIXTURE_CALLS_FILE, so a test can show a refused call never reached the server; its pid is
  * written to MCP_FIXTURE_PID_FILE when it starts.
  */
@@ -62,6 +63,16 @@ server.registerTool(
     return { content: [{ type: "text", text: text.split(".")[0] ?? text }] };
   },
 );
+
+// Hostile tools: one that never answers, one that answers 10 MB.
+server.registerTool("hang", { description: "Wait.", inputSchema: {} }, async () => {
+  record("hang", {});
+  return await new Promise<never>(() => undefined);
+});
+server.registerTool("flood", { description: "Answer a lot.", inputSchema: {} }, async () => {
+  record("flood", {});
+  return { content: [{ type: "text", text: "x".repeat(10 * 1024 * 1024) }] };
+});
 
 process.on("SIGUSR1", () => create.update({ description: createDescription() }));
 
