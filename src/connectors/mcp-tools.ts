@@ -81,7 +81,8 @@ export type McpToolset = {
  * and so is every call to the tool, journaled as a `tool_refused` error, until a person approves the listing now
  * shown (`POST /v1/agents/{name}/mcp-tools/{server}/{tool}/approval`). The model is always offered the approved
  * listing, never the changed one. Checked at connection, whenever the server says its tools changed, on every
- * reconnection, and against the store before every call (so an approval made through another process counts).
+ * reconnection, and before every call: against what this process holds approved, and against the store when
+ * that does not match (so an approval made through another process counts at once).
  *
  * A server that cannot be reached at startup is not fatal when its tools' approved listings are stored: the tools
  * are offered as approved and each call tries to connect again. A tool never listed, or a server never reached,
@@ -271,17 +272,23 @@ class McpTool_ implements Tool<Record<string, unknown>, unknown> {
     const where = `${this.#server.name}/${this.#declared.name}`;
     // A connection made anew (first use, or after the server was lost) lists the tools before any call.
     if ((await this.#connection.client()).fresh) await this.#relist();
-    const pin = await this.#options.pins.get(this.#options.agent, this.#server.name, this.#declared.name);
-    if (pin) this.adopt(pin);
+    // What this process last saw is approved: nothing to ask. Otherwise the store may hold a newer approval, made
+    // through another process since, so it is asked before the call is refused.
+    let refusal: string | null = null;
+    if (this.seenHash === null || this.#approved?.hash !== this.seenHash) {
+      const pin = await this.#options.pins.get(this.#options.agent, this.#server.name, this.#declared.name);
+      if (pin) this.adopt(pin);
+      refusal = pin?.refusal ?? "its listing is not approved";
+    }
     if (this.missing)
       throw new KeelError(
         "forbidden",
         `MCP tool ${where} is no longer offered by its server: nothing was sent`,
       );
-    if (!pin?.approvedHash || pin.approvedHash !== this.seenHash) {
+    if (this.seenHash === null || this.#approved?.hash !== this.seenHash) {
       throw new KeelError(
         "forbidden",
-        `MCP tool ${where} is refused: ${pin?.refusal ?? "its listing is not approved"}; nothing was sent. A person must review and approve the listing it shows now (${this.seenHash}) for ${this.#options.agent}`,
+        `MCP tool ${where} is refused: ${refusal}; nothing was sent. A person must review and approve the listing it shows now (${this.seenHash}) for ${this.#options.agent}`,
       );
     }
     const result = await this.#connection.callTool(this.#declared.name, args, {
