@@ -185,6 +185,18 @@ for (const kind of testStores()) {
       await store.close();
     });
 
+    test("a run's subject is checked like any field: an empty or overlong one is a 400 naming subject", async () => {
+      for (const subject of ["", " ", "x".repeat(201), 42]) {
+        const refused = await call("POST", "/v1/agents/concierge/runs", { input: "hello", subject });
+        assert.equal(refused.status, 400, JSON.stringify(refused.body));
+        const issues = (refused.body.error as { issues: { path: string }[] }).issues;
+        assert.deepEqual(
+          issues.map((issue) => issue.path),
+          ["subject"],
+        );
+      }
+    });
+
     test("before erasure a subject's runs read back plain everywhere, while the journal stores them sealed", async () => {
       const events = await store.readEvents({ runId: runs.alice! });
       const payload = (type: string) =>
@@ -262,10 +274,12 @@ for (const kind of testStores()) {
       assert.doesNotMatch(JSON.stringify(view.body), new RegExp(ALICE));
       const events = await store.readEvents({ runId: runs.alice! });
       const end = events.find((event) => event.type === "run-end");
-      assert.deepEqual((end?.payload as { answer: unknown }).answer, { erased: true });
+      assert.ok(end && end.type === "run-end");
+      assert.deepEqual(end.payload.answer, { erased: true });
       const propose = events.find((event) => event.type === "tool-call-propose");
-      assert.deepEqual((propose?.payload as { arguments: unknown }).arguments, { erased: true });
-      assert.equal((propose?.payload as { tool: string }).tool, "remember");
+      assert.ok(propose && propose.type === "tool-call-propose");
+      assert.deepEqual(propose.payload.arguments, { erased: true });
+      assert.equal(propose.payload.tool, "remember");
       assert.equal((await call("GET", `/v1/sessions/${sessionId}`)).status, 404);
       const stream = await fetch(`${url}/v1/runs/${runs.alice}/events`);
       assert.equal(stream.status, 200);
@@ -273,10 +287,9 @@ for (const kind of testStores()) {
 
       // The erasure is journaled: a keel.erasure run naming the subject by hash, with the counts and who asked.
       const recorded = await store.readEvents({ runId: record.runId });
-      const answer = JSON.parse((recorded.at(-1)?.payload as { answer: string }).answer) as Record<
-        string,
-        unknown
-      >;
+      const last = recorded.at(-1);
+      assert.ok(last && last.type === "run-end" && typeof last.payload.answer === "string");
+      const answer = JSON.parse(last.payload.answer) as Record<string, unknown>;
       assert.equal(answer.subjectHash, record.subjectHash);
       assert.deepEqual(answer.counts, erased.body.erased);
 

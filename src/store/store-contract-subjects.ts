@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { isKeelError } from "../errors/index.ts";
+import { type JournalEvent, verifyChain } from "../journal/index.ts";
+import { eraseSubject } from "./erase-subject.ts";
+import { sqlSessionQueries } from "./session-queries.ts";
+import {
+  runEnd,
+  runStart,
+  type StoreContractContext,
+  stepStart,
+  uniqueName,
+} from "./store-contract-fixtures.ts";
+
+const by = { subject: "privacy-officer", tenant: "default", roles: ["admin"] };
+
+/**
+ * Contract tests for data subjects: a run about a person stores its personal fields sealed under the person's key
+ * and reads them plain, through every way of appending; erasing the person leaves them erased and every hash intact.
+ */
+export function subjectsContract(context: StoreContractContext): void {
+  describe("data subjects", () => {
+    const payloadsOf = async (runId: string) =>
+      (
+        await context.store.sql.query<{ payloads: string }>(
+          "SELECT payloads FROM keel_event_batches WHERE run_id = $1 ORDER BY first_seq",
+          [runId],
+        )
+      ).rows
+        .map((row) => row.payloads)
+        .join("\n");
+
+    test("a run with a subject stores its personal fields sealed, reads them plain, and appends through a decision sealed too", async () => {
+      const { store, peer } = context;
+      const subject = uniqueName("person");
+      const marker = uniqueName("secretfact");
+      const runId = uniqueName("run");
+      await store.createRun({ runId, start: runStart("concierge", `input ${marker}`), subject });
+      const lease = await store.acquireLease({ runId, owner: "contract", ttlMs: 10_000 });
+      assert.ok(lease?.sealWith, "the granted lease names the key");
+      const written = await store.append({
+        lease,
+        events: [
+          stepStart(1),
+          {
+            type: "tool-call-propose",
+            payload: {
+              step: 1,
+              callId: "c1",
+              tool: "lookup",
+              arguments: { who: marker },
+              argumentsHash: "h",
+            },
+          },
+        ],
+      });
+      // What the writer gets back is plain, with the hashes of what was stored.
+      assert.deepEqual((written[1]!.payload as { arguments: unknown }).arguments, { who: marker });
+      await store.releaseLease(lease);
+      const decided = await peer.journalTransaction({
+        runId,
+        owner: "contract",
+        ttlMs: 10_000,
+        release: true,
+        decide: (journal: JournalEvent[]) => {
+          // The decision reads the journal plain.
+          assert.match(JSON.stringify(journal), new RegExp(`input ${marker}`));
+          return { events: [runEnd(`answer ${marker}`)], result: null };
+        },
+      });
+      assert.ok(decided);
+      const stored = await payloadsOf(runId);
+      assert.doesNotMatch(stored, new RegExp(marker));
+      assert.match(stored, /"tool":"lookup"/);
+      assert.match(stored, /"\$sealed":"sk_/);
+      const read = await store.readEvents({ runId });
+      assert.equal((read[0]!.payload as { input: string }).input, `input ${marker}`);
+      assert.equal((read.at(-1)!.payload as { answer: string }).answer, `answer ${marker}`);
+      const asStored = await store.readEvents({ runId, asStored: true });
+      assert.equal(verifyChain(asStored).ok, true);
+      assert.equal(verifyChain(read).ok, false, "the plain payloads are not what was hashed");
+      assert.equal((await store.getRun(runId))?.answer, `answer ${marker}`);
+
+      const report = await eraseSubject(store, { tenant: "default", subject, by });
+      assert.equal(report.counts.keys, 1);
+      assert.equal(report.counts.runs, 1);
+      const erased = await peer.readEvents({ runId });
+      assert.deepEqual((erased[0]!.payload as { input: unknown }).input, { erased: true });
+      assert.deepEqual((erased[2]!.payload as { arguments: unknown }).arguments, { erased: true });
+      assert.equal((erased[2]!.payload as { tool: string }).tool, "lookup");
+      assert.equal(verifyChain(await peer.readEvents({ runId, asStored: true })).ok, true);
+      const run = await store.getRun(runId);
+      assert.deepEqual([run?.input, run?.answer], ["", null]);
+    });
+
+    test("a run without a subject is stored as it always was, and its lease names no key", async () => {
+      const { store } = context;
+      const runId = uniqueName("run");
+      await store.createRun({ runId, start: runStart("concierge", "plain input") });
+      const lease = await store.acquireLease({ runId, owner: "contract", ttlMs: 10_000 });
+      assert.ok(lease);
+      assert.equal("sealWith" in lease, false);
+      await store.append({ lease, events: [stepStart(1), runEnd("plain answer")] });
+      const stored = await payloadsOf(runId);
+      assert.match(stored, /plain input/);
+      assert.match(stored, /plain answer/);
+      assert.equal(verifyChain(await store.readEvents({ runId })).ok, true);
+    });
+
+    test("a session's run takes the session's subject, and naming another one is refused by field", async () => {
+      const { store } = context;
+      const sessions = sqlSessionQueries(store.sql);
+      const agent = uniqueName("agent");
+      const session = await sessions.createSession({
+        agent,
+        principal: { subject: "desk", tenant: "default", roles: [] },
+        subject: uniqueName("customer"),
+      });
+      await assert.rejects(
+        store.createRun({
+          runId: uniqueName("run"),
+          start: runStart(agent, "hi"),
+          session: { sessionId: session.sessionId },
+          subject: "someone-else",
+        }),
+        (error: unknown) => isKeelError(error, "invalid_request") && error.issues[0]?.path === "subject",
+      );
+      const { run } = await store.createRun({
+        runId: uniqueName("run"),
+        start: runStart(agent, "hello there"),
+        session: { sessionId: session.sessionId },
+      });
+      const { rows } = await store.sql.query<{ subject: string }>(
+        "SELECT subject FROM keel_runs WHERE run_id = $1",
+        [run.runId],
+      );
+      assert.equal(rows[0]?.subject, session.subject);
+      assert.doesNotMatch(await payloadsOf(run.runId), /hello there/);
+    });
+
+    test("erasing a subject nobody knows answers zero counts and still journals the request", async () => {
+      const report = await eraseSubject(context.store, {
+        tenant: "default",
+        subject: uniqueName("nobody"),
+        by,
+      });
+      assert.deepEqual(report.counts, {
+        keys: 0,
+        runs: 0,
+        sessions: 0,
+        memories: 0,
+        approvals: 0,
+        sealedArguments: 0,
+      });
+      const record = await context.store.getRun(report.recordRunId);
+      assert.equal(record?.status, "completed");
+      assert.equal(record?.agent, "keel.erasure");
+    });
+  });
+}
