@@ -80,6 +80,7 @@ const ErasureResult = z.object({
     memories: z.number().int(),
     approvals: z.number().int(),
     sealedArguments: z.number().int(),
+    annotations: z.number().int(),
   }),
   record: z.object({ runId: z.string(), subjectHash: z.string() }),
 });

@@ -56,7 +56,7 @@ export async function eraseCli(argv: readonly string[], io: CliIo): Promise<numb
       }
       const { counts } = report;
       io.out(
-        `erased subject in tenant ${tenant} (${opened.where}): key ${counts.keys ? "destroyed" : "none held"}, ${counts.runs} runs blanked, ${counts.sessions} sessions and ${counts.memories} memories deleted, ${counts.approvals} approvals and ${counts.sealedArguments} sealed arguments cleared`,
+        `erased subject in tenant ${tenant} (${opened.where}): key ${counts.keys ? "destroyed" : "none held"}, ${counts.runs} runs blanked, ${counts.sessions} sessions and ${counts.memories} memories deleted, ${counts.approvals} approvals, ${counts.sealedArguments} sealed arguments and ${counts.annotations} feedback or evaluation texts cleared`,
       );
       io.out(`journaled as run ${report.recordRunId} (subject hash ${report.subjectHash})`);
       return 0;

@@ -231,6 +231,17 @@ for (const kind of testStores()) {
     });
 
     test("erasure leaves no readable trace of the subject in any table while the journal and audit log verify", async () => {
+      // A person's comment on each run: a plain copy beside the journal.
+      for (const [name, marker] of [
+        ["alice", ALICE],
+        ["bob", BOB],
+      ] as const) {
+        const rated = await call("POST", `/v1/runs/${runs[name]}/feedback`, {
+          rating: "up",
+          comment: `Helpful for ${marker}.`,
+        });
+        assert.equal(rated.status, 201, JSON.stringify(rated.body));
+      }
       const signer = await loadAuditSigner(store.sql);
       const checkpoint = await createAuditCheckpoint(store.sql, { signer });
       assert.ok(checkpoint, "a checkpoint signed before the erasure");
@@ -245,6 +256,7 @@ for (const kind of testStores()) {
         memories: 1,
         approvals: 0,
         sealedArguments: 0,
+        annotations: 1,
       });
       const record = erased.body.record as { runId: string; subjectHash: string };
 
@@ -275,7 +287,7 @@ for (const kind of testStores()) {
       const events = await store.readEvents({ runId: runs.alice! });
       const end = events.find((event) => event.type === "run-end");
       assert.ok(end && end.type === "run-end");
-      assert.deepEqual(end.payload.answer, { erased: true });
+      assert.equal(end.payload.answer, "[erased]", "a string field reads as a string");
       const propose = events.find((event) => event.type === "tool-call-propose");
       assert.ok(propose && propose.type === "tool-call-propose");
       assert.deepEqual(propose.payload.arguments, { erased: true });
@@ -303,6 +315,7 @@ for (const kind of testStores()) {
         memories: 0,
         approvals: 0,
         sealedArguments: 0,
+        annotations: 0,
       });
     });
   });

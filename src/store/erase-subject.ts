@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { KeelError } from "../errors/index.ts";
 import type { Principal } from "../journal/index.ts";
-import { ERASED } from "./seal-personal-fields.ts";
+import { ERASED, ERASED_TEXT } from "./seal-personal-fields.ts";
 import type { Store } from "./store.ts";
 
 /** The built-in agent whose runs journal erasures: one run per `eraseSubject`, ended as it is created. */
@@ -19,6 +19,8 @@ export type ErasureCounts = {
   approvals: number;
   /** Encrypted originals of redacted tool arguments deleted. */
   sealedArguments: number;
+  /** Feedback comments and evaluation grade reasons on the subject's runs blanked (their scores stay). */
+  annotations: number;
 };
 
 /** An erasure's outcome: its counts and the run that journals it. */
@@ -52,13 +54,28 @@ export async function eraseSubject(
     const approvals = await count(
       `WITH blanked AS (
          UPDATE keel_approvals
-            SET summary = '[erased]',
-                request = jsonb_set(jsonb_set(request || jsonb_build_object('summary', $3::jsonb, 'arguments', $3::jsonb),
-                                              '{context,input}', $3::jsonb),
+            SET summary = $4,
+                request = jsonb_set(jsonb_set(request || jsonb_build_object('summary', $4::text, 'arguments', $3::jsonb),
+                                              '{context,input}', to_jsonb($4::text)),
                                     '{context,recent}', '[]'::jsonb)
           WHERE run_id IN (${runs}) RETURNING 1)
        SELECT count(*) AS count FROM blanked`,
-      [tenant, subject, JSON.stringify(ERASED)],
+      [tenant, subject, JSON.stringify(ERASED), ERASED_TEXT],
+    );
+    // A person's comment, or a judge's reason quoting the answer, is a plain copy too; the scores stay. The row's
+    // payload_hash keeps naming what it held.
+    const annotations = await count(
+      `WITH blanked AS (
+         UPDATE keel_evaluation_events
+            SET payload = CASE WHEN type = 'feedback' THEN payload - 'comment'
+                               ELSE jsonb_set(payload, '{grades}', (
+                                 SELECT coalesce(jsonb_agg(g.grade || jsonb_build_object('reason', $3::text) ORDER BY g.position),
+                                                 '[]'::jsonb)
+                                   FROM jsonb_array_elements(payload -> 'grades') WITH ORDINALITY AS g(grade, position)))
+                          END
+          WHERE run_id IN (${runs}) RETURNING 1)
+       SELECT count(*) AS count FROM blanked`,
+      [tenant, subject, ERASED_TEXT],
     );
     // The runs stay (the journal is never deleted); only the thread that joined them goes.
     await tx.query(
@@ -79,17 +96,17 @@ export async function eraseSubject(
     // The run rows keep their key id: a run still going then stores what it appends as erased (sealEvents).
     const blankedRuns = await count(
       `WITH blanked AS (
-         UPDATE keel_runs SET input = '', answer = NULL, error = NULL, idempotency_key = NULL, subject = NULL
+         UPDATE keel_runs SET input = $3, answer = NULL, error = NULL, idempotency_key = NULL, subject = NULL
           WHERE tenant = $1 AND subject = $2 RETURNING 1)
        SELECT count(*) AS count FROM blanked`,
-      [tenant, subject],
+      [tenant, subject, ERASED_TEXT],
     );
     const keys = await count(
       `WITH gone AS (DELETE FROM keel_subject_keys WHERE tenant = $1 AND subject = $2 RETURNING 1)
        SELECT count(*) AS count FROM gone`,
       [tenant, subject],
     );
-    return { keys, runs: blankedRuns, sessions, memories, approvals, sealedArguments };
+    return { keys, runs: blankedRuns, sessions, memories, approvals, sealedArguments, annotations };
   });
   const subjectHash = hashSubject(tenant, subject);
   const recordRunId = await journalErasure(store, { ...options, counts, subjectHash });

@@ -3,8 +3,12 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 /** A data subject's key: the random id journal payloads name it by, and its 32 bytes (AES-256-GCM). */
 export type SubjectKey = { keyId: string; key: Buffer };
 
-/** What a sealed field reads as once its subject's key is gone: never a 500, never a wrong value. */
+/**
+ * What a sealed field reads as once its subject's key is gone: never a 500, never a wrong value. A field that held
+ * a string reads as `ERASED_TEXT`, so every reader typed for a string still gets one; any other as `ERASED`.
+ */
 export const ERASED = Object.freeze({ erased: true });
+export const ERASED_TEXT = "[erased]";
 
 /**
  * The personal fields of each event type, by path (`*` is every element of an array): the free text and values a
@@ -37,9 +41,9 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /**
- * The payload with each personal field replaced by `{"$sealed": "<key id>:<base64 of iv, tag, ciphertext>"}`,
- * encrypted under the subject's key with the key id as associated data. A payload with none of them is returned as
- * it is.
+ * The payload with each personal field replaced by `{"$sealed": "<key id>:<s|j>:<base64 of iv, tag, ciphertext>"}`
+ * (`s` when it held a string, `j` for any other JSON), encrypted under the subject's key with the key id as
+ * associated data. A payload with none of them is returned as it is.
  */
 export function sealPersonalFields(type: string, payload: unknown, subjectKey: SubjectKey): unknown {
   return mapPersonalFields(type, payload, (value) => sealValue(value, subjectKey));
@@ -59,7 +63,7 @@ export function openPersonalFields(
 
 /** The payload with each personal field stored as erased: for a run whose subject was erased while it went on. */
 export function erasePersonalFields(type: string, payload: unknown): unknown {
-  return mapPersonalFields(type, payload, () => ERASED);
+  return mapPersonalFields(type, payload, erasedOf);
 }
 
 /** The ids of the keys a payload's sealed fields name, so a reader fetches them in one query. */
@@ -81,16 +85,22 @@ function sealValue(value: unknown, { keyId, key }: SubjectKey): unknown {
   cipher.setAAD(Buffer.from(keyId, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final()]);
   const sealed = Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64");
-  return { [SEALED_KEY]: `${keyId}:${sealed}` };
+  return { [SEALED_KEY]: `${keyId}:${typeof value === "string" ? "s" : "j"}:${sealed}` };
+}
+
+/** What a field reads as once erased, by what it held. */
+function erasedOf(value: unknown): unknown {
+  return typeof value === "string" ? ERASED_TEXT : ERASED;
 }
 
 function openValue(value: { [SEALED_KEY]: string }, keys: ReadonlyMap<string, Buffer>): unknown {
   const text = value[SEALED_KEY];
   const keyId = keyIdOf(text);
+  const erased = text.slice(keyId.length + 1, keyId.length + 3) === "s:" ? ERASED_TEXT : ERASED;
   const key = keys.get(keyId);
-  if (!key) return ERASED;
+  if (!key) return erased;
   try {
-    const bytes = Buffer.from(text.slice(keyId.length + 1), "base64");
+    const bytes = Buffer.from(text.slice(keyId.length + 3), "base64");
     const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(keyId, "utf8"));
     decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
@@ -98,7 +108,7 @@ function openValue(value: { [SEALED_KEY]: string }, keys: ReadonlyMap<string, Bu
     return JSON.parse(plain.toString("utf8"));
   } catch {
     // A text that does not open under its key is unreadable, not a value: the reader sees it as erased.
-    return ERASED;
+    return erased;
   }
 }
 

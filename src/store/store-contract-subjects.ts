@@ -3,7 +3,9 @@ import { describe, test } from "node:test";
 import { isKeelError } from "../errors/index.ts";
 import { type JournalEvent, verifyChain } from "../journal/index.ts";
 import { eraseSubject } from "./erase-subject.ts";
+import { createSqlSealedArgumentsStore } from "./sealed-arguments.ts";
 import { sqlSessionQueries } from "./session-queries.ts";
+import { approvalRequest } from "./store-contract-approvals.ts";
 import {
   runEnd,
   runStart,
@@ -85,12 +87,53 @@ export function subjectsContract(context: StoreContractContext): void {
       assert.equal(report.counts.keys, 1);
       assert.equal(report.counts.runs, 1);
       const erased = await peer.readEvents({ runId });
-      assert.deepEqual((erased[0]!.payload as { input: unknown }).input, { erased: true });
+      assert.equal(
+        (erased[0]!.payload as { input: unknown }).input,
+        "[erased]",
+        "a string reads as a string",
+      );
       assert.deepEqual((erased[2]!.payload as { arguments: unknown }).arguments, { erased: true });
       assert.equal((erased[2]!.payload as { tool: string }).tool, "lookup");
       assert.equal(verifyChain(await peer.readEvents({ runId, asStored: true })).ok, true);
       const run = await store.getRun(runId);
-      assert.deepEqual([run?.input, run?.answer], ["", null]);
+      assert.deepEqual([run?.input, run?.answer], ["[erased]", null]);
+    });
+
+    test("erasure blanks the approval queue's copy of a held call and the sealed originals of its arguments", async () => {
+      const { store } = context;
+      const subject = uniqueName("person");
+      const marker = uniqueName("heldfact");
+      const runId = uniqueName("run");
+      await store.createRun({ runId, start: runStart("concierge", "please"), subject });
+      const lease = await store.acquireLease({ runId, owner: "contract", ttlMs: 10_000 });
+      assert.ok(lease);
+      const request = approvalRequest("concierge", {
+        summary: `refund ${marker}`,
+        arguments: { note: marker },
+        context: { ...approvalRequest("concierge").context, input: `input ${marker}`, recent: [marker] },
+      });
+      await store.append({ lease, events: [stepStart(1), { type: "approval-request", payload: request }] });
+      await createSqlSealedArgumentsStore(store.sql).put([
+        { runId, argumentsHash: "a".repeat(64), keyId: "k", nonce: "n", ciphertext: marker },
+      ]);
+      const held = async () =>
+        (
+          await store.sql.query<{ n: number | string }>(
+            `SELECT (SELECT count(*) FROM keel_approvals WHERE run_id = $1 AND (request::text LIKE '%' || $2 || '%' OR summary LIKE '%' || $2 || '%'))
+                  + (SELECT count(*) FROM keel_sealed_arguments WHERE run_id = $1) AS n`,
+            [runId, marker],
+          )
+        ).rows[0]!.n;
+      assert.equal(Number(await held()), 2, "the queue and the sealed originals hold it before");
+      const report = await eraseSubject(store, { tenant: "default", subject, by });
+      assert.deepEqual([report.counts.approvals, report.counts.sealedArguments], [1, 1]);
+      assert.equal(Number(await held()), 0);
+      const approval = await store.sql.query<{ request: { arguments: unknown; tool: string } }>(
+        "SELECT request FROM keel_approvals WHERE run_id = $1",
+        [runId],
+      );
+      assert.deepEqual(approval.rows[0]!.request.arguments, { erased: true });
+      assert.equal(approval.rows[0]!.request.tool, "issue_refund");
     });
 
     test("a run without a subject is stored as it always was, and its lease names no key", async () => {
@@ -151,6 +194,7 @@ export function subjectsContract(context: StoreContractContext): void {
         memories: 0,
         approvals: 0,
         sealedArguments: 0,
+        annotations: 0,
       });
       const record = await context.store.getRun(report.recordRunId);
       assert.equal(record?.status, "completed");

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { canonicalJson, type JournalEvent } from "../journal/index.ts";
 import {
-  ERASED,
   erasePersonalFields,
   openPersonalFields,
   type SubjectKey,
@@ -84,5 +83,3 @@ export async function openPayload<T>(sql: SqlClient, type: string, payload: T): 
   if (keyIds.size === 0) return payload;
   return openPersonalFields(type, payload, await readSubjectKeys(sql, keyIds)) as T;
 }
-
-export { ERASED };
