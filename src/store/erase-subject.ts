@@ -88,8 +88,11 @@ export async function eraseSubject(
        SELECT count(*) AS count FROM gone`,
       [tenant, subject],
     );
+    // The subject's own memories, and what its runs remembered for whoever called them (`source` run:<id>).
     const memories = await count(
-      `WITH gone AS (DELETE FROM keel_memories WHERE tenant = $1 AND subject = $2 RETURNING 1)
+      `WITH gone AS (DELETE FROM keel_memories
+                      WHERE tenant = $1 AND (subject = $2 OR source IN (SELECT 'run:' || run_id FROM (${runs}) AS r))
+                      RETURNING 1)
        SELECT count(*) AS count FROM gone`,
       [tenant, subject],
     );

@@ -73,6 +73,16 @@ export async function insertRun(
     const session = options.session ? await nextSessionTurn(tx, options) : null;
     const turn = session?.turn ?? null;
     const subject = subjectOf(options, parent?.subject ?? session?.subject ?? null);
+    if (subject !== null && options.leaseTo) {
+      // A lease made by hand would not name the subject's key, and the appends under it would not be sealed.
+      throw new KeelError(
+        "invalid_request",
+        "a run about a person is leased through acquireLease, not leaseTo",
+        {
+          issues: [{ path: "leaseTo", message: "must be left out for a run with a subject" }],
+        },
+      );
+    }
     const [start] =
       parent || turn
         ? validateNewEvents([

@@ -136,6 +136,38 @@ export function subjectsContract(context: StoreContractContext): void {
       assert.equal(approval.rows[0]!.request.tool, "issue_refund");
     });
 
+    test("erasure deletes what the subject's runs remembered for their caller, and a run about a person cannot be created leased by hand", async () => {
+      const { store } = context;
+      const subject = uniqueName("person");
+      const runId = uniqueName("run");
+      await store.createRun({ runId, start: runStart("concierge", "remember this"), subject });
+      await store.sql.query(
+        `INSERT INTO keel_memories (memory_id, tenant, agent, subject, text, data_classes, source)
+         VALUES ($1, 'default', 'concierge', 'desk', 'the caller remembered it', '{internal}', $2),
+                ($3, 'default', 'concierge', 'desk', 'another run remembered it', '{internal}', 'run:other')`,
+        [uniqueName("mem"), `run:${runId}`, uniqueName("mem")],
+      );
+      const report = await eraseSubject(store, { tenant: "default", subject, by });
+      assert.equal(report.counts.memories, 1);
+      const { rows } = await store.sql.query<{ source: string }>(
+        "SELECT source FROM keel_memories WHERE source IN ($1, 'run:other')",
+        [`run:${runId}`],
+      );
+      assert.deepEqual(
+        rows.map((row) => row.source),
+        ["run:other"],
+      );
+      await assert.rejects(
+        store.createRun({
+          runId: uniqueName("run"),
+          start: runStart("concierge", "hi"),
+          subject,
+          leaseTo: { owner: "hand", ttlMs: 1_000 },
+        }),
+        (error: unknown) => isKeelError(error, "invalid_request") && error.issues[0]?.path === "leaseTo",
+      );
+    });
+
     test("a run without a subject is stored as it always was, and its lease names no key", async () => {
       const { store } = context;
       const runId = uniqueName("run");
