@@ -83,6 +83,17 @@ export function subjectsContract(context: StoreContractContext): void {
       assert.equal(verifyChain(read).ok, false, "the plain payloads are not what was hashed");
       assert.equal((await store.getRun(runId))?.answer, `answer ${marker}`);
 
+      // The same id in another tenant is another person: erasing it there leaves this one readable.
+      const elsewhere = await eraseSubject(store, {
+        tenant: "globex",
+        subject,
+        by: { ...by, tenant: "globex" },
+      });
+      assert.deepEqual([elsewhere.counts.keys, elsewhere.counts.runs], [0, 0]);
+      assert.equal(
+        ((await store.readEvents({ runId }))[0]!.payload as { input: string }).input,
+        `input ${marker}`,
+      );
       const report = await eraseSubject(store, { tenant: "default", subject, by });
       assert.equal(report.counts.keys, 1);
       assert.equal(report.counts.runs, 1);
