@@ -63,6 +63,27 @@ const at = instant.transform((value) => instantOf(value)!);
 const CreateRunBody = z.strictObject({
   input: z.string().min(1, "must not be empty").max(100_000),
   idempotencyKey: z.string().min(1).max(200).optional(),
+  subject: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      "who the run is about (its data subject): its personal journal fields are sealed under the subject's key, which `keel erase` destroys",
+    ),
+});
+const ErasureResult = z.object({
+  erased: z.object({
+    keys: z.number().int(),
+    runs: z.number().int(),
+    sessions: z.number().int(),
+    memories: z.number().int(),
+    approvals: z.number().int(),
+    sealedArguments: z.number().int(),
+    annotations: z.number().int(),
+  }),
+  record: z.object({ runId: z.string(), subjectHash: z.string() }),
 });
 const CreateSessionBody = z
   .strictObject({
@@ -235,7 +256,8 @@ export const API_ROUTES = defineRoutes({
     query: z.strictObject({ after: seq.optional() }),
     response: z.object({ runId: z.string(), events: z.array(JournalEventView) }),
     summary: "a run's events as JSON",
-    description: "the run's events after `after` as JSON (used by `keel journal verify`)",
+    description:
+      "the run's events after `after` as JSON, as stored and hashed: the personal fields of a run with a data subject stay sealed (used by `keel journal verify`)",
   },
   runEvents: {
     method: "GET",
@@ -362,6 +384,16 @@ export const API_ROUTES = defineRoutes({
     description:
       "delete a session: it reads as absent (404) and takes no more messages. Its runs and their journals stay, as every run's do",
     success: "`200 {id, deleted: true}`; `404`",
+  },
+  eraseSubject: {
+    method: "POST",
+    path: "/v1/subjects/:subject/erase",
+    roles: [],
+    response: ErasureResult,
+    summary: "erase a person's data",
+    description:
+      "erase a data subject of the caller's tenant: destroy its key (its runs' sealed journal fields read as erased; the journal and audit log still verify), delete its sessions and memories, blank the plain copies; journaled as a `keel.erasure` run ([sessions-and-memory.md](sessions-and-memory.md#erasure))",
+    success: "`200` with what was erased (all zero for a subject Keel does not know)",
   },
 
   listKillSwitches: {

@@ -14,6 +14,7 @@ import { AUDIT_USAGE, auditCli } from "./audit-command.ts";
 import { CHAT_USAGE, chatCli } from "./chat-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
 import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
+import { ERASE_USAGE, eraseCli } from "./erase-command.ts";
 import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
 import { initCommand } from "./init-command.ts";
 import { journalVerifyCommand } from "./journal-command.ts";
@@ -78,6 +79,7 @@ ${AUDIT_USAGE}
 ${AGENTS_USAGE}
 ${KEYS_USAGE}
 ${KB_USAGE}
+${ERASE_USAGE}
 
 the agents: the project's keel.config.ts in the working directory, or the module --packages M (or
   KEEL_PACKAGES) names; in a Keel checkout, the bundled examples
@@ -117,6 +119,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "keys") return await keysCli(argv, io);
   if (argv[0] === "kb") return await kbCli(argv, io);
   if (argv[0] === "chat") return await chatCli(argv, io);
+  if (argv[0] === "erase") return await eraseCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;

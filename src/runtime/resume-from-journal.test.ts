@@ -59,10 +59,21 @@ describe("resuming a run from its journal", () => {
   async function crashAfter(
     agent: AgentDefinition,
     attemptsStarted: number,
-    options: { governor?: KeelGovernor; beforeResume?: (governor: KeelGovernor) => Promise<void> } = {},
+    options: {
+      governor?: KeelGovernor;
+      beforeResume?: (governor: KeelGovernor) => Promise<void>;
+      /** Make the run about a person: its personal fields are stored sealed. */
+      subject?: string;
+    } = {},
   ) {
     const governor = options.governor ?? (await testGovernor([agent]));
-    const { run } = await startRun({ store, agent, input: "pay", principal });
+    const { run } = await startRun({
+      store,
+      agent,
+      input: "pay",
+      principal,
+      ...(options.subject === undefined ? {} : { subject: options.subject }),
+    });
     const lease = await store.acquireLease({ runId: run.runId, owner: "dead-worker", ttlMs: 60_000 });
     assert.ok(lease);
     const args = { cents: 500 };
@@ -137,6 +148,21 @@ describe("resuming a run from its journal", () => {
     assert.ok(end?.type === "tool-call-end", "the call has an end");
     return end.payload;
   }
+
+  test("a run about a person resumes from its sealed journal: the call is retried once with its real arguments", async () => {
+    const executions: { key: string }[] = [];
+    const agent = chargingAgent(executions);
+    const { runId, status, events } = await crashAfter(agent, 1, { subject: "card-holder" });
+    assert.equal(status, "completed");
+    // The governor checked the arguments against their hash: it could only allow them read back plain.
+    assert.deepEqual(executions, [{ key: `${runId}:c1` }]);
+    const propose = events.find((event) => event.type === "tool-call-propose");
+    assert.ok(propose?.type === "tool-call-propose");
+    assert.deepEqual(propose.payload.arguments, { cents: 500 });
+    const stored = await store.readEvents({ runId, asStored: true });
+    assert.doesNotMatch(JSON.stringify(stored), /"cents"|"charged"/);
+    assert.equal(verifyChain(stored).ok, true);
+  });
 
   test("retries a side-effecting call that started but never ended, once, with the same idempotency key", async () => {
     const executions: { key: string }[] = [];

@@ -53,6 +53,8 @@ export async function startRun(options: {
   ancestors?: readonly string[];
   /** Start it as the next message of this session (the store checks the session and numbers the message). */
   session?: { sessionId: string };
+  /** The person the run is about: its personal journal fields are sealed under the subject's key. */
+  subject?: string;
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -94,5 +96,6 @@ export async function startRun(options: {
     ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
     ...(options.parent === undefined ? {} : { parent: options.parent }),
     ...(options.session === undefined ? {} : { session: options.session }),
+    ...(options.subject === undefined ? {} : { subject: options.subject }),
   });
 }

@@ -8,7 +8,13 @@ import {
   toolMessagesByTurn,
   type Worker,
 } from "../runtime/index.ts";
-import type { SessionQueries, SessionRecord, SessionTurnRecord, Store } from "../store/index.ts";
+import {
+  eraseSubject,
+  type SessionQueries,
+  type SessionRecord,
+  type SessionTurnRecord,
+  type Store,
+} from "../store/index.ts";
 import { presentRun } from "./present-run.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
@@ -37,6 +43,16 @@ export function registerSessionRoutes(
     }
     return session;
   };
+
+  // Erasure answers for the caller's tenant only, and the same way for a subject Keel never saw (zero counts).
+  registerRoute(app, API_ROUTES.eraseSubject, async ({ params }, context) => {
+    const by = principalOf(context);
+    const report = await eraseSubject(store, { tenant: by.tenant, subject: params.subject, by });
+    return context.json({
+      erased: report.counts,
+      record: { runId: report.recordRunId, subjectHash: report.subjectHash },
+    });
+  });
 
   registerRoute(app, API_ROUTES.createSession, async ({ params, body }, context) => {
     const agent = await options.runnableAgent(params.name);

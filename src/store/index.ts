@@ -8,6 +8,13 @@ export { leafIndexOf, readLatestCheckpoint, readLeaves } from "./audit-log-queri
 export type { AuditQueries } from "./audit-store.ts";
 export { storeSubtreeHashes } from "./audit-subtree-hashes.ts";
 export { createAuditCheckpoint } from "./create-audit-checkpoint.ts";
+export {
+  ERASURE_AGENT,
+  type ErasureCounts,
+  type ErasureReport,
+  eraseSubject,
+  hashSubject,
+} from "./erase-subject.ts";
 export { type ExportedBundle, exportAuditBundle } from "./export-audit-bundle.ts";
 export { isStoreUnavailable } from "./is-store-unavailable.ts";
 export type { KeelStore } from "./keel-store.ts";

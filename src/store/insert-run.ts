@@ -1,5 +1,6 @@
 import { KeelError } from "../errors/index.ts";
 import {
+  canonicalJson,
   GENESIS_HASH,
   hashCanonicalJson,
   hashEvent,
@@ -9,14 +10,17 @@ import {
 } from "../journal/index.ts";
 import type { CancelRequest } from "./run-record.ts";
 import { RUN_COLUMNS, type RunRow, toRunRecord } from "./run-rows.ts";
+import { sealPersonalFields } from "./seal-personal-fields.ts";
 import type { CreateRunOptions, RunRecord, SqlClient } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
+import { ensureSubjectKey } from "./subject-keys.ts";
 import { lockTreeShared } from "./tree-locks.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
 
 /** A parent run as a child's creation reads it, under the tree's lock. */
 type ParentRow = {
   tenant: string;
+  subject: string | null;
   status: RunRecord["status"];
   cancel_requested: boolean;
   cancel_request: CancelRequest | null;
@@ -66,7 +70,19 @@ export async function insertRun(
       if (repeated.rows[0]) return { run: toRunRecord(repeated.rows[0]), created: false };
     }
     const parent = options.parent ? await readParent(tx, options) : null;
-    const turn = options.session ? await nextSessionTurn(tx, options) : null;
+    const session = options.session ? await nextSessionTurn(tx, options) : null;
+    const turn = session?.turn ?? null;
+    const subject = subjectOf(options, parent?.subject ?? session?.subject ?? null);
+    if (subject !== null && options.leaseTo) {
+      // A lease made by hand would not name the subject's key, and the appends under it would not be sealed.
+      throw new KeelError(
+        "invalid_request",
+        "a run about a person is leased through acquireLease, not leaseTo",
+        {
+          issues: [{ path: "leaseTo", message: "must be left out for a run with a subject" }],
+        },
+      );
+    }
     const [start] =
       parent || turn
         ? validateNewEvents([
@@ -96,12 +112,18 @@ export async function insertRun(
         { issues: [{ path: "start.principal.tenant", message: "must be the parent run's tenant" }] },
       );
     }
+    // A run about a person stores its input sealed under the person's key; the hash is taken of what is stored.
+    const subjectKey =
+      subject === null ? null : await ensureSubjectKey(tx, payload.principal.tenant, subject);
+    const payloadJson = subjectKey
+      ? canonicalJson(sealPersonalFields("run-start", payload, subjectKey))
+      : start!.payloadJson;
     const fields = {
       runId: options.runId,
       seq: 1,
       type: "run-start",
       at: new Date().toISOString(),
-      payloadHash: hashCanonicalJson(start!.payloadJson),
+      payloadHash: hashCanonicalJson(payloadJson),
       prevHash: GENESIS_HASH,
     };
     const hash = hashEvent(fields);
@@ -109,11 +131,11 @@ export async function insertRun(
       `INSERT INTO keel_runs
          (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
         lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested,
-        cancel_request)
+        cancel_request, subject, subject_key_id)
        VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
         $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
         CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
-        $10, $11, $12, $13, $14, $15::text::jsonb)
+        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -133,6 +155,8 @@ export async function insertRun(
         parent?.cancel_requested ?? false,
         // A child created under a cancelled parent is cancelled by the same request.
         parent?.cancel_requested && parent.cancel_request ? JSON.stringify(parent.cancel_request) : null,
+        subject,
+        subjectKey?.keyId ?? null,
       ],
     );
     const row = inserted.rows[0];
@@ -147,7 +171,7 @@ export async function insertRun(
         [
           fields.runId,
           fields.at,
-          start!.payloadJson,
+          payloadJson,
           JOURNAL_SCHEMA_VERSION,
           fields.payloadHash,
           GENESIS_HASH,
@@ -180,10 +204,13 @@ export async function insertRun(
  * The number of the session's next message, read with the session's row locked so two messages cannot both take it.
  * The session must exist for the run's agent and tenant, not be deleted, and have no run still going.
  */
-async function nextSessionTurn(tx: SqlClient, options: CreateRunOptions): Promise<number> {
+async function nextSessionTurn(
+  tx: SqlClient,
+  options: CreateRunOptions,
+): Promise<{ turn: number; subject: string }> {
   const { sessionId } = options.session!;
-  const { rows } = await tx.query<{ agent: string; tenant: string; deleted: boolean }>(
-    `SELECT agent, tenant, deleted_at IS NOT NULL AS deleted FROM keel_sessions WHERE session_id = $1 FOR UPDATE`,
+  const { rows } = await tx.query<{ agent: string; tenant: string; subject: string; deleted: boolean }>(
+    `SELECT agent, tenant, subject, deleted_at IS NOT NULL AS deleted FROM keel_sessions WHERE session_id = $1 FOR UPDATE`,
     [sessionId],
   );
   const session = rows[0];
@@ -207,7 +234,23 @@ async function nextSessionTurn(tx: SqlClient, options: CreateRunOptions): Promis
       `session ${sessionId} is still answering its message ${previous.turn} (run ${previous.run_id} is ${previous.status}); send the next message once it has ended`,
     );
   }
-  return previous ? Number(previous.turn) + 1 : 1;
+  return { turn: previous ? Number(previous.turn) + 1 : 1, subject: session.subject };
+}
+
+/** The run's data subject: the one its session or parent run is about, else the one it names (or none). */
+function subjectOf(options: CreateRunOptions, inherited: string | null): string | null {
+  if (options.subject !== undefined && inherited !== null && options.subject !== inherited) {
+    throw new KeelError(
+      "invalid_request",
+      "a session's or child run's subject is its session's or parent's",
+      {
+        issues: [
+          { path: "subject", message: "must be left out, or equal the session's or parent run's subject" },
+        ],
+      },
+    );
+  }
+  return inherited ?? options.subject ?? null;
 }
 
 /**
@@ -227,7 +270,7 @@ async function readParent(tx: SqlClient, options: CreateRunOptions): Promise<Par
   }
   await lockTreeShared(tx, placed.rows[0].root_run_id);
   const { rows } = await tx.query<ParentRow>(
-    `SELECT tenant, status, cancel_requested, cancel_request, COALESCE(root_run_id, run_id) AS root_run_id
+    `SELECT tenant, subject, status, cancel_requested, cancel_request, COALESCE(root_run_id, run_id) AS root_run_id
        FROM keel_runs WHERE run_id = $1`,
     [parentRunId],
   );

@@ -3,6 +3,7 @@ import type { KnownHead } from "./fenced-append.ts";
 import { type EventRow, type LeaseRow, toJournalEvent, toLease } from "./run-rows.ts";
 import type { JournalTransactionOptions, JournalTransactionResult } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
+import { openEvents, sealEvents } from "./subject-keys.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
 
 /**
@@ -26,7 +27,7 @@ export async function journalTransaction<T>(
                 lease_expires_at = clock_timestamp() + $3::float8 * interval '1 millisecond'
           WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended')
             AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())
-          RETURNING ${HEAD_COLUMNS}, lease_expires_at
+          RETURNING ${HEAD_COLUMNS}, lease_expires_at, subject_key_id
        )
        SELECT taken.*, ${JOINED_EVENT_COLUMNS}
          FROM taken LEFT JOIN keel_events e ON e.run_id = taken.run_id
@@ -36,9 +37,12 @@ export async function journalTransaction<T>(
     const head = rows[0];
     if (!head) return null;
     const lease = toLease(head);
-    const journal = rows.flatMap((row) => (row.event_seq === null ? [] : [toJournalEvent(eventOf(row))]));
+    const read = rows.flatMap((row) => (row.event_seq === null ? [] : [toJournalEvent(eventOf(row))]));
+    // A run with a data subject: its sealed fields are opened for `decide`, and what it appends is sealed.
+    const journal = lease.sealWith ? await openEvents(tx, read) : read;
     const decided = options.decide(journal);
-    const events = validateNewEvents(decided.events);
+    const validated = validateNewEvents(decided.events);
+    const events = lease.sealWith ? await sealEvents(tx, lease.sealWith, validated) : validated;
     const { outcomes, heads } = await commitAppends(
       tx,
       [{ lease, events }],

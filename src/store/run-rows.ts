@@ -107,7 +107,7 @@ export function toJournalEvent(row: EventRow): JournalEvent {
 }
 
 /** Columns a lease is read from, after a grant or renewal. */
-export const LEASE_COLUMNS = "run_id, lease_owner, lease_token, lease_expires_at";
+export const LEASE_COLUMNS = "run_id, lease_owner, lease_token, lease_expires_at, subject_key_id";
 
 /** The lease columns of a `keel_runs` row. */
 export type LeaseRow = {
@@ -115,6 +115,7 @@ export type LeaseRow = {
   lease_owner: string;
   lease_token: number | string;
   lease_expires_at: Date;
+  subject_key_id?: string | null;
 };
 
 /** Map lease columns to a Lease; the token fits a JS number for 2^53 grants. */
@@ -124,5 +125,6 @@ export function toLease(row: LeaseRow): Lease {
     owner: row.lease_owner,
     token: Number(row.lease_token),
     expiresAt: row.lease_expires_at,
+    ...(row.subject_key_id ? { sealWith: row.subject_key_id } : {}),
   };
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { KeelError } from "../errors/index.ts";
 import type { PayloadOf, Principal, RunStatus } from "../journal/index.ts";
+import { openPersonalFields, sealedKeyIds } from "./seal-personal-fields.ts";
 import type { SqlClient } from "./store.ts";
+import { openPayload, readSubjectKeys } from "./subject-keys.ts";
 
 /** A session: a thread of runs of one agent for one principal. Its messages are a projection of its runs. */
 export type SessionRecord = {
@@ -197,12 +199,23 @@ export function sqlSessionQueries(sql: SqlClient): SessionQueries {
           ORDER BY t.turn, e.seq`,
         [sessionId, options.beforeTurn ?? null],
       );
-      return rows.map((row) => ({ ...row, turn: Number(row.turn) }));
+      // A session's runs keep arguments and results sealed under its subject's key: open them all with one read.
+      const keyIds = new Set<string>();
+      for (const row of rows) sealedKeyIds(row.type, row.payload, keyIds);
+      const keys = keyIds.size > 0 ? await readSubjectKeys(sql, keyIds) : new Map<string, Buffer>();
+      return rows.map(
+        (row) =>
+          ({
+            ...row,
+            turn: Number(row.turn),
+            payload: keyIds.size > 0 ? openPersonalFields(row.type, row.payload, keys) : row.payload,
+          }) as SessionToolEvent,
+      );
     },
     async workingMemoryOf(sessionId, options = {}) {
-      const { rows } = await sql.query<{ value: Record<string, unknown> }>(
-        `SELECT CASE WHEN e.type = 'context-carry' THEN e.payload::jsonb -> 'workingMemory'
-                     ELSE e.payload::jsonb -> 'result' -> 'value' END::json AS value
+      // The whole payload is read and opened here: a session's runs keep these fields sealed (its subject's key).
+      const { rows } = await sql.query<{ type: string; payload: Record<string, unknown> }>(
+        `SELECT e.type, e.payload::json AS payload
            FROM keel_session_runs t JOIN keel_events e ON e.run_id = t.run_id
           WHERE t.session_id = $1 AND ($2::integer IS NULL OR t.turn < $2)
             AND ((e.type = 'context-carry' AND e.payload::jsonb ? 'workingMemory')
@@ -211,7 +224,15 @@ export function sqlSessionQueries(sql: SqlClient): SessionQueries {
           ORDER BY t.turn DESC, e.seq DESC LIMIT 1`,
         [sessionId, options.beforeTurn ?? null],
       );
-      return rows[0]?.value ?? null;
+      const row = rows[0];
+      if (!row) return null;
+      const payload = await openPayload(sql, row.type, row.payload);
+      const value =
+        row.type === "context-carry"
+          ? payload.workingMemory
+          : (payload.result as { value?: unknown } | undefined)?.value;
+      // Erased, or not an object: there is no working memory to carry.
+      return isRecord(value) && value.erased !== true ? value : null;
     },
     async contextCarryOf(runId) {
       const { rows } = await sql.query<{ payload: PayloadOf<"context-carry"> }>(
@@ -219,9 +240,13 @@ export function sqlSessionQueries(sql: SqlClient): SessionQueries {
           ORDER BY seq LIMIT 1`,
         [runId],
       );
-      return rows[0]?.payload ?? null;
+      return rows[0] ? await openPayload(sql, "context-carry", rows[0].payload) : null;
     },
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function toSessionRecord(row: SessionRow): SessionRecord {

@@ -47,6 +47,7 @@ import type {
   Store,
 } from "./store.ts";
 import type { NotificationSubscription, StoreDriver } from "./store-driver.ts";
+import { openEvents, sealEvents } from "./subject-keys.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
 import { EVENTS_CHANNEL, WakeUps, WORK_CHANNEL } from "./wake-ups.ts";
 
@@ -238,11 +239,20 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
   }
 
   async append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]> {
-    const events = validateNewEvents(options.events);
+    const validated = validateNewEvents(options.events);
+    // Only a run with a data subject pays for sealing: for any other, this is one property read.
+    const events = options.lease.sealWith
+      ? await sealEvents(this.sql, options.lease.sealWith, validated)
+      : validated;
     return await this.#batcher.append({ lease: options.lease, events });
   }
 
-  async readEvents(options: { runId: string; afterSeq?: number; limit?: number }): Promise<JournalEvent[]> {
+  async readEvents(options: {
+    runId: string;
+    afterSeq?: number;
+    limit?: number;
+    asStored?: boolean;
+  }): Promise<JournalEvent[]> {
     if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
       throw new KeelError("invalid_request", "limit must be a non-negative integer");
     }
@@ -251,7 +261,8 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
         WHERE run_id = $1 AND seq > $2 AND ${batchesFrom("e", "$1", "$2 + 1")} ORDER BY seq LIMIT $3`,
       [options.runId, options.afterSeq ?? 0, options.limit ?? null],
     );
-    return rows.map(toJournalEvent);
+    const events = rows.map(toJournalEvent);
+    return options.asStored ? events : await openEvents(this.sql, events);
   }
 
   /** Resolves at once when the run already has events after `afterSeq`; throws not_found for an unknown run. */

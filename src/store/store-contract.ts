@@ -10,6 +10,7 @@ import { racesContract } from "./store-contract-races.ts";
 import { runTreeContract } from "./store-contract-run-tree.ts";
 import { runsContract } from "./store-contract-runs.ts";
 import { sessionsContract } from "./store-contract-sessions.ts";
+import { subjectsContract } from "./store-contract-subjects.ts";
 
 export type { StoreContractSubject } from "./store-contract-fixtures.ts";
 
@@ -64,5 +65,6 @@ export function storeContract(name: string, subject: StoreContractSubject): void
     runTreeContract(context);
     cancelFenceContract(context);
     sessionsContract(context);
+    subjectsContract(context);
   });
 }

@@ -5,7 +5,17 @@ import type { RunTreeStore } from "./run-tree-store.ts";
 export type { RunRecord } from "./run-record.ts";
 
 /** A worker's exclusive right to append to one run. `token` is the fencing token the store checks. */
-export type Lease = { runId: string; owner: string; token: number; expiresAt: Date };
+export type Lease = {
+  runId: string;
+  owner: string;
+  token: number;
+  expiresAt: Date;
+  /**
+   * Set for a run with a data subject: the id of the subject's key its appends seal personal fields with
+   * (docs/sessions-and-memory.md, Erasure). Absent, an append does no sealing work at all.
+   */
+  sealWith?: string;
+};
 
 /** The minimal SQL surface handed to tools and examples that keep their own tables in the same database. */
 export interface SqlClient {
@@ -69,6 +79,12 @@ export type CreateRunOptions = {
    * idempotency key that repeats answers the run it started, whatever the session's state.
    */
   session?: { sessionId: string };
+  /**
+   * The person the run is about (its data subject), in the run's tenant: the personal fields of its journal payloads
+   * are sealed under the subject's key, which erasing the subject destroys. A session's run takes the session's
+   * subject and a child run its parent's; naming another one for them is refused.
+   */
+  subject?: string;
 };
 
 export type ListRunsOptions = {
@@ -126,7 +142,17 @@ export interface Store extends RunTreeStore {
    */
   append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]>;
   /** Events of a run with `seq > afterSeq`, in order. */
-  readEvents(options: { runId: string; afterSeq?: number; limit?: number }): Promise<JournalEvent[]>;
+  /**
+   * A run's events in order. The personal fields of a run with a data subject come back plain while the subject's
+   * key exists and as `{"erased": true}` after; `asStored` returns them sealed, as stored and hashed, which is what a
+   * verifier of the hash chain needs (and needs no key for).
+   */
+  readEvents(options: {
+    runId: string;
+    afterSeq?: number;
+    limit?: number;
+    asStored?: boolean;
+  }): Promise<JournalEvent[]>;
   /** Resolve when the run may have new events after `afterSeq`, or after `timeoutMs`. */
   waitForEvents(options: {
     runId: string;

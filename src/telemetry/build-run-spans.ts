@@ -139,7 +139,7 @@ function apply(builder: Builder, event: TelemetryEvent): void {
       else {
         builder.root.status = {
           code: "error",
-          message: event.payload.error?.message ?? event.payload.status,
+          message: plainText(event.payload.error?.message) ?? event.payload.status,
         };
         builder.root.attributes[ATTR.errorType] = event.payload.error?.code ?? event.payload.status;
       }
@@ -225,7 +225,7 @@ function modelCall(builder: Builder, event: Extract<TelemetryEvent, { type: "mod
     attributes,
   });
   if (payload.outcome === "error") {
-    span.status = { code: "error", message: payload.error?.message ?? "model call failed" };
+    span.status = { code: "error", message: plainText(payload.error?.message) ?? "model call failed" };
     span.attributes[ATTR.errorType] = payload.error?.code ?? "model_failed";
   }
   if (parent !== builder.root && parent !== builder.openNode) {
@@ -330,7 +330,7 @@ function toolEnd(builder: Builder, event: Extract<TelemetryEvent, { type: "tool-
   span.endSeq = event.seq;
   span.attributes[KEEL.step] = payload.step;
   if (payload.outcome === "error") {
-    span.status = { code: "error", message: payload.error?.message ?? "tool call failed" };
+    span.status = { code: "error", message: plainText(payload.error?.message) ?? "tool call failed" };
     span.attributes[ATTR.errorType] = payload.error?.code ?? "tool_failed";
   } else {
     span.status = { code: "ok" };
@@ -369,7 +369,7 @@ function nodeEnd(builder: Builder, event: Extract<TelemetryEvent, { type: "node-
   span.status =
     outcome === "ok"
       ? { code: "ok" }
-      : { code: "error", message: error?.message ?? `node ${event.payload.node} ${outcome}` };
+      : { code: "error", message: plainText(error?.message) ?? `node ${event.payload.node} ${outcome}` };
   if (outcome !== "ok" && error?.code) span.attributes[ATTR.errorType] = error.code;
 }
 
@@ -448,4 +448,12 @@ function child(
   };
   builder.spans.push(span);
   return span;
+}
+
+/**
+ * A journaled error message as a span may carry it: a run about a person stores its messages sealed (an object),
+ * and its spans then say only what failed, never the person's text.
+ */
+function plainText(message: unknown): string | undefined {
+  return typeof message === "string" ? message : undefined;
 }
