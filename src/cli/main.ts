@@ -21,6 +21,7 @@ import { journalVerifyCommand } from "./journal-command.ts";
 import { KB_USAGE, kbCli } from "./kb-command.ts";
 import { KEYS_USAGE, keysCli } from "./keys-command.ts";
 import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
+import { MCP_USAGE, mcpApproveCommand, mcpToolsCommand } from "./mcp-command.ts";
 import {
   policyReloadCommand,
   policySchemaCommand,
@@ -80,6 +81,7 @@ ${AGENTS_USAGE}
 ${KEYS_USAGE}
 ${KB_USAGE}
 ${ERASE_USAGE}
+${MCP_USAGE}
 
 the agents: the project's keel.config.ts in the working directory, or the module --packages M (or
   KEEL_PACKAGES) names; in a Keel checkout, the bundled examples
@@ -105,6 +107,7 @@ const OPTIONS = {
   reason: { type: "string" },
   tenant: { type: "string" },
   payload: { type: "string" },
+  hash: { type: "string" },
   all: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -229,6 +232,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       case "kill-switches":
         return await killSwitchesCommand({ client, io, json: values.json ?? false });
+      case "mcp":
+        if (rest[0] === "tools" && rest[1] && rest.length === 2)
+          return await mcpToolsCommand({ client, io, agent: rest[1], json: values.json ?? false });
+        if (rest[0] === "approve" && rest[1] && rest[2] && rest.length === 3)
+          return await mcpApproveCommand({ client, io, agent: rest[1], tool: rest[2], hash: values.hash });
+        throw usage("keel mcp tools <agent> | keel mcp approve <agent> <server>/<tool> --hash H");
       case "policy": {
         const packagesModule = () => agentPackagesModule(values.packages, io.env);
         if (rest[0] === "validate")
