@@ -212,6 +212,46 @@ describe("each agent as an A2A agent, reached with the official A2A client from 
     );
   });
 
+  test("another Keel process on the same store answers GetTask and SubscribeToTask for the task", async () => {
+    const held = await send(
+      await connect("acme-helper", keys["acme-invoker"]!),
+      "a note for the other process",
+    );
+    const other = await startServer({
+      store,
+      packages: await importAgentPackages(writeTenantAgents(["acme", "globex"])),
+      env: {},
+      host: "127.0.0.1",
+      port: 0,
+      log: () => undefined,
+    });
+    try {
+      const fetchImpl = keyed(keys["acme-invoker"]!);
+      const client = await new ClientFactory(
+        ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+          transports: [new JsonRpcTransportFactory({ fetchImpl })],
+          cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+        }),
+      ).createFromUrl(`${other.url}/a2a/acme-helper/.well-known/agent-card.json`, "");
+      const got = await client.getTask({ tenant: "", id: held.id });
+      assert.deepEqual([got.id, got.status?.state], [held.id, TaskState.TASK_STATE_AUTH_REQUIRED]);
+      const events: StreamResponse[] = [];
+      for await (const event of client.resubscribeTask({ tenant: "", id: held.id })) events.push(event);
+      assert.equal(
+        events.length,
+        1,
+        "a task waiting for a person is reported as it stands, then the stream ends",
+      );
+      const [first] = events;
+      assert.equal(
+        first?.payload?.$case === "task" && first.payload.value.status?.state,
+        TaskState.TASK_STATE_AUTH_REQUIRED,
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
   test("an approved run's task completes, as GetTask then shows", async () => {
     const client = await connect("acme-helper", keys["acme-invoker"]!);
     const held = await send(client, "send a note please");
