@@ -899,6 +899,34 @@ export const API_ROUTES = defineRoutes({
     success: "`405`",
   },
 
+  // Agent2Agent protocol (v1.0, JSON-RPC binding): each agent of the caller's tenant is an A2A agent whose tasks are
+  // its runs (docs/connectors.md).
+  a2aAgentCard: {
+    method: "GET",
+    path: "/a2a/:agent/.well-known/agent-card.json",
+    roles: READ_AND_INVOKE,
+    owns: { agent: "agent" },
+    response: Report.describe("the agent's A2A Agent Card"),
+    summary: "an agent's A2A Agent Card",
+    description:
+      "the agent's A2A Agent Card: its JSON-RPC address, streaming, its one skill and, with API keys, the bearer scheme ([connectors.md](connectors.md#keel-as-an-a2a-agent))",
+  },
+  a2a: {
+    method: "POST",
+    path: "/a2a/:agent",
+    roles: ["invoker"],
+    owns: { agent: "agent" },
+    maxBodyBytes: 4 * 1024 * 1024,
+    body: z.looseObject({}).describe("one JSON-RPC 2.0 request of the A2A protocol"),
+    response: Report.describe(
+      "the JSON-RPC answer, or for `SendStreamingMessage` and `SubscribeToTask` its events as SSE",
+    ),
+    summary: "an agent as an A2A agent",
+    description:
+      "A2A JSON-RPC: `SendMessage` and `SendStreamingMessage` start a run of the agent and answer its task, `GetTask`, `SubscribeToTask` and `CancelTask` read, follow and cancel it ([connectors.md](connectors.md#keel-as-an-a2a-agent))",
+    success: "`200` with the JSON-RPC answer (errors too, as JSON-RPC errors)",
+  },
+
   // One audit log holds every tenant's events: a checkpoint's tree size and a proof's leaf index count them all,
   // so both routes belong to the platform (docs/security.md, "Audit log").
   latestCheckpoint: {

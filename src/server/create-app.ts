@@ -12,10 +12,12 @@ import {
   createSqlMcpToolPins,
   descendantCancelRequest,
   type KeelStore,
+  type RunRecord,
   type SealedArgumentsStore,
   type Store,
   sqlSessionQueries,
 } from "../store/index.ts";
+import { registerA2aEndpoint } from "./a2a-endpoint.ts";
 import type { PolicyReload } from "./agent-policies.ts";
 import { approverFromHeaders, type IdentifyApprover } from "./approval-principal.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
@@ -245,25 +247,60 @@ export function createApp(options: AppOptions): Hono {
   };
 
   registerMcpToolRoutes(app, { pins: createSqlMcpToolPins(store.sql), agents });
+  /**
+   * Cancel a run and every descendant that has not ended, as `by`'s cancel; those this process's worker holds stop
+   * now and journal it, each with the request the store recorded for it. Answers the run as marked.
+   */
+  const requestCancel = async (run: RunRecord, by: string): Promise<RunRecord> => {
+    const request = { by };
+    const cancelled = await store.cancelTree(run.runId, request);
+    const reached = descendantCancelRequest(run.runId, request);
+    let poke = false;
+    for (const runId of cancelled?.marked ?? [run.runId]) {
+      const recorded = runId === run.runId ? (cancelled?.run.cancelRequest ?? request) : reached;
+      if (!worker?.cancel(runId, recorded)) poke = true;
+    }
+    if (poke) worker?.poke();
+    return cancelled?.run ?? run;
+  };
+  /** Start a run for a protocol endpoint (MCP, A2A) as `POST /v1/agents/{name}/runs` would. */
+  const startProtocolRun = async ({
+    name,
+    input,
+    principal,
+    idempotencyKey,
+  }: {
+    name: string;
+    input: string;
+    principal: Principal;
+    idempotencyKey?: string;
+  }) => {
+    const agent = await runnableAgent(name);
+    const { run } = await startRun({
+      store,
+      agent,
+      input,
+      principal,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    });
+    if (run.tenant !== principal.tenant)
+      throw new KeelError("conflict", "this idempotency key is already used for this agent");
+    worker?.poke();
+    return run;
+  };
   registerMcpEndpoint(app, {
     store,
     agentsOf: ownAgents,
-    async startRun({ name, input, principal, idempotencyKey }) {
-      const agent = await runnableAgent(name);
-      const { run } = await startRun({
-        store,
-        agent,
-        input,
-        principal,
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      });
-      if (run.tenant !== principal.tenant)
-        throw new KeelError("conflict", "this idempotency key is already used for this agent");
-      worker?.poke();
-      return run;
-    },
+    startRun: startProtocolRun,
     version: KEEL_VERSION,
     log,
+  });
+  registerA2aEndpoint(app, {
+    store,
+    agentsOf: ownAgents,
+    startRun: startProtocolRun,
+    cancelRun: (run, principal) => requestCancel(run, principal.subject),
+    bearer: options.auth !== undefined,
   });
 
   registerRoute(app, API_ROUTES.createRun, async ({ params, body }, context) => {
@@ -342,18 +379,7 @@ export function createApp(options: AppOptions): Hono {
     if (TERMINAL_STATUSES.has(run.status)) {
       throw new KeelError("conflict", `run ${run.runId} already ended as ${run.status}`);
     }
-    // The run and every descendant that has not ended, as the caller's cancel; those this process's worker holds
-    // stop now and journal it, each with the request the store recorded for it.
-    const request = { by: principalOf(context).subject };
-    const cancelled = await store.cancelTree(run.runId, request);
-    const reached = descendantCancelRequest(run.runId, request);
-    let poke = false;
-    for (const runId of cancelled?.marked ?? [run.runId]) {
-      const recorded = runId === run.runId ? (cancelled?.run.cancelRequest ?? request) : reached;
-      if (!worker?.cancel(runId, recorded)) poke = true;
-    }
-    if (poke) worker?.poke();
-    return context.json(presentRun(cancelled?.run ?? run), 202);
+    return context.json(presentRun(await requestCancel(run, principalOf(context).subject)), 202);
   });
 
   registerRunTreeRoutes(app, { store, agents, ...(worker ? { worker } : {}) });
