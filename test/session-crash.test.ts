@@ -58,7 +58,8 @@ for (const { name, target } of stores) {
           );
           assert.equal(turns[1]!.runId, runId);
           const interrupted = await store.readEvents({ runId });
-          assert.equal(verifyChain(interrupted).ok, true);
+          // A session's run is about its subject: the chain is over the sealed form the store keeps.
+          assert.equal(verifyChain(await store.readEvents({ runId, asStored: true })).ok, true);
           assert.ok(interrupted.some((event) => event.type === "run-resume"));
           assert.equal(interrupted.filter((event) => event.type === "context-carry").length, 1);
 
