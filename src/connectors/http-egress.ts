@@ -13,8 +13,8 @@ export type Resolve = (host: string) => Promise<readonly ResolvedAddress[]>;
 export type EgressRules = {
   /** Hosts calls may reach: exact names, `*.suffix` for subdomains, IPv4 literals or `[IPv6]` literals. */
   allowHosts: readonly string[];
-  /** Let calls reach private, loopback, link-local and other non-public addresses. */
-  allowPrivateNetworks: boolean;
+  /** Let calls reach private, loopback, link-local and other non-public addresses: all hosts, or those listed. */
+  allowPrivateNetworks: boolean | readonly string[];
 };
 
 export type EgressRequest = {
@@ -146,7 +146,10 @@ export async function checkEgress(
     }
     if (addresses.length === 0) throw new Error(`${host} resolves to no address`);
   }
-  if (!rules.allowPrivateNetworks) {
+  const privateAllowed =
+    rules.allowPrivateNetworks === true ||
+    (Array.isArray(rules.allowPrivateNetworks) && hostAllowed(host, rules.allowPrivateNetworks));
+  if (!privateAllowed) {
     for (const { address } of addresses) {
       const reason = nonPublicAddress(address);
       if (reason !== null)

@@ -141,10 +141,10 @@ export const HttpSection = z
         "The hosts calls may reach (exact, or *.example.com for its subdomains); every other is refused.",
       ),
     allowPrivateNetworks: z
-      .boolean()
+      .union([z.boolean(), z.array(HostPattern).min(1)])
       .default(false)
       .describe(
-        "True to let calls reach private, loopback and link-local addresses (refused by default, against SSRF).",
+        "True to let calls reach private, loopback and link-local addresses (refused by default, against SSRF), or the hosts (of allowHosts) that may.",
       ),
     timeout: Timeout.prefault("30s").describe("Limit for one call, redirects included (default 30s)."),
     maxResponseBytes: z
