@@ -405,7 +405,13 @@ export const AgentSpec = z
           message: `${name} is not a tool name models accept (letters, digits, _ and -); rename it with as`,
           input: name,
         });
-      mcpNames.set(name, `http ${path.slice(0, -1).join(".")}`);
+      mcpNames.set(
+        name,
+        `http${path
+          .slice(0, -1)
+          .map((part) => (typeof part === "number" ? `[${part}]` : `.${part}`))
+          .join("")}`,
+      );
     }
     for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
       context.addIssue({

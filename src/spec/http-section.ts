@@ -24,7 +24,7 @@ const HttpToolSpec = z
   .strictObject({
     name: ToolName.describe("The tool's name, in tools and governance."),
     description: z.string().min(1).describe("What the model reads about the tool."),
-    method: Method.default("GET"),
+    method: Method.default("GET").describe("The HTTP method (default GET)."),
     url: z
       .string()
       .regex(/^https?:\/\//, "expected an http:// or https:// URL")
