@@ -179,8 +179,11 @@ export async function egressRequest(
   let body = request.body;
   let headers = { ...request.headers };
   for (let redirects = 0; ; redirects += 1) {
-    const pinned = await checkEgress(url, rules, resolve);
-    signal.throwIfAborted();
+    const pinned = await untilAborted(checkEgress(url, rules, resolve), signal, () =>
+      timeout.aborted
+        ? new Error(`${url.host} could not be resolved within ${request.timeoutMs} ms`)
+        : new Error(`the call to ${url.host} was stopped`),
+    );
     const response = await send(url, pinned, { method, headers, body, signal }, request, timeout);
     const location = response.headers.location;
     if (response.status < 300 || response.status >= 400 || response.status === 304 || !location)
@@ -202,6 +205,16 @@ export async function egressRequest(
       headers = withoutHeaders(headers, ["authorization", "cookie", "proxy-authorization"]);
     url = next;
   }
+}
+
+/** The promise's outcome, or the error `stopped` makes once the signal aborts (a DNS lookup takes no signal). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, stopped: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(stopped());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stopped());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function withoutHeaders(headers: Record<string, string>, names: readonly string[]): Record<string, string> {
@@ -239,6 +252,17 @@ function send(
         },
       },
       (incoming) => {
+        const declared = Number(incoming.headers["content-length"]);
+        if (declared > request.maxResponseBytes) {
+          incoming.destroy();
+          outgoing.destroy();
+          reject(
+            new Error(
+              `${url.host} announced ${declared} bytes, more than the ${request.maxResponseBytes} a call may read (maxResponseBytes): the response was not read`,
+            ),
+          );
+          return;
+        }
         const chunks: Buffer[] = [];
         let size = 0;
         incoming.on("data", (chunk: Buffer) => {

@@ -43,8 +43,15 @@ async function startApi(): Promise<{ server: Server; port: number; received: Rec
       if (url.pathname === "/tickets" && request.method === "POST")
         return json(201, { created: JSON.parse(body), key: request.headers["idempotency-key"] ?? null });
       if (url.pathname === "/big") {
-        response.writeHead(200, { "content-type": "application/json" });
-        return response.end(`"${"x".repeat(2 * 1024 * 1024)}"`);
+        const body = `"${"x".repeat(2 * 1024 * 1024)}"`;
+        response.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+        return response.end(body);
+      }
+      if (url.pathname === "/big-chunked") {
+        // No Content-Length: the size shows only as the body arrives.
+        response.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+        for (let chunk = 0; chunk < 32; chunk += 1) response.write("x".repeat(64 * 1024));
+        return response.end();
       }
       if (url.pathname === "/slow") return; // never answers
       if (url.pathname === "/redirect") {
@@ -283,6 +290,10 @@ describe("HTTP tool limits", () => {
     const tools = await bind({ maxResponseBytes: 64 * 1024 });
     await assert.rejects(
       named(tools, "fetch_path").execute({ path: "big" }, context()),
+      /announced 2097154 bytes, more than the 65536 a call may read \(maxResponseBytes\)/,
+    );
+    await assert.rejects(
+      named(tools, "fetch_path").execute({ path: "big-chunked" }, context()),
       /answered more than 65536 bytes \(maxResponseBytes\)/,
     );
   });
