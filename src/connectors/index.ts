@@ -1,5 +1,16 @@
 // connectors/: how agents reach other systems through standard protocols — tools from MCP servers (pinned by
-// the hash of their listing) — each bound as a Keel tool the runtime governs like any other.
+// the hash of their listing) and HTTP APIs (declared, or operations of OpenAPI documents, behind an egress guard) — each bound as a Keel tool the runtime governs like any other.
+
+export {
+  checkEgress,
+  type EgressRules,
+  egressRequest,
+  hostAllowed,
+  nonPublicAddress,
+  type Resolve,
+  type ResolvedAddress,
+} from "./http-egress.ts";
+export { bindHttpTools } from "./http-tools.ts";
 export {
   connectMcpTools,
   type McpToolDefinition,

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Hono } from "hono";
 import { Registry as MetricsRegistry } from "prom-client";
 import { createApprovalTimer } from "../approvals/index.ts";
-import { connectMcpTools, type McpToolset } from "../connectors/index.ts";
+import { bindHttpTools, connectMcpTools, type McpToolset } from "../connectors/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
@@ -176,12 +176,16 @@ async function loadEach(
         })
       : null;
     if (mcp) toolsets.push(mcp);
+    const http = loaded.spec.http
+      ? await bindHttpTools({ specFile: loaded.file, section: loaded.spec.http, env: options.env })
+      : [];
+    const connectorTools = [...(mcp?.tools ?? []), ...http];
     const definition = bindAgentPackage({
       agentPackage,
       loaded,
       sql: options.store.sql,
       provider: choice.provider,
-      ...(mcp ? { connectorTools: mcp.tools } : {}),
+      ...(connectorTools.length > 0 ? { connectorTools } : {}),
       env: options.env,
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.gateway ? { gateway: options.gateway } : {}),

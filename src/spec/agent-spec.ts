@@ -4,6 +4,7 @@ import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
+import { HttpSection, httpToolNames } from "./http-section.ts";
 import { JsonSchemaSource } from "./json-schema-source.ts";
 import { McpSection, mcpToolName } from "./mcp-section.ts";
 import { checkMemoryTools, MemorySection } from "./memory-section.ts";
@@ -368,6 +369,7 @@ export const AgentSpec = z
     rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
     memory: MemorySection.optional(),
     mcp: McpSection.optional(),
+    http: HttpSection.optional(),
   })
   .superRefine((spec, context) => {
     // An MCP tool's name must not clash with another's; the agent still lists in tools those it uses.
@@ -385,6 +387,31 @@ export const AgentSpec = z
           });
         mcpNames.set(name, `${server.name}/${tool.name}`);
       }
+    }
+    // So must an HTTP tool's, with an MCP tool's or another HTTP tool's.
+    for (const { name, path } of spec.http ? httpToolNames(spec.http) : []) {
+      const clash = mcpNames.get(name);
+      if (clash)
+        context.addIssue({
+          code: "custom",
+          path: ["http", ...path],
+          message: `its name ${name} is also ${clash}'s; rename one`,
+          input: name,
+        });
+      else if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(name))
+        context.addIssue({
+          code: "custom",
+          path: ["http", ...path],
+          message: `${name} is not a tool name models accept (letters, digits, _ and -); rename it with as`,
+          input: name,
+        });
+      mcpNames.set(
+        name,
+        `http${path
+          .slice(0, -1)
+          .map((part) => (typeof part === "number" ? `[${part}]` : `.${part}`))
+          .join("")}`,
+      );
     }
     for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
       context.addIssue({

@@ -41,6 +41,12 @@ export {
   type ToolRule,
 } from "./governance-section.ts";
 export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
+export {
+  HttpSection,
+  type HttpToolSpec,
+  httpToolNames,
+  type OpenApiSpec,
+} from "./http-section.ts";
 export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directories.ts";
 export { loadAgentSpec } from "./load-agent-spec.ts";
 export { McpSection, type McpServerSpec, mcpToolName, type ValueSource } from "./mcp-section.ts";

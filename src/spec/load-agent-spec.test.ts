@@ -536,3 +536,49 @@ describe("an agent spec's output schema", () => {
     );
   });
 });
+
+describe("loadAgentSpec with HTTP tools", () => {
+  const HTTP = `http:
+  allowHosts: [api.example.com, "*.internal.example.com"]
+  tools:
+    - name: lookup_order
+      description: Look an order up.
+      url: https://api.example.com/orders/{id}
+      headers: { authorization: { fromEnv: ORDERS_TOKEN, prefix: "Bearer " } }
+      input: { type: object, properties: { id: { type: string } } }
+  openapi:
+    - document: ./orders.yaml
+      baseUrl: https://api.example.com
+      operations: [{ operationId: createTicket }]
+`;
+  const withHttp = (http: string) =>
+    writeAgent({
+      "agent.yaml": `${SPEC.replace("  - get_order\n", "  - get_order\n  - lookup_order\n  - createTicket\n")}${http}`,
+    });
+
+  test("a valid section loads with its defaults (private networks refused, 1 MiB, 30 s, GET) and its tools count as provided", async () => {
+    const { spec } = await loadAgentSpec(withHttp(HTTP), { providedTools: ["search_kb", "get_order"] });
+    assert.equal(spec.http?.allowPrivateNetworks, false);
+    assert.equal(spec.http?.maxResponseBytes, 1024 * 1024);
+    assert.equal(spec.http?.timeout, 30_000);
+    assert.equal(spec.http?.tools[0]?.method, "GET");
+  });
+
+  test("a query argument the input does not declare is reported at its line", async () => {
+    const file = withHttp(HTTP.replace("      headers:", "      query: [verbose]\n      headers:"));
+    assert.deepEqual(
+      (await issuesOf(file)).map((issue) => [issue.line, issue.path, issue.message]),
+      [[24, "http.tools[0].query[0]", "verbose is not a property of input"]],
+    );
+  });
+
+  test("an operation named like another HTTP tool is reported at its line", async () => {
+    const file = withHttp(
+      HTTP.replace("{ operationId: createTicket }", "{ operationId: createTicket, as: lookup_order }"),
+    );
+    assert.deepEqual(
+      (await issuesOf(file)).map((issue) => [issue.line, issue.path, issue.message]),
+      [[29, "http.openapi[0].operations[0].as", "its name lookup_order is also http.tools[0]'s; rename one"]],
+    );
+  });
+});

@@ -4,7 +4,7 @@ import { durationSchema } from "./duration.ts";
 const Timeout = durationSchema({ units: ["ms", "s", "m"], examples: "500ms, 30s or 2m", title: "Duration" });
 
 /** A value given literally, or read from an environment variable when the server starts (for secrets). */
-const ValueSource = z.union([
+export const ValueSource = z.union([
   z.string(),
   z.strictObject({
     fromEnv: z

@@ -3,6 +3,7 @@ import { relative, resolve } from "node:path";
 import { AgentSpec } from "./agent-spec.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
 import type { PolicyMode } from "./governance-section.ts";
+import { httpToolNames } from "./http-section.ts";
 import { mcpToolName } from "./mcp-section.ts";
 import { providedMemoryTools } from "./memory-section.ts";
 import { parseRulesTable } from "./parse-rules-table.ts";
@@ -159,6 +160,7 @@ function checkProvidedTools(
   const mcpTools = (spec.mcp?.servers ?? []).flatMap((server) =>
     server.tools.map((tool) => mcpToolName(server, tool)),
   );
+  if (spec.http) mcpTools.push(...httpToolNames(spec.http).map((tool) => tool.name));
   const available = new Set([...provided, ...providedMemoryTools(spec.memory), ...mcpTools]);
   for (const [index, name] of spec.tools.entries()) {
     if (available.has(name)) continue;
