@@ -193,16 +193,38 @@ describe("an agent's MCP tools over HTTP: their pins, and a person's approval", 
       },
     );
     assert.equal(unknown.status, 404);
-    const approved = await call(
-      keys.deployer!,
-      "POST",
-      "/v1/agents/ticket-desk/mcp-tools/tickets/summarize/approval",
-      {
-        hash: summarize.seenHash,
-      },
+    // Approved through the CLI, as a deployer would: its list says what to review and how to approve it.
+    const keyFile = join(mkdtempSync(join(tmpdir(), "keel-mcp-key-")), "key");
+    writeFileSync(keyFile, keys.deployer!);
+    const cli = ["--url", server!.url, "--api-key-file", keyFile];
+    const listing = captureIo();
+    assert.equal(await main(["mcp", "tools", "ticket-desk", ...cli], listing), 0);
+    const printed = listing.stdout.join("\n");
+    assert.match(
+      printed,
+      /tickets\/summarize {2}refused\n {2}refused: its description reads as instructions/,
     );
-    assert.equal(approved.status, 200);
-    assert.deepEqual([approved.json.status, approved.json.approvedBy], ["approved", "deployer"]);
+    assert.ok(
+      printed.includes(`keel mcp approve ticket-desk tickets/summarize --hash ${summarize.seenHash}`),
+    );
+    const noHash = captureIo();
+    assert.equal(await main(["mcp", "approve", "ticket-desk", "tickets/summarize", ...cli], noHash), 2);
+    assert.match(noHash.stderr.join("\n"), /--hash is required/);
+    const approving = captureIo();
+    const approvedCode = await main(
+      ["mcp", "approve", "ticket-desk", "tickets/summarize", "--hash", summarize.seenHash, ...cli],
+      approving,
+    );
+    assert.equal(approvedCode, 0, approving.stderr.join("\n"));
+    assert.match(
+      approving.stdout.join("\n"),
+      /^tickets\/summarize of ticket-desk approved \(sha256:[0-9a-f]{64}\) by deployer$/,
+    );
+    const approved = await call(keys.viewer!, "GET", "/v1/agents/ticket-desk/mcp-tools");
+    const pin = (approved.json.tools as { tool: string; status: string; approvedBy: string }[]).find(
+      (tool) => tool.tool === "summarize",
+    )!;
+    assert.deepEqual([pin.status, pin.approvedBy], ["approved", "deployer"]);
     const after = await runToEnd("Third text. Fine.");
     const ended = after.find((event) => event.type === "tool-call-end");
     assert.ok(ended?.type === "tool-call-end");
