@@ -5,13 +5,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { callingAgent, toolEnd } from "../../test/support/calling-agent.ts";
 import { driveRun } from "../../test/support/drive-run.ts";
-import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testStores } from "../../test/support/test-database.ts";
 import { KeelError } from "../errors/index.ts";
-import type { JournalEvent } from "../journal/index.ts";
-import { createScriptedModelProvider } from "../models/index.ts";
-import type { AgentDefinition } from "../runtime/index.ts";
 import { HttpSection } from "../spec/index.ts";
 import type { SqlStore } from "../store/index.ts";
 import { type Tool, type ToolContext, toolInputJsonSchema } from "../tools/index.ts";
@@ -97,25 +94,6 @@ async function refusal(call: Promise<unknown>): Promise<string> {
   }
   assert.fail("the call was not refused");
 }
-
-/** An agent whose model calls `tool` once with `args`, then answers with what the call returned. */
-function callingAgent(tools: readonly Tool[], tool: string, args: Record<string, unknown>): AgentDefinition {
-  return {
-    ...scriptedAgent({ name: "desk", turns: [], tools }),
-    provider: createScriptedModelProvider({
-      turns: (request) =>
-        request.messages.at(-1)?.role === "tool"
-          ? { kind: "answer", text: String(request.messages.at(-1)?.content).slice(0, 200) }
-          : { kind: "tool-calls", calls: [{ callId: "c1", tool, arguments: args }] },
-    }),
-  };
-}
-
-const toolEnd = (events: readonly JournalEvent[]) => {
-  const end = events.find((event) => event.type === "tool-call-end");
-  assert.ok(end?.type === "tool-call-end");
-  return end.payload;
-};
 
 const named = (tools: readonly Tool[], name: string) => {
   const tool = tools.find((each) => each.name === name);

@@ -3,16 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { callingAgent, toolEnd } from "../../test/support/calling-agent.ts";
 import { driveRun } from "../../test/support/drive-run.ts";
-import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testStores } from "../../test/support/test-database.ts";
 import { KeelError } from "../errors/index.ts";
-import type { JournalEvent } from "../journal/index.ts";
-import { createScriptedModelProvider } from "../models/index.ts";
-import type { AgentDefinition } from "../runtime/index.ts";
 import { McpSection } from "../spec/index.ts";
 import { createSqlMcpToolPins, type McpToolPins, type SqlStore } from "../store/index.ts";
-import { type Tool, toolInputJsonSchema } from "../tools/index.ts";
+import { toolInputJsonSchema } from "../tools/index.ts";
 import { connectMcpTools, type McpToolset } from "./index.ts";
 
 const FIXTURE = join(import.meta.dirname, "..", "..", "test", "support", "mcp-fixture-server.ts");
@@ -65,25 +62,6 @@ const callsOf = (file: string, tool: string) =>
         .split("\n")
         .filter((line) => line !== "" && (JSON.parse(line) as { tool: string }).tool === tool).length
     : 0;
-
-/** An agent whose model calls `tool` once with `args`, then answers with what the call returned. */
-function callingAgent(tools: readonly Tool[], tool: string, args: Record<string, unknown>): AgentDefinition {
-  return {
-    ...scriptedAgent({ name: "desk", turns: [], tools }),
-    provider: createScriptedModelProvider({
-      turns: (request) =>
-        request.messages.at(-1)?.role === "tool"
-          ? { kind: "answer", text: String(request.messages.at(-1)?.content).slice(0, 200) }
-          : { kind: "tool-calls", calls: [{ callId: "c1", tool, arguments: args }] },
-    }),
-  };
-}
-
-const toolEnd = (events: readonly JournalEvent[]) => {
-  const end = events.find((event) => event.type === "tool-call-end");
-  assert.ok(end?.type === "tool-call-end");
-  return end.payload;
-};
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;

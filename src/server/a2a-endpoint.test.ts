@@ -9,10 +9,8 @@ import {
   DefaultAgentCardResolver,
   JsonRpcTransportFactory,
 } from "@a2a-js/sdk/client";
-import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
+import { startTenantServer, writeTenantAgents } from "../../test/support/tenant-agents.ts";
 import { importAgentPackages } from "../cli/agent-packages.ts";
-import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
-import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
 
@@ -97,23 +95,10 @@ describe("each agent as an A2A agent, reached with the official A2A client from 
   };
 
   before(async () => {
-    store = await openStore({});
-    const apiKeys = createSqlApiKeyStore(store.sql);
-    const make = async (label: string, tenant: string, roles: string[]) => {
-      keys[label] = (await apiKeys.create({ tenant, roles, name: label, createdBy: "test" })).token;
-    };
-    await make("acme-invoker", "acme", ["invoker"]);
-    await make("acme-viewer", "acme", ["viewer"]);
-    await make("acme-approver", "acme", ["approver", "approver:acme-helper"]);
-    await make("globex-invoker", "globex", ["invoker"]);
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["acme", "globex"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    ({ store, server } = await startTenantServer().then((started) => {
+      Object.assign(keys, started.keys);
+      return started;
+    }));
   });
   after(async () => {
     await server.close();

@@ -3,12 +3,9 @@ import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
-import { importAgentPackages } from "../cli/agent-packages.ts";
-import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
-import { openStore } from "../store/open-store.ts";
+import { startTenantServer } from "../../test/support/tenant-agents.ts";
 import type { SqlStore } from "../store/sql-store.ts";
-import { type RunningServer, startServer } from "./start-server.ts";
+import type { RunningServer } from "./start-server.ts";
 
 type RunAnswer = {
   runId: string;
@@ -39,23 +36,10 @@ describe("Keel as an MCP server, reached with the official MCP client", () => {
     (result.content as { type: string; text: string }[]).map((part) => part.text).join("");
 
   before(async () => {
-    store = await openStore({});
-    const apiKeys = createSqlApiKeyStore(store.sql);
-    const make = async (label: string, tenant: string, roles: string[]) => {
-      keys[label] = (await apiKeys.create({ tenant, roles, name: label, createdBy: "test" })).token;
-    };
-    await make("acme-invoker", "acme", ["invoker"]);
-    await make("acme-viewer", "acme", ["viewer"]);
-    await make("acme-approver", "acme", ["approver", "approver:acme-helper"]);
-    await make("globex-invoker", "globex", ["invoker"]);
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["acme", "globex"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    ({ store, server } = await startTenantServer().then((started) => {
+      Object.assign(keys, started.keys);
+      return started;
+    }));
   });
   after(async () => {
     for (const client of clients) await client.close();

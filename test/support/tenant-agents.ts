@@ -2,6 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { importAgentPackages } from "../../src/cli/agent-packages.ts";
+import { createSqlApiKeyStore } from "../../src/governance/sql-api-key-store.ts";
+import { type RunningServer, startServer } from "../../src/server/start-server.ts";
+import { openStore } from "../../src/store/open-store.ts";
+import type { SqlStore } from "../../src/store/sql-store.ts";
 
 /**
  * Write one small offline agent package per tenant into a temporary directory: `<tenant>-helper`, whose spec says
@@ -69,4 +74,34 @@ export const agentPackages = [${packages.join(",\n")}];
 `,
   );
   return index;
+}
+
+/**
+ * A server over loopback on a fresh PGlite store serving the tenant agents of `acme` and `globex`, with API keys:
+ * `acme-invoker`, `acme-viewer`, `acme-approver` (may decide acme-helper's requests) and `globex-invoker`.
+ */
+export async function startTenantServer(): Promise<{
+  store: SqlStore;
+  server: RunningServer;
+  keys: Record<"acme-invoker" | "acme-viewer" | "acme-approver" | "globex-invoker", string>;
+}> {
+  const store = await openStore({});
+  const apiKeys = createSqlApiKeyStore(store.sql);
+  const make = async (label: string, tenant: string, roles: string[]) =>
+    (await apiKeys.create({ tenant, roles, name: label, createdBy: "test" })).token;
+  const keys = {
+    "acme-invoker": await make("acme-invoker", "acme", ["invoker"]),
+    "acme-viewer": await make("acme-viewer", "acme", ["viewer"]),
+    "acme-approver": await make("acme-approver", "acme", ["approver", "approver:acme-helper"]),
+    "globex-invoker": await make("globex-invoker", "globex", ["invoker"]),
+  };
+  const server = await startServer({
+    store,
+    packages: await importAgentPackages(writeTenantAgents(["acme", "globex"])),
+    env: {},
+    host: "127.0.0.1",
+    port: 0,
+    log: () => undefined,
+  });
+  return { store, server, keys };
 }
