@@ -30,25 +30,8 @@ const store = databaseUrl
 const p50 = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 
 async function subjectRun(): Promise<Lease> {
-  const [plain] = await leasedRuns(store, 1);
-  // The same run shape, made about a person: created with a subject, leased the way a worker is.
-  const runId = `${plain!.runId}_s`;
-  const now = new Date();
-  await store.createRun({
-    runId,
-    start: {
-      agent: "bench-append",
-      agentVersion: "1.0.0",
-      specHash: "sha256:bench",
-      input: "append benchmark",
-      principal: { subject: "bench", tenant: "default", roles: [] },
-      startedAt: now.toISOString(),
-      deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
-      maxSteps: 1_000_000,
-    },
-    subject: "bench-person",
-  });
-  const lease = await store.acquireLease({ runId, owner: "bench-append", ttlMs: 600_000 });
+  // The same run shape, made about a person and leased the way a worker is.
+  const [lease] = await leasedRuns(store, 1, { subject: "bench-person" });
   if (!lease?.sealWith) throw new Error("the subject run's lease names no key");
   return lease;
 }
