@@ -8,6 +8,8 @@
  *   npm test -- --concurrency=2               files at once (default 3: most files wait on fsync, child
  *                                             processes and timers rather than the CPU)
  *   npm test -- --record-durations            write each file's time to scripts/test-durations.json
+ *   npm test -- --file-timeout=600            seconds a file may take before its process group is stopped and
+ *                                             the file counted as failed (default 600)
  *
  * Files start longest first (by scripts/test-durations.json), so the slow ones do not all land at the end. A file's
  * output is printed when it ends, as one block, followed by its time.
@@ -31,6 +33,11 @@ const option = (name: string) =>
 const concurrency = Number(option("concurrency") ?? process.env.KEEL_TEST_CONCURRENCY ?? 3);
 if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error(`--concurrency must be a whole number of at least 1, got ${option("concurrency")}`);
+  process.exit(1);
+}
+const fileTimeout = Number(option("file-timeout") ?? process.env.KEEL_TEST_FILE_TIMEOUT ?? 600);
+if (!Number.isFinite(fileTimeout) || fileTimeout <= 0) {
+  console.error(`--file-timeout must be a number of seconds above 0, got ${option("file-timeout")}`);
   process.exit(1);
 }
 const durationsFile = new URL("./test-durations.json", import.meta.url).pathname;
@@ -91,6 +98,32 @@ await template;
 const summaryFile = join(scratch, "summary.jsonl");
 const took: Record<string, number> = {};
 const failedFiles: string[] = [];
+const stoppedFiles: string[] = [];
+/** Files running now, by when they started: a file still going after a while is named, so a hang shows where. */
+const running = new Map<string, number>();
+const heartbeat = setInterval(() => {
+  const now = performance.now();
+  const long = [...running].filter(([, started]) => now - started > 120_000);
+  if (long.length > 0) {
+    const names = long.map(([file, started]) => `${file} (${((now - started) / 1000).toFixed(0)} s)`);
+    console.log(`… still running: ${names.join(", ")}`);
+  }
+}, 120_000);
+heartbeat.unref();
+/** Process groups of the files running now: stopped with this process, since they do not share its group. */
+const groups = new Set<number>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    for (const group of groups) {
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    void (postgres?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
 
 /** Run one file in its own `node --test` process; print its output as one block when it ends, then its time. */
 async function runFile(file: string): Promise<void> {
@@ -106,17 +139,44 @@ async function runFile(file: string): Promise<void> {
       "--test-reporter-destination=stdout",
       file,
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...env, KEEL_TEST_SUMMARY_FILE: summaryFile } },
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...env, KEEL_TEST_SUMMARY_FILE: summaryFile },
+      // Its own process group, so a file that hangs is stopped with every server and child it started.
+      detached: true,
+    },
   );
+  running.set(file, started);
+  if (child.pid !== undefined) groups.add(child.pid);
   const output: Buffer[] = [];
   child.stdout.on("data", (chunk: Buffer) => output.push(chunk));
   child.stderr.on("data", (chunk: Buffer) => output.push(chunk));
+  let stopped = false;
+  const stopGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // The group has already gone.
+    }
+  };
+  const limit = setTimeout(() => {
+    stopped = true;
+    stopGroup("SIGTERM");
+    setTimeout(() => stopGroup("SIGKILL"), 10_000).unref();
+  }, fileTimeout * 1000);
   const exitCode = await new Promise<number>((resolve) => child.on("close", (exit) => resolve(exit ?? 1)));
+  clearTimeout(limit);
+  running.delete(file);
+  if (child.pid !== undefined) groups.delete(child.pid);
   const seconds = (performance.now() - started) / 1000;
   took[file] = seconds;
-  if (exitCode !== 0) failedFiles.push(file);
+  if (exitCode !== 0 || stopped) failedFiles.push(file);
+  if (stopped) stoppedFiles.push(file);
   process.stdout.write(Buffer.concat(output));
-  console.log(`${exitCode === 0 ? "✔" : "✖"} ${file} took ${seconds.toFixed(1)} s\n`);
+  const verdict = stopped
+    ? `✖ ${file} stopped: still running after ${fileTimeout} s`
+    : `${exitCode === 0 ? "✔" : "✖"} ${file}`;
+  console.log(`${verdict} took ${seconds.toFixed(1)} s\n`);
 }
 
 const startedAll = performance.now();
@@ -157,6 +217,8 @@ if (existsSync(summaryFile)) {
   }
 }
 rmSync(scratch, { recursive: true, force: true });
+// A file stopped for its time had no chance to count its own failures: it counts as one.
+totals.failed += stoppedFiles.length;
 if (failedFiles.length > 0) console.log(`\nfiles that failed: ${failedFiles.join(", ")}`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(failedFiles.length > 0 ? 1 : 0);
