@@ -40,6 +40,8 @@ if (!Number.isFinite(fileTimeout) || fileTimeout <= 0) {
   console.error(`--file-timeout must be a number of seconds above 0, got ${option("file-timeout")}`);
   process.exit(1);
 }
+/** Seconds one test (or hook) may take: a third of a file's, at most four minutes. */
+const testTimeout = Math.min(240, fileTimeout / 3);
 const durationsFile = new URL("./test-durations.json", import.meta.url).pathname;
 
 const files = (
@@ -137,6 +139,8 @@ async function runFile(file: string): Promise<void> {
       "--test-reporter-destination=stdout",
       "--test-reporter=./scripts/summary-reporter.ts",
       "--test-reporter-destination=stdout",
+      // A test that hangs fails by name after this, and the file goes on; the file's own limit is the backstop.
+      `--test-timeout=${Math.round(testTimeout * 1000)}`,
       file,
     ],
     {

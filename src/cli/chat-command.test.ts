@@ -252,30 +252,34 @@ for (const store of ["PGlite", "PostgreSQL"] as const) {
       assert.match(next.stdout(), /support-triage> /);
     });
 
-    test("an unknown agent, an unknown session, a bad flag and a server that is down are one-line errors", async () => {
-      const cases: [string[], number, RegExp][] = [
-        [["nobody", "--url", server.url], 1, /^keel: no agent named "nobody"/],
-        [
-          ["support-triage", "--session", "ses_missing", "--url", server.url],
-          1,
-          /^keel: no session "ses_missing"/,
-        ],
-        [["support-triage", "--bogus", "--url", server.url], 2, /^keel: Unknown option '--bogus'/],
-        [[], 2, /^keel: keel chat needs an agent/],
-        [
-          ["support-triage", "--url", "http://127.0.0.1:9"],
-          1,
-          /^keel: cannot reach the Keel server at http:\/\/127\.0\.0\.1:9/,
-        ],
-      ];
-      for (const [args, code, message] of cases) {
-        const chat = spawnChat(args);
-        chat.process.stdin!.end();
-        assert.equal(await chat.exited, code, args.join(" "));
-        assert.match(chat.stderr(), message, args.join(" "));
-        assert.doesNotMatch(chat.stderr(), /\n\s+at /, "no stack trace");
-        assert.equal(chat.stdout(), "");
-      }
-    });
+    // What the store holds does not change these answers: they are checked once, on PGlite, all at once.
+    if (store === "PGlite")
+      test("an unknown agent, an unknown session, a bad flag and a server that is down are one-line errors", async () => {
+        const cases: [string[], number, RegExp][] = [
+          [["nobody", "--url", server.url], 1, /^keel: no agent named "nobody"/],
+          [
+            ["support-triage", "--session", "ses_missing", "--url", server.url],
+            1,
+            /^keel: no session "ses_missing"/,
+          ],
+          [["support-triage", "--bogus", "--url", server.url], 2, /^keel: Unknown option '--bogus'/],
+          [[], 2, /^keel: keel chat needs an agent/],
+          [
+            ["support-triage", "--url", "http://127.0.0.1:9"],
+            1,
+            /^keel: cannot reach the Keel server at http:\/\/127\.0\.0\.1:9/,
+          ],
+        ];
+        await Promise.all(
+          cases.map(async ([args, code, message]) => {
+            const chat = spawnChat(args);
+            chat.process.stdin!.end();
+            assert.equal(await chat.exited, code, args.join(" "));
+            assert.match(chat.stderr(), message, args.join(" "));
+            assert.doesNotMatch(chat.stderr(), /\n\s+at /, "no stack trace");
+            assert.equal(chat.stdout(), "");
+          }),
+        );
+      });
   });
 }
