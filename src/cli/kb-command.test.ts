@@ -117,11 +117,13 @@ describe("keel kb ingest", () => {
       ],
       [["kb", "ingest", join(docs, "missing"), "--kb", "help", "--data-dir", dataDir], /is not a directory/],
     ];
-    for (const [args, message] of cases) {
-      const result = await keel(args);
-      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
-      assert.match(result.stderr, message);
-      assert.doesNotMatch(result.stderr, /created one/);
-    }
+    await Promise.all(
+      cases.map(async ([args, message]) => {
+        const result = await keel(args);
+        assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+        assert.match(result.stderr, message);
+        assert.doesNotMatch(result.stderr, /created one/);
+      }),
+    );
   });
 });

@@ -5,39 +5,61 @@
  */
 import { parseArgs } from "node:util";
 import { KeelError } from "../errors/index.ts";
-import { parseAllowedOrigins } from "../server/index.ts";
 import { agentPackagesModule } from "./agent-packages.ts";
-import { AGENTS_USAGE, agentsCli } from "./agents-command.ts";
 import { connectApiClient, DEFAULT_URL } from "./api-client.ts";
-import { APPROVALS_USAGE, approvalsCli } from "./approvals-command.ts";
-import { AUDIT_USAGE, auditCli } from "./audit-command.ts";
-import { CHAT_USAGE, chatCli } from "./chat-command.ts";
 import { type CliIo, processIo } from "./cli-io.ts";
-import { COSTS_USAGE, costsCommand } from "./cost-command.ts";
-import { ERASE_USAGE, eraseCli } from "./erase-command.ts";
-import { EVAL_USAGE, evalsCli } from "./eval-cli.ts";
-import { initCommand } from "./init-command.ts";
-import { journalVerifyCommand } from "./journal-command.ts";
-import { KB_USAGE, kbCli } from "./kb-command.ts";
-import { KEYS_USAGE, keysCli } from "./keys-command.ts";
-import { killCommand, killSwitchesCommand, resumeCommand } from "./kill-command.ts";
-import { MCP_USAGE, mcpApproveCommand, mcpToolsCommand } from "./mcp-command.ts";
-import {
-  policyReloadCommand,
-  policySchemaCommand,
-  policyShadowReportCommand,
-  policyTestCommand,
-  policyValidateCommand,
-} from "./policy-command.ts";
+import { DEFAULT_GRACE_MS } from "./grace-period.ts";
 import { reportCliError } from "./report-cli-error.ts";
-import { parseRunArguments, runCommand } from "./run-command.ts";
-import { runsListCommand, runsShowCommand, runsTreeCommand, signalCommand } from "./runs-command.ts";
-import { DEFAULT_GRACE_MS, serveCommand } from "./serve-command.ts";
-import { specValidateCommand } from "./spec-command.ts";
-import { TRACES_USAGE, tracesCommand } from "./trace-command.ts";
-import { workerCommand } from "./worker-command.ts";
 
-export const USAGE = `usage: keel <command> [options]
+// Each command's module is loaded when that command runs: loading all of them (the server, the stores, the eval
+// runner…) would cost every `keel` invocation a second or more of start-up, most of it for code it never calls.
+const load = {
+  agents: () => import("./agents-command.ts"),
+  approvals: () => import("./approvals-command.ts"),
+  audit: () => import("./audit-command.ts"),
+  chat: () => import("./chat-command.ts"),
+  costs: () => import("./cost-command.ts"),
+  erase: () => import("./erase-command.ts"),
+  evals: () => import("./eval-cli.ts"),
+  init: () => import("./init-command.ts"),
+  journal: () => import("./journal-command.ts"),
+  kb: () => import("./kb-command.ts"),
+  keys: () => import("./keys-command.ts"),
+  kill: () => import("./kill-command.ts"),
+  mcp: () => import("./mcp-command.ts"),
+  policy: () => import("./policy-command.ts"),
+  run: () => import("./run-command.ts"),
+  runs: () => import("./runs-command.ts"),
+  serve: () => import("./serve-command.ts"),
+  server: () => import("../server/index.ts"),
+  spec: () => import("./spec-command.ts"),
+  traces: () => import("./trace-command.ts"),
+  worker: () => import("./worker-command.ts"),
+};
+
+/** The whole usage text: it gathers each command's own, so it loads every command module (help only). */
+export async function usageText(): Promise<string> {
+  const [agents, approvals, audit, chat, erase, evals, kb, keys, mcp] = await Promise.all([
+    load.agents(),
+    load.approvals(),
+    load.audit(),
+    load.chat(),
+    load.erase(),
+    load.evals(),
+    load.kb(),
+    load.keys(),
+    load.mcp(),
+  ]);
+  const { AGENTS_USAGE } = agents;
+  const { APPROVALS_USAGE } = approvals;
+  const { AUDIT_USAGE } = audit;
+  const { CHAT_USAGE } = chat;
+  const { ERASE_USAGE } = erase;
+  const { EVAL_USAGE } = evals;
+  const { KB_USAGE } = kb;
+  const { KEYS_USAGE } = keys;
+  const { MCP_USAGE } = mcp;
+  return `usage: keel <command> [options]
 
 commands:
   init <dir>                       create an agent project in a new (or empty) folder, named after it
@@ -87,6 +109,7 @@ the agents: the project's keel.config.ts in the working directory, or the module
   KEEL_PACKAGES) names; in a Keel checkout, the bundled examples
 options for commands that talk to a server: --url (default $KEEL_URL or ${DEFAULT_URL}),
   --api-key-file F (default $KEEL_API_KEY, or the file in $KEEL_API_KEY_FILE)`;
+}
 
 const OPTIONS = {
   json: { type: "boolean" },
@@ -115,50 +138,53 @@ const OPTIONS = {
 /** Run one `keel` invocation; returns the exit code. Usage errors exit 2, failures 1. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === "traces" || argv[0] === "costs") return await telemetryCommand(argv, io);
-  if (argv[0] === "eval" || argv[0] === "feedback") return await evalsCli(argv, io);
-  if (argv[0] === "approvals") return await approvalsCli(argv, io);
-  if (argv[0] === "audit") return await auditCli(argv, io);
-  if (argv[0] === "agents") return await agentsCli(argv, io);
-  if (argv[0] === "keys") return await keysCli(argv, io);
-  if (argv[0] === "kb") return await kbCli(argv, io);
-  if (argv[0] === "chat") return await chatCli(argv, io);
-  if (argv[0] === "erase") return await eraseCli(argv, io);
+  if (argv[0] === "eval" || argv[0] === "feedback") return await (await load.evals()).evalsCli(argv, io);
+  if (argv[0] === "approvals") return await (await load.approvals()).approvalsCli(argv, io);
+  if (argv[0] === "audit") return await (await load.audit()).auditCli(argv, io);
+  if (argv[0] === "agents") return await (await load.agents()).agentsCli(argv, io);
+  if (argv[0] === "keys") return await (await load.keys()).keysCli(argv, io);
+  if (argv[0] === "kb") return await (await load.kb()).kbCli(argv, io);
+  if (argv[0] === "chat") return await (await load.chat()).chatCli(argv, io);
+  if (argv[0] === "erase") return await (await load.erase()).eraseCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    io.err(`keel: ${(error as Error).message}\n\n${USAGE}`);
+    io.err(`keel: ${(error as Error).message}\n\n${await usageText()}`);
     return 2;
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || !command) {
-    io.out(USAGE);
+    io.out(await usageText());
     return command || values.help ? 0 : 2;
   }
   try {
     const client = connectApiClient(io, values);
     switch (command) {
       case "init":
-        if (!rest[0] || rest.length > 1) throw usage("keel init <dir>");
-        return await initCommand({ io, dir: rest[0] });
+        if (!rest[0] || rest.length > 1) throw await usage("keel init <dir>");
+        return await (await load.init()).initCommand({ io, dir: rest[0] });
       case "serve":
-        return await serveCommand({
+        return await (await load.serve()).serveCommand({
           io,
           host: values.host ?? io.env.KEEL_HOST ?? "127.0.0.1",
           port: parsePort(values.port ?? io.env.KEEL_PORT ?? "7420"),
           dataDir: values["data-dir"] ?? io.env.KEEL_DATA_DIR ?? ".keel",
           packagesModule: agentPackagesModule(values.packages, io.env),
           allowedOrigins: values["allow-origin"]
-            ? parseAllowedOrigins(values["allow-origin"], "--allow-origin")
-            : parseAllowedOrigins((io.env.KEEL_ALLOW_ORIGINS ?? "").split(","), "KEEL_ALLOW_ORIGINS"),
+            ? (await load.server()).parseAllowedOrigins(values["allow-origin"], "--allow-origin")
+            : (await load.server()).parseAllowedOrigins(
+                (io.env.KEEL_ALLOW_ORIGINS ?? "").split(","),
+                "KEEL_ALLOW_ORIGINS",
+              ),
           ...leaseTtl(values["lease-ttl"]),
           graceMs: parseGracePeriod(values["grace-period"] ?? io.env.KEEL_GRACE_PERIOD),
         });
       case "worker":
-        return await workerCommand({
+        return await (await load.worker()).workerCommand({
           io,
           packagesModule: agentPackagesModule(values.packages, io.env),
           concurrency: parseWholeNumber(values.concurrency ?? "16", "--concurrency", 1, 1_000),
@@ -166,6 +192,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           graceMs: parseGracePeriod(values["grace-period"] ?? io.env.KEEL_GRACE_PERIOD),
         });
       case "run": {
+        const { parseRunArguments, runCommand } = await load.run();
         const { agent, input } = parseRunArguments(rest);
         return await runCommand({
           client,
@@ -176,7 +203,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           ...(values["idempotency-key"] === undefined ? {} : { idempotencyKey: values["idempotency-key"] }),
         });
       }
-      case "runs":
+      case "runs": {
+        const { runsListCommand, runsShowCommand, runsTreeCommand } = await load.runs();
         if (rest[0] === "list") {
           return await runsListCommand({
             client,
@@ -191,11 +219,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           return await runsShowCommand({ client, io, runId: rest[1], json: values.json ?? false });
         if (rest[0] === "tree" && rest[1])
           return await runsTreeCommand({ client, io, runId: rest[1], json: values.json ?? false });
-        throw usage("keel runs list | keel runs show <run> | keel runs tree <run>");
+        throw await usage("keel runs list | keel runs show <run> | keel runs tree <run>");
+      }
       case "signal": {
         if (!rest[0] || !rest[1])
-          throw usage("keel signal <run> <name> [--payload JSON] [--idempotency-key K]");
-        return await signalCommand({
+          throw await usage("keel signal <run> <name> [--payload JSON] [--idempotency-key K]");
+        return await (await load.runs()).signalCommand({
           client,
           io,
           runId: rest[0],
@@ -205,17 +234,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         });
       }
       case "cancel": {
-        if (!rest[0]) throw usage("keel cancel <run>");
+        if (!rest[0]) throw await usage("keel cancel <run>");
         const run = await client.call("cancelRun", { params: { id: rest[0] } });
         io.out(`cancel requested for ${run.id} (status now ${run.status})`);
         return 0;
       }
       case "journal":
         if (rest[0] === "verify" && rest[1])
-          return await journalVerifyCommand({ client, io, runIds: rest.slice(1) });
-        throw usage("keel journal verify <run…>");
+          return await (await load.journal()).journalVerifyCommand({ client, io, runIds: rest.slice(1) });
+        throw await usage("keel journal verify <run…>");
       case "kill":
       case "resume": {
+        const { killCommand, resumeCommand } = await load.kill();
         const target = {
           ...(rest[0] === undefined ? {} : { agent: rest[0] }),
           ...(values.tenant === undefined ? {} : { tenant: values.tenant }),
@@ -231,14 +261,23 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           : await resumeCommand({ client, io, target });
       }
       case "kill-switches":
-        return await killSwitchesCommand({ client, io, json: values.json ?? false });
-      case "mcp":
+        return await (await load.kill()).killSwitchesCommand({ client, io, json: values.json ?? false });
+      case "mcp": {
+        const { mcpApproveCommand, mcpToolsCommand } = await load.mcp();
         if (rest[0] === "tools" && rest[1] && rest.length === 2)
           return await mcpToolsCommand({ client, io, agent: rest[1], json: values.json ?? false });
         if (rest[0] === "approve" && rest[1] && rest[2] && rest.length === 3)
           return await mcpApproveCommand({ client, io, agent: rest[1], tool: rest[2], hash: values.hash });
-        throw usage("keel mcp tools <agent> | keel mcp approve <agent> <server>/<tool> --hash H");
+        throw await usage("keel mcp tools <agent> | keel mcp approve <agent> <server>/<tool> --hash H");
+      }
       case "policy": {
+        const {
+          policyReloadCommand,
+          policySchemaCommand,
+          policyShadowReportCommand,
+          policyTestCommand,
+          policyValidateCommand,
+        } = await load.policy();
         const packagesModule = () => agentPackagesModule(values.packages, io.env);
         if (rest[0] === "validate")
           return await policyValidateCommand({ io, packagesModule: packagesModule(), agents: rest.slice(1) });
@@ -249,20 +288,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         if (rest[0] === "reload" && rest[1]) return await policyReloadCommand({ client, io, agent: rest[1] });
         if (rest[0] === "shadow-report" && rest[1])
           return await policyShadowReportCommand({ client, io, agent: rest[1], json: values.json ?? false });
-        throw usage(
+        throw await usage(
           "keel policy validate [agent…] | test <tests.yaml…> | schema <agent> | shadow-report <agent> | reload <agent>",
         );
       }
       case "spec":
         if (rest[0] === "validate" && rest.length > 1)
-          return await specValidateCommand({
+          return await (await load.spec()).specValidateCommand({
             io,
             files: rest.slice(1),
             packagesModule: agentPackagesModule(values.packages, io.env),
           });
-        throw usage("keel spec validate <spec.yaml…>");
+        throw await usage("keel spec validate <spec.yaml…>");
       default:
-        throw usage(`unknown command "${command}"`);
+        throw await usage(`unknown command "${command}"`);
     }
   } catch (error) {
     return reportCliError(error, io);
@@ -271,6 +310,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** `keel traces …` and `keel costs …` parse their own flags (cli/trace-command.ts, cli/cost-command.ts). */
 async function telemetryCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const [{ TRACES_USAGE, tracesCommand }, { COSTS_USAGE, costsCommand }] = await Promise.all([
+    load.traces(),
+    load.costs(),
+  ]);
   const help = argv[0] === "traces" ? TRACES_USAGE : COSTS_USAGE;
   try {
     return argv[0] === "traces"
@@ -288,8 +331,8 @@ async function telemetryCommand(argv: readonly string[], io: CliIo): Promise<num
   }
 }
 
-function usage(message: string): KeelError {
-  return new KeelError("invalid_request", `${message}\n\n${USAGE}`);
+async function usage(message: string): Promise<KeelError> {
+  return new KeelError("invalid_request", `${message}\n\n${await usageText()}`);
 }
 
 function parsePort(text: string): number {

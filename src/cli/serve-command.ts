@@ -3,6 +3,7 @@ import { startServer } from "../server/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import { checkPortFree, listenFailure } from "./check-port.ts";
 import type { CliIo } from "./cli-io.ts";
+import { DEFAULT_GRACE_MS } from "./grace-period.ts";
 import { openCliStore } from "./open-cli-store.ts";
 
 /**
@@ -66,9 +67,6 @@ export async function serveCommand(options: {
   await opened.close();
   return 0;
 }
-
-/** How long a stopping process lets runs finish the step they are in, unless `--grace-period` says otherwise. */
-export const DEFAULT_GRACE_MS = 10_000;
 
 /**
  * Resolve on the first SIGINT or SIGTERM. Both handlers go at once, so a second signal gets the default action and

@@ -4,8 +4,9 @@ import { createKeel } from "../server/index.ts";
 import { openStore } from "../store/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import type { CliIo } from "./cli-io.ts";
+import { DEFAULT_GRACE_MS } from "./grace-period.ts";
 import { checkDatabaseUrl } from "./open-cli-store.ts";
-import { DEFAULT_GRACE_MS, stopSignal } from "./serve-command.ts";
+import { stopSignal } from "./serve-command.ts";
 
 /**
  * `keel worker`: interpret runs from a shared PostgreSQL without serving HTTP. Any number of workers and

@@ -12,11 +12,11 @@ import {
 const text = "Привет! Where is order A-17? こんにちは — it shipped on 2026-12-01.";
 
 describe("token counting per provider family", () => {
-  test("counts OpenAI's current models exactly with o200k_base and legacy gpt-4 and gpt-3.5 with cl100k_base", () => {
-    const current = tokenCounterFor("openai", "gpt-4o-mini");
+  test("counts OpenAI's current models exactly with o200k_base and legacy gpt-4 and gpt-3.5 with cl100k_base", async () => {
+    const current = await tokenCounterFor("openai", "gpt-4o-mini");
     assert.deepEqual([current.encoding, current.approximate], ["o200k_base", false]);
     assert.equal(current.count(text), encodeO200k(text).length);
-    const legacy = tokenCounterFor("openai", "gpt-4");
+    const legacy = await tokenCounterFor("openai", "gpt-4");
     assert.deepEqual([legacy.encoding, legacy.approximate], ["cl100k_base", false]);
     assert.equal(legacy.count(text), encodeCl100k(text).length);
     assert.notEqual(
@@ -26,22 +26,22 @@ describe("token counting per provider family", () => {
     );
   });
 
-  test("estimates Anthropic, Gemini and other families with o200k_base scaled up by the safety margin, and says so", () => {
+  test("estimates Anthropic, Gemini and other families with o200k_base scaled up by the safety margin, and says so", async () => {
     for (const [provider, model] of [
       ["anthropic", "claude-sonnet-4-5"],
       ["google", "gemini-2.5-flash"],
       ["openai-compatible", "llama3.1"],
       ["scripted", "scripted"],
     ] as const) {
-      const counter = tokenCounterFor(provider, model);
+      const counter = await tokenCounterFor(provider, model);
       assert.equal(counter.approximate, true);
       assert.equal(counter.encoding, `o200k_base×${APPROXIMATION_MARGIN}`);
       assert.equal(counter.count(text), Math.ceil(encodeO200k(text).length * APPROXIMATION_MARGIN));
     }
   });
 
-  test("counts a message's framing and an assistant's tool calls with its content", () => {
-    const counter = tokenCounterFor("openai", "gpt-4.1");
+  test("counts a message's framing and an assistant's tool calls with its content", async () => {
+    const counter = await tokenCounterFor("openai", "gpt-4.1");
     const calls = [{ callId: "c1", tool: "lookup", arguments: { order: "A-17" } }];
     const counted = counter.countMessages([
       { role: "user", content: text },

@@ -1,5 +1,3 @@
-import { countTokens as countCl100k } from "gpt-tokenizer/encoding/cl100k_base";
-import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
 import type { ModelMessage } from "./model-provider.ts";
 
 /**
@@ -23,13 +21,37 @@ export const APPROXIMATION_MARGIN = 1.25;
 /** Framing tokens per chat message (role and separators), as OpenAI's chat format spends them. */
 const TOKENS_PER_MESSAGE = 4;
 
+type Encoding = "cl100k_base" | "o200k_base";
+
+/**
+ * An encoding's counting function, loaded the first time a thread is fitted: the encodings' tables take about a
+ * second of CPU to load, which every `keel` command and server start would otherwise pay whether it counts or not.
+ */
+const encodings = new Map<Encoding, Promise<(text: string) => number>>();
+function encodingCounter(encoding: Encoding): Promise<(text: string) => number> {
+  let loading = encodings.get(encoding);
+  if (!loading) {
+    loading =
+      encoding === "cl100k_base"
+        ? import("gpt-tokenizer/encoding/cl100k_base").then((module) => module.countTokens)
+        : import("gpt-tokenizer/encoding/o200k_base").then((module) => module.countTokens);
+    encodings.set(encoding, loading);
+  }
+  return loading;
+}
+
 /** The token counter for a provider's model. */
-export function tokenCounterFor(provider: string, model: string): TokenCounter {
+export async function tokenCounterFor(provider: string, model: string): Promise<TokenCounter> {
   if (provider === "openai") {
     const legacy = /^gpt-(3\.5|4)(-\d|-turbo|$)/.test(model) && !model.startsWith("gpt-4o");
-    return counter(legacy ? "cl100k_base" : "o200k_base", legacy ? countCl100k : countO200k, 1);
+    const encoding = legacy ? "cl100k_base" : "o200k_base";
+    return counter(encoding, await encodingCounter(encoding), 1);
   }
-  return counter(`o200k_base×${APPROXIMATION_MARGIN}`, countO200k, APPROXIMATION_MARGIN);
+  return counter(
+    `o200k_base×${APPROXIMATION_MARGIN}`,
+    await encodingCounter("o200k_base"),
+    APPROXIMATION_MARGIN,
+  );
 }
 
 function counter(encoding: string, count: (text: string) => number, scale: number): TokenCounter {

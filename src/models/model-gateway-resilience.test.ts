@@ -267,7 +267,8 @@ describe("the gateway and configuration errors", () => {
 
 describe("the gateway's circuit breakers", () => {
   test("open after at most 10 failing calls, send nothing to the open target, and let one half-open probe through", async () => {
-    const gateway = gatewayWith({ maxAttempts: 1, breakerThreshold: 5, halfOpenAfterMs: 300 });
+    // Long enough that the 20 calls below all meet the open breaker on a loaded machine.
+    const gateway = gatewayWith({ maxAttempts: 1, breakerThreshold: 5, halfOpenAfterMs: 1_500 });
     anthropic.setDefault({ status: 503, error: "server" });
     try {
       let failingCalls = 0;
@@ -285,7 +286,7 @@ describe("the gateway's circuit breakers", () => {
       }
       assert.equal(anthropic.requests.length, sentBeforeOpen, "0 requests reached the open target");
 
-      await new Promise((resolve) => setTimeout(resolve, 350));
+      await new Promise((resolve) => setTimeout(resolve, 1_550));
       anthropic.setDefault({ reply: { text: "recovered" } });
       const probes = await Promise.all(
         Array.from({ length: 5 }, () => gateway.generate(call(), gateway.route(call()))),

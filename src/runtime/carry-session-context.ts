@@ -49,7 +49,7 @@ export async function carrySessionContext(context: NodeContext): Promise<boolean
       : [],
   );
   const policy = agent.context ?? { strategy: "drop-oldest" as const, keepLastTurns: 4 };
-  const counter = tokenCounterFor(agent.provider.provider, agent.provider.model);
+  const counter = await tokenCounterFor(agent.provider.provider, agent.provider.model);
   const maxTokens = policy.maxTokens ?? contextWindowOf(agent.provider.model).tokens;
   const workingMemory = agent.workingMemory
     ? await context.sessions.workingMemoryOf(sessionId, { beforeTurn: turn })

@@ -131,6 +131,8 @@ const carryOf = (journal: readonly JournalEvent[]): PayloadOf<"context-carry"> =
   return event.payload;
 };
 
+const counter = await tokenCounterFor("scripted", "scripted");
+
 for (const backend of testStores()) {
   describe(`context limits of a ${TURNS}-turn session on ${backend.name}`, () => {
     let store: SqlStore;
@@ -138,7 +140,6 @@ for (const backend of testStores()) {
     const dropping = threadAgent("drop-oldest");
     const summarizing = threadAgent("summarize");
     let journals: Record<"drop-oldest" | "summarize", JournalEvent[][]>;
-    const counter = tokenCounterFor("scripted", "scripted");
     /** What the model was asked, in tokens, plus the answer it may write: must fit the window. */
     const requestTokens = (request: GenerateOptions) =>
       counter.count(request.system) + counter.countMessages(request.messages) + MAX_OUTPUT_TOKENS;

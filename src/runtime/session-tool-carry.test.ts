@@ -261,7 +261,7 @@ for (const backend of testStores()) {
         "user And order B-3, with the blue box?",
       ]);
       // The tool messages are counted: without them both earlier turns would have fitted.
-      const counter = tokenCounterFor("scripted", "scripted");
+      const counter = await tokenCounterFor("scripted", "scripted");
       const budget = carry.window.maxTokens - carry.window.reservedTokens;
       assert.ok(carry.tokensCarried <= budget);
       assert.ok(carry.tokensBefore > budget, `${carry.tokensBefore} tokens before, ${budget} budget`);
