@@ -751,7 +751,7 @@ export const API_ROUTES = defineRoutes({
     summary: "an agent's versions and history",
     description: "an agent's versions, the latest one's attestations, and its history",
   },
-  agentCard: {
+  registryCard: {
     method: "GET",
     path: "/v1/registry/:agent/card",
     roles: READ,
@@ -759,7 +759,7 @@ export const API_ROUTES = defineRoutes({
     query: z.strictObject({ version: text.optional() }),
     response: z.string(),
     produces: "text/plain",
-    summary: "an agent's one-page card",
+    summary: "an agent's one-page registry card",
     success: "`200 text/plain`",
   },
   attest: {

@@ -8,7 +8,7 @@ import { reportCliError, usageError } from "./report-cli-error.ts";
 export const AGENTS_USAGE = `  agents list [--json]             agents served, their models, lifecycle status and flags
   agents show <agent> [--json]     versions, owner, tier, scope, gates, reviews and history from the registry
   agents card <agent> [--version V]
-                                   the one-page agent card
+                                   the one-page registry card (the A2A Agent Card is at /a2a/<agent>/…)
   agents attest <agent> <version> <gate> --evidence URL [--score N --threshold N] [--monthly-usd N --approved]
                                    (eval_results without --score: from the store's latest keel eval --gate)
   agents status <agent> <version> draft|in_review|active|paused|retired [--reason R]
@@ -66,7 +66,7 @@ export async function agentsCli(argv: readonly string[], io: CliIo): Promise<num
       }
       case "card": {
         if (!name) throw usageError("keel agents card <agent>", AGENTS_USAGE);
-        const card = await client.call("agentCard", {
+        const card = await client.call("registryCard", {
           params: { agent: name },
           query: values.version ? { version: values.version } : {},
         });

@@ -93,7 +93,7 @@ describe("the typed HTTP client", () => {
       client.call("approvalMetrics"),
       client.call("registry"),
       client.call("registryAgent", { params: { agent: name } }),
-      client.call("agentCard", { params: { agent: name } }),
+      client.call("registryCard", { params: { agent: name } }),
       client.call("runTrace", { params: { id } }),
       client.call("searchTraces", { query: { agent: name } }),
       client.call("costs", { query: { by: "agent,model" } }),

@@ -2,7 +2,7 @@
  * The agent registry and lifecycle: per agent version its owner, risk tier and scope, its status from draft to
  * retired, the deployment gates attested for it, its review cadence, orphan detection, and the one-page card.
  */
-export { type CardExtras, renderAgentCard } from "./agent-card.ts";
+
 export {
   AGENT_STATUSES,
   type AgentStatus,
@@ -12,6 +12,7 @@ export {
   requiredGates,
   reviewCadenceDays,
 } from "./lifecycle-rules.ts";
+export { type CardExtras, renderRegistryCard } from "./registry-card.ts";
 export type {
   AgentScope,
   Attestation,

@@ -4,8 +4,8 @@ import { Registry as MetricsRegistry } from "prom-client";
 import { isKeelError } from "../errors/keel-error.ts";
 import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
-import { renderAgentCard } from "./agent-card.ts";
 import { requiredGates } from "./lifecycle-rules.ts";
+import { renderRegistryCard } from "./registry-card.ts";
 import { type RegisterAgentVersion, scopeOf } from "./registry-entry.ts";
 import { registerRegistryMetrics } from "./registry-metrics.ts";
 import { createSqlRegistry, type Registry } from "./sql-registry.ts";
@@ -240,7 +240,7 @@ describe("the agent registry", () => {
     await registry.setStatus({ agent, version: "1.0.0", status: "in_review", by: "dana" });
     await attestAll(agent, "1.0.0", 2, ["cost_projection"]);
     const entry = (await registry.get(agent))!;
-    const card = renderAgentCard(
+    const card = renderRegistryCard(
       entry,
       await registry.attestations(agent, "1.0.0"),
       await registry.history(agent),
@@ -248,7 +248,7 @@ describe("the agent registry", () => {
         approvals: ["queue support-leads, SLA 4h"],
       },
     );
-    assert.match(card, new RegExp(`AGENT CARD — ${agent} 1.0.0\\s+status: IN_REVIEW`));
+    assert.match(card, new RegExp(`REGISTRY CARD — ${agent} 1.0.0\\s+status: IN_REVIEW`));
     assert.match(card, /Owner\s+support-ops — dana@example\.com/);
     assert.match(card, /Risk tier\s+2 \(reviewed semi-annually, every 182 days\)/);
     assert.match(card, /issue_refund\s+data: financial; changes things/);

@@ -122,7 +122,7 @@ describe("the registry over HTTP and keel agents, with active agents required", 
 
     const card = await keel(["agents", "card", "support-triage"]);
     assert.equal(card.code, 0);
-    assert.match(card.out, /AGENT CARD — support-triage 1\.0\.0\s+status: ACTIVE/);
+    assert.match(card.out, /REGISTRY CARD — support-triage 1\.0\.0\s+status: ACTIVE/);
     assert.match(card.out, /Owner\s+support-ops — dana\.whitfield@example\.com/);
     assert.match(
       card.out,

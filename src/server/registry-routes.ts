@@ -4,7 +4,7 @@ import { approvalMetrics } from "../approvals/index.ts";
 import { KeelError } from "../errors/index.ts";
 import { type EvalResultStore, latestGateResult, sqlEvalResultStore } from "../evals/index.ts";
 import type { AGENT_STATUSES, Registry } from "../registry/index.ts";
-import { registrySummary, renderAgentCard } from "../registry/index.ts";
+import { registrySummary, renderRegistryCard } from "../registry/index.ts";
 import type { AgentCatalog } from "../runtime/index.ts";
 import type { ApprovalQueries, Store } from "../store/index.ts";
 import type { IdentifyApprover } from "./approval-principal.ts";
@@ -65,7 +65,7 @@ export function registerRegistryRoutes(
       history: await registry.history(name, 50),
     });
   });
-  registerRoute(app, API_ROUTES.agentCard, async ({ params, query }, context) => {
+  registerRoute(app, API_ROUTES.registryCard, async ({ params, query }, context) => {
     const name = params.agent;
     const entry = await found(name, query.version);
     const served = agents.lookup(entry.agent, entry.version);
@@ -82,7 +82,7 @@ export function registerRegistryRoutes(
           `${row.tool ?? "handoffs"}: ${row.pending} pending, approval rate ${row.approvalRate === null ? "—" : `${Math.round(row.approvalRate * 100)}%`}, mean time to decision ${row.meanDecisionSeconds === null ? "—" : `${Math.round(row.meanDecisionSeconds)} s`}`,
       ),
     ];
-    const card = renderAgentCard(
+    const card = renderRegistryCard(
       entry,
       await registry.attestations(entry.agent, entry.version),
       await registry.history(name, 20),

@@ -7,10 +7,10 @@ export type CardExtras = { approvals?: string[] };
 const CADENCE = { 1: "quarterly", 2: "semi-annually", 3: "annually" } as const;
 
 /**
- * The one-page agent card: what the agent is for, who owns it, its risk tier and scope, where it is in its
+ * The one-page registry card (not the A2A Agent Card a client reads to reach the agent): what the agent is for, who owns it, its risk tier and scope, where it is in its
  * lifecycle, each deployment gate with who attested it, when and the evidence, its reviews, and recent history.
  */
-export function renderAgentCard(
+export function renderRegistryCard(
   entry: RegistryEntry,
   attestations: readonly Attestation[],
   history: readonly HistoryEntry[],
@@ -37,7 +37,7 @@ export function renderAgentCard(
   );
   const access = entry.scope.dataAccess;
   const lines = [
-    `${`AGENT CARD — ${entry.agent} ${entry.version}`.padEnd(70)}status: ${entry.status.toUpperCase()}`,
+    `${`REGISTRY CARD — ${entry.agent} ${entry.version}`.padEnd(70)}status: ${entry.status.toUpperCase()}`,
     "=".repeat(86),
     entry.description,
     "",
