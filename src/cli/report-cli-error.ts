@@ -1,5 +1,5 @@
 import { KeelError } from "../errors/index.ts";
-import { SpecError } from "../spec/spec-error.ts";
+import { SpecError } from "../spec/index.ts";
 import type { CliIo } from "./cli-io.ts";
 
 /** A usage error: the message, then the command's usage; `keel` exits 2 for it. */
