@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { A2aSection, a2aToolName } from "./a2a-section.ts";
 import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
 import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
-import { HttpSection, httpToolNames } from "./http-section.ts";
+import { HttpSection, hostAllowed, httpToolNames } from "./http-section.ts";
 import { JsonSchemaSource } from "./json-schema-source.ts";
 import { McpSection, mcpToolName } from "./mcp-section.ts";
 import { checkMemoryTools, MemorySection } from "./memory-section.ts";
@@ -370,6 +371,7 @@ export const AgentSpec = z
     memory: MemorySection.optional(),
     mcp: McpSection.optional(),
     http: HttpSection.optional(),
+    a2a: A2aSection.optional(),
   })
   .superRefine((spec, context) => {
     // An MCP tool's name must not clash with another's; the agent still lists in tools those it uses.
@@ -412,6 +414,35 @@ export const AgentSpec = z
           .map((part) => (typeof part === "number" ? `[${part}]` : `.${part}`))
           .join("")}`,
       );
+    }
+    // A remote agent's tool must not clash either, and its card is fetched under the agent's egress rules.
+    for (const [index, agent] of (spec.a2a?.agents ?? []).entries()) {
+      const name = a2aToolName(agent);
+      const path = ["a2a", "agents", index, agent.as ? "as" : "name"];
+      const clash = mcpNames.get(name);
+      if (clash)
+        context.addIssue({
+          code: "custom",
+          path,
+          message: `its name ${name} is also ${clash}'s; rename one with as`,
+          input: name,
+        });
+      mcpNames.set(name, `a2a.agents[${index}]`);
+      const host = new URL(agent.card).hostname.toLowerCase();
+      if (!spec.http)
+        context.addIssue({
+          code: "custom",
+          path: ["a2a", "agents", index, "card"],
+          message: `remote agents are reached under the agent's egress rules: add an http section whose allowHosts names ${host}`,
+          input: agent.card,
+        });
+      else if (!hostAllowed(host, spec.http.allowHosts))
+        context.addIssue({
+          code: "custom",
+          path: ["a2a", "agents", index, "card"],
+          message: `host ${host} is not in http.allowHosts (${spec.http.allowHosts.join(", ")})`,
+          input: agent.card,
+        });
     }
     for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
       context.addIssue({
