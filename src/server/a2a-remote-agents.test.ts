@@ -11,7 +11,10 @@ import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
 
-/** An offline agent package whose only tool is the remote A2A agent at `card`, its key read from REMOTE_KEY. */
+/**
+ * Two offline packages whose only tool is the remote A2A agent at `card`, its key read from REMOTE_KEY: the agent
+ * `desk`, whose model calls it, and the workflow `ask-acme`, whose tool node does.
+ */
 function writeDeskAgent(card: string): string {
   const dir = mkdtempSync(join(tmpdir(), "keel-a2a-desk-"));
   writeFileSync(
@@ -55,10 +58,44 @@ rules:
     answer: asked
 `,
   );
+  writeFileSync(
+    join(dir, "workflow.yaml"),
+    `apiVersion: keel/v1
+kind: Workflow
+name: ask-acme
+version: 1.0.0
+description: Asks acme's helper and keeps its answer.
+owner: { team: desk }
+riskTier: 3
+state:
+  reply: { type: object }
+start: ask
+nodes:
+  ask:
+    tool: { name: acme-helper, args: { input: "\${input}" } }
+    writes: reply
+    next: done
+  done:
+    end: { output: "acme said: \${state.reply.answer}" }
+governance:
+  allowedTools: [acme-helper]
+  decisionAuthority: { autonomous: [acme-helper] }
+http:
+  allowHosts: [127.0.0.1]
+  allowPrivateNetworks: true
+a2a:
+  agents:
+    - name: acme-helper
+      card: ${card}
+      headers: { authorization: { fromEnv: REMOTE_KEY, prefix: "Bearer " } }
+`,
+  );
   const index = join(dir, "index.ts");
+  const packageOf = (name: string, file: string) =>
+    `{ name: "${name}", specFile: ${JSON.stringify(join(dir, file))}, createTools: () => [] }`;
   writeFileSync(
     index,
-    `export const agentPackages = [{ name: "desk", specFile: ${JSON.stringify(join(dir, "agent.yaml"))}, createTools: () => [] }];\n`,
+    `export const agentPackages = [${packageOf("desk", "agent.yaml")}, ${packageOf("ask-acme", "workflow.yaml")}];\n`,
   );
   return pathToFileURL(index).pathname;
 }
@@ -89,11 +126,12 @@ describe("an agent's remote A2A agents, loaded by the server from its spec", () 
     await remote.store.close();
   });
 
-  test("a run asks the remote Keel agent with the key from the server's environment, and journals its answer", async () => {
-    const started = await fetch(`${server.url}/v1/agents/desk/runs`, {
+  /** Start a run of `agent` through the API and wait until it stops moving; answers its id. */
+  async function runToEnd(agent: string, input: string): Promise<string> {
+    const started = await fetch(`${server.url}/v1/agents/${agent}/runs`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ input: "hello acme" }),
+      body: JSON.stringify({ input }),
     });
     assert.equal(started.status, 202);
     const runId = ((await started.json()) as { id: string }).id;
@@ -102,6 +140,11 @@ describe("an agent's remote A2A agents, loaded by the server from its spec", () 
       if (run && !["queued", "running"].includes(run.status)) break;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
+    return runId;
+  }
+
+  test("a run asks the remote Keel agent with the key from the server's environment, and journals its answer", async () => {
+    const runId = await runToEnd("desk", "hello acme");
     assert.equal((await store.getRun(runId))?.status, "completed");
     const end = (await store.readEvents({ runId })).find((event) => event.type === "tool-call-end");
     assert.ok(end?.type === "tool-call-end");
@@ -111,6 +154,17 @@ describe("an agent's remote A2A agents, loaded by the server from its spec", () 
     assert.equal(result.status, "completed");
     assert.equal(result.answer, "acme says hello");
     assert.equal((await remote.store.getRun(result.taskId))?.input, "hello acme");
+  });
+
+  test("a workflow's tool node calls the remote agent declared in the workflow, governed as the workflow's tool", async () => {
+    const runId = await runToEnd("ask-acme", "hi from the workflow");
+    const run = await store.getRun(runId);
+    assert.equal(run?.status, "completed", run?.error?.message);
+    assert.equal(run?.answer, "acme said: acme says hello");
+    const events = await store.readEvents({ runId });
+    const decision = events.find((event) => event.type === "policy-decision");
+    assert.ok(decision?.type === "policy-decision");
+    assert.equal(decision.payload.decision, "allow");
   });
 
   test("a server whose remote agent's card cannot be read does not start, and says which field and why", async () => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationSchema } from "./duration.ts";
+import { type HttpSection, hostAllowed } from "./http-section.ts";
 import { ValueSource } from "./mcp-section.ts";
 
 const Timeout = durationSchema({ units: ["ms", "s", "m"], examples: "500ms, 30s or 2m", title: "Duration" });
@@ -102,4 +103,28 @@ export type A2aSection = z.output<typeof A2aSection>;
 /** The name the agent knows a remote agent's tool by. */
 export function a2aToolName(agent: { name: string; as?: string | undefined }): string {
   return agent.as ?? agent.name;
+}
+
+/**
+ * Each remote agent's card must be on a host the spec's egress allowlist (`http.allowHosts`) names: an agent or a
+ * workflow has one allowlist for every host it reaches. The issues are at each card's field path.
+ */
+export function checkRemoteAgentHosts(
+  a2a: A2aSection | undefined,
+  http: HttpSection | undefined,
+): { path: (string | number)[]; message: string }[] {
+  return (a2a?.agents ?? []).flatMap((agent, index) => {
+    const path = ["a2a", "agents", index, "card"];
+    const host = new URL(agent.card).hostname.toLowerCase();
+    if (!http)
+      return [
+        {
+          path,
+          message: `remote agents are reached under the egress rules: add an http section whose allowHosts names ${host}`,
+        },
+      ];
+    if (!hostAllowed(host, http.allowHosts))
+      return [{ path, message: `host ${host} is not in http.allowHosts (${http.allowHosts.join(", ")})` }];
+    return [];
+  });
 }

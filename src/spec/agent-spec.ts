@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { A2aSection, a2aToolName } from "./a2a-section.ts";
+import { A2aSection, a2aToolName, checkRemoteAgentHosts } from "./a2a-section.ts";
 import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
 import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
 import { GuardsSection } from "./guards-section.ts";
-import { HttpSection, hostAllowed, httpToolNames } from "./http-section.ts";
+import { HttpSection, httpToolNames } from "./http-section.ts";
 import { JsonSchemaSource } from "./json-schema-source.ts";
 import { McpSection, mcpToolName } from "./mcp-section.ts";
 import { checkMemoryTools, MemorySection } from "./memory-section.ts";
@@ -415,7 +415,7 @@ export const AgentSpec = z
           .join("")}`,
       );
     }
-    // A remote agent's tool must not clash either, and its card is fetched under the agent's egress rules.
+    // A remote agent's tool must not clash either, and its card is read under the agent's egress rules.
     for (const [index, agent] of (spec.a2a?.agents ?? []).entries()) {
       const name = a2aToolName(agent);
       const path = ["a2a", "agents", index, agent.as ? "as" : "name"];
@@ -428,22 +428,9 @@ export const AgentSpec = z
           input: name,
         });
       mcpNames.set(name, `a2a.agents[${index}]`);
-      const host = new URL(agent.card).hostname.toLowerCase();
-      if (!spec.http)
-        context.addIssue({
-          code: "custom",
-          path: ["a2a", "agents", index, "card"],
-          message: `remote agents are reached under the agent's egress rules: add an http section whose allowHosts names ${host}`,
-          input: agent.card,
-        });
-      else if (!hostAllowed(host, spec.http.allowHosts))
-        context.addIssue({
-          code: "custom",
-          path: ["a2a", "agents", index, "card"],
-          message: `host ${host} is not in http.allowHosts (${spec.http.allowHosts.join(", ")})`,
-          input: agent.card,
-        });
     }
+    for (const issue of checkRemoteAgentHosts(spec.a2a, spec.http))
+      context.addIssue({ code: "custom", path: issue.path, message: issue.message, input: spec.a2a });
     for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
       context.addIssue({
         code: "custom",
