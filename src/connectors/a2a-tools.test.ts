@@ -10,6 +10,9 @@ import { startTenantServer } from "../../test/support/tenant-agents.ts";
 import { testStores } from "../../test/support/test-database.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
 import { KeelError } from "../errors/index.ts";
+import type { NewEvent } from "../journal/index.ts";
+import { hashPayload } from "../journal/index.ts";
+import { createWorker, startRun } from "../runtime/index.ts";
 import type { RunningServer } from "../server/start-server.ts";
 import { A2aSection } from "../spec/index.ts";
 import type { SqlStore } from "../store/index.ts";
@@ -120,6 +123,97 @@ for (const backend of testStores()) {
       const start = events.find((event) => event.type === "tool-call-start");
       assert.ok(start?.type === "tool-call-start");
       assert.equal(start.payload.tool, "acme-helper");
+    });
+
+    test("a side-effecting call whose worker died after sending is retried with the same message id, and the Keel remote answers with the run it started", async () => {
+      const tool = await bindOne(helper(), { env: env() });
+      const agent = callingAgent([tool], "acme-helper", { input: "ping once" });
+      const { run } = await startRun({
+        store,
+        agent,
+        input: "ask acme",
+        principal: { subject: "tester", tenant: "acme", roles: [] },
+      });
+      const key = `${run.runId}:c1`;
+      // The dead worker's attempt reached the remote agent; its end was never journaled.
+      const sent = await tool.execute({ input: "ping once" }, context(key));
+      const args = { input: "ping once" };
+      const lease = await store.acquireLease({ runId: run.runId, owner: "dead-worker", ttlMs: 60_000 });
+      assert.ok(lease);
+      const events: NewEvent[] = [
+        { type: "step-start", payload: { step: 1, node: "model" } },
+        {
+          type: "model-call-start",
+          payload: { step: 1, provider: "scripted", model: "scripted", offline: true },
+        },
+        {
+          type: "model-call-end",
+          payload: {
+            step: 1,
+            provider: "scripted",
+            model: "scripted",
+            outcome: "ok",
+            decision: { kind: "tool-calls", calls: [{ callId: "c1", tool: "acme-helper", arguments: args }] },
+            usage: { inputTokens: 0, outputTokens: 0 },
+            durationMs: 1,
+          },
+        },
+        {
+          type: "tool-call-propose",
+          payload: {
+            step: 1,
+            callId: "c1",
+            tool: "acme-helper",
+            arguments: args,
+            argumentsHash: hashPayload(args),
+          },
+        },
+        {
+          type: "tool-call-start",
+          payload: { step: 1, callId: "c1", tool: "acme-helper", idempotencyKey: key, attempt: 1 },
+        },
+      ];
+      await store.append({ lease, events });
+      await store.releaseLease(lease);
+      const worker = createWorker({
+        store,
+        agents: () => agent,
+        governor: await testGovernor([agent]),
+        owner: "rescuer",
+        leaseTtlMs: 2_000,
+      });
+      worker.start();
+      try {
+        for (let i = 0; i < 500; i++) {
+          const status = (await store.getRun(run.runId))?.status;
+          if (status !== "queued" && status !== "running") break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        await worker.stop();
+      }
+      const journal = await store.readEvents({ runId: run.runId });
+      const starts = journal.filter((event) => event.type === "tool-call-start");
+      assert.deepEqual(
+        starts.map(
+          (event) =>
+            event.type === "tool-call-start" && [event.payload.attempt, event.payload.idempotencyKey],
+        ),
+        [
+          [1, key],
+          [2, key],
+        ],
+      );
+      const end = toolEnd(journal);
+      assert.equal(end.outcome, "ok");
+      const result = end.result as { status: string; taskId: string };
+      assert.equal(result.status, "completed");
+      assert.equal(
+        result.taskId,
+        (sent as { taskId: string }).taskId,
+        "the retry was answered with the first run",
+      );
+      assert.equal((await store.getRun(run.runId))?.status, "completed");
     });
 
     test("a call the governor does not allow is denied and never reaches the remote agent", async () => {
