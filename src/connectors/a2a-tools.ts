@@ -172,7 +172,7 @@ class RemoteAgentTool implements Tool<Input, RemoteAgentResult> {
     }
     context.signal.addEventListener("abort", stop, { once: true });
     try {
-      for (let delay = 50; !taskSettled(task); delay = Math.min(delay * 2, 1_000)) {
+      for (let delay = 25; !taskSettled(task); delay = Math.min(delay * 2, 1_000)) {
         await sleep(delay, undefined, { signal: context.signal });
         task = await this.#client.getTask({ tenant: "", id: task.id, historyLength: 0 }, options);
       }
