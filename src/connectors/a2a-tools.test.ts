@@ -21,12 +21,14 @@ import { bindA2aTools, type EgressRules, type RemoteAgentResult } from "./index.
 
 type RemoteTool = Tool<{ input: string }, RemoteAgentResult>;
 
-const LOOPBACK: EgressRules = { allowHosts: ["127.0.0.1"], allowPrivateNetworks: true };
+type Egress = EgressRules & { maxRedirects: number };
+
+const LOOPBACK: Egress = { allowHosts: ["127.0.0.1"], allowPrivateNetworks: true, maxRedirects: 5 };
 const specFile = join(mkdtempSync(join(tmpdir(), "keel-a2a-tools-")), "agent.yaml");
 
 async function bindOne(
   agent: Record<string, unknown>,
-  options: { egress?: EgressRules; env?: Record<string, string> } = {},
+  options: { egress?: Egress; env?: Record<string, string> } = {},
 ): Promise<RemoteTool> {
   const [tool] = await bindA2aTools({
     specFile,
@@ -367,7 +369,7 @@ describe("loading remote A2A agents", () => {
       await refusalOf(
         bindOne(
           { name: "echo", card: fixture.cardUrl },
-          { egress: { allowHosts: ["agents.example.com"], allowPrivateNetworks: false } },
+          { egress: { allowHosts: ["agents.example.com"], allowPrivateNetworks: false, maxRedirects: 5 } },
         ),
       ),
       /could not be read: host 127\.0\.0\.1 is not in the agent's http\.allowHosts \(agents\.example\.com\)/,
@@ -376,7 +378,7 @@ describe("loading remote A2A agents", () => {
       await refusalOf(
         bindOne(
           { name: "echo", card: fixture.cardUrl },
-          { egress: { allowHosts: ["127.0.0.1"], allowPrivateNetworks: false } },
+          { egress: { allowHosts: ["127.0.0.1"], allowPrivateNetworks: false, maxRedirects: 5 } },
         ),
       ),
       /127\.0\.0\.1 resolves to 127\.0\.0\.1, which is not a public address/,

@@ -41,7 +41,8 @@ const REMEMBER_STOPPED_MS = 5 * 60_000;
 export async function bindA2aTools(options: {
   specFile: string;
   section: A2aSection;
-  egress: EgressRules;
+  /** The agent's egress rules (its http section): allowed hosts, private networks, redirects followed. */
+  egress: EgressRules & { maxRedirects: number };
   env: Env;
   /** Resolves host names (node:dns unless given). */
   resolve?: Resolve;
@@ -59,6 +60,7 @@ async function bindRemoteAgent(
 ): Promise<RemoteAgentTool> {
   const fetchImpl = egressFetch({
     rules: options.egress,
+    maxRedirects: options.egress.maxRedirects,
     timeoutMs: spec.timeout,
     // The JSON-RPC answer carries the result with its envelope (a Keel task repeats its answer in the status).
     maxResponseBytes: spec.maxResultBytes * 4 + 64 * 1024,

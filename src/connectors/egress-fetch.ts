@@ -2,12 +2,13 @@ import { type EgressRules, egressRequest, type Resolve } from "./http-egress.ts"
 
 /**
  * A `fetch` for a client library (the A2A SDK's card resolver and transports) that sends every request under the
- * egress rules: allowed hosts only, no private addresses unless allowed, redirects re-checked, the body read cut at
+ * egress rules: allowed hosts only, no private addresses unless allowed, redirects re-checked (at most `maxRedirects`), the body read cut at
  * `maxResponseBytes` and each request at `timeoutMs`. `headers` (credentials) are added to every request; the
  * library's own headers win only where they are not set here. Answers are whole bodies: no streaming.
  */
 export function egressFetch(options: {
   rules: EgressRules;
+  maxRedirects: number;
   timeoutMs: number;
   maxResponseBytes: number;
   headers: Readonly<Record<string, string>>;
@@ -33,7 +34,7 @@ export function egressFetch(options: {
         ...(body === null ? {} : { body }),
         timeoutMs: options.timeoutMs,
         maxResponseBytes: options.maxResponseBytes,
-        maxRedirects: 3,
+        maxRedirects: options.maxRedirects,
         ...(signal ? { signal } : {}),
       },
       options.rules,
