@@ -3,6 +3,7 @@ import http from "node:http";
 import https from "node:https";
 import { BlockList, isIP } from "node:net";
 import { KeelError } from "../errors/index.ts";
+import { hostAllowed } from "../spec/index.ts";
 
 /** An address a name resolves to. */
 export type ResolvedAddress = { address: string; family: 4 | 6 };
@@ -101,16 +102,6 @@ function embeddedIpv4(address: string): string | null {
   const high = Number.parseInt(match[2]!, 16);
   const low = Number.parseInt(match[3]!, 16);
   return [high >> 8, high & 255, low >> 8, low & 255].join(".");
-}
-
-/** True when `host` (a URL's hostname, lowercase) is one the rules allow. */
-export function hostAllowed(host: string, allowHosts: readonly string[]): boolean {
-  const name = host.endsWith(".") ? host.slice(0, -1) : host;
-  return allowHosts.some((pattern) =>
-    pattern.startsWith("*.")
-      ? name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1
-      : name === pattern,
-  );
 }
 
 const refuse = (message: string) => new KeelError("forbidden", message);

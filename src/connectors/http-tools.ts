@@ -57,7 +57,7 @@ export async function bindHttpTools(options: {
         query: tool.query,
         headerArguments: [],
         body: tool.body ?? (bodyless(tool.method) ? undefined : "arguments"),
-        headers: values(tool.headers, options.env, `${specFile}: http.tools[${index}].headers`),
+        headers: readValueSources(tool.headers, options.env, `${specFile}: http.tools[${index}].headers`),
       },
       declared: tool,
     }),
@@ -77,7 +77,8 @@ export async function bindHttpTools(options: {
 
 const bodyless = (method: string) => method === "GET" || method === "HEAD" || method === "DELETE";
 
-function values(
+/** Header values as sent: literal, or read from the environment now, so a missing secret stops startup. */
+export function readValueSources(
   entries: Readonly<Record<string, ValueSource>>,
   env: Env,
   field: string,
@@ -267,7 +268,7 @@ async function openApiTools(
         });
     }
   }
-  const headers = values(spec.headers, env, `${where}.headers`);
+  const headers = readValueSources(spec.headers, env, `${where}.headers`);
   return spec.operations.map((declared, index) => {
     const found = operations.get(declared.operationId);
     if (!found)

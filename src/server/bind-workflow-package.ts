@@ -37,11 +37,16 @@ export function bindWorkflowPackage(options: {
   loaded: LoadedWorkflowSpec;
   sql: SqlClient;
   provider: ModelProvider;
+  /** Tools from the workflow's own sections (HTTP tools, remote A2A agents), bound by the caller. */
+  connectorTools?: readonly Tool[];
 }): { definition: AgentDefinition; governed: GovernedAgent } {
   const { loaded, agentPackage } = options;
   const workflow = loaded.definition;
   const available = new Map<string, Tool>(
-    agentPackage.createTools({ sql: options.sql }).map((tool) => [tool.name, tool]),
+    [...agentPackage.createTools({ sql: options.sql }), ...(options.connectorTools ?? [])].map((tool) => [
+      tool.name,
+      tool,
+    ]),
   );
   const called = calledTools(workflow);
   const issues = checkWorkflowToolOutputs(

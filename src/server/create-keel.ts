@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Hono } from "hono";
 import { Registry as MetricsRegistry } from "prom-client";
 import { createApprovalTimer } from "../approvals/index.ts";
-import { bindHttpTools, connectMcpTools, type McpToolset } from "../connectors/index.ts";
+import { bindA2aTools, bindHttpTools, connectMcpTools, type McpToolset } from "../connectors/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
@@ -18,8 +18,16 @@ import {
   type StopOptions,
   type Worker,
 } from "../runtime/index.ts";
-import { loadAgentSpec, loadWorkflowSpec, readSpecKind, SpecError } from "../spec/index.ts";
+import {
+  type A2aSection,
+  type HttpSection,
+  loadAgentSpec,
+  loadWorkflowSpec,
+  readSpecKind,
+  SpecError,
+} from "../spec/index.ts";
 import { createSqlMcpToolPins, type KeelStore, type Store } from "../store/index.ts";
+import type { Tool } from "../tools/index.ts";
 import { createAgentGovernor, governedAgentOf, reloadAgentPolicies } from "./agent-policies.ts";
 import { startAuditCheckpointsFromEnv } from "./audit-checkpoints-config.ts";
 import {
@@ -148,11 +156,13 @@ async function loadEach(
         options.gateway ? { gateway: options.gateway } : {},
       );
       if (options.model) choice = await options.model(loaded.definition.name, choice);
+      const connectorTools = await bindConnectorTools(loaded.file, loaded.definition, options.env);
       const bound = bindWorkflowPackage({
         agentPackage,
         loaded,
         sql: options.store.sql,
         provider: choice.provider,
+        ...(connectorTools.length > 0 ? { connectorTools } : {}),
       });
       definitions.push(bound.definition);
       governed.push(bound.governed);
@@ -176,10 +186,10 @@ async function loadEach(
         })
       : null;
     if (mcp) toolsets.push(mcp);
-    const http = loaded.spec.http
-      ? await bindHttpTools({ specFile: loaded.file, section: loaded.spec.http, env: options.env })
-      : [];
-    const connectorTools = [...(mcp?.tools ?? []), ...http];
+    const connectorTools = [
+      ...(mcp?.tools ?? []),
+      ...(await bindConnectorTools(loaded.file, loaded.spec, options.env)),
+    ];
     const definition = bindAgentPackage({
       agentPackage,
       loaded,
@@ -196,6 +206,20 @@ async function loadEach(
   }
   checkWorkflowAgents(definitions);
   return { agents: createAgentCatalog(definitions), modelLabels, governed };
+}
+
+/** The HTTP tools and remote A2A agents an agent's or a workflow's spec declares, bound under its egress rules. */
+async function bindConnectorTools(
+  specFile: string,
+  sections: { http?: HttpSection | undefined; a2a?: A2aSection | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Tool[]> {
+  const { http, a2a } = sections;
+  if (!http) return [];
+  return [
+    ...(await bindHttpTools({ specFile, section: http, env })),
+    ...(a2a ? await bindA2aTools({ specFile, section: a2a, egress: http, env }) : []),
+  ];
 }
 
 /** Load a spec file, reporting its issues (each at file:line:column) as an `invalid_spec` error. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { A2aSection, a2aToolName, checkRemoteAgentHosts } from "./a2a-section.ts";
 import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
 import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
@@ -370,6 +371,7 @@ export const AgentSpec = z
     memory: MemorySection.optional(),
     mcp: McpSection.optional(),
     http: HttpSection.optional(),
+    a2a: A2aSection.optional(),
   })
   .superRefine((spec, context) => {
     // An MCP tool's name must not clash with another's; the agent still lists in tools those it uses.
@@ -413,6 +415,22 @@ export const AgentSpec = z
           .join("")}`,
       );
     }
+    // A remote agent's tool must not clash either, and its card is read under the agent's egress rules.
+    for (const [index, agent] of (spec.a2a?.agents ?? []).entries()) {
+      const name = a2aToolName(agent);
+      const path = ["a2a", "agents", index, agent.as ? "as" : "name"];
+      const clash = mcpNames.get(name);
+      if (clash)
+        context.addIssue({
+          code: "custom",
+          path,
+          message: `its name ${name} is also ${clash}'s; rename one with as`,
+          input: name,
+        });
+      mcpNames.set(name, `a2a.agents[${index}]`);
+    }
+    for (const issue of checkRemoteAgentHosts(spec.a2a, spec.http))
+      context.addIssue({ code: "custom", path: issue.path, message: issue.message, input: spec.a2a });
     for (const issue of checkMemoryTools(spec.memory, spec.tools)) {
       context.addIssue({
         code: "custom",

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
+import { checkRemoteAgentHosts } from "./a2a-section.ts";
 import { buildWorkflowNode } from "./build-workflow-node.ts";
 import { checkWorkflowGraph, type WorkflowIssue } from "./check-workflow-graph.ts";
 import { checkGovernanceTools } from "./governance-section.ts";
@@ -42,11 +43,12 @@ export function buildWorkflowDefinition(spec: WorkflowSpec, dir: string): Workfl
   }
   checkModel(context, spec);
   checkGovernance(context, spec);
+  for (const issue of checkRemoteAgentHosts(spec.a2a, spec.http)) report(context, issue.path, issue.message);
   if (context.issues.length > 0 || context.fileIssues.length > 0) {
     return { ok: false, issues: context.issues, fileIssues: context.fileIssues };
   }
 
-  const { model, budgets, governance, evals } = spec;
+  const { model, budgets, governance, evals, http, a2a } = spec;
   const content: Omit<WorkflowDefinition, "versionHash"> = {
     name: spec.name,
     version: spec.version,
@@ -68,6 +70,8 @@ export function buildWorkflowDefinition(spec: WorkflowSpec, dir: string): Workfl
     ...(budgets === undefined ? {} : { budgets }),
     ...(governance === undefined ? {} : { governance }),
     ...(evals === undefined ? {} : { evals }),
+    ...(http === undefined ? {} : { http }),
+    ...(a2a === undefined ? {} : { a2a }),
   };
   return { ok: true, definition: { ...content, versionHash: hashDefinition(content) } };
 }

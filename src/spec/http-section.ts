@@ -182,3 +182,13 @@ export function httpToolNames(section: HttpSection): { name: string; path: (stri
     ),
   ];
 }
+
+/** True when `host` (a URL's hostname, lowercase) is one of `allowHosts`: an exact name, or a subdomain of `*.suffix`. */
+export function hostAllowed(host: string, allowHosts: readonly string[]): boolean {
+  const name = host.endsWith(".") ? host.slice(0, -1) : host;
+  return allowHosts.some((pattern) =>
+    pattern.startsWith("*.")
+      ? name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1
+      : name === pattern,
+  );
+}

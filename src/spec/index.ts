@@ -1,5 +1,7 @@
 // spec/: the file formats a team writes (agent specs, workflow specs, rules tables) as zod schemas, and their loading
 // from YAML with file:line:column issues, the content hash that identifies a version, and JSON Schemas for editors.
+
+export { A2aSection, a2aToolName, type RemoteAgentSpec } from "./a2a-section.ts";
 export {
   AgentSpec,
   type AgentSpecInput,
@@ -44,6 +46,7 @@ export { GuardsSection, type InjectionAction, type RedactionClass } from "./guar
 export {
   HttpSection,
   type HttpToolSpec,
+  hostAllowed,
   httpToolNames,
   type OpenApiSpec,
 } from "./http-section.ts";

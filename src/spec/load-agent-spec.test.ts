@@ -582,3 +582,74 @@ describe("loadAgentSpec with HTTP tools", () => {
     );
   });
 });
+
+describe("loadAgentSpec with remote A2A agents", () => {
+  const A2A = `http:
+  allowHosts: [agents.example.com]
+a2a:
+  agents:
+    - name: billing
+      card: https://agents.example.com/a2a/billing/.well-known/agent-card.json
+      headers: { authorization: { fromEnv: BILLING_KEY, prefix: "Bearer " } }
+`;
+  const withA2a = (section: string) =>
+    writeAgent({
+      "agent.yaml": `${SPEC.replace("  - get_order\n", "  - get_order\n  - billing\n")}${section}`,
+    });
+
+  test("a valid section loads with its defaults (side-effecting, sends data outside, 60 s, 1 MiB) and its tool counts as provided", async () => {
+    const { spec } = await loadAgentSpec(withA2a(A2A), { providedTools: ["search_kb", "get_order"] });
+    const billing = spec.a2a?.agents[0];
+    assert.equal(billing?.sideEffect, true);
+    assert.equal(billing?.sendsDataOutside, true);
+    assert.equal(billing?.timeout, 60_000);
+    assert.equal(billing?.maxResultBytes, 1024 * 1024);
+  });
+
+  test("a card whose host is not in http.allowHosts is reported at the card's line", async () => {
+    const file = withA2a(A2A.replace("allowHosts: [agents.example.com]", "allowHosts: [api.example.com]"));
+    assert.deepEqual(
+      (await issuesOf(file)).map((issue) => [issue.line, issue.path, issue.message]),
+      [[22, "a2a.agents[0].card", "host agents.example.com is not in http.allowHosts (api.example.com)"]],
+    );
+  });
+
+  test("a remote agent without an http section is told to add the egress allowlist", async () => {
+    const file = withA2a(A2A.replace("http:\n  allowHosts: [agents.example.com]\n", ""));
+    const [issue] = await issuesOf(file);
+    assert.equal(issue?.path, "a2a.agents[0].card");
+    assert.match(String(issue?.message), /add an http section whose allowHosts names agents\.example\.com/);
+  });
+
+  test("a bad name, pin and timeout are each reported at their field", async () => {
+    const file = withA2a(`a2a:
+  agents:
+    - name: Billing Desk
+      card: https://agents.example.com/card.json
+      pin: md5:abc
+      timeout: soon
+`);
+    assert.deepEqual(
+      (await issuesOf(file)).map((issue) => issue.path),
+      ["a2a.agents[0].name", "a2a.agents[0].pin", "a2a.agents[0].timeout"],
+    );
+  });
+
+  test("a remote agent's tool named like an HTTP tool is reported at its name", async () => {
+    const file = withA2a(`http:
+  allowHosts: [agents.example.com]
+  tools:
+    - name: billing
+      description: Billing.
+      url: https://agents.example.com/billing
+a2a:
+  agents:
+    - name: billing
+      card: https://agents.example.com/card.json
+`);
+    assert.deepEqual(
+      (await issuesOf(file)).map((issue) => [issue.path, issue.message]),
+      [["a2a.agents[0].name", "its name billing is also http.tools[0]'s; rename one with as"]],
+    );
+  });
+});

@@ -147,6 +147,23 @@ describe("loading a workflow spec", () => {
     ]);
   });
 
+  test("rejects a remote A2A agent whose card host is not in http.allowHosts, at its card", async () => {
+    const remote = [
+      "start: a",
+      "nodes:",
+      "  a:",
+      "    end: {}",
+      "http:",
+      "  allowHosts: [api.example.com]",
+      "a2a:",
+      "  agents:",
+      "    - { name: billing, card: https://agents.example.com/card.json }",
+    ];
+    assert.deepEqual(await issuesOf(remote), [
+      "workflow.yaml:16:30 a2a.agents[0].card: host agents.example.com is not in http.allowHosts (api.example.com)",
+    ]);
+  });
+
   test("rejects a state field or node name that a reference could not spell, at the name", async () => {
     assert.deepEqual(
       await issuesOf([

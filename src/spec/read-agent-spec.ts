@@ -1,5 +1,6 @@
 import { glob } from "node:fs/promises";
 import { relative, resolve } from "node:path";
+import { a2aToolName } from "./a2a-section.ts";
 import { AgentSpec } from "./agent-spec.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
 import type { PolicyMode } from "./governance-section.ts";
@@ -161,6 +162,7 @@ function checkProvidedTools(
     server.tools.map((tool) => mcpToolName(server, tool)),
   );
   if (spec.http) mcpTools.push(...httpToolNames(spec.http).map((tool) => tool.name));
+  mcpTools.push(...(spec.a2a?.agents ?? []).map(a2aToolName));
   const available = new Set([...provided, ...providedMemoryTools(spec.memory), ...mcpTools]);
   for (const [index, name] of spec.tools.entries()) {
     if (available.has(name)) continue;

@@ -1,8 +1,10 @@
 import type { z } from "zod";
+import type { A2aSection } from "./a2a-section.ts";
 import type { BudgetsSection, ModelSection } from "./agent-spec.ts";
 import type { Condition } from "./condition.ts";
 import type { EvalsSection } from "./eval-dataset.ts";
 import type { GovernanceSection } from "./governance-section.ts";
+import type { HttpSection } from "./http-section.ts";
 import type { RulesTable } from "./rules-table.ts";
 import type { Reducer, StateType } from "./workflow-spec.ts";
 import type { Reference, Template } from "./workflow-template.ts";
@@ -202,6 +204,10 @@ export type WorkflowDefinition = {
   budgets?: z.output<typeof BudgetsSection>;
   governance?: GovernanceSection;
   evals?: EvalsSection;
+  /** HTTP tools its tool nodes may call, and the egress allowlist every outbound call (remote agents' too) meets. */
+  http?: HttpSection;
+  /** Remote A2A agents its tool nodes may call, each a tool named after it. */
+  a2a?: A2aSection;
   /** `sha256:<hex>` over the rest of the definition: the identity of this version. */
   versionHash: string;
 };

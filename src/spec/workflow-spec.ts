@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { A2aSection } from "./a2a-section.ts";
 import { BudgetsSection, ModelSection } from "./agent-spec.ts";
 import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { GovernanceSection } from "./governance-section.ts";
+import { HttpSection } from "./http-section.ts";
 import { JsonSchemaSource } from "./json-schema-source.ts";
 
 // The workflow spec as written: one YAML file (`kind: Workflow`) or one `defineWorkflow({...})` call. This schema
@@ -320,6 +322,8 @@ export const WorkflowSpec = z
     evals: EvalsSection.optional().describe(
       "Eval datasets, the gate a new version must pass, judges, production sampling (docs/evals.md).",
     ),
+    http: HttpSection.optional(),
+    a2a: A2aSection.optional(),
   })
   .meta({
     title: "Keel workflow spec",
