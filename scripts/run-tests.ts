@@ -8,8 +8,8 @@
  *   npm test -- --concurrency=2               files at once (default 3: most files wait on fsync, child
  *                                             processes and timers rather than the CPU)
  *   npm test -- --record-durations            write each file's time to scripts/test-durations.json
- *   npm test -- --file-timeout=600            seconds a file may take before its process group is stopped and
- *                                             the file counted as failed (default 600)
+ *   npm test -- --file-timeout=900            seconds a file may take before its process group is stopped and
+ *                                             the file counted as failed (default 900)
  *
  * Files start longest first (by scripts/test-durations.json), so the slow ones do not all land at the end. A file's
  * output is printed when it ends, as one block, followed by its time.
@@ -35,7 +35,7 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error(`--concurrency must be a whole number of at least 1, got ${option("concurrency")}`);
   process.exit(1);
 }
-const fileTimeout = Number(option("file-timeout") ?? process.env.KEEL_TEST_FILE_TIMEOUT ?? 600);
+const fileTimeout = Number(option("file-timeout") ?? process.env.KEEL_TEST_FILE_TIMEOUT ?? 900);
 if (!Number.isFinite(fileTimeout) || fileTimeout <= 0) {
   console.error(`--file-timeout must be a number of seconds above 0, got ${option("file-timeout")}`);
   process.exit(1);

@@ -3,6 +3,9 @@ import { createInterface } from "node:readline";
 
 const entry = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 
+/** How long `keel serve` may take to listen: minutes on a loaded machine opening a large store, never forever. */
+const STARTUP_LIMIT_MS = 120_000;
+
 /** A `keel serve` process of a test, and how to stop it gently or kill it. */
 export type KeelServer = {
   process: ChildProcess;
@@ -28,12 +31,22 @@ export async function startKeelServer(options: {
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let url = "";
+  // A server that neither listens nor exits fails the test by name rather than holding it until the run's limit.
+  const startLimit = setTimeout(() => child.kill("SIGKILL"), STARTUP_LIMIT_MS);
+  let printed = "";
   for await (const line of createInterface({ input: child.stdout! })) {
+    printed += `${line}\n`;
     const match = /^Keel is running at (\S+)/.exec(line);
     if (match) url = match[1]!;
     if (line.startsWith("stop:")) break;
   }
-  if (!url) throw new Error(`keel serve exited (code ${child.exitCode}) before it listened`);
+  clearTimeout(startLimit);
+  if (!url || child.signalCode === "SIGKILL")
+    throw new Error(
+      child.signalCode === "SIGKILL"
+        ? `keel serve did not listen within ${STARTUP_LIMIT_MS / 1000} s; it printed:\n${printed}`
+        : `keel serve exited (code ${child.exitCode}) before it listened; it printed:\n${printed}`,
+    );
   // Keep reading so a chatty server never blocks on a full pipe.
   child.stdout!.resume();
   return {
