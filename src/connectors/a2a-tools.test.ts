@@ -6,12 +6,12 @@ import { after, before, describe, test } from "node:test";
 import { type A2aFixture, startA2aFixture } from "../../test/support/a2a-fixture-server.ts";
 import { callingAgent, toolEnd } from "../../test/support/calling-agent.ts";
 import { driveRun } from "../../test/support/drive-run.ts";
+import { proposedCallEvents } from "../../test/support/proposed-call-events.ts";
 import { startTenantServer } from "../../test/support/tenant-agents.ts";
 import { testStores } from "../../test/support/test-database.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
 import { KeelError } from "../errors/index.ts";
 import type { NewEvent } from "../journal/index.ts";
-import { hashPayload } from "../journal/index.ts";
 import { createWorker, startRun } from "../runtime/index.ts";
 import type { RunningServer } from "../server/start-server.ts";
 import { A2aSection } from "../spec/index.ts";
@@ -143,33 +143,7 @@ for (const backend of testStores()) {
       const lease = await store.acquireLease({ runId: run.runId, owner: "dead-worker", ttlMs: 60_000 });
       assert.ok(lease);
       const events: NewEvent[] = [
-        { type: "step-start", payload: { step: 1, node: "model" } },
-        {
-          type: "model-call-start",
-          payload: { step: 1, provider: "scripted", model: "scripted", offline: true },
-        },
-        {
-          type: "model-call-end",
-          payload: {
-            step: 1,
-            provider: "scripted",
-            model: "scripted",
-            outcome: "ok",
-            decision: { kind: "tool-calls", calls: [{ callId: "c1", tool: "acme-helper", arguments: args }] },
-            usage: { inputTokens: 0, outputTokens: 0 },
-            durationMs: 1,
-          },
-        },
-        {
-          type: "tool-call-propose",
-          payload: {
-            step: 1,
-            callId: "c1",
-            tool: "acme-helper",
-            arguments: args,
-            argumentsHash: hashPayload(args),
-          },
-        },
+        ...proposedCallEvents("acme-helper", args),
         {
           type: "tool-call-start",
           payload: { step: 1, callId: "c1", tool: "acme-helper", idempotencyKey: key, attempt: 1 },

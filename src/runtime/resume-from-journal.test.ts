@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
+import { proposedCallEvents } from "../../test/support/proposed-call-events.ts";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { permitAllTools, testGovernor } from "../../test/support/test-governor.ts";
 import type { KeelGovernor } from "../governance/create-governor.ts";
@@ -77,29 +78,7 @@ describe("resuming a run from its journal", () => {
     const lease = await store.acquireLease({ runId: run.runId, owner: "dead-worker", ttlMs: 60_000 });
     assert.ok(lease);
     const args = { cents: 500 };
-    const events: NewEvent[] = [
-      { type: "step-start", payload: { step: 1, node: "model" } },
-      {
-        type: "model-call-start",
-        payload: { step: 1, provider: "scripted", model: "scripted", offline: true },
-      },
-      {
-        type: "model-call-end",
-        payload: {
-          step: 1,
-          provider: "scripted",
-          model: "scripted",
-          outcome: "ok",
-          decision: { kind: "tool-calls", calls: [{ callId: "c1", tool: "charge", arguments: args }] },
-          usage: { inputTokens: 0, outputTokens: 0 },
-          durationMs: 1,
-        },
-      },
-      {
-        type: "tool-call-propose",
-        payload: { step: 1, callId: "c1", tool: "charge", arguments: args, argumentsHash: hashPayload(args) },
-      },
-    ];
+    const events: NewEvent[] = [...proposedCallEvents("charge", args)];
     for (let attempt = 1; attempt <= attemptsStarted; attempt++) {
       if (attempt === 1) {
         // The dead worker's decision: it took the call's rate-limit token, as a real first attempt does.

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { byteLimit } from "./byte-limit.ts";
 import { durationSchema } from "./duration.ts";
 import { type HttpSection, hostAllowed } from "./http-section.ts";
 import { ValueSource } from "./mcp-section.ts";
@@ -45,15 +46,9 @@ const RemoteAgentSpec = z.strictObject({
   timeout: Timeout.prefault("60s").describe(
     "How long one call waits for the remote task to finish or wait for a person (default 60s); then the task is cancelled.",
   ),
-  maxResultBytes: z
-    .number()
-    .int()
-    .min(1_024)
-    .max(64 * 1024 * 1024)
-    .default(1024 * 1024)
-    .describe(
-      "The largest answer a call may return, in bytes of JSON (default 1 MiB); a larger one is the call's error.",
-    ),
+  maxResultBytes: byteLimit(
+    "The largest answer a call may return, in bytes of JSON (default 1 MiB); a larger one is the call's error.",
+  ),
   sideEffect: z
     .boolean()
     .default(true)

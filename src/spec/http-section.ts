@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { byteLimit } from "./byte-limit.ts";
 import { durationSchema } from "./duration.ts";
 import { ValueSource } from "./mcp-section.ts";
 
@@ -147,15 +148,9 @@ export const HttpSection = z
         "True to let calls reach private, loopback and link-local addresses (refused by default, against SSRF), or the hosts (of allowHosts) that may.",
       ),
     timeout: Timeout.prefault("30s").describe("Limit for one call, redirects included (default 30s)."),
-    maxResponseBytes: z
-      .number()
-      .int()
-      .min(1_024)
-      .max(64 * 1024 * 1024)
-      .default(1024 * 1024)
-      .describe(
-        "The largest response body a call may read (default 1 MiB); a larger one is the call's error.",
-      ),
+    maxResponseBytes: byteLimit(
+      "The largest response body a call may read (default 1 MiB); a larger one is the call's error.",
+    ),
     maxRedirects: z
       .number()
       .int()

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { byteLimit } from "./byte-limit.ts";
 import { durationSchema } from "./duration.ts";
 
 const Timeout = durationSchema({ units: ["ms", "s", "m"], examples: "500ms, 30s or 2m", title: "Duration" });
@@ -70,15 +71,9 @@ const McpServerSpec = z
       .default({})
       .describe("Streamable HTTP: headers sent with every request (secrets through fromEnv)."),
     timeout: Timeout.prefault("30s").describe("Limit for connecting and for one call (default 30s)."),
-    maxResultBytes: z
-      .number()
-      .int()
-      .min(1_024)
-      .max(64 * 1024 * 1024)
-      .default(1024 * 1024)
-      .describe(
-        "The largest result a call may answer, in bytes of JSON (default 1 MiB); a larger one is the call's error.",
-      ),
+    maxResultBytes: byteLimit(
+      "The largest result a call may answer, in bytes of JSON (default 1 MiB); a larger one is the call's error.",
+    ),
     tools: z.array(McpToolSpec).min(1).describe("The server's tools the agent may use; others are ignored."),
   })
   .superRefine((server, context) => {
