@@ -1,6 +1,7 @@
-// connectors/: how agents reach other systems through standard protocols — tools from MCP servers (pinned by
-// the hash of their listing) and HTTP APIs (declared, or operations of OpenAPI documents, behind an egress guard) — each bound as a Keel tool the runtime governs like any other.
+// connectors/: how agents reach other systems — MCP servers' tools (pinned by the hash of their listing), HTTP APIs
+// (behind an egress guard), model-written code in a bubblewrap sandbox — each a Keel tool governed like any other.
 
+export { bindCodeTools, probeSandbox, type SandboxAvailability } from "./code-tools.ts";
 export {
   checkEgress,
   type EgressRules,
@@ -19,3 +20,13 @@ export {
   mcpToolHash,
   mcpToolSuspicion,
 } from "./mcp-tools.ts";
+export {
+  type CodeLanguage,
+  type CodeLimit,
+  type CodeLimits,
+  type CodeResult,
+  defaultSandboxPrograms,
+  runSandboxedCode,
+  runUnisolatedCode,
+  type SandboxPrograms,
+} from "./run-sandboxed-code.ts";

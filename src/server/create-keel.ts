@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Hono } from "hono";
 import { Registry as MetricsRegistry } from "prom-client";
 import { createApprovalTimer } from "../approvals/index.ts";
-import { bindHttpTools, connectMcpTools, type McpToolset } from "../connectors/index.ts";
+import { bindCodeTools, bindHttpTools, connectMcpTools, type McpToolset } from "../connectors/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
@@ -179,7 +179,14 @@ async function loadEach(
     const http = loaded.spec.http
       ? await bindHttpTools({ specFile: loaded.file, section: loaded.spec.http, env: options.env })
       : [];
-    const connectorTools = [...(mcp?.tools ?? []), ...http];
+    const code = loaded.spec.code
+      ? await bindCodeTools({
+          specFile: loaded.file,
+          section: loaded.spec.code,
+          log: options.log ?? ((message) => console.error(message)),
+        })
+      : [];
+    const connectorTools = [...(mcp?.tools ?? []), ...http, ...code];
     const definition = bindAgentPackage({
       agentPackage,
       loaded,

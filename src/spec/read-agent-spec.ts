@@ -1,6 +1,7 @@
 import { glob } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { AgentSpec } from "./agent-spec.ts";
+import { codeToolNames } from "./code-section.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
 import type { PolicyMode } from "./governance-section.ts";
 import { httpToolNames } from "./http-section.ts";
@@ -161,6 +162,7 @@ function checkProvidedTools(
     server.tools.map((tool) => mcpToolName(server, tool)),
   );
   if (spec.http) mcpTools.push(...httpToolNames(spec.http).map((tool) => tool.name));
+  if (spec.code) mcpTools.push(...codeToolNames(spec.code).map((tool) => tool.name));
   const available = new Set([...provided, ...providedMemoryTools(spec.memory), ...mcpTools]);
   for (const [index, name] of spec.tools.entries()) {
     if (available.has(name)) continue;
