@@ -193,7 +193,9 @@ function runtimeCommand(
   paths: { node: string; python: string; main: string },
 ): string[] {
   if (language === "python") return [paths.python, "-I", "-S", paths.main];
-  const heapMiB = Math.max(16, Math.floor((limits.memoryBytes / 1024 ** 2) * 0.75));
+  // The heap may grow to the whole limit, so that the watchdog, which counts the runtime's own memory too, stops a
+  // growing heap before V8 thrashes its collector near its own limit; the flag keeps V8's default (gigabytes) off.
+  const heapMiB = Math.floor(limits.memoryBytes / 1024 ** 2);
   return [paths.node, `--max-old-space-size=${heapMiB}`, paths.main];
 }
 
