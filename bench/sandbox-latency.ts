@@ -50,7 +50,9 @@ async function sandboxed(language: keyof typeof programs): Promise<void> {
 
 async function direct(language: keyof typeof programs): Promise<void> {
   const { runtime, file } = programs[language];
+  // No environment, as in the sandbox: npm's NODE_OPTIONS and the like would slow the baseline's start.
   const child = spawn(runtime[0]!, [...runtime.slice(1), join(dir, file)], {
+    env: {},
     stdio: ["ignore", "pipe", "ignore"],
   });
   let stdout = "";
