@@ -90,6 +90,16 @@ describe("code tools", { skip }, () => {
     });
   });
 
+  test("each call has a fresh sandbox, started ahead of it: nothing one call leaves in /tmp is there for the next", async () => {
+    const first = await run("python", "import os\nopen('/tmp/left.txt', 'w').write('x')\nprint(os.getpid())");
+    const second = await run(
+      "python",
+      "import os\nprint(os.path.exists('/tmp/left.txt'), sorted(os.listdir('/tmp')))",
+    );
+    assert.equal(first.exitCode, 0);
+    assert.equal(second.stdout, "False ['main.py']\n");
+  });
+
   test("a syntax error is a result with the runtime's message, not a failed call", async () => {
     const python = await run("python", "def broken(:\n  pass");
     assert.equal(python.exitCode, 1);

@@ -10,6 +10,8 @@ import {
   runSandboxedCode,
   runUnisolatedCode,
   type SandboxPrograms,
+  type StartedCode,
+  startSandboxedCode,
 } from "./run-sandboxed-code.ts";
 
 const CodeInput = z.strictObject({
@@ -51,7 +53,7 @@ export function probeSandbox(
   if (!probe) {
     probe = runSandboxedCode({
       language,
-      code: " ",
+      call: { code: " " },
       limits: {
         wallMs: PROBE_TIMEOUT_MS,
         cpuSeconds: 10,
@@ -93,17 +95,21 @@ export async function bindCodeTools(options: {
 }): Promise<Tool<CodeInput, CodeResult>[]> {
   const programs = { ...defaultSandboxPrograms(), ...options.programs };
   const { section } = options;
+  const tools = section.tools.map((tool) => new CodeTool(tool, section, programs));
   for (const language of new Set(section.tools.map((tool) => tool.language))) {
     const probe = await probeSandbox(programs, language);
     const names = section.tools.filter((tool) => tool.language === language).map((tool) => tool.name);
-    if (probe.available) continue;
+    if (probe.available) {
+      for (const tool of tools) if (tool.language === language) tool.prestart();
+      continue;
+    }
     options.log(
       section.sandbox === "unsafe-allow-unisolated"
         ? `UNSAFE: ${options.specFile}: code tools ${names.join(", ")} will run ${language} WITHOUT ISOLATION (code.sandbox: unsafe-allow-unisolated), with the files, network and user of this process: ${probe.reason}`
         : `${options.specFile}: code tools ${names.join(", ")} will refuse every call (sandbox_unavailable): ${probe.reason}`,
     );
   }
-  return section.tools.map((tool) => new CodeTool(tool, section, programs));
+  return tools;
 }
 
 /** One language with its limits, as a Keel tool: it reads no host file and reaches no network, so it has no side effect. */
@@ -118,6 +124,8 @@ class CodeTool implements Tool<CodeInput, CodeResult> {
   readonly #section: CodeSection;
   readonly #programs: SandboxPrograms;
   readonly #limits: CodeLimits;
+  /** Sandboxes started ahead of calls, each for one call. */
+  readonly #ready: StartedCode[] = [];
 
   constructor(spec: CodeToolSpec, section: CodeSection, programs: SandboxPrograms) {
     this.name = spec.name;
@@ -138,17 +146,39 @@ class CodeTool implements Tool<CodeInput, CodeResult> {
     };
   }
 
+  get language(): CodeLanguage {
+    return this.#spec.language;
+  }
+
+  /**
+   * Keep `prestarted` fresh sandboxes waiting, so that a call skips the sandbox's and the runtime's start. They hold
+   * no program and no input until their call, and each serves one call only.
+   */
+  prestart(): void {
+    while (this.#ready.length < this.#spec.prestarted)
+      this.#ready.push(
+        startSandboxedCode({ language: this.#spec.language, limits: this.#limits, programs: this.#programs }),
+      );
+  }
+
   async execute(input: CodeInput, context: ToolContext): Promise<CodeResult> {
-    const run = {
-      language: this.#spec.language,
+    const call = {
       code: input.code,
       ...(input.stdin === undefined ? {} : { stdin: input.stdin }),
-      limits: this.#limits,
-      programs: this.#programs,
       signal: context.signal,
     };
+    const run = { language: this.#spec.language, limits: this.#limits, programs: this.#programs, call };
     const probe = await probeSandbox(this.#programs, this.#spec.language);
-    if (probe.available) return await runSandboxedCode(run);
+    if (probe.available) {
+      let sandbox = this.#ready.shift();
+      while (sandbox && !sandbox.alive) sandbox = this.#ready.shift();
+      try {
+        return await (sandbox ?? startSandboxedCode(run)).run(call);
+      } finally {
+        // Started after the call, not beside it, so the next sandbox's start does not slow this one.
+        this.prestart();
+      }
+    }
     if (this.#section.sandbox === "unsafe-allow-unisolated") return await runUnisolatedCode(run);
     throw new KeelError(
       "sandbox_unavailable",

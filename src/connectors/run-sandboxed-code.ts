@@ -1,36 +1,24 @@
-import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { constants, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { processTreeUsage } from "./process-tree-usage.ts";
+import {
+  type CodeCall,
+  type CodeLanguage,
+  type CodeLimits,
+  type CodeResult,
+  type StartedCode,
+  startSupervised,
+} from "./supervise-code.ts";
 
-export type CodeLanguage = "javascript" | "python";
-
-/** The limits of one call; each breach ends it with that limit named in its result. */
-export type CodeLimits = {
-  wallMs: number;
-  cpuSeconds: number;
-  memoryBytes: number;
-  /** Tasks (processes and threads) at once, inside the sandbox. */
-  processes: number;
-  maxOutputBytes: number;
-  tmpBytes: number;
-};
-
-export type CodeLimit = "wall-time" | "cpu-time" | "memory" | "processes" | "output";
-
-/** How a call ended: a breached limit is a result like any other, for the model to read. */
-export type CodeResult = {
-  /** The program's exit code; 128 + n when signal n ended it; null when Keel stopped it at a limit. */
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  limit: CodeLimit | null;
-  /** How the code was isolated: "none" only where an operator allowed running without a sandbox. */
-  isolation: "bubblewrap" | "none";
-};
+export type {
+  CodeCall,
+  CodeLanguage,
+  CodeLimit,
+  CodeLimits,
+  CodeResult,
+  StartedCode,
+} from "./supervise-code.ts";
 
 /** The programs a sandbox is made of; each default is where Debian installs it. */
 export type SandboxPrograms = {
@@ -58,27 +46,48 @@ export function defaultSandboxPrograms(): SandboxPrograms {
 const NOBODY = "65534";
 /** Where the Node.js binary appears inside the sandbox. */
 const SANDBOX_NODE = "/opt/keel/node";
-/** How often the memory and process watchdog reads the sandbox's processes. */
-const WATCH_INTERVAL_MS = 10;
-
-const MAIN_FILE = { javascript: "main.js", python: "main.py" } as const;
 
 /**
- * Run one program in a fresh bubblewrap sandbox and collect its result under `limits`: new user, PID, network,
- * IPC, UTS and cgroup namespaces (so no network but an empty loopback), no environment, read-only /usr and nothing
- * else of the host's files, a private size-limited /tmp as the only writable place. CPU time, file size, process
- * count (and for Python the address space) are kernel limits set inside the sandbox with prlimit; resident memory
- * and the process count are also watched from outside, because Node.js cannot start under an address-space limit.
- * The sandbox is killed whole at any breach.
+ * How each runtime starts before its program exists: it reads the program from descriptor 3 (blocking until Keel
+ * writes it), saves it as main.js or main.py in its working folder and runs it as its main file. A sandbox can so
+ * be started ahead of its call; the program's own lines, errors and `require.main`/`__name__` are as if run directly.
  */
-export async function runSandboxedCode(options: {
+const BOOTSTRAP = {
+  javascript: [
+    'const fs = require("node:fs");',
+    'const source = fs.readFileSync(3, "utf8");',
+    "fs.closeSync(3);",
+    'const main = require("node:path").resolve("main.js");',
+    "fs.writeFileSync(main, source);",
+    "process.argv[1] = main;",
+    'require("node:module").runMain();',
+  ].join(" "),
+  python: [
+    "import os",
+    'with os.fdopen(3, "rb") as program: source = program.read()',
+    'main = os.path.abspath("main.py")',
+    'with open(main, "wb") as file: file.write(source)',
+    "import sys",
+    "sys.argv = [main]",
+    "del os, sys, program, file",
+    "__file__ = main",
+    'exec(compile(source, main, "exec"))',
+  ].join("\n"),
+} as const;
+
+/**
+ * Start a fresh bubblewrap sandbox whose runtime waits for its program: new user, PID, network, IPC, UTS and
+ * cgroup namespaces (so no network but an empty loopback), no environment, read-only /usr and nothing else of the
+ * host's files, a private size-limited /tmp as the only writable place. CPU time, file size, process count (and for
+ * Python the address space) are kernel limits set inside the sandbox with prlimit; resident memory and the process
+ * count are also watched from outside, because Node.js cannot start under an address-space limit. The sandbox is
+ * killed whole at any breach.
+ */
+export function startSandboxedCode(options: {
   language: CodeLanguage;
-  code: string;
-  stdin?: string;
   limits: CodeLimits;
   programs: SandboxPrograms;
-  signal?: AbortSignal;
-}): Promise<CodeResult> {
+}): StartedCode {
   const { language, limits, programs } = options;
   const bwrap = [
     "--unshare-all",
@@ -93,34 +102,28 @@ export async function runSandboxedCode(options: {
     ...(language === "javascript" ? ["--ro-bind", programs.node, SANDBOX_NODE] : []),
     ...["--size", String(limits.tmpBytes), "--tmpfs", "/tmp"],
     ...["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"],
-    // The program arrives on descriptor 3 and is written into /tmp before the runtime starts.
-    ...["--file", "3", `/tmp/${MAIN_FILE[language]}`],
     ...["--remount-ro", "/", "--chdir", "/tmp"],
     "--",
     programs.prlimit,
     ...kernelLimits(language, limits, { processes: true }),
     "--",
-    ...runtimeCommand(language, limits, {
-      node: SANDBOX_NODE,
-      python: programs.python,
-      main: `/tmp/${MAIN_FILE[language]}`,
-    }),
+    ...runtimeCommand(language, limits, { node: SANDBOX_NODE, python: programs.python }),
   ];
   const [file, ...args] =
     process.getuid?.() === 0
       ? [programs.setpriv, "--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", programs.bwrap, ...bwrap]
       : [programs.bwrap, ...bwrap];
-  return await supervise({
-    file: file!,
-    args,
-    cwd: "/",
-    code: options.code,
-    stdin: options.stdin ?? "",
-    limits,
-    language,
-    isolation: "bubblewrap",
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  return startSupervised({ file: file!, args, cwd: "/", env: {}, limits, language, isolation: "bubblewrap" });
+}
+
+/** Run one program in a fresh sandbox started for it (see `startSandboxedCode`). */
+export async function runSandboxedCode(options: {
+  language: CodeLanguage;
+  limits: CodeLimits;
+  programs: SandboxPrograms;
+  call: CodeCall;
+}): Promise<CodeResult> {
+  return await startSandboxedCode(options).run(options.call);
 }
 
 /**
@@ -131,32 +134,26 @@ export async function runSandboxedCode(options: {
  */
 export async function runUnisolatedCode(options: {
   language: CodeLanguage;
-  code: string;
-  stdin?: string;
   limits: CodeLimits;
   programs: SandboxPrograms;
-  signal?: AbortSignal;
+  call: CodeCall;
 }): Promise<CodeResult> {
   const { language, limits, programs } = options;
   const dir = await mkdtemp(join(tmpdir(), "keel-code-"));
   try {
-    const main = join(dir, MAIN_FILE[language]);
-    await writeFile(main, options.code);
-    const runtime = runtimeCommand(language, limits, { node: programs.node, python: programs.python, main });
+    const runtime = runtimeCommand(language, limits, { node: programs.node, python: programs.python });
     const [file, ...args] = existsSync(programs.prlimit)
       ? [programs.prlimit, ...kernelLimits(language, limits, { processes: false }), "--", ...runtime]
       : runtime;
-    return await supervise({
+    return await startSupervised({
       file: file!,
       args,
       cwd: dir,
-      code: null,
-      stdin: options.stdin ?? "",
+      env: { PATH: "/usr/bin:/bin", HOME: dir, LANG: "C.UTF-8" },
       limits,
       language,
       isolation: "none",
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    }).run(options.call);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -187,117 +184,10 @@ function kernelLimits(language: CodeLanguage, limits: CodeLimits, options: { pro
   ];
 }
 
-function runtimeCommand(
-  language: CodeLanguage,
-  limits: CodeLimits,
-  paths: { node: string; python: string; main: string },
-): string[] {
-  if (language === "python") return [paths.python, "-I", "-S", paths.main];
+function runtimeCommand(language: CodeLanguage, limits: CodeLimits, paths: { node: string; python: string }) {
+  if (language === "python") return [paths.python, "-I", "-S", "-c", BOOTSTRAP.python];
   // The heap may grow to the whole limit, so that the watchdog, which counts the runtime's own memory too, stops a
   // growing heap before V8 thrashes its collector near its own limit; the flag keeps V8's default (gigabytes) off.
   const heapMiB = Math.floor(limits.memoryBytes / 1024 ** 2);
-  return [paths.node, `--max-old-space-size=${heapMiB}`, paths.main];
-}
-
-/**
- * Start the process, feed it its program (on descriptor 3, when given) and its input, and collect its output
- * while enforcing the limits the kernel does not: wall time, output size, and resident memory and tasks across its
- * whole process tree. Never throws for what the program does.
- */
-async function supervise(options: {
-  file: string;
-  args: string[];
-  cwd: string;
-  code: string | null;
-  stdin: string;
-  limits: CodeLimits;
-  language: CodeLanguage;
-  isolation: CodeResult["isolation"];
-  signal?: AbortSignal;
-}): Promise<CodeResult> {
-  const { limits } = options;
-  const child = spawn(options.file, options.args, {
-    cwd: options.cwd,
-    env: options.isolation === "none" ? { PATH: "/usr/bin:/bin", HOME: options.cwd, LANG: "C.UTF-8" } : {},
-    stdio: ["pipe", "pipe", "pipe", options.code === null ? "ignore" : "pipe"],
-    // Its own process group, so a breach kills everything it started (outside a sandbox, what did not leave it).
-    detached: true,
-  });
-  let stopped: CodeLimit | "aborted" | null = null;
-  const stop = (reason: CodeLimit | "aborted") => {
-    stopped ??= reason;
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  };
-
-  const output = { stdout: [] as Buffer[], stderr: [] as Buffer[], bytes: 0 };
-  const collect = (name: "stdout" | "stderr") => (chunk: Buffer) => {
-    const room = limits.maxOutputBytes - output.bytes;
-    if (chunk.length > room) {
-      // Keep what fits, then stop a program that writes more than it may.
-      if (room > 0) output[name].push(chunk.subarray(0, room));
-      output.bytes = limits.maxOutputBytes;
-      stop("output");
-      return;
-    }
-    output[name].push(chunk);
-    output.bytes += chunk.length;
-  };
-  child.stdout?.on("data", collect("stdout"));
-  child.stderr?.on("data", collect("stderr"));
-  // A program may exit before reading its input: a closed pipe is not an error of the call.
-  for (const stream of [child.stdin, child.stdio[3]]) stream?.on("error", () => undefined);
-  const program = child.stdio[3];
-  if (options.code !== null && program && "end" in program) program.end(options.code);
-  child.stdin?.end(options.stdin);
-
-  const wall = setTimeout(() => stop("wall-time"), limits.wallMs);
-  const watch = setInterval(() => {
-    if (child.pid === undefined || stopped !== null) return;
-    const usage = processTreeUsage(child.pid, { includeRoot: options.isolation === "none" });
-    if (usage.rssBytes > limits.memoryBytes) stop("memory");
-    else if (usage.tasks >= limits.processes) stop("processes");
-  }, WATCH_INTERVAL_MS);
-  const onAbort = () => stop("aborted");
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-
-  const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
-    (resolve) => {
-      child.once("error", (error) => resolve({ code: null, signal: null, error }));
-      child.once("close", (code, signal) => resolve({ code, signal }));
-    },
-  );
-  clearTimeout(wall);
-  clearInterval(watch);
-  options.signal?.removeEventListener("abort", onAbort);
-  if (ended.error) throw ended.error;
-  if (stopped === "aborted") throw options.signal?.reason ?? new Error("aborted");
-
-  const stdout = Buffer.concat(output.stdout).toString("utf8");
-  const stderr = Buffer.concat(output.stderr).toString("utf8");
-  const exitCode =
-    stopped !== null ? null : (ended.code ?? 128 + (ended.signal ? constants.signals[ended.signal] : 0));
-  return {
-    exitCode,
-    stdout,
-    stderr,
-    timedOut: stopped === "wall-time",
-    limit: stopped ?? limitFromExit(options.language, exitCode, stderr),
-    isolation: options.isolation,
-  };
-}
-
-/**
- * A limit the kernel or the runtime enforced, read from how the program ended: SIGXCPU is the CPU limit; an
- * uncaught MemoryError (Python under its address-space limit) or V8's fatal heap error is the memory limit.
- */
-function limitFromExit(language: CodeLanguage, exitCode: number | null, stderr: string): CodeLimit | null {
-  if (exitCode === 128 + constants.signals.SIGXCPU) return "cpu-time";
-  if (language === "python" && /^MemoryError\b/m.test(stderr.trimEnd().split("\n").at(-1) ?? ""))
-    return "memory";
-  if (language === "javascript" && /JavaScript heap out of memory/.test(stderr)) return "memory";
-  return null;
+  return [paths.node, `--max-old-space-size=${heapMiB}`, "-e", BOOTSTRAP.javascript];
 }

@@ -40,6 +40,15 @@ const CodeToolSpec = z
     tmpSize: byteSizeSchema({ min: 1_024 ** 2, max: 1_024 ** 3, title: "Size" })
       .prefault("16MiB")
       .describe("Size of the private writable /tmp, the only place the code may write (default 16MiB)."),
+    prestarted: z
+      .number()
+      .int()
+      .min(0)
+      .max(8)
+      .default(1)
+      .describe(
+        "Fresh sandboxes kept started and waiting for a call, each used for one call only and replaced after it (default 1; 0 starts each when called).",
+      ),
     dataClasses: z
       .array(z.string().regex(/^[a-z][a-z0-9_-]*$/, "expected a lowercase data class"))
       .optional()

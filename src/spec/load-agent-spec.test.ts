@@ -608,6 +608,7 @@ describe("loadAgentSpec with code tools", () => {
       processes: 32,
       maxOutputBytes: 64 * 1024,
       tmpSize: 16 * 1024 ** 2,
+      prestarted: 1,
     });
   });
 
