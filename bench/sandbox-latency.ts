@@ -24,7 +24,7 @@ const programs = {
   python: { code: "print(6 * 7)", file: "main.py", runtime: ["/usr/bin/python3", "-I", "-S"] },
 } as const;
 
-const tools = await bindCodeTools({
+const { tools, close } = await bindCodeTools({
   specFile: "bench/agent.yaml",
   section: CodeSection.parse({
     tools: (["javascript", "python"] as const).flatMap((language) => [
@@ -94,3 +94,4 @@ for (const language of ["javascript", "python"] as const) {
 }
 console.log(`  load average after: ${loadavg()[0]!.toFixed(2)}`);
 rmSync(dir, { recursive: true, force: true });
+await close();

@@ -36,7 +36,7 @@ function section(overrides: Record<string, unknown> = {}, tool: Record<string, u
 
 async function bind(options: { overrides?: Record<string, unknown>; tool?: Record<string, unknown> } = {}) {
   const logged: string[] = [];
-  const tools = await bindCodeTools({
+  const { tools } = await bindCodeTools({
     specFile: "agent.yaml",
     section: section(options.overrides, options.tool),
     log: (message) => logged.push(message),
@@ -329,7 +329,7 @@ for (const backend of testStores()) {
 
     test("fails closed: where no sandbox can be made, a call is refused as sandbox_unavailable and says why", async () => {
       const logged: string[] = [];
-      const refusing = await bindCodeTools({
+      const { tools: refusing } = await bindCodeTools({
         specFile: "agent.yaml",
         section: section(),
         programs: { bwrap: "/nonexistent/bwrap" },
@@ -352,7 +352,7 @@ for (const backend of testStores()) {
 
     test("an explicit opt-out runs the code unisolated, logs it at startup and marks the journaled result", async () => {
       const logged: string[] = [];
-      const unisolated = await bindCodeTools({
+      const { tools: unisolated } = await bindCodeTools({
         specFile: "agent.yaml",
         section: section({ sandbox: "unsafe-allow-unisolated" }),
         programs: { bwrap: "/nonexistent/bwrap" },

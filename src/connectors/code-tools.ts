@@ -81,6 +81,9 @@ export function probeSandbox(
   return probe;
 }
 
+/** An agent's code tools, and how to end the sandboxes they keep started. */
+export type CodeToolset = { tools: Tool<CodeInput, CodeResult>[]; close(): Promise<void> };
+
 /**
  * Bind an agent's code tools. Each call runs the model's program in a fresh sandbox; where none can be made, the
  * call is refused (`sandbox_unavailable`) unless the section allows running unisolated, which is logged here, at
@@ -92,7 +95,7 @@ export async function bindCodeTools(options: {
   /** Where bwrap, prlimit, setpriv and the runtimes are (Debian's paths and the running Node.js unless given). */
   programs?: Partial<SandboxPrograms>;
   log: (message: string) => void;
-}): Promise<Tool<CodeInput, CodeResult>[]> {
+}): Promise<CodeToolset> {
   const programs = { ...defaultSandboxPrograms(), ...options.programs };
   const { section } = options;
   const tools = section.tools.map((tool) => new CodeTool(tool, section, programs));
@@ -109,7 +112,12 @@ export async function bindCodeTools(options: {
         : `${options.specFile}: code tools ${names.join(", ")} will refuse every call (sandbox_unavailable): ${probe.reason}`,
     );
   }
-  return tools;
+  return {
+    tools,
+    close: async () => {
+      for (const tool of tools) tool.discardPrestarted();
+    },
+  };
 }
 
 /** One language with its limits, as a Keel tool: it reads no host file and reaches no network, so it has no side effect. */
@@ -159,6 +167,11 @@ class CodeTool implements Tool<CodeInput, CodeResult> {
       this.#ready.push(
         startSandboxedCode({ language: this.#spec.language, limits: this.#limits, programs: this.#programs }),
       );
+  }
+
+  /** End the sandboxes waiting for calls (when Keel closes; they would also die with its process). */
+  discardPrestarted(): void {
+    for (const sandbox of this.#ready.splice(0)) sandbox.discard();
   }
 
   async execute(input: CodeInput, context: ToolContext): Promise<CodeResult> {

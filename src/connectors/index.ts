@@ -1,7 +1,7 @@
 // connectors/: how agents reach other systems — MCP servers' tools (pinned by the hash of their listing), HTTP APIs
 // (behind an egress guard), model-written code in a bubblewrap sandbox — each a Keel tool governed like any other.
 
-export { bindCodeTools, probeSandbox, type SandboxAvailability } from "./code-tools.ts";
+export { bindCodeTools, type CodeToolset, probeSandbox, type SandboxAvailability } from "./code-tools.ts";
 export {
   checkEgress,
   type EgressRules,

@@ -119,7 +119,7 @@ export async function loadAgentPackages(options: {
   /** Close the agents' connections to MCP servers (and stop the servers Keel started). */
   closeConnectors: () => Promise<void>;
 }> {
-  const toolsets: McpToolset[] = [];
+  const toolsets: Pick<McpToolset, "close">[] = [];
   const closeConnectors = async () => {
     await Promise.all(toolsets.splice(0).map((toolset) => toolset.close()));
   };
@@ -133,7 +133,7 @@ export async function loadAgentPackages(options: {
 
 async function loadEach(
   options: Parameters<typeof loadAgentPackages>[0],
-  toolsets: McpToolset[],
+  toolsets: Pick<McpToolset, "close">[],
 ): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
   const definitions = [];
   const governed: GovernedAgent[] = [];
@@ -185,8 +185,9 @@ async function loadEach(
           section: loaded.spec.code,
           log: options.log ?? ((message) => console.error(message)),
         })
-      : [];
-    const connectorTools = [...(mcp?.tools ?? []), ...http, ...code];
+      : null;
+    if (code) toolsets.push(code);
+    const connectorTools = [...(mcp?.tools ?? []), ...http, ...(code?.tools ?? [])];
     const definition = bindAgentPackage({
       agentPackage,
       loaded,
