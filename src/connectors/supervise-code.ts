@@ -104,7 +104,8 @@ export function startSupervised(options: {
   };
   child.stdout?.on("data", collect("stdout"));
   child.stderr?.on("data", collect("stderr"));
-  const program = child.stdio[3] as NodeJS.WritableStream & { unref?: () => void; ref?: () => void };
+  // Absent when the program could not be started at all (its `error` then says why).
+  const program = child.stdio[3] as (NodeJS.WritableStream & { unref?: () => void; ref?: () => void }) | null;
   const streams = [child.stdin, child.stdout, child.stderr, program] as ({
     on(event: "error", listener: () => void): unknown;
     unref?: () => void;
@@ -124,7 +125,7 @@ export function startSupervised(options: {
     async run(call) {
       child.ref();
       for (const stream of streams) stream?.ref?.();
-      program.end(call.code);
+      program?.end(call.code);
       child.stdin?.end(call.stdin ?? "");
       const wall = setTimeout(() => stop("wall-time"), limits.wallMs);
       const watch = setInterval(() => {
@@ -134,6 +135,7 @@ export function startSupervised(options: {
         else if (usage.tasks >= limits.processes) stop("processes");
       }, WATCH_INTERVAL_MS);
       const onAbort = () => stop("aborted");
+      if (call.signal?.aborted) onAbort();
       call.signal?.addEventListener("abort", onAbort, { once: true });
       const end = await ended;
       clearTimeout(wall);
