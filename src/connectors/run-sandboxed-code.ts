@@ -32,6 +32,7 @@ export type SandboxPrograms = {
   python: string;
 };
 
+/** Debian's paths for bwrap, prlimit, setpriv and Python, and the Node.js binary running Keel. */
 export function defaultSandboxPrograms(): SandboxPrograms {
   return {
     bwrap: "/usr/bin/bwrap",
