@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   stale_lease: { category: "system", status: 409 },
   tool_failed: { category: "upstream", status: 502 },
   tool_timeout: { category: "upstream", status: 504 },
+  sandbox_unavailable: { category: "system", status: 503 },
   invalid_tool_arguments: { category: "user", status: 400 },
   model_failed: { category: "upstream", status: 502 },
   model_rate_limited: { category: "upstream", status: 429 },

@@ -2,7 +2,13 @@ import { hostname } from "node:os";
 import type { Hono } from "hono";
 import { Registry as MetricsRegistry } from "prom-client";
 import { createApprovalTimer } from "../approvals/index.ts";
-import { bindA2aTools, bindHttpTools, connectMcpTools, type McpToolset } from "../connectors/index.ts";
+import {
+  bindA2aTools,
+  bindCodeTools,
+  bindHttpTools,
+  connectMcpTools,
+  type McpToolset,
+} from "../connectors/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
@@ -127,7 +133,7 @@ export async function loadAgentPackages(options: {
   /** Close the agents' connections to MCP servers (and stop the servers Keel started). */
   closeConnectors: () => Promise<void>;
 }> {
-  const toolsets: McpToolset[] = [];
+  const toolsets: Pick<McpToolset, "close">[] = [];
   const closeConnectors = async () => {
     await Promise.all(toolsets.splice(0).map((toolset) => toolset.close()));
   };
@@ -141,7 +147,7 @@ export async function loadAgentPackages(options: {
 
 async function loadEach(
   options: Parameters<typeof loadAgentPackages>[0],
-  toolsets: McpToolset[],
+  toolsets: Pick<McpToolset, "close">[],
 ): Promise<{ agents: AgentCatalog; modelLabels: Map<string, string>; governed: GovernedAgent[] }> {
   const definitions = [];
   const governed: GovernedAgent[] = [];
@@ -186,9 +192,18 @@ async function loadEach(
         })
       : null;
     if (mcp) toolsets.push(mcp);
+    const code = loaded.spec.code
+      ? await bindCodeTools({
+          specFile: loaded.file,
+          section: loaded.spec.code,
+          log: options.log ?? ((message) => console.error(message)),
+        })
+      : null;
+    if (code) toolsets.push(code);
     const connectorTools = [
       ...(mcp?.tools ?? []),
       ...(await bindConnectorTools(loaded.file, loaded.spec, options.env)),
+      ...(code?.tools ?? []),
     ];
     const definition = bindAgentPackage({
       agentPackage,

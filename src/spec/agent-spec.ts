@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { A2aSection, a2aToolName, checkRemoteAgentHosts } from "./a2a-section.ts";
 import { ApprovalsSection, checkApprovalsTools } from "./approvals-section.ts";
+import { CodeSection, codeToolNames } from "./code-section.ts";
 import { durationSchema } from "./duration.ts";
 import { EvalsSection } from "./eval-dataset.ts";
 import { checkGovernanceTools, GovernanceSection } from "./governance-section.ts";
@@ -372,6 +373,7 @@ export const AgentSpec = z
     mcp: McpSection.optional(),
     http: HttpSection.optional(),
     a2a: A2aSection.optional(),
+    code: CodeSection.optional(),
   })
   .superRefine((spec, context) => {
     // An MCP tool's name must not clash with another's; the agent still lists in tools those it uses.
@@ -390,27 +392,35 @@ export const AgentSpec = z
         mcpNames.set(name, `${server.name}/${tool.name}`);
       }
     }
-    // So must an HTTP tool's, with an MCP tool's or another HTTP tool's.
-    for (const { name, path } of spec.http ? httpToolNames(spec.http) : []) {
+    // So must an HTTP or code tool's, with an MCP tool's or another connector tool's.
+    const connectorNames = [
+      ...(spec.http
+        ? httpToolNames(spec.http).map((tool) => ({ ...tool, path: ["http", ...tool.path] }))
+        : []),
+      ...(spec.code
+        ? codeToolNames(spec.code).map((tool) => ({ ...tool, path: ["code", ...tool.path] }))
+        : []),
+    ];
+    for (const { name, path } of connectorNames) {
       const clash = mcpNames.get(name);
       if (clash)
         context.addIssue({
           code: "custom",
-          path: ["http", ...path],
+          path,
           message: `its name ${name} is also ${clash}'s; rename one`,
           input: name,
         });
       else if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(name))
         context.addIssue({
           code: "custom",
-          path: ["http", ...path],
+          path,
           message: `${name} is not a tool name models accept (letters, digits, _ and -); rename it with as`,
           input: name,
         });
       mcpNames.set(
         name,
-        `http${path
-          .slice(0, -1)
+        `${path[0]}${path
+          .slice(1, -1)
           .map((part) => (typeof part === "number" ? `[${part}]` : `.${part}`))
           .join("")}`,
       );

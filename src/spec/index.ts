@@ -12,6 +12,7 @@ export {
 } from "./agent-spec.ts";
 export type { ApprovalsSection, EscalateWhen } from "./approvals-section.ts";
 export { checkWorkflowToolOutputs } from "./check-workflow-tool-outputs.ts";
+export { CodeSection, type CodeToolSpec, codeToolNames } from "./code-section.ts";
 export { computeVersionHash, type VersionContent } from "./compute-version-hash.ts";
 export { type Comparison, type Condition, parseCondition } from "./condition.ts";
 export {

@@ -653,3 +653,62 @@ a2a:
     );
   });
 });
+
+describe("loadAgentSpec with code tools", () => {
+  const CODE = `code:
+  tools:
+    - name: run_python
+      description: Run a Python program.
+      language: python
+`;
+  const withCode = (code: string) =>
+    writeAgent({
+      "agent.yaml": `${SPEC.replace("  - get_order\n", "  - get_order\n  - run_python\n")}${code}`,
+    });
+
+  test("a valid section loads with its defaults (sandbox required, 5s, 2s, 256MiB, 32, 64KiB, 16MiB) and its tools count as provided", async () => {
+    const { spec } = await loadAgentSpec(withCode(CODE), { providedTools: ["search_kb", "get_order"] });
+    assert.equal(spec.code?.sandbox, "required");
+    assert.deepEqual(spec.code?.tools[0], {
+      name: "run_python",
+      description: "Run a Python program.",
+      language: "python",
+      timeout: 5_000,
+      cpuTime: 2_000,
+      memory: 256 * 1024 ** 2,
+      processes: 32,
+      maxOutputBytes: 64 * 1024,
+      tmpSize: 16 * 1024 ** 2,
+      prestarted: 1,
+    });
+  });
+
+  test("limits written as sizes and durations are parsed, and one too small for Node.js is reported at its line", async () => {
+    const file = withCode(
+      CODE.replace(
+        "language: python",
+        "language: javascript\n      memory: 32MiB\n      maxOutputBytes: 1KiB",
+      ),
+    );
+    assert.deepEqual(
+      (await issuesOf(file)).map((issue) => [issue.line, issue.path, issue.message]),
+      [
+        [
+          22,
+          "code.tools[0].memory",
+          "javascript needs at least 64MiB (Node.js holds about 40MiB before any code runs)",
+        ],
+      ],
+    );
+  });
+
+  test("a code tool named like an HTTP tool is reported at its line", async () => {
+    const file = withCode(
+      `http:\n  allowHosts: [api.example.com]\n  tools:\n    - name: run_python\n      description: Clash.\n      url: https://api.example.com/run\n${CODE}`,
+    );
+    assert.deepEqual(
+      (await issuesOf(file)).map((issue) => [issue.line, issue.path, issue.message]),
+      [[25, "code.tools[0].name", "its name run_python is also http.tools[0]'s; rename one"]],
+    );
+  });
+});

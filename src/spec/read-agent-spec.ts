@@ -2,6 +2,7 @@ import { glob } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { a2aToolName } from "./a2a-section.ts";
 import { AgentSpec } from "./agent-spec.ts";
+import { codeToolNames } from "./code-section.ts";
 import { computeVersionHash } from "./compute-version-hash.ts";
 import type { PolicyMode } from "./governance-section.ts";
 import { httpToolNames } from "./http-section.ts";
@@ -163,6 +164,7 @@ function checkProvidedTools(
   );
   if (spec.http) mcpTools.push(...httpToolNames(spec.http).map((tool) => tool.name));
   mcpTools.push(...(spec.a2a?.agents ?? []).map(a2aToolName));
+  if (spec.code) mcpTools.push(...codeToolNames(spec.code).map((tool) => tool.name));
   const available = new Set([...provided, ...providedMemoryTools(spec.memory), ...mcpTools]);
   for (const [index, name] of spec.tools.entries()) {
     if (available.has(name)) continue;

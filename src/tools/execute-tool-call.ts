@@ -14,6 +14,8 @@ export type ToolErrorCode =
   | "tool_timeout"
   /** The tool would not run the call (an MCP tool whose listing is not approved): nothing was sent anywhere. */
   | "tool_refused"
+  /** A code tool was called where no sandbox can be made: nothing ran. */
+  | "sandbox_unavailable"
   | "cancelled";
 
 /** Where the arguments went wrong, as `path: message` lines a model (or a person) can act on. */
@@ -83,6 +85,8 @@ export async function executeToolCall(options: {
     }
     if (error instanceof KeelError && error.code === "forbidden")
       return { outcome: "error", error: { code: "tool_refused", message: error.message } };
+    if (error instanceof KeelError && error.code === "sandbox_unavailable")
+      return { outcome: "error", error: { code: "sandbox_unavailable", message: error.message } };
     return {
       outcome: "error",
       error: { code: "tool_failed", message: error instanceof Error ? error.message : String(error) },
