@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
-import { homedir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { callingAgent, toolEnd } from "../../test/support/calling-agent.ts";
@@ -98,6 +107,35 @@ describe("code tools", { skip }, () => {
     );
     assert.equal(first.exitCode, 0);
     assert.equal(second.stdout, "False ['main.py']\n");
+  });
+
+  test("runs on a Node.js binary under a folder others may not enter (a checkout in a mktemp folder, Node under /root)", {
+    skip: process.getuid?.() === 0 ? false : "only root starts the sandbox as another user",
+  }, async () => {
+    const closed = mkdtempSync(join(tmpdir(), "keel-closed-"));
+    try {
+      chmodSync(closed, 0o700);
+      const node = join(closed, "node");
+      copyFileSync(realpathSync(process.execPath), node);
+      const onClosedNode = await bindCodeTools({
+        specFile: "agent.yaml",
+        section: section(),
+        programs: { node },
+        log: () => undefined,
+      });
+      try {
+        const result = await named(onClosedNode.tools, "run_js").execute(
+          { code: "console.log(6 * 7)" },
+          context(),
+        );
+        assert.equal(result.stdout, "42\n");
+        assert.equal(result.isolation, "bubblewrap");
+      } finally {
+        await onClosedNode.close();
+      }
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
   });
 
   test("a syntax error is a result with the runtime's message, not a failed call", async () => {

@@ -2,6 +2,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sandboxNodeBinary } from "./sandbox-node-binary.ts";
 import {
   type CodeCall,
   type CodeLanguage,
@@ -100,7 +101,7 @@ export function startSandboxedCode(options: {
     ...["--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8"],
     ...["--ro-bind", "/usr", "/usr"],
     ...systemLinks(),
-    ...(language === "javascript" ? ["--ro-bind", programs.node, SANDBOX_NODE] : []),
+    ...(language === "javascript" ? ["--ro-bind", nodeFor(programs.node), SANDBOX_NODE] : []),
     ...["--size", String(limits.tmpBytes), "--tmpfs", "/tmp"],
     ...["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"],
     ...["--remount-ro", "/", "--chdir", "/tmp"],
@@ -159,6 +160,9 @@ export async function runUnisolatedCode(options: {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The Node.js binary bwrap binds: as root, bwrap runs as nobody, who may not reach the path Keel runs from. */
+const nodeFor = (path: string) => (process.getuid?.() === 0 ? sandboxNodeBinary(path) : path);
 
 /** The host's /lib, /bin… as the sandbox sees them: the same links into /usr, or read-only binds where not merged. */
 function systemLinks(): string[] {
