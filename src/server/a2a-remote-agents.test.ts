@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
+import { postRunAndSettle } from "../../test/support/post-run.ts";
 import { startTenantServer } from "../../test/support/tenant-agents.ts";
 import { importAgentPackages } from "../cli/agent-packages.ts";
 import { KeelError } from "../errors/index.ts";
@@ -127,21 +128,8 @@ describe("an agent's remote A2A agents, loaded by the server from its spec", () 
   });
 
   /** Start a run of `agent` through the API and wait until it stops moving; answers its id. */
-  async function runToEnd(agent: string, input: string): Promise<string> {
-    const started = await fetch(`${server.url}/v1/agents/${agent}/runs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ input }),
-    });
-    assert.equal(started.status, 202);
-    const runId = ((await started.json()) as { id: string }).id;
-    for (let i = 0; i < 400; i++) {
-      const run = await store.getRun(runId);
-      if (run && !["queued", "running"].includes(run.status)) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    return runId;
-  }
+  const runToEnd = (agent: string, input: string) =>
+    postRunAndSettle({ url: server.url, store, agent, input });
 
   test("a run asks the remote Keel agent with the key from the server's environment, and journals its answer", async () => {
     const runId = await runToEnd("desk", "hello acme");

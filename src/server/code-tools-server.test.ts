@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
+import { postRunAndSettle } from "../../test/support/post-run.ts";
 import { importAgentPackages } from "../cli/agent-packages.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { openStore } from "../store/open-store.ts";
@@ -91,18 +92,13 @@ describe("an agent's code tools, loaded by the server from its spec", { skip }, 
   });
 
   test("a run calls the code tool, whose program runs in the sandbox, and journals its result", async () => {
-    const started = await fetch(`${server.url}/v1/agents/calculator/runs`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ input: "print(6 * 7)" }),
+    const runId = await postRunAndSettle({
+      url: server.url,
+      store,
+      key,
+      agent: "calculator",
+      input: "print(6 * 7)",
     });
-    assert.equal(started.status, 202);
-    const runId = ((await started.json()) as { id: string }).id;
-    for (let i = 0; i < 800; i++) {
-      const run = await store.getRun(runId);
-      if (run && !["queued", "running"].includes(run.status)) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
     assert.equal((await store.getRun(runId))?.status, "completed");
     const end = (await store.readEvents({ runId })).find((event) => event.type === "tool-call-end");
     assert.ok(end?.type === "tool-call-end");

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
+import { postRunAndSettle } from "../../test/support/post-run.ts";
 import { importAgentPackages } from "../cli/agent-packages.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { openStore } from "../store/open-store.ts";
@@ -103,18 +104,7 @@ describe("an agent's HTTP tools, loaded by the server from its spec", () => {
   });
 
   test("a run calls the declared HTTP tool with the secret from the server's environment, and journals its result", async () => {
-    const started = await fetch(`${server.url}/v1/agents/order-desk/runs`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ input: "O-42" }),
-    });
-    assert.equal(started.status, 202);
-    const runId = ((await started.json()) as { id: string }).id;
-    for (let i = 0; i < 400; i++) {
-      const run = await store.getRun(runId);
-      if (run && !["queued", "running"].includes(run.status)) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    const runId = await postRunAndSettle({ url: server.url, store, key, agent: "order-desk", input: "O-42" });
     assert.equal((await store.getRun(runId))?.status, "completed");
     const end = (await store.readEvents({ runId })).find((event) => event.type === "tool-call-end");
     assert.ok(end?.type === "tool-call-end");

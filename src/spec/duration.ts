@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { unitQuantitySchema } from "./unit-quantity.ts";
 
 /** Milliseconds per unit a duration may be written in. */
 const UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -10,21 +10,9 @@ type Unit = keyof typeof UNITS;
  * milliseconds. `examples` is how the error and the editor's description say it ("500ms, 15s, 2m or 1h").
  */
 export function durationSchema(options: { units: readonly Unit[]; examples: string; title: string }) {
-  const pattern = new RegExp(`^(\\d+)(${options.units.join("|")})$`);
-  const hint = `expected a duration such as ${options.examples}, or a whole number of milliseconds`;
-  return z
-    .union(
-      [
-        z.number().int().positive().describe("Milliseconds."),
-        z
-          .string()
-          .regex(pattern, hint)
-          .transform((text) => {
-            const match = pattern.exec(text)!;
-            return Number(match[1]) * UNITS[match[2] as Unit];
-          }),
-      ],
-      { error: hint },
-    )
-    .meta({ title: options.title, description: `A duration such as ${options.examples}, or milliseconds.` });
+  return unitQuantitySchema({
+    units: Object.fromEntries(options.units.map((unit) => [unit, UNITS[unit]])),
+    hint: `expected a duration such as ${options.examples}, or a whole number of milliseconds`,
+    base: "Milliseconds.",
+  }).meta({ title: options.title, description: `A duration such as ${options.examples}, or milliseconds.` });
 }
