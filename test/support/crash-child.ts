@@ -81,7 +81,7 @@ const worker = createWorker({
   // holds a long one, so a loaded machine that stalls its heartbeat cannot make it lose the run mid-call (twice
   // interrupted, a side-effecting call ends in doubt and goes to a person instead of completing).
   leaseTtlMs: phase === "start" ? 600 : 10_000,
-  log: () => undefined,
+  log: (line) => process.stderr.write(`crash-child: ${line}\n`),
 });
 worker.start();
 for (;;) {

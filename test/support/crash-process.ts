@@ -17,11 +17,35 @@ export function launchCrashChild(
   return { process: spawned, lines: createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]() };
 }
 
-/** The rest of the next line that starts with `prefix`; fails if the child exits first. */
-export async function nextLine(lines: AsyncIterator<string>, prefix: string): Promise<string> {
-  for (;;) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`child exited before printing ${prefix}`);
-    if (value.startsWith(prefix)) return value.slice(prefix.length).trim();
+/**
+ * The rest of the next line that starts with `prefix`; fails if the child exits first, or prints no such line within
+ * `timeoutMs` (naming the line it waited for and what the child printed meanwhile, rather than hanging the file).
+ */
+export async function nextLine(
+  lines: AsyncIterator<string>,
+  prefix: string,
+  timeoutMs = 150_000,
+): Promise<string> {
+  const skipped: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const printed = skipped.length > 0 ? skipped.join(" | ") : "nothing";
+      reject(
+        new Error(
+          `child printed no ${prefix.trim()} line within ${timeoutMs / 1000} s; it printed: ${printed}`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    for (;;) {
+      const { value, done } = await Promise.race([lines.next(), timedOut]);
+      if (done) throw new Error(`child exited before printing ${prefix}`);
+      if (value.startsWith(prefix)) return value.slice(prefix.length).trim();
+      skipped.push(value);
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }

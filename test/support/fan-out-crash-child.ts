@@ -112,7 +112,7 @@ const worker = createWorker({
   governor: await testGovernor(agents),
   owner: `fan-crash-${process.pid}`,
   leaseTtlMs: phase === "start" ? 600 : 10_000,
-  log: () => undefined,
+  log: (line) => process.stderr.write(`fan-out-crash-child: ${line}\n`),
 });
 worker.start();
 for (;;) {

@@ -111,7 +111,7 @@ const worker = createWorker({
   }),
   owner: `people-crash-child-${process.pid}`,
   leaseTtlMs: crashAt === "" ? 10_000 : 600,
-  log: () => undefined,
+  log: (line) => process.stderr.write(`people-crash-child: ${line}\n`),
 });
 worker.start();
 const ended = (status: string | undefined) =>

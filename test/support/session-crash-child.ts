@@ -24,16 +24,17 @@ await store.sql.query(
   "CREATE TABLE IF NOT EXISTS session_crash_requests (id serial PRIMARY KEY, input text NOT NULL, messages jsonb NOT NULL)",
 );
 
-let lookups = 0;
+// Armed once the first turn has ended: the second turn's lookup hangs. A count of calls would not do, since a
+// loaded machine may take the first turn's short lease back and run its lookup again.
+let hangArmed = false;
 const lookup = defineTool({
   name: "lookup",
   description: "Looks the order up (declared side-effecting, so its start is durable before it runs).",
   input: z.object({}),
   sideEffect: true,
   async execute() {
-    lookups += 1;
     // The first turn's lookup returns; the second turn's hangs, so the run killed mid-turn carries a tool turn.
-    if (crashAt === "tool" && lookups === 2) {
+    if (crashAt === "tool" && hangArmed) {
       process.stdout.write("HANGING\n");
       await new Promise<never>(() => undefined);
     }
@@ -77,7 +78,7 @@ const worker = createWorker({
   owner: `session-crash-${process.pid}`,
   // As in crash-child.ts: the killed worker's short lease is taken over quickly, the resuming one's is long.
   leaseTtlMs: phase === "start" ? 600 : 10_000,
-  log: () => undefined,
+  log: (line) => process.stderr.write(`session-crash-child: ${line}\n`),
 });
 const app = createApp({
   store,
@@ -117,6 +118,7 @@ if (phase === "start") {
   process.stdout.write(`SESSION ${sessionId}\n`);
   const first = await post(`/v1/sessions/${sessionId}/messages`, { input: FIRST });
   await ended(first.body.runId as string);
+  hangArmed = true;
   const second = await post(`/v1/sessions/${sessionId}/messages`, {
     input: "where is my order?",
     idempotencyKey: "m-2",
