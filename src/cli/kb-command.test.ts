@@ -4,14 +4,18 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
 
 const entry = new URL("./main.ts", import.meta.url).pathname;
 
 /** Run the real `keel` CLI and collect what it printed. */
-async function keel(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function keel(
+  args: string[],
+  databaseUrl = "",
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [entry, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, DATABASE_URL: "", KEEL_PACKAGES: "" },
+    env: { ...process.env, DATABASE_URL: databaseUrl, KEEL_PACKAGES: "" },
   });
   let stdout = "";
   let stderr = "";
@@ -44,53 +48,70 @@ describe("keel kb ingest", () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("ingests Markdown, text and HTML with source and updatedAt, skips unchanged files on a re-run, and replaces changed ones", async () => {
-    const docs = tempDir("keel-kb-docs-");
-    const dataDir = tempDir("keel-kb-data-");
-    mkdirSync(join(docs, "policies"));
-    writeFileSync(
-      join(docs, "returns.md"),
-      "---\nupdatedAt: 2026-03-01\n---\n# Returns\n\nReturn items within 30 days.\n\n## Exceptions\n\nGift cards cannot be returned.\n",
-    );
-    writeFileSync(join(docs, "policies", "warranty.txt"), "Furniture has a two-year warranty.\n");
-    writeFileSync(
-      join(docs, "shipping.html"),
-      "<html><body><h1>Shipping</h1><p>We ship to Canada &amp; the UK.</p><script>track()</script></body></html>",
-    );
-    writeFileSync(join(docs, "logo.png"), "not a document");
-    const args = ["kb", "ingest", docs, "--kb", "help", "--tenant", "acme", "--data-dir", dataDir, "--json"];
+  for (const store of ["PGlite", "PostgreSQL"] as const) {
+    test(`ingests Markdown, text and HTML with source and updatedAt, skips unchanged files on a re-run, and replaces changed ones (${store})`, async (t) => {
+      const server = store === "PostgreSQL" ? testDatabaseServerUrl() : null;
+      if (store === "PostgreSQL" && !server) return t.skip("PostgreSQL is not installed");
+      // On PostgreSQL the store is DATABASE_URL's, which wins over --data-dir.
+      const databaseUrl = server ? await createTestDatabase(server) : "";
+      const docs = tempDir("keel-kb-docs-");
+      const dataDir = tempDir("keel-kb-data-");
+      mkdirSync(join(docs, "policies"));
+      writeFileSync(
+        join(docs, "returns.md"),
+        "---\nupdatedAt: 2026-03-01\n---\n# Returns\n\nReturn items within 30 days.\n\n## Exceptions\n\nGift cards cannot be returned.\n",
+      );
+      writeFileSync(join(docs, "policies", "warranty.txt"), "Furniture has a two-year warranty.\n");
+      writeFileSync(
+        join(docs, "shipping.html"),
+        "<html><body><h1>Shipping</h1><p>We ship to Canada &amp; the UK.</p><script>track()</script></body></html>",
+      );
+      writeFileSync(join(docs, "logo.png"), "not a document");
+      const args = [
+        "kb",
+        "ingest",
+        docs,
+        "--kb",
+        "help",
+        "--tenant",
+        "acme",
+        "--data-dir",
+        dataDir,
+        "--json",
+      ];
 
-    const first = await keel(args);
-    assert.equal(first.code, 0, first.stderr);
-    const report = JSON.parse(first.stdout) as Report;
-    assert.equal(report.embedding, "none (full-text search only)");
-    assert.deepEqual(
-      report.files.map((file) => [file.source, file.outcome, file.chunks]),
-      [
-        ["policies/warranty.txt", "added", 1],
-        ["returns.md", "added", 2],
-        ["shipping.html", "added", 1],
-      ],
-    );
-    assert.equal(
-      report.files.find((file) => file.source === "returns.md")!.updatedAt,
-      "2026-03-01T00:00:00.000Z",
-    );
+      const first = await keel(args, databaseUrl);
+      assert.equal(first.code, 0, first.stderr);
+      const report = JSON.parse(first.stdout) as Report;
+      assert.equal(report.embedding, "none (full-text search only)");
+      assert.deepEqual(
+        report.files.map((file) => [file.source, file.outcome, file.chunks]),
+        [
+          ["policies/warranty.txt", "added", 1],
+          ["returns.md", "added", 2],
+          ["shipping.html", "added", 1],
+        ],
+      );
+      assert.equal(
+        report.files.find((file) => file.source === "returns.md")!.updatedAt,
+        "2026-03-01T00:00:00.000Z",
+      );
 
-    const again = JSON.parse((await keel(args)).stdout) as Report;
-    assert.deepEqual(
-      again.files.map((file) => file.outcome),
-      ["unchanged", "unchanged", "unchanged"],
-    );
+      const again = JSON.parse((await keel(args, databaseUrl)).stdout) as Report;
+      assert.deepEqual(
+        again.files.map((file) => file.outcome),
+        ["unchanged", "unchanged", "unchanged"],
+      );
 
-    writeFileSync(join(docs, "policies", "warranty.txt"), "Furniture has a three-year warranty.\n");
-    unlinkSync(join(docs, "shipping.html"));
-    const changed = await keel(args.slice(0, -1));
-    assert.equal(changed.code, 0, changed.stderr);
-    assert.match(changed.stdout, /replaced {2}policies\/warranty\.txt \(1 chunks/);
-    assert.match(changed.stdout, /removed {3}shipping\.html/);
-    assert.match(changed.stdout, /0 added, 1 replaced, 1 unchanged, 1 removed/);
-  });
+      writeFileSync(join(docs, "policies", "warranty.txt"), "Furniture has a three-year warranty.\n");
+      unlinkSync(join(docs, "shipping.html"));
+      const changed = await keel(args.slice(0, -1), databaseUrl);
+      assert.equal(changed.code, 0, changed.stderr);
+      assert.match(changed.stdout, /replaced {2}policies\/warranty\.txt \(1 chunks/);
+      assert.match(changed.stdout, /removed {3}shipping\.html/);
+      assert.match(changed.stdout, /0 added, 1 replaced, 1 unchanged, 1 removed/);
+    });
+  }
 
   test("bad arguments are refused with exit code 2 and a message naming the argument, before any store is opened", async () => {
     const docs = tempDir("keel-kb-bad-");

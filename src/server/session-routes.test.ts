@@ -215,8 +215,6 @@ for (const backend of testStores()) {
       assert.notEqual(((await elsewhere.json()) as { runId: string }).runId, runId);
     });
 
-    // Known failure, open: on PostgreSQL this run sometimes never reaches `running` (it passes on PGlite and passed
-    // on PostgreSQL in an earlier full run); kept running as a todo until the cause is found.
     test("a message while the session's previous run is still going is refused with 409, and accepted once it ends", async () => {
       const { id } = await client.call("createSession", { params: { name: "slow" } });
       const first = await post(`/v1/sessions/${id}/messages`, { input: "wait for me" });
