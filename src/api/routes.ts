@@ -183,6 +183,39 @@ export const API_ROUTES = defineRoutes({
     description:
       "this API as an OpenAPI 3.1 document: every route with its parameters, bodies, answers, roles and tenant scope. Needs no key: it describes the routes, never a tenant's data",
   },
+  console: {
+    method: "GET",
+    path: "/",
+    roles: "public",
+    // A link may carry anything after `?`; the page reads nothing from it.
+    query: z.object({}),
+    response: z.string(),
+    produces: "text/html",
+    summary: "the operations console",
+    description:
+      "the operations console, a web page that calls this API as any client does ([console.md](console.md)). The page carries no tenant's data: with API keys it asks for one and shows what that key may see",
+    success: "`200 text/html`; `503` when the console was not built",
+  },
+  consoleScript: {
+    method: "GET",
+    path: "/console/scripts/:file",
+    roles: "public",
+    response: z.string(),
+    produces: "text/javascript",
+    summary: "the console's script",
+    description: "the console's bundled script, named by its content hash",
+    success: "`200 text/javascript`",
+  },
+  consoleStyles: {
+    method: "GET",
+    path: "/console/styles/:file",
+    roles: "public",
+    response: z.string(),
+    produces: "text/css",
+    summary: "the console's style sheet",
+    description: "the console's bundled style sheet, named by its content hash",
+    success: "`200 text/css`",
+  },
   metrics: {
     method: "GET",
     path: "/metrics",
@@ -195,6 +228,20 @@ export const API_ROUTES = defineRoutes({
     success: "`200 text/plain`",
   },
 
+  whoAmI: {
+    method: "GET",
+    path: "/v1/me",
+    roles: READ_AND_INVOKE,
+    response: z.object({
+      subject: z.string(),
+      tenant: z.string(),
+      roles: z.array(z.string()),
+      development: z.boolean(),
+    }),
+    summary: "who the caller is",
+    description:
+      "who the caller is: the key's subject, tenant and roles, and whether the server runs in development mode (no API keys, every request acts as the local developer). The console reads it to show only what the caller may do",
+  },
   listAgents: {
     method: "GET",
     path: "/v1/agents",

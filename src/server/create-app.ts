@@ -24,6 +24,7 @@ import { registerApprovalRoutes } from "./approval-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
 import { checkReadiness } from "./check-readiness.ts";
+import { registerConsoleRoutes } from "./console-routes.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
 import { type BoundAddress, guardBrowserRequests } from "./guard-browser-requests.ts";
@@ -91,6 +92,8 @@ export type AppOptions = {
   address?: () => BoundAddress | null;
   /** Web origins besides the server's own that may send state-changing requests (`keel serve --allow-origin`). */
   allowedOrigins?: readonly string[];
+  /** Where the built console is (default: console/dist/ in the package, console-routes.ts). */
+  consoleDist?: URL;
   /** How long a request body may take to arrive (default 30 s); then 408. */
   bodyReadTimeoutMs?: number;
 };
@@ -182,6 +185,16 @@ export function createApp(options: AppOptions): Hono {
   registerRoute(app, API_ROUTES.openApi, (_, context) => {
     openApi ??= openApiDocument({ routes: registeredRoutes(app) });
     return context.json(openApi);
+  });
+  registerConsoleRoutes(app, options.consoleDist ? { dist: options.consoleDist } : {});
+  registerRoute(app, API_ROUTES.whoAmI, (_, context) => {
+    const principal = principalOf(context);
+    return context.json({
+      subject: principal.subject,
+      tenant: principal.tenant,
+      roles: [...principal.roles],
+      development: !options.auth,
+    });
   });
   if (options.chatCompletions) app.route("/", options.chatCompletions);
   if (options.keys) {
