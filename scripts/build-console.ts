@@ -76,8 +76,14 @@ export async function buildConsole(
   writeFileSync(join(staging, "index.html"), page);
   writeFileSync(join(staging, "LICENSES.txt"), licences(Object.keys(result.metafile.inputs)));
   const old = `${dist}.old.${process.pid}`;
-  if (existsSync(dist)) renameSync(dist, old);
-  renameSync(staging, dist);
+  try {
+    if (existsSync(dist)) renameSync(dist, old);
+    renameSync(staging, dist);
+  } catch (error) {
+    // Another build (`npm test` beside `npm pack`) swapped its bundle in first; it was made from the same sources.
+    if (!["ENOTEMPTY", "EEXIST", "ENOENT"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
+    rmSync(staging, { recursive: true, force: true });
+  }
   rmSync(old, { recursive: true, force: true });
   if (!options.quiet) {
     const size = (name: string) => `${(statSync(join(dist, name)).size / 1024).toFixed(1)} KiB`;
