@@ -221,6 +221,23 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
         await page.getByRole("heading", { name: "Run not found" }).waitFor();
         assert.match((await page.getByRole("alert").textContent()) ?? "", /no run .* in tenant acme/);
         assert.doesNotMatch((await page.locator("main").textContent()) ?? "", /hello from globex/);
+
+        // An invoker, who may not search telemetry, lists its tenant's runs and follows one, with no refused call.
+        const refused: string[] = [];
+        page.on("response", (response) => {
+          if (response.status() === 403) refused.push(response.url());
+        });
+        await page.getByRole("button", { name: "Sign out" }).click();
+        await page.getByLabel("API key").fill(tenants.keys["acme-invoker"]);
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.goto(`${tenants.server.url}/#/runs`);
+        await table.getByRole("link", { name: acme }).waitFor();
+        assert.doesNotMatch((await table.textContent()) ?? "", /globex/);
+        assert.ok(await page.getByRole("region", { name: "Start a run" }).isVisible());
+        await table.getByRole("link", { name: acme }).click();
+        await page.getByRole("list", { name: "Timeline" }).getByText("Run ended").waitFor();
+        assert.match((await page.locator(".run-answer").textContent()) ?? "", /acme says hello/);
+        assert.deepEqual(refused, []);
         assert.deepEqual(
           problems().filter((problem) => !problem.includes("404")),
           [],

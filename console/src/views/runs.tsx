@@ -14,6 +14,7 @@ const FILTERS = [
   "tool",
   "policy",
   "path",
+  "errors",
   "minCost",
   "maxCost",
   "since",
@@ -70,7 +71,7 @@ export function RunsView(props: { query: URLSearchParams }) {
         title="Runs"
         subtitle={
           searches
-            ? "Newest first. Filter by agent, version, status, tool, decision, cost and time; a filtered list is a link."
+            ? "Newest first. Filter by agent, version, status, tool, decision, errors, cost and time; a filtered list is a link."
             : "Newest first. Filter by agent and status; a filtered list is a link."
         }
       />
@@ -218,6 +219,16 @@ function FilterForm(props: { applied: Filters; fields: readonly Filter[]; agents
         </div>
       ) : null}
       {text("path", "Decision path", "e.g. issue_refund:review > issue_refund:approved")}
+      {shows("errors") ? (
+        <div class="field">
+          <label for="filter-errors">Errors</label>
+          <select id="filter-errors" value={draft.errors ?? ""} onChange={set("errors")}>
+            <option value="">with or without</option>
+            <option value="true">a tool failed or the run did</option>
+            <option value="false">none</option>
+          </select>
+        </div>
+      ) : null}
       {text("minCost", "Cost at least ($)", "e.g. 0.01")}
       {text("maxCost", "Cost at most ($)", "e.g. 1")}
       {text("since", "Started after", "24h, 7d or a date")}
