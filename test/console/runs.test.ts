@@ -183,6 +183,33 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
     }
   });
 
+  test("an operator cancels an active run only after confirming, and its timeline ends cancelled", async () => {
+    const started = await fetch(`${server.url}/v1/agents/support-triage/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      // A refund of 181.50 waits for a support lead (the tour's order 1017 is refunded by now).
+      body: JSON.stringify({ input: "I'd like a refund for order 1036 please" }),
+    });
+    const runId = ((await started.json()) as { id: string }).id;
+    const { page, problems, close } = await openPage(browser, `${server.url}/#/runs/${runId}`);
+    try {
+      await page.getByText("Waiting for a person").waitFor();
+      await page.getByRole("button", { name: "Cancel run" }).click();
+      await page.getByRole("button", { name: "Keep it running" }).click();
+      assert.equal((await getJson<{ status: string }>(`${server.url}/v1/runs/${runId}`)).status, "suspended");
+      await page.getByRole("button", { name: "Cancel run" }).click();
+      await page.getByRole("button", { name: "Yes, cancel it" }).click();
+      const timeline = page.getByRole("list", { name: "Timeline" });
+      await timeline.getByText("Cancel requested").waitFor();
+      await timeline.getByText("Run ended").waitFor();
+      await page.locator(".page-header").getByText("cancelled").waitFor();
+      assert.equal(await page.getByRole("button", { name: "Cancel run" }).count(), 0);
+      assert.deepEqual(problems(), []);
+    } finally {
+      await close();
+    }
+  });
+
   test("one tenant's key never sees another's runs: the list shows its own, and another's run reads as not found", async () => {
     const tenants = await startTenantServer();
     try {
