@@ -39,10 +39,21 @@ export function useRunEvents(path: string, changed: () => void): RunEvents {
   useEffect(() => {
     setState(EMPTY);
     const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | null = null;
+    // What arrived so far, shown at most once a frame: a long run's replay is thousands of events in a burst.
+    const seen: RunEvent[] = [];
+    let writing: Writing | null = null;
+    let pendingApproval: string | null = null;
+    let shown: ReturnType<typeof setTimeout> | null = null;
+    const show = () => {
+      shown ??= setTimeout(() => {
+        shown = null;
+        setState((previous) => ({ ...previous, events: seen.slice(), writing, pendingApproval }));
+      }, 16);
+    };
+    let reload: ReturnType<typeof setTimeout> | null = null;
     const later = () => {
-      timer ??= setTimeout(() => {
-        timer = null;
+      reload ??= setTimeout(() => {
+        reload = null;
         notify.current();
       }, 250);
     };
@@ -51,33 +62,36 @@ export function useRunEvents(path: string, changed: () => void): RunEvents {
       (message) => {
         if (message.event === "text-delta") {
           const delta = JSON.parse(message.data) as { turn: number; delta: string };
-          setState((previous) => ({
-            ...previous,
-            writing:
-              previous.writing?.turn === delta.turn
-                ? { turn: delta.turn, text: previous.writing.text + delta.delta }
-                : { turn: delta.turn, text: delta.delta },
-          }));
+          writing =
+            writing?.turn === delta.turn
+              ? { turn: delta.turn, text: writing.text + delta.delta }
+              : { turn: delta.turn, text: delta.delta };
+          show();
           return;
         }
         const event = JSON.parse(message.data) as RunEvent;
-        setState((previous) => {
-          const last = previous.events.at(-1);
-          if (last && last.seq >= event.seq) return previous;
-          const ends = event.type === "model-call-end" && previous.writing?.turn === event.payload.step;
-          return {
-            ...previous,
-            events: [...previous.events, event],
-            writing: ends ? null : previous.writing,
-            pendingApproval: pendingAfter(previous.pendingApproval, event),
-          };
-        });
+        const last = seen.at(-1);
+        if (last && last.seq >= event.seq) return;
+        seen.push(event);
+        if (event.type === "model-call-end" && writing?.turn === event.payload.step) writing = null;
+        pendingApproval = pendingAfter(pendingApproval, event);
+        show();
         if (CHANGES_RUN.has(event.type)) later();
       },
       controller.signal,
     ).then(
       () => {
-        if (!controller.signal.aborted) setState((previous) => ({ ...previous, ended: true, writing: null }));
+        if (controller.signal.aborted) return;
+        writing = null;
+        if (shown) clearTimeout(shown);
+        shown = null;
+        setState((previous) => ({
+          ...previous,
+          events: seen.slice(),
+          writing,
+          pendingApproval,
+          ended: true,
+        }));
       },
       (error: unknown) =>
         setState((previous) => ({
@@ -87,7 +101,8 @@ export function useRunEvents(path: string, changed: () => void): RunEvents {
     );
     return () => {
       controller.abort();
-      if (timer) clearTimeout(timer);
+      if (shown) clearTimeout(shown);
+      if (reload) clearTimeout(reload);
     };
   }, [path]);
   return state;
