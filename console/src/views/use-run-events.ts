@@ -17,6 +17,7 @@ const CHANGES_RUN = new Set([
 /** The text a model turn is writing now, before its `model-call-end` journals it. */
 export type Writing = { turn: number; text: string };
 
+/** What the run view knows of a run's journal so far. */
 export type RunEvents = {
   events: readonly RunEvent[];
   writing: Writing | null;
