@@ -8,6 +8,7 @@ import {
   count,
   decimal,
   flag,
+  Identifier,
   instant,
   instantOf,
   seq,
@@ -57,6 +58,12 @@ const READ_AND_INVOKE: readonly ControlPlaneRole[] = [...READ, "invoker"];
 
 /** A count bounded to 1–500, for list limits. */
 const limit = count.transform(Number).pipe(z.number().int().min(1).max(500));
+/** Run ids, comma-separated, as a list of up to 500 identifiers. */
+const runIds = z
+  .string()
+  .max(100_000)
+  .transform((value) => value.split(","))
+  .pipe(z.array(Identifier).min(1).max(500, "at most 500 run ids"));
 /** An instant as the handler reads it. */
 const at = instant.transform((value) => instantOf(value)!);
 
@@ -281,10 +288,16 @@ export const API_ROUTES = defineRoutes({
       status: RunStatus.optional(),
       limit: limit.default(50),
       before: at.optional(),
+      ids: runIds
+        .optional()
+        .describe(
+          "only these runs, comma-separated (up to 500): the runs a trace search found, with their inputs and answers",
+        ),
     }),
     response: z.object({ runs: z.array(RunView) }),
     summary: "list runs",
-    description: "newest runs first; `limit` 1–500 (default 50), `before` an instant",
+    description:
+      "newest runs first; `limit` 1–500 (default 50), `before` an instant, `ids` the runs to read (another tenant's read as absent)",
   },
   getRun: {
     method: "GET",

@@ -336,10 +336,11 @@ export function createApp(options: AppOptions): Hono {
   });
 
   registerRoute(app, API_ROUTES.listRuns, async ({ query }, context) => {
-    const { agent, status, limit, before } = query;
+    const { agent, status, limit, before, ids } = query;
     const runs = await store.listRuns({
       limit,
       tenant: principalOf(context).tenant,
+      ...(ids === undefined ? {} : { ids }),
       ...(agent === undefined ? {} : { agent }),
       ...(status === undefined ? {} : { status }),
       ...(before === undefined ? {} : { before }),
