@@ -753,12 +753,19 @@ export const API_ROUTES = defineRoutes({
     path: "/v1/agents/:name/eval-runs/:id/comparison",
     roles: READ,
     owns: { name: "agent" },
-    query: z.strictObject({ baseline: text }),
+    query: z.strictObject({
+      baseline: text
+        .optional()
+        .describe(
+          "the baseline eval run's id (default: as `keel eval` picks it, the latest run of the dataset by another version that passed its gate)",
+        ),
+    }),
     response: EvalComparisonView,
     summary: "two eval runs compared case by case",
     description:
       "the eval run against a baseline eval run of the same agent, as `keel eval --baseline` compares them: pass rates, delta and McNemar's test overall and per category, and each case's verdict and score in both",
-    success: "`200`; `404` when either eval run is not the agent's",
+    success:
+      "`200`; `404` when either eval run is not the agent's, or no baseline was named and none passed a gate",
   },
 
   listApprovals: {

@@ -139,7 +139,12 @@ describe("stored eval runs over HTTP", () => {
         ["one", "same", 0],
       ],
     );
-    await get(`/v1/agents/doubler/eval-runs/${second.id}/comparison`, 400);
+    // Without a baseline named, the one `keel eval` would take: another version's latest run that passed its gate.
+    const byDefault = await get<{ baseline: { id: string } }>(
+      `/v1/agents/doubler/eval-runs/${second.id}/comparison`,
+    );
+    assert.equal(byDefault.baseline.id, first.id);
+    await get(`/v1/agents/doubler/eval-runs/${first.id}/comparison`, 404);
   });
 
   test("another agent's or another tenant's eval runs are not found", async () => {

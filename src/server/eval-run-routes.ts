@@ -4,6 +4,7 @@ import { KeelError } from "../errors/index.ts";
 import {
   type CaseResult,
   compareRuns,
+  defaultBaseline,
   type EvalRunResult,
   type StoredEvalRun,
   sqlEvalResultStore,
@@ -24,6 +25,16 @@ export function registerEvalRunRoutes(app: Hono, options: { store: Store }): voi
       throw new KeelError("not_found", `agent ${agent} has no eval run ${id}`);
     return run;
   };
+  const defaultBaselineOf = async (current: StoredEvalRun): Promise<StoredEvalRun> => {
+    const found = await defaultBaseline(results, current.result);
+    const baseline = found ? await results.get(found.id) : null;
+    if (!baseline)
+      throw new KeelError(
+        "not_found",
+        `no baseline for eval run ${current.result.id}: no other version's run of ${current.result.dataset.name} passed its gate; name one with baseline=`,
+      );
+    return baseline;
+  };
 
   registerRoute(app, API_ROUTES.listEvalRuns, async ({ params, query }, context) => {
     const runs = await results.list({
@@ -42,7 +53,10 @@ export function registerEvalRunRoutes(app: Hono, options: { store: Store }): voi
 
   registerRoute(app, API_ROUTES.compareEvalRuns, async ({ params, query }, context) => {
     const current = await runOf(params.name, params.id);
-    const baseline = await runOf(params.name, query.baseline);
+    const baseline =
+      query.baseline === undefined
+        ? await defaultBaselineOf(current)
+        : await runOf(params.name, query.baseline);
     const comparison = compareRuns(baseline.result, current.result);
     return context.json({
       current: presentSummary(current),
