@@ -24,10 +24,14 @@ import {
   ApprovalMetricsView,
   ApprovalView,
   AttestationView,
+  BudgetView,
   CheckpointView,
   CreatedRunView,
   DecidedApprovalView,
   EvalCaseView,
+  EvalComparisonView,
+  EvalRunSummaryView,
+  EvalRunView,
   FeedbackView,
   HealthView,
   JournalEventView,
@@ -658,6 +662,15 @@ export const API_ROUTES = defineRoutes({
     summary: "rates per agent",
     description: "cost per resolved run, escalation, error and tool-failure rates per agent",
   },
+  budgets: {
+    method: "GET",
+    path: "/v1/budgets",
+    roles: READ,
+    response: z.object({ day: z.string(), budgets: z.array(BudgetView) }),
+    summary: "the tenant's daily budgets: spent against each cap",
+    description:
+      "each per-day cap the tenant's agents declare (`budgets.perAgentPerDay`, `budgets.perTenantPerDay`): what the budget ledger holds as spent and reserved for the current UTC day, against the cap",
+  },
 
   rateRun: {
     method: "POST",
@@ -722,6 +735,50 @@ export const API_ROUTES = defineRoutes({
     summary: "the latest eval gate verdict",
     description: "the latest gated eval verdict per dataset: what the lifecycle gate reads",
     success: "`200 {passed, datasets}`; `404` when never gated",
+  },
+  listEvalRuns: {
+    method: "GET",
+    path: "/v1/agents/:name/eval-runs",
+    roles: READ,
+    owns: { name: "agent" },
+    query: z.strictObject({
+      dataset: text.optional(),
+      version: text.optional(),
+      limit: limit.default(50),
+    }),
+    response: z.object({ agent: z.string(), runs: z.array(EvalRunSummaryView) }),
+    summary: "an agent's stored eval runs",
+    description:
+      "the agent's eval runs stored in the database (`keel eval` with `DATABASE_URL`), newest first: totals overall and per category and the gate's verdict, without the cases",
+  },
+  getEvalRun: {
+    method: "GET",
+    path: "/v1/agents/:name/eval-runs/:id",
+    roles: READ,
+    owns: { name: "agent" },
+    response: EvalRunView,
+    summary: "one stored eval run with its cases",
+    description: "one eval run of the agent with every case's grades, score and what its run did",
+    success: "`200`; `404` when the agent has no such eval run",
+  },
+  compareEvalRuns: {
+    method: "GET",
+    path: "/v1/agents/:name/eval-runs/:id/comparison",
+    roles: READ,
+    owns: { name: "agent" },
+    query: z.strictObject({
+      baseline: text
+        .optional()
+        .describe(
+          "the baseline eval run's id (default: as `keel eval` picks it, the latest run of the dataset by another version that passed its gate)",
+        ),
+    }),
+    response: EvalComparisonView,
+    summary: "two eval runs compared case by case",
+    description:
+      "the eval run against a baseline eval run of the same agent, as `keel eval --baseline` compares them: pass rates, delta and McNemar's test overall and per category, and each case's verdict and score in both",
+    success:
+      "`200`; `404` when either eval run is not the agent's, or no baseline was named and none passed a gate",
   },
 
   listApprovals: {

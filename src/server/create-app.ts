@@ -23,9 +23,11 @@ import { approverFromHeaders, type IdentifyApprover } from "./approval-principal
 import { registerApprovalRoutes } from "./approval-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
+import { registerBudgetRoutes } from "./budget-routes.ts";
 import { checkReadiness } from "./check-readiness.ts";
 import { registerConsoleRoutes } from "./console-routes.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
+import { registerEvalRunRoutes } from "./eval-run-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
 import { type BoundAddress, guardBrowserRequests } from "./guard-browser-requests.ts";
 import { chatErrorResponse, errorResponse, STORE_RETRY_AFTER_SECONDS } from "./http-error.ts";
@@ -96,6 +98,8 @@ export type AppOptions = {
   consoleDist?: URL;
   /** How long a request body may take to arrive (default 30 s); then 408. */
   bodyReadTimeoutMs?: number;
+  /** The clock that says which UTC day's budgets are current (default: the system clock). */
+  now?: () => Date;
 };
 
 /**
@@ -222,6 +226,8 @@ export function createApp(options: AppOptions): Hono {
     registerCostRoutes(app, options.telemetry);
   }
   registerFeedbackRoutes(app, { store });
+  registerEvalRunRoutes(app, { store });
+  registerBudgetRoutes(app, { ownAgents, ...(options.now ? { now: options.now } : {}) });
   registerAuditRoutes(app, { audit: store });
   registerApprovalRoutes(app, {
     store,
