@@ -52,6 +52,18 @@ async function tabUntil(page: Page, matches: (focused: Focused) => boolean, what
   throw new Error(`Tab never reached ${what}`);
 }
 
+/**
+ * Wait until the element with `id` has the focus. Polled through `page.evaluate` (the debugging protocol), as the
+ * page's content security policy forbids the string evaluation `waitForFunction` uses.
+ */
+async function focusReaches(page: Page, id: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (((await page.evaluate(FOCUSED)) as Focused).id === id) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the focus never reached #${id}`);
+}
+
 describe("the approvals inbox", { skip: noBrowser }, () => {
   let browser: Browser;
   let store: SqlStore;
@@ -92,6 +104,12 @@ describe("the approvals inbox", { skip: noBrowser }, () => {
       );
       // Development mode: the console asks who decides, with the roles the request needs filled in.
       assert.match(await page.getByLabel("Roles").inputValue(), /approver:default-helper/);
+      // The one who asked for the call may not decide it: the API's refusal is shown as it says it.
+      await page.getByLabel("Name").fill("local-developer");
+      await page.getByRole("button", { name: "Approve", exact: true }).click();
+      const refusal = page.getByRole("alert").filter({ hasText: "Not allowed to decide this request" });
+      await refusal.waitFor();
+      assert.match((await refusal.textContent()) ?? "", /separation of duties/);
       await page.getByLabel("Name").fill("lee@example.com");
       await page.getByLabel("Comment").fill("fine to send");
       await page.getByRole("button", { name: "Approve", exact: true }).click();
@@ -128,6 +146,7 @@ describe("the approvals inbox", { skip: noBrowser }, () => {
       await changes.getByRole("cell", { name: "text", exact: true }).waitFor();
       assert.match((await changes.textContent()) ?? "", /\(final\)/);
       assert.deepEqual(await seriousViolations(page), []);
+      await page.evaluate("scrollTo(0, 0)");
       await screenshot(page, "approvals");
       assert.deepEqual(problems(), []);
     } finally {
@@ -149,13 +168,13 @@ describe("the approvals inbox", { skip: noBrowser }, () => {
       );
       await page.keyboard.press("Enter");
       // Opening a request moves focus to it.
-      await page.waitForFunction('document.activeElement?.id === "request-title"');
+      await focusReaches(page, "request-title");
       await tabUntil(page, (focused) => focused.id === "decision-comment", "the comment");
       await page.keyboard.type("approved from the keyboard");
       await tabUntil(page, (focused) => focused.text === "Approve", "the Approve button");
       await page.keyboard.press("Enter");
       // The outcome takes focus, and the run is followed until it ends.
-      await page.waitForFunction('document.activeElement?.id === "decision-outcome"');
+      await focusReaches(page, "decision-outcome");
       await page.getByRole("status").filter({ hasText: "completed" }).waitFor();
       assert.equal(await runStatus(server.url, runId, keys["acme-invoker"]), "completed");
       assert.deepEqual(problems(), []);

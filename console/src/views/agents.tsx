@@ -53,7 +53,7 @@ function AgentList() {
       {names.length === 0 ? (
         <Empty>This tenant has no agents yet.</Empty>
       ) : (
-        <table>
+        <table class="agents-table">
           <caption class="visually-hidden">Agents of this tenant</caption>
           <thead>
             <tr>
