@@ -33,6 +33,7 @@ export function ApprovalDecision(props: { request: Detail; onDecided: (decided: 
   const me = useMe();
   const [comment, setComment] = useState("");
   const [resolution, setResolution] = useState("");
+  const [values, setValues] = useState("{}");
   const [editing, setEditing] = useState(false);
   const shownArguments = useMemo(() => JSON.stringify(request.arguments, null, 2), [request.argumentsHash]);
   const [edited, setEdited] = useState(shownArguments);
@@ -68,6 +69,9 @@ export function ApprovalDecision(props: { request: Detail; onDecided: (decided: 
       ...(choice === "edit" && "value" in parsed ? { arguments: parsed.value } : {}),
       ...(comment.trim() ? { comment: comment.trim() } : {}),
       ...(choice === "resolve" ? { resolution: resolution.trim() } : {}),
+      ...(choice === "approve" && request.kind === "task"
+        ? { values: JSON.parse(values) as Record<string, unknown> }
+        : {}),
     };
     const headers: Record<string, string> = me.development
       ? { "x-keel-subject": approver.subject.trim(), "x-keel-roles": approver.roles }
@@ -91,6 +95,18 @@ export function ApprovalDecision(props: { request: Detail; onDecided: (decided: 
   const missingApprover = me.development && approver.subject.trim() === "";
   const choose = (choice: Choice) => {
     if (sending) return;
+    if (choice === "approve" && request.kind === "task") {
+      try {
+        JSON.parse(values);
+      } catch (error) {
+        setRefusal(
+          new ApiError(400, "invalid_request", "the form values are not JSON", [
+            { path: "values", message: (error as Error).message },
+          ]),
+        );
+        return;
+      }
+    }
     if (missingApprover) {
       setRefusal(new ApiError(401, "unauthorized", "fill in the name you decide as"));
       document.getElementById("decide-as-subject")?.focus();
@@ -137,6 +153,23 @@ export function ApprovalDecision(props: { request: Detail; onDecided: (decided: 
           error={"error" in parsed ? parsed.error : null}
           changes={changes}
         />
+      ) : null}
+      {request.kind === "task" ? (
+        <div class="field">
+          <label for="decision-values">Form values (JSON)</label>
+          <textarea
+            id="decision-values"
+            class="code"
+            rows={5}
+            spellcheck={false}
+            value={values}
+            aria-describedby="decision-values-help"
+            onInput={(event) => setValues(event.currentTarget.value)}
+          />
+          <span id="decision-values-help" class="hint">
+            An object that fills in the form above; the API names any field that does not fit.
+          </span>
+        </div>
       ) : null}
       {request.kind === "handoff" ? (
         <div class="field">

@@ -34,7 +34,11 @@ export function ApprovalsView(props: { query: URLSearchParams; approvalId?: stri
       <PageHeader
         title="Approvals"
         subtitle="Held calls waiting for a person, most urgent first, then soonest due."
-      />
+      >
+        <button type="button" class="secondary" onClick={queue.reload}>
+          Refresh
+        </button>
+      </PageHeader>
       <QueueFilters filters={filters} approvalId={props.approvalId} />
       <div class="inbox">
         <div class="inbox-queue">
@@ -296,6 +300,9 @@ function RequestDetail(props: { id: string; onDecided: () => void }) {
         </p>
       ) : null}
       <JsonBlock value={request.arguments} label={`Arguments of ${request.tool ?? request.kind}`} />
+      {request.form !== undefined ? (
+        <JsonBlock value={request.form} label="The form to fill in (JSON Schema)" />
+      ) : null}
       {request.argumentsHash ? (
         <p class="hint">
           Bound to hash <code>{request.argumentsHash.slice(0, 16)}…</code>; an approval names it.
