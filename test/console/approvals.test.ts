@@ -133,8 +133,8 @@ describe("the approvals inbox", { skip: noBrowser }, () => {
     }
   });
 
-  test("with a request selected and its edit open, the inbox has no serious accessibility violations", async () => {
-    await holdNote(server.url, "default-helper", "board minutes");
+  test("an edit shows the changed fields, passes axe with the request selected, and the edited call is what runs", async () => {
+    const { runId } = await holdNote(server.url, "default-helper", "board minutes");
     const { page, problems, close } = await openPage(browser, `${server.url}/#/approvals`);
     try {
       await page.getByRole("link", { name: /board minutes/ }).click();
@@ -148,6 +148,16 @@ describe("the approvals inbox", { skip: noBrowser }, () => {
       assert.deepEqual(await seriousViolations(page), []);
       await page.evaluate("scrollTo(0, 0)");
       await screenshot(page, "approvals");
+
+      await page.getByLabel("Name").fill("kim@example.com");
+      await page.getByRole("button", { name: "Approve with edits" }).click();
+      await page.getByRole("status").filter({ hasText: "completed" }).waitFor();
+      const journal = (await (await fetch(`${server.url}/v1/runs/${runId}/journal`)).json()) as {
+        events: { type: string; payload: { arguments?: { text: string }; revision?: { by: string } } }[];
+      };
+      const proposed = journal.events.filter((event) => event.type === "tool-call-propose").at(-1);
+      assert.equal(proposed?.payload.revision?.by, "kim@example.com");
+      assert.equal(proposed?.payload.arguments?.text, `${edited.text} (final)`);
       assert.deepEqual(problems(), []);
     } finally {
       await close();
