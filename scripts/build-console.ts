@@ -1,8 +1,8 @@
 /**
  * `npm run build:console` (and before `npm start`, `npm test` and `npm pack`): bundle the operations console
- * (console/src/, Preact and uPlot) into console/dist/ — one script and one style sheet named by their content hash,
+ * (web/src/, Preact and uPlot) into web/dist/ — one script and one style sheet named by their content hash,
  * the page that loads them, and the licences of the libraries bundled in. Uses esbuild's WebAssembly build, so
- * nothing native is installed. Skips the work when console/dist/ is newer than every source it is made from;
+ * nothing native is installed. Skips the work when web/dist/ is newer than every source it is made from;
  * `--force` builds anyway.
  */
 import {
@@ -19,7 +19,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const source = join(root, "console");
+const source = join(root, "web");
 const dist = join(source, "dist");
 const stamp = join(dist, "index.html");
 
@@ -47,7 +47,7 @@ export async function buildConsole(
 ): Promise<"built" | "fresh"> {
   if (!options.force && existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource()) return "fresh";
   const { build } = await import("esbuild-wasm");
-  // Build beside the old bundle and swap it in whole, so a server reading console/dist/ never sees half of one.
+  // Build beside the old bundle and swap it in whole, so a server reading web/dist/ never sees half of one.
   const staging = `${dist}.${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   const result = await build({

@@ -1,6 +1,6 @@
 /**
  * `npm run build` (and `npm pack`, through prepack): compile src/ to JavaScript and `.d.ts` under dist/, with the
- * files the compiled code reads beside it (the store's SQL migrations), and the console's bundle (console/dist/).
+ * files the compiled code reads beside it (the store's SQL migrations), and the console's bundle (web/dist/).
  * Tests are left out. Development runs the
  * sources directly; only the package runs dist/.
  */

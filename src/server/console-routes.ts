@@ -6,11 +6,11 @@ import { KeelError } from "../errors/index.ts";
 import { registerRoute } from "./register-route.ts";
 
 /**
- * Where the built console lives: `console/dist/` at the package root, which is two folders up both from
+ * Where the built console lives: `web/dist/` at the package root, which is two folders up both from
  * `src/server/` (development) and from `dist/server/` (the package). `npm start`, `npm test` and `npm pack` build it
  * (scripts/build-console.ts).
  */
-export const CONSOLE_DIST = new URL("../../console/dist/", import.meta.url);
+export const CONSOLE_DIST = new URL("../../web/dist/", import.meta.url);
 
 type ConsoleFile = { body: Uint8Array; etag: string; type: string };
 

@@ -94,7 +94,7 @@ export type AppOptions = {
   address?: () => BoundAddress | null;
   /** Web origins besides the server's own that may send state-changing requests (`keel serve --allow-origin`). */
   allowedOrigins?: readonly string[];
-  /** Where the built console is (default: console/dist/ in the package, console-routes.ts). */
+  /** Where the built console is (default: web/dist/ in the package, console-routes.ts). */
   consoleDist?: URL;
   /** How long a request body may take to arrive (default 30 s); then 408. */
   bodyReadTimeoutMs?: number;

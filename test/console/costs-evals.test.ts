@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { formatPercent, formatUsd } from "../../console/src/format.ts";
 import { compareRuns } from "../../src/evals/compare-runs.ts";
 import { decideGate } from "../../src/evals/decide-gate.ts";
 import { EvalCase } from "../../src/evals/eval-case.ts";
@@ -23,6 +22,7 @@ import { defineAgent } from "../../src/runtime/agent-package.ts";
 import { type RunningServer, startServer } from "../../src/server/start-server.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
+import { formatPercent, formatUsd } from "../../web/src/format.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
 
 /**
