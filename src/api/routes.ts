@@ -18,6 +18,7 @@ import {
   window,
 } from "./fields.ts";
 import {
+  ActivityView,
   AgentView,
   ApprovalDetailView,
   ApprovalMetricsView,
@@ -644,6 +645,22 @@ export const API_ROUTES = defineRoutes({
     response: z.object({ agents: Reports }),
     summary: "rates per agent",
     description: "cost per resolved run, escalation, error and tool-failure rates per agent",
+  },
+  activity: {
+    method: "GET",
+    path: "/v1/telemetry/activity",
+    roles: READ,
+    query: z.strictObject({
+      ...optionalFields(window),
+      bucket: z
+        .enum(["minute", "hour", "day"])
+        .optional()
+        .describe("minute, hour or day (default: minute up to 3 h, hour up to 8 d, else day)"),
+    }),
+    response: ActivityView,
+    summary: "runs over time",
+    description:
+      "per bucket of a window (default the last hour): runs started, completed and failed, p50/p95 latency; with totals, drift alarms and guard flags",
   },
 
   rateRun: {
