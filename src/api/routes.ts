@@ -660,7 +660,7 @@ export const API_ROUTES = defineRoutes({
     response: ActivityView,
     summary: "runs over time",
     description:
-      "per bucket of a window (default the last hour): runs started, completed and failed, p50/p95 latency; with totals, drift alarms and guard flags",
+      "per bucket of a window (default the last hour): runs started, completed and failed, p50/p95 latency; with totals and the window's drift alarms",
   },
 
   rateRun: {

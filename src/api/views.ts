@@ -428,7 +428,6 @@ export const ActivityView = z.object({
   driftAlarms: z.array(
     z.object({ runId: z.string(), agent: z.string(), at: isoTime, dimensions: z.array(z.string()) }),
   ),
-  guardFlags: z.object({ flag: count, review: count, block: count }),
 });
 
 export const Report = record;

@@ -3,7 +3,6 @@ import { after, before, describe, test } from "node:test";
 import { Registry } from "prom-client";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { appendSyntheticRun, appendSyntheticTree } from "../../test/support/synthetic-journal.ts";
-import type { NewEvent } from "../journal/events.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
@@ -58,56 +57,35 @@ async function get<T>(path: string, expectStatus = 200): Promise<T> {
   return (await response.json()) as T;
 }
 
-/**
- * A drift alarm as the drift check journals it (a monitor run ended with the alarm), and a run of support-triage
- * whose input a guard flagged and let through.
- */
-async function journalDriftAlarmAndGuardFlag(): Promise<void> {
-  const journal = async (runId: string, agent: string, events: NewEvent[]) => {
-    const now = new Date();
-    await store.createRun({
-      runId,
-      start: {
-        agent,
-        agentVersion: "1",
-        specHash: "sha256:test",
-        input: "test",
-        principal: { subject: "test", tenant: "default", roles: [] },
-        startedAt: now.toISOString(),
-        deadlineAt: new Date(now.getTime() + 60_000).toISOString(),
-        maxSteps: 1,
-      },
-    });
-    const lease = await store.acquireLease({ runId, owner: "test", ttlMs: 60_000 });
-    assert.ok(lease);
-    await store.append({ lease, events });
-    await store.releaseLease(lease);
-  };
+/** A drift alarm as the drift check journals it: a monitor run, ended with the alarm as its answer. */
+async function journalDriftAlarm(): Promise<void> {
+  const now = new Date();
+  const runId = "run_drift_test";
+  await store.createRun({
+    runId,
+    start: {
+      agent: DRIFT_MONITOR_AGENT,
+      agentVersion: "1",
+      specHash: "builtin",
+      input: "drift check of support-triage",
+      principal: { subject: DRIFT_MONITOR_AGENT, tenant: "default", roles: [] },
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + 60_000).toISOString(),
+      maxSteps: 1,
+    },
+  });
+  const lease = await store.acquireLease({ runId, owner: "test", ttlMs: 60_000 });
+  assert.ok(lease);
   const alarm = {
     kind: "drift-alarm",
     agent: "support-triage",
     dimensions: [{ dimension: "outcome", psi: 0.4 }],
   };
-  await journal("run_drift_test", DRIFT_MONITOR_AGENT, [
-    { type: "run-end", payload: { status: "completed", answer: JSON.stringify(alarm), steps: 0 } },
-  ]);
-  await journal("run_flagged_test", "support-triage", [
-    {
-      type: "guard-flag",
-      payload: {
-        where: "input",
-        detector: "injection@1",
-        score: 0.6,
-        threshold: 0.5,
-        rules: ["ignore-previous"],
-        classes: ["injection"],
-        action: "flag",
-        textHash: "sha256:0",
-        textLength: 4,
-      },
-    },
-    { type: "run-end", payload: { status: "completed", answer: "done", steps: 0 } },
-  ]);
+  await store.append({
+    lease,
+    events: [{ type: "run-end", payload: { status: "completed", answer: JSON.stringify(alarm), steps: 0 } }],
+  });
+  await store.releaseLease(lease);
   await pipeline.projector.catchUp();
 }
 
@@ -209,8 +187,8 @@ describe("trace and cost routes", () => {
     await get("/v1/costs?by=planet", 400);
   });
 
-  test("activity: runs per bucket of a window with totals, drift alarms and guard flags, for one agent or all", async () => {
-    await journalDriftAlarmAndGuardFlag();
+  test("activity: runs per bucket of a window with totals and drift alarms, for one agent or all", async () => {
+    await journalDriftAlarm();
     type Activity = {
       bucket: string;
       series: { at: string; started: number; completed: number; failed: number }[];
@@ -222,29 +200,27 @@ describe("trace and cost routes", () => {
         p95LatencyMs: number;
       };
       driftAlarms: { agent: string; dimensions: string[] }[];
-      guardFlags: { flag: number; review: number; block: number };
     };
     const all = await get<Activity>("/v1/telemetry/activity");
     assert.equal(all.bucket, "minute");
     assert.ok(all.series.length >= 60 && all.series.length <= 61, `${all.series.length} buckets`);
-    // The four runs above and the flagged one; the drift monitor's run is an alarm, not work.
-    assert.deepEqual([all.totals.started, all.totals.completed, all.totals.failed], [5, 4, 1]);
-    assert.equal(all.totals.successRate, 4 / 5);
+    // The four runs above; the drift monitor's run is an alarm, not work.
+    assert.deepEqual([all.totals.started, all.totals.completed, all.totals.failed], [4, 3, 1]);
+    assert.equal(all.totals.successRate, 3 / 4);
     assert.equal(
       all.series.reduce((sum, point) => sum + point.started, 0),
-      5,
+      4,
     );
     assert.ok(all.totals.p95LatencyMs >= 0);
     assert.deepEqual(
       all.driftAlarms.map((alarm) => [alarm.agent, alarm.dimensions]),
       [["support-triage", ["outcome"]]],
     );
-    assert.deepEqual(all.guardFlags, { flag: 1, review: 0, block: 0 });
 
     const billing = await get<Activity>("/v1/telemetry/activity?agent=billing&since=24h");
     assert.equal(billing.bucket, "hour");
     assert.deepEqual([billing.totals.started, billing.totals.failed, billing.totals.successRate], [1, 1, 0]);
-    assert.deepEqual([billing.driftAlarms, billing.guardFlags.flag], [[], 0]);
+    assert.deepEqual(billing.driftAlarms, []);
     assert.equal((await get<Activity>("/v1/telemetry/activity?since=7d")).series.length >= 168, true);
     await get("/v1/telemetry/activity?since=30d&bucket=minute", 400);
     await get("/v1/telemetry/activity?since=1h&until=2h", 400);

@@ -20,7 +20,7 @@ export type ActivityPoint = {
   p95LatencyMs: number | null;
 };
 
-/** A window's activity: its series, its totals, the drift alarms raised and the guard flags journaled in it. */
+/** A window's activity: its series, its totals and the drift alarms raised in it. */
 export type Activity = {
   bucket: ActivityBucket;
   since: string;
@@ -28,14 +28,13 @@ export type Activity = {
   series: ActivityPoint[];
   totals: ActivityPoint & { ended: number; successRate: number | null };
   driftAlarms: { runId: string; agent: string; at: string; dimensions: string[] }[];
-  guardFlags: { flag: number; review: number; block: number };
 };
 
 /**
  * A tenant's activity over a window, bucketed by run start (the console's overview): one grouped read of the run
  * projection over the `(started_at)` / `(agent, started_at)` indexes, zero-filled here so every bucket is present.
  * Failed counts `failed` and `budget_exceeded`, as the error rate does. Drift monitor runs are alarms, not work,
- * and are listed apart; guard flags are counted from the journal events of the window's runs.
+ * and are listed apart.
  */
 export async function queryActivity(
   sql: SqlClient,
@@ -94,7 +93,6 @@ export async function queryActivity(
       successRate: ended === 0 ? null : totals.completed / ended,
     },
     driftAlarms: await driftAlarms(sql, options),
-    guardFlags: await guardFlags(sql, windowOf(options, { agent: options.agent ?? null })),
   };
 }
 
@@ -154,21 +152,4 @@ async function driftAlarms(
       },
     ];
   });
-}
-
-/** Guard flags journaled by the window's runs, by the action taken. */
-async function guardFlags(
-  sql: SqlClient,
-  runs: { where: string; params: unknown[] },
-): Promise<Activity["guardFlags"]> {
-  const { rows } = await sql.query<{ action: string; flags: number }>(
-    `SELECT payload::json->>'action' AS action, count(*)::int AS flags FROM keel_events
-      WHERE type = 'guard-flag' AND run_id IN (SELECT run_id FROM keel_telemetry_runs WHERE ${runs.where})
-      GROUP BY 1`,
-    runs.params,
-  );
-  const counts = { flag: 0, review: 0, block: 0 };
-  for (const row of rows)
-    if (row.action in counts) counts[row.action as keyof typeof counts] = Number(row.flags);
-  return counts;
 }
