@@ -19,6 +19,7 @@ import {
   window,
 } from "./fields.ts";
 import {
+  ActivityView,
   AgentView,
   ApprovalDetailView,
   ApprovalMetricsView,
@@ -670,6 +671,22 @@ export const API_ROUTES = defineRoutes({
     summary: "the tenant's daily budgets: spent against each cap",
     description:
       "each per-day cap the tenant's agents declare (`budgets.perAgentPerDay`, `budgets.perTenantPerDay`): what the budget ledger holds as spent and reserved for the current UTC day, against the cap",
+  },
+  activity: {
+    method: "GET",
+    path: "/v1/telemetry/activity",
+    roles: READ,
+    query: z.strictObject({
+      ...optionalFields(window),
+      bucket: z
+        .enum(["minute", "hour", "day"])
+        .optional()
+        .describe("minute, hour or day (default: minute up to 3 h, hour up to 8 d, else day)"),
+    }),
+    response: ActivityView,
+    summary: "runs over time",
+    description:
+      "per bucket of a window (default the last hour): runs started, completed and failed, p50/p95 latency; with totals and the window's drift alarms",
   },
 
   rateRun: {

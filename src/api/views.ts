@@ -13,6 +13,8 @@ const record = z.record(z.string(), z.unknown());
 export const HealthView = z.object({ ok: z.boolean(), store: z.string() });
 export const ReadinessView = z.object({ ready: z.boolean(), reason: z.string().optional() });
 
+const BudgetCapView = z.object({ usd: z.number().optional(), tokens: z.number().optional() });
+
 export const AgentView = z.object({
   name: z.string(),
   version: z.string(),
@@ -23,6 +25,10 @@ export const AgentView = z.object({
   model: z.object({ provider: z.string(), id: z.string(), offline: z.boolean() }),
   tools: z.array(z.string()),
   limits: z.unknown(),
+  budgets: z
+    .object({ perRun: BudgetCapView, perAgentPerDay: BudgetCapView, perTenantPerDay: BudgetCapView })
+    .partial()
+    .describe("the spending caps the agent declares (`budgets` in its spec); none when it declares none"),
 });
 
 /** Who requested a run's cancel (a principal's subject, or `system:keel` when Keel's runtime did) and why. */
@@ -519,5 +525,24 @@ export const CheckpointView = z.object({
 });
 
 /** Loosely described reports: their fields are the computing module's (telemetry, registry, gateway). */
+const ActivityPoint = z.object({
+  at: isoTime.describe("the bucket's start"),
+  started: count,
+  completed: count,
+  failed: count.describe("runs that ended failed or budget_exceeded"),
+  p50LatencyMs: rate.describe("of the bucket's ended runs; null when none ended"),
+  p95LatencyMs: rate,
+});
+export const ActivityView = z.object({
+  bucket: z.enum(["minute", "hour", "day"]),
+  since: isoTime,
+  until: isoTime,
+  series: z.array(ActivityPoint).describe("every bucket of the window, oldest first, empty ones included"),
+  totals: ActivityPoint.extend({ ended: count, successRate: rate }),
+  driftAlarms: z.array(
+    z.object({ runId: z.string(), agent: z.string(), at: isoTime, dimensions: z.array(z.string()) }),
+  ),
+});
+
 export const Report = record;
 export const Reports = z.array(record);

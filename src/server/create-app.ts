@@ -447,5 +447,20 @@ function presentAgent(agent: ReturnType<AgentCatalog["list"]>[number]) {
     model: { provider: agent.provider.provider, id: agent.provider.model, offline: agent.provider.offline },
     tools: [...agent.tools.keys()],
     limits: agent.limits,
+    budgets: Object.fromEntries(
+      Object.entries(agent.budgets?.limits ?? {}).flatMap(([scope, cap]) =>
+        cap
+          ? [
+              [
+                scope,
+                {
+                  ...(cap.usd === undefined ? {} : { usd: cap.usd }),
+                  ...(cap.tokens === undefined ? {} : { tokens: cap.tokens }),
+                },
+              ],
+            ]
+          : [],
+      ),
+    ),
   };
 }
