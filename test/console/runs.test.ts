@@ -257,8 +257,14 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
         await page.getByRole("button", { name: "Sign out" }).click();
         await page.getByLabel("API key").fill(tenants.keys["acme-invoker"]);
         await page.getByRole("button", { name: "Sign in" }).click();
+        await page.locator(".who").filter({ hasText: "invoker" }).waitFor();
         await page.goto(`${tenants.server.url}/#/runs`);
-        await table.getByRole("link", { name: acme }).waitFor();
+        await table
+          .getByRole("link", { name: acme })
+          .waitFor()
+          .catch(async (error: Error) => {
+            throw new Error(`${error.message}\nthe page showed: ${await page.locator("main").textContent()}`);
+          });
         assert.doesNotMatch((await table.textContent()) ?? "", /globex/);
         assert.ok(await page.getByRole("region", { name: "Start a run" }).isVisible());
         await table.getByRole("link", { name: acme }).click();

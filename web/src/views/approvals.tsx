@@ -13,7 +13,9 @@ type Decided = Answer<"decideApproval">;
 /** The queue's sections, most urgent first; within one, the API's order (soonest due first). */
 const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
 const STATUSES = ["pending", "approved", "rejected", "expired", "resolved", "withdrawn", "all"] as const;
-const FILTERS = ["status", "team", "agent", "tool", "overdue"] as const;
+const FILTERS = ["status", "kind", "team", "agent", "tool", "overdue"] as const;
+/** What a request asks a person for, as the API names it. */
+const KINDS = ["tool-call", "draft", "handoff", "guard", "task", "delegation"] as const;
 
 /**
  * The approvals inbox: the tenant's queue (`GET /v1/approvals`, filtered by the URL's query) by priority and due
@@ -85,6 +87,21 @@ function QueueFilters(props: { filters: Record<string, string>; approvalId: stri
           {STATUSES.map((status) => (
             <option key={status} value={status}>
               {status}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for="queue-kind">Kind</label>
+        <select
+          id="queue-kind"
+          value={fields.kind ?? ""}
+          onChange={(event) => set("kind", event.currentTarget.value)}
+        >
+          <option value="">any kind</option>
+          {KINDS.map((kind) => (
+            <option key={kind} value={kind}>
+              {kind}
             </option>
           ))}
         </select>
