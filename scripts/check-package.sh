@@ -99,6 +99,21 @@ done
 grep -q "^Keel is running at" "$work/serve.log" || { cat "$work/serve.log" >&2; exit 1; }
 cat "$work/serve.log"
 
+step "the console at /"
+node --input-type=module -e '
+  const base = process.argv[1];
+  const page = await fetch(base + "/");
+  const html = await page.text();
+  const script = /src="(\/console\/scripts\/[^"]+)"/.exec(html)?.[1];
+  const styles = /href="(\/console\/styles\/[^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !script || !styles) { console.error("check-package: GET / answered", page.status, html.slice(0, 300)); process.exit(1); }
+  for (const asset of [script, styles]) {
+    const answer = await fetch(base + asset);
+    if (answer.status !== 200) { console.error("check-package: GET", asset, "answered", answer.status); process.exit(1); }
+  }
+  console.log("GET / 200 with", script, "and", styles);
+' "http://127.0.0.1:$port"
+
 step "npx keel run helpdesk"
 npx keel run helpdesk "How do I reset my password?" --url "http://127.0.0.1:$port"
 

@@ -8,7 +8,13 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 export type OwnedResource = "agent" | "run" | "approval" | "feedback" | "tenant" | "key" | "session";
 
 /** The media types a route answers with on success. */
-export type ResponseMediaType = "application/json" | "text/plain" | "text/event-stream";
+export type ResponseMediaType =
+  | "application/json"
+  | "text/plain"
+  | "text/event-stream"
+  | "text/html"
+  | "text/javascript"
+  | "text/css";
 
 /**
  * One route of the HTTP API, declared once: who may call it, which tenant's data it reaches, what it takes and

@@ -8,6 +8,7 @@ import {
   count,
   decimal,
   flag,
+  Identifier,
   instant,
   instantOf,
   seq,
@@ -18,15 +19,20 @@ import {
   window,
 } from "./fields.ts";
 import {
+  ActivityView,
   AgentView,
   ApprovalDetailView,
   ApprovalMetricsView,
   ApprovalView,
   AttestationView,
+  BudgetView,
   CheckpointView,
   CreatedRunView,
   DecidedApprovalView,
   EvalCaseView,
+  EvalComparisonView,
+  EvalRunSummaryView,
+  EvalRunView,
   FeedbackView,
   HealthView,
   JournalEventView,
@@ -57,6 +63,12 @@ const READ_AND_INVOKE: readonly ControlPlaneRole[] = [...READ, "invoker"];
 
 /** A count bounded to 1–500, for list limits. */
 const limit = count.transform(Number).pipe(z.number().int().min(1).max(500));
+/** Run ids, comma-separated, as a list of up to 500 identifiers. */
+const runIds = z
+  .string()
+  .max(100_000)
+  .transform((value) => value.split(","))
+  .pipe(z.array(Identifier).min(1).max(500, "at most 500 run ids"));
 /** An instant as the handler reads it. */
 const at = instant.transform((value) => instantOf(value)!);
 
@@ -183,6 +195,39 @@ export const API_ROUTES = defineRoutes({
     description:
       "this API as an OpenAPI 3.1 document: every route with its parameters, bodies, answers, roles and tenant scope. Needs no key: it describes the routes, never a tenant's data",
   },
+  console: {
+    method: "GET",
+    path: "/",
+    roles: "public",
+    // A link may carry anything after `?`; the page reads nothing from it.
+    query: z.object({}),
+    response: z.string(),
+    produces: "text/html",
+    summary: "the operations console",
+    description:
+      "the operations console, a web page that calls this API as any client does ([console.md](console.md)). The page carries no tenant's data: with API keys it asks for one and shows what that key may see",
+    success: "`200 text/html`; `503` when the console was not built",
+  },
+  consoleScript: {
+    method: "GET",
+    path: "/console/scripts/:file",
+    roles: "public",
+    response: z.string(),
+    produces: "text/javascript",
+    summary: "the console's script",
+    description: "the console's bundled script, named by its content hash",
+    success: "`200 text/javascript`",
+  },
+  consoleStyles: {
+    method: "GET",
+    path: "/console/styles/:file",
+    roles: "public",
+    response: z.string(),
+    produces: "text/css",
+    summary: "the console's style sheet",
+    description: "the console's bundled style sheet, named by its content hash",
+    success: "`200 text/css`",
+  },
   metrics: {
     method: "GET",
     path: "/metrics",
@@ -195,6 +240,20 @@ export const API_ROUTES = defineRoutes({
     success: "`200 text/plain`",
   },
 
+  whoAmI: {
+    method: "GET",
+    path: "/v1/me",
+    roles: READ_AND_INVOKE,
+    response: z.object({
+      subject: z.string(),
+      tenant: z.string(),
+      roles: z.array(z.string()),
+      development: z.boolean(),
+    }),
+    summary: "who the caller is",
+    description:
+      "who the caller is: the key's subject, tenant and roles, and whether the server runs in development mode (no API keys, every request acts as the local developer). The console reads it to show only what the caller may do",
+  },
   listAgents: {
     method: "GET",
     path: "/v1/agents",
@@ -234,10 +293,16 @@ export const API_ROUTES = defineRoutes({
       status: RunStatus.optional(),
       limit: limit.default(50),
       before: at.optional(),
+      ids: runIds
+        .optional()
+        .describe(
+          "only these runs, comma-separated (up to 500): the runs a trace search found, with their inputs and answers",
+        ),
     }),
     response: z.object({ runs: z.array(RunView) }),
     summary: "list runs",
-    description: "newest runs first; `limit` 1–500 (default 50), `before` an instant",
+    description:
+      "newest runs first; `limit` 1–500 (default 50), `before` an instant, `ids` the runs to read (another tenant's read as absent)",
   },
   getRun: {
     method: "GET",
@@ -598,6 +663,31 @@ export const API_ROUTES = defineRoutes({
     summary: "rates per agent",
     description: "cost per resolved run, escalation, error and tool-failure rates per agent",
   },
+  budgets: {
+    method: "GET",
+    path: "/v1/budgets",
+    roles: READ,
+    response: z.object({ day: z.string(), budgets: z.array(BudgetView) }),
+    summary: "the tenant's daily budgets: spent against each cap",
+    description:
+      "each per-day cap the tenant's agents declare (`budgets.perAgentPerDay`, `budgets.perTenantPerDay`): what the budget ledger holds as spent and reserved for the current UTC day, against the cap",
+  },
+  activity: {
+    method: "GET",
+    path: "/v1/telemetry/activity",
+    roles: READ,
+    query: z.strictObject({
+      ...optionalFields(window),
+      bucket: z
+        .enum(["minute", "hour", "day"])
+        .optional()
+        .describe("minute, hour or day (default: minute up to 3 h, hour up to 8 d, else day)"),
+    }),
+    response: ActivityView,
+    summary: "runs over time",
+    description:
+      "per bucket of a window (default the last hour): runs started, completed and failed, p50/p95 latency; with totals and the window's drift alarms",
+  },
 
   rateRun: {
     method: "POST",
@@ -662,6 +752,50 @@ export const API_ROUTES = defineRoutes({
     summary: "the latest eval gate verdict",
     description: "the latest gated eval verdict per dataset: what the lifecycle gate reads",
     success: "`200 {passed, datasets}`; `404` when never gated",
+  },
+  listEvalRuns: {
+    method: "GET",
+    path: "/v1/agents/:name/eval-runs",
+    roles: READ,
+    owns: { name: "agent" },
+    query: z.strictObject({
+      dataset: text.optional(),
+      version: text.optional(),
+      limit: limit.default(50),
+    }),
+    response: z.object({ agent: z.string(), runs: z.array(EvalRunSummaryView) }),
+    summary: "an agent's stored eval runs",
+    description:
+      "the agent's eval runs stored in the database (`keel eval` with `DATABASE_URL`), newest first: totals overall and per category and the gate's verdict, without the cases",
+  },
+  getEvalRun: {
+    method: "GET",
+    path: "/v1/agents/:name/eval-runs/:id",
+    roles: READ,
+    owns: { name: "agent" },
+    response: EvalRunView,
+    summary: "one stored eval run with its cases",
+    description: "one eval run of the agent with every case's grades, score and what its run did",
+    success: "`200`; `404` when the agent has no such eval run",
+  },
+  compareEvalRuns: {
+    method: "GET",
+    path: "/v1/agents/:name/eval-runs/:id/comparison",
+    roles: READ,
+    owns: { name: "agent" },
+    query: z.strictObject({
+      baseline: text
+        .optional()
+        .describe(
+          "the baseline eval run's id (default: as `keel eval` picks it, the latest run of the dataset by another version that passed its gate)",
+        ),
+    }),
+    response: EvalComparisonView,
+    summary: "two eval runs compared case by case",
+    description:
+      "the eval run against a baseline eval run of the same agent, as `keel eval --baseline` compares them: pass rates, delta and McNemar's test overall and per category, and each case's verdict and score in both",
+    success:
+      "`200`; `404` when either eval run is not the agent's, or no baseline was named and none passed a gate",
   },
 
   listApprovals: {

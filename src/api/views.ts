@@ -13,6 +13,8 @@ const record = z.record(z.string(), z.unknown());
 export const HealthView = z.object({ ok: z.boolean(), store: z.string() });
 export const ReadinessView = z.object({ ready: z.boolean(), reason: z.string().optional() });
 
+const BudgetCapView = z.object({ usd: z.number().optional(), tokens: z.number().optional() });
+
 export const AgentView = z.object({
   name: z.string(),
   version: z.string(),
@@ -23,6 +25,10 @@ export const AgentView = z.object({
   model: z.object({ provider: z.string(), id: z.string(), offline: z.boolean() }),
   tools: z.array(z.string()),
   limits: z.unknown(),
+  budgets: z
+    .object({ perRun: BudgetCapView, perAgentPerDay: BudgetCapView, perTenantPerDay: BudgetCapView })
+    .partial()
+    .describe("the spending caps the agent declares (`budgets` in its spec); none when it declares none"),
 });
 
 /** Who requested a run's cancel (a principal's subject, or `system:keel` when Keel's runtime did) and why. */
@@ -279,6 +285,120 @@ export const FeedbackView = z.object({
 });
 export const EvalCaseView = z.object({ case: z.unknown().describe("an eval case (docs/evals.md)") });
 
+/** Totals for a set of graded cases. */
+const ScoreSummaryView = z.object({
+  total: z.number().int(),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  errored: z.number().int(),
+  passRate: z.number(),
+  meanScore: z.number(),
+});
+/** The gate's verdict on an eval run (`keel eval --gate`). */
+const EvalGateView = z.looseObject({
+  passed: z.boolean(),
+  passRate: z.number(),
+  minScore: z.number(),
+  maxRegression: z.number(),
+  baseline: z
+    .object({ id: z.string(), version: z.string(), delta: z.number(), pValue: z.number() })
+    .nullable(),
+  reasons: z.array(z.string()),
+});
+/** An eval run as stored, without its cases. */
+export const EvalRunSummaryView = z.looseObject({
+  id: z.string(),
+  agent: z.string(),
+  version: z.string(),
+  model: z.string(),
+  deterministic: z.boolean(),
+  dataset: z.object({ name: z.string(), kind: z.string(), version: z.string(), file: z.string() }),
+  startedAt: isoTime,
+  finishedAt: isoTime,
+  durationMs: z.number(),
+  summary: ScoreSummaryView,
+  byCategory: z.record(z.string(), ScoreSummaryView),
+  advisoryJudges: z.array(z.string()).describe("judges whose grades did not count: not calibrated"),
+  gate: EvalGateView.nullable().describe("null when the run was not gated"),
+});
+const GradeView = z.looseObject({
+  grader: z.string(),
+  kind: z.string(),
+  passed: z.boolean(),
+  score: z.number(),
+  reason: z.string(),
+  advisory: z.boolean().optional(),
+  criteria: z.record(z.string(), z.boolean()).optional(),
+});
+/** One graded case of an eval run. */
+export const EvalCaseResultView = z.looseObject({
+  caseId: z.string(),
+  category: z.string(),
+  tags: z.array(z.string()),
+  passed: z.boolean(),
+  score: z.number(),
+  grades: z.array(GradeView),
+  run: z.looseObject({
+    runId: z.string().nullable(),
+    status: z.string(),
+    answer: z.string().nullable(),
+    costUsd: z.number(),
+    latencyMs: z.number(),
+  }),
+  error: z.string().optional(),
+});
+export const EvalRunView = EvalRunSummaryView.extend({ cases: z.array(EvalCaseResultView) });
+const GroupComparisonView = z.looseObject({
+  paired: z.number().int(),
+  baselinePassRate: z.number(),
+  currentPassRate: z.number(),
+  delta: z.number(),
+  regressed: z.number().int(),
+  improved: z.number().int(),
+  pValue: z.number(),
+  deltaInterval: z.object({ low: z.number(), high: z.number() }),
+});
+const CaseSideView = z
+  .object({ passed: z.boolean(), score: z.number(), error: z.string().optional() })
+  .nullable();
+export const EvalComparisonView = z.object({
+  current: EvalRunSummaryView,
+  baseline: EvalRunSummaryView,
+  overall: GroupComparisonView,
+  byCategory: z.record(z.string(), GroupComparisonView),
+  cases: z
+    .array(
+      z.object({
+        caseId: z.string(),
+        category: z.string(),
+        change: z.enum(["regressed", "improved", "same", "added", "removed"]),
+        baseline: CaseSideView,
+        current: CaseSideView,
+        scoreDelta: z
+          .number()
+          .nullable()
+          .describe("current − baseline score; null when the case is in one run only"),
+      }),
+    )
+    .describe(
+      "every case of either run: changed verdicts first (regressions, then improvements), then by id",
+    ),
+});
+
+/** One daily budget counter: a cap a spec declares and what the ledger holds against it today. */
+export const BudgetView = z.object({
+  scope: z.string().describe("`agent:<name>` or `tenant:<id>`"),
+  kind: z.enum(["agent", "tenant"]),
+  period: z.string().describe("the UTC day"),
+  declaredBy: z.array(z.string()).describe("the agents whose specs declare this cap"),
+  limitUsd: z.number().nullable().describe("the lowest cap in US dollars the declaring specs set"),
+  limitTokens: z.number().nullable(),
+  spentUsd: z.number(),
+  spentTokens: z.number(),
+  reservedUsd: z.number().describe("held for model calls in flight"),
+  reservedTokens: z.number(),
+});
+
 export const ApprovalView = z.object({
   id: z.string(),
   runId: z.string(),
@@ -405,5 +525,24 @@ export const CheckpointView = z.object({
 });
 
 /** Loosely described reports: their fields are the computing module's (telemetry, registry, gateway). */
+const ActivityPoint = z.object({
+  at: isoTime.describe("the bucket's start"),
+  started: count,
+  completed: count,
+  failed: count.describe("runs that ended failed or budget_exceeded"),
+  p50LatencyMs: rate.describe("of the bucket's ended runs; null when none ended"),
+  p95LatencyMs: rate,
+});
+export const ActivityView = z.object({
+  bucket: z.enum(["minute", "hour", "day"]),
+  since: isoTime,
+  until: isoTime,
+  series: z.array(ActivityPoint).describe("every bucket of the window, oldest first, empty ones included"),
+  totals: ActivityPoint.extend({ ended: count, successRate: rate }),
+  driftAlarms: z.array(
+    z.object({ runId: z.string(), agent: z.string(), at: isoTime, dimensions: z.array(z.string()) }),
+  ),
+});
+
 export const Report = record;
 export const Reports = z.array(record);

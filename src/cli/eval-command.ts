@@ -8,6 +8,7 @@ import {
   compareRuns,
   type Dataset,
   decideGate,
+  defaultBaseline,
   directoryEvalResultStore,
   type EvalResultStore,
   exportJunit,
@@ -212,10 +213,7 @@ async function findBaseline(
       `no baseline "${baseline}": not a results file, an eval run id or a version with results for ${result.dataset.name}`,
     );
   }
-  const previous = await store.list({ agent: result.agent, dataset: result.dataset.name, limit: 100 });
-  return (
-    previous.find((run) => run.result.version !== result.version && run.gate?.passed === true)?.result ?? null
-  );
+  return await defaultBaseline(store, result);
 }
 
 /** Results go to the database when DATABASE_URL is set, else to a folder of JSON files. */

@@ -1,5 +1,6 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { startServer } from "../server/index.ts";
+import { CONSOLE_DIST, startServer } from "../server/index.ts";
 import { importAgentPackages } from "./agent-packages.ts";
 import { checkPortFree, listenFailure } from "./check-port.ts";
 import type { CliIo } from "./cli-io.ts";
@@ -50,6 +51,11 @@ export async function serveCommand(options: {
   }
   io.out(`Keel is running at ${server.url}`);
   io.out(`store: ${opened.where}`);
+  io.out(
+    consoleBuilt()
+      ? `console: ${server.url}/`
+      : "console: not built (run npm run build:console in the Keel checkout)",
+  );
   io.out("agents:");
   for (const agent of server.agents.list()) {
     io.out(`  ${agent.name}@${agent.version}  tools: ${[...agent.tools.keys()].join(", ")}`);
@@ -66,6 +72,11 @@ export async function serveCommand(options: {
   await server.close({ graceMs });
   await opened.close();
   return 0;
+}
+
+/** Whether the console's bundle is there to serve (the package ships it; a checkout builds it before npm start). */
+function consoleBuilt(): boolean {
+  return existsSync(new URL("index.html", CONSOLE_DIST));
 }
 
 /**

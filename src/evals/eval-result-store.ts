@@ -115,6 +115,20 @@ export function directoryEvalResultStore(directory: string): EvalResultStore {
   };
 }
 
+/**
+ * The run an eval run is compared with when no baseline is named: the latest run of the same dataset by another
+ * version of the agent that passed its gate (what a release was last held to). Null when there is none.
+ */
+export async function defaultBaseline(
+  results: EvalResultStore,
+  result: EvalRunResult,
+): Promise<EvalRunResult | null> {
+  const previous = await results.list({ agent: result.agent, dataset: result.dataset.name, limit: 100 });
+  return (
+    previous.find((run) => run.result.version !== result.version && run.gate?.passed === true)?.result ?? null
+  );
+}
+
 /** What the lifecycle gate "eval results meet threshold" needs to know about an agent version. */
 export type LatestGateResult = {
   agent: string;

@@ -9,6 +9,7 @@ export { DEFAULT_GATE, decideGate, type GateOptions, type GateResult } from "./d
 export { type DatasetFile, EvalCase, JudgeRubric } from "./eval-case.ts";
 export type { CaseResult, EvalRunResult, ScoreSummary } from "./eval-result.ts";
 export {
+  defaultBaseline,
   directoryEvalResultStore,
   type EvalResultStore,
   latestGateResult,

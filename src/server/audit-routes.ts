@@ -45,7 +45,15 @@ export function registerAuditRoutes(app: Hono, options: { audit: AuditQueries })
     const seq = Number(query.seq);
     const leafIndex = await audit.leafIndexOf(runId, seq);
     if (leafIndex === null) throw new KeelError("not_found", `run ${runId} has no event ${seq}`);
-    const checkpoint = await latestCheckpoint();
+    // The event is in the log; with no checkpoint yet it is simply not covered yet, as after the latest one.
+    const latest = await audit.latestCheckpoint();
+    if (!latest) {
+      throw new KeelError(
+        "conflict",
+        `event ${seq} of run ${runId} is leaf ${leafIndex}, and the audit log has no checkpoint yet; ask again after the first one`,
+      );
+    }
+    const checkpoint = parseCheckpoint(latest);
     if (leafIndex >= checkpoint.treeSize) {
       throw new KeelError(
         "conflict",

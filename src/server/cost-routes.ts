@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/index.ts";
-import type { CostGroup, TelemetryQueries } from "../telemetry/index.ts";
+import type { ActivityBucket, CostGroup, TelemetryQueries } from "../telemetry/index.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
 import { parseInstant, parseNumber } from "./trace-query-params.ts";
@@ -12,7 +12,8 @@ const GROUPS: readonly CostGroup[] = ["agent", "model", "phase", "day"];
 /**
  * Cost and performance views over HTTP: `GET /v1/costs?by=agent,model,phase,day`, the most expensive or slowest
  * runs (`/v1/telemetry/top`), latency and cost percentiles per agent version (`/v1/telemetry/percentiles`) and
- * cost per resolved run, escalation, error and tool-failure rates (`/v1/telemetry/rates`).
+ * cost per resolved run, escalation, error and tool-failure rates (`/v1/telemetry/rates`), and runs over time
+ * (`/v1/telemetry/activity`, the console's overview).
  */
 export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueries }): void {
   const { queries } = options;
@@ -65,4 +66,28 @@ export function registerCostRoutes(app: Hono, options: { queries: TelemetryQueri
   registerRoute(app, API_ROUTES.rates, async ({ query }, context) =>
     context.json({ agents: await queries.rates(windowOf(context, query)) }),
   );
+
+  registerRoute(app, API_ROUTES.activity, async ({ query }, context) => {
+    const now = new Date();
+    const until = parseInstant(query.until, "until", now) ?? now;
+    const since = parseInstant(query.since, "since", now) ?? new Date(until.getTime() - HOUR_MS);
+    const bucket = query.bucket ?? defaultBucket(until.getTime() - since.getTime());
+    return context.json(
+      await queries.activity({
+        tenant: principalOf(context).tenant,
+        ...optional("agent", query.agent),
+        since,
+        until,
+        bucket,
+      }),
+    );
+  });
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Buckets a chart can draw: a minute's up to 3 hours (180), an hour's up to 8 days (192), else a day's. */
+function defaultBucket(windowMs: number): ActivityBucket {
+  if (windowMs <= 3 * HOUR_MS) return "minute";
+  return windowMs <= 8 * 24 * HOUR_MS ? "hour" : "day";
 }

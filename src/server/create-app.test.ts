@@ -199,6 +199,25 @@ describe("the HTTP API", () => {
     assert.equal(listed.runs.length, 2);
   });
 
+  test("lists the runs named by ids, only those, and refuses a malformed id naming the field", async () => {
+    const started = await Promise.all(
+      ["first", "second", "third"].map(
+        async (input) => (await (await post("/v1/agents/echoer/runs", { input })).json()) as { id: string },
+      ),
+    );
+    const wanted = [started[0]!.id, started[2]!.id];
+    const listed = (await (
+      await app.request(`/v1/runs?ids=${[...wanted, "run_missing"].join(",")}`)
+    ).json()) as { runs: { id: string; input: string }[] };
+    assert.deepEqual(listed.runs.map((run) => run.id).sort(), [...wanted].sort());
+    assert.deepEqual(listed.runs.map((run) => run.input).sort(), ["first", "third"]);
+    const refused = await app.request("/v1/runs?ids=run_1,not%20an%20id");
+    assert.equal(refused.status, 400);
+    const body = (await refused.json()) as { error: { issues: { path: string }[] } };
+    assert.match(body.error.issues[0]?.path ?? "", /^ids/);
+    await Promise.all(started.map((run) => finished(run.id)));
+  });
+
   test("streams the journal as SSE and resumes exactly after Last-Event-ID", async () => {
     const client = createApiClient(base);
     const created = await client.call("createRun", { params: { name: "echoer" }, body: { input: "stream" } });

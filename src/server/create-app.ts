@@ -23,8 +23,11 @@ import { approverFromHeaders, type IdentifyApprover } from "./approval-principal
 import { registerApprovalRoutes } from "./approval-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
+import { registerBudgetRoutes } from "./budget-routes.ts";
 import { checkReadiness } from "./check-readiness.ts";
+import { registerConsoleRoutes } from "./console-routes.ts";
 import { registerCostRoutes } from "./cost-routes.ts";
+import { registerEvalRunRoutes } from "./eval-run-routes.ts";
 import { registerFeedbackRoutes } from "./feedback-routes.ts";
 import { type BoundAddress, guardBrowserRequests } from "./guard-browser-requests.ts";
 import { chatErrorResponse, errorResponse, STORE_RETRY_AFTER_SECONDS } from "./http-error.ts";
@@ -91,8 +94,12 @@ export type AppOptions = {
   address?: () => BoundAddress | null;
   /** Web origins besides the server's own that may send state-changing requests (`keel serve --allow-origin`). */
   allowedOrigins?: readonly string[];
+  /** Where the built console is (default: web/dist/ in the package, console-routes.ts). */
+  consoleDist?: URL;
   /** How long a request body may take to arrive (default 30 s); then 408. */
   bodyReadTimeoutMs?: number;
+  /** The clock that says which UTC day's budgets are current (default: the system clock). */
+  now?: () => Date;
 };
 
 /**
@@ -183,6 +190,16 @@ export function createApp(options: AppOptions): Hono {
     openApi ??= openApiDocument({ routes: registeredRoutes(app) });
     return context.json(openApi);
   });
+  registerConsoleRoutes(app, options.consoleDist ? { dist: options.consoleDist } : {});
+  registerRoute(app, API_ROUTES.whoAmI, (_, context) => {
+    const principal = principalOf(context);
+    return context.json({
+      subject: principal.subject,
+      tenant: principal.tenant,
+      roles: [...principal.roles],
+      development: !options.auth,
+    });
+  });
   if (options.chatCompletions) app.route("/", options.chatCompletions);
   if (options.keys) {
     const verifier = options.auth?.verifier;
@@ -209,6 +226,8 @@ export function createApp(options: AppOptions): Hono {
     registerCostRoutes(app, options.telemetry);
   }
   registerFeedbackRoutes(app, { store });
+  registerEvalRunRoutes(app, { store });
+  registerBudgetRoutes(app, { ownAgents, ...(options.now ? { now: options.now } : {}) });
   registerAuditRoutes(app, { audit: store });
   registerApprovalRoutes(app, {
     store,
@@ -323,10 +342,11 @@ export function createApp(options: AppOptions): Hono {
   });
 
   registerRoute(app, API_ROUTES.listRuns, async ({ query }, context) => {
-    const { agent, status, limit, before } = query;
+    const { agent, status, limit, before, ids } = query;
     const runs = await store.listRuns({
       limit,
       tenant: principalOf(context).tenant,
+      ...(ids === undefined ? {} : { ids }),
       ...(agent === undefined ? {} : { agent }),
       ...(status === undefined ? {} : { status }),
       ...(before === undefined ? {} : { before }),
@@ -427,5 +447,20 @@ function presentAgent(agent: ReturnType<AgentCatalog["list"]>[number]) {
     model: { provider: agent.provider.provider, id: agent.provider.model, offline: agent.provider.offline },
     tools: [...agent.tools.keys()],
     limits: agent.limits,
+    budgets: Object.fromEntries(
+      Object.entries(agent.budgets?.limits ?? {}).flatMap(([scope, cap]) =>
+        cap
+          ? [
+              [
+                scope,
+                {
+                  ...(cap.usd === undefined ? {} : { usd: cap.usd }),
+                  ...(cap.tokens === undefined ? {} : { tokens: cap.tokens }),
+                },
+              ],
+            ]
+          : [],
+      ),
+    ),
   };
 }

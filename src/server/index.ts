@@ -3,6 +3,7 @@
 export { auditSignerFromEnv, existingAuditSignerFromEnv } from "./audit-checkpoints-config.ts";
 export { createEnvModelGateway, type ModelChoice, missingKey, modelPolicyOf } from "./bind-agent-package.ts";
 export { governedWorkflow } from "./bind-workflow-package.ts";
+export { CONSOLE_DIST } from "./console-routes.ts";
 export { type ChooseModelOverride, type CreateKeelOptions, createKeel, type Keel } from "./create-keel.ts";
 export { parseAllowedOrigins } from "./guard-browser-requests.ts";
 export { KEEL_VERSION } from "./keel-version.ts";

@@ -6,6 +6,7 @@ import { appendSyntheticRun, appendSyntheticTree } from "../../test/support/synt
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
+import { DRIFT_MONITOR_AGENT } from "../telemetry/drift-alarm.ts";
 import { createApp } from "./create-app.ts";
 import { startTracePipeline, type TracePipeline } from "./trace-pipeline.ts";
 
@@ -54,6 +55,38 @@ async function get<T>(path: string, expectStatus = 200): Promise<T> {
   const response = await app.request(path);
   assert.equal(response.status, expectStatus, `${path}: ${await response.clone().text()}`);
   return (await response.json()) as T;
+}
+
+/** A drift alarm as the drift check journals it: a monitor run, ended with the alarm as its answer. */
+async function journalDriftAlarm(): Promise<void> {
+  const now = new Date();
+  const runId = "run_drift_test";
+  await store.createRun({
+    runId,
+    start: {
+      agent: DRIFT_MONITOR_AGENT,
+      agentVersion: "1",
+      specHash: "builtin",
+      input: "drift check of support-triage",
+      principal: { subject: DRIFT_MONITOR_AGENT, tenant: "default", roles: [] },
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + 60_000).toISOString(),
+      maxSteps: 1,
+    },
+  });
+  const lease = await store.acquireLease({ runId, owner: "test", ttlMs: 60_000 });
+  assert.ok(lease);
+  const alarm = {
+    kind: "drift-alarm",
+    agent: "support-triage",
+    dimensions: [{ dimension: "outcome", psi: 0.4 }],
+  };
+  await store.append({
+    lease,
+    events: [{ type: "run-end", payload: { status: "completed", answer: JSON.stringify(alarm), steps: 0 } }],
+  });
+  await store.releaseLease(lease);
+  await pipeline.projector.catchUp();
 }
 
 type Runs = { runs: { runId: string; path: string[]; costUsd: number; status: string }[] };
@@ -152,6 +185,45 @@ describe("trace and cost routes", () => {
     assert.ok(Math.abs(support.escalationRate - 1 / 3) < 1e-9);
     assert.equal(rates.agents.find((row) => row.agent === "billing")?.errorRate, 1);
     await get("/v1/costs?by=planet", 400);
+  });
+
+  test("activity: runs per bucket of a window with totals and drift alarms, for one agent or all", async () => {
+    await journalDriftAlarm();
+    type Activity = {
+      bucket: string;
+      series: { at: string; started: number; completed: number; failed: number }[];
+      totals: {
+        started: number;
+        completed: number;
+        failed: number;
+        successRate: number;
+        p95LatencyMs: number;
+      };
+      driftAlarms: { agent: string; dimensions: string[] }[];
+    };
+    const all = await get<Activity>("/v1/telemetry/activity");
+    assert.equal(all.bucket, "minute");
+    assert.ok(all.series.length >= 60 && all.series.length <= 61, `${all.series.length} buckets`);
+    // The four runs above; the drift monitor's run is an alarm, not work.
+    assert.deepEqual([all.totals.started, all.totals.completed, all.totals.failed], [4, 3, 1]);
+    assert.equal(all.totals.successRate, 3 / 4);
+    assert.equal(
+      all.series.reduce((sum, point) => sum + point.started, 0),
+      4,
+    );
+    assert.ok(all.totals.p95LatencyMs >= 0);
+    assert.deepEqual(
+      all.driftAlarms.map((alarm) => [alarm.agent, alarm.dimensions]),
+      [["support-triage", ["outcome"]]],
+    );
+
+    const billing = await get<Activity>("/v1/telemetry/activity?agent=billing&since=24h");
+    assert.equal(billing.bucket, "hour");
+    assert.deepEqual([billing.totals.started, billing.totals.failed, billing.totals.successRate], [1, 1, 0]);
+    assert.deepEqual(billing.driftAlarms, []);
+    assert.equal((await get<Activity>("/v1/telemetry/activity?since=7d")).series.length >= 168, true);
+    await get("/v1/telemetry/activity?since=30d&bucket=minute", 400);
+    await get("/v1/telemetry/activity?since=1h&until=2h", 400);
   });
 
   test("GET /metrics serves the Prometheus text format with the journal's counts", async () => {

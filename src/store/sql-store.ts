@@ -181,6 +181,7 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     if (options.status !== undefined) conditions.push(`status = $${params.push(options.status)}`);
     if (options.before !== undefined) conditions.push(`created_at < $${params.push(options.before)}`);
     if (options.tenant !== undefined) conditions.push(`tenant = $${params.push(options.tenant)}`);
+    if (options.ids !== undefined) conditions.push(`run_id = ANY($${params.push([...options.ids])}::text[])`);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
     const { rows } = await this.sql.query<RunRow>(
       `SELECT ${RUN_COLUMNS} FROM keel_runs ${where} ORDER BY created_at DESC, run_id DESC LIMIT $${params.push(limit)}`,

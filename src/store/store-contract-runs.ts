@@ -149,7 +149,7 @@ export function runsContract(context: StoreContractContext): void {
       assert.equal(await context.store.getRun(uniqueName("run")), null);
     });
 
-    test("lists runs newest first, filtered by agent and status, limited and paged with before", async () => {
+    test("lists runs newest first, filtered by agent, status or ids, limited and paged with before", async () => {
       const { store } = context;
       const agent = uniqueName("agent");
       const created = [];
@@ -183,6 +183,9 @@ export function runsContract(context: StoreContractContext): void {
       );
       const everyone = await store.listRuns({ limit: 1000 });
       assert.ok(everyone.some((run) => run.runId === other.runId));
+      const named = await store.listRuns({ ids: [created[0]!.runId, other.runId, "run_missing"] });
+      assert.deepEqual(named.map((run) => run.runId).sort(), [created[0]!.runId, other.runId].sort());
+      assert.deepEqual(await store.listRuns({ ids: [created[0]!.runId], agent: "someone-else" }), []);
       await rejectsWithCode(store.listRuns({ limit: 0 }), "invalid_request");
     });
 

@@ -94,6 +94,8 @@ export type ListRunsOptions = {
   before?: Date;
   /** Only runs acting for this tenant. */
   tenant?: string;
+  /** Only these runs: a page of runs another list found (a trace search), read with their inputs and answers. */
+  ids?: readonly string[];
 };
 
 /**

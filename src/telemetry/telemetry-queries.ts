@@ -3,6 +3,7 @@ import type { SqlClient, Store } from "../store/index.ts";
 import { buildRunSpans } from "./build-run-spans.ts";
 import { type PathStep, pathPattern } from "./decision-path.ts";
 import type { KeelSpan } from "./keel-span.ts";
+import { type Activity, type ActivityBucket, queryActivity } from "./query-activity.ts";
 import type { TelemetryEvent } from "./telemetry-event.ts";
 
 /** A run as the query views show it. */
@@ -121,6 +122,14 @@ export type TelemetryQueries = {
       errorRate: number;
     }[]
   >;
+  /** Runs started, completed and failed, and latency, per bucket of a window; its drift alarms and guard flags. */
+  activity(options: {
+    since: Date;
+    until: Date;
+    bucket: ActivityBucket;
+    agent?: string;
+    tenant?: string;
+  }): Promise<Activity>;
 };
 
 const RUN_COLUMNS = `run_id, trace_id, agent, agent_version, tenant, status, started_at, ended_at, duration_ms,
@@ -145,6 +154,7 @@ export function createTelemetryQueries(options: {
 
   return {
     traceOfRun,
+    activity: (options) => queryActivity(sql, options),
     async traceById(traceId, options = {}) {
       if (!/^[0-9a-f]{32}$/.test(traceId))
         throw new KeelError("invalid_request", "a trace id is 32 hex digits");
