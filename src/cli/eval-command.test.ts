@@ -5,9 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { captureIo } from "../../test/support/capture-io.ts";
+import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
+import { sqlJudgeCalibrationStore } from "../evals/judge-calibration-store.ts";
+import { JUDGE_TOOL } from "../evals/judge-grader.ts";
 import { loadDataset } from "../evals/load-dataset.ts";
 import { runEval } from "../evals/run-eval.ts";
+import { startLoopbackProvider } from "../models/loopback/loopback-provider-server.ts";
 import type { ModelProvider } from "../models/model-provider.ts";
+import { openStore } from "../store/open-store.ts";
 import { formatCalibration } from "./eval-calibrate-command.ts";
 import { openEvalHarness } from "./eval-harness.ts";
 import { main } from "./main.ts";
@@ -210,6 +215,93 @@ describe("keel eval calibrate", () => {
     assert.match(text, /accurate: 240 labels, κ = 0\.910 \(95% CI 0\.850–0\.960\) ✓/);
     assert.match(text, /fail {14}\s+110\s+4/);
     assert.match(text, /- polite: κ 0\.400 < 0\.7/);
+  });
+});
+
+describe("keel eval calibrate with a database", () => {
+  const serverUrl = testDatabaseServerUrl();
+  test("stores each judge's calibration in keel_judge_calibrations when DATABASE_URL is set", {
+    skip: serverUrl === null ? "no PostgreSQL on this machine" : false,
+  }, async () => {
+    const dir = await directory();
+    const example = new URL("../../examples/support-triage/", import.meta.url).pathname;
+    await cp(example, join(dir, "agent"), {
+      recursive: true,
+      filter: (source) => !source.startsWith(join(example, "evals")),
+    });
+    const spec = await readFile(join(dir, "agent", "agent.yaml"), "utf8");
+    await writeFile(
+      join(dir, "agent", "agent.yaml"),
+      `${spec.slice(0, spec.indexOf("\n# Evals"))}
+evals:
+  judgeModel: { provider: anthropic, id: claude-haiku-4-5-20251001 }
+  calibration: { minKappa: 0.7, minLowerBound: 0, minLabels: 4 }
+  judges:
+    quality:
+      rubric: A helpful support answer.
+      criteria: [{ name: accurate, description: states the order's real status }]
+      calibration: ./labels.yaml
+`,
+    );
+    // People passed the answers that say "shipped"; the judge agrees on all but one.
+    const answers = ["shipped", "shipped", "shipped", "lost", "lost", "lost", "shipped late", "lost twice"];
+    const people = ["pass", "pass", "pass", "fail", "fail", "fail", "pass", "fail"];
+    await writeFile(
+      join(dir, "agent", "labels.yaml"),
+      answers
+        .map(
+          (answer, index) =>
+            `- { id: item-${index}, input: Where is my order?, answer: ${answer}, labels: { accurate: ${people[index]} } }`,
+        )
+        .join("\n"),
+    );
+    await writeFile(
+      join(dir, "packages.ts"),
+      `import { supportTriage } from ${JSON.stringify(join(example, "index.ts"))};\nexport const agentPackages = [{ ...supportTriage, specFile: ${JSON.stringify(join(dir, "agent", "agent.yaml"))} }];\n`,
+    );
+    const model = await startLoopbackProvider({ wire: "anthropic" });
+    model.setDefault((request) => {
+      const text = JSON.stringify(request.body.messages);
+      const pass = text.includes("shipped") && !text.includes("shipped late");
+      const verdict = { criteria: { accurate: { pass, rationale: "status" } }, rationale: "graded" };
+      return { reply: { toolCalls: [{ id: "verdict", name: JUDGE_TOOL, arguments: verdict }] } };
+    });
+    const databaseUrl = await createTestDatabase(serverUrl!);
+    try {
+      const io = captureIo({
+        DATABASE_URL: databaseUrl,
+        ANTHROPIC_API_KEY: "sk-loopback",
+        ANTHROPIC_BASE_URL: model.baseUrl,
+      });
+      const code = await main(
+        ["eval", "calibrate", "support-triage", "--packages", join(dir, "packages.ts")],
+        io,
+      );
+      assert.equal(code, 0, [...io.stdout, ...io.stderr].join("\n"));
+      assert.match(io.stdout.join("\n"), /calibration stored in the database \(keel_judge_calibrations\)/);
+      const store = await openStore({ databaseUrl });
+      try {
+        const [stored, ...rest] = await sqlJudgeCalibrationStore(store.sql).list({ agent: "support-triage" });
+        assert.equal(rest.length, 0);
+        assert.equal(stored?.judge, "judge.quality");
+        assert.equal(stored?.labels, 8);
+        assert.equal(stored?.trusted, true);
+        assert.equal(stored?.kappa, 0.75);
+        assert.equal(stored?.agreement, 7 / 8);
+        assert.deepEqual(stored?.criteria[0]?.confusion, {
+          labels: ["fail", "pass"],
+          matrix: [
+            [4, 0],
+            [1, 3],
+          ],
+        });
+        assert.equal(stored?.labelsFile, join(dir, "agent", "labels.yaml"));
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await model.close();
+    }
   });
 });
 

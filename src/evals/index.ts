@@ -23,6 +23,12 @@ export { exportJunit } from "./export-junit.ts";
 export { formatEvalReport } from "./format-eval-report.ts";
 export { defineGrader, type Grade, type Grader } from "./grader.ts";
 export { appendCase, caseFromFeedback, caseFromRun } from "./import-cases.ts";
+export {
+  type JudgeCalibrationStore,
+  judgeCalibrationRecord,
+  type StoredJudgeCalibration,
+  sqlJudgeCalibrationStore,
+} from "./judge-calibration-store.ts";
 export { judgeGrader } from "./judge-grader.ts";
 export { type Dataset, loadDataset } from "./load-dataset.ts";
 export { loadGraderModule } from "./load-grader-module.ts";
