@@ -36,6 +36,7 @@ import {
   FeedbackView,
   HealthView,
   JournalEventView,
+  JudgeCalibrationView,
   KeyView,
   KillRecordView,
   McpToolPinView,
@@ -796,6 +797,20 @@ export const API_ROUTES = defineRoutes({
       "the eval run against a baseline eval run of the same agent, as `keel eval --baseline` compares them: pass rates, delta and McNemar's test overall and per category, and each case's verdict and score in both",
     success:
       "`200`; `404` when either eval run is not the agent's, or no baseline was named and none passed a gate",
+  },
+  listJudgeCalibrations: {
+    method: "GET",
+    path: "/v1/agents/:name/judge-calibrations",
+    roles: READ,
+    owns: { name: "agent" },
+    query: z.strictObject({
+      judge: text.optional().describe("one judge, as its grades name it: `judge.<name>`"),
+      limit: limit.default(50),
+    }),
+    response: z.object({ agent: z.string(), calibrations: z.array(JudgeCalibrationView) }),
+    summary: "an agent's stored judge calibrations",
+    description:
+      "the agreement of the agent's LLM judges with human labels, as `keel eval calibrate` stored it (with `DATABASE_URL`), newest first: κ, its interval and the agreement of the weakest criterion, every criterion's confusion matrix, and whether the judge counts or is advisory",
   },
 
   listApprovals: {

@@ -384,6 +384,40 @@ export const EvalComparisonView = z.object({
       "every case of either run: changed verdicts first (regressions, then improvements), then by id",
     ),
 });
+const KappaIntervalView = z
+  .object({ low: z.number(), high: z.number() })
+  .describe("95% percentile bootstrap interval of κ (1,000 resamples, fixed seed)");
+/** A judge's calibration against human labels, as `keel eval calibrate` stored it. */
+export const JudgeCalibrationView = z.object({
+  id: z.string(),
+  agent: z.string(),
+  version: z.string().describe("the agent version whose spec held the judge"),
+  judge: z.string().describe("the judge as its grades name it, `judge.<name>`"),
+  rubricHash: z.string().describe("SHA-256 of the rubric's canonical JSON"),
+  labelsFile: z.string(),
+  labelsHash: z.string().describe("SHA-256 of the labelled items' canonical JSON"),
+  labels: z.number().int().describe("labelled items graded"),
+  kappa: z.number().describe("Cohen's κ of the weakest criterion, the one that decides"),
+  interval: KappaIntervalView,
+  agreement: z.number().describe("share of that criterion's labels the judge matched"),
+  trusted: z.boolean().describe("true: the judge's grades count; false: they are advisory"),
+  criteria: z.array(
+    z.object({
+      criterion: z.string(),
+      labels: z.number().int(),
+      kappa: z.number(),
+      interval: KappaIntervalView,
+      agreement: z.number(),
+      confusion: z
+        .object({ labels: z.array(z.string()), matrix: z.array(z.array(z.number().int())) })
+        .describe("rows: the people's label; columns: the judge's"),
+      meetsBar: z.boolean(),
+    }),
+  ),
+  reasons: z.array(z.string()).describe("why the judge is advisory; empty when it counts"),
+  bar: z.object({ minKappa: z.number(), minLowerBound: z.number(), minLabels: z.number() }),
+  calibratedAt: isoTime,
+});
 
 /** One daily budget counter: a cap a spec declares and what the ledger holds against it today. */
 export const BudgetView = z.object({

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { judgeAgreement } from "../evals/calibrate-judge.ts";
 import { compareRuns } from "../evals/compare-runs.ts";
 import { decideGate } from "../evals/decide-gate.ts";
 import { EvalCase } from "../evals/eval-case.ts";
 import type { EvalRunResult } from "../evals/eval-result.ts";
 import { sqlEvalResultStore } from "../evals/eval-result-store.ts";
 import { functionEvalTarget } from "../evals/eval-target.ts";
+import {
+  judgeCalibrationRecord,
+  type StoredJudgeCalibration,
+  sqlJudgeCalibrationStore,
+} from "../evals/judge-calibration-store.ts";
 import { runEval } from "../evals/run-eval.ts";
 import { createAgentCatalog } from "../runtime/agent-catalog.ts";
 import { openStore } from "../store/open-store.ts";
@@ -47,6 +53,34 @@ async function evaluate(
     gate: decideGate(result, comparison, { minScore: 0.5, maxRegression: 0.02 }),
   });
   return result;
+}
+
+/** A judge's calibration on four labels, stored as `keel eval calibrate` stores it with DATABASE_URL. */
+async function calibrate(
+  store: SqlStore,
+  agent: string,
+  judge: string,
+  verdicts: string[],
+  at: string,
+): Promise<StoredJudgeCalibration> {
+  const people = ["pass", "pass", "fail", "fail"];
+  const bar = { minKappa: 0.7, minLowerBound: 0, minLabels: 4 };
+  const record = judgeCalibrationRecord({
+    agent,
+    version: "1.1.0",
+    rubric: { rubric: "Doubles.", criteria: [{ name: "right", description: "the double" }] },
+    labelsFile: "/labels.yaml",
+    items: people.map((label, index) => ({ id: `item-${index}`, label })),
+    calibration: judgeAgreement({
+      judge,
+      pairs: people.map((human, index) => ({ criterion: "right", human, judge: verdicts[index]! })),
+      bar,
+    }),
+    bar,
+    at: new Date(at),
+  });
+  await sqlJudgeCalibrationStore(store.sql).save(record);
+  return record;
 }
 
 describe("stored eval runs over HTTP", () => {
@@ -145,6 +179,73 @@ describe("stored eval runs over HTTP", () => {
     );
     assert.equal(byDefault.baseline.id, first.id);
     await get(`/v1/agents/doubler/eval-runs/${first.id}/comparison`, 404);
+  });
+
+  test("lists an agent's judge calibrations newest first, of one judge on request, and never another tenant's", async () => {
+    const early = await calibrate(
+      store,
+      "doubler",
+      "judge.exact",
+      ["pass", "fail", "fail", "fail"],
+      "2026-01-01T00:00:00Z",
+    );
+    const late = await calibrate(
+      store,
+      "doubler",
+      "judge.exact",
+      ["pass", "pass", "fail", "fail"],
+      "2026-01-02T00:00:00Z",
+    );
+    const tone = await calibrate(
+      store,
+      "doubler",
+      "judge.tone",
+      ["fail", "pass", "pass", "fail"],
+      "2026-01-03T00:00:00Z",
+    );
+    await calibrate(
+      store,
+      "globex-helper",
+      "judge.exact",
+      ["pass", "pass", "fail", "fail"],
+      "2026-01-04T00:00:00Z",
+    );
+    type List = { agent: string; calibrations: StoredJudgeCalibration[] };
+    const all = await get<List>("/v1/agents/doubler/judge-calibrations");
+    assert.deepEqual(
+      all.calibrations.map((calibration) => [calibration.id, calibration.judge, calibration.trusted]),
+      [
+        [tone.id, "judge.tone", false],
+        [late.id, "judge.exact", true],
+        [early.id, "judge.exact", false],
+      ],
+    );
+    assert.deepEqual(all.calibrations[1], late);
+    assert.deepEqual(
+      [
+        all.calibrations[2]?.kappa,
+        all.calibrations[2]?.agreement,
+        all.calibrations[2]?.criteria[0]?.confusion,
+      ],
+      [
+        0.5,
+        0.75,
+        {
+          labels: ["fail", "pass"],
+          matrix: [
+            [2, 0],
+            [1, 1],
+          ],
+        },
+      ],
+    );
+    const exact = await get<List>("/v1/agents/doubler/judge-calibrations?judge=judge.exact&limit=1");
+    assert.deepEqual(
+      exact.calibrations.map((calibration) => calibration.id),
+      [late.id],
+    );
+    await get("/v1/agents/globex-helper/judge-calibrations", 404);
+    await get("/v1/agents/doubler/judge-calibrations?limit=0", 400);
   });
 
   test("another agent's or another tenant's eval runs are not found", async () => {

@@ -8,17 +8,20 @@ import {
   type EvalRunResult,
   type StoredEvalRun,
   sqlEvalResultStore,
+  sqlJudgeCalibrationStore,
 } from "../evals/index.ts";
 import type { Store } from "../store/index.ts";
 import { registerRoute } from "./register-route.ts";
 
 /**
  * Stored eval runs over HTTP (`keel_eval_runs`, which `keel eval` fills when it has a database): an agent's runs,
- * one run with its cases, and two runs compared case by case. Eval runs name their agent, so they belong to that
- * agent's tenant; the authorization gate checks the agent in the path, and a run of another agent is not found.
+ * one run with its cases, and two runs compared case by case; and its judges' calibrations
+ * (`keel_judge_calibrations`, which `keel eval calibrate` fills likewise). Both name their agent, so they belong to
+ * that agent's tenant; the authorization gate checks the agent in the path, and a run of another agent is not found.
  */
 export function registerEvalRunRoutes(app: Hono, options: { store: Store }): void {
   const results = sqlEvalResultStore(options.store.sql);
+  const calibrations = sqlJudgeCalibrationStore(options.store.sql);
   const runOf = async (agent: string, id: string): Promise<StoredEvalRun> => {
     const run = await results.get(id);
     if (!run || run.result.agent !== agent)
@@ -65,6 +68,15 @@ export function registerEvalRunRoutes(app: Hono, options: { store: Store }): voi
       byCategory: comparison.byCategory,
       cases: pairCases(baseline.result, current.result),
     });
+  });
+
+  registerRoute(app, API_ROUTES.listJudgeCalibrations, async ({ params, query }, context) => {
+    const list = await calibrations.list({
+      agent: params.name,
+      ...(query.judge === undefined ? {} : { judge: query.judge }),
+      limit: query.limit,
+    });
+    return context.json({ agent: params.name, calibrations: list });
   });
 }
 
