@@ -12,7 +12,8 @@ export const EVAL_USAGE = `  eval <agent> [--dataset F…] [--baseline <version|
        [--recording auto|record|replay|off] [--out DIR] [--tag T…] [--results-dir .keel/evals] [--json]
                                    run the agent's eval datasets offline, report, compare, gate (exit 1 on failure)
   eval calibrate <agent> [--judge NAME] [--labels F]
-                                   agreement of the agent's judges with human labels (κ, interval, confusion)
+                                   agreement of the agent's judges with human labels (κ, interval, confusion);
+                                   stored with DATABASE_URL for the API and the console
   eval import <run…> --dataset F   append runs (redacted) to a dataset as cases
   feedback <run> up|down [--comment C]
                                    rate a run; the rating is stored as a score

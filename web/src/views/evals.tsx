@@ -3,6 +3,7 @@ import { Bar } from "../bar.tsx";
 import { Empty, ErrorNote, Loading, PageHeader, useLoad } from "../components.tsx";
 import { formatPercent, formatTime } from "../format.ts";
 import { href, navigate } from "../router.ts";
+import { JudgeCalibrations } from "./judge-calibrations.tsx";
 
 type EvalRunSummary = Answer<"listEvalRuns">["runs"][number];
 type EvalRun = Answer<"getEvalRun">;
@@ -10,8 +11,8 @@ type Comparison = Answer<"compareEvalRuns">;
 
 /**
  * Evals: an agent's stored eval runs over time per dataset with the gate's verdicts, production scores per day, two
- * eval runs compared case by case, and what the stored runs say about their LLM judges. The agent, dataset and the
- * two runs compared live in the URL.
+ * eval runs compared case by case with the LLM judges that graded them, and the judges' stored calibrations. The
+ * agent, dataset and the two runs compared live in the URL.
  */
 export function EvalsView(props: { query: URLSearchParams }) {
   const agents = useLoad(() => api<"listAgents">("/v1/agents"), []);
@@ -105,6 +106,7 @@ export function EvalsView(props: { query: URLSearchParams }) {
               choose={choose}
             />
           ) : null}
+          <JudgeCalibrations agent={agent} />
         </>
       )}
     </section>
@@ -582,8 +584,7 @@ function FailedCases(props: { run: EvalRun }) {
 
 /**
  * What a stored run says about its LLM judges: which graded, whether their grades counted (calibrated) or were
- * advisory, and how often each criterion was met. Cohen's κ and its interval are computed by `keel eval` from
- * the human labels and printed, not stored.
+ * advisory, and how often each criterion was met. Their agreement with people is under "Judge calibrations".
  */
 function Judges(props: { run: EvalRun }) {
   const judges = new Map<
@@ -611,13 +612,11 @@ function Judges(props: { run: EvalRun }) {
   }
   return (
     <>
-      <h2 id="judges">Judges and their calibration</h2>
+      <h2 id="judges">Judges that graded this run</h2>
       <p class="hint">
-        A judge counts only when its agreement with people's labels clears the bar (Cohen's κ ≥ 0.70, interval
-        lower bound ≥ 0.60, ≥ 200 labels); otherwise its grades are advisory. The κ per criterion, its
-        interval and the confusion matrix are printed by <code>keel eval calibrate {props.run.agent}</code>{" "}
-        and not stored, so this page shows what the stored run records: which judges graded and whether they
-        counted.
+        A judge counts only when its agreement with people's labels clears the bar; otherwise its grades are
+        advisory. Whether each judge counted is what this run recorded when it was graded; each judge's κ, its
+        interval and confusion matrix are below, under Judge calibrations.
       </p>
       {judges.size === 0 ? (
         <Empty>No LLM judge graded this run.</Empty>
