@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
+import { calibrateJudge, loadJudgeLabels } from "../../src/evals/calibrate-judge.ts";
 import { compareRuns } from "../../src/evals/compare-runs.ts";
 import { decideGate } from "../../src/evals/decide-gate.ts";
 import { EvalCase } from "../../src/evals/eval-case.ts";
@@ -11,6 +12,11 @@ import type { EvalRunResult } from "../../src/evals/eval-result.ts";
 import { sqlEvalResultStore } from "../../src/evals/eval-result-store.ts";
 import { functionEvalTarget } from "../../src/evals/eval-target.ts";
 import type { Grader } from "../../src/evals/grader.ts";
+import {
+  judgeCalibrationRecord,
+  type StoredJudgeCalibration,
+  sqlJudgeCalibrationStore,
+} from "../../src/evals/judge-calibration-store.ts";
 import { JUDGE_TOOL, judgeGrader } from "../../src/evals/judge-grader.ts";
 import { runEval } from "../../src/evals/run-eval.ts";
 import { createAnthropicModelProvider } from "../../src/models/anthropic-model-provider.ts";
@@ -83,27 +89,67 @@ const CASES = [
   }),
 );
 
+const LEDGER_RUBRIC = {
+  rubric: "A correct, plain answer about the ledger.",
+  criteria: [
+    { name: "accurate", description: "states the right amount" },
+    { name: "plain", description: "no negative amounts" },
+  ],
+};
+
 /**
- * The judge asks the loopback model, which answers through `submit_verdict` like a real one. It has no human
- * labels, so it is advisory: reported, never counted.
+ * The judge asks the loopback model, which answers through `submit_verdict` like a real one. The eval runs grade
+ * with it as advisory (reported, never counted); its calibration grades people's labels with it as `keel eval
+ * calibrate` does.
  */
-function ledgerJudge(baseUrl: string) {
+function ledgerJudge(baseUrl: string, advisory = true) {
   return judgeGrader({
     name: "ledger-quality",
-    rubric: {
-      rubric: "A correct, plain answer about the ledger.",
-      criteria: [
-        { name: "accurate", description: "states the right amount" },
-        { name: "plain", description: "no negative amounts" },
-      ],
-    },
+    rubric: LEDGER_RUBRIC,
     model: createAnthropicModelProvider({
       model: "claude-haiku-4-5-20251001",
       apiKey: "sk-loopback",
       baseUrl,
     }),
-    advisory: true,
+    advisory,
   });
+}
+
+/**
+ * Calibrate the judge on people's "plain" labels and store it as `keel eval calibrate` does with DATABASE_URL:
+ * labels read from a file, graded by the judge, the agreement stored in keel_judge_calibrations.
+ */
+async function storeCalibration(
+  store: SqlStore,
+  baseUrl: string,
+  labels: readonly (readonly [answer: string, plain: "pass" | "fail"])[],
+  at: string,
+): Promise<StoredJudgeCalibration> {
+  const file = join(mkdtempSync(join(tmpdir(), "keel-labels-")), "labels.yaml");
+  writeFileSync(
+    file,
+    labels
+      .map(
+        ([answer, plain], index) =>
+          `- { id: item-${index}, input: "What is the balance?", answer: "${answer}", labels: { plain: ${plain} } }`,
+      )
+      .join("\n"),
+  );
+  const items = await loadJudgeLabels(file);
+  const bar = { minKappa: 0.7, minLowerBound: 0, minLabels: 6 };
+  const calibration = await calibrateJudge({ judge: ledgerJudge(baseUrl, false), items, bar });
+  const record = judgeCalibrationRecord({
+    agent: "ledger-clerk",
+    version: "1.1.0",
+    rubric: LEDGER_RUBRIC,
+    labelsFile: file,
+    items,
+    calibration,
+    bar,
+    at: new Date(at),
+  });
+  await sqlJudgeCalibrationStore(store.sql).save(record);
+  return record;
 }
 
 /** A unit eval of one of the clerk's components, stored as `keel eval --gate` stores it (keel_eval_runs). */
@@ -225,6 +271,33 @@ describe("the console's Costs and Evals views", { skip: noBrowser }, () => {
     const judge = ledgerJudge(model.baseUrl);
     baseline = await storeEval(store, judge, "1.0.0", (n) => (n === 5 ? 0 : n * 2), null);
     current = await storeEval(store, judge, "1.1.0", (n) => (n === 2 || n === 3 ? -1 : n * 2), baseline);
+    // First on four labels (too few: advisory), then on eight, one of which people and the judge disagree on.
+    await storeCalibration(
+      store,
+      model.baseUrl,
+      [
+        ["2", "pass"],
+        ["4", "pass"],
+        ["-1", "fail"],
+        ["-1", "fail"],
+      ],
+      new Date(Date.now() - 86_400_000).toISOString(),
+    );
+    await storeCalibration(
+      store,
+      model.baseUrl,
+      [
+        ["2", "pass"],
+        ["4", "pass"],
+        ["6", "pass"],
+        ["8", "pass"],
+        ["-1", "fail"],
+        ["-1", "fail"],
+        ["-1", "fail"],
+        ["10", "fail"],
+      ],
+      new Date().toISOString(),
+    );
     await until("production sampling's scores", async () => {
       const scores = await get<{ series: { count: number }[] }>(
         "/v1/agents/ledger-clerk/scores?type=evaluation&bucket=day",
@@ -321,7 +394,7 @@ describe("the console's Costs and Evals views", { skip: noBrowser }, () => {
     }
   });
 
-  test("Evals shows stored eval runs and gate verdicts, production scores, and two runs compared case by case", async () => {
+  test("Evals shows stored eval runs and gate verdicts, production scores, two runs compared case by case, and judge calibrations", async () => {
     const { page, problems, close } = await openPage(browser, `${server.url}/#/evals?agent=ledger-clerk`);
     try {
       const runsTable = page.getByRole("table", { name: "Eval runs over time" });
@@ -381,12 +454,50 @@ describe("the console's Costs and Evals views", { skip: noBrowser }, () => {
         (await page.getByTestId("comparison-overall").textContent()) ?? "",
         new RegExp(`${comparison.overall.regressed} regressed, ${comparison.overall.improved} improved`),
       );
-      const judges = page.getByRole("table", { name: "Judges and their calibration" });
+      const judges = page.getByRole("table", { name: "Judges that graded this run" });
       const judgeRow = judges.getByRole("row", { name: /judge\.ledger-quality/ });
       await judgeRow.waitFor();
       assert.match(
         (await judgeRow.textContent()) ?? "",
         /advisory \(not calibrated\)6.*accurate 6\/6, plain 4\/6/,
+      );
+
+      // Each judge's latest calibration, its confusion matrices and its history, as the API answers them.
+      const { calibrations } = await get<{ calibrations: StoredJudgeCalibration[] }>(
+        "/v1/agents/ledger-clerk/judge-calibrations?judge=judge.ledger-quality",
+      );
+      const [latest, earlier] = calibrations;
+      assert.ok(latest && earlier && calibrations.length === 2, JSON.stringify(calibrations));
+      assert.deepEqual(
+        [latest.trusted, latest.labels, latest.kappa, latest.agreement, earlier.trusted, earlier.labels],
+        [true, 8, 0.75, 7 / 8, false, 4],
+      );
+      const headline = page.getByTestId("calibration-judge.ledger-quality");
+      await headline.waitFor();
+      assert.equal(
+        await headline.textContent(),
+        `κ ${latest.kappa.toFixed(3)} (95% interval ${latest.interval.low.toFixed(3)} to ${latest.interval.high.toFixed(3)}), agreement ${formatPercent(latest.agreement)}, ${latest.labels} labels: counts`,
+      );
+      const matrix = page.getByRole("table", { name: "Confusion matrix of judge.ledger-quality on plain" });
+      const confusion = latest.criteria[0]!.confusion;
+      for (const [row, label] of confusion.labels.entries())
+        assert.deepEqual(
+          await matrix
+            .getByRole("row", { name: new RegExp(`^people: ${label}`) })
+            .getByRole("cell")
+            .allTextContents(),
+          confusion.matrix[row]!.map(String),
+        );
+      assert.deepEqual(confusion.matrix, [
+        [3, 1],
+        [0, 4],
+      ]);
+      const history = page.getByRole("table", { name: "History of judge.ledger-quality" });
+      assert.deepEqual(
+        await history
+          .getByRole("row")
+          .evaluateAll((rows) => rows.slice(1).map((row) => row.lastElementChild?.textContent)),
+        ["counts", "advisory"],
       );
       assert.deepEqual(await seriousViolations(page), []);
       await screenshot(page, "evals");
