@@ -296,6 +296,17 @@ evals:
           ],
         });
         assert.equal(stored?.labelsFile, join(dir, "agent", "labels.yaml"));
+        // Without DATABASE_URL the calibration is printed only, and the command says so.
+        const printed = captureIo({ ANTHROPIC_API_KEY: "sk-loopback", ANTHROPIC_BASE_URL: model.baseUrl });
+        assert.equal(
+          await main(
+            ["eval", "calibrate", "support-triage", "--packages", join(dir, "packages.ts")],
+            printed,
+          ),
+          0,
+        );
+        assert.match(printed.stdout.join("\n"), /calibration not stored: set DATABASE_URL/);
+        assert.equal((await sqlJudgeCalibrationStore(store.sql).list({ agent: "support-triage" })).length, 1);
       } finally {
         await store.close();
       }
