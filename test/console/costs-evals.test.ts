@@ -501,6 +501,10 @@ describe("the console's Costs and Evals views", { skip: noBrowser }, () => {
       );
       assert.deepEqual(await seriousViolations(page), []);
       await screenshot(page, "evals");
+      await page
+        .getByRole("heading", { name: "Judge calibrations" })
+        .evaluate((heading) => heading.scrollIntoView());
+      await screenshot(page, "evals-calibrations");
 
       // Swapping the two runs turns the regressions into improvements.
       await page.getByLabel("Compared run").selectOption(baseline.id);
