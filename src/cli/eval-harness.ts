@@ -128,7 +128,15 @@ export async function openEvalHarness(options: {
       log: () => undefined,
       api: false,
       timers: false,
-      worker: { owner: "keel-eval", concurrency: options.concurrency, leaseTtlMs: 30_000 },
+      worker: {
+        owner: "keel-eval",
+        // Every case's run tree gets its slots: a workflow waiting on its branches' child runs, with too few slots,
+        // would wait behind them (and behind other cases' children) and miss its branches' deadlines for want of
+        // a slot, which the gate would count against the workflow.
+        concurrency:
+          options.concurrency * (found.kind === "workflow" ? runsAtOncePerCase(found.loaded.definition) : 1),
+        leaseTtlMs: 30_000,
+      },
       model: recordModel,
     });
     const agent = keel.agents.current(options.agent)!;
@@ -233,4 +241,20 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** A map node's branches running at once when it declares no concurrency, for sizing the eval's worker. */
+const MAP_BRANCHES_ASSUMED = 8;
+
+/**
+ * The most runs one case of a workflow has going at once: the workflow's run, and the child runs of its widest
+ * fan-out (a `parallel` node's branches, or a `map` node's, as many as its concurrency lets run together).
+ */
+export function runsAtOncePerCase(definition: LoadedWorkflowSpec["definition"]): number {
+  let widest = 1;
+  for (const node of Object.values(definition.nodes)) {
+    if (node.kind === "parallel") widest = Math.max(widest, node.concurrency ?? node.branches.length);
+    else if (node.kind === "map") widest = Math.max(widest, node.concurrency ?? MAP_BRANCHES_ASSUMED);
+  }
+  return 1 + widest;
 }

@@ -31,11 +31,28 @@ cases:
     expect: { status: completed, nodes: { path: [lookup, route, review, pay, done] } }
 `;
 
+/**
+ * Two vendors through vendor-diligence's four parallel checks (3 s each): V-103's news search sleeps 8 s, so only
+ * its news check may be reported not checked; V-101's four checks all finish.
+ */
+const SLOW_BRANCH = `dataset: slow-branch
+cases:
+  - id: slow-news
+    input: V-103
+    expect:
+      status: completed
+      output: { contains: ["news: NOT CHECKED", "certifications: CLEAR", "Could not check: news."] }
+  - id: all-clear
+    input: V-101
+    expect: { status: completed, output: { contains: ["All four checks completed."] } }
+`;
+
 describe("keel eval of a workflow", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "keel-eval-workflow-"));
     await writeFile(join(dir, "wrong-path.yaml"), WRONG_PATH);
+    await writeFile(join(dir, "slow-branch.yaml"), SLOW_BRANCH);
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -75,5 +92,23 @@ describe("keel eval of a workflow", () => {
       result.stdout,
       /expected the path lookup → route → review → pay → done, took lookup → route → pay → done/,
     );
+  });
+
+  test("gives each case's run tree its own worker slots, so one case at a time still meets its branches' deadlines", async () => {
+    // With one slot per case, the sleeping news check held the only slot: the workflow could not wake at the 3 s
+    // deadline, and a check still queued behind it was the one reported not checked.
+    const result = await keel([
+      "eval",
+      "vendor-diligence",
+      "--dataset",
+      join(dir, "slow-branch.yaml"),
+      "--concurrency",
+      "1",
+      "--gate",
+      "--results-dir",
+      join(dir, "results"),
+    ]);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /2\/2 passed \(100\.0%\)/);
   });
 });
