@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { agentPackages } from "../../examples/index.ts";
 import { importAgentPackages } from "../../src/cli/agent-packages.ts";
 import { type RunningServer, startServer } from "../../src/server/start-server.ts";
 import { openStore } from "../../src/store/open-store.ts";
@@ -88,6 +89,57 @@ describe("the approvals inbox", { skip: noBrowser }, () => {
     await store?.close();
     await tenant?.server.close();
     await tenant?.store.close();
+  });
+
+  test("the README tour's held refund appears in the inbox, a support lead approves it, and the run completes", async () => {
+    const tourStore = await openStore({});
+    const tour = await startServer({
+      store: tourStore,
+      packages: agentPackages,
+      env: {},
+      host: "127.0.0.1",
+      port: 0,
+      log: () => undefined,
+    });
+    try {
+      // As the README's tour: a refund of 281.00 waits for someone of support-leads.
+      const started = await fetch(`${tour.url}/v1/agents/support-triage/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ input: "I want a refund for order 1017" }),
+      });
+      assert.equal(started.status, 202);
+      const { id: runId } = (await started.json()) as { id: string };
+      const { page, problems, close } = await openPage(browser, `${tour.url}/#/approvals`);
+      try {
+        const queue = page.getByRole("navigation", { name: "Approval queue" });
+        await queue.getByRole("link", { name: /issue_refund/ }).click();
+        const detail = page.getByRole("article");
+        assert.match(
+          (await detail.getByRole("region", { name: "Arguments of issue_refund" }).textContent()) ?? "",
+          /281/,
+        );
+        assert.equal(await runStatus(tour.url, runId), "suspended");
+        await page.getByLabel("Name").fill("lee@example.com");
+        await page.getByLabel("Roles").fill("approver:support-leads");
+        await page.getByLabel("Comment").fill("order checked");
+        await page.getByRole("button", { name: "Approve", exact: true }).click();
+        const outcome = page.getByRole("region", { name: "Request approved" });
+        await outcome.getByRole("status").filter({ hasText: "completed" }).waitFor();
+        const run = (await (await fetch(`${tour.url}/v1/runs/${runId}`)).json()) as {
+          status: string;
+          answer: string;
+        };
+        assert.equal(run.status, "completed");
+        assert.match(run.answer, /refund/i);
+        assert.deepEqual(problems(), []);
+      } finally {
+        await close();
+      }
+    } finally {
+      await tour.close();
+      await tourStore.close();
+    }
   });
 
   test("a held send_note appears in the inbox, is approved in the console as a named approver, and the run completes live", async () => {
