@@ -15,12 +15,11 @@ import { importAgentPackages } from "../src/cli/agent-packages.ts";
 import { startServer } from "../src/server/start-server.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { launchBrowser } from "../test/support/browser.ts";
-import { syntheticEvents } from "../test/support/synthetic-journal.ts";
 import { writeTenantAgents } from "../test/support/tenant-agents.ts";
 import { pgliteTarget } from "./bench-targets.ts";
 import { formatTable, times } from "./format-table.ts";
 import { summarizeLatencies } from "./summarize-latencies.ts";
-import { datasetRun } from "./telemetry-dataset.ts";
+import { datasetRun, journalDatasetRun } from "./telemetry-dataset.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "10000" }, views: { type: "string", default: "8" } },
@@ -131,26 +130,7 @@ async function journalRuns(store: SqlStore, count: number): Promise<void> {
     while (next < count) {
       const index = next;
       next += 1;
-      const run = datasetRun(index);
-      const runId = `run_view_${index.toString(36).padStart(5, "0")}`;
-      const now = new Date();
-      await store.createRun({
-        runId,
-        start: {
-          agent: run.agent,
-          agentVersion: run.version ?? "1.0.0",
-          specHash: "sha256:bench",
-          input: "benchmark input",
-          principal: { subject: "bench", tenant: "default", roles: [] },
-          startedAt: now.toISOString(),
-          deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
-          maxSteps: 20,
-        },
-      });
-      const lease = await store.acquireLease({ runId, owner: "bench", ttlMs: 60_000 });
-      if (!lease) throw new Error(`could not lease ${runId}`);
-      await store.append({ lease, events: syntheticEvents(run) });
-      await store.releaseLease(lease);
+      await journalDatasetRun(store, `run_view_${index.toString(36).padStart(5, "0")}`, datasetRun(index));
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));

@@ -51,6 +51,36 @@ export function eventsOf(run: SyntheticRun): number {
 }
 
 /**
+ * Journal one dataset run through the store as a worker would: created, leased, its events appended in one group
+ * commit, released.
+ */
+export async function journalDatasetRun(
+  store: SqlStore,
+  runId: string,
+  run: SyntheticRun,
+  events: ReturnType<typeof syntheticEvents> = syntheticEvents(run),
+): Promise<void> {
+  const now = new Date();
+  await store.createRun({
+    runId,
+    start: {
+      agent: run.agent,
+      agentVersion: run.version ?? "1.0.0",
+      specHash: "sha256:bench",
+      input: "benchmark input",
+      principal: { subject: "bench", tenant: "default", roles: [] },
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
+      maxSteps: 20,
+    },
+  });
+  const lease = await store.acquireLease({ runId, owner: "bench", ttlMs: 60_000 });
+  if (!lease) throw new Error(`could not lease ${runId}`);
+  await store.append({ lease, events });
+  await store.releaseLease(lease);
+}
+
+/**
  * Journal runs through the store until `targetEvents` events are written: each run is created, leased,
  * appended (one group commit with its events) and released, `concurrency` runs at a time.
  */
@@ -70,25 +100,12 @@ export async function fillJournal(
       const run = datasetRun(index);
       const appended = syntheticEvents(run);
       events += appended.length + 1;
-      const runId = `run_bench_${prefix}_${index.toString(36).padStart(6, "0")}`;
-      const now = new Date();
-      await store.createRun({
-        runId,
-        start: {
-          agent: run.agent,
-          agentVersion: run.version ?? "1.0.0",
-          specHash: "sha256:bench",
-          input: "benchmark input",
-          principal: { subject: "bench", tenant: "default", roles: [] },
-          startedAt: now.toISOString(),
-          deadlineAt: new Date(now.getTime() + 600_000).toISOString(),
-          maxSteps: 20,
-        },
-      });
-      const lease = await store.acquireLease({ runId, owner: "bench", ttlMs: 60_000 });
-      if (!lease) throw new Error(`could not lease ${runId}`);
-      await store.append({ lease, events: appended });
-      await store.releaseLease(lease);
+      await journalDatasetRun(
+        store,
+        `run_bench_${prefix}_${index.toString(36).padStart(6, "0")}`,
+        run,
+        appended,
+      );
       if (events - lastReport >= 100_000) {
         lastReport = events;
         options.onProgress?.(events);
