@@ -227,7 +227,10 @@ describe("code tools", { skip }, () => {
         `const { spawn } = require("node:child_process");
          for (;;) { try { spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"]); } catch {} }`,
       );
-      assert.equal(js.limit, "processes");
+      // Each child is a whole Node.js runtime (about 40 MB and several threads), so the tree may reach the memory
+      // limit before the task limit, depending on how fast the children start: either stops it.
+      assert.ok(js.limit === "processes" || js.limit === "memory", `stopped at ${js.limit}`);
+      assert.equal(js.exitCode, null);
     });
 
     test("a memory bomb is stopped at the memory limit: Python's, a JavaScript heap and JavaScript buffers outside it", async () => {
