@@ -2,6 +2,7 @@ import { api, query } from "../api.ts";
 import { Bar } from "../bar.tsx";
 import { Empty, ErrorNote, type Loaded, Loading, PageHeader, StatusBadge, useLoad } from "../components.tsx";
 import { formatCount, formatPercent, formatTime, formatUsd } from "../format.ts";
+import { RangeAndAgentFilters } from "../range-filters.tsx";
 import { href, navigate } from "../router.ts";
 
 /** The time ranges the view offers, as the API's `since` takes them (a duration back from now). */
@@ -73,40 +74,15 @@ export function CostsView(props: { query: URLSearchParams }) {
   return (
     <section>
       <PageHeader title="Costs" subtitle="What model calls cost, priced from the usage each run journaled." />
-      <form class="filters" aria-label="Cost filters" onSubmit={(event) => event.preventDefault()}>
-        <div class="field">
-          <label for="costs-range">Time range</label>
-          <select
-            id="costs-range"
-            value={range}
-            onChange={(event) => choose({ range: event.currentTarget.value })}
-          >
-            {RANGES.map((item) => (
-              <option key={item.value} value={item.value}>
-                {item.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="costs-agent">Agent</label>
-          <select
-            id="costs-agent"
-            value={agent}
-            onChange={(event) => choose({ agent: event.currentTarget.value })}
-          >
-            <option value="">All agents</option>
-            {(agents.data?.agents ?? []).map((item) => (
-              <option key={item.name} value={item.name}>
-                {item.name}
-              </option>
-            ))}
-            {agent !== "" && !agents.data?.agents.some((item) => item.name === agent) ? (
-              <option value={agent}>{agent}</option>
-            ) : null}
-          </select>
-        </div>
-      </form>
+      <RangeAndAgentFilters
+        idPrefix="costs"
+        label="Cost filters"
+        ranges={RANGES}
+        range={range}
+        agent={agent}
+        agents={agents.data?.agents}
+        choose={choose}
+      />
 
       <BudgetBurn budgets={budgets} />
 

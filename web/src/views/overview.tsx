@@ -3,6 +3,7 @@ import { type Answer, api, query } from "../api.ts";
 import { Chart, type ChartSeries } from "../chart.tsx";
 import { Empty, ErrorNote, Loading, PageHeader, useLoad } from "../components.tsx";
 import { formatCount, formatDuration, formatPercent, formatTime, formatUsd } from "../format.ts";
+import { RangeAndAgentFilters } from "../range-filters.tsx";
 import { href, navigate } from "../router.ts";
 
 /** The time ranges the overview offers, as the API's durations back from now. */
@@ -47,40 +48,14 @@ export function OverviewView(props: { query: URLSearchParams }) {
         title="Overview"
         subtitle="Runs, latency, spend, approvals and alarms of your tenant's agents."
       />
-      <form class="filters" onSubmit={(event) => event.preventDefault()}>
-        <div class="field">
-          <label for="overview-range">Time range</label>
-          <select
-            id="overview-range"
-            value={range.value}
-            onChange={(event) => choose({ range: event.currentTarget.value })}
-          >
-            {RANGES.map((item) => (
-              <option key={item.value} value={item.value}>
-                {item.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="overview-agent">Agent</label>
-          <select
-            id="overview-agent"
-            value={agent}
-            onChange={(event) => choose({ agent: event.currentTarget.value })}
-          >
-            <option value="">All agents</option>
-            {(data?.agents ?? []).map((item) => (
-              <option key={item.name} value={item.name}>
-                {item.name}
-              </option>
-            ))}
-            {agent !== "" && data && !data.agents.some((item) => item.name === agent) ? (
-              <option value={agent}>{agent}</option>
-            ) : null}
-          </select>
-        </div>
-      </form>
+      <RangeAndAgentFilters
+        idPrefix="overview"
+        ranges={RANGES}
+        range={range.value}
+        agent={agent}
+        agents={data?.agents}
+        choose={choose}
+      />
       <ErrorNote error={loaded.error} retry={loaded.reload} />
       {data ? (
         <OverviewBody data={data} busy={loaded.loading} />
