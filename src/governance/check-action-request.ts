@@ -41,6 +41,19 @@ export function checkActionRequest(request: ActionRequest): { code: DenyCode; re
       reason: "the run's data classes are missing, so its session state is unknown",
     };
   }
+  if (
+    value.taints !== undefined &&
+    (!Array.isArray(value.taints) ||
+      !value.taints.every(
+        (taint: { tool?: unknown; callId?: unknown } | null) =>
+          typeof taint?.tool === "string" && typeof taint.callId === "string",
+      ))
+  ) {
+    return {
+      code: "missing_session_state",
+      reason: "the run's taints are malformed, so its context is unknown",
+    };
+  }
   switch (value.kind) {
     case "tool-call": {
       const tool = value.tool as { name?: unknown; callId?: unknown; argumentsHash?: unknown } | undefined;

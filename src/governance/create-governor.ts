@@ -19,6 +19,7 @@ import { describeKill, KillSwitch } from "./kill-switch.ts";
 import { type LoadedAgent, loadGovernedAgent } from "./load-governed-agent.ts";
 import type { PolicyEngine } from "./policy-engine.ts";
 import { takeRateLimits } from "./rate-limits.ts";
+import { applyTaintGate } from "./taint-gate.ts";
 
 /** Arguments larger than this (canonical JSON, bytes) are denied before any policy sees them. */
 export const DEFAULT_MAX_ARGUMENT_BYTES = 64 * 1024;
@@ -142,12 +143,22 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
 
     const question = buildPolicyQuestion(agent, request, tool, checkedArguments);
     const outcome = approvedReview(
-      evaluatePolicies(engine, agent, agent.enforce, question, request.principal),
+      applyTaintGate(
+        evaluatePolicies(engine, agent, agent.enforce, question, request.principal),
+        agent,
+        tool,
+        request,
+      ),
       request,
     );
     const shadow = agent.shadow
       ? shadowOutcome(outcome, () =>
-          evaluatePolicies(engine, agent, agent.shadow!, question, request.principal),
+          applyTaintGate(
+            evaluatePolicies(engine, agent, agent.shadow!, question, request.principal),
+            agent,
+            tool,
+            request,
+          ),
         )
       : undefined;
     const withShadow = <T extends PolicyDecision>(decision: T): T =>

@@ -31,4 +31,12 @@ export type GovernedAgent = {
   policyFiles: readonly GovernedPolicyFile[];
   /** The data classes its `remember` tool may store (the spec's `memory.longTerm.dataClasses`); absent: no memory. */
   memoryDataClasses?: readonly string[];
+  /**
+   * Which tools a run tainted by a flagged tool result may call only after review (the spec's
+   * `guards.toolResults.taint`): those sending data outside, those too with side effects, or none. Absent: outbound.
+   */
+  taintGate?: TaintGate;
 };
+
+/** The tools the taint gate holds: `outbound` (sendsDataOutside), `side-effects` (also sideEffect), `off`. */
+export type TaintGate = "outbound" | "side-effects" | "off";

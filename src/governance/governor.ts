@@ -24,6 +24,11 @@ export type ActionRequest = {
   /** Data classes the run has seen so far (public, internal, pii, financial, …); missing state is a deny. */
   dataClasses: readonly string[];
   /**
+   * Tool results in the run's context that a guard flagged as prompt injection and let through: each taints the run,
+   * and a tainted run's calls to outbound tools are held for review (`guards.toolResults.taint`).
+   */
+  taints?: readonly ContextTaint[];
+  /**
    * A person's approval of this tool call, from the run's journal. It turns a policy's `review` into `allow` only
    * when it binds to exactly these arguments (the same hash); it never overrides a deny, a kill or a rate limit.
    */
@@ -35,6 +40,9 @@ export type ActionRequest = {
    */
   retry?: { attempt: number };
 };
+
+/** A tool result a guard flagged and the model may read: which call returned it, and what the detector saw. */
+export type ContextTaint = { tool: string; callId: string; detector: string; classes: readonly string[] };
 
 /** Which step of the pipeline settled the decision (ARCHITECTURE.md §1: kill → identity → policy → rate limit). */
 export type DecisionStage = "kill-switch" | "identity" | "policy" | "rate-limit" | "capability" | "internal";

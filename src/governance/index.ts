@@ -21,12 +21,13 @@ export { type CompiledPolicies, compileAgentPolicies, type PolicyInfo } from "./
 export { CONTROL_PLANE_ROLES, type ControlPlaneRole, validateTenant } from "./control-plane-roles.ts";
 export { createGovernor, type GovernorOptions, type KeelGovernor } from "./create-governor.ts";
 export type { GovernanceStore, KillRecord, KillScope } from "./governance-store.ts";
-export type { GovernedAgent, GovernedPolicyFile, GovernedTool } from "./governed-agent.ts";
+export type { GovernedAgent, GovernedPolicyFile, GovernedTool, TaintGate } from "./governed-agent.ts";
 export type {
   ActionKind,
   ActionRequest,
   CapabilityBinding,
   CapabilityCheck,
+  ContextTaint,
   DecisionStage,
   DenyCode,
   Governor,

@@ -12,7 +12,7 @@ import {
 import { type CedarType, objectType } from "./cedar-schema.ts";
 import { type CompiledPolicies, compileAgentPolicies, type PolicyInfo } from "./compile-agent-policies.ts";
 import type { TokenBucket } from "./governance-store.ts";
-import type { GovernedAgent, GovernedTool } from "./governed-agent.ts";
+import type { GovernedAgent, GovernedTool, TaintGate } from "./governed-agent.ts";
 import type { EntityRef, PolicyEngine, PolicyEntity } from "./policy-engine.ts";
 import {
   analysePolicy,
@@ -82,6 +82,7 @@ export type LoadedAgent = {
   actionEntities: ReadonlyMap<string, PolicyEntity>;
   rateRules: readonly RateRule[];
   capabilityTtlMs: number;
+  taintGate: TaintGate;
 };
 
 /** Compile an agent version's policies, pre-parse them under fresh set ids, and build its entities. */
@@ -139,6 +140,7 @@ export function loadGovernedAgent(
     ),
     rateRules,
     capabilityTtlMs: agent.governance?.capabilityTtl ?? 300_000,
+    taintGate: agent.taintGate ?? "outbound",
   };
 }
 

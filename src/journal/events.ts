@@ -571,6 +571,23 @@ export const EventPayloads = {
     /** SHA-256 of the canonical JSON of the inspected text, and its length in characters. */
     textHash: z.string().min(1),
     textLength: z.number().int().nonnegative(),
+    /**
+     * With model-based detectors: every detector's verdict on the text (the built-in rules' too), how long it took
+     * and what its call cost; `error` says why one gave no answer (failed, timed out, answered out of shape).
+     */
+    detectors: z
+      .array(
+        z.strictObject({
+          detector: z.string().min(1),
+          flagged: z.boolean(),
+          score: z.number().min(0).max(1),
+          threshold: z.number().min(0).max(1),
+          durationMs: z.number().nonnegative(),
+          usd: z.number().nonnegative().optional(),
+          error: z.string().optional(),
+        }),
+      )
+      .optional(),
   }),
   "run-resume": z.strictObject({
     reason: z.string(),

@@ -16,6 +16,9 @@ export type GatewayMetrics = {
   /** An embeddings call the gateway served: its texts, input tokens and cost, by caller. */
   recordEmbedding(caller: string, served: { usage: Usage; cost: { usd: number }; texts: number }): void;
   recordEmbeddingFailure(caller: string): void;
+  /** A text-classification call the gateway served (a guard's classifier): its texts, input tokens and cost. */
+  recordClassification(caller: string, served: { usage: Usage; cost: { usd: number }; texts: number }): void;
+  recordClassificationFailure(caller: string): void;
 };
 
 export function createGatewayMetrics(cache: ResponseCache, registry: Registry): GatewayMetrics {
@@ -69,6 +72,30 @@ export function createGatewayMetrics(cache: ResponseCache, registry: Registry): 
     labelNames: ["caller"],
     registers: [registry],
   });
+  const classificationCalls = new Counter({
+    name: "keel_gateway_classification_calls_total",
+    help: "Text-classification calls the gateway served (guards' classifiers), by caller and outcome (ok, error).",
+    labelNames: ["caller", "outcome"],
+    registers: [registry],
+  });
+  const classificationTexts = new Counter({
+    name: "keel_gateway_classification_texts_total",
+    help: "Texts the gateway classified, by caller.",
+    labelNames: ["caller"],
+    registers: [registry],
+  });
+  const classificationTokens = new Counter({
+    name: "keel_gateway_classification_tokens_total",
+    help: "Input tokens of the gateway's classification calls (estimated where the server reports none), by caller.",
+    labelNames: ["caller"],
+    registers: [registry],
+  });
+  const classificationCost = new Counter({
+    name: "keel_gateway_classification_cost_usd_total",
+    help: "Spend of the gateway's classification calls in US dollars, by caller.",
+    labelNames: ["caller"],
+    registers: [registry],
+  });
   return {
     recordEmbedding(caller, served) {
       embeddingCalls.inc({ caller, outcome: "ok" });
@@ -78,6 +105,15 @@ export function createGatewayMetrics(cache: ResponseCache, registry: Registry): 
     },
     recordEmbeddingFailure(caller) {
       embeddingCalls.inc({ caller, outcome: "error" });
+    },
+    recordClassification(caller, served) {
+      classificationCalls.inc({ caller, outcome: "ok" });
+      classificationTexts.inc({ caller }, served.texts);
+      classificationTokens.inc({ caller }, served.usage.inputTokens);
+      classificationCost.inc({ caller }, served.cost.usd);
+    },
+    recordClassificationFailure(caller) {
+      classificationCalls.inc({ caller, outcome: "error" });
     },
     record(agent, result) {
       const { usage } = result.turn;

@@ -3,6 +3,14 @@
 export { createAnthropicModelProvider } from "./anthropic-model-provider.ts";
 export type { ModelTarget } from "./call-with-failover.ts";
 export {
+  type ClassificationAdapter,
+  type ClassificationScore,
+  type ClassificationTarget,
+  type ClassificationWire,
+  createClassificationAdapter,
+  positiveScore,
+} from "./classification-target.ts";
+export {
   APPROXIMATION_MARGIN,
   contextWindowOf,
   DEFAULT_CONTEXT_WINDOW,
@@ -23,6 +31,8 @@ export {
   type StreamedPart,
 } from "./model-call-error.ts";
 export {
+  type ClassificationCall,
+  type ClassificationResult,
   createModelGateway,
   type EmbeddingCall,
   type EmbeddingResult,

@@ -9,6 +9,7 @@ import {
   streamWithFailover,
   targetKey,
 } from "./call-with-failover.ts";
+import type { ClassificationScore, ClassificationTarget } from "./classification-target.ts";
 import type { EmbeddingTarget } from "./embedding-target.ts";
 import { escalationReason } from "./escalation-reason.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.ts";
@@ -70,6 +71,27 @@ export type EmbeddingResult = {
   attempts: ModelCallAttempt[];
 };
 
+/** Texts to classify, the classification targets in order (the first, then its fallbacks), and who asks. */
+export type ClassificationCall = {
+  texts: readonly string[];
+  targets: readonly TargetRef[];
+  /** Who the call is for, as metrics name it: the agent whose guard asks. */
+  caller: string;
+  signal?: AbortSignal;
+};
+
+/** Classified texts: a score per text, who served them, what they cost and how long it took. */
+export type ClassificationResult = {
+  scores: ClassificationScore[];
+  provider: string;
+  model: string;
+  /** Input tokens; estimated (about 3 characters a token) when the server does not report them. */
+  usage: Usage;
+  usageEstimated: boolean;
+  cost: CallCost;
+  attempts: ModelCallAttempt[];
+};
+
 export type GatewayStreamPart = ModelStreamPart | { type: "result"; result: GatewayResult };
 
 /** The model gateway: every model call in Keel, and every call to the governed endpoint, goes through it. */
@@ -90,6 +112,11 @@ export type ModelGateway = {
    * Fallbacks must be the same model (vectors of different models are not comparable), on another server or key.
    */
   embed(call: EmbeddingCall): Promise<EmbeddingResult>;
+  /**
+   * Classify texts with the first classification target that serves them (a guard's injection classifier), with
+   * the retries, breaker, timeout and failover of any model call; tokens priced by the table, counted in the metrics.
+   */
+  classify(call: ClassificationCall): Promise<ClassificationResult>;
   breakerState(target: TargetRef): "closed" | "open" | "half-open" | "isolated" | "unused";
   readonly metrics: GatewayMetrics;
 };
@@ -100,6 +127,8 @@ export type GatewayOptions = {
   resolveTarget: (ref: TargetRef) => ModelTarget;
   /** Build the adapter for an embedding model; without it the gateway embeds nothing. */
   resolveEmbeddingTarget?: (ref: TargetRef) => EmbeddingTarget;
+  /** Build the adapter for a text-classification model; without it the gateway classifies nothing. */
+  resolveClassificationTarget?: (ref: TargetRef) => ClassificationTarget;
   resilience?: Partial<ResilienceOptions>;
   responseCache?: ResponseCache;
   /** The metrics registry `GET /metrics` serves; without one, the gateway counts into a registry of its own. */
@@ -146,6 +175,24 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
         throw new ModelCallError("configuration", (error as Error).message, { cause: error });
       }
       embeddingTargets.set(key, target);
+    }
+    return ref.on ? { ...target, on: ref.on } : target;
+  };
+  const classificationTargets = new Map<string, ClassificationTarget>();
+  const resolveClassification = (ref: TargetRef): ClassificationTarget => {
+    const key = `${ref.provider}|${ref.model}|${ref.endpoint?.baseUrl ?? ""}`;
+    let target = classificationTargets.get(key);
+    if (!target) {
+      if (!options.resolveClassificationTarget) {
+        throw new ModelCallError("configuration", "this gateway has no classification models configured");
+      }
+      try {
+        target = options.resolveClassificationTarget(ref);
+      } catch (error) {
+        if (error instanceof ModelCallError) throw error;
+        throw new ModelCallError("configuration", (error as Error).message, { cause: error });
+      }
+      classificationTargets.set(key, target);
     }
     return ref.on ? { ...target, on: ref.on } : target;
   };
@@ -366,6 +413,52 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
         };
       } catch (error) {
         metrics.recordEmbeddingFailure(call.caller);
+        throw error instanceof ModelCallError ? error : classifyModelError(error);
+      }
+    },
+    async classify(call) {
+      try {
+        if (call.targets.length === 0)
+          throw new ModelCallError("configuration", "no classification model is configured");
+        const served = await callWithFailover(
+          {
+            targets: call.targets.map(resolveClassification),
+            policiesFor,
+            signal: call.signal ?? new AbortController().signal,
+          },
+          (target, signal) => target.adapter.classify(call.texts, signal),
+        );
+        const { target, value } = served;
+        if (value.scores.length !== call.texts.length) {
+          throw new ModelCallError(
+            "malformed_response",
+            `${target.adapter.provider}/${target.adapter.model} returned ${value.scores.length} scores for ${call.texts.length} texts`,
+          );
+        }
+        const estimated = value.tokens === null;
+        const usage: Usage = {
+          inputTokens: value.tokens ?? Math.ceil(call.texts.reduce((sum, text) => sum + text.length, 0) / 3),
+          outputTokens: 0,
+        };
+        const cost = priceCall({
+          table: options.priceTable,
+          provider: target.adapter.provider,
+          model: target.adapter.model,
+          usage,
+          ...(target.selfHosted ? { selfHosted: true } : {}),
+        });
+        metrics.recordClassification(call.caller, { usage, cost, texts: call.texts.length });
+        return {
+          scores: value.scores,
+          provider: target.adapter.provider,
+          model: target.adapter.model,
+          usage,
+          usageEstimated: estimated,
+          cost,
+          attempts: served.attempts,
+        };
+      } catch (error) {
+        metrics.recordClassificationFailure(call.caller);
         throw error instanceof ModelCallError ? error : classifyModelError(error);
       }
     },

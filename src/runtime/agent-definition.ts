@@ -2,6 +2,7 @@ import type { BudgetLedger, BudgetLimits } from "../governance/index.ts";
 import type { ModelParams, ModelProvider } from "../models/index.ts";
 import type { ApprovalsSection, GuardsSection, WorkflowDefinition } from "../spec/index.ts";
 import type { Tool } from "../tools/index.ts";
+import type { InjectionDetector } from "./injection-detectors.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
 export type AgentDefinition = {
@@ -33,6 +34,8 @@ export type AgentDefinition = {
   approvals?: ApprovalsSection;
   /** The spec's injection and redaction guards; absent: the spec's defaults (docs/security.md). */
   guards?: GuardsSection;
+  /** Model-based injection detectors asked beside the built-in rules (`guards.injection.detectors`), bound. */
+  injectionDetectors?: readonly InjectionDetector[];
   /**
    * The spec's structured answer: the final answer must be JSON matching `schema`; one that does not is sent back
    * to the model, saying why, up to `maxRetries` times, then the run fails with `output_schema_mismatch`.

@@ -31,6 +31,7 @@ export async function decideToolCall(context: NodeContext, call: ToolCallState):
       argumentsHash: call.argumentsHash,
     },
     dataClasses: state.dataClasses,
+    ...(state.taints.length > 0 ? { taints: state.taints } : {}),
     ...(call.attempts > 0 ? { retry: { attempt: call.attempts + 1 } } : {}),
   };
   const approval = approvalFor(state.approvals, call);

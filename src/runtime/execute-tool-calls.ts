@@ -5,7 +5,7 @@ import type { Tool } from "../tools/index.ts";
 import { executeToolCall, type ReconcileOutcome, reconcileToolCall } from "../tools/index.ts";
 import { decideToolCall, type ToolCallDecision } from "./decide-tool-call.ts";
 import type { GraphNode, NodeContext } from "./graph.ts";
-import { guardToolResult } from "./guard-tool-result.ts";
+import { guardToolResult, inspectToolResult } from "./guard-tool-result.ts";
 import { maskOutboundArguments } from "./mask-outbound-arguments.ts";
 import { approvalFor, requestApproval } from "./request-approval.ts";
 import { isPause } from "./run-interrupt.ts";
@@ -387,6 +387,7 @@ async function runStarted(
   }
   // The result and the guard's verdict on it are journaled in one commit, before the model can read either; the
   // result is staged first so an approval request made for it shows the reviewer what the tool returned.
+  const finding = await inspectToolResult(context, call, outcome.result);
   journal.stage({
     type: "tool-call-end",
     payload: {
@@ -397,7 +398,7 @@ async function runStarted(
       dataClasses: classesOf(tool),
     },
   });
-  await journal.commit(...guardToolResult(context, call, outcome.result));
+  await journal.commit(...guardToolResult(context, call, finding));
 }
 
 /** A draft tool's call not yet approved by a person for exactly these arguments. */
@@ -433,11 +434,12 @@ async function finishReconciled(
   result: unknown,
   durationMs = 0,
 ): Promise<void> {
+  const finding = await inspectToolResult(context, call, result);
   context.journal.stage({
     type: "tool-call-end",
     payload: { ...base, outcome: "ok", result, durationMs, dataClasses: classesOf(tool), reconciled: true },
   });
-  await context.journal.commit(...guardToolResult(context, call, result));
+  await context.journal.commit(...guardToolResult(context, call, finding));
 }
 
 /**

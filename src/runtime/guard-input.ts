@@ -12,7 +12,13 @@ export async function guardInput(context: NodeContext): Promise<boolean> {
   const state = journal.state;
   const action = injectionActions(context.agent).input;
   if (action === "off" || state.inputGuarded || state.step > 0) return false;
-  const finding = inspectForInjection({ text: state.input, action, where: { kind: "input" } });
+  const finding = await inspectForInjection({
+    agent: context.agent,
+    text: state.input,
+    action,
+    where: { kind: "input" },
+    signal: context.signal,
+  });
   if (finding === null) return false;
   const what = describeClasses(finding.verdict.classes);
   switch (action) {

@@ -11,6 +11,13 @@ export {
 } from "./agent-package.ts";
 export { type ToolTurnMessages, toolMessagesByTurn } from "./carried-tool-messages.ts";
 export { governedTools } from "./governed-tools.ts";
+export {
+  type DetectorVerdict,
+  type InjectionDetector,
+  JUDGE_RUBRIC,
+  modelDetectorsOf,
+  readJudgeVerdict,
+} from "./injection-detectors.ts";
 export { createLiveText, type LiveText, type LiveTextWriter, type TextDelta } from "./live-text.ts";
 export { redactionPolicyOf } from "./protect-events.ts";
 export { sealEditedArguments } from "./seal-edited-arguments.ts";

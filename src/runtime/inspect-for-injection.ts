@@ -1,14 +1,17 @@
-import { detectInjection, type InjectionClass, type InjectionVerdict } from "../guards/index.ts";
+import type { InjectionClass } from "../guards/index.ts";
 import type { NewEvent } from "../journal/index.ts";
 import { hashPayload } from "../journal/index.ts";
 import type { InjectionAction } from "../spec/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
+import { type DetectorVerdict, RULES_DETECTOR, rulesDetector } from "./injection-detectors.ts";
 
 /** Echoes shorter than this are too common to be told from chance ("a", "Refund"). */
 const MIN_ECHO = 20;
 
-/** The detector named on every `guard-flag`; the number changes whenever its rules or threshold do. */
-export const INJECTION_DETECTOR = "injection@1";
+/** The detector named on a `guard-flag` the built-in rules alone decided. */
+export const INJECTION_DETECTOR = RULES_DETECTOR;
+
+const RULES = rulesDetector();
 
 /** What the agent's spec says to do with an injection found in its input and in tool results. */
 export function injectionActions(agent: AgentDefinition): {
@@ -21,26 +24,53 @@ export function injectionActions(agent: AgentDefinition): {
   };
 }
 
+/** The combined verdict of an agent's detectors on one text. */
+export type CombinedVerdict = {
+  detected: boolean;
+  /** The highest score of any detector (1 for a failed detector counted as a finding). */
+  score: number;
+  /** The threshold of the detector with that score. */
+  threshold: number;
+  rules: string[];
+  classes: InjectionClass[];
+  verdicts: DetectorVerdict[];
+};
+
 /** A finding, and the `guard-flag` event that records it with the action taken. */
 export type InjectionFinding = {
-  verdict: InjectionVerdict;
+  verdict: CombinedVerdict;
   textHash: string;
   event: Extract<NewEvent, { type: "guard-flag" }>;
 };
 
 /**
- * Inspect text entering a run; null when nothing was found. The event carries the score, rules and classes and
- * a hash of the text, never the text itself.
+ * Inspect text entering a run with the built-in rules and the agent's model-based detectors, in parallel, combined
+ * as its spec's `guards.injection` says: `any` (a finding when one flags) or `all`; a detector that failed counts
+ * as a finding under `onError: flag` and as nothing found under `pass`. Null when nothing was found. The event
+ * carries the scores, rules and classes, each model detector's verdict, cost and time, and a hash of the text,
+ * never the text itself.
  */
-export function inspectForInjection(options: {
+export async function inspectForInjection(options: {
+  agent: AgentDefinition;
   text: string;
   action: Exclude<InjectionAction, "off">;
   where: { kind: "input" } | { kind: "tool-result"; tool: string; callId: string };
-}): InjectionFinding | null {
-  const { text, where } = options;
-  const verdict = detectInjection(text, { source: where.kind === "input" ? "input" : "tool-result" });
+  signal: AbortSignal;
+}): Promise<InjectionFinding | null> {
+  const { text, where, agent } = options;
+  const source = where.kind === "input" ? "input" : "tool-result";
+  const detectors = [RULES, ...(agent.injectionDetectors ?? [])];
+  const verdicts = await Promise.all(
+    detectors.map((detector) => detector.inspect(text, { source, signal: options.signal })),
+  );
+  const verdict = combineVerdicts(verdicts, {
+    combine: agent.guards?.injection.combine ?? "any",
+    onError: agent.guards?.injection.onError ?? "flag",
+  });
   if (!verdict.detected) return null;
   const textHash = hashPayload(text);
+  const flagged = verdicts.filter((each) => each.flagged || each.error !== undefined);
+  const models = verdicts.filter((each) => each.detector !== RULES_DETECTOR);
   return {
     verdict,
     textHash,
@@ -49,16 +79,65 @@ export function inspectForInjection(options: {
       payload: {
         where: where.kind,
         ...(where.kind === "tool-result" ? { tool: where.tool, callId: where.callId } : {}),
-        detector: INJECTION_DETECTOR,
+        detector: flagged.map((each) => each.detector).join("+") || RULES_DETECTOR,
         score: verdict.score,
         threshold: verdict.threshold,
-        rules: verdict.findings.map((finding) => finding.rule),
+        rules: verdict.rules,
         classes: verdict.classes,
         action: options.action,
         textHash,
         textLength: text.length,
+        ...(models.length > 0
+          ? {
+              detectors: verdicts.map((each) => ({
+                detector: each.detector,
+                flagged: each.flagged,
+                score: each.score,
+                threshold: each.threshold,
+                durationMs: Math.round(each.durationMs * 1000) / 1000,
+                ...(each.usd === undefined ? {} : { usd: each.usd }),
+                ...(each.error === undefined ? {} : { error: each.error }),
+              })),
+            }
+          : {}),
       },
     },
+  };
+}
+
+/**
+ * Combine detectors' verdicts: under `any` one flag is a finding, under `all` every detector must flag. A failed
+ * detector counts as flagging (`onError: flag`, fail closed, rule `detector-failed:<name>`) or not (`pass`).
+ */
+export function combineVerdicts(
+  verdicts: readonly DetectorVerdict[],
+  policy: { combine: "any" | "all"; onError: "flag" | "pass" },
+): CombinedVerdict {
+  const counts = (each: DetectorVerdict) =>
+    each.error === undefined ? each.flagged : policy.onError === "flag";
+  const detected =
+    policy.combine === "any" ? verdicts.some(counts) : verdicts.length > 0 && verdicts.every(counts);
+  const scoreOf = (each: DetectorVerdict) =>
+    each.error !== undefined && policy.onError === "flag" ? 1 : each.score;
+  const top = verdicts.reduce<DetectorVerdict | null>(
+    (best, each) => (best === null || scoreOf(each) > scoreOf(best) ? each : best),
+    null,
+  );
+  const rules = verdicts.flatMap((each) =>
+    each.error !== undefined
+      ? policy.onError === "flag"
+        ? [`detector-failed:${each.detector}`]
+        : []
+      : each.rules,
+  );
+  const classes = [...new Set(verdicts.flatMap((each) => each.classes))];
+  return {
+    detected,
+    score: top === null ? 0 : scoreOf(top),
+    threshold: top?.threshold ?? 1,
+    rules,
+    classes,
+    verdicts: [...verdicts],
   };
 }
 

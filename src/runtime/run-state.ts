@@ -1,3 +1,4 @@
+import type { ContextTaint } from "../governance/index.ts";
 import type {
   ApprovalKind,
   ErrorInfo,
@@ -108,6 +109,11 @@ export type RunState = {
   cancelRequested: boolean;
   /** Classes of data the run's tools have returned so far (pii, financial, …); the governor reads them. */
   dataClasses: string[];
+  /**
+   * Tool results a guard flagged as prompt injection and let the model read (`flag`, or `review` until a person
+   * withholds the result): each taints the run's context, and the governor holds its outbound calls for review.
+   */
+  taints: ContextTaint[];
   /** The action held for review while the run is suspended, or null. */
   pendingAction: PendingAction | null;
   /** The W3C trace context the run was requested under, if any; tool calls continue its trace. */
@@ -174,6 +180,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     error: null,
     cancelRequested: false,
     dataClasses: [],
+    taints: [],
     pendingAction: null,
     traceparent: start.payload.traceparent ?? null,
     parentBudgets: start.payload.parentBudgets ?? [],
@@ -309,6 +316,13 @@ export function foldEvent(state: RunState, event: JournalEvent): RunState {
       if (event.payload.where === "input") state.inputGuarded = true;
       else if (event.payload.action === "block" && event.payload.callId !== undefined) {
         withholdToolResult(state, event.payload.callId, WITHHELD_AS_INJECTION);
+      } else if (event.payload.callId !== undefined && event.payload.tool !== undefined) {
+        state.taints.push({
+          tool: event.payload.tool,
+          callId: event.payload.callId,
+          detector: event.payload.detector,
+          classes: [...event.payload.classes],
+        });
       }
       return state;
     // Budget events are accounting: the ledger holds the counters, and a cap that ends the run does so by run-end.
@@ -515,6 +529,8 @@ export function foldEvents(events: readonly JournalEvent[]): RunState {
  */
 function withholdToolResult(state: RunState, callId: string, why: string): void {
   withholdToolMessage(state.messages, callId, why);
+  // What the model never reads cannot steer it.
+  state.taints = state.taints.filter((taint) => taint.callId !== callId);
 }
 
 /**

@@ -20,6 +20,7 @@ export function governedAgentOf(loaded: LoadedAgentSpec, definition: AgentDefini
       mode: policy.mode,
     })),
     ...(loaded.spec.memory?.longTerm ? { memoryDataClasses: loaded.spec.memory.longTerm.dataClasses } : {}),
+    taintGate: loaded.spec.guards.toolResults.taint,
   };
 }
 

@@ -10,7 +10,7 @@ import {
   routedModelProvider,
   type TargetRef,
 } from "../models/index.ts";
-import type { AgentDefinition, AgentPackage } from "../runtime/index.ts";
+import { type AgentDefinition, type AgentPackage, modelDetectorsOf } from "../runtime/index.ts";
 import type { AgentSpec, LoadedAgentSpec } from "../spec/index.ts";
 import type { SqlClient } from "../store/index.ts";
 import {
@@ -194,6 +194,13 @@ export function bindAgentPackage(options: {
     }
     available.set(UPDATE_WORKING_MEMORY, createUpdateWorkingMemoryTool(spec.workingMemory.schema));
   }
+  const detectors = spec.guards.injection.detectors;
+  if (detectors.length > 0 && !options.gateway) {
+    throw new KeelError(
+      "invalid_spec",
+      `${loaded.file}: agent ${spec.name}'s guards.injection.detectors call models through the gateway, and this process has none`,
+    );
+  }
   const missing = spec.tools.filter((name) => !available.has(name));
   if (missing.length > 0) {
     throw new KeelError(
@@ -223,6 +230,16 @@ export function bindAgentPackage(options: {
     budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets ?? {} },
     ...(spec.approvals ? { approvals: spec.approvals } : {}),
     guards: spec.guards,
+    ...(detectors.length > 0 && options.gateway
+      ? {
+          injectionDetectors: modelDetectorsOf({
+            detectors,
+            gateway: options.gateway,
+            agent: spec.name,
+            tenant: spec.tenant,
+          }),
+        }
+      : {}),
     ...(spec.output && loaded.outputSchema
       ? { output: { schema: loaded.outputSchema, maxRetries: spec.output.maxRetries } }
       : {}),

@@ -1,7 +1,9 @@
 import type { Registry as MetricsRegistry } from "prom-client";
 import { KeelError } from "../errors/index.ts";
 import {
+  type ClassificationTarget,
   createAnthropicModelProvider,
+  createClassificationAdapter,
   createEmbeddingAdapter,
   createGoogleModelProvider,
   createModelGateway,
@@ -73,7 +75,37 @@ export function createEnvModelGateway(options: {
       };
     },
     resolveEmbeddingTarget: (ref) => envEmbeddingTarget(ref, env, options.fetch),
+    resolveClassificationTarget: (ref) => envClassificationTarget(ref, env, options.fetch),
   });
+}
+
+/**
+ * A text-classification model (a guard's injection classifier) as the environment configures it: always a server at
+ * its `baseUrl`, its key (if any) in the variable `keyEnv` names; self-hosted (priced at 0) unless it says otherwise.
+ */
+export function envClassificationTarget(
+  ref: TargetRef,
+  env: Env,
+  fetch?: typeof globalThis.fetch,
+): ClassificationTarget {
+  const baseUrl = ref.endpoint?.baseUrl;
+  if (baseUrl === undefined) {
+    throw new KeelError("invalid_spec", `classifier ${ref.provider}/${ref.model} needs a baseUrl`);
+  }
+  const keyEnv = ref.endpoint?.keyEnv;
+  const apiKey = keyEnv ? env[keyEnv] : undefined;
+  if (keyEnv && !apiKey) throw new KeelError("unavailable", `${keyEnv} is not set`);
+  return {
+    adapter: createClassificationAdapter({
+      provider: ref.provider,
+      model: ref.model,
+      baseUrl,
+      ...(apiKey ? { apiKey } : {}),
+      ...(fetch ? { fetch } : {}),
+    }),
+    keyId: `${keyEnv ?? ref.provider}@${baseUrl}`,
+    selfHosted: ref.endpoint?.selfHosted ?? true,
+  };
 }
 
 /**

@@ -43,7 +43,12 @@ export {
   type RateLimitKey,
   type ToolRule,
 } from "./governance-section.ts";
-export { GuardsSection, type InjectionAction, type RedactionClass } from "./guards-section.ts";
+export {
+  GuardsSection,
+  type InjectionAction,
+  type InjectionDetectorSpec,
+  type RedactionClass,
+} from "./guards-section.ts";
 export {
   HttpSection,
   type HttpToolSpec,
