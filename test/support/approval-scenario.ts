@@ -136,6 +136,7 @@ export async function approvalScenario(
     governance: GovernanceSection.parse(REFUND_REVIEW),
     tools: governedTools(agent.tools.values()),
     policyFiles: [],
+    ...(agent.guards ? { taintGate: agent.guards.toolResults.taint } : {}),
   });
   const lookupAgent = (name: string, version: string) =>
     name === agent.name && version === agent.version ? agent : undefined;
