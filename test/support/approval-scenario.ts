@@ -5,6 +5,7 @@ import type { Principal } from "../../src/journal/events.ts";
 import type { ScriptedTurn } from "../../src/models/scripted-model-provider.ts";
 import type { AgentDefinition } from "../../src/runtime/agent-definition.ts";
 import { governedTools } from "../../src/runtime/governed-tools.ts";
+import type { InjectionDetector } from "../../src/runtime/injection-detectors.ts";
 import { startRun } from "../../src/runtime/start-run.ts";
 import { createWorker, type Worker } from "../../src/runtime/worker.ts";
 import { ApprovalsSection, type ApprovalsSectionInput } from "../../src/spec/approvals-section.ts";
@@ -70,6 +71,8 @@ export async function approvalScenario(
     guards?: Parameters<typeof GuardsSection.parse>[0];
     /** A note the lookup tool returns with the order, e.g. text planted in a retrieved record. */
     lookupNote?: string;
+    /** Model-based injection detectors beside the rules (as `guards.injection.detectors` binds them). */
+    injectionDetectors?: readonly InjectionDetector[];
   } = {},
 ): Promise<ApprovalScenario> {
   const store = options.store ?? (await openStore({}));
@@ -128,6 +131,7 @@ export async function approvalScenario(
     riskTier: options.riskTier ?? 2,
     ...(options.approvals ? { approvals: ApprovalsSection.parse(options.approvals) } : {}),
     ...(options.guards ? { guards: GuardsSection.parse(options.guards) } : {}),
+    ...(options.injectionDetectors ? { injectionDetectors: options.injectionDetectors } : {}),
   };
   const governor = createGovernor({ store: createMemoryGovernanceStore() });
   await governor.load({
