@@ -2,6 +2,7 @@ import { z } from "zod";
 import { createGovernor, type KeelGovernor } from "../../src/governance/create-governor.ts";
 import { createMemoryGovernanceStore } from "../../src/governance/memory-governance-store.ts";
 import type { Principal } from "../../src/journal/events.ts";
+import type { ModelProvider } from "../../src/models/model-provider.ts";
 import type { ScriptedTurn } from "../../src/models/scripted-model-provider.ts";
 import type { AgentDefinition } from "../../src/runtime/agent-definition.ts";
 import { governedTools } from "../../src/runtime/governed-tools.ts";
@@ -69,8 +70,10 @@ export async function approvalScenario(
     failingLookup?: boolean;
     /** The agent's guards section (spec input form); absent: the spec defaults. */
     guards?: Parameters<typeof GuardsSection.parse>[0];
-    /** A note the lookup tool returns with the order, e.g. text planted in a retrieved record. */
-    lookupNote?: string;
+    /** A note the lookup tool returns with the order, e.g. text planted in a retrieved record (or one per order). */
+    lookupNote?: string | ((orderId: number) => string);
+    /** The model instead of the scripted `turns` (e.g. one that follows whatever instructions it reads). */
+    provider?: ModelProvider;
     /** Model-based injection detectors beside the rules (as `guards.injection.detectors` binds them). */
     injectionDetectors?: readonly InjectionDetector[];
   } = {},
@@ -98,7 +101,14 @@ export async function approvalScenario(
       return {
         orderId: input.orderId,
         status: "delivered",
-        ...(options.lookupNote === undefined ? {} : { note: options.lookupNote }),
+        ...(options.lookupNote === undefined
+          ? {}
+          : {
+              note:
+                typeof options.lookupNote === "string"
+                  ? options.lookupNote
+                  : options.lookupNote(input.orderId),
+            }),
       };
     },
   });
@@ -132,6 +142,7 @@ export async function approvalScenario(
     ...(options.approvals ? { approvals: ApprovalsSection.parse(options.approvals) } : {}),
     ...(options.guards ? { guards: GuardsSection.parse(options.guards) } : {}),
     ...(options.injectionDetectors ? { injectionDetectors: options.injectionDetectors } : {}),
+    ...(options.provider ? { provider: options.provider } : {}),
   };
   const governor = createGovernor({ store: createMemoryGovernanceStore() });
   await governor.load({
