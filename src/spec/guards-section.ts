@@ -43,7 +43,7 @@ const DetectorModel = {
  * text-classification task at `baseUrl`; any other provider (vllm, sglang) speaks the `/classify` API under it.
  */
 const ClassifierDetector = z.strictObject({
-  kind: z.literal("classifier"),
+  kind: z.literal("classifier").describe("A text-classification model."),
   provider: z
     .string()
     .min(1)
@@ -65,7 +65,7 @@ const ClassifierDetector = z.strictObject({
 
 /** An LLM asked, with Keel's fixed rubric, for a strict JSON verdict on whether a text is a prompt injection. */
 const JudgeDetector = z.strictObject({
-  kind: z.literal("judge"),
+  kind: z.literal("judge").describe("An LLM asked with Keel's fixed rubric."),
   provider: z
     .string()
     .min(1)
