@@ -6,7 +6,6 @@ export {
   type ClassificationAdapter,
   type ClassificationScore,
   type ClassificationTarget,
-  type ClassificationWire,
   createClassificationAdapter,
   positiveScore,
 } from "./classification-target.ts";

@@ -1,6 +1,6 @@
 import { detectInjection, type InjectionClass, type InjectionSource } from "../guards/index.ts";
 import { type ModelGateway, positiveScore, type TargetRef } from "../models/index.ts";
-import type { GuardsSection, InjectionDetectorSpec } from "../spec/index.ts";
+import type { InjectionDetectorSpec } from "../spec/index.ts";
 
 /** The built-in rules detector's name on `guard-flag`; the number changes whenever its rules or threshold do. */
 export const RULES_DETECTOR = "injection@1";
@@ -229,6 +229,3 @@ export function modelDetectorsOf(options: {
       : judgeDetector({ ...common, tenant: options.tenant });
   });
 }
-
-/** How an agent's detectors are combined, from its spec's `guards.injection` (defaults when absent). */
-export type InjectionGuardPolicy = Pick<GuardsSection["injection"], "combine" | "onError">;

@@ -8,9 +8,6 @@ import { type DetectorVerdict, RULES_DETECTOR, rulesDetector } from "./injection
 /** Echoes shorter than this are too common to be told from chance ("a", "Refund"). */
 const MIN_ECHO = 20;
 
-/** The detector named on a `guard-flag` the built-in rules alone decided. */
-export const INJECTION_DETECTOR = RULES_DETECTOR;
-
 const RULES = rulesDetector();
 
 /** What the agent's spec says to do with an injection found in its input and in tool results. */
