@@ -3,6 +3,13 @@
  * comparison of two arms, and autonomy proposals earned from approval history.
  */
 export {
+  type ArmComparison,
+  type ArmMetric,
+  type ArmVerdict,
+  compareArms,
+  type MetricComparison,
+} from "./compare-arms.ts";
+export {
   type ArmSample,
   type CanaryGates,
   type GateName,
