@@ -8,6 +8,8 @@ import {
 } from "../../test/support/approval-scenario.ts";
 import { testStores } from "../../test/support/test-database.ts";
 import { decideApproval } from "../approvals/index.ts";
+import { autonomyCommand } from "../cli/autonomy-command.ts";
+import { createKeelClient } from "../client/index.ts";
 import type { AutonomyReport } from "../rollout/index.ts";
 import { governedTools } from "../runtime/governed-tools.ts";
 import { createAgentCatalog } from "../runtime/index.ts";
@@ -52,6 +54,18 @@ for (const backend of testStores()) {
         assert.equal(response.status, 200, await response.clone().text());
         return (await response.json()) as AutonomyReport;
       };
+      // The CLI over the typed client, which checks each answer against the route's declared schema.
+      const client = createKeelClient({
+        baseUrl: "http://localhost",
+        fetch: async (url, init) => await app.request(String(url), init),
+        checkAnswers: true,
+      });
+      const cli = async (): Promise<string> => {
+        const lines: string[] = [];
+        const io = { out: (text: string) => lines.push(text), err: () => undefined, env: {}, isTty: false };
+        assert.equal(await autonomyCommand({ client, io, agent: s.agent.name, json: false }), 0);
+        return lines.join("\n");
+      };
       const holdAndApprove = async () => {
         const run = await s.run();
         assert.equal(run.status, "suspended");
@@ -74,6 +88,7 @@ for (const backend of testStores()) {
       assert.equal(early.classes[0]!.status, "not enough decisions");
       // 49 of 49 already clears the rate (lower bound 92.7%): only the declared count holds the proposal back.
       assert.ok(early.classes[0]!.interval.low > 0.9);
+      assert.match(await cli(), /49 of 49 approved unchanged .*: not enough decisions\nno proposals$/);
 
       await holdAndApprove();
       const enough = await report();
@@ -87,6 +102,12 @@ for (const backend of testStores()) {
       assert.equal(proposal!.path, "governance.decisionAuthority");
       assert.match(proposal!.diff, /^-\s+requiresHumanReview:\n/m);
       assert.match(proposal!.diff, /^\+\s+- refund$/m);
+      const printed = await cli();
+      assert.match(
+        printed,
+        /^make-autonomous refund outside its autonomous conditions and refund when input\.amount > 100: 50 of 50/m,
+      );
+      assert.ok(printed.includes(proposal!.diff));
 
       // Nothing was applied: the governor enforces the same section and policies, and the next call is still held.
       const loadedAfter = s.governor.loaded(s.agent.name, s.agent.version)!;
