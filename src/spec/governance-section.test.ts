@@ -101,7 +101,7 @@ describe("the governance section", () => {
     );
   });
 
-  test("defaults to nothing allowed, review for unlisted tools, no PII and a 5 minute token", () => {
+  test("defaults to nothing allowed, review for unlisted tools, no PII, a 5 minute token and autonomy proposed at 95%", () => {
     assert.deepEqual(GovernanceSection.parse({}), {
       allowedTools: [],
       decisionAuthority: { autonomous: [], requiresHumanReview: [], forbidden: [] },
@@ -109,6 +109,7 @@ describe("the governance section", () => {
       rateLimits: {},
       policies: [],
       mode: "enforce",
+      autonomy: { threshold: 0.95, minDecisions: 50, confidence: 0.95 },
       capabilityTtl: 300_000,
     });
   });
