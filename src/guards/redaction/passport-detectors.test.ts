@@ -46,8 +46,7 @@ describe("passport numbers", () => {
   });
 
   it("finds a machine-readable zone by its check digits, both lines, without any context", () => {
-    const mrz =
-      "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    const mrz = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
     assert.deepEqual(found(`scan:\n${mrz}\nend`), [["passport", mrz]]);
     assert.deepEqual(found("L898902C36UTO7408122F1204159ZE184226B<<<<<10"), [
       ["passport", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"],

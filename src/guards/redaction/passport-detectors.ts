@@ -43,7 +43,7 @@ export const PASSPORT_FORMATS: readonly { countries: string; rule: string; patte
  */
 const PASSPORT_WORD =
   /passport|pass-?\s?nr\b|pass-?nummer|reisepass|passeport|pasaporte|passaporto|passaporte|paspoort|paszport|passi\b|pasaport|pasport|паспорт|護照|护照|旅券|パスポート|여권|पासपोर्ट|جواز\s?السفر|travel\s+document/i;
-const PASSPORT_WORD_BEFORE = new RegExp(`(?:${PASSPORT_WORD.source})[^\\n]{0,30}$`, "i");
+const PASSPORT_WORD_BEFORE = new RegExp(`(?:${PASSPORT_WORD.source})[^\\n]{0,30}(?:\\r?\\n[ \\t]*)?$`, "i");
 /** A label between the passport word and the number that says the number is something else. */
 const OTHER_IDENTIFIER =
   /\b(?:order|invoice|booking|reservation|ticket|flight|sku|ref|reference|pnr|confirmation|tracking|phone|tel|fax|case|application|receipt|visa)\b/i;
@@ -57,7 +57,7 @@ function nextToPassportWord({ text, start, end }: Candidate): boolean {
 
 /**
  * A passport number: one of the formats above, next to a passport word (within 40 characters before it on the
- * same line, with no other identifier's label in between, or just after it: "X1234567 (passport)").
+ * same line or the line above, with no other identifier's label in between, or just after it: "X1234567 (passport)").
  */
 const passportNumber: Detector = {
   type: "passport",

@@ -26,7 +26,9 @@ describe("person names next to contact details", () => {
   });
 
   it("finds the name in a signature after a sign-off", () => {
-    assert.deepEqual(people("Best regards,\nLukas Schmidt\nHead of Sales\n+49 30 1234567"), ["Lukas Schmidt"]);
+    assert.deepEqual(people("Best regards,\nLukas Schmidt\nHead of Sales\n+49 30 1234567"), [
+      "Lukas Schmidt",
+    ]);
     assert.deepEqual(people("Cordialement,\nHélène Dubois"), ["Hélène Dubois"]);
     assert.deepEqual(people("Thanks, Maria"), ["Maria"]);
   });

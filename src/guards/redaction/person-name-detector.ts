@@ -7,7 +7,7 @@ import type { Candidate, Detector } from "./detector.ts";
  * A capitalised word alone is not a name; there is no statistical recogniser behind this.
  */
 
-const TOKEN = String.raw`(?:(?:al|el|ben|bin)-)?(?:\p{Lu}['’])?\p{Lu}[\p{Ll}\p{M}]+(?:\p{Lu}[\p{Ll}\p{M}]+)?(?:-\p{Lu}[\p{Ll}\p{M}]+)?`;
+const TOKEN = String.raw`(?:(?:al|el|ben|bin)-)?(?:\p{Lu}['’])?\p{Lu}[\p{Ll}\p{M}]+(?:\p{Lu}[\p{Ll}\p{M}]+)?(?:-\p{L}[\p{Ll}\p{M}]+)?`;
 const PARTICLE = String.raw`(?:van der|van den|van de|von der|de la|de los|de las|van|von|der|den|het|de|del|della|di|da|dos|das|do|du|le|la|bin|ibn|al|el|ben|ter|ten|zu|y|e|\p{Lu}\.)`;
 const NAME = String.raw`${TOKEN}(?:[ \u00a0](?:${PARTICLE}[ \u00a0]){0,2}${TOKEN}){0,3}`;
 
