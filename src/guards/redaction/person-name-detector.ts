@@ -7,7 +7,7 @@ import type { Candidate, Detector } from "./detector.ts";
  * A capitalised word alone is not a name; there is no statistical recogniser behind this.
  */
 
-const TOKEN = String.raw`(?:(?:al|el|ben|bin)-)?(?:\p{Lu}['’])?\p{Lu}[\p{Ll}\p{M}]+(?:\p{Lu}[\p{Ll}\p{M}]+)?(?:-\p{L}[\p{Ll}\p{M}]+)?`;
+const TOKEN = String.raw`(?:\p{Lu}['’])?\p{Lu}[\p{Ll}\p{M}]+(?:\p{Lu}[\p{Ll}\p{M}]+)?(?:-\p{L}[\p{Ll}\p{M}]+)?`;
 const PARTICLE = String.raw`(?:van der|van den|van de|von der|de la|de los|de las|van|von|der|den|het|de|del|della|di|da|dos|das|do|du|le|la|bin|ibn|al|el|ben|ter|ten|zu|y|e|\p{Lu}\.)`;
 const NAME = String.raw`${TOKEN}(?:[ \u00a0](?:${PARTICLE}[ \u00a0]){0,2}${TOKEN}){0,3}`;
 
@@ -139,6 +139,12 @@ function contactNear(text: string, start: number, end: number): boolean {
   return new RegExp(`${EMAIL}|\\+?\\d[\\d ()./-]{6,}\\d`, "u").test(window);
 }
 
+/** True when the name starts a word: not inside a word, an email address or a dotted name (`\n` in JSON counts). */
+function startsWord(text: string, start: number): boolean {
+  if (start === 0 || !/[\p{L}\p{N}@._'’-]/u.test(text[start - 1]!)) return true;
+  return start >= 2 && /\\[nt]/.test(text.slice(start - 2, start));
+}
+
 /** Cut greeting, title and label words off the front of a candidate; null when nothing name-like is left. */
 function nameSpan({ value, start }: Candidate): { start: number; end: number; words: string[] } | null {
   const words = value.split(/[ \u00a0]+/);
@@ -155,8 +161,12 @@ function nameSpan({ value, start }: Candidate): { start: number; end: number; wo
 export const personName: Detector = {
   type: "person",
   class: "pii",
-  pattern: new RegExp(String.raw`(?:(?<=\\[nt])|(?<![\p{L}\p{N}@._'’-]))${NAME}(?![\p{L}\p{N}@'’])`, "gu"),
+  // The start is checked in `validate` rather than by a lookbehind, which would run at every position.
+  pattern: new RegExp(String.raw`${NAME}(?![\p{L}\p{N}@'’])`, "gu"),
   validate: (candidate) => {
+    // Most candidates are one capitalised word: unless it is a given name, nothing below can make it one.
+    if (!/[ \u00a0]/.test(candidate.value) && !GIVEN_NAMES.has(candidate.value)) return false;
+    if (!startsWord(candidate.text, candidate.start)) return false;
     const span = nameSpan(candidate);
     if (span === null) return false;
     const names = span.words.filter((word) => /^\p{Lu}/u.test(word) && !/^\p{Lu}\.$/u.test(word));
@@ -165,12 +175,13 @@ export const personName: Detector = {
     if (names.length < 2 && !GIVEN_NAMES.has(names[0] ?? "")) return false;
     const { text } = candidate;
     const before = text.slice(Math.max(0, span.start - 80), span.start);
+    // Cheapest first; each look-back pattern runs only when the character it needs is there.
     const tied =
       contactAfter(text, span.end) ||
-      BEFORE_CONTACT.test(before) ||
-      SIGN_OFF.test(before) ||
-      (SIGN_OFF_INLINE.test(before) && LINE_END.test(text.slice(span.end, span.end + 4))) ||
-      (LABEL.test(before) && contactNear(text, span.start, span.end));
+      (/[@\d]/.test(before) && BEFORE_CONTACT.test(before)) ||
+      (/\n|\\n/.test(before) && SIGN_OFF.test(before)) ||
+      (LINE_END.test(text.slice(span.end, span.end + 4)) && SIGN_OFF_INLINE.test(before)) ||
+      (/[:：]/.test(before) && LABEL.test(before) && contactNear(text, span.start, span.end));
     return tied ? { start: span.start, end: span.end } : false;
   },
 };
