@@ -94,7 +94,7 @@ const ADDRESS = String.raw`(?:\d{1,5}[A-Za-z]?,?\s+(?:[\p{L}.'’-]+\s+){0,4}(?:
 const CONTACT = new RegExp(`^<?(?:(${EMAIL})|(${PHONE})|${ADDRESS})`, "u");
 
 /** Punctuation and short words that may stand between a name and its contact detail. */
-const CONNECTIVE = String.raw`(?:[\s,;:()<>\[\]"'“”«»|/–—-]+|\b(?:at|on|via|by|per|under|unter|au|en|a|al|em|op|am|tel|tél|tfno|phone|telephone|telefon|téléphone|teléfono|telefone|mobile|mobil|móvil|cell|fax|whatsapp|email|e-mail|mail|courriel|correo|t|m|p|e|is|ist|est|es|or|oder|ou|o)\b\.?|\w*(?:email|phone|mail|mobile|tel)\w*)`;
+const CONNECTIVE = String.raw`(?:[\s,;:()<>\[\]"'“”«»|/–—-]+|\b(?:at|on|via|by|per|under|unter|call|ring|reach|contact|write|text|anrufen|appeler|llamar|au|en|a|al|em|op|am|tel|tél|tfno|phone|telephone|telefon|téléphone|teléfono|telefone|mobile|mobil|móvil|cell|fax|whatsapp|email|e-mail|mail|courriel|correo|t|m|p|e|is|ist|est|es|or|oder|ou|o)\b\.?|\w*(?:email|phone|mail|mobile|tel)\w*)`;
 const AFTER = new RegExp(`^${CONNECTIVE}{1,10}`, "iu");
 const BEFORE_CONTACT = new RegExp(
   `(?:${EMAIL}|${PHONE})[\\s,;:()<>\\[\\]"'“”|/–—-]{0,6}(?:"?[\\w ]{0,12}name"?\\s*:\\s*"?)?$`,
@@ -145,16 +145,30 @@ function startsWord(text: string, start: number): boolean {
   return start >= 2 && /\\[nt]/.test(text.slice(start - 2, start));
 }
 
+/** Titles after which one surname is a name ("Mr D'Angelo", "Frau Weiß"). */
+const TITLES = new Set(
+  "mr mrs ms miss mx dr prof herr frau sr sra srta mme mlle signor signora sig dott dhr mevr pan pani".split(
+    " ",
+  ),
+);
+
 /** Cut greeting, title and label words off the front of a candidate; null when nothing name-like is left. */
-function nameSpan({ value, start }: Candidate): { start: number; end: number; words: string[] } | null {
+function nameSpan({
+  value,
+  start,
+}: Candidate): { start: number; end: number; words: string[]; titled: boolean } | null {
   const words = value.split(/[ \u00a0]+/);
   let offset = 0;
-  while (words.length > 0 && LEAD_WORDS.has(words[0]!.replace(/[.]$/, "").toLowerCase())) {
-    offset += words[0]!.length + 1;
+  let titled = false;
+  for (let lead = words[0]; lead !== undefined; lead = words[0]) {
+    const word = lead.replace(/[.]$/, "").toLowerCase();
+    if (!LEAD_WORDS.has(word)) break;
+    titled = TITLES.has(word);
+    offset += lead.length + 1;
     words.shift();
   }
   if (words.length === 0) return null;
-  return { start: start + offset, end: start + value.length, words };
+  return { start: start + offset, end: start + value.length, words, titled };
 }
 
 /** A person's name next to contact details (see the module comment). */
@@ -164,7 +178,8 @@ export const personName: Detector = {
   // The start is checked in `validate` rather than by a lookbehind, which would run at every position.
   pattern: new RegExp(String.raw`${NAME}(?![\p{L}\p{N}@'’])`, "gu"),
   validate: (candidate) => {
-    // Most candidates are one capitalised word: unless it is a given name, nothing below can make it one.
+    // Most candidates are one capitalised word: unless it is a given name, nothing below can make it one (a title
+    // before it would have been part of the candidate).
     if (!/[ \u00a0]/.test(candidate.value) && !GIVEN_NAMES.has(candidate.value)) return false;
     if (!startsWord(candidate.text, candidate.start)) return false;
     const span = nameSpan(candidate);
@@ -172,7 +187,7 @@ export const personName: Detector = {
     const names = span.words.filter((word) => /^\p{Lu}/u.test(word) && !/^\p{Lu}\.$/u.test(word));
     if (names.some((word) => NOT_NAME_WORDS.has(word.toLowerCase()) || NOT_NAME_ENDING.test(word)))
       return false;
-    if (names.length < 2 && !GIVEN_NAMES.has(names[0] ?? "")) return false;
+    if (names.length === 0 || (names.length < 2 && !span.titled && !GIVEN_NAMES.has(names[0]!))) return false;
     const { text } = candidate;
     const before = text.slice(Math.max(0, span.start - 80), span.start);
     // Cheapest first; each look-back pattern runs only when the character it needs is there.
