@@ -20,6 +20,8 @@ describe("person names next to contact details", () => {
       ["nguyen.linh@gmail.com (Nguyen Thi Linh)", "Nguyen Thi Linh"],
       ["Send it to Zoë Van der Berg, 12 Baker Street, London", "Zoë Van der Berg"],
       ['{"name": "Sofia", "phone": "+44 7700 900123"}', "Sofia"],
+      ["Dear Mr D'Angelo, call +39 06 1234 5678", "D'Angelo"],
+      ["Ask Min-jun Park at +82 2 1234 5678", "Min-jun Park"],
     ]) {
       assert.deepEqual(people(text!), [name], text);
     }
