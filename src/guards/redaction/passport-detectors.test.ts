@@ -27,6 +27,8 @@ describe("passport numbers", () => {
       ["загранпаспорт 72 1234567", "72 1234567"],
       ["여권번호 M12345678", "M12345678"],
       ["X1234567 (passport)", "X1234567"],
+      ["Swedish passport: 12345678", "12345678"],
+      ['{"passportNumber": "E1234567A"}', "E1234567A"],
     ]) {
       assert.deepEqual(found(text!), [["passport", value]], text);
     }
@@ -40,6 +42,8 @@ describe("passport numbers", () => {
       "passport photo attached; order no. TK1234567",
       "boarding pass 123456789",
       "password A12345678",
+      "passport renewed in 202406",
+      "Passport number: pending",
     ]) {
       assert.deepEqual(found(text), [], text);
     }

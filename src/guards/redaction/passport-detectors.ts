@@ -55,19 +55,33 @@ function nextToPassportWord({ text, start, end }: Candidate): boolean {
   return /^[\s)]{0,2}\(?(?:passport|reisepass|passeport|pasaporte)\b/i.test(text.slice(end, end + 16));
 }
 
+/** A passport word and at most a "number" word and punctuation: `Passport No.:`, `"passport_no": "`, `护照号码：`. */
+const PASSPORT_LABEL_JUST_BEFORE = new RegExp(
+  `(?:${PASSPORT_WORD.source})[\\s"'_:=#：.-]*(?:no|nr|num|number|numbers|id|n°|nº|№|numéro|número|numero|nummer|номер|番号|号码|號碼|번호)?[\\s"'_:=#：.-]*$`,
+  "i",
+);
+
 /**
  * A passport number: one of the formats above, next to a passport word (within 40 characters before it on the
- * same line or the line above, with no other identifier's label in between, or just after it: "X1234567 (passport)").
+ * same line or the line above, with no other identifier's label in between, or just after it: "X1234567
+ * (passport)"). Formats of other countries (Sweden's 8 digits, Singapore's E1234567A …) are taken only right after
+ * the label: 6 to 10 letters and digits, at least 5 of them digits.
  */
 const passportNumber: Detector = {
   type: "passport",
   class: "pii",
-  pattern: /(?<![\p{L}\p{N}_-])(?:\d{2} \d{7}|[A-Z0-9]{8,9})(?![\p{L}\p{N}_-])/gu,
+  pattern: /(?<![\p{L}\p{N}_-])(?:\d{2} \d{7}|[A-Z0-9]{6,10})(?![\p{L}\p{N}_-])/gu,
   hint: PASSPORT_WORD,
-  validate: (candidate) =>
-    /\d/.test(candidate.value) &&
-    PASSPORT_FORMATS.some((format) => format.pattern.test(candidate.value)) &&
-    nextToPassportWord(candidate),
+  validate: (candidate) => {
+    if (PASSPORT_FORMATS.some((format) => format.pattern.test(candidate.value))) {
+      return /\d/.test(candidate.value) && nextToPassportWord(candidate);
+    }
+    const { text, start, value } = candidate;
+    return (
+      (value.match(/\d/g)?.length ?? 0) >= 5 &&
+      PASSPORT_LABEL_JUST_BEFORE.test(text.slice(Math.max(0, start - 40), start))
+    );
+  },
 };
 
 const MRZ_LINE_1 = "P[A-Z<][A-Z<]{3}[A-Z<]{39}";
