@@ -171,6 +171,21 @@ function nameSpan({
   return { start: start + offset, end: start + value.length, words, titled };
 }
 
+const WHOLE_NAME = new RegExp(String.raw`^${NAME}$`, "u");
+
+/**
+ * True when a whole string is written like a name — one to four capitalised words, none of them a role, team,
+ * organisation, place or date word. For values a JSON key already calls a name (`"name"`, `"lastName"`), so a
+ * single word is enough.
+ */
+export function writtenLikeName(value: string): boolean {
+  const trimmed = value.trim();
+  if (trimmed.length > 80 || !WHOLE_NAME.test(trimmed)) return false;
+  return !trimmed
+    .split(/[ \u00a0]+/)
+    .some((word) => NOT_NAME_WORDS.has(word.toLowerCase()) || NOT_NAME_ENDING.test(word));
+}
+
 /** A person's name next to contact details (see the module comment). */
 export const personName: Detector = {
   type: "person",
