@@ -171,7 +171,7 @@ function nameSpan({
   return { start: start + offset, end: start + value.length, words, titled };
 }
 
-const WHOLE_NAME = new RegExp(String.raw`^${NAME}$`, "u");
+const WHOLE_NAME = new RegExp(`^${NAME}$`, "u");
 
 /**
  * True when a whole string is written like a name — one to four capitalised words, none of them a role, team,
