@@ -33,6 +33,7 @@ describe("person names next to contact details", () => {
     ]);
     assert.deepEqual(people("Cordialement,\nHélène Dubois"), ["Hélène Dubois"]);
     assert.deepEqual(people("Thanks, Maria"), ["Maria"]);
+    assert.deepEqual(people("Lukas Schmidt\nAcme GmbH\nlukas@acme-corp.io"), ["Lukas Schmidt"]);
   });
 
   it("leaves teams, companies, places and labels beside contact details, and names with no contact at all", () => {
@@ -43,6 +44,8 @@ describe("person names next to contact details", () => {
       "Steuerliche Identifikationsnummer 17 859 084 363",
       "Maria Gómez wrote the release notes.",
       "Thanks, Apple Store",
+      "Contact: Blue Bottle, support@bluebottle.io",
+      "Blue Bottle\nsupport@bluebottle.io",
     ]) {
       assert.deepEqual(people(text), [], text);
     }

@@ -110,6 +110,16 @@ const LINE_END = /^[ \t.!]*(?:$|\r?\n|\\n)/;
 const LABEL =
   /(?:contact(?: person)?|name|full name|customer|client|attn|attention|ansprechpartner(?:in)?|kontakt|nom|nombre|nome|naam|contacto|contatto|referente|from|to|cc|signed|signé|firmado)\s*[:：]\s*"?$/iu;
 
+/** Mailboxes of a role, not a person: what stands beside them is a team or a company ("Blue Bottle, support@…"). */
+const ROLE_MAILBOX =
+  /^(?:support|info|sales|help|helpdesk|contact|hello|hi|admin|billing|accounts|noreply|no-reply|office|team|service|customerservice|care|press|jobs|careers|hr|legal|privacy|security|orders|shop|store|booking|bookings|reservations|enquiries|inquiries|kontakt|service-client|atencion|ventas)$/i;
+
+function roleAddress(email: string): boolean {
+  return ROLE_MAILBOX.test(email.slice(0, email.indexOf("@")));
+}
+
+const NEAR_CONTACT = new RegExp(`(${EMAIL})|\\+?\\d[\\d ()./-]{6,}\\d`, "gu");
+
 const PHONE_WORD =
   /\b(?:tel|tél|tfno|phone|telephone|telefon|téléphone|teléfono|telefone|mobile|mobil|móvil|cell|fax|whatsapp|t|m|p)\b/iu;
 
@@ -120,6 +130,7 @@ const PHONE_WORD =
 function contactAt(text: string, gap: string): boolean {
   const match = CONTACT.exec(text);
   if (!match) return false;
+  if (match[1] !== undefined) return !roleAddress(match[1]);
   const phone = match[2];
   if (phone === undefined) return true;
   const digits = phone.replace(/\D/g, "").length;
@@ -136,7 +147,10 @@ function contactAfter(text: string, end: number): boolean {
 
 function contactNear(text: string, start: number, end: number): boolean {
   const window = text.slice(Math.max(0, start - 100), Math.min(text.length, end + 100));
-  return new RegExp(`${EMAIL}|\\+?\\d[\\d ()./-]{6,}\\d`, "u").test(window);
+  for (const match of window.matchAll(NEAR_CONTACT)) {
+    if (match[1] === undefined || !roleAddress(match[1])) return true;
+  }
+  return false;
 }
 
 /** True when the name starts a word: not inside a word, an email address or a dotted name (`\n` in JSON counts). */
@@ -151,6 +165,24 @@ const TITLES = new Set(
     " ",
   ),
 );
+
+const LINE_START = /(?:^|\r?\n|\\n)[ \t]*(?:[-–—]{1,2}[ \t]*)?$/;
+const CONTACT_LINE = new RegExp(
+  `^(?:[^\\n]{0,60}(?:\\r?\\n|\\\\n)){1,3}?[^\\n]{0,30}?(?:(${EMAIL})|(?:\\+|00)\\d[\\d ()./-]{6,}\\d)`,
+  "u",
+);
+
+/**
+ * A signature block with no sign-off: a name of two words or more alone on its line, and an email address or an
+ * international phone number within the next three lines ("Lukas Schmidt\nAcme GmbH\nlukas@…").
+ */
+function signatureBlock(text: string, start: number, end: number, words: number): boolean {
+  if (words < 2 || !LINE_START.test(text.slice(Math.max(0, start - 6), start))) return false;
+  const after = text.slice(end, end + 200);
+  if (!LINE_END.test(after) || !/^[ \t]*(?:\r?\n|\\n)/.test(after)) return false;
+  const contact = CONTACT_LINE.exec(after.replace(/^[ \t]*/, ""));
+  return contact !== null && !(contact[1] !== undefined && roleAddress(contact[1]));
+}
 
 /** Cut greeting, title and label words off the front of a candidate; null when nothing name-like is left. */
 function nameSpan({
@@ -211,7 +243,8 @@ export const personName: Detector = {
       (/[@\d]/.test(before) && BEFORE_CONTACT.test(before)) ||
       (/\n|\\n/.test(before) && SIGN_OFF.test(before)) ||
       (LINE_END.test(text.slice(span.end, span.end + 4)) && SIGN_OFF_INLINE.test(before)) ||
-      (/[:：]/.test(before) && LABEL.test(before) && contactNear(text, span.start, span.end));
+      (/[:：]/.test(before) && LABEL.test(before) && contactNear(text, span.start, span.end)) ||
+      signatureBlock(text, span.start, span.end, names.length);
     return tied ? { start: span.start, end: span.end } : false;
   },
 };
