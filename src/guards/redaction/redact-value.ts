@@ -52,11 +52,13 @@ function walk(
     return value.map((item, index) => walk(item, `${path}/${index}`, keyType, classes, findings));
   }
   if (value !== null && typeof value === "object") {
+    const found = findings.length;
     const entries = Object.entries(value as Record<string, unknown>).map(([key, item]): [string, unknown] => {
       const type = classes.has("secrets") ? (secretKeyType(key) ?? keyType) : null;
       return [key, walk(item, `${path}/${escapePointer(key)}`, type, classes, findings)];
     });
-    if (classes.has("pii")) maskNamesBesideContacts(entries, path, findings);
+    if (classes.has("pii") && findings.length > found)
+      maskNamesBesideContacts(entries, path, findings, found);
     return Object.fromEntries(entries);
   }
   return value;
@@ -66,13 +68,22 @@ const NAME_KEY =
   /^(?:(?:contact|customer|client|recipient|sender|person|full|first|last|given|family|display|account|holder|patient|guest|passenger|employee|owner|user)[_-]?)?(?:name|surname|lastname|firstname|givenname)$/i;
 
 /**
- * Mask name-keyed values written like a name, in an object whose other values were found to hold an email or a
- * phone number (the walk has already masked those, so their placeholders are what shows it).
+ * Mask name-keyed values written like a name, in an object whose own values were found to hold an email or a
+ * phone number (the findings the walk added from `from` on, at this object's keys).
  */
-function maskNamesBesideContacts(entries: [string, unknown][], path: string, findings: ValueFinding[]): void {
-  const contact = entries.some(
-    ([, item]) => typeof item === "string" && /\[REDACTED:(?:email|phone)\]/.test(item),
-  );
+function maskNamesBesideContacts(
+  entries: [string, unknown][],
+  path: string,
+  findings: ValueFinding[],
+  from: number,
+): void {
+  const contact = findings
+    .slice(from)
+    .some(
+      (finding) =>
+        (finding.type === "email" || finding.type === "phone") &&
+        entries.some(([key]) => finding.path === `${path}/${escapePointer(key)}`),
+    );
   if (!contact) return;
   for (const entry of entries) {
     const [key, item] = entry;
