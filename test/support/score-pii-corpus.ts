@@ -12,6 +12,8 @@ export type TypeScore = {
   typed: number;
   negatives: number;
   flagged: number;
+  /** Findings of this type outside every labelled value, on any row: what precision counts against. */
+  wrong: number;
 };
 
 /** The whole corpus's score, per type and overall. */
@@ -40,13 +42,16 @@ export function readPiiCorpus(url = new URL("../fixtures/pii-corpus.jsonl", impo
 
 /**
  * Run the detectors over every row. A positive counts as recalled when findings cover its whole labelled span;
- * a negative counts as a false positive when anything at all is found in it.
+ * a negative counts as a false positive when anything at all is found in it outside the values it is labelled to
+ * hold (the team's email beside a team name that must not be read as a person's). A finding that overlaps no labelled
+ * value (the row's own or the others it holds, such as the email beside a name) counts against its type's
+ * precision.
  */
 export function scorePiiCorpus(rows: readonly CorpusRow[]): CorpusScore {
   const perType = new Map<EntityType | "generic", TypeScore>(
     [...ENTITY_TYPES, "generic" as const].map((type) => [
       type,
-      { type, positives: 0, masked: 0, typed: 0, negatives: 0, flagged: 0 },
+      { type, positives: 0, masked: 0, typed: 0, negatives: 0, flagged: 0, wrong: 0 },
     ]),
   );
   const score: CorpusScore = {
@@ -76,12 +81,22 @@ export function scorePiiCorpus(rows: readonly CorpusRow[]): CorpusScore {
         score.misses.push({ id: row.id, text: row.text });
       }
       if (covered && overlapping.some((finding) => finding.type === row.type)) entry.typed += 1;
-      score.spurious += findings.length - overlapping.length;
+      const labelled = [row.span, ...(row.also ?? [])];
+      for (const finding of findings) {
+        if (labelled.some((span) => finding.start < span.end && span.start < finding.end)) continue;
+        score.spurious += 1;
+        perType.get(finding.type)!.wrong += 1;
+      }
     } else {
+      const labelled = row.also ?? [];
+      const unlabelled = findings.filter(
+        (finding) => !labelled.some((span) => finding.start < span.end && span.start < finding.end),
+      );
+      for (const finding of unlabelled) perType.get(finding.type)!.wrong += 1;
       const entry = perType.get(row.mimics)!;
       entry.negatives += 1;
       score.negatives += 1;
-      if (findings.length > 0) {
+      if (unlabelled.length > 0) {
         entry.flagged += 1;
         score.flagged += 1;
         score.falsePositives.push({ id: row.id, text: row.text });
@@ -98,6 +113,11 @@ function coverage(findings: readonly { start: number; end: number }[], start: nu
     if (findings.some((finding) => finding.start <= index && index < finding.end)) covered += 1;
   }
   return covered;
+}
+
+/** Precision of one type: values masked as that type over everything that type masked. */
+export function precisionOf(entry: TypeScore): number {
+  return entry.typed + entry.wrong === 0 ? 1 : entry.typed / (entry.typed + entry.wrong);
 }
 
 /** The Wilson score interval (95%) of a proportion, as [low, high]. */

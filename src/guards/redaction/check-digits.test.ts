@@ -7,7 +7,9 @@ import {
   germanTaxIdValid,
   ibanMod97Valid,
   luhnValid,
+  mrzCheckDigit,
   nhsNumberValid,
+  passportMrzValid,
   spanishDniValid,
   verhoeffValid,
 } from "./check-digits.ts";
@@ -58,5 +60,13 @@ describe("check digits", () => {
     assert.ok(!brazilianCpfValid("11111111111"));
     assert.ok(nhsNumberValid("9434765919"));
     assert.ok(!nhsNumberValid("9434765918"));
+  });
+
+  it("checks a passport MRZ's four check digits (ICAO 9303 specimen)", () => {
+    assert.equal(mrzCheckDigit("L898902C3"), 6);
+    assert.equal(mrzCheckDigit("740812"), 2);
+    assert.ok(passportMrzValid("L898902C36UTO7408122F1204159ZE184226B<<<<<10"));
+    assert.ok(!passportMrzValid("L898902C36UTO7408122F1204169ZE184226B<<<<<10"));
+    assert.ok(!passportMrzValid("L898902C37UTO7408122F1204159ZE184226B<<<<<10"));
   });
 });

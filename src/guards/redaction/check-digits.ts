@@ -159,3 +159,31 @@ export function nhsNumberValid(digits: string): boolean {
   if (check === 10) return false;
   return (check === 11 ? 0 : check) === Number(digits[9]);
 }
+
+/** The ICAO 9303 check digit of an MRZ field: weights 7, 3, 1 repeating; 0–9 as themselves, A–Z as 10–35, `<` as 0. */
+export function mrzCheckDigit(field: string): number {
+  const weights = [7, 3, 1];
+  let sum = 0;
+  for (let index = 0; index < field.length; index += 1) {
+    const code = field.charCodeAt(index);
+    const value = code >= 65 && code <= 90 ? code - 55 : code >= 48 && code <= 57 ? code - 48 : 0;
+    sum += value * weights[index % 3]!;
+  }
+  return sum % 10;
+}
+
+/**
+ * The second line of a passport's machine-readable zone (ICAO 9303 TD3, 44 characters): the check digits of the
+ * document number, the date of birth and the expiry date, and the composite check over all three. A `<` stands
+ * for 0 where a check digit is left empty (an optional personal-number field).
+ */
+export function passportMrzValid(line: string): boolean {
+  if (!/^[A-Z0-9<]{9}\d[A-Z<]{3}\d{7}[MFX<]\d{7}[A-Z0-9<]{14}[0-9<]\d$/.test(line)) return false;
+  const digit = (at: number) => (line[at] === "<" ? 0 : line.charCodeAt(at) - 48);
+  if (mrzCheckDigit(line.slice(0, 9)) !== digit(9)) return false;
+  if (mrzCheckDigit(line.slice(13, 19)) !== digit(19)) return false;
+  if (mrzCheckDigit(line.slice(21, 27)) !== digit(27)) return false;
+  if (mrzCheckDigit(line.slice(28, 42)) !== digit(42)) return false;
+  const composite = line.slice(0, 10) + line.slice(13, 20) + line.slice(21, 43);
+  return mrzCheckDigit(composite) === digit(43);
+}

@@ -1,5 +1,5 @@
 /**
- * PII and secret redaction: detectors for 35 entity types (regular expressions plus check digits, ranges and
+ * PII and secret redaction: detectors for 37 entity types (regular expressions plus check digits, ranges and
  * context), masking of texts and JSON values with typed placeholders, and sealing of originals (AES-256-GCM).
  */
 export { detectEntities, type Finding } from "./detect-entities.ts";

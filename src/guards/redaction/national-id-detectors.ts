@@ -84,14 +84,30 @@ const esDni: Detector = {
   },
 };
 
-/** India's Aadhaar: 12 digits, not starting with 0 or 1, Verhoeff check digit; an ungrouped run needs a label. */
+const AADHAAR_LABEL = /\b(?:aadhaa?r|uidai|uid|vid)\b|आधार|ஆதார்|ఆధార్|আধার/i;
+/** Labels of product, order and stock numbers: a 4-4-4 code after one is not an Aadhaar, Verhoeff or not. */
+const PRODUCT_LABEL =
+  /\b(?:sku|part|p\/n|pn|mpn|item|article|art\.?|artikel|product|model|serial|s\/n|order|invoice|ref|reference|batch|lot|catalog(?:ue)?|cat\.?|upc|ean|gtin|isbn|asin|code|stock|inventory|tracking|shipment|barcode|voucher|coupon|gift|license|licence|key|pin|ticket|booking|confirmation|account|acct|policy|claim|case)\b[^\n]{0,12}$/i;
+
+/**
+ * India's Aadhaar: 12 digits, not starting with 0 or 1, Verhoeff check digit. One random 12-digit code in ten
+ * passes Verhoeff, so the digit alone is not enough: next to an Aadhaar label (Aadhaar, UIDAI, UID, आधार …) any
+ * grouping is taken; without one only the 4-4-4 grouping with spaces that the card prints, and never after a
+ * product, order or stock label (SKU 2345 6789 0123) or before a product word.
+ */
 const inAadhaar: Detector = {
   type: "in_aadhaar",
   class: "pii",
   pattern: new RegExp(`${BEFORE}([2-9]\\d{3})([ -]?)(\\d{4})\\2(\\d{4})${AFTER}`, "g"),
-  validate: ({ text, start, value, groups }) =>
-    verhoeffValid(digitsOf(value)) &&
-    (groups[1] !== "" || labelledBefore(text, start, /\b(aadhaa?r|uidai|uid)\b|आधार/i)),
+  validate: ({ text, start, end, value, groups }) => {
+    if (!verhoeffValid(digitsOf(value))) return false;
+    if (labelledBefore(text, start, AADHAAR_LABEL, 60)) return true;
+    return (
+      groups[1] === " " &&
+      !labelledBefore(text, start, PRODUCT_LABEL, 40) &&
+      !/^\s*\(?(?:sku|part|item|product|model|pcs|units|x\b)/i.test(text.slice(end, end + 12))
+    );
+  },
 };
 
 /** The Netherlands' BSN: nine digits passing the elfproef, next to its name (any nine digits pass one time in 11). */

@@ -18,15 +18,29 @@ function personalIpv4(octets: readonly number[]): boolean {
 
 const OCTET = String.raw`(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
 
-/** An IPv4 address in dotted-quad form, not part of a version string or a longer dotted number. */
+/** Words that make a dotted quad a version: firmware 10.0.0.12, version 4.3.2.1, build 7.1.0.3. */
+const VERSION_BEFORE =
+  /\b(?:v|ver\.?|version|versión|versione|versie|release|rel\.?|build|rev\.?|revision|firmware|fw|software|sw|bios|uefi|driver|kernel|patch|hotfix|update|upgrade|upgraded|updated|android|ios|macos|chrome|firefox|safari|sdk|package|pkg|library|plugin|tag|edition)\b[\s:=@-]{0,3}(?:(?:to|from|is|of|auf|à|a|en|naar)\s+)?v?$/i;
+const VERSION_AFTER =
+  /^\s*\(?(?:build|firmware|fw|release|version|update|patch|hotfix|beta|alpha|rc\d?|lts|stable|-?(?:beta|alpha|rc|snapshot))\b/i;
+/** Words that make a dotted quad an address even next to a version word: "firmware update failed on host 10.0.0.12". */
+const ADDRESS_BEFORE =
+  /\b(?:ip|ipv4|addr|address|host|hostname|server|client_ip|remote_addr|src|dst|source|destination|gateway|gw|dns|nameserver|router|peer|ping|ssh|connect(?:ed|ing)?|login|listen(?:ing)?|bind|proxy|subnet|inet)\b[\s:=@]{0,3}$/i;
+
+/**
+ * An IPv4 address in dotted-quad form, not part of a longer dotted number, and not a version: a version word
+ * just before it (firmware, version, build, v …) or just after it, unless an address word is right before it.
+ */
 const ipv4: Detector = {
   type: "ipv4",
   class: "pii",
   pattern: new RegExp(String.raw`(?<![\w.]|\d\.)${OCTET}(?:\.${OCTET}){3}(?![\w]|\.\d)`, "g"),
   hint: /\d\.\d/,
-  validate: ({ text, start, value }) =>
-    !labelledBefore(text, start, /\b(?:v|version|ver\.?|release|build|rev)\s*$/i, 12) &&
-    personalIpv4(value.split(".").map(Number)),
+  validate: ({ text, start, end, value }) => {
+    if (!personalIpv4(value.split(".").map(Number))) return false;
+    if (labelledBefore(text, start, ADDRESS_BEFORE, 20)) return true;
+    return !labelledBefore(text, start, VERSION_BEFORE, 24) && !VERSION_AFTER.test(text.slice(end, end + 16));
+  },
 };
 
 /** An IPv6 address, checked with the platform's parser; loopback, unspecified and 2001:db8::/32 are left. */

@@ -48,11 +48,12 @@ const COUNTRY_LENGTHS: Readonly<Record<string, readonly [number, number]>> = {
 const PHONE_LABEL =
   /\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text|reach|contact|ring|telefon|handy|mobil|t[ée]l[ée]phone|portable|t[ée]l|m[óo]vil|tel[ée]fono)\b|☎|📞/i;
 /**
- * Labels of identifiers shaped like phone numbers but not phones: order, invoice, SKU and tracking numbers, and
- * the national identifiers other detectors own (an NHS or CPF number that fails its check is still no phone).
+ * Labels of identifiers shaped like phone numbers but not phones: order, invoice, SKU and tracking numbers, the
+ * national identifiers other detectors own (an NHS or CPF number that fails its check is still no phone), and
+ * words before a range of numbers ("rows 03486-19439").
  */
 const IDENTIFIER_LABEL =
-  /\b(?:order|invoice|sku|part|ref|reference|tracking|serial|item|product|model|account|acct|case|ticket|po|batch|lot|isbn|no\.|nr\.?|id|nhs(?: number| no\.?)?|ssn|nino|bsn|cpf|dni|nie|nir|iban|aadhaa?r|steuer-?id|tax id)\s*[:#]?\s*$|#\s*$/i;
+  /\b(?:rows|lines|pages|records|entries|items|ids|offsets|ports|bytes|range|order|invoice|sku|part|ref|reference|tracking|serial|item|product|model|account|acct|case|ticket|po|batch|lot|isbn|no\.|nr\.?|id|nhs(?: number| no\.?)?|ssn|nino|bsn|cpf|dni|nie|nir|iban|aadhaa?r|steuer-?id|tax id)\s*[:#]?\s*$|#\s*$/i;
 
 const DATE_SHAPED = /^(?:\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})$/;
 const NANP = /^(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}$/;

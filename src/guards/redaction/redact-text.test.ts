@@ -20,6 +20,7 @@ const EXAMPLES: Record<(typeof ENTITY_TYPES)[number], string> = {
   in_aadhaar: "Aadhaar 2345 6789 0124",
   nl_bsn: "BSN 111222333",
   br_cpf: "CPF 529.982.247-25",
+  passport: "Reisepass-Nr. C01X00T47, passport no. 123456789",
   payment_card: "card 4111-1111-1111-1111",
   iban: "IBAN GB82 WEST 1234 5698 7654 32",
   ipv4: "from 81.2.69.142",
@@ -27,6 +28,7 @@ const EXAMPLES: Record<(typeof ENTITY_TYPES)[number], string> = {
   mac_address: "adapter 3c:22:fb:9a:10:7e",
   street_address: "ship to 742 Evergreen Terrace, Springfield",
   date_of_birth: "date of birth: 4 July 1976",
+  person: "Contact: María José Gómez, maria.gomez@posteo.de",
   aws_access_key_id: "key AKIAZ7VRSQ5TJN2LDA4B",
   aws_secret_access_key: "aws_secret_access_key=9drTJvcXLB89EXampL3kEYs3cr3tk3yAWSSECRET",
   github_token: "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
@@ -107,6 +109,13 @@ describe("redactText", () => {
       "AB12 ",
       "a-",
       "1 ",
+      "Ann Lee, ",
+      "Jo-Ann O'",
+      "passport AB1234567 ",
+      "P<UTO<<",
+      "L898902C36UTO",
+      "firmware 1.2.3.4 ",
+      "2345 6789 ",
     ]) {
       const text = fragment.repeat(Math.ceil(100_000 / fragment.length));
       const started = performance.now();

@@ -91,4 +91,27 @@ describe("secretKeyType", () => {
       assert.equal(secretKeyType(key), null, key);
     }
   });
+
+  it("masks a name-keyed value as a person when its object also holds an email or phone, and only then", () => {
+    const { value } = redactValue(
+      {
+        customer: { first_name: "María", last_name: "Gómez", email: "maria.g@posteo.de", tier: "Gold" },
+        team: { name: "Customer Service", email: "support@acme-corp.io" },
+        author: { name: "Sofia Rossi", note: "wrote the release notes" },
+        items: [{ name: "Linen Duvet", sku: "LK-1" }],
+      },
+      new Set(["pii"]),
+    );
+    assert.deepEqual(value, {
+      customer: {
+        first_name: "[REDACTED:person]",
+        last_name: "[REDACTED:person]",
+        email: "[REDACTED:email]",
+        tier: "Gold",
+      },
+      team: { name: "Customer Service", email: "[REDACTED:email]" },
+      author: { name: "Sofia Rossi", note: "wrote the release notes" },
+      items: [{ name: "Linen Duvet", sku: "LK-1" }],
+    });
+  });
 });

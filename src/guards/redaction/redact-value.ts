@@ -1,5 +1,6 @@
 import type { Finding } from "./detect-entities.ts";
 import { type EntityClass, type EntityType, isPlaceholder, placeholderFor } from "./entity-types.ts";
+import { writtenLikeName } from "./person-name-detector.ts";
 import { redactText } from "./redact-text.ts";
 import { secretKeyType } from "./secret-key-names.ts";
 
@@ -13,7 +14,9 @@ export type RedactedValue = { value: unknown; findings: ValueFinding[] };
  * Walk a JSON value and mask what the given classes cover: every string is scanned; a value under a key named
  * like a credential (`password`, `apiKey`, `client_secret`, `Authorization`) is masked whole when `secrets` is
  * covered. Numbers are scanned as text too (a card number may arrive as a number) and replaced by the
- * placeholder string when they hold a finding.
+ * placeholder string when they hold a finding. A string is scanned alone, so a name is tied to contact details by
+ * the object instead: under a name key (`name`, `fullName`, `last_name`, `contact_name` …) in an object that also
+ * holds an email address or phone number, a value written like a name is masked as `person` when `pii` is covered.
  */
 export function redactValue(value: unknown, classes: ReadonlySet<EntityClass>): RedactedValue {
   const findings: ValueFinding[] = [];
@@ -49,13 +52,45 @@ function walk(
     return value.map((item, index) => walk(item, `${path}/${index}`, keyType, classes, findings));
   }
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => {
+    const found = findings.length;
+    const entries = Object.entries(value as Record<string, unknown>).map(([key, item]): [string, unknown] => {
       const type = classes.has("secrets") ? (secretKeyType(key) ?? keyType) : null;
-      return [key, walk(item, `${path}/${escapePointer(key)}`, type, classes, findings)] as const;
+      return [key, walk(item, `${path}/${escapePointer(key)}`, type, classes, findings)];
     });
+    if (classes.has("pii") && findings.length > found)
+      maskNamesBesideContacts(entries, path, findings, found);
     return Object.fromEntries(entries);
   }
   return value;
+}
+
+const NAME_KEY =
+  /^(?:(?:contact|customer|client|recipient|sender|person|full|first|last|given|family|display|account|holder|patient|guest|passenger|employee|owner|user)[_-]?)?(?:name|surname|lastname|firstname|givenname)$/i;
+
+/**
+ * Mask name-keyed values written like a name, in an object whose own values were found to hold an email or a
+ * phone number (the findings the walk added from `from` on, at this object's keys).
+ */
+function maskNamesBesideContacts(
+  entries: [string, unknown][],
+  path: string,
+  findings: ValueFinding[],
+  from: number,
+): void {
+  const contact = findings
+    .slice(from)
+    .some(
+      (finding) =>
+        (finding.type === "email" || finding.type === "phone") &&
+        entries.some(([key]) => finding.path === `${path}/${escapePointer(key)}`),
+    );
+  if (!contact) return;
+  for (const entry of entries) {
+    const [key, item] = entry;
+    if (!NAME_KEY.test(key) || typeof item !== "string" || !writtenLikeName(item)) continue;
+    entry[1] = placeholderFor("person");
+    findings.push({ path: `${path}/${escapePointer(key)}`, type: "person", class: "pii" });
+  }
 }
 
 function maskString(
