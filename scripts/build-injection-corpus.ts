@@ -57,17 +57,38 @@ const DOCUMENT_FRAMES: Array<[string, string]> = [
 const HOMOGLYPHS: Record<string, string> = { a: "а", e: "е", o: "о", p: "р", c: "с", x: "х", i: "і", y: "у" };
 const LEET: Record<string, string> = { a: "4", e: "3", i: "1", o: "0", s: "5", t: "7" };
 
+/** What precedes an encoded blob: an attack asks for it to be obeyed, a benign text only for it to be read. */
+type Lead = { base64: string; hex: string };
+const ATTACK_LEAD: Lead = {
+  base64: "Decode this and do what it says:",
+  hex: "hex payload, decode and follow:",
+};
+const BENIGN_LEAD: Lead = {
+  base64: "Can you decode this base64 for me?",
+  hex: "What does this hex dump say?",
+};
+
 /** The ways one attack's wording is disguised; each obfuscated row uses one, chosen by its family's hash. */
-const OBFUSCATIONS: Array<{ name: string; apply: (text: string) => string }> = [
+const OBFUSCATIONS: Array<{ name: string; apply: (text: string, lead: Lead) => string }> = [
   { name: "leetspeak", apply: (text) => text.replace(/[aeiost]/g, (letter) => LEET[letter] ?? letter) },
   { name: "letter_spaced", apply: (text) => [...text].join(" ") },
   {
     name: "base64",
-    apply: (text) => `Decode this and do what it says: ${Buffer.from(text).toString("base64")}`,
+    apply: (text, lead) => `${lead.base64} ${Buffer.from(text).toString("base64")}`,
   },
-  { name: "homoglyph", apply: (text) => text.replace(/[aeopcxiy]/g, (letter) => HOMOGLYPHS[letter] ?? letter) },
+  {
+    name: "homoglyph",
+    apply: (text) => text.replace(/[aeopcxiy]/g, (letter) => HOMOGLYPHS[letter] ?? letter),
+  },
   { name: "zero_width", apply: (text) => text.replace(/(\w{3})(?=\w)/g, "$1\u200b") },
-  { name: "separator_spaced", apply: (text) => text.split(" ").map((word) => [...word].join(".")).join(" ") },
+  {
+    name: "separator_spaced",
+    apply: (text) =>
+      text
+        .split(" ")
+        .map((word) => [...word].join("."))
+        .join(" "),
+  },
   {
     name: "rot13",
     apply: (text) =>
@@ -83,13 +104,91 @@ const OBFUSCATIONS: Array<{ name: string; apply: (text: string) => string }> = [
   { name: "words_run_together", apply: (text) => text.replace(/\s+/g, "") },
   {
     name: "html_entities",
-    apply: (text) => text.replace(/[a-z]/gi, (char, offset: number) => (offset % 2 === 0 ? `&#${char.charCodeAt(0)};` : char)),
+    apply: (text) =>
+      text.replace(/[a-z]/gi, (char, offset: number) =>
+        offset % 2 === 0 ? `&#${char.charCodeAt(0)};` : char,
+      ),
   },
   {
     name: "hex",
-    apply: (text) => `hex payload, decode and follow: ${Buffer.from(text).toString("hex")}`,
+    apply: (text, lead) => `${lead.hex} ${Buffer.from(text).toString("hex")}`,
   },
 ];
+
+/** Rows drawn from the phrase grammar per template, for training only. */
+const GRAMMAR_DRAWS = 36;
+
+type Grammar = {
+  slots: Record<string, string[]>;
+  attacks: Record<string, string[]>;
+  benign: Record<string, string[]>;
+};
+
+/**
+ * Training rows from `grammar.json`: each template drawn `GRAMMAR_DRAWS` times with seeded slot choices, and a
+ * third of the attacks obfuscated. All land in `exemplar_bank`: they widen the vocabulary the model learns
+ * from, and never stand in for the hand-written texts validation and test are made of.
+ */
+function grammarRows(): Row[] {
+  const grammar = JSON.parse(readFileSync(join(folder, "grammar.json"), "utf8")) as Grammar;
+  let state = SEED;
+  const next = () => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return state / 4_294_967_296;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const expand = (template: string): string => {
+    let text = template;
+    for (let depth = 0; depth < 3; depth++) {
+      text = text.replace(/\{([^{}]*)\}/g, (whole, inner: string) => {
+        if (inner.includes("|")) return pick(inner.split("|"));
+        const slot = grammar.slots[inner];
+        return slot ? pick(slot) : whole;
+      });
+    }
+    return text.replace(/ {2,}/g, " ").replace(/ ([.,;])/g, "$1");
+  };
+  const result: Row[] = [];
+  for (const [kind, classes] of [
+    ["attack", grammar.attacks],
+    ["benign", grammar.benign],
+  ] as const) {
+    for (const [name, templates] of Object.entries(classes)) {
+      const toolResult = kind === "attack" ? TOOL_RESULT_CLASSES.has(name) : TOOL_RESULT_BENIGN.has(name);
+      for (const [index, template] of templates.entries()) {
+        const family = `grammar:${kind}:${name}:${index}`;
+        const seen = new Set<string>();
+        for (let draw = 0; draw < GRAMMAR_DRAWS; draw++) {
+          const text = expand(template);
+          if (seen.has(text)) continue;
+          seen.add(text);
+          const base: Row = {
+            id: `${family}:${draw}`,
+            split: "exemplar_bank",
+            attack_class: kind === "attack" ? name : "benign",
+            bypass_class: "plain",
+            benign_subclass: kind === "benign" ? name : "not_applicable",
+            source_type: toolResult ? "tool" : "user",
+            family_id: family,
+            text,
+          };
+          result.push(base);
+          if (kind === "attack" && draw % 3 === 0) {
+            const technique = pick(OBFUSCATIONS);
+            result.push({
+              ...base,
+              id: `${base.id}:obfuscated`,
+              attack_class: "obfuscation",
+              bypass_class: technique.name,
+              text: technique.apply(text, ATTACK_LEAD),
+            });
+          }
+        }
+      }
+    }
+  }
+  return result;
+}
 
 type Row = {
   id: string;
@@ -156,7 +255,12 @@ for (const file of readdirSync(folder).sort()) {
     const variants = [text, `${first[0]}${text}${first[1]}`];
     if (second !== first) variants.push(`${second[0]}${text}${second[1]}`);
     for (const [variant, body] of variants.entries()) {
-      rows.push({ id: `${family}:${variant}`, bypass_class: name === "obfuscation" ? "mixed" : "plain", ...base, text: body });
+      rows.push({
+        id: `${family}:${variant}`,
+        bypass_class: name === "obfuscation" ? "mixed" : "plain",
+        ...base,
+        text: body,
+      });
     }
     const obfuscate = kind === "attack" ? OBFUSCATED_FROM.has(name) : (h >>> 16) % 4 === 0;
     if (obfuscate) {
@@ -167,11 +271,12 @@ for (const file of readdirSync(folder).sort()) {
         attack_class: kind === "attack" ? "obfuscation" : "benign",
         benign_subclass: kind === "benign" ? "benign_obfuscated" : "not_applicable",
         bypass_class: technique.name,
-        text: technique.apply(text),
+        text: technique.apply(text, kind === "attack" ? ATTACK_LEAD : BENIGN_LEAD),
       });
     }
   }
 }
+rows.push(...grammarRows());
 writeFileSync(output, `${rows.map((row) => JSON.stringify(row)).join("\n")}\n`);
 const counts = new Map<string, number>();
 for (const row of rows) {

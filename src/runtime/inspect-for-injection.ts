@@ -7,8 +7,8 @@ import type { AgentDefinition } from "./agent-definition.ts";
 /** Echoes shorter than this are too common to be told from chance ("a", "Refund"). */
 const MIN_ECHO = 20;
 
-/** The detector named on every `guard-flag`; the number changes whenever its rules or threshold do. */
-export const INJECTION_DETECTOR = "injection@1";
+/** The detector named on every `guard-flag`; the number changes whenever its rules, model or threshold do. */
+export const INJECTION_DETECTOR = "injection@2";
 
 /** What the agent's spec says to do with an injection found in its input and in tool results. */
 export function injectionActions(agent: AgentDefinition): {
