@@ -4,7 +4,7 @@
  *
  * 1. Train: logistic regression over hashed words, word pairs and character 3–5-grams of the guard's normalised
  *    text (`hashFeatures`, `learnedViews`), on the `exemplar_bank` split of every corpus in data/injection/,
- *    by stochastic gradient descent with L2 decay on the weights a row touches and class-balanced weights, in a
+ *    and on the rows drawn from the phrase grammar (`grammarRows`), by stochastic gradient descent with L2 decay on the weights a row touches and class-balanced weights, in a
  *    seeded order.
  * 2. Quantise the weights to int8 with one scale (the file the package ships).
  * 3. On the validation split only: fit the logistic combination of the rules' score and the model's log-odds,
@@ -26,6 +26,7 @@ import {
   readInjectionCorpus,
   sourceOfRow,
 } from "../src/guards/injection/read-injection-corpus.ts";
+import { grammarRows } from "./injection-corpus-rows.ts";
 
 const { values } = parseArgs({
   options: {
@@ -75,8 +76,8 @@ const dot = (weights: ArrayLike<number>, features: HashedFeatures) => {
   return sum;
 };
 
-// 1. Train on every view of every exemplar row, labelled as its row.
-const train = await rowsOf("exemplar_bank");
+// 1. Train on every view of every exemplar row and every grammar row, labelled as its row.
+const train = [...(await rowsOf("exemplar_bank")), ...grammarRows()];
 const examples: Array<{ features: HashedFeatures; label: number }> = [];
 for (const row of train) {
   const label = row.attack_class === "benign" ? 0 : 1;

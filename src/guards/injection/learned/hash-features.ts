@@ -42,18 +42,29 @@ export function modelWords(text: string): string[] {
 export function hashFeatures(view: LearnedView, buckets: number): HashedFeatures {
   const { words, concepts } = view;
   const mask = buckets - 1;
-  const counts = new Map<number, number>();
-  const add = (hash: number, weight = 1) => {
+  if (scratch.length !== buckets) scratch = new Float64Array(buckets);
+  const counts = scratch;
+  let touched = 0;
+  const add = (hash: number, weight: number) => {
     const bucket = hash & mask;
-    counts.set(bucket, (counts.get(bucket) ?? 0) + weight);
+    if (counts[bucket] === 0) {
+      if (touched === seen.length) {
+        const grown = new Uint32Array(seen.length * 2);
+        grown.set(seen);
+        seen = grown;
+      }
+      seen[touched++] = bucket;
+    }
+    counts[bucket]! += weight;
   };
   let previous = 0;
-  for (const [position, word] of words.entries()) {
+  for (let position = 0; position < words.length; position++) {
+    const word = words[position]!;
     let hash = FNV_OFFSET ^ WORD_SALT;
     for (let index = 0; index < word.length; index++)
       hash = Math.imul(hash ^ word.charCodeAt(index), FNV_PRIME);
-    add(hash >>> 0);
-    if (position > 0) add(Math.imul(previous ^ PAIR_SALT, FNV_PRIME) ^ hash);
+    add(hash >>> 0, 1);
+    if (position > 0) add(Math.imul(previous ^ PAIR_SALT, FNV_PRIME) ^ hash, 1);
     previous = hash;
   }
   for (const concept of concepts) {
@@ -70,17 +81,23 @@ export function hashFeatures(view: LearnedView, buckets: number): HashedFeatures
       if (length >= 3) add((hash ^ length) >>> 0, CHARACTER_WEIGHT);
     }
   }
-  const indices = new Uint32Array(counts.size);
-  const values = new Float32Array(counts.size);
+  const indices = seen.slice(0, touched);
+  const values = new Float32Array(touched);
   let norm = 0;
-  let slot = 0;
-  for (const [bucket, count] of counts) {
-    indices[slot] = bucket;
+  for (let slot = 0; slot < touched; slot++) {
+    const count = counts[indices[slot]!]!;
     values[slot] = count;
     norm += count * count;
-    slot += 1;
+    counts[indices[slot]!] = 0;
   }
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   for (let index = 0; index < values.length; index++) values[index]! *= scale;
   return { indices, values };
 }
+
+/**
+ * Counts per bucket while one view is hashed, and the buckets touched; reused across calls (and left zeroed) so
+ * hashing allocates nothing per n-gram.
+ */
+let scratch = new Float64Array(0);
+let seen = new Uint32Array(1_024);

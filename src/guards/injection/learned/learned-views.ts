@@ -4,9 +4,12 @@ import { looksRot13, rot13 } from "../rot13.ts";
 import { tokenize } from "../tokenize.ts";
 import { type LearnedView, modelWords } from "./hash-features.ts";
 
-/** Characters per window: about a paragraph, so an injection inside a long document is not averaged away. */
+/**
+ * Characters per window: about a paragraph, so an injection inside a long document is not averaged away. Windows
+ * overlap by a quarter, so an injection of up to 160 characters lies whole inside one of them.
+ */
 const WINDOW = 640;
-const STRIDE = 320;
+const STRIDE = 480;
 /** Concepts at most this many words apart also count as a pair ("ignore … instructions"). */
 const PAIR_GAP = 6;
 
