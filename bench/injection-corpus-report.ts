@@ -10,7 +10,11 @@ import { parseArgs } from "node:util";
 import { INJECTION_THRESHOLD } from "../src/guards/index.ts";
 import type { Detector } from "../src/guards/injection/detect-injection.ts";
 import { RULES_THRESHOLD } from "../src/guards/injection/injection-threshold.ts";
-import { type CorpusRow, type CorpusSplit, readInjectionCorpus } from "../src/guards/injection/read-injection-corpus.ts";
+import {
+  type CorpusRow,
+  type CorpusSplit,
+  readInjectionCorpus,
+} from "../src/guards/injection/read-injection-corpus.ts";
 import { type ClassResult, type Proportion, scoreCorpus } from "../src/guards/injection/score-corpus.ts";
 
 const { values } = parseArgs({
@@ -20,7 +24,8 @@ const { values } = parseArgs({
   },
 });
 const split = values.split as CorpusSplit;
-if (!["exemplar_bank", "validation", "test"].includes(split)) throw new Error(`--split: unknown split ${split}`);
+if (!["exemplar_bank", "validation", "test"].includes(split))
+  throw new Error(`--split: unknown split ${split}`);
 const detectors = (values.detector ?? ["rules", "combined"]) as Detector[];
 const THRESHOLDS: Record<Detector, number> = { rules: RULES_THRESHOLD, combined: INJECTION_THRESHOLD };
 

@@ -7,8 +7,9 @@
  *    and on the rows drawn from the phrase grammar (`grammarRows`), by stochastic gradient descent with L2 decay on the weights a row touches and class-balanced weights, in a
  *    seeded order.
  * 2. Quantise the weights to int8 with one scale (the file the package ships).
- * 3. On the validation split only: fit the logistic combination of the rules' score and the model's log-odds,
- *    then place the threshold (at most 5% false positives, `placeThreshold`).
+ * 3. On the validation split only: choose the scale of the rules' score in the combination (the higher of the
+ *    model's probability and the scaled rules' score), then place the threshold (at most 5% false positives,
+ *    `placeThreshold`).
  *
  * The test split is never read: `readInjectionCorpus` skips its rows before parsing them.
  */
@@ -135,31 +136,20 @@ const scored = validation.map((row) => {
     rules: detectInjection(row.text, { source: sourceOfRow(row), detector: "rules" }).rulesScore,
   };
 });
-const combination = { model: 1, rules: 1, bias: 0 };
-for (let step = 0; step < 3_000; step++) {
-  const gradient = { model: 0, rules: 0, bias: 0 };
-  for (const row of scored) {
-    const error =
-      sigmoid(combination.model * row.logit + combination.rules * row.rules + combination.bias) -
-      (row.attack ? 1 : 0);
-    gradient.model += error * row.logit;
-    gradient.rules += error * row.rules;
-    gradient.bias += error;
-  }
-  combination.model -= (0.5 * gradient.model) / scored.length;
-  combination.rules -= (2 * gradient.rules) / scored.length;
-  combination.bias -= (2 * gradient.bias) / scored.length;
+// The combined score is the higher of the model's probability and the rules' score scaled by a factor (from a
+// coarse grid) that gives the highest validation recall at the false-positive bound: either detector alone can
+// flag a text, each at the confidence validation says it has. The threshold is then placed on that score.
+const combine = (rulesScale: number) =>
+  scored.map((row) => ({
+    attack: row.attack,
+    score: Math.round(Math.max(sigmoid(row.logit), Math.min(1, rulesScale * row.rules)) * 1000) / 1000,
+  }));
+const recallAt = (rulesScale: number) => placeThreshold(combine(rulesScale), MAX_FALSE_POSITIVE_RATE).recall;
+let rulesScale = 0;
+for (let step = 1; step <= 30; step++) {
+  if (recallAt(step / 20) > recallAt(rulesScale)) rulesScale = step / 20;
 }
-const rounded = {
-  model: Math.round(combination.model * 1000) / 1000,
-  rules: Math.round(combination.rules * 1000) / 1000,
-  bias: Math.round(combination.bias * 1000) / 1000,
-};
-const combined = scored.map((row) => ({
-  attack: row.attack,
-  score:
-    Math.round(sigmoid(rounded.model * row.logit + rounded.rules * row.rules + rounded.bias) * 1000) / 1000,
-}));
+const combined = combine(rulesScale);
 const fitted = placeThreshold(combined, MAX_FALSE_POSITIVE_RATE);
 const alone = (rows: typeof scored, pick: (row: (typeof scored)[number]) => number) =>
   placeThreshold(
@@ -193,13 +183,13 @@ export const LEARNED_MODEL = {
   scale: ${scale},
   weights:
     "${Buffer.from(quantised.buffer).toString("base64")}",
-  combination: { model: ${rounded.model}, rules: ${rounded.rules}, bias: ${rounded.bias} },
+  rulesScale: ${rulesScale},
   threshold: ${fitted.threshold},
 };
 `,
 );
 console.log(
   `trained on ${train.length} rows (${examples.length} views), validated on ${validation.length}; ` +
-    `combination ${JSON.stringify(rounded)}, threshold ${fitted.threshold}: validation recall ` +
+    `rules scale ${rulesScale}, threshold ${fitted.threshold}: validation recall ` +
     `${(fitted.recall * 100).toFixed(1)}% at ${(fitted.falsePositiveRate * 100).toFixed(1)}% false positives`,
 );

@@ -33,8 +33,8 @@ export type InjectionFinding = {
 };
 
 /**
- * Which detector decides: `combined` (the default, what the runtime uses) joins the rules' score and the learned
- * model's probability in a logistic combination fitted on validation; `rules` is the rules alone.
+ * Which detector decides: `combined` (the default, what the runtime uses) takes the higher of the learned model's
+ * probability and the rules' score scaled by a factor fitted on validation; `rules` is the rules alone.
  */
 export type Detector = "combined" | "rules";
 
@@ -155,13 +155,12 @@ export function detectInjection(text: string, options: DetectOptions = {}): Inje
   };
 }
 
-/** The fitted logistic combination of the rules' score and the model's log-odds. */
+/**
+ * The combined score: the higher of the model's probability and the rules' score scaled by the factor fitted on
+ * validation, so either can flag a text, each at the confidence validation gave it.
+ */
 function combineScores(rulesScore: number, modelScore: number): number {
-  const clipped = Math.min(Math.max(modelScore, 1e-6), 1 - 1e-6);
-  const { combination } = LEARNED_MODEL;
-  const logit =
-    combination.model * Math.log(clipped / (1 - clipped)) + combination.rules * rulesScore + combination.bias;
-  return round(1 / (1 + Math.exp(-logit)));
+  return round(Math.max(modelScore, Math.min(1, LEARNED_MODEL.rulesScale * rulesScore)));
 }
 
 /** Findings by rule, and whether any came from content hidden from a human reader. */

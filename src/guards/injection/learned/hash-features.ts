@@ -36,7 +36,7 @@ export function modelWords(text: string): string[] {
 /**
  * Hash a view's words, adjacent word pairs, concepts and concept pairs, and character 3- to 5-grams (over the words joined by single spaces,
  * which also covers scripts written without spaces) into `buckets` buckets. Each occurrence counts once; the
- * vector is L2-normalised so short and long texts weigh alike. Hashes are computed on character codes as they
+ * vector is L2-normalised so sentences and paragraphs weigh alike (a text of a few words is scaled less). Hashes are computed on character codes as they
  * are read, without building the n-gram strings.
  */
 export function hashFeatures(view: LearnedView, buckets: number): HashedFeatures {
@@ -90,10 +90,17 @@ export function hashFeatures(view: LearnedView, buckets: number): HashedFeatures
     norm += count * count;
     counts[indices[slot]!] = 0;
   }
-  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  const scale = 1 / Math.sqrt(Math.max(norm, MIN_NORM_SQUARED));
   for (let index = 0; index < values.length; index++) values[index]! *= scale;
   return { indices, values };
 }
+
+/**
+ * The squared norm below which a vector is not scaled up: about a ten-word sentence. A text of two words ("and
+ * O-500?") carries too little evidence to be scored as confidently as a sentence, so its features stay small and
+ * its score stays near the prior.
+ */
+const MIN_NORM_SQUARED = 64;
 
 /**
  * Counts per bucket while one view is hashed, and the buckets touched; reused across calls (and left zeroed) so
