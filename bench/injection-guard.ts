@@ -92,9 +92,12 @@ function measure(texts: readonly string[], work: (text: string) => unknown): { w
   };
 }
 
-/** The baseline: what a plain keyword filter would do, one case-insensitive alternation over the text. */
+/**
+ * The baseline: what a plain keyword filter would do, one case-insensitive alternation scanned over the whole
+ * text (every match, so a hostile text's early match does not end the scan).
+ */
 const PLAIN_SCAN =
-  /ignore (?:all )?(?:previous|prior) instructions|disregard (?:your|the) (?:rules|guidelines)|system prompt|you are now|developer mode|send .{0,40} to https?:\/\/|<!--\s*assistant/i;
+  /ignore (?:all )?(?:previous|prior) instructions|disregard (?:your|the) (?:rules|guidelines)|system prompt|you are now|developer mode|send .{0,40} to https?:\/\/|<!--\s*assistant/gi;
 
 const before = announceMachine("injection guard throughput");
 console.log(
@@ -102,7 +105,7 @@ console.log(
 );
 console.log("|---|---:|---:|---:|---:|---:|---|---|");
 for (const { name, texts } of cases) {
-  const baseline = measure(texts, (text) => PLAIN_SCAN.test(text));
+  const baseline = measure(texts, (text) => text.match(PLAIN_SCAN)?.length ?? 0);
   const rules = measure(texts, (text) => detectInjection(text, { source: "tool-result", detector: "rules" }));
   const combined = measure(texts, (text) => detectInjection(text, { source: "tool-result" }));
   console.log(
