@@ -1,27 +1,77 @@
 /**
- * `node bench/injection-corpus-report.ts [--corpus path]`: the injection detector's recall and false-positive
- * rate on the benchmark corpus, per attack class, bypass technique and benign subclass, with Wilson 95%
- * intervals, for the validation split (the frozen threshold was fitted on it) and the held-out test split.
+ * `node bench/injection-corpus-report.ts [--split validation|test] [--detector rules|combined]`: the injection
+ * detector's recall and false-positive rate per attack class, bypass technique and benign subclass, with Wilson
+ * 95% intervals, on Keel's written corpus, on the benchmark corpus and on the guard's own examples
+ * (`__fixtures__/held-out-examples.json`). Both detectors by default, each at its frozen threshold; the test split
+ * is read only when asked for.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { INJECTION_THRESHOLD } from "../src/guards/index.ts";
-import { type CorpusSplit, readInjectionCorpus } from "../src/guards/injection/read-injection-corpus.ts";
+import type { Detector } from "../src/guards/injection/detect-injection.ts";
+import { RULES_THRESHOLD } from "../src/guards/injection/injection-threshold.ts";
+import {
+  type CorpusRow,
+  type CorpusSplit,
+  readInjectionCorpus,
+} from "../src/guards/injection/read-injection-corpus.ts";
 import { type ClassResult, type Proportion, scoreCorpus } from "../src/guards/injection/score-corpus.ts";
 
 const { values } = parseArgs({
-  options: { corpus: { type: "string", default: "data/injection/agt-injection-smoke.jsonl" } },
+  options: {
+    split: { type: "string", default: "test" },
+    detector: { type: "string", multiple: true },
+  },
 });
-const path = values.corpus!;
+const split = values.split as CorpusSplit;
+if (!["exemplar_bank", "validation", "test"].includes(split))
+  throw new Error(`--split: unknown split ${split}`);
+const detectors = (values.detector ?? ["rules", "combined"]) as Detector[];
+const THRESHOLDS: Record<Detector, number> = { rules: RULES_THRESHOLD, combined: INJECTION_THRESHOLD };
 
-console.log(`corpus ${path}, frozen threshold ${INJECTION_THRESHOLD}`);
-for (const split of ["exemplar_bank", "validation", "test"] as CorpusSplit[]) {
-  const rows = await readInjectionCorpus({ path, splits: [split] });
-  const score = scoreCorpus(rows, { threshold: INJECTION_THRESHOLD });
-  console.log(`\n### ${split} (${rows.length} rows)\n`);
-  console.log(`recall ${format(score.recall)}; false-positive rate ${format(score.falsePositiveRate)}\n`);
-  printTable("attack class", "recall", score.byAttackClass);
-  printTable("bypass technique", "recall", score.byBypassClass);
-  printTable("benign subclass", "flagged (false positives)", score.byBenignSubclass);
+type Example = { source: "input" | "tool-result"; class?: string; text: string };
+const examples = JSON.parse(
+  readFileSync("src/guards/injection/__fixtures__/held-out-examples.json", "utf8"),
+) as { attacks: Example[]; benign: Example[] };
+const fixtureRows: CorpusRow[] = [
+  ...examples.attacks.map((example, index) => fixtureRow(example, index, example.class ?? "attack")),
+  ...examples.benign.map((example, index) => fixtureRow(example, index, "benign")),
+];
+
+const sets: Array<{ name: string; rows: CorpusRow[] }> = [
+  {
+    name: `keel-injection.jsonl, ${split} split`,
+    rows: await readInjectionCorpus({ path: "data/injection/keel-injection.jsonl", splits: [split] }),
+  },
+  {
+    name: `agt-injection-smoke.jsonl, ${split} split`,
+    rows: await readInjectionCorpus({ path: "data/injection/agt-injection-smoke.jsonl", splits: [split] }),
+  },
+  { name: "the guard's own examples (held-out-examples.json)", rows: fixtureRows },
+];
+sets.push({ name: `both corpora, ${split} split`, rows: [...sets[0]!.rows, ...sets[1]!.rows] });
+
+for (const detector of detectors) {
+  for (const { name, rows } of sets) {
+    const score = scoreCorpus(rows, { threshold: THRESHOLDS[detector], detector });
+    console.log(`\n### ${detector} (threshold ${THRESHOLDS[detector]}) — ${name}, ${rows.length} rows\n`);
+    console.log(`recall ${format(score.recall)}; false-positive rate ${format(score.falsePositiveRate)}\n`);
+    printTable("attack class", "recall", score.byAttackClass);
+    printTable("bypass technique", "recall", score.byBypassClass);
+    printTable("benign subclass", "flagged (false positives)", score.byBenignSubclass);
+  }
+}
+
+function fixtureRow(example: Example, index: number, attackClass: string): CorpusRow {
+  return {
+    id: `fixture-${attackClass}-${index}`,
+    split: "test",
+    attack_class: attackClass,
+    bypass_class: "none",
+    benign_subclass: attackClass === "benign" ? "fixture_benign" : "not_applicable",
+    source_type: example.source === "input" ? "user" : "tool",
+    text: example.text,
+  };
 }
 
 function printTable(title: string, measure: string, rows: readonly ClassResult[]): void {

@@ -1,10 +1,10 @@
 /**
  * `node bench/injection-guard.ts [--corpus path] [--seconds 2]`: the injection detector's cost in milliseconds per
  * kilobyte, on the benchmark corpus's texts and on 1 KB, 10 KB and 100 KB documents (benign support articles,
- * the same with attacks sprinkled in, and letter-spaced hostile text), against SHA-256 hashing of the same text
- * measured in the same run (the runtime hashes every inspected text for the journal anyway).
+ * the same with attacks sprinkled in, and letter-spaced hostile text): the rules alone, and the rules with the
+ * learned model (the runtime's default), against a plain regular-expression scan for attack phrases over the
+ * same text measured in the same run.
  */
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -92,16 +92,24 @@ function measure(texts: readonly string[], work: (text: string) => unknown): { w
   };
 }
 
+/**
+ * The baseline: what a plain keyword filter would do, one case-insensitive alternation scanned over the whole
+ * text (every match, so a hostile text's early match does not end the scan).
+ */
+const PLAIN_SCAN =
+  /ignore (?:all )?(?:previous|prior) instructions|disregard (?:your|the) (?:rules|guidelines)|system prompt|you are now|developer mode|send .{0,40} to https?:\/\/|<!--\s*assistant/gi;
+
 const before = announceMachine("injection guard throughput");
 console.log(
-  "\n| text | detector wall ms/KB | detector CPU ms/KB | SHA-256 CPU ms/KB | ratio (CPU) | target ≤ 0.1 ms/KB (CPU) |",
+  "\n| text | regex scan CPU ms/KB | rules CPU ms/KB | rules ÷ regex | rules + learned CPU ms/KB | (rules + learned) ÷ regex | rules ≤ 0.1 | rules + learned ≤ 1 |",
 );
-console.log("|---|---:|---:|---:|---:|---|");
+console.log("|---|---:|---:|---:|---:|---:|---|---|");
 for (const { name, texts } of cases) {
-  const detector = measure(texts, (text) => detectInjection(text, { source: "tool-result" }));
-  const baseline = measure(texts, (text) => createHash("sha256").update(text).digest("hex"));
+  const baseline = measure(texts, (text) => text.match(PLAIN_SCAN)?.length ?? 0);
+  const rules = measure(texts, (text) => detectInjection(text, { source: "tool-result", detector: "rules" }));
+  const combined = measure(texts, (text) => detectInjection(text, { source: "tool-result" }));
   console.log(
-    `| ${name} | ${detector.wall.toFixed(3)} | ${detector.cpu.toFixed(3)} | ${baseline.cpu.toFixed(4)} | ${(detector.cpu / baseline.cpu).toFixed(0)}× | ${detector.cpu <= 0.1 ? "met" : "missed"} |`,
+    `| ${name} | ${baseline.cpu.toFixed(4)} | ${rules.cpu.toFixed(3)} | ${(rules.cpu / baseline.cpu).toFixed(0)}× | ${combined.cpu.toFixed(3)} | ${(combined.cpu / baseline.cpu).toFixed(0)}× | ${rules.cpu <= 0.1 ? "met" : "missed"} | ${combined.cpu <= 1 ? "met" : "missed"} |`,
   );
 }
 reportMachineLoad(before);

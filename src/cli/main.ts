@@ -22,6 +22,7 @@ const load = {
   costs: () => import("./cost-command.ts"),
   erase: () => import("./erase-command.ts"),
   evals: () => import("./eval-cli.ts"),
+  guard: () => import("./guard-command.ts"),
   init: () => import("./init-command.ts"),
   journal: () => import("./journal-command.ts"),
   kb: () => import("./kb-command.ts"),
@@ -40,13 +41,14 @@ const load = {
 
 /** The whole usage text: it gathers each command's own, so it loads every command module (help only). */
 export async function usageText(): Promise<string> {
-  const [agents, approvals, audit, chat, erase, evals, kb, keys, mcp] = await Promise.all([
+  const [agents, approvals, audit, chat, erase, evals, guard, kb, keys, mcp] = await Promise.all([
     load.agents(),
     load.approvals(),
     load.audit(),
     load.chat(),
     load.erase(),
     load.evals(),
+    load.guard(),
     load.kb(),
     load.keys(),
     load.mcp(),
@@ -57,6 +59,7 @@ export async function usageText(): Promise<string> {
   const { CHAT_USAGE } = chat;
   const { ERASE_USAGE } = erase;
   const { EVAL_USAGE } = evals;
+  const { GUARD_USAGE } = guard;
   const { KB_USAGE } = kb;
   const { KEYS_USAGE } = keys;
   const { MCP_USAGE } = mcp;
@@ -107,6 +110,7 @@ ${KEYS_USAGE}
 ${KB_USAGE}
 ${ERASE_USAGE}
 ${MCP_USAGE}
+${GUARD_USAGE}
 
 the agents: the project's keel.config.ts in the working directory, or the module --packages M (or
   KEEL_PACKAGES) names; in a Keel checkout, the bundled examples
@@ -149,6 +153,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "kb") return await (await load.kb()).kbCli(argv, io);
   if (argv[0] === "chat") return await (await load.chat()).chatCli(argv, io);
   if (argv[0] === "erase") return await (await load.erase()).eraseCli(argv, io);
+  if (argv[0] === "guard") return await (await load.guard()).guardCli(argv, io);
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>
   >;

@@ -51,7 +51,9 @@ export function mcpToolSuspicion(definition: McpToolDefinition): string | null {
   ];
   for (const text of texts) {
     if (text.trim() === "") continue;
-    const verdict = detectInjection(text, { source: "tool-result" });
+    // The rules alone: a tool's own description is imperative by nature ("Use this to refund an order"), a genre
+    // the learned model was not trained on, and a refused tool is a configuration error, not a held run.
+    const verdict = detectInjection(text, { source: "tool-result", detector: "rules" });
     if (verdict.detected)
       return `its description reads as instructions to the model (${verdict.classes.join(", ")}, score ${verdict.score.toFixed(2)})`;
   }

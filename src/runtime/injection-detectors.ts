@@ -2,8 +2,11 @@ import { detectInjection, type InjectionClass, type InjectionSource } from "../g
 import { type ModelGateway, positiveScore, type TargetRef } from "../models/index.ts";
 import type { InjectionDetectorSpec } from "../spec/index.ts";
 
-/** The built-in rules detector's name on `guard-flag`; the number changes whenever its rules or threshold do. */
-export const RULES_DETECTOR = "injection@1";
+/**
+ * The built-in detector's name on `guard-flag`: the rules and the learned model combined (src/guards/injection).
+ * The number changes whenever its rules, model or threshold do.
+ */
+export const RULES_DETECTOR = "injection@2";
 
 /** One detector's verdict on one text, with what asking it cost. */
 export type DetectorVerdict = {

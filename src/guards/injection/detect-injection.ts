@@ -11,12 +11,14 @@ import {
   SEQUENCE_RULES,
   type SequenceRule,
 } from "./injection-rules.ts";
-import { INJECTION_THRESHOLD } from "./injection-threshold.ts";
+import { INJECTION_THRESHOLD, RULES_THRESHOLD } from "./injection-threshold.ts";
+import { LEARNED_MODEL } from "./learned/injection-model.ts";
+import { scoreLearned } from "./learned/score-learned.ts";
 import { matchSequence } from "./match-rules.ts";
 import { type NormalizedText, normalizeText, type ObfuscationSignal } from "./normalize-text.ts";
 import { insideSpans, overlapsSpans, quotedSpans } from "./quoted-spans.ts";
-import { rot13 } from "./rot13.ts";
-import { type Token, tokenize } from "./tokenize.ts";
+import { looksRot13, rot13 } from "./rot13.ts";
+import { tokenize } from "./tokenize.ts";
 
 /** Which reading of the text a rule matched in. */
 export type InjectionView = "text" | "compact" | "rot13" | "decoded" | "hidden";
@@ -30,12 +32,22 @@ export type InjectionFinding = {
   quoted: boolean;
 };
 
+/**
+ * Which detector decides: `combined` (the default, what the runtime uses) takes the higher of the learned model's
+ * probability and the rules' score scaled by a factor fitted on validation; `rules` is the rules alone.
+ */
+export type Detector = "combined" | "rules";
+
 /** The detector's verdict on one text. */
 export type InjectionVerdict = {
   /** True when `score` reaches the threshold. */
   detected: boolean;
-  /** 0 (nothing found) to 1: the noisy-OR of the findings' weights. */
+  /** 0 to 1: the combination of `rulesScore` and `modelScore`, or `rulesScore` alone for the `rules` detector. */
   score: number;
+  /** 0 (nothing found) to 1: the noisy-OR of the rule findings' weights. */
+  rulesScore: number;
+  /** The learned model's probability; absent for the `rules` detector. */
+  modelScore?: number;
   threshold: number;
   findings: InjectionFinding[];
   /** Attack classes of the findings, strongest first. */
@@ -47,9 +59,14 @@ export type InjectionVerdict = {
 export type DetectOptions = {
   /** Where the text came from; some rules (text addressed to "the assistant") apply only to tool results. */
   source?: InjectionSource;
-  /** Score at or above which the text counts as an attack; defaults to the frozen, corpus-fitted threshold. */
+  /** Score at or above which the text counts as an attack; defaults to the detector's frozen, fitted threshold. */
   threshold?: number;
+  /** `combined` unless said otherwise. */
+  detector?: Detector;
 };
+
+/** A learned-model probability at or above this is reported as a finding of its own. */
+const MODEL_FINDING = 0.5;
 
 const MAX_DEPTH = 2;
 /** Signals that say nothing about an attack on their own: accents are ordinary, hashes and ids are long tokens. */
@@ -58,35 +75,6 @@ const CONTEXT_SIGNALS: ReadonlySet<ObfuscationSignal> = new Set([
   "diacritics",
   "compacted-words",
 ]);
-const ROT13_COMMON = new Set([
-  "gur",
-  "naq",
-  "bs",
-  "gb",
-  "vf",
-  "lbh",
-  "sbe",
-  "guvf",
-  "jvgu",
-  "lbhe",
-  "nyy",
-  "gung",
-]);
-const PLAIN_COMMON = new Set([
-  "the",
-  "and",
-  "of",
-  "to",
-  "is",
-  "you",
-  "for",
-  "this",
-  "with",
-  "your",
-  "all",
-  "that",
-]);
-
 /** The rules that apply to each source, chosen once rather than on every inspection. */
 const RULES_BY_SOURCE: Record<InjectionSource, { rules: SequenceRule[]; patterns: PatternRule[] }> = {
   input: rulesFor("input"),
@@ -105,13 +93,15 @@ function rulesFor(source: InjectionSource): { rules: SequenceRule[]; patterns: P
  * quotation inside text about attacks counts for little), and combine the weights into a score.
  */
 export function detectInjection(text: string, options: DetectOptions = {}): InjectionVerdict {
-  const threshold = options.threshold ?? INJECTION_THRESHOLD;
+  const detector = options.detector ?? "combined";
+  const threshold = options.threshold ?? (detector === "rules" ? RULES_THRESHOLD : INJECTION_THRESHOLD);
   if (!(threshold > 0 && threshold <= 1)) {
     throw new RangeError(`options.threshold must be in (0, 1], got ${threshold}`);
   }
   const source = options.source ?? "input";
   const signals = new Set<ObfuscationSignal>();
-  const found = inspect(text, source, signals, 0, "text");
+  const normalized = normalizeText(text);
+  const found = inspect(text, source, signals, 0, "text", normalized);
   const all = [...found.findings.values()];
   const strongest = Math.max(0, ...all.map((finding) => finding.weight));
   if (strongest >= 0.3) {
@@ -139,12 +129,38 @@ export function detectInjection(text: string, options: DetectOptions = {}): Inje
   }
   let miss = 1;
   for (const finding of all) miss *= 1 - finding.weight;
-  const score = round(1 - miss);
+  const rulesScore = round(1 - miss);
+  let score = rulesScore;
+  let modelScore: number | undefined;
+  if (detector === "combined") {
+    modelScore = round(scoreLearned(normalized));
+    score = combineScores(rulesScore, modelScore);
+    if (modelScore >= MODEL_FINDING) {
+      all.push({ rule: "learned-model", classes: [], weight: modelScore, view: "text", quoted: false });
+    }
+  }
   all.sort((left, right) => right.weight - left.weight);
   const classes: InjectionClass[] = [];
   for (const finding of all)
     for (const name of finding.classes) if (!classes.includes(name)) classes.push(name);
-  return { detected: score >= threshold, score, threshold, findings: all, classes, signals: [...signals] };
+  return {
+    detected: score >= threshold,
+    score,
+    rulesScore,
+    ...(modelScore === undefined ? {} : { modelScore }),
+    threshold,
+    findings: all,
+    classes,
+    signals: [...signals],
+  };
+}
+
+/**
+ * The combined score: the higher of the model's probability and the rules' score scaled by the factor fitted on
+ * validation, so either can flag a text, each at the confidence validation gave it.
+ */
+function combineScores(rulesScore: number, modelScore: number): number {
+  return round(Math.max(modelScore, Math.min(1, LEARNED_MODEL.rulesScale * rulesScore)));
 }
 
 /** Findings by rule, and whether any came from content hidden from a human reader. */
@@ -156,10 +172,10 @@ function inspect(
   signals: Set<ObfuscationSignal>,
   depth: number,
   view: InjectionView,
+  normalized: NormalizedText = normalizeText(input),
 ): Inspection {
   const findings = new Map<string, InjectionFinding>();
   const result: Inspection = { findings, hidden: view === "hidden" };
-  const normalized = normalizeText(input);
   for (const signal of normalized.signals) signals.add(signal);
   const { rules, patterns } = RULES_BY_SOURCE[source];
   const tokens = tokenize(normalized.text);
@@ -242,19 +258,6 @@ function record(
   const existing = findings.get(rule.id);
   if (existing && existing.weight >= weight) return;
   findings.set(rule.id, { rule: rule.id, classes: [...rule.classes], weight: round(weight), view, quoted });
-}
-
-/** ROT13 is tried only when the text has more ROT13-encoded common words than plain ones. */
-function looksRot13(tokens: readonly Token[]): boolean {
-  let encoded = 0;
-  let plain = 0;
-  for (const token of tokens) {
-    if (token.raw.length > 5) continue;
-    const word = token.raw.toLowerCase();
-    if (ROT13_COMMON.has(word)) encoded += 1;
-    else if (PLAIN_COMMON.has(word)) plain += 1;
-  }
-  return encoded >= 2 && encoded > plain;
 }
 
 function round(value: number): number {

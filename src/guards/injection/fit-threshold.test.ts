@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fitThreshold } from "./fit-threshold.ts";
-import { INJECTION_THRESHOLD } from "./injection-threshold.ts";
+import { INJECTION_THRESHOLD, RULES_THRESHOLD } from "./injection-threshold.ts";
 import { type CorpusRow, readInjectionCorpus, TUNING_SPLITS } from "./read-injection-corpus.ts";
 
 const CORPUS = join(import.meta.dirname, "../../../data/injection/agt-injection-smoke.jsonl");
+const KEEL_CORPUS = join(import.meta.dirname, "../../../data/injection/keel-injection.jsonl");
 
 function line(id: string, split: string, attack: string, text: string): string {
   return JSON.stringify({
@@ -54,11 +55,11 @@ describe("threshold fitting", () => {
       text: "hello",
     });
     assert.throws(
-      () => fitThreshold([row("validation"), row("test")], { maxFalsePositiveRate: 0.05 }),
+      () => fitThreshold([row("validation"), row("test")], { maxFalsePositiveRate: 0.05, detector: "rules" }),
       /row test-1 is from test/,
     );
     assert.throws(
-      () => fitThreshold([row("exemplar_bank")], { maxFalsePositiveRate: 0.05 }),
+      () => fitThreshold([row("exemplar_bank")], { maxFalsePositiveRate: 0.05, detector: "rules" }),
       /validation rows only/,
     );
   });
@@ -76,9 +77,19 @@ describe("threshold fitting", () => {
     );
   });
 
-  it("keeps the frozen threshold equal to the fit on the corpus's validation split", async () => {
+  it("keeps the rules' frozen threshold equal to the fit on the benchmark corpus's validation split", async () => {
     const rows = await readInjectionCorpus({ path: CORPUS, splits: ["validation"] });
-    const fitted = fitThreshold(rows, { maxFalsePositiveRate: 0.05 });
+    const fitted = fitThreshold(rows, { maxFalsePositiveRate: 0.05, detector: "rules" });
+    assert.equal(fitted.threshold, RULES_THRESHOLD);
+    assert.ok(fitted.falsePositiveRate <= 0.05);
+  });
+
+  it("keeps the default threshold equal to the combined detector's fit on both corpora's validation splits", async () => {
+    const rows = [
+      ...(await readInjectionCorpus({ path: KEEL_CORPUS, splits: ["validation"] })),
+      ...(await readInjectionCorpus({ path: CORPUS, splits: ["validation"] })),
+    ];
+    const fitted = fitThreshold(rows, { maxFalsePositiveRate: 0.05, detector: "combined" });
     assert.equal(fitted.threshold, INJECTION_THRESHOLD);
     assert.ok(fitted.falsePositiveRate <= 0.05);
   });

@@ -1,4 +1,4 @@
-import { detectInjection } from "./detect-injection.ts";
+import { type Detector, detectInjection } from "./detect-injection.ts";
 import { type CorpusRow, sourceOfRow } from "./read-injection-corpus.ts";
 
 /** The fitted threshold and what it achieves on the rows it was fitted on. */
@@ -11,7 +11,7 @@ export type FittedThreshold = { threshold: number; recall: number; falsePositive
  */
 export function fitThreshold(
   rows: readonly CorpusRow[],
-  options: { maxFalsePositiveRate: number },
+  options: { maxFalsePositiveRate: number; detector: Detector },
 ): FittedThreshold {
   const { maxFalsePositiveRate } = options;
   if (!(maxFalsePositiveRate >= 0 && maxFalsePositiveRate < 1)) {
@@ -24,8 +24,21 @@ export function fitThreshold(
     );
   const scored = rows.map((row) => ({
     attack: row.attack_class !== "benign",
-    score: detectInjection(row.text, { source: sourceOfRow(row), threshold: 1 }).score,
+    score: detectInjection(row.text, { source: sourceOfRow(row), threshold: 1, detector: options.detector })
+      .score,
   }));
+  return { ...placeThreshold(scored, maxFalsePositiveRate), rows: rows.length };
+}
+
+/**
+ * The threshold placement `fitThreshold` uses, on scores already computed: the lowest threshold whose
+ * false-positive rate is at most `maxFalsePositiveRate`, midway between the benign score it has to clear and the
+ * next score above it.
+ */
+export function placeThreshold(
+  scored: ReadonlyArray<{ attack: boolean; score: number }>,
+  maxFalsePositiveRate: number,
+): Omit<FittedThreshold, "rows"> {
   const benign = scored
     .filter((row) => !row.attack)
     .map((row) => row.score)
@@ -41,10 +54,5 @@ export function fitThreshold(
   const threshold = Math.round(((mustClear + next) / 2) * 1000) / 1000;
   const caught = attacks.filter((row) => row.score >= threshold).length;
   const flagged = benign.filter((score) => score >= threshold).length;
-  return {
-    threshold,
-    recall: caught / attacks.length,
-    falsePositiveRate: flagged / benign.length,
-    rows: rows.length,
-  };
+  return { threshold, recall: caught / attacks.length, falsePositiveRate: flagged / benign.length };
 }

@@ -1,4 +1,4 @@
-import { detectInjection } from "./detect-injection.ts";
+import { type Detector, detectInjection } from "./detect-injection.ts";
 import { type CorpusRow, sourceOfRow } from "./read-injection-corpus.ts";
 
 /** A proportion with its Wilson 95% interval. */
@@ -32,8 +32,11 @@ export function wilsonInterval(hits: number, total: number): Proportion {
   return { hits, total, rate, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
-/** Score the detector on labelled rows at a threshold: the rows flagged per class, with Wilson intervals. */
-export function scoreCorpus(rows: readonly CorpusRow[], options: { threshold: number }): CorpusScore {
+/** Score a detector on labelled rows at a threshold: the rows flagged per class, with Wilson intervals. */
+export function scoreCorpus(
+  rows: readonly CorpusRow[],
+  options: { threshold: number; detector?: Detector },
+): CorpusScore {
   const tallies = {
     attack: new Map<string, [number, number]>(),
     bypass: new Map<string, [number, number]>(),
@@ -44,7 +47,11 @@ export function scoreCorpus(rows: readonly CorpusRow[], options: { threshold: nu
   let flagged = 0;
   let benign = 0;
   for (const row of rows) {
-    const verdict = detectInjection(row.text, { source: sourceOfRow(row), threshold: options.threshold });
+    const verdict = detectInjection(row.text, {
+      source: sourceOfRow(row),
+      threshold: options.threshold,
+      detector: options.detector ?? "combined",
+    });
     const isAttack = row.attack_class !== "benign";
     const hit = verdict.detected ? 1 : 0;
     if (isAttack) {

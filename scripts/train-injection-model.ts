@@ -1,0 +1,195 @@
+/**
+ * `npx node scripts/train-injection-model.ts [--buckets 65536] [--epochs 30] [--seed 20]`: train the learned
+ * prompt-injection model and write `src/guards/injection/learned/injection-model.ts`.
+ *
+ * 1. Train: logistic regression over hashed words, word pairs and character 3–5-grams of the guard's normalised
+ *    text (`hashFeatures`, `learnedViews`), on the `exemplar_bank` split of every corpus in data/injection/,
+ *    and on the rows drawn from the phrase grammar (`grammarRows`), by stochastic gradient descent with L2 decay on the weights a row touches and class-balanced weights, in a
+ *    seeded order.
+ * 2. Quantise the weights to int8 with one scale (the file the package ships).
+ * 3. On the validation split only: choose the scale of the rules' score in the combination (the higher of the
+ *    model's probability and the scaled rules' score), then place the threshold (at most 5% false positives,
+ *    `placeThreshold`).
+ *
+ * The test split is never read: `readInjectionCorpus` skips its rows before parsing them.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { detectInjection } from "../src/guards/injection/detect-injection.ts";
+import { placeThreshold } from "../src/guards/injection/fit-threshold.ts";
+import { type HashedFeatures, hashFeatures } from "../src/guards/injection/learned/hash-features.ts";
+import { learnedViews } from "../src/guards/injection/learned/learned-views.ts";
+import { normalizeText } from "../src/guards/injection/normalize-text.ts";
+import {
+  type CorpusRow,
+  readInjectionCorpus,
+  sourceOfRow,
+} from "../src/guards/injection/read-injection-corpus.ts";
+import { grammarRows } from "./injection-corpus-rows.ts";
+
+const { values } = parseArgs({
+  options: {
+    buckets: { type: "string", default: "65536" },
+    epochs: { type: "string", default: "15" },
+    seed: { type: "string", default: "20" },
+  },
+});
+const buckets = Number(values.buckets);
+if (!Number.isInteger(Math.log2(buckets)))
+  throw new Error(`--buckets must be a power of two, not ${values.buckets}`);
+const epochs = Number(values.epochs);
+const seed = Number(values.seed);
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+export const TRAINING_CORPORA = [
+  "data/injection/keel-injection.jsonl",
+  "data/injection/agt-injection-smoke.jsonl",
+];
+const MODEL_FILE = join(root, "src/guards/injection/learned/injection-model.ts");
+const L2 = 1e-5;
+const MAX_FALSE_POSITIVE_RATE = 0.05;
+
+async function rowsOf(split: "exemplar_bank" | "validation"): Promise<CorpusRow[]> {
+  const rows: CorpusRow[] = [];
+  for (const path of TRAINING_CORPORA)
+    rows.push(...(await readInjectionCorpus({ path: join(root, path), splits: [split] })));
+  return rows;
+}
+
+/** A seeded generator (mulberry32): the same order, and so the same weights, on every run. */
+function random(state: number): () => number {
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const sigmoid = (value: number) => 1 / (1 + Math.exp(-value));
+const dot = (weights: ArrayLike<number>, features: HashedFeatures) => {
+  let sum = 0;
+  for (let index = 0; index < features.indices.length; index++)
+    sum += weights[features.indices[index]!]! * features.values[index]!;
+  return sum;
+};
+
+// 1. Train on every view of every exemplar row and every grammar row, labelled as its row.
+const train = [...(await rowsOf("exemplar_bank")), ...grammarRows()];
+const examples: Array<{ features: HashedFeatures; label: number }> = [];
+for (const row of train) {
+  const label = row.attack_class === "benign" ? 0 : 1;
+  for (const view of learnedViews(normalizeText(row.text)))
+    examples.push({ features: hashFeatures(view, buckets), label });
+}
+const positives = examples.filter((example) => example.label === 1).length;
+const classWeight = [
+  examples.length / (2 * (examples.length - positives)),
+  examples.length / (2 * positives),
+];
+const weights = new Float64Array(buckets);
+let bias = 0;
+const next = random(seed);
+const order = examples.map((_, index) => index);
+for (let epoch = 0; epoch < epochs; epoch++) {
+  for (let index = order.length - 1; index > 0; index--) {
+    const other = Math.floor(next() * (index + 1));
+    [order[index], order[other]] = [order[other]!, order[index]!];
+  }
+  const rate = 0.5 / (1 + epoch * 0.1);
+  for (const position of order) {
+    const { features, label } = examples[position]!;
+    const gradient = (sigmoid(dot(weights, features) + bias) - label) * classWeight[label]!;
+    for (let index = 0; index < features.indices.length; index++) {
+      const bucket = features.indices[index]!;
+      weights[bucket] = weights[bucket]! * (1 - rate * L2) - rate * gradient * features.values[index]!;
+    }
+    bias -= rate * gradient;
+  }
+}
+
+// 2. Quantise to int8.
+let largest = 0;
+for (const weight of weights) largest = Math.max(largest, Math.abs(weight));
+const scale = largest / 127;
+const quantised = new Int8Array(buckets);
+for (let index = 0; index < buckets; index++) quantised[index] = Math.round(weights[index]! / scale);
+
+/** The shipped model's probability for a text: the highest over its views, as `scoreLearned` computes it. */
+function modelScore(text: string): number {
+  let best = Number.NEGATIVE_INFINITY;
+  for (const view of learnedViews(normalizeText(text)))
+    best = Math.max(best, bias + scale * dot(quantised, hashFeatures(view, buckets)));
+  return Math.round(sigmoid(best) * 1000) / 1000;
+}
+
+// 3. Combination and threshold, on validation only.
+const validation = await rowsOf("validation");
+const scored = validation.map((row) => {
+  const model = Math.min(Math.max(modelScore(row.text), 1e-6), 1 - 1e-6);
+  return {
+    attack: row.attack_class !== "benign",
+    logit: Math.log(model / (1 - model)),
+    rules: detectInjection(row.text, { source: sourceOfRow(row), detector: "rules" }).rulesScore,
+  };
+});
+// The combined score is the higher of the model's probability and the rules' score scaled by a factor (from a
+// coarse grid) that gives the highest validation recall at the false-positive bound: either detector alone can
+// flag a text, each at the confidence validation says it has. The threshold is then placed on that score.
+const combine = (rulesScale: number) =>
+  scored.map((row) => ({
+    attack: row.attack,
+    score: Math.round(Math.max(sigmoid(row.logit), Math.min(1, rulesScale * row.rules)) * 1000) / 1000,
+  }));
+const recallAt = (rulesScale: number) => placeThreshold(combine(rulesScale), MAX_FALSE_POSITIVE_RATE).recall;
+let rulesScale = 0;
+for (let step = 1; step <= 30; step++) {
+  if (recallAt(step / 20) > recallAt(rulesScale)) rulesScale = step / 20;
+}
+const combined = combine(rulesScale);
+const fitted = placeThreshold(combined, MAX_FALSE_POSITIVE_RATE);
+const alone = (rows: typeof scored, pick: (row: (typeof scored)[number]) => number) =>
+  placeThreshold(
+    rows.map((row) => ({ attack: row.attack, score: Math.round(pick(row) * 1000) / 1000 })),
+    MAX_FALSE_POSITIVE_RATE,
+  );
+const trainScored = train.map((row) => {
+  const model = Math.min(Math.max(modelScore(row.text), 1e-6), 1 - 1e-6);
+  return { attack: row.attack_class !== "benign", logit: Math.log(model / (1 - model)), rules: 0 };
+});
+console.log(
+  "model alone, train:",
+  alone(trainScored, (row) => sigmoid(row.logit)),
+);
+console.log(
+  "model alone, validation:",
+  alone(scored, (row) => sigmoid(row.logit)),
+);
+console.log(
+  "rules alone, validation:",
+  alone(scored, (row) => row.rules),
+);
+
+writeFileSync(
+  MODEL_FILE,
+  `// Generated by scripts/train-injection-model.ts (--buckets ${buckets} --epochs ${epochs} --seed ${seed}); do not edit by hand.
+/** The learned injection model: hashed n-gram logistic regression, and how its score combines with the rules'. */
+export const LEARNED_MODEL = {
+  buckets: ${buckets},
+  bias: ${bias},
+  scale: ${scale},
+  weights:
+    "${Buffer.from(quantised.buffer).toString("base64")}",
+  rulesScale: ${rulesScale},
+  threshold: ${fitted.threshold},
+};
+`,
+);
+console.log(
+  `trained on ${train.length} rows (${examples.length} views), validated on ${validation.length}; ` +
+    `rules scale ${rulesScale}, threshold ${fitted.threshold}: validation recall ` +
+    `${(fitted.recall * 100).toFixed(1)}% at ${(fitted.falsePositiveRate * 100).toFixed(1)}% false positives`,
+);

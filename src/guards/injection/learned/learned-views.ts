@@ -1,0 +1,58 @@
+import { type ConceptHit, wordHits } from "../concept-hits.ts";
+import type { NormalizedText } from "../normalize-text.ts";
+import { looksRot13, rot13 } from "../rot13.ts";
+import { tokenize } from "../tokenize.ts";
+import { type LearnedView, modelWords } from "./hash-features.ts";
+
+/**
+ * Characters per window: about a paragraph, so an injection inside a long document is not averaged away. Windows
+ * overlap by a quarter, so an injection of up to 160 characters lies whole inside one of them.
+ */
+const WINDOW = 640;
+const STRIDE = 480;
+/** Concepts at most this many words apart also count as a pair ("ignore … instructions"). */
+const PAIR_GAP = 6;
+
+/**
+ * The views the learned model scores for one normalised text: the text in overlapping windows, its ROT13
+ * reading when it looks ROT13-encoded, and each decoded blob and hidden part on its own. The text's score is
+ * the highest of them.
+ */
+export function learnedViews(normalized: NormalizedText): LearnedView[] {
+  const views = windows(normalized.text).map(viewOf);
+  if (looksRot13(tokenize(normalized.text))) views.push(...windows(rot13(normalized.text)).map(viewOf));
+  for (const part of [...normalized.decoded, ...normalized.hidden]) views.push(...windows(part).map(viewOf));
+  return views;
+}
+
+/**
+ * A stretch's words and concepts. The concepts come from the rules' multilingual vocabulary, so "disregard your
+ * guidelines" and "ignore the rules" share features even where their words differ; a concept pair is two
+ * concepts in order within a few words.
+ */
+function viewOf(text: string): LearnedView {
+  const hits = wordHits(text);
+  const concepts: string[] = [];
+  for (const [index, hit] of hits.entries()) {
+    for (const concept of hit.concepts) concepts.push(concept);
+    for (const next of hits.slice(index + 1, index + 4)) {
+      if (next.start - hit.end > PAIR_GAP) break;
+      pairs(hit, next, concepts);
+    }
+  }
+  return { words: modelWords(text), concepts };
+}
+
+function pairs(first: ConceptHit, second: ConceptHit, into: string[]): void {
+  for (const left of first.concepts) for (const right of second.concepts) into.push(`${left}>${right}`);
+}
+
+function windows(text: string): string[] {
+  if (text.length <= WINDOW) return [text];
+  const result: string[] = [];
+  for (let start = 0; start < text.length; start += STRIDE) {
+    result.push(text.slice(start, start + WINDOW));
+    if (start + WINDOW >= text.length) break;
+  }
+  return result;
+}
