@@ -250,12 +250,15 @@ describe("model-based injection detectors", () => {
         assert.equal(flag.detector, `classifier:vllm/${CLASSIFIER}`);
         assert.deepEqual(flag.rules, [`classifier:vllm/${CLASSIFIER}`]);
         assert.deepEqual(
-          flag.detectors?.map((each) => [each.detector, each.flagged, each.score, each.usd ?? null]),
+          flag.detectors?.map((each) => [each.detector, each.flagged, each.usd ?? null]),
           [
-            ["injection@2", false, 0, null],
-            [`classifier:vllm/${CLASSIFIER}`, true, 0.99, 0],
+            ["injection@2", false, null],
+            [`classifier:vllm/${CLASSIFIER}`, true, 0],
           ],
         );
+        const [builtIn, classifierVerdict] = flag.detectors!;
+        assert.ok(builtIn!.score < builtIn!.threshold, "the built-in detector scored it below its threshold");
+        assert.equal(classifierVerdict!.score, 0.99);
         assert.ok(flag.detectors!.every((each) => each.durationMs >= 0));
         const [pending] = await s.store.listApprovals({ runId: run.runId, status: "pending" });
         assert.match(pending?.request.reasons.join(" ") ?? "", /from lookup \(call c1, classifier:vllm\//);

@@ -120,14 +120,21 @@ export function combineVerdicts(
     (best, each) => (best === null || scoreOf(each) > scoreOf(best) ? each : best),
     null,
   );
+  // Only what counted towards the finding is named: a detector that did not flag may still have matched rules
+  // (the built-in one reports the learned model's score below its threshold), and naming those would say they
+  // decided.
   const rules = verdicts.flatMap((each) =>
     each.error !== undefined
       ? policy.onError === "flag"
         ? [`detector-failed:${each.detector}`]
         : []
-      : each.rules,
+      : each.flagged
+        ? each.rules
+        : [],
   );
-  const classes = [...new Set(verdicts.flatMap((each) => each.classes))];
+  const classes = [
+    ...new Set(verdicts.flatMap((each) => (each.error === undefined && each.flagged ? each.classes : []))),
+  ];
   return {
     detected,
     score: top === null ? 0 : scoreOf(top),
