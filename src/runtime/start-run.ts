@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { KeelError } from "../errors/index.ts";
-import type { ParentBudget, Principal } from "../journal/index.ts";
+import type { ParentBudget, Principal, RolloutAssignment } from "../journal/index.ts";
 import type { RunRecord, Store } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { protectEvent, redactionPolicyOf } from "./protect-events.ts";
@@ -55,6 +55,8 @@ export async function startRun(options: {
   session?: { sessionId: string };
   /** The person the run is about: its personal journal fields are sealed under the subject's key. */
   subject?: string;
+  /** The deployment arm a rollout assigned the run to, journaled in its run-start (docs/rollout.md). */
+  rollout?: RolloutAssignment;
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -84,6 +86,7 @@ export async function startRun(options: {
       ? { parentBudgets: [...options.parentBudgets] }
       : {}),
     ...(options.ancestors && options.ancestors.length > 0 ? { ancestors: [...options.ancestors] } : {}),
+    ...(options.rollout === undefined ? {} : { rollout: options.rollout }),
   };
   // The input is masked before it is journaled; the model reads the run's input from the journal, masked too.
   const { stored } = protectEvent(

@@ -131,11 +131,11 @@ export async function insertRun(
       `INSERT INTO keel_runs
          (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
         lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested,
-        cancel_request, subject, subject_key_id)
+        cancel_request, subject, subject_key_id, rollout)
        VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
         $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
         CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
-        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17)
+        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17, $18::text::jsonb)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -157,6 +157,7 @@ export async function insertRun(
         parent?.cancel_requested && parent.cancel_request ? JSON.stringify(parent.cancel_request) : null,
         subject,
         subjectKey?.keyId ?? null,
+        payload.rollout ? JSON.stringify(payload.rollout) : null,
       ],
     );
     const row = inserted.rows[0];
