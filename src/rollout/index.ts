@@ -1,0 +1,25 @@
+/**
+ * Rollout: the statistics and the stage verdict that move traffic from a stable version to a candidate, the A/B
+ * comparison of two arms, and autonomy proposals earned from approval history.
+ */
+export {
+  type ArmSample,
+  type CanaryGates,
+  type GateName,
+  type GateResult,
+  judgeStage,
+  MIN_OBSERVATIONS_PER_ARM,
+  type StageVerdict,
+} from "./judge-stage.ts";
+export {
+  bootstrapComparison,
+  mean,
+  normalCdf,
+  normalQuantile,
+  type Proportion,
+  proportionDifferenceInterval,
+  quantile,
+  seededRandom,
+  twoProportionZTest,
+  wilsonInterval,
+} from "./statistics.ts";
