@@ -16,7 +16,8 @@ export function stickyKeyOf(options: {
   sessionId?: string | undefined;
   idempotencyKey?: string | undefined;
 }): StickyKey {
-  if (options.stickiness === "user") return { key: options.subject ?? options.principalSubject, keyKind: "user" };
+  if (options.stickiness === "user")
+    return { key: options.subject ?? options.principalSubject, keyKind: "user" };
   if (options.stickiness === "session" && options.sessionId !== undefined)
     return { key: options.sessionId, keyKind: "session" };
   return { key: options.idempotencyKey ?? randomUUID(), keyKind: "run" };

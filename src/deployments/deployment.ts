@@ -2,7 +2,14 @@ import type { CanaryGates } from "../rollout/index.ts";
 import type { RolloutStrategy, StickinessKey } from "../spec/index.ts";
 
 /** Where a deployment is: moving traffic (running, paused), or over and why. */
-export const DEPLOYMENT_STATES = ["running", "paused", "promoted", "rolled_back", "aborted", "ended"] as const;
+export const DEPLOYMENT_STATES = [
+  "running",
+  "paused",
+  "promoted",
+  "rolled_back",
+  "aborted",
+  "ended",
+] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
 /** The states in which a deployment still holds its agent's traffic: at most one per agent. */

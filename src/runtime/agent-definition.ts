@@ -1,6 +1,6 @@
 import type { BudgetLedger, BudgetLimits } from "../governance/index.ts";
 import type { ModelParams, ModelProvider } from "../models/index.ts";
-import type { ApprovalsSection, GuardsSection, WorkflowDefinition } from "../spec/index.ts";
+import type { ApprovalsSection, GuardsSection, RolloutSection, WorkflowDefinition } from "../spec/index.ts";
 import type { Tool } from "../tools/index.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
@@ -33,6 +33,8 @@ export type AgentDefinition = {
   approvals?: ApprovalsSection;
   /** The spec's injection and redaction guards; absent: the spec's defaults (docs/security.md). */
   guards?: GuardsSection;
+  /** How a new version of the agent reaches traffic (the spec's `rollout` section; docs/rollout.md). */
+  rollout?: RolloutSection;
   /**
    * The spec's structured answer: the final answer must be JSON matching `schema`; one that does not is sent back
    * to the model, saying why, up to `maxRetries` times, then the run fails with `output_schema_mismatch`.
