@@ -9,7 +9,11 @@ import {
   connectMcpTools,
   type McpToolset,
 } from "../connectors/index.ts";
-import { createRolloutController, registerRolloutMetrics } from "../deployments/index.ts";
+import {
+  createRolloutController,
+  type RolloutController,
+  registerRolloutMetrics,
+} from "../deployments/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
@@ -107,6 +111,8 @@ export type Keel = {
   /** False in development mode (no API keys: every request is the local developer). */
   authenticated: boolean;
   agents: AgentCatalog;
+  /** Deployments of the agents' versions (null with `api: false`: only the API process moves traffic). */
+  rollouts: RolloutController | null;
   /** Per agent, which model it uses, said plainly. */
   modelLabels: ReadonlyMap<string, string>;
   worker: Worker;
@@ -344,6 +350,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   });
   let app: Hono | null = null;
   let authenticated = false;
+  let rollouts: RolloutController | null = null;
   // What only a process serving the API does: the registry, tenants, traces, production sampling.
   const serving: (() => Promise<unknown>)[] = [];
   if (api && controlPlane) {
@@ -355,7 +362,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     );
     await registry.sweepOrphans();
     // Deployments: which version each new run gets; open canaries are judged between runs as well as after them.
-    const rollouts = createRolloutController({
+    rollouts = createRolloutController({
       sql: store.sql,
       agents,
       metrics: registerRolloutMetrics(metrics),
@@ -456,6 +463,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     app,
     authenticated,
     agents,
+    rollouts,
     modelLabels,
     worker,
     governor,
