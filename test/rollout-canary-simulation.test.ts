@@ -20,9 +20,9 @@ const RAMP = `rollout:
   stickiness: run
   canary:
     stages:
-      - { percent: 20, minRuns: 30, minDuration: 0 }
-      - { percent: 50, minRuns: 30, minDuration: 0 }
-      - { percent: 100, minRuns: 30, minDuration: 0 }
+      - { percent: 20, minRuns: 30, minDuration: 1s }
+      - { percent: 50, minRuns: 30, minDuration: 1s }
+      - { percent: 100, minRuns: 30, minDuration: 1s }
     gates: { successRate: { maxDrop: 0.1 } }
 `;
 
