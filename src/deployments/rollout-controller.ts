@@ -116,7 +116,7 @@ export function createRolloutController(options: {
 
   const evaluate = async (name: string): Promise<StageVerdict | null> => {
     const deployment = await deployments.open(name);
-    if (!deployment || deployment.state !== "running" || deployment.strategy !== "canary") return null;
+    if (deployment?.state !== "running" || deployment.strategy !== "canary") return null;
     const verdict = await verdictOf(deployment);
     if (!verdict || verdict.action === "wait") return verdict;
     const evidence = { verdict, stage: deployment.plan.stages[deployment.stage] };
