@@ -26,6 +26,7 @@ import {
   ApprovalMetricsView,
   ApprovalView,
   AttestationView,
+  AutonomyReportView,
   BudgetView,
   CheckpointView,
   CreatedRunView,
@@ -559,6 +560,16 @@ export const API_ROUTES = defineRoutes({
     response: ShadowReportView,
     summary: "what shadow policies would change",
     description: "decisions where shadow policies would have decided otherwise, by policy, from the journal",
+  },
+  agentAutonomy: {
+    method: "GET",
+    path: "/v1/agents/:name/autonomy",
+    roles: READ,
+    owns: { name: "agent" },
+    response: AutonomyReportView,
+    summary: "autonomy proposals from approval history",
+    description:
+      "per class of held call, how people decided it (approved unchanged, edited, rejected, expired) with a Wilson interval, and the proposed changes to `governance.decisionAuthority` — to autonomous past the spec's `governance.autonomy` threshold, or back to review — as a diff for a person to apply; nothing is changed",
   },
 
   checkDrift: {

@@ -250,6 +250,42 @@ export const ShadowReportView = z.looseObject({
   examples: z.array(record),
 });
 
+const AutonomyClassView = z.looseObject({
+  tool: z.string(),
+  policies: z.array(z.string()),
+  description: z.string(),
+  decided: z.number().int(),
+  approvedUnchanged: z.number().int(),
+  approvedEdited: z.number().int(),
+  rejected: z.number().int(),
+  expired: z.number().int(),
+  rate: z.number(),
+  interval: z.object({ low: z.number(), high: z.number() }),
+  status: z.string(),
+});
+
+/** An agent's classes of held calls with their approval evidence, and the spec changes that evidence supports. */
+export const AutonomyReportView = z.looseObject({
+  agent: z.string(),
+  version: z.string(),
+  settings: z.object({ threshold: z.number(), minDecisions: z.number().int(), confidence: z.number() }),
+  classes: z.array(AutonomyClassView),
+  proposals: z.array(
+    z.looseObject({
+      kind: z.enum(["make-autonomous", "return-to-review"]),
+      tool: z.string(),
+      description: z.string(),
+      reason: z.string(),
+      evidence: AutonomyClassView,
+      path: z.string(),
+      before: record,
+      after: record,
+      yaml: z.string(),
+      diff: z.string(),
+    }),
+  ),
+});
+
 export const SpanView = z.object({
   spanId: z.string(),
   parentSpanId: z.string().nullable(),

@@ -17,6 +17,7 @@ const load = {
   agents: () => import("./agents-command.ts"),
   approvals: () => import("./approvals-command.ts"),
   audit: () => import("./audit-command.ts"),
+  autonomy: () => import("./autonomy-command.ts"),
   chat: () => import("./chat-command.ts"),
   costs: () => import("./cost-command.ts"),
   erase: () => import("./erase-command.ts"),
@@ -92,6 +93,8 @@ ${CHAT_USAGE}
   resume <agent> | --tenant T | --all
                                    lift a kill switch
   kill-switches [--json]           the kill switches thrown now
+  autonomy <agent> [--json]        per class of held call, how people decided it, and the proposed changes to
+                                   governance.decisionAuthority (to autonomous, or back to review) as diffs
   policy validate [agent…]         check every policy against the schema generated from the tools (offline)
   policy test <tests.yaml…>        run table-driven policy tests (offline)
   policy schema <agent>            print the Cedar schema generated from the agent's tools
@@ -265,6 +268,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             })
           : await resumeCommand({ client, io, target });
       }
+      case "autonomy":
+        if (rest[0] && rest.length === 1)
+          return await (await load.autonomy()).autonomyCommand({
+            client,
+            io,
+            agent: rest[0],
+            json: values.json ?? false,
+          });
+        throw await usage("keel autonomy <agent> [--json]");
       case "kill-switches":
         return await (await load.kill()).killSwitchesCommand({ client, io, json: values.json ?? false });
       case "mcp": {

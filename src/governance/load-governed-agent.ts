@@ -1,4 +1,4 @@
-import type { RateLimitKey } from "../spec/index.ts";
+import type { GovernanceSection, RateLimitKey } from "../spec/index.ts";
 import {
   CALL_MODEL,
   CALL_TOOL,
@@ -82,6 +82,8 @@ export type LoadedAgent = {
   actionEntities: ReadonlyMap<string, PolicyEntity>;
   rateRules: readonly RateRule[];
   capabilityTtlMs: number;
+  /** The governance section these policies were compiled from, so a proposed change is made against what is enforced. */
+  governance: GovernanceSection | undefined;
 };
 
 /** Compile an agent version's policies, pre-parse them under fresh set ids, and build its entities. */
@@ -139,6 +141,7 @@ export function loadGovernedAgent(
     ),
     rateRules,
     capabilityTtlMs: agent.governance?.capabilityTtl ?? 300_000,
+    governance: agent.governance,
   };
 }
 

@@ -2,6 +2,15 @@
  * Rollout: the statistics and the stage verdict that move traffic from a stable version to a candidate, the A/B
  * comparison of two arms, and autonomy proposals earned from approval history.
  */
+
+export { type ApprovalHistoryRow, readApprovalHistory } from "./approval-history.ts";
+export {
+  type ArmComparison,
+  type ArmMetric,
+  type ArmVerdict,
+  compareArms,
+  type MetricComparison,
+} from "./compare-arms.ts";
 export {
   type ArmSample,
   type CanaryGates,
@@ -11,6 +20,14 @@ export {
   MIN_OBSERVATIONS_PER_ARM,
   type StageVerdict,
 } from "./judge-stage.ts";
+export {
+  type AutonomyProposal,
+  type AutonomyReport,
+  type AutonomySettings,
+  type ClassEvidence,
+  DEFAULT_AUTONOMY,
+  proposeAutonomy,
+} from "./propose-autonomy.ts";
 export {
   bootstrapComparison,
   mean,
@@ -23,3 +40,4 @@ export {
   twoProportionZTest,
   wilsonInterval,
 } from "./statistics.ts";
+export { unifiedDiff } from "./unified-diff.ts";

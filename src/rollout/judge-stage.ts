@@ -4,6 +4,8 @@ import {
   bootstrapPValueAbove,
   bootstrapPValueBelow,
   type Comparison,
+  mean,
+  meanComparisonZTest,
   type SampleStatistic,
   sampleStatistic,
   twoProportionZTest,
@@ -215,27 +217,27 @@ function judgeGate(
     case "costPerRun": {
       const limit = gates.costPerRun;
       if (limit === undefined) return undefined;
-      return bootstrapGate(gate, stable.costsUsd, candidate.costsUsd, {
-        statistic: { kind: "mean" },
-        comparison: "ratio",
-        limit: limit.maxRatio,
-        worse: "higher",
+      // Candidate mean above maxRatio × stable mean.
+      return meanGate(gate, stable.costsUsd, candidate.costsUsd, {
+        first: stable.costsUsd,
+        second: candidate.costsUsd,
+        ratio: limit.maxRatio,
+        margin: 0,
         alpha,
-        seed,
-        test: "one-sided bootstrap of the mean cost ratio",
+        test: "one-sided Welch z-test of the mean cost ratio",
       });
     }
     case "evalScore": {
       const limit = gates.evalScore;
       if (limit === undefined) return undefined;
-      return bootstrapGate(gate, stable.evalScores, candidate.evalScores, {
-        statistic: { kind: "mean" },
-        comparison: "difference",
-        limit: limit.maxDrop,
-        worse: "lower",
+      // Stable mean above candidate mean by more than maxDrop.
+      return meanGate(gate, stable.evalScores, candidate.evalScores, {
+        first: candidate.evalScores,
+        second: stable.evalScores,
+        ratio: 1,
+        margin: limit.maxDrop,
         alpha,
-        seed,
-        test: "one-sided bootstrap of the mean score difference",
+        test: "one-sided Welch z-test of the mean score difference",
       });
     }
     default: {
@@ -277,6 +279,27 @@ function proportionGate(
     pValue,
     breached: pValue < alpha,
     decided: pValue < alpha || 1 - pValue < alpha,
+  };
+}
+
+/** A gate on a mean of per-run values: breached when `second − ratio × first` exceeds `margin`, significantly. */
+function meanGate(
+  gate: GateName,
+  stable: number[],
+  candidate: number[],
+  options: { first: number[]; second: number[]; ratio: number; margin: number; alpha: number; test: string },
+): GateResult {
+  const value = (values: number[]) => (values.length === 0 ? null : mean(values));
+  const result = { gate, stable: value(stable), candidate: value(candidate), test: options.test };
+  if (Math.min(stable.length, candidate.length) < MIN_OBSERVATIONS_PER_ARM) {
+    return { ...result, pValue: null, breached: false, decided: false };
+  }
+  const { pValue } = meanComparisonZTest(options.first, options.second, options);
+  return {
+    ...result,
+    pValue,
+    breached: pValue < options.alpha,
+    decided: pValue < options.alpha || 1 - pValue < options.alpha,
   };
 }
 

@@ -4,6 +4,7 @@ import {
   bootstrapComparison,
   bootstrapInterval,
   bootstrapPValueAbove,
+  meanComparisonZTest,
   normalCdf,
   normalQuantile,
   proportionDifferenceInterval,
@@ -76,6 +77,20 @@ describe("rollout statistics", () => {
     assert.equal(twoProportionZTest({ count: 0, total: 50 }, { count: 50, total: 50 }, 0.05).pValue, 0);
     assert.equal(twoProportionZTest({ count: 0, total: 50 }, { count: 0, total: 50 }, 0.05).pValue, 1);
     assert.equal(twoProportionZTest({ count: 0, total: 0 }, { count: 1, total: 5 }).pValue, 1);
+  });
+
+  test("the mean comparison z-test matches hand-computed values, for a difference and for a ratio", () => {
+    // Means 3 and 6, variances 2.5 each over 5 values: standard error √(0.5 + 0.5) = 1, z = 3.
+    const first = [1, 2, 3, 4, 5];
+    const second = [4, 5, 6, 7, 8];
+    const difference = meanComparisonZTest(first, second);
+    near(difference.z, 3, 1e-12);
+    near(difference.pValue, 0.0013498980316300957, 1e-9);
+    // 6 − 1.5 × 3 = 1.5 over √(0.5 + 1.5² × 0.5) = 1.2748.
+    near(meanComparisonZTest(first, second, { ratio: 1.5 }).z, 1.5 / Math.sqrt(1.625), 1e-12);
+    // A margin is subtracted from the excess.
+    near(meanComparisonZTest(first, second, { margin: 3 }).pValue, 0.5, 1e-7);
+    assert.equal(meanComparisonZTest([2, 2], [2, 2]).pValue, 0.5);
   });
 
   test("the interval of a difference of proportions covers the difference and narrows with more trials", () => {

@@ -24,6 +24,7 @@ import { approverFromHeaders, type IdentifyApprover } from "./approval-principal
 import { registerApprovalRoutes } from "./approval-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { authorizeRequests, type ControlPlaneAuth } from "./authorize-request.ts";
+import { registerAutonomyRoutes } from "./autonomy-routes.ts";
 import { registerBudgetRoutes } from "./budget-routes.ts";
 import { checkReadiness } from "./check-readiness.ts";
 import { registerConsoleRoutes } from "./console-routes.ts";
@@ -223,6 +224,7 @@ export function createApp(options: AppOptions): Hono {
       store,
       ...(reload ? { reload } : {}),
     });
+    registerAutonomyRoutes(app, { governor: options.governor, agents, store });
   }
 
   if (options.telemetry) {

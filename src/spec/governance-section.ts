@@ -182,6 +182,33 @@ export const GovernanceSection = z
     mode: PolicyMode.default("enforce").describe(
       "Default mode of the team's policy files: enforce, or shadow (evaluated and logged, never deciding).",
     ),
+    autonomy: z
+      .strictObject({
+        threshold: z
+          .number()
+          .gt(0)
+          .lt(1)
+          .default(0.95)
+          .describe(
+            "Propose a class of held calls as autonomous when the lower bound of its approved-unchanged rate reaches this (default 0.95).",
+          ),
+        minDecisions: z
+          .number()
+          .int()
+          .positive()
+          .default(50)
+          .describe("Decided requests a class needs before any proposal (default 50)."),
+        confidence: z
+          .number()
+          .gt(0.5)
+          .lt(1)
+          .default(0.95)
+          .describe("Confidence of the Wilson interval of the approved-unchanged rate (default 0.95)."),
+      })
+      .prefault({})
+      .describe(
+        "When Keel proposes moving held calls to autonomous, or back to review, from their approval history (never applied on its own).",
+      ),
     capabilityTtl: z
       .union([z.number().int().positive(), z.string().regex(/^(\d+)(ms|s|m)$/, "expected 90s, 5m or ms")])
       .transform((value) => {
