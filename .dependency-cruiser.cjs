@@ -20,6 +20,7 @@ const allowed = {
   api: ["governance", "journal", "registry", "errors"],
   client: ["api", "errors"],
   connectors: ["spec", "journal", "store", "tools", "guards", "errors"],
+  rollout: ["spec", "journal", "store", "governance", "approvals", "errors"],
 };
 
 /**

@@ -53,6 +53,12 @@ export const RunView = z.object({
     "who requested the run's cancel and why; null when none was",
   ),
   events: z.number().int().describe("the run's last event sequence number"),
+  shadowOf: z
+    .string()
+    .nullable()
+    .describe(
+      "for a shadow run, the live run it shadows (it acted on nothing and reached no user); else null",
+    ),
   createdAt: isoTime,
   updatedAt: isoTime.describe(
     "when the run last changed status or was cancelled or decided on; the steps of a running run leave it alone",

@@ -2,6 +2,7 @@ import type { BudgetLedger, BudgetLimits } from "../governance/index.ts";
 import type { ModelParams, ModelProvider } from "../models/index.ts";
 import type { ApprovalsSection, GuardsSection, WorkflowDefinition } from "../spec/index.ts";
 import type { Tool } from "../tools/index.ts";
+import type { ShadowSettings } from "./shadow-settings.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
 export type AgentDefinition = {
@@ -43,6 +44,8 @@ export type AgentDefinition = {
    * with `tools`, `provider` and the governor's policies applying to its nodes as they would to an agent's turns.
    */
   workflow?: WorkflowDefinition;
+  /** How the agent's shadow runs answer side-effecting calls (the spec's `rollout.shadow`); absent: the defaults. */
+  shadow?: ShadowSettings;
 };
 
 /** The spec's `context` section as the runtime reads it. */

@@ -55,6 +55,11 @@ export async function startRun(options: {
   session?: { sessionId: string };
   /** The person the run is about: its personal journal fields are sealed under the subject's key. */
   subject?: string;
+  /**
+   * Start it as a shadow of this live run (a candidate version on a copy of its input): it executes no
+   * side-effecting call, asks no person and reaches no user. The store checks the live run and its tenant.
+   */
+  shadowOf?: { runId: string };
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -84,6 +89,7 @@ export async function startRun(options: {
       ? { parentBudgets: [...options.parentBudgets] }
       : {}),
     ...(options.ancestors && options.ancestors.length > 0 ? { ancestors: [...options.ancestors] } : {}),
+    ...(options.shadowOf === undefined ? {} : { shadowOf: { runId: options.shadowOf.runId } }),
   };
   // The input is masked before it is journaled; the model reads the run's input from the journal, masked too.
   const { stored } = protectEvent(

@@ -58,4 +58,6 @@ export type RunRecord = {
   rootRunId: string;
   /** When a suspended run's durable timer comes due (its wait's `until`); null when no timer runs. */
   wakeAt: Date | null;
+  /** The live run this one shadows (docs/shadow.md); null on a live run. */
+  shadowOf: string | null;
 };
