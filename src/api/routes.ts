@@ -46,6 +46,7 @@ import {
   RegistryEntryView,
   Report,
   Reports,
+  RolloutShadowReportView,
   RunDetailView,
   RunTreeView,
   RunView,
@@ -558,6 +559,22 @@ export const API_ROUTES = defineRoutes({
     response: ShadowReportView,
     summary: "what shadow policies would change",
     description: "decisions where shadow policies would have decided otherwise, by policy, from the journal",
+  },
+  rolloutShadowReport: {
+    method: "GET",
+    path: "/v1/agents/:name/rollout/shadow-report",
+    roles: ["operator"],
+    owns: { name: "agent" },
+    query: z.strictObject({
+      candidate: text.describe("the candidate version whose shadow runs are compared"),
+      stable: text.optional().describe("the live version they shadowed (default: the version served now)"),
+      since: at.optional().describe("only live runs started at or after this instant"),
+    }),
+    response: RolloutShadowReportView,
+    summary: "how a candidate's shadow runs compare with the live runs",
+    description:
+      "answer agreement, tool trajectories, policy decisions, cost, latency and guard findings of a candidate's shadow runs against the live runs of the stable version they copied, and the candidate's agreement with people's decisions on those live runs, from the journals",
+    success: "`200` the report; `404` an agent of another tenant",
   },
 
   checkDrift: {

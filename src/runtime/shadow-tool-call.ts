@@ -121,8 +121,8 @@ function notExecuted(call: ToolCallState, why: string): ShadowAnswer {
 }
 
 /**
- * The live run's end of the same call — the same tool with the same canonical arguments (their hash), an
- * approver's edit included — read from its journal as it stands now. A call the live run has not ended yet is not
+ * The live run's end of the same call — the same tool with the same canonical arguments (their hash) as the live
+ * call ended with, after an approver's edit — read from its journal as it stands now. A call the live run has not ended yet is not
  * waited for: the shadow goes on with what it can say.
  */
 async function liveEndOf(
@@ -132,17 +132,15 @@ async function liveEndOf(
   const liveRunId = context.journal.state.shadowOf;
   if (liveRunId === null || !context.liveJournal) return null;
   const events = await context.liveJournal(liveRunId);
-  const same = new Set(
-    events.flatMap((event) =>
-      event.type === "tool-call-propose" &&
-      event.payload.tool === call.tool &&
-      event.payload.argumentsHash === call.argumentsHash
-        ? [event.payload.callId]
-        : [],
-    ),
-  );
+  // Each live call by the arguments it ran with: a person's edit replaces the ones first proposed.
+  const ranWith = new Map<string, { tool: string; argumentsHash: string }>();
   for (const event of events) {
-    if (event.type === "tool-call-end" && same.has(event.payload.callId)) return event;
+    if (event.type === "tool-call-propose") ranWith.set(event.payload.callId, event.payload);
+  }
+  for (const event of events) {
+    if (event.type !== "tool-call-end") continue;
+    const ran = ranWith.get(event.payload.callId);
+    if (ran?.tool === call.tool && ran.argumentsHash === call.argumentsHash) return event;
   }
   return null;
 }

@@ -47,6 +47,7 @@ import { createResourceTenant } from "./resource-tenant.ts";
 import { registerRunTreeRoutes } from "./run-tree-routes.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
+import { registerShadowReportRoutes } from "./shadow-report-routes.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
 import { validateInput } from "./validate-input.ts";
@@ -219,6 +220,8 @@ export function createApp(options: AppOptions): Hono {
       ...(reload ? { reload } : {}),
     });
   }
+
+  registerShadowReportRoutes(app, { agents, store });
 
   if (options.telemetry) {
     registerMetricsRoutes(app, options.telemetry);
