@@ -566,7 +566,11 @@ export const API_ROUTES = defineRoutes({
     roles: ["operator"],
     owns: { name: "agent" },
     query: z.strictObject({
-      candidate: text.describe("the candidate version whose shadow runs are compared"),
+      candidate: text
+        .optional()
+        .describe(
+          "the candidate version whose shadow runs are compared (default: the latest one with shadow runs)",
+        ),
       stable: text.optional().describe("the live version they shadowed (default: the version served now)"),
       since: at.optional().describe("only live runs started at or after this instant"),
     }),
@@ -574,7 +578,7 @@ export const API_ROUTES = defineRoutes({
     summary: "how a candidate's shadow runs compare with the live runs",
     description:
       "answer agreement, tool trajectories, policy decisions, cost, latency and guard findings of a candidate's shadow runs against the live runs of the stable version they copied, and the candidate's agreement with people's decisions on those live runs, from the journals",
-    success: "`200` the report; `404` an agent of another tenant",
+    success: "`200` the report; `404` an agent of another tenant, or no shadow runs to compare",
   },
 
   checkDrift: {

@@ -5,6 +5,7 @@ export {
   type AnswerGrader,
   type ArmFigures,
   buildShadowReport,
+  latestShadowVersion,
   normalizedMatch,
   type PeopleAgreement,
   SHADOW_REPORT_MAX_PAIRS,

@@ -137,6 +137,21 @@ export async function buildShadowReport(options: {
   };
 }
 
+/** The version of an agent whose shadow runs in a tenant are the newest, or null when it has none. */
+export async function latestShadowVersion(
+  sql: SqlClient,
+  agent: string,
+  tenant: string,
+): Promise<string | null> {
+  const { rows } = await sql.query<{ version: string }>(
+    `SELECT agent_version AS version FROM keel_runs
+      WHERE shadow_of IS NOT NULL AND agent = $1 AND tenant = $2
+      ORDER BY created_at DESC LIMIT 1`,
+    [agent, tenant],
+  );
+  return rows[0]?.version ?? null;
+}
+
 /** Answers compared where both runs answered; a run that did not answer is compared by status only. */
 async function answerAgreement(
   pairs: readonly { live: RunFacts; candidate: RunFacts }[],

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/index.ts";
-import { buildShadowReport } from "../rollout/index.ts";
+import { buildShadowReport, latestShadowVersion } from "../rollout/index.ts";
 import type { AgentCatalog } from "../runtime/index.ts";
 import type { Store } from "../store/index.ts";
 import { registerRoute } from "./register-route.ts";
@@ -17,13 +17,16 @@ export function registerShadowReportRoutes(app: Hono, options: { agents: AgentCa
   registerRoute(app, API_ROUTES.rolloutShadowReport, async ({ params, query }, context) => {
     const agent = agents.current(params.name);
     if (!agent) throw new KeelError("not_found", `no agent named "${params.name}"`);
+    const tenant = principalOf(context).tenant;
+    const candidate = query.candidate ?? (await latestShadowVersion(store.sql, agent.name, tenant));
+    if (candidate === null) throw new KeelError("not_found", `agent "${agent.name}" has no shadow runs`);
     const report = await buildShadowReport({
       sql: store.sql,
       readEvents: (runId) => store.readEvents({ runId }),
       agent: agent.name,
-      tenant: principalOf(context).tenant,
+      tenant,
       stableVersion: query.stable ?? agent.version,
-      candidateVersion: query.candidate,
+      candidateVersion: candidate,
       ...(query.since === undefined ? {} : { since: query.since }),
     });
     return context.json(report);
