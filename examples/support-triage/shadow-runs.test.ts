@@ -116,7 +116,7 @@ for (const kind of kinds) {
     }
 
     test(`over ${kind.runs} shadow runs the candidate changes no row of the shop; the live runs' effects all happen`, {
-      timeout: 180_000,
+      timeout: 300_000,
     }, async () => {
       const before = await shopTables();
       const live: string[] = [];

@@ -18,6 +18,7 @@ import {
   usd,
   window,
 } from "./fields.ts";
+import { DeploymentView, RolloutActionBody, RolloutStatusView, StartRolloutBody } from "./rollout-views.ts";
 import {
   ActivityView,
   AgentView,
@@ -987,6 +988,80 @@ export const API_ROUTES = defineRoutes({
     response: RegistryEntryView,
     summary: "change a version's owner",
     description: "change a version's owner (no owner pauses an active version)",
+  },
+
+  startRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout",
+    roles: ["deployer"],
+    owns: { name: "agent" },
+    body: StartRolloutBody,
+    response: DeploymentView,
+    status: 201,
+    summary: "start a rollout of a candidate version",
+    description:
+      "start moving traffic to a candidate version by a strategy (direct, shadow, canary, ab): [rollout.md](rollout.md)",
+    success: "`201`; `400` (a version not loaded, or the one serving); `409` (a rollout already in progress)",
+  },
+  rolloutStatus: {
+    method: "GET",
+    path: "/v1/agents/:name/rollout",
+    roles: READ,
+    owns: { name: "agent" },
+    response: RolloutStatusView,
+    summary: "an agent's rollout",
+    description:
+      "the version serving, the newest deployment with its history, and the current stage's verdict",
+  },
+  promoteRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/promote",
+    roles: ["deployer"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "give the candidate every new run now",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  pauseRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/pause",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "hold the split: every new run goes to stable until resumed",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  resumeRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/resume",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "resume a paused rollout at its stage",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  abortRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/abort",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "stop the rollout; stable keeps every new run",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  rollbackRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/rollback",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "return every new run to stable (also after a promotion)",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
   },
 
   chatCompletions: {

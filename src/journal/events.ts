@@ -192,6 +192,18 @@ export const SessionTurn = z.strictObject({
 });
 export type SessionTurn = z.infer<typeof SessionTurn>;
 
+/**
+ * Which arm of a deployment a run was assigned to (docs/rollout.md): the deployment, stable or candidate, and the
+ * sticky key it was hashed from with what kind of key it is (a user's subject, a session id or the run's own key).
+ */
+export const RolloutAssignment = z.strictObject({
+  deployment: z.string().min(1),
+  arm: z.enum(["stable", "candidate"]),
+  key: z.string().min(1).max(512),
+  keyKind: z.enum(["user", "session", "run"]),
+});
+export type RolloutAssignment = z.infer<typeof RolloutAssignment>;
+
 /** Payload schemas, one per event type. Names are nouns then verbs (ARCHITECTURE.md §4). */
 export const EventPayloads = {
   "run-start": z.strictObject({
@@ -225,6 +237,8 @@ export const EventPayloads = {
      * side-effecting tool call, asks no person and never reaches a user (docs/shadow.md).
      */
     shadowOf: z.strictObject({ runId: z.string().min(1) }).optional(),
+    /** Set on a run a deployment assigned: its arm and the sticky key it was hashed from (docs/rollout.md). */
+    rollout: RolloutAssignment.optional(),
   }),
   /**
    * What a session's run carries from the turns before it, decided once before its first model call: the messages

@@ -1,5 +1,17 @@
-// rollout/: moving traffic between an agent's versions safely — the shadow report that compares a candidate's
-// shadow runs with the live runs they copied, people's decisions included (docs/shadow.md).
+/**
+ * Rollout: the statistics and the stage verdict that move traffic from a stable version to a candidate, the A/B
+ * comparison of two arms, autonomy proposals earned from approval history, and the shadow report that compares a
+ * candidate's shadow runs with the live runs they copied, people's decisions included (docs/shadow.md).
+ */
+export {
+  type ArmSample,
+  type CanaryGates,
+  type GateName,
+  type GateResult,
+  judgeStage,
+  MIN_OBSERVATIONS_PER_ARM,
+  type StageVerdict,
+} from "./judge-stage.ts";
 export {
   type Agreement,
   type AnswerGrader,
@@ -11,3 +23,15 @@ export {
   SHADOW_REPORT_MAX_PAIRS,
   type ShadowReport,
 } from "./shadow-report.ts";
+export {
+  bootstrapComparison,
+  mean,
+  normalCdf,
+  normalQuantile,
+  type Proportion,
+  proportionDifferenceInterval,
+  quantile,
+  seededRandom,
+  twoProportionZTest,
+  wilsonInterval,
+} from "./statistics.ts";

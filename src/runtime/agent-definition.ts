@@ -1,8 +1,7 @@
 import type { BudgetLedger, BudgetLimits } from "../governance/index.ts";
 import type { ModelParams, ModelProvider } from "../models/index.ts";
-import type { ApprovalsSection, GuardsSection, WorkflowDefinition } from "../spec/index.ts";
+import type { ApprovalsSection, GuardsSection, RolloutSection, WorkflowDefinition } from "../spec/index.ts";
 import type { Tool } from "../tools/index.ts";
-import type { ShadowSettings } from "./shadow-settings.ts";
 
 /** A loaded agent version bound to its model and tools: what the interpreter runs. */
 export type AgentDefinition = {
@@ -34,6 +33,8 @@ export type AgentDefinition = {
   approvals?: ApprovalsSection;
   /** The spec's injection and redaction guards; absent: the spec's defaults (docs/security.md). */
   guards?: GuardsSection;
+  /** How a new version of the agent reaches traffic (the spec's `rollout` section; docs/rollout.md). */
+  rollout?: RolloutSection;
   /**
    * The spec's structured answer: the final answer must be JSON matching `schema`; one that does not is sent back
    * to the model, saying why, up to `maxRetries` times, then the run fails with `output_schema_mismatch`.
@@ -44,8 +45,6 @@ export type AgentDefinition = {
    * with `tools`, `provider` and the governor's policies applying to its nodes as they would to an agent's turns.
    */
   workflow?: WorkflowDefinition;
-  /** How the agent's shadow runs answer side-effecting calls (the spec's `rollout.shadow`); absent: the defaults. */
-  shadow?: ShadowSettings;
 };
 
 /** The spec's `context` section as the runtime reads it. */

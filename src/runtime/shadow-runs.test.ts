@@ -6,6 +6,7 @@ import { testStores } from "../../test/support/test-database.ts";
 import { testGovernor } from "../../test/support/test-governor.ts";
 import { isKeelError } from "../errors/index.ts";
 import type { JournalEvent, PayloadOf, Principal } from "../journal/index.ts";
+import { RolloutSection } from "../spec/index.ts";
 import type { SqlStore } from "../store/index.ts";
 import { defineTool } from "../tools/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
@@ -60,7 +61,7 @@ function agent(version: string, to: string, shadow?: ShadowSettings): AgentDefin
         { kind: "answer", text: `sent to ${to}` },
       ],
     }),
-    ...(shadow ? { shadow } : {}),
+    ...(shadow ? { rollout: RolloutSection.parse({ shadow }) } : {}),
   };
 }
 

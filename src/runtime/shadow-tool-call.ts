@@ -59,7 +59,7 @@ type ShadowAnswer = { shadowed: NonNullable<PayloadOf<"tool-call-end">["shadowed
 );
 
 async function shadowAnswer(context: NodeContext, call: ToolCallState, tool: Tool): Promise<ShadowAnswer> {
-  const setting = shadowResultFor(context.agent.shadow, call.tool);
+  const setting = shadowResultFor(context.agent.rollout?.shadow, call.tool);
   if (setting === "live") {
     const live = await liveEndOf(context, call);
     if (live) {

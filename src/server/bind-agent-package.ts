@@ -223,6 +223,7 @@ export function bindAgentPackage(options: {
     budgets: { ledger: createSqlBudgetLedger(options.sql), limits: spec.budgets ?? {} },
     ...(spec.approvals ? { approvals: spec.approvals } : {}),
     guards: spec.guards,
+    rollout: spec.rollout,
     ...(spec.output && loaded.outputSchema
       ? { output: { schema: loaded.outputSchema, maxRetries: spec.output.maxRetries } }
       : {}),

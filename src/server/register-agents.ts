@@ -13,7 +13,8 @@ export async function registerServedAgents(
   governed: readonly GovernedAgent[],
 ): Promise<RegistryEntry[]> {
   const entries: RegistryEntry[] = [];
-  for (const agent of agents.list()) {
+  // Every version served, not only the current one: a candidate is registered (with its spec hash) before it serves.
+  for (const agent of agents.list().flatMap((current) => agents.versions(current.name))) {
     const governance = governed.find((each) => each.name === agent.name && each.version === agent.version);
     entries.push(
       await registry.register({

@@ -141,11 +141,11 @@ export async function insertRun(
       `INSERT INTO keel_runs
          (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
         lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested,
-        cancel_request, subject, subject_key_id, shadow_of)
+        cancel_request, subject, subject_key_id, rollout, shadow_of)
        VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
         $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
         CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
-        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17, $18)
+        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17, $18::text::jsonb, $19)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -167,6 +167,7 @@ export async function insertRun(
         parent?.cancel_requested && parent.cancel_request ? JSON.stringify(parent.cancel_request) : null,
         subject,
         subjectKey?.keyId ?? null,
+        payload.rollout ? JSON.stringify(payload.rollout) : null,
         payload.shadowOf?.runId ?? null,
       ],
     );
