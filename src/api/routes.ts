@@ -48,6 +48,7 @@ import {
   RegistryEntryView,
   Report,
   Reports,
+  RolloutShadowReportView,
   RunDetailView,
   RunTreeView,
   RunView,
@@ -570,6 +571,26 @@ export const API_ROUTES = defineRoutes({
     summary: "autonomy proposals from approval history",
     description:
       "per class of held call, how people decided it (approved unchanged, edited, rejected, expired) with a Wilson interval, and the proposed changes to `governance.decisionAuthority` — to autonomous past the spec's `governance.autonomy` threshold, or back to review — as a diff for a person to apply; nothing is changed",
+  },
+  rolloutShadowReport: {
+    method: "GET",
+    path: "/v1/agents/:name/rollout/shadow-report",
+    roles: ["operator"],
+    owns: { name: "agent" },
+    query: z.strictObject({
+      candidate: text
+        .optional()
+        .describe(
+          "the candidate version whose shadow runs are compared (default: the latest one with shadow runs)",
+        ),
+      stable: text.optional().describe("the live version they shadowed (default: the version served now)"),
+      since: at.optional().describe("only live runs started at or after this instant"),
+    }),
+    response: RolloutShadowReportView,
+    summary: "how a candidate's shadow runs compare with the live runs",
+    description:
+      "answer agreement, tool trajectories, policy decisions, cost, latency and guard findings of a candidate's shadow runs against the live runs of the stable version they copied, and the candidate's agreement with people's decisions on those live runs, from the journals",
+    success: "`200` the report; `404` an agent of another tenant, or no shadow runs to compare",
   },
 
   checkDrift: {

@@ -34,6 +34,11 @@ export type ActionRequest = {
    * and are not taken twice.
    */
   retry?: { attempt: number };
+  /**
+   * A shadow run's side-effecting call (docs/shadow.md): decided so the journal says what the governor would have
+   * answered, but never executed — so it takes no rate-limit tokens from the live runs and is issued no capability.
+   */
+  shadowed?: true;
 };
 
 /** Which step of the pipeline settled the decision (ARCHITECTURE.md §1: kill → identity → policy → rate limit). */

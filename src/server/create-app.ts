@@ -51,6 +51,7 @@ import { registerRunTreeRoutes } from "./run-tree-routes.ts";
 import { createRunnableAgent } from "./runnable-agent.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
+import { registerShadowReportRoutes } from "./shadow-report-routes.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
 import { validateInput } from "./validate-input.ts";
@@ -226,6 +227,8 @@ export function createApp(options: AppOptions): Hono {
     });
     registerAutonomyRoutes(app, { governor: options.governor, agents, store });
   }
+
+  registerShadowReportRoutes(app, { agents, store });
 
   if (options.telemetry) {
     registerMetricsRoutes(app, options.telemetry);
