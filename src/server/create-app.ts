@@ -48,7 +48,7 @@ import { principalOf } from "./request-principal.ts";
 import { createResourceTenant } from "./resource-tenant.ts";
 import { registerRolloutRoutes } from "./rollout-routes.ts";
 import { registerRunTreeRoutes } from "./run-tree-routes.ts";
-import { createRunnableAgent } from "./runnable-agent.ts";
+import { createRunnableAgent, startShadowOf } from "./runnable-agent.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { registerShadowReportRoutes } from "./shadow-report-routes.ts";
@@ -303,7 +303,7 @@ export function createApp(options: AppOptions): Hono {
       principal,
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     });
-    const { run } = await startRun({
+    const { run, created } = await startRun({
       store,
       agent: route.agent,
       input,
@@ -313,6 +313,7 @@ export function createApp(options: AppOptions): Hono {
     });
     if (run.tenant !== principal.tenant)
       throw new KeelError("conflict", "this idempotency key is already used for this agent");
+    await startShadowOf({ store, route, live: run, created, input, principal });
     worker?.poke();
     return run;
   };
@@ -350,6 +351,15 @@ export function createApp(options: AppOptions): Hono {
     if (run.tenant !== principalOf(context).tenant) {
       throw new KeelError("conflict", "this idempotency key is already used for this agent");
     }
+    await startShadowOf({
+      store,
+      route,
+      live: run,
+      created,
+      input: body.input,
+      principal: principalOf(context),
+      ...(body.subject === undefined ? {} : { subject: body.subject }),
+    });
     worker?.poke();
     context.header("location", `/v1/runs/${run.runId}`);
     return context.json({ ...presentRun(run), created }, created ? 202 : 200);

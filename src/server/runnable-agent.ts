@@ -2,7 +2,8 @@ import type { RolloutController, RunRoute } from "../deployments/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { Principal } from "../journal/index.ts";
 import type { Registry } from "../registry/index.ts";
-import type { AgentCatalog } from "../runtime/index.ts";
+import { type AgentCatalog, startRun } from "../runtime/index.ts";
+import type { RunRecord, Store } from "../store/index.ts";
 
 /** Who a new run is for, so an open deployment can assign it by its sticky key. */
 export type RunRequest = {
@@ -44,4 +45,28 @@ export function createRunnableAgent(options: {
     }
     return route;
   };
+}
+
+/**
+ * Under a shadow deployment, start the candidate's shadow of a live run just created: the same input and principal,
+ * `shadowOf` the live run, so its side effects are answered and never executed and it reaches no user.
+ */
+export async function startShadowOf(options: {
+  store: Store;
+  route: RunRoute;
+  live: RunRecord;
+  created: boolean;
+  input: string;
+  principal: Principal;
+  subject?: string;
+}): Promise<void> {
+  if (!options.route.shadow || !options.created) return;
+  await startRun({
+    store: options.store,
+    agent: options.route.shadow,
+    input: options.input,
+    principal: options.principal,
+    shadowOf: { runId: options.live.runId },
+    ...(options.subject === undefined ? {} : { subject: options.subject }),
+  });
 }
