@@ -21,6 +21,7 @@ const allowed = {
   client: ["api", "errors"],
   connectors: ["spec", "journal", "store", "tools", "guards", "errors"],
   rollout: ["spec", "journal", "store", "governance", "approvals", "errors"],
+  deployments: ["rollout", "runtime", "spec", "journal", "store", "errors"],
 };
 
 /**

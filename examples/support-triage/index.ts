@@ -10,10 +10,14 @@ import type { SqlClient } from "../../src/store/store.ts";
 import { setupShop } from "./shop/setup-shop.ts";
 import { createSupportTools } from "./tools/create-support-tools.ts";
 
-/** The agent package: where its spec lives, how to set up its tables, and how to build its tools. */
+/**
+ * The agent package: where its spec lives (and a candidate version served beside it for rollouts), how to set up its
+ * tables, and how to build its tools.
+ */
 export const supportTriage = {
   name: "support-triage",
   specFile: join(import.meta.dirname, "agent.yaml"),
+  versions: [join(import.meta.dirname, "versions", "1.1.0.yaml")],
   setup: setupSupportTriage,
   createTools: createSupportTools,
 } satisfies AgentPackage;

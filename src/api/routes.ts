@@ -18,6 +18,7 @@ import {
   usd,
   window,
 } from "./fields.ts";
+import { DeploymentView, RolloutActionBody, RolloutStatusView, StartRolloutBody } from "./rollout-views.ts";
 import {
   ActivityView,
   AgentView,
@@ -47,6 +48,7 @@ import {
   RegistryEntryView,
   Report,
   Reports,
+  RolloutShadowReportView,
   RunDetailView,
   RunTreeView,
   RunView,
@@ -570,6 +572,26 @@ export const API_ROUTES = defineRoutes({
     description:
       "per class of held call, how people decided it (approved unchanged, edited, rejected, expired) with a Wilson interval, and the proposed changes to `governance.decisionAuthority` — to autonomous past the spec's `governance.autonomy` threshold, or back to review — as a diff for a person to apply; nothing is changed",
   },
+  rolloutShadowReport: {
+    method: "GET",
+    path: "/v1/agents/:name/rollout/shadow-report",
+    roles: ["operator"],
+    owns: { name: "agent" },
+    query: z.strictObject({
+      candidate: text
+        .optional()
+        .describe(
+          "the candidate version whose shadow runs are compared (default: the latest one with shadow runs)",
+        ),
+      stable: text.optional().describe("the live version they shadowed (default: the version served now)"),
+      since: at.optional().describe("only live runs started at or after this instant"),
+    }),
+    response: RolloutShadowReportView,
+    summary: "how a candidate's shadow runs compare with the live runs",
+    description:
+      "answer agreement, tool trajectories, policy decisions, cost, latency and guard findings of a candidate's shadow runs against the live runs of the stable version they copied, and the candidate's agreement with people's decisions on those live runs, from the journals",
+    success: "`200` the report; `404` an agent of another tenant, or no shadow runs to compare",
+  },
 
   checkDrift: {
     method: "POST",
@@ -977,6 +999,80 @@ export const API_ROUTES = defineRoutes({
     response: RegistryEntryView,
     summary: "change a version's owner",
     description: "change a version's owner (no owner pauses an active version)",
+  },
+
+  startRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout",
+    roles: ["deployer"],
+    owns: { name: "agent" },
+    body: StartRolloutBody,
+    response: DeploymentView,
+    status: 201,
+    summary: "start a rollout of a candidate version",
+    description:
+      "start moving traffic to a candidate version by a strategy (direct, shadow, canary, ab): [rollout.md](rollout.md)",
+    success: "`201`; `400` (a version not loaded, or the one serving); `409` (a rollout already in progress)",
+  },
+  rolloutStatus: {
+    method: "GET",
+    path: "/v1/agents/:name/rollout",
+    roles: READ,
+    owns: { name: "agent" },
+    response: RolloutStatusView,
+    summary: "an agent's rollout",
+    description:
+      "the version serving, the newest deployment with its history, and the current stage's verdict",
+  },
+  promoteRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/promote",
+    roles: ["deployer"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "give the candidate every new run now",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  pauseRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/pause",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "hold the split: every new run goes to stable until resumed",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  resumeRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/resume",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "resume a paused rollout at its stage",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  abortRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/abort",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "stop the rollout; stable keeps every new run",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
+  },
+  rollbackRollout: {
+    method: "POST",
+    path: "/v1/agents/:name/rollout/rollback",
+    roles: ["deployer", "operator"],
+    owns: { name: "agent" },
+    body: RolloutActionBody,
+    response: DeploymentView,
+    summary: "return every new run to stable (also after a promotion)",
+    success: "`200`; `409` when the rollout is not in a state that allows it",
   },
 
   chatCompletions: {

@@ -53,6 +53,12 @@ export const RunView = z.object({
     "who requested the run's cancel and why; null when none was",
   ),
   events: z.number().int().describe("the run's last event sequence number"),
+  shadowOf: z
+    .string()
+    .nullable()
+    .describe(
+      "for a shadow run, the live run it shadows (it acted on nothing and reached no user); else null",
+    ),
   createdAt: isoTime,
   updatedAt: isoTime.describe(
     "when the run last changed status or was cancelled or decided on; the steps of a running run leave it alone",
@@ -284,6 +290,62 @@ export const AutonomyReportView = z.looseObject({
       diff: z.string(),
     }),
   ),
+});
+
+const ShadowAgreement = { compared: z.number().int(), agreed: z.number().int(), rate: z.number().nullable() };
+const ShadowArm = z.looseObject({
+  runs: z.number().int(),
+  statuses: z.record(z.string(), z.number().int()),
+  costUsd: z.object({ total: z.number(), mean: z.number().nullable() }),
+  latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+  guardFindings: z.number().int(),
+  runsFlagged: z.number().int(),
+});
+const PeopleGroup = z.object({ key: z.string(), ...ShadowAgreement });
+
+/** A candidate's shadow runs compared with the live runs they copied (docs/shadow.md). */
+export const RolloutShadowReportView = z.looseObject({
+  agent: z.string(),
+  stableVersion: z.string(),
+  candidateVersion: z.string(),
+  since: isoTime.nullable(),
+  until: isoTime.nullable(),
+  grader: z
+    .string()
+    .describe("what graded answer agreement: normalized-match, or the agent's declared judge"),
+  pairs: z.number().int().describe("live runs with an ended shadow of the candidate, both ended"),
+  pending: z.number().int().describe("pairs with a run not yet ended"),
+  answers: z.object(ShadowAgreement),
+  trajectories: z.object({
+    ...ShadowAgreement,
+    perTool: z.array(
+      z.object({
+        tool: z.string(),
+        live: z.number().int(),
+        candidate: z.number().int(),
+        sameArguments: z.number().int(),
+      }),
+    ),
+  }),
+  policyDecisions: z.object({
+    ...ShadowAgreement,
+    matrix: z
+      .record(z.string(), z.record(z.string(), z.number().int()))
+      .describe("rows: the live run's decision, columns: the candidate's"),
+  }),
+  shadowed: z
+    .record(z.string(), z.number().int())
+    .describe("how the candidate's side-effecting calls were answered instead of executed"),
+  stable: ShadowArm,
+  candidate: ShadowArm,
+  people: z
+    .object({
+      ...ShadowAgreement,
+      byTool: z.array(PeopleGroup),
+      byDecision: z.array(PeopleGroup),
+      byKind: z.array(PeopleGroup),
+    })
+    .describe("where a person decided on the live run: whether the candidate did what the person decided"),
 });
 
 export const SpanView = z.object({

@@ -30,6 +30,7 @@ const load = {
   kill: () => import("./kill-command.ts"),
   mcp: () => import("./mcp-command.ts"),
   policy: () => import("./policy-command.ts"),
+  rollout: () => import("./rollout-command.ts"),
   run: () => import("./run-command.ts"),
   runs: () => import("./runs-command.ts"),
   serve: () => import("./serve-command.ts"),
@@ -41,7 +42,7 @@ const load = {
 
 /** The whole usage text: it gathers each command's own, so it loads every command module (help only). */
 export async function usageText(): Promise<string> {
-  const [agents, approvals, audit, chat, erase, evals, guard, kb, keys, mcp] = await Promise.all([
+  const [agents, approvals, audit, chat, erase, evals, guard, kb, keys, mcp, rollout] = await Promise.all([
     load.agents(),
     load.approvals(),
     load.audit(),
@@ -52,6 +53,7 @@ export async function usageText(): Promise<string> {
     load.kb(),
     load.keys(),
     load.mcp(),
+    load.rollout(),
   ]);
   const { AGENTS_USAGE } = agents;
   const { APPROVALS_USAGE } = approvals;
@@ -63,6 +65,7 @@ export async function usageText(): Promise<string> {
   const { KB_USAGE } = kb;
   const { KEYS_USAGE } = keys;
   const { MCP_USAGE } = mcp;
+  const { ROLLOUT_USAGE } = rollout;
   return `usage: keel <command> [options]
 
 commands:
@@ -106,6 +109,7 @@ ${EVAL_USAGE}
 ${APPROVALS_USAGE}
 ${AUDIT_USAGE}
 ${AGENTS_USAGE}
+${ROLLOUT_USAGE}
 ${KEYS_USAGE}
 ${KB_USAGE}
 ${ERASE_USAGE}
@@ -149,6 +153,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "approvals") return await (await load.approvals()).approvalsCli(argv, io);
   if (argv[0] === "audit") return await (await load.audit()).auditCli(argv, io);
   if (argv[0] === "agents") return await (await load.agents()).agentsCli(argv, io);
+  if (argv[0] === "rollout") return await (await load.rollout()).rolloutCli(argv, io);
   if (argv[0] === "keys") return await (await load.keys()).keysCli(argv, io);
   if (argv[0] === "kb") return await (await load.kb()).kbCli(argv, io);
   if (argv[0] === "chat") return await (await load.chat()).chatCli(argv, io);

@@ -15,7 +15,13 @@ export async function specValidateCommand(options: {
   packagesModule: string;
 }): Promise<number> {
   const packages = await importAgentPackages(options.packagesModule);
-  const byFile = new Map(packages.map((agentPackage) => [resolve(agentPackage.specFile), agentPackage]));
+  const byFile = new Map(
+    packages.flatMap((agentPackage) =>
+      [agentPackage.specFile, ...(agentPackage.versions ?? [])].map(
+        (file) => [resolve(file), agentPackage] as const,
+      ),
+    ),
+  );
   let failed = 0;
   for (const file of options.files) {
     const agentPackage = byFile.get(resolve(file));

@@ -193,8 +193,9 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
     const call = request.tool!;
     let limited: Awaited<ReturnType<typeof takeRateLimits>> = null;
     try {
-      // A retry of a started call counted against the limits when it started (invariant 1).
-      if (!request.retry)
+      // A retry of a started call counted against the limits when it started (invariant 1); a shadowed call never
+      // runs, so it must not spend the live runs' tokens.
+      if (!request.retry && !request.shadowed)
         limited = await takeRateLimits({
           store,
           rules: agent.rateRules,
@@ -222,6 +223,14 @@ export function createGovernor(options: GovernorOptions): KeelGovernor {
           [limited.rule],
         ),
       );
+    }
+    if (request.shadowed) {
+      return withShadow({
+        decision: "allow",
+        stage: "policy",
+        reasons: outcome.reasons,
+        policies: outcome.policies,
+      });
     }
     const capability = await issueCapability({
       identity,

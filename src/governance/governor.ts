@@ -39,6 +39,11 @@ export type ActionRequest = {
    * and are not taken twice.
    */
   retry?: { attempt: number };
+  /**
+   * A shadow run's side-effecting call (docs/shadow.md): decided so the journal says what the governor would have
+   * answered, but never executed — so it takes no rate-limit tokens from the live runs and is issued no capability.
+   */
+  shadowed?: true;
 };
 
 /** A tool result a guard flagged and the model may read: which call returned it, and what the detector saw. */

@@ -192,6 +192,18 @@ export const SessionTurn = z.strictObject({
 });
 export type SessionTurn = z.infer<typeof SessionTurn>;
 
+/**
+ * Which arm of a deployment a run was assigned to (docs/rollout.md): the deployment, stable or candidate, and the
+ * sticky key it was hashed from with what kind of key it is (a user's subject, a session id or the run's own key).
+ */
+export const RolloutAssignment = z.strictObject({
+  deployment: z.string().min(1),
+  arm: z.enum(["stable", "candidate"]),
+  key: z.string().min(1).max(512),
+  keyKind: z.enum(["user", "session", "run"]),
+});
+export type RolloutAssignment = z.infer<typeof RolloutAssignment>;
+
 /** Payload schemas, one per event type. Names are nouns then verbs (ARCHITECTURE.md §4). */
 export const EventPayloads = {
   "run-start": z.strictObject({
@@ -220,6 +232,13 @@ export const EventPayloads = {
     ancestors: z.array(z.string().min(1)).max(64).optional(),
     /** Set on a session's run: the session and which of its messages (1, 2, …) started this run. Written by the store. */
     session: SessionTurn.optional(),
+    /**
+     * Set on a shadow run: the live run it shadows, whose input it was started with. A shadow run executes no
+     * side-effecting tool call, asks no person and never reaches a user (docs/shadow.md).
+     */
+    shadowOf: z.strictObject({ runId: z.string().min(1) }).optional(),
+    /** Set on a run a deployment assigned: its arm and the sticky key it was hashed from (docs/rollout.md). */
+    rollout: RolloutAssignment.optional(),
   }),
   /**
    * What a session's run carries from the turns before it, decided once before its first model call: the messages
@@ -341,6 +360,11 @@ export const EventPayloads = {
     dataClasses: z.array(z.string()).optional(),
     /** A retry of a call that started and never ended: decided again, its rate limits not taken twice. */
     retry: z.boolean().optional(),
+    /**
+     * Decided for a shadow run's side-effecting call and never acted on: an allow executed nothing, a review asked
+     * nobody, and no rate-limit token was taken. The call's `tool-call-end` (its `shadowed`) says what answered it.
+     */
+    shadowed: z.literal(true).optional(),
   }),
   "tool-call-start": z.strictObject({
     step: z.number().int().positive(),
@@ -364,6 +388,25 @@ export const EventPayloads = {
      * was never recorded had applied its effect.
      */
     reconciled: z.boolean().optional(),
+    /**
+     * The call was never executed: the run is a shadow run and the call has a side effect. The result (or error)
+     * is what the tool's shadow setting gave instead: the live run's end of the same call (`live`, naming it), the
+     * declared `stub`, the tool's `dry-run` hook, or `not-executed` (no `tool-call-start` is ever journaled for it).
+     * `review` is what a person would have been asked, had this been a live run: a shadow run asks nobody.
+     */
+    shadowed: z
+      .strictObject({
+        answer: z.enum(["live", "stub", "dry-run", "not-executed"]),
+        live: z.strictObject({ runId: z.string(), callId: z.string() }).optional(),
+        review: z
+          .strictObject({
+            kind: z.enum(["tool-call", "draft"]),
+            reasons: z.array(z.string()),
+            policies: z.array(z.string()),
+          })
+          .optional(),
+      })
+      .optional(),
   }),
   "budget-reserve": z.strictObject({
     reservationId: z.string(),

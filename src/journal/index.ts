@@ -61,6 +61,7 @@ export {
   type PayloadOf,
   Principal,
   parseNewEvent,
+  RolloutAssignment,
   type RunAnnotationPayload,
   RunAnnotationPayloads,
   type RunAnnotationType,

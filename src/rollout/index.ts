@@ -1,6 +1,7 @@
 /**
  * Rollout: the statistics and the stage verdict that move traffic from a stable version to a candidate, the A/B
- * comparison of two arms, and autonomy proposals earned from approval history.
+ * comparison of two arms, autonomy proposals earned from approval history, and the shadow report that compares a
+ * candidate's shadow runs with the live runs they copied, people's decisions included (docs/shadow.md).
  */
 
 export { type ApprovalHistoryRow, readApprovalHistory } from "./approval-history.ts";
@@ -28,6 +29,17 @@ export {
   DEFAULT_AUTONOMY,
   proposeAutonomy,
 } from "./propose-autonomy.ts";
+export {
+  type Agreement,
+  type AnswerGrader,
+  type ArmFigures,
+  buildShadowReport,
+  latestShadowVersion,
+  normalizedMatch,
+  type PeopleAgreement,
+  SHADOW_REPORT_MAX_PAIRS,
+  type ShadowReport,
+} from "./shadow-report.ts";
 export {
   bootstrapComparison,
   mean,

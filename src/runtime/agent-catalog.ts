@@ -1,10 +1,15 @@
 import type { AgentDefinition, AgentLookup } from "./agent-definition.ts";
 
-/** The agent versions this process serves: the current version of each by name, and every version by id. */
+/**
+ * The agent versions this process serves: the current version of each by name (the package's own spec, listed
+ * last), every version by id, and every version of a name (a package's candidate versions beside its current one).
+ */
 export type AgentCatalog = {
   list(): AgentDefinition[];
   current(name: string): AgentDefinition | undefined;
   lookup: AgentLookup;
+  /** Every served version of the agent, in the order they were loaded (the current one last). */
+  versions(name: string): AgentDefinition[];
 };
 
 /** Build a catalog; an agent listed twice under the same version is a configuration error. */
@@ -21,5 +26,6 @@ export function createAgentCatalog(definitions: readonly AgentDefinition[]): Age
     list: () => [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)),
     current: (name) => byName.get(name),
     lookup: (name, version) => byVersion.get(`${name}@${version}`),
+    versions: (name) => definitions.filter((definition) => definition.name === name),
   };
 }

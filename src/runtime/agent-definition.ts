@@ -1,6 +1,6 @@
 import type { BudgetLedger, BudgetLimits } from "../governance/index.ts";
 import type { ModelParams, ModelProvider } from "../models/index.ts";
-import type { ApprovalsSection, GuardsSection, WorkflowDefinition } from "../spec/index.ts";
+import type { ApprovalsSection, GuardsSection, RolloutSection, WorkflowDefinition } from "../spec/index.ts";
 import type { Tool } from "../tools/index.ts";
 import type { InjectionDetector } from "./injection-detectors.ts";
 
@@ -36,6 +36,8 @@ export type AgentDefinition = {
   guards?: GuardsSection;
   /** Model-based injection detectors asked beside the built-in rules (`guards.injection.detectors`), bound. */
   injectionDetectors?: readonly InjectionDetector[];
+  /** How a new version of the agent reaches traffic (the spec's `rollout` section; docs/rollout.md). */
+  rollout?: RolloutSection;
   /**
    * The spec's structured answer: the final answer must be JSON matching `schema`; one that does not is sent back
    * to the model, saying why, up to `maxRetries` times, then the run fails with `output_schema_mismatch`.

@@ -6,8 +6,13 @@ import type { Tool } from "../tools/index.ts";
 /** How an agent ships: its spec file, the tools it needs, and an optional setup of its own tables. */
 export type AgentPackage = {
   name: string;
-  /** Absolute path of the agent's `agent.yaml`. */
+  /** Absolute path of the agent's `agent.yaml`: its current version, the one new runs get until a rollout. */
   specFile: string;
+  /**
+   * Absolute paths of other versions' spec files (by convention `versions/<version>.yaml` beside `agent.yaml`), served
+   * beside the current one with the same tools so a rollout can move traffic to them (docs/rollout.md).
+   */
+  versions?: readonly string[];
   /** Create or migrate the package's own schema; runs on every start, so it must be idempotent. */
   setup?(sql: SqlClient): Promise<void>;
   createTools(context: { sql: SqlClient }): Tool[];
@@ -35,14 +40,20 @@ export function inspectPackageTools(agentPackage: AgentPackage): Tool[] {
 export function defineAgent(definition: {
   name?: string;
   spec: string | URL;
+  /** Other versions' spec files served beside it, for rollouts (docs/rollout.md). */
+  versions?: readonly (string | URL)[];
   tools: readonly Tool[] | ((context: { sql: SqlClient }) => Tool[]);
   setup?(sql: SqlClient): Promise<void>;
 }): AgentPackage {
-  const specFile = definition.spec instanceof URL ? fileURLToPath(definition.spec) : resolve(definition.spec);
+  const pathOf = (file: string | URL) => (file instanceof URL ? fileURLToPath(file) : resolve(file));
+  const specFile = pathOf(definition.spec);
   const tools = definition.tools;
   return {
     name: definition.name ?? basename(dirname(specFile)),
     specFile,
+    ...(definition.versions && definition.versions.length > 0
+      ? { versions: definition.versions.map(pathOf) }
+      : {}),
     ...(definition.setup ? { setup: definition.setup } : {}),
     createTools: typeof tools === "function" ? tools : () => [...tools],
   };

@@ -63,6 +63,8 @@ export function createChildRuns(options: {
         parentBudgets: budgetsForChildren(options.parentAgent, parent),
         ancestors: [options.parentAgent.name, ...parent.ancestors],
         parent: { runId: parent.runId, node: request.node },
+        // A shadow run's children are shadows too, of the same live run: nothing in its tree acts or reaches a user.
+        ...(parent.shadowOf === null ? {} : { shadowOf: { runId: parent.shadowOf } }),
       });
       if (started.created) options.poke?.();
       return started;

@@ -15,7 +15,11 @@ export type ToolCallDecision = {
  * is a deny with its reason: nothing runs ungoverned. A call that already started (its worker died before its
  * end was recorded) is asked about as a retry: decided again, but not counted against its rate limits twice.
  */
-export async function decideToolCall(context: NodeContext, call: ToolCallState): Promise<ToolCallDecision> {
+export async function decideToolCall(
+  context: NodeContext,
+  call: ToolCallState,
+  options: { shadowed?: boolean } = {},
+): Promise<ToolCallDecision> {
   const { agent, journal, governor, signal } = context;
   const state = journal.state;
   const request: ActionRequest = {
@@ -33,6 +37,7 @@ export async function decideToolCall(context: NodeContext, call: ToolCallState):
     dataClasses: state.dataClasses,
     ...(state.taints.length > 0 ? { taints: state.taints } : {}),
     ...(call.attempts > 0 ? { retry: { attempt: call.attempts + 1 } } : {}),
+    ...(options.shadowed ? { shadowed: true as const } : {}),
   };
   const approval = approvalFor(state.approvals, call);
   if (approval?.argumentsHash) {
@@ -95,5 +100,6 @@ export function policyDecisionPayload(
       : {}),
     ...(Array.isArray(request.dataClasses) ? { dataClasses: request.dataClasses.map(String) } : {}),
     ...(request.retry ? { retry: true } : {}),
+    ...(request.shadowed ? { shadowed: true as const } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { maskOutboundArguments } from "./mask-outbound-arguments.ts";
 import { approvalFor, requestApproval } from "./request-approval.ts";
 import { isPause } from "./run-interrupt.ts";
 import type { ToolCallState } from "./run-state.ts";
+import { answerShadowedCall, isShadowedCall } from "./shadow-tool-call.ts";
 
 /** A call started this many times without a recorded end is not started again. */
 const MAX_ATTEMPTS = 2;
@@ -43,7 +44,10 @@ export async function executeToolCallWave(context: NodeContext, callIds: readonl
   const { journal, signal } = context;
   const wanted = new Set(callIds);
   const calls = journal.state.toolCalls.filter((call) => !call.ended && wanted.has(call.callId));
-  const fresh = calls.filter((call) => call.attempts === 0 && context.agent.tools.has(call.tool));
+  // A shadow run's side-effecting calls take the one-call path, which answers them without executing them.
+  const fresh = calls.filter(
+    (call) => call.attempts === 0 && context.agent.tools.has(call.tool) && !isShadowedCall(context, call),
+  );
   for (const call of calls) {
     if (fresh.includes(call)) continue;
     if (signal.aborted || journal.state.status !== "running") return;
@@ -149,8 +153,20 @@ async function runOneCall(context: NodeContext, call: ToolCallState): Promise<vo
   }
   // Decided again on every attempt: a call retried after a crash meets today's policies and kill switches, but its
   // rate limits were taken when it first started (decideToolCall marks it a retry).
-  const { decision, event } = await decideToolCall(context, call);
+  const shadowed = isShadowedCall(context, call);
+  const { decision, event } = await decideToolCall(context, call, { shadowed });
   if (isPause(signal)) return;
+  if (shadowed && decision.decision !== "deny") {
+    // A shadow run executes no side effect and asks nobody: what a person would have been asked is journaled.
+    const review =
+      decision.decision === "review"
+        ? { kind: "tool-call" as const, reasons: decision.reasons, policies: decision.policies }
+        : isDraft(context, call)
+          ? { kind: "draft" as const, reasons: [draftReason(call)], policies: ["approvals.drafts"] }
+          : null;
+    await answerShadowedCall(context, call, event, review);
+    return;
+  }
   await actOnDecision(context, call, base, decision, event, doubt);
 }
 
@@ -206,7 +222,7 @@ async function actOnDecision(
           ...requestApproval(context, {
             kind: "draft",
             call,
-            reasons: [`${call.tool} is sent only after a person reviews the draft`],
+            reasons: [draftReason(call)],
             policies: ["approvals.drafts"],
           }),
         );
@@ -399,6 +415,10 @@ async function runStarted(
     },
   });
   await journal.commit(...guardToolResult(context, call, finding));
+}
+
+function draftReason(call: ToolCallState): string {
+  return `${call.tool} is sent only after a person reviews the draft`;
 }
 
 /** A draft tool's call not yet approved by a person for exactly these arguments. */

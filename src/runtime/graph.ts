@@ -1,4 +1,5 @@
 import type { Governor } from "../governance/index.ts";
+import type { JournalEvent } from "../journal/index.ts";
 import type { SessionQueries } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import type { ChildRuns } from "./child-runs.ts";
@@ -19,6 +20,11 @@ export type NodeContext = {
   live?: LiveTextWriter;
   /** Reads a session's earlier turns, for a session's run (absent: such a run fails, saying so). */
   sessions?: SessionQueries;
+  /**
+   * Reads a live run's journal, for a shadow run whose side-effecting calls are answered with the live run's
+   * results (absent: such calls are answered as not executed).
+   */
+  liveJournal?: (runId: string) => Promise<readonly JournalEvent[]>;
 };
 
 /** One kind of step in a graph. A node writes what it decides to the journal before acting on it. */

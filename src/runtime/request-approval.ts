@@ -33,6 +33,7 @@ export function requestApproval(
 ): NewEvent[] {
   const { agent, journal } = context;
   const state = journal.state;
+  if (state.shadowOf !== null) return shadowReviewEnd(state.step, options);
   const { call } = options;
   const request = buildApprovalRequest({
     agent,
@@ -89,4 +90,25 @@ export function approvalFor(approvals: readonly RunApproval[], call: ToolCallSta
       approval.status === "approved" &&
       approval.argumentsHash === call.argumentsHash,
   );
+}
+
+/**
+ * What a shadow run journals where a live run would hand itself to a person (a handoff, content a guard holds for
+ * review, a call in doubt): the run ends `cancelled` with code `shadow_review` and the question it would have asked.
+ * A shadow run never waits for a person, and no approval request of it reaches a queue.
+ */
+function shadowReviewEnd(steps: number, options: { kind: string; reasons: readonly string[] }): NewEvent[] {
+  return [
+    {
+      type: "run-end",
+      payload: {
+        status: "cancelled",
+        error: {
+          code: "shadow_review",
+          message: `a shadow run asks no person; here a live run would have asked for ${options.kind} review: ${options.reasons.join("; ")}`,
+        },
+        steps,
+      },
+    },
+  ];
 }

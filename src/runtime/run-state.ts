@@ -142,6 +142,8 @@ export type RunState = {
   lastRejection: { answer: string; why: string } | null;
   /** A session's run: the session and the number of the message that started it. */
   session: SessionTurn | null;
+  /** A shadow run's live run: its side-effecting calls are answered without being executed (docs/shadow.md). */
+  shadowOf: string | null;
   /**
    * What a session's run carried from its earlier turns (`context-carry`): how many messages lead `messages`, and
    * the summary of older turns shown with the system prompt. Null until it is journaled, and for runs outside a
@@ -207,6 +209,7 @@ export function initialRunState(start: Extract<JournalEvent, { type: "run-start"
     output: null,
     lastRejection: null,
     session: start.payload.session ?? null,
+    shadowOf: start.payload.shadowOf?.runId ?? null,
     carried: null,
     workingMemory: null,
   };

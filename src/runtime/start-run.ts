@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { KeelError } from "../errors/index.ts";
-import type { ParentBudget, Principal } from "../journal/index.ts";
+import type { ParentBudget, Principal, RolloutAssignment } from "../journal/index.ts";
 import type { RunRecord, Store } from "../store/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
 import { protectEvent, redactionPolicyOf } from "./protect-events.ts";
@@ -55,6 +55,13 @@ export async function startRun(options: {
   session?: { sessionId: string };
   /** The person the run is about: its personal journal fields are sealed under the subject's key. */
   subject?: string;
+  /**
+   * Start it as a shadow of this live run (a candidate version on a copy of its input): it executes no
+   * side-effecting call, asks no person and reaches no user. The store checks the live run and its tenant.
+   */
+  shadowOf?: { runId: string };
+  /** The deployment arm a rollout assigned the run to, journaled in its run-start (docs/rollout.md). */
+  rollout?: RolloutAssignment;
   now?: Date;
 }): Promise<{ run: RunRecord; created: boolean }> {
   const { agent, input } = options;
@@ -84,6 +91,8 @@ export async function startRun(options: {
       ? { parentBudgets: [...options.parentBudgets] }
       : {}),
     ...(options.ancestors && options.ancestors.length > 0 ? { ancestors: [...options.ancestors] } : {}),
+    ...(options.shadowOf === undefined ? {} : { shadowOf: { runId: options.shadowOf.runId } }),
+    ...(options.rollout === undefined ? {} : { rollout: options.rollout }),
   };
   // The input is masked before it is journaled; the model reads the run's input from the journal, masked too.
   const { stored } = protectEvent(

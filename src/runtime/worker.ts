@@ -333,6 +333,7 @@ export function createWorker(options: WorkerOptions): Worker {
           signal: controller.signal,
           governor,
           sessions,
+          liveJournal: (runId) => store.readEvents({ runId }),
           ...(children ? { children } : {}),
           live: liveText.writer(lease.runId),
         });

@@ -240,6 +240,7 @@ export function bindAgentPackage(options: {
           }),
         }
       : {}),
+    rollout: spec.rollout,
     ...(spec.output && loaded.outputSchema
       ? { output: { schema: loaded.outputSchema, maxRetries: spec.output.maxRetries } }
       : {}),

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { API_ROUTE_LIST, API_ROUTES, type ApiRoute, MAX_SEQ, openApiDocument } from "../api/index.ts";
 import { explainRun } from "../approvals/index.ts";
+import type { RolloutController } from "../deployments/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { ApiKeyStore, KeelGovernor } from "../governance/index.ts";
 import type { PayloadSealer } from "../guards/index.ts";
@@ -45,9 +46,12 @@ import { registerRoute } from "./register-route.ts";
 import { registerRegistryRoutes } from "./registry-routes.ts";
 import { principalOf } from "./request-principal.ts";
 import { createResourceTenant } from "./resource-tenant.ts";
+import { registerRolloutRoutes } from "./rollout-routes.ts";
 import { registerRunTreeRoutes } from "./run-tree-routes.ts";
+import { createRunnableAgent, startShadowOf } from "./runnable-agent.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
+import { registerShadowReportRoutes } from "./shadow-report-routes.ts";
 import { streamRunEvents } from "./stream-run-events.ts";
 import { registerTraceRoutes } from "./trace-routes.ts";
 import { validateInput } from "./validate-input.ts";
@@ -85,6 +89,8 @@ export type AppOptions = {
    * always the API key's principal.
    */
   identifyApprover?: IdentifyApprover;
+  /** Deployments: which version each new run gets, and the rollout routes; without it, the current version. */
+  rollouts?: RolloutController;
   /** The agent registry, for its routes; with `requireActiveAgents`, only active versions may start runs. */
   registry?: Registry;
   requireActiveAgents?: boolean;
@@ -222,6 +228,8 @@ export function createApp(options: AppOptions): Hono {
     registerAutonomyRoutes(app, { governor: options.governor, agents, store });
   }
 
+  registerShadowReportRoutes(app, { agents, store });
+
   if (options.telemetry) {
     registerMetricsRoutes(app, options.telemetry);
     registerTraceRoutes(app, options.telemetry);
@@ -252,21 +260,16 @@ export function createApp(options: AppOptions): Hono {
     return context.json(presentAgent(agent));
   });
 
-  /** The agent a new run of `name` uses, once the registry lets its version serve runs. */
-  const runnableAgent = async (name: string) => {
-    const agent = agents.current(name);
-    if (!agent) throw new KeelError("not_found", `no agent named "${name}"`);
-    if (options.registry && options.requireActiveAgents) {
-      const runnable = await options.registry.runnable(agent.name, agent.version);
-      if (!runnable.ok)
-        throw new KeelError(
-          "conflict",
-          `${runnable.reason}: it may not serve runs (see keel agents card ${name})`,
-        );
-    }
-    return agent;
-  };
+  const runnableAgent = createRunnableAgent({
+    agents,
+    ...(options.rollouts ? { rollouts: options.rollouts } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.requireActiveAgents === undefined
+      ? {}
+      : { requireActiveAgents: options.requireActiveAgents }),
+  });
 
+  if (options.rollouts) registerRolloutRoutes(app, { rollouts: options.rollouts, agents });
   registerMcpToolRoutes(app, { pins: createSqlMcpToolPins(store.sql), agents });
   /**
    * Cancel a run and every descendant that has not ended, as `by`'s cancel; those this process's worker holds stop
@@ -296,16 +299,21 @@ export function createApp(options: AppOptions): Hono {
     principal: Principal;
     idempotencyKey?: string;
   }) => {
-    const agent = await runnableAgent(name);
-    const { run } = await startRun({
-      store,
-      agent,
-      input,
+    const route = await runnableAgent(name, {
       principal,
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     });
+    const { run, created } = await startRun({
+      store,
+      agent: route.agent,
+      input,
+      principal,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      ...(route.rollout ? { rollout: route.rollout } : {}),
+    });
     if (run.tenant !== principal.tenant)
       throw new KeelError("conflict", "this idempotency key is already used for this agent");
+    await startShadowOf({ store, route, live: run, created, input, principal });
     worker?.poke();
     return run;
   };
@@ -325,19 +333,33 @@ export function createApp(options: AppOptions): Hono {
   });
 
   registerRoute(app, API_ROUTES.createRun, async ({ params, body }, context) => {
-    const agent = await runnableAgent(params.name);
+    const route = await runnableAgent(params.name, {
+      principal: principalOf(context),
+      ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+      ...(body.subject === undefined ? {} : { subject: body.subject }),
+    });
     const { run, created } = await startRun({
       store,
-      agent,
+      agent: route.agent,
       input: body.input,
       principal: principalOf(context),
       ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
       ...(body.subject === undefined ? {} : { subject: body.subject }),
+      ...(route.rollout ? { rollout: route.rollout } : {}),
       ...traceParentOf(context.req.header("traceparent")),
     });
     if (run.tenant !== principalOf(context).tenant) {
       throw new KeelError("conflict", "this idempotency key is already used for this agent");
     }
+    await startShadowOf({
+      store,
+      route,
+      live: run,
+      created,
+      input: body.input,
+      principal: principalOf(context),
+      ...(body.subject === undefined ? {} : { subject: body.subject }),
+    });
     worker?.poke();
     context.header("location", `/v1/runs/${run.runId}`);
     return context.json({ ...presentRun(run), created }, created ? 202 : 200);

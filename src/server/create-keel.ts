@@ -9,6 +9,11 @@ import {
   connectMcpTools,
   type McpToolset,
 } from "../connectors/index.ts";
+import {
+  createRolloutController,
+  type RolloutController,
+  registerRolloutMetrics,
+} from "../deployments/index.ts";
 import { KeelError } from "../errors/index.ts";
 import type { GovernedAgent, KeelGovernor } from "../governance/index.ts";
 import { createSqlBudgetLedger, recordAgentTenants } from "../governance/index.ts";
@@ -17,6 +22,7 @@ import type { ModelGateway } from "../models/index.ts";
 import { createSqlRegistry } from "../registry/index.ts";
 import {
   type AgentCatalog,
+  type AgentDefinition,
   type AgentPackage,
   createAgentCatalog,
   createWorker,
@@ -105,6 +111,8 @@ export type Keel = {
   /** False in development mode (no API keys: every request is the local developer). */
   authenticated: boolean;
   agents: AgentCatalog;
+  /** Deployments of the agents' versions (null with `api: false`: only the API process moves traffic). */
+  rollouts: RolloutController | null;
   /** Per agent, which model it uses, said plainly. */
   modelLabels: ReadonlyMap<string, string>;
   worker: Worker;
@@ -175,52 +183,74 @@ async function loadEach(
       modelLabels.set(bound.definition.name, choice.label);
       continue;
     }
-    const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
-    const loaded = await loadSpec(() => loadAgentSpec(agentPackage.specFile, { providedTools }));
+    // The package's other versions first, its own spec last: the catalog's current version is the last listed.
+    let name: string | undefined;
+    for (const specFile of [...(agentPackage.versions ?? []), agentPackage.specFile]) {
+      const bound = await loadAgentVersion(options, toolsets, agentPackage, specFile);
+      if (name !== undefined && bound.definition.name !== name) {
+        throw new KeelError(
+          "invalid_spec",
+          `${specFile}: a package's versions are of one agent, but this is ${bound.definition.name}, not ${name}`,
+        );
+      }
+      name = bound.definition.name;
+      definitions.push(bound.definition);
+      governed.push(bound.governed);
+      modelLabels.set(bound.definition.name, bound.label);
+    }
     await agentPackage.setup?.(options.store.sql);
-    let choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
-    if (options.model) choice = await options.model(loaded.spec.name, choice);
-    const mcp = loaded.spec.mcp
-      ? await connectMcpTools({
-          agent: loaded.spec.name,
-          version: loaded.spec.version,
-          specFile: loaded.file,
-          servers: loaded.spec.mcp.servers,
-          env: options.env,
-          pins: createSqlMcpToolPins(options.store.sql),
-          log: options.log ?? ((message) => console.error(message)),
-        })
-      : null;
-    if (mcp) toolsets.push(mcp);
-    const code = loaded.spec.code
-      ? await bindCodeTools({
-          specFile: loaded.file,
-          section: loaded.spec.code,
-          log: options.log ?? ((message) => console.error(message)),
-        })
-      : null;
-    if (code) toolsets.push(code);
-    const connectorTools = [
-      ...(mcp?.tools ?? []),
-      ...(await bindConnectorTools(loaded.file, loaded.spec, options.env)),
-      ...(code?.tools ?? []),
-    ];
-    const definition = bindAgentPackage({
-      agentPackage,
-      loaded,
-      sql: options.store.sql,
-      provider: choice.provider,
-      ...(connectorTools.length > 0 ? { connectorTools } : {}),
-      env: options.env,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.gateway ? { gateway: options.gateway } : {}),
-    });
-    definitions.push(definition);
-    governed.push(governedAgentOf(loaded, definition));
-    modelLabels.set(loaded.spec.name, choice.label);
   }
   checkWorkflowAgents(definitions);
   return { agents: createAgentCatalog(definitions), modelLabels, governed };
+}
+
+/** Load one version of an agent package: validate its spec, choose its model, connect its tools and bind them. */
+async function loadAgentVersion(
+  options: Parameters<typeof loadAgentPackages>[0],
+  toolsets: Pick<McpToolset, "close">[],
+  agentPackage: AgentPackage,
+  specFile: string,
+): Promise<{ definition: AgentDefinition; governed: GovernedAgent; label: string }> {
+  const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
+  const loaded = await loadSpec(() => loadAgentSpec(specFile, { providedTools }));
+  let choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
+  if (options.model) choice = await options.model(loaded.spec.name, choice);
+  const mcp = loaded.spec.mcp
+    ? await connectMcpTools({
+        agent: loaded.spec.name,
+        version: loaded.spec.version,
+        specFile: loaded.file,
+        servers: loaded.spec.mcp.servers,
+        env: options.env,
+        pins: createSqlMcpToolPins(options.store.sql),
+        log: options.log ?? ((message) => console.error(message)),
+      })
+    : null;
+  if (mcp) toolsets.push(mcp);
+  const code = loaded.spec.code
+    ? await bindCodeTools({
+        specFile: loaded.file,
+        section: loaded.spec.code,
+        log: options.log ?? ((message) => console.error(message)),
+      })
+    : null;
+  if (code) toolsets.push(code);
+  const connectorTools = [
+    ...(mcp?.tools ?? []),
+    ...(await bindConnectorTools(loaded.file, loaded.spec, options.env)),
+    ...(code?.tools ?? []),
+  ];
+  const definition = bindAgentPackage({
+    agentPackage,
+    loaded,
+    sql: options.store.sql,
+    provider: choice.provider,
+    ...(connectorTools.length > 0 ? { connectorTools } : {}),
+    env: options.env,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.gateway ? { gateway: options.gateway } : {}),
+  });
+  return { definition, governed: governedAgentOf(loaded, definition), label: choice.label };
 }
 
 /** The HTTP tools and remote A2A agents an agent's or a workflow's spec declares, bound under its egress rules. */
@@ -320,6 +350,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
   });
   let app: Hono | null = null;
   let authenticated = false;
+  let rollouts: RolloutController | null = null;
   // What only a process serving the API does: the registry, tenants, traces, production sampling.
   const serving: (() => Promise<unknown>)[] = [];
   if (api && controlPlane) {
@@ -330,6 +361,18 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
       agents.list().map((agent) => ({ name: agent.name, tenant: agent.tenant ?? "default" })),
     );
     await registry.sweepOrphans();
+    // Deployments: which version each new run gets; open canaries are judged between runs as well as after them.
+    rollouts = createRolloutController({
+      sql: store.sql,
+      agents,
+      metrics: registerRolloutMetrics(metrics),
+      log,
+    });
+    if (options.timers !== false) {
+      const stopJudging = rollouts.startTimer();
+      started.push(stopJudging);
+      serving.push(async () => stopJudging());
+    }
     // Before serving: a bad KEEL_AUDIT_* or telemetry setting stops the start rather than half-starting.
     const telemetry = startTracePipeline({
       store,
@@ -347,6 +390,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     started.push(() => chatCompletions.close());
     serving.push(() => chatCompletions.close());
     app = createApp({
+      rollouts,
       registry,
       requireActiveAgents: env.KEEL_REQUIRE_ACTIVE_AGENTS === "true",
       store,
@@ -419,6 +463,7 @@ async function assemble(options: CreateKeelOptions, started: (() => unknown)[]):
     app,
     authenticated,
     agents,
+    rollouts,
     modelLabels,
     worker,
     governor,

@@ -13,6 +13,7 @@ export function presentRun(run: RunRecord) {
     cancelRequested: run.cancelRequested,
     cancelRequest: run.cancelRequest,
     events: run.lastSeq,
+    shadowOf: run.shadowOf,
     createdAt: run.createdAt.toISOString(),
     updatedAt: run.updatedAt.toISOString(),
     links: { self: `/v1/runs/${run.runId}`, events: `/v1/runs/${run.runId}/events` },

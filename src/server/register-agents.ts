@@ -13,7 +13,12 @@ export async function registerServedAgents(
   governed: readonly GovernedAgent[],
 ): Promise<RegistryEntry[]> {
   const entries: RegistryEntry[] = [];
-  for (const agent of agents.list()) {
+  // Every version served, not only the current one: a candidate is registered (with its spec hash) before it serves,
+  // after the current one, so the registry compares the candidate's scope with the current version's.
+  const served = agents
+    .list()
+    .flatMap((current) => [current, ...agents.versions(current.name).filter((each) => each !== current)]);
+  for (const agent of served) {
     const governance = governed.find((each) => each.name === agent.name && each.version === agent.version);
     entries.push(
       await registry.register({

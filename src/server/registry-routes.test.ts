@@ -38,7 +38,9 @@ describe("the registry over HTTP and keel agents, with active agents required", 
 
   before(async () => {
     store = await openStore({});
-    const { agents, governed } = await loadAgentPackages({ store, packages: [supportTriage], env: {} });
+    // The current version only: these tests follow one version through its lifecycle.
+    const current = { ...supportTriage, versions: [] };
+    const { agents, governed } = await loadAgentPackages({ store, packages: [current], env: {} });
     const registry = createSqlRegistry(store.sql);
     await registerServedAgents(registry, agents, governed);
     telemetry = startTracePipeline({

@@ -1,13 +1,7 @@
 import type { Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
 import { KeelError } from "../errors/index.ts";
-import {
-  type AgentDefinition,
-  startRun,
-  type ToolTurnMessages,
-  toolMessagesByTurn,
-  type Worker,
-} from "../runtime/index.ts";
+import { startRun, type ToolTurnMessages, toolMessagesByTurn, type Worker } from "../runtime/index.ts";
 import {
   eraseSubject,
   type SessionQueries,
@@ -18,6 +12,7 @@ import {
 import { presentRun } from "./present-run.ts";
 import { registerRoute } from "./register-route.ts";
 import { principalOf } from "./request-principal.ts";
+import type { RunnableAgent } from "./runnable-agent.ts";
 
 /**
  * Sessions over HTTP: open one with an agent, send it messages (each starts the session's next run), read it with
@@ -29,8 +24,8 @@ export function registerSessionRoutes(
   options: {
     store: Store;
     sessions: SessionQueries;
-    /** The agent a new run of `name` uses, once it may serve runs; throws `not_found` or `conflict` otherwise. */
-    runnableAgent: (name: string) => Promise<AgentDefinition>;
+    /** The version a new run of `name` uses, once it may serve runs; throws `not_found` or `conflict` otherwise. */
+    runnableAgent: RunnableAgent;
     worker?: Worker;
   },
 ): void {
@@ -55,7 +50,7 @@ export function registerSessionRoutes(
   });
 
   registerRoute(app, API_ROUTES.createSession, async ({ params, body }, context) => {
-    const agent = await options.runnableAgent(params.name);
+    const { agent } = await options.runnableAgent(params.name);
     if (agent.workflow) {
       throw new KeelError(
         "invalid_request",
@@ -106,10 +101,16 @@ export function registerSessionRoutes(
   registerRoute(app, API_ROUTES.sendSessionMessage, async ({ params, body }, context) => {
     const session = await sessionOf(params.id, context);
     const idempotencyKey = idempotencyKeyOf(body.idempotencyKey, context.req.header("idempotency-key"));
-    const agent = await options.runnableAgent(session.agent);
+    // Under a deployment the session's runs are assigned by its subject (stickiness user) or its id (session).
+    const route = await options.runnableAgent(session.agent, {
+      principal: principalOf(context),
+      subject: session.subject,
+      sessionId: session.sessionId,
+    });
     const { run, created } = await startRun({
       store,
-      agent,
+      agent: route.agent,
+      ...(route.rollout ? { rollout: route.rollout } : {}),
       input: body.input,
       principal: principalOf(context),
       session: { sessionId: session.sessionId },

@@ -10,6 +10,8 @@ import { HttpSection, httpToolNames } from "./http-section.ts";
 import { JsonSchemaSource } from "./json-schema-source.ts";
 import { McpSection, mcpToolName } from "./mcp-section.ts";
 import { checkMemoryTools, MemorySection } from "./memory-section.ts";
+import { checkModelPinning } from "./model-pinning.ts";
+import { RolloutSection } from "./rollout-section.ts";
 
 /** A duration written as `15s`, `2m`, `1h` or a number of milliseconds; parsed to milliseconds. */
 export const Duration = durationSchema({
@@ -202,6 +204,12 @@ export const ModelSection = z
       .prefault({})
       .describe("Prompt and response caching."),
     timeout: Duration.optional().describe("Limit for one try of a model call (default 60s)."),
+    allowFloatingAlias: z
+      .boolean()
+      .optional()
+      .describe(
+        "Accept a floating model alias (such as -latest, or an id without a snapshot date) whose model the provider may change without a new version (default false; docs/rollout.md).",
+      ),
     offline: z
       .string()
       .min(1)
@@ -312,9 +320,6 @@ export const WorkingMemorySection = z
     "A per-session structured scratchpad the agent reads and updates (docs/sessions-and-memory.md); list update_working_memory in tools to use it.",
   );
 
-const OpenSection = (description: string) =>
-  z.record(z.string(), z.unknown()).optional().describe(description);
-
 /** The agent spec: one YAML file per agent version. Sections added by later capabilities are kept open. */
 export const AgentSpec = z
   .strictObject({
@@ -368,7 +373,7 @@ export const AgentSpec = z
     evals: EvalsSection.optional().describe(
       "Eval datasets, the gate a new version must pass, judges, production sampling (docs/evals.md).",
     ),
-    rollout: OpenSection("How a new version reaches traffic (canary steps and gates)."),
+    rollout: RolloutSection.prefault({}),
     memory: MemorySection.optional(),
     mcp: McpSection.optional(),
     http: HttpSection.optional(),
@@ -376,6 +381,14 @@ export const AgentSpec = z
     code: CodeSection.optional(),
   })
   .superRefine((spec, context) => {
+    // A floating model alias would let the provider change the agent without a new version.
+    for (const issue of checkModelPinning(spec.model))
+      context.addIssue({
+        code: "custom",
+        path: ["model", ...issue.path],
+        message: issue.message,
+        input: spec.model,
+      });
     // An MCP tool's name must not clash with another's; the agent still lists in tools those it uses.
     const mcpNames = new Map<string, string>();
     for (const [serverIndex, server] of (spec.mcp?.servers ?? []).entries()) {

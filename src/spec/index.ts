@@ -60,6 +60,7 @@ export { AGENT_SPEC_FILE_NAME, loadAgentDirectories } from "./load-agent-directo
 export { loadAgentSpec } from "./load-agent-spec.ts";
 export { McpSection, type McpServerSpec, mcpToolName, type ValueSource } from "./mcp-section.ts";
 export { MEMORY_TOOLS, MemorySection, providedMemoryTools } from "./memory-section.ts";
+export { checkModelPinning, floatingAliasReason } from "./model-pinning.ts";
 export { parseYamlSource } from "./parse-yaml-source.ts";
 export { type PolicyTestCase, type PolicyTests, parsePolicyTests } from "./policy-tests.ts";
 export {
@@ -77,6 +78,16 @@ export {
   type WorkflowSpecOutcome,
 } from "./read-workflow-spec.ts";
 export { renderJsonSchemas } from "./render-json-schemas.ts";
+export {
+  CanaryGatesSpec,
+  DEFAULT_ROLLOUT,
+  ROLLOUT_STRATEGIES,
+  RolloutSection,
+  type RolloutStrategy,
+  ShadowResult,
+  STICKINESS_KEYS,
+  type StickinessKey,
+} from "./rollout-section.ts";
 export { InputPattern, Rule, RuleCondition, RulesTable, ValueTest } from "./rules-table.ts";
 export { formatSpecIssue, SpecError, type SpecIssue } from "./spec-error.ts";
 export { parseToolCondition, type ToolComparison, type ToolCondition } from "./tool-condition.ts";

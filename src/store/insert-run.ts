@@ -57,6 +57,15 @@ export async function insertRun(
       { issues: [{ path: "start.session", message: "set options.session instead" }] },
     );
   }
+  if (options.start.shadowOf !== undefined && options.session !== undefined) {
+    throw new KeelError(
+      "invalid_request",
+      "a shadow run is never a session's message: it must not reach a user",
+      {
+        issues: [{ path: "session", message: "must be left out for a shadow run (start.shadowOf)" }],
+      },
+    );
+  }
   // Validated before the transaction so a bad payload costs no round trip; a child's again with its parent below.
   const [validated] = validateNewEvents([{ type: "run-start", payload: options.start }]);
   const idempotencyKey = options.idempotencyKey ?? null;
@@ -105,6 +114,7 @@ export async function insertRun(
           ])
         : [validated];
     const payload = start!.payload as PayloadOf<"run-start">;
+    if (payload.shadowOf) await checkLiveRun(tx, payload.shadowOf.runId, payload.principal.tenant);
     if (parent && parent.tenant !== payload.principal.tenant) {
       throw new KeelError(
         "forbidden",
@@ -131,11 +141,11 @@ export async function insertRun(
       `INSERT INTO keel_runs
          (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
         lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested,
-        cancel_request, subject, subject_key_id)
+        cancel_request, subject, subject_key_id, rollout, shadow_of)
        VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
         $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
         CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
-        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17)
+        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17, $18::text::jsonb, $19)
        ON CONFLICT DO NOTHING
        RETURNING ${RUN_COLUMNS}`,
       [
@@ -157,6 +167,8 @@ export async function insertRun(
         parent?.cancel_requested && parent.cancel_request ? JSON.stringify(parent.cancel_request) : null,
         subject,
         subjectKey?.keyId ?? null,
+        payload.rollout ? JSON.stringify(payload.rollout) : null,
+        payload.shadowOf?.runId ?? null,
       ],
     );
     const row = inserted.rows[0];
@@ -235,6 +247,32 @@ async function nextSessionTurn(
     );
   }
   return { turn: previous ? Number(previous.turn) + 1 : 1, subject: session.subject };
+}
+
+/**
+ * A shadow run's live run must exist, act for the same tenant (a shadow reads its journal for answers) and be live
+ * itself: a shadow of a shadow would compare a candidate with a candidate.
+ */
+async function checkLiveRun(tx: SqlClient, runId: string, tenant: string): Promise<void> {
+  const { rows } = await tx.query<{ tenant: string; shadow_of: string | null }>(
+    "SELECT tenant, shadow_of FROM keel_runs WHERE run_id = $1",
+    [runId],
+  );
+  const live = rows[0];
+  if (!live || live.tenant !== tenant) {
+    throw new KeelError("not_found", `live run ${runId} does not exist`, {
+      issues: [{ path: "start.shadowOf.runId", message: "no such run in this tenant" }],
+    });
+  }
+  if (live.shadow_of !== null) {
+    throw new KeelError(
+      "invalid_request",
+      `run ${runId} is itself a shadow run: a shadow shadows a live run`,
+      {
+        issues: [{ path: "start.shadowOf.runId", message: "must name a live run" }],
+      },
+    );
+  }
 }
 
 /** The run's data subject: the one its session or parent run is about, else the one it names (or none). */

@@ -1,4 +1,4 @@
-import type { Principal, RunStatus } from "../journal/index.ts";
+import type { Principal, RolloutAssignment, RunStatus } from "../journal/index.ts";
 
 /** A cancel's requester (a principal's subject, or `system:keel` when the runtime cancels) and its reason. */
 export type CancelRequest = { by: string; reason?: string };
@@ -58,4 +58,8 @@ export type RunRecord = {
   rootRunId: string;
   /** When a suspended run's durable timer comes due (its wait's `until`); null when no timer runs. */
   wakeAt: Date | null;
+  /** The live run this one shadows (docs/shadow.md); null on a live run. */
+  shadowOf: string | null;
+  /** The deployment arm the run was assigned to, as its run-start journals it; null when no deployment was open. */
+  rollout: RolloutAssignment | null;
 };

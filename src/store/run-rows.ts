@@ -1,10 +1,11 @@
-import type { JournalEvent, Principal, RunStatus } from "../journal/index.ts";
+import type { JournalEvent, Principal, RolloutAssignment, RunStatus } from "../journal/index.ts";
 import type { CancelRequest } from "./run-record.ts";
 import type { Lease, RunRecord } from "./store.ts";
 
 /** Columns of `keel_runs` that make up a RunRecord, in the shape `RunRow` expects. */
 export const RUN_COLUMNS = `run_id, agent, agent_version, status, input, principal, tenant, created_at, updated_at,
-  last_seq, answer, error, cancel_requested, cancel_request, idempotency_key, parent_run_id, parent_node, root_run_id, wake_at`;
+  last_seq, answer, error, cancel_requested, cancel_request, idempotency_key, parent_run_id, parent_node, root_run_id, wake_at,
+  rollout, shadow_of`;
 
 /** A `keel_runs` row as the drivers return it (pg gives bigint as a string, PGlite as a number). */
 export type RunRow = {
@@ -27,6 +28,8 @@ export type RunRow = {
   parent_node: string | null;
   root_run_id: string | null;
   wake_at: Date | null;
+  shadow_of: string | null;
+  rollout: RolloutAssignment | null;
 };
 
 /** Map a `keel_runs` row to the port's RunRecord. */
@@ -51,6 +54,8 @@ export function toRunRecord(row: RunRow): RunRecord {
     parentNode: row.parent_node,
     rootRunId: row.root_run_id ?? row.run_id,
     wakeAt: row.wake_at,
+    shadowOf: row.shadow_of,
+    rollout: row.rollout,
   };
 }
 

@@ -78,6 +78,12 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
     labelNames: ["agent", "version", "status"],
     registers: [registry],
   });
+  const shadowRuns = new Counter({
+    name: "keel_shadow_runs_total",
+    help: "Shadow runs that ended (a candidate version on a copy of a live run's input), by agent, version and final status; never counted in keel_runs_total.",
+    labelNames: ["agent", "version", "status"],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: "keel_run_duration_seconds",
     help: "Wall time from run-start to run-end, waits for people included.",
@@ -222,7 +228,8 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
             break;
         }
         if (!fresh) continue;
-        observeEvent(event, agent, version, first.at);
+        if (first.payload.shadowOf !== undefined) observeShadowEvent(event, agent, version);
+        else observeEvent(event, agent, version, first.at);
       }
     },
     spansExported(count) {
@@ -243,6 +250,16 @@ export function createTelemetryMetrics(options: TelemetryMetricsOptions): Teleme
     observeModelCall: observeGenAi,
     scrape: () => registry.metrics(),
   };
+
+  /**
+   * A shadow run reached no user and acted on nothing: its end is counted apart, and its decisions, tool calls and
+   * guard findings stay out of the live agent's figures (the shadow report compares them). Its model calls were
+   * made and paid for, so they count as any.
+   */
+  function observeShadowEvent(event: TelemetryEvent, agent: string, version: string): void {
+    if (event.type === "run-end") shadowRuns.inc({ agent, version, status: event.payload.status });
+    else if (event.type === "model-call-end") observeModelCall(agent, event.payload);
+  }
 
   function observeEvent(event: TelemetryEvent, agent: string, version: string, startedAt: string): void {
     switch (event.type) {

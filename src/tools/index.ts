@@ -5,6 +5,7 @@ export { jsonSchemaInput } from "./json-schema-input.ts";
 export { type ReconcileOutcome, reconcileToolCall } from "./reconcile-tool-call.ts";
 export {
   type DataClass,
+  type DryRunContext,
   defineTool,
   type ReconcileContext,
   type Reconciliation,

@@ -67,7 +67,15 @@ export interface Tool<Input = unknown, Output = unknown> {
    * read, never apply the effect.
    */
   reconcile?(input: Input, context: ReconcileContext): Promise<Reconciliation<Output>>;
+  /**
+   * For side-effecting tools: what the call would return, worked out without applying its effect (validate, price,
+   * look up — never write). A shadow run whose spec answers this tool with `dry-run` is given it instead of a run.
+   */
+  dryRun?(input: Input, context: DryRunContext): Promise<Output>;
 }
+
+/** What a `dryRun` hook receives: the shadow run's call, for logging and look-ups only. */
+export type DryRunContext = { runId: string; callId: string; signal: AbortSignal };
 
 /** Define a function tool with zod schemas; the types of `execute` follow from them. */
 export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z.ZodType>(definition: {
@@ -85,6 +93,7 @@ export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z
     input: z.output<InputSchema>,
     context: ReconcileContext,
   ): Promise<Reconciliation<z.input<OutputSchema>>>;
+  dryRun?(input: z.output<InputSchema>, context: DryRunContext): Promise<z.input<OutputSchema>>;
 }): Tool<z.output<InputSchema>, z.output<OutputSchema>> {
   type Defined = Tool<z.output<InputSchema>, z.output<OutputSchema>>;
   return {
@@ -103,5 +112,8 @@ export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z
     ...(definition.reconcile === undefined
       ? {}
       : { reconcile: definition.reconcile as NonNullable<Defined["reconcile"]> }),
+    ...(definition.dryRun === undefined
+      ? {}
+      : { dryRun: definition.dryRun as NonNullable<Defined["dryRun"]> }),
   };
 }
