@@ -77,4 +77,28 @@ export const RolloutStatusView = z.object({
     })
     .nullable()
     .describe("a running canary's current stage judged now, or an A/B test's comparison so far"),
+  comparison: z
+    .object({
+      confidence: z.number(),
+      metrics: z.array(
+        z.object({
+          metric: z.string(),
+          stable: z.number().nullable(),
+          candidate: z.number().nullable(),
+          difference: z.number().nullable().describe("candidate − stable"),
+          interval: z.object({ low: z.number(), high: z.number() }).nullable(),
+          test: z.string(),
+          pValue: z.number().nullable().describe("two-sided: the arms do not differ"),
+          verdict: z.enum([
+            "candidate better",
+            "candidate worse",
+            "no significant difference",
+            "not enough data",
+          ]),
+          conclusion: z.string(),
+        }),
+      ),
+    })
+    .nullable()
+    .describe("a running A/B test's arms compared metric by metric since it began, with significance"),
 });

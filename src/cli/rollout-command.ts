@@ -69,6 +69,10 @@ export async function rolloutCli(argv: readonly string[], io: CliIo): Promise<nu
       if (!status.deployment) io.out("no rollout yet");
       else io.out(describe(status.deployment));
       if (status.verdict) io.out(`  now: ${status.verdict.reason}`);
+      for (const metric of status.comparison?.metrics ?? [])
+        io.out(
+          `  ${metric.conclusion}${metric.pValue === null ? "" : ` (${metric.test}, p = ${metric.pValue.toPrecision(2)})`}`,
+        );
       for (const event of status.history)
         io.out(
           `  ${event.at}  ${event.kind} at ${event.candidatePercent}% by ${event.actor}: ${event.reason}`,

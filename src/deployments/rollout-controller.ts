@@ -1,6 +1,6 @@
 import { KeelError } from "../errors/index.ts";
 import type { Principal, RolloutAssignment } from "../journal/index.ts";
-import { judgeStage, type StageVerdict } from "../rollout/index.ts";
+import { type ArmComparison, compareArms, judgeStage, type StageVerdict } from "../rollout/index.ts";
 import type { AgentCatalog, AgentDefinition } from "../runtime/index.ts";
 import { DEFAULT_ROLLOUT, type RolloutStrategy } from "../spec/index.ts";
 import type { SqlClient } from "../store/index.ts";
@@ -33,6 +33,11 @@ export type RolloutStatus = {
   history: DeploymentEvent[];
   /** The verdict on the current stage (canary) or the comparison so far (ab), with each gate's evidence. */
   verdict: StageVerdict | null;
+  /**
+   * A running A/B test's arms since it began, metric by metric: both values, the difference with its interval, the
+   * test and its two-sided p-value, and what it concludes; what the person ending the test decides from.
+   */
+  comparison: ArmComparison | null;
 };
 
 /** The controller: assigns new runs, starts deployments, judges their stages and acts on the verdicts. */
@@ -112,6 +117,14 @@ export function createRolloutController(options: {
       minDurationMs: stage.minDurationMs,
       seed: deployment.stage + 1,
     });
+  };
+
+  const comparisonOf = async (deployment: Deployment): Promise<ArmComparison> => {
+    const samples = await gatherArmSamples(options.sql, {
+      deploymentId: deployment.deploymentId,
+      since: deployment.startedAt,
+    });
+    return compareArms(samples.stable, samples.candidate, deployment.plan.gates.confidence ?? 0.95);
   };
 
   const evaluate = async (name: string): Promise<StageVerdict | null> => {
@@ -253,6 +266,10 @@ export function createRolloutController(options: {
         deployment,
         history: deployment ? await deployments.history(deployment.deploymentId) : [],
         verdict: deployment && deployment.state === "running" ? await verdictOf(deployment) : null,
+        comparison:
+          deployment && deployment.state === "running" && deployment.strategy === "ab"
+            ? await comparisonOf(deployment)
+            : null,
       };
     },
     async act({ name, action, by, reason }) {

@@ -141,6 +141,18 @@ describe("the rollout routes and keel rollout", () => {
           .agentVersion,
       );
     assert.deepEqual([...versions].sort(), ["1.0.0", "1.1.0"], "an A/B split sends runs to both");
+    const running = await call("viewer", "GET", "/v1/agents/helper/rollout");
+    const comparison = running.body.comparison as {
+      confidence: number;
+      metrics: { metric: string; verdict: string; conclusion: string }[];
+    };
+    assert.equal(comparison.confidence, 0.95);
+    assert.deepEqual(
+      comparison.metrics.map((metric) => metric.metric),
+      ["successRate", "p95LatencyMs", "costPerRun", "evalScore", "guardFlagRate", "approvalRejectionRate"],
+      "a running A/B test reports every metric's comparison",
+    );
+    assert.ok(comparison.metrics.every((metric) => metric.conclusion.length > 0));
     const promoted = await call("deployer", "POST", "/v1/agents/helper/rollout/promote");
     assert.deepEqual([promoted.body.state, promoted.body.candidatePercent], ["promoted", 100]);
     const run = await call("deployer", "POST", "/v1/agents/helper/runs", { input: "after" });
@@ -151,6 +163,7 @@ describe("the rollout routes and keel rollout", () => {
     assert.equal(rolledBack.body.state, "rolled_back");
     const status = await call("viewer", "GET", "/v1/agents/helper/rollout");
     assert.equal(status.body.serving, "1.0.0");
+    assert.equal(status.body.comparison, null, "only a running A/B test is compared");
     assert.deepEqual(
       (status.body.history as { kind: string; actor: string }[]).map((event) => [event.kind, event.actor]),
       [

@@ -33,6 +33,7 @@ export function registerRolloutRoutes(
       deployment: status.deployment ? presentDeployment(status.deployment) : null,
       history: status.history.map((event) => ({ ...event, at: event.at.toISOString() })),
       verdict: status.verdict,
+      comparison: status.comparison,
     });
   });
   const actions = {

@@ -70,8 +70,12 @@ export const ShadowResult = z
   .union([
     z
       .literal("live")
-      .describe("The live run's result where it made the same call (else the call is refused)."),
-    z.literal("dry-run").describe("The tool's own dry-run hook (a tool without one is refused)."),
+      .describe(
+        "The live run's result where it made the same call (else the call is answered as not executed).",
+      ),
+    z
+      .literal("dry-run")
+      .describe("The tool's own dry-run hook (a tool without one: answered as not executed)."),
     z.strictObject({ stub: z.unknown().describe("The value returned as the tool's result.") }),
   ])
   .describe("live | dry-run | { stub: value }");
