@@ -109,6 +109,9 @@ const STATUS_TONES: Record<string, string> = {
   cancelled: "muted",
   expired: "muted",
   budget_exceeded: "bad",
+  promoted: "good",
+  rolled_back: "bad",
+  paused: "warn",
 };
 
 /** A status word in a coloured badge; the word itself carries the meaning, the colour only helps. */

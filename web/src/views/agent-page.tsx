@@ -3,12 +3,13 @@ import { Empty, ErrorNote, Loading, PageHeader, StatusBadge, useLoad } from "../
 import { formatTime } from "../format.ts";
 import { href } from "../router.ts";
 import { KillSwitchPanel, killFor } from "./kill-switch-panel.tsx";
+import { RolloutPanel } from "./rollout-panel.tsx";
 
 type RegistryAgent = Answer<"registryAgent">;
 
 /**
- * One agent: its kill switch first (it is what an operator comes for in an incident), then its versions and
- * lifecycle, the gate attestations, its policies, the registry card and its history. Each part loads on its own, so
+ * One agent: its kill switch first (it is what an operator comes for in an incident), then its rollout, its versions
+ * and lifecycle, the gate attestations, its policies, the registry card and its history. Each part loads on its own, so
  * one refused or missing part (an agent not yet registered) leaves the others readable.
  */
 export function AgentPage(props: { name: string }) {
@@ -18,6 +19,7 @@ export function AgentPage(props: { name: string }) {
   const registry = useLoad(() => api<"registryAgent">(`/v1/registry/${path}`), [props.name]);
   const card = useLoad(() => api<"registryCard">(`/v1/registry/${path}/card`), [props.name]);
   const policies = useLoad(() => api<"agentPolicies">(`/v1/agents/${path}/policies`), [props.name]);
+  const rollout = useLoad(() => api<"rolloutStatus">(`/v1/agents/${path}/rollout`), [props.name]);
   const latest = registry.data?.latest;
 
   return (
@@ -63,6 +65,9 @@ export function AgentPage(props: { name: string }) {
           </dd>
         </dl>
       ) : null}
+
+      {rollout.error && !rollout.data ? <ErrorNote error={rollout.error} /> : null}
+      {rollout.data ? <RolloutPanel status={rollout.data} /> : null}
 
       {registry.error && !registry.data ? <ErrorNote error={registry.error} /> : null}
       {registry.data ? <RegistryParts registry={registry.data} /> : null}
