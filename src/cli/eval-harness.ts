@@ -92,9 +92,10 @@ export async function openEvalHarness(options: {
     options.recordingsFile ?? (evals.recordings ? resolve(loaded.dir, evals.recordings) : undefined);
   const recordingExists = recordingsFile ? await exists(recordingsFile) : false;
   // The agent's model as chosen, then replaced (a hijacked model, a test double), then wrapped for recording.
-  const recordModel: ChooseModelOverride = async (agent, chosen) => {
-    // The other agents a workflow's runs start keep the models chosen for them.
-    if (agent !== options.agent) return chosen;
+  const recordModel: ChooseModelOverride = async (agent, chosen, { current }) => {
+    // The other agents a workflow's runs start keep the models chosen for them; so do the other versions a package
+    // serves beside the one evaluated (its own spec), whose recorders would otherwise share its recordings file.
+    if (agent !== options.agent || !current) return chosen;
     let { provider, label } = options.model ? options.model(chosen.provider) : chosen;
     if (recordingsFile && options.recording !== "off") {
       if (options.recording === "replay" && recordingExists) {

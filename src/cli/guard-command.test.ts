@@ -87,6 +87,19 @@ describe("keel guard check", () => {
     assert.match(stderr, /3 of 6 lines could not be read/);
   });
 
+  it("uses the rules with the learned model under --detector combined, and refuses another detector", async () => {
+    const { code, stdout } = await keel(
+      ["guard", "check", "--json", "--detector", "combined"],
+      JSON.stringify({ text: ATTACK, source: "input" }),
+    );
+    assert.equal(code, 0);
+    const verdict = detectInjection(ATTACK, { source: "input", detector: "combined" });
+    assert.deepEqual(JSON.parse(stdout).injection, { score: verdict.score, flagged: verdict.detected });
+    const refused = await keel(["guard", "check", "--detector", "magic"], "");
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--detector must be rules or combined, not magic/);
+  });
+
   it("writes a readable line per input without --json", async () => {
     const { code, stdout } = await keel(
       ["guard", "check"],

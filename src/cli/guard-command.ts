@@ -1,14 +1,17 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { detectEntities, detectInjection } from "../guards/index.ts";
+import { type Detector, detectEntities, detectInjection } from "../guards/index.ts";
 import { redactionPolicyOf } from "../runtime/index.ts";
 import type { CliIo } from "./cli-io.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
 
-export const GUARD_USAGE = `  guard check [--json]             read JSON Lines {"text": …, "source": "input" | "tool-result"} from stdin and
+export const GUARD_USAGE = `  guard check [--json] [--detector rules|combined]
+                                   read JSON Lines {"text": …, "source": "input" | "tool-result"} from stdin and
                                    write, per line, the injection score and verdict and the entity types found,
-                                   with the runtime's default settings; --json writes one JSON object a line`;
+                                   with the runtime's default settings (the rules; --detector combined adds the
+                                   learned model, as guards.injection.builtIn: combined does); --json writes one
+                                   JSON object a line`;
 
 /** One line of input. */
 const GuardInput = z.object({ text: z.string(), source: z.enum(["input", "tool-result"]) });
@@ -21,11 +24,15 @@ export type GuardCheckResult = {
 
 /**
  * The guards' verdict on one text with the settings a run gets when its spec says nothing: the injection
- * detector's default (the combined detector and its fitted threshold) for the text's source, and the entity
- * classes the runtime masks in a run's output by default.
+ * detector's default (the rules and their fitted threshold, unless `detector` says otherwise) for the text's
+ * source, and the entity classes the runtime masks in a run's output by default.
  */
-export function checkText(text: string, source: "input" | "tool-result"): GuardCheckResult {
-  const verdict = detectInjection(text, { source });
+export function checkText(
+  text: string,
+  source: "input" | "tool-result",
+  detector: Detector = "rules",
+): GuardCheckResult {
+  const verdict = detectInjection(text, { source, detector });
   const classes = redactionPolicyOf({ runId: "", guards: undefined }).output;
   return {
     injection: { score: verdict.score, flagged: verdict.detected },
@@ -43,7 +50,11 @@ export async function guardCli(argv: readonly string[], io: CliIo): Promise<numb
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
-      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        json: { type: "boolean" },
+        detector: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -54,6 +65,9 @@ export async function guardCli(argv: readonly string[], io: CliIo): Promise<numb
     const [, sub, ...extra] = positionals;
     if (sub !== "check") throw usageError("keel guard check [--json]", GUARD_USAGE);
     if (extra.length > 0) throw usageError(`unexpected arguments: ${extra.join(" ")}`, GUARD_USAGE);
+    const detector = values.detector ?? "rules";
+    if (detector !== "rules" && detector !== "combined")
+      throw usageError(`--detector must be rules or combined, not ${detector}`, GUARD_USAGE);
     const lines = createInterface({ input: io.stdin ?? process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
     let lineNumber = 0;
     let bad = 0;
@@ -66,7 +80,7 @@ export async function guardCli(argv: readonly string[], io: CliIo): Promise<numb
         bad += 1;
         continue;
       }
-      const result = checkText(input.text, input.source);
+      const result = checkText(input.text, input.source, detector);
       io.out(values.json ? JSON.stringify(result) : describe(lineNumber, result));
     }
     if (bad > 0) io.err(`keel guard check: ${bad} of ${lineNumber} lines could not be read`);

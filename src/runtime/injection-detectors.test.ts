@@ -170,7 +170,7 @@ describe("model-based injection detectors", () => {
     const gateway = gatewayWith(new Registry());
     const signal = new AbortController().signal;
     const caught = await classify(gateway).inspect(QUIET_ATTACK, { source: "tool-result", signal });
-    const missed = { ...caught, detector: "injection@2", flagged: false, score: 0, rules: [] };
+    const missed = { ...caught, detector: "injection@1", flagged: false, score: 0, rules: [] };
     assert.equal(caught.flagged, true);
     assert.equal(caught.score, 0.99);
     assert.equal(caught.usd, 0, "a self-hosted classifier costs nothing; its tokens still count");
@@ -252,7 +252,7 @@ describe("model-based injection detectors", () => {
         assert.deepEqual(
           flag.detectors?.map((each) => [each.detector, each.flagged, each.usd ?? null]),
           [
-            ["injection@2", false, null],
+            ["injection@1", false, null],
             [`classifier:vllm/${CLASSIFIER}`, true, 0],
           ],
         );

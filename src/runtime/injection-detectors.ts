@@ -1,12 +1,18 @@
-import { detectInjection, type InjectionClass, type InjectionSource } from "../guards/index.ts";
+import {
+  type Detector,
+  detectInjection,
+  type InjectionClass,
+  type InjectionSource,
+} from "../guards/index.ts";
 import { type ModelGateway, positiveScore, type TargetRef } from "../models/index.ts";
 import type { InjectionDetectorSpec } from "../spec/index.ts";
 
 /**
- * The built-in detector's name on `guard-flag`: the rules and the learned model combined (src/guards/injection).
- * The number changes whenever its rules, model or threshold do.
+ * The built-in detectors' names on `guard-flag`: the rules alone, and the rules with the learned model
+ * (src/guards/injection). The number changes whenever their rules, model or threshold do.
  */
-export const RULES_DETECTOR = "injection@2";
+export const RULES_DETECTOR = "injection@1";
+export const COMBINED_DETECTOR = "injection@2";
 
 /** One detector's verdict on one text, with what asking it cost. */
 export type DetectorVerdict = {
@@ -30,15 +36,16 @@ export type InjectionDetector = {
   inspect(text: string, options: { source: InjectionSource; signal: AbortSignal }): Promise<DetectorVerdict>;
 };
 
-/** The built-in rules as a detector: synchronous, free, deterministic. */
-export function rulesDetector(): InjectionDetector {
+/** The built-in detector (the rules, or the rules with the learned model) as a detector: free, deterministic. */
+export function rulesDetector(kind: Detector = "rules"): InjectionDetector {
+  const name = kind === "rules" ? RULES_DETECTOR : COMBINED_DETECTOR;
   return {
-    name: RULES_DETECTOR,
+    name,
     async inspect(text, options) {
       const started = performance.now();
-      const verdict = detectInjection(text, { source: options.source });
+      const verdict = detectInjection(text, { source: options.source, detector: kind });
       return {
-        detector: RULES_DETECTOR,
+        detector: name,
         flagged: verdict.detected,
         score: verdict.score,
         threshold: verdict.threshold,

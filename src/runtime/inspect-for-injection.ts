@@ -3,12 +3,13 @@ import type { NewEvent } from "../journal/index.ts";
 import { hashPayload } from "../journal/index.ts";
 import type { InjectionAction } from "../spec/index.ts";
 import type { AgentDefinition } from "./agent-definition.ts";
-import { type DetectorVerdict, RULES_DETECTOR, rulesDetector } from "./injection-detectors.ts";
+import { type DetectorVerdict, rulesDetector } from "./injection-detectors.ts";
 
 /** Echoes shorter than this are too common to be told from chance ("a", "Refund"). */
 const MIN_ECHO = 20;
 
-const RULES = rulesDetector();
+/** The built-in detectors, by the spec's `guards.injection.builtIn`. */
+const BUILT_IN = { rules: rulesDetector("rules"), combined: rulesDetector("combined") } as const;
 
 /** What the agent's spec says to do with an injection found in its input and in tool results. */
 export function injectionActions(agent: AgentDefinition): {
@@ -56,7 +57,8 @@ export async function inspectForInjection(options: {
 }): Promise<InjectionFinding | null> {
   const { text, where, agent } = options;
   const source = where.kind === "input" ? "input" : "tool-result";
-  const detectors = [RULES, ...(agent.injectionDetectors ?? [])];
+  const builtIn = BUILT_IN[agent.guards?.injection.builtIn ?? "rules"];
+  const detectors = [builtIn, ...(agent.injectionDetectors ?? [])];
   const verdicts = await Promise.all(
     detectors.map((detector) => detector.inspect(text, { source, signal: options.signal })),
   );
@@ -67,7 +69,7 @@ export async function inspectForInjection(options: {
   if (!verdict.detected) return null;
   const textHash = hashPayload(text);
   const flagged = verdicts.filter((each) => each.flagged || each.error !== undefined);
-  const models = verdicts.filter((each) => each.detector !== RULES_DETECTOR);
+  const models = verdicts.filter((each) => each.detector !== builtIn.name);
   return {
     verdict,
     textHash,
@@ -76,7 +78,7 @@ export async function inspectForInjection(options: {
       payload: {
         where: where.kind,
         ...(where.kind === "tool-result" ? { tool: where.tool, callId: where.callId } : {}),
-        detector: flagged.map((each) => each.detector).join("+") || RULES_DETECTOR,
+        detector: flagged.map((each) => each.detector).join("+") || builtIn.name,
         score: verdict.score,
         threshold: verdict.threshold,
         rules: verdict.rules,

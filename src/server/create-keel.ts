@@ -63,8 +63,15 @@ import { startTracePipeline } from "./trace-pipeline.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Replace the model an agent was given (a recording in evals, a test double); runs once per agent at load. */
-export type ChooseModelOverride = (agent: string, chosen: ModelChoice) => ModelChoice | Promise<ModelChoice>;
+/**
+ * Replace the model an agent was given (a recording in evals, a test double); runs once per agent version at load.
+ * `version.current` is false for the other versions a package serves beside its own spec (docs/rollout.md).
+ */
+export type ChooseModelOverride = (
+  agent: string,
+  chosen: ModelChoice,
+  version: { version: string; current: boolean },
+) => ModelChoice | Promise<ModelChoice>;
 
 export type CreateKeelOptions = {
   /**
@@ -169,7 +176,11 @@ async function loadEach(
         options.env,
         options.gateway ? { gateway: options.gateway } : {},
       );
-      if (options.model) choice = await options.model(loaded.definition.name, choice);
+      if (options.model)
+        choice = await options.model(loaded.definition.name, choice, {
+          version: loaded.definition.version,
+          current: true,
+        });
       const connectorTools = await bindConnectorTools(loaded.file, loaded.definition, options.env);
       const bound = bindWorkflowPackage({
         agentPackage,
@@ -214,7 +225,11 @@ async function loadAgentVersion(
   const providedTools = inspectPackageTools(agentPackage).map((tool) => tool.name);
   const loaded = await loadSpec(() => loadAgentSpec(specFile, { providedTools }));
   let choice = chooseModel(loaded, options.env, options.gateway ? { gateway: options.gateway } : {});
-  if (options.model) choice = await options.model(loaded.spec.name, choice);
+  if (options.model)
+    choice = await options.model(loaded.spec.name, choice, {
+      version: loaded.spec.version,
+      current: specFile === agentPackage.specFile,
+    });
   const mcp = loaded.spec.mcp
     ? await connectMcpTools({
         agent: loaded.spec.name,

@@ -91,6 +91,12 @@ export const GuardsSection = z
       .describe("The user's input at the start of a run."),
     injection: z
       .strictObject({
+        builtIn: z
+          .enum(["rules", "combined"])
+          .default("rules")
+          .describe(
+            "The built-in detector: rules alone, or the rules combined with the learned model (more recall, more false positives on texts unlike its training set).",
+          ),
         detectors: z
           .array(InjectionDetector)
           .max(4)

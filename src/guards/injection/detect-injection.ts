@@ -33,8 +33,10 @@ export type InjectionFinding = {
 };
 
 /**
- * Which detector decides: `combined` (the default, what the runtime uses) takes the higher of the learned model's
- * probability and the rules' score scaled by a factor fitted on validation; `rules` is the rules alone.
+ * Which detector decides: `rules` (the default, what the runtime uses unless a spec sets
+ * `guards.injection.builtIn: combined`) is the rules alone; `combined` takes the higher of the learned model's
+ * probability and the rules' score scaled by a factor fitted on validation. The learned model is not the default
+ * yet: it flags benign texts unlike its training set (a VPN help article, structured JSON input) above its threshold.
  */
 export type Detector = "combined" | "rules";
 
@@ -93,7 +95,7 @@ function rulesFor(source: InjectionSource): { rules: SequenceRule[]; patterns: P
  * quotation inside text about attacks counts for little), and combine the weights into a score.
  */
 export function detectInjection(text: string, options: DetectOptions = {}): InjectionVerdict {
-  const detector = options.detector ?? "combined";
+  const detector = options.detector ?? "rules";
   const threshold = options.threshold ?? (detector === "rules" ? RULES_THRESHOLD : INJECTION_THRESHOLD);
   if (!(threshold > 0 && threshold <= 1)) {
     throw new RangeError(`options.threshold must be in (0, 1], got ${threshold}`);

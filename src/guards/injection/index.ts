@@ -4,6 +4,7 @@
  */
 export {
   type DetectOptions,
+  type Detector,
   detectInjection,
   type InjectionFinding,
   type InjectionVerdict,
