@@ -1,43 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type ServerType, serve } from "@hono/node-server";
-import { defineAgent } from "../src/runtime/index.ts";
 import { createKeel, type Keel } from "../src/server/index.ts";
 import { openStore, type SqlStore } from "../src/store/index.ts";
-
-/** An offline agent with its current version 1.0.0 and a candidate 1.1.0 that answers differently. */
-function versionedAgent() {
-  const dir = mkdtempSync(join(tmpdir(), "keel-shadow-deployment-"));
-  const spec = (version: string, rules: string) => `apiVersion: keel/v1
-kind: Agent
-name: helper
-version: ${version}
-description: Answers.
-owner: { team: ops }
-riskTier: 3
-prompt: ./prompt.md
-model: { provider: rules, id: offline, offline: ./${rules} }
-governance: { allowedTools: [] }
-`;
-  const rules = (answer: string) =>
-    `apiVersion: keel/v1\nkind: RulesTable\nrules:\n  - { name: a, answer: "${answer}" }\n`;
-  writeFileSync(join(dir, "prompt.md"), "You answer.\n");
-  writeFileSync(join(dir, "stable.yaml"), rules("hello"));
-  writeFileSync(join(dir, "candidate.yaml"), rules("hi"));
-  writeFileSync(join(dir, "agent.yaml"), spec("1.0.0", "stable.yaml"));
-  writeFileSync(join(dir, "1.1.0.yaml"), spec("1.1.0", "candidate.yaml"));
-  return defineAgent({ spec: join(dir, "agent.yaml"), versions: [join(dir, "1.1.0.yaml")], tools: [] });
-}
+import { listenOnLoopback, writeVersionedAgent } from "./support/versioned-agent.ts";
 
 type Run = { id: string; agentVersion: string; status: string; shadowOf: string | null };
 
 describe("a shadow deployment over HTTP", () => {
   let store: SqlStore;
   let keel: Keel;
-  let server: ServerType;
+  let server: Awaited<ReturnType<typeof listenOnLoopback>>;
   let url: string;
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${url}${path}`, {
@@ -54,19 +26,16 @@ describe("a shadow deployment over HTTP", () => {
     store = await openStore({});
     keel = await createKeel({
       store,
-      agents: [versionedAgent()],
+      agents: [writeVersionedAgent({ answers: { stable: "hello", candidate: "hi" } })],
       env: {},
       log: () => undefined,
       timers: false,
     });
-    server = await new Promise<ServerType>((resolve) => {
-      const created = serve({ fetch: keel.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(created));
-    });
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    server = await listenOnLoopback(keel.fetch);
+    url = server.url;
   });
   after(async () => {
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await server?.close();
     await keel?.close();
     await store?.close();
   });

@@ -1,46 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type ServerType, serve } from "@hono/node-server";
 import { captureIo } from "../../test/support/capture-io.ts";
+import { listenOnLoopback, writeVersionedAgent } from "../../test/support/versioned-agent.ts";
 import { main } from "../cli/main.ts";
 import { createSqlApiKeyStore } from "../governance/index.ts";
-import { defineAgent } from "../runtime/index.ts";
 import { openStore, type SqlStore } from "../store/index.ts";
 import { createKeel, type Keel } from "./create-keel.ts";
-
-/** An offline agent of tenant acme with a current version 1.0.0 and a candidate 1.1.0 beside it. */
-function writeVersionedAgent() {
-  const dir = mkdtempSync(join(tmpdir(), "keel-rollout-routes-"));
-  const spec = (version: string) => `apiVersion: keel/v1
-kind: Agent
-name: helper
-version: ${version}
-description: Answers.
-owner: { team: ops }
-tenant: acme
-riskTier: 3
-prompt: ./prompt.md
-model: { provider: rules, id: offline, offline: ./rules.yaml }
-governance: { allowedTools: [] }
-rollout: { stickiness: run }
-`;
-  writeFileSync(join(dir, "prompt.md"), "You answer.\n");
-  writeFileSync(
-    join(dir, "rules.yaml"),
-    "apiVersion: keel/v1\nkind: RulesTable\nrules:\n  - { name: a, answer: hi }\n",
-  );
-  writeFileSync(join(dir, "agent.yaml"), spec("1.0.0"));
-  writeFileSync(join(dir, "1.1.0.yaml"), spec("1.1.0"));
-  return defineAgent({ spec: join(dir, "agent.yaml"), versions: [join(dir, "1.1.0.yaml")], tools: [] });
-}
 
 describe("the rollout routes and keel rollout", () => {
   let store: SqlStore;
   let keel: Keel;
-  let server: ServerType;
+  let server: Awaited<ReturnType<typeof listenOnLoopback>>;
   let url: string;
   const keys: Record<string, string> = {};
   const call = async (key: string, method: string, path: string, body?: unknown) => {
@@ -71,19 +41,16 @@ describe("the rollout routes and keel rollout", () => {
     keys.globex = await make("globex-admin", "globex", ["admin"]);
     keel = await createKeel({
       store,
-      agents: [writeVersionedAgent()],
+      agents: [writeVersionedAgent({ tenant: "acme", rollout: "{ stickiness: run }" })],
       env: {},
       log: () => undefined,
       timers: false,
     });
-    server = await new Promise<ServerType>((resolve) => {
-      const created = serve({ fetch: keel.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(created));
-    });
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    server = await listenOnLoopback(keel.fetch);
+    url = server.url;
   });
   after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
     await keel.close();
     await store.close();
   });

@@ -1,45 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type ServerType, serve } from "@hono/node-server";
 import type { Browser } from "playwright-core";
-import { defineAgent } from "../../src/runtime/index.ts";
 import { createKeel, type Keel } from "../../src/server/index.ts";
 import { openStore, type SqlStore } from "../../src/store/index.ts";
 import { launchBrowser, noBrowser, openPage, seriousViolations } from "../support/browser.ts";
-
-/** An offline agent with its current version 1.0.0 and a candidate 1.1.0 served beside it. */
-function versionedAgent() {
-  const dir = mkdtempSync(join(tmpdir(), "keel-console-rollout-"));
-  const spec = (version: string) => `apiVersion: keel/v1
-kind: Agent
-name: helper
-version: ${version}
-description: Answers.
-owner: { team: ops }
-riskTier: 3
-prompt: ./prompt.md
-model: { provider: rules, id: offline, offline: ./rules.yaml }
-governance: { allowedTools: [] }
-rollout: { stickiness: run }
-`;
-  writeFileSync(join(dir, "prompt.md"), "You answer.\n");
-  writeFileSync(
-    join(dir, "rules.yaml"),
-    "apiVersion: keel/v1\nkind: RulesTable\nrules:\n  - { name: a, answer: hi }\n",
-  );
-  writeFileSync(join(dir, "agent.yaml"), spec("1.0.0"));
-  writeFileSync(join(dir, "1.1.0.yaml"), spec("1.1.0"));
-  return defineAgent({ spec: join(dir, "agent.yaml"), versions: [join(dir, "1.1.0.yaml")], tools: [] });
-}
+import { listenOnLoopback, writeVersionedAgent } from "../support/versioned-agent.ts";
 
 describe("an agent's rollout in the console", { skip: noBrowser }, () => {
   let browser: Browser;
   let store: SqlStore;
   let keel: Keel;
-  let server: ServerType;
+  let server: Awaited<ReturnType<typeof listenOnLoopback>>;
   let url: string;
   const post = async (path: string, body: unknown) => {
     const response = await fetch(`${url}${path}`, {
@@ -55,20 +26,17 @@ describe("an agent's rollout in the console", { skip: noBrowser }, () => {
     store = await openStore({});
     keel = await createKeel({
       store,
-      agents: [versionedAgent()],
+      agents: [writeVersionedAgent({ rollout: "{ stickiness: run }" })],
       env: {},
       log: () => undefined,
       timers: false,
     });
-    server = await new Promise<ServerType>((resolve) => {
-      const created = serve({ fetch: keel.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(created));
-    });
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    server = await listenOnLoopback(keel.fetch);
+    url = server.url;
   });
   after(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await server?.close();
     await keel?.close();
     await store?.close();
   });
