@@ -213,6 +213,28 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
       usage,
       ...(target.selfHosted ? { selfHosted: true } : {}),
     });
+  /**
+   * The usage and cost of an input-only call (embeddings, classification): the tokens the provider reported, else an
+   * estimate of a token per three characters, said to be one.
+   */
+  const priceInput = (
+    target: { adapter: { provider: string; model: string }; selfHosted?: boolean },
+    tokens: number | null,
+    texts: readonly string[],
+  ): { usage: Usage; estimated: boolean; cost: CallCost } => {
+    const usage: Usage = {
+      inputTokens: tokens ?? Math.ceil(texts.reduce((sum, text) => sum + text.length, 0) / 3),
+      outputTokens: 0,
+    };
+    const cost = priceCall({
+      table: options.priceTable,
+      provider: target.adapter.provider,
+      model: target.adapter.model,
+      usage,
+      ...(target.selfHosted ? { selfHosted: true } : {}),
+    });
+    return { usage, estimated: tokens === null, cost };
+  };
   const failover = (call: GatewayCall, tier: readonly TargetRef[]): FailoverContext => ({
     targets: tier.map(resolve),
     policiesFor,
@@ -389,18 +411,7 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
           (target, signal) => target.adapter.embed(call.texts, signal),
         );
         const { target, value } = served;
-        const estimated = value.tokens === null;
-        const usage: Usage = {
-          inputTokens: value.tokens ?? Math.ceil(call.texts.reduce((sum, text) => sum + text.length, 0) / 3),
-          outputTokens: 0,
-        };
-        const cost = priceCall({
-          table: options.priceTable,
-          provider: target.adapter.provider,
-          model: target.adapter.model,
-          usage,
-          ...(target.selfHosted ? { selfHosted: true } : {}),
-        });
+        const { usage, estimated, cost } = priceInput(target, value.tokens, call.texts);
         metrics.recordEmbedding(call.caller, { usage, cost, texts: call.texts.length });
         return {
           vectors: value.embeddings,
@@ -435,18 +446,7 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
             `${target.adapter.provider}/${target.adapter.model} returned ${value.scores.length} scores for ${call.texts.length} texts`,
           );
         }
-        const estimated = value.tokens === null;
-        const usage: Usage = {
-          inputTokens: value.tokens ?? Math.ceil(call.texts.reduce((sum, text) => sum + text.length, 0) / 3),
-          outputTokens: 0,
-        };
-        const cost = priceCall({
-          table: options.priceTable,
-          provider: target.adapter.provider,
-          model: target.adapter.model,
-          usage,
-          ...(target.selfHosted ? { selfHosted: true } : {}),
-        });
+        const { usage, estimated, cost } = priceInput(target, value.tokens, call.texts);
         metrics.recordClassification(call.caller, { usage, cost, texts: call.texts.length });
         return {
           scores: value.scores,
