@@ -51,34 +51,38 @@ const stores: { name: "pglite" | "postgres"; target: () => Promise<string | null
   },
 ];
 
-for (const { name, target } of stores) {
-  describe(`a worker killed mid-run (${name})`, () => {
-    test("resumes after SIGKILL between two tool calls with the first side effect applied exactly once", async (t) => {
-      const where = await target();
-      if (!where) return t.skip("PostgreSQL is not installed");
-      try {
-        const outcome = await crashAndResume(name, where, "between");
-        assert.equal(outcome.status, "completed");
-        assert.equal(outcome.effects, 1);
-        assert.deepEqual(outcome.executions, { charge: 1, notify: 2 });
-        assert.equal(verifyChain(outcome.events).ok, true);
-        assert.ok(outcome.events.some((event) => event.type === "run-resume"));
-      } finally {
-        if (name === "pglite") rmSync(where, { recursive: true, force: true });
-      }
-    });
+// Each store's runs use their own directory or database and share nothing: the two stores run side by side, each
+// store's tests one after another.
+describe("a worker killed mid-run, on each store", { concurrency: true }, () => {
+  for (const { name, target } of stores) {
+    describe(`a worker killed mid-run (${name})`, { concurrency: 1 }, () => {
+      test("resumes after SIGKILL between two tool calls with the first side effect applied exactly once", async (t) => {
+        const where = await target();
+        if (!where) return t.skip("PostgreSQL is not installed");
+        try {
+          const outcome = await crashAndResume(name, where, "between");
+          assert.equal(outcome.status, "completed");
+          assert.equal(outcome.effects, 1);
+          assert.deepEqual(outcome.executions, { charge: 1, notify: 2 });
+          assert.equal(verifyChain(outcome.events).ok, true);
+          assert.ok(outcome.events.some((event) => event.type === "run-resume"));
+        } finally {
+          if (name === "pglite") rmSync(where, { recursive: true, force: true });
+        }
+      });
 
-    test("retries a call killed after its side effect with the same key, so the effect still lands once", async (t) => {
-      const where = await target();
-      if (!where) return t.skip("PostgreSQL is not installed");
-      try {
-        const outcome = await crashAndResume(name, where, "charge");
-        assert.equal(outcome.status, "completed");
-        assert.equal(outcome.effects, 1, "one charge despite two executions");
-        assert.deepEqual(outcome.executions, { charge: 2, notify: 1 });
-      } finally {
-        if (name === "pglite") rmSync(where, { recursive: true, force: true });
-      }
+      test("retries a call killed after its side effect with the same key, so the effect still lands once", async (t) => {
+        const where = await target();
+        if (!where) return t.skip("PostgreSQL is not installed");
+        try {
+          const outcome = await crashAndResume(name, where, "charge");
+          assert.equal(outcome.status, "completed");
+          assert.equal(outcome.effects, 1, "one charge despite two executions");
+          assert.deepEqual(outcome.executions, { charge: 2, notify: 1 });
+        } finally {
+          if (name === "pglite") rmSync(where, { recursive: true, force: true });
+        }
+      });
     });
-  });
-}
+  }
+});

@@ -79,66 +79,70 @@ const stores: { name: "pglite" | "postgres"; target: () => Promise<string | null
 
 const FULL_PATH = ["lookup", "charge", "route", "pause", "notify", "done"];
 
-for (const { name, target } of stores) {
-  describe(`a workflow worker killed at a node boundary (${name})`, () => {
-    async function crashed(t: { skip(message: string): void }, crashAt: string): Promise<Outcome | null> {
-      const where = await target();
-      if (!where) {
-        t.skip("PostgreSQL is not installed");
-        return null;
+// Each store's runs use their own directory or database and share nothing: the two stores run side by side, each
+// store's tests one after another.
+describe("a workflow worker killed at each node boundary, on each store", { concurrency: true }, () => {
+  for (const { name, target } of stores) {
+    describe(`a workflow worker killed at a node boundary (${name})`, { concurrency: 1 }, () => {
+      async function crashed(t: { skip(message: string): void }, crashAt: string): Promise<Outcome | null> {
+        const where = await target();
+        if (!where) {
+          t.skip("PostgreSQL is not installed");
+          return null;
+        }
+        try {
+          return await crashAndResume(name, where, crashAt);
+        } finally {
+          if (name === "pglite") rmSync(where, { recursive: true, force: true });
+        }
       }
-      try {
-        return await crashAndResume(name, where, crashAt);
-      } finally {
-        if (name === "pglite") rmSync(where, { recursive: true, force: true });
+
+      /** What every crash must leave: the run completed down the whole path, each effect once, the chain intact. */
+      function assertCompletedOnce(outcome: Outcome): void {
+        assert.equal(outcome.status, "completed");
+        assert.equal(outcome.answer, "charged 1250, route notify");
+        assert.deepEqual(outcome.effects, { charge: 1, notify: 1 });
+        assert.equal(verifyChain(outcome.events).ok, true);
+        assert.equal(ofType(outcome.events, "timer-fire").length, 1, "the timer fired once");
       }
-    }
 
-    /** What every crash must leave: the run completed down the whole path, each effect once, the chain intact. */
-    function assertCompletedOnce(outcome: Outcome): void {
-      assert.equal(outcome.status, "completed");
-      assert.equal(outcome.answer, "charged 1250, route notify");
-      assert.deepEqual(outcome.effects, { charge: 1, notify: 1 });
-      assert.equal(verifyChain(outcome.events).ok, true);
-      assert.equal(ofType(outcome.events, "timer-fire").length, 1, "the timer fired once");
-    }
+      test("inside a side-effecting tool node after its effect: reconciled on resume, never applied or run again", async (t) => {
+        const outcome = await crashed(t, "charge");
+        if (!outcome) return;
+        assertCompletedOnce(outcome);
+        assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
+        assert.deepEqual(nodesEntered(outcome.events), FULL_PATH, "no node was entered twice");
+        const charged = outcome.events.flatMap((event) =>
+          event.type === "tool-call-end" && event.payload.callId === "charge.1" ? [event.payload] : [],
+        );
+        assert.equal(charged[0]?.reconciled, true, "the interrupted charge was reconciled, not run again");
+      });
 
-    test("inside a side-effecting tool node after its effect: reconciled on resume, never applied or run again", async (t) => {
-      const outcome = await crashed(t, "charge");
-      if (!outcome) return;
-      assertCompletedOnce(outcome);
-      assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
-      assert.deepEqual(nodesEntered(outcome.events), FULL_PATH, "no node was entered twice");
-      const charged = outcome.events.flatMap((event) =>
-        event.type === "tool-call-end" && event.payload.callId === "charge.1" ? [event.payload] : [],
-      );
-      assert.equal(charged[0]?.reconciled, true, "the interrupted charge was reconciled, not run again");
+      test("inside a decide node's model call: the decision is asked again, the finished nodes before it are not re-run", async (t) => {
+        const outcome = await crashed(t, "decide");
+        if (!outcome) return;
+        assertCompletedOnce(outcome);
+        assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
+        assert.deepEqual(nodesEntered(outcome.events), FULL_PATH);
+      });
+
+      test("while suspended on a durable timer: a new process fires the timer once and goes on", async (t) => {
+        const outcome = await crashed(t, "wait");
+        if (!outcome) return;
+        assertCompletedOnce(outcome);
+        assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
+        assert.deepEqual(nodesEntered(outcome.events), FULL_PATH);
+        const suspends = ofType(outcome.events, "run-suspend");
+        assert.equal(suspends.length, 1, "the wait was journaled once, before the kill");
+      });
+
+      test("inside the second side effect after the first finished: the first is not run again", async (t) => {
+        const outcome = await crashed(t, "notify");
+        if (!outcome) return;
+        assertCompletedOnce(outcome);
+        assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
+        assert.deepEqual(nodesEntered(outcome.events), FULL_PATH);
+      });
     });
-
-    test("inside a decide node's model call: the decision is asked again, the finished nodes before it are not re-run", async (t) => {
-      const outcome = await crashed(t, "decide");
-      if (!outcome) return;
-      assertCompletedOnce(outcome);
-      assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
-      assert.deepEqual(nodesEntered(outcome.events), FULL_PATH);
-    });
-
-    test("while suspended on a durable timer: a new process fires the timer once and goes on", async (t) => {
-      const outcome = await crashed(t, "wait");
-      if (!outcome) return;
-      assertCompletedOnce(outcome);
-      assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
-      assert.deepEqual(nodesEntered(outcome.events), FULL_PATH);
-      const suspends = ofType(outcome.events, "run-suspend");
-      assert.equal(suspends.length, 1, "the wait was journaled once, before the kill");
-    });
-
-    test("inside the second side effect after the first finished: the first is not run again", async (t) => {
-      const outcome = await crashed(t, "notify");
-      if (!outcome) return;
-      assertCompletedOnce(outcome);
-      assert.deepEqual(outcome.executions, { charge: 1, lookup_order: 1, notify: 1 });
-      assert.deepEqual(nodesEntered(outcome.events), FULL_PATH);
-    });
-  });
-}
+  }
+});

@@ -77,10 +77,12 @@ const worker = createWorker({
   agents: () => agent,
   governor: await testGovernor([agent]),
   owner: `crash-child-${process.pid}`,
-  // The worker that is killed holds a short lease, so the next one takes the run over quickly; the one that resumes
-  // holds a long one, so a loaded machine that stalls its heartbeat cannot make it lose the run mid-call (twice
-  // interrupted, a side-effecting call ends in doubt and goes to a person instead of completing).
-  leaseTtlMs: phase === "start" ? 600 : 10_000,
+  // The worker that is killed holds a short lease, about as long as the next process takes to start and open the
+  // store, so the takeover waits little for it; long enough that a heartbeat stalled on a loaded machine does not
+  // lose the run before the kill (a lost lease runs finished work again, which the tests count). The one that
+  // resumes holds a long one, so a stalled heartbeat cannot make it lose the run mid-call (twice interrupted, a
+  // side-effecting call ends in doubt and goes to a person instead of completing).
+  leaseTtlMs: phase === "start" ? 2_000 : 10_000,
   log: (line) => process.stderr.write(`crash-child: ${line}\n`),
 });
 worker.start();

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
+/** Preloaded into each child, as into the test processes: a new PGlite store unpacks the run's template, not initdb. */
+const pgliteTemplate = new URL("./use-pglite-template.ts", import.meta.url).pathname;
+
 /**
  * A crash test's worker process: the child script run with the test's environment and CRASH_AT, its stdout read
  * line by line (children print `RUN <id>`, `HANGING`, `END <status>`).
@@ -10,7 +13,7 @@ export function launchCrashChild(
   args: readonly string[],
   crashAt: string,
 ): { process: ChildProcess; lines: AsyncIterator<string> } {
-  const spawned = spawn(process.execPath, [script, ...args], {
+  const spawned = spawn(process.execPath, [`--import=${pgliteTemplate}`, script, ...args], {
     env: { ...process.env, CRASH_AT: crashAt },
     stdio: ["ignore", "pipe", "inherit"],
   });

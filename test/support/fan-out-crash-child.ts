@@ -111,7 +111,7 @@ const worker = createWorker({
   agentNamed: (name) => agents.find((agent) => agent.name === name),
   governor: await testGovernor(agents),
   owner: `fan-crash-${process.pid}`,
-  leaseTtlMs: phase === "start" ? 600 : 10_000,
+  leaseTtlMs: phase === "start" ? 2_000 : 10_000,
   log: (line) => process.stderr.write(`fan-out-crash-child: ${line}\n`),
 });
 worker.start();

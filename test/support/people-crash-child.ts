@@ -110,7 +110,8 @@ const worker = createWorker({
       agent.name === "people-flow" ? { allowedAgents: ["closer"] } : permitAllTools(agent),
   }),
   owner: `people-crash-child-${process.pid}`,
-  leaseTtlMs: crashAt === "" ? 10_000 : 600,
+  // As in crash-child.ts: a short lease for a worker that is killed, a long one for the one that finishes.
+  leaseTtlMs: crashAt === "" ? 10_000 : 2_000,
   log: (line) => process.stderr.write(`people-crash-child: ${line}\n`),
 });
 worker.start();

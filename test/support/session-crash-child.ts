@@ -77,7 +77,7 @@ const worker = createWorker({
   governor,
   owner: `session-crash-${process.pid}`,
   // As in crash-child.ts: the killed worker's short lease is taken over quickly, the resuming one's is long.
-  leaseTtlMs: phase === "start" ? 600 : 10_000,
+  leaseTtlMs: phase === "start" ? 2_000 : 10_000,
   log: (line) => process.stderr.write(`session-crash-child: ${line}\n`),
 });
 const app = createApp({

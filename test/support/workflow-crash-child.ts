@@ -149,7 +149,7 @@ const worker = createWorker({
   owner: `workflow-crash-child-${process.pid}`,
   // As in the agent loop's crash test: a short lease for the process that is killed, a long one for the one that
   // resumes, so a stalled heartbeat on a loaded machine cannot interrupt the resumed call a second time.
-  leaseTtlMs: phase === "start" ? 600 : 10_000,
+  leaseTtlMs: phase === "start" ? 2_000 : 10_000,
   log: (line) => process.stderr.write(`workflow-crash-child: ${line}\n`),
 });
 worker.start();
