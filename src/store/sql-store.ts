@@ -239,8 +239,12 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     return leases.filter((lease) => !lost.has(lease));
   }
 
-  async append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]> {
-    const validated = validateNewEvents(options.events);
+  async append(options: {
+    lease: Lease;
+    events: readonly NewEvent[];
+    typed?: boolean;
+  }): Promise<JournalEvent[]> {
+    const validated = validateNewEvents(options.events, { typed: options.typed === true });
     // Only a run with a data subject pays for sealing: for any other, this is one property read.
     const events = options.lease.sealWith
       ? await sealEvents(this.sql, options.lease.sealWith, validated)
