@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import { z } from "zod";
 import { startRun } from "../src/runtime/start-run.ts";
 import { createWorker } from "../src/runtime/worker.ts";
-import { FENCED_APPEND_SQL } from "../src/store/fenced-append.ts";
+import { FENCED_APPEND_ONE_SQL, FENCED_APPEND_SQL } from "../src/store/fenced-append.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { defineTool } from "../src/tools/tool.ts";
 import { loggedStores, type StatementLog } from "./support/logged-stores.ts";
@@ -93,7 +93,12 @@ function assertFencedAppends(steps: readonly string[][], expected: number): void
       `step ${index + 1} sent ${statements.length} statements:\n${statements.map((sql) => sql.slice(0, 80)).join("\n")}`,
     );
     for (const sql of statements) {
-      assert.equal(sql, FENCED_APPEND_SQL, `step ${index + 1} sent a statement that is not a fenced append`);
+      // One run at a time: the fenced statement's one-run form.
+      assert.equal(
+        sql,
+        FENCED_APPEND_ONE_SQL,
+        `step ${index + 1} sent a statement that is not a fenced append`,
+      );
     }
   }
 }
@@ -122,6 +127,44 @@ for (const { name, open } of stores) {
       const before = store.stats.fencedCommits;
       assertFencedAppends(await statementsPerStep(store, log, true), 2);
       assert.ok(store.stats.fencedCommits - before >= 2 * (STEPS - 1));
+    });
+
+    test("appends of several runs in one tick share one fenced statement, of the many-run form", async () => {
+      const store = await open(log);
+      opened.push(store);
+      await store.migrate();
+      const principal = { subject: "test", tenant: "default", roles: [] };
+      const agent = scriptedAgent({ tools: [], turns: [{ kind: "answer" as const, text: "done" }] });
+      for (const input of ["one", "two"]) await startRun({ store, agent, input, principal });
+      const leases = await store.claimRuns({ owner: "round-trips", ttlMs: 60_000, limit: 2 });
+      assert.equal(leases.length, 2);
+      const from = log.length;
+      const written = await Promise.all(
+        leases.map(
+          async (lease) =>
+            await store.append({
+              lease,
+              events: [{ type: "step-start", payload: { step: 1, node: "model" } }],
+            }),
+        ),
+      );
+      assert.deepEqual(log.slice(from), [FENCED_APPEND_SQL]);
+      assert.deepEqual(
+        written.map((events) => events.map((event) => [event.type, event.seq])),
+        [[["step-start", 2]], [["step-start", 2]]],
+      );
+      const single = log.length;
+      await store.append({
+        lease: leases[0]!,
+        events: [{ type: "step-start", payload: { step: 2, node: "model" } }],
+      });
+      assert.deepEqual(log.slice(single), [FENCED_APPEND_ONE_SQL]);
+      for (const lease of leases) {
+        assert.deepEqual(
+          (await store.readEvents({ runId: lease.runId })).map((event) => event.type),
+          lease === leases[0] ? ["run-start", "step-start", "step-start"] : ["run-start", "step-start"],
+        );
+      }
     });
   });
 }
