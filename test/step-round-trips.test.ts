@@ -30,7 +30,7 @@ async function statementsPerStep(
   store: SqlStore,
   log: StatementLog,
   sideEffect: boolean,
-): Promise<string[][]> {
+): Promise<{ steps: string[][]; end: string[] }> {
   // Where the log stood at each tool call: a step is the span between two consecutive calls.
   const marks: number[] = [];
   const echo = defineTool({
@@ -82,7 +82,11 @@ async function statementsPerStep(
     await worker.stop();
   }
   assert.equal(marks.length, STEPS);
-  return Array.from({ length: STEPS - 1 }, (_, index) => log.slice(marks[index], marks[index + 1]));
+  return {
+    steps: Array.from({ length: STEPS - 1 }, (_, index) => log.slice(marks[index], marks[index + 1])),
+    // From the last tool call to the lease's release: the call's end, the answer and the run's end.
+    end: log.slice(marks[STEPS - 1]),
+  };
 }
 
 function assertFencedAppends(steps: readonly string[][], expected: number): void {
@@ -116,7 +120,18 @@ for (const { name, open } of stores) {
       opened.push(store);
       await store.migrate();
       const before = store.stats.fencedCommits;
-      assertFencedAppends(await statementsPerStep(store, log, false), 1);
+      const { steps, end } = await statementsPerStep(store, log, false);
+      assertFencedAppends(steps, 1);
+      // A run without a parent ends in the fenced statement too: the last call's end, the answer and `run-end` in
+      // one, then the lease's release. No transaction.
+      const released = end.findIndex((sql) =>
+        /^WITH released AS \(\s*UPDATE keel_runs SET lease_owner = NULL/.test(sql),
+      );
+      assert.ok(released > 0, end.join("\n"));
+      assert.deepEqual(
+        end.slice(0, released).map((sql) => (sql === FENCED_APPEND_ONE_SQL ? "fenced" : sql.slice(0, 60))),
+        ["fenced", "fenced"],
+      );
       assert.ok(store.stats.fencedCommits - before >= STEPS - 1);
     });
 
@@ -125,7 +140,7 @@ for (const { name, open } of stores) {
       opened.push(store);
       await store.migrate();
       const before = store.stats.fencedCommits;
-      assertFencedAppends(await statementsPerStep(store, log, true), 2);
+      assertFencedAppends((await statementsPerStep(store, log, true)).steps, 2);
       assert.ok(store.stats.fencedCommits - before >= 2 * (STEPS - 1));
     });
 

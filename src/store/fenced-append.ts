@@ -15,7 +15,13 @@ import type { SqlClient } from "./store.ts";
  * A run's head as this store last wrote or read it: what the fenced statement expects to find. Only a hint —
  * the statement checks it against the row, so a stale one costs a fallback, never a wrong write.
  */
-export type KnownHead = Pick<RunHead, "status" | "lastSeq" | "lastHash" | "answer" | "error">;
+export type KnownHead = Pick<RunHead, "status" | "lastSeq" | "lastHash" | "answer" | "error"> & {
+  /**
+   * The run has no parent, so its `run-end` touches only its own row and may go in the fenced statement (a child's
+   * end also counts against its parent: the locking transaction does that). False when not known.
+   */
+  parentless: boolean;
+};
 
 /** One request for the fenced statement, with the head its events are placed after. */
 export type FencedRequest = { request: AppendRequest; head: KnownHead };
@@ -29,15 +35,17 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
        SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
            error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING}
       FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::bigint[],
-                  $18::int[], $19::text[], $20::text[], $22::boolean[])
+                  $18::int[], $19::text[], $20::text[], $22::boolean[], $23::boolean[])
         AS v(run_id, status, last_seq, last_hash, answer, error, lease_token, expected_seq, expected_hash,
-             expected_status, starts_work)
+             expected_status, starts_work, ends)
      -- An uncorrelated subquery runs once, before the first row is updated: every lock is taken first.
      WHERE (SELECT count(*) FROM locked) >= 0
        AND r.run_id = v.run_id AND r.lease_owner IS NOT NULL AND r.lease_token = v.lease_token
        AND r.last_seq = v.expected_seq AND r.last_hash = v.expected_hash AND r.status = v.expected_status
        -- The cancel fence: a request that starts work is not written once the run's cancel was requested.
        AND NOT (r.cancel_requested AND v.starts_work)
+       -- A child run's end also counts against its parent: only the locking transaction writes that.
+       AND NOT (r.parent_run_id IS NOT NULL AND v.ends)
      RETURNING r.run_id
   ), inserted AS (
     ${INSERT_EVENT_BATCHES}
@@ -62,6 +70,8 @@ export const FENCED_APPEND_ONE_SQL = `WITH runs AS (
        AND r.last_seq = $16 AND r.last_hash = $17 AND r.status = $18
        -- The cancel fence: a request that starts work is not written once the run's cancel was requested.
        AND NOT (r.cancel_requested AND $20)
+       -- A child run's end also counts against its parent: only the locking transaction writes that.
+       AND NOT (r.parent_run_id IS NOT NULL AND $21)
      RETURNING r.run_id
   ), inserted AS (
     INSERT INTO keel_event_batches
@@ -137,6 +147,7 @@ export async function appendFenced(
             ...headParameters(placed[0]!),
             notifyAs,
             startsWork(placed[0]!.events),
+            ends(placed[0]!.events),
           ],
           { prepared: "keel_fenced_append_one" },
         )
@@ -156,6 +167,7 @@ export async function appendFenced(
             placed.map((entry) => entry.expected.status),
             notifyAs,
             placed.map((entry) => startsWork(entry.events)),
+            placed.map((entry) => ends(entry.events)),
           ],
           { prepared: "keel_fenced_append" },
         );
@@ -165,7 +177,7 @@ export async function appendFenced(
     const { status, lastSeq, lastHash, answer, error } = entry.head;
     outcomes[entry.index] = {
       events: entry.events.map(({ event }) => event),
-      head: { status, lastSeq, lastHash, answer, error },
+      head: { status, lastSeq, lastHash, answer, error, parentless: entry.expected.parentless },
     };
   }
   return outcomes;
@@ -189,4 +201,9 @@ function headParameters(entry: { head: RunHead; expected: KnownHead }): unknown[
 /** Whether a request leaves work open, so the cancel fence refuses it (`firstFencedEvent`). */
 function startsWork(events: readonly PlacedEvent[]): boolean {
   return firstFencedEvent(events.map(({ event }) => event)) >= 0;
+}
+
+/** Whether a request ends its run. */
+function ends(events: readonly PlacedEvent[]): boolean {
+  return events.some(({ event }) => event.type === "run-end");
 }

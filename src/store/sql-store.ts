@@ -103,6 +103,7 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
             lastHash: row.last_hash,
             answer: row.answer,
             error: row.error as string | null,
+            parentless: !row.has_parent,
           });
         }
       },
@@ -379,6 +380,8 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
         lastHash: head.lastHash,
         answer: head.answer,
         error: head.error,
+        // Not read here: a child's end then goes through the locking transaction, which counts it for the parent.
+        parentless: false,
       });
     }
     this.#wakeUps.notify(EVENTS_CHANNEL, options.runId);
