@@ -2,7 +2,7 @@
  * `node bench/injection-guard.ts [--corpus path] [--seconds 2]`: the injection detector's cost in milliseconds per
  * kilobyte, on the benchmark corpus's texts and on 1 KB, 10 KB and 100 KB documents (benign support articles,
  * the same with attacks sprinkled in, and letter-spaced hostile text): the rules alone, and the rules with the
- * learned model (`guards.injection.builtIn: combined`; the runtime's default is the rules), against a plain regular-expression scan for attack phrases over the
+ * learned model (`guards.injection.builtIn: combined`, the runtime's default), against a plain regular-expression scan for attack phrases over the
  * same text measured in the same run.
  */
 import { readdirSync, readFileSync } from "node:fs";

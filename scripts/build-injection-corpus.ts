@@ -1,20 +1,51 @@
 /**
  * `npx node scripts/build-injection-corpus.ts`: write `data/injection/keel-injection.jsonl`, the hand-written
- * rows of Keel's injection corpus (`injection-corpus-rows.ts`) in their train / validation / test splits. The
+ * rows of Keel's injection corpus (`injection-corpus-rows.ts`) in their train / validation / test splits, and
+ * bring that source's rows, families and per-class split counts in `data/injection/MANIFEST.json` up to date. The
  * grammar's training rows are not written out: `scripts/train-injection-model.ts` draws them itself.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writtenRows } from "./injection-corpus-rows.ts";
 
-const output = join(fileURLToPath(new URL("../", import.meta.url)), "data/injection/keel-injection.jsonl");
+const folder = join(fileURLToPath(new URL("../", import.meta.url)), "data/injection");
+const output = join(folder, "keel-injection.jsonl");
 const rows = writtenRows();
 writeFileSync(output, `${rows.map((row) => JSON.stringify(row)).join("\n")}\n`);
-const counts = new Map<string, number>();
+
+/** Per class (benign rows by subclass): its families, and its rows per split. */
+const counts = new Map<string, { families: Set<string>; splits: Map<string, number> }>();
 for (const row of rows) {
-  const key = `${row.split}\t${row.attack_class === "benign" ? `benign/${row.benign_subclass}` : row.attack_class}`;
-  counts.set(key, (counts.get(key) ?? 0) + 1);
+  const key = row.attack_class === "benign" ? `benign/${row.benign_subclass}` : row.attack_class;
+  const entry = counts.get(key) ?? { families: new Set(), splits: new Map() };
+  entry.families.add(row.family_id);
+  entry.splits.set(row.split, (entry.splits.get(row.split) ?? 0) + 1);
+  counts.set(key, entry);
 }
-console.log(`${rows.length} rows written to ${output}`);
-for (const [key, count] of [...counts.entries()].sort()) console.log(`${key}\t${count}`);
+
+type ManifestSource = { name: string; rows?: number; families?: number; counts?: unknown };
+const manifestFile = join(folder, "MANIFEST.json");
+const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as { sources: ManifestSource[] };
+const source = manifest.sources.find((each) => each.name === "keel-injection");
+if (!source) throw new Error(`${manifestFile}: no source named keel-injection`);
+source.rows = rows.length;
+source.families = new Set(rows.map((row) => row.family_id)).size;
+source.counts = Object.fromEntries(
+  [...counts.entries()]
+    .sort(([left], [right]) => left.localeCompare(right))
+    .map(([key, entry]) => [
+      key,
+      {
+        families: entry.families.size,
+        ...Object.fromEntries(
+          [...entry.splits.entries()].sort(([left], [right]) => left.localeCompare(right)),
+        ),
+      },
+    ]),
+);
+writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 1)}\n`);
+
+console.log(`${rows.length} rows written to ${output}; ${manifestFile} updated`);
+for (const [key, entry] of [...counts.entries()].sort(([left], [right]) => left.localeCompare(right)))
+  console.log(`${key}\t${entry.families.size} families\t${[...entry.splits.entries()].sort().join("\t")}`);

@@ -16,7 +16,7 @@ const SEED = 20;
 
 /** Attack classes whose texts arrive as tool results (documents, API replies, code) rather than as input. */
 const TOOL_RESULT_CLASSES = new Set(["indirect_document", "indirect_tool_result", "indirect_code"]);
-const TOOL_RESULT_BENIGN = new Set(["tool_results_plain", "documents", "code_comments"]);
+const TOOL_RESULT_BENIGN = new Set(["tool_results_plain", "documents", "code_comments", "help_articles"]);
 /** Input attacks whose wording is obfuscated once more to make the obfuscation class. */
 const OBFUSCATED_FROM = new Set([
   "direct_override",
@@ -229,15 +229,25 @@ function splitsOf(families: readonly string[]): Map<string, Row["split"]> {
   return splits;
 }
 
-/** The rows made from the hand-written texts, in every split. */
+/**
+ * The rows made from the hand-written texts, in every split. A class's texts may come in batches
+ * (`attack.<class>.<batch>.txt`), each split 60 / 20 / 20 on its own, so a batch added later moves no earlier
+ * family between splits: what was held out stays held out.
+ */
 export function writtenRows(): Row[] {
   const rows: Row[] = [];
   for (const file of readdirSync(folder).sort()) {
-    const match = /^(attack|benign)\.([a-z_]+)\.txt$/.exec(file);
+    const match = /^(attack|benign)\.([a-z_]+)(?:\.([a-z0-9]+))?\.txt$/.exec(file);
     if (!match) continue;
-    const [, kind, name] = match as unknown as [string, "attack" | "benign", string];
+    const [, kind, name, batch] = match as unknown as [
+      string,
+      "attack" | "benign",
+      string,
+      string | undefined,
+    ];
     const texts = readTexts(file);
-    const families = texts.map((_, index) => `${kind}:${name}:${String(index).padStart(3, "0")}`);
+    const prefix = batch === undefined ? `${kind}:${name}` : `${kind}:${name}:${batch}`;
+    const families = texts.map((_, index) => `${prefix}:${String(index).padStart(3, "0")}`);
     const splits = splitsOf(families);
     const toolResult = kind === "attack" ? TOOL_RESULT_CLASSES.has(name) : TOOL_RESULT_BENIGN.has(name);
     const frames = toolResult ? DOCUMENT_FRAMES : MESSAGE_FRAMES;

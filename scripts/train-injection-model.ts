@@ -1,5 +1,5 @@
 /**
- * `npx node scripts/train-injection-model.ts [--buckets 65536] [--epochs 30] [--seed 20]`: train the learned
+ * `npx node scripts/train-injection-model.ts [--buckets 65536] [--epochs 30] [--seed 20] [--l2 1e-4]`: train the learned
  * prompt-injection model and write `src/guards/injection/learned/injection-model.ts`.
  *
  * 1. Train: logistic regression over hashed words, word pairs and character 3–5-grams of the guard's normalised
@@ -8,8 +8,8 @@
  *    seeded order.
  * 2. Quantise the weights to int8 with one scale (the file the package ships).
  * 3. On the validation split only: choose the scale of the rules' score in the combination (the higher of the
- *    model's probability and the scaled rules' score), then place the threshold (at most 5% false positives,
- *    `placeThreshold`).
+ *    model's probability and the scaled rules' score; the smallest scale at which the rules' own flags survive),
+ *    then place the threshold (at most 5% false positives, `placeThreshold`).
  *
  * The test split is never read: `readInjectionCorpus` skips its rows before parsing them.
  */
@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { detectInjection } from "../src/guards/injection/detect-injection.ts";
 import { placeThreshold } from "../src/guards/injection/fit-threshold.ts";
+import { RULES_THRESHOLD } from "../src/guards/injection/injection-threshold.ts";
 import { type HashedFeatures, hashFeatures } from "../src/guards/injection/learned/hash-features.ts";
 import { learnedViews } from "../src/guards/injection/learned/learned-views.ts";
 import { normalizeText } from "../src/guards/injection/normalize-text.ts";
@@ -32,8 +33,9 @@ import { grammarRows } from "./injection-corpus-rows.ts";
 const { values } = parseArgs({
   options: {
     buckets: { type: "string", default: "65536" },
-    epochs: { type: "string", default: "15" },
+    epochs: { type: "string", default: "30" },
     seed: { type: "string", default: "20" },
+    l2: { type: "string", default: "1e-4" },
   },
 });
 const buckets = Number(values.buckets);
@@ -41,6 +43,7 @@ if (!Number.isInteger(Math.log2(buckets)))
   throw new Error(`--buckets must be a power of two, not ${values.buckets}`);
 const epochs = Number(values.epochs);
 const seed = Number(values.seed);
+const L2 = Number(values.l2);
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 export const TRAINING_CORPORA = [
@@ -48,7 +51,6 @@ export const TRAINING_CORPORA = [
   "data/injection/agt-injection-smoke.jsonl",
 ];
 const MODEL_FILE = join(root, "src/guards/injection/learned/injection-model.ts");
-const L2 = 1e-5;
 const MAX_FALSE_POSITIVE_RATE = 0.05;
 
 async function rowsOf(split: "exemplar_bank" | "validation"): Promise<CorpusRow[]> {
@@ -82,7 +84,7 @@ const train = [...(await rowsOf("exemplar_bank")), ...grammarRows()];
 const examples: Array<{ features: HashedFeatures; label: number }> = [];
 for (const row of train) {
   const label = row.attack_class === "benign" ? 0 : 1;
-  for (const view of learnedViews(normalizeText(row.text)))
+  for (const view of learnedViews(normalizeText(row.text), sourceOfRow(row)))
     examples.push({ features: hashFeatures(view, buckets), label });
 }
 const positives = examples.filter((example) => example.label === 1).length;
@@ -119,9 +121,9 @@ const quantised = new Int8Array(buckets);
 for (let index = 0; index < buckets; index++) quantised[index] = Math.round(weights[index]! / scale);
 
 /** The shipped model's probability for a text: the highest over its views, as `scoreLearned` computes it. */
-function modelScore(text: string): number {
+function modelScore(text: string, source: "input" | "tool-result"): number {
   let best = Number.NEGATIVE_INFINITY;
-  for (const view of learnedViews(normalizeText(text)))
+  for (const view of learnedViews(normalizeText(text), source))
     best = Math.max(best, bias + scale * dot(quantised, hashFeatures(view, buckets)));
   return Math.round(sigmoid(best) * 1000) / 1000;
 }
@@ -129,25 +131,28 @@ function modelScore(text: string): number {
 // 3. Combination and threshold, on validation only.
 const validation = await rowsOf("validation");
 const scored = validation.map((row) => {
-  const model = Math.min(Math.max(modelScore(row.text), 1e-6), 1 - 1e-6);
+  const model = Math.min(Math.max(modelScore(row.text, sourceOfRow(row)), 1e-6), 1 - 1e-6);
   return {
     attack: row.attack_class !== "benign",
     logit: Math.log(model / (1 - model)),
     rules: detectInjection(row.text, { source: sourceOfRow(row), detector: "rules" }).rulesScore,
   };
 });
-// The combined score is the higher of the model's probability and the rules' score scaled by a factor (from a
-// coarse grid) that gives the highest validation recall at the false-positive bound: either detector alone can
-// flag a text, each at the confidence validation says it has. The threshold is then placed on that score.
+// The combined score is the higher of the model's probability and the rules' score scaled by a factor: the
+// smallest on a coarse grid at which every text the rules flag at their own threshold is still flagged once the
+// threshold is placed on the combined score. So the combination keeps each flag of the rules (which carry to texts
+// written elsewhere: the benchmark corpus, a held-out set) and adds the model's, and the threshold is then placed
+// on that score at the false-positive bound.
 const combine = (rulesScale: number) =>
   scored.map((row) => ({
     attack: row.attack,
     score: Math.round(Math.max(sigmoid(row.logit), Math.min(1, rulesScale * row.rules)) * 1000) / 1000,
   }));
-const recallAt = (rulesScale: number) => placeThreshold(combine(rulesScale), MAX_FALSE_POSITIVE_RATE).recall;
-let rulesScale = 0;
-for (let step = 1; step <= 30; step++) {
-  if (recallAt(step / 20) > recallAt(rulesScale)) rulesScale = step / 20;
+let rulesScale = 1;
+for (let step = 1; step <= 40; step++) {
+  rulesScale = step / 20;
+  if (rulesScale * RULES_THRESHOLD >= placeThreshold(combine(rulesScale), MAX_FALSE_POSITIVE_RATE).threshold)
+    break;
 }
 const combined = combine(rulesScale);
 const fitted = placeThreshold(combined, MAX_FALSE_POSITIVE_RATE);
@@ -157,7 +162,7 @@ const alone = (rows: typeof scored, pick: (row: (typeof scored)[number]) => numb
     MAX_FALSE_POSITIVE_RATE,
   );
 const trainScored = train.map((row) => {
-  const model = Math.min(Math.max(modelScore(row.text), 1e-6), 1 - 1e-6);
+  const model = Math.min(Math.max(modelScore(row.text, sourceOfRow(row)), 1e-6), 1 - 1e-6);
   return { attack: row.attack_class !== "benign", logit: Math.log(model / (1 - model)), rules: 0 };
 });
 console.log(
@@ -175,7 +180,7 @@ console.log(
 
 writeFileSync(
   MODEL_FILE,
-  `// Generated by scripts/train-injection-model.ts (--buckets ${buckets} --epochs ${epochs} --seed ${seed}); do not edit by hand.
+  `// Generated by scripts/train-injection-model.ts (--buckets ${buckets} --epochs ${epochs} --seed ${seed} --l2 ${L2}); do not edit by hand.
 /** The learned injection model: hashed n-gram logistic regression, and how its score combines with the rules'. */
 export const LEARNED_MODEL = {
   buckets: ${buckets},

@@ -11,8 +11,8 @@ import type { InjectionDetectorSpec } from "../spec/index.ts";
  * The built-in detectors' names on `guard-flag`: the rules alone, and the rules with the learned model
  * (src/guards/injection). The number changes whenever their rules, model or threshold do.
  */
-export const RULES_DETECTOR = "injection@1";
-export const COMBINED_DETECTOR = "injection@2";
+export const RULES_DETECTOR = "injection@3";
+export const COMBINED_DETECTOR = "injection@4";
 
 /** One detector's verdict on one text, with what asking it cost. */
 export type DetectorVerdict = {

@@ -33,10 +33,9 @@ export type InjectionFinding = {
 };
 
 /**
- * Which detector decides: `rules` (the default, what the runtime uses unless a spec sets
- * `guards.injection.builtIn: combined`) is the rules alone; `combined` takes the higher of the learned model's
- * probability and the rules' score scaled by a factor fitted on validation. The learned model is not the default
- * yet: it flags benign texts unlike its training set (a VPN help article, structured JSON input) above its threshold.
+ * Which detector decides: `combined` (the default, what the runtime uses unless a spec sets
+ * `guards.injection.builtIn: rules`) takes the higher of the learned model's probability and the rules' score
+ * scaled by a factor fitted on validation, so every text the rules flag is still flagged; `rules` is the rules alone.
  */
 export type Detector = "combined" | "rules";
 
@@ -95,7 +94,7 @@ function rulesFor(source: InjectionSource): { rules: SequenceRule[]; patterns: P
  * quotation inside text about attacks counts for little), and combine the weights into a score.
  */
 export function detectInjection(text: string, options: DetectOptions = {}): InjectionVerdict {
-  const detector = options.detector ?? "rules";
+  const detector = options.detector ?? "combined";
   const threshold = options.threshold ?? (detector === "rules" ? RULES_THRESHOLD : INJECTION_THRESHOLD);
   if (!(threshold > 0 && threshold <= 1)) {
     throw new RangeError(`options.threshold must be in (0, 1], got ${threshold}`);
@@ -135,7 +134,7 @@ export function detectInjection(text: string, options: DetectOptions = {}): Inje
   let score = rulesScore;
   let modelScore: number | undefined;
   if (detector === "combined") {
-    modelScore = round(scoreLearned(normalized));
+    modelScore = round(scoreLearned(normalized, source));
     score = combineScores(rulesScore, modelScore);
     if (modelScore >= MODEL_FINDING) {
       all.push({ rule: "learned-model", classes: [], weight: modelScore, view: "text", quoted: false });

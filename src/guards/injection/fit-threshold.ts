@@ -51,7 +51,10 @@ export function placeThreshold(
   const mustClear = benign[allowed] ?? 0;
   const above = scored.map((row) => row.score).filter((score) => score > mustClear);
   const next = above.length > 0 ? Math.min(...above) : 1;
-  const threshold = Math.round(((mustClear + next) / 2) * 1000) / 1000;
+  // Midway, on the scores' grid of thousandths; never at the score it has to clear, which rounding a midpoint
+  // between neighbouring thousandths could otherwise give, flagging that benign row after all.
+  const midway = Math.round(((mustClear + next) / 2) * 1000) / 1000;
+  const threshold = midway > mustClear ? midway : Math.round(mustClear * 1000 + 1) / 1000;
   const caught = attacks.filter((row) => row.score >= threshold).length;
   const flagged = benign.filter((score) => score >= threshold).length;
   return { threshold, recall: caught / attacks.length, falsePositiveRate: flagged / benign.length };

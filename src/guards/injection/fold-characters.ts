@@ -15,6 +15,7 @@ const MIXED_WORD = new RegExp(
 
 /** Whole words (and stray symbols) that contain a character outside printable ASCII: the only parts folding changes. */
 const NON_ASCII_WORD = /[A-Za-z0-9]*[^\x20-\x7E\t\n\r]+(?:[A-Za-z0-9]+[^\x20-\x7E\t\n\r]+)*[A-Za-z0-9]*/g;
+const LETTERS = /\p{L}/gu;
 const FOLDABLE_TEST = new RegExp(`[${Object.keys(HOMOGLYPHS).join("")}]`);
 
 /** What folding changed, so the detector can count obfuscation as a signal. */
@@ -98,9 +99,20 @@ function foldFresh(word: string, counts: FoldedCharacters): string {
   const stripped = decomposed.replace(COMBINING_MARKS, "");
   if (stripped.length !== decomposed.length) counts.diacritics = true;
   text = stripped.normalize("NFC");
-  if (FOLDABLE_TEST.test(text)) {
+  if (FOLDABLE_TEST.test(text) && imitatesLatin(text)) {
     if (/[A-Za-z]/.test(text)) counts.homoglyphWords += text.match(MIXED_WORD)?.length ?? 0;
     text = text.replace(FOLDABLE, (letter) => HOMOGLYPHS[letter] ?? letter);
   }
   return text;
+}
+
+/**
+ * Whether a word's look-alike letters stand in for Latin ones: it mixes them with Latin letters ("ѕуѕtеm"), or all
+ * its letters have a Latin look-alike ("рор"). A word with a letter no Latin one resembles ("инструкции",
+ * "οδηγίες") is written in its own script and keeps it, so Russian or Greek text stays readable as itself.
+ */
+function imitatesLatin(word: string): boolean {
+  if (/[A-Za-z]/.test(word)) return true;
+  for (const letter of word.match(LETTERS) ?? []) if (HOMOGLYPHS[letter] === undefined) return false;
+  return true;
 }

@@ -1,4 +1,5 @@
 import { type ConceptHit, wordHits } from "../concept-hits.ts";
+import type { InjectionSource } from "../injection-rules.ts";
 import type { NormalizedText } from "../normalize-text.ts";
 import { looksRot13, rot13 } from "../rot13.ts";
 import { tokenize } from "../tokenize.ts";
@@ -12,13 +13,20 @@ const WINDOW = 640;
 const STRIDE = 480;
 /** Concepts at most this many words apart also count as a pair ("ignore … instructions"). */
 const PAIR_GAP = 6;
+/**
+ * A tool result's concepts are counted twice, once as they are and once marked as read from a tool: an address
+ * to the assistant or a request for an action means more inside a fetched document than in a person's own
+ * message, and the marked copies let the model learn by how much.
+ */
+const TOOL_RESULT = "tool-result:";
 
 /**
  * The views the learned model scores for one normalised text: the text in overlapping windows, its ROT13
  * reading when it looks ROT13-encoded, and each decoded blob and hidden part on its own. The text's score is
  * the highest of them.
  */
-export function learnedViews(normalized: NormalizedText): LearnedView[] {
+export function learnedViews(normalized: NormalizedText, source: InjectionSource): LearnedView[] {
+  const viewOf = (text: string) => viewOfSource(text, source);
   const views = windows(normalized.text).map(viewOf);
   if (looksRot13(tokenize(normalized.text))) views.push(...windows(rot13(normalized.text)).map(viewOf));
   for (const part of [...normalized.decoded, ...normalized.hidden]) views.push(...windows(part).map(viewOf));
@@ -30,7 +38,7 @@ export function learnedViews(normalized: NormalizedText): LearnedView[] {
  * guidelines" and "ignore the rules" share features even where their words differ; a concept pair is two
  * concepts in order within a few words.
  */
-function viewOf(text: string): LearnedView {
+function viewOfSource(text: string, source: InjectionSource): LearnedView {
   const hits = wordHits(text);
   const concepts: string[] = [];
   for (const [index, hit] of hits.entries()) {
@@ -39,6 +47,11 @@ function viewOf(text: string): LearnedView {
       if (next.start - hit.end > PAIR_GAP) break;
       pairs(hit, next, concepts);
     }
+  }
+  if (source === "tool-result") {
+    const count = concepts.length;
+    concepts.push(TOOL_RESULT);
+    for (let index = 0; index < count; index++) concepts.push(`${TOOL_RESULT}${concepts[index]}`);
   }
   return { words: modelWords(text), concepts };
 }

@@ -1,3 +1,4 @@
+import type { InjectionSource } from "../injection-rules.ts";
 import type { NormalizedText } from "../normalize-text.ts";
 import { hashFeatures } from "./hash-features.ts";
 import { LEARNED_MODEL } from "./injection-model.ts";
@@ -14,9 +15,9 @@ if (WEIGHTS.length !== LEARNED_MODEL.buckets) {
  * words, word pairs and character n-grams, the highest over the text's windows, ROT13 reading, decoded blobs and
  * hidden parts.
  */
-export function scoreLearned(normalized: NormalizedText): number {
+export function scoreLearned(normalized: NormalizedText, source: InjectionSource): number {
   let best = Number.NEGATIVE_INFINITY;
-  for (const view of learnedViews(normalized)) {
+  for (const view of learnedViews(normalized, source)) {
     const { indices, values } = hashFeatures(view, LEARNED_MODEL.buckets);
     let sum = 0;
     for (let index = 0; index < indices.length; index++) sum += WEIGHTS[indices[index]!]! * values[index]!;
