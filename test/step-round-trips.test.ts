@@ -30,7 +30,7 @@ async function statementsPerStep(
   store: SqlStore,
   log: StatementLog,
   sideEffect: boolean,
-): Promise<{ steps: string[][]; end: string[] }> {
+): Promise<{ steps: string[][]; end: string[]; created: string[] }> {
   // Where the log stood at each tool call: a step is the span between two consecutive calls.
   const marks: number[] = [];
   const echo = defineTool({
@@ -65,13 +65,16 @@ async function statementsPerStep(
     leaseTtlMs: 60_000,
   });
   worker.start();
+  let created: string[] = [];
   try {
+    const creating = log.length;
     const { run } = await startRun({
       store,
       agent,
       input: "count",
       principal: { subject: "test", tenant: "default", roles: [] },
     });
+    created = log.slice(creating);
     // Waiting reads nothing from the store, so the log holds the worker's statements only.
     for (let waited = 0; agent.modelCalls() <= STEPS || worker.activeRuns > 0; waited += 1) {
       assert.ok(waited < 500, "the run did not finish in 5 s");
@@ -86,6 +89,7 @@ async function statementsPerStep(
     steps: Array.from({ length: STEPS - 1 }, (_, index) => log.slice(marks[index], marks[index + 1])),
     // From the last tool call to the lease's release: the call's end, the answer and the run's end.
     end: log.slice(marks[STEPS - 1]),
+    created,
   };
 }
 
@@ -120,8 +124,21 @@ for (const { name, open } of stores) {
       opened.push(store);
       await store.migrate();
       const before = store.stats.fencedCommits;
-      const { steps, end } = await statementsPerStep(store, log, false);
+      const { steps, end, created } = await statementsPerStep(store, log, false);
       assertFencedAppends(steps, 1);
+      // The run's creation (no parent, session or subject): one statement in autocommit writes the run, its
+      // `run-start`, its place in the audit queue and the wake-up. (The worker may already be claiming and running
+      // it meanwhile: its statements are in the same stretch of the log.)
+      const inserts = created.filter((sql) => /INSERT INTO keel_runs/.test(sql));
+      assert.equal(inserts.length, 1, created.join("\n"));
+      assert.match(inserts[0]!, /^WITH run AS \(\s*INSERT INTO keel_runs/);
+      for (const part of [
+        "INSERT INTO keel_event_batches",
+        "INSERT INTO keel_audit_pending",
+        "keel_notify",
+      ]) {
+        assert.ok(inserts[0]!.includes(part), `the creating statement lacks ${part}`);
+      }
       // A run without a parent ends in the fenced statement too: the last call's end, the answer and `run-end` in
       // one, then the lease's release. No transaction.
       const released = end.findIndex((sql) =>
