@@ -53,6 +53,10 @@ const files = (
 
 const scratch = mkdtempSync(join(tmpdir(), "keel-tests-"));
 const env = { ...process.env };
+// Every event the interpreter builds is parsed against its schema in the suite, in test processes (preloaded
+// check-typed-events.ts) and the `keel` processes they start, where production takes it as given
+// (src/store/validate-new-events.ts).
+env.KEEL_CHECK_EVENTS ??= "1";
 // Every test process and every `keel` process a test starts compiles the same few hundred modules: V8's compile
 // cache, shared by them all, takes about a third off each start's CPU.
 env.NODE_COMPILE_CACHE ??= join(scratch, "compile-cache");
@@ -134,6 +138,7 @@ async function runFile(file: string): Promise<void> {
     process.execPath,
     [
       "--import=./test/support/use-pglite-template.ts",
+      "--import=./test/support/check-typed-events.ts",
       "--test",
       "--test-reporter=spec",
       "--test-reporter-destination=stdout",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { decideApproval } from "../src/approvals/decide-approval.ts";
-import { FENCED_APPEND_SQL } from "../src/store/fenced-append.ts";
+import { FENCED_APPEND_ONE_SQL } from "../src/store/fenced-append.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { type ApprovalScenario, approvalScenario, approver } from "./support/approval-scenario.ts";
 import { loggedStores, type StatementLog } from "./support/logged-stores.ts";
@@ -73,7 +73,7 @@ for (const { name, open } of loggedStores()) {
       // Between the decision and the tool running, the worker sent one statement: the fenced `tool-call-start`.
       assert.deepEqual(
         statements.slice(commit + 1),
-        [FENCED_APPEND_SQL],
+        [FENCED_APPEND_ONE_SQL],
         `after the decision's COMMIT:\n${shown}`,
       );
       const started = await store.readEvents({ runId: run.runId });

@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import { z } from "zod";
 import { startRun } from "../src/runtime/start-run.ts";
 import { createWorker } from "../src/runtime/worker.ts";
-import { FENCED_APPEND_SQL } from "../src/store/fenced-append.ts";
+import { FENCED_APPEND_ONE_SQL, FENCED_APPEND_SQL } from "../src/store/fenced-append.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { defineTool } from "../src/tools/tool.ts";
 import { loggedStores, type StatementLog } from "./support/logged-stores.ts";
@@ -30,7 +30,7 @@ async function statementsPerStep(
   store: SqlStore,
   log: StatementLog,
   sideEffect: boolean,
-): Promise<string[][]> {
+): Promise<{ steps: string[][]; end: string[]; created: string[] }> {
   // Where the log stood at each tool call: a step is the span between two consecutive calls.
   const marks: number[] = [];
   const echo = defineTool({
@@ -65,13 +65,16 @@ async function statementsPerStep(
     leaseTtlMs: 60_000,
   });
   worker.start();
+  let created: string[] = [];
   try {
+    const creating = log.length;
     const { run } = await startRun({
       store,
       agent,
       input: "count",
       principal: { subject: "test", tenant: "default", roles: [] },
     });
+    created = log.slice(creating);
     // Waiting reads nothing from the store, so the log holds the worker's statements only.
     for (let waited = 0; agent.modelCalls() <= STEPS || worker.activeRuns > 0; waited += 1) {
       assert.ok(waited < 500, "the run did not finish in 5 s");
@@ -82,7 +85,12 @@ async function statementsPerStep(
     await worker.stop();
   }
   assert.equal(marks.length, STEPS);
-  return Array.from({ length: STEPS - 1 }, (_, index) => log.slice(marks[index], marks[index + 1]));
+  return {
+    steps: Array.from({ length: STEPS - 1 }, (_, index) => log.slice(marks[index], marks[index + 1])),
+    // From the last tool call to the lease's release: the call's end, the answer and the run's end.
+    end: log.slice(marks[STEPS - 1]),
+    created,
+  };
 }
 
 function assertFencedAppends(steps: readonly string[][], expected: number): void {
@@ -93,7 +101,12 @@ function assertFencedAppends(steps: readonly string[][], expected: number): void
       `step ${index + 1} sent ${statements.length} statements:\n${statements.map((sql) => sql.slice(0, 80)).join("\n")}`,
     );
     for (const sql of statements) {
-      assert.equal(sql, FENCED_APPEND_SQL, `step ${index + 1} sent a statement that is not a fenced append`);
+      // One run at a time: the fenced statement's one-run form.
+      assert.equal(
+        sql,
+        FENCED_APPEND_ONE_SQL,
+        `step ${index + 1} sent a statement that is not a fenced append`,
+      );
     }
   }
 }
@@ -111,7 +124,31 @@ for (const { name, open } of stores) {
       opened.push(store);
       await store.migrate();
       const before = store.stats.fencedCommits;
-      assertFencedAppends(await statementsPerStep(store, log, false), 1);
+      const { steps, end, created } = await statementsPerStep(store, log, false);
+      assertFencedAppends(steps, 1);
+      // The run's creation (no parent, session or subject): one statement in autocommit writes the run, its
+      // `run-start`, its place in the audit queue and the wake-up. (The worker may already be claiming and running
+      // it meanwhile: its statements are in the same stretch of the log.)
+      const inserts = created.filter((sql) => /INSERT INTO keel_runs/.test(sql));
+      assert.equal(inserts.length, 1, created.join("\n"));
+      assert.match(inserts[0]!, /^WITH run AS \(\s*INSERT INTO keel_runs/);
+      for (const part of [
+        "INSERT INTO keel_event_batches",
+        "INSERT INTO keel_audit_pending",
+        "keel_notify",
+      ]) {
+        assert.ok(inserts[0]!.includes(part), `the creating statement lacks ${part}`);
+      }
+      // A run without a parent ends in the fenced statement too: the last call's end, the answer and `run-end` in
+      // one, then the lease's release. No transaction.
+      const released = end.findIndex((sql) =>
+        /^WITH released AS \(\s*UPDATE keel_runs SET lease_owner = NULL/.test(sql),
+      );
+      assert.ok(released > 0, end.join("\n"));
+      assert.deepEqual(
+        end.slice(0, released).map((sql) => (sql === FENCED_APPEND_ONE_SQL ? "fenced" : sql.slice(0, 60))),
+        ["fenced", "fenced"],
+      );
       assert.ok(store.stats.fencedCommits - before >= STEPS - 1);
     });
 
@@ -120,8 +157,46 @@ for (const { name, open } of stores) {
       opened.push(store);
       await store.migrate();
       const before = store.stats.fencedCommits;
-      assertFencedAppends(await statementsPerStep(store, log, true), 2);
+      assertFencedAppends((await statementsPerStep(store, log, true)).steps, 2);
       assert.ok(store.stats.fencedCommits - before >= 2 * (STEPS - 1));
+    });
+
+    test("appends of several runs in one tick share one fenced statement, of the many-run form", async () => {
+      const store = await open(log);
+      opened.push(store);
+      await store.migrate();
+      const principal = { subject: "test", tenant: "default", roles: [] };
+      const agent = scriptedAgent({ tools: [], turns: [{ kind: "answer" as const, text: "done" }] });
+      for (const input of ["one", "two"]) await startRun({ store, agent, input, principal });
+      const leases = await store.claimRuns({ owner: "round-trips", ttlMs: 60_000, limit: 2 });
+      assert.equal(leases.length, 2);
+      const from = log.length;
+      const written = await Promise.all(
+        leases.map(
+          async (lease) =>
+            await store.append({
+              lease,
+              events: [{ type: "step-start", payload: { step: 1, node: "model" } }],
+            }),
+        ),
+      );
+      assert.deepEqual(log.slice(from), [FENCED_APPEND_SQL]);
+      assert.deepEqual(
+        written.map((events) => events.map((event) => [event.type, event.seq])),
+        [[["step-start", 2]], [["step-start", 2]]],
+      );
+      const single = log.length;
+      await store.append({
+        lease: leases[0]!,
+        events: [{ type: "step-start", payload: { step: 2, node: "model" } }],
+      });
+      assert.deepEqual(log.slice(single), [FENCED_APPEND_ONE_SQL]);
+      for (const lease of leases) {
+        assert.deepEqual(
+          (await store.readEvents({ runId: lease.runId })).map((event) => event.type),
+          lease === leases[0] ? ["run-start", "step-start", "step-start"] : ["run-start", "step-start"],
+        );
+      }
     });
   });
 }

@@ -148,6 +148,8 @@ const OPTIONS = {
 
 /** Run one `keel` invocation; returns the exit code. Usage errors exit 2, failures 1. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  // The test suite's switch (scripts/run-tests.ts): parse every event the interpreter writes against its schema.
+  if (io.env.KEEL_CHECK_EVENTS === "1") (await import("../store/index.ts")).checkTypedEvents(true);
   if (argv[0] === "traces" || argv[0] === "costs") return await telemetryCommand(argv, io);
   if (argv[0] === "eval" || argv[0] === "feedback") return await (await load.evals()).evalsCli(argv, io);
   if (argv[0] === "approvals") return await (await load.approvals()).approvalsCli(argv, io);

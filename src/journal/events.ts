@@ -748,6 +748,11 @@ export function isEvent<T extends EventType>(
   return event.type === type;
 }
 
+/** Whether `type` names a journal event type. */
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(EventPayloads, type);
+}
+
 /** Check a new event's payload against its schema; returns the parsed payload or throws a ZodError. */
 export function parseNewEvent(event: { type: string; payload: unknown }): NewEvent {
   const schema = EventPayloads[event.type as EventType];

@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { KeelError } from "../errors/index.ts";
+import { plainCanonicalJson } from "./plain-canonical-json.ts";
+import { tooDeepOrLarge } from "./too-deep-or-large.ts";
 
 /** The `prev_hash` of a run's first event. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -18,18 +19,9 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** The error for a value canonical JSON cannot be written for: nested too deep, or too large for a string. */
-export function tooDeepOrLarge(cause: RangeError): KeelError {
-  return new KeelError(
-    "invalid_request",
-    "the value is nested too deeply or is too large to write as canonical JSON",
-    { cause },
-  );
-}
-
-/** SHA-256 of a payload's canonical JSON, hex. */
+/** SHA-256 of a payload's canonical JSON, hex. Plain JSON (nearly every payload) skips the general writer. */
 export function hashPayload(payload: unknown): string {
-  return hashCanonicalJson(canonicalJson(payload));
+  return hashCanonicalJson(plainCanonicalJson(payload) ?? canonicalJson(payload));
 }
 
 /** `hashPayload` for a payload whose canonical JSON is already written: SHA-256 of that text, hex. */

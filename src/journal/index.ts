@@ -51,6 +51,7 @@ export {
   EVENT_TYPES,
   firstFencedEvent,
   isEvent,
+  isEventType,
   JOURNAL_SCHEMA_VERSION,
   type JournalEvent,
   type ModelCallAttempt,

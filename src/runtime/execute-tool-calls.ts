@@ -367,7 +367,8 @@ async function runStarted(
         callId: call.callId,
       }),
     },
-    signal: AbortSignal.any([signal, inFlight.signal]),
+    signal,
+    stopSignal: inFlight.signal,
     timeoutMs: agent.limits.toolTimeout,
   });
   // On shutdown or a lost lease the call stays open: whoever resumes the run retries it with the same key.

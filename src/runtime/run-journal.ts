@@ -53,7 +53,7 @@ export class RunJournal {
       this.sealing = [];
     }
     try {
-      const written = await this.store.append({ lease: this.lease, events: batch });
+      const written = await this.store.append({ lease: this.lease, events: batch, typed: true });
       if (!this.settledUnderLease)
         this.settledUnderLease = batch.some((event) => event.type === "tool-call-end");
       return written;
@@ -63,7 +63,8 @@ export class RunJournal {
       // first such event settles work already under way (a tool call's end, a branch's) and is written on its own,
       // so the journal keeps every outcome; the caller hears the refusal and ends the run cancelled.
       const first = firstFencedEvent(batch);
-      if (first > 0) await this.store.append({ lease: this.lease, events: batch.slice(0, first) });
+      if (first > 0)
+        await this.store.append({ lease: this.lease, events: batch.slice(0, first), typed: true });
       throw error;
     }
   }

@@ -99,6 +99,11 @@ const CLAIM_BACKOFF_FIRST_MS = 100;
 const CLAIM_BACKOFF_MAX_MS = 5_000;
 /** How long the claim loop waits for a wake-up before looking for work again anyway. */
 const CLAIM_WAIT_MS = 1_000;
+/**
+ * Why the claim loop ends its wait for work: given to abort() because an abort with no reason builds a DOMException,
+ * stack trace and all, twice per run.
+ */
+const WAIT_OVER = new Error("the claim loop stopped waiting for work");
 
 export function createWorker(options: WorkerOptions): Worker {
   const { store, agents, owner, governor } = options;
@@ -204,14 +209,14 @@ export function createWorker(options: WorkerOptions): Worker {
       // Not AbortSignal.any([stopping.signal, …]): every call leaves a weak reference on the long-lived stop
       // signal, so a worker claiming 100,000 runs grew by tens of MiB. A listener removed after the wait leaves none.
       const waitController = new AbortController();
-      const onStop = () => waitController.abort();
+      const onStop = () => waitController.abort(WAIT_OVER);
       stopping.signal.addEventListener("abort", onStop, { once: true });
       await Promise.race([
         poked,
         store.waitForWork({ timeoutMs: CLAIM_WAIT_MS, signal: waitController.signal }).catch(() => undefined),
       ]);
       stopping.signal.removeEventListener("abort", onStop);
-      waitController.abort();
+      waitController.abort(WAIT_OVER);
       wake = null;
     }
   }

@@ -28,8 +28,8 @@ type Pending = {
 const MAX_BATCH = 1_000;
 /**
  * Events only the locking transaction writes: those the approvals projection folds (see project-approvals.ts),
- * `run-suspend`, which may start a durable timer (`wake_at`) the fenced statement does not write, and `run-end`,
- * which counts against a parent run's children and may wake it.
+ * `run-suspend`, which may start a durable timer (`wake_at`) the fenced statement does not write, and a child run's
+ * `run-end`, which counts against its parent's children and may wake it (a run without a parent ends fenced).
  */
 const LOCKING_EVENTS: ReadonlySet<string> = new Set([
   "approval-request",
@@ -133,13 +133,15 @@ export class AppendBatcher {
     for (const pending of batch) {
       const { request } = pending;
       const head = this.#heads.get(request.lease.runId);
-      // Approvals, suspends and a suspended run's end update more than the fenced statement writes: the locking
-      // transaction does those.
+      // Approvals, suspends, a suspended run's end and a child run's end update more than the fenced statement
+      // writes: the locking transaction does those. A running run without a parent ends in the fenced statement.
       const simple =
         head !== undefined &&
         head.status !== "suspended" &&
         perRun.get(request.lease.runId) === 1 &&
-        !request.events.some((event) => LOCKING_EVENTS.has(event.type));
+        !request.events.some(
+          (event) => LOCKING_EVENTS.has(event.type) && !(event.type === "run-end" && head.parentless),
+        );
       if (simple) fenced.push({ pending, item: { request, head } });
       else locking.push(pending);
     }
@@ -215,7 +217,8 @@ export class AppendBatcher {
     this.#stats.commits += 1;
     this.#stats.requests += batch.length;
     for (const [runId, head] of result.heads) {
-      if (head.changed) this.remember(runId, knownHead(head));
+      // Whether the run has a parent is carried over from what the claim said; not known, it is taken as a child.
+      if (head.changed) this.remember(runId, knownHead(head, this.#heads.get(runId)?.parentless ?? false));
       else this.#heads.delete(runId);
     }
     result.outcomes.forEach((outcome, index) => {
@@ -232,8 +235,9 @@ export class AppendBatcher {
   }
 }
 
-function knownHead(head: KnownHead): KnownHead {
+function knownHead(head: Omit<KnownHead, "parentless">, parentless: boolean): KnownHead {
   return {
+    parentless,
     status: head.status,
     lastSeq: head.lastSeq,
     lastHash: head.lastHash,

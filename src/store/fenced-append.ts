@@ -15,7 +15,13 @@ import type { SqlClient } from "./store.ts";
  * A run's head as this store last wrote or read it: what the fenced statement expects to find. Only a hint —
  * the statement checks it against the row, so a stale one costs a fallback, never a wrong write.
  */
-export type KnownHead = Pick<RunHead, "status" | "lastSeq" | "lastHash" | "answer" | "error">;
+export type KnownHead = Pick<RunHead, "status" | "lastSeq" | "lastHash" | "answer" | "error"> & {
+  /**
+   * The run has no parent, so its `run-end` touches only its own row and may go in the fenced statement (a child's
+   * end also counts against its parent: the locking transaction does that). False when not known.
+   */
+  parentless: boolean;
+};
 
 /** One request for the fenced statement, with the head its events are placed after. */
 export type FencedRequest = { request: AppendRequest; head: KnownHead };
@@ -29,15 +35,17 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
        SET status = v.status, last_seq = v.last_seq, last_hash = v.last_hash, answer = v.answer,
            error = v.error::jsonb, updated_at = ${UPDATED_AT_UNLESS_STILL_RUNNING}
       FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::bigint[],
-                  $18::int[], $19::text[], $20::text[], $22::boolean[])
+                  $18::int[], $19::text[], $20::text[], $22::boolean[], $23::boolean[])
         AS v(run_id, status, last_seq, last_hash, answer, error, lease_token, expected_seq, expected_hash,
-             expected_status, starts_work)
+             expected_status, starts_work, ends)
      -- An uncorrelated subquery runs once, before the first row is updated: every lock is taken first.
      WHERE (SELECT count(*) FROM locked) >= 0
        AND r.run_id = v.run_id AND r.lease_owner IS NOT NULL AND r.lease_token = v.lease_token
        AND r.last_seq = v.expected_seq AND r.last_hash = v.expected_hash AND r.status = v.expected_status
        -- The cancel fence: a request that starts work is not written once the run's cancel was requested.
        AND NOT (r.cancel_requested AND v.starts_work)
+       -- A child run's end also counts against its parent: only the locking transaction writes that.
+       AND NOT (r.parent_run_id IS NOT NULL AND v.ends)
      RETURNING r.run_id
   ), inserted AS (
     ${INSERT_EVENT_BATCHES}
@@ -47,6 +55,35 @@ export const FENCED_APPEND_SQL = `WITH locked AS (
     ${QUEUE_FOR_NUMBERING}
   )
   SELECT run_id, keel_notify('keel_events', run_id, $21) AS notified FROM runs`;
+
+/**
+ * The fenced statement for one run, the one-run-at-a-time case: the same checks and writes as `FENCED_APPEND_SQL`,
+ * with each value a scalar parameter instead of an array element, so neither the driver (array literals with every
+ * quote in the payloads escaped) nor the server (unnest) handles arrays, and without the separate ordered lock, which
+ * only orders the locks of several runs: the UPDATE takes the one row's lock itself.
+ */
+export const FENCED_APPEND_ONE_SQL = `WITH runs AS (
+    UPDATE keel_runs AS r
+       SET status = $11, last_seq = $12, last_hash = $13, answer = $14, error = $15::jsonb,
+           updated_at = CASE WHEN r.status = 'running' AND $11 = 'running' THEN r.updated_at ELSE clock_timestamp() END
+     WHERE r.run_id = $1 AND r.lease_owner IS NOT NULL AND r.lease_token = $10
+       AND r.last_seq = $16 AND r.last_hash = $17 AND r.status = $18
+       -- The cancel fence: a request that starts work is not written once the run's cancel was requested.
+       AND NOT (r.cancel_requested AND $20)
+       -- A child run's end also counts against its parent: only the locking transaction writes that.
+       AND NOT (r.parent_run_id IS NOT NULL AND $21)
+     RETURNING r.run_id
+  ), inserted AS (
+    INSERT INTO keel_event_batches
+      (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
+    SELECT run_id, $2, string_to_array($3, ' '), $4::timestamptz, $5, $6, decode($7, 'hex'), decode($8, 'hex'),
+           decode($9, 'hex'), $10
+      FROM runs
+  ), pending AS (
+    INSERT INTO keel_audit_pending (run_id, first_seq, count)
+    SELECT run_id, $2, cardinality(string_to_array($3, ' ')) FROM runs
+  )
+  SELECT run_id, keel_notify('keel_events', run_id, $19) AS notified FROM runs`;
 
 /** What became of one fenced request: written (with the run's new head), or left for the locking transaction. */
 export type FencedOutcome = { events: JournalEvent[]; head: KnownHead } | null;
@@ -100,33 +137,73 @@ export async function appendFenced(
   }
   if (placed.length === 0) return outcomes;
   const events = placed.flatMap((entry) => entry.events);
-  const { rows } = await sql.query<{ run_id: string }>(
-    FENCED_APPEND_SQL,
-    [
-      ...batchColumns(events),
-      placed.map((entry) => entry.runId),
-      placed.map((entry) => entry.head.status),
-      placed.map((entry) => entry.head.lastSeq),
-      placed.map((entry) => entry.head.lastHash),
-      placed.map((entry) => entry.head.answer),
-      placed.map((entry) => entry.head.error),
-      placed.map((entry) => entry.head.leaseToken),
-      placed.map((entry) => entry.expected.lastSeq),
-      placed.map((entry) => entry.expected.lastHash),
-      placed.map((entry) => entry.expected.status),
-      notifyAs,
-      placed.map((entry) => firstFencedEvent(entry.events.map(({ event }) => event)) >= 0),
-    ],
-    { prepared: "keel_fenced_append" },
-  );
+  const columns = batchColumns(events);
+  const { rows } =
+    placed.length === 1 && columns[0]!.length === 1
+      ? await sql.query<{ run_id: string }>(
+          FENCED_APPEND_ONE_SQL,
+          [
+            ...columns.map((column) => column[0]),
+            ...headParameters(placed[0]!),
+            notifyAs,
+            startsWork(placed[0]!.events),
+            ends(placed[0]!.events),
+          ],
+          { prepared: "keel_fenced_append_one" },
+        )
+      : await sql.query<{ run_id: string }>(
+          FENCED_APPEND_SQL,
+          [
+            ...columns,
+            placed.map((entry) => entry.runId),
+            placed.map((entry) => entry.head.status),
+            placed.map((entry) => entry.head.lastSeq),
+            placed.map((entry) => entry.head.lastHash),
+            placed.map((entry) => entry.head.answer),
+            placed.map((entry) => entry.head.error),
+            placed.map((entry) => entry.head.leaseToken),
+            placed.map((entry) => entry.expected.lastSeq),
+            placed.map((entry) => entry.expected.lastHash),
+            placed.map((entry) => entry.expected.status),
+            notifyAs,
+            placed.map((entry) => startsWork(entry.events)),
+            placed.map((entry) => ends(entry.events)),
+          ],
+          { prepared: "keel_fenced_append" },
+        );
   const written = new Set(rows.map((row) => row.run_id));
   for (const entry of placed) {
     if (!written.has(entry.runId)) continue;
     const { status, lastSeq, lastHash, answer, error } = entry.head;
     outcomes[entry.index] = {
       events: entry.events.map(({ event }) => event),
-      head: { status, lastSeq, lastHash, answer, error },
+      head: { status, lastSeq, lastHash, answer, error, parentless: entry.expected.parentless },
     };
   }
   return outcomes;
+}
+
+/** $11–$18 of `FENCED_APPEND_ONE_SQL`: the run's new head, then the head its events were placed after. */
+function headParameters(entry: { head: RunHead; expected: KnownHead }): unknown[] {
+  const { head, expected } = entry;
+  return [
+    head.status,
+    head.lastSeq,
+    head.lastHash,
+    head.answer,
+    head.error,
+    expected.lastSeq,
+    expected.lastHash,
+    expected.status,
+  ];
+}
+
+/** Whether a request leaves work open, so the cancel fence refuses it (`firstFencedEvent`). */
+function startsWork(events: readonly PlacedEvent[]): boolean {
+  return firstFencedEvent(events.map(({ event }) => event)) >= 0;
+}
+
+/** Whether a request ends its run. */
+function ends(events: readonly PlacedEvent[]): boolean {
+  return events.some(({ event }) => event.type === "run-end");
 }

@@ -62,4 +62,5 @@ export type {
   SqlClient,
   Store,
 } from "./store.ts";
+export { checkTypedEvents } from "./validate-new-events.ts";
 export { type StoreAuditVerdict, verifyStoreAuditLog } from "./verify-store-audit-log.ts";

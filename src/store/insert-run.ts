@@ -15,7 +15,7 @@ import type { CreateRunOptions, RunRecord, SqlClient } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
 import { ensureSubjectKey } from "./subject-keys.ts";
 import { lockTreeShared } from "./tree-locks.ts";
-import { validateNewEvents } from "./validate-new-events.ts";
+import { type ValidatedEvent, validateNewEvents } from "./validate-new-events.ts";
 
 /** A parent run as a child's creation reads it, under the tree's lock. */
 type ParentRow = {
@@ -69,6 +69,9 @@ export async function insertRun(
   // Validated before the transaction so a bad payload costs no round trip; a child's again with its parent below.
   const [validated] = validateNewEvents([{ type: "run-start", payload: options.start }]);
   const idempotencyKey = options.idempotencyKey ?? null;
+  if (!options.session && !options.parent && !options.start.shadowOf && subjectOf(options, null) === null) {
+    return await insertPlainRun(driver.sql, options, validated!, notifyAs);
+  }
   return await driver.transaction(async (tx) => {
     if (options.session && idempotencyKey !== null) {
       // A repeated message answers the run it started, even once the session has moved on or that run still goes.
@@ -138,38 +141,14 @@ export async function insertRun(
     };
     const hash = hashEvent(fields);
     const inserted = await tx.query<RunRow>(
-      `INSERT INTO keel_runs
-         (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
-        lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested,
-        cancel_request, subject, subject_key_id, rollout, shadow_of)
-       VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
-        $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
-        CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
-        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17, $18::text::jsonb, $19)
-       ON CONFLICT DO NOTHING
-       RETURNING ${RUN_COLUMNS}`,
-      [
-        options.runId,
-        payload.agent,
-        payload.agentVersion,
-        payload.input,
-        JSON.stringify(payload.principal),
+      `${INSERT_RUN} RETURNING ${RUN_COLUMNS}`,
+      insertRunParameters(options, payload, {
         hash,
         idempotencyKey,
-        options.leaseTo?.owner ?? null,
-        options.leaseTo?.ttlMs ?? 0,
-        payload.principal.tenant,
-        payload.parent?.runId ?? null,
-        payload.parent?.node ?? null,
-        payload.parent?.rootRunId ?? null,
-        parent?.cancel_requested ?? false,
-        // A child created under a cancelled parent is cancelled by the same request.
-        parent?.cancel_requested && parent.cancel_request ? JSON.stringify(parent.cancel_request) : null,
         subject,
-        subjectKey?.keyId ?? null,
-        payload.rollout ? JSON.stringify(payload.rollout) : null,
-        payload.shadowOf?.runId ?? null,
-      ],
+        subjectKeyId: subjectKey?.keyId ?? null,
+        parent,
+      }),
     );
     const row = inserted.rows[0];
     if (row) {
@@ -320,4 +299,113 @@ async function readParent(tx: SqlClient, options: CreateRunOptions): Promise<Par
     );
   }
   return parent;
+}
+
+/**
+ * The run row's INSERT, up to its RETURNING: $1–$19 as `insertRunParameters` gives them. A run that already holds
+ * this agent's idempotency key (or this id) inserts nothing.
+ */
+const INSERT_RUN = `INSERT INTO keel_runs
+         (run_id, agent, agent_version, status, input, principal, last_seq, last_hash, idempotency_key,
+        lease_owner, lease_token, lease_expires_at, tenant, parent_run_id, parent_node, root_run_id, cancel_requested,
+        cancel_request, subject, subject_key_id, rollout, shadow_of)
+       VALUES ($1, $2, $3, 'queued', $4, $5::text::jsonb, 1, $6, $7,
+        $8::text, CASE WHEN $8::text IS NULL THEN 0 ELSE 1 END,
+        CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() + $9::float8 * interval '1 millisecond' END,
+        $10, $11, $12, $13, $14, $15::text::jsonb, $16, $17, $18::text::jsonb, $19)
+       ON CONFLICT DO NOTHING`;
+
+function insertRunParameters(
+  options: CreateRunOptions,
+  payload: PayloadOf<"run-start">,
+  written: {
+    hash: string;
+    idempotencyKey: string | null;
+    subject: string | null;
+    subjectKeyId: string | null;
+    parent: ParentRow | null;
+  },
+): unknown[] {
+  const { parent } = written;
+  return [
+    options.runId,
+    payload.agent,
+    payload.agentVersion,
+    payload.input,
+    JSON.stringify(payload.principal),
+    written.hash,
+    written.idempotencyKey,
+    options.leaseTo?.owner ?? null,
+    options.leaseTo?.ttlMs ?? 0,
+    payload.principal.tenant,
+    payload.parent?.runId ?? null,
+    payload.parent?.node ?? null,
+    payload.parent?.rootRunId ?? null,
+    parent?.cancel_requested ?? false,
+    // A child created under a cancelled parent is cancelled by the same request.
+    parent?.cancel_requested && parent.cancel_request ? JSON.stringify(parent.cancel_request) : null,
+    written.subject,
+    written.subjectKeyId,
+    payload.rollout ? JSON.stringify(payload.rollout) : null,
+    payload.shadowOf?.runId ?? null,
+  ];
+}
+
+/**
+ * A run with no parent, session, subject or live run to shadow — most runs — in one statement in autocommit: the
+ * run row, its `run-start` batch, its place in the audit log's queue and the wake-up, where the transaction takes
+ * five round trips. The statement goes in whole or not at all, as the transaction does.
+ */
+async function insertPlainRun(
+  sql: SqlClient,
+  options: CreateRunOptions,
+  start: ValidatedEvent,
+  notifyAs: string,
+): Promise<{ run: RunRecord; created: boolean }> {
+  const payload = start.payload as PayloadOf<"run-start">;
+  const idempotencyKey = options.idempotencyKey ?? null;
+  const at = new Date().toISOString();
+  const payloadHash = hashCanonicalJson(start.payloadJson);
+  const hash = hashEvent({
+    runId: options.runId,
+    seq: 1,
+    type: "run-start",
+    at,
+    payloadHash,
+    prevHash: GENESIS_HASH,
+  });
+  const parameters = insertRunParameters(options, payload, {
+    hash,
+    idempotencyKey,
+    subject: null,
+    subjectKeyId: null,
+    parent: null,
+  });
+  const { rows } = await sql.query<RunRow>(
+    `WITH run AS (
+       ${INSERT_RUN}
+       RETURNING ${RUN_COLUMNS}
+     ), batch AS (
+       INSERT INTO keel_event_batches
+         (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
+       SELECT run_id, 1, ARRAY['run-start'], $20::timestamptz, $21, '[' || $22 || ']', decode($23, 'hex'),
+              decode($24, 'hex'), decode($6, 'hex'), 0
+         FROM run
+     ), pending AS (
+       INSERT INTO keel_audit_pending (run_id, first_seq, count) SELECT run_id, 1, 1 FROM run
+     )
+     -- Delivered at commit: idle workers in other processes wake for a run they can already claim.
+     SELECT ${RUN_COLUMNS}, keel_notify('keel_work', run_id, $25) AS notified FROM run`,
+    [...parameters, at, JOURNAL_SCHEMA_VERSION, start.payloadJson, payloadHash, GENESIS_HASH, notifyAs],
+  );
+  const row = rows[0];
+  if (row) return { run: toRunRecord(row), created: true };
+  if (idempotencyKey !== null) {
+    const existing = await sql.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM keel_runs WHERE agent = $1 AND idempotency_key = $2`,
+      [payload.agent, idempotencyKey],
+    );
+    if (existing.rows[0]) return { run: toRunRecord(existing.rows[0]), created: false };
+  }
+  throw new KeelError("conflict", `run ${options.runId} already exists`);
 }

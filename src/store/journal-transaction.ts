@@ -1,5 +1,4 @@
-import { commitAppends, HEAD_COLUMNS, type HeadRow } from "./commit-appends.ts";
-import type { KnownHead } from "./fenced-append.ts";
+import { commitAppends, HEAD_COLUMNS, type HeadRow, type RunHead } from "./commit-appends.ts";
 import { type EventRow, type LeaseRow, toJournalEvent, toLease } from "./run-rows.ts";
 import type { JournalTransactionOptions, JournalTransactionResult } from "./store.ts";
 import type { StoreDriver } from "./store-driver.ts";
@@ -16,7 +15,7 @@ export async function journalTransaction<T>(
   driver: StoreDriver,
   options: JournalTransactionOptions<T>,
   notifyAs: string,
-): Promise<{ outcome: JournalTransactionResult<T>; head: KnownHead | undefined } | null> {
+): Promise<{ outcome: JournalTransactionResult<T>; head: RunHead | undefined } | null> {
   return await driver.transaction(async (tx) => {
     // One statement takes the lease and reads the journal: the run row stays locked to COMMIT and comes back with
     // its head on every row (so the append below need not read it again), beside the run's events in order.

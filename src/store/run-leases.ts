@@ -28,7 +28,9 @@ const LEASE_IS_FREE =
  * as its first model or read-only tool call takes.
  */
 const STARTED = "status = CASE WHEN status = 'queued' THEN 'running' ELSE status END";
-const HEAD = "status, last_seq, last_hash, answer, error::text AS error";
+/** A granted run's head, and whether it has a parent (its end must then count against the parent's row). */
+const HEAD =
+  "status, last_seq, last_hash, answer, error::text AS error, parent_run_id IS NOT NULL AS has_parent";
 
 /** When a lease granted now for the TTL in parameter `ttlParameter` (milliseconds) runs out. */
 function expiresAt(ttlParameter: string): string {
@@ -42,13 +44,13 @@ function expiresAt(ttlParameter: string): string {
 export class RunLeases {
   readonly #sql: SqlClient;
   readonly #onWork: () => void;
-  readonly #onGranted: (rows: readonly HeadRow[]) => void;
+  readonly #onGranted: (rows: readonly (HeadRow & { has_parent: boolean })[]) => void;
   readonly #notifyAs: string;
 
   constructor(
     sql: SqlClient,
     onWork: () => void,
-    onGranted: (rows: readonly HeadRow[]) => void,
+    onGranted: (rows: readonly (HeadRow & { has_parent: boolean })[]) => void,
     notifyAs: string,
   ) {
     this.#sql = sql;
@@ -61,7 +63,7 @@ export class RunLeases {
   async acquire(options: { runId: string; owner: string; ttlMs: number }): Promise<Lease | null> {
     checkTtl(options.ttlMs);
     // A concurrent grant holds the row lock; UPDATE waits for it, then re-checks the WHERE against its result.
-    const { rows } = await this.#sql.query<LeaseRow & HeadRow>(
+    const { rows } = await this.#sql.query<LeaseRow & HeadRow & { has_parent: boolean }>(
       `UPDATE keel_runs SET lease_owner = $3, lease_token = lease_token + 1, lease_expires_at = ${expiresAt("$2")},
               ${STARTED}
         WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended') AND ${LEASE_IS_FREE}
@@ -127,7 +129,7 @@ export class RunLeases {
     checkTtl(options.ttlMs);
     if (options.limit <= 0 || options.agents?.length === 0) return { leases: [], due: [] };
     const { rows } = await this.#sql.query<
-      LeaseRow & HeadRow & { timer_due: Date | null; child_ended: boolean | null }
+      LeaseRow & HeadRow & { has_parent: boolean; timer_due: Date | null; child_ended: boolean | null }
     >(
       `WITH ready AS (
          SELECT run_id, created_at FROM keel_runs
@@ -153,7 +155,7 @@ export class RunLeases {
            FROM claimable WHERE r.run_id = claimable.run_id
          RETURNING r.created_at, ${LEASE_COLUMNS.split(", ")
            .map((column) => `r.${column}`)
-           .join(", ")}, r.status, r.last_seq, r.last_hash, r.answer, r.error,
+           .join(", ")}, r.status, r.last_seq, r.last_hash, r.answer, r.error, r.parent_run_id,
            CASE WHEN r.status = 'suspended' AND NOT r.cancel_requested THEN r.wake_at END AS timer_due,
            r.children_awaited IS NOT NULL AND r.children_ended > r.children_awaited AS child_ended
        )

@@ -103,6 +103,7 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
             lastHash: row.last_hash,
             answer: row.answer,
             error: row.error as string | null,
+            parentless: !row.has_parent,
           });
         }
       },
@@ -239,8 +240,12 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     return leases.filter((lease) => !lost.has(lease));
   }
 
-  async append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]> {
-    const validated = validateNewEvents(options.events);
+  async append(options: {
+    lease: Lease;
+    events: readonly NewEvent[];
+    typed?: boolean;
+  }): Promise<JournalEvent[]> {
+    const validated = validateNewEvents(options.events, { typed: options.typed === true });
     // Only a run with a data subject pays for sealing: for any other, this is one property read.
     const events = options.lease.sealWith
       ? await sealEvents(this.sql, options.lease.sealWith, validated)
@@ -375,6 +380,8 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
         lastHash: head.lastHash,
         answer: head.answer,
         error: head.error,
+        // Not read here: a child's end then goes through the locking transaction, which counts it for the parent.
+        parentless: false,
       });
     }
     this.#wakeUps.notify(EVENTS_CHANNEL, options.runId);

@@ -141,8 +141,11 @@ export interface Store extends RunTreeStore {
    * Append events to a run under a lease. The store assigns dense `seq`, hashes and `at`, and rejects the
    * whole append with `stale_lease` when the token is not the run's current one. Appends from one tick
    * are committed together (group commit); the promise resolves once they are durable.
+   *
+   * `typed`: the interpreter built these events (its own typed code, with what came from outside checked where it
+   * entered), so the store skips parsing each payload against its schema; see validateNewEvents.
    */
-  append(options: { lease: Lease; events: readonly NewEvent[] }): Promise<JournalEvent[]>;
+  append(options: { lease: Lease; events: readonly NewEvent[]; typed?: boolean }): Promise<JournalEvent[]>;
   /** Events of a run with `seq > afterSeq`, in order. */
   /**
    * A run's events in order. The personal fields of a run with a data subject come back plain while the subject's

@@ -122,6 +122,55 @@ test("names the field that holds a string jsonb cannot store, on the path the pl
   ]);
 });
 
+test("the interpreter's typed events are stored and hashed as any others, without the schema parse", () => {
+  fc.assert(
+    fc.property(wildValue, wildString, (result, tool) => {
+      const event = {
+        type: "tool-call-end",
+        payload: { step: 1, callId: "call_1", tool, outcome: "ok", result, durationMs: 1 },
+      };
+      const stored = (options: { typed?: boolean; checkTyped?: boolean }) => () => {
+        const [validated] = validateNewEvents([event], options);
+        return { payload: validated!.payload, stored: validated!.payloadJson };
+      };
+      const parsed = outcome(stored({}));
+      const typed = outcome(stored({ typed: true, checkTyped: false }));
+      // Refused alike (what jsonb cannot store, what canonical JSON cannot write), or stored as the same text.
+      assert.equal(typed.ok, parsed.ok);
+      if (typed.ok && parsed.ok) assert.equal(typed.stored, parsed.stored);
+    }),
+    { numRuns: 1_000 },
+  );
+  const payload = { step: 1, node: "model" };
+  const [typed] = validateNewEvents([{ type: "step-start", payload }], { typed: true, checkTyped: false });
+  assert.equal(
+    typed!.payload,
+    payload,
+    "the caller's own payload comes back: nothing reads it but the caller",
+  );
+  assert.equal(typed!.payloadJson, '{"node":"model","step":1}');
+});
+
+test("a typed event of no known type is refused; under KEEL_CHECK_EVENTS a typed event off its schema is too", () => {
+  assert.throws(
+    () => validateNewEvents([{ type: "step-begin", payload: {} }], { typed: true, checkTyped: false }),
+    (error) =>
+      error instanceof KeelError &&
+      /unknown journal event type "step-begin"/.test(error.issues?.[0]?.message ?? ""),
+  );
+  const offSchema = { type: "step-start", payload: { step: 1, node: "model", extra: true } };
+  assert.doesNotThrow(() => validateNewEvents([offSchema], { typed: true, checkTyped: false }));
+  assert.throws(
+    () => validateNewEvents([offSchema], { typed: true, checkTyped: true }),
+    (error) => error instanceof KeelError && error.code === "invalid_request",
+  );
+  // The test runner preloads test/support/check-typed-events.ts into every test process, so every event the
+  // interpreter writes in the suite is parsed.
+  if (process.env.KEEL_CHECK_EVENTS === "1") {
+    assert.throws(() => validateNewEvents([offSchema], { typed: true }), KeelError);
+  }
+});
+
 test("a journal written before appends canonicalised once still verifies, link by link", () => {
   assert.equal(writtenBefore.length, 1 + fixtureAppends().flat().length);
   assert.deepEqual(verifyChain(writtenBefore), {

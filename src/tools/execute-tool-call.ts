@@ -34,6 +34,8 @@ export async function executeToolCall(options: {
   arguments: unknown;
   context: Omit<ToolContext, "signal">;
   signal: AbortSignal;
+  /** A second signal that stops the call too (the kill of this one action), joined with the first and the timeout. */
+  stopSignal?: AbortSignal;
   timeoutMs: number;
 }): Promise<ToolCallOutcome> {
   const { tool } = options;
@@ -49,7 +51,10 @@ export async function executeToolCall(options: {
   }
   const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
   const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
+  // One composite signal for all of them: each AbortSignal.any costs a listener and a weak reference per source.
+  const signal = AbortSignal.any(
+    options.stopSignal ? [options.signal, options.stopSignal, timeout] : [options.signal, timeout],
+  );
   try {
     const result = await raceAbort(tool.execute(parsed.data, { ...options.context, signal }), signal);
     const checked = tool.output ? tool.output.safeParse(result) : { success: true as const, data: result };

@@ -1,5 +1,5 @@
 import { KeelError } from "../../errors/index.ts";
-import { tooDeepOrLarge } from "../hash.ts";
+import { tooDeepOrLarge } from "../too-deep-or-large.ts";
 
 /**
  * RFC 8785 canonical JSON, written for speed: the audit verifier canonicalises every payload in the journal,
