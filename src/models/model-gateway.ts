@@ -160,42 +160,8 @@ export function createModelGateway(options: GatewayOptions): ModelGateway {
     }
     return ref.on ? { ...target, on: ref.on } : target;
   };
-  const embeddingTargets = new Map<string, EmbeddingTarget>();
-  const resolveEmbedding = (ref: TargetRef): EmbeddingTarget => {
-    const key = `${ref.provider}|${ref.model}|${ref.endpoint?.baseUrl ?? ""}`;
-    let target = embeddingTargets.get(key);
-    if (!target) {
-      if (!options.resolveEmbeddingTarget) {
-        throw new ModelCallError("configuration", "this gateway has no embedding models configured");
-      }
-      try {
-        target = options.resolveEmbeddingTarget(ref);
-      } catch (error) {
-        if (error instanceof ModelCallError) throw error;
-        throw new ModelCallError("configuration", (error as Error).message, { cause: error });
-      }
-      embeddingTargets.set(key, target);
-    }
-    return ref.on ? { ...target, on: ref.on } : target;
-  };
-  const classificationTargets = new Map<string, ClassificationTarget>();
-  const resolveClassification = (ref: TargetRef): ClassificationTarget => {
-    const key = `${ref.provider}|${ref.model}|${ref.endpoint?.baseUrl ?? ""}`;
-    let target = classificationTargets.get(key);
-    if (!target) {
-      if (!options.resolveClassificationTarget) {
-        throw new ModelCallError("configuration", "this gateway has no classification models configured");
-      }
-      try {
-        target = options.resolveClassificationTarget(ref);
-      } catch (error) {
-        if (error instanceof ModelCallError) throw error;
-        throw new ModelCallError("configuration", (error as Error).message, { cause: error });
-      }
-      classificationTargets.set(key, target);
-    }
-    return ref.on ? { ...target, on: ref.on } : target;
-  };
+  const resolveEmbedding = cachedResolver(options.resolveEmbeddingTarget, "embedding");
+  const resolveClassification = cachedResolver(options.resolveClassificationTarget, "classification");
   const policiesFor = (target: FailoverTarget): TargetPolicies => {
     const key = targetKey(target);
     let found = policies.get(key);
@@ -559,5 +525,33 @@ export function routedModelProvider(options: {
       };
       return (await gateway.generate(call, gateway.route(call))).turn;
     },
+  };
+}
+
+/**
+ * One resolved target per provider, model and endpoint for an input-only kind of call (embeddings,
+ * classification), with the call's `on` applied; a gateway configured without `resolve` refuses the kind.
+ */
+function cachedResolver<T extends { on?: unknown }>(
+  resolve: ((ref: TargetRef) => T) | undefined,
+  kind: "embedding" | "classification",
+): (ref: TargetRef) => T {
+  const targets = new Map<string, T>();
+  return (ref) => {
+    const key = `${ref.provider}|${ref.model}|${ref.endpoint?.baseUrl ?? ""}`;
+    let target = targets.get(key);
+    if (!target) {
+      if (!resolve)
+        throw new ModelCallError("configuration", `this gateway has no ${kind} models configured`);
+      try {
+        target = resolve(ref);
+      } catch (error) {
+        // Building a target only reads configuration (provider, key, URL): its failure is never worth a retry.
+        if (error instanceof ModelCallError) throw error;
+        throw new ModelCallError("configuration", (error as Error).message, { cause: error });
+      }
+      targets.set(key, target);
+    }
+    return ref.on ? { ...target, on: ref.on } : target;
   };
 }
