@@ -55,6 +55,7 @@ export async function approvalTenant(sql: SqlClient, approvalId: string): Promis
   const { rows } = await sql.query<{ tenant: string }>(
     `SELECT r.tenant FROM keel_approvals a JOIN keel_runs r ON r.run_id = a.run_id WHERE a.approval_id = $1`,
     [approvalId],
+    { prepared: "keel_approval_tenant" },
   );
   return rows[0]?.tenant ?? null;
 }
@@ -64,6 +65,7 @@ export async function getApproval(sql: SqlClient, approvalId: string): Promise<A
   const { rows } = await sql.query<ApprovalRow>(
     `SELECT ${APPROVAL_COLUMNS} FROM keel_approvals WHERE approval_id = $1`,
     [approvalId],
+    { prepared: "keel_get_approval" },
   );
   return rows[0] ? toApprovalRecord(rows[0]) : null;
 }

@@ -22,6 +22,8 @@ export async function assignLeafIndexes(sql: SqlClient): Promise<number> {
     // A cheap look first, so an idle log costs a read, not a write.
     const { rows: waiting } = await sql.query<{ waiting: boolean }>(
       "SELECT EXISTS (SELECT 1 FROM keel_audit_pending) AS waiting",
+      [],
+      { prepared: "keel_audit_waiting" },
     );
     if (!waiting[0]?.waiting) return assigned;
     const { appends, leaves } = await sql.transaction(async (tx) => {

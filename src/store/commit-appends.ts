@@ -107,6 +107,7 @@ export async function commitAppends(
                  OR run_id IN (SELECT parent_run_id FROM keel_runs WHERE run_id = ANY($2::text[]))
               ORDER BY run_id FOR UPDATE`,
             [runIds, ending],
+            { prepared: "keel_lock_heads" },
           )
         ).rows;
   const heads = new Map<string, RunHead>(
@@ -361,6 +362,7 @@ async function writeBatch(
       written.map(([, head]) => head.wake ?? null),
       written.map(([, head]) => head.awaited ?? null),
     ],
+    { prepared: "keel_write_batch" },
   );
 }
 

@@ -397,6 +397,7 @@ async function insertPlainRun(
      -- Delivered at commit: idle workers in other processes wake for a run they can already claim.
      SELECT ${RUN_COLUMNS}, keel_notify('keel_work', run_id, $25) AS notified FROM run`,
     [...parameters, at, JOURNAL_SCHEMA_VERSION, start.payloadJson, payloadHash, GENESIS_HASH, notifyAs],
+    { prepared: "keel_insert_run" },
   );
   const row = rows[0];
   if (row) return { run: toRunRecord(row), created: true };

@@ -32,6 +32,7 @@ export async function journalTransaction<T>(
          FROM taken LEFT JOIN keel_events e ON e.run_id = taken.run_id
         ORDER BY e.seq`,
       [options.runId, options.owner, options.ttlMs],
+      { prepared: "keel_take_lease_read_journal" },
     );
     const head = rows[0];
     if (!head) return null;

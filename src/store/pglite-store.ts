@@ -24,7 +24,7 @@ function pgliteDriver(db: PGlite, ownsDatabase: boolean): StoreDriver {
       return await db.transaction(
         async (tx) =>
           await work({
-            ...pgliteSqlClient(tx),
+            ...pgliteSqlClient(tx, db),
             async exec(script) {
               await tx.exec(script);
             },

@@ -50,6 +50,7 @@ export async function projectApprovals(
             JSON.stringify(request),
             event.seq,
           ],
+          { prepared: "keel_project_approval_request" },
         );
         break;
       }
@@ -83,6 +84,7 @@ export async function projectApprovals(
             decision.final,
             event.at,
           ],
+          { prepared: "keel_project_approval_decision" },
         );
         break;
       }

@@ -69,6 +69,7 @@ export class RunLeases {
         WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended') AND ${LEASE_IS_FREE}
         RETURNING ${LEASE_COLUMNS}, ${HEAD}`,
       [options.runId, options.ttlMs, options.owner],
+      { prepared: "keel_acquire_lease" },
     );
     if (rows[0]) {
       this.#onGranted(rows);
@@ -91,6 +92,7 @@ export class RunLeases {
         WHERE run_id = $1 AND lease_token = $3 AND lease_owner = $4
         RETURNING ${LEASE_COLUMNS}`,
       [lease.runId, options.ttlMs, lease.token, lease.owner],
+      { prepared: "keel_renew_lease" },
     );
     return rows[0] ? toLease(rows[0]) : null;
   }
@@ -109,6 +111,7 @@ export class RunLeases {
        )
        SELECT keel_notify('keel_work', run_id, $4) FROM released WHERE ${NEEDS_WORKER}`,
       [lease.runId, lease.token, lease.owner, this.#notifyAs],
+      { prepared: "keel_release_lease" },
     );
     // Only a run that still needs a worker is news to the others.
     if (rows.length > 0) this.#onWork();
@@ -162,6 +165,7 @@ export class RunLeases {
        -- UPDATE … RETURNING has no order of its own: hand runs out oldest first, as promised.
        SELECT ${LEASE_COLUMNS}, ${HEAD}, timer_due, child_ended FROM claimed ORDER BY created_at, run_id`,
       [options.owner, options.ttlMs, options.agents ? [...options.agents] : null, Math.floor(options.limit)],
+      { prepared: "keel_claim_runs" },
     );
     this.#onGranted(rows);
     const leases = rows.map(toLease);

@@ -163,9 +163,11 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    const { rows } = await this.sql.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM keel_runs WHERE run_id = $1`, [
-      runId,
-    ]);
+    const { rows } = await this.sql.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM keel_runs WHERE run_id = $1`,
+      [runId],
+      { prepared: "keel_get_run" },
+    );
     return rows[0] ? toRunRecord(rows[0]) : null;
   }
 
@@ -266,6 +268,7 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
       `SELECT ${EVENT_COLUMNS} FROM keel_events AS e
         WHERE run_id = $1 AND seq > $2 AND ${batchesFrom("e", "$1", "$2 + 1")} ORDER BY seq LIMIT $3`,
       [options.runId, options.afterSeq ?? 0, options.limit ?? null],
+      { prepared: "keel_read_events" },
     );
     const events = rows.map(toJournalEvent);
     return options.asStored ? events : await openEvents(this.sql, events);
@@ -288,6 +291,7 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
         const { rows } = await this.sql.query<{ last_seq: number }>(
           "SELECT last_seq FROM keel_runs WHERE run_id = $1",
           [options.runId],
+          { prepared: "keel_run_last_seq" },
         );
         if (!rows[0]) throw new KeelError("not_found", `run ${options.runId} does not exist`);
         return Number(rows[0].last_seq) > options.afterSeq;

@@ -22,9 +22,10 @@ export interface SqlClient {
   /** Which database answers, for the few queries shaped differently for one driver's costs; may be absent. */
   readonly kind?: "pglite" | "postgres";
   /**
-   * Run one statement. `options.prepared` names it as a prepared statement where the driver keeps them per
-   * connection (PostgreSQL): the server parses and plans it once per connection instead of on every call. Only for
-   * a statement whose text never changes under that name.
+   * Run one statement. `options.prepared` names it as a prepared statement: the database parses it once and plans
+   * it once when a generic plan serves as well as one per call — per connection on PostgreSQL, per instance on
+   * PGlite, where it also goes as one protocol message instead of six (pglite-sql-client.ts). Only for a statement
+   * whose text never changes under that name.
    */
   query<Row = Record<string, unknown>>(
     sql: string,

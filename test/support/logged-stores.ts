@@ -8,8 +8,23 @@ import { createTestDatabase, testDatabaseServerUrl } from "./test-database.ts";
 /** Every statement a store sent to its database, in order: one round trip each. */
 export type StatementLog = string[];
 
-/** A PGlite whose queries and transactions are logged on their way to the real database. */
+/**
+ * A PGlite whose queries and transactions are logged on their way to the real database. A prepared statement
+ * (src/store/pglite-sql-client.ts) is logged by its text each time it is executed: one protocol message that binds
+ * and runs it, one round trip. Preparing it, once per instance, is not a statement of the code under test's path.
+ */
 function loggedPglite(db: PGlite, log: StatementLog): PGlite {
+  const preparedTexts = new Map<string, string>();
+  const logProtocol = (message: Uint8Array) => {
+    const kind = String.fromCharCode(message[0]!);
+    if (kind === "P") {
+      const [name, text] = cStrings(message, 5, 2);
+      preparedTexts.set(name!, text!);
+    } else if (kind === "B") {
+      const [, statement] = cStrings(message, 5, 2);
+      log.push(preparedTexts.get(statement!) ?? `EXECUTE ${statement}`);
+    }
+  };
   const loggedTransaction = (tx: Transaction): Transaction =>
     new Proxy(tx, {
       get(target, property, receiver) {
@@ -30,6 +45,12 @@ function loggedPglite(db: PGlite, log: StatementLog): PGlite {
           return await target.query(sql, params);
         };
       }
+      if (property === "execProtocolStream") {
+        return async (message: Uint8Array, options?: Parameters<PGlite["execProtocolStream"]>[1]) => {
+          logProtocol(message);
+          return await target.execProtocolStream(message, options);
+        };
+      }
       if (property === "transaction") {
         return async <T>(work: (tx: Transaction) => Promise<T>) => {
           log.push("BEGIN");
@@ -47,6 +68,18 @@ function loggedPglite(db: PGlite, log: StatementLog): PGlite {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** `count` NUL-terminated strings of a protocol message from `offset` (after its type byte and length). */
+function cStrings(message: Uint8Array, offset: number, count: number): string[] {
+  const strings: string[] = [];
+  let start = offset;
+  for (let index = 0; index < count; index++) {
+    const end = message.indexOf(0, start);
+    strings.push(new TextDecoder().decode(message.subarray(start, end)));
+    start = end + 1;
+  }
+  return strings;
 }
 
 /** A pg pool whose every connection logs the statements it sends, BEGIN and COMMIT included. */
