@@ -84,9 +84,11 @@ export function createSqlApiKeyStore(sql: SqlClient): ApiKeyStore {
       return rows.map(toRecord);
     },
     async find(keyId) {
-      const { rows } = await sql.query<KeyRow>(`SELECT ${COLUMNS} FROM keel_api_keys WHERE key_id = $1`, [
-        keyId,
-      ]);
+      const { rows } = await sql.query<KeyRow>(
+        `SELECT ${COLUMNS} FROM keel_api_keys WHERE key_id = $1`,
+        [keyId],
+        { prepared: "keel_find_api_key" },
+      );
       return rows[0] ? { ...toRecord(rows[0]), secretHash: rows[0].secret_hash } : null;
     },
     async revoke(keyId, options = {}) {

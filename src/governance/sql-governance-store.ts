@@ -129,6 +129,7 @@ export function createSqlGovernanceStore(sql: SqlClient): GovernanceStore {
          WHERE LEAST($2::float8, b.tokens + GREATEST(0, $3 - b.updated_at_ms) * $4::float8) >= 1
          RETURNING tokens`,
         [key, bucket.capacity, now, bucket.refillPerMs],
+        { prepared: "keel_take_rate_token" },
       );
       if (rows.length > 0) return { allowed: true, retryAfterMs: 0 };
       const current = await sql.query<{ tokens: number; updated_at_ms: string | number }>(
