@@ -29,6 +29,8 @@ export async function assignLeafIndexes(sql: SqlClient): Promise<number> {
     const { appends, leaves } = await sql.transaction(async (tx) => {
       const { rows } = await tx.query<{ size: number | string }>(
         "SELECT size FROM keel_audit_log FOR UPDATE",
+        [],
+        { prepared: "keel_lock_audit_size" },
       );
       const size = Number(rows[0]!.size);
       // A statement of its own after the lock, so its snapshot holds every number the previous holder gave.
@@ -55,6 +57,7 @@ export async function assignLeafIndexes(sql: SqlClient): Promise<number> {
          SELECT (SELECT count(*) FROM taken) AS appends, (SELECT coalesce(sum(count), 0) FROM queue) AS leaves
            FROM counted`,
         [size, ASSIGN_BATCH],
+        { prepared: "keel_assign_leaf_indexes" },
       );
       return { appends: Number(numbered[0]?.appends ?? 0), leaves: Number(numbered[0]?.leaves ?? 0) };
     });
