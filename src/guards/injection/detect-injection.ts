@@ -33,11 +33,11 @@ export type InjectionFinding = {
 };
 
 /**
- * Which detector decides: `rules` (the default, what the runtime uses unless a spec sets
- * `guards.injection.builtIn: combined`) is the rules alone; `combined` takes the higher of the learned model's
- * probability and the rules' score scaled by a factor fitted on validation. The learned model is not the default:
- * structured tool results unlike its training set score high and vary with their ids (a remote agent's plain answer
- * as JSON scored 0.36–0.68 against a threshold of 0.848), so as the default it would hold ordinary calls for review.
+ * Which detector decides: `combined` (the default, what the runtime uses unless a spec sets
+ * `guards.injection.builtIn: rules`) takes the higher of the learned model's probability and the rules' score
+ * scaled by a factor fitted on validation, so every text the rules flag is still flagged; `rules` is the rules alone.
+ * The model reads identifiers, timestamps and numbers as fixed placeholders, so a structured tool result's score
+ * does not move with its random ids.
  */
 export type Detector = "combined" | "rules";
 
@@ -96,7 +96,7 @@ function rulesFor(source: InjectionSource): { rules: SequenceRule[]; patterns: P
  * quotation inside text about attacks counts for little), and combine the weights into a score.
  */
 export function detectInjection(text: string, options: DetectOptions = {}): InjectionVerdict {
-  const detector = options.detector ?? "rules";
+  const detector = options.detector ?? "combined";
   const threshold = options.threshold ?? (detector === "rules" ? RULES_THRESHOLD : INJECTION_THRESHOLD);
   if (!(threshold > 0 && threshold <= 1)) {
     throw new RangeError(`options.threshold must be in (0, 1], got ${threshold}`);
