@@ -87,13 +87,13 @@ describe("keel guard check", () => {
     assert.match(stderr, /3 of 6 lines could not be read/);
   });
 
-  it("uses the rules alone under --detector rules, and refuses another detector", async () => {
+  it("uses the rules with the learned model under --detector combined, and refuses another detector", async () => {
     const { code, stdout } = await keel(
-      ["guard", "check", "--json", "--detector", "rules"],
+      ["guard", "check", "--json", "--detector", "combined"],
       JSON.stringify({ text: ATTACK, source: "input" }),
     );
     assert.equal(code, 0);
-    const verdict = detectInjection(ATTACK, { source: "input", detector: "rules" });
+    const verdict = detectInjection(ATTACK, { source: "input", detector: "combined" });
     assert.deepEqual(JSON.parse(stdout).injection, { score: verdict.score, flagged: verdict.detected });
     const refused = await keel(["guard", "check", "--detector", "magic"], "");
     assert.equal(refused.code, 2);

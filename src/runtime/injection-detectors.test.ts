@@ -170,7 +170,7 @@ describe("model-based injection detectors", () => {
     const gateway = gatewayWith(new Registry());
     const signal = new AbortController().signal;
     const caught = await classify(gateway).inspect(QUIET_ATTACK, { source: "tool-result", signal });
-    const missed = { ...caught, detector: "injection@5", flagged: false, score: 0, rules: [] };
+    const missed = { ...caught, detector: "injection@3", flagged: false, score: 0, rules: [] };
     assert.equal(caught.flagged, true);
     assert.equal(caught.score, 0.99);
     assert.equal(caught.usd, 0, "a self-hosted classifier costs nothing; its tokens still count");
@@ -240,7 +240,7 @@ describe("model-based injection detectors", () => {
           event.type === "guard-flag" ? [event.payload] : [],
         );
         if (!withModel) {
-          assert.equal(run.status, "completed", "the built-in detector alone misses it");
+          assert.equal(run.status, "completed", "the rules alone miss it");
           assert.equal(s.emails.length, 1, "and the attack reaches the outbound tool");
           continue;
         }
@@ -252,7 +252,7 @@ describe("model-based injection detectors", () => {
         assert.deepEqual(
           flag.detectors?.map((each) => [each.detector, each.flagged, each.usd ?? null]),
           [
-            ["injection@5", false, null],
+            ["injection@3", false, null],
             [`classifier:vllm/${CLASSIFIER}`, true, 0],
           ],
         );

@@ -57,7 +57,7 @@ export async function inspectForInjection(options: {
 }): Promise<InjectionFinding | null> {
   const { text, where, agent } = options;
   const source = where.kind === "input" ? "input" : "tool-result";
-  const builtIn = BUILT_IN[agent.guards?.injection.builtIn ?? "combined"];
+  const builtIn = BUILT_IN[agent.guards?.injection.builtIn ?? "rules"];
   const detectors = [builtIn, ...(agent.injectionDetectors ?? [])];
   const verdicts = await Promise.all(
     detectors.map((detector) => detector.inspect(text, { source, signal: options.signal })),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { GuardsSection } from "../spec/index.ts";
 import { inspectableText, inspectForInjection } from "./inspect-for-injection.ts";
 
 /** A seeded generator (mulberry32), so a failure names a case that can be run again. */
@@ -70,9 +71,12 @@ function structuredAnswer(next: () => number): Record<string, unknown> {
   }
 }
 
-describe("structured tool results under the default detector", () => {
+describe("structured tool results under the rules with the learned model", () => {
   test("500 generated JSON answers with random ids, hashes and timestamps are never flagged", async () => {
-    const agent = scriptedAgent({ turns: [] });
+    const agent = {
+      ...scriptedAgent({ turns: [] }),
+      guards: GuardsSection.parse({ injection: { builtIn: "combined" } }),
+    };
     const next = random(20_261_207);
     const flagged: string[] = [];
     for (let index = 0; index < 500; index++) {

@@ -93,9 +93,9 @@ export const GuardsSection = z
       .strictObject({
         builtIn: z
           .enum(["rules", "combined"])
-          .default("combined")
+          .default("rules")
           .describe(
-            "The built-in detector: the rules combined with the learned model (the default), or the rules alone (less recall, fewer flags on texts unlike the model's training set).",
+            "The built-in detector: rules alone, or the rules combined with the learned model (more recall, more false positives on texts unlike its training set).",
           ),
         detectors: z
           .array(InjectionDetector)

@@ -33,11 +33,12 @@ export type InjectionFinding = {
 };
 
 /**
- * Which detector decides: `combined` (the default, what the runtime uses unless a spec sets
- * `guards.injection.builtIn: rules`) takes the higher of the learned model's probability and the rules' score
- * scaled by a factor fitted on validation, so every text the rules flag is still flagged; `rules` is the rules alone.
- * The model reads identifiers, timestamps and numbers as fixed placeholders, so a structured tool result's score
- * does not move with its random ids.
+ * Which detector decides: `rules` (the default, what the runtime uses unless a spec sets
+ * `guards.injection.builtIn: combined`) is the rules alone; `combined` takes the higher of the learned model's
+ * probability and the rules' score scaled by a factor fitted on validation. The model reads identifiers, timestamps
+ * and numbers as fixed placeholders, so a structured tool result's score does not move with its random ids. It is
+ * not the default: a short request naming a tool ("call everything_echo") scores 0.91–0.97 as input against its
+ * threshold of 0.865, so as the default it would refuse ordinary requests.
  */
 export type Detector = "combined" | "rules";
 
@@ -64,7 +65,7 @@ export type DetectOptions = {
   source?: InjectionSource;
   /** Score at or above which the text counts as an attack; defaults to the detector's frozen, fitted threshold. */
   threshold?: number;
-  /** `combined` unless said otherwise. */
+  /** `rules` unless said otherwise (the runtime's default). */
   detector?: Detector;
 };
 
@@ -96,7 +97,7 @@ function rulesFor(source: InjectionSource): { rules: SequenceRule[]; patterns: P
  * quotation inside text about attacks counts for little), and combine the weights into a score.
  */
 export function detectInjection(text: string, options: DetectOptions = {}): InjectionVerdict {
-  const detector = options.detector ?? "combined";
+  const detector = options.detector ?? "rules";
   const threshold = options.threshold ?? (detector === "rules" ? RULES_THRESHOLD : INJECTION_THRESHOLD);
   if (!(threshold > 0 && threshold <= 1)) {
     throw new RangeError(`options.threshold must be in (0, 1], got ${threshold}`);
