@@ -35,9 +35,10 @@ export type InjectionFinding = {
 /**
  * Which detector decides: `rules` (the default, what the runtime uses unless a spec sets
  * `guards.injection.builtIn: combined`) is the rules alone; `combined` takes the higher of the learned model's
- * probability and the rules' score scaled by a factor fitted on validation. The learned model is not the default:
- * structured tool results unlike its training set score high and vary with their ids (a remote agent's plain answer
- * as JSON scored 0.36–0.68 against a threshold of 0.848), so as the default it would hold ordinary calls for review.
+ * probability and the rules' score scaled by a factor fitted on validation. The model reads identifiers, timestamps
+ * and numbers as fixed placeholders, so a structured tool result's score does not move with its random ids. It is
+ * not the default: a short request naming a tool ("call everything_echo") scores 0.91–0.97 as input against its
+ * threshold of 0.865, so as the default it would refuse ordinary requests.
  */
 export type Detector = "combined" | "rules";
 
@@ -64,7 +65,7 @@ export type DetectOptions = {
   source?: InjectionSource;
   /** Score at or above which the text counts as an attack; defaults to the detector's frozen, fitted threshold. */
   threshold?: number;
-  /** `combined` unless said otherwise. */
+  /** `rules` unless said otherwise (the runtime's default). */
   detector?: Detector;
 };
 

@@ -4,6 +4,8 @@ import type { NormalizedText } from "../normalize-text.ts";
 import { looksRot13, rot13 } from "../rot13.ts";
 import { tokenize } from "../tokenize.ts";
 import { type LearnedView, modelWords } from "./hash-features.ts";
+import { jsonStrings } from "./json-strings.ts";
+import { maskIdentifiers } from "./mask-identifiers.ts";
 
 /**
  * Characters per window: about a paragraph, so an injection inside a long document is not averaged away. Windows
@@ -21,20 +23,20 @@ const PAIR_GAP = 6;
 const TOOL_RESULT = "tool-result:";
 
 /**
- * The views the learned model scores for one normalised text: the text in overlapping windows, its ROT13
- * reading when it looks ROT13-encoded, and each decoded blob and hidden part on its own. The text's score is
- * the highest of them.
+ * The views the learned model scores for one normalised text: the text in overlapping windows (a JSON object or
+ * array read as its keys and string values), its ROT13 reading when it looks ROT13-encoded, and each decoded blob
+ * and hidden part on its own. The text's score is the highest of them.
  */
 export function learnedViews(normalized: NormalizedText, source: InjectionSource): LearnedView[] {
   const viewOf = (text: string) => viewOfSource(text, source);
-  const views = windows(normalized.text).map(viewOf);
+  const views = windows(jsonStrings(normalized.text) ?? normalized.text).map(viewOf);
   if (looksRot13(tokenize(normalized.text))) views.push(...windows(rot13(normalized.text)).map(viewOf));
   for (const part of [...normalized.decoded, ...normalized.hidden]) views.push(...windows(part).map(viewOf));
   return views;
 }
 
 /**
- * A stretch's words and concepts. The concepts come from the rules' multilingual vocabulary, so "disregard your
+ * A stretch's words, with identifiers, times and numbers masked (`maskIdentifiers`), and its concepts. The concepts come from the rules' multilingual vocabulary, so "disregard your
  * guidelines" and "ignore the rules" share features even where their words differ; a concept pair is two
  * concepts in order within a few words.
  */
@@ -53,7 +55,7 @@ function viewOfSource(text: string, source: InjectionSource): LearnedView {
     concepts.push(TOOL_RESULT);
     for (let index = 0; index < count; index++) concepts.push(`${TOOL_RESULT}${concepts[index]}`);
   }
-  return { words: modelWords(text), concepts };
+  return { words: modelWords(maskIdentifiers(text)), concepts };
 }
 
 function pairs(first: ConceptHit, second: ConceptHit, into: string[]): void {
