@@ -17,6 +17,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { seededRandom } from "../src/evals/statistics.ts";
 import { detectInjection } from "../src/guards/injection/detect-injection.ts";
 import { placeThreshold } from "../src/guards/injection/fit-threshold.ts";
 import { RULES_THRESHOLD } from "../src/guards/injection/injection-threshold.ts";
@@ -60,17 +61,6 @@ async function rowsOf(split: "exemplar_bank" | "validation"): Promise<CorpusRow[
   return rows;
 }
 
-/** A seeded generator (mulberry32): the same order, and so the same weights, on every run. */
-function random(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const sigmoid = (value: number) => 1 / (1 + Math.exp(-value));
 const dot = (weights: ArrayLike<number>, features: HashedFeatures) => {
   let sum = 0;
@@ -94,7 +84,8 @@ const classWeight = [
 ];
 const weights = new Float64Array(buckets);
 let bias = 0;
-const next = random(seed);
+// Seeded (mulberry32): the same order, and so the same weights, on every run.
+const next = seededRandom(seed);
 const order = examples.map((_, index) => index);
 for (let epoch = 0; epoch < epochs; epoch++) {
   for (let index = order.length - 1; index > 0; index--) {

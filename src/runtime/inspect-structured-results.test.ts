@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
+import { seededRandom } from "../evals/statistics.ts";
 import { GuardsSection } from "../spec/index.ts";
 import { inspectableText, inspectForInjection } from "./inspect-for-injection.ts";
-
-/** A seeded generator (mulberry32), so a failure names a case that can be run again. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const ANSWERS = [
   "acme says hello",
@@ -77,7 +66,8 @@ describe("structured tool results under the rules with the learned model", () =>
       ...scriptedAgent({ turns: [] }),
       guards: GuardsSection.parse({ injection: { builtIn: "combined" } }),
     };
-    const next = random(20_261_207);
+    // Seeded, so a failure names a case that can be run again.
+    const next = seededRandom(20_261_207);
     const flagged: string[] = [];
     for (let index = 0; index < 500; index++) {
       const result = structuredAnswer(next);
