@@ -185,178 +185,186 @@ async function settled(store: SqlStore, root: string): Promise<RunRecord[]> {
   assert.fail(`the tree of ${root} did not end within 20 s of its cancel`);
 }
 
-for (const subject of testStores()) {
-  describe(`cancelling a run tree on ${subject.name}`, () => {
-    let store: SqlStore;
-    before(async () => {
-      store = await subject.open();
-    });
-    after(async () => {
-      await store.close();
-    });
-
-    const TRIALS = TRIALS_ON[subject.name];
-    test(`no run of a cancelled tree starts work after the cancel is acknowledged (${TRIALS} randomized trials)`, async () => {
-      const executions: Executions = [];
-      const problems: string[] = [];
-      const hooks: TrialHooks = { random: Math.random, onAction: () => {} };
-      const served = agents(executions, hooks);
-      const governor = await testGovernor(served);
-      const worker: Worker = createWorker({
-        store,
-        agents: (name) => served.find((agent) => agent.name === name),
-        agentNamed: (name) => served.find((agent) => agent.name === name),
-        governor,
-        owner: `cancel-race-${subject.name}`,
-        // Long enough that a worker slowed by a loaded machine keeps its leases: a lost lease is not what this
-        // test is about, and on PGlite (one process doing all the work) it was lost under a full test suite.
-        leaseTtlMs: 15_000,
-        concurrency: 64,
-        // A run the worker could not drive to its end (an error it did not turn into the run's end) is logged here.
-        log: (message) => problems.push(message),
+// Each store's trials use their own store, worker and agents and share nothing: the two stores run side by side,
+// so the PostgreSQL half's waits on its server overlap the PGlite half's work in this process.
+describe("cancelling a run tree, on each store", { concurrency: true }, () => {
+  for (const subject of testStores()) {
+    describe(`cancelling a run tree on ${subject.name}`, () => {
+      let store: SqlStore;
+      before(async () => {
+        store = await subject.open();
       });
-      worker.start();
-      const totals = { trials: 0, fenced: 0, midWay: 0, settledAfter: 0, endedBefore: 0, lateChildren: 0 };
-      const started = performance.now();
-      /** Check one settled tree against its acknowledgement (`fence`: each marked run's last seq before it). */
-      function checkTree(
-        runs: readonly RunRecord[],
-        fence: ReadonlyMap<string, number>,
-        journals: JournalEvent[][],
-      ) {
-        for (const [index, run] of runs.entries()) {
-          const events = journals[index]!;
-          // Marked by this cancel; or created after it (marked at creation, so fenced from its run-start); or
-          // ended before it, untouched.
-          const lastSeq = fence.get(run.runId) ?? (run.cancelRequested ? 1 : Number.POSITIVE_INFINITY);
-          if (!fence.has(run.runId) && run.cancelRequested) totals.lateChildren += 1;
-          if (!fence.has(run.runId) && !run.cancelRequested) {
-            totals.endedBefore += 1;
-            assert.equal(run.status, "completed", `${run.runId} ended before the cancel`);
-            continue;
-          }
-          totals.fenced += 1;
-          const late = events.filter((event) => event.seq > lastSeq);
-          const starts = late.filter(
-            (event, index) => STARTS_WORK.has(event.type) && !recordsDoneWork(late, index),
-          );
-          // Cancelled part way (it had started work), and what it settled after the acknowledgement.
-          if (events.some((event) => event.seq <= lastSeq && STARTS_WORK.has(event.type))) totals.midWay += 1;
-          totals.settledAfter += late.filter((event) => !ENDING.has(event.type)).length;
-          assert.deepEqual(
-            starts.map(describeEvent),
-            [],
-            `${run.runId} (${run.agent}) started work after the cancel was acknowledged at seq ${lastSeq}`,
-          );
-          assert.equal(run.status, "cancelled", `${run.runId} (${run.agent}) ends cancelled`);
-          const end = events.at(-1);
-          assert.equal(end?.type === "run-end" && end.payload.error?.code, "cancelled");
-          // Every tool that ran for this run had its start journaled before the acknowledgement.
-          const startedCalls = new Set(
-            events.flatMap((event) =>
-              event.type === "tool-call-start" && event.seq <= lastSeq ? [event.payload.callId] : [],
-            ),
-          );
-          for (const execution of executions) {
-            if (execution.runId !== run.runId) continue;
-            assert.ok(
-              startedCalls.has(execution.callId),
-              `${run.runId}: ${execution.callId} ran without a start journaled before the cancel`,
+      after(async () => {
+        await store.close();
+      });
+
+      const TRIALS = TRIALS_ON[subject.name];
+      test(`no run of a cancelled tree starts work after the cancel is acknowledged (${TRIALS} randomized trials)`, async () => {
+        const executions: Executions = [];
+        const problems: string[] = [];
+        const hooks: TrialHooks = { random: Math.random, onAction: () => {} };
+        const served = agents(executions, hooks);
+        const governor = await testGovernor(served);
+        const worker: Worker = createWorker({
+          store,
+          agents: (name) => served.find((agent) => agent.name === name),
+          agentNamed: (name) => served.find((agent) => agent.name === name),
+          governor,
+          owner: `cancel-race-${subject.name}`,
+          // Long enough that a worker slowed by a loaded machine keeps its leases: a lost lease is not what this
+          // test is about, and on PGlite (one process doing all the work) it was lost under a full test suite.
+          leaseTtlMs: 15_000,
+          concurrency: 64,
+          // A run the worker could not drive to its end (an error it did not turn into the run's end) is logged here.
+          log: (message) => problems.push(message),
+        });
+        worker.start();
+        const totals = { trials: 0, fenced: 0, midWay: 0, settledAfter: 0, endedBefore: 0, lateChildren: 0 };
+        const started = performance.now();
+        /** Check one settled tree against its acknowledgement (`fence`: each marked run's last seq before it). */
+        function checkTree(
+          runs: readonly RunRecord[],
+          fence: ReadonlyMap<string, number>,
+          journals: JournalEvent[][],
+        ) {
+          for (const [index, run] of runs.entries()) {
+            const events = journals[index]!;
+            // Marked by this cancel; or created after it (marked at creation, so fenced from its run-start); or
+            // ended before it, untouched.
+            const lastSeq = fence.get(run.runId) ?? (run.cancelRequested ? 1 : Number.POSITIVE_INFINITY);
+            if (!fence.has(run.runId) && run.cancelRequested) totals.lateChildren += 1;
+            if (!fence.has(run.runId) && !run.cancelRequested) {
+              totals.endedBefore += 1;
+              assert.equal(run.status, "completed", `${run.runId} ended before the cancel`);
+              continue;
+            }
+            totals.fenced += 1;
+            const late = events.filter((event) => event.seq > lastSeq);
+            const starts = late.filter(
+              (event, index) => STARTS_WORK.has(event.type) && !recordsDoneWork(late, index),
             );
+            // Cancelled part way (it had started work), and what it settled after the acknowledgement.
+            if (events.some((event) => event.seq <= lastSeq && STARTS_WORK.has(event.type)))
+              totals.midWay += 1;
+            totals.settledAfter += late.filter((event) => !ENDING.has(event.type)).length;
+            assert.deepEqual(
+              starts.map(describeEvent),
+              [],
+              `${run.runId} (${run.agent}) started work after the cancel was acknowledged at seq ${lastSeq}`,
+            );
+            assert.equal(run.status, "cancelled", `${run.runId} (${run.agent}) ends cancelled`);
+            const end = events.at(-1);
+            assert.equal(end?.type === "run-end" && end.payload.error?.code, "cancelled");
+            // Every tool that ran for this run had its start journaled before the acknowledgement.
+            const startedCalls = new Set(
+              events.flatMap((event) =>
+                event.type === "tool-call-start" && event.seq <= lastSeq ? [event.payload.callId] : [],
+              ),
+            );
+            for (const execution of executions) {
+              if (execution.runId !== run.runId) continue;
+              assert.ok(
+                startedCalls.has(execution.callId),
+                `${run.runId}: ${execution.callId} ran without a start journaled before the cancel`,
+              );
+            }
           }
         }
-      }
 
-      try {
-        let trees = 0;
-        await fc.assert(
-          fc.asyncProperty(
-            fc.array(
-              fc.record({
-                // The cancel is thrown at this action of the tree (a model call or a tool execution; 12 in all when
-                // nothing is cancelled), after a pause of 0–2 ms.
-                cancelAtAction: fc.integer({ min: 0, max: ACTIONS - 1 }),
-                pause: fc.integer({ min: 0, max: 2 }),
-                seed: fc.integer(),
-              }),
-              { minLength: TREES_AT_ONCE, maxLength: TREES_AT_ONCE },
-            ),
-            async (batch) => {
-              // Several trials at once, each its own tree and cancel, so one worker interleaves them all.
-              const trials = batch.map((trial) => {
-                trees += 1;
-                let state = trial.seed >>> 0;
-                return {
-                  ...trial,
-                  name: `tree-${trees}`,
-                  random: () => {
-                    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
-                    return state / 2 ** 32;
-                  },
-                  actions: 0,
-                  cancelling: null as Promise<CancelTreeResult | null> | null,
-                  root: null as Promise<{ run: RunRecord }> | null,
+        try {
+          let trees = 0;
+          await fc.assert(
+            fc.asyncProperty(
+              fc.array(
+                fc.record({
+                  // The cancel is thrown at this action of the tree (a model call or a tool execution; 12 in all when
+                  // nothing is cancelled), after a pause of 0–2 ms.
+                  cancelAtAction: fc.integer({ min: 0, max: ACTIONS - 1 }),
+                  pause: fc.integer({ min: 0, max: 2 }),
+                  seed: fc.integer(),
+                }),
+                { minLength: TREES_AT_ONCE, maxLength: TREES_AT_ONCE },
+              ),
+              async (batch) => {
+                // Several trials at once, each its own tree and cancel, so one worker interleaves them all.
+                const trials = batch.map((trial) => {
+                  trees += 1;
+                  let state = trial.seed >>> 0;
+                  return {
+                    ...trial,
+                    name: `tree-${trees}`,
+                    random: () => {
+                      state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+                      return state / 2 ** 32;
+                    },
+                    actions: 0,
+                    cancelling: null as Promise<CancelTreeResult | null> | null,
+                    root: null as Promise<{ run: RunRecord }> | null,
+                  };
+                });
+                const byName = new Map(trials.map((trial) => [trial.name, trial]));
+                const cancel = (trial: (typeof trials)[number]) => {
+                  trial.cancelling ??= (async () => {
+                    const { run } = await trial.root!;
+                    if (trial.pause > 0) await new Promise((resolve) => setTimeout(resolve, trial.pause - 1));
+                    return await store.cancelTree(run.runId, { by: "user:ada" });
+                  })();
                 };
-              });
-              const byName = new Map(trials.map((trial) => [trial.name, trial]));
-              const cancel = (trial: (typeof trials)[number]) => {
-                trial.cancelling ??= (async () => {
-                  const { run } = await trial.root!;
-                  if (trial.pause > 0) await new Promise((resolve) => setTimeout(resolve, trial.pause - 1));
-                  return await store.cancelTree(run.runId, { by: "user:ada" });
-                })();
-              };
-              hooks.random = (tree) => byName.get(tree)?.random() ?? 0;
-              hooks.onAction = (tree) => {
-                const trial = byName.get(tree);
-                if (!trial) return;
-                trial.actions += 1;
-                if (trial.actions === trial.cancelAtAction) cancel(trial);
-              };
-              for (const trial of trials) {
-                trial.root = startRun({ store, agent: served[0]!, input: trial.name, principal });
-                if (trial.cancelAtAction === 0) cancel(trial);
-              }
-              await Promise.all(trials.map(async (trial) => await trial.root));
-              worker.poke();
-              for (let waited = 0; trials.some((trial) => trial.cancelling === null); waited += 1) {
-                assert.ok(waited < 20_000, "every tree took the action its cancel waits for");
-                await new Promise((resolve) => setTimeout(resolve, 1));
-              }
-              for (const trial of trials) {
-                totals.trials += 1;
-                const { run: root } = await trial.root!;
-                const ack = await trial.cancelling!;
-                assert.ok(ack);
-                const fence = new Map(ack.fencedAt.map(({ runId, lastSeq }) => [runId, lastSeq]));
-                const runs = await settled(store, root.runId);
-                checkTree(
-                  runs,
-                  fence,
-                  await Promise.all(runs.map(async (run) => await store.readEvents({ runId: run.runId }))),
-                );
-              }
-              executions.length = 0;
-            },
-          ),
-          { numRuns: TRIALS / TREES_AT_ONCE, seed: 20_261_206 },
+                hooks.random = (tree) => byName.get(tree)?.random() ?? 0;
+                hooks.onAction = (tree) => {
+                  const trial = byName.get(tree);
+                  if (!trial) return;
+                  trial.actions += 1;
+                  if (trial.actions === trial.cancelAtAction) cancel(trial);
+                };
+                for (const trial of trials) {
+                  trial.root = startRun({ store, agent: served[0]!, input: trial.name, principal });
+                  if (trial.cancelAtAction === 0) cancel(trial);
+                }
+                await Promise.all(trials.map(async (trial) => await trial.root));
+                worker.poke();
+                for (let waited = 0; trials.some((trial) => trial.cancelling === null); waited += 1) {
+                  assert.ok(waited < 20_000, "every tree took the action its cancel waits for");
+                  await new Promise((resolve) => setTimeout(resolve, 1));
+                }
+                for (const trial of trials) {
+                  totals.trials += 1;
+                  const { run: root } = await trial.root!;
+                  const ack = await trial.cancelling!;
+                  assert.ok(ack);
+                  const fence = new Map(ack.fencedAt.map(({ runId, lastSeq }) => [runId, lastSeq]));
+                  const runs = await settled(store, root.runId);
+                  checkTree(
+                    runs,
+                    fence,
+                    await Promise.all(runs.map(async (run) => await store.readEvents({ runId: run.runId }))),
+                  );
+                }
+                executions.length = 0;
+              },
+            ),
+            { numRuns: TRIALS / TREES_AT_ONCE, seed: 20_261_206 },
+          );
+        } finally {
+          await worker.stop({ graceMs: 1_000 });
+        }
+        const seconds = (performance.now() - started) / 1_000;
+        console.log(
+          `${subject.name}: ${totals.trials} trials in ${seconds.toFixed(1)} s; ${totals.fenced} runs fenced, ` +
+            `${totals.lateChildren} of them created after the cancel, ${totals.endedBefore} ended before it; ` +
+            `${totals.midWay} cancelled part way; ${totals.settledAfter} events settling work in flight written after the ` +
+            "acknowledgement, none starting work",
         );
-      } finally {
-        await worker.stop({ graceMs: 1_000 });
-      }
-      const seconds = (performance.now() - started) / 1_000;
-      console.log(
-        `${subject.name}: ${totals.trials} trials in ${seconds.toFixed(1)} s; ${totals.fenced} runs fenced, ` +
-          `${totals.lateChildren} of them created after the cancel, ${totals.endedBefore} ended before it; ` +
-          `${totals.midWay} cancelled part way; ${totals.settledAfter} events settling work in flight written after the ` +
-          "acknowledgement, none starting work",
-      );
-      assert.equal(totals.trials, TRIALS);
-      assert.deepEqual(problems, [], "every refusal became a clean cancellation, not a failure");
-      assert.ok(totals.midWay > 0 && totals.settledAfter > 0, "cancels landed mid-run, with work in flight");
+        assert.equal(totals.trials, TRIALS);
+        assert.deepEqual(problems, [], "every refusal became a clean cancellation, not a failure");
+        assert.ok(
+          totals.midWay > 0 && totals.settledAfter > 0,
+          "cancels landed mid-run, with work in flight",
+        );
+      });
     });
-  });
-}
+  }
+});
 
 function describeEvent(event: JournalEvent): string {
   return `${event.seq} ${event.type}`;

@@ -133,116 +133,123 @@ const carryOf = (journal: readonly JournalEvent[]): PayloadOf<"context-carry"> =
 
 const counter = await tokenCounterFor("scripted", "scripted");
 
-for (const backend of testStores()) {
-  describe(`context limits of a ${TURNS}-turn session on ${backend.name}`, () => {
-    let store: SqlStore;
-    let worker: Worker;
-    const dropping = threadAgent("drop-oldest");
-    const summarizing = threadAgent("summarize");
-    let journals: Record<"drop-oldest" | "summarize", JournalEvent[][]>;
-    /** What the model was asked, in tokens, plus the answer it may write: must fit the window. */
-    const requestTokens = (request: GenerateOptions) =>
-      counter.count(request.system) + counter.countMessages(request.messages) + MAX_OUTPUT_TOKENS;
+// Each store's sessions use their own store, worker and agents and share nothing: the two stores run side by side,
+// so the PostgreSQL half's waits on its server overlap the PGlite half's work in this process.
+describe(`context limits of a ${TURNS}-turn session, on each store`, { concurrency: true }, () => {
+  for (const backend of testStores()) {
+    describe(`context limits of a ${TURNS}-turn session on ${backend.name}`, () => {
+      let store: SqlStore;
+      let worker: Worker;
+      const dropping = threadAgent("drop-oldest");
+      const summarizing = threadAgent("summarize");
+      let journals: Record<"drop-oldest" | "summarize", JournalEvent[][]>;
+      /** What the model was asked, in tokens, plus the answer it may write: must fit the window. */
+      const requestTokens = (request: GenerateOptions) =>
+        counter.count(request.system) + counter.countMessages(request.messages) + MAX_OUTPUT_TOKENS;
 
-    before(async () => {
-      store = await backend.open();
-      const agents = [dropping.agent, summarizing.agent];
-      worker = createWorker({
-        store,
-        agents: createAgentCatalog(agents).lookup,
-        governor: await testGovernor(agents),
-        owner: "context-test",
-        leaseTtlMs: 5_000,
+      before(async () => {
+        store = await backend.open();
+        const agents = [dropping.agent, summarizing.agent];
+        worker = createWorker({
+          store,
+          agents: createAgentCatalog(agents).lookup,
+          governor: await testGovernor(agents),
+          owner: "context-test",
+          leaseTtlMs: 5_000,
+        });
+        worker.start();
+        const sessions = sqlSessionQueries(store.sql);
+        const [dropped, summarized] = await Promise.all([
+          talk({ store, worker, sessions, agent: dropping.agent }),
+          talk({ store, worker, sessions, agent: summarizing.agent }),
+        ]);
+        journals = { "drop-oldest": dropped, summarize: summarized };
       });
-      worker.start();
-      const sessions = sqlSessionQueries(store.sql);
-      const [dropped, summarized] = await Promise.all([
-        talk({ store, worker, sessions, agent: dropping.agent }),
-        talk({ store, worker, sessions, agent: summarizing.agent }),
-      ]);
-      journals = { "drop-oldest": dropped, summarize: summarized };
-    });
-    after(async () => {
-      await worker.stop();
-      await store.close();
-    });
+      after(async () => {
+        await worker.stop();
+        await store.close();
+      });
 
-    test("drop-oldest carries the latest turns that fit the window and journals how many it left out", () => {
-      for (const [index, journal] of journals["drop-oldest"].entries()) {
-        const turn = index + 1;
-        const carry = carryOf(journal);
-        assert.equal(carry.turnsBefore, turn - 1);
-        assert.equal(carry.turnsCarried + carry.turnsDropped, turn - 1);
-        assert.equal(carry.turnsSummarized, 0);
-        assert.ok(carry.tokensCarried <= carry.window.maxTokens - carry.window.reservedTokens);
-        assert.deepEqual(
-          [carry.window.maxTokens, carry.window.encoding, carry.window.approximate],
-          [MAX_TOKENS, counter.encoding, true],
-        );
-        // The carried turns are the latest ones, contiguous up to this turn, user then assistant.
-        const turns = carry.messages
-          .filter((message) => message.role === "user")
-          .map((message) => message.turn);
-        assert.deepEqual(
-          turns,
-          Array.from({ length: carry.turnsCarried }, (_, at) => turn - carry.turnsCarried + at),
-        );
-        const request = dropping.requests.get(inputOf(turn));
-        assert.ok(request, `turn ${turn}'s model call was seen`);
-        assert.ok(
-          requestTokens(request) <= MAX_TOKENS,
-          `turn ${turn} asked ${requestTokens(request)} tokens`,
-        );
-        assert.equal(request.messages.length, carry.messages.length + 1);
-        assertWholeTurns(carry);
-      }
-      const last = carryOf(journals["drop-oldest"].at(-1)!);
-      assert.ok(
-        last.messages.some((message) => message.role === "tool"),
-        "the latest turns are carried with their tool calls",
-      );
-      assert.ok(last.turnsDropped > TURNS / 2, "a long thread had to drop most of its turns");
-      assert.ok(last.turnsCarried >= KEEP_LAST_TURNS, "and still carries its latest ones");
-    });
-
-    test("summarize folds the oldest turns into a journaled, costed summary call and stays within the window", () => {
-      let summaryCalls = 0;
-      for (const [index, journal] of journals.summarize.entries()) {
-        const turn = index + 1;
-        const carry = carryOf(journal);
-        assert.equal(carry.turnsBefore, turn - 1);
-        assert.equal(carry.turnsCarried + carry.turnsSummarized + carry.turnsDropped, turn - 1);
-        assert.ok(carry.tokensCarried <= carry.window.maxTokens - carry.window.reservedTokens);
-        const calls = journal.filter(
-          (event) => event.type === "model-call-end" && event.payload.phase === "context_summary",
-        );
-        summaryCalls += calls.length;
-        for (const call of calls) {
-          assert.ok(call.type === "model-call-end" && call.payload.cost && call.payload.usage);
-          // The summary call is made and journaled before the carry it produced, in the same run.
-          assert.ok(call.seq < journal.find((event) => event.type === "context-carry")!.seq);
-        }
-        const request = summarizing.requests.get(inputOf(turn));
-        assert.ok(request, `turn ${turn}'s model call was seen`);
-        assert.ok(
-          requestTokens(request) <= MAX_TOKENS,
-          `turn ${turn} asked ${requestTokens(request)} tokens`,
-        );
-        if (carry.summary !== undefined) {
-          assert.ok(
-            request.system.includes(carry.summary),
-            "the model reads the summary with its instructions",
+      test("drop-oldest carries the latest turns that fit the window and journals how many it left out", () => {
+        for (const [index, journal] of journals["drop-oldest"].entries()) {
+          const turn = index + 1;
+          const carry = carryOf(journal);
+          assert.equal(carry.turnsBefore, turn - 1);
+          assert.equal(carry.turnsCarried + carry.turnsDropped, turn - 1);
+          assert.equal(carry.turnsSummarized, 0);
+          assert.ok(carry.tokensCarried <= carry.window.maxTokens - carry.window.reservedTokens);
+          assert.deepEqual(
+            [carry.window.maxTokens, carry.window.encoding, carry.window.approximate],
+            [MAX_TOKENS, counter.encoding, true],
           );
-          assert.match(carry.summary, new RegExp(`turns up to ${carry.summarizedThrough}\\b`));
+          // The carried turns are the latest ones, contiguous up to this turn, user then assistant.
+          const turns = carry.messages
+            .filter((message) => message.role === "user")
+            .map((message) => message.turn);
+          assert.deepEqual(
+            turns,
+            Array.from({ length: carry.turnsCarried }, (_, at) => turn - carry.turnsCarried + at),
+          );
+          const request = dropping.requests.get(inputOf(turn));
+          assert.ok(request, `turn ${turn}'s model call was seen`);
+          assert.ok(
+            requestTokens(request) <= MAX_TOKENS,
+            `turn ${turn} asked ${requestTokens(request)} tokens`,
+          );
+          assert.equal(request.messages.length, carry.messages.length + 1);
+          assertWholeTurns(carry);
         }
-        if (turn > KEEP_LAST_TURNS) assert.ok(carry.turnsCarried >= KEEP_LAST_TURNS);
-        assertWholeTurns(carry);
-      }
-      const last = carryOf(journals.summarize.at(-1)!);
-      assert.ok(last.turnsSummarized > TURNS / 2, "a long thread lives mostly in its summary");
-      assert.equal(last.turnsDropped, 0, "nothing is lost while the latest turns and the summary fit");
-      // Summaries build on the one before: a call now and then, not one per turn.
-      assert.ok(summaryCalls > 1 && summaryCalls < TURNS / KEEP_LAST_TURNS, `${summaryCalls} summary calls`);
+        const last = carryOf(journals["drop-oldest"].at(-1)!);
+        assert.ok(
+          last.messages.some((message) => message.role === "tool"),
+          "the latest turns are carried with their tool calls",
+        );
+        assert.ok(last.turnsDropped > TURNS / 2, "a long thread had to drop most of its turns");
+        assert.ok(last.turnsCarried >= KEEP_LAST_TURNS, "and still carries its latest ones");
+      });
+
+      test("summarize folds the oldest turns into a journaled, costed summary call and stays within the window", () => {
+        let summaryCalls = 0;
+        for (const [index, journal] of journals.summarize.entries()) {
+          const turn = index + 1;
+          const carry = carryOf(journal);
+          assert.equal(carry.turnsBefore, turn - 1);
+          assert.equal(carry.turnsCarried + carry.turnsSummarized + carry.turnsDropped, turn - 1);
+          assert.ok(carry.tokensCarried <= carry.window.maxTokens - carry.window.reservedTokens);
+          const calls = journal.filter(
+            (event) => event.type === "model-call-end" && event.payload.phase === "context_summary",
+          );
+          summaryCalls += calls.length;
+          for (const call of calls) {
+            assert.ok(call.type === "model-call-end" && call.payload.cost && call.payload.usage);
+            // The summary call is made and journaled before the carry it produced, in the same run.
+            assert.ok(call.seq < journal.find((event) => event.type === "context-carry")!.seq);
+          }
+          const request = summarizing.requests.get(inputOf(turn));
+          assert.ok(request, `turn ${turn}'s model call was seen`);
+          assert.ok(
+            requestTokens(request) <= MAX_TOKENS,
+            `turn ${turn} asked ${requestTokens(request)} tokens`,
+          );
+          if (carry.summary !== undefined) {
+            assert.ok(
+              request.system.includes(carry.summary),
+              "the model reads the summary with its instructions",
+            );
+            assert.match(carry.summary, new RegExp(`turns up to ${carry.summarizedThrough}\\b`));
+          }
+          if (turn > KEEP_LAST_TURNS) assert.ok(carry.turnsCarried >= KEEP_LAST_TURNS);
+          assertWholeTurns(carry);
+        }
+        const last = carryOf(journals.summarize.at(-1)!);
+        assert.ok(last.turnsSummarized > TURNS / 2, "a long thread lives mostly in its summary");
+        assert.equal(last.turnsDropped, 0, "nothing is lost while the latest turns and the summary fit");
+        // Summaries build on the one before: a call now and then, not one per turn.
+        assert.ok(
+          summaryCalls > 1 && summaryCalls < TURNS / KEEP_LAST_TURNS,
+          `${summaryCalls} summary calls`,
+        );
+      });
     });
-  });
-}
+  }
+});
