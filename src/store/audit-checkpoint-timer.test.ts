@@ -1,16 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PGlite } from "@electric-sql/pglite";
 import { startAuditCheckpoints } from "./audit-checkpoint-timer.ts";
 import { loadAuditSigner } from "./audit-keys.ts";
-import { PgliteStore } from "./pglite-store.ts";
+import { openStore } from "./open-store.ts";
 import { createQueuedRun, stepStart } from "./store-contract-fixtures.ts";
 
 test("on PGlite, which has no autovacuum, the checkpointer vacuums the sequencer's queue once it has numbered 10,000 leaves", async () => {
-  const db = new PGlite();
-  await db.waitReady;
-  const store = new PgliteStore(db, { ownsDatabase: true });
-  await store.migrate();
+  // A migrated in-memory PGlite (from the run's template when there is one, not initdb).
+  const store = await openStore({});
   const signer = await loadAuditSigner(store.sql);
   const queueBytes = async () =>
     Number(

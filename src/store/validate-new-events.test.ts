@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { PGlite } from "@electric-sql/pglite";
 import fc from "fast-check";
 import { type FieldIssue, KeelError } from "../errors/keel-error.ts";
 import type { JournalEvent, NewEvent } from "../journal/events.ts";
@@ -9,7 +8,7 @@ import { parseNewEvent } from "../journal/events.ts";
 import { canonicalJson, hashCanonicalJson, hashEvent, hashPayload } from "../journal/hash.ts";
 import { verifyChain } from "../journal/verify-chain.ts";
 import { FIXTURE_RUN_ID, fixtureAppends, fixtureRunStart } from "./__fixtures__/journal-written-before.ts";
-import { PgliteStore } from "./pglite-store.ts";
+import { openStore } from "./open-store.ts";
 import { validateNewEvents } from "./validate-new-events.ts";
 
 const writtenBefore = JSON.parse(
@@ -204,11 +203,9 @@ test("today's append gives the events of a journal written before the same paylo
 });
 
 test("a store writing the fixture's run today stores the payload hashes a store wrote before, and it verifies", async () => {
-  const db = new PGlite();
-  await db.waitReady;
-  const store = new PgliteStore(db, { ownsDatabase: true });
+  // A migrated in-memory PGlite (from the run's template when there is one, not initdb).
+  const store = await openStore({});
   try {
-    await store.migrate();
     await store.createRun({ runId: FIXTURE_RUN_ID, start: fixtureRunStart() });
     const lease = await store.acquireLease({ runId: FIXTURE_RUN_ID, owner: "fixture", ttlMs: 60_000 });
     for (const events of fixtureAppends()) await store.append({ lease: lease!, events });
