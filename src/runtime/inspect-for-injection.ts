@@ -1,4 +1,4 @@
-import type { InjectionClass } from "../guards/index.ts";
+import { type InjectionClass, keysAndStrings } from "../guards/index.ts";
 import type { NewEvent } from "../journal/index.ts";
 import { hashPayload } from "../journal/index.ts";
 import type { InjectionAction } from "../spec/index.ts";
@@ -181,20 +181,8 @@ export function inspectableText(result: unknown, input = ""): string {
     return text.includes(input) ? text.split(input).join(" ") : text;
   };
   if (typeof result === "string") return withoutEcho(result);
-  const parts: string[] = [];
-  const visit = (value: unknown, depth: number) => {
-    if (depth > 32) return;
-    if (typeof value === "string") {
-      const text = withoutEcho(value);
-      if (text !== "") parts.push(text);
-    } else if (Array.isArray(value)) for (const item of value) visit(item, depth + 1);
-    else if (value !== null && typeof value === "object") {
-      for (const [key, item] of Object.entries(value)) {
-        parts.push(key);
-        visit(item, depth + 1);
-      }
-    }
-  };
-  visit(result, 0);
-  return parts.join("\n");
+  return keysAndStrings(result, (value) => {
+    const text = withoutEcho(value);
+    return text === "" ? null : text;
+  }).join("\n");
 }

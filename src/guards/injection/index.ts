@@ -12,4 +12,5 @@ export {
 } from "./detect-injection.ts";
 export type { InjectionClass, InjectionSource } from "./injection-rules.ts";
 export { INJECTION_THRESHOLD } from "./injection-threshold.ts";
+export { keysAndStrings } from "./learned/json-strings.ts";
 export { type NormalizedText, normalizeText, type ObfuscationSignal } from "./normalize-text.ts";
