@@ -175,9 +175,13 @@ describe("the single-agent loop", () => {
     const agent = agentWith({
       turns: [{ kind: "tool-calls", calls: [{ callId: "c1", tool: "hang", arguments: {} }] }],
       tools: [hang],
-      runTimeout: 300,
+      // The deadline counts from the run's start, so it leaves a loaded machine time to claim the run and reach the
+      // tool: a shorter one can pass during the model step, before there is a tool to abort.
+      runTimeout: 2_000,
     });
-    const end = runEnd(await runToEnd(store, agent));
+    const events = await runToEnd(store, agent);
+    assert.ok(types(events).includes("tool-call-start"), "the tool started before the deadline");
+    const end = runEnd(events);
     assert.equal(end.status, "failed");
     assert.equal(end.error?.code, "run_timeout");
     assert.equal(aborted, true);
