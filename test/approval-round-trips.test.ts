@@ -24,7 +24,7 @@ for (const { name, open } of loggedStores()) {
       await opened.store?.close();
     });
 
-    test("reads the request once, takes the lease with the journal in one statement, and the held call starts with one fenced statement", async () => {
+    test("reads the request once, takes the lease with the journal in one statement, the held call starts with one fenced statement, and the run ends with another", async () => {
       const store = await open(log);
       opened.store = store;
       await store.migrate();
@@ -57,6 +57,10 @@ for (const { name, open } of loggedStores()) {
       }
       const statements = log.slice(from, toolStartedAt);
       assert.equal((await s.settle(run.runId)).status, "completed");
+      // The resumed run has no parent, so it ends as its other appends go, with the fenced statement: no locking
+      // transaction, and no count of an ended child for a parent it does not have.
+      const afterTool = log.slice(toolStartedAt).map(short).join("\n");
+      assert.doesNotMatch(afterTool, /ORDER BY run_id FOR UPDATE|WITH counts AS/, afterTool);
       assert.equal(s.refunds.length, 1);
 
       const shown = statements.map(short).join("\n");

@@ -176,6 +176,7 @@ async function wakeParents(tx: SqlClient, ended: readonly string[], notifyAs: st
      )
      SELECT keel_notify('keel_work', run_id, $2) FROM parents WHERE woken`,
     [ended, notifyAs],
+    { prepared: "keel_wake_parents" },
   );
 }
 

@@ -15,18 +15,18 @@ export async function journalTransaction<T>(
   driver: StoreDriver,
   options: JournalTransactionOptions<T>,
   notifyAs: string,
-): Promise<{ outcome: JournalTransactionResult<T>; head: RunHead | undefined } | null> {
+): Promise<{ outcome: JournalTransactionResult<T>; head: RunHead | undefined; parentless: boolean } | null> {
   return await driver.transaction(async (tx) => {
     // One statement takes the lease and reads the journal: the run row stays locked to COMMIT and comes back with
     // its head on every row (so the append below need not read it again), beside the run's events in order.
-    const { rows } = await tx.query<LeaseRow & HeadRow & JoinedEventRow>(
+    const { rows } = await tx.query<LeaseRow & HeadRow & JoinedEventRow & { has_parent: boolean }>(
       `WITH taken AS (
          UPDATE keel_runs
             SET lease_owner = $2, lease_token = lease_token + 1,
                 lease_expires_at = clock_timestamp() + $3::float8 * interval '1 millisecond'
           WHERE run_id = $1 AND status IN ('queued', 'running', 'suspended')
             AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp())
-          RETURNING ${HEAD_COLUMNS}, lease_expires_at, subject_key_id
+          RETURNING ${HEAD_COLUMNS}, lease_expires_at, subject_key_id, parent_run_id IS NOT NULL AS has_parent
        )
        SELECT taken.*, ${JOINED_EVENT_COLUMNS}
          FROM taken LEFT JOIN keel_events e ON e.run_id = taken.run_id
@@ -68,6 +68,7 @@ export async function journalTransaction<T>(
     return {
       outcome: { lease, journal, written: outcome.events, result: decided.result, released: release },
       head: written?.changed ? written : undefined,
+      parentless: !head.has_parent,
     };
   });
 }

@@ -374,7 +374,7 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
   ): Promise<JournalTransactionResult<T> | null> {
     const taken = await journalTransaction(this.#driver, options, this.#listenerId);
     if (!taken) return null;
-    const { outcome, head } = taken;
+    const { outcome, head, parentless } = taken;
     // A lease kept to be handed on (an approval resuming its run in an in-process worker) is this store's to write
     // with: the head it committed lets the holder's next append be the one fenced statement, not a transaction.
     if (!outcome.released && head) {
@@ -384,8 +384,9 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
         lastHash: head.lastHash,
         answer: head.answer,
         error: head.error,
-        // Not read here: a child's end then goes through the locking transaction, which counts it for the parent.
-        parentless: false,
+        // A child's end goes through the locking transaction, which counts it for the parent; a top-level run's end
+        // is the one fenced statement.
+        parentless,
       });
     }
     this.#wakeUps.notify(EVENTS_CHANNEL, options.runId);

@@ -336,6 +336,33 @@ export function runTreeContract(context: StoreContractContext): void {
       );
     });
 
+    test("a child resumed by a decision that keeps its lease (an approval) still wakes its parent when it ends", async () => {
+      const { store } = context;
+      const agent = uniqueName("agent");
+      const parent = await createQueuedRun(store, agent);
+      const child = await createChild(store, parent, "review", runStart(uniqueName("agent")));
+      await suspendOnChildren(store, parent, 0);
+      await suspendUntil(store, child, new Date(Date.now() + 3_600_000));
+      const decided = await store.journalTransaction({
+        runId: child.runId,
+        owner: "approver",
+        ttlMs: 10_000,
+        release: false,
+        decide: () => ({
+          events: [{ type: "run-resume", payload: { reason: "approved", worker: "approver" } }],
+          result: null,
+        }),
+      });
+      assert.ok(decided);
+      // The holder of the kept lease writes with the head the decision committed; the child's end still counts.
+      await store.append({ lease: decided.lease, events: [runEnd()] });
+      const woken = await store.claimRuns({ owner: "woken", ttlMs: 10_000, limit: 10, agents: [agent] });
+      assert.deepEqual(
+        woken.map((lease) => lease.runId),
+        [parent.runId],
+      );
+    });
+
     test("a child that ended before its parent suspended wakes the parent at once; a wait on other things is not woken", async () => {
       const { store } = context;
       const agent = uniqueName("agent");
