@@ -325,6 +325,12 @@ async function writeBatch(
   notifyAs: string,
 ): Promise<void> {
   if (placed.length === 0) return;
+  const columns = batchColumns(placed);
+  const [one] = written;
+  if (written.length === 1 && columns[0]!.length === 1 && one) {
+    await writeOne(tx, one[1], columns, notifyAs);
+    return;
+  }
   // Arrays keep the parameter count fixed however many rows the batch holds.
   await tx.query(
     `WITH runs AS (
@@ -351,7 +357,7 @@ async function writeBatch(
      )
      SELECT keel_notify('keel_events', run_id, $17) FROM runs`,
     [
-      ...batchColumns(placed),
+      ...columns,
       written.map(([runId]) => runId),
       written.map(([, head]) => head.status),
       written.map(([, head]) => head.lastSeq),
@@ -364,6 +370,53 @@ async function writeBatch(
       written.map(([, head]) => head.awaited ?? null),
     ],
     { prepared: "keel_write_batch" },
+  );
+}
+
+/**
+ * `writeBatch` for one run whose events make one batch row, the common case of a locking commit (a decision, a
+ * suspend, a child's end): the same writes with each value a scalar parameter, so neither the driver nor the server
+ * builds and unnests arrays. The run's row is locked in this transaction, so the UPDATE always finds it.
+ */
+export const WRITE_ONE_SQL = `WITH runs AS (
+    UPDATE keel_runs AS r
+       SET status = $11, last_seq = $12, last_hash = $13, answer = $14, error = $15::jsonb,
+           updated_at = CASE WHEN r.status = 'running' AND $11 = 'running' THEN r.updated_at ELSE clock_timestamp() END,
+           wake_at = CASE WHEN $11 <> 'suspended' THEN NULL
+                          WHEN $17 AND $19::int IS NOT NULL AND r.children_ended > $19::int THEN clock_timestamp()
+                          WHEN $17 THEN $18::timestamptz ELSE r.wake_at END,
+           children_awaited = CASE WHEN $11 <> 'suspended' THEN NULL
+                                   WHEN $17 THEN $19::int ELSE r.children_awaited END
+     WHERE r.run_id = $1
+     RETURNING r.run_id
+  ), inserted AS (
+    INSERT INTO keel_event_batches
+      (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
+    SELECT run_id, $2, string_to_array($3, ' '), $4::timestamptz, $5, $6, decode($7, 'hex'), decode($8, 'hex'),
+           decode($9, 'hex'), $10
+      FROM runs
+  ), pending AS (
+    INSERT INTO keel_audit_pending (run_id, first_seq, count)
+    SELECT run_id, $2, cardinality(string_to_array($3, ' ')) FROM runs
+  )
+  SELECT keel_notify('keel_events', run_id, $16) FROM runs`;
+
+async function writeOne(tx: SqlClient, head: RunHead, columns: unknown[][], notifyAs: string): Promise<void> {
+  await tx.query(
+    WRITE_ONE_SQL,
+    [
+      ...columns.map((column) => column[0]),
+      head.status,
+      head.lastSeq,
+      head.lastHash,
+      head.answer,
+      head.error,
+      notifyAs,
+      head.wake !== undefined,
+      head.wake ?? null,
+      head.awaited ?? null,
+    ],
+    { prepared: "keel_write_one" },
   );
 }
 
