@@ -1,8 +1,11 @@
 /**
- * Keel's governed endpoint in its own process for the gateway benchmarks: PGlite store (cost records batched
- * into it), one API key, the OpenAI adapter pointed at the loopback provider. Prints its base URL.
+ * Keel's governed endpoint in its own process for the gateway benchmarks: PGlite store on disk, as `keel serve`
+ * opens it (cost records batched into it), one API key, the OpenAI adapter pointed at the loopback provider. Prints its base URL.
  * argv: <provider base URL> [--budget] (a daily key budget, so every call reserves and settles).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import { serve } from "@hono/node-server";
 import { createSqlBudgetLedger } from "../src/governance/budget-ledger-sql.ts";
@@ -12,8 +15,12 @@ import { openStore } from "../src/store/open-store.ts";
 
 const [providerUrl, ...flags] = process.argv.slice(2);
 const flag = flags.includes("--budget") ? "--budget" : undefined;
-// PostgreSQL when KEEL_BENCH_DATABASE_URL is set (the scale-out setup), else embedded PGlite in memory.
-const store = await openStore({ databaseUrl: process.env.KEEL_BENCH_DATABASE_URL });
+// PostgreSQL when KEEL_BENCH_DATABASE_URL is set (the scale-out setup), else embedded PGlite in a data directory,
+// as `keel serve` runs it (an in-memory PGlite grows its files by copying them, which no user's server does).
+const dataDir = process.env.KEEL_BENCH_DATABASE_URL
+  ? undefined
+  : mkdtempSync(join(tmpdir(), "keel-gateway-bench-"));
+const store = await openStore({ databaseUrl: process.env.KEEL_BENCH_DATABASE_URL, dataDir });
 const gateway = createEnvModelGateway({ env: { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: providerUrl } });
 const route = createChatCompletionsRoute({
   gateway,
@@ -62,5 +69,8 @@ process.on("SIGTERM", () => {
   void route
     .close()
     .then(() => store.close())
-    .then(() => process.exit(0));
+    .then(() => {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    });
 });
