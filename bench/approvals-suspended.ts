@@ -4,8 +4,12 @@
  * approval, sampling the worker process's memory as the count grows (it should stay flat: a suspended run lives
  * only in the store), report the store's bytes per suspended run, then approve `--decisions` of them one at a
  * time over the HTTP API and time each from the API call to the held tool call starting.
+ * `--client process` (the default) sends the requests from a child process, as a person's client is another
+ * process; `--client in-process` sends them from this one, whose event loop then also runs the client's `fetch`
+ * (how the figures before 2026-12-07 were taken).
  */
 
+import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
@@ -28,8 +32,12 @@ const { values } = parseArgs({
     store: { type: "string", default: "pglite" },
     concurrency: { type: "string", default: "64" },
     json: { type: "string" },
+    client: { type: "string", default: "process" },
   },
 });
+if (values.client !== "process" && values.client !== "in-process") {
+  throw new Error(`--client must be process or in-process, got ${values.client}`);
+}
 const runs = Number(values.runs);
 const decisions = Math.min(Number(values.decisions), runs);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -91,7 +99,7 @@ async function countSuspended(): Promise<number> {
 }
 
 console.log(
-  `approvals benchmark on ${target.kind} (${target.where}): ${runs.toLocaleString("en")} runs, ${decisions} decisions`,
+  `approvals benchmark on ${target.kind} (${target.where}): ${runs.toLocaleString("en")} runs, ${decisions} decisions, client ${values.client === "process" ? "in its own process" : "in this process"}`,
 );
 await sample(0);
 const loadStarted = performance.now();
@@ -152,14 +160,17 @@ const pending = await store.listApprovals({
   agent: agent.name,
   limit: decisions,
 });
+const send = values.client === "process" ? await clientProcess() : inProcessClient;
 const toNextStep: number[] = [];
 const toResponse: number[] = [];
 const decisionCpu = snapshotCpu(target.serverPort);
 const warmUp = Math.min(50, Math.floor(pending.length / 10));
 for (const [index, approval] of pending.entries()) {
   const started = new Promise<number>((resolve) => toolStarts.set(approval.runId, resolve));
+  // Taken before the request is handed to the client: with a client process the hand-over counts against Keel.
   const t0 = performance.now();
-  const response = await fetch(`${url}/v1/approvals/${approval.approvalId}/decision`, {
+  const response = await send({
+    url: `${url}/v1/approvals/${approval.approvalId}/decision`,
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -168,17 +179,15 @@ for (const [index, approval] of pending.entries()) {
     },
     body: JSON.stringify({ decision: "approve", argumentsHash: approval.argumentsHash }),
   });
-  const answered = performance.now();
   if (response.status !== 200)
-    throw new Error(`decision ${approval.approvalId}: ${response.status} ${await response.text()}`);
-  await response.arrayBuffer();
+    throw new Error(`decision ${approval.approvalId}: ${response.status} ${response.text}`);
   const toolStarted = await started;
   toolStarts.delete(approval.runId);
   // One decision at a time on an otherwise idle system: let this run finish before the next call.
   await untilEnded(approval.runId);
   if (index >= warmUp) {
     toNextStep.push(toolStarted - t0);
-    toResponse.push(answered - t0);
+    toResponse.push(response.ms);
   }
 }
 const decisionShare = cpuShare(decisionCpu, snapshotCpu(target.serverPort));
@@ -186,10 +195,9 @@ const decisionShare = cpuShare(decisionCpu, snapshotCpu(target.serverPort));
 // Baseline in the same run: the floor of one HTTP round trip to the same server that reads one run.
 const toRead: number[] = [];
 for (const [index, approval] of pending.entries()) {
-  const t0 = performance.now();
-  const response = await fetch(`${url}/v1/runs/${approval.runId}`);
-  await response.arrayBuffer();
-  if (index >= warmUp) toRead.push(performance.now() - t0);
+  const response = await send({ url: `${url}/v1/runs/${approval.runId}`, method: "GET" });
+  if (response.status !== 200) throw new Error(`read ${approval.runId}: ${response.status} ${response.text}`);
+  if (index >= warmUp) toRead.push(response.ms);
 }
 const nextStep = summarizeLatencies(toNextStep);
 const responded = summarizeLatencies(toResponse);
@@ -235,6 +243,38 @@ if (values.json) {
 }
 await dispose();
 await target.close();
+
+type ClientRequest = { url: string; method: "GET" | "POST"; headers?: Record<string, string>; body?: string };
+type ClientAnswer = { status: number; text: string; ms: number };
+
+/** Send one request from this process; `ms` is its round trip as this process saw it. */
+async function inProcessClient(request: ClientRequest): Promise<ClientAnswer> {
+  const t0 = performance.now();
+  const response = await fetch(request.url, {
+    method: request.method,
+    ...(request.headers ? { headers: request.headers } : {}),
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
+  const answered = performance.now() - t0;
+  return { status: response.status, text: await response.text(), ms: answered };
+}
+
+/** Start `approvals-client.ts`; each call hands it one request and resolves with its answer. */
+async function clientProcess(): Promise<(request: ClientRequest) => Promise<ClientAnswer>> {
+  const child = fork(new URL("./approvals-client.ts", import.meta.url).pathname, [], { stdio: "inherit" });
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", () => resolve());
+    child.once("error", reject);
+  });
+  process.once("beforeExit", () => child.disconnect());
+  let waiting: ((answer: ClientAnswer) => void) | null = null;
+  child.on("message", (answer: ClientAnswer) => waiting?.(answer));
+  return async (request) =>
+    await new Promise<ClientAnswer>((resolve) => {
+      waiting = resolve;
+      child.send(request);
+    });
+}
 
 async function untilEnded(runId: string): Promise<void> {
   for (;;) {
