@@ -22,11 +22,11 @@ export function exactInstantSql(column: string): string {
  * One page of at most `limit` rows from a query asked for `limit + 1`: the extra row only says that another page
  * exists, so the last page ends with a null position instead of an empty page after it.
  */
-export function pageOf<Row extends { position: string }, Record>(
+export function pageOf<Row extends { position: string }, Item>(
   rows: readonly Row[],
   limit: number,
-  options: { idOf: (row: Row) => string; toRecord: (row: Row) => Record },
-): ListPage<Record> {
+  options: { idOf: (row: Row) => string; toRecord: (row: Row) => Item },
+): ListPage<Item> {
   const kept = rows.slice(0, limit);
   const last = kept.at(-1);
   return {
