@@ -18,6 +18,7 @@ import {
   usd,
   window,
 } from "./fields.ts";
+import { cursor } from "./list-cursor.ts";
 import { DeploymentView, RolloutActionBody, RolloutStatusView, StartRolloutBody } from "./rollout-views.ts";
 import {
   ActivityView,
@@ -75,6 +76,37 @@ const runIds = z
   .pipe(z.array(Identifier).min(1).max(500, "at most 500 run ids"));
 /** An instant as the handler reads it. */
 const at = instant.transform((value) => instantOf(value)!);
+
+/**
+ * The query of a newest-first listing that pages: its own fields, `cursor` (where the page before stopped) and
+ * `before` (an instant, kept for callers that page by time). Not both: a cursor already says where to start.
+ */
+function pagedQuery<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z
+    .strictObject({
+      ...shape,
+      cursor: cursor.optional().describe("the `nextCursor` of the page before: the way to page"),
+      before: at
+        .optional()
+        .describe(
+          "only rows created strictly before this instant (an ISO date-time or a duration back from now); page with `cursor`",
+        ),
+    })
+    .refine(
+      (query) =>
+        (query as { cursor?: unknown }).cursor === undefined ||
+        (query as { before?: unknown }).before === undefined,
+      {
+        path: ["cursor"],
+        message: "give `cursor` or `before`, not both: a cursor already says where the page starts",
+      },
+    );
+}
+/** Where the next page starts, to send back as `cursor`; null on the last page. */
+const NextCursor = z
+  .string()
+  .nullable()
+  .describe("the `cursor` of the next page (opaque), or null when this page is the last");
 
 const CreateRunBody = z.strictObject({
   input: z.string().min(1, "must not be empty").max(100_000),
@@ -292,21 +324,20 @@ export const API_ROUTES = defineRoutes({
     method: "GET",
     path: "/v1/runs",
     roles: READ_AND_INVOKE,
-    query: z.strictObject({
+    query: pagedQuery({
       agent: text.optional(),
       status: RunStatus.optional(),
       limit: limit.default(50),
-      before: at.optional(),
       ids: runIds
         .optional()
         .describe(
           "only these runs, comma-separated (up to 500): the runs a trace search found, with their inputs and answers",
         ),
     }),
-    response: z.object({ runs: z.array(RunView) }),
+    response: z.object({ runs: z.array(RunView), nextCursor: NextCursor }),
     summary: "list runs",
     description:
-      "newest runs first; `limit` 1–500 (default 50), `before` an instant, `ids` the runs to read (another tenant's read as absent)",
+      "newest runs first; `limit` 1–500 (default 50), `cursor` the `nextCursor` of the page before, `ids` the runs to read (another tenant's read as absent)",
   },
   getRun: {
     method: "GET",
@@ -402,15 +433,14 @@ export const API_ROUTES = defineRoutes({
     method: "GET",
     path: "/v1/sessions",
     roles: READ_AND_INVOKE,
-    query: z.strictObject({
+    query: pagedQuery({
       agent: text.optional(),
       limit: limit.default(50),
-      before: at.optional(),
     }),
-    response: z.object({ sessions: z.array(SessionView) }),
+    response: z.object({ sessions: z.array(SessionView), nextCursor: NextCursor }),
     summary: "list sessions",
     description:
-      "the tenant's sessions, newest first; `agent` filters, `limit` 1–500 (default 50), `before` an instant",
+      "the tenant's sessions, newest first; `agent` filters, `limit` 1–500 (default 50), `cursor` the `nextCursor` of the page before",
   },
   getSession: {
     method: "GET",

@@ -82,6 +82,27 @@ describe("the keel command", () => {
     assert.match(verified.stdout.join("\n"), /chain intact/);
   });
 
+  test("runs list pages with the command it prints for the next page, to the last", async () => {
+    const whole = captureIo();
+    assert.equal(await main(["runs", "list", "--json", "--url", url], whole), 0);
+    const all = (JSON.parse(whole.stdout.join("\n")) as { id: string }[]).map((run) => run.id);
+    assert.ok(all.length >= 2);
+    const paged: string[] = [];
+    let args = ["runs", "list", "--limit", "1"];
+    for (;;) {
+      const page = captureIo();
+      assert.equal(await main([...args, "--url", url], page), 0, page.stderr.join("\n"));
+      paged.push(...page.stdout.map((line) => line.split(" ")[0]!));
+      const next = /^more runs: keel (.+)$/.exec(page.stderr.join("\n"));
+      if (!next) break;
+      args = next[1]!.split(" ");
+    }
+    assert.deepEqual(paged, all);
+    const malformed = captureIo();
+    assert.equal(await main(["runs", "list", "--cursor", "nonsense", "--url", url], malformed), 2);
+    assert.match(malformed.stderr.join("\n"), /cursor/);
+  });
+
   test("names an unknown agent and exits 1", async () => {
     const io = captureIo();
     assert.equal(await main(["run", "nobody", "hi", "--url", url], io), 1);

@@ -81,7 +81,8 @@ commands:
   run <agent> <input…> [--json] [--idempotency-key K]
                                    start a run and stream its steps
 ${CHAT_USAGE}
-  runs list [--agent A] [--status S] [--limit N] [--json]
+  runs list [--agent A] [--status S] [--limit N] [--cursor C] [--json]
+                                   the newest runs; --cursor C reads the page after one that printed it
   runs show <run> [--json]
   runs tree <run> [--json]         the run and its child runs, indented under the node that started them
   cancel <run>                     cancel a run and every descendant that has not ended
@@ -134,6 +135,7 @@ const OPTIONS = {
   agent: { type: "string" },
   status: { type: "string" },
   limit: { type: "string" },
+  cursor: { type: "string" },
   "idempotency-key": { type: "string" },
   concurrency: { type: "string" },
   "lease-ttl": { type: "string" },
@@ -228,6 +230,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             ...(values.agent === undefined ? {} : { agent: values.agent }),
             ...(values.status === undefined ? {} : { status: values.status }),
             ...(values.limit === undefined ? {} : { limit: values.limit }),
+            ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
           });
         }
         if (rest[0] === "show" && rest[1])

@@ -3,13 +3,17 @@ import { KeelError } from "../errors/index.ts";
 import type { ApiClient } from "./api-client.ts";
 import type { CliIo } from "./cli-io.ts";
 
-/** `keel runs list`: the newest runs, one line each. */
+/**
+ * `keel runs list`: the newest runs, one line each, a page at a time. The command for the next page goes to stderr,
+ * so stdout (and `--json`'s array) stays the listing alone.
+ */
 export async function runsListCommand(options: {
   client: ApiClient;
   io: CliIo;
   agent?: string;
   status?: string;
   limit?: string;
+  cursor?: string;
   json: boolean;
 }): Promise<number> {
   // The flags go as typed: the server checks each and names a bad one.
@@ -17,23 +21,38 @@ export async function runsListCommand(options: {
     ...(options.agent ? { agent: options.agent } : {}),
     ...(options.status ? { status: options.status } : {}),
     ...(options.limit ? { limit: options.limit } : {}),
+    ...(options.cursor ? { cursor: options.cursor } : {}),
   } as CallInput<"listRuns">["query"];
-  const { runs } = await options.client.call("listRuns", { query });
+  const { runs, nextCursor } = await options.client.call("listRuns", { query });
   if (options.json) {
     options.io.out(JSON.stringify(runs, null, 2));
-    return 0;
-  }
-  if (runs.length === 0) {
+  } else if (runs.length === 0) {
     options.io.out("no runs");
-    return 0;
+  } else {
+    for (const run of runs) {
+      const input = run.input.length > 50 ? `${run.input.slice(0, 49)}…` : run.input;
+      options.io.out(
+        `${run.id}  ${run.createdAt}  ${run.agent}@${run.agentVersion}  ${run.status.padEnd(15)}  ${input}`,
+      );
+    }
   }
-  for (const run of runs) {
-    const input = run.input.length > 50 ? `${run.input.slice(0, 49)}…` : run.input;
-    options.io.out(
-      `${run.id}  ${run.createdAt}  ${run.agent}@${run.agentVersion}  ${run.status.padEnd(15)}  ${input}`,
-    );
-  }
+  if (nextCursor !== null) options.io.err(`more runs: ${nextPageCommand(options, nextCursor)}`);
   return 0;
+}
+
+/** The same listing's next page as a command to paste: the filters as given, and the page's cursor. */
+function nextPageCommand(
+  options: { agent?: string; status?: string; limit?: string; json: boolean },
+  cursor: string,
+) {
+  return [
+    "keel runs list",
+    ...(options.agent ? [`--agent ${options.agent}`] : []),
+    ...(options.status ? [`--status ${options.status}`] : []),
+    ...(options.limit ? [`--limit ${options.limit}`] : []),
+    ...(options.json ? ["--json"] : []),
+    `--cursor ${cursor}`,
+  ].join(" ");
 }
 
 /** `keel runs show <id>`: a run's state and its steps. */

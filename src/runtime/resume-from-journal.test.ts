@@ -209,7 +209,7 @@ describe("resuming a run from its journal", () => {
     });
     const { status, events } = await crashAfter(agent, 1, {
       beforeResume: async () => {
-        const run = (await store.listRuns({ tenant: "default", limit: 1 }))[0]!;
+        const run = (await store.listRuns({ tenant: "default", limit: 1 })).runs[0]!;
         applied.set(`${run.runId}:c1`, { receipt: 42 });
       },
     });

@@ -85,7 +85,7 @@ test("a handoff node replayed after its child started but before its end was jou
   });
   assert.equal((await store.getRun(run.runId))?.status, "completed");
   assert.equal(
-    (await store.listRuns({ agent: "helper" })).length,
+    (await store.listRuns({ agent: "helper" })).runs.length,
     1,
     "one child run, however often the node ran",
   );
@@ -145,7 +145,7 @@ test("a handoff the governor holds for review asks a person, and hands over only
   const decided = before.find((event) => event.type === "policy-decision");
   assert.equal(decided?.type === "policy-decision" && decided.payload.decision, "review");
   assert.equal(
-    (await store.listRuns({ agent: "helper" })).filter((each) => each.parentRunId === run.runId).length,
+    (await store.listRuns({ agent: "helper" })).runs.filter((each) => each.parentRunId === run.runId).length,
     0,
     "no child before a person decides",
   );
@@ -167,7 +167,7 @@ test("a handoff the governor holds for review asks a person, and hands over only
   const events = await store.readEvents({ runId: run.runId });
   const end = events.find((event) => event.type === "node-end");
   assert.ok(end?.type === "node-end" && end.payload.outcome === "ok");
-  const children = (await store.listRuns({ agent: "helper" })).filter(
+  const children = (await store.listRuns({ agent: "helper" })).runs.filter(
     (each) => each.parentRunId === run.runId,
   );
   assert.equal(children.length, 1);
@@ -215,7 +215,8 @@ test("a held handoff that a person rejects, or nobody decides in time, ends the 
     assert.equal(record?.error?.code, code);
     assert.match(record?.error?.message ?? "", message);
     assert.equal(
-      (await store.listRuns({ agent: "helper" })).filter((each) => each.parentRunId === run.runId).length,
+      (await store.listRuns({ agent: "helper" })).runs.filter((each) => each.parentRunId === run.runId)
+        .length,
       0,
     );
   }

@@ -277,7 +277,7 @@ describe("each agent as an A2A agent, reached with the official A2A client from 
     const mine = await send(await connect("acme-helper", keys["acme-invoker"]!), "hi");
     const globex = await connect("globex-helper", keys["globex-invoker"]!);
     await assert.rejects(globex.getTask({ tenant: "", id: mine.id }), new RegExp(`no task "${mine.id}"`));
-    assert.equal((await store.listRuns({ tenant: "globex", limit: 10 })).length, 0);
+    assert.equal((await store.listRuns({ tenant: "globex", limit: 10 })).runs.length, 0);
   });
 
   test("needs a key, and the invoker role to send", async () => {

@@ -37,7 +37,7 @@ describe("the audit routes", () => {
   test("before the first checkpoint: no latest checkpoint (404), and a journaled event's proof is not yet covered (409)", async () => {
     const response = await app.request("/v1/audit/checkpoints/latest");
     assert.equal(response.status, 404);
-    const [first] = await store.listRuns({ limit: 1 });
+    const [first] = (await store.listRuns({ limit: 1 })).runs;
     const proof = await app.request(`/v1/audit/proof?runId=${first!.runId}&seq=1`);
     assert.equal(proof.status, 409);
     assert.match(((await proof.json()) as { error: { message: string } }).error.message, /no checkpoint yet/);

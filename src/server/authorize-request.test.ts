@@ -207,7 +207,7 @@ describe("the control plane's authorization gate", () => {
   test("answers a body over the route's limit with 413 JSON on every route that reads one", async () => {
     // In process: over a socket the server answers before reading the body and closes the connection.
     const big = JSON.stringify({ input: "x".repeat(1024 * 1024 + 10) });
-    const [run] = await store.listRuns({ tenant: "acme", limit: 1 });
+    const [run] = (await store.listRuns({ tenant: "acme", limit: 1 })).runs;
     for (const path of ["/v1/agents/acme-helper/runs", "/v1/keys", `/v1/runs/${run?.runId}/feedback`]) {
       const response = await server.app.request(path, {
         method: "POST",

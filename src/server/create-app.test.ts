@@ -218,6 +218,81 @@ describe("the HTTP API", () => {
     await Promise.all(started.map((run) => finished(run.id)));
   });
 
+  test("pages runs created at one instant with nextCursor, none skipped or repeated", async () => {
+    const started = [];
+    for (const input of ["a", "b", "c", "d", "e"]) {
+      started.push((await (await post("/v1/agents/echoer/runs", { input })).json()) as { id: string });
+    }
+    await Promise.all(started.map((run) => finished(run.id)));
+    // Four share one instant, as a batch written in one transaction does; the fifth falls in the same millisecond.
+    await store.sql.query(
+      `UPDATE keel_runs SET created_at = CASE WHEN run_id = $2 THEN $3::timestamptz ELSE $4::timestamptz END
+        WHERE run_id = ANY($1::text[])`,
+      [
+        started.map((run) => run.id),
+        started[4]!.id,
+        "2026-02-01T10:00:00.250700Z",
+        "2026-02-01T10:00:00.250300Z",
+      ],
+    );
+    const ids = started.map((run) => run.id).join(",");
+    const paged: string[] = [];
+    const cursors: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await (
+        await app.request(`/v1/runs?ids=${ids}&limit=2${cursor === null ? "" : `&cursor=${cursor}`}`)
+      ).json()) as { runs: { id: string }[]; nextCursor: string | null };
+      paged.push(...page.runs.map((run) => run.id));
+      cursor = page.nextCursor;
+      if (cursor !== null) cursors.push(cursor);
+    } while (cursor !== null);
+    const whole = (await (await app.request(`/v1/runs?ids=${ids}`)).json()) as {
+      runs: { id: string }[];
+      nextCursor: string | null;
+    };
+    assert.equal(whole.nextCursor, null);
+    assert.deepEqual(
+      paged,
+      whole.runs.map((run) => run.id),
+    );
+    assert.equal(paged[0], started[4]!.id);
+    assert.deepEqual([...paged].sort(), started.map((run) => run.id).sort());
+    assert.equal(cursors.length, 2);
+    assert.ok(
+      cursors.every((each) => /^[A-Za-z0-9_-]+$/.test(each)),
+      "a cursor goes in a query unescaped",
+    );
+  });
+
+  test("refuses a malformed cursor, and a cursor given with before, with 400 naming the field", async () => {
+    const notOurs = Buffer.from(JSON.stringify(["2026-02-30T10:00:00.000000Z", "run_1"])).toString(
+      "base64url",
+    );
+    const millisecondsOnly = Buffer.from(JSON.stringify(["2026-02-01T10:00:00.250Z", "run_1"])).toString(
+      "base64url",
+    );
+    for (const cursor of ["not a cursor", "e30", notOurs, millisecondsOnly, "x".repeat(700)]) {
+      const response = await app.request(`/v1/runs?cursor=${encodeURIComponent(cursor)}`);
+      assert.equal(response.status, 400, cursor);
+      const { error } = (await response.json()) as { error: { issues: { path: string }[] } };
+      assert.deepEqual(
+        error.issues.map((issue) => issue.path),
+        ["cursor"],
+        cursor,
+      );
+    }
+    const { nextCursor } = (await (await app.request("/v1/runs?limit=1")).json()) as { nextCursor: string };
+    const both = await app.request(`/v1/runs?cursor=${nextCursor}&before=1h`);
+    assert.equal(both.status, 400);
+    const { error } = (await both.json()) as { error: { message: string; issues: { path: string }[] } };
+    assert.deepEqual(
+      error.issues.map((issue) => issue.path),
+      ["cursor"],
+    );
+    assert.match(error.message, /`cursor` or `before`, not both/);
+  });
+
   test("streams the journal as SSE and resumes exactly after Last-Event-ID", async () => {
     const client = createApiClient(base);
     const created = await client.call("createRun", { params: { name: "echoer" }, body: { input: "stream" } });

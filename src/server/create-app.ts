@@ -1,5 +1,12 @@
 import { Hono } from "hono";
-import { API_ROUTE_LIST, API_ROUTES, type ApiRoute, MAX_SEQ, openApiDocument } from "../api/index.ts";
+import {
+  API_ROUTE_LIST,
+  API_ROUTES,
+  type ApiRoute,
+  encodeCursor,
+  MAX_SEQ,
+  openApiDocument,
+} from "../api/index.ts";
 import { explainRun } from "../approvals/index.ts";
 import type { RolloutController } from "../deployments/index.ts";
 import { KeelError } from "../errors/index.ts";
@@ -366,16 +373,17 @@ export function createApp(options: AppOptions): Hono {
   });
 
   registerRoute(app, API_ROUTES.listRuns, async ({ query }, context) => {
-    const { agent, status, limit, before, ids } = query;
-    const runs = await store.listRuns({
+    const { agent, status, limit, before, cursor, ids } = query;
+    const { runs, next } = await store.listRuns({
       limit,
       tenant: principalOf(context).tenant,
       ...(ids === undefined ? {} : { ids }),
       ...(agent === undefined ? {} : { agent }),
       ...(status === undefined ? {} : { status }),
       ...(before === undefined ? {} : { before }),
+      ...(cursor === undefined ? {} : { startAfter: cursor }),
     });
-    return context.json({ runs: runs.map(presentRun) });
+    return context.json({ runs: runs.map(presentRun), nextCursor: next && encodeCursor(next) });
   });
 
   registerRoute(app, API_ROUTES.getRun, async ({ params }, context) => {

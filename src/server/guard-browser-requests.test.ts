@@ -96,7 +96,11 @@ describe("browser safety in development mode", () => {
         "unsupported_media_type",
       );
     }
-    assert.equal((await store.listRuns({ tenant: "default", limit: 10 })).length, 0, "no run was started");
+    assert.equal(
+      (await store.listRuns({ tenant: "default", limit: 10 })).runs.length,
+      0,
+      "no run was started",
+    );
   });
 
   test("refuses a state-changing request from another web origin unless it is allowed, and reads from anywhere", async () => {

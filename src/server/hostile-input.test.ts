@@ -177,7 +177,7 @@ describe("input at the edge", () => {
           if (busy.rows.length === 0) break;
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
-        known.runs = (await store.listRuns({ tenant: "default", limit: 10 })).map((run) => run.runId);
+        known.runs = (await store.listRuns({ tenant: "default", limit: 10 })).runs.map((run) => run.runId);
         await send({
           method: "POST",
           path: `/v1/runs/${known.runs[0]}/feedback`,

@@ -137,7 +137,7 @@ describe("Keel as an MCP server, reached with the official MCP client", () => {
       client.callTool({ name: "globex-helper", arguments: { input: "hi" } }),
       (error: unknown) => error instanceof McpError && /no tool named "globex-helper"/.test(error.message),
     );
-    const before = await store.listRuns({ tenant: "globex", limit: 100 });
+    const before = (await store.listRuns({ tenant: "globex", limit: 100 })).runs;
     assert.equal(before.length, 0, "no run was started for another tenant's agent");
   });
 

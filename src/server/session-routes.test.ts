@@ -328,13 +328,18 @@ for (const backend of testStores()) {
         firstPage.sessions.map((session) => session.id),
         [made[2]!.id, made[1]!.id],
       );
+      // Paged on with the cursor: sessions opened in one millisecond are told apart by their stored instant and id.
       const nextPage = await client.call("listSessions", {
-        query: { agent: "slow", limit: "2", before: firstPage.sessions[1]!.createdAt },
+        query: { agent: "slow", limit: "2", cursor: firstPage.nextCursor! },
       });
       assert.equal(nextPage.sessions[0]?.id, made[0]!.id);
       assert.ok(nextPage.sessions.every((session) => session.agent === "slow"));
       const theirs = await fetch(`${otherUrl}/v1/sessions`);
-      assert.deepEqual(await theirs.json(), { sessions: [] });
+      assert.deepEqual(await theirs.json(), { sessions: [], nextCursor: null });
+      const malformed = await fetch(`${url}/v1/sessions?cursor=${firstPage.nextCursor!.slice(1)}`);
+      assert.equal(malformed.status, 400);
+      const { error } = (await malformed.json()) as { error: { issues: { path: string }[] } };
+      assert.equal(error.issues[0]?.path, "cursor");
     });
   });
 }

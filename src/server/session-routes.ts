@@ -1,5 +1,5 @@
 import type { Context, Hono } from "hono";
-import { API_ROUTES } from "../api/index.ts";
+import { API_ROUTES, encodeCursor } from "../api/index.ts";
 import { KeelError } from "../errors/index.ts";
 import { startRun, type ToolTurnMessages, toolMessagesByTurn, type Worker } from "../runtime/index.ts";
 import {
@@ -73,8 +73,12 @@ export function registerSessionRoutes(
       limit: query.limit,
       ...(query.agent === undefined ? {} : { agent: query.agent }),
       ...(query.before === undefined ? {} : { before: query.before }),
+      ...(query.cursor === undefined ? {} : { startAfter: query.cursor }),
     });
-    return context.json({ sessions: found.map(presentSession) });
+    return context.json({
+      sessions: found.sessions.map(presentSession),
+      nextCursor: found.next && encodeCursor(found.next),
+    });
   });
 
   registerRoute(app, API_ROUTES.getSession, async ({ params, query }, context) => {

@@ -72,7 +72,7 @@ for (const backend of backends) {
     /** Re-read what a tenant owns now: runs, approval requests, keys, feedback, trace ids. */
     const refresh = async (side: Side) => {
       const mine = owned[side];
-      mine.runs = (await store.listRuns({ tenant: mine.tenant, limit: 1_000 })).map((run) => run.runId);
+      mine.runs = (await store.listRuns({ tenant: mine.tenant, limit: 1_000 })).runs.map((run) => run.runId);
       mine.approvals = (await store.listApprovals({ tenant: mine.tenant, limit: 1_000 })).map((approval) => ({
         id: approval.approvalId,
         hash: approval.argumentsHash,

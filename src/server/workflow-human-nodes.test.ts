@@ -411,7 +411,7 @@ for (const subject of testStores()) {
           (event) => event.type === "policy-decision" && event.payload.action === "delegation",
         );
         assert.equal(decision?.type === "policy-decision" && decision.payload.decision, "deny");
-        const children = await store.listRuns({ agent: "claims-helper" });
+        const children = (await store.listRuns({ agent: "claims-helper" })).runs;
         assert.equal(children.length, 0, "no child run was started");
       } finally {
         await served.close();

@@ -18,6 +18,7 @@ export {
 export { type ExportedBundle, exportAuditBundle } from "./export-audit-bundle.ts";
 export { isStoreUnavailable } from "./is-store-unavailable.ts";
 export type { KeelStore } from "./keel-store.ts";
+export type { ListPage, ListPosition } from "./list-position.ts";
 export { createSqlMcpToolPins, type McpToolPin, type McpToolPins } from "./mcp-tool-pins.ts";
 export { type OpenStoreOptions, openStore } from "./open-store.ts";
 export { pgliteSqlClient } from "./pglite-sql-client.ts";
@@ -58,6 +59,7 @@ export type {
   JournalTransactionResult,
   Lease,
   ListRunsOptions,
+  RunPage,
   RunRecord,
   SqlClient,
   Store,

@@ -43,7 +43,7 @@ test("opens a migrated PostgreSQL store when given a database URL", {
   try {
     assert.equal(store.kind, "postgres");
     assert.equal((await store.createRun({ runId: "run-1", start: runStart("a") })).created, true);
-    assert.equal((await store.listRuns({})).length, 1);
+    assert.equal((await store.listRuns({})).runs.length, 1);
   } finally {
     await store.close();
   }

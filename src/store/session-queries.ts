@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { KeelError } from "../errors/index.ts";
 import type { PayloadOf, Principal, RunStatus } from "../journal/index.ts";
+import { exactInstantSql, type ListPosition, pageOf } from "./list-position.ts";
 import { openPersonalFields, sealedKeyIds } from "./seal-personal-fields.ts";
 import type { SqlClient } from "./store.ts";
 import { openPayload, readSubjectKeys } from "./subject-keys.ts";
@@ -57,13 +58,17 @@ export type SessionQueries = {
   }): Promise<SessionRecord>;
   /** The session, or null when there is none or it was deleted. */
   getSession(sessionId: string): Promise<SessionRecord | null>;
-  /** The tenant's sessions, newest first; `before` pages on `createdAt`. */
+  /**
+   * The tenant's sessions, newest first, the session id breaking ties: after `startAfter` (where the last page
+   * stopped), or created strictly before `before`.
+   */
   listSessions(options: {
     tenant: string;
     agent?: string;
     limit: number;
     before?: Date;
-  }): Promise<SessionRecord[]>;
+    startAfter?: ListPosition;
+  }): Promise<{ sessions: SessionRecord[]; next: ListPosition | null }>;
   /** Mark a session deleted: it reads as absent and takes no more messages. False when there was none to delete. */
   deleteSession(sessionId: string): Promise<boolean>;
   /** The session's runs in message order, those before `beforeTurn` only when it is given. */
@@ -139,14 +144,23 @@ export function sqlSessionQueries(sql: SqlClient): SessionQueries {
           issues: [{ path: "limit", message: "expected 1 to 1000" }],
         });
       }
-      const { rows } = await sql.query<SessionRow>(
-        `SELECT ${SESSION_COLUMNS} FROM keel_sessions s
+      const { rows } = await sql.query<SessionRow & { position: string }>(
+        `SELECT ${SESSION_COLUMNS}, ${exactInstantSql("s.created_at")} AS position FROM keel_sessions s
           WHERE s.tenant = $1 AND s.deleted_at IS NULL AND ($2::text IS NULL OR s.agent = $2)
             AND ($3::timestamptz IS NULL OR s.created_at < $3)
-          ORDER BY s.created_at DESC, s.session_id DESC LIMIT $4`,
-        [options.tenant, options.agent ?? null, options.before?.toISOString() ?? null, options.limit],
+            AND ($4::timestamptz IS NULL OR (s.created_at, s.session_id) < ($4, $5::text))
+          ORDER BY s.created_at DESC, s.session_id DESC LIMIT $6`,
+        [
+          options.tenant,
+          options.agent ?? null,
+          options.before?.toISOString() ?? null,
+          options.startAfter?.createdAt ?? null,
+          options.startAfter?.id ?? null,
+          options.limit + 1,
+        ],
       );
-      return rows.map(toSessionRecord);
+      const page = pageOf(rows, options.limit, { idOf: (row) => row.session_id, toRecord: toSessionRecord });
+      return { sessions: page.rows, next: page.next };
     },
     async deleteSession(sessionId) {
       const { rows } = await sql.query<{ session_id: string }>(

@@ -21,6 +21,7 @@ import type { AuditQueries } from "./audit-store.ts";
 import { storeSubtreeHashes } from "./audit-subtree-hashes.ts";
 import { insertRun } from "./insert-run.ts";
 import { journalTransaction } from "./journal-transaction.ts";
+import { exactInstantSql, pageOf } from "./list-position.ts";
 import { LISTENER_RENEW_MS, registerListener, renewListener, unregisterListener } from "./listeners.ts";
 import { RunLeases } from "./run-leases.ts";
 import { runMigrations } from "./run-migrations.ts";
@@ -42,6 +43,7 @@ import type {
   JournalTransactionResult,
   Lease,
   ListRunsOptions,
+  RunPage,
   RunRecord,
   SqlClient,
   Store,
@@ -171,8 +173,11 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     return rows[0] ? toRunRecord(rows[0]) : null;
   }
 
-  /** Newest first by creation time; `before` pages back through older runs. */
-  async listRuns(options: ListRunsOptions): Promise<RunRecord[]> {
+  /**
+   * Newest first by creation time, the run id breaking ties; `startAfter` pages on from where the last page
+   * stopped (list-position.ts), `before` reads the runs created strictly before an instant.
+   */
+  async listRuns(options: ListRunsOptions): Promise<RunPage> {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw new KeelError("invalid_request", `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
@@ -180,17 +185,25 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     const conditions: string[] = [];
     const params: unknown[] = [];
     // Conditions are built per call rather than `$1 IS NULL OR …` so the planner can use the indexes.
+    if (options.tenant !== undefined) conditions.push(`tenant = $${params.push(options.tenant)}`);
     if (options.agent !== undefined) conditions.push(`agent = $${params.push(options.agent)}`);
     if (options.status !== undefined) conditions.push(`status = $${params.push(options.status)}`);
     if (options.before !== undefined) conditions.push(`created_at < $${params.push(options.before)}`);
-    if (options.tenant !== undefined) conditions.push(`tenant = $${params.push(options.tenant)}`);
+    if (options.startAfter !== undefined) {
+      const { createdAt, id } = options.startAfter;
+      conditions.push(
+        `(created_at, run_id) < ($${params.push(createdAt)}::timestamptz, $${params.push(id)})`,
+      );
+    }
     if (options.ids !== undefined) conditions.push(`run_id = ANY($${params.push([...options.ids])}::text[])`);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
-    const { rows } = await this.sql.query<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM keel_runs ${where} ORDER BY created_at DESC, run_id DESC LIMIT $${params.push(limit)}`,
+    const { rows } = await this.sql.query<RunRow & { position: string }>(
+      `SELECT ${RUN_COLUMNS}, ${exactInstantSql("created_at")} AS position FROM keel_runs ${where}
+        ORDER BY created_at DESC, run_id DESC LIMIT $${params.push(limit + 1)}`,
       params,
     );
-    return rows.map(toRunRecord);
+    const page = pageOf(rows, limit, { idOf: (row) => row.run_id, toRecord: toRunRecord });
+    return { runs: page.rows, next: page.next };
   }
 
   async acquireLease(options: { runId: string; owner: string; ttlMs: number }): Promise<Lease | null> {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { type ErrorCode, isKeelError } from "../errors/index.ts";
 import type { NewEvent, PayloadOf } from "../journal/index.ts";
+import type { ListPosition } from "./list-position.ts";
 import type { SqlStore } from "./sql-store.ts";
 import type { RunRecord } from "./store.ts";
 
@@ -63,6 +64,44 @@ export function modelCallStart(step: number): NewEvent {
 /** A `run-end` event that completes the run with an answer. */
 export function runEnd(answer = "done"): NewEvent {
   return { type: "run-end", payload: { status: "completed", answer, steps: 1 } };
+}
+
+/**
+ * Give rows the creation instants a test needs (`[id, instant]` pairs, the instants to the microsecond), all in one
+ * statement: how rows written by one transaction, or in one millisecond, look to a listing.
+ */
+export async function setCreatedAt(
+  store: SqlStore,
+  table: "keel_runs" | "keel_sessions",
+  idColumn: "run_id" | "session_id",
+  instants: readonly (readonly [string, string])[],
+): Promise<void> {
+  await store.sql.query(
+    `UPDATE ${table} SET created_at = given.at::timestamptz
+       FROM unnest($1::text[], $2::text[]) AS given (id, at) WHERE ${table}.${idColumn} = given.id`,
+    [instants.map(([id]) => id), instants.map(([, at]) => at)],
+  );
+}
+
+/**
+ * Every row of a listing, read a page at a time from the first page on; fails on a page that repeats a position,
+ * so a listing that pages in a circle ends the test rather than running forever.
+ */
+export async function readAllPages<Row>(
+  read: (startAfter: ListPosition | undefined) => Promise<{ rows: Row[]; next: ListPosition | null }>,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const seen = new Set<string>();
+  let startAfter: ListPosition | undefined;
+  for (;;) {
+    const page = await read(startAfter);
+    rows.push(...page.rows);
+    if (page.next === null) return rows;
+    const key = `${page.next.createdAt} ${page.next.id}`;
+    assert.ok(!seen.has(key), `a page ended at ${key} twice`);
+    seen.add(key);
+    startAfter = page.next;
+  }
 }
 
 /** Wait `ms` milliseconds. */

@@ -3,12 +3,15 @@ import { describe, test } from "node:test";
 import type { Principal } from "../journal/index.ts";
 import { GENESIS_HASH, verifyChain } from "../journal/index.ts";
 import { loadMigrations } from "./run-migrations.ts";
+import type { RunRecord } from "./store.ts";
 import {
   createQueuedRun,
+  readAllPages,
   rejectsWithCode,
   runEnd,
   runStart,
   type StoreContractContext,
+  setCreatedAt,
   sleep,
   uniqueName,
 } from "./store-contract-fixtures.ts";
@@ -125,7 +128,7 @@ export function runsContract(context: StoreContractContext): void {
       );
       assert.equal(results.filter((result) => result.created).length, 1);
       assert.equal(new Set(results.map((result) => result.run.runId)).size, 1);
-      assert.equal((await store.listRuns({ agent })).length, 1);
+      assert.equal((await store.listRuns({ agent })).runs.length, 1);
     });
 
     test("refuses a second run with an id that already exists", async () => {
@@ -149,7 +152,7 @@ export function runsContract(context: StoreContractContext): void {
       assert.equal(await context.store.getRun(uniqueName("run")), null);
     });
 
-    test("lists runs newest first, filtered by agent, status or ids, limited and paged with before", async () => {
+    test("lists runs newest first, filtered by agent, status or ids, limited, paged, and before an instant", async () => {
       const { store } = context;
       const agent = uniqueName("agent");
       const created = [];
@@ -162,31 +165,96 @@ export function runsContract(context: StoreContractContext): void {
       const lease = await store.acquireLease({ runId: ended.runId, owner: "w", ttlMs: 10_000 });
       await store.append({ lease: lease!, events: [runEnd()] });
 
-      const all = await store.listRuns({ agent });
+      const { runs: all } = await store.listRuns({ agent });
       assert.deepEqual(
         all.map((run) => run.runId),
         created.map((run) => run.runId).reverse(),
       );
       assert.ok(!all.some((run) => run.runId === other.runId));
-      const completed = await store.listRuns({ agent, status: "completed" });
+      const { runs: completed } = await store.listRuns({ agent, status: "completed" });
       assert.deepEqual(
         completed.map((run) => run.runId),
         [ended.runId],
       );
-      assert.equal((await store.listRuns({ agent, status: "queued" })).length, 4);
+      assert.equal((await store.listRuns({ agent, status: "queued" })).runs.length, 4);
       const firstPage = await store.listRuns({ agent, limit: 2 });
-      assert.equal(firstPage.length, 2);
-      const nextPage = await store.listRuns({ agent, limit: 2, before: firstPage[1]!.createdAt });
+      assert.equal(firstPage.runs.length, 2);
+      const nextPage = await store.listRuns({ agent, limit: 2, startAfter: firstPage.next! });
       assert.deepEqual(
-        nextPage.map((run) => run.runId),
+        nextPage.runs.map((run) => run.runId),
         [created[2]!.runId, created[1]!.runId],
       );
-      const everyone = await store.listRuns({ limit: 1000 });
+      const lastPage = await store.listRuns({ agent, limit: 2, startAfter: nextPage.next! });
+      assert.deepEqual([lastPage.runs.map((run) => run.runId), lastPage.next], [[created[0]!.runId], null]);
+      const older = await store.listRuns({ agent, before: created[1]!.createdAt });
+      assert.deepEqual(
+        older.runs.map((run) => run.runId),
+        [created[0]!.runId],
+      );
+      const { runs: everyone } = await store.listRuns({ limit: 1000 });
       assert.ok(everyone.some((run) => run.runId === other.runId));
       const named = await store.listRuns({ ids: [created[0]!.runId, other.runId, "run_missing"] });
-      assert.deepEqual(named.map((run) => run.runId).sort(), [created[0]!.runId, other.runId].sort());
-      assert.deepEqual(await store.listRuns({ ids: [created[0]!.runId], agent: "someone-else" }), []);
+      assert.deepEqual(named.runs.map((run) => run.runId).sort(), [created[0]!.runId, other.runId].sort());
+      assert.deepEqual(await store.listRuns({ ids: [created[0]!.runId], agent: "someone-else" }), {
+        runs: [],
+        next: null,
+      });
       await rejectsWithCode(store.listRuns({ limit: 0 }), "invalid_request");
+    });
+
+    test("pages through runs created at one instant and in one millisecond with no run skipped or repeated", async () => {
+      const { store } = context;
+      const agent = uniqueName("agent");
+      const runs: RunRecord[] = [];
+      for (let index = 0; index < 7; index += 1) runs.push(await createQueuedRun(store, agent));
+      // As group commit and batch creation leave them: three runs share one instant, two more fall in its
+      // millisecond, and one is a millisecond older, so a page can end in the middle of either group.
+      const instants = [
+        "2026-03-01T09:00:00.123456Z",
+        "2026-03-01T09:00:00.123456Z",
+        "2026-03-01T09:00:00.123456Z",
+        "2026-03-01T09:00:00.123999Z",
+        "2026-03-01T09:00:00.123001Z",
+        "2026-03-01T09:00:00.122999Z",
+        "2026-03-01T09:00:01.000000Z",
+      ];
+      await setCreatedAt(
+        store,
+        "keel_runs",
+        "run_id",
+        runs.map((run, index) => [run.runId, instants[index]!]),
+      );
+
+      const { runs: all, next } = await store.listRuns({ agent, tenant: "default", limit: 100 });
+      assert.equal(next, null);
+      const ids = (indexes: number[]) => indexes.map((index) => runs[index]!.runId);
+      const listed = all.map((run) => run.runId);
+      assert.deepEqual(
+        [listed.slice(0, 2), listed.slice(2, 5).sort(), listed.slice(5)],
+        [ids([6, 3]), ids([0, 1, 2]).sort(), ids([4, 5])],
+      );
+      for (const limit of [1, 2, 3]) {
+        const paged = await readAllPages(async (startAfter) => {
+          const page = await store.listRuns({
+            agent,
+            tenant: "default",
+            limit,
+            ...(startAfter === undefined ? {} : { startAfter }),
+          });
+          return { rows: page.runs, next: page.next };
+        });
+        assert.deepEqual(
+          paged.map((run) => run.runId),
+          all.map((run) => run.runId),
+          `pages of ${limit}`,
+        );
+      }
+      // `before` keeps its meaning: created strictly before the instant, to the microsecond.
+      const before = await store.listRuns({ agent, before: new Date("2026-03-01T09:00:00.123Z") });
+      assert.deepEqual(
+        before.runs.map((run) => run.runId),
+        [runs[5]!.runId],
+      );
     });
 
     test("requestCancel flags a live run, leaves an ended run as it was, and returns null for an unknown run", async () => {
@@ -220,11 +288,11 @@ export function runsContract(context: StoreContractContext): void {
       assert.equal(ofA.tenant, tenantA);
       assert.equal((await store.getRun(ofB.runId))?.tenant, tenantB);
       assert.deepEqual(
-        (await store.listRuns({ agent, tenant: tenantA })).map((run) => run.runId),
+        (await store.listRuns({ agent, tenant: tenantA })).runs.map((run) => run.runId),
         [ofA.runId],
       );
       assert.deepEqual(
-        (await store.listRuns({ agent })).map((run) => run.runId).sort(),
+        (await store.listRuns({ agent })).runs.map((run) => run.runId).sort(),
         [ofA.runId, ofB.runId].sort(),
       );
     });

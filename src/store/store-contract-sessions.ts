@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { NewEvent, Principal } from "../journal/index.ts";
-import { sqlSessionQueries } from "./session-queries.ts";
+import { type SessionRecord, sqlSessionQueries } from "./session-queries.ts";
 import type { SqlStore } from "./sql-store.ts";
 import {
+  readAllPages,
   rejectsWithCode,
   runEnd,
   runStart,
   type StoreContractContext,
+  setCreatedAt,
   stepStart,
   uniqueName,
 } from "./store-contract-fixtures.ts";
@@ -47,27 +49,86 @@ export function sessionsContract(context: StoreContractContext): void {
       assert.equal((await sessions.getSession(first.sessionId))?.agent, agent);
       const page = await sessions.listSessions({ tenant: "default", agent, limit: 1 });
       assert.deepEqual(
-        page.map((session) => session.sessionId),
+        page.sessions.map((session) => session.sessionId),
         [second.sessionId],
       );
+      // Paged on from where the first page stopped: the two may share a millisecond, which `before` cannot tell apart.
       const next = await sessions.listSessions({
         tenant: "default",
         agent,
         limit: 5,
-        before: page[0]!.createdAt,
+        startAfter: page.next!,
       });
       assert.deepEqual(
-        next.map((session) => session.sessionId),
-        [first.sessionId],
+        [next.sessions.map((session) => session.sessionId), next.next],
+        [[first.sessionId], null],
       );
-      assert.deepEqual(await sessions.listSessions({ tenant: "elsewhere", agent, limit: 5 }), []);
+      assert.deepEqual(await sessions.listSessions({ tenant: "elsewhere", agent, limit: 5 }), {
+        sessions: [],
+        next: null,
+      });
       await rejectsWithCode(sessions.listSessions({ tenant: "default", limit: 0 }), "invalid_request");
 
       assert.equal(await sessions.deleteSession(first.sessionId), true);
       assert.equal(await sessions.deleteSession(first.sessionId), false);
       assert.equal(await sessions.getSession(first.sessionId), null);
-      assert.equal((await sessions.listSessions({ tenant: "default", agent, limit: 5 })).length, 1);
+      assert.equal((await sessions.listSessions({ tenant: "default", agent, limit: 5 })).sessions.length, 1);
       await rejectsWithCode(message(context.store, first.sessionId, agent, "hi"), "not_found");
+    });
+
+    test("pages through sessions created at one instant and in one millisecond with no session skipped or repeated", async () => {
+      const sessions = sqlSessionQueries(context.store.sql);
+      const agent = uniqueName("agent");
+      const opened: SessionRecord[] = [];
+      for (let index = 0; index < 6; index += 1)
+        opened.push(await sessions.createSession({ agent, principal: ada }));
+      const instants = [
+        "2026-03-01T09:00:00.500250Z",
+        "2026-03-01T09:00:00.500250Z",
+        "2026-03-01T09:00:00.500250Z",
+        "2026-03-01T09:00:00.500900Z",
+        "2026-03-01T09:00:00.500001Z",
+        "2026-03-01T09:00:00.499999Z",
+      ];
+      await setCreatedAt(
+        context.store,
+        "keel_sessions",
+        "session_id",
+        opened.map((session, index) => [session.sessionId, instants[index]!]),
+      );
+      const all = (await sessions.listSessions({ tenant: "default", agent, limit: 100 })).sessions;
+      const listed = all.map((session) => session.sessionId);
+      const ids = (indexes: number[]) => indexes.map((index) => opened[index]!.sessionId);
+      assert.deepEqual(
+        [listed.slice(0, 1), listed.slice(1, 4).sort(), listed.slice(4)],
+        [ids([3]), ids([0, 1, 2]).sort(), ids([4, 5])],
+      );
+      for (const limit of [1, 2, 4]) {
+        const paged = await readAllPages(async (startAfter) => {
+          const page = await sessions.listSessions({
+            tenant: "default",
+            agent,
+            limit,
+            ...(startAfter === undefined ? {} : { startAfter }),
+          });
+          return { rows: page.sessions, next: page.next };
+        });
+        assert.deepEqual(
+          paged.map((session) => session.sessionId),
+          listed,
+          `pages of ${limit}`,
+        );
+      }
+      const before = await sessions.listSessions({
+        tenant: "default",
+        agent,
+        limit: 10,
+        before: new Date("2026-03-01T09:00:00.500Z"),
+      });
+      assert.deepEqual(
+        before.sessions.map((session) => session.sessionId),
+        ids([5]),
+      );
     });
 
     test("numbers a session's messages in order, one run at a time, and projects each run's input and answer", async () => {

@@ -1,4 +1,5 @@
 import type { JournalEvent, NewEvent, PayloadOf, RunStatus } from "../journal/index.ts";
+import type { ListPosition } from "./list-position.ts";
 import type { CancelRequest, RunRecord } from "./run-record.ts";
 import type { RunTreeStore } from "./run-tree-store.ts";
 
@@ -88,16 +89,23 @@ export type CreateRunOptions = {
   subject?: string;
 };
 
+/** What `listRuns` reads: its filters, how many runs, and where the page starts. */
 export type ListRunsOptions = {
   agent?: string;
   status?: RunStatus;
   limit?: number;
+  /** Only runs created strictly before this instant. */
   before?: Date;
+  /** Only the runs after this position in the listing's order: the next page after the one that ended there. */
+  startAfter?: ListPosition;
   /** Only runs acting for this tenant. */
   tenant?: string;
   /** Only these runs: a page of runs another list found (a trace search), read with their inputs and answers. */
   ids?: readonly string[];
 };
+
+/** One page of a run listing and the position the next page starts after (null on the last page). */
+export type RunPage = { runs: RunRecord[]; next: ListPosition | null };
 
 /**
  * The durable home of runs and their journals. PGlite and PostgreSQL implement it with the same SQL
@@ -117,7 +125,7 @@ export interface Store extends RunTreeStore {
   /** Create a queued run with its `run-start` event, or return the existing one when the idempotency key repeats. */
   createRun(options: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }>;
   getRun(runId: string): Promise<RunRecord | null>;
-  listRuns(options: ListRunsOptions): Promise<RunRecord[]>;
+  listRuns(options: ListRunsOptions): Promise<RunPage>;
 
   /** Take the lease if nobody holds a live one; the token increases on every grant. */
   acquireLease(options: { runId: string; owner: string; ttlMs: number }): Promise<Lease | null>;

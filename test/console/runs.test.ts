@@ -5,6 +5,7 @@ import { agentPackages } from "../../examples/index.ts";
 import { type RunningServer, startServer } from "../../src/server/start-server.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
+import { runStart } from "../../src/store/store-contract-fixtures.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
 import { startTenantServer } from "../support/tenant-agents.ts";
 
@@ -249,6 +250,27 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
         assert.match((await page.getByRole("alert").textContent()) ?? "", /no run .* in tenant acme/);
         assert.doesNotMatch((await page.locator("main").textContent()) ?? "", /hello from globex/);
 
+        // More runs than a page, the page ending among twenty that share one instant, as one transaction writes them.
+        const archived: string[] = [];
+        for (let index = 0; index < 60; index += 1) {
+          const runId = `run_archived_${String(index).padStart(2, "0")}`;
+          await tenants.store.createRun({
+            runId,
+            start: {
+              ...runStart("acme-archive", `archived ${index}`),
+              principal: { subject: "user:ada", tenant: "acme", roles: [] },
+            },
+          });
+          archived.push(runId);
+        }
+        await tenants.store.sql.query(
+          `UPDATE keel_runs SET created_at = CASE WHEN run_id < 'run_archived_40'
+             THEN timestamptz '2026-01-01 00:00:01.000100+00' - (substr(run_id, 14)::int * interval '1 ms')
+             ELSE timestamptz '2026-01-01 00:00:00.500300+00' END
+           WHERE run_id = ANY($1::text[])`,
+          [archived],
+        );
+
         // An invoker, who may not search telemetry, lists its tenant's runs and follows one, with no refused call.
         const refused: string[] = [];
         page.on("response", (response) => {
@@ -267,6 +289,18 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
           });
         assert.doesNotMatch((await table.textContent()) ?? "", /globex/);
         assert.ok(await page.getByRole("region", { name: "Start a run" }).isVisible());
+        const runLinks = table.locator("tbody tr a[href*='#/runs/']");
+        assert.equal(await runLinks.count(), 50);
+        await page.getByRole("button", { name: "Show more runs" }).click();
+        await table.getByRole("link", { name: archived[40]! }).waitFor();
+        const shown = await runLinks.allTextContents();
+        assert.deepEqual(
+          [...new Set(shown)].sort(),
+          [acme, ...archived].sort(),
+          "every run once, none repeated",
+        );
+        assert.equal(shown.length, 61);
+        assert.equal(await page.getByRole("button", { name: "Show more runs" }).count(), 0);
         await table.getByRole("link", { name: acme }).click();
         await page.getByRole("list", { name: "Timeline" }).getByText("Run ended").waitFor();
         assert.match((await page.locator(".run-answer").textContent()) ?? "", /acme says hello/);

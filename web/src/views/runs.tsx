@@ -64,6 +64,7 @@ export function RunsView(props: { query: URLSearchParams }) {
     () => (searches ? searchRuns(applied, limit) : listRuns(applied, limit)),
     [props.query.toString()],
   );
+  const older = useOlderRuns(applied, runs.data, props.query.toString());
   const filtered = Object.keys(applied).length > 0;
   return (
     <section>
@@ -86,16 +87,25 @@ export function RunsView(props: { query: URLSearchParams }) {
         runs.error ? null : (
           <Loading what="runs" />
         )
-      ) : runs.data.length === 0 ? (
+      ) : runs.data.rows.length === 0 ? (
         <Empty>{filtered ? "No run matches these filters." : "No runs yet."}</Empty>
       ) : (
         <>
-          <RunsTable rows={runs.data} searches={searches} />
-          {runs.data.length >= limit && limit < 500 ? (
+          <RunsTable rows={[...runs.data.rows, ...older.rows]} searches={searches} />
+          <ErrorNote error={older.error} retry={older.more} />
+          {searches ? (
+            runs.data.rows.length >= limit && limit < 500 ? (
+              <p>
+                <a href={href("runs", { ...applied, limit: Math.min(500, limit + PAGE * 2) })}>
+                  Show more runs
+                </a>
+              </p>
+            ) : null
+          ) : older.nextCursor !== null ? (
             <p>
-              <a href={href("runs", { ...applied, limit: Math.min(500, limit + PAGE * 2) })}>
+              <button type="button" class="link-button" onClick={older.more} disabled={older.loading}>
                 Show more runs
-              </a>
+              </button>
             </p>
           ) : null}
         </>
@@ -113,15 +123,52 @@ function filtersOf(search: URLSearchParams, searches: boolean): Filters {
   return filters;
 }
 
-async function searchRuns(filters: Filters, limit: number): Promise<RunRow[]> {
+/** Rows of the list, and where the run list's next page starts (the trace search pages by a longer link instead). */
+type RunsPage = { rows: RunRow[]; nextCursor: string | null };
+
+/**
+ * The run list's pages after the first, read with each page's `nextCursor` and shown below it: a page continues
+ * exactly where the last stopped, however many runs share its last run's instant. Cleared when the filters change.
+ */
+function useOlderRuns(filters: Filters, first: RunsPage | null, key: string) {
+  const [older, setOlder] = useState<RunsPage | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [loading, setLoading] = useState(false);
+  useEffect(() => {
+    setOlder(null);
+    setError(null);
+  }, [key, first]);
+  const nextCursor = older ? older.nextCursor : (first?.nextCursor ?? null);
+  const more = () => {
+    if (nextCursor === null) return;
+    setLoading(true);
+    listRuns(filters, PAGE, nextCursor).then(
+      (page) => {
+        setOlder((previous) => ({
+          rows: [...(previous?.rows ?? []), ...page.rows],
+          nextCursor: page.nextCursor,
+        }));
+        setError(null);
+        setLoading(false);
+      },
+      (failure: unknown) => {
+        setError(failure instanceof ApiError ? failure : new ApiError(0, "internal", String(failure)));
+        setLoading(false);
+      },
+    );
+  };
+  return { rows: older?.rows ?? [], nextCursor, error, loading, more };
+}
+
+async function searchRuns(filters: Filters, limit: number): Promise<RunsPage> {
   const { runs } = await api<"searchTraces">(`/v1/traces${query({ ...filters, limit })}`);
-  if (runs.length === 0) return [];
+  if (runs.length === 0) return { rows: [], nextCursor: null };
   // The trace search carries no input: read the page's runs by id, in one call.
   const { runs: details } = await api<"listRuns">(
     `/v1/runs${query({ ids: runs.map((run) => run.runId).join(","), limit: 500 })}`,
   );
   const inputs = new Map(details.map((run) => [run.id, run.input]));
-  return runs.map((run) => ({
+  const rows = runs.map((run) => ({
     id: run.runId,
     agent: run.agent,
     version: run.agentVersion,
@@ -132,11 +179,12 @@ async function searchRuns(filters: Filters, limit: number): Promise<RunRow[]> {
     path: run.path,
     input: inputs.get(run.runId) ?? null,
   }));
+  return { rows, nextCursor: null };
 }
 
-async function listRuns(filters: Filters, limit: number): Promise<RunRow[]> {
-  const { runs } = await api<"listRuns">(`/v1/runs${query({ ...filters, limit })}`);
-  return runs.map((run: Answer<"listRuns">["runs"][number]) => ({
+async function listRuns(filters: Filters, limit: number, cursor?: string): Promise<RunsPage> {
+  const { runs, nextCursor } = await api<"listRuns">(`/v1/runs${query({ ...filters, limit, cursor })}`);
+  const rows = runs.map((run: Answer<"listRuns">["runs"][number]) => ({
     id: run.id,
     agent: run.agent,
     version: run.agentVersion,
@@ -147,6 +195,7 @@ async function listRuns(filters: Filters, limit: number): Promise<RunRow[]> {
     path: null,
     input: run.input,
   }));
+  return { rows, nextCursor };
 }
 
 function FilterForm(props: { applied: Filters; fields: readonly Filter[]; agents: readonly string[] }) {
