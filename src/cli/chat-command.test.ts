@@ -270,14 +270,18 @@ for (const store of ["PGlite", "PostgreSQL"] as const) {
             /^keel: cannot reach the Keel server at http:\/\/127\.0\.0\.1:9/,
           ],
         ];
+        // In this process, each with nothing on its stdin: a process apiece only repeated the start-up.
         await Promise.all(
           cases.map(async ([args, code, message]) => {
-            const chat = spawnChat(args);
-            chat.process.stdin!.end();
-            assert.equal(await chat.exited, code, args.join(" "));
-            assert.match(chat.stderr(), message, args.join(" "));
-            assert.doesNotMatch(chat.stderr(), /\n\s+at /, "no stack trace");
-            assert.equal(chat.stdout(), "");
+            const stdin = new PassThrough();
+            stdin.end();
+            const written: string[] = [];
+            const io = { ...captureIo(), write: (text: string) => written.push(text), stdin };
+            assert.equal(await main(["chat", ...args], io), code, args.join(" "));
+            const stderr = io.stderr.join("\n");
+            assert.match(stderr, message, args.join(" "));
+            assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+            assert.equal([...io.stdout, ...written].join(""), "");
           }),
         );
       });

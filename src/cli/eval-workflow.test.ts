@@ -1,26 +1,21 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { captureIo } from "../../test/support/capture-io.ts";
+import { main } from "./main.ts";
 
-const entry = new URL("../../bin/keel.js", import.meta.url).pathname;
 const packages = new URL("../../test/fixtures/workflow-packages/index.ts", import.meta.url).pathname;
 
-/** Run the real `keel` executable; resolves with its exit code and output, whatever the code. */
+/**
+ * Run `keel` in this process, offline as CI runs it; resolves with its exit code and output, whatever the code. The
+ * command reads only the environment it is given, so a node process of its own only repeated the start-up.
+ */
 async function keel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return await new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [entry, ...args],
-      { env: { ...process.env, DATABASE_URL: "", ANTHROPIC_API_KEY: "", CI: "true" }, timeout: 180_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  const io = captureIo({ DATABASE_URL: "", ANTHROPIC_API_KEY: "", CI: "true" });
+  const code = await main(args, io);
+  return { code, stdout: io.stdout.join("\n"), stderr: io.stderr.join("\n") };
 }
 
 /** A case whose expected node path the workflow does not take: the gate must fail on the path grader. */

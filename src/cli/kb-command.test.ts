@@ -1,32 +1,23 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { captureIo } from "../../test/support/capture-io.ts";
 import { createTestDatabase, testDatabaseServerUrl } from "../../test/support/test-database.ts";
+import { main } from "./main.ts";
 
-const entry = new URL("./main.ts", import.meta.url).pathname;
-
-/** Run the real `keel` CLI and collect what it printed. */
+/**
+ * Run `keel` in this process, as its own process would (the command reads only the environment it is given), and
+ * collect what it printed: a node process per command only repeated the start-up.
+ */
 async function keel(
   args: string[],
   databaseUrl = "",
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [entry, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, DATABASE_URL: databaseUrl, KEEL_PACKAGES: "" },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  return { code, stdout, stderr };
+  const io = captureIo({ DATABASE_URL: databaseUrl, KEEL_PACKAGES: "" });
+  const code = await main(args, io);
+  return { code, stdout: io.stdout.join("\n"), stderr: io.stderr.join("\n") };
 }
 
 type Report = {

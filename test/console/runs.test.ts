@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { agentPackages } from "../../examples/index.ts";
+import { parseEvalsSection } from "../../src/evals/index.ts";
+import { isSampled } from "../../src/evals/production-sampler.ts";
 import { type RunningServer, startServer } from "../../src/server/start-server.ts";
+import { loadAgentSpec } from "../../src/spec/index.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
 import { runStart } from "../../src/store/store-contract-fixtures.ts";
@@ -142,6 +145,19 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
       return runs.some((run) => run.runId === other) ? true : undefined;
     });
 
+    // support-triage grades a share of its finished runs (evals.productionSampling), picked by a hash of the run id:
+    // when the tour's run is one, its grade is recorded by the server's sampler a few seconds after it ends, and the
+    // run view shows it instead of saying there is none.
+    const spec = agentPackages.find((agentPackage) => agentPackage.name === "support-triage")!.specFile;
+    const { productionSampling } = parseEvalsSection((await loadAgentSpec(spec)).spec.evals);
+    const sampled = isSampled(tourRunId, productionSampling);
+    if (sampled) {
+      await eventually("the production sample's grade of the tour's run", async () => {
+        const { events } = await getJson<{ events: unknown[] }>(`${server.url}/v1/runs/${tourRunId}/scores`);
+        return events.length > 0 ? true : undefined;
+      });
+    }
+
     const { page, problems, close } = await openPage(browser, `${server.url}/#/runs?policy=approved`);
     try {
       const table = page.getByRole("table", { name: "Runs, newest first" });
@@ -167,7 +183,14 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
       const timeline = page.getByRole("list", { name: "Timeline" });
       await timeline.getByText("Run ended").waitFor();
       await page.getByRole("table", { name: "Spans of the run, placed on its time line" }).waitFor();
-      await page.getByText("No scores or feedback for this run yet.").waitFor();
+      if (sampled) {
+        await page
+          .getByRole("table", { name: "Scores and feedback of the run" })
+          .getByText("production-sample")
+          .waitFor();
+      } else {
+        await page.getByText("No scores or feedback for this run yet.").waitFor();
+      }
       await screenshot(page, "run");
       await page.getByRole("button", { name: "Audit proof of event 1", exact: true }).click();
       await page
