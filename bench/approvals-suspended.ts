@@ -160,7 +160,8 @@ const pending = await store.listApprovals({
   agent: agent.name,
   limit: decisions,
 });
-const send = values.client === "process" ? await clientProcess() : inProcessClient;
+const client = values.client === "process" ? await clientProcess() : { send: inProcessClient, close() {} };
+const send = client.send;
 const toNextStep: number[] = [];
 const toResponse: number[] = [];
 const decisionCpu = snapshotCpu(target.serverPort);
@@ -199,6 +200,7 @@ for (const [index, approval] of pending.entries()) {
   if (response.status !== 200) throw new Error(`read ${approval.runId}: ${response.status} ${response.text}`);
   if (index >= warmUp) toRead.push(response.ms);
 }
+client.close();
 const nextStep = summarizeLatencies(toNextStep);
 const responded = summarizeLatencies(toResponse);
 const read = summarizeLatencies(toRead);
@@ -259,21 +261,27 @@ async function inProcessClient(request: ClientRequest): Promise<ClientAnswer> {
   return { status: response.status, text: await response.text(), ms: answered };
 }
 
-/** Start `approvals-client.ts`; each call hands it one request and resolves with its answer. */
-async function clientProcess(): Promise<(request: ClientRequest) => Promise<ClientAnswer>> {
+/** Start `approvals-client.ts`; each `send` hands it one request and resolves with its answer. */
+async function clientProcess(): Promise<{
+  send: (request: ClientRequest) => Promise<ClientAnswer>;
+  close: () => void;
+}> {
   const child = fork(new URL("./approvals-client.ts", import.meta.url).pathname, [], { stdio: "inherit" });
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", () => resolve());
     child.once("error", reject);
   });
-  process.once("beforeExit", () => child.disconnect());
   let waiting: ((answer: ClientAnswer) => void) | null = null;
   child.on("message", (answer: ClientAnswer) => waiting?.(answer));
-  return async (request) =>
-    await new Promise<ClientAnswer>((resolve) => {
-      waiting = resolve;
-      child.send(request);
-    });
+  return {
+    send: async (request) =>
+      await new Promise<ClientAnswer>((resolve) => {
+        waiting = resolve;
+        child.send(request);
+      }),
+    // The IPC channel keeps this process alive until it is closed.
+    close: () => child.disconnect(),
+  };
 }
 
 async function untilEnded(runId: string): Promise<void> {
