@@ -13,14 +13,17 @@ export function chatBody(model: string): string {
   });
 }
 
-/** A keep-alive HTTP client for one base URL; `post` resolves with the status and the elapsed milliseconds. */
+/**
+ * A keep-alive HTTP client for one base URL; `post` resolves with the status and the elapsed milliseconds, and for a
+ * request that got no response (status 0) the error's code.
+ */
 export function createBenchClient(baseUrl: string, options: { key?: string; maxSockets?: number } = {}) {
   const url = new URL(`${baseUrl}/chat/completions`);
   const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   return {
-    post(body: string): Promise<{ status: number; ms: number }> {
+    post(body: string): Promise<{ status: number; ms: number; error?: string }> {
       const started = performance.now();
       return new Promise((resolve) => {
         const outgoing = request(
@@ -39,7 +42,9 @@ export function createBenchClient(baseUrl: string, options: { key?: string; maxS
             );
           },
         );
-        outgoing.on("error", () => resolve({ status: 0, ms: performance.now() - started }));
+        outgoing.on("error", (error: NodeJS.ErrnoException) =>
+          resolve({ status: 0, ms: performance.now() - started, error: error.code ?? error.message }),
+        );
         outgoing.end(body);
       });
     },

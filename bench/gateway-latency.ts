@@ -45,7 +45,7 @@ const governedBody = chatBody("openai/gpt-4o-mini-2024-07-18");
 
 const samples = { direct: [] as number[], gateway: [] as number[] };
 const errors = { direct: 0, gateway: 0 };
-/** Failed requests by path and HTTP status (0: no response), to tell a timeout from a refusal. */
+/** Failed requests by path and HTTP status (0: no response, with the error's code), to tell a timeout from a refusal. */
 const failures = new Map<string, number>();
 const rss: number[] = [];
 const pending = new Set<Promise<void>>();
@@ -68,13 +68,16 @@ await new Promise<void>((resolve) => {
       sent += 1;
       for (const path of ["direct", "gateway"] as const) {
         const client = path === "direct" ? direct : governed;
-        const promise = client.post(path === "direct" ? directBody : governedBody).then(({ status, ms }) => {
-          if (!measured) return;
-          if (status !== 200) {
-            errors[path] += 1;
-            failures.set(`${path} ${status}`, (failures.get(`${path} ${status}`) ?? 0) + 1);
-          } else samples[path].push(ms);
-        });
+        const promise = client
+          .post(path === "direct" ? directBody : governedBody)
+          .then(({ status, ms, error }) => {
+            if (!measured) return;
+            if (status !== 200) {
+              errors[path] += 1;
+              const key = `${path} ${status}${error ? ` ${error}` : ""}`;
+              failures.set(key, (failures.get(key) ?? 0) + 1);
+            } else samples[path].push(ms);
+          });
         pending.add(promise);
         void promise.finally(() => pending.delete(promise));
       }
