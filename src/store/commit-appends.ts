@@ -374,6 +374,21 @@ async function writeBatch(
 }
 
 /**
+ * The events of a one-run statement (`runs` holds the run it advanced, or none): one batch row from the scalar
+ * parameters $2–$10, in `batchColumns`' order, queued for the audit log's sequencer. Ends a `WITH` list.
+ */
+export const WRITE_ONE_BATCH = `inserted AS (
+    INSERT INTO keel_event_batches
+      (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
+    SELECT run_id, $2, string_to_array($3, ' '), $4::timestamptz, $5, $6, decode($7, 'hex'), decode($8, 'hex'),
+           decode($9, 'hex'), $10
+      FROM runs
+  ), pending AS (
+    INSERT INTO keel_audit_pending (run_id, first_seq, count)
+    SELECT run_id, $2, cardinality(string_to_array($3, ' ')) FROM runs
+  )`;
+
+/**
  * `writeBatch` for one run whose events make one batch row, the common case of a locking commit (a decision, a
  * suspend, a child's end): the same writes with each value a scalar parameter, so neither the driver nor the server
  * builds and unnests arrays. The run's row is locked in this transaction, so the UPDATE always finds it.
@@ -389,16 +404,7 @@ export const WRITE_ONE_SQL = `WITH runs AS (
                                    WHEN $17 THEN $19::int ELSE r.children_awaited END
      WHERE r.run_id = $1
      RETURNING r.run_id
-  ), inserted AS (
-    INSERT INTO keel_event_batches
-      (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
-    SELECT run_id, $2, string_to_array($3, ' '), $4::timestamptz, $5, $6, decode($7, 'hex'), decode($8, 'hex'),
-           decode($9, 'hex'), $10
-      FROM runs
-  ), pending AS (
-    INSERT INTO keel_audit_pending (run_id, first_seq, count)
-    SELECT run_id, $2, cardinality(string_to_array($3, ' ')) FROM runs
-  )
+  ), ${WRITE_ONE_BATCH}
   SELECT keel_notify('keel_events', run_id, $16) FROM runs`;
 
 async function writeOne(tx: SqlClient, head: RunHead, columns: unknown[][], notifyAs: string): Promise<void> {

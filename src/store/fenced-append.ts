@@ -8,6 +8,7 @@ import {
   QUEUE_FOR_NUMBERING,
   type RunHead,
   UPDATED_AT_UNLESS_STILL_RUNNING,
+  WRITE_ONE_BATCH,
 } from "./commit-appends.ts";
 import type { SqlClient } from "./store.ts";
 
@@ -73,16 +74,7 @@ export const FENCED_APPEND_ONE_SQL = `WITH runs AS (
        -- A child run's end also counts against its parent: only the locking transaction writes that.
        AND NOT (r.parent_run_id IS NOT NULL AND $21)
      RETURNING r.run_id
-  ), inserted AS (
-    INSERT INTO keel_event_batches
-      (run_id, first_seq, types, at, schema_version, payloads, payload_hashes, prev_hash, hashes, lease_token)
-    SELECT run_id, $2, string_to_array($3, ' '), $4::timestamptz, $5, $6, decode($7, 'hex'), decode($8, 'hex'),
-           decode($9, 'hex'), $10
-      FROM runs
-  ), pending AS (
-    INSERT INTO keel_audit_pending (run_id, first_seq, count)
-    SELECT run_id, $2, cardinality(string_to_array($3, ' ')) FROM runs
-  )
+  ), ${WRITE_ONE_BATCH}
   SELECT run_id, keel_notify('keel_events', run_id, $19) AS notified FROM runs`;
 
 /** What became of one fenced request: written (with the run's new head), or left for the locking transaction. */
