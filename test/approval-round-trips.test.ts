@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { decideApproval } from "../src/approvals/decide-approval.ts";
+import { createAgentCatalog } from "../src/runtime/agent-catalog.ts";
+import { createApp } from "../src/server/create-app.ts";
 import { FENCED_APPEND_ONE_SQL } from "../src/store/fenced-append.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { type ApprovalScenario, approvalScenario, approver } from "./support/approval-scenario.ts";
@@ -83,6 +85,42 @@ for (const { name, open } of loggedStores()) {
       const started = await store.readEvents({ runId: run.runId });
       const resume = started.findIndex((event) => event.type === "run-resume");
       assert.ok(started.slice(resume).some((event) => event.type === "tool-call-start"));
+    });
+
+    test("through the API, the authorization gate's read of the request is the decision's only read before its transaction", async () => {
+      const store = opened.store!;
+      const s = opened.scenario!;
+      const run = await s.run();
+      const [pending] = await store.listApprovals({ runId: run.runId, status: "pending" });
+      assert.ok(pending);
+      const app = createApp({
+        store,
+        agents: createAgentCatalog([s.agent]),
+        worker: s.worker,
+        principal: { subject: "lee@example.com", tenant: "acme", roles: ["admin"] },
+        log: () => undefined,
+      });
+      const from = log.length;
+      const response = await app.request(`/v1/approvals/${pending.approvalId}/decision`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-keel-subject": "lee@example.com",
+          "x-keel-roles": "approver:payments-ops",
+        },
+        body: JSON.stringify({ decision: "approve", argumentsHash: pending.argumentsHash }),
+      });
+      assert.equal(response.status, 200, await response.text());
+      const begin = log.indexOf("BEGIN", from);
+      assert.ok(begin > from, "the decision ran a transaction");
+      const shown = log
+        .slice(from, begin + 1)
+        .map(short)
+        .join("\n");
+      assert.equal(begin - from, 1, `before the decision's transaction:\n${shown}`);
+      assert.match(log[from]!, /FROM keel_approvals AS a WHERE approval_id = \$1/, shown);
+      assert.match(log[from]!, /SELECT r\.tenant FROM keel_runs/, shown);
+      assert.equal((await s.settle(run.runId)).status, "completed");
     });
   });
 }

@@ -20,6 +20,8 @@ export type DecisionOutcome = {
 export type DecideApprovalOptions = {
   store: Store & ApprovalQueries;
   approvalId: string;
+  /** The request as the caller already read it (null: there is none); read here when not given. */
+  record?: ApprovalRecord | null;
   input: DecisionInput;
   /** Checks edited arguments against the tool's schema; returns why they are invalid, or null. */
   checkArguments?: (tool: string, args: unknown, agent: { name: string; version: string }) => string | null;
@@ -60,7 +62,7 @@ export async function decideApproval(options: DecideApprovalOptions): Promise<De
   const { store, approvalId } = options;
   const now = options.now ?? (() => new Date());
   const owner = options.owner ?? "approvals";
-  const record = await store.getApproval(approvalId);
+  const record = options.record === undefined ? await store.getApproval(approvalId) : options.record;
   if (!record) throw new KeelError("not_found", `no approval request "${approvalId}"`);
   if (record.status !== "pending") {
     const by = record.decidedBy ? ` by ${record.decidedBy} at ${record.decidedAt?.toISOString()}` : "";

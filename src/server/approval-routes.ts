@@ -1,4 +1,4 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { API_ROUTES } from "../api/index.ts";
 import { approvalMetrics, caseFromResolution, decideApproval, foldApproval } from "../approvals/index.ts";
 import { KeelError } from "../errors/index.ts";
@@ -53,8 +53,12 @@ export function registerApprovalRoutes(
     return context.json(approvalMetrics(await store.approvalStats({ tenant: principalOf(context).tenant })));
   });
 
+  /** The request the gate read to find its owner, or (a route mounted without the gate) read now. */
+  const approvalOf = async (id: string, context: Context) =>
+    context.get("ownedApproval") ?? (await store.getApproval(id));
+
   registerRoute(app, API_ROUTES.getApproval, async ({ params }, context) => {
-    const record = await store.getApproval(params.id);
+    const record = await approvalOf(params.id, context);
     if (!record) throw new KeelError("not_found", `no approval request "${params.id}"`);
     const view = foldApproval(await store.readEvents({ runId: record.runId }), record.approvalId);
     return context.json(presentApprovalDetail(record, view, now()));
@@ -71,6 +75,7 @@ export function registerApprovalRoutes(
     const outcome = await decideApproval({
       store,
       approvalId: params.id,
+      record: await approvalOf(params.id, context),
       input: {
         decision: body.decision,
         approver,
@@ -101,7 +106,7 @@ export function registerApprovalRoutes(
   });
 
   registerRoute(app, API_ROUTES.promoteApproval, async ({ params }, context) => {
-    const record = await store.getApproval(params.id);
+    const record = await approvalOf(params.id, context);
     if (!record) throw new KeelError("not_found", `no approval request "${params.id}"`);
     const view = foldApproval(await store.readEvents({ runId: record.runId }), record.approvalId);
     if (!view)

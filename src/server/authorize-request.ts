@@ -86,7 +86,7 @@ export function authorizeRequests(options: {
             : id === principal.tenant
               ? id
               : null
-          : await resourceTenant(kind, id);
+          : await resourceTenant(kind, id, context);
       if (owner === null || (kind !== "tenant" && owner !== principal.tenant)) {
         throw new KeelError("not_found", `no ${LABELS[kind]} "${id}"`);
       }

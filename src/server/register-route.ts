@@ -64,9 +64,10 @@ const EXPECTED_JSON = "expected a JSON body with content-type: application/json"
  * An empty body is no body: the schema says whether the route needs one.
  */
 async function bodyOf(context: Context, schema: z.ZodType): Promise<unknown> {
-  const text = await context.req.text();
-  let value: unknown;
-  if (text !== "") {
+  const checked = context.get("checkedBody");
+  const text = checked ? checked.text : await context.req.text();
+  let value: unknown = checked?.value;
+  if (!checked && text !== "") {
     if (!isJsonMediaType(context.req.header("content-type")))
       throw new KeelError("invalid_request", EXPECTED_JSON);
     try {

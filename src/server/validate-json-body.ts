@@ -2,6 +2,13 @@ import type { Context, MiddlewareHandler } from "hono";
 import { KeelError } from "../errors/index.ts";
 import { isJsonMediaType, jsonProblem, MAX_JSON_DEPTH } from "./input-rules.ts";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The body this layer read and checked, as text and as the JSON it parsed to; absent when there was none. */
+    checkedBody: { text: string; value: unknown };
+  }
+}
+
 /** The largest body a route reads unless its declaration says otherwise. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a body may take to arrive once its headers have, unless the server says otherwise. */
@@ -23,7 +30,11 @@ export function validateJsonBody(
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
   return async (context, next) => {
     const { method } = context.req;
-    if (method === "GET" || method === "HEAD" || context.req.raw.body === null) return await next();
+    if (method === "GET" || method === "HEAD") return await next();
+    // A declared length says there is a body without touching `raw.body`, which on Node's server would build the
+    // web stream the read of a declared length does without.
+    if (context.req.header("content-length") === undefined && context.req.raw.body === null)
+      return await next();
     const maxBytes = context.get("route")?.route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const text = await readBody(context, { maxBytes, timeoutMs: readTimeoutMs });
     if (text === "") return await next();
@@ -49,22 +60,22 @@ export function validateJsonBody(
         issues: [problem],
       });
     }
+    context.set("checkedBody", { text, value: body });
     return await next();
   };
 }
 
 /**
- * Read the whole body as UTF-8 within a size and a deadline, and put it back for the handler. A declared length
- * over the limit is refused before a byte is read. Past the deadline the read is abandoned, not cancelled: the
- * 408 goes out first, then the HTTP server drains or closes the connection.
+ * Read the whole body as UTF-8 within a size and a deadline, and leave the text where the handler's reads find it
+ * (Hono's body cache; the stream is spent). A declared length over the limit is refused before a byte is read; a
+ * body of declared length is read in one piece, which the HTTP parser stops at that length (on Node's server,
+ * straight from the socket's buffers), and one without is counted as it streams in. Past the deadline the read is
+ * abandoned, not cancelled: the 408 goes out first, then the HTTP server drains or closes the connection.
  */
 async function readBody(context: Context, limits: { maxBytes: number; timeoutMs: number }): Promise<string> {
   const { maxBytes, timeoutMs } = limits;
   const declared = context.req.header("content-length");
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  const reader = context.req.raw.body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -72,36 +83,64 @@ async function readBody(context: Context, limits: { maxBytes: number; timeoutMs:
       timeoutMs,
     );
   });
+  let bytes: Uint8Array;
   try {
-    for (;;) {
-      const read = reader.read();
-      read.catch(() => undefined);
-      let chunk: Awaited<typeof read>;
-      try {
-        chunk = await Promise.race([read, deadline]);
-      } catch (error) {
-        if (error instanceof KeelError) throw error;
-        throw new KeelError("invalid_request", "the body could not be read to its end");
-      }
-      if (chunk.done) break;
-      size += chunk.value.byteLength;
-      if (size > maxBytes) throw tooLarge(maxBytes);
-      chunks.push(chunk.value);
-    }
+    bytes =
+      declared !== undefined && DECIMAL.test(declared)
+        ? await within(
+            deadline,
+            context.req.raw.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
+          )
+        : await readChunks(context.req.raw.body!, maxBytes, deadline);
   } finally {
     clearTimeout(timer);
   }
-  const bytes = Buffer.concat(chunks);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new KeelError("invalid_request", "the body is not valid UTF-8", {
       issues: [{ path: "(body)", message: "expected UTF-8 text" }],
     });
   }
-  context.req.raw = new Request(context.req.raw, { body: bytes });
+  // Hono keeps promises of bodies in its cache, whatever its type says.
+  context.req.bodyCache.text = Promise.resolve(text) as unknown as string;
   return text;
+}
+
+/** A content-length value: digits only (anything else is the HTTP parser's to refuse). */
+const DECIMAL = /^\d+$/;
+/** Strict UTF-8: a malformed byte is an error, not U+FFFD. Stateless between calls, so one serves every request. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** The read, unless the deadline passes first; a read that fails is a body that could not be read to its end. */
+async function within<T>(deadline: Promise<never>, read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  try {
+    return await Promise.race([read, deadline]);
+  } catch (error) {
+    if (error instanceof KeelError) throw error;
+    throw new KeelError("invalid_request", "the body could not be read to its end");
+  }
+}
+
+/** A body of no declared length, chunk by chunk, refused as soon as it passes `maxBytes`. */
+async function readChunks(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  deadline: Promise<never>,
+): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = await within(deadline, reader.read());
+    if (chunk.done) break;
+    size += chunk.value.byteLength;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk.value);
+  }
+  return Buffer.concat(chunks);
 }
 
 function tooLarge(maxBytes: number): KeelError {

@@ -50,14 +50,22 @@ export async function listApprovals(
   return rows.map(toApprovalRecord);
 }
 
-/** The tenant of the run an approval request belongs to, or null when there is no such request. */
-export async function approvalTenant(sql: SqlClient, approvalId: string): Promise<string | null> {
-  const { rows } = await sql.query<{ tenant: string }>(
-    `SELECT r.tenant FROM keel_approvals a JOIN keel_runs r ON r.run_id = a.run_id WHERE a.approval_id = $1`,
+/**
+ * An approval request and the tenant of the run it belongs to, or null when there is no such request (or, which
+ * the schema's foreign key rules out, no such run).
+ */
+export async function approvalWithTenant(
+  sql: SqlClient,
+  approvalId: string,
+): Promise<{ record: ApprovalRecord; tenant: string } | null> {
+  const { rows } = await sql.query<ApprovalRow & { run_tenant: string | null }>(
+    `SELECT ${APPROVAL_COLUMNS}, (SELECT r.tenant FROM keel_runs AS r WHERE r.run_id = a.run_id) AS run_tenant
+       FROM keel_approvals AS a WHERE approval_id = $1`,
     [approvalId],
-    { prepared: "keel_approval_tenant" },
+    { prepared: "keel_approval_with_tenant" },
   );
-  return rows[0]?.tenant ?? null;
+  const row = rows[0];
+  return row?.run_tenant ? { record: toApprovalRecord(row), tenant: row.run_tenant } : null;
 }
 
 /** One approval request, or null. */

@@ -16,8 +16,11 @@ export interface ApprovalQueries {
   /** Pending requests most urgent and soonest due first, decided ones newest first. */
   listApprovals(options: ListApprovalsOptions): Promise<ApprovalRecord[]>;
   getApproval(approvalId: string): Promise<ApprovalRecord | null>;
-  /** The tenant of the run an approval request belongs to (null: no such request), in one read. */
-  approvalTenant(approvalId: string): Promise<string | null>;
+  /**
+   * An approval request with the tenant of the run it belongs to (null: no such request), in one read: the
+   * authorization gate finds the owner and the route the request from the same statement.
+   */
+  approvalWithTenant(approvalId: string): Promise<{ record: ApprovalRecord; tenant: string } | null>;
   /** Counts and decision times per agent, tool, kind, route and status (queue metrics). */
   approvalStats(options?: { since?: Date; tenant?: string }): Promise<ApprovalStatsRow[]>;
 }

@@ -8,7 +8,7 @@ import type {
   SubtreeHashes,
 } from "../journal/index.ts";
 import { AppendBatcher, type AppendStats } from "./append-batcher.ts";
-import { approvalStats, approvalTenant, getApproval, listApprovals } from "./approval-queries.ts";
+import { approvalStats, approvalWithTenant, getApproval, listApprovals } from "./approval-queries.ts";
 import type {
   ApprovalQueries,
   ApprovalRecord,
@@ -353,8 +353,8 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     return await getApproval(this.sql, approvalId);
   }
 
-  async approvalTenant(approvalId: string): Promise<string | null> {
-    return await approvalTenant(this.sql, approvalId);
+  async approvalWithTenant(approvalId: string): Promise<{ record: ApprovalRecord; tenant: string } | null> {
+    return await approvalWithTenant(this.sql, approvalId);
   }
 
   async approvalStats(options: { since?: Date; tenant?: string } = {}): Promise<ApprovalStatsRow[]> {
