@@ -1,7 +1,7 @@
 /**
  * `npm test`: starts a throwaway PostgreSQL when the machine has one (required under CI=true), runs every
  * `*.test.ts` with node's test runner, one test process per file, and ends with how long each of the slowest files
- * took and the line `N passed, N failed`.
+ * took, the files that used the most CPU (on Linux), and the line `N passed, N failed`.
  *
  *   npm test                                  every file
  *   npm test -- 'src/store/**\/*.test.ts'      a subset
@@ -101,8 +101,29 @@ const passes: [string[], number][] = [
   [chaos.sort(longestFirst), 1],
 ];
 await template;
+/** Clock ticks per second of /proc's times: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds (user and system) of the children this process has reaped, and theirs, from /proc/self/stat; null
+ * where there is no /proc. Fields after the command's closing parenthesis start at the state (field 3): cutime and
+ * cstime are fields 16 and 17.
+ */
+function reapedCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
 const summaryFile = join(scratch, "summary.jsonl");
 const took: Record<string, number> = {};
+/** CPU seconds each file's processes used (the test process and every child it waited for), where /proc tells. */
+const cpu: Record<string, number> = {};
+let reapedBefore = reapedCpuSeconds();
 const failedFiles: string[] = [];
 const stoppedFiles: string[] = [];
 /** Files running now, by when they started: a file still going after a while is named, so a hang shows where. */
@@ -173,6 +194,13 @@ async function runFile(file: string): Promise<void> {
     stopGroup("SIGTERM");
     setTimeout(() => stopGroup("SIGKILL"), 10_000).unref();
   }, fileTimeout * 1000);
+  // Read as the child is reaped: what the reaped children used grows by its CPU then (and by any other file's
+  // reaped at the same moment, which the files' own times would show).
+  child.on("exit", () => {
+    const reaped = reapedCpuSeconds();
+    if (reaped !== null && reapedBefore !== null) cpu[file] = reaped - reapedBefore;
+    reapedBefore = reaped;
+  });
   const exitCode = await new Promise<number>((resolve) => child.on("close", (exit) => resolve(exit ?? 1)));
   clearTimeout(limit);
   running.delete(file);
@@ -185,7 +213,8 @@ async function runFile(file: string): Promise<void> {
   const verdict = stopped
     ? `✖ ${file} stopped: still running after ${fileTimeout} s`
     : `${exitCode === 0 ? "✔" : "✖"} ${file}`;
-  console.log(`${verdict} took ${seconds.toFixed(1)} s\n`);
+  const used = cpu[file] === undefined ? "" : `, ${cpu[file].toFixed(1)} s of CPU`;
+  console.log(`${verdict} took ${seconds.toFixed(1)} s${used}\n`);
 }
 
 const startedAll = performance.now();
@@ -206,6 +235,17 @@ console.log(
   `\nslowest files (of ${files.length}, ${concurrency} at a time, ${((performance.now() - startedAll) / 1000).toFixed(0)} s in all):`,
 );
 for (const [file, seconds] of slowest) console.log(`${seconds.toFixed(1).padStart(7)} s  ${file}`);
+const cpuTotal = Object.values(cpu).reduce((sum, seconds) => sum + seconds, 0);
+if (cpuTotal > 0) {
+  const wall = Object.values(took).reduce((sum, seconds) => sum + seconds, 0);
+  console.log(
+    `\nmost CPU (${cpuTotal.toFixed(0)} s of CPU in the files' processes over ${wall.toFixed(0)} s of file time):`,
+  );
+  for (const [file, seconds] of Object.entries(cpu)
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, 15))
+    console.log(`${seconds.toFixed(1).padStart(7)} s  ${file}`);
+}
 if (option("record-durations") !== undefined) {
   const rounded = Object.fromEntries(
     Object.entries({ ...recorded, ...took })
