@@ -5,6 +5,7 @@ import { createAgentCatalog } from "../src/runtime/agent-catalog.ts";
 import { createApp } from "../src/server/create-app.ts";
 import { FENCED_APPEND_ONE_SQL } from "../src/store/fenced-append.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
+import { approvalRequest } from "./support/approval-decision.ts";
 import { type ApprovalScenario, approvalScenario, approver } from "./support/approval-scenario.ts";
 import { loggedStores, type StatementLog } from "./support/logged-stores.ts";
 
@@ -101,15 +102,10 @@ for (const { name, open } of loggedStores()) {
         log: () => undefined,
       });
       const from = log.length;
-      const response = await app.request(`/v1/approvals/${pending.approvalId}/decision`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-keel-subject": "lee@example.com",
-          "x-keel-roles": "approver:payments-ops",
-        },
-        body: JSON.stringify({ decision: "approve", argumentsHash: pending.argumentsHash }),
-      });
+      const response = await app.request(
+        `/v1/approvals/${pending.approvalId}/decision`,
+        approvalRequest({ argumentsHash: pending.argumentsHash!, role: "approver:payments-ops" }),
+      );
       assert.equal(response.status, 200, await response.text());
       const begin = log.indexOf("BEGIN", from);
       assert.ok(begin > from, "the decision ran a transaction");

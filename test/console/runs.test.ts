@@ -9,6 +9,7 @@ import { loadAgentSpec } from "../../src/spec/index.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
 import { runStart } from "../../src/store/store-contract-fixtures.ts";
+import { approvalRequest } from "../support/approval-decision.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
 import { startTenantServer } from "../support/tenant-agents.ts";
 
@@ -90,15 +91,10 @@ describe("the console's runs list and run view", { skip: noBrowser }, () => {
         (globalThis as unknown as { stillTheSamePage: boolean }).stillTheSamePage = true;
       });
       const approval = await getJson<{ argumentsHash: string }>(`${server.url}/v1/approvals/${approvalId}`);
-      const decided = await fetch(`${server.url}/v1/approvals/${approvalId}/decision`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-keel-subject": "lee@example.com",
-          "x-keel-roles": "approver:support-leads",
-        },
-        body: JSON.stringify({ decision: "approve", argumentsHash: approval.argumentsHash }),
-      });
+      const decided = await fetch(
+        `${server.url}/v1/approvals/${approvalId}/decision`,
+        approvalRequest({ argumentsHash: approval.argumentsHash, role: "approver:support-leads" }),
+      );
       assert.equal(decided.status, 200, await decided.text());
 
       await timeline.getByText("Run ended").waitFor();
