@@ -13,9 +13,13 @@ const NEEDS_WORKER = "(status IN ('queued', 'running') OR (status = 'suspended' 
  * A suspended run whose durable timer came due by the database clock (or whose child ended: wakeParents sets
  * `wake_at` to the time of that commit), with no cancel to carry out (a cancel makes it
  * claimable through NEEDS_WORKER already). The same predicate as the `keel_runs_wake_at_idx` index, plus the clock.
+ * The clock is `now()`, the start of the claim's own statement (it runs in autocommit), not `clock_timestamp()`: a
+ * volatile bound cannot be an index condition, so each claim read every suspended run with a timer set (a run
+ * waiting for a person has one, its deadline) and filtered them. A timer that comes due while the statement runs is
+ * taken by the next claim.
  */
 const TIMER_DUE =
-  "(status = 'suspended' AND wake_at IS NOT NULL AND wake_at <= clock_timestamp() AND NOT cancel_requested)";
+  "(status = 'suspended' AND wake_at IS NOT NULL AND wake_at <= now() AND NOT cancel_requested)";
 
 /** Nobody holds a live lease. Expiry is judged by the database clock, never a worker's (they drift). */
 const LEASE_IS_FREE =
