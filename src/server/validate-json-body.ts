@@ -95,6 +95,8 @@ async function readBody(context: Context, limits: { maxBytes: number; timeoutMs:
   } finally {
     clearTimeout(timer);
   }
+  // Node's HTTP parser never delivers more than the declared length; a request built in process is not framed.
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   let text: string;
   try {
     text = UTF8.decode(bytes);
