@@ -54,8 +54,10 @@ export function registerApprovalRoutes(
   });
 
   /** The request the gate read to find its owner, or (a route mounted without the gate) read now. */
-  const approvalOf = async (id: string, context: Context) =>
-    context.get("ownedApproval") ?? (await store.getApproval(id));
+  const approvalOf = async (id: string, context: Context) => {
+    const owned = context.get("ownedApproval");
+    return owned?.approvalId === id ? owned : await store.getApproval(id);
+  };
 
   registerRoute(app, API_ROUTES.getApproval, async ({ params }, context) => {
     const record = await approvalOf(params.id, context);
