@@ -78,4 +78,37 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
       await store.close();
     }
   });
+
+  test("a navigation made the moment the console first shows is followed, not lost before the page listens", async () => {
+    const store = await openStore({});
+    const server: RunningServer = await startServer({
+      store,
+      packages: await importAgentPackages(writeTenantAgents(["default"])),
+      env: {},
+      host: "127.0.0.1",
+      port: 0,
+      log: () => undefined,
+    });
+    const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: "en-US" });
+    try {
+      // As the navigation appears (a microtask after the render that drew it, before the page's effects run),
+      // go elsewhere, as a person clicking at once or a script does.
+      await context.addInitScript(() => {
+        const watch = new MutationObserver(() => {
+          if (!document.querySelector("nav")) return;
+          watch.disconnect();
+          location.hash = "#/runs";
+        });
+        watch.observe(document, { childList: true, subtree: true });
+      });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/#/approvals`);
+      await page.getByRole("heading", { name: "Runs", exact: true }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.getByRole("heading", { name: "Approvals" }).count(), 0);
+    } finally {
+      await context.close();
+      await server.close();
+      await store.close();
+    }
+  });
 });

@@ -17,13 +17,17 @@ function current(): Location {
 
 /** The console's location, updated on every navigation (links are `#/…`, so the server serves one page). */
 export function useLocation(): Location {
-  const [where, setWhere] = useState(current);
+  const [where, setWhere] = useState(() => ({ hash: location.hash, at: current() }));
   useEffect(() => {
-    const update = () => setWhere(current());
+    const update = () =>
+      setWhere((was) => (was.hash === location.hash ? was : { hash: location.hash, at: current() }));
     addEventListener("hashchange", update);
+    // A navigation between the first render and this effect fired its event before anyone listened: the page
+    // would go on showing the location it rendered (signed in on a run's page, then sent to the list).
+    update();
     return () => removeEventListener("hashchange", update);
   }, []);
-  return where;
+  return where.at;
 }
 
 /** A link target: `href("runs", runId)` → `#/runs/run_1`; with fields, their query. */
