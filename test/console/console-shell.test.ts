@@ -93,13 +93,14 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
     try {
       // As the navigation appears (a microtask after the render that drew it, before the page's effects run),
       // go elsewhere, as a person clicking at once or a script does.
-      await context.addInitScript(() => {
-        const watch = new MutationObserver(() => {
-          if (!document.querySelector("nav")) return;
-          watch.disconnect();
-          location.hash = "#/runs";
-        });
-        watch.observe(document, { childList: true, subtree: true });
+      await context.addInitScript({
+        content: `
+          const watch = new MutationObserver(() => {
+            if (!document.querySelector("nav")) return;
+            watch.disconnect();
+            location.hash = "#/runs";
+          });
+          watch.observe(document, { childList: true, subtree: true });`,
       });
       const page = await context.newPage();
       await page.goto(`${server.url}/#/approvals`);
