@@ -1,33 +1,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { importAgentPackages } from "../../src/cli/agent-packages.ts";
-import { type RunningServer, startServer } from "../../src/server/start-server.ts";
-import { openStore } from "../../src/store/open-store.ts";
-import type { SqlStore } from "../../src/store/sql-store.ts";
+import type { RunningServer } from "../../src/server/start-server.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
-import { writeTenantAgents } from "../support/tenant-agents.ts";
+import { startDevServer } from "../support/tenant-agents.ts";
 
 describe("the agents view", { skip: noBrowser }, () => {
   let browser: Browser;
-  let store: SqlStore;
   let server: RunningServer;
+  let stopServer: (() => Promise<void>) | undefined;
   before(async () => {
     browser = await launchBrowser();
-    store = await openStore({});
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    ({ server, close: stopServer } = await startDevServer());
   });
   after(async () => {
     await browser?.close();
-    await server?.close();
-    await store?.close();
+    await stopServer?.();
   });
 
   /** Start a run whose input makes the agent call send_note, and wait until it ends or waits for a person. */

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { importAgentPackages } from "../../src/cli/agent-packages.ts";
-import { type RunningServer, startServer } from "../../src/server/start-server.ts";
-import { openStore } from "../../src/store/open-store.ts";
 import { launchBrowser, noBrowser, openPage, seriousViolations } from "../support/browser.ts";
-import { startTenantServer, writeTenantAgents } from "../support/tenant-agents.ts";
+import { startDevServer, startTenantServer } from "../support/tenant-agents.ts";
 
 describe("the console's page and sign-in", { skip: noBrowser }, () => {
   let browser: Browser;
@@ -17,15 +14,7 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
   });
 
   test("in development mode GET / shows the console with Runs and Approvals in its navigation, no key asked", async () => {
-    const store = await openStore({});
-    const server: RunningServer = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    const { server, close: stop } = await startDevServer();
     try {
       const response = await fetch(`${server.url}/`);
       assert.equal(response.status, 200);
@@ -43,8 +32,7 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
         await close();
       }
     } finally {
-      await server.close();
-      await store.close();
+      await stop();
     }
   });
 
@@ -80,15 +68,7 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
   });
 
   test("a navigation made the moment the console first shows is followed, not lost before the page listens", async () => {
-    const store = await openStore({});
-    const server: RunningServer = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    const { server, close: stop } = await startDevServer();
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: "en-US" });
     try {
       // As the navigation appears (a microtask after the render that drew it, before the page's effects run),
@@ -108,8 +88,7 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
       assert.equal(await page.getByRole("heading", { name: "Approvals" }).count(), 0);
     } finally {
       await context.close();
-      await server.close();
-      await store.close();
+      await stop();
     }
   });
 });

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { importAgentPackages } from "../../src/cli/agent-packages.ts";
-import { type RunningServer, startServer } from "../../src/server/start-server.ts";
-import { openStore } from "../../src/store/open-store.ts";
+import type { RunningServer } from "../../src/server/start-server.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
 import { postRunAndSettle } from "../support/post-run.ts";
 import { appendSyntheticRun } from "../support/synthetic-journal.ts";
-import { writeTenantAgents } from "../support/tenant-agents.ts";
+import { startDevServer } from "../support/tenant-agents.ts";
 
 type Activity = {
   bucket: string;
@@ -20,18 +18,11 @@ describe("the console's overview", { skip: noBrowser }, () => {
   let browser: Browser;
   let store: SqlStore;
   let server: RunningServer;
+  let stopServer: (() => Promise<void>) | undefined;
 
   before(async () => {
     browser = await launchBrowser();
-    store = await openStore({});
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    ({ store, server, close: stopServer } = await startDevServer());
     // Two runs answered, one held for a person's approval, and runs of another agent, one of each failed.
     for (const input of ["hello", "hello again", "send a note to the team"])
       await postRunAndSettle({ url: server.url, store, agent: "default-helper", input });
@@ -42,8 +33,7 @@ describe("the console's overview", { skip: noBrowser }, () => {
     await until(async () => (await get<Activity>("/v1/telemetry/activity")).totals.started === 6);
   });
   after(async () => {
-    await server?.close();
-    await store?.close();
+    await stopServer?.();
     await browser?.close();
   });
 

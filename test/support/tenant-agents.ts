@@ -105,3 +105,31 @@ export async function startTenantServer(): Promise<{
   });
   return { store, server, keys };
 }
+
+/**
+ * A server in development mode (no API keys: every request is the local developer of tenant `default`) over
+ * loopback on a fresh PGlite store, serving the tenant agents of `default`. `close` stops both.
+ */
+export async function startDevServer(): Promise<{
+  store: SqlStore;
+  server: RunningServer;
+  close: () => Promise<void>;
+}> {
+  const store = await openStore({});
+  const server = await startServer({
+    store,
+    packages: await importAgentPackages(writeTenantAgents(["default"])),
+    env: {},
+    host: "127.0.0.1",
+    port: 0,
+    log: () => undefined,
+  });
+  return {
+    store,
+    server,
+    close: async () => {
+      await server.close();
+      await store.close();
+    },
+  };
+}
