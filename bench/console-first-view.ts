@@ -11,11 +11,9 @@
  * from Node: `GET /v1/me`, then the four it makes at once.
  */
 import { parseArgs } from "node:util";
-import { importAgentPackages } from "../src/cli/agent-packages.ts";
-import { startServer } from "../src/server/start-server.ts";
 import type { SqlStore } from "../src/store/sql-store.ts";
 import { launchBrowser } from "../test/support/browser.ts";
-import { writeTenantAgents } from "../test/support/tenant-agents.ts";
+import { startDefaultServer } from "../test/support/tenant-agents.ts";
 import { pgliteTarget } from "./bench-targets.ts";
 import { formatTable, times } from "./format-table.ts";
 import { summarizeLatencies } from "./summarize-latencies.ts";
@@ -34,14 +32,7 @@ await journalRuns(store, RUNS);
 const journaledS = (performance.now() - journaling) / 1000;
 console.log(`journaled ${RUNS.toLocaleString("en-US")} runs in ${journaledS.toFixed(1)} s`);
 
-const server = await startServer({
-  store,
-  packages: await importAgentPackages(writeTenantAgents(["default"])),
-  env: {},
-  host: "127.0.0.1",
-  port: 0,
-  log: () => undefined,
-});
+const { server } = await startDefaultServer({ store });
 const projecting = performance.now();
 await waitForProjection(server.url, RUNS);
 const projectedS = (performance.now() - projecting) / 1000;

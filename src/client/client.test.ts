@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
-import { importAgentPackages } from "../cli/agent-packages.ts";
+import { startDefaultServer } from "../../test/support/tenant-agents.ts";
 import { KeelError } from "../errors/keel-error.ts";
-import { type RunningServer, startServer } from "../server/start-server.ts";
-import { openStore } from "../store/open-store.ts";
+import type { RunningServer } from "../server/start-server.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { createKeelClient, type KeelClient } from "./index.ts";
 
@@ -15,15 +13,7 @@ describe("the typed HTTP client", () => {
   let client: KeelClient;
 
   before(async () => {
-    store = await openStore({});
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    ({ store, server } = await startDefaultServer());
     client = createKeelClient({ baseUrl: `${server.url}/`, checkAnswers: true });
   });
   after(async () => {

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
-import { importAgentPackages } from "../cli/agent-packages.ts";
+import { startDefaultServer } from "../../test/support/tenant-agents.ts";
 import { isKeelError } from "../errors/keel-error.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { parseAllowedOrigins } from "./guard-browser-requests.ts";
-import { type RunningServer, startServer } from "./start-server.ts";
+import type { RunningServer } from "./start-server.ts";
 
 type Answer = { status: number; body: string };
 
@@ -42,15 +41,7 @@ async function send(
 }
 
 async function serve(store: SqlStore, allowedOrigins: string[] = []): Promise<RunningServer> {
-  return await startServer({
-    store,
-    packages: await importAgentPackages(writeTenantAgents(["default"])),
-    env: {},
-    host: "127.0.0.1",
-    port: 0,
-    log: () => undefined,
-    allowedOrigins,
-  });
+  return (await startDefaultServer({ store, allowedOrigins })).server;
 }
 
 describe("browser safety in development mode", () => {

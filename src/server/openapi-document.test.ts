@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { writeTenantAgents } from "../../test/support/tenant-agents.ts";
+import { startDefaultServer } from "../../test/support/tenant-agents.ts";
 import { API_ROUTE_LIST, type ApiRoute } from "../api/index.ts";
-import { importAgentPackages } from "../cli/agent-packages.ts";
 import { CONTROL_PLANE_ROLES } from "../governance/control-plane-roles.ts";
 import { createSqlApiKeyStore } from "../governance/sql-api-key-store.ts";
 import { openStore } from "../store/open-store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { matchRouteAccess } from "./match-route-access.ts";
-import { type RunningServer, startServer } from "./start-server.ts";
+import type { RunningServer } from "./start-server.ts";
 
 type Operation = { operationId: string; "x-keel-roles": "public" | string[]; security?: unknown[] };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
@@ -32,14 +31,7 @@ describe("GET /openapi.json", () => {
         await apiKeys.create({ tenant: "default", roles: [role], name: role, createdBy: "test" })
       ).token;
     }
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    ({ server } = await startDefaultServer({ store }));
     const response = await fetch(`${server.url}/openapi.json`);
     assert.equal(response.status, 200, "the document needs no key");
     assert.match(response.headers.get("content-type") ?? "", /^application\/json/);

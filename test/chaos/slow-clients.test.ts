@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { importAgentPackages } from "../../src/cli/agent-packages.ts";
-import { type RunningServer, startServer } from "../../src/server/start-server.ts";
-import { openStore } from "../../src/store/open-store.ts";
+import type { RunningServer } from "../../src/server/start-server.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
-import { writeTenantAgents } from "../support/tenant-agents.ts";
+import { startDefaultServer } from "../support/tenant-agents.ts";
 
 /** Short limits, so the test waits seconds rather than the production minute. */
 const TIMEOUTS = { headersMs: 600, requestMs: 2_000, bodyMs: 1_000 };
@@ -63,16 +61,7 @@ describe("slow clients", () => {
   let host: string;
 
   before(async () => {
-    store = await openStore({});
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-      timeouts: TIMEOUTS,
-    });
+    ({ store, server } = await startDefaultServer({ timeouts: TIMEOUTS }));
     host = new URL(server.url).host;
     port = Number(new URL(server.url).port);
   });

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import type { RunningServer } from "../../src/server/start-server.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
-import { startDevServer } from "../support/tenant-agents.ts";
+import { startDefaultServer } from "../support/tenant-agents.ts";
 
 describe("the agents view", { skip: noBrowser }, () => {
   let browser: Browser;
@@ -11,7 +11,7 @@ describe("the agents view", { skip: noBrowser }, () => {
   let stopServer: (() => Promise<void>) | undefined;
   before(async () => {
     browser = await launchBrowser();
-    ({ server, close: stopServer } = await startDevServer());
+    ({ server, close: stopServer } = await startDefaultServer());
   });
   after(async () => {
     await browser?.close();

@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { agentPackages } from "../../examples/index.ts";
-import { importAgentPackages } from "../../src/cli/agent-packages.ts";
 import { type RunningServer, startServer } from "../../src/server/start-server.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
-import { startTenantServer, writeTenantAgents } from "../support/tenant-agents.ts";
+import { startDefaultServer, startTenantServer } from "../support/tenant-agents.ts";
 
 /** Start a run of the agent whose input makes it call send_note, and wait until the run waits for a person. */
 async function holdNote(url: string, agent: string, text: string, key?: string): Promise<{ runId: string }> {
@@ -72,15 +71,7 @@ describe("the approvals inbox", { skip: noBrowser }, () => {
   let tenant: Awaited<ReturnType<typeof startTenantServer>>;
   before(async () => {
     browser = await launchBrowser();
-    store = await openStore({});
-    server = await startServer({
-      store,
-      packages: await importAgentPackages(writeTenantAgents(["default"])),
-      env: {},
-      host: "127.0.0.1",
-      port: 0,
-      log: () => undefined,
-    });
+    ({ store, server } = await startDefaultServer());
     tenant = await startTenantServer();
   });
   after(async () => {

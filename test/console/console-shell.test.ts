@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { launchBrowser, noBrowser, openPage, seriousViolations } from "../support/browser.ts";
-import { startDevServer, startTenantServer } from "../support/tenant-agents.ts";
+import { startDefaultServer, startTenantServer } from "../support/tenant-agents.ts";
 
 describe("the console's page and sign-in", { skip: noBrowser }, () => {
   let browser: Browser;
@@ -14,7 +14,7 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
   });
 
   test("in development mode GET / shows the console with Runs and Approvals in its navigation, no key asked", async () => {
-    const { server, close: stop } = await startDevServer();
+    const { server, close: stop } = await startDefaultServer();
     try {
       const response = await fetch(`${server.url}/`);
       assert.equal(response.status, 200);
@@ -68,7 +68,7 @@ describe("the console's page and sign-in", { skip: noBrowser }, () => {
   });
 
   test("a navigation made the moment the console first shows is followed, not lost before the page listens", async () => {
-    const { server, close: stop } = await startDevServer();
+    const { server, close: stop } = await startDefaultServer();
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: "en-US" });
     try {
       // As the navigation appears (a microtask after the render that drew it, before the page's effects run),

@@ -6,7 +6,7 @@ import type { SqlStore } from "../../src/store/sql-store.ts";
 import { launchBrowser, noBrowser, openPage, screenshot, seriousViolations } from "../support/browser.ts";
 import { postRunAndSettle } from "../support/post-run.ts";
 import { appendSyntheticRun } from "../support/synthetic-journal.ts";
-import { startDevServer } from "../support/tenant-agents.ts";
+import { startDefaultServer } from "../support/tenant-agents.ts";
 
 type Activity = {
   bucket: string;
@@ -22,7 +22,7 @@ describe("the console's overview", { skip: noBrowser }, () => {
 
   before(async () => {
     browser = await launchBrowser();
-    ({ store, server, close: stopServer } = await startDevServer());
+    ({ store, server, close: stopServer } = await startDefaultServer());
     // Two runs answered, one held for a person's approval, and runs of another agent, one of each failed.
     for (const input of ["hello", "hello again", "send a note to the team"])
       await postRunAndSettle({ url: server.url, store, agent: "default-helper", input });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { importAgentPackages } from "../../src/cli/agent-packages.ts";
 import { createSqlApiKeyStore } from "../../src/governance/sql-api-key-store.ts";
-import { type RunningServer, startServer } from "../../src/server/start-server.ts";
+import { type RunningServer, type ServerOptions, startServer } from "../../src/server/start-server.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import type { SqlStore } from "../../src/store/sql-store.ts";
 
@@ -107,29 +107,29 @@ export async function startTenantServer(): Promise<{
 }
 
 /**
- * A server in development mode (no API keys: every request is the local developer of tenant `default`) over
- * loopback on a fresh PGlite store, serving the tenant agents of `default`. `close` stops both.
+ * A server over loopback serving the tenant agents of `default`, on `store` or a fresh PGlite store, with any other
+ * server options given. In development mode (every request is the local developer of tenant `default`) unless the
+ * store holds API keys. `close` stops the server, and the store when it opened it.
  */
-export async function startDevServer(): Promise<{
-  store: SqlStore;
-  server: RunningServer;
-  close: () => Promise<void>;
-}> {
-  const store = await openStore({});
+export async function startDefaultServer(
+  options: Partial<Omit<ServerOptions, "store">> & { store?: SqlStore } = {},
+): Promise<{ store: SqlStore; server: RunningServer; close: () => Promise<void> }> {
+  const store = options.store ?? (await openStore({}));
   const server = await startServer({
-    store,
     packages: await importAgentPackages(writeTenantAgents(["default"])),
     env: {},
     host: "127.0.0.1",
     port: 0,
     log: () => undefined,
+    ...options,
+    store,
   });
   return {
     store,
     server,
     close: async () => {
       await server.close();
-      await store.close();
+      if (!options.store) await store.close();
     },
   };
 }
