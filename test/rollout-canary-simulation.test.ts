@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { assignArm } from "../src/deployments/assign-arm.ts";
 import type { Deployment } from "../src/deployments/index.ts";
 import { defineAgent } from "../src/runtime/agent-package.ts";
 import { createKeel, type Keel } from "../src/server/create-keel.ts";
@@ -27,9 +28,12 @@ const RAMP = `rollout:
 `;
 
 /**
- * The most runs the failing candidate may take before it is rolled back (both arms, at the first stage). Arms are
- * drawn by hashing a fresh key per run, so the candidate's failures vary: about 200 candidate runs at 20% make a
- * breach of the 10-point gate certain to well past one in a million (z ≈ 3.5); it is usually found within 400 runs.
+ * The most runs the failing candidate may take before it is rolled back (both arms, at the first stage). Each run
+ * carries an idempotency key, its sticky key, and the simulation works out the run's arm from it as the server
+ * will (`assignArm`), so it can give every fifth candidate run an input the candidate cannot answer: the
+ * candidate fails exactly one run in five, not a binomial draw around it (a draw once gave it 13% over 191 runs,
+ * too close to stable for the gate to decide). Which runs land on the candidate is still the deployment's random
+ * split; about 200 candidate runs at 20% make the 10-point breach certain (z ≈ 3.5).
  */
 const ROLLBACK_BOUND = 1_000;
 /** The most runs an equal candidate may take to reach 100%. */
@@ -96,12 +100,29 @@ async function simulate(
   const rollouts = keel.rollouts!;
   let runs = 0;
   let candidateRuns = 0;
+  let steeredToCandidate = 0;
+  const candidateRunsByStage = [0, 0, 0];
   for (;;) {
     const ids: string[] = [];
+    const predicted = new Map<string, "stable" | "candidate">();
+    const current = (await rollouts.deployments.latest("helper"))!;
     for (let index = 0; index < BATCH; index++) {
-      const started = await post(keel, "/v1/agents/helper/runs", { input: `case ${runs + index + 1}` });
+      const idempotencyKey = `case-${runs + index + 1}`;
+      const arm = assignArm({
+        deploymentId: current.deploymentId,
+        key: idempotencyKey,
+        candidatePercent: current.candidatePercent,
+      });
+      // An input ending in 5 has no answer in the failing candidate's table; every stable run answers.
+      const ending = arm === "candidate" && ++steeredToCandidate % 5 === 0 ? 5 : 1;
+      const started = await post(keel, "/v1/agents/helper/runs", {
+        input: `case ${runs + index + 1}${ending}`,
+        idempotencyKey,
+      });
       assert.equal(started.status, 202, await started.clone().text());
-      ids.push(((await started.json()) as { id: string }).id);
+      const { id } = (await started.json()) as { id: string };
+      ids.push(id);
+      predicted.set(id, arm);
     }
     runs += BATCH;
     for (const runId of ids) {
@@ -111,12 +132,24 @@ async function simulate(
         if (run.status === "completed" || run.status === "failed") {
           // The worker ran the version the deployment assigned, as the run-start journals it.
           if (run.rollout?.arm === "candidate") candidateRuns += 1;
+          // The simulation worked the arm out as the server did.
+          assert.equal(run.rollout?.arm, predicted.get(runId));
           assert.equal(run.agentVersion, run.rollout?.arm === "candidate" ? "1.1.0" : "1.0.0");
           break;
         }
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     }
+    // A stage with its runs but not yet its minimum duration waits for the clock rather than for more runs, so the
+    // number of runs a verdict takes does not depend on how fast this machine runs them.
+    const stage = current.plan.stages[current.stage]!;
+    candidateRunsByStage[current.stage]! += [...predicted.values()].filter(
+      (arm) => arm === "candidate",
+    ).length;
+    const stageCandidateRuns = candidateRunsByStage[current.stage]!;
+    const elapsed = Date.now() - current.stageStartedAt.getTime();
+    if (stageCandidateRuns >= stage.minRuns && elapsed < stage.minDurationMs)
+      await new Promise((resolve) => setTimeout(resolve, stage.minDurationMs - elapsed + 20));
     await rollouts.evaluate("helper");
     const deployment = (await rollouts.deployments.latest("helper"))!;
     if (deployment.state !== "running" || runs >= bound) return { deployment, runs, candidateRuns };
