@@ -160,17 +160,23 @@ async function holdRestartApprove(key: Buffer | null, edit?: unknown) {
   const dataDir = mkdtempSync(join(tmpdir(), "keel-redaction-"));
   directories.push(dataDir);
   const first = await boot(dataDir, key);
-  const { run } = await startRun({
-    store: first.store,
-    agent: first.agent,
-    input: `Reset ops-admin and tell ${CUSTOMER_EMAIL}`,
-    principal: customer,
-  });
-  first.worker.poke();
-  const held = await settle(first.store, run.runId);
-  assert.equal(held.status, "suspended");
-  const whileHeld = await dump(first.store);
-  await first.close();
+  let run: Awaited<ReturnType<typeof startRun>>["run"];
+  let whileHeld: string;
+  try {
+    ({ run } = await startRun({
+      store: first.store,
+      agent: first.agent,
+      input: `Reset ops-admin and tell ${CUSTOMER_EMAIL}`,
+      principal: customer,
+    }));
+    first.worker.poke();
+    const held = await settle(first.store, run.runId);
+    assert.equal(held.status, "suspended", JSON.stringify(held.error));
+    whileHeld = await dump(first.store);
+  } finally {
+    // Closed on failure too: a worker left running keeps the test process alive until the runner kills it.
+    await first.close();
+  }
 
   const second = await boot(dataDir, key);
   try {

@@ -65,8 +65,9 @@ for (const subject of testStores()) {
       // step of up to 400 KiB seen once in some runs (about 1.3 KiB a child at this size), the rest flat within
       // 20 KiB. Smaller costs per run, such as a remembered journal head, are the store's test
       // (suspended-runs-memory.test.ts) and the full-size benchmark's (10,000 children).
+      // A fall (once -3.2 KiB a child) is the collector reclaiming what earlier tests left, not a cost per child.
       assert.ok(
-        Math.abs(result.bytesPerChild) < 3 * 1024,
+        result.bytesPerChild < 3 * 1024,
         `the heap grew ${result.bytesPerChild.toFixed(0)} bytes per suspended child`,
       );
     });
