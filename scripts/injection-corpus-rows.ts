@@ -211,11 +211,15 @@ function hash(text: string): number {
   return value;
 }
 
+/**
+ * A file's texts: one a line, `\n` written for a line break. A line starting with `#` is a comment; a text that
+ * starts with `#` itself (a shell script, a Markdown heading) is written `\#`.
+ */
 function readTexts(file: string): string[] {
   return readFileSync(join(folder, file), "utf8")
     .split("\n")
     .filter((line) => line.trim() !== "" && !line.startsWith("#"))
-    .map((line) => line.replaceAll("\\n", "\n"));
+    .map((line) => (line.startsWith("\\#") ? line.slice(1) : line).replaceAll("\\n", "\n"));
 }
 
 /** 60 / 20 / 20 of a class's families by hash order. */

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { type Detector, detectEntities, detectInjection } from "../guards/index.ts";
+import { DEFAULT_DETECTOR, type Detector, detectEntities, detectInjection } from "../guards/index.ts";
 import { redactionPolicyOf } from "../runtime/index.ts";
 import type { CliIo } from "./cli-io.ts";
 import { reportCliError, usageError } from "./report-cli-error.ts";
@@ -9,9 +9,9 @@ import { reportCliError, usageError } from "./report-cli-error.ts";
 export const GUARD_USAGE = `  guard check [--json] [--detector rules|combined]
                                    read JSON Lines {"text": …, "source": "input" | "tool-result"} from stdin and
                                    write, per line, the injection score and verdict and the entity types found,
-                                   with the runtime's default settings (the rules; --detector combined adds the
-                                   learned model, as guards.injection.builtIn: combined does); --json writes one
-                                   JSON object a line`;
+                                   with the runtime's default settings (the rules with the learned model;
+                                   --detector rules uses the rules alone, as guards.injection.builtIn: rules
+                                   does); --json writes one JSON object a line`;
 
 /** One line of input. */
 const GuardInput = z.object({ text: z.string(), source: z.enum(["input", "tool-result"]) });
@@ -24,13 +24,13 @@ export type GuardCheckResult = {
 
 /**
  * The guards' verdict on one text with the settings a run gets when its spec says nothing: the injection
- * detector's default (the rules and their fitted threshold, unless `detector` says otherwise) for the text's
+ * detector's default (the rules with the learned model at its fitted threshold, unless `detector` says otherwise) for the text's
  * source, and the entity classes the runtime masks in a run's output by default.
  */
 export function checkText(
   text: string,
   source: "input" | "tool-result",
-  detector: Detector = "rules",
+  detector: Detector = DEFAULT_DETECTOR,
 ): GuardCheckResult {
   const verdict = detectInjection(text, { source, detector });
   const classes = redactionPolicyOf({ runId: "", guards: undefined }).output;
@@ -65,7 +65,7 @@ export async function guardCli(argv: readonly string[], io: CliIo): Promise<numb
     const [, sub, ...extra] = positionals;
     if (sub !== "check") throw usageError("keel guard check [--json]", GUARD_USAGE);
     if (extra.length > 0) throw usageError(`unexpected arguments: ${extra.join(" ")}`, GUARD_USAGE);
-    const detector = values.detector ?? "rules";
+    const detector = values.detector ?? DEFAULT_DETECTOR;
     if (detector !== "rules" && detector !== "combined")
       throw usageError(`--detector must be rules or combined, not ${detector}`, GUARD_USAGE);
     const lines = createInterface({ input: io.stdin ?? process.stdin, crlfDelay: Number.POSITIVE_INFINITY });

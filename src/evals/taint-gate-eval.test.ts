@@ -201,7 +201,7 @@ describe("attack success at the tool gate, guard and taint gate on and off", () 
           const missed = attacks
             .filter((each) => !each.flagged)
             .map((each) => `${each.entry.id} (${each.entry.class})`);
-          console.log(`attacks the rules missed: ${missed.join(", ")}`);
+          console.log(`attacks the detector missed: ${missed.join(", ")}`);
           const falseFlags = benign.filter((each) => each.flagged).map((each) => each.entry.id);
           console.log(`benign notes flagged: ${falseFlags.join(", ") || "none"}`);
         }

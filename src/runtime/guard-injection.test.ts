@@ -48,7 +48,11 @@ describe("the injection guard on a run's input", () => {
     assert.equal(flag?.where, "input");
     assert.equal(flag?.action, "block");
     assert.equal(flag?.textHash, hashPayload(ATTACK));
-    assert.deepEqual([...(flag?.rules ?? [])].sort(), ["override-instructions", "reveal-prompt"]);
+    assert.deepEqual([...(flag?.rules ?? [])].sort(), [
+      "learned-model",
+      "override-instructions",
+      "reveal-prompt",
+    ]);
     assert.ok(
       !JSON.stringify(flag).includes("previous instructions"),
       "the payload holds a hash, not the text",

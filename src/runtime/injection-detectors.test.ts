@@ -16,7 +16,13 @@ import type { ScriptedTurn } from "../models/scripted-model-provider.ts";
 import { GuardsSection } from "../spec/guards-section.ts";
 import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
-import { classifierDetector, JUDGE_RUBRIC, judgeDetector, modelDetectorsOf } from "./injection-detectors.ts";
+import {
+  COMBINED_DETECTOR,
+  classifierDetector,
+  JUDGE_RUBRIC,
+  judgeDetector,
+  modelDetectorsOf,
+} from "./injection-detectors.ts";
 import { combineVerdicts } from "./inspect-for-injection.ts";
 
 /** Planted in a record: an attack the built-in rules do not catch (no override words, no role claims). */
@@ -240,7 +246,7 @@ describe("model-based injection detectors", () => {
           event.type === "guard-flag" ? [event.payload] : [],
         );
         if (!withModel) {
-          assert.equal(run.status, "completed", "the rules alone miss it");
+          assert.equal(run.status, "completed", "the built-in detector misses it");
           assert.equal(s.emails.length, 1, "and the attack reaches the outbound tool");
           continue;
         }
@@ -252,7 +258,7 @@ describe("model-based injection detectors", () => {
         assert.deepEqual(
           flag.detectors?.map((each) => [each.detector, each.flagged, each.usd ?? null]),
           [
-            ["injection@3", false, null],
+            [COMBINED_DETECTOR, false, null],
             [`classifier:vllm/${CLASSIFIER}`, true, 0],
           ],
         );

@@ -1,4 +1,4 @@
-import { type InjectionClass, keysAndStrings } from "../guards/index.ts";
+import { DEFAULT_DETECTOR, type InjectionClass, keysAndStrings } from "../guards/index.ts";
 import type { NewEvent } from "../journal/index.ts";
 import { hashPayload } from "../journal/index.ts";
 import type { InjectionAction } from "../spec/index.ts";
@@ -57,7 +57,7 @@ export async function inspectForInjection(options: {
 }): Promise<InjectionFinding | null> {
   const { text, where, agent } = options;
   const source = where.kind === "input" ? "input" : "tool-result";
-  const builtIn = BUILT_IN[agent.guards?.injection.builtIn ?? "rules"];
+  const builtIn = BUILT_IN[agent.guards?.injection.builtIn ?? DEFAULT_DETECTOR];
   const detectors = [builtIn, ...(agent.injectionDetectors ?? [])];
   const verdicts = await Promise.all(
     detectors.map((detector) => detector.inspect(text, { source, signal: options.signal })),

@@ -5,7 +5,12 @@ import { GuardsSection } from "./guards-section.ts";
 describe("the guards section", () => {
   test("defaults: no model detectors, any, fail closed, outbound tools gated after a finding", () => {
     const guards = GuardsSection.parse({});
-    assert.deepEqual(guards.injection, { builtIn: "rules", detectors: [], combine: "any", onError: "flag" });
+    assert.deepEqual(guards.injection, {
+      builtIn: "combined",
+      detectors: [],
+      combine: "any",
+      onError: "flag",
+    });
     assert.deepEqual(guards.toolResults, { injection: "review", taint: "outbound" });
   });
 

@@ -93,9 +93,9 @@ export const GuardsSection = z
       .strictObject({
         builtIn: z
           .enum(["rules", "combined"])
-          .default("rules")
+          .default("combined")
           .describe(
-            "The built-in detector: rules alone, or the rules combined with the learned model (more recall, more false positives on texts unlike its training set).",
+            "The built-in detector: the rules combined with the learned model (the default), or the rules alone (fewer false positives, far less recall).",
           ),
         detectors: z
           .array(InjectionDetector)

@@ -33,14 +33,17 @@ export type InjectionFinding = {
 };
 
 /**
- * Which detector decides: `rules` (the default, what the runtime uses unless a spec sets
- * `guards.injection.builtIn: combined`) is the rules alone; `combined` takes the higher of the learned model's
- * probability and the rules' score scaled by a factor fitted on validation. The model reads identifiers, timestamps
- * and numbers as fixed placeholders, so a structured tool result's score does not move with its random ids. It is
- * not the default: a short request naming a tool ("call everything_echo") scores 0.91–0.97 as input against its
- * threshold of 0.865, so as the default it would refuse ordinary requests.
+ * Which detector decides: `combined` (the default, what the runtime uses unless a spec sets
+ * `guards.injection.builtIn: rules`) takes the higher of the learned model's probability and the rules' score
+ * scaled by a factor fitted on validation; `rules` is the rules alone. The model reads identifiers, timestamps and
+ * numbers as fixed placeholders, so a structured tool result's score does not move with its random ids, and was
+ * trained on ordinary requests that name a tool ("call lookup_order with 5512"), so asking for a tool by its name
+ * is not read as an attack.
  */
 export type Detector = "combined" | "rules";
+
+/** The detector the runtime, `keel guard check` and `detectInjection` use when nothing says otherwise. */
+export const DEFAULT_DETECTOR: Detector = "combined";
 
 /** The detector's verdict on one text. */
 export type InjectionVerdict = {
@@ -97,7 +100,7 @@ function rulesFor(source: InjectionSource): { rules: SequenceRule[]; patterns: P
  * quotation inside text about attacks counts for little), and combine the weights into a score.
  */
 export function detectInjection(text: string, options: DetectOptions = {}): InjectionVerdict {
-  const detector = options.detector ?? "rules";
+  const detector = options.detector ?? DEFAULT_DETECTOR;
   const threshold = options.threshold ?? (detector === "rules" ? RULES_THRESHOLD : INJECTION_THRESHOLD);
   if (!(threshold > 0 && threshold <= 1)) {
     throw new RangeError(`options.threshold must be in (0, 1], got ${threshold}`);

@@ -3,6 +3,7 @@
  * followed by concept-sequence and pattern rules whose weights combine into a score with a corpus-fitted threshold.
  */
 export {
+  DEFAULT_DETECTOR,
   type DetectOptions,
   type Detector,
   detectInjection,
