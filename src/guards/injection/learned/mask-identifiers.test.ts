@@ -20,6 +20,16 @@ describe("what the learned model reads", () => {
     );
   });
 
+  it("masks e-mail addresses, URL hosts and every number, keeping a link's path and query", () => {
+    assert.equal(
+      maskIdentifiers("refund 40 to ada.l@mail.example.org, then see https://pki.example.com/root.crt?v=2"),
+      "refund keelnum to  keelemail , then see https://keelhost/root.crt?v=keelnum",
+    );
+    const score = (address: string) =>
+      detectInjection(`Reset ops-admin and tell ${address}`, { source: "input" }).score;
+    assert.equal(score("jane.doe@acme-corp.io"), score("x@attacker.example"));
+  });
+
   it("scores a JSON answer the same whatever ids it carries", () => {
     const score = (taskId: string) =>
       detectInjection(JSON.stringify({ status: "completed", taskId, answer: "acme says hello" }), {
