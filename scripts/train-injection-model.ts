@@ -7,8 +7,8 @@
  *    and on the rows drawn from the phrase grammar (`grammarRows`), by stochastic gradient descent with L2 decay on the weights a row touches and class-balanced weights, in a
  *    seeded order.
  * 2. Quantise the weights to int8 with one scale (the file the package ships).
- * 3. On the validation split only: choose the scale of the rules' score in the combination (the higher of the
- *    model's probability and the scaled rules' score; the smallest scale at which the rules' own flags survive),
+ * 3. On the validation split only: choose the weight of the rules' score in the combination (the score added to
+ *    the model's log-odds; the smallest weight on a grid at which every attack the rules flag is still flagged),
  *    then place the threshold (at most 5% false positives, `placeThreshold`).
  *
  * The test split is never read: `readInjectionCorpus` skips its rows before parsing them.
@@ -116,7 +116,7 @@ function modelScore(text: string, source: "input" | "tool-result"): number {
   let best = Number.NEGATIVE_INFINITY;
   for (const view of learnedViews(normalizeText(text), source))
     best = Math.max(best, bias + scale * dot(quantised, hashFeatures(view, buckets)));
-  return Math.round(sigmoid(best) * 1000) / 1000;
+  return sigmoid(best);
 }
 
 // 3. Combination and threshold, on validation only.
@@ -129,23 +129,29 @@ const scored = validation.map((row) => {
     rules: detectInjection(row.text, { source: sourceOfRow(row), detector: "rules" }).rulesScore,
   };
 });
-// The combined score is the higher of the model's probability and the rules' score scaled by a factor: the
-// smallest on a coarse grid at which every text the rules flag at their own threshold is still flagged once the
-// threshold is placed on the combined score. So the combination keeps each flag of the rules (which carry to texts
-// written elsewhere: the benchmark corpus, a held-out set) and adds the model's, and the threshold is then placed
-// on that score at the false-positive bound.
-const combine = (rulesScale: number) =>
+// The combined score adds the rules' score, times a weight, to the model's log-odds (`combineScores`). The weight
+// is the smallest on a grid at which every attack the rules flag at their own threshold is still flagged once the
+// threshold is placed on the combined score: the rules' hits carry to texts written elsewhere (the benchmark
+// corpus, a held-out set), so the combination keeps them, while the model may outweigh a rule matched in a benign
+// text (the rules' own false positives). The threshold is then placed on that score at the false-positive bound.
+const combine = (weight: number) =>
   scored.map((row) => ({
     attack: row.attack,
-    score: Math.round(Math.max(sigmoid(row.logit), Math.min(1, rulesScale * row.rules)) * 1000) / 1000,
+    score: Math.round(sigmoid(row.logit + weight * row.rules) * 1000) / 1000,
   }));
-let rulesScale = 1;
-for (let step = 1; step <= 40; step++) {
-  rulesScale = step / 20;
-  if (rulesScale * RULES_THRESHOLD >= placeThreshold(combine(rulesScale), MAX_FALSE_POSITIVE_RATE).threshold)
+const rulesHits = scored.filter((row) => row.attack && row.rules >= RULES_THRESHOLD);
+let rulesWeight = 0.5;
+for (let step = 1; step <= 16; step++) {
+  rulesWeight = step / 2;
+  const { threshold } = placeThreshold(combine(rulesWeight), MAX_FALSE_POSITIVE_RATE);
+  if (
+    rulesHits.every(
+      (row) => Math.round(sigmoid(row.logit + rulesWeight * row.rules) * 1000) / 1000 >= threshold,
+    )
+  )
     break;
 }
-const combined = combine(rulesScale);
+const combined = combine(rulesWeight);
 const fitted = placeThreshold(combined, MAX_FALSE_POSITIVE_RATE);
 const alone = (rows: typeof scored, pick: (row: (typeof scored)[number]) => number) =>
   placeThreshold(
@@ -179,13 +185,13 @@ export const LEARNED_MODEL = {
   scale: ${scale},
   weights:
     "${Buffer.from(quantised.buffer).toString("base64")}",
-  rulesScale: ${rulesScale},
+  rulesWeight: ${rulesWeight},
   threshold: ${fitted.threshold},
 };
 `,
 );
 console.log(
   `trained on ${train.length} rows (${examples.length} views), validated on ${validation.length}; ` +
-    `rules scale ${rulesScale}, threshold ${fitted.threshold}: validation recall ` +
+    `rules weight ${rulesWeight}, threshold ${fitted.threshold}: validation recall ` +
     `${(fitted.recall * 100).toFixed(1)}% at ${(fitted.falsePositiveRate * 100).toFixed(1)}% false positives`,
 );

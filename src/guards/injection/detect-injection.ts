@@ -34,8 +34,8 @@ export type InjectionFinding = {
 
 /**
  * Which detector decides: `combined` (the default, what the runtime uses unless a spec sets
- * `guards.injection.builtIn: rules`) takes the higher of the learned model's probability and the rules' score
- * scaled by a factor fitted on validation; `rules` is the rules alone. The model reads identifiers, timestamps and
+ * `guards.injection.builtIn: rules`) adds the rules' score, with a weight fitted on validation, to the learned
+ * model's log-odds; `rules` is the rules alone. The model reads identifiers, timestamps and
  * numbers as fixed placeholders, so a structured tool result's score does not move with its random ids, and was
  * trained on ordinary requests that name a tool ("call lookup_order with 5512"), so asking for a tool by its name
  * is not read as an attack.
@@ -140,8 +140,9 @@ export function detectInjection(text: string, options: DetectOptions = {}): Inje
   let score = rulesScore;
   let modelScore: number | undefined;
   if (detector === "combined") {
-    modelScore = round(scoreLearned(normalized, source));
-    score = combineScores(rulesScore, modelScore);
+    const probability = scoreLearned(normalized, source);
+    modelScore = round(probability);
+    score = combineScores(rulesScore, probability);
     if (modelScore >= MODEL_FINDING) {
       all.push({ rule: "learned-model", classes: [], weight: modelScore, view: "text", quoted: false });
     }
@@ -163,11 +164,13 @@ export function detectInjection(text: string, options: DetectOptions = {}): Inje
 }
 
 /**
- * The combined score: the higher of the model's probability and the rules' score scaled by the factor fitted on
- * validation, so either can flag a text, each at the confidence validation gave it.
+ * The combined score: the rules' score added to the model's log-odds with the weight fitted on validation, so
+ * the rules' evidence raises what the model reads and the model's can outweigh a rule matched in benign text.
  */
-function combineScores(rulesScore: number, modelScore: number): number {
-  return round(Math.max(modelScore, Math.min(1, LEARNED_MODEL.rulesScale * rulesScore)));
+export function combineScores(rulesScore: number, probability: number): number {
+  const clamped = Math.min(Math.max(probability, 1e-6), 1 - 1e-6);
+  const logOdds = Math.log(clamped / (1 - clamped)) + LEARNED_MODEL.rulesWeight * rulesScore;
+  return round(1 / (1 + Math.exp(-logOdds)));
 }
 
 /** Findings by rule, and whether any came from content hidden from a human reader. */
