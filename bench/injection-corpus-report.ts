@@ -1,8 +1,9 @@
 /**
  * `node bench/injection-corpus-report.ts [--split validation|test] [--detector rules|combined]`: the injection
  * detector's recall and false-positive rate per attack class, bypass technique and benign subclass, with Wilson
- * 95% intervals, on Keel's written corpus, on the benchmark corpus and on the guard's own examples
- * (`__fixtures__/held-out-examples.json`). Both detectors by default, each at its frozen threshold; the test split
+ * 95% intervals, on Keel's written corpus, on the benchmark corpus, on the guard's own examples
+ * (`__fixtures__/held-out-examples.json`) and, for the test split, on the writers held out whole
+ * (`unseen-writers.jsonl`). Both detectors by default, each at its frozen threshold; the test split
  * is read only when asked for.
  */
 import { readFileSync } from "node:fs";
@@ -50,6 +51,12 @@ const sets: Array<{ name: string; rows: CorpusRow[] }> = [
   { name: "the guard's own examples (held-out-examples.json)", rows: fixtureRows },
 ];
 sets.push({ name: `both corpora, ${split} split`, rows: [...sets[0]!.rows, ...sets[1]!.rows] });
+// Writers held out whole: every row of theirs is in test, none in training or validation.
+if (split === "test")
+  sets.push({
+    name: "unseen-writers.jsonl (writers held out whole)",
+    rows: await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: ["test"] }),
+  });
 
 for (const detector of detectors) {
   for (const { name, rows } of sets) {

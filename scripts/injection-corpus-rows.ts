@@ -215,8 +215,8 @@ function hash(text: string): number {
  * A file's texts: one a line, `\n` written for a line break. A line starting with `#` is a comment; a text that
  * starts with `#` itself (a shell script, a Markdown heading) is written `\#`.
  */
-function readTexts(file: string): string[] {
-  return readFileSync(join(folder, file), "utf8")
+function readTexts(directory: string, file: string): string[] {
+  return readFileSync(join(directory, file), "utf8")
     .split("\n")
     .filter((line) => line.trim() !== "" && !line.startsWith("#"))
     .map((line) => (line.startsWith("\\#") ? line.slice(1) : line).replaceAll("\\n", "\n"));
@@ -236,11 +236,13 @@ function splitsOf(families: readonly string[]): Map<string, Row["split"]> {
 /**
  * The rows made from the hand-written texts, in every split. A class's texts may come in batches
  * (`attack.<class>.<batch>.txt`), each split 60 / 20 / 20 on its own, so a batch added later moves no earlier
- * family between splits: what was held out stays held out.
+ * family between splits: what was held out stays held out. With `unseen`, the texts of `data/injection/unseen/`
+ * instead, every family in `test`: writers none of whose texts the model or the threshold ever saw.
  */
-export function writtenRows(): Row[] {
+export function writtenRows(options: { unseen?: boolean } = {}): Row[] {
+  const directory = options.unseen ? join(root, "data/injection/unseen") : folder;
   const rows: Row[] = [];
-  for (const file of readdirSync(folder).sort()) {
+  for (const file of readdirSync(directory).sort()) {
     const match = /^(attack|benign)\.([a-z_]+)(?:\.([a-z0-9]+))?\.txt$/.exec(file);
     if (!match) continue;
     const [, kind, name, batch] = match as unknown as [
@@ -249,15 +251,15 @@ export function writtenRows(): Row[] {
       string,
       string | undefined,
     ];
-    const texts = readTexts(file);
-    const prefix = batch === undefined ? `${kind}:${name}` : `${kind}:${name}:${batch}`;
+    const texts = readTexts(directory, file);
+    const prefix = `${options.unseen ? "unseen:" : ""}${batch === undefined ? `${kind}:${name}` : `${kind}:${name}:${batch}`}`;
     const families = texts.map((_, index) => `${prefix}:${String(index).padStart(3, "0")}`);
     const splits = splitsOf(families);
     const toolResult = kind === "attack" ? TOOL_RESULT_CLASSES.has(name) : TOOL_RESULT_BENIGN.has(name);
     const frames = toolResult ? DOCUMENT_FRAMES : MESSAGE_FRAMES;
     for (const [index, text] of texts.entries()) {
       const family = families[index]!;
-      const split = splits.get(family)!;
+      const split = options.unseen ? "test" : splits.get(family)!;
       const base = {
         split,
         attack_class: kind === "attack" ? name : "benign",

@@ -3,7 +3,8 @@
  * prompt-injection model and write `src/guards/injection/learned/injection-model.ts`.
  *
  * 1. Train: logistic regression over hashed words, word pairs and character 3–5-grams of the guard's normalised
- *    text (`hashFeatures`, `learnedViews`), on the `exemplar_bank` split of every corpus in data/injection/,
+ *    text (`hashFeatures`, `learnedViews`), on the `exemplar_bank` split of the corpora in `TRAINING_CORPORA` (never
+ *    `unseen-writers.jsonl`, whose writers are held out whole),
  *    and on the rows drawn from the phrase grammar (`grammarRows`), by stochastic gradient descent with L2 decay on the weights a row touches and class-balanced weights, in a
  *    seeded order.
  * 2. Quantise the weights to int8 with one scale (the file the package ships).
