@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { seededRandom } from "../src/evals/statistics.ts";
-import { detectInjection } from "../src/guards/injection/detect-injection.ts";
+import { combineScores, detectInjection } from "../src/guards/injection/detect-injection.ts";
 import { placeThreshold } from "../src/guards/injection/fit-threshold.ts";
 import { RULES_THRESHOLD } from "../src/guards/injection/injection-threshold.ts";
 import { type HashedFeatures, hashFeatures } from "../src/guards/injection/learned/hash-features.ts";
@@ -123,9 +123,11 @@ function modelScore(text: string, source: "input" | "tool-result"): number {
 // 3. Combination and threshold, on validation only.
 const validation = await rowsOf("validation");
 const scored = validation.map((row) => {
-  const model = Math.min(Math.max(modelScore(row.text, sourceOfRow(row)), 1e-6), 1 - 1e-6);
+  const probability = modelScore(row.text, sourceOfRow(row));
+  const model = Math.min(Math.max(probability, 1e-6), 1 - 1e-6);
   return {
     attack: row.attack_class !== "benign",
+    probability,
     logit: Math.log(model / (1 - model)),
     rules: detectInjection(row.text, { source: sourceOfRow(row), detector: "rules" }).rulesScore,
   };
@@ -136,21 +138,13 @@ const scored = validation.map((row) => {
 // corpus, a held-out set), so the combination keeps them, while the model may outweigh a rule matched in a benign
 // text (the rules' own false positives). The threshold is then placed on that score at the false-positive bound.
 const combine = (weight: number) =>
-  scored.map((row) => ({
-    attack: row.attack,
-    score: Math.round(sigmoid(row.logit + weight * row.rules) * 1000) / 1000,
-  }));
+  scored.map((row) => ({ attack: row.attack, score: combineScores(row.rules, row.probability, weight) }));
 const rulesHits = scored.filter((row) => row.attack && row.rules >= RULES_THRESHOLD);
 let rulesWeight = 0.5;
 for (let step = 1; step <= 16; step++) {
   rulesWeight = step / 2;
   const { threshold } = placeThreshold(combine(rulesWeight), MAX_FALSE_POSITIVE_RATE);
-  if (
-    rulesHits.every(
-      (row) => Math.round(sigmoid(row.logit + rulesWeight * row.rules) * 1000) / 1000 >= threshold,
-    )
-  )
-    break;
+  if (rulesHits.every((row) => combineScores(row.rules, row.probability, rulesWeight) >= threshold)) break;
 }
 const combined = combine(rulesWeight);
 const fitted = placeThreshold(combined, MAX_FALSE_POSITIVE_RATE);
@@ -161,7 +155,12 @@ const alone = (rows: typeof scored, pick: (row: (typeof scored)[number]) => numb
   );
 const trainScored = train.map((row) => {
   const model = Math.min(Math.max(modelScore(row.text, sourceOfRow(row)), 1e-6), 1 - 1e-6);
-  return { attack: row.attack_class !== "benign", logit: Math.log(model / (1 - model)), rules: 0 };
+  return {
+    attack: row.attack_class !== "benign",
+    probability: model,
+    logit: Math.log(model / (1 - model)),
+    rules: 0,
+  };
 });
 console.log(
   "model alone, train:",

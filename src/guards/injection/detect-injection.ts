@@ -166,10 +166,15 @@ export function detectInjection(text: string, options: DetectOptions = {}): Inje
 /**
  * The combined score: the rules' score added to the model's log-odds with the weight fitted on validation, so
  * the rules' evidence raises what the model reads and the model's can outweigh a rule matched in benign text.
+ * The trainer passes each weight it tries.
  */
-export function combineScores(rulesScore: number, probability: number): number {
+export function combineScores(
+  rulesScore: number,
+  probability: number,
+  rulesWeight: number = LEARNED_MODEL.rulesWeight,
+): number {
   const clamped = Math.min(Math.max(probability, 1e-6), 1 - 1e-6);
-  const logOdds = Math.log(clamped / (1 - clamped)) + LEARNED_MODEL.rulesWeight * rulesScore;
+  const logOdds = Math.log(clamped / (1 - clamped)) + rulesWeight * rulesScore;
   return round(1 / (1 + Math.exp(-logOdds)));
 }
 
