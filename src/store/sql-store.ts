@@ -279,7 +279,7 @@ export class SqlStore implements Store, ApprovalQueries, AuditQueries {
     }
     const { rows } = await this.sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM keel_events AS e
-        WHERE run_id = $1 AND seq > $2 AND ${batchesFrom("e", "$1", "$2 + 1")} ORDER BY seq LIMIT $3`,
+        WHERE run_id = $1 AND seq > $2 AND ${batchesFrom("e", "$1", "$2::bigint + 1")} ORDER BY seq LIMIT $3`,
       [options.runId, options.afterSeq ?? 0, options.limit ?? null],
       { prepared: "keel_read_events" },
     );

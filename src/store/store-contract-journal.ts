@@ -58,6 +58,8 @@ export function journalContract(context: StoreContractContext): void {
         [4],
       );
       assert.deepEqual(await store.readEvents({ runId: uniqueName("run") }), []);
+      // The largest sequence number the API accepts: nothing after it, and no integer overflow on the way.
+      assert.deepEqual(await store.readEvents({ runId: lease.runId, afterSeq: 2_147_483_647 }), []);
     });
 
     test("reads back any JSON payload so that it hashes exactly as it did when appended", async () => {
