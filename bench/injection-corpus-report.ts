@@ -2,7 +2,7 @@
  * `node bench/injection-corpus-report.ts [--split validation|test] [--detector rules|combined]`: the injection
  * detector's recall and false-positive rate per attack class, bypass technique and benign subclass, with Wilson
  * 95% intervals, on Keel's written corpus, on the benchmark corpus, on the guard's own examples
- * (`__fixtures__/held-out-examples.json`) and, for the test split, on the writers held out whole
+ * (`__fixtures__/held-out-examples.json`), on everyday traffic (`everyday.jsonl`, false positives only) and, for the test split, on the writers held out whole
  * (`unseen-writers.jsonl`). Both detectors by default, each at its frozen threshold; the test split
  * is read only when asked for.
  */
@@ -51,12 +51,42 @@ const sets: Array<{ name: string; rows: CorpusRow[] }> = [
   { name: "the guard's own examples (held-out-examples.json)", rows: fixtureRows },
 ];
 sets.push({ name: `both corpora, ${split} split`, rows: [...sets[0]!.rows, ...sets[1]!.rows] });
-// Writers held out whole: every row of theirs is in test, none in training or validation.
-if (split === "test")
-  sets.push({
-    name: "unseen-writers.jsonl (writers held out whole)",
-    rows: await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: ["test"] }),
-  });
+// Everyday traffic: ordinary messages and tool outputs, in no split, the check that the default leaves normal
+// text alone (the corpora's benign rows are mostly hard on purpose).
+sets.push({
+  name: "everyday.jsonl (ordinary messages and tool outputs)",
+  rows: readFileSync("data/injection/everyday.jsonl", "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const { id, source, text } = JSON.parse(line) as { id: string; source: string; text: string };
+      return {
+        id,
+        split,
+        attack_class: "benign",
+        bypass_class: "none",
+        benign_subclass: `everyday_${source === "input" ? "input" : "tool_result"}`,
+        source_type: source === "input" ? "user" : "tool",
+        text,
+      };
+    }),
+});
+// Writers held out whole: every row of theirs is in test, none in training or validation. Each round of them is
+// also scored on its own, since a later round was written after the model had been changed following an earlier
+// round's scoring.
+const HELD_OUT_ROUNDS = [
+  { name: "first round, writers n, o, p", writers: ["n", "o", "p"] },
+  { name: "second round, writers v, w, x", writers: ["v", "w", "x"] },
+];
+if (split === "test") {
+  const rows = await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: ["test"] });
+  sets.push({ name: "unseen-writers.jsonl (writers held out whole)", rows });
+  for (const round of HELD_OUT_ROUNDS)
+    sets.push({
+      name: `unseen-writers.jsonl, ${round.name}`,
+      rows: rows.filter((row) => round.writers.includes(writerOf(row))),
+    });
+}
 
 for (const detector of detectors) {
   for (const { name, rows } of sets) {
@@ -67,6 +97,13 @@ for (const detector of detectors) {
     printTable("bypass technique", "recall", score.byBypassClass);
     printTable("benign subclass", "flagged (false positives)", score.byBenignSubclass);
   }
+}
+
+/** The writer of a held-out row, the batch letter in its family id (`unseen:attack:role_play:v:004:1`). */
+function writerOf(row: CorpusRow): string {
+  const writer = row.id.split(":")[3];
+  if (writer === undefined) throw new Error(`${row.id}: not the id of a held-out writer's row`);
+  return writer;
 }
 
 function fixtureRow(example: Example, index: number, attackClass: string): CorpusRow {
