@@ -222,6 +222,32 @@ function readTexts(directory: string, file: string): string[] {
     .map((line) => (line.startsWith("\\#") ? line.slice(1) : line).replaceAll("\\n", "\n"));
 }
 
+/**
+ * The translations of written texts into other languages (`translated.<batch>.tsv`: one a line, the family's id,
+ * the language and the translation, separated by tabs, `\n` for a line break), by family. A translation is
+ * one more variant of its family, so it keeps the family's split; they were made from `exemplar_bank` texts
+ * only, so they widen what the model trains on and no validation or test row has one.
+ */
+function readTranslations(directory: string): Map<string, Array<{ language: string; text: string }>> {
+  const translations = new Map<string, Array<{ language: string; text: string }>>();
+  for (const file of readdirSync(directory).sort()) {
+    if (!/^translated\.[a-z0-9]+\.tsv$/.test(file)) continue;
+    for (const [index, line] of readFileSync(join(directory, file), "utf8").split("\n").entries()) {
+      if (line.trim() === "") continue;
+      const fields = line.split("\t");
+      const [family, language, text] = fields;
+      if (fields.length !== 3 || !family || !language || !text?.trim())
+        throw new SyntaxError(
+          `${file}:${index + 1}: expected a family id, a language and a text, tab-separated`,
+        );
+      const list = translations.get(family) ?? [];
+      list.push({ language, text: text.replaceAll("\\n", "\n") });
+      translations.set(family, list);
+    }
+  }
+  return translations;
+}
+
 /** 60 / 20 / 20 of a class's families by hash order. */
 function splitsOf(families: readonly string[]): Map<string, Row["split"]> {
   const ordered = [...families].sort((left, right) => hash(left) - hash(right) || left.localeCompare(right));
@@ -241,6 +267,8 @@ function splitsOf(families: readonly string[]): Map<string, Row["split"]> {
  */
 export function writtenRows(options: { unseen?: boolean } = {}): Row[] {
   const directory = options.unseen ? join(root, "data/injection/unseen") : folder;
+  const translations = readTranslations(directory);
+  const translated = new Set<string>();
   const rows: Row[] = [];
   for (const file of readdirSync(directory).sort()) {
     const match = /^(attack|benign)\.([a-z_]+)(?:\.([a-z0-9]+))?\.txt$/.exec(file);
@@ -280,6 +308,24 @@ export function writtenRows(options: { unseen?: boolean } = {}): Row[] {
           text: body,
         });
       }
+      for (const [index, { text: translation }] of (translations.get(family) ?? []).entries()) {
+        if (split !== "exemplar_bank")
+          throw new Error(`${family} is in ${split}: only exemplar_bank texts may be translated`);
+        translated.add(family);
+        // A translation is written in another language, so its row is of the multilingual class (or subclass).
+        const multilingual = {
+          ...base,
+          attack_class: kind === "attack" ? "multilingual" : "benign",
+          benign_subclass: kind === "benign" ? "multilingual" : "not_applicable",
+        };
+        for (const [variant, body] of [translation, `${first[0]}${translation}${first[1]}`].entries())
+          rows.push({
+            ...multilingual,
+            id: `${family}:translated:${index}:${variant}`,
+            bypass_class: "plain",
+            text: body,
+          });
+      }
       const obfuscate = kind === "attack" ? OBFUSCATED_FROM.has(name) : (h >>> 16) % 4 === 0;
       if (obfuscate) {
         const technique = OBFUSCATIONS[(h >>> 4) % OBFUSCATIONS.length]!;
@@ -294,5 +340,8 @@ export function writtenRows(options: { unseen?: boolean } = {}): Row[] {
       }
     }
   }
+  const orphans = [...translations.keys()].filter((family) => !translated.has(family));
+  if (orphans.length > 0)
+    throw new Error(`translations of families that do not exist: ${orphans.join(", ")}`);
   return rows;
 }

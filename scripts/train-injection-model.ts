@@ -9,8 +9,8 @@
  *    seeded order.
  * 2. Quantise the weights to int8 with one scale (the file the package ships).
  * 3. On the validation split only: choose the weight of the rules' score in the combination (the score added to
- *    the model's log-odds; the smallest weight on a grid at which every attack the rules flag is still flagged),
- *    then place the threshold (at most 5% false positives, `placeThreshold`).
+ *    the model's log-odds; the weight on a grid at which validation recall at the false-positive bound is
+ *    highest), then place the threshold (at most 5% false positives, `placeThreshold`).
  *
  * The test split is never read: `readInjectionCorpus` skips its rows before parsing them.
  */
@@ -133,18 +133,28 @@ const scored = validation.map((row) => {
   };
 });
 // The combined score adds the rules' score, times a weight, to the model's log-odds (`combineScores`). The weight
-// is the smallest on a grid at which every attack the rules flag at their own threshold is still flagged once the
-// threshold is placed on the combined score: the rules' hits carry to texts written elsewhere (the benchmark
-// corpus, a held-out set), so the combination keeps them, while the model may outweigh a rule matched in a benign
-// text (the rules' own false positives). The threshold is then placed on that score at the false-positive bound.
+// is the one on a grid of halves from 0 to 8 at which validation recall is highest once the threshold is placed
+// at the false-positive bound (the larger weight on a tie, since the rules' hits carry to text written
+// elsewhere). An earlier rule, the smallest weight at which every attack the rules flag stays flagged, let one
+// validation row the model scores low force the weight up, and with it the rules' own false positives and the
+// threshold: with the sixth round of writers it asked for 5.5 and cost eight points of recall.
 const combine = (weight: number) =>
   scored.map((row) => ({ attack: row.attack, score: combineScores(row.rules, row.probability, weight) }));
 const rulesHits = scored.filter((row) => row.attack && row.rules >= RULES_THRESHOLD);
-let rulesWeight = 0.5;
-for (let step = 1; step <= 16; step++) {
-  rulesWeight = step / 2;
-  const { threshold } = placeThreshold(combine(rulesWeight), MAX_FALSE_POSITIVE_RATE);
-  if (rulesHits.every((row) => combineScores(row.rules, row.probability, rulesWeight) >= threshold)) break;
+let rulesWeight = 0;
+let bestRecall = -1;
+for (let step = 0; step <= 16; step++) {
+  const weight = step / 2;
+  const fit = placeThreshold(combine(weight), MAX_FALSE_POSITIVE_RATE);
+  const kept = rulesHits.filter((row) => combineScores(row.rules, row.probability, weight) >= fit.threshold);
+  console.log(
+    `rules weight ${weight}: threshold ${fit.threshold}, validation recall ${(fit.recall * 100).toFixed(1)}%, ` +
+      `attacks the rules flag still flagged ${kept.length}/${rulesHits.length}`,
+  );
+  if (fit.recall >= bestRecall) {
+    bestRecall = fit.recall;
+    rulesWeight = weight;
+  }
 }
 const combined = combine(rulesWeight);
 const fitted = placeThreshold(combined, MAX_FALSE_POSITIVE_RATE);

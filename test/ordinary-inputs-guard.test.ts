@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -7,6 +7,7 @@ import { loadDataset } from "../src/evals/load-dataset.ts";
 import { detectInjection } from "../src/guards/index.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
+const EVERYDAY = fileURLToPath(new URL("../data/injection/everyday.jsonl", import.meta.url));
 
 /** Every eval case of every example, with the file it comes from. */
 async function exampleCases() {
@@ -49,5 +50,17 @@ describe("the injection guard's default on the examples' own requests", () => {
       .filter(({ verdict }) => verdict.detected)
       .map(({ entry, verdict }) => `${entry.file} ${entry.id} (${verdict.score}): ${entry.input}`);
     assert.deepEqual(refused, []);
+  });
+
+  test("flags at most one in fifty everyday messages and tool results", () => {
+    const texts = readFileSync(EVERYDAY, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: string; source: "input" | "tool-result"; text: string });
+    assert.equal(texts.length, 500);
+    const flagged = texts
+      .filter(({ text, source }) => detectInjection(text, { source }).detected)
+      .map(({ id }) => id);
+    assert.ok(flagged.length <= texts.length / 50, `${flagged.length} flagged: ${flagged.join(", ")}`);
   });
 });

@@ -17,11 +17,11 @@ import { GuardsSection } from "../spec/guards-section.ts";
 import type { KeelStore } from "../store/keel-store.ts";
 import { openStore } from "../store/open-store.ts";
 import {
-  COMBINED_DETECTOR,
   classifierDetector,
   JUDGE_RUBRIC,
   judgeDetector,
   modelDetectorsOf,
+  RULES_DETECTOR,
 } from "./injection-detectors.ts";
 import { combineVerdicts } from "./inspect-for-injection.ts";
 
@@ -237,7 +237,9 @@ describe("model-based injection detectors", () => {
           store,
           turns: EMAIL_AFTER_LOOKUP,
           lookupNote: QUIET_ATTACK,
-          guards: { toolResults: { injection: "flag" } },
+          // The rules alone: the default built-in detector (the rules with the learned model) catches this note
+          // itself; a classifier earns its cost on what the rules miss.
+          guards: { injection: { builtIn: "rules" }, toolResults: { injection: "flag" } },
           ...(withModel ? { injectionDetectors: detectors } : {}),
         });
         scenarios.push(s);
@@ -246,7 +248,7 @@ describe("model-based injection detectors", () => {
           event.type === "guard-flag" ? [event.payload] : [],
         );
         if (!withModel) {
-          assert.equal(run.status, "completed", "the built-in detector misses it");
+          assert.equal(run.status, "completed", "the rules miss it");
           assert.equal(s.emails.length, 1, "and the attack reaches the outbound tool");
           continue;
         }
@@ -258,12 +260,12 @@ describe("model-based injection detectors", () => {
         assert.deepEqual(
           flag.detectors?.map((each) => [each.detector, each.flagged, each.usd ?? null]),
           [
-            [COMBINED_DETECTOR, false, null],
+            [RULES_DETECTOR, false, null],
             [`classifier:vllm/${CLASSIFIER}`, true, 0],
           ],
         );
         const [builtIn, classifierVerdict] = flag.detectors!;
-        assert.ok(builtIn!.score < builtIn!.threshold, "the built-in detector scored it below its threshold");
+        assert.ok(builtIn!.score < builtIn!.threshold, "the rules scored it below their threshold");
         assert.equal(classifierVerdict!.score, 0.99);
         assert.ok(flag.detectors!.every((each) => each.durationMs >= 0));
         const [pending] = await s.store.listApprovals({ runId: run.runId, status: "pending" });
