@@ -77,6 +77,7 @@ sets.push({
 const HELD_OUT_ROUNDS = [
   { name: "first round, writers n, o, p", writers: ["n", "o", "p"] },
   { name: "second round, writers v, w, x", writers: ["v", "w", "x"] },
+  { name: "third round, writers h1, h2, h3", writers: ["h1", "h2", "h3"] },
 ];
 if (split === "test") {
   const rows = await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: ["test"] });
