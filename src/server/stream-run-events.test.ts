@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { type ServerType, serve } from "@hono/node-server";
+import { Hono } from "hono";
 import { z } from "zod";
 import { scriptedAgent } from "../../test/support/scripted-agent.ts";
 import { testStores } from "../../test/support/test-database.ts";
@@ -21,6 +22,7 @@ import { createWorker, type Worker } from "../runtime/worker.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { defineTool } from "../tools/tool.ts";
 import { createApp } from "./create-app.ts";
+import { streamRunEvents } from "./stream-run-events.ts";
 
 const ANSWER =
   "Order 1042 left the warehouse yesterday and should reach you on Thursday; the tracking number is ZX-88.";
@@ -211,6 +213,46 @@ for (const kind of testStores()) {
       const end = ends(seen.events).at(-1);
       assert.equal(end?.payload.step, 2);
       assert.equal(end?.payload.decision?.text, ANSWER);
+    });
+
+    test("a delta never arrives before an event journaled before it, even when a read of the journal is slow", async () => {
+      // Each read of the journal returns what it saw only after the tool call has ended, been journaled, and the
+      // answer has streamed: the deltas that arrive meanwhile follow a tool-call-end the read did not see.
+      const slowReads = new Proxy(store, {
+        get(target, property) {
+          if (property === "readEvents")
+            return async (query: Parameters<SqlStore["readEvents"]>[0]) => {
+              const events = await target.readEvents(query);
+              await new Promise((resolve) => setTimeout(resolve, 600));
+              return events;
+            };
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const app = new Hono().get("/events/:id", (context) =>
+        streamRunEvents(context, {
+          store: slowReads,
+          runId: context.req.param("id"),
+          afterSeq: 0,
+          live: worker.liveText,
+          replay: true,
+        }),
+      );
+      const created = await createApiClient(base).call("createRun", {
+        params: { name: "offline" },
+        body: { input: "x" },
+      });
+      const response = await app.request(`/events/${created.id}`);
+      const seen: Seen = { deltas: [], events: [], order: [] };
+      for await (const message of parseSse(response.body!)) record(seen, message);
+      const toolEnd = seen.order.findIndex((each) => "type" in each && each.type === "tool-call-end");
+      const firstDelta = seen.order.findIndex((each) => "delta" in each);
+      assert.ok(
+        toolEnd >= 0 && firstDelta > toolEnd,
+        `tool-call-end at ${toolEnd}, first delta at ${firstDelta}`,
+      );
+      assert.equal(seen.deltas.map((delta) => delta.delta).join(""), ANSWER);
     });
 
     test("text deltas carry no SSE id, so Last-Event-ID keeps naming the last journaled event", async () => {

@@ -12,8 +12,8 @@ const KEEPALIVE_MS = 15_000;
  * The stream ends after `run-end`.
  *
  * When this process interprets the run, its model turns' text is sent too as it is written: `text-delta` events
- * without an id (so `Last-Event-ID` still names the last journaled event), each before the `model-call-end` that
- * journals the turn's whole text. A delta is sent at most once per connection and never after its turn's
+ * without an id (so `Last-Event-ID` still names the last journaled event), each after every event journaled before
+ * it was written and before the `model-call-end` that journals the turn's whole text. A delta is sent at most once per connection and never after its turn's
  * `model-call-end`; a turn made afresh (its call interrupted and made again) is not streamed a second time.
  * `replay` gives a client that has seen nothing of the run the turn streaming now from its first delta.
  */
@@ -30,19 +30,23 @@ export function streamRunEvents(
     const unsubscribe = options.live?.subscribe(
       runId,
       (delta) => {
-        text.queue.push(delta);
+        text.push(delta);
         wake?.abort();
       },
       { replay: options.replay ?? false },
     );
-    const writeDeltas = async (upToTurn: number) => {
-      for (const delta of text.take(upToTurn)) {
+    const writeDeltas = async (upToTurn: number, arrivedBefore?: number) => {
+      for (const delta of text.take(upToTurn, arrivedBefore)) {
         await stream.writeSSE({ event: "text-delta", data: JSON.stringify(delta) });
       }
     };
     try {
       let afterSeq = options.afterSeq;
       while (!closed.signal.aborted) {
+        // Deltas queued before this read follow every event journaled before they were written, so those events
+        // are in the read (or were sent before it); a delta queued during the read may follow an event the read
+        // missed (a tool call's end, committed as the read ran), so it waits for the next read.
+        const arrivedBeforeRead = text.arrivals;
         const events = await store.readEvents({ runId, afterSeq, limit: 500 });
         for (const event of events) {
           if (event.type === "model-call-end") {
@@ -55,12 +59,13 @@ export function streamRunEvents(
           if (event.type === "run-end") return;
         }
         if (events.length === 500) continue;
-        await writeDeltas(Number.POSITIVE_INFINITY);
+        await writeDeltas(Number.POSITIVE_INFINITY, arrivedBeforeRead);
+        if (text.waiting > 0) continue;
         const before = afterSeq;
         wake = new AbortController();
         const waiting = AbortSignal.any([closed.signal, wake.signal]);
         await store.waitForEvents({ runId, afterSeq, timeoutMs: KEEPALIVE_MS, signal: waiting });
-        const woken = wake.signal.aborted || text.queue.length > 0;
+        const woken = wake.signal.aborted || text.waiting > 0;
         wake = null;
         if (!closed.signal.aborted && !woken && before === afterSeq) {
           const run = await store.getRun(runId);
@@ -75,7 +80,9 @@ export function streamRunEvents(
 
 /** The deltas waiting to be sent on one connection, and what it has sent of each turn. */
 function textDeltas() {
-  const queue: TextDelta[] = [];
+  /** Each delta with its place in the order deltas arrived on this connection. */
+  const queue: Array<{ delta: TextDelta; arrival: number }> = [];
+  let arrivals = 0;
   /** Turns whose model-call-end this connection has sent. */
   const ended = new Set<number>();
   /** How many deltas of each turn this connection has sent. */
@@ -83,15 +90,29 @@ function textDeltas() {
   /** Turns made afresh after some of their text was sent: the rest comes only as the journaled text. */
   const muted = new Set<number>();
   return {
-    queue,
     ended,
-    /** The queued deltas of turns up to `upToTurn` that may be sent, in order; the others stay queued. */
-    take(upToTurn: number): TextDelta[] {
+    push(delta: TextDelta): void {
+      queue.push({ delta, arrival: arrivals++ });
+    },
+    /** How many deltas have arrived so far; `take` can hold back those that arrive after this count. */
+    get arrivals(): number {
+      return arrivals;
+    },
+    /** How many deltas are queued. */
+    get waiting(): number {
+      return queue.length;
+    },
+    /**
+     * The queued deltas of turns up to `upToTurn` that arrived before `arrivedBefore` and may be sent, in order;
+     * the others stay queued.
+     */
+    take(upToTurn: number, arrivedBefore = Number.POSITIVE_INFINITY): TextDelta[] {
       const ready: TextDelta[] = [];
       let kept = 0;
-      for (const delta of queue) {
-        if (delta.turn > upToTurn) {
-          queue[kept++] = delta;
+      for (const entry of queue) {
+        const { delta } = entry;
+        if (delta.turn > upToTurn || entry.arrival >= arrivedBefore) {
+          queue[kept++] = entry;
           continue;
         }
         const count = sent.get(delta.turn) ?? 0;
