@@ -14,6 +14,7 @@ import { RULES_THRESHOLD } from "../src/guards/injection/injection-threshold.ts"
 import {
   type CorpusRow,
   type CorpusSplit,
+  readEverydayTexts,
   readInjectionCorpus,
 } from "../src/guards/injection/read-injection-corpus.ts";
 import { type ClassResult, type Proportion, scoreCorpus } from "../src/guards/injection/score-corpus.ts";
@@ -55,21 +56,15 @@ sets.push({ name: `both corpora, ${split} split`, rows: [...sets[0]!.rows, ...se
 // text alone (the corpora's benign rows are mostly hard on purpose).
 sets.push({
   name: "everyday.jsonl (ordinary messages and tool outputs)",
-  rows: readFileSync("data/injection/everyday.jsonl", "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => {
-      const { id, source, text } = JSON.parse(line) as { id: string; source: string; text: string };
-      return {
-        id,
-        split,
-        attack_class: "benign",
-        bypass_class: "none",
-        benign_subclass: `everyday_${source === "input" ? "input" : "tool_result"}`,
-        source_type: source === "input" ? "user" : "tool",
-        text,
-      };
-    }),
+  rows: (await readEverydayTexts("data/injection/everyday.jsonl")).map(({ id, source, text }) => ({
+    id,
+    split,
+    attack_class: "benign",
+    bypass_class: "none",
+    benign_subclass: `everyday_${source === "input" ? "input" : "tool_result"}`,
+    source_type: source === "input" ? "user" : "tool",
+    text,
+  })),
 });
 // Writers held out whole: every row of theirs is in test, none in training or validation. Each round of them is
 // also scored on its own, since a later round was written after the model had been changed following an earlier

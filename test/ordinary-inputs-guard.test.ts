@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadDataset } from "../src/evals/load-dataset.ts";
 import { detectInjection } from "../src/guards/index.ts";
+import { readEverydayTexts } from "../src/guards/injection/read-injection-corpus.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
 const EVERYDAY = fileURLToPath(new URL("../data/injection/everyday.jsonl", import.meta.url));
@@ -52,11 +53,8 @@ describe("the injection guard's default on the examples' own requests", () => {
     assert.deepEqual(refused, []);
   });
 
-  test("flags at most one in fifty everyday messages and tool results", () => {
-    const texts = readFileSync(EVERYDAY, "utf8")
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as { id: string; source: "input" | "tool-result"; text: string });
+  test("flags at most one in fifty everyday messages and tool results", async () => {
+    const texts = await readEverydayTexts(EVERYDAY);
     assert.equal(texts.length, 500);
     const flagged = texts
       .filter(({ text, source }) => detectInjection(text, { source }).detected)

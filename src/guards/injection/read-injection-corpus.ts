@@ -54,3 +54,26 @@ export async function readInjectionCorpus(options: {
 export function sourceOfRow(row: Pick<CorpusRow, "source_type">): "input" | "tool-result" {
   return row.source_type === "user" ? "input" : "tool-result";
 }
+
+/** One ordinary text of `everyday.jsonl`: a message a user sends, or a tool's output. */
+export const EverydayText = z.object({
+  id: z.string().min(1),
+  source: z.enum(["input", "tool-result"]),
+  text: z.string(),
+});
+export type EverydayText = z.output<typeof EverydayText>;
+
+/** Read a JSONL file of everyday texts; a malformed line fails with its line number and the field at fault. */
+export async function readEverydayTexts(path: string): Promise<EverydayText[]> {
+  const texts: EverydayText[] = [];
+  for (const [index, line] of (await readFile(path, "utf8")).split("\n").entries()) {
+    if (line.trim() === "") continue;
+    const parsed = EverydayText.safeParse(JSON.parse(line));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new SyntaxError(`${path}:${index + 1}: ${issue.path.join(".") || "row"}: ${issue.message}`);
+    }
+    texts.push(parsed.data);
+  }
+  return texts;
+}
