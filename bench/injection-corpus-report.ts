@@ -2,9 +2,10 @@
  * `node bench/injection-corpus-report.ts [--split validation|test] [--detector rules|combined]`: the injection
  * detector's recall and false-positive rate per attack class, bypass technique and benign subclass, with Wilson
  * 95% intervals, on Keel's written corpus, on the benchmark corpus, on the guard's own examples
- * (`__fixtures__/held-out-examples.json`), on everyday traffic (`everyday.jsonl`, false positives only) and, for the test split, on the writers held out whole
- * (`unseen-writers.jsonl`). Both detectors by default, each at its frozen threshold; the test split
- * is read only when asked for.
+ * (`__fixtures__/held-out-examples.json`), on everyday traffic (`everyday.jsonl`, false positives only) and on the
+ * writers held out whole (`unseen-writers.jsonl`: the calibration writers in the validation split, the later
+ * rounds in test). Both detectors by default, each at its frozen threshold; the test split is read only when
+ * asked for.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -16,6 +17,7 @@ import {
   type CorpusSplit,
   readEverydayTexts,
   readInjectionCorpus,
+  writerOf,
 } from "../src/guards/injection/read-injection-corpus.ts";
 import { type ClassResult, type Proportion, scoreCorpus } from "../src/guards/injection/score-corpus.ts";
 
@@ -66,18 +68,23 @@ sets.push({
     text,
   })),
 });
-// Writers held out whole: every row of theirs is in test, none in training or validation. Each round of them is
-// also scored on its own, since a later round was written after the model had been changed following an earlier
-// round's scoring.
+// Writers held out whole: none of their rows is trained on. The first two rounds are validation rows (they place
+// the threshold with the corpora's validation split) and are reported with it; the later rounds are test rows,
+// read only here. Each round is also scored on its own, since a later round was written after the model had been
+// changed following an earlier round's scoring.
 const HELD_OUT_ROUNDS = [
-  { name: "first round, writers n, o, p", writers: ["n", "o", "p"] },
-  { name: "second round, writers v, w, x", writers: ["v", "w", "x"] },
+  { name: "first round, writers n, o, p (calibration)", writers: ["n", "o", "p"] },
+  { name: "second round, writers v, w, x (calibration)", writers: ["v", "w", "x"] },
   { name: "third round, writers h1, h2, h3", writers: ["h1", "h2", "h3"] },
+  { name: "fourth round, writers g1, g2, g3", writers: ["g1", "g2", "g3"] },
 ];
-if (split === "test") {
-  const rows = await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: ["test"] });
-  sets.push({ name: "unseen-writers.jsonl (writers held out whole)", rows });
-  for (const round of HELD_OUT_ROUNDS)
+{
+  const rows = await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: [split] });
+  if (rows.length > 0)
+    sets.push({ name: `unseen-writers.jsonl, ${split} split (writers held out whole)`, rows });
+  for (const round of HELD_OUT_ROUNDS.filter((each) =>
+    rows.some((row) => each.writers.includes(writerOf(row))),
+  ))
     sets.push({
       name: `unseen-writers.jsonl, ${round.name}`,
       rows: rows.filter((row) => round.writers.includes(writerOf(row))),
@@ -93,13 +100,6 @@ for (const detector of detectors) {
     printTable("bypass technique", "recall", score.byBypassClass);
     printTable("benign subclass", "flagged (false positives)", score.byBenignSubclass);
   }
-}
-
-/** The writer of a held-out row, the batch letter in its family id (`unseen:attack:role_play:v:004:1`). */
-function writerOf(row: CorpusRow): string {
-  const writer = row.id.split(":")[3];
-  if (writer === undefined) throw new Error(`${row.id}: not the id of a held-out writer's row`);
-  return writer;
 }
 
 function fixtureRow(example: Example, index: number, attackClass: string): CorpusRow {

@@ -1,7 +1,8 @@
 /**
  * `npx node scripts/build-injection-corpus.ts`: write `data/injection/keel-injection.jsonl`, the hand-written
  * rows of Keel's injection corpus (`injection-corpus-rows.ts`) in their train / validation / test splits, and
- * `data/injection/unseen-writers.jsonl`, the texts of writers held out whole (every row in `test`), and bring
+ * `data/injection/unseen-writers.jsonl`, the texts of writers held out whole (the calibration writers' rows in
+ * `validation`, every other row in `test`), and bring
  * each source's rows, families and per-class split counts in `data/injection/MANIFEST.json` up to date. The
  * grammar's training rows are not written out: `scripts/train-injection-model.ts` draws them itself.
  */

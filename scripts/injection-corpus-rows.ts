@@ -263,8 +263,18 @@ function splitsOf(families: readonly string[]): Map<string, Row["split"]> {
  * The rows made from the hand-written texts, in every split. A class's texts may come in batches
  * (`attack.<class>.<batch>.txt`), each split 60 / 20 / 20 on its own, so a batch added later moves no earlier
  * family between splits: what was held out stays held out. With `unseen`, the texts of `data/injection/unseen/`
- * instead, every family in `test`: writers none of whose texts the model or the threshold ever saw.
+ * instead, writers none of whose texts the model is trained on: the calibration writers' (`CALIBRATION_WRITERS`)
+ * in `validation`, every other family in `test`.
  */
+/**
+ * Writers held out of training whose rows are `validation`: with the corpora's validation split they place the
+ * rules' weight and the threshold (`scripts/train-injection-model.ts`). The split's own writers also wrote the
+ * training rows, so a threshold placed on it alone flagged fewer texts by unseen writers than the bound allows
+ * (3.2% rather than 5%) and missed attacks for it. They are the first two rounds of `data/injection/unseen/`;
+ * the later rounds stay in `test`.
+ */
+export const CALIBRATION_WRITERS: readonly string[] = ["n", "o", "p", "v", "w", "x"];
+
 export function writtenRows(options: { unseen?: boolean } = {}): Row[] {
   const directory = options.unseen ? join(root, "data/injection/unseen") : folder;
   const translations = readTranslations(directory);
@@ -287,7 +297,11 @@ export function writtenRows(options: { unseen?: boolean } = {}): Row[] {
     const frames = toolResult ? DOCUMENT_FRAMES : MESSAGE_FRAMES;
     for (const [index, text] of texts.entries()) {
       const family = families[index]!;
-      const split = options.unseen ? "test" : splits.get(family)!;
+      const split = options.unseen
+        ? CALIBRATION_WRITERS.includes(batch ?? "")
+          ? "validation"
+          : "test"
+        : splits.get(family)!;
       const base = {
         split,
         attack_class: kind === "attack" ? name : "benign",

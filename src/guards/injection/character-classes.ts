@@ -24,6 +24,27 @@ export function isLetterOrDigit(code: number): boolean {
   return LETTER_OR_DIGIT.test(String.fromCodePoint(code));
 }
 
+const MARK = /^\p{M}$/u;
+/** Per BMP code unit, as `KNOWN`, for `\p{M}`; no ASCII character is a mark. */
+const KNOWN_MARKS = new Uint8Array(0x10000);
+KNOWN_MARKS.fill(2, 0, 0x80);
+
+/**
+ * True when the code point is in `[\p{L}\p{M}\p{N}]`: a letter, number or combining mark. Words in Indic and
+ * South-East Asian scripts carry their vowels as marks, so a word there runs on through them.
+ */
+export function isWordCharacter(code: number): boolean {
+  if (isLetterOrDigit(code)) return true;
+  if (code < 0x10000) {
+    const known = KNOWN_MARKS[code]!;
+    if (known !== 0) return known === 1;
+    const answer = MARK.test(String.fromCharCode(code));
+    KNOWN_MARKS[code] = answer ? 1 : 2;
+    return answer;
+  }
+  return MARK.test(String.fromCodePoint(code));
+}
+
 /** True when the UTF-16 code unit is in JavaScript's `\s` (white space and line terminators). */
 export function isSpace(code: number): boolean {
   if (code < 0x80) return code === 0x20 || (code >= 0x09 && code <= 0x0d);

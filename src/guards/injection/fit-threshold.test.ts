@@ -9,6 +9,7 @@ import { type CorpusRow, readInjectionCorpus, TUNING_SPLITS } from "./read-injec
 
 const CORPUS = join(import.meta.dirname, "../../../data/injection/agt-injection-smoke.jsonl");
 const KEEL_CORPUS = join(import.meta.dirname, "../../../data/injection/keel-injection.jsonl");
+const UNSEEN_CORPUS = join(import.meta.dirname, "../../../data/injection/unseen-writers.jsonl");
 
 function line(id: string, split: string, attack: string, text: string): string {
   return JSON.stringify({
@@ -84,10 +85,11 @@ describe("threshold fitting", () => {
     assert.ok(fitted.falsePositiveRate <= 0.05);
   });
 
-  it("keeps the default threshold equal to the combined detector's fit on both corpora's validation splits", async () => {
+  it("keeps the default threshold equal to the combined detector's fit on validation and the calibration writers", async () => {
     const rows = [
       ...(await readInjectionCorpus({ path: KEEL_CORPUS, splits: ["validation"] })),
       ...(await readInjectionCorpus({ path: CORPUS, splits: ["validation"] })),
+      ...(await readInjectionCorpus({ path: UNSEEN_CORPUS, splits: ["validation"] })),
     ];
     const fitted = fitThreshold(rows, { maxFalsePositiveRate: 0.05, detector: "combined" });
     assert.equal(fitted.threshold, INJECTION_THRESHOLD);

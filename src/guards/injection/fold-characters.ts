@@ -4,7 +4,13 @@ import { HOMOGLYPHS } from "./homoglyphs.ts";
 const INVISIBLE = /\u034F|[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/g;
 /** Bidirectional controls: they reorder what a reader sees without changing what a model reads. */
 const BIDI = /[\u061C\u202A-\u202E\u2066-\u2069]/g;
-const COMBINING_MARKS = /\p{Mn}+/gu;
+/** Accents: combining marks on a letter, dropped unless the letter's script writes its vowels as marks. */
+const COMBINING_MARKS = /(\P{M})(\p{Mn}+)/gu;
+/**
+ * Scripts whose words carry their vowels and voicing as combining marks (Indic, Thai and Lao, Tibetan, Myanmar,
+ * Khmer, kana): dropping those marks would not remove an accent but rewrite the word.
+ */
+const MARKED_SCRIPTS = /[\u0900-\u0DFF\u0E00-\u0EFF\u0F00-\u0FFF\u1000-\u109F\u1780-\u17FF\u3040-\u30FF]/;
 const NON_ASCII = /[^\x20-\x7E\t\n\r]/;
 const FOLDABLE = new RegExp(`[${Object.keys(HOMOGLYPHS).join("")}]`, "g");
 /** A word mixing Latin letters with look-alikes from another script: rare in honest text. */
@@ -96,7 +102,9 @@ function foldFresh(word: string, counts: FoldedCharacters): string {
     return "";
   });
   const decomposed = text.normalize("NFD");
-  const stripped = decomposed.replace(COMBINING_MARKS, "");
+  const stripped = decomposed.replace(COMBINING_MARKS, (marked, letter: string) =>
+    MARKED_SCRIPTS.test(letter) ? marked : letter,
+  );
   if (stripped.length !== decomposed.length) counts.diacritics = true;
   text = stripped.normalize("NFC");
   if (FOLDABLE_TEST.test(text) && imitatesLatin(text)) {

@@ -55,6 +55,13 @@ export function sourceOfRow(row: Pick<CorpusRow, "source_type">): "input" | "too
   return row.source_type === "user" ? "input" : "tool-result";
 }
 
+/** The writer of a held-out writer's row: the batch in its family id (`unseen:attack:role_play:v:004:1`). */
+export function writerOf(row: Pick<CorpusRow, "id">): string {
+  const writer = row.id.startsWith("unseen:") ? row.id.split(":")[3] : undefined;
+  if (writer === undefined) throw new Error(`${row.id}: not the id of a held-out writer's row`);
+  return writer;
+}
+
 /** One ordinary text of `everyday.jsonl`: a message a user sends, or a tool's output. */
 export const EverydayText = z.object({
   id: z.string().min(1),

@@ -6,8 +6,8 @@ import { tokenize } from "./tokenize.ts";
 
 /** The regular expressions the scanner replaces, kept here as the reference it must agree with. */
 const TOKEN =
-  /(https?:\/\/[^\s<>"'`)\]]+)|([\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)|([\p{L}\p{N}_$@]+(?:['’-][\p{L}\p{N}_$@]+)*)/gu;
-const TOKEN_NO_EMAIL = /(https?:\/\/[^\s<>"'`)\]]+)|()([\p{L}\p{N}_$]+(?:['’-][\p{L}\p{N}_$]+)*)/gu;
+  /(https?:\/\/[^\s<>"'`)\]]+)|([\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)|([\p{L}\p{M}\p{N}_$@]+(?:['’-][\p{L}\p{M}\p{N}_$@]+)*)/gu;
+const TOKEN_NO_EMAIL = /(https?:\/\/[^\s<>"'`)\]]+)|()([\p{L}\p{M}\p{N}_$]+(?:['’-][\p{L}\p{M}\p{N}_$]+)*)/gu;
 const ELISION = /^(?:l|d|j|n|s|c|t|m|qu|dell|all|nell|un)['’]/i;
 
 function referenceTokenize(text: string) {

@@ -1,4 +1,4 @@
-import { isLetterOrDigit, isSpace } from "./character-classes.ts";
+import { isLetterOrDigit, isSpace, isWordCharacter } from "./character-classes.ts";
 import { skeleton } from "./skeleton.ts";
 
 /** One token of a text: its skeleton (`word`), the text as written, and where it starts. */
@@ -13,7 +13,7 @@ const WORDS_LIMIT = 20_000;
 /**
  * Split a text into word tokens the way rules see them: skeletons, elision removed, URLs and e-mails kept whole.
  * One pass over the text, trying at each position what the pattern
- * `(https?:\/\/[^\s<>"'`)\]]+)|([\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)|([\p{L}\p{N}_$@]+(?:['’-][\p{L}\p{N}_$@]+)*)`
+ * `(https?:\/\/[^\s<>"'`)\]]+)|([\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)|([\p{L}\p{M}\p{N}_$@]+(?:['’-][\p{L}\p{M}\p{N}_$@]+)*)`
  * would, in the same order (the e-mail form only when the text has an `@`).
  */
 export function tokenize(text: string): Token[] {
@@ -130,7 +130,7 @@ function labelEnd(text: string, start: number): number {
   return index > start ? index : -1;
 }
 
-/** End of `[\p{L}\p{N}_$@]+(?:['’-][\p{L}\p{N}_$@]+)*` at `start`, or -1. */
+/** End of `[\p{L}\p{M}\p{N}_$@]+(?:['’-][\p{L}\p{M}\p{N}_$@]+)*` at `start`, or -1. */
 function wordEnd(text: string, start: number): number {
   let index = runEnd(text, start);
   if (index === start) return -1;
@@ -143,13 +143,13 @@ function wordEnd(text: string, start: number): number {
   }
 }
 
-/** End of the run of `[\p{L}\p{N}_$@]` at `start` (`start` itself when there is none). */
+/** End of the run of `[\p{L}\p{M}\p{N}_$@]` at `start` (`start` itself when there is none). */
 function runEnd(text: string, start: number): number {
   let index = start;
   for (;;) {
     const code = text.codePointAt(index);
     if (code === undefined) return index;
-    if (code === 0x5f || code === 0x24 || code === 0x40 || isLetterOrDigit(code))
+    if (code === 0x5f || code === 0x24 || code === 0x40 || isWordCharacter(code))
       index += code > 0xffff ? 2 : 1;
     else return index;
   }

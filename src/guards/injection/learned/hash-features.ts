@@ -6,7 +6,7 @@ export type LearnedView = { words: string[]; concepts: string[] };
 /** A sparse, L2-normalised feature vector: bucket indices and their values, in step. */
 export type HashedFeatures = { indices: Uint32Array; values: Float32Array };
 
-const WORD = /[\p{L}\p{N}]+/gu;
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 /** Salts that keep words, word pairs and character n-grams from sharing buckets by construction. */
