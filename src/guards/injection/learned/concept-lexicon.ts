@@ -63,7 +63,7 @@ export function foldLexiconForm(written: string): { kind: LexiconKind; form: str
     .filter((token) => token.kind === "word")
     .map((token) => token.word);
   if (words.length === 0) return { error: "the form has no letters" };
-  // Counted as written: the tokeniser may split one written word ("sol·licituds", a Devanagari vowel sign).
+  // Counted as written: the tokeniser may split one written word (Catalan "sol·licituds").
   if (bare.split(/\s+/).length > 3) return { error: "a form is at most three words" };
   if (UNSPACED.test(bare)) {
     if (words.length > 1 || stem)
