@@ -77,6 +77,7 @@ const HELD_OUT_ROUNDS = [
   { name: "second round, writers v, w, x (calibration)", writers: ["v", "w", "x"] },
   { name: "third round, writers h1, h2, h3", writers: ["h1", "h2", "h3"] },
   { name: "fourth round, writers g1, g2, g3", writers: ["g1", "g2", "g3"] },
+  { name: "fifth round, writers e1, e2, e3", writers: ["e1", "e2", "e3"] },
 ];
 {
   const rows = await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: [split] });
