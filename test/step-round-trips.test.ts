@@ -64,9 +64,16 @@ async function statementsPerStep(
     // Long enough that no renewal falls inside the run.
     leaseTtlMs: 60_000,
   });
+  const starting = log.length;
   worker.start();
   let created: string[] = [];
   try {
+    // The worker's first wait for work subscribes the store (LISTEN, then its row in `keel_listeners`, in a
+    // transaction). Let that finish before the run starts: on a loaded machine it otherwise lands inside a step.
+    for (let waited = 0; !listenerRegistered(log.slice(starting)); waited += 1) {
+      assert.ok(waited < 500, "the worker did not start listening in 5 s");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const creating = log.length;
     const { run } = await startRun({
       store,
@@ -91,6 +98,12 @@ async function statementsPerStep(
     end: log.slice(marks[STEPS - 1]),
     created,
   };
+}
+
+/** Whether the statements hold a store's listener registration, committed. */
+function listenerRegistered(statements: readonly string[]): boolean {
+  const registered = statements.findIndex((sql) => sql.includes("INSERT INTO keel_listeners"));
+  return registered >= 0 && statements.slice(registered).some((sql) => sql.trim() === "COMMIT");
 }
 
 function assertFencedAppends(steps: readonly string[][], expected: number): void {
