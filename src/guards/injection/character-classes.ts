@@ -14,14 +14,7 @@ for (let code = 0; code < 0x80; code++) {
 
 /** True when the code point is in `[\p{L}\p{N}]` (a letter or number in any script). */
 export function isLetterOrDigit(code: number): boolean {
-  if (code < 0x10000) {
-    const known = KNOWN[code]!;
-    if (known !== 0) return known === 1;
-    const answer = LETTER_OR_DIGIT.test(String.fromCharCode(code));
-    KNOWN[code] = answer ? 1 : 2;
-    return answer;
-  }
-  return LETTER_OR_DIGIT.test(String.fromCodePoint(code));
+  return inClass(code, KNOWN, LETTER_OR_DIGIT);
 }
 
 const MARK = /^\p{M}$/u;
@@ -34,15 +27,17 @@ KNOWN_MARKS.fill(2, 0, 0x80);
  * South-East Asian scripts carry their vowels as marks, so a word there runs on through them.
  */
 export function isWordCharacter(code: number): boolean {
-  if (isLetterOrDigit(code)) return true;
-  if (code < 0x10000) {
-    const known = KNOWN_MARKS[code]!;
-    if (known !== 0) return known === 1;
-    const answer = MARK.test(String.fromCharCode(code));
-    KNOWN_MARKS[code] = answer ? 1 : 2;
-    return answer;
-  }
-  return MARK.test(String.fromCodePoint(code));
+  return inClass(code, KNOWN, LETTER_OR_DIGIT) || inClass(code, KNOWN_MARKS, MARK);
+}
+
+/** Whether a code point matches a one-character class, remembered per BMP code unit in `known`. */
+function inClass(code: number, known: Uint8Array, pattern: RegExp): boolean {
+  if (code >= 0x10000) return pattern.test(String.fromCodePoint(code));
+  const seen = known[code]!;
+  if (seen !== 0) return seen === 1;
+  const answer = pattern.test(String.fromCharCode(code));
+  known[code] = answer ? 1 : 2;
+  return answer;
 }
 
 /** True when the UTF-16 code unit is in JavaScript's `\s` (white space and line terminators). */
