@@ -25,7 +25,7 @@ const PAIR_GAP = 6;
 const TOOL_RESULT = "tool-result:";
 /**
  * The lexicon the shipped model was trained with (its weights are for the concepts this lexicon finds), indexed
- * on first use: some 19,000 forms, which a process that never scores a text need not index.
+ * on first use: some 13,000 forms, which a process that never scores a text need not index.
  */
 let modelLexicon: ConceptLexicon | undefined;
 function shippedLexicon(): ConceptLexicon {
