@@ -12,7 +12,7 @@ import type { InjectionDetectorSpec } from "../spec/index.ts";
  * (src/guards/injection). The number changes whenever their rules, model or threshold do.
  */
 export const RULES_DETECTOR = "injection@3";
-export const COMBINED_DETECTOR = "injection@9";
+export const COMBINED_DETECTOR = "injection@10";
 
 /** One detector's verdict on one text, with what asking it cost. */
 export type DetectorVerdict = {

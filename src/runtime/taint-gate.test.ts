@@ -59,7 +59,7 @@ for (const kind of testStores()) {
         {
           tool: "lookup",
           callId: "c1",
-          detector: "injection@9",
+          detector: "injection@10",
           classes: foldEvents(events).taints[0]!.classes,
         },
       ]);
@@ -70,7 +70,7 @@ for (const kind of testStores()) {
       assert.deepEqual(decision?.policies, ["guards.toolResults.taint"]);
       assert.match(
         decision?.reasons[0] ?? "",
-        /read a result flagged as prompt injection from lookup \(call c1, injection@9\), so send_email, which sends data outside, needs review/,
+        /read a result flagged as prompt injection from lookup \(call c1, injection@10\), so send_email, which sends data outside, needs review/,
       );
       const [pending] = await s.store.listApprovals({ runId: run.runId, status: "pending" });
       assert.deepEqual([pending?.tool, pending?.callId], ["send_email", "c2"]);
