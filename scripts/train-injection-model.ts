@@ -72,6 +72,8 @@ const L2 = Number(values.l2);
 const units = Number(values.units);
 const HIDDEN_L2 = Number(values["hidden-l2"]);
 const HIDDEN_DROPOUT = Number(values["hidden-dropout"]);
+if (!(HIDDEN_L2 >= 0 && Number.isFinite(HIDDEN_L2)))
+  throw new Error(`--hidden-l2 must be a number at least 0, not ${values["hidden-l2"]}`);
 if (!(HIDDEN_DROPOUT >= 0 && HIDDEN_DROPOUT < 1))
   throw new Error(`--hidden-dropout must be at least 0 and under 1, not ${values["hidden-dropout"]}`);
 if (!Number.isInteger(units) || units < 1)
