@@ -78,6 +78,7 @@ const HELD_OUT_ROUNDS = [
   { name: "third round, writers h1, h2, h3", writers: ["h1", "h2", "h3"] },
   { name: "fourth round, writers g1, g2, g3", writers: ["g1", "g2", "g3"] },
   { name: "fifth round, writers e1, e2, e3", writers: ["e1", "e2", "e3"] },
+  { name: "sixth round, writers k1, k2, k3", writers: ["k1", "k2", "k3"] },
 ];
 {
   const rows = await readInjectionCorpus({ path: "data/injection/unseen-writers.jsonl", splits: [split] });
