@@ -37,12 +37,9 @@ import {
   withoutEnglishWords,
 } from "../src/guards/injection/learned/concept-lexicon.ts";
 import { type HashedFeatures, hashFeatures } from "../src/guards/injection/learned/hash-features.ts";
-import {
-  encodeFloat64s,
-  type LearnedNetwork,
-  networkLogit,
-} from "../src/guards/injection/learned/learned-network.ts";
+import { encodeFloat64s, type LearnedNetwork } from "../src/guards/injection/learned/learned-network.ts";
 import { learnedViews } from "../src/guards/injection/learned/learned-views.ts";
+import { learnedLogit } from "../src/guards/injection/learned/score-learned.ts";
 import { normalizeText } from "../src/guards/injection/normalize-text.ts";
 import {
   type CorpusRow,
@@ -248,13 +245,9 @@ const network: LearnedNetwork = {
   hidden: { units, scale: hidden.scale, weights: hidden.quantised, bias: hiddenBias, output },
 };
 
-/** The shipped model's log-odds for a text: the highest over its views, as `scoreLearned` computes it. */
-function modelLogit(text: string, source: "input" | "tool-result"): number {
-  let best = Number.NEGATIVE_INFINITY;
-  for (const view of learnedViews(normalizeText(text), source, lexicon))
-    best = Math.max(best, networkLogit(network, hashFeatures(view, buckets)));
-  return best;
-}
+/** The shipped model's log-odds for a text, computed as `scoreLearned` computes it. */
+const modelLogit = (text: string, source: "input" | "tool-result") =>
+  learnedLogit(normalizeText(text), source, network, lexicon);
 const modelScore = (text: string, source: "input" | "tool-result") => sigmoid(modelLogit(text, source));
 
 // 3. Combination and threshold, on validation only.

@@ -1,5 +1,6 @@
 import type { InjectionSource } from "../injection-rules.ts";
 import type { NormalizedText } from "../normalize-text.ts";
+import type { ConceptLexicon } from "./concept-lexicon.ts";
 import { hashFeatures } from "./hash-features.ts";
 import { LEARNED_MODEL } from "./injection-model.ts";
 import { decodeNetwork, type LearnedNetwork, networkLogit } from "./learned-network.ts";
@@ -15,10 +16,23 @@ let network: LearnedNetwork | undefined;
  */
 export function scoreLearned(normalized: NormalizedText, source: InjectionSource): number {
   network ??= decodeNetwork(LEARNED_MODEL);
+  return 1 / (1 + Math.exp(-learnedLogit(normalized, source, network)));
+}
+
+/**
+ * A network's log-odds for a normalised text, the highest over its views; the trainer scores with it too, with
+ * the network and lexicon it is fitting.
+ */
+export function learnedLogit(
+  normalized: NormalizedText,
+  source: InjectionSource,
+  model: LearnedNetwork,
+  lexicon?: ConceptLexicon,
+): number {
   let best = Number.NEGATIVE_INFINITY;
-  for (const view of learnedViews(normalized, source)) {
-    const logit = networkLogit(network, hashFeatures(view, network.buckets));
+  for (const view of learnedViews(normalized, source, lexicon)) {
+    const logit = networkLogit(model, hashFeatures(view, model.buckets));
     if (logit > best) best = logit;
   }
-  return 1 / (1 + Math.exp(-best));
+  return best;
 }
